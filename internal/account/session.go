@@ -1,0 +1,401 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"whistle/internal/audit"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// SessionKind distinguishes browser sessions (cookie + CSRF) from bearer
+// tokens issued to API clients.
+type SessionKind string
+
+// The session kinds.
+const (
+	WebSession SessionKind = "web"
+	APISession SessionKind = "api"
+)
+
+// Session is an authenticated login.
+type Session struct {
+	ID        int64
+	Kind      SessionKind
+	CSRF      string
+	ExpiresAt time.Time
+}
+
+// Client describes where a request comes from, for logs and throttling.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// NewToken returns a random URL-safe token of 32 bytes.
+func NewToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashToken is how tokens are stored: a stolen database holds no usable token.
+func HashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// Login checks a username and password and opens a session. Failures are
+// throttled per account and per IP, and every attempt goes to the login log.
+// The returned token is shown once; only its hash is stored.
+func (s *Store) Login(ctx context.Context, username, password string, kind SessionKind, c Client) (token string, u *User, sess *Session, err error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	if len(username) > 64 {
+		username = username[:64]
+	}
+	if wait, err := s.throttled(ctx, username, c.IP); err != nil {
+		return "", nil, nil, err
+	} else if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		s.logLogin(ctx, username, 0, c, false, "throttled")
+		e := errs.E(errs.RateLimited, "account.throttled", secs)
+		e.RetryAfter = secs
+		return "", nil, nil, e
+	}
+	var id int64
+	var hash string
+	var disabled bool
+	err = s.db.QueryRow(ctx, `SELECT id, password_hash, disabled FROM users WHERE username = $1`, username).Scan(&id, &hash, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = VerifyPassword(password, s.dummyHash)
+		s.logLogin(ctx, username, 0, c, false, "unknown user")
+		return "", nil, nil, errs.E(errs.Unauthorized, "account.bad_credentials")
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	ok, err := VerifyPassword(password, hash)
+	if err != nil || !ok {
+		s.logLogin(ctx, username, id, c, false, "bad password")
+		return "", nil, nil, errs.E(errs.Unauthorized, "account.bad_credentials")
+	}
+	if disabled {
+		s.logLogin(ctx, username, id, c, false, "disabled")
+		return "", nil, nil, errs.E(errs.Forbidden, "account.disabled")
+	}
+	token = NewToken()
+	sess = &Session{Kind: kind, CSRF: NewToken()}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		ttl := s.cfg.WebTTL
+		if kind == APISession {
+			ttl = s.cfg.APITTL
+		}
+		sess.ExpiresAt = tx.Now().Add(ttl)
+		var err error
+		sess.ID, err = tx.InsertID(ctx, `INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, last_seen_at, expires_at, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id`,
+			HashToken(token), id, string(kind), sess.CSRF, tx.Now(), sess.ExpiresAt, c.IP, clip(c.UserAgent, 300))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO login_log (at, username, user_id, ip, success, reason, user_agent) VALUES ($1, $2, $3, $4, $5, '', $6)`,
+			tx.Now(), username, id, c.IP, true, clip(c.UserAgent, 300))
+		return err
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	u, err = s.User(ctx, SystemScope(), id)
+	return token, u, sess, err
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// logLogin records a failed attempt. It is best-effort: a failure to log
+// must not turn a wrong password into a 500.
+func (s *Store) logLogin(ctx context.Context, username string, userID int64, c Client, ok bool, reason string) {
+	var uid any
+	if userID != 0 {
+		uid = userID
+	}
+	_ = s.db.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO login_log (at, username, user_id, ip, success, reason, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			tx.Now(), username, uid, c.IP, ok, reason, clip(c.UserAgent, 300))
+		return err
+	})
+}
+
+// throttled returns how long the caller must wait before trying again: the
+// failures since the window opened (and, per account, since the last
+// success) must stay under the limits. It reads the login log, so the limits
+// hold across restarts and replicas.
+func (s *Store) throttled(ctx context.Context, username, ip string) (time.Duration, error) {
+	now := s.db.Now()
+	since := now.Add(-s.cfg.ThrottleWindow)
+	check := func(q string, arg any, limit int) (time.Duration, error) {
+		rows, err := s.db.Query(ctx, q, arg, since, false)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		var times []time.Time
+		for rows.Next() {
+			var t db.Time
+			if err := rows.Scan(&t); err != nil {
+				return 0, err
+			}
+			times = append(times, t.Time)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if len(times) < limit {
+			return 0, nil
+		}
+		// Newest first: the limit-th newest failure opens the lock, which
+		// lasts one window from then.
+		return times[limit-1].Add(s.cfg.ThrottleWindow).Sub(now), nil
+	}
+	wait, err := check(`SELECT at FROM login_log WHERE username = $1 AND at > $2 AND success = $3 AND reason <> 'throttled'
+		AND at > COALESCE((SELECT MAX(at) FROM login_log l2 WHERE l2.username = login_log.username AND l2.success), $2)
+		ORDER BY at DESC LIMIT 100`, username, s.cfg.MaxFailsPerAccount)
+	if err != nil || wait > 0 {
+		return wait, err
+	}
+	if ip == "" {
+		return 0, nil
+	}
+	return check(`SELECT at FROM login_log WHERE ip = $1 AND at > $2 AND success = $3 AND reason <> 'throttled' ORDER BY at DESC LIMIT 200`, ip, s.cfg.MaxFailsPerIP)
+}
+
+// Authenticate resolves a session token to its user. Expired, idle or
+// unknown tokens are Unauthorized.
+func (s *Store) Authenticate(ctx context.Context, token string) (*User, *Session, error) {
+	if token == "" || len(token) > 200 {
+		return nil, nil, errs.E(errs.Unauthorized, "error.unauthorized")
+	}
+	var sess Session
+	var uid int64
+	var kind string
+	var exp, seen db.Time
+	err := s.db.QueryRow(ctx, `SELECT id, user_id, kind, csrf, expires_at, last_seen_at FROM sessions WHERE token_hash = $1`, HashToken(token)).
+		Scan(&sess.ID, &uid, &kind, &sess.CSRF, &exp, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errs.E(errs.Unauthorized, "error.unauthorized")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sess.Kind, sess.ExpiresAt = SessionKind(kind), exp.Time
+	now := s.db.Now()
+	if !now.Before(exp.Time) || (sess.Kind == WebSession && s.cfg.WebIdle > 0 && now.Sub(seen.Time) >= s.cfg.WebIdle) {
+		_ = s.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, sess.ID)
+			return err
+		})
+		return nil, nil, errs.E(errs.Unauthorized, "account.session_expired").WithReason("session_expired")
+	}
+	u, err := s.User(ctx, SystemScope(), uid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, errs.E(errs.Unauthorized, "account.disabled")
+	}
+	// Touch at most once a minute: a write per request would be wasteful.
+	if now.Sub(seen.Time) > time.Minute {
+		_ = s.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now(), sess.ID)
+			return err
+		})
+	}
+	return u, &sess, nil
+}
+
+// Logout ends the session of token.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, HashToken(token))
+		return err
+	})
+}
+
+// LoginEntry is one row of the login log.
+type LoginEntry struct {
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	Username string    `json:"username"`
+	IP       string    `json:"ip"`
+	Success  bool      `json:"success"`
+	Reason   string    `json:"reason"`
+}
+
+// LoginLogFilter narrows LoginLog.
+type LoginLogFilter struct {
+	Username string
+	IP       string
+	Failed   bool
+	Before   int64
+	Limit    int
+}
+
+// LoginLog lists login attempts, newest first.
+func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) ([]LoginEntry, error) {
+	var w db.Where
+	if f.Username != "" {
+		w.Add("username = ?", strings.ToLower(f.Username))
+	}
+	if f.IP != "" {
+		w.Add("ip = ?", f.IP)
+	}
+	if f.Failed {
+		w.Add("success = ?", false)
+	}
+	if f.Before > 0 {
+		w.Add("id < ?", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, at, username, ip, success, reason FROM login_log`+w.SQL()+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LoginEntry
+	for rows.Next() {
+		var e LoginEntry
+		var at db.Time
+		if err := rows.Scan(&e.ID, &at, &e.Username, &e.IP, &e.Success, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.At = at.Time
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// APIKey is an integration's key (Open311 and others).
+type APIKey struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// CreateAPIKey makes a named key and returns it in full; only its hash and
+// a short prefix (to recognise it in lists) are stored.
+func (s *Store) CreateAPIKey(ctx context.Context, actor audit.Actor, name string) (string, *APIKey, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		e := errs.E(errs.Invalid, "error.invalid")
+		if name == "" {
+			e.Field("name", "field.required")
+		} else {
+			e.Field("name", "field.too_long", 100)
+		}
+		return "", nil, e
+	}
+	key := "wk_" + NewToken()
+	k := &APIKey{Name: name, Prefix: key[:10], CreatedBy: actor.Name}
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		k.CreatedAt = tx.Now()
+		k.ID, err = tx.InsertID(ctx, `INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			name, k.Prefix, HashToken(key), actor.Name, tx.Now())
+		if errs.Is(err, errs.Conflict) {
+			return errs.E(errs.Conflict, "error.invalid").Field("name", "field.taken")
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actor, "apikey.create", "apikey:"+strconv.FormatInt(k.ID, 10), name)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return key, k, nil
+}
+
+// APIKeys lists keys, including revoked ones.
+func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, prefix, created_by, created_at, revoked_at, last_used_at FROM api_keys ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []APIKey
+	for rows.Next() {
+		var k APIKey
+		var c db.Time
+		var r, l db.NullTime
+		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedBy, &c, &r, &l); err != nil {
+			return nil, err
+		}
+		k.CreatedAt = c.Time
+		if r.Valid {
+			k.RevokedAt = &r.Time
+		}
+		if l.Valid {
+			k.LastUsedAt = &l.Time
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey revokes the key with id or name.
+func (s *Store) RevokeAPIKey(ctx context.Context, actor audit.Actor, idOrName string) error {
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		id, _ := strconv.ParseInt(idOrName, 10, 64)
+		res, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL`, tx.Now(), id, idOrName)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "account.apikey_not_found")
+		}
+		return audit.Record(ctx, tx, actor, "apikey.revoke", "apikey:"+idOrName, "")
+	})
+}
+
+// CheckAPIKey resolves a presented key; revoked or unknown keys are Forbidden.
+func (s *Store) CheckAPIKey(ctx context.Context, key string) (*APIKey, error) {
+	if key == "" || len(key) > 200 {
+		return nil, errs.E(errs.Forbidden, "account.apikey_invalid")
+	}
+	var k APIKey
+	var c db.Time
+	var r db.NullTime
+	err := s.db.QueryRow(ctx, `SELECT id, name, prefix, created_by, created_at, revoked_at FROM api_keys WHERE key_hash = $1`, HashToken(key)).
+		Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedBy, &c, &r)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Valid) {
+		return nil, errs.E(errs.Forbidden, "account.apikey_invalid")
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.CreatedAt = c.Time
+	return &k, nil
+}

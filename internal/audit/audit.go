@@ -1,0 +1,115 @@
+// Package audit keeps the append-only operation log (操作日志): who did what
+// to which target, when, from where, with a summary of the change. Entries are
+// written in the same transaction as the change they describe.
+package audit
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"whistle/internal/db"
+)
+
+// Actor is whoever causes a change: a user, an API key, or the command line.
+type Actor struct {
+	UserID int64
+	Name   string
+	IP     string
+}
+
+// System is the actor for command-line and start-up changes.
+func System(name string) Actor { return Actor{Name: "cli:" + name} }
+
+// Entry is one audit record.
+type Entry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	ActorID int64     `json:"actor_id,omitempty"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Target  string    `json:"target"`
+	IP      string    `json:"ip"`
+	Summary string    `json:"summary"`
+}
+
+// Record appends an entry inside tx.
+func Record(ctx context.Context, tx *db.Tx, a Actor, action, target, summary string) error {
+	var actorID any
+	if a.UserID != 0 {
+		actorID = a.UserID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor_id, actor, action, target, ip, summary) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tx.Now(), actorID, a.Name, action, target, a.IP, truncate(summary, 2000))
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so Chinese text stays valid UTF-8.
+	for n > 0 && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// Filter selects audit entries; empty fields match everything.
+type Filter struct {
+	Actor  string
+	Action string
+	Q      string // substring of target or summary
+	From   time.Time
+	To     time.Time
+	Before int64 // cursor: entries with id < Before
+	Limit  int
+}
+
+// List returns entries newest first.
+func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
+	var w db.Where
+	if f.Actor != "" {
+		w.Add("actor = ?", f.Actor)
+	}
+	if f.Action != "" {
+		w.Add("action = ?", f.Action)
+	}
+	if f.Q != "" {
+		q := "%" + f.Q + "%"
+		w.Add("(target LIKE ? OR summary LIKE ?)", q, q)
+	}
+	if !f.From.IsZero() {
+		w.Add("at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		w.Add("at < ?", f.To.UTC())
+	}
+	if f.Before > 0 {
+		w.Add("id < ?", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	q := `SELECT id, at, COALESCE(actor_id, 0), actor, action, target, ip, summary FROM audit_log` +
+		w.SQL() + " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
+	rows, err := d.Query(ctx, q, w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var at db.Time
+		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.IP, &e.Summary); err != nil {
+			return nil, err
+		}
+		e.At = at.Time
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

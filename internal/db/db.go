@@ -1,0 +1,350 @@
+// Package db opens Whistle's database (SQLite by default, PostgreSQL in
+// production), applies the embedded migrations, runs transactions with a fixed
+// "now" from an injected clock, and translates driver errors into errs codes.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"whistle/internal/clock"
+	"whistle/internal/errs"
+)
+
+// Dialect names the SQL dialect in use.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database. For SQLite it keeps one writer connection and a
+// pool of readers, because SQLite allows one writer at a time and WAL lets
+// readers proceed beside it.
+type DB struct {
+	w, r    *sql.DB
+	dialect Dialect
+	clock   clock.Clock
+	// Source describes where the data lives, for logs (no password).
+	Source string
+}
+
+// Config says which database to open.
+type Config struct {
+	// URL selects PostgreSQL when it starts with postgres:// or postgresql://.
+	URL string
+	// DataDir holds the SQLite file (whistle.db) when URL is empty.
+	DataDir string
+	// SearchPath, for PostgreSQL, sets the schema (tests use one per test).
+	SearchPath string
+}
+
+// Open opens the database described by cfg. It does not migrate.
+func Open(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if strings.HasPrefix(cfg.URL, "postgres://") || strings.HasPrefix(cfg.URL, "postgresql://") {
+		return openPostgres(ctx, cfg, clk)
+	}
+	if cfg.URL != "" {
+		return nil, fmt.Errorf("db: unsupported database URL %q: use postgres://… or leave it empty for SQLite in --data", redact(cfg.URL))
+	}
+	return openSQLite(ctx, cfg, clk)
+}
+
+func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "data"
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("db: create data dir: %w", err)
+	}
+	file := filepath.Join(dir, "whistle.db")
+	// synchronous(FULL): a 201 must survive a power cut, not only a crash.
+	params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	w, err := sql.Open("sqlite", "file:"+file+"?"+params+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+file+"?"+params+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	d := &DB{w: w, r: r, dialect: SQLite, clock: clk, Source: file}
+	if err := d.Ping(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: open %s: %w", file, err)
+	}
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
+	dsn := cfg.URL
+	if cfg.SearchPath != "" {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "search_path=" + cfg.SearchPath
+	}
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	p.SetMaxOpenConns(20)
+	p.SetMaxIdleConns(20)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	d := &DB{w: p, r: p, dialect: Postgres, clock: clk, Source: redact(cfg.URL)}
+	if err := d.Ping(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("db: connect %s: %w", d.Source, err)
+	}
+	return d, nil
+}
+
+// redact hides a password in a URL for logs.
+func redact(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
+	}
+	return u
+}
+
+// Dialect returns the dialect in use.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Clock returns the injected clock.
+func (d *DB) Clock() clock.Clock { return d.clock }
+
+// Ping checks both pools.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.w.PingContext(ctx); err != nil {
+		return err
+	}
+	return d.r.PingContext(ctx)
+}
+
+// Close closes the pools.
+func (d *DB) Close() error {
+	err := d.w.Close()
+	if d.r != d.w {
+		if e := d.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Now is the clock's time truncated to microseconds, the precision both
+// databases keep, so a written time reads back equal.
+func (d *DB) Now() time.Time { return d.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Query runs a read query on the reader pool.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := d.r.QueryContext(ctx, q, args...)
+	return rows, Translate(err)
+}
+
+// QueryRow runs a single-row read query on the reader pool.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.r.QueryRowContext(ctx, q, args...)
+}
+
+// Tx is a write transaction with a fixed "now".
+type Tx struct {
+	tx  *sql.Tx
+	now time.Time
+	db  *DB
+	// afterCommit runs after a successful commit (e.g. publishing events).
+	afterCommit []func()
+}
+
+// Now is the instant this transaction happens at.
+func (t *Tx) Now() time.Time { return t.now }
+
+// Dialect returns the dialect of the transaction's database.
+func (t *Tx) Dialect() Dialect { return t.db.dialect }
+
+// Exec runs a statement.
+func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	return res, Translate(err)
+}
+
+// Query runs a query inside the transaction.
+func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	return rows, Translate(err)
+}
+
+// QueryRow runs a single-row query inside the transaction.
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// InsertID runs an INSERT … RETURNING id and returns the id.
+func (t *Tx) InsertID(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := t.tx.QueryRowContext(ctx, q, args...).Scan(&id)
+	return id, Translate(err)
+}
+
+// AfterCommit registers f to run once the transaction has committed. It never
+// runs if the transaction rolls back.
+func (t *Tx) AfterCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
+
+// InTx runs fn in a write transaction. fn's error, or a panic, rolls back.
+func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	stx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return Translate(err)
+	}
+	tx := &Tx{tx: stx, now: d.Now(), db: d}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return Translate(err)
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// Translate maps driver errors to errs codes; other errors pass through.
+func Translate(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return errs.E(errs.Conflict, "db.duplicate").Wrap(err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return errs.E(errs.Invalid, "db.reference").Wrap(err)
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return errs.E(errs.Invalid, "db.check").Wrap(err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return errs.E(errs.Unavailable, "db.busy").Wrap(err)
+		}
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return errs.E(errs.Conflict, "db.duplicate").Wrap(err)
+		case "23503":
+			return errs.E(errs.Invalid, "db.reference").Wrap(err)
+		case "23514", "23502":
+			return errs.E(errs.Invalid, "db.check").Wrap(err)
+		case "40001", "40P01", "55P03":
+			return errs.E(errs.Conflict, "db.retry").Wrap(err)
+		}
+	}
+	return err
+}
+
+// Time scans a timestamp from either driver: time.Time, or text in SQLite.
+type Time struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *Time) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		t.Time = time.Time{}
+		return nil
+	case time.Time:
+		t.Time = x.UTC()
+		return nil
+	case string:
+		return t.parse(x)
+	case []byte:
+		return t.parse(string(x))
+	case int64:
+		t.Time = time.UnixMicro(x).UTC()
+		return nil
+	}
+	return fmt.Errorf("db.Time: cannot scan %T", v)
+}
+
+func (t *Time) parse(s string) error {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if p, err := time.Parse(layout, s); err == nil {
+			t.Time = p.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("db.Time: cannot parse %q", s)
+}
+
+// NullTime is a Time that may be NULL.
+type NullTime struct {
+	Time  time.Time
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *NullTime) Scan(v any) error {
+	if v == nil {
+		n.Time, n.Valid = time.Time{}, false
+		return nil
+	}
+	var t Time
+	if err := t.Scan(v); err != nil {
+		return err
+	}
+	n.Time, n.Valid = t.Time, true
+	return nil
+}
+
+// PathUpper returns the exclusive upper bound for a prefix range scan on a
+// materialised path that ends in "/": path >= p AND path < PathUpper(p).
+// Unlike LIKE, the range uses the index in both databases.
+func PathUpper(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	b := []byte(prefix)
+	b[len(b)-1]++
+	return string(b)
+}

@@ -1,0 +1,47 @@
+package db
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Where builds a WHERE clause with numbered placeholders, so optional filters
+// don't need hand-counted $n. Write "?" in each condition; Add numbers them.
+type Where struct {
+	parts []string
+	args  []any
+}
+
+// Add appends a condition; each "?" in expr takes the next of args.
+func (w *Where) Add(expr string, args ...any) {
+	var b strings.Builder
+	i := 0
+	for _, r := range expr {
+		if r == '?' && i < len(args) {
+			w.args = append(w.args, args[i])
+			i++
+			b.WriteString("$" + strconv.Itoa(len(w.args)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	w.parts = append(w.parts, b.String())
+}
+
+// Arg adds a bare argument and returns its placeholder, for use outside the
+// WHERE clause (LIMIT, ORDER BY expressions …).
+func (w *Where) Arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+// SQL returns " WHERE a AND b", or "" when there are no conditions.
+func (w *Where) SQL() string {
+	if len(w.parts) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.parts, " AND ")
+}
+
+// Args returns the arguments in placeholder order.
+func (w *Where) Args() []any { return w.args }

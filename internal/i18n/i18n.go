@@ -1,0 +1,122 @@
+// Package i18n holds Whistle's message catalogues (zh-CN first, en second)
+// and picks a language from a request's preferences.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed catalog/*.json
+var files embed.FS
+
+// Lang is a supported language tag.
+type Lang string
+
+// The supported languages. ZH is the default.
+const (
+	ZH Lang = "zh-CN"
+	EN Lang = "en"
+)
+
+// Catalog translates message keys.
+type Catalog struct {
+	msgs map[Lang]map[string]string
+}
+
+// Load reads the embedded catalogues and checks that both languages have the
+// same keys, so a missing translation fails at start-up, not in front of a user.
+func Load() (*Catalog, error) {
+	c := &Catalog{msgs: map[Lang]map[string]string{}}
+	for _, l := range []Lang{ZH, EN} {
+		b, err := files.ReadFile("catalog/" + string(l) + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", l, err)
+		}
+		c.msgs[l] = m
+	}
+	var missing []string
+	for k := range c.msgs[ZH] {
+		if _, ok := c.msgs[EN][k]; !ok {
+			missing = append(missing, "en:"+k)
+		}
+	}
+	for k := range c.msgs[EN] {
+		if _, ok := c.msgs[ZH][k]; !ok {
+			missing = append(missing, "zh-CN:"+k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("i18n: keys missing a translation: %s", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+// Has reports whether key exists.
+func (c *Catalog) Has(key string) bool { _, ok := c.msgs[ZH][key]; return ok }
+
+// Keys returns every key, sorted.
+func (c *Catalog) Keys() []string {
+	out := make([]string, 0, len(c.msgs[ZH]))
+	for k := range c.msgs[ZH] {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// T translates key into lang, formatting args with fmt verbs in the message.
+// An unknown key returns the key itself, so that a bug shows but never breaks.
+func (c *Catalog) T(lang Lang, key string, args ...any) string {
+	m, ok := c.msgs[lang]
+	if !ok {
+		m = c.msgs[ZH]
+	}
+	s, ok := m[key]
+	if !ok {
+		return key
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+// Parse maps a language tag such as "en-US" or "zh" to a supported Lang.
+func Parse(tag string) (Lang, bool) {
+	t := strings.ToLower(strings.TrimSpace(tag))
+	switch {
+	case t == "en" || strings.HasPrefix(t, "en-") || strings.HasPrefix(t, "en_"):
+		return EN, true
+	case t == "zh" || strings.HasPrefix(t, "zh-") || strings.HasPrefix(t, "zh_"):
+		return ZH, true
+	}
+	return "", false
+}
+
+// FromAcceptLanguage picks the first supported language in an
+// Accept-Language header, by q-value; the default is zh-CN.
+func FromAcceptLanguage(h string) Lang {
+	best, bestQ := ZH, -1.0
+	for _, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if p := strings.TrimSpace(params); strings.HasPrefix(p, "q=") {
+			if _, err := fmt.Sscanf(p, "q=%g", &q); err != nil {
+				q = 0
+			}
+		}
+		if l, ok := Parse(tag); ok && q > bestQ {
+			best, bestQ = l, q
+		}
+	}
+	return best
+}
