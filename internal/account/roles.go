@@ -36,13 +36,13 @@ type Perm string
 
 // The permissions.
 const (
-	PermUserRead      Perm = "user.read"
-	PermUserWrite     Perm = "user.write"
-	PermUnmask        Perm = "personal.unmask"
-	PermRegionWrite   Perm = "region.write"
-	PermAPIKeys       Perm = "apikey.manage"
-	PermAuditRead     Perm = "audit.read"
-	PermLoginLogRead  Perm = "loginlog.read"
+	PermUserRead       Perm = "user.read"
+	PermUserWrite      Perm = "user.write"
+	PermUnmask         Perm = "personal.unmask"
+	PermRegionWrite    Perm = "region.write"
+	PermAPIKeys        Perm = "apikey.manage"
+	PermAuditRead      Perm = "audit.read"
+	PermLoginLogRead   Perm = "loginlog.read"
 	PermDepartmentRead Perm = "department.read"
 )
 

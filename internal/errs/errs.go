@@ -15,15 +15,15 @@ type Code string
 
 // The codes. Keep this list short: new cases get a new message key, not a code.
 const (
-	Invalid      Code = "invalid"       // bad input: 400/422
-	NotFound     Code = "not_found"     // missing or outside the caller's scope: 404
-	Conflict     Code = "conflict"      // duplicate, illegal transition, stale version: 409
-	Unauthorized Code = "unauthorized"  // not logged in: 401
-	Forbidden    Code = "forbidden"     // logged in but the role may not act: 403
-	TooLarge     Code = "too_large"     // body or file too large: 413
-	RateLimited  Code = "rate_limited"  // throttled: 429
-	Unavailable  Code = "unavailable"   // a dependency is down: 503
-	Internal     Code = "internal"      // a bug or an unexpected driver error: 500
+	Invalid      Code = "invalid"      // bad input: 400/422
+	NotFound     Code = "not_found"    // missing or outside the caller's scope: 404
+	Conflict     Code = "conflict"     // duplicate, illegal transition, stale version: 409
+	Unauthorized Code = "unauthorized" // not logged in: 401
+	Forbidden    Code = "forbidden"    // logged in but the role may not act: 403
+	TooLarge     Code = "too_large"    // body or file too large: 413
+	RateLimited  Code = "rate_limited" // throttled: 429
+	Unavailable  Code = "unavailable"  // a dependency is down: 503
+	Internal     Code = "internal"     // a bug or an unexpected driver error: 500
 )
 
 // Msg is a translatable message: a catalogue key and its arguments.
