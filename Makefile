@@ -1,0 +1,38 @@
+# Whistle (吹哨). `make run` builds and starts the demo district; `make test` runs every test.
+GO        ?= go
+BIN       := bin/whistle
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+PG_URL    ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
+# Use the local PostgreSQL for the store tests when it answers, unless the
+# caller chose a URL (or an empty one to skip): `make test` is green either way.
+ifeq ($(origin WHISTLE_TEST_POSTGRES), undefined)
+  ifeq ($(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo up),up)
+    export WHISTLE_TEST_POSTGRES := $(PG_URL)
+  endif
+endif
+
+.PHONY: all build run test vet bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/whistle
+
+run: build
+	./$(BIN) demo
+
+vet:
+	$(GO) vet ./...
+
+test: vet
+	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
+	$(GO) test -count=1 -timeout 15m ./...
+
+# Benchmarks: see docs/BENCHMARKS.md for what each figure means.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/geo/ ./internal/region/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,530 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/demo"
+	"whistle/internal/errs"
+	"whistle/internal/i18n"
+	"whistle/internal/region"
+	"whistle/internal/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `whistle — 吹哨 social-governance platform
+
+Usage:
+  whistle serve    [--data DIR | --db URL] [--addr HOST:PORT]
+  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW]
+  whistle migrate  [--data DIR | --db URL]
+  whistle user add --username U --password P --role ROLE --region CODE [--department CODE]
+  whistle user passwd --username U --password P
+  whistle user list [--region CODE]
+  whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
+  whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
+  whistle version
+
+Every flag can also be set by an environment variable: --data is WHISTLE_DATA,
+--demo-password is WHISTLE_DEMO_PASSWORD, and so on. Flags win over the environment.
+`
+
+// env holds what run receives instead of reading globals.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// options are the flags shared by the subcommands.
+type options struct {
+	data          string
+	dbURL         string
+	addr          string
+	logLevel      string
+	seed          int64
+	demoPassword  string
+	secureCookies bool
+	maxBody       int64
+}
+
+func (o *options) dataFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.data, "data", "./data", "data directory (SQLite file, uploads)")
+	fs.StringVar(&o.dbURL, "db", "", "PostgreSQL URL (postgres://…); empty means SQLite in --data")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (o *options) serveFlags(fs *flag.FlagSet) {
+	o.dataFlags(fs)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark cookies Secure (when served over HTTPS)")
+	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest JSON or form body in bytes")
+}
+
+// parse applies WHISTLE_* environment values as defaults, then the flags,
+// which may come before or after positional arguments; it returns those.
+func parse(fs *flag.FlagSet, args []string, e env) ([]string, error) {
+	var bad []string
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "WHISTLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := e.getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				bad = append(bad, fmt.Sprintf("%s=%q: %v", name, v, err))
+			}
+		}
+	})
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("bad environment: %s", strings.Join(bad, "; "))
+	}
+	fs.SetOutput(e.stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, e, false)
+	case "demo":
+		return cmdServe(ctx, rest, e, true)
+	case "migrate":
+		return cmdMigrate(ctx, rest, e)
+	case "user":
+		return cmdUser(ctx, rest, e)
+	case "apikey":
+		return cmdAPIKey(ctx, rest, e)
+	case "region":
+		return cmdRegion(ctx, rest, e)
+	case "version":
+		fmt.Fprintln(stdout, "whistle", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// app is the wired set of stores for one process.
+type app struct {
+	db       *db.DB
+	accounts *account.Store
+	regions  *region.Store
+	catalog  *i18n.Catalog
+	logger   *slog.Logger
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// open connects, migrates and wires the stores.
+func open(ctx context.Context, o *options, e env) (*app, error) {
+	logger, err := newLogger(o.logLevel, e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, db.Config{URL: o.dbURL, DataDir: o.data}, clock.Real{})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrated", "applied", applied, "db", d.Source)
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	accts, err := account.NewStore(d, account.DefaultConfig())
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	regs := region.NewStore(d)
+	if err := regs.Reload(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &app{db: d, accounts: accts, regions: regs, catalog: cat, logger: logger}, nil
+}
+
+func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
+	var o options
+	name := "serve"
+	if isDemo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	o.serveFlags(fs)
+	if isDemo {
+		fs.Int64Var(&o.seed, "seed", 1, "random seed of the generated district")
+		fs.StringVar(&o.demoPassword, "demo-password", "whistle-demo", "password of the demo accounts")
+	}
+	if _, err := parse(fs, args, e); err != nil {
+		return err
+	}
+	a, err := open(ctx, &o, e)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	if isDemo {
+		res, err := demo.Seed(ctx, a.regions, a.accounts, demo.SeedOptions{Seed: o.seed, Password: o.demoPassword})
+		if err != nil {
+			return err
+		}
+		if res.Seeded {
+			fmt.Fprintf(e.stdout, "whistle: generated the demo district 龙湾区: %d regions, %d grids (seed %d)\n", res.Regions, res.Grids, o.seed)
+		}
+	}
+	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Catalog: a.catalog, Clock: clock.Real{},
+		Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("the address %s is already in use: choose another with --addr or WHISTLE_ADDR", o.addr)
+		}
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second, // slowloris
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "whistle: listening on %s\n", url)
+	if isDemo {
+		fmt.Fprintf(e.stdout, "whistle: demo accounts (password %q):\n", o.demoPassword)
+		for _, acc := range demo.Accounts() {
+			fmt.Fprintf(e.stdout, "  %-15s %s\n", acc.Username, acc.Role)
+		}
+	}
+	a.logger.Info("serving", "addr", ln.Addr().String(), "db", a.db.Source, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+func cmdMigrate(ctx context.Context, args []string, e env) error {
+	var o options
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	o.dataFlags(fs)
+	if _, err := parse(fs, args, e); err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, db.Config{URL: o.dbURL, DataDir: o.data}, clock.Real{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "whistle: schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(e.stdout, "applied", m)
+	}
+	return nil
+}
+
+// describe renders a domain error for the terminal, in English.
+func describe(a *app, err error) error {
+	if ie, ok := err.(*region.ImportError); ok {
+		err = ie.AsErr()
+	}
+	ae, ok := errs.As(err)
+	if !ok {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(a.catalog.T(i18n.EN, ae.Msg.Key, ae.Msg.Args...))
+	for _, k := range sortedKeys(ae.Fields) {
+		m := ae.Fields[k]
+		fmt.Fprintf(&b, "\n  %s: %s", k, a.catalog.T(i18n.EN, m.Key, m.Args...))
+	}
+	return errors.New(b.String())
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// Feature numbers sort naturally: feature[2] before feature[10].
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && lessNatural(keys[j], keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+func lessNatural(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+func cmdUser(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		return errors.New("user: want add, passwd or list")
+	}
+	var o options
+	var username, password, role, regionCode, dept, display, phone string
+	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
+	o.dataFlags(fs)
+	fs.StringVar(&username, "username", "", "username")
+	fs.StringVar(&password, "password", "", "password")
+	fs.StringVar(&role, "role", "", "role (comma-separated for several)")
+	fs.StringVar(&regionCode, "region", "", "region code")
+	fs.StringVar(&dept, "department", "", "department code (department handlers)")
+	fs.StringVar(&display, "display-name", "", "display name")
+	fs.StringVar(&phone, "phone", "", "mobile number")
+	if _, err := parse(fs, args[1:], e); err != nil {
+		return err
+	}
+	a, err := open(ctx, &o, e)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	actor := audit.System("user " + args[0])
+	switch args[0] {
+	case "add":
+		var roles []account.Role
+		for _, r := range strings.Split(role, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				roles = append(roles, account.Role(r))
+			}
+		}
+		u, err := a.accounts.AddUser(ctx, actor, account.SystemScope(), account.NewUser{Username: username, Password: password,
+			Roles: roles, RegionCode: regionCode, DepartmentCode: dept, DisplayName: display, Phone: phone})
+		if err != nil {
+			return describe(a, err)
+		}
+		fmt.Fprintf(e.stdout, "created user %d %s\n", u.ID, u.Username)
+		return nil
+	case "passwd":
+		u, err := a.accounts.UserByName(ctx, account.SystemScope(), username)
+		if err != nil {
+			return describe(a, err)
+		}
+		if err := a.accounts.SetPassword(ctx, actor, account.SystemScope(), u.ID, password); err != nil {
+			return describe(a, err)
+		}
+		fmt.Fprintf(e.stdout, "password changed for %s; their sessions were ended\n", u.Username)
+		return nil
+	case "list":
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSERNAME\tROLES\tREGION\tDEPARTMENT")
+		var after int64
+		for {
+			users, err := a.accounts.Users(ctx, account.SystemScope(), account.UserFilter{Region: regionCode, After: after, Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				roles := make([]string, len(u.Roles))
+				for i, r := range u.Roles {
+					roles[i] = string(r)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s %s\t%s\n", u.ID, u.Username, strings.Join(roles, ","), u.Region.Code, u.Region.Name, u.DepartmentCode)
+			}
+			if len(users) < 500 {
+				break
+			}
+			after = users[len(users)-1].ID
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("user: unknown subcommand %q (want add, passwd or list)", args[0])
+}
+
+func cmdAPIKey(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		return errors.New("apikey: want create, list or revoke")
+	}
+	var o options
+	var name string
+	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
+	o.dataFlags(fs)
+	fs.StringVar(&name, "name", "", "key name")
+	pos, err := parse(fs, args[1:], e)
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, &o, e)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	actor := audit.System("apikey " + args[0])
+	switch args[0] {
+	case "create":
+		key, k, err := a.accounts.CreateAPIKey(ctx, actor, name)
+		if err != nil {
+			return describe(a, err)
+		}
+		fmt.Fprintf(e.stdout, "created API key %d %q; it is shown only once:\n%s\n", k.ID, k.Name, key)
+		return nil
+	case "list":
+		keys, err := a.accounts.APIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tREVOKED")
+		for _, k := range keys {
+			rev := "-"
+			if k.RevokedAt != nil {
+				rev = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), rev)
+		}
+		return tw.Flush()
+	case "revoke":
+		target := name
+		if target == "" && len(pos) > 0 {
+			target = pos[0]
+		}
+		if target == "" {
+			return errors.New("apikey revoke: name the key by ID or --name")
+		}
+		if err := a.accounts.RevokeAPIKey(ctx, actor, target); err != nil {
+			return describe(a, err)
+		}
+		fmt.Fprintf(e.stdout, "revoked %s\n", target)
+		return nil
+	}
+	return fmt.Errorf("apikey: unknown subcommand %q (want create, list or revoke)", args[0])
+}
+
+func cmdRegion(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		return errors.New("region: want import or export")
+	}
+	var o options
+	var out string
+	var dry bool
+	fs := flag.NewFlagSet("region "+args[0], flag.ContinueOnError)
+	o.dataFlags(fs)
+	fs.StringVar(&out, "out", "", "export: write to this file instead of standard output")
+	fs.BoolVar(&dry, "dry-run", false, "import: validate only")
+	pos, err := parse(fs, args[1:], e)
+	if err != nil {
+		return err
+	}
+	var file string
+	if len(pos) > 0 {
+		file = pos[0]
+	}
+	a, err := open(ctx, &o, e)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	switch args[0] {
+	case "import":
+		if file == "" {
+			return errors.New("region import: give the GeoJSON file")
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		feats, issues, err := region.ParseFeatures(f)
+		if err != nil {
+			return describe(a, err)
+		}
+		if len(issues) > 0 {
+			return describe(a, &region.ImportError{Issues: issues})
+		}
+		if dry {
+			if err := a.regions.Validate(ctx, feats); err != nil {
+				return describe(a, err)
+			}
+			fmt.Fprintf(e.stdout, "%s is valid: %d features\n", file, len(feats))
+			return nil
+		}
+		res, err := a.regions.Import(ctx, audit.System("region import"), feats)
+		if err != nil {
+			return describe(a, err)
+		}
+		fmt.Fprintf(e.stdout, "imported %s: %d created, %d updated\n", file, res.Created, res.Updated)
+		return nil
+	case "export":
+		w := e.stdout
+		if out != "" {
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		return a.regions.Export(ctx, w)
+	}
+	return fmt.Errorf("region: unknown subcommand %q (want import or export)", args[0])
+}

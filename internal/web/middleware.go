@@ -1,0 +1,220 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/errs"
+	"whistle/internal/i18n"
+)
+
+type ctxKey int
+
+const reqKey ctxKey = 1
+
+// reqInfo is what the middleware learns about a request.
+type reqInfo struct {
+	lang    i18n.Lang
+	user    *account.User
+	session *account.Session
+	// bearer is true when the caller authenticated with a bearer token,
+	// which is not sent automatically by browsers and so needs no CSRF check.
+	bearer bool
+	ip     string
+	// authErr is why a presented credential was refused (expired …).
+	authErr error
+}
+
+func info(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(reqKey).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{lang: i18n.ZH}
+}
+
+func langOf(r *http.Request) i18n.Lang { return info(r).lang }
+
+func userOf(r *http.Request) *account.User { return info(r).user }
+
+func scopeOf(r *http.Request) account.Scope { return account.ScopeOf(userOf(r)) }
+
+// actorOf names the caller for the audit log.
+func actorOf(r *http.Request) audit.Actor {
+	ri := info(r)
+	a := audit.Actor{IP: ri.ip}
+	if ri.user != nil {
+		a.UserID, a.Name = ri.user.ID, ri.user.Username
+	}
+	return a
+}
+
+func clientOf(r *http.Request) account.Client {
+	return account.Client{IP: info(r).ip, UserAgent: r.UserAgent()}
+}
+
+const (
+	sessionCookie = "whistle_session"
+	langCookie    = "whistle_lang"
+	loginCSRF     = "whistle_login_csrf"
+)
+
+// statusWriter records the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets SSE handlers flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware wraps every request: recovery, security headers, language,
+// authentication, body limits, logging and metrics.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		ri := &reqInfo{ip: clientIP(r)}
+		ri.lang = pickLang(r)
+		r = r.WithContext(context.WithValue(r.Context(), reqKey, ri))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if sw.status == 0 {
+					s.fail(sw, r, errs.E(errs.Internal, "error.internal"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			code := sw.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.metrics.requests.WithLabelValues(route, itoa(code)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		h := sw.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		s.authenticate(r, ri)
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n >= 100 && n < 1000 {
+		return string([]byte{digits[n/100], digits[n/10%10], digits[n%10]})
+	}
+	return "other"
+}
+
+// authenticate resolves a bearer token or the session cookie.
+func (s *Server) authenticate(r *http.Request, ri *reqInfo) {
+	tok := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			tok, ri.bearer = strings.TrimSpace(t), true
+		}
+	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		tok = c.Value
+	}
+	if tok == "" {
+		return
+	}
+	u, sess, err := s.Accounts.Authenticate(r.Context(), tok)
+	if err != nil {
+		ri.authErr = err
+		return
+	}
+	ri.user, ri.session = u, sess
+}
+
+func pickLang(r *http.Request) i18n.Lang {
+	if l, ok := i18n.Parse(r.URL.Query().Get("lang")); ok {
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := i18n.Parse(c.Value); ok {
+			return l
+		}
+	}
+	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// clientIP is the peer address; X-Forwarded-For is not trusted, since a
+// client could forge it to escape the login throttle.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// checkCSRF enforces the synchronizer token on state-changing requests made
+// with the session cookie.
+func checkCSRF(r *http.Request) error {
+	ri := info(r)
+	if ri.bearer || ri.session == nil {
+		return nil
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		ct := r.Header.Get("Content-Type")
+		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
+			got = r.FormValue("csrf_token")
+		}
+	}
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ri.session.CSRF)) != 1 {
+		return errs.E(errs.Forbidden, "error.csrf").WithReason("csrf")
+	}
+	return nil
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	return next
+}

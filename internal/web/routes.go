@@ -1,0 +1,159 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"whistle/internal/account"
+	"whistle/internal/errs"
+	"whistle/internal/region"
+)
+
+// Access is what a route demands of its caller. The zero Access is public.
+type Access struct {
+	// Auth requires a logged-in user.
+	Auth bool
+	// Perm, when set, also requires the permission.
+	Perm account.Perm
+}
+
+var (
+	public = Access{}
+	authed = Access{Auth: true}
+)
+
+func needs(p account.Perm) Access { return Access{Auth: true, Perm: p} }
+
+// Route is a registered route and its access rule.
+type Route struct {
+	Pattern string
+	Access  Access
+}
+
+// handlerFunc is a handler that returns its error for one place to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// registerRoutes is the one place where routes are declared.
+func (s *Server) registerRoutes() {
+	// Operations.
+	s.handle("GET /healthz", public, s.healthz)
+	s.handle("GET /readyz", public, s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.routes = append(s.routes, Route{Pattern: "GET /metrics", Access: public})
+
+	// Session and identity.
+	s.handle("POST /api/v1/session", public, s.apiLogin)
+	s.handle("DELETE /api/v1/session", authed, s.apiLogout)
+	s.handle("GET /api/v1/me", authed, s.apiMe)
+
+	// Regions: geography is public; writing it is an admin's job.
+	s.handle("GET /api/v1/regions/locate", public, s.apiLocate)
+	s.handle("GET /api/v1/regions/export", needs(account.PermRegionWrite), s.apiRegionExport)
+	s.handle("POST /api/v1/regions/import", needs(account.PermRegionWrite), s.apiRegionImport)
+	s.handle("GET /api/v1/regions/{code}", public, s.apiRegion)
+	s.handle("GET /api/v1/regions/{code}/children", public, s.apiRegionChildren)
+	s.handle("GET /api/v1/regions/{code}/geojson", public, s.apiRegionGeoJSON)
+
+	// Accounts, scoped.
+	s.handle("GET /api/v1/users", needs(account.PermUserRead), s.apiUsers)
+	s.handle("POST /api/v1/users", needs(account.PermUserWrite), s.apiUserAdd)
+	s.handle("GET /api/v1/users/{id}", needs(account.PermUserRead), s.apiUser)
+	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), s.apiUserPassword)
+	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), s.apiDepartments)
+
+	// Administration.
+	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), s.apiAudit)
+	s.handle("GET /api/v1/login-log", needs(account.PermLoginLogRead), s.apiLoginLog)
+	s.handle("GET /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeys)
+	s.handle("POST /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeyCreate)
+	s.handle("DELETE /api/v1/apikeys/{id}", needs(account.PermAPIKeys), s.apiKeyRevoke)
+
+	// Pages.
+	s.handle("GET /login", public, s.pageLogin)
+	s.handle("POST /login", public, s.pageLoginPost)
+	s.handle("POST /logout", authed, s.pageLogout)
+	s.handle("GET /lang/{lang}", public, s.pageLang)
+	s.handle("GET /{$}", authed, s.pageHome)
+	static, _ := fs.Sub(staticFS, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	s.routes = append(s.routes, Route{Pattern: "GET /static/", Access: public})
+
+	// Anything else is a clear 404 in the caller's format.
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeJSONError(w, r, errs.E(errs.NotFound, "error.not_found"))
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, errs.E(errs.NotFound, "error.not_found"))
+	})
+}
+
+// bodyLimits raises the request body limit for the few routes that take
+// files; every other route gets Deps.MaxBodyBytes.
+var bodyLimits = map[string]int64{
+	"POST /api/v1/regions/import": region.MaxImportBytes,
+}
+
+// handle registers h behind its access rule and records the route.
+func (s *Server) handle(pattern string, a Access, h handlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Access: a})
+	_, path, _ := strings.Cut(pattern, " ")
+	isAPI := strings.HasPrefix(path, "/api/")
+	limit := s.MaxBodyBytes
+	if l, ok := bodyLimits[pattern]; ok {
+		limit = l
+	}
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		fail := s.renderError
+		if isAPI {
+			fail = s.writeJSONError
+		}
+		if a.Auth {
+			ri := info(r)
+			if ri.user == nil {
+				if !isAPI && r.Method == http.MethodGet {
+					http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+					return
+				}
+				if e, ok := errs.As(ri.authErr); ok && e.Code == errs.Unauthorized {
+					fail(w, r, e)
+					return
+				}
+				fail(w, r, errs.E(errs.Unauthorized, "error.unauthorized"))
+				return
+			}
+			if err := checkCSRF(r); err != nil {
+				fail(w, r, err)
+				return
+			}
+			if a.Perm != "" && !ri.user.Can(a.Perm) {
+				fail(w, r, errs.E(errs.Forbidden, "error.forbidden"))
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			fail(w, r, err)
+		}
+	})
+}
+
+// fail renders err in the format the request expects.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.writeJSONError(w, r, err)
+		return
+	}
+	s.renderError(w, r, err)
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,143 @@
+// Package web is the HTTP adapter: it turns requests into calls on the
+// feature packages and their results into JSON or HTML. Every route is in
+// routes.go; handlers decode, validate, call the domain and encode.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"whistle/internal/account"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/i18n"
+	"whistle/internal/region"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are what the server needs; main wires them.
+type Deps struct {
+	DB       *db.DB
+	Accounts *account.Store
+	Regions  *region.Store
+	Catalog  *i18n.Catalog
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+	// Demo shows the demo accounts on the login page.
+	Demo bool
+	// SecureCookies sets the Secure flag (behind HTTPS).
+	SecureCookies bool
+	// MaxBodyBytes bounds JSON and form bodies (uploads have their own limit).
+	MaxBodyBytes int64
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Deps
+	tmpl    map[string]*template.Template
+	metrics *metrics
+	routes  []Route
+	mux     *http.ServeMux
+}
+
+// NewServer builds the HTTP handler.
+func NewServer(d Deps) (*Server, error) {
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metrics: newMetrics()}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.registerRoutes()
+	return s, nil
+}
+
+// ServeHTTP runs the middleware chain around the mux.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.middleware(s.mux).ServeHTTP(w, r)
+}
+
+// Routes lists every registered route with its access rule, for the
+// authorization matrix and the API documentation.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Registry returns the Prometheus registry (not the global one).
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{
+		"T":         func(lang i18n.Lang, key string, args ...any) string { return s.Catalog.T(lang, key, args...) },
+		"maskPhone": account.MaskPhone,
+		"levelName": func(lang i18n.Lang, l region.Level) string { return s.Catalog.T(lang, "level."+string(l)) },
+		"roleName":  func(lang i18n.Lang, r account.Role) string { return s.Catalog.T(lang, "role."+string(r)) },
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return err
+	}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	s.tmpl = map[string]*template.Template{}
+	for _, p := range pages {
+		name := p[len("templates/"):]
+		if name == "layout.html" {
+			continue
+		}
+		t, err := base.Clone()
+		if err != nil {
+			return err
+		}
+		if _, err := t.ParseFS(templateFS, p); err != nil {
+			return err
+		}
+		s.tmpl[name] = t
+	}
+	return nil
+}
+
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "whistle_http_requests_total", Help: "HTTP requests by route pattern and status.",
+	}, []string{"route", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "whistle_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route"})
+	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Ready checks the database for /readyz.
+func (s *Server) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.DB.Ping(ctx)
+}
