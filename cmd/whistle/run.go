@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -17,12 +18,17 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/bus"
+	"whistle/internal/casework"
+	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/demo"
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
+	"whistle/internal/media"
 	"whistle/internal/region"
+	"whistle/internal/sla/calendar"
 	"whistle/internal/web"
 )
 
@@ -57,6 +63,10 @@ type env struct {
 type options struct {
 	data          string
 	dbURL         string
+	natsURL       string
+	natsPort      int
+	mqttPort      int
+	autoClose     time.Duration
 	addr          string
 	logLevel      string
 	seed          int64
@@ -76,6 +86,10 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark cookies Secure (when served over HTTPS)")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest JSON or form body in bytes")
+	fs.StringVar(&o.natsURL, "nats", "", "external NATS URL (nats://…); empty runs an embedded NATS")
+	fs.IntVar(&o.natsPort, "nats-port", 0, "embedded NATS client port on 127.0.0.1 (0 = random)")
+	fs.IntVar(&o.mqttPort, "mqtt-port", 0, "embedded MQTT listener port on 127.0.0.1 (0 = off)")
+	fs.DurationVar(&o.autoClose, "autoclose-after", 7*24*time.Hour, "close verified 红哨 cases the reporter has not rated after this long")
 }
 
 // parse applies WHISTLE_* environment values as defaults, then the flags,
@@ -140,11 +154,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // app is the wired set of stores for one process.
 type app struct {
-	db       *db.DB
-	accounts *account.Store
-	regions  *region.Store
-	catalog  *i18n.Catalog
-	logger   *slog.Logger
+	db         *db.DB
+	accounts   *account.Store
+	regions    *region.Store
+	categories *category.Store
+	calendar   *calendar.Store
+	catalog    *i18n.Catalog
+	logger     *slog.Logger
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -188,7 +204,19 @@ func open(ctx context.Context, o *options, e env) (*app, error) {
 		d.Close()
 		return nil, err
 	}
-	return &app{db: d, accounts: accts, regions: regs, catalog: cat, logger: logger}, nil
+	// A new installation gets the default category catalogue and the
+	// official holiday schedules; both are editable afterwards.
+	cats := category.NewStore(d)
+	if _, err := cats.SeedDefaults(ctx, audit.System("seed")); err != nil {
+		d.Close()
+		return nil, err
+	}
+	cal := calendar.NewStore(d)
+	if _, err := cal.SeedDefaults(ctx, audit.System("seed")); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &app{db: d, accounts: accts, regions: regs, categories: cats, calendar: cal, catalog: cat, logger: logger}, nil
 }
 
 func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
@@ -220,8 +248,24 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 			fmt.Fprintf(e.stdout, "whistle: generated the demo district 龙湾区: %d regions, %d grids (seed %d)\n", res.Regions, res.Grids, o.seed)
 		}
 	}
-	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Catalog: a.catalog, Clock: clock.Real{},
-		Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody})
+	b, err := bus.Open(ctx, bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}, a.logger)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	blobs, err := media.NewFSStore(filepath.Join(o.data, "blobs"))
+	if err != nil {
+		return err
+	}
+	caseCfg := casework.DefaultConfig()
+	caseCfg.AutoCloseAfter = o.autoClose
+	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
+		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg})
+	if err != nil {
+		return err
+	}
+	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
+		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody})
 	if err != nil {
 		return err
 	}
@@ -251,6 +295,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	a.logger.Info("serving", "addr", ln.Addr().String(), "db", a.db.Source, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go autoClose(ctx, cases, a.logger)
 	select {
 	case err := <-errc:
 		return err
@@ -260,6 +305,24 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// autoClose closes unrated 红哨 cases periodically until ctx ends.
+func autoClose(ctx context.Context, cases *casework.Service, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := cases.AutoClose(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("auto-close", "err", err)
+		} else if n > 0 {
+			logger.Info("auto-closed unrated cases", "n", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func cmdMigrate(ctx context.Context, args []string, e env) error {

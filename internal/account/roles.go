@@ -44,6 +44,7 @@ const (
 	PermAuditRead      Perm = "audit.read"
 	PermLoginLogRead   Perm = "loginlog.read"
 	PermDepartmentRead Perm = "department.read"
+	PermCategoryWrite  Perm = "category.write"
 )
 
 // grants lists the permissions of each role. Default deny: a role or
@@ -51,7 +52,7 @@ const (
 func grants(r Role) []Perm {
 	switch r {
 	case Admin:
-		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead}
+		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite}
 	case Leader:
 		return []Perm{PermUserRead, PermDepartmentRead}
 	case StreetStaff, CommunityStaff:

@@ -135,7 +135,7 @@ func WGS84ToGCJ02(p orb.Point) orb.Point {
 // GCJ02ToWGS84 converts a GCJ-02 point to WGS-84. GCJ-02 has no closed-form
 // inverse; this iterates the forward transform until it reproduces p to
 // about 1e-12 degrees, so the result is accurate far below one centimetre
-// (the common one-step approximation is off by up to a few metres).
+// (the common one-step approximation is off by up to about 6 m in China).
 func GCJ02ToWGS84(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
@@ -163,8 +163,9 @@ func GCJ02ToBD09(p orb.Point) orb.Point {
 }
 
 // BD09ToGCJ02 converts a Baidu BD-09 point to GCJ-02. It starts from Baidu's
-// published one-step inverse (accurate to about 1e-8 degrees) and refines it
-// against GCJ02ToBD09 so that round trips are exact to about 1e-12 degrees.
+// published one-step inverse (off by up to about 2e-6 degrees, 20 cm) and
+// refines it against GCJ02ToBD09 so that round trips are exact to about
+// 1e-12 degrees.
 func BD09ToGCJ02(p orb.Point) orb.Point {
 	x, y := p[0]-0.0065, p[1]-0.006
 	z := math.Sqrt(x*x+y*y) - 0.00002*math.Sin(y*bdXPi)

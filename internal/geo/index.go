@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/paulmach/orb"
@@ -25,21 +26,23 @@ const (
 // Index answers "which grid contains this point?" for a fixed set of
 // (multi)polygons. It is immutable after NewIndex and safe for concurrent use.
 //
-// A uniform grid of cells covers the bounding box of all items. A cell that
-// lies entirely inside an item stores that item directly. Any other cell
-// points into blob, where it lists, in item order, each polygon whose
-// boundary can matter for points in the cell, together with exactly the
-// data the crossing-number test needs there:
+// A uniform grid of cells covers the bounding box of all items (about 16
+// cells per polygon). A cell that lies entirely inside an item stores that
+// item directly, so most lookups need no geometry at all. Any other cell
+// points to a list, in item order, of the polygons whose boundary can
+// matter for points in the cell, with exactly the data the crossing-number
+// test needs there:
 //
-//   - edges left of the cell can never be crossed by a ray going right, so
+//   - edges left of the cell are never crossed by a ray going right, so
 //     they are dropped;
 //   - edges right of the cell are crossed exactly when the point's y is in
-//     their y-range, so they reduce to a parity that flips at a few "toggle"
-//     heights (usually none: consecutive edges cancel out);
-//   - only the edges passing through the cell are tested one by one.
+//     their y-range, so they reduce to a parity that flips at a few
+//     "toggle" heights (usually none: consecutive edges cancel out);
+//   - only the few edges passing through the cell are tested, and an edge
+//     shared by two neighbouring items is stored and tested once.
 //
-// A lookup thus reads one int32 and, for boundary cells, one short
-// contiguous run of words, and does no allocation.
+// A lookup reads one int32 and, for a boundary cell, one short contiguous
+// run of words; it does not allocate.
 type Index struct {
 	items int
 
@@ -49,10 +52,8 @@ type Index struct {
 	cellW, cellH           float64
 	nx, ny                 int
 	// cells[c] < 0 means cell c is inside item ^cells[c]; otherwise the
-	// cell's candidates start at blob[cells[c]]:
-	//   count, then per candidate:
-	//     header (item | toggles<<32 | parity<<63), edge count,
-	//     toggles (float64 bits), edges (ylo, yhi, x, dx/dy as float64 bits).
+	// cell's list starts at blob[cells[c]] (see appendCell for the layout;
+	// blob[0] is the empty list).
 	cells []int32
 	blob  []uint64
 
@@ -89,6 +90,21 @@ func (e *edge) xAt(y float64) float64 { return e.x + (y-e.ylo)*e.k }
 // ValidateGeometry); polygons with non-finite coordinates are ignored.
 func NewIndex(items []orb.MultiPolygon) *Index {
 	ix := &Index{items: len(items)}
+	// Sizing the big slices up front avoids repeated growth, which
+	// dominated build time for tens of thousands of grids.
+	nPoly, nRing, nVert := 0, 0, 0
+	for _, mp := range items {
+		nPoly += len(mp)
+		for _, poly := range mp {
+			nRing += len(poly)
+			for _, r := range poly {
+				nVert += len(r)
+			}
+		}
+	}
+	ix.pieces = make([]piece, 0, nPoly)
+	ix.ringStart = make([]int32, 0, nRing+1)
+	ix.verts = make([]orb.Point, 0, nVert)
 	for it, mp := range items {
 		for _, poly := range mp {
 			ix.addPiece(int32(it), poly)
@@ -192,19 +208,12 @@ func (ix *Index) buildGrid() {
 	}
 	w, h := ix.maxX-ix.minX, ix.maxY-ix.minY
 	target := min(max(cellsPerPiece*float64(len(ix.pieces)), cellsPerEdge*float64(len(ix.verts))), maxCells)
-	switch {
-	case w > 0 && h > 0:
+	ix.nx, ix.ny = 1, 1
+	if w > 0 && h > 0 { // otherwise nothing has area: one cell will do
 		side := math.Sqrt(w * h / target)
-		ix.nx = int(min(math.Ceil(w/side), maxCells))
-		ix.ny = int(min(math.Ceil(h/side), maxCells/float64(ix.nx)))
-	case w > 0:
-		ix.nx, ix.ny = int(target), 1
-	case h > 0:
-		ix.nx, ix.ny = 1, int(target)
-	default:
-		ix.nx, ix.ny = 1, 1
+		ix.nx = max(int(min(math.Ceil(w/side), maxCells)), 1)
+		ix.ny = max(int(min(math.Ceil(h/side), maxCells/float64(ix.nx))), 1)
 	}
-	ix.nx, ix.ny = max(ix.nx, 1), max(ix.ny, 1)
 	ix.cellW, ix.cellH = w/float64(ix.nx), h/float64(ix.ny)
 	if w > 0 {
 		ix.invCellW = float64(ix.nx) / w
@@ -215,19 +224,30 @@ func (ix *Index) buildGrid() {
 	nCells := ix.nx * ix.ny
 
 	// Cells are widened by eps so that the rounding in cellX/cellY can
-	// never put a point outside the box its cell was prepared for.
-	epsX, epsY := ix.cellW*1e-9+1e-12, ix.cellH*1e-9+1e-12
+	// never put a point outside the box its cell was prepared for. That
+	// rounding is a few ulps of the coordinates; 1e-13 relative is hundreds
+	// of ulps (2e-11° at 180°) and still far below any real distance.
+	mag := max(math.Abs(ix.minX), math.Abs(ix.maxX), math.Abs(ix.minY), math.Abs(ix.maxY), 1)
+	epsX, epsY := ix.cellW*1e-9+mag*1e-13, ix.cellH*1e-9+mag*1e-13
 
+	// Every candidate and every near pair lies in its piece's box of
+	// cells, which bounds their number.
+	boxCells := 0
+	for i := range ix.pieces {
+		pc := &ix.pieces[i]
+		boxCells += (ix.cellX(pc.maxX+epsX) - ix.cellX(pc.minX-epsX) + 1) *
+			(ix.cellY(pc.maxY+epsY) - ix.cellY(pc.minY-epsY) + 1)
+	}
 	var (
-		cands   []candidate
-		data    []uint64 // toggles and edges of all candidates
+		cands   = make([]candidate, 0, boxCells)
+		data    = make([]uint64, 0, 4*boxCells) // toggles and edges of all candidates
 		edges   []edge
 		band    []edge
 		toggles []float64
 		mids    []edge
 	)
 	type nearPair struct{ cell, piece int32 }
-	var near []nearPair
+	near := make([]nearPair, 0, boxCells)
 	stamp := make([]int32, nCells) // stamp[c] == piece+1: piece already listed for c
 	for pi := range ix.pieces {
 		pc := &ix.pieces[pi]
@@ -312,38 +332,39 @@ func (ix *Index) buildGrid() {
 		}
 	}
 
+	// Offsets are int32 to keep the tables small; that allows 16 GiB.
+	if len(data)+3*len(cands)+1 > math.MaxInt32 {
+		panic("geo: NewIndex: index larger than 2^31 words")
+	}
+
 	// Group candidates by cell with a stable counting sort: pieces were
 	// visited in item order, so each cell's list is ordered by item, which
 	// makes "lowest index wins" a matter of stopping at the first hit.
 	order := make([]int32, len(cands))
 	start := countingSort(nCells, len(cands), func(i int) int32 { return cands[i].cell }, order)
 	ix.cells = make([]int32, nCells)
-	ix.blob = []uint64{0} // blob[0] is the shared empty list
+	ix.blob = make([]uint64, 1, 1+len(data)+3*len(cands)) // blob[0] is the shared empty list
+	var shared [][4]uint64
 	for c := range nCells {
 		list := order[start[c]:start[c+1]]
 		if len(list) == 0 {
 			continue
 		}
-		if first := &cands[list[0]]; first.nT == 0 && first.nE == 0 { // inside; parity must be set
+		// A candidate without edges or toggles contains the whole cell
+		// (its parity is set, or it would not exist): items after it can
+		// never win, and if it comes first the cell needs no list at all.
+		for i, ci := range list {
+			if cands[ci].nT == 0 && cands[ci].nE == 0 {
+				list = list[:i+1]
+				break
+			}
+		}
+		if first := &cands[list[0]]; first.nT == 0 && first.nE == 0 {
 			ix.cells[c] = ^first.item
 			continue
 		}
 		ix.cells[c] = int32(len(ix.blob))
-		countAt := len(ix.blob)
-		ix.blob = append(ix.blob, 0)
-		for _, ci := range list {
-			cd := &cands[ci]
-			h := uint64(uint32(cd.item)) | uint64(cd.nT)<<32
-			if cd.parity {
-				h |= 1 << 63
-			}
-			ix.blob = append(ix.blob, h, uint64(cd.nE))
-			ix.blob = append(ix.blob, data[cd.off:cd.off+cd.nT+4*cd.nE]...)
-			ix.blob[countAt]++
-			if cd.nT == 0 && cd.nE == 0 {
-				break // inside this item: later (higher) items can never win
-			}
-		}
+		ix.blob, shared = appendCell(ix.blob, list, cands, data, shared[:0])
 	}
 	ix.blob = slices.Clip(ix.blob)
 
@@ -353,6 +374,80 @@ func (ix *Index) buildGrid() {
 	for i, ni := range nearOrder {
 		ix.nearPieces[i] = near[ni].piece
 	}
+}
+
+// Cell list layouts in Index.blob. Both start with a header word holding
+// the number of candidates in the low 32 bits. Each candidate starts with
+// a word holding its item (low 32 bits), its number of toggles (bits
+// 32–62) and its parity (bit 63).
+//
+// Shared layout (header bit 63 clear): bits 32–38 of the header give the
+// number u <= 64 of distinct edges in the cell, which follow as u groups of
+// 4 words (ylo, yhi, x, k as float64 bits). Neighbouring items share their
+// common edges, so each is stored and tested once. Each candidate is then:
+// item word, a mask of the shared edges it owns, its toggles.
+//
+// Own layout (header bit 63 set), for cells with more than 64 distinct
+// edges: each candidate is item word, edge count, toggles, its edges.
+const (
+	maxSharedEdges = 64
+	ownLayout      = 1 << 63
+)
+
+// appendCell appends the list of one boundary cell to blob. shared is
+// scratch space, returned for reuse.
+func appendCell(blob []uint64, list []int32, cands []candidate, data []uint64, shared [][4]uint64) ([]uint64, [][4]uint64) {
+	edgeOf := func(cd *candidate, j int32) [4]uint64 {
+		o := cd.off + cd.nT + 4*j
+		return [4]uint64(data[o : o+4])
+	}
+	fits := true
+collect:
+	for _, ci := range list {
+		cd := &cands[ci]
+		for j := range cd.nE {
+			if e := edgeOf(cd, j); !slices.Contains(shared, e) {
+				if len(shared) == maxSharedEdges {
+					fits = false
+					break collect
+				}
+				shared = append(shared, e)
+			}
+		}
+	}
+	header := func(cd *candidate) uint64 {
+		h := uint64(uint32(cd.item)) | uint64(cd.nT)<<32
+		if cd.parity {
+			h |= 1 << 63
+		}
+		return h
+	}
+	toggles := func(cd *candidate) []uint64 { return data[cd.off : cd.off+cd.nT] }
+
+	if !fits {
+		blob = append(blob, uint64(len(list))|ownLayout)
+		for _, ci := range list {
+			cd := &cands[ci]
+			blob = append(blob, header(cd), uint64(cd.nE))
+			blob = append(blob, data[cd.off:cd.off+cd.nT+4*cd.nE]...)
+		}
+		return blob, shared
+	}
+	blob = append(blob, uint64(len(list))|uint64(len(shared))<<32)
+	for _, e := range shared {
+		blob = append(blob, e[:]...)
+	}
+	for _, ci := range list {
+		cd := &cands[ci]
+		var mask uint64
+		for j := range cd.nE {
+			// XOR, not OR: an edge listed twice crosses twice, i.e. not at all.
+			mask ^= 1 << slices.Index(shared, edgeOf(cd, j))
+		}
+		blob = append(blob, header(cd), mask)
+		blob = append(blob, toggles(cd)...)
+	}
+	return blob, shared
 }
 
 // countingSort stably orders n keyed elements by key in [0, buckets),
@@ -425,9 +520,13 @@ func segmentHitsBox(a, b orb.Point, x0, y0, x1, y1 float64) bool {
 // edge shared by two items belongs to exactly one of them, always the same:
 // the test is the half-open crossing rule (an edge counts when
 // min(y1,y2) <= y < max(y1,y2) and x is left of the crossing) on edges
-// normalised to start at their lower end, which splits a planar partition
-// without gaps or double counting. If items overlap, the lowest index wins.
-// Locate does not allocate.
+// normalised to start at their lower end, so both items compute
+// bit-identical crossings and a planar partition is split without gaps or
+// double counting. In effect a boundary point goes to the item just east
+// of it, or just north of it on an east-west edge; the same holds on the
+// outer boundary of the union, so a point there may be in no item (use
+// Nearest for that). If items overlap, the lowest index wins. Locate does
+// not allocate.
 func (ix *Index) Locate(p orb.Point) (int, bool) {
 	px, py := p[0], p[1]
 	if !(px >= ix.minX && px <= ix.maxX && py >= ix.minY && py <= ix.maxY) {
@@ -440,8 +539,43 @@ func (ix *Index) Locate(p orb.Point) (int, bool) {
 		return int(^v), true
 	}
 	b := ix.blob[v:]
-	n := b[0]
-	b = b[1:]
+	hdr := b[0]
+	if hdr&ownLayout != 0 {
+		return locateOwn(b[1:], uint32(hdr), px, py)
+	}
+	// Test each distinct edge of the cell once; bit i of cross is set when
+	// the ray from p crosses edge i.
+	u := int(hdr>>32) & 0x7f
+	es := b[1 : 1+4*u]
+	var cross uint64
+	for i := 0; i < len(es); i += 4 {
+		e := es[i : i+4 : i+4]
+		ylo, yhi := math.Float64frombits(e[0]), math.Float64frombits(e[1])
+		x, k := math.Float64frombits(e[2]), math.Float64frombits(e[3])
+		if py >= ylo && py < yhi && px < x+(py-ylo)*k {
+			cross |= 1 << (i / 4)
+		}
+	}
+	c := b[1+4*u:]
+	for n := uint32(hdr); n > 0; n-- {
+		h, mask := c[0], c[1]
+		nt := int(uint32(h>>32) & 0x7fffffff)
+		in := uint64(bits.OnesCount64(cross&mask)) ^ h>>63
+		for _, t := range c[2 : 2+nt] {
+			if py >= math.Float64frombits(t) {
+				in ^= 1
+			}
+		}
+		if in&1 != 0 {
+			return int(uint32(h)), true
+		}
+		c = c[2+nt:]
+	}
+	return -1, false
+}
+
+// locateOwn scans a cell list in the own-edges layout (see appendCell).
+func locateOwn(b []uint64, n uint32, px, py float64) (int, bool) {
 	for ; n > 0; n-- {
 		h, ne := b[0], int(b[1])
 		nt := int(uint32(h>>32) & 0x7fffffff)
@@ -452,9 +586,8 @@ func (ix *Index) Locate(p orb.Point) (int, bool) {
 				in = !in
 			}
 		}
-		b = b[nt:]
-		es := b[:4*ne]
-		b = b[4*ne:]
+		es := b[nt : nt+4*ne]
+		b = b[nt+4*ne:]
 		for i := 0; i+3 < len(es); i += 4 {
 			ylo, yhi := math.Float64frombits(es[i]), math.Float64frombits(es[i+1])
 			x, k := math.Float64frombits(es[i+2]), math.Float64frombits(es[i+3])
@@ -629,14 +762,15 @@ func InteriorPoint(mp orb.MultiPolygon) orb.Point {
 			}
 		}
 		slices.Sort(xs)
-		bestW, bestX := 0.0, 0.0
+		// Crossings pair up into inside intervals (even-odd rule).
+		bestW, lo, hi := 0.0, 0.0, 0.0
 		for i := 0; i+1 < len(xs); i += 2 {
 			if w := xs[i+1] - xs[i]; w > bestW {
-				bestW, bestX = w, xs[i]+w/2
+				bestW, lo, hi = w, xs[i], xs[i+1]
 			}
 		}
-		if bestW > 0 && bestX > xs[0] && bestX < xs[len(xs)-1] {
-			return orb.Point{bestX, y}
+		if x := lo + bestW/2; bestW > 0 && x > lo && x < hi {
+			return orb.Point{x, y}
 		}
 	}
 	return orb.Point{}

@@ -18,9 +18,10 @@ const (
 // with no gaps or overlaps: a quadrilateral lattice whose interior vertices
 // are moved randomly and whose edges are subdivided by 2–4 slightly offset
 // points, so a typical grid has 12–20 vertices. Neighbours share every
-// vertex of their common boundary exactly. To reach exactly n grids, a few
-// pairs of cells in the last column are merged. The result depends only on
-// n and seed. Rings are closed and counter-clockwise.
+// vertex of their common boundary exactly. To reach exactly n grids, the
+// cells of the last two columns are merged pairwise in a few rows (those
+// grids have more vertices). The result depends only on n and seed. Rings
+// are closed and counter-clockwise.
 func SyntheticGrids(n int, seed int64) []orb.MultiPolygon {
 	if n <= 0 {
 		return nil
@@ -116,7 +117,7 @@ func SyntheticGrids(n int, seed int64) []orb.MultiPolygon {
 				fwd(verts[vert(c, j)], hChain[j*cols+c])
 			}
 			fwd(verts[vert(right, j)], vChain[j*(cols+1)+right]) // right side, upwards
-			for c := right - 1; c >= i; c-- {                     // top, right to left
+			for c := right - 1; c >= i; c-- {                    // top, right to left
 				rev(verts[vert(c+1, j+1)], hChain[(j+1)*cols+c])
 			}
 			rev(verts[vert(i, j+1)], vChain[j*(cols+1)+i]) // left side, downwards

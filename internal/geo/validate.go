@@ -182,17 +182,40 @@ func checkRing(pi, ri int, r orb.Ring) error {
 	if r[0] != r[len(r)-1] {
 		return newGeometryError(ReasonNotClosed, pi, ri, len(r)-1, r[len(r)-1])
 	}
-	// Relative threshold: a collinear ring yields rounding noise, not exactly 0.
-	b := r.Bound()
-	w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
-	if a := ringArea2(r); w == 0 || h == 0 || math.Abs(a) <= 1e-12*w*h {
+	if collinear(r) {
 		return newGeometryError(ReasonZeroArea, pi, ri, -1, orb.Point{})
 	}
 	return nil
 }
 
-// ringArea2 returns twice the signed area of a closed ring. Coordinates are
-// taken relative to the first vertex to limit cancellation.
+// collinear reports whether all positions of r lie on one line (within a
+// relative 1e-12 for rounding), so the ring encloses no area. Other rings
+// with zero signed area, like a symmetric bow tie, self-intersect and are
+// reported as such by checkIntersections.
+func collinear(r orb.Ring) bool {
+	p0 := r[0]
+	var far orb.Point
+	var l2 float64
+	for _, v := range r {
+		if d := (v[0]-p0[0])*(v[0]-p0[0]) + (v[1]-p0[1])*(v[1]-p0[1]); d > l2 {
+			far, l2 = v, d
+		}
+	}
+	if l2 == 0 {
+		return true // all positions equal
+	}
+	for _, v := range r {
+		// orient is |p0 far| times the distance of v from the line.
+		if math.Abs(orient(p0[0], p0[1], far[0], far[1], v[0], v[1])) > 1e-12*l2 {
+			return false
+		}
+	}
+	return true
+}
+
+// ringArea2 returns twice the signed area of a ring. Coordinates are taken
+// relative to the first vertex to limit cancellation; that also makes the
+// closing term vanish, so open rings work too.
 func ringArea2(r orb.Ring) float64 {
 	ox, oy := r[0][0], r[0][1]
 	var s float64

@@ -34,8 +34,9 @@ func (l Location) At(level Level) Ref {
 // Locator answers point-location queries over the grids. It is immutable;
 // the Store swaps in a new one after an import.
 type Locator struct {
-	idx   *geo.Index
-	grids []Location
+	idx    *geo.Index
+	grids  []Location
+	byCode map[string]int
 }
 
 // NewLocator indexes the grid-level nodes among nodes. Grids are ordered by
@@ -64,7 +65,21 @@ func NewLocator(nodes []Node) *Locator {
 		}
 		locs[i] = Location{Grid: g.Ref(), Path: path}
 	}
-	return &Locator{idx: geo.NewIndex(polys), grids: locs}
+	gridIdx := make(map[string]int, len(locs))
+	for i, l := range locs {
+		gridIdx[l.Grid.Code] = i
+	}
+	return &Locator{idx: geo.NewIndex(polys), grids: locs, byCode: gridIdx}
+}
+
+// Grid returns the location of a grid by its code, for naming the regions
+// of stored records without a query.
+func (l *Locator) Grid(code string) (Location, bool) {
+	i, ok := l.byCode[code]
+	if !ok {
+		return Location{}, false
+	}
+	return l.grids[i], true
 }
 
 // Len is the number of grids indexed.

@@ -120,7 +120,7 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) error {
 	}
 	var perms []account.Perm
 	for _, p := range []account.Perm{account.PermUserRead, account.PermUserWrite, account.PermUnmask, account.PermRegionWrite,
-		account.PermAPIKeys, account.PermAuditRead, account.PermLoginLogRead, account.PermDepartmentRead} {
+		account.PermAPIKeys, account.PermAuditRead, account.PermLoginLogRead, account.PermDepartmentRead, account.PermCategoryWrite} {
 		if u.Can(p) {
 			perms = append(perms, p)
 		}

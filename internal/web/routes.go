@@ -9,6 +9,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/errs"
+	"whistle/internal/media"
 	"whistle/internal/region"
 )
 
@@ -64,6 +65,32 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), s.apiUserPassword)
 	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), s.apiDepartments)
 
+	// Categories: the tree is public; changing it and routing is an admin's job.
+	s.handle("GET /api/v1/categories", public, s.apiCategories)
+	s.handle("POST /api/v1/categories", needs(account.PermCategoryWrite), s.apiCategoryCreate)
+	s.handle("GET /api/v1/categories/{code}", public, s.apiCategory)
+	s.handle("PATCH /api/v1/categories/{code}", needs(account.PermCategoryWrite), s.apiCategoryUpdate)
+	s.handle("GET /api/v1/routing-rules", needs(account.PermCategoryWrite), s.apiRoutingRules)
+	s.handle("POST /api/v1/routing-rules", needs(account.PermCategoryWrite), s.apiRoutingRuleAdd)
+	s.handle("DELETE /api/v1/routing-rules/{id}", needs(account.PermCategoryWrite), s.apiRoutingRuleDelete)
+
+	// Cases. Anyone may report (anonymously too); everything else is scoped.
+	s.handle("POST /api/v1/cases", public, s.apiCaseSubmit)
+	s.handle("GET /api/v1/cases", authed, s.apiCases)
+	s.handle("GET /api/v1/cases/duplicates", public, s.apiCaseDuplicates)
+	s.handle("GET /api/v1/cases/{id}", authed, s.apiCase)
+	s.handle("GET /api/v1/cases/{id}/timeline", authed, s.apiCaseTimeline)
+	s.handle("POST /api/v1/cases/{id}/actions/{action}", authed, s.apiCaseAction)
+	s.handle("POST /api/v1/cases/{id}/photos", authed, s.apiCasePhoto)
+	s.handle("GET /api/v1/cases/{id}/photos/{pid}", authed, s.apiCasePhotoGet)
+	s.handle("POST /api/v1/cases/{id}/follow", authed, s.apiCaseFollow)
+	s.handle("GET /api/v1/public/cases", public, s.apiPublicCases)
+	s.handle("GET /api/v1/public/cases/{id}", public, s.apiPublicCase)
+	s.handle("GET /api/v1/workflows", public, s.apiWorkflows)
+	s.handle("GET /api/v1/events", authed, s.apiEvents)
+	s.handle("GET /api/v1/inbox", authed, s.apiInbox)
+	s.handle("POST /api/v1/inbox/read", authed, s.apiInboxRead)
+
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), s.apiAudit)
 	s.handle("GET /api/v1/login-log", needs(account.PermLoginLogRead), s.apiLoginLog)
@@ -93,7 +120,8 @@ func (s *Server) registerRoutes() {
 // bodyLimits raises the request body limit for the few routes that take
 // files; every other route gets Deps.MaxBodyBytes.
 var bodyLimits = map[string]int64{
-	"POST /api/v1/regions/import": region.MaxImportBytes,
+	"POST /api/v1/regions/import":    region.MaxImportBytes,
+	"POST /api/v1/cases/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
 }
 
 // handle registers h behind its access rule and records the route.

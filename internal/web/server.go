@@ -16,6 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"whistle/internal/account"
+	"whistle/internal/bus"
+	"whistle/internal/casework"
+	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/i18n"
@@ -33,9 +36,13 @@ type Deps struct {
 	DB       *db.DB
 	Accounts *account.Store
 	Regions  *region.Store
-	Catalog  *i18n.Catalog
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	Cases    *casework.Service
+	// Categories is the category catalogue and its routing rules.
+	Categories *category.Store
+	Bus        bus.Bus
+	Catalog    *i18n.Catalog
+	Clock      clock.Clock
+	Logger     *slog.Logger
 	// Version is reported by /healthz.
 	Version string
 	// Demo shows the demo accounts on the login page.

@@ -1,0 +1,753 @@
+package casework
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/notify"
+)
+
+// Target names whom a case is dispatched to: a person or a department.
+type Target struct {
+	User       int64  `json:"user,omitempty"`
+	Department string `json:"department,omitempty"`
+}
+
+// Input carries an action's fields. Pointers tell "absent" from "zero".
+type Input struct {
+	Note    string  `json:"note,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	Target  *Target `json:"target,omitempty"`
+	Stars   *int    `json:"stars,omitempty"`
+	Passed  *bool   `json:"passed,omitempty"`
+	Result  string  `json:"result,omitempty"`
+	Parent  int64   `json:"parent,omitempty"`
+	Hours   *int    `json:"hours,omitempty"`
+	Photos  []int64 `json:"photos,omitempty"`
+	Comment string  `json:"comment,omitempty"` // rating comment; stored as the note
+	// Version, when set, must equal the case's version (optimistic locking
+	// across a user's think time).
+	Version int `json:"version,omitempty"`
+}
+
+func (in Input) has(field string) bool {
+	switch field {
+	case FieldNote:
+		return strings.TrimSpace(in.Note) != "" || strings.TrimSpace(in.Comment) != ""
+	case FieldReason:
+		return strings.TrimSpace(in.Reason) != ""
+	case FieldTarget:
+		return in.Target != nil && (in.Target.User != 0 || in.Target.Department != "")
+	case FieldStars:
+		return in.Stars != nil
+	case FieldPassed:
+		return in.Passed != nil
+	case FieldResult:
+		return in.Result != ""
+	case FieldParent:
+		return in.Parent != 0
+	case FieldHours:
+		return in.Hours != nil
+	case FieldPhotos:
+		return len(in.Photos) > 0
+	}
+	return false
+}
+
+// value returns an input field as an int for conditions (bools as 0/1).
+func (in Input) value(field string) (int, bool) {
+	switch field {
+	case FieldStars:
+		if in.Stars != nil {
+			return *in.Stars, true
+		}
+	case FieldPassed:
+		if in.Passed != nil {
+			if *in.Passed {
+				return 1, true
+			}
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
+func caseValue(c *Case, field string) int {
+	switch field {
+	case "case.reopens":
+		return c.Reopens
+	case "case.rework":
+		return c.Rework
+	case "case.postpone_pending":
+		if c.PostponeHours > 0 {
+			return 1
+		}
+	case "case.supervised":
+		if c.Supervised {
+			return 1
+		}
+	}
+	return 0
+}
+
+func (cd Cond) holds(c *Case, in Input) bool {
+	var v int
+	if strings.HasPrefix(cd.Field, "case.") {
+		v = caseValue(c, cd.Field)
+	} else {
+		x, ok := in.value(cd.Field)
+		if !ok {
+			return false
+		}
+		v = x
+	}
+	switch cd.Op {
+	case "eq":
+		return v == cd.Value
+	case "le":
+		return v <= cd.Value
+	case "ge":
+		return v >= cd.Value
+	case "lt":
+		return v < cd.Value
+	case "gt":
+		return v > cd.Value
+	}
+	return false
+}
+
+// isAssignee: the assigned person, or a handler of the assigned department.
+func isAssignee(c *Case, u *account.User) bool {
+	if u == nil {
+		return false
+	}
+	if c.AssigneeID != 0 {
+		return c.AssigneeID == u.ID
+	}
+	return c.DepartmentID != 0 && u.Has(account.DepartmentHandler) && u.DepartmentID == c.DepartmentID
+}
+
+// mayTake reports whether the caller may take t on c, and in which role.
+func mayTake(t Transition, c *Case, caller Caller) (string, bool) {
+	for _, a := range t.Actors {
+		switch a {
+		case ActorSystem:
+			if caller.System {
+				return "system", true
+			}
+		case ActorAssignee:
+			if isAssignee(c, caller.User) {
+				return roleFor(caller, nil), true
+			}
+		case ActorReporter:
+			if caller.User != nil && c.ReporterID != 0 && c.ReporterID == caller.User.ID {
+				return string(account.Resident), true
+			}
+		}
+	}
+	if caller.User != nil {
+		for _, r := range t.Roles {
+			if caller.User.Has(r) {
+				return string(r), true
+			}
+		}
+	}
+	return "", false
+}
+
+// roleFor is the role recorded in the timeline: the first of the caller's
+// roles among allowed (or their first role).
+func roleFor(c Caller, allowed []account.Role) string {
+	if c.System {
+		return "system"
+	}
+	if c.User == nil {
+		return "anonymous"
+	}
+	for _, r := range allowed {
+		if c.User.Has(r) {
+			return string(r)
+		}
+	}
+	if len(c.User.Roles) > 0 {
+		return string(c.User.Roles[0])
+	}
+	return ""
+}
+
+// Available is an action the caller may take now, with the fields its form needs.
+type Available struct {
+	Action   Action   `json:"action"`
+	Requires []string `json:"requires"`
+	Optional []string `json:"optional"`
+}
+
+// Actions lists what the caller may do on c now, in workflow order.
+func (s *Service) Actions(c *Case, caller Caller) []Available {
+	w, ok := s.wfs[c.Workflow]
+	if !ok {
+		return nil
+	}
+	seen := map[Action]int{}
+	var out []Available
+	for _, t := range w.Trans {
+		if !contains(t.From, c.Status) {
+			continue
+		}
+		if _, ok := mayTake(t, c, caller); !ok {
+			continue
+		}
+		if !casePrecondition(t, c) {
+			continue
+		}
+		if i, dup := seen[t.Action]; dup {
+			out[i].Requires = union(out[i].Requires, t.Requires)
+			out[i].Optional = union(out[i].Optional, t.Optional)
+			continue
+		}
+		seen[t.Action] = len(out)
+		out = append(out, Available{Action: t.Action, Requires: append([]string{}, t.Requires...), Optional: append([]string{}, t.Optional...)})
+	}
+	// A field required by one branch (verify failed needs a note) is
+	// optional for the form as a whole.
+	for i := range out {
+		var req []string
+		for _, f := range out[i].Requires {
+			if allBranchesRequire(w, out[i].Action, c.Status, f) {
+				req = append(req, f)
+			} else {
+				out[i].Optional = union(out[i].Optional, []string{f})
+			}
+		}
+		out[i].Requires = req
+		if out[i].Requires == nil {
+			out[i].Requires = []string{}
+		}
+		if out[i].Optional == nil {
+			out[i].Optional = []string{}
+		}
+	}
+	return out
+}
+
+func allBranchesRequire(w *Workflow, a Action, s State, f string) bool {
+	for _, t := range w.Candidates(a, s) {
+		if !containsStr(t.Requires, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// casePrecondition checks the conditions that depend only on the case, so
+// that a postponement decision is offered only while one is pending.
+func casePrecondition(t Transition, c *Case) bool {
+	for _, cd := range t.When {
+		if strings.HasPrefix(cd.Field, "case.") && !cd.holds(c, Input{}) {
+			// Rate has an alternative branch without this guard.
+			if t.Action == ActRate {
+				continue
+			}
+			return false
+		}
+	}
+	return true
+}
+
+func contains(xs []State, s State) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsStr(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func union(a, b []string) []string {
+	for _, x := range b {
+		if !containsStr(a, x) {
+			a = append(a, x)
+		}
+	}
+	return a
+}
+
+// Act takes an action on a case. Illegal transitions are Conflict naming
+// the state and the action; a caller who may not act is Forbidden; missing
+// or bad fields are Invalid with a message per field; a concurrent change
+// (another claimant won) is Conflict.
+func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Action, in Input) (_ *Case, err error) {
+	defer errs.Wrapf(&err, "casework.Act(%d, %s)", id, action)
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return nil, err
+	}
+	w, ok := s.wfs[c.Workflow]
+	if !ok {
+		return nil, fmt.Errorf("case %d has unknown workflow %q", id, c.Workflow)
+	}
+	if !w.Knows(action) {
+		return nil, errs.E(errs.Invalid, "error.invalid").Field("action", "case.unknown_action", string(action), w.Name)
+	}
+	cands := w.Candidates(action, c.Status)
+	if len(cands) == 0 {
+		return nil, errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
+	}
+	// Who may act is decided before what they sent: a stranger learns
+	// nothing about the fields.
+	permitted := false
+	for _, t := range cands {
+		if _, ok := mayTake(t, c, caller); ok {
+			permitted = true
+		}
+	}
+	if !permitted {
+		return nil, errs.E(errs.Forbidden, "case.not_permitted", string(action))
+	}
+	if e := validateInput(in); e != nil {
+		return nil, e
+	}
+	var t *Transition
+	for i := range cands {
+		ok := true
+		for _, cd := range cands[i].When {
+			if !cd.holds(c, in) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			t = &cands[i]
+			break
+		}
+	}
+	if t == nil {
+		// Say which input decides, or that the case's state forbids it.
+		e := errs.E(errs.Invalid, "error.invalid")
+		for _, cd := range cands[0].When {
+			if !strings.HasPrefix(cd.Field, "case.") && !in.has(cd.Field) {
+				e.Field(cd.Field, "field.required")
+			}
+		}
+		if len(e.Fields) > 0 {
+			return nil, e
+		}
+		return nil, errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
+	}
+	role, ok := mayTake(*t, c, caller)
+	if !ok {
+		return nil, errs.E(errs.Forbidden, "case.not_permitted", string(action))
+	}
+	e := errs.E(errs.Invalid, "error.invalid")
+	for _, f := range t.Requires {
+		if !in.has(f) {
+			e.Field(f, "field.required")
+		}
+	}
+	if len(e.Fields) > 0 {
+		return nil, e
+	}
+	if in.Version != 0 && in.Version != c.Version {
+		return nil, errs.E(errs.Conflict, "case.stale", c.Version).WithReason("stale_version")
+	}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		return s.apply(ctx, tx, caller, c, w, *t, role, in)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, account.SystemScope(), id)
+}
+
+// validateInput checks the shape of every supplied field.
+func validateInput(in Input) *errs.Error {
+	e := errs.E(errs.Invalid, "error.invalid")
+	if utf8.RuneCountInString(in.Note) > 2000 {
+		e.Field(FieldNote, "field.too_long", 2000)
+	}
+	if utf8.RuneCountInString(in.Comment) > 2000 {
+		e.Field("comment", "field.too_long", 2000)
+	}
+	if utf8.RuneCountInString(in.Reason) > 1000 {
+		e.Field(FieldReason, "field.too_long", 1000)
+	}
+	if in.Stars != nil && (*in.Stars < 1 || *in.Stars > 5) {
+		e.Field(FieldStars, "field.range", 1, 5)
+	}
+	if in.Hours != nil && (*in.Hours < 1 || *in.Hours > 720) {
+		e.Field(FieldHours, "field.range", 1, 720)
+	}
+	switch in.Result {
+	case "", "satisfied", "basically_satisfied", "dissatisfied":
+	default:
+		e.Field(FieldResult, "case.bad_result")
+	}
+	if len(in.Photos) > 9 {
+		e.Field(FieldPhotos, "case.too_many_photos", 9)
+	}
+	if in.Target != nil && in.Target.User != 0 && in.Target.Department != "" {
+		e.Field(FieldTarget, "case.target_one")
+	}
+	if len(e.Fields) > 0 {
+		return e
+	}
+	return nil
+}
+
+// apply performs one transition inside tx.
+func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input) error {
+	next := c.Status
+	switch t.To {
+	case "":
+	case Resume:
+		next = c.PrevStatus
+		if next == "" {
+			next = w.Initial
+		}
+	default:
+		next = t.To
+	}
+	upd := caseUpdate{status: next, prev: c.PrevStatus, dept: c.DepartmentID, assignee: c.AssigneeID}
+	data := map[string]any{}
+	note := strings.TrimSpace(in.Note)
+	if note == "" {
+		note = strings.TrimSpace(in.Reason)
+	} else if in.Reason != "" {
+		data["reason"] = in.Reason
+	}
+	var notifyHandlerExtra []int64
+	for _, eff := range t.Effects {
+		switch eff {
+		case EffAssign:
+			if err := s.resolveTarget(ctx, tx, caller, c, in.Target, &upd, data); err != nil {
+				return err
+			}
+		case EffAssignSelf:
+			upd.assignee, upd.dept = caller.id(), 0
+			data["claimant"] = caller.name()
+		case EffUnassign:
+			if c.AssigneeID != 0 {
+				notifyHandlerExtra = append(notifyHandlerExtra, c.AssigneeID)
+			}
+			upd.assignee, upd.dept = 0, 0
+		case EffRework:
+			upd.add("rework = rework + 1")
+		case EffReturned:
+			upd.add("returns = returns + 1")
+		case EffReopen:
+			upd.add("reopens = reopens + 1")
+		case EffSupervise:
+			upd.set("supervised", true)
+		case EffRate:
+			upd.set("rating", *in.Stars)
+			comment := strings.TrimSpace(in.Comment)
+			if comment == "" {
+				comment = note
+			}
+			upd.set("rating_comment", comment)
+			data["stars"] = *in.Stars
+			if note == "" {
+				note = comment
+			}
+		case EffRevisit:
+			upd.set("revisit_result", in.Result)
+			data["result"] = in.Result
+		case EffPostponeRequest:
+			upd.set("postpone_hours", *in.Hours)
+			upd.set("postpone_reason", in.Reason)
+			data["hours"] = *in.Hours
+		case EffPostponeClear:
+			data["hours"] = c.PostponeHours
+			upd.set("postpone_hours", 0)
+			upd.set("postpone_reason", "")
+		case EffSuspend:
+			upd.prev = c.Status
+		case EffMerge:
+			if err := s.merge(ctx, tx, caller, c, in.Parent, data); err != nil {
+				return err
+			}
+			upd.set("parent_id", in.Parent)
+		case EffClose:
+			upd.set("closed_at", tx.Now())
+		}
+	}
+	if in.Passed != nil {
+		data["passed"] = *in.Passed
+	}
+	if t.To == Resume {
+		upd.prev = ""
+	}
+	if err := upd.exec(ctx, tx, c.ID, c.Version); err != nil {
+		return err
+	}
+	evID, err := s.insertEvent(ctx, tx, eventRow{caseID: c.ID, actor: caller, role: role, action: t.Action, from: c.Status, to: next,
+		note: note, data: data, public: t.Public})
+	if err != nil {
+		return err
+	}
+	if len(in.Photos) > 0 {
+		if err := s.attachPhotos(ctx, tx, c.ID, evID, in.Photos); err != nil {
+			return err
+		}
+	}
+	after := *c
+	after.Status, after.AssigneeID, after.DepartmentID = next, upd.assignee, upd.dept
+	if err := s.notifyFor(ctx, tx, t, &after, notifyHandlerExtra); err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, next)
+	if err := audit.Record(ctx, tx, audit.Actor{UserID: caller.id(), Name: caller.name(), IP: caller.IP}, "case."+string(t.Action),
+		"case:"+c.Number, summary); err != nil {
+		return err
+	}
+	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID)
+	return nil
+}
+
+// caseUpdate collects the columns a transition changes.
+type caseUpdate struct {
+	status, prev   State
+	dept, assignee int64
+	sets           []string
+	args           []any
+}
+
+func (u *caseUpdate) set(col string, v any) {
+	u.args = append(u.args, v)
+	u.sets = append(u.sets, col+" = $"+strconv.Itoa(len(u.args)))
+}
+
+func (u *caseUpdate) add(expr string) { u.sets = append(u.sets, expr) }
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// exec writes the update if the version is unchanged; otherwise someone
+// else changed the case first (the loser of a claim race) and it is a Conflict.
+func (u *caseUpdate) exec(ctx context.Context, tx *db.Tx, id int64, version int) error {
+	u.set("status", string(u.status))
+	u.set("prev_status", string(u.prev))
+	u.set("department_id", nullID(u.dept))
+	u.set("assignee_id", nullID(u.assignee))
+	u.set("updated_at", tx.Now())
+	u.add("version = version + 1")
+	u.args = append(u.args, id, version)
+	n := len(u.args)
+	q := `UPDATE cases SET ` + strings.Join(u.sets, ", ") + ` WHERE id = $` + strconv.Itoa(n-1) + ` AND version = $` + strconv.Itoa(n)
+	res, err := tx.Exec(ctx, q, u.args...)
+	if err != nil {
+		return err
+	}
+	if rows, _ := res.RowsAffected(); rows == 0 {
+		return errs.E(errs.Conflict, "case.changed").WithReason("stale_version")
+	}
+	return nil
+}
+
+// resolveTarget checks a dispatch target: a staff user within the
+// dispatcher's scope, or a known department.
+func (s *Service) resolveTarget(ctx context.Context, tx *db.Tx, caller Caller, c *Case, t *Target, upd *caseUpdate, data map[string]any) error {
+	if t.User != 0 {
+		u, err := s.accounts.User(ctx, caller.Scope(), t.User)
+		if err != nil || !u.IsStaff() || u.Disabled {
+			return errs.E(errs.Invalid, "error.invalid").Field(FieldTarget, "case.bad_target_user")
+		}
+		upd.assignee, upd.dept = u.ID, 0
+		data["target_user"] = u.Username
+		return nil
+	}
+	var id int64
+	var name string
+	err := tx.QueryRow(ctx, `SELECT id, name FROM departments WHERE code = $1`, t.Department).Scan(&id, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.E(errs.Invalid, "error.invalid").Field(FieldTarget, "field.unknown_department", t.Department)
+	}
+	if err != nil {
+		return err
+	}
+	upd.assignee, upd.dept = 0, id
+	data["target_department"] = t.Department
+	data["target_department_name"] = name
+	return nil
+}
+
+// merge links a duplicate to its parent; the duplicate's reporter follows
+// the parent's updates.
+func (s *Service) merge(ctx context.Context, tx *db.Tx, caller Caller, c *Case, parentID int64, data map[string]any) error {
+	if parentID == c.ID {
+		return errs.E(errs.Invalid, "error.invalid").Field(FieldParent, "case.merge_self")
+	}
+	p, err := s.get(ctx, caller.Scope(), parentID)
+	if err != nil {
+		return errs.E(errs.Invalid, "error.invalid").Field(FieldParent, "case.not_found")
+	}
+	if !p.IsOpen() || p.District != c.District {
+		return errs.E(errs.Invalid, "error.invalid").Field(FieldParent, "case.merge_closed")
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_links (case_id, other_id, kind) VALUES ($1, $2, 'duplicate')`, c.ID, p.ID); err != nil {
+		return err
+	}
+	if c.ReporterID != 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO case_followers (case_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, p.ID, c.ReporterID); err != nil {
+			return err
+		}
+	}
+	data["parent"] = p.Number
+	return nil
+}
+
+// notifyFor writes the inbox entries a transition's effects ask for.
+func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Case, extra []int64) error {
+	seen := map[int64]bool{}
+	send := func(uid int64, kind string) error {
+		if uid == 0 || seen[uid] {
+			return nil
+		}
+		seen[uid] = true
+		return notify.Add(ctx, tx, s.sender, uid, c.ID, kind, "notify.case_step", c.Number, string(t.Action), string(c.Status))
+	}
+	for _, eff := range t.Effects {
+		switch eff {
+		case EffNotifyReporter:
+			if err := send(c.ReporterID, "status"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `SELECT user_id FROM case_followers WHERE case_id = $1`, c.ID)
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			for _, id := range ids {
+				if err := send(id, "status"); err != nil {
+					return err
+				}
+			}
+		case EffNotifyHandler:
+			ids, err := handlerIDs(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			for _, id := range append(ids, extra...) {
+				if err := send(id, "task"); err != nil {
+					return err
+				}
+			}
+		case EffNotifyClaimers:
+			community := c.RegionPath
+			if i := strings.Index(community, "/"+c.CommunityCode+"/"); i >= 0 {
+				community = community[:i+len(c.CommunityCode)+2]
+			}
+			rows, err := tx.Query(ctx, `SELECT u.id FROM users u JOIN regions r ON r.code = u.region_code
+				WHERE r.path >= $1 AND r.path < $2 AND (',' || u.roles || ',') LIKE $3 AND u.disabled = $4`,
+				community, db.PathUpper(community), "%,party_member,%", false)
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			for _, id := range ids {
+				if err := send(id, "claim"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// handlerIDs are the people who handle c now: the assignee, or the
+// handlers of its department.
+func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
+	if c.AssigneeID != 0 {
+		return []int64{c.AssigneeID}, nil
+	}
+	if c.DepartmentID == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM users WHERE department_id = $1 AND disabled = $2`, c.DepartmentID, false)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// AutoClose closes 红哨 cases that have waited for a rating longer than the
+// configured period, as the system. It returns how many it closed.
+func (s *Service) AutoClose(ctx context.Context) (int, error) {
+	cutoff := s.db.Now().Add(-s.cfg.AutoCloseAfter)
+	rows, err := s.db.Query(ctx, `SELECT id FROM cases WHERE workflow = 'whistle' AND status = $1 AND updated_at <= $2 ORDER BY id LIMIT 1000`,
+		string(Verified), cutoff)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	n := 0
+	for _, id := range ids {
+		_, err := s.Act(ctx, Caller{System: true}, id, ActClose, Input{Note: "auto-close: not rated in time"})
+		if errs.Is(err, errs.Conflict) {
+			continue // rated or changed meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,146 @@
+// Package casework is Whistle's heart: every problem, whoever reports it,
+// becomes a case that moves through a declarative workflow (红哨 or 数字城管)
+// until it is verified and rated. It owns cases, their timeline, photos,
+// links, routing on submission, duplicates and the privacy of reporters.
+package casework
+
+import (
+	"time"
+
+	"whistle/internal/account"
+)
+
+// Sources of cases.
+const (
+	SourceResident   = "resident"
+	SourceGridPatrol = "grid_patrol"
+	SourceHotline    = "hotline"
+	SourceStaff      = "staff"
+	SourceOpen311    = "open311"
+	SourceSensor     = "sensor"
+)
+
+// Sources lists the valid sources.
+func Sources() []string {
+	return []string{SourceResident, SourceGridPatrol, SourceHotline, SourceStaff, SourceOpen311, SourceSensor}
+}
+
+// Case is a reported problem and where it stands.
+type Case struct {
+	ID             int64
+	Number         string
+	District       string
+	Workflow       string
+	Status         State
+	PrevStatus     State
+	Source         string
+	CategoryCode   string
+	CategoryName   string
+	Description    string
+	Address        string
+	Lat, Lng       float64
+	GridCode       string
+	CommunityCode  string
+	StreetCode     string
+	RegionPath     string
+	ReporterID     int64
+	ReporterName   string
+	ReporterPhone  string
+	Anonymous      bool
+	Urgent         bool
+	Visibility     string
+	DepartmentID   int64
+	DepartmentCode string
+	DepartmentName string
+	AssigneeID     int64
+	AssigneeName   string
+	Rating         int // 0 = not rated
+	RatingComment  string
+	RevisitResult  string
+	Reopens        int
+	Rework         int
+	Returns        int
+	Supervised     bool
+	PostponeHours  int
+	PostponeReason string
+	ParentID       int64
+	Fields         map[string]string
+	Tags           []string
+	RoutedDept     string
+	Version        int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ClosedAt       time.Time
+}
+
+// Event is one step of a case's timeline.
+type Event struct {
+	ID         int64          `json:"id"`
+	At         time.Time      `json:"at"`
+	ActorID    int64          `json:"actor_id,omitempty"`
+	ActorName  string         `json:"actor"`
+	Role       string         `json:"role"`
+	Action     Action         `json:"action"`
+	FromStatus State          `json:"from,omitempty"`
+	ToStatus   State          `json:"to,omitempty"`
+	Note       string         `json:"note,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+	Public     bool           `json:"public"`
+	Photos     []Photo        `json:"photos,omitempty"`
+}
+
+// Photo is an image attached to a case.
+type Photo struct {
+	ID        int64     `json:"id"`
+	CaseID    int64     `json:"-"`
+	EventID   int64     `json:"event_id,omitempty"`
+	Kind      string    `json:"kind"` // before | after
+	BlobKey   string    `json:"-"`
+	MIME      string    `json:"mime"`
+	Size      int64     `json:"size"`
+	Width     int       `json:"width"`
+	Height    int       `json:"height"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Caller is whoever acts: a user, an anonymous resident (User nil), or the
+// system scheduler.
+type Caller struct {
+	User   *account.User
+	IP     string
+	System bool
+}
+
+// Scope is the caller's data scope; the system sees everything.
+func (c Caller) Scope() account.Scope {
+	if c.System {
+		return account.SystemScope()
+	}
+	return account.ScopeOf(c.User)
+}
+
+func (c Caller) name() string {
+	switch {
+	case c.System:
+		return "system"
+	case c.User != nil:
+		return c.User.Username
+	}
+	return "anonymous"
+}
+
+func (c Caller) id() int64 {
+	if c.User != nil {
+		return c.User.ID
+	}
+	return 0
+}
+
+// IsOpen reports whether the case is still being handled.
+func (c *Case) IsOpen() bool {
+	switch c.Status {
+	case Closed, Rejected, Declined, Merged:
+		return false
+	}
+	return true
+}

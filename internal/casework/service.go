@@ -1,0 +1,439 @@
+package casework
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paulmach/orb"
+
+	"whistle/internal/account"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/geo"
+	"whistle/internal/notify"
+	"whistle/internal/region"
+)
+
+// CategoryInfo is what casework needs to know of a category.
+type CategoryInfo struct {
+	Code     string
+	Name     string
+	Workflow string
+	Active   bool
+	Urgent   bool
+}
+
+// Catalog is the category catalogue as casework sees it; the category
+// package provides it.
+type Catalog interface {
+	Lookup(ctx context.Context, code string) (CategoryInfo, error)
+	Route(ctx context.Context, code, regionPath string) (department string, err error)
+	ValidateFields(ctx context.Context, code string, values map[string]string) error
+}
+
+// Publisher sends committed events to the bus. It must not block.
+type Publisher interface {
+	Publish(subject string, data []byte) error
+}
+
+// Config tunes the case loop.
+type Config struct {
+	// AutoCloseAfter closes verified 红哨 cases the reporter has not rated.
+	AutoCloseAfter time.Duration
+	// DuplicateRadius and DuplicateWindow bound the duplicate search.
+	DuplicateRadius float64 // metres
+	DuplicateWindow time.Duration
+	// MaxDescription is the longest description, in characters.
+	MaxDescription int
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000}
+}
+
+// Service runs the case loop.
+type Service struct {
+	db       *db.DB
+	regions  *region.Store
+	accounts *account.Store
+	catalog  Catalog
+	bus      Publisher
+	sender   notify.Sender
+	blobs    Blobs
+	logger   *slog.Logger
+	cfg      Config
+	wfs      map[string]*Workflow
+	// loc maps times to the calendar day used in case numbers.
+	loc *time.Location
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	DB       *db.DB
+	Regions  *region.Store
+	Accounts *account.Store
+	Catalog  Catalog
+	Bus      Publisher
+	Sender   notify.Sender
+	Blobs    Blobs
+	Logger   *slog.Logger
+	Config   Config
+}
+
+// NewService wires a Service.
+func NewService(d Deps) (*Service, error) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return nil, err
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Sender == nil {
+		d.Sender = notify.LogSender{Logger: d.Logger}
+	}
+	if d.Config == (Config{}) {
+		d.Config = DefaultConfig()
+	}
+	wfs := Workflows()
+	for _, w := range wfs {
+		if err := w.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
+		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, loc: loc}, nil
+}
+
+// Workflow returns a shipped workflow by name.
+func (s *Service) Workflow(name string) (*Workflow, bool) { w, ok := s.wfs[name]; return w, ok }
+
+// SubmitInput is a new report.
+type SubmitInput struct {
+	Workflow       string
+	Category       string
+	Description    string
+	Lat, Lng       *float64
+	CRS            string
+	Address        string
+	Anonymous      bool
+	Phone          string
+	Visibility     string
+	Fields         map[string]string
+	Source         string
+	Urgent         bool
+	IdempotencyKey string
+}
+
+// allowedSources says which sources each kind of caller may claim.
+func allowedSource(c Caller, src string) bool {
+	if c.System {
+		return true
+	}
+	if c.User == nil || !c.User.IsStaff() {
+		return src == SourceResident
+	}
+	if c.User.Has(account.GridWorker) && src == SourceGridPatrol {
+		return true
+	}
+	switch src {
+	case SourceStaff, SourceHotline, SourceGridPatrol, SourceResident:
+		return true
+	}
+	return false
+}
+
+func defaultSource(c Caller) string {
+	switch {
+	case c.User == nil || !c.User.IsStaff():
+		return SourceResident
+	case c.User.Has(account.GridWorker):
+		return SourceGridPatrol
+	}
+	return SourceStaff
+}
+
+// Submit validates and records a new case: the location picks the grid,
+// community and street, the category the workflow and the routed
+// department. With an idempotency key, a repeat returns the first case and
+// replayed = true.
+func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case, replayed bool, err error) {
+	defer errs.Wrapf(&err, "casework.Submit")
+	e := errs.E(errs.Invalid, "error.invalid")
+	in.Description = strings.TrimSpace(in.Description)
+	switch n := utf8.RuneCountInString(in.Description); {
+	case n == 0:
+		e.Field("description", "field.required")
+	case n > s.cfg.MaxDescription || len(in.Description) > 4*s.cfg.MaxDescription:
+		e.Field("description", "field.too_long", s.cfg.MaxDescription)
+	}
+	if utf8.RuneCountInString(in.Address) > 300 {
+		e.Field("address", "field.too_long", 300)
+	}
+	if len(in.IdempotencyKey) > 200 {
+		e.Field("idempotency_key", "field.too_long", 200)
+	}
+	if in.Phone != "" && !account.ValidPhone(in.Phone) {
+		e.Field("phone", "field.phone_format")
+	}
+	if in.Visibility == "" {
+		in.Visibility = "public"
+	}
+	if in.Visibility != "public" && in.Visibility != "private" {
+		e.Field("visibility", "case.bad_visibility")
+	}
+	if in.Source == "" {
+		in.Source = defaultSource(c)
+	}
+	if !allowedSource(c, in.Source) {
+		e.Field("source", "case.bad_source", in.Source)
+	}
+	var p orb.Point
+	crs, crsErr := geo.ParseCRS(in.CRS)
+	if crsErr != nil {
+		e.Field("crs", "field.unknown_crs", in.CRS)
+	}
+	coord := func(name string, v *float64, lim float64) float64 {
+		switch {
+		case v == nil:
+			e.Field(name, "field.required")
+		case math.IsNaN(*v) || math.IsInf(*v, 0) || *v < -lim || *v > lim:
+			e.Field(name, "field.range", -lim, lim)
+		default:
+			return *v
+		}
+		return 0
+	}
+	lat, lng := coord("lat", in.Lat, 90), coord("lng", in.Lng, 180)
+	var cat CategoryInfo
+	if strings.TrimSpace(in.Category) == "" {
+		e.Field("category", "field.required")
+	} else if ci, err := s.catalog.Lookup(ctx, in.Category); err != nil {
+		if !errs.Is(err, errs.NotFound) {
+			return nil, false, err
+		}
+		e.Field("category", "case.unknown_category", in.Category)
+	} else if !ci.Active {
+		e.Field("category", "case.inactive_category", in.Category)
+	} else {
+		cat = ci
+	}
+	wf := cat.Workflow
+	if in.Workflow != "" {
+		wf = in.Workflow
+	}
+	w, ok := s.wfs[wf]
+	if !ok && cat.Code != "" {
+		e.Field("workflow", "case.unknown_workflow", wf)
+	}
+	var loc region.Location
+	if _, bad := e.Fields["lat"]; !bad && crsErr == nil {
+		if _, bad := e.Fields["lng"]; !bad {
+			p = geo.ToWGS84(crs, orb.Point{lng, lat})
+			l, ok := s.regions.Locator().Locate(p)
+			if !ok {
+				e.Field("lat", "region.outside_jurisdiction").Field("lng", "region.outside_jurisdiction").WithReason("outside_jurisdiction")
+			}
+			loc = l
+		}
+	}
+	if cat.Code != "" && len(e.Fields) == 0 {
+		if err := s.catalog.ValidateFields(ctx, cat.Code, in.Fields); err != nil {
+			fe, ok := errs.As(err)
+			if !ok {
+				return nil, false, err
+			}
+			for k, m := range fe.Fields {
+				e.Field("fields."+strings.TrimPrefix(k, "fields."), m.Key, m.Args...)
+			}
+			if len(fe.Fields) == 0 {
+				e.Field("fields", fe.Msg.Key, fe.Msg.Args...)
+			}
+		}
+	}
+	if len(e.Fields) > 0 {
+		return nil, false, e
+	}
+	owner := idemOwner(c)
+	if in.IdempotencyKey != "" {
+		if existing, err := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey); err == nil {
+			return existing, true, nil
+		} else if !errs.Is(err, errs.NotFound) {
+			return nil, false, err
+		}
+	}
+	district := loc.At(region.District).Code
+	gridPath := pathOf(loc)
+	dept, err := s.catalog.Route(ctx, cat.Code, gridPath)
+	if err != nil {
+		return nil, false, err
+	}
+	if in.Fields == nil {
+		in.Fields = map[string]string{}
+	}
+	fields, _ := json.Marshal(in.Fields)
+	urgent := in.Urgent || cat.Urgent
+	var reporter any
+	if c.User != nil && !in.Anonymous {
+		reporter = c.User.ID
+	}
+	var idemO, idemK any
+	if in.IdempotencyKey != "" {
+		idemO, idemK = owner, in.IdempotencyKey
+	}
+	var id int64
+	var number string
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		number, err = s.nextNumber(ctx, tx, district, w.Prefix)
+		if err != nil {
+			return err
+		}
+		id, err = tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
+			lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
+			fields, routed_department, idem_owner, idem_key, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25) RETURNING id`,
+			number, district, w.Name, string(w.Initial), in.Source, cat.Code, cat.Name, in.Description, strings.TrimSpace(in.Address),
+			p[1], p[0], loc.Grid.Code, loc.At(region.Community).Code, loc.At(region.Street).Code, gridPath, reporter, in.Phone,
+			in.Anonymous || c.User == nil, urgent, in.Visibility, string(fields), dept, idemO, idemK, tx.Now())
+		if err != nil {
+			return err
+		}
+		ev := eventRow{caseID: id, actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
+			data: map[string]any{"source": in.Source, "category": cat.Code}}
+		if _, err := s.insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
+		return nil
+	})
+	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {
+		// A concurrent request with the same key won the race.
+		if existing, err2 := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey); err2 == nil {
+			return existing, true, nil
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	got, err := s.get(ctx, account.SystemScope(), id)
+	return got, false, err
+}
+
+func reporterID(v any) int64 {
+	if id, ok := v.(int64); ok {
+		return id
+	}
+	return 0
+}
+
+func idemOwner(c Caller) string {
+	if c.User != nil {
+		return "user:" + strconv.FormatInt(c.User.ID, 10)
+	}
+	return "anonymous"
+}
+
+func pathOf(l region.Location) string {
+	var b strings.Builder
+	b.WriteString("/")
+	for _, r := range l.Path {
+		b.WriteString(r.Code + "/")
+	}
+	return b.String()
+}
+
+func (s *Service) byIdempotencyKey(ctx context.Context, owner, key string) (*Case, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM cases WHERE idem_owner = $1 AND idem_key = $2`, owner, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "case.not_found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, account.SystemScope(), id)
+}
+
+// nextNumber allocates WS20261122000123: prefix, the day in Asia/Shanghai
+// and a per-district daily sequence, inside the case's transaction.
+func (s *Service) nextNumber(ctx context.Context, tx *db.Tx, district, prefix string) (string, error) {
+	day := tx.Now().In(s.loc).Format("20060102")
+	var seq int64
+	err := tx.QueryRow(ctx, `INSERT INTO case_numbers (district_code, day, seq) VALUES ($1, $2, 1)
+		ON CONFLICT (district_code, day) DO UPDATE SET seq = case_numbers.seq + 1 RETURNING seq`, district, day).Scan(&seq)
+	if err != nil {
+		return "", db.Translate(err)
+	}
+	return fmt.Sprintf("%s%s%06d", prefix, day, seq), nil
+}
+
+type eventRow struct {
+	caseID   int64
+	actor    Caller
+	role     string
+	action   Action
+	from, to State
+	note     string
+	data     map[string]any
+	public   bool
+}
+
+func (s *Service) insertEvent(ctx context.Context, tx *db.Tx, ev eventRow) (int64, error) {
+	if ev.data == nil {
+		ev.data = map[string]any{}
+	}
+	b, err := json.Marshal(ev.data)
+	if err != nil {
+		return 0, err
+	}
+	var actorID any
+	if id := ev.actor.id(); id != 0 {
+		actorID = id
+	}
+	return tx.InsertID(ctx, `INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+		ev.caseID, tx.Now(), actorID, ev.actor.name(), ev.role, string(ev.action), string(ev.from), string(ev.to), ev.note, string(b), ev.public)
+}
+
+// EventMessage is what the bus carries for each committed step.
+type EventMessage struct {
+	CaseID     int64     `json:"case_id"`
+	Number     string    `json:"number"`
+	Action     Action    `json:"action"`
+	Status     State     `json:"status"`
+	RegionPath string    `json:"region_path"`
+	Department int64     `json:"department_id,omitempty"`
+	Reporter   int64     `json:"-"`
+	At         time.Time `json:"at"`
+}
+
+// publishAfter queues the event for after the commit: a rolled-back
+// transaction publishes nothing.
+func (s *Service) publishAfter(tx *db.Tx, district string, a Action, id int64, number string, st State, path string, dept, reporter int64) {
+	if s.bus == nil {
+		return
+	}
+	msg := EventMessage{CaseID: id, Number: number, Action: a, Status: st, RegionPath: path, Department: dept, Reporter: reporter, At: tx.Now()}
+	tx.AfterCommit(func() {
+		b, _ := json.Marshal(struct {
+			EventMessage
+			Reporter int64 `json:"reporter_id,omitempty"`
+		}{msg, reporter})
+		if err := s.bus.Publish(Subject(district, string(a)), b); err != nil {
+			s.logger.Warn("publish", "case", id, "err", err)
+		}
+	})
+}
+
+// Subject is the bus subject of a case event: case.<district>.<action>.
+func Subject(district, action string) string { return "case." + district + "." + action }

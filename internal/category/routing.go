@@ -1,0 +1,274 @@
+package category
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"whistle/internal/audit"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// Rule is an admin's routing rule: cases of a category (and of the
+// categories below it) in a region's subtree go to a department instead of
+// the category's default.
+type Rule struct {
+	ID           int64
+	CategoryCode string
+	CategoryName string // filled when read
+	RegionCode   string
+	RegionName   string // filled when read
+	Department   string
+	// Priority breaks ties between rules on the same category and region;
+	// the higher wins.
+	Priority  int
+	CreatedAt time.Time
+}
+
+const maxPriority = 1000
+
+// AddRule adds a routing rule and returns it. The category, region and
+// department must exist; the same category, region and priority may hold
+// only one rule.
+func (s *Store) AddRule(ctx context.Context, actor audit.Actor, in Rule) (*Rule, error) {
+	in.CategoryCode = strings.TrimSpace(in.CategoryCode)
+	in.RegionCode = strings.TrimSpace(in.RegionCode)
+	in.Department = strings.TrimSpace(in.Department)
+	var id int64
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		e := invalid()
+		exists := func(table, code string) (bool, error) {
+			var n int
+			err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE code = $1`, code).Scan(&n)
+			return n > 0, db.Translate(err)
+		}
+		if in.CategoryCode == "" {
+			e.Field("category_code", "field.required")
+		} else if ok, err := exists("categories", in.CategoryCode); err != nil {
+			return err
+		} else if !ok {
+			e.Field("category_code", "category.err.unknown_category", in.CategoryCode)
+		}
+		if in.RegionCode == "" {
+			e.Field("region_code", "field.required")
+		} else if ok, err := exists("regions", in.RegionCode); err != nil {
+			return err
+		} else if !ok {
+			e.Field("region_code", "field.unknown_region", in.RegionCode)
+		}
+		if in.Department == "" {
+			e.Field("department", "field.required")
+		} else if err := checkDepartment(ctx, tx, e, "department", in.Department); err != nil {
+			return err
+		}
+		if in.Priority < 0 || in.Priority > maxPriority {
+			e.Field("priority", "field.range", 0, maxPriority)
+		}
+		if len(e.Fields) > 0 {
+			return e
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM routing_rules WHERE category_code = $1 AND region_code = $2 AND priority = $3`,
+			in.CategoryCode, in.RegionCode, in.Priority).Scan(&n); err != nil {
+			return db.Translate(err)
+		}
+		if n > 0 {
+			return errs.E(errs.Conflict, "category.rule_duplicate", in.CategoryCode, in.RegionCode, in.Priority).Field("priority", "field.taken")
+		}
+		var err error
+		id, err = tx.InsertID(ctx, `INSERT INTO routing_rules (category_code, region_code, department_code, priority, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, in.CategoryCode, in.RegionCode, in.Department, in.Priority, tx.Now())
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actor, "routing_rule.create", "routing_rule:"+strconv.FormatInt(id, 10),
+			fmt.Sprintf("category=%s region=%s department=%s priority=%d", in.CategoryCode, in.RegionCode, in.Department, in.Priority))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Rule(ctx, id)
+}
+
+const ruleSelect = `SELECT r.id, r.category_code, c.name, r.region_code, g.name, r.department_code, r.priority, r.created_at
+	FROM routing_rules r JOIN categories c ON c.code = r.category_code JOIN regions g ON g.code = r.region_code`
+
+func scanRule(sc scanner) (*Rule, error) {
+	var r Rule
+	var at db.Time
+	if err := sc.Scan(&r.ID, &r.CategoryCode, &r.CategoryName, &r.RegionCode, &r.RegionName, &r.Department, &r.Priority, &at); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = at.Time
+	return &r, nil
+}
+
+// Rule returns one routing rule.
+func (s *Store) Rule(ctx context.Context, id int64) (*Rule, error) {
+	r, err := scanRule(s.db.QueryRow(ctx, ruleSelect+` WHERE r.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "category.rule_not_found", id)
+	}
+	return r, db.Translate(err)
+}
+
+// Rules lists every routing rule by category, then region (parents first),
+// then priority (highest first).
+func (s *Store) Rules(ctx context.Context) ([]*Rule, error) {
+	rows, err := s.db.Query(ctx, ruleSelect+` ORDER BY r.category_code, g.path, r.priority DESC, r.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Rule
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRule removes a routing rule. Rules are configuration, not history:
+// cases keep the department they were routed to.
+func (s *Store) DeleteRule(ctx context.Context, actor audit.Actor, id int64) error {
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		var cat, reg, dept string
+		var prio int
+		err := tx.QueryRow(ctx, `SELECT category_code, region_code, department_code, priority FROM routing_rules WHERE id = $1`, id).
+			Scan(&cat, &reg, &dept, &prio)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "category.rule_not_found", id)
+		}
+		if err != nil {
+			return db.Translate(err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM routing_rules WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actor, "routing_rule.delete", "routing_rule:"+strconv.FormatInt(id, 10),
+			fmt.Sprintf("category=%s region=%s department=%s priority=%d", cat, reg, dept, prio))
+	})
+}
+
+// Route returns the department that handles a case of category code at the
+// region whose materialised path is regionPath (such as
+// "/330300/330303/330303001/"). The precedence is:
+//
+//  1. a routing rule for the category itself, else for its parent, and so
+//     on up: the nearest category with a rule whose region is on the path
+//     wins;
+//  2. among those, the rule on the deepest region (a street's rule beats
+//     the district's), then the highest priority;
+//  3. without any rule, the category's default department, else its
+//     nearest ancestor's;
+//  4. else "", meaning the community or street where the case is.
+//
+// Inactive categories route like active ones, so old cases still resolve.
+// An unknown category is errs.NotFound.
+func (s *Store) Route(ctx context.Context, code, regionPath string) (department string, err error) {
+	defer errs.Wrapf(&err, "category.Route(%s, %s)", code, regionPath)
+	rows, err := s.db.Query(ctx, `WITH RECURSIVE chain(code, parent_code, department_code, depth) AS (
+			SELECT code, parent_code, department_code, 0 FROM categories WHERE code = $1
+			UNION ALL
+			SELECT c.code, c.parent_code, c.department_code, chain.depth + 1 FROM categories c JOIN chain ON c.code = chain.parent_code
+		)
+		SELECT code, department_code FROM chain ORDER BY depth`, code)
+	if err != nil {
+		return "", err
+	}
+	var chain, depts []string
+	for rows.Next() {
+		var c, d string
+		if err := rows.Scan(&c, &d); err != nil {
+			rows.Close()
+			return "", err
+		}
+		chain, depts = append(chain, c), append(depts, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(chain) == 0 {
+		return "", notFound(code)
+	}
+
+	var regions []string
+	for _, r := range strings.Split(regionPath, "/") {
+		if r != "" {
+			regions = append(regions, r)
+		}
+	}
+	if len(regions) > 0 {
+		var w db.Where
+		w.Add("category_code IN ("+placeholders(len(chain))+")", anys(chain)...)
+		w.Add("region_code IN ("+placeholders(len(regions))+")", anys(regions)...)
+		rs, err := s.db.Query(ctx, `SELECT category_code, region_code, department_code, priority FROM routing_rules`+w.SQL(), w.Args()...)
+		if err != nil {
+			return "", err
+		}
+		best, bestKey := "", [3]int{}
+		for rs.Next() {
+			var c, r, d string
+			var prio int
+			if err := rs.Scan(&c, &r, &d, &prio); err != nil {
+				rs.Close()
+				return "", err
+			}
+			// Higher is better: nearer category, deeper region, priority.
+			key := [3]int{-indexOf(chain, c), indexOf(regions, r), prio}
+			if best == "" || less(bestKey, key) {
+				best, bestKey = d, key
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return "", err
+		}
+		if best != "" {
+			return best, nil
+		}
+	}
+	for _, d := range depts {
+		if d != "" {
+			return d, nil
+		}
+	}
+	return "", nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func less(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}

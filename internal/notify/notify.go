@@ -1,0 +1,128 @@
+// Package notify keeps every user's in-app inbox and hands copies to
+// outbound channels (SMS, WeChat) through a small interface whose default
+// only logs.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// Message is one inbox entry. Text is stored as a catalogue key and
+// arguments so each reader sees it in their own language.
+type Message struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"-"`
+	CaseID    int64      `json:"case_id,omitempty"`
+	Kind      string     `json:"kind"`
+	Key       string     `json:"-"`
+	Args      []any      `json:"-"`
+	Text      string     `json:"text"`
+	CreatedAt time.Time  `json:"created_at"`
+	ReadAt    *time.Time `json:"read_at,omitempty"`
+}
+
+// Sender delivers a copy of a message outside the app. Implementations
+// must not block for long; the inbox is the record.
+type Sender interface {
+	Send(ctx context.Context, userID int64, kind, key string, args []any) error
+}
+
+// LogSender is the default Sender: it only logs.
+type LogSender struct{ Logger *slog.Logger }
+
+// Send logs the message.
+func (l LogSender) Send(ctx context.Context, userID int64, kind, key string, args []any) error {
+	if l.Logger != nil {
+		l.Logger.Info("notify", "user", userID, "kind", kind, "key", key, "args", args)
+	}
+	return nil
+}
+
+// Add writes an inbox entry inside tx; the outbound copy goes after commit.
+func Add(ctx context.Context, tx *db.Tx, s Sender, userID, caseID int64, kind, key string, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
+	b, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	var cid any
+	if caseID != 0 {
+		cid = caseID
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		userID, cid, kind, key, string(b), tx.Now()); err != nil {
+		return err
+	}
+	if s != nil {
+		tx.AfterCommit(func() { _ = s.Send(context.WithoutCancel(ctx), userID, kind, key, args) })
+	}
+	return nil
+}
+
+// Inbox lists a user's messages, newest first, and counts the unread.
+func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int) ([]Message, int, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var w db.Where
+	w.Add("user_id = ?", userID)
+	if before > 0 {
+		w.Add("id < ?", before)
+	}
+	rows, err := d.Query(ctx, `SELECT id, user_id, COALESCE(case_id, 0), kind, msg_key, msg_args, created_at, read_at FROM notifications`+
+		w.SQL()+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var args string
+		var at db.Time
+		var read db.NullTime
+		if err := rows.Scan(&m.ID, &m.UserID, &m.CaseID, &m.Kind, &m.Key, &args, &at, &read); err != nil {
+			return nil, 0, err
+		}
+		_ = json.Unmarshal([]byte(args), &m.Args)
+		m.CreatedAt = at.Time
+		if read.Valid {
+			t := read.Time
+			m.ReadAt = &t
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var unread int
+	err = d.QueryRow(ctx, `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&unread)
+	return out, unread, err
+}
+
+// MarkRead marks one message (or, with id 0, all) of the user as read.
+func MarkRead(ctx context.Context, d *db.DB, userID, id int64) error {
+	return d.InTx(ctx, func(tx *db.Tx) error {
+		if id == 0 {
+			_, err := tx.Exec(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, tx.Now(), userID)
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND id = $3`, tx.Now(), userID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "error.not_found")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,513 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/casework"
+	"whistle/internal/errs"
+	"whistle/internal/notify"
+	"whistle/internal/region"
+)
+
+func callerOf(r *http.Request) casework.Caller {
+	return casework.Caller{User: userOf(r), IP: info(r).ip}
+}
+
+type caseRegion struct {
+	Grid      region.Ref `json:"grid"`
+	Community region.Ref `json:"community"`
+	Street    region.Ref `json:"street"`
+}
+
+type personJSON struct {
+	ID    int64  `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+type caseJSON struct {
+	ID            int64                `json:"id"`
+	Number        string               `json:"number"`
+	Status        casework.State       `json:"status"`
+	Workflow      string               `json:"workflow"`
+	Category      map[string]string    `json:"category"`
+	Description   string               `json:"description"`
+	Address       string               `json:"address"`
+	Location      latLng               `json:"location"`
+	Region        caseRegion           `json:"region"`
+	Source        string               `json:"source"`
+	Urgent        bool                 `json:"urgent"`
+	Visibility    string               `json:"visibility"`
+	Anonymous     bool                 `json:"anonymous"`
+	Reporter      *personJSON          `json:"reporter,omitempty"`
+	Department    *deptRef             `json:"department,omitempty"`
+	Assignee      *personJSON          `json:"assignee,omitempty"`
+	Rating        *int                 `json:"rating,omitempty"`
+	RatingComment string               `json:"rating_comment,omitempty"`
+	RevisitResult string               `json:"revisit_result,omitempty"`
+	Reopens       int                  `json:"reopens"`
+	Rework        int                  `json:"rework"`
+	Returns       int                  `json:"returns"`
+	Supervised    bool                 `json:"supervised"`
+	Postpone      map[string]any       `json:"postpone,omitempty"`
+	ParentID      int64                `json:"parent_id,omitempty"`
+	Fields        map[string]string    `json:"fields"`
+	RoutedTo      string               `json:"routed_department,omitempty"`
+	Version       int                  `json:"version"`
+	CreatedAt     time.Time            `json:"created_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
+	ClosedAt      *time.Time           `json:"closed_at,omitempty"`
+	Actions       []casework.Available `json:"actions,omitempty"`
+	Photos        []casework.Photo     `json:"photos,omitempty"`
+	Timeline      []casework.Event     `json:"timeline,omitempty"`
+}
+
+// caseView renders a case for a caller. Personal data: the reporter's phone
+// is masked unless unmask is set (by a caller with the permission, audited
+// by the handler); the public view carries none at all.
+func (s *Server) caseView(c *casework.Case, public, unmask bool) caseJSON {
+	j := caseJSON{ID: c.ID, Number: c.Number, Status: c.Status, Workflow: c.Workflow,
+		Category:    map[string]string{"code": c.CategoryCode, "name": c.CategoryName},
+		Description: c.Description, Address: c.Address, Location: latLng{Lat: c.Lat, Lng: c.Lng}, Source: c.Source,
+		Urgent: c.Urgent, Visibility: c.Visibility, Anonymous: c.Anonymous, Reopens: c.Reopens, Rework: c.Rework, Returns: c.Returns,
+		Supervised: c.Supervised, ParentID: c.ParentID, Fields: c.Fields, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RatingComment: c.RatingComment, RevisitResult: c.RevisitResult}
+	if j.Fields == nil {
+		j.Fields = map[string]string{}
+	}
+	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {
+		j.Region = caseRegion{Grid: loc.Grid, Community: loc.At(region.Community), Street: loc.At(region.Street)}
+	} else {
+		j.Region = caseRegion{Grid: region.Ref{Code: c.GridCode, Level: region.Grid}, Community: region.Ref{Code: c.CommunityCode, Level: region.Community},
+			Street: region.Ref{Code: c.StreetCode, Level: region.Street}}
+	}
+	if c.Rating > 0 {
+		r := c.Rating
+		j.Rating = &r
+	}
+	if !c.ClosedAt.IsZero() {
+		t := c.ClosedAt
+		j.ClosedAt = &t
+	}
+	if c.DepartmentCode != "" {
+		j.Department = &deptRef{Code: c.DepartmentCode, Name: c.DepartmentName}
+	}
+	if c.AssigneeID != 0 {
+		j.Assignee = &personJSON{ID: c.AssigneeID, Name: c.AssigneeName}
+	}
+	if public {
+		j.Anonymous, j.Fields, j.RatingComment = false, map[string]string{}, ""
+		j.Assignee = nil
+		return j
+	}
+	j.RoutedTo = c.RoutedDept
+	if c.PostponeHours > 0 {
+		j.Postpone = map[string]any{"hours": c.PostponeHours, "reason": c.PostponeReason}
+	}
+	if !c.Anonymous || c.ReporterPhone != "" {
+		p := &personJSON{ID: c.ReporterID, Name: c.ReporterName, Phone: account.MaskPhone(c.ReporterPhone)}
+		if c.Anonymous {
+			p.ID, p.Name = 0, ""
+		}
+		if unmask {
+			p.Phone = c.ReporterPhone
+		}
+		j.Reporter = p
+	}
+	return j
+}
+
+type submitRequest struct {
+	Workflow    string            `json:"workflow"`
+	Category    string            `json:"category"`
+	Description string            `json:"description"`
+	Lat         *float64          `json:"lat"`
+	Lng         *float64          `json:"lng"`
+	CRS         string            `json:"crs"`
+	Address     string            `json:"address"`
+	Anonymous   bool              `json:"anonymous"`
+	Phone       string            `json:"phone"`
+	Visibility  string            `json:"visibility"`
+	Fields      map[string]string `json:"fields"`
+	Source      string            `json:"source"`
+	Urgent      bool              `json:"urgent"`
+}
+
+func (s *Server) apiCaseSubmit(w http.ResponseWriter, r *http.Request) error {
+	var in submitRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, replayed, err := s.Cases.Submit(r.Context(), callerOf(r), casework.SubmitInput{
+		Workflow: in.Workflow, Category: in.Category, Description: in.Description, Lat: in.Lat, Lng: in.Lng, CRS: in.CRS,
+		Address: in.Address, Anonymous: in.Anonymous, Phone: in.Phone, Visibility: in.Visibility, Fields: in.Fields,
+		Source: in.Source, Urgent: in.Urgent, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	})
+	if err != nil {
+		return err
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/api/v1/cases/"+strconv.FormatInt(c.ID, 10))
+	writeJSON(w, http.StatusCreated, s.caseView(c, false, false))
+	return nil
+}
+
+func caseID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.E(errs.NotFound, "case.not_found")
+	}
+	return id, nil
+}
+
+func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	caller := callerOf(r)
+	c, err := s.Cases.Get(r.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	unmask := r.URL.Query().Get("unmask") == "1" && caller.User.Can(account.PermUnmask) && c.ReporterPhone != ""
+	if unmask {
+		if err := s.DB.InTx(r.Context(), func(tx *txT) error {
+			return audit.Record(r.Context(), tx, actorOf(r), "personal.unmask", "case:"+c.Number, "reporter phone")
+		}); err != nil {
+			return err
+		}
+	}
+	j := s.caseView(c, false, unmask)
+	j.Actions = s.Cases.Actions(c, caller)
+	if j.Actions == nil {
+		j.Actions = []casework.Available{}
+	}
+	if j.Photos, err = s.Cases.Photos(r.Context(), caller, id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (s *Server) apiCaseTimeline(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	tl, err := s.Cases.Timeline(r.Context(), callerOf(r), id, false)
+	if err != nil {
+		return err
+	}
+	if tl == nil {
+		tl = []casework.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"timeline": tl})
+	return nil
+}
+
+func (s *Server) apiCaseAction(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var in casework.Input
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	c, err := s.Cases.Act(r.Context(), callerOf(r), id, casework.Action(r.PathValue("action")), in)
+	if err != nil {
+		return err
+	}
+	j := s.caseView(c, false, false)
+	j.Actions = s.Cases.Actions(c, callerOf(r))
+	if j.Actions == nil {
+		j.Actions = []casework.Available{}
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// apiCasePhoto takes one multipart photo (field "photo") and its kind.
+func (s *Server) apiCasePhoto(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.bad_multipart")
+	}
+	kind := r.URL.Query().Get("kind")
+	var photo *casework.Photo
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return multipartErr(err)
+		}
+		switch part.FormName() {
+		case "kind":
+			b, _ := io.ReadAll(io.LimitReader(part, 16))
+			kind = strings.TrimSpace(string(b))
+		case "photo":
+			if photo != nil {
+				return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.one_photo")
+			}
+			photo, err = s.Cases.AddPhoto(r.Context(), callerOf(r), id, kind, part)
+			if err != nil {
+				return multipartErr(err)
+			}
+		}
+		part.Close()
+	}
+	if photo == nil {
+		return errs.E(errs.Invalid, "error.invalid").Field("photo", "field.required")
+	}
+	writeJSON(w, http.StatusCreated, photo)
+	return nil
+}
+
+// multipartErr turns a body overflow while reading a part into 413 with a
+// field message.
+func multipartErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errs.E(errs.TooLarge, "error.too_large", humanBytes(mbe.Limit)).Field("photo", "error.too_large", humanBytes(mbe.Limit))
+	}
+	if errors.Is(err, multipart.ErrMessageTooLarge) {
+		return errs.E(errs.TooLarge, "error.too_large", "10 MiB").Field("photo", "error.too_large", "10 MiB")
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.bad_multipart").Wrap(err)
+}
+
+func (s *Server) apiCasePhotoGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.ParseInt(r.PathValue("pid"), 10, 64)
+	if err != nil {
+		return errs.E(errs.NotFound, "case.photo_not_found")
+	}
+	p, rc, err := s.Cases.OpenPhoto(r.Context(), callerOf(r), id, pid)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", p.MIME)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, err = io.Copy(w, rc)
+	return err
+}
+
+func parseStates(v string) []casework.State {
+	var out []casework.State
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, casework.State(s))
+		}
+	}
+	return out
+}
+
+func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := casework.Filter{Status: parseStates(q.Get("status")), Category: q.Get("category"), Region: q.Get("region"), Source: q.Get("source"),
+		Q: q.Get("q"), Supervised: q.Get("supervised") == "1", Mine: q.Get("mine") == "1"}
+	var err error
+	if f.From, err = parseTimeParam(r, "from"); err != nil {
+		return err
+	}
+	if f.To, err = parseTimeParam(r, "to"); err != nil {
+		return err
+	}
+	before, err := queryInt(r, "before", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	f.Before, f.Limit = int64(before), limit
+	if q.Get("assigned") == "me" {
+		f.Assignee = userOf(r).ID
+	}
+	cases, next, err := s.Cases.List(r.Context(), callerOf(r), f)
+	if err != nil {
+		return err
+	}
+	out := make([]caseJSON, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, s.caseView(c, false, false))
+	}
+	resp := map[string]any{"cases": out}
+	if next != 0 {
+		resp["next"] = strconv.FormatInt(next, 10)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) apiCaseDuplicates(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := parseLatLng(func(k string) string {
+		if k == "crs" {
+			return "" // converted below by the service
+		}
+		return q.Get(k)
+	})
+	if err != nil {
+		return err
+	}
+	if q.Get("category") == "" {
+		return errs.E(errs.Invalid, "error.invalid").Field("category", "field.required")
+	}
+	ds, err := s.Cases.Duplicates(r.Context(), q.Get("category"), p[1], p[0], q.Get("crs"))
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []casework.Nearby{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"duplicates": ds})
+	return nil
+}
+
+func (s *Server) apiCaseFollow(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Cases.Follow(r.Context(), callerOf(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	bbox := strings.Split(q.Get("bbox"), ",")
+	var b [4]float64
+	if len(bbox) != 4 {
+		return errs.E(errs.Invalid, "error.invalid").Field("bbox", "case.bad_bbox")
+	}
+	for i, v := range bbox {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return errs.E(errs.Invalid, "error.invalid").Field("bbox", "case.bad_bbox")
+		}
+		b[i] = f
+	}
+	cases, err := s.Cases.PublicList(r.Context(), b[1], b[0], b[3], b[2], q.Get("open") == "1", 200)
+	if err != nil {
+		return err
+	}
+	out := make([]caseJSON, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, s.caseView(c, true, false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+	return nil
+}
+
+func (s *Server) apiPublicCase(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	c, tl, err := s.Cases.PublicCase(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	j := s.caseView(c, true, false)
+	for i := range tl {
+		// Only roles, never names, in the public timeline.
+		tl[i].ActorName, tl[i].ActorID = "", 0
+	}
+	j.Timeline = tl
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) error {
+	before, err := queryInt(r, "before", 0)
+	if err != nil {
+		return err
+	}
+	msgs, unread, err := notify.Inbox(r.Context(), s.DB, userOf(r).ID, int64(before), 50)
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	for i := range msgs {
+		args := msgs[i].Args
+		if len(args) == 3 {
+			// number, action, status: translate the action and status names.
+			args = []any{args[0], s.Catalog.T(lang, "action."+toString(args[1])), s.Catalog.T(lang, "status."+toString(args[2]))}
+		}
+		msgs[i].Text = s.Catalog.T(lang, msgs[i].Key, args...)
+	}
+	if msgs == nil {
+		msgs = []notify.Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "unread": unread})
+	return nil
+}
+
+func toString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return ""
+}
+
+func (s *Server) apiInboxRead(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ID int64 `json:"id"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	if err := notify.MarkRead(r.Context(), s.DB, userOf(r).ID, in.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// apiWorkflows documents the shipped workflows as data.
+func (s *Server) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
+	out := map[string]any{}
+	for name, wf := range casework.Workflows() {
+		trans := make([]map[string]any, 0, len(wf.Trans))
+		for _, t := range wf.Trans {
+			trans = append(trans, map[string]any{"action": t.Action, "from": t.From, "to": t.To, "roles": t.Roles, "actors": t.Actors,
+				"requires": t.Requires, "optional": t.Optional, "when": t.When, "effects": t.Effects})
+		}
+		out[name] = map[string]any{"states": wf.States, "initial": wf.Initial, "terminal": wf.Terminal, "transitions": trans}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
