@@ -76,7 +76,7 @@ func TestPaths(t *testing.T) {
 			{who: "cg-handler", action: casework.ActResolve, input: resolveWithPhoto("cg-handler"), want: casework.Resolved},
 			{who: "grid-a", action: casework.ActVerify, input: in(casework.Input{Passed: boolp(true)}), want: casework.Verified},
 			{who: "neighbour", action: casework.ActRate, input: in(casework.Input{Stars: intp(5)}), err: errs.NotFound}, // not theirs to see
-			{who: "staff-a", action: casework.ActRate, input: in(casework.Input{Stars: intp(5)}), err: errs.Forbidden},    // sees it, but is not the reporter
+			{who: "staff-a", action: casework.ActRate, input: in(casework.Input{Stars: intp(5)}), err: errs.Forbidden},  // sees it, but is not the reporter
 			{who: "resident", action: casework.ActRate, input: in(casework.Input{Stars: intp(9)}), err: errs.Invalid},
 			{who: "resident", action: casework.ActRate, input: in(casework.Input{Stars: intp(5), Comment: "很满意"}), want: casework.Closed},
 		}, func(t *testing.T, c *casework.Case) {
