@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"whistle/internal/account"
@@ -34,6 +35,8 @@ type Input struct {
 	Hours   *int    `json:"hours,omitempty"`
 	Photos  []int64 `json:"photos,omitempty"`
 	Comment string  `json:"comment,omitempty"` // rating comment; stored as the note
+	// Deadline is a supervision's answer-by time (督办时限).
+	Deadline *time.Time `json:"deadline,omitempty"`
 	// Version, when set, must equal the case's version (optimistic locking
 	// across a user's think time).
 	Version int `json:"version,omitempty"`
@@ -456,6 +459,11 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 			upd.add("reopens = reopens + 1")
 		case EffSupervise:
 			upd.set("supervised", true)
+			if in.Deadline != nil {
+				data["deadline"] = in.Deadline.UTC().Format(time.RFC3339)
+			}
+		case EffSuperviseClear:
+			upd.set("supervised", false)
 		case EffRate:
 			upd.set("rating", *in.Stars)
 			comment := strings.TrimSpace(in.Comment)
@@ -519,7 +527,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 		return err
 	}
 	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID)
-	return nil
+	return s.runHooks(ctx, tx, c, c.ID, t.Action, in, caller)
 }
 
 // caseUpdate collects the columns a transition changes.
@@ -626,7 +634,7 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 			return nil
 		}
 		seen[uid] = true
-		return notify.Add(ctx, tx, s.sender, uid, c.ID, kind, "notify.case_step", c.Number, string(t.Action), string(c.Status))
+		return notifyAdd(ctx, tx, s, uid, c, kind, t)
 	}
 	for _, eff := range t.Effects {
 		switch eff {
@@ -692,6 +700,10 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 		}
 	}
 	return nil
+}
+
+func notifyAdd(ctx context.Context, tx *db.Tx, s *Service, uid int64, c *Case, kind string, t Transition) error {
+	return notify.Add(ctx, tx, s.sender, uid, c.ID, kind, "notify.case_step", c.Number, string(t.Action), string(c.Status))
 }
 
 // handlerIDs are the people who handle c now: the assignee, or the

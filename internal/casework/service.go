@@ -73,6 +73,7 @@ type Service struct {
 	logger   *slog.Logger
 	cfg      Config
 	wfs      map[string]*Workflow
+	hooks    []Hook
 	// loc maps times to the calendar day used in case numbers.
 	loc *time.Location
 }
@@ -88,6 +89,8 @@ type Deps struct {
 	Blobs    Blobs
 	Logger   *slog.Logger
 	Config   Config
+	// Hooks run inside each change's transaction.
+	Hooks []Hook
 }
 
 // NewService wires a Service.
@@ -112,7 +115,7 @@ func NewService(d Deps) (*Service, error) {
 		}
 	}
 	return &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
-		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, loc: loc}, nil
+		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, loc: loc}, nil
 }
 
 // Workflow returns a shipped workflow by name.
@@ -314,7 +317,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			return err
 		}
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
-		return nil
+		return s.runHooks(ctx, tx, nil, id, ActSubmit, Input{}, c)
 	})
 	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {
 		// A concurrent request with the same key won the race.
@@ -437,3 +440,6 @@ func (s *Service) publishAfter(tx *db.Tx, district string, a Action, id int64, n
 
 // Subject is the bus subject of a case event: case.<district>.<action>.
 func Subject(district, action string) string { return "case." + district + "." + action }
+
+// AddHook registers a hook; call it before serving.
+func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }

@@ -57,6 +57,8 @@ const (
 	// ActSubmit is the timeline entry of a new case; it is not an action a
 	// caller can take on an existing case.
 	ActSubmit Action = "submit"
+	// ActReply is the handler's answer to a supervision (督办回复).
+	ActReply Action = "reply"
 )
 
 // Actor rules name who, besides holders of the listed roles, may act.
@@ -91,6 +93,7 @@ const (
 	EffReturned        Effect = "returned"         // count a return (退单)
 	EffReopen          Effect = "reopen"           // count a reopening after a low rating
 	EffSupervise       Effect = "supervise"        // flag for supervision (督办)
+	EffSuperviseClear  Effect = "supervise_clear"  // the handler answered the supervision
 	EffRate            Effect = "rate"             // record stars and comment
 	EffRevisit         Effect = "revisit"          // record the return visit's result
 	EffPostponeRequest Effect = "postpone_request" // record a pending request
@@ -211,6 +214,8 @@ func common(active, open []State, approvers []account.Role) []Transition {
 		{Action: ActResume, From: []State{Suspended}, To: Resume, Roles: approvers, Optional: []string{FieldNote}, Public: true},
 		{Action: ActSupervise, From: append(append([]State{}, open...), Suspended), Roles: supervisors, Requires: []string{FieldNote},
 			Effects: []Effect{EffSupervise, EffNotifyHandler}},
+		{Action: ActReply, From: append(append([]State{}, open...), Suspended), Actors: []string{ActorAssignee}, Requires: []string{FieldNote},
+			When: []Cond{{"case.supervised", "eq", 1}}, Effects: []Effect{EffSuperviseClear}},
 		{Action: ActRevisit, From: []State{Resolved, Verified, Closed}, Roles: staffWhistle, Requires: []string{FieldResult},
 			Optional: []string{FieldNote}, Effects: []Effect{EffRevisit}},
 	}

@@ -209,7 +209,7 @@ func pngComplete(b []byte) error {
 			return errTruncated
 		}
 		typ := string(b[pos+4 : pos+8])
-		if crc32.ChecksumIEEE(b[pos+4:end-4]) == 0 && binary.BigEndian.Uint32(b[end-4:]) == 1 {
+		if crc32.ChecksumIEEE(b[pos+4:end-4]) != binary.BigEndian.Uint32(b[end-4:]) {
 			return fmt.Errorf("png: bad checksum in chunk %q", typ)
 		}
 		switch typ {

@@ -529,3 +529,34 @@ func TestCatalogHasEveryKey(t *testing.T) {
 		t.Errorf("found only %d message keys in the sources; the pattern is probably broken", seen)
 	}
 }
+
+// TestConcurrentUse shares one Calendar between goroutines; run with -race
+// it shows the value needs no locking, and the answers match a sequential run.
+func TestConcurrentUse(t *testing.T) {
+	c := defaultCal(t)
+	ts, ds := benchInputs(t)
+	want := make([]time.Time, len(ts))
+	for i := range ts {
+		want[i] = c.AddWorkingDuration(ts[i], ds[i])
+	}
+	errc := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := range ts {
+				if got := c.AddWorkingDuration(ts[i], ds[i]); !got.Equal(want[i]) {
+					errc <- got.String() + " != " + want[i].String()
+					return
+				}
+				_ = c.WorkingBetween(ts[i], ts[(i+1)%len(ts)])
+				_ = c.AddWorkingDays(ts[i], i%20)
+				_, _ = c.Lookup(c.DateOf(ts[i]))
+			}
+			errc <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if msg := <-errc; msg != "" {
+			t.Errorf("concurrent AddWorkingDuration: %s", msg)
+		}
+	}
+}
