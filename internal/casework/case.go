@@ -71,6 +71,11 @@ type Case struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	ClosedAt       time.Time
+	// DeadlineAt and SLAState are the current stage's deadline and
+	// time-limit state (ok, warning, overdue, paused, none), kept by the
+	// SLA engine.
+	DeadlineAt time.Time
+	SLAState   string
 }
 
 // Event is one step of a case's timeline.

@@ -20,7 +20,7 @@ const caseCols = `c.id, c.number, c.district_code, c.workflow, c.status, c.prev_
 	COALESCE(c.department_id, 0), COALESCE(d.code, ''), COALESCE(d.name, ''), COALESCE(c.assignee_id, 0), COALESCE(NULLIF(au.display_name, ''), au.username, ''),
 	COALESCE(c.rating, 0), c.rating_comment, c.revisit_result, c.reopens, c.rework, c.returns, c.supervised,
 	c.postpone_hours, c.postpone_reason, COALESCE(c.parent_id, 0), c.fields, c.tags, c.routed_department, c.version,
-	c.created_at, c.updated_at, c.closed_at`
+	c.created_at, c.updated_at, c.closed_at, c.deadline_at, c.sla_state`
 
 const caseFrom = ` FROM cases c LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN users au ON au.id = c.assignee_id LEFT JOIN users ru ON ru.id = c.reporter_id`
@@ -35,14 +35,14 @@ func scanCase(sc scanner) (*Case, error) {
 	var c Case
 	var status, prev, fields, tags string
 	var created, updated db.Time
-	var closed db.NullTime
+	var closed, deadline db.NullTime
 	err := sc.Scan(&c.ID, &c.Number, &c.District, &c.Workflow, &status, &prev, &c.Source, &c.CategoryCode, &c.CategoryName,
 		&c.Description, &c.Address, &c.Lat, &c.Lng, &c.GridCode, &c.CommunityCode, &c.StreetCode, &c.RegionPath,
 		&c.ReporterID, &c.ReporterName, &c.ReporterPhone, &c.Anonymous, &c.Urgent, &c.Visibility,
 		&c.DepartmentID, &c.DepartmentCode, &c.DepartmentName, &c.AssigneeID, &c.AssigneeName,
 		&c.Rating, &c.RatingComment, &c.RevisitResult, &c.Reopens, &c.Rework, &c.Returns, &c.Supervised,
 		&c.PostponeHours, &c.PostponeReason, &c.ParentID, &fields, &tags, &c.RoutedDept, &c.Version,
-		&created, &updated, &closed)
+		&created, &updated, &closed, &deadline, &c.SLAState)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +50,9 @@ func scanCase(sc scanner) (*Case, error) {
 	c.CreatedAt, c.UpdatedAt = created.Time, updated.Time
 	if closed.Valid {
 		c.ClosedAt = closed.Time
+	}
+	if deadline.Valid {
+		c.DeadlineAt = deadline.Time
 	}
 	_ = json.Unmarshal([]byte(fields), &c.Fields)
 	if tags != "" {
@@ -98,8 +101,21 @@ type Filter struct {
 	Department int64
 	Supervised bool
 	Mine       bool // reported by the caller
-	Before     int64
-	Limit      int
+	// SLA selects by time-limit state: ok, warning, overdue, paused, none.
+	SLA []string
+	// IDs and Numbers select exact cases (Open311's service_request_id).
+	IDs     []int64
+	Numbers []string
+	// Categories selects any of these category codes exactly.
+	Categories []string
+	// Open selects open (true) or finished (false) cases.
+	Open *bool
+	// PublicOnly keeps public cases only.
+	PublicOnly bool
+	// UpdatedFrom selects cases changed since then.
+	UpdatedFrom time.Time
+	Before      int64
+	Limit       int
 }
 
 // List returns cases in the caller's scope, newest first, and the cursor
@@ -145,6 +161,54 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64,
 	}
 	if f.Mine {
 		w.Add("c.reporter_id = ?", c.id())
+	}
+	in := func(col string, vals []any) {
+		ph := make([]string, len(vals))
+		for i := range vals {
+			ph[i] = "?"
+		}
+		w.Add(col+" IN ("+strings.Join(ph, ",")+")", vals...)
+	}
+	if len(f.SLA) > 0 {
+		vals := make([]any, len(f.SLA))
+		for i, v := range f.SLA {
+			vals[i] = v
+		}
+		in("c.sla_state", vals)
+	}
+	if len(f.IDs) > 0 {
+		vals := make([]any, len(f.IDs))
+		for i, v := range f.IDs {
+			vals[i] = v
+		}
+		in("c.id", vals)
+	}
+	if len(f.Numbers) > 0 {
+		vals := make([]any, len(f.Numbers))
+		for i, v := range f.Numbers {
+			vals[i] = v
+		}
+		in("c.number", vals)
+	}
+	if len(f.Categories) > 0 {
+		vals := make([]any, len(f.Categories))
+		for i, v := range f.Categories {
+			vals[i] = v
+		}
+		in("c.category_code", vals)
+	}
+	if f.Open != nil {
+		if *f.Open {
+			w.Add("c.status NOT IN ('closed','rejected','declined','merged')")
+		} else {
+			w.Add("c.status IN ('closed','rejected','declined','merged')")
+		}
+	}
+	if f.PublicOnly {
+		w.Add("c.visibility = 'public'")
+	}
+	if !f.UpdatedFrom.IsZero() {
+		w.Add("c.updated_at >= ?", f.UpdatedFrom.UTC())
 	}
 	if f.Before > 0 {
 		w.Add("c.id < ?", f.Before)
@@ -225,4 +289,50 @@ func (s *Service) timeline(ctx context.Context, id int64, publicOnly bool) ([]Ev
 		}
 	}
 	return out, nil
+}
+
+// PublicEvent is a public step of a public case, for feeds such as
+// Open311's servicerequestupdates.
+type PublicEvent struct {
+	Event
+	CaseID     int64
+	CaseNumber string
+	Status     State // the case's status after the step
+}
+
+// PublicEvents lists public steps of public cases in [from, to), oldest
+// first, at most limit.
+func (s *Service) PublicEvents(ctx context.Context, from, to time.Time, limit int) ([]PublicEvent, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 1000
+	}
+	var w db.Where
+	w.Add("e.public = ?", true)
+	w.Add("c.visibility = 'public'")
+	if !from.IsZero() {
+		w.Add("e.at >= ?", from.UTC())
+	}
+	if !to.IsZero() {
+		w.Add("e.at < ?", to.UTC())
+	}
+	rows, err := s.db.Query(ctx, `SELECT e.id, e.at, e.role, e.action, e.from_status, e.to_status, e.note, e.data, c.id, c.number
+		FROM case_events e JOIN cases c ON c.id = e.case_id`+w.SQL()+` ORDER BY e.at, e.id LIMIT `+strconv.Itoa(limit), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PublicEvent
+	for rows.Next() {
+		var e PublicEvent
+		var at db.Time
+		var action, from, to, data string
+		if err := rows.Scan(&e.ID, &at, &e.Role, &action, &from, &to, &e.Note, &data, &e.CaseID, &e.CaseNumber); err != nil {
+			return nil, err
+		}
+		e.At, e.Action, e.FromStatus, e.ToStatus, e.Public = at.Time, Action(action), State(from), State(to), true
+		e.Status = e.ToStatus
+		_ = json.Unmarshal([]byte(data), &e.Data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

@@ -17,6 +17,9 @@ import (
 	"whistle/internal/region"
 )
 
+// shanghai is the zone deadlines are shown in (UTC+8 all year).
+var shanghai = time.FixedZone("CST", 8*3600)
+
 func callerOf(r *http.Request) casework.Caller {
 	return casework.Caller{User: userOf(r), IP: info(r).ip}
 }
@@ -65,6 +68,8 @@ type caseJSON struct {
 	CreatedAt     time.Time            `json:"created_at"`
 	UpdatedAt     time.Time            `json:"updated_at"`
 	ClosedAt      *time.Time           `json:"closed_at,omitempty"`
+	Deadline      string               `json:"deadline,omitempty"` // RFC 3339 with the +08:00 offset
+	SLA           string               `json:"sla,omitempty"`      // ok, warning, overdue, paused
 	Actions       []casework.Available `json:"actions,omitempty"`
 	Photos        []casework.Photo     `json:"photos,omitempty"`
 	Timeline      []casework.Event     `json:"timeline,omitempty"`
@@ -88,6 +93,12 @@ func (s *Server) caseView(c *casework.Case, public, unmask bool) caseJSON {
 	} else {
 		j.Region = caseRegion{Grid: region.Ref{Code: c.GridCode, Level: region.Grid}, Community: region.Ref{Code: c.CommunityCode, Level: region.Community},
 			Street: region.Ref{Code: c.StreetCode, Level: region.Street}}
+	}
+	if !c.DeadlineAt.IsZero() {
+		j.Deadline = c.DeadlineAt.In(shanghai).Format(time.RFC3339)
+	}
+	if c.SLAState != "" && c.SLAState != "none" {
+		j.SLA = c.SLAState
 	}
 	if c.Rating > 0 {
 		r := c.Rating
@@ -332,6 +343,12 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := casework.Filter{Status: parseStates(q.Get("status")), Category: q.Get("category"), Region: q.Get("region"), Source: q.Get("source"),
 		Q: q.Get("q"), Supervised: q.Get("supervised") == "1", Mine: q.Get("mine") == "1"}
+	if v := q.Get("sla"); v != "" {
+		f.SLA = strings.Split(v, ",")
+	}
+	if q.Get("overdue") == "1" {
+		f.SLA = []string{"overdue"}
+	}
 	var err error
 	if f.From, err = parseTimeParam(r, "from"); err != nil {
 		return err

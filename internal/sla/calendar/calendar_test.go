@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -558,5 +559,37 @@ func TestConcurrentUse(t *testing.T) {
 		if msg := <-errc; msg != "" {
 			t.Errorf("concurrent AddWorkingDuration: %s", msg)
 		}
+	}
+}
+
+func TestLimitText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		l    Limit
+		want string // "" when MarshalText must fail
+	}{
+		{"working hours", Limit{Unit: WorkingTime, Duration: 2 * time.Hour}, `"2h"`},
+		{"working days", Limit{Unit: WorkingDays, Days: 3}, `"3wd"`},
+		{"natural hours", Limit{Unit: NaturalTime, Duration: 6 * time.Hour}, `"6ch"`},
+		{"natural minutes have no text form", Limit{Unit: NaturalTime, Duration: 90 * time.Minute}, ""},
+		{"working seconds have no text form", Limit{Unit: WorkingTime, Duration: 30 * time.Second}, ""},
+		{"no unit", Limit{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.l)
+			if tc.want == "" {
+				if err == nil {
+					t.Errorf("json.Marshal(%+v) = %s, want an error", tc.l, b)
+				}
+				return
+			}
+			if err != nil || string(b) != tc.want {
+				t.Fatalf("json.Marshal(%+v) = %s, %v; want %s", tc.l, b, err, tc.want)
+			}
+			var back Limit
+			if err := json.Unmarshal(b, &back); err != nil || back != tc.l {
+				t.Errorf("json.Unmarshal(%s) = %+v, %v; want %+v", b, back, err, tc.l)
+			}
+		})
 	}
 }

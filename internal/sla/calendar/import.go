@@ -124,7 +124,8 @@ func parseCSV(b []byte, p *problems) []Day {
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	var days []Day
-	for first := true; ; first = false {
+	rows := 0 // non-blank records so far: only the first may be a header
+	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
@@ -144,7 +145,8 @@ func parseCSV(b []byte, p *problems) []Day {
 		if blank(rec) {
 			continue
 		}
-		if h := strings.ToLower(strings.TrimSpace(rec[0])); first && (h == "date" || h == "日期") {
+		rows++
+		if h := strings.ToLower(strings.TrimSpace(rec[0])); rows == 1 && (h == "date" || h == "日期") {
 			continue
 		}
 		if len(rec) < 2 || len(rec) > 4 {

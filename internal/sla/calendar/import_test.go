@@ -256,6 +256,11 @@ func TestParseImportAcceptsBOMAndChineseHeader(t *testing.T) {
 	if got, want := key(days), []string{"2026-01-01 holiday 元旦", "2026-01-04 workday 元旦"}; !slices.Equal(got, want) {
 		t.Errorf("days = %v, want %v", got, want)
 	}
+	// A blank-looking line before the header does not make the header data.
+	days, err = ParseImport("csv", strings.NewReader("   \n\ndate,kind,name\n2026-01-01,holiday,元旦\n"))
+	if err != nil || len(days) != 1 || days[0].Line != 4 {
+		t.Errorf("ParseImport(blank line, header, row) = %+v, %v; want one day from line 4", days, err)
+	}
 }
 
 func TestICSName(t *testing.T) {

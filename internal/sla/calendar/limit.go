@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -112,8 +113,16 @@ func (l Limit) String() string {
 	return "invalid"
 }
 
-// MarshalText writes l as String does, so limits read well in JSON.
-func (l Limit) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+// MarshalText writes l as String does, so limits read well in JSON. A
+// limit ParseLimit could not read back (a natural 90 minutes, a working
+// 30 seconds, an invalid Unit) is an error rather than a silent change.
+func (l Limit) MarshalText() ([]byte, error) {
+	s := l.String()
+	if back, err := ParseLimit(s); err != nil || back != l {
+		return nil, fmt.Errorf("calendar: limit %s has no text form", s)
+	}
+	return []byte(s), nil
+}
 
 // UnmarshalText reads l as ParseLimit does.
 func (l *Limit) UnmarshalText(b []byte) error {

@@ -293,11 +293,13 @@ type Diff struct {
 	// removed. A date in any other year (such as a make-up workday a notice
 	// places in the previous December) is added or changed, and the rest of
 	// its year is left alone.
-	Years     []int    `json:"years"`
-	Added     []Change `json:"added"`
-	Changed   []Change `json:"changed"`
-	Removed   []Change `json:"removed"`
-	Unchanged int      `json:"unchanged"`
+	Years   []int    `json:"years"`
+	Added   []Change `json:"added"`
+	Changed []Change `json:"changed"`
+	Removed []Change `json:"removed"`
+	// Unchanged counts dates whose kind and name already match; Import
+	// leaves them as they are, source included.
+	Unchanged int `json:"unchanged"`
 }
 
 // Empty reports whether the import would change nothing.
