@@ -55,7 +55,8 @@ func dataArgs(t *testing.T, d string) []string {
 		if strings.Contains(u, "?") {
 			sep = "&"
 		}
-		return []string{"--db", u + sep + "search_path=" + schema}
+		// Uploads still go to --data, so give PostgreSQL runs a temp dir too.
+		return []string{"--db", u + sep + "search_path=" + schema, "--data", t.TempDir()}
 	}
 	return []string{"--data", t.TempDir()}
 }

@@ -39,8 +39,9 @@ type Bus interface {
 	Close() error
 }
 
-// Stats counts what a bus did, for logs and metrics. Both implementations in
-// this package have a Stats() Stats method.
+// Stats counts what a bus did, for logs and metrics. The buses from Open and
+// NewMemory both have a Stats() Stats method; reach it through
+// b.(interface{ Stats() bus.Stats }).
 type Stats struct {
 	// Published counts messages handed to the transport.
 	Published uint64

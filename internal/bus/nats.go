@@ -73,6 +73,9 @@ func openEmbedded(ctx context.Context, cfg Config, logger *slog.Logger) (Bus, er
 	if err := checkPortNumber(cfg.MQTTPort, flagMQTTPort, "MQTT off"); err != nil {
 		return nil, err
 	}
+	if cfg.Port > 0 && cfg.Port == cfg.MQTTPort {
+		return nil, fmt.Errorf("bus: %s and %s are both %d; give them different ports", flagPort, flagMQTTPort, cfg.Port)
+	}
 	storeDir := filepath.Join(cfg.DataDir, "nats")
 	if err := os.MkdirAll(storeDir, 0o750); err != nil {
 		return nil, fmt.Errorf("bus: JetStream storage: %w", err)
@@ -395,14 +398,18 @@ type serverLogger struct {
 	fatal  chan string
 }
 
+// Noticef logs at debug level.
 func (l *serverLogger) Noticef(format string, v ...any) {
 	l.logger.Debug(fmt.Sprintf(format, v...))
 }
 
+// Warnf logs at warn level.
 func (l *serverLogger) Warnf(format string, v ...any) { l.logger.Warn(fmt.Sprintf(format, v...)) }
 
+// Errorf logs at error level.
 func (l *serverLogger) Errorf(format string, v ...any) { l.logger.Error(fmt.Sprintf(format, v...)) }
 
+// Fatalf logs at error level and hands the message to Open.
 func (l *serverLogger) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	l.logger.Error(msg, "fatal", true)
@@ -412,6 +419,8 @@ func (l *serverLogger) Fatalf(format string, v ...any) {
 	}
 }
 
+// Debugf logs at debug level.
 func (l *serverLogger) Debugf(format string, v ...any) { l.logger.Debug(fmt.Sprintf(format, v...)) }
 
+// Tracef logs at debug level; tracing is off unless asked for.
 func (l *serverLogger) Tracef(format string, v ...any) { l.logger.Debug(fmt.Sprintf(format, v...)) }

@@ -176,6 +176,7 @@ func TestEmbeddedBadConfig(t *testing.T) {
 		{"negative port", Config{DataDir: "x", Port: -1}, "--nats-port"},
 		{"port too big", Config{DataDir: "x", Port: 70000}, "--nats-port"},
 		{"negative MQTT port", Config{DataDir: "x", MQTTPort: -5}, "--mqtt-port"},
+		{"same port twice", Config{DataDir: "x", Port: 5000, MQTTPort: 5000}, "--mqtt-port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Open(context.Background(), tc.cfg, nil)

@@ -272,3 +272,35 @@ func TestMessageKeysExist(t *testing.T) {
 		}
 	}
 }
+
+// TestJPEGComplete walks hand-made marker sequences that image/jpeg never
+// writes: restart markers, fill bytes and several scans (progressive JPEG).
+func TestJPEGComplete(t *testing.T) {
+	seg := func(marker byte, payload ...byte) []byte {
+		return append([]byte{0xff, marker, 0, byte(2 + len(payload))}, payload...)
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	soi, eoi := []byte{0xff, 0xd8}, []byte{0xff, 0xd9}
+	scan := []byte{0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56, 0xff, 0xff, 0xd1, 0x78} // stuffed zero, RST0, fill + RST1
+	progressive := cat(soi, seg(0xe0, 'J', 'F'), seg(0xda, 1, 2, 3), scan, seg(0xc4, 9), seg(0xda, 4), scan, eoi)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		ok   bool
+	}{
+		{"two scans with restarts and fill", progressive, true},
+		{"fill bytes before a marker", cat(soi, []byte{0xff, 0xff}, seg(0xdb, 1), seg(0xda, 1), scan, eoi), true},
+		{"trailer after EOI", cat(progressive, []byte("trailer")), true},
+		{"no scan", cat(soi, seg(0xe0, 1), eoi), false},
+		{"cut inside the second scan", progressive[:len(progressive)-4], false},
+		{"cut inside a segment", progressive[:8], false},
+		{"cut after a lone 0xff", cat(soi, seg(0xda, 1), []byte{1, 0xff}), false},
+		{"garbage between segments", cat(soi, []byte{0x00}, seg(0xda, 1), eoi), false},
+		{"segment length below 2", cat(soi, []byte{0xff, 0xe0, 0, 1}, eoi), false},
+		{"second SOI", cat(soi, soi, seg(0xda, 1), eoi), false},
+	} {
+		if err := jpegComplete(tc.in); (err == nil) != tc.ok {
+			t.Errorf("%s: got %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

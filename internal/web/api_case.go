@@ -303,7 +303,11 @@ func multipartErr(err error) error {
 	if errors.Is(err, multipart.ErrMessageTooLarge) {
 		return errs.E(errs.TooLarge, "error.too_large", "10 MiB").Field("photo", "error.too_large", "10 MiB")
 	}
-	if _, ok := errs.As(err); ok {
+	if e, ok := errs.As(err); ok {
+		// Media errors describe the file: show them against the photo field.
+		if len(e.Fields) == 0 && (e.Code == errs.Invalid || e.Code == errs.TooLarge) {
+			e.Field("photo", e.Msg.Key, e.Msg.Args...)
+		}
 		return err
 	}
 	return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.bad_multipart").Wrap(err)

@@ -34,7 +34,8 @@ const maxEventDays = 31
 //     SUMMARY: a SUMMARY containing 班 is a workday (so 调休上班 is a
 //     workday although it contains 休); otherwise one containing 休 or 假 is
 //     a holiday; any other SUMMARY is refused. The name is the SUMMARY's
-//     first word with such marks (（休）, 放假, 补班 …) removed.
+//     first word with such marks (（休）, 放假, 补班 …) removed. Recurring
+//     events (RRULE, RDATE) are refused: list each date.
 //
 // A kind is "holiday" or "workday" (or 休/假 and 班). The file must be
 // UTF-8 (a byte-order mark is allowed). Every problem is reported at once,
@@ -359,6 +360,10 @@ func parseICS(b []byte, p *problems) []Day {
 			ev.end, ev.endN, ev.hasEnd = value, l.n, true
 		case name == "DURATION":
 			ev.duration, ev.durN, ev.hasDuration = value, l.n, true
+		case name == "RRULE" || name == "RDATE":
+			// Expanding recurrences is not worth its risk for a list of
+			// dates; refusing beats silently importing the first one only.
+			p.add(fieldLine(l.n), "calendar.err.ics_recurrence", name)
 		case name == "SUMMARY":
 			ev.summary, ev.summaryN, ev.hasSummary = icsUnescape(value), l.n, true
 		}

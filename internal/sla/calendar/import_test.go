@@ -185,6 +185,7 @@ func TestParseImportLineNumbers(t *testing.T) {
 		{"ics DTEND not after DTSTART", "ics", ics(ev("DTSTART;VALUE=DATE:20260105", "DTEND;VALUE=DATE:20260105", "SUMMARY:休")), "line[5]", "calendar.err.ics_span", nil},
 		{"ics not a calendar", "ics", "BEGIN:VEVENT\nEND:VEVENT\n", "line[1]", "calendar.err.ics_calendar", nil},
 		{"ics unclosed event", "ics", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20260101\nSUMMARY:休\n", "line[2]", "calendar.err.ics_unclosed", nil},
+		{"ics recurrence", "ics", ics(ev("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=YEARLY", "SUMMARY:元旦 休")), "line[5]", "calendar.err.ics_recurrence", []any{"RRULE"}},
 		{"ics no DTSTART", "ics", ics(ev("SUMMARY:元旦 休")), "line[3]", "calendar.err.ics_missing", []any{"DTSTART"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
