@@ -46,6 +46,7 @@ Usage:
   whistle user list [--region CODE]
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
+  whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle version
 
 Every flag can also be set by an environment variable: --data is WHISTLE_DATA,
@@ -141,6 +142,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKey(ctx, rest, e)
 	case "region":
 		return cmdRegion(ctx, rest, e)
+	case "bench":
+		return cmdBench(ctx, rest, e)
 	case "version":
 		fmt.Fprintln(stdout, "whistle", version)
 		return nil
@@ -264,6 +267,11 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		cases.Close()
+		st := cases.WriterStats()
+		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
+	}()
 	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody})
 	if err != nil {

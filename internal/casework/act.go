@@ -371,7 +371,7 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 	if in.Version != 0 && in.Version != c.Version {
 		return nil, errs.E(errs.Conflict, "case.stale", c.Version).WithReason("stale_version")
 	}
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.write(ctx, func(tx *db.Tx) error {
 		return s.apply(ctx, tx, caller, c, w, *t, role, in)
 	})
 	if err != nil {

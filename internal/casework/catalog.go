@@ -2,28 +2,95 @@ package casework
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"whistle/internal/category"
 )
 
-// storeCatalog adapts the category store to what casework needs.
-type storeCatalog struct{ s *category.Store }
+// catalogTTL is how long category facts and routing answers are reused.
+// Every submission needs them; admins' edits take effect within this time
+// (on every replica, since nothing is shared but the database).
+const catalogTTL = 5 * time.Second
+
+// storeCatalog adapts the category store to what casework needs, with a
+// short-lived cache in front of it.
+type storeCatalog struct {
+	s  *category.Store
+	mu sync.Mutex
+	// cats and routes hold answers with the time they were fetched.
+	cats   map[string]cachedCategory
+	routes map[[2]string]cachedRoute
+}
+
+type cachedCategory struct {
+	c  *category.Category
+	at time.Time
+}
+
+type cachedRoute struct {
+	dept string
+	at   time.Time
+}
 
 // NewCatalog returns the Catalog backed by the category store.
-func NewCatalog(s *category.Store) Catalog { return storeCatalog{s} }
+func NewCatalog(s *category.Store) Catalog {
+	return &storeCatalog{s: s, cats: map[string]cachedCategory{}, routes: map[[2]string]cachedRoute{}}
+}
 
-func (c storeCatalog) Lookup(ctx context.Context, code string) (CategoryInfo, error) {
+func (c *storeCatalog) get(ctx context.Context, code string) (*category.Category, error) {
+	c.mu.Lock()
+	e, ok := c.cats[code]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < catalogTTL {
+		return e.c, nil
+	}
 	cat, err := c.s.Get(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.cats) > 10000 {
+		c.cats = map[string]cachedCategory{}
+	}
+	c.cats[code] = cachedCategory{c: cat, at: time.Now()}
+	c.mu.Unlock()
+	return cat, nil
+}
+
+func (c *storeCatalog) Lookup(ctx context.Context, code string) (CategoryInfo, error) {
+	cat, err := c.get(ctx, code)
 	if err != nil {
 		return CategoryInfo{}, err
 	}
 	return CategoryInfo{Code: cat.Code, Name: cat.Name, Workflow: string(cat.Workflow), Active: cat.Active, Urgent: cat.Urgent}, nil
 }
 
-func (c storeCatalog) Route(ctx context.Context, code, regionPath string) (string, error) {
-	return c.s.Route(ctx, code, regionPath)
+func (c *storeCatalog) Route(ctx context.Context, code, regionPath string) (string, error) {
+	key := [2]string{code, regionPath}
+	c.mu.Lock()
+	e, ok := c.routes[key]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < catalogTTL {
+		return e.dept, nil
+	}
+	d, err := c.s.Route(ctx, code, regionPath)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if len(c.routes) > 100000 {
+		c.routes = map[[2]string]cachedRoute{}
+	}
+	c.routes[key] = cachedRoute{dept: d, at: time.Now()}
+	c.mu.Unlock()
+	return d, nil
 }
 
-func (c storeCatalog) ValidateFields(ctx context.Context, code string, values map[string]string) error {
-	return c.s.ValidateFields(ctx, code, values)
+func (c *storeCatalog) ValidateFields(ctx context.Context, code string, values map[string]string) error {
+	cat, err := c.get(ctx, code)
+	if err != nil {
+		return err
+	}
+	return category.ValidateFields(cat, values)
 }

@@ -54,11 +54,13 @@ type Config struct {
 	DuplicateWindow time.Duration
 	// MaxDescription is the longest description, in characters.
 	MaxDescription int
+	// GroupCommit is the most writes committed together (1 = no batching).
+	GroupCommit int
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
-	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000}
+	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000, GroupCommit: 64}
 }
 
 // Service runs the case loop.
@@ -74,6 +76,7 @@ type Service struct {
 	cfg      Config
 	wfs      map[string]*Workflow
 	hooks    []Hook
+	batch    *db.Batcher
 	// loc maps times to the calendar day used in case numbers.
 	loc *time.Location
 }
@@ -114,8 +117,36 @@ func NewService(d Deps) (*Service, error) {
 			return nil, err
 		}
 	}
-	return &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
-		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, loc: loc}, nil
+	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
+		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, loc: loc}
+	if d.Config.GroupCommit > 1 {
+		s.batch = db.NewBatcher(d.DB, d.Config.GroupCommit)
+	}
+	return s, nil
+}
+
+// WriterStats reports the group-commit writer's counters.
+func (s *Service) WriterStats() db.BatchStats {
+	if s.batch == nil {
+		return db.BatchStats{}
+	}
+	return s.batch.Stats()
+}
+
+// Close stops the group-commit writer after the queued writes.
+func (s *Service) Close() {
+	if s.batch != nil {
+		s.batch.Close()
+	}
+}
+
+// write runs fn in a transaction: a shared, group-committed one when
+// batching is on. Either way it returns after fn's writes are committed.
+func (s *Service) write(ctx context.Context, fn func(*db.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.Do(ctx, fn)
+	}
+	return s.db.InTx(ctx, fn)
 }
 
 // Workflow returns a shipped workflow by name.
@@ -296,7 +327,8 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	}
 	var id int64
 	var number string
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.write(ctx, func(tx *db.Tx) error {
+		var err error
 		number, err = s.nextNumber(ctx, tx, district, w.Prefix)
 		if err != nil {
 			return err

@@ -77,18 +77,12 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 	file := filepath.Join(dir, "whistle.db")
 	// synchronous(FULL): a 201 must survive a power cut, not only a crash.
 	params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	w, err := sql.Open("sqlite", "file:"+file+"?"+params+"&_txlock=immediate")
-	if err != nil {
-		return nil, err
-	}
+	drv := &sqlite.Driver{}
+	w := sql.OpenDB(cachingConnector{dsn: "file:" + file + "?" + params + "&_txlock=immediate", drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+file+"?"+params+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
+	r := sql.OpenDB(cachingConnector{dsn: "file:" + file + "?" + params + "&_pragma=query_only(1)", drv: drv})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	d := &DB{w: w, r: r, dialect: SQLite, clock: clk, Source: file}
