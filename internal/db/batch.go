@@ -112,36 +112,36 @@ func (b *Batcher) loop() {
 	}
 }
 
-// run commits one batch.
+// run commits one batch. The fast path runs every write back to back in
+// one transaction; if any write fails, that transaction rolls back and the
+// batch is replayed with a savepoint around each write, so a failure
+// undoes only its own write. Writes therefore must be safe to run twice
+// up to their commit (they only touch the database and AfterCommit).
 func (b *Batcher) run(batch []*batchJob) {
 	start := time.Now()
 	var bodyDone time.Time
 	errs := make([]error, len(batch))
+	failed := errors.New("a write failed")
 	err := b.db.InTx(context.Background(), func(tx *Tx) error {
 		defer func() { bodyDone = time.Now() }()
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
-				errs[i] = err
-				continue
+				return failed
 			}
-			sp := fmt.Sprintf("w%d", i)
-			if _, err := tx.Exec(j.ctx, "SAVEPOINT "+sp); err != nil {
-				return err
-			}
-			mark := len(tx.afterCommit)
 			if err := j.fn(tx); err != nil {
 				errs[i] = err
-				tx.afterCommit = tx.afterCommit[:mark]
-				if _, rerr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
-					return rerr
-				}
-			}
-			if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT "+sp); err != nil {
-				return err
+				return failed
 			}
 		}
 		return nil
 	})
+	if errors.Is(err, failed) {
+		errs = make([]error, len(batch))
+		err = b.db.InTx(context.Background(), func(tx *Tx) error {
+			defer func() { bodyDone = time.Now() }()
+			return b.isolated(tx, batch, errs)
+		})
+	}
 	end := time.Now()
 	b.statsMu.Lock()
 	b.stats.Batches++
@@ -157,4 +157,30 @@ func (b *Batcher) run(batch []*batchJob) {
 		}
 		j.done <- errs[i]
 	}
+}
+
+// isolated runs each write under its own savepoint.
+func (b *Batcher) isolated(tx *Tx, batch []*batchJob, errs []error) error {
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		sp := fmt.Sprintf("w%d", i)
+		if _, err := tx.Exec(j.ctx, "SAVEPOINT "+sp); err != nil {
+			return err
+		}
+		mark := len(tx.afterCommit)
+		if err := j.fn(tx); err != nil {
+			errs[i] = err
+			tx.afterCommit = tx.afterCommit[:mark]
+			if _, rerr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
+				return rerr
+			}
+		}
+		if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT "+sp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
