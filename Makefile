@@ -30,9 +30,10 @@ test: vet
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
 	$(GO) test -count=1 -timeout 15m ./...
 
-# Benchmarks: see docs/BENCHMARKS.md for what each figure means.
+# Benchmarks: see docs/BENCHMARKS.md for what each figure means and the
+# machine they ran on. COUNT=1 make bench for a quick pass.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/geo/ ./internal/region/
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin

@@ -41,6 +41,8 @@ func (s *Service) AddPhoto(ctx context.Context, caller Caller, id int64, kind st
 	if err != nil {
 		return nil, err
 	}
+	// The phone's EXIF GPS and serials are the resident's, not the case's.
+	data = media.StripMetadata(img, data)
 	var n int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND kind = $2`, id, kind).Scan(&n); err != nil {
 		return nil, err
