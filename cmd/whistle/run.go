@@ -27,6 +27,8 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/media"
+	"whistle/internal/open311"
+	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/web"
@@ -68,6 +70,8 @@ type options struct {
 	natsPort      int
 	mqttPort      int
 	autoClose     time.Duration
+	open311Rate   float64
+	open311Burst  int
 	addr          string
 	logLevel      string
 	seed          int64
@@ -91,6 +95,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.natsPort, "nats-port", 0, "embedded NATS client port on 127.0.0.1 (0 = random)")
 	fs.IntVar(&o.mqttPort, "mqtt-port", 0, "embedded MQTT listener port on 127.0.0.1 (0 = off)")
 	fs.DurationVar(&o.autoClose, "autoclose-after", 7*24*time.Hour, "close verified 红哨 cases the reporter has not rated after this long")
+	fs.Float64Var(&o.open311Rate, "open311-rate", 1, "Open311 requests per second allowed to each API key, on average")
+	fs.IntVar(&o.open311Burst, "open311-burst", 20, "Open311 requests an API key may make at once")
 }
 
 // parse applies WHISTLE_* environment values as defaults, then the flags,
@@ -263,7 +269,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	caseCfg := casework.DefaultConfig()
 	caseCfg.AutoCloseAfter = o.autoClose
 	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
-		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg})
+		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
 	if err != nil {
 		return err
 	}
@@ -273,7 +279,8 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
 	}()
 	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
-		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody})
+		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
+		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{})})
 	if err != nil {
 		return err
 	}

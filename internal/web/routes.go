@@ -86,6 +86,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/cases/{id}/follow", authed, s.apiCaseFollow)
 	s.handle("GET /api/v1/public/cases", public, s.apiPublicCases)
 	s.handle("GET /api/v1/public/cases/{id}", public, s.apiPublicCase)
+	s.handle("GET /api/v1/public/cases/{id}/photos/{pid}", public, s.apiPublicCasePhoto)
 	s.handle("GET /api/v1/workflows", public, s.apiWorkflows)
 	s.handle("GET /api/v1/events", authed, s.apiEvents)
 	s.handle("GET /api/v1/inbox", authed, s.apiInbox)
@@ -97,6 +98,33 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeys)
 	s.handle("POST /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeyCreate)
 	s.handle("DELETE /api/v1/apikeys/{id}", needs(account.PermAPIKeys), s.apiKeyRevoke)
+
+	// Documentation: OpenAPI 3.1 and a readable page, both from the table
+	// in openapi.go, which a test checks against these routes.
+	s.handle("GET /api/v1/openapi.json", public, s.apiOpenAPI)
+	s.handle("GET /api/docs", public, s.pageAPIDocs)
+
+	// Open311 GeoReport v2 and mySociety's servicerequestupdates (package
+	// open311 documents the choices). The extension picks the format: each
+	// document has a .json and a .xml route; item routes carry it in their
+	// wildcard. Errors are Open311 documents, even for unknown paths.
+	o311 := s.open311(s.Open311Keys)
+	s.handle("GET /open311/v2/discovery.json", public, o311.discovery)
+	s.handle("GET /open311/v2/discovery.xml", public, o311.discovery)
+	s.handle("GET /open311/v2/services.json", public, o311.services)
+	s.handle("GET /open311/v2/services.xml", public, o311.services)
+	s.handle("GET /open311/v2/services/{code}", public, o311.serviceDefinition)
+	s.handle("POST /open311/v2/requests.json", public, o311.createRequest)
+	s.handle("POST /open311/v2/requests.xml", public, o311.createRequest)
+	s.handle("GET /open311/v2/requests.json", public, o311.listRequests)
+	s.handle("GET /open311/v2/requests.xml", public, o311.listRequests)
+	s.handle("GET /open311/v2/requests/{id}", public, o311.getRequest)
+	s.handle("GET /open311/v2/tokens/{token}", public, o311.token)
+	s.handle("GET /open311/v2/servicerequestupdates.json", public, o311.listUpdates)
+	s.handle("GET /open311/v2/servicerequestupdates.xml", public, o311.listUpdates)
+	s.handle("POST /open311/v2/servicerequestupdates.json", public, o311.postUpdate)
+	s.handle("POST /open311/v2/servicerequestupdates.xml", public, o311.postUpdate)
+	s.mux.HandleFunc("/open311/", o311.notFound)
 
 	// Pages.
 	s.handle("GET /login", public, s.pageLogin)

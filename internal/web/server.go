@@ -22,6 +22,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/i18n"
+	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 )
 
@@ -51,6 +52,8 @@ type Deps struct {
 	SecureCookies bool
 	// MaxBodyBytes bounds JSON and form bodies (uploads have their own limit).
 	MaxBodyBytes int64
+	// Open311Keys throttles each Open311 API key; nil means no limit.
+	Open311Keys *ratelimit.Limiter
 }
 
 // Server holds the handlers' dependencies.
