@@ -243,47 +243,12 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	if _, err := parse(fs, args, e); err != nil {
 		return err
 	}
-	a, err := open(ctx, &o, e)
+	w, err := wire(ctx, &o, e, isDemo)
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	if isDemo {
-		res, err := demo.Seed(ctx, a.regions, a.accounts, demo.SeedOptions{Seed: o.seed, Password: o.demoPassword})
-		if err != nil {
-			return err
-		}
-		if res.Seeded {
-			fmt.Fprintf(e.stdout, "whistle: generated the demo district 龙湾区: %d regions, %d grids (seed %d)\n", res.Regions, res.Grids, o.seed)
-		}
-	}
-	b, err := bus.Open(ctx, bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}, a.logger)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	blobs, err := media.NewFSStore(filepath.Join(o.data, "blobs"))
-	if err != nil {
-		return err
-	}
-	caseCfg := casework.DefaultConfig()
-	caseCfg.AutoCloseAfter = o.autoClose
-	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
-		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cases.Close()
-		st := cases.WriterStats()
-		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
-	}()
-	srv, err := web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
-		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
-		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{})})
-	if err != nil {
-		return err
-	}
+	defer w.close()
+	a, srv, cases := w.app, w.srv, w.cases
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -320,6 +285,79 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// wired is the whole application: stores, services and the HTTP handler,
+// built the same way for `serve`, `demo` and the tests that need the real
+// thing (the authorization matrix).
+type wired struct {
+	app   *app
+	bus   bus.Bus
+	cases *casework.Service
+	srv   *web.Server
+	stop  []func()
+}
+
+// close releases everything in reverse order of creation.
+func (w *wired) close() {
+	for i := len(w.stop) - 1; i >= 0; i-- {
+		w.stop[i]()
+	}
+}
+
+// wire opens the database and builds every service and the handler.
+func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err error) {
+	w := &wired{}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	a, err := open(ctx, o, e)
+	if err != nil {
+		return nil, err
+	}
+	w.app = a
+	w.stop = append(w.stop, func() { a.db.Close() })
+	if isDemo {
+		res, err := demo.Seed(ctx, a.regions, a.accounts, demo.SeedOptions{Seed: o.seed, Password: o.demoPassword})
+		if err != nil {
+			return nil, err
+		}
+		if res.Seeded {
+			fmt.Fprintf(e.stdout, "whistle: generated the demo district 龙湾区: %d regions, %d grids (seed %d)\n", res.Regions, res.Grids, o.seed)
+		}
+	}
+	b, err := bus.Open(ctx, bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	w.bus = b
+	w.stop = append(w.stop, func() { b.Close() })
+	blobs, err := media.NewFSStore(filepath.Join(o.data, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	caseCfg := casework.DefaultConfig()
+	caseCfg.AutoCloseAfter = o.autoClose
+	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
+		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
+	if err != nil {
+		return nil, err
+	}
+	w.cases = cases
+	w.stop = append(w.stop, func() {
+		cases.Close()
+		st := cases.WriterStats()
+		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
+	})
+	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
+		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
+		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{})})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // autoClose closes unrated 红哨 cases periodically until ctx ends.
