@@ -30,6 +30,7 @@ import (
 	"whistle/internal/open311"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
+	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/web"
 )
@@ -276,6 +277,11 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go autoClose(ctx, cases, a.logger)
+	go func() {
+		if err := w.sla.NewScheduler(sla.SchedulerConfig{}).Run(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
+			a.logger.Error("sla scheduler stopped", "err", err)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -294,6 +300,7 @@ type wired struct {
 	app   *app
 	bus   bus.Bus
 	cases *casework.Service
+	sla   *sla.Engine
 	srv   *web.Server
 	stop  []func()
 }
@@ -351,7 +358,18 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		st := cases.WriterStats()
 		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
 	})
-	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog,
+	// Time limits: the engine is a hook inside every case transaction; its
+	// scheduler (started by serve) fires warnings and breaches.
+	w.sla, err = sla.New(ctx, sla.Deps{DB: a.db, Cases: cases, Calendar: a.calendar, Categories: a.categories, Regions: a.regions,
+		Accounts: a.accounts, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.sla.SeedDefaults(ctx, audit.System("seed")); err != nil {
+		return nil, err
+	}
+	cases.AddHook(w.sla)
+	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{})})
 	if err != nil {

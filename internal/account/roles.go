@@ -45,6 +45,8 @@ const (
 	PermLoginLogRead   Perm = "loginlog.read"
 	PermDepartmentRead Perm = "department.read"
 	PermCategoryWrite  Perm = "category.write"
+	PermSLAWrite       Perm = "sla.write"
+	PermStatsRead      Perm = "stats.read"
 )
 
 // grants lists the permissions of each role. Default deny: a role or
@@ -52,11 +54,11 @@ const (
 func grants(r Role) []Perm {
 	switch r {
 	case Admin:
-		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite}
+		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead}
 	case Leader:
-		return []Perm{PermUserRead, PermDepartmentRead}
+		return []Perm{PermUserRead, PermDepartmentRead, PermStatsRead}
 	case StreetStaff, CommunityStaff:
-		return []Perm{PermUserRead, PermUnmask, PermDepartmentRead}
+		return []Perm{PermUserRead, PermUnmask, PermDepartmentRead, PermStatsRead}
 	case DepartmentHandler, GridWorker:
 		return []Perm{PermDepartmentRead}
 	}

@@ -92,6 +92,19 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/inbox", authed, s.apiInbox)
 	s.handle("POST /api/v1/inbox/read", authed, s.apiInboxRead)
 
+	// Time limits (时限), the working calendar and unit statistics.
+	s.handle("GET /api/v1/cases/{id}/sla", authed, s.apiCaseSLA)
+	s.handle("GET /api/v1/stats/units", needs(account.PermStatsRead), s.apiStatsUnits)
+	s.handle("GET /api/v1/time-limits", needs(account.PermSLAWrite), s.apiTimeLimits)
+	s.handle("POST /api/v1/time-limits", needs(account.PermSLAWrite), s.apiTimeLimitCreate)
+	s.handle("PUT /api/v1/time-limits/{id}", needs(account.PermSLAWrite), s.apiTimeLimitUpdate)
+	s.handle("DELETE /api/v1/time-limits/{id}", needs(account.PermSLAWrite), s.apiTimeLimitDelete)
+	s.handle("GET /api/v1/calendar", authed, s.apiCalendar)
+	s.handle("PUT /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), s.apiCalendarSetDay)
+	s.handle("DELETE /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), s.apiCalendarDeleteDay)
+	s.handle("PUT /api/v1/calendar/hours", needs(account.PermSLAWrite), s.apiCalendarSetHours)
+	s.handle("POST /api/v1/calendar/import", needs(account.PermSLAWrite), s.apiCalendarImport)
+
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), s.apiAudit)
 	s.handle("GET /api/v1/login-log", needs(account.PermLoginLogRead), s.apiLoginLog)

@@ -24,6 +24,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
+	"whistle/internal/sla"
 )
 
 //go:embed templates/*.html
@@ -38,6 +39,8 @@ type Deps struct {
 	Accounts *account.Store
 	Regions  *region.Store
 	Cases    *casework.Service
+	// SLA keeps time limits, deadlines, supervisions and the calendar.
+	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
 	Categories *category.Store
 	Bus        bus.Bus

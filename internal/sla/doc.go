@@ -1,0 +1,100 @@
+// Package sla keeps cases to their time limits (时限) on the working
+// calendar (package calendar): it computes a deadline when a case enters a
+// workflow stage, pauses it while the case is suspended, extends it when a
+// postponement is approved, warns (黄灯) at a share of the limit, records the
+// breach (红灯, 超时), opens supervision (督办) at the next level up, and
+// measures units by the 三率 and on-time completion.
+//
+// # Rules
+//
+// A time limit (TimeLimit, table time_limits) applies to a workflow stage
+// (Workflow.Stages maps each waiting state to one), for the categories under
+// a code prefix and optionally for a region subtree. The most specific rule
+// wins: the longest category prefix first, then the deepest region. A rule
+// may defer to the category's own time limit (use_category), falling back to
+// its own limit when the category has none. Urgent cases count in natural
+// time: a working limit of N hours becomes N natural hours and N working
+// days become N×24 natural hours; a natural limit ("6ch") stays as it is.
+//
+// # Stages
+//
+// The Engine is a casework.Hook: inside the transaction of every change it
+// keeps one open row of sla_stages per case, with the deadline computed on
+// entry, and mirrors the deadline and state onto cases.deadline_at and
+// cases.sla_state:
+//
+//   - entering a stage (a new case, or a status whose stage differs from the
+//     open row's) closes the open row as met (ended at or before its
+//     deadline, never breached), missed, or none (no limit), and opens a new
+//     one; a change that stays in the stage (dispatched → in_progress) keeps
+//     the clock running;
+//   - suspension records the pause (sla_state paused, no deadline); resuming
+//     pushes the deadline and the warning by the working time paused (the
+//     natural time for natural limits);
+//   - an approved postponement (postpone_approve; the granted hours are the
+//     case's pending request) extends the deadline by that many working
+//     hours, moves the warning to the same share of the longer limit, and
+//     re-arms a warning that had fired if its new time is still ahead;
+//   - a terminal state closes the stage and every open supervision.
+//
+// Changing a rule never rewrites the deadlines already running: each stage
+// row keeps the limit it was given.
+//
+// # Timers, warnings and breaches
+//
+// Each open, running stage has a warning timer at warn_pct of its limit
+// (default 80%) and a breach timer at its deadline; each supervision has one
+// at its own deadline. Timers live in the table timers. A Scheduler claims
+// due timers in due order under a lease (FOR UPDATE SKIP LOCKED on
+// PostgreSQL; SQLite's single writer serialises) and fires them in that
+// order. Firing a timer locks its case, marks the timer fired only if it
+// was not fired yet, and writes the timeline step, the inbox entries and
+// the states, all in the transaction that marks it: a timer fires exactly
+// once, across restarts and replicas, and a crash leaves it either fired
+// completely or not at all. To spare a disk flush per timer, up to
+// SchedulerConfig.Group timers share a transaction; a group is all or
+// nothing, and a group that fails is fired again one timer per
+// transaction. A breach fired late (after a restart) dates the supervision
+// it opens from the instant it fell due, so that the outcome does not
+// depend on when a scheduler ran.
+//
+//   - A warning sets sla_state warning, writes sla_warning on the timeline
+//     and notifies the handler and the supervisor of the handling unit.
+//   - A breach sets sla_state overdue (for the rest of that stage, even if a
+//     postponement follows), writes sla_breach, notifies the same people and
+//     escalates.
+//   - A supervision that is not answered by its deadline writes sla_breach
+//     (with the supervision in its data) and escalates again.
+//
+// # Supervision (督办)
+//
+// Escalation opens an automatic supervision one level above the highest
+// the case has had: street first (the case's street), then district; at the
+// district it opens another only if none is open. It is flagged on the case
+// (cases.supervised, the 督办 queue), written to the timeline as escalate,
+// notified to the handler and to the supervising level's staff, and has its
+// own deadline (Config.AutoSupervisionLimit, 1 working day). A leader's
+// supervise action opens a manual supervision at the leader's level, with
+// the deadline the leader gave or Config.ManualSupervisionLimit (2 working
+// days). The handler's reply answers every open supervision of the case.
+//
+// # Who is notified
+//
+// "The handler" is casework's: the assignee, or the handlers of the
+// assigned department. "The supervisor of the handling unit" is, for 红哨,
+// the community staff of the case's community (the street staff when the
+// community has none), and for 数字城管 the street staff of the case's
+// street, the command centre (the district's admins when the street has
+// none). An escalation also notifies the supervising level: the street
+// staff for a street supervision, the district's leaders and admins for a
+// district one.
+//
+// # Metrics
+//
+// UnitStats computes, for a region node, its child nodes and the handling
+// departments, over the cases submitted in a period and within the
+// caller's data scope: response (the first stage, accept or register, met),
+// resolution, satisfaction, on-time completion, overdue and rework counts
+// and the average handling time in working hours. See Figures for the exact
+// definitions.
+package sla

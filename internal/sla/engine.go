@@ -1,0 +1,258 @@
+package sla
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"whistle/internal/account"
+	"whistle/internal/casework"
+	"whistle/internal/category"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/region"
+	"whistle/internal/sla/calendar"
+)
+
+// Categories is what the engine needs of the category catalogue: a
+// category's own time limit, urgency and parent. *category.Store has it.
+type Categories interface {
+	Get(ctx context.Context, code string) (*category.Category, error)
+}
+
+// Observer is told, inside the scheduler's transaction, when a warning, a
+// breach or an escalation changes a case's SLA state (from → to) or its
+// supervision flag outside a case transition. The stats rollups
+// (*stats.Store) are one; during case transitions they are a casework.Hook
+// registered after the engine instead.
+type Observer interface {
+	SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error
+}
+
+// Config tunes the engine.
+type Config struct {
+	// WarnPercent is the share of a limit, in percent, at which the yellow
+	// warning comes, unless a rule sets its own (default 80).
+	WarnPercent int
+	// AutoSupervisionLimit is the deadline of an automatic supervision,
+	// as a calendar limit (default "1wd").
+	AutoSupervisionLimit string
+	// ManualSupervisionLimit is the deadline of a leader's supervision when
+	// the leader gives none (default "2wd").
+	ManualSupervisionLimit string
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{WarnPercent: 80, AutoSupervisionLimit: "1wd", ManualSupervisionLimit: "2wd"}
+}
+
+// Deps are the Engine's collaborators.
+type Deps struct {
+	DB *db.DB
+	// Cases writes the timeline steps and inbox entries of warnings,
+	// breaches and supervisions.
+	Cases *casework.Service
+	// Calendar is the stored working calendar; the engine loads it at New
+	// and on ReloadCalendar.
+	Calendar   *calendar.Store
+	Categories Categories
+	Regions    *region.Store
+	Accounts   *account.Store
+	Logger     *slog.Logger
+	Config     Config
+	// Observers are told of the scheduler's changes (see Observer).
+	Observers []Observer
+}
+
+// Engine keeps cases to their time limits. It is a casework.Hook (register
+// it with casework.Service.AddHook) and owns the time-limit rules, the
+// stage deadlines, the supervisions and the timers; NewScheduler fires the
+// timers. It is safe for concurrent use.
+type Engine struct {
+	db         *db.DB
+	cases      *casework.Service
+	calStore   *calendar.Store
+	cats       Categories
+	regions    *region.Store
+	accounts   *account.Store
+	logger     *slog.Logger
+	cfg        Config
+	autoLimit  calendar.Limit
+	manualLim  calendar.Limit
+	cal        atomic.Pointer[calendar.Calendar]
+	workflows  map[string]*casework.Workflow
+	stageNames map[string]map[string]bool
+	observers  []Observer
+}
+
+// New builds an Engine and loads the working calendar.
+func New(ctx context.Context, d Deps) (*Engine, error) {
+	if d.DB == nil || d.Cases == nil || d.Calendar == nil || d.Categories == nil {
+		return nil, fmt.Errorf("sla.New: DB, Cases, Calendar and Categories are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultConfig()
+	if d.Config.WarnPercent == 0 {
+		d.Config.WarnPercent = def.WarnPercent
+	}
+	if d.Config.AutoSupervisionLimit == "" {
+		d.Config.AutoSupervisionLimit = def.AutoSupervisionLimit
+	}
+	if d.Config.ManualSupervisionLimit == "" {
+		d.Config.ManualSupervisionLimit = def.ManualSupervisionLimit
+	}
+	if d.Config.WarnPercent < 1 || d.Config.WarnPercent > 99 {
+		return nil, fmt.Errorf("sla.New: WarnPercent %d is outside 1–99", d.Config.WarnPercent)
+	}
+	auto, err := calendar.ParseLimit(d.Config.AutoSupervisionLimit)
+	if err != nil {
+		return nil, fmt.Errorf("sla.New: AutoSupervisionLimit: %w", err)
+	}
+	manual, err := calendar.ParseLimit(d.Config.ManualSupervisionLimit)
+	if err != nil {
+		return nil, fmt.Errorf("sla.New: ManualSupervisionLimit: %w", err)
+	}
+	e := &Engine{db: d.DB, cases: d.Cases, calStore: d.Calendar, cats: d.Categories, regions: d.Regions, accounts: d.Accounts,
+		logger: d.Logger, cfg: d.Config, autoLimit: auto, manualLim: manual, workflows: casework.Workflows(),
+		stageNames: map[string]map[string]bool{}, observers: d.Observers}
+	for name, w := range e.workflows {
+		e.stageNames[name] = map[string]bool{}
+		for _, st := range w.Stages {
+			e.stageNames[name][st] = true
+		}
+	}
+	if err := e.ReloadCalendar(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// AddObserver registers an Observer; call it before starting a scheduler.
+func (e *Engine) AddObserver(o Observer) { e.observers = append(e.observers, o) }
+
+// observe tells the observers of a change the scheduler made.
+func (e *Engine) observe(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
+	for _, o := range e.observers {
+		if err := o.SLAChanged(ctx, tx, caseID, from, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Calendar returns the working calendar in use.
+func (e *Engine) Calendar() *calendar.Calendar { return e.cal.Load() }
+
+// CalendarStore returns the stored calendar, for its administration; call
+// ReloadCalendar after changing it.
+func (e *Engine) CalendarStore() *calendar.Store { return e.calStore }
+
+// ReloadCalendar reloads the working calendar from the database. Deadlines
+// already running keep the instants they were given.
+func (e *Engine) ReloadCalendar(ctx context.Context) error {
+	c, err := e.calStore.Load(ctx)
+	if err != nil {
+		return err
+	}
+	e.cal.Store(c)
+	return nil
+}
+
+// CaseChanged implements casework.Hook: inside the change's transaction it
+// closes and opens stage deadlines, pauses, resumes and extends them,
+// records supervisions and their answers, and keeps cases.deadline_at and
+// cases.sla_state current.
+func (e *Engine) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
+	if ch.After == nil || ch.Workflow == nil {
+		return nil
+	}
+	c, w := ch.After, ch.Workflow
+	defer errs.Wrapf(&err, "sla.CaseChanged(%d, %s)", c.ID, ch.Action)
+	now := ch.At.UTC()
+	cal := e.Calendar()
+	st, err := openStage(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case w.IsTerminal(c.Status):
+		if st != nil {
+			if err := e.endStage(ctx, tx, st, now); err != nil {
+				return err
+			}
+			st = nil
+		}
+		if err := closeSupervisions(ctx, tx, c.ID, now); err != nil {
+			return err
+		}
+	case isPaused(w, c.Status):
+		if st != nil && st.PausedAt.IsZero() {
+			if err := e.pauseStage(ctx, tx, st, now); err != nil {
+				return err
+			}
+		}
+	default:
+		name := w.Stages[c.Status]
+		if st != nil && !st.PausedAt.IsZero() {
+			if err := e.resumeStage(ctx, tx, cal, st, now); err != nil {
+				return err
+			}
+		}
+		if st != nil && st.Stage == name {
+			if ch.Action == casework.ActPostponeApprove && ch.Before != nil && ch.Before.PostponeHours > 0 {
+				if err := e.extendStage(ctx, tx, cal, st, ch.Before.PostponeHours, now); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		if st != nil {
+			if err := e.endStage(ctx, tx, st, now); err != nil {
+				return err
+			}
+			st = nil
+		}
+		if name != "" {
+			if st, err = e.enterStage(ctx, tx, cal, c, name, now); err != nil {
+				return err
+			}
+		}
+	}
+	switch ch.Action {
+	case casework.ActReply:
+		if err := answerSupervisions(ctx, tx, c.ID, ch.Input.Note, now); err != nil {
+			return err
+		}
+	case casework.ActSupervise:
+		var stageID int64
+		if st != nil {
+			stageID = st.ID
+		}
+		if err := e.manualSupervision(ctx, tx, cal, ch, stageID, now); err != nil {
+			return err
+		}
+	}
+	return setCase(ctx, tx, c.ID, st)
+}
+
+func isPaused(w *casework.Workflow, s casework.State) bool {
+	for _, p := range w.Paused {
+		if p == s {
+			return true
+		}
+	}
+	return false
+}
+
+// forUpdate is the row-locking suffix of a SELECT on PostgreSQL; SQLite's
+// write transactions already hold the database's one write lock.
+func forUpdate(tx *db.Tx) string {
+	if tx.Dialect() == db.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -1,0 +1,427 @@
+package sla
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"whistle/internal/audit"
+	"whistle/internal/casework"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// stageWant is what a case's open stage and its mirror on the case should be.
+type stageWant struct {
+	stage, limit, deadline, warn, sla string
+}
+
+func (w *world) checkStage(t *testing.T, id int64, want stageWant) {
+	t.Helper()
+	st := w.open(t, id)
+	c := w.get(t, id)
+	got := stageWant{sla: c.SLAState, deadline: at(c.DeadlineAt)}
+	if st != nil {
+		got.stage, got.limit, got.warn = st.Stage, st.Limit, at(st.WarnAt)
+		if !st.Deadline.Equal(c.DeadlineAt) && st.PausedAt.IsZero() {
+			t.Errorf("case deadline %s differs from its stage's %s", at(c.DeadlineAt), at(st.Deadline))
+		}
+	}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestDeadlineOnStageEntry(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		// A 红哨 case in 卫生死角 (ZL0302, 2wd) submitted Friday 2025-09-26
+		// 16:00, accepted and dispatched at that instant. Sunday 09-28 is
+		// a make-up workday.
+		ws := w.submit(t, "resident", "ZL0302", inA)
+		urgent := w.submit(t, "resident", "ZL0202", inA) // 燃气隐患: urgent, 4ch
+		urban := w.submit(t, "grid-a", "SJ0104", inA)    // 道路不洁: 5h
+		steps := []struct {
+			name string
+			id   int64
+			do   func()
+			want stageWant
+		}{
+			{"submitted: accept in 2 working hours, over the weekend", ws.ID, func() {},
+				stageWant{"accept", "2h", "2025-09-28 09:00 Sun", "2025-09-28 08:36 Sun", "ok"}},
+			{"accepted: dispatch in 30 working minutes", ws.ID, func() { w.act(t, "staff-a", ws.ID, casework.ActAccept, casework.Input{}) },
+				stageWant{"dispatch", "30m", "2025-09-26 16:30 Fri", "2025-09-26 16:24 Fri", "ok"}},
+			{"dispatched: the category's 2 working days", ws.ID, func() {
+				w.act(t, "staff-a", ws.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+			}, stageWant{"handle", "2wd", "2025-09-29 16:00 Mon", "2025-09-29 11:30 Mon", "ok"}},
+			{"started: the same stage keeps its clock", ws.ID, func() {
+				w.clk.Advance(time.Hour)
+				w.act(t, "cg-handler", ws.ID, casework.ActStart, casework.Input{})
+			}, stageWant{"handle", "2wd", "2025-09-29 16:00 Mon", "2025-09-29 11:30 Mon", "ok"}},
+			{"resolved: verify in a working day", ws.ID, func() {
+				w.act(t, "cg-handler", ws.ID, casework.ActResolve, casework.Input{Note: "清理完毕", Photos: []int64{w.photo(t, "cg-handler", ws.ID)}})
+			}, stageWant{"verify", "1wd", "2025-09-28 17:00 Sun", "2025-09-28 15:30 Sun", "ok"}},
+			{"urgent: natural hours for accept", urgent.ID, func() {},
+				stageWant{"accept", "2ch", "2025-09-26 18:00 Fri", "2025-09-26 17:36 Fri", "ok"}},
+			{"urgent dispatched: the category's 4 natural hours", urgent.ID, func() {
+				w.act(t, "staff-a", urgent.ID, casework.ActAccept, casework.Input{})
+				w.act(t, "staff-a", urgent.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "RQ"}})
+			}, stageWant{"handle", "4ch", "2025-09-26 21:00 Fri", "2025-09-26 20:12 Fri", "ok"}},
+			{"数字城管 reported at 16:00: register in 1 working hour", urban.ID, func() {},
+				stageWant{"register", "1h", "2025-09-26 17:00 Fri", "2025-09-26 16:48 Fri", "ok"}},
+			{"数字城管 dispatched at 17:00: the category's 5 working hours", urban.ID, func() {
+				w.act(t, "street", urban.ID, casework.ActRegister, casework.Input{})
+				w.act(t, "street", urban.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "ZJ"}})
+			}, stageWant{"handle", "5h", "2025-09-28 14:30 Sun", "2025-09-28 12:00 Sun", "ok"}},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				s.do()
+				w.checkStage(t, s.id, s.want)
+			})
+		}
+		t.Run("ended stages met", func(t *testing.T) {
+			stages, err := w.eng.Stages(context.Background(), ws.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range stages {
+				got = append(got, s.Stage+":"+s.Outcome)
+			}
+			want := []string{"accept:met", "dispatch:met", "handle:met", "verify:open"}
+			if !slices.Equal(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+		t.Run("one warning and one breach timer per running stage", func(t *testing.T) {
+			got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, ws.ID)
+			if got != 2 {
+				t.Errorf("got %d pending timers, want 2", got)
+			}
+		})
+	})
+}
+
+func TestTerminalStatesCloseEverything(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		tests := []struct {
+			name   string
+			finish func(id int64)
+		}{
+			{"rejected", func(id int64) { w.act(t, "staff-a", id, casework.ActReject, casework.Input{Reason: "不属实"}) }},
+			{"merged", func(id int64) {
+				parent := w.submit(t, "resident", "ZL0302", inA)
+				w.act(t, "staff-a", id, casework.ActMerge, casework.Input{Parent: parent.ID})
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := w.submit(t, "resident", "ZL0302", inA)
+				w.act(t, "leader", c.ID, casework.ActSupervise, casework.Input{Note: "尽快处理"})
+				w.clk.Advance(72 * time.Hour) // past the accept deadline, but no scheduler ran
+				tt.finish(c.ID)
+				w.checkStage(t, c.ID, stageWant{sla: "none", deadline: "-"})
+				if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, c.ID); got != 0 {
+					t.Errorf("got %d pending timers, want 0", got)
+				}
+				if got := w.count(t, `SELECT COUNT(*) FROM supervisions WHERE case_id = $1 AND status = 'closed'`, c.ID); got != 1 {
+					t.Errorf("got %d closed supervisions, want 1", got)
+				}
+				stages, _ := w.eng.Stages(context.Background(), c.ID)
+				if len(stages) != 1 || stages[0].Outcome != OutcomeMissed {
+					t.Errorf("got stages %s, want the accept stage missed", dump(stages))
+				}
+			})
+		}
+	})
+}
+
+func TestSuspensionPausesTheClock(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		c := w.submit(t, "resident", "ZL0302", inA)
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		w.act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.clk.Set(cst(2025, 9, 26, 17, 0))
+		before, _ := w.eng.Remaining(w.open(t, c.ID), w.clk.Now())
+		w.act(t, "staff-a", c.ID, casework.ActSuspend, casework.Input{Reason: "等待业主回复"})
+		w.checkStage(t, c.ID, stageWant{stage: "handle", limit: "2wd", deadline: "-", warn: "2025-09-29 11:30 Mon", sla: "paused"})
+		if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, c.ID); got != 0 {
+			t.Errorf("got %d pending timers while suspended, want 0", got)
+		}
+		// Well past the original deadline: nothing fires while the clock stands still.
+		w.clk.Set(cst(2025, 9, 30, 10, 0))
+		if n := w.runDue(t); n != 0 {
+			t.Errorf("fired %d timers while suspended, want 0", n)
+		}
+		w.act(t, "staff-a", c.ID, casework.ActResume, casework.Input{})
+		// 17 working hours stood still (Fri 0.5, Sun 7.5, Mon 7.5, Tue 1.5):
+		// Monday 16:00 becomes Friday 10-10 09:00 across the National Day break.
+		w.checkStage(t, c.ID, stageWant{"handle", "2wd", "2025-10-10 09:00 Fri", "2025-10-09 15:00 Thu", "ok"})
+		after, _ := w.eng.Remaining(w.open(t, c.ID), w.clk.Now())
+		if before != 14*time.Hour || after != before {
+			t.Errorf("remaining: got %v before suspension and %v after, want 14h both", before, after)
+		}
+		if st := w.open(t, c.ID); st.Paused != 17*time.Hour {
+			t.Errorf("paused: got %v, want 17h", st.Paused)
+		}
+	})
+}
+
+func TestPostponementExtendsTheDeadline(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		c := w.submit(t, "resident", "ZL0302", inA)
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		w.act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.clk.Set(cst(2025, 9, 29, 12, 0)) // after the 11:30 warning
+		if n := w.runDue(t); n != 1 {
+			t.Fatalf("fired %d, want the warning", n)
+		}
+		w.checkStage(t, c.ID, stageWant{"handle", "2wd", "2025-09-29 16:00 Mon", "2025-09-29 11:30 Mon", "warning"})
+		w.act(t, "cg-handler", c.ID, casework.ActPostponeRequest, casework.Input{Reason: "需要采购配件", Hours: intp(8)})
+		w.checkStage(t, c.ID, stageWant{"handle", "2wd", "2025-09-29 16:00 Mon", "2025-09-29 11:30 Mon", "warning"})
+		w.act(t, "staff-a", c.ID, casework.ActPostponeApprove, casework.Input{})
+		// Monday 16:00 + 8 working hours = Tuesday 16:30; the warning moves
+		// to 80% of the 23-hour limit (4h36m before it) and comes again.
+		w.checkStage(t, c.ID, stageWant{"handle", "2wd", "2025-09-30 16:30 Tue", "2025-09-30 10:24 Tue", "ok"})
+		w.clk.Set(cst(2025, 9, 30, 10, 23))
+		if n := w.runDue(t); n != 0 {
+			t.Errorf("fired %d before the new warning, want 0", n)
+		}
+		w.clk.Set(cst(2025, 9, 30, 10, 24))
+		if n := w.runDue(t); n != 1 {
+			t.Errorf("fired %d at the new warning, want 1", n)
+		}
+		w.clk.Set(cst(2025, 9, 30, 16, 30))
+		if n := w.runDue(t); n != 1 {
+			t.Errorf("fired %d at the new deadline, want the breach", n)
+		}
+		w.checkStage(t, c.ID, stageWant{"handle", "2wd", "2025-09-30 16:30 Tue", "2025-09-30 10:24 Tue", "overdue"})
+		got := w.actions(t, c.ID)
+		want := []string{"submit", "accept", "dispatch", "sla_warning", "postpone_request", "postpone_approve", "sla_warning", "sla_breach", "escalate"}
+		if !slices.Equal(got, want) {
+			t.Errorf("timeline: got %v, want %v", got, want)
+		}
+		if st := w.open(t, c.ID); st.Extended != 8*time.Hour || st.Budget != 23*time.Hour {
+			t.Errorf("got extended %v, budget %v; want 8h, 23h", st.Extended, st.Budget)
+		}
+	})
+}
+
+func TestChangingALimitLeavesRunningDeadlines(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		running := w.submit(t, "resident", "ZL0302", inA)
+		limits, err := w.eng.TimeLimits(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accept TimeLimit
+		for _, l := range limits {
+			if l.Workflow == "whistle" && l.Stage == "accept" {
+				accept = l
+			}
+		}
+		accept.Limit = "4h"
+		if _, err := w.eng.UpdateTimeLimit(ctx, audit.System("test"), accept.ID, accept); err != nil {
+			t.Fatal(err)
+		}
+		// A more specific rule for 环境卫生 in community A.
+		if _, err := w.eng.AddTimeLimit(ctx, audit.System("test"), TimeLimit{Workflow: "whistle", Stage: "accept", CategoryPrefix: "ZL03",
+			RegionCode: "330303001001", Limit: "1h", WarnPercent: 50}); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			id   int64
+			want stageWant
+		}{
+			{"running deadline unchanged", running.ID, stageWant{"accept", "2h", "2025-09-28 09:00 Sun", "2025-09-28 08:36 Sun", "ok"}},
+			{"new case in community A: the specific rule", w.submit(t, "resident", "ZL0302", inA).ID,
+				stageWant{"accept", "1h", "2025-09-26 17:00 Fri", "2025-09-26 16:30 Fri", "ok"}},
+			{"new case in community B: the changed default", w.submit(t, "resident", "ZL0302", inB).ID,
+				stageWant{"accept", "4h", "2025-09-28 11:00 Sun", "2025-09-28 10:12 Sun", "ok"}},
+			{"new case of another category: the changed default", w.submit(t, "resident", "ZL0601", inA).ID,
+				stageWant{"accept", "4h", "2025-09-28 11:00 Sun", "2025-09-28 10:12 Sun", "ok"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { w.checkStage(t, tt.id, tt.want) })
+		}
+	})
+}
+
+func TestWarningAndBreachEscalate(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		c := w.submit(t, "resident", "ZL0302", inA)
+		supervisions := func() string {
+			sv, err := w.eng.Supervisions(context.Background(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ""
+			for _, x := range sv {
+				s += x.Kind + "/" + x.Level + "/" + x.RegionCode + "/" + x.Status + "/due " + at(x.Deadline) + ";"
+			}
+			return s
+		}
+		steps := []struct {
+			name   string
+			now    time.Time
+			fired  int
+			sla    string
+			tail   []string
+			sup    string
+			notify map[string]map[string]int // user → kind → count, cumulative
+		}{
+			{"before 80%: nothing", cst(2025, 9, 28, 8, 35), 0, "ok", []string{"submit"}, "", nil},
+			{"at 80% (96 of 120 working minutes): the warning", cst(2025, 9, 28, 8, 36), 1, "warning", []string{"submit", "sla_warning"}, "",
+				map[string]map[string]int{"staff-a": {"sla_warning": 1}, "street": {}}},
+			{"again: nothing more", cst(2025, 9, 28, 8, 59), 0, "warning", []string{"submit", "sla_warning"}, "", nil},
+			{"at the deadline: breach and street supervision", cst(2025, 9, 28, 9, 0), 1, "overdue",
+				[]string{"submit", "sla_warning", "sla_breach", "escalate"}, "auto/street/330303001/open/due 2025-09-29 09:00 Mon;",
+				map[string]map[string]int{"staff-a": {"sla_warning": 1, "sla_breach": 1}, "street": {"supervision": 1}, "leader": {}}},
+			{"the street supervision unanswered: district", cst(2025, 9, 29, 9, 0), 1, "overdue",
+				[]string{"sla_breach", "escalate", "sla_breach", "escalate"},
+				"auto/street/330303001/open/due 2025-09-29 09:00 Mon;auto/district/330303/open/due 2025-09-30 09:00 Tue;",
+				map[string]map[string]int{"street": {"supervision": 1, "sla_breach": 1}, "leader": {"supervision": 1}, "admin": {"supervision": 1}}},
+			{"the district one unanswered: recorded, no higher level", cst(2025, 10, 9, 9, 0), 1, "overdue",
+				[]string{"sla_breach", "escalate", "sla_breach", "escalate", "sla_breach"},
+				"auto/street/330303001/open/due 2025-09-29 09:00 Mon;auto/district/330303/open/due 2025-09-30 09:00 Tue;",
+				map[string]map[string]int{"leader": {"supervision": 1, "sla_breach": 1}}},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				w.clk.Set(s.now)
+				if n := w.runDue(t); n != s.fired {
+					t.Errorf("fired %d, want %d", n, s.fired)
+				}
+				if got := w.get(t, c.ID); got.SLAState != s.sla {
+					t.Errorf("sla: got %s, want %s", got.SLAState, s.sla)
+				}
+				if got := w.actions(t, c.ID); !slices.Equal(got[max(0, len(got)-len(s.tail)):], s.tail) {
+					t.Errorf("timeline: got %v, want it to end with %v", got, s.tail)
+				}
+				if got := supervisions(); got != s.sup {
+					t.Errorf("supervisions: got %s, want %s", got, s.sup)
+				}
+				for user, want := range s.notify {
+					if got := w.inboxKinds(t, user, c.ID); dump(got) != dump(want) {
+						t.Errorf("%s's inbox: got %v, want %v", user, got, want)
+					}
+				}
+			})
+		}
+		if !w.get(t, c.ID).Supervised {
+			t.Error("the case is not flagged as supervised")
+		}
+	})
+}
+
+func TestManualSupervision(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		c := w.submit(t, "resident", "ZL0302", inA)
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		w.act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+
+		t.Run("a deadline in the past is refused and changes nothing", func(t *testing.T) {
+			past := friday.Add(-time.Hour)
+			_, err := w.svc.Act(ctx, w.as("leader"), c.ID, casework.ActSupervise, casework.Input{Note: "限期整改", Deadline: &past})
+			if e, ok := errs.As(err); !ok || e.Code != errs.Invalid || e.Fields["deadline"].Key != "sla.err.deadline_past" {
+				t.Fatalf("got %v, want invalid deadline", err)
+			}
+			if got := w.count(t, `SELECT COUNT(*) FROM supervisions WHERE case_id = $1`, c.ID); got != 0 || w.get(t, c.ID).Supervised {
+				t.Errorf("got %d supervisions, supervised %v; want none", got, w.get(t, c.ID).Supervised)
+			}
+		})
+		t.Run("a district leader's deadline and instruction, answered by the reply", func(t *testing.T) {
+			deadline := cst(2025, 9, 29, 10, 0)
+			w.act(t, "leader", c.ID, casework.ActSupervise, casework.Input{Note: "周一上午前办结", Deadline: &deadline})
+			sv, _ := w.eng.Supervisions(ctx, c.ID)
+			if len(sv) != 1 || sv[0].Kind != KindManual || sv[0].Level != LevelDistrict || sv[0].Instruction != "周一上午前办结" ||
+				!sv[0].Deadline.Equal(deadline) || sv[0].IssuedBy != w.users["leader"].ID {
+				t.Fatalf("got %s", dump(sv))
+			}
+			if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE supervision_id = $1 AND fired_at IS NULL`, sv[0].ID); got != 1 {
+				t.Errorf("got %d timers, want 1", got)
+			}
+			w.clk.Set(cst(2025, 9, 28, 10, 0))
+			w.act(t, "cg-handler", c.ID, casework.ActReply, casework.Input{Note: "已安排周日清理"})
+			sv, _ = w.eng.Supervisions(ctx, c.ID)
+			if sv[0].Status != SupAnswered || sv[0].Answer != "已安排周日清理" || !sv[0].AnsweredAt.Equal(w.clk.Now()) {
+				t.Errorf("got %s, want answered", dump(sv[0]))
+			}
+			w.clk.Set(cst(2025, 9, 29, 10, 0))
+			if n := w.runDue(t); n != 0 {
+				t.Errorf("fired %d after the answer, want 0", n)
+			}
+		})
+		t.Run("a street leader's with the default deadline breaches and escalates", func(t *testing.T) {
+			w.act(t, "street-leader", c.ID, casework.ActSupervise, casework.Input{Note: "请说明进度"})
+			sv, _ := w.eng.Supervisions(ctx, c.ID)
+			last := sv[len(sv)-1]
+			if last.Level != LevelStreet || last.RegionCode != "330303001" || at(last.Deadline) != "2025-10-09 10:00 Thu" {
+				t.Fatalf("got %s, want a street supervision due in 2 working days", dump(last))
+			}
+			w.clk.Set(cst(2025, 10, 9, 10, 0))
+			// The handle stage's warning and breach (Monday 16:00), the
+			// district supervision that breach opened (due a working day
+			// later, Tuesday 16:00) and the street supervision's breach.
+			if n := w.runDue(t); n != 4 {
+				t.Errorf("fired %d, want 4", n)
+			}
+			sv, _ = w.eng.Supervisions(ctx, c.ID)
+			var got []string
+			for _, s := range sv {
+				got = append(got, s.Kind+"/"+s.Level+"/"+s.Reason+"/"+s.Status)
+			}
+			// The stage breach escalates above the answered district
+			// supervision's level, to the district again; the breaches of
+			// that one and of the street one find the district open and stop.
+			want := []string{"manual/district/manual/answered", "manual/street/manual/open", "auto/district/stage_breach/open"}
+			if !slices.Equal(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	})
+}
+
+// recorder is an Observer that notes each call and the case's SLA state
+// and supervision flag its transaction shows.
+type recorder struct{ calls []string }
+
+func (r *recorder) SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
+	var state string
+	var supervised bool
+	if err := tx.QueryRow(ctx, `SELECT sla_state, supervised FROM cases WHERE id = $1`, caseID).Scan(&state, &supervised); err != nil {
+		return err
+	}
+	r.calls = append(r.calls, fmt.Sprintf("%s→%s (case %s, supervised %v)", from, to, state, supervised))
+	return nil
+}
+
+func TestObserversSeeSchedulerChanges(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		rec := &recorder{}
+		w.eng.AddObserver(rec)
+		w.submit(t, "resident", "ZL0302", inA)
+		w.clk.Set(cst(2025, 9, 29, 9, 0)) // the accept warning, its breach, and the street supervision's breach
+		if n := w.runDue(t); n != 3 {
+			t.Errorf("fired %d, want 3", n)
+		}
+		want := []string{"ok→warning (case warning, supervised false)", "warning→overdue (case overdue, supervised true)",
+			"overdue→overdue (case overdue, supervised true)"}
+		if !slices.Equal(rec.calls, want) {
+			t.Errorf("got %q, want %q", rec.calls, want)
+		}
+	})
+}

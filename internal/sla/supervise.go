@@ -1,0 +1,288 @@
+package sla
+
+import (
+	"context"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/casework"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/region"
+	"whistle/internal/sla/calendar"
+)
+
+// Supervision levels, bottom up.
+const (
+	LevelCommunity = "community"
+	LevelStreet    = "street"
+	LevelDistrict  = "district"
+)
+
+// Supervision kinds and the reasons they were opened.
+const (
+	KindAuto          = "auto"
+	KindManual        = "manual"
+	ReasonStageBreach = "stage_breach"
+	ReasonSupBreach   = "supervision_breach"
+	ReasonManual      = "manual"
+)
+
+// Supervision statuses.
+const (
+	SupOpen     = "open"
+	SupAnswered = "answered"
+	SupClosed   = "closed" // the case ended before an answer
+)
+
+// Supervision is a 督办: automatic, opened by a breach one level up, or a
+// leader's. The handler's reply answers it.
+type Supervision struct {
+	ID          int64     `json:"id"`
+	CaseID      int64     `json:"-"`
+	Kind        string    `json:"kind"`
+	Level       string    `json:"level"`
+	RegionCode  string    `json:"region_code,omitempty"`
+	Reason      string    `json:"reason"`
+	StageID     int64     `json:"stage_id,omitempty"`
+	ParentID    int64     `json:"parent_id,omitempty"`
+	Instruction string    `json:"instruction,omitempty"`
+	IssuedBy    int64     `json:"issued_by,omitempty"`
+	OpenedAt    time.Time `json:"opened_at"`
+	Deadline    time.Time `json:"deadline"`
+	Status      string    `json:"status"`
+	BreachedAt  time.Time `json:"breached_at,omitzero"`
+	AnsweredAt  time.Time `json:"answered_at,omitzero"`
+	Answer      string    `json:"answer,omitempty"`
+	ClosedAt    time.Time `json:"closed_at,omitzero"`
+}
+
+const supCols = `id, case_id, kind, level, region_code, reason, COALESCE(stage_id, 0), COALESCE(parent_id, 0), instruction, COALESCE(issued_by, 0),
+	opened_at, deadline_at, status, breached_at, answered_at, answer, closed_at`
+
+func scanSupervision(sc scanner) (*Supervision, error) {
+	var s Supervision
+	var opened, deadline db.Time
+	var breached, answered, closed db.NullTime
+	if err := sc.Scan(&s.ID, &s.CaseID, &s.Kind, &s.Level, &s.RegionCode, &s.Reason, &s.StageID, &s.ParentID, &s.Instruction, &s.IssuedBy,
+		&opened, &deadline, &s.Status, &breached, &answered, &s.Answer, &closed); err != nil {
+		return nil, err
+	}
+	s.OpenedAt, s.Deadline = opened.Time, deadline.Time
+	s.BreachedAt, s.AnsweredAt, s.ClosedAt = breached.Time, answered.Time, closed.Time
+	return &s, nil
+}
+
+// Supervisions returns a case's supervisions, oldest first. It does not
+// check data scope: callers first read the case through casework.
+func (e *Engine) Supervisions(ctx context.Context, caseID int64) ([]Supervision, error) {
+	rows, err := e.db.Query(ctx, `SELECT `+supCols+` FROM supervisions WHERE case_id = $1 ORDER BY id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Supervision
+	for rows.Next() {
+		s, err := scanSupervision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *s)
+	}
+	return out, rows.Err()
+}
+
+func levelRank(l string) int {
+	switch l {
+	case LevelCommunity:
+		return 1
+	case LevelStreet:
+		return 2
+	case LevelDistrict:
+		return 3
+	}
+	return 0
+}
+
+// insertSupervision records s and its timer.
+func insertSupervision(ctx context.Context, tx *db.Tx, s *Supervision) error {
+	var stage, parent, issuer any
+	if s.StageID != 0 {
+		stage = s.StageID
+	}
+	if s.ParentID != 0 {
+		parent = s.ParentID
+	}
+	if s.IssuedBy != 0 {
+		issuer = s.IssuedBy
+	}
+	s.Status = SupOpen
+	id, err := tx.InsertID(ctx, `INSERT INTO supervisions (case_id, kind, level, region_code, reason, stage_id, parent_id, instruction, issued_by, opened_at, deadline_at, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		s.CaseID, s.Kind, s.Level, s.RegionCode, s.Reason, stage, parent, s.Instruction, issuer, s.OpenedAt.UTC(), s.Deadline.UTC(), s.Status)
+	if err != nil {
+		return err
+	}
+	s.ID = id
+	return addTimer(ctx, tx, kindSupervision, s.Deadline, s.CaseID, 0, id)
+}
+
+// manualSupervision records a leader's supervise action: at the leader's
+// level, with the deadline given or the default, and the note as the
+// instruction.
+func (e *Engine) manualSupervision(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, ch casework.Change, stageID int64, now time.Time) error {
+	c := ch.After
+	deadline := cal.Deadline(now, e.manualLim).UTC()
+	if ch.Input.Deadline != nil {
+		d := ch.Input.Deadline.UTC().Truncate(time.Microsecond)
+		if !d.After(now) {
+			return errs.E(errs.Invalid, "error.invalid").Field("deadline", "sla.err.deadline_past")
+		}
+		deadline = d
+	}
+	s := &Supervision{CaseID: c.ID, Kind: KindManual, Level: LevelDistrict, RegionCode: c.District, Reason: ReasonManual,
+		StageID: stageID, Instruction: ch.Input.Note, OpenedAt: now, Deadline: deadline}
+	if u := ch.Actor.User; u != nil {
+		s.IssuedBy = u.ID
+		switch u.Region.Level {
+		case region.Street:
+			s.Level, s.RegionCode = LevelStreet, u.Region.Code
+		case region.Community:
+			s.Level, s.RegionCode = LevelCommunity, u.Region.Code
+		}
+	}
+	return insertSupervision(ctx, tx, s)
+}
+
+// escalate opens an automatic supervision one level above the highest the
+// case has had (street first, then district), unless the case already has
+// an open supervision at the district. Its deadline counts from since, the
+// instant the breach fell due, so that a breach fired late (after a
+// restart) leaves the same deadline as one fired on time. It writes the
+// escalate step, flags the case as supervised and notifies the handler and
+// the supervising level's staff.
+func (e *Engine) escalate(ctx context.Context, tx *db.Tx, c *casework.Case, reason string, stageID, parentID int64, since, now time.Time) error {
+	var highest string
+	var openTop int
+	rows, err := tx.Query(ctx, `SELECT level, status FROM supervisions WHERE case_id = $1`, c.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var lvl, status string
+		if err := rows.Scan(&lvl, &status); err != nil {
+			rows.Close()
+			return err
+		}
+		if levelRank(lvl) > levelRank(highest) {
+			highest = lvl
+		}
+		if lvl == LevelDistrict && status == SupOpen {
+			openTop++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	level, code := LevelStreet, c.StreetCode
+	if levelRank(highest) >= levelRank(LevelStreet) || code == "" {
+		level, code = LevelDistrict, c.District
+	}
+	if level == LevelDistrict && openTop > 0 {
+		return nil
+	}
+	s := &Supervision{CaseID: c.ID, Kind: KindAuto, Level: level, RegionCode: code, Reason: reason, StageID: stageID, ParentID: parentID,
+		OpenedAt: now, Deadline: e.Calendar().Deadline(since.UTC(), e.autoLimit).UTC()}
+	if err := insertSupervision(ctx, tx, s); err != nil {
+		return err
+	}
+	data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": reason,
+		"deadline": s.Deadline.In(e.Calendar().Location()).Format(time.RFC3339)}
+	if err := e.cases.SystemEvent(ctx, tx, c.ID, casework.ActEscalate, "", data, true); err != nil {
+		return err
+	}
+	staff, err := levelStaff(ctx, tx, level, code)
+	if err != nil {
+		return err
+	}
+	return e.cases.NotifyInTx(ctx, tx, c, "supervision", casework.ActEscalate, staff...)
+}
+
+// answerSupervisions marks the case's open supervisions answered by the
+// handler's reply and cancels their timers.
+func answerSupervisions(ctx context.Context, tx *db.Tx, caseID int64, note string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE supervisions SET status = $1, answered_at = $2, answer = $3 WHERE case_id = $4 AND status = $5`,
+		SupAnswered, now, note, caseID, SupOpen); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL`, caseID, kindSupervision)
+	return err
+}
+
+// closeSupervisions closes the open supervisions of a case that ended.
+func closeSupervisions(ctx context.Context, tx *db.Tx, caseID int64, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE supervisions SET status = $1, closed_at = $2 WHERE case_id = $3 AND status = $4`,
+		SupClosed, now, caseID, SupOpen); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL`, caseID, kindSupervision)
+	return err
+}
+
+// usersWithRoles returns the enabled users bound to region code who hold any
+// of roles.
+func usersWithRoles(ctx context.Context, tx *db.Tx, code string, roles ...account.Role) ([]int64, error) {
+	var out []int64
+	for _, r := range roles {
+		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE region_code = $1 AND (',' || roles || ',') LIKE $2 AND disabled = $3 ORDER BY id`,
+			code, "%,"+string(r)+",%", false)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// supervisors returns the supervisor of a case's handling unit: for 红哨 the
+// community staff of its community (else the street staff), for 数字城管
+// the street staff of its street, the command centre (else the district's
+// admins).
+func supervisors(ctx context.Context, tx *db.Tx, c *casework.Case) ([]int64, error) {
+	if c.Workflow == "whistle" {
+		ids, err := usersWithRoles(ctx, tx, c.CommunityCode, account.CommunityStaff)
+		if err != nil || len(ids) > 0 {
+			return ids, err
+		}
+		return usersWithRoles(ctx, tx, c.StreetCode, account.StreetStaff)
+	}
+	ids, err := usersWithRoles(ctx, tx, c.StreetCode, account.StreetStaff)
+	if err != nil || len(ids) > 0 {
+		return ids, err
+	}
+	return usersWithRoles(ctx, tx, c.District, account.Admin)
+}
+
+// levelStaff returns who supervises at a level: the street staff of a
+// street; the leaders and admins of a district.
+func levelStaff(ctx context.Context, tx *db.Tx, level, code string) ([]int64, error) {
+	switch level {
+	case LevelStreet:
+		return usersWithRoles(ctx, tx, code, account.StreetStaff)
+	case LevelCommunity:
+		return usersWithRoles(ctx, tx, code, account.CommunityStaff)
+	}
+	return usersWithRoles(ctx, tx, code, account.Leader, account.Admin)
+}
