@@ -13,11 +13,22 @@ ifeq ($(origin WHISTLE_TEST_POSTGRES), undefined)
   endif
 endif
 
-.PHONY: all build run test vet bench clean
+VENDOR    := internal/web/static/vendor
+
+.PHONY: all assets build run test vet bench clean
 
 all: build
 
-build:
+# Front-end packages come from npm (web/package-lock.json) and are embedded
+# in the binary: no CDN, and it works on an intranet.
+assets: $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js
+
+$(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp web/node_modules/htmx.org/dist/htmx.min.js web/node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+
+build: assets
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/whistle
 
 run: build
@@ -26,7 +37,7 @@ run: build
 vet:
 	$(GO) vet ./...
 
-test: vet
+test: assets vet
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
 	$(GO) test -count=1 -timeout 15m ./...
 
@@ -36,4 +47,4 @@ bench:
 	bash scripts/bench.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin $(VENDOR) web/node_modules
