@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/casework"
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/region"
@@ -23,6 +24,8 @@ type page struct {
 	Path    string
 	Version string
 	Data    any
+	// Nav is what the top bar shows: the sections this user may open.
+	Nav navData
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string, data any) page {
@@ -32,6 +35,7 @@ func (s *Server) newPage(r *http.Request, titleKey string, data any) page {
 	if ri.session != nil {
 		p.CSRF = ri.session.CSRF
 	}
+	p.Nav = s.nav(r)
 	return p
 }
 
@@ -181,6 +185,9 @@ func (s *Server) pageLang(w http.ResponseWriter, r *http.Request) error {
 }
 
 type homeData struct {
+	Resident     bool
+	Tabs         []queueTab
+	Recent       []caseRow
 	Scope        account.Scope
 	Ancestry     []region.Ref
 	Children     []region.Node
@@ -193,6 +200,26 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 	u := userOf(r)
 	d := homeData{Scope: account.ScopeOf(u)}
 	ctx := r.Context()
+	if !u.IsStaff() {
+		// A resident's home: the whistle button and their latest reports.
+		d.Resident = true
+		cases, _, err := s.Cases.List(ctx, callerOf(r), casework.Filter{Mine: true, Limit: 5})
+		if err != nil {
+			return err
+		}
+		now := s.Clock.Now()
+		for _, c := range cases {
+			d.Recent = append(d.Recent, s.row(langOf(r), now, c))
+		}
+		return s.render(w, r, http.StatusOK, "home.html", s.newPage(r, "page.home.title", d))
+	}
+	counts, err := s.queueCounts(ctx, u)
+	if err != nil {
+		return err
+	}
+	for _, k := range queuesFor(u) {
+		d.Tabs = append(d.Tabs, queueTab{Key: k, Count: counts[k], Href: "/cases?queue=" + k})
+	}
 	if d.Scope.RegionPath != "" {
 		anc, err := s.Regions.Ancestry(ctx, u.RegionPath)
 		if err != nil {

@@ -1,0 +1,439 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/category"
+	"whistle/internal/errs"
+	"whistle/internal/region"
+)
+
+type adminLink struct {
+	Href, Key, Help string
+}
+
+// pageAdmin is the administrators' index: the sections this user may open.
+func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request) error {
+	u := userOf(r)
+	var links []adminLink
+	add := func(p account.Perm, href, key string) {
+		if u.Can(p) {
+			links = append(links, adminLink{Href: href, Key: key, Help: key + "_help"})
+		}
+	}
+	add(account.PermUserRead, "/admin/users", "admin.users")
+	add(account.PermRegionWrite, "/admin/regions", "admin.regions")
+	add(account.PermCategoryWrite, "/admin/categories", "admin.categories")
+	add(account.PermSLAWrite, "/admin/sla", "admin.sla")
+	add(account.PermAPIKeys, "/admin/apikeys", "admin.apikeys")
+	add(account.PermAuditRead, "/admin/audit", "admin.audit")
+	add(account.PermLoginLogRead, "/admin/logins", "admin.logins")
+	if len(links) == 0 {
+		return errs.E(errs.Forbidden, "error.forbidden")
+	}
+	return s.render(w, r, http.StatusOK, "admin.html", s.newPage(r, "admin.title", links))
+}
+
+type userRow struct {
+	U      *account.User
+	Phone  string
+	Roles  []string
+	Region string
+	Form   *formState
+}
+
+type usersPage struct {
+	Rows     []userRow
+	Q, Role  string
+	Roles    []option
+	Regions  []option
+	Depts    []option
+	Add      *formState
+	CanWrite bool
+	Flash    string
+}
+
+// pageAdminUsers lists users in scope, with the add-user and password forms.
+func (s *Server) pageAdminUsers(w http.ResponseWriter, r *http.Request) error {
+	return s.showUsers(w, r, http.StatusOK, nil, 0, nil)
+}
+
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, add *formState, pwID int64, pw *formState) error {
+	ctx := r.Context()
+	u := userOf(r)
+	lang := langOf(r)
+	q := r.URL.Query()
+	d := &usersPage{Q: q.Get("q"), Role: q.Get("role"), Add: add, CanWrite: u.Can(account.PermUserWrite)}
+	if d.Add == nil {
+		d.Add = &formState{}
+	}
+	f := account.UserFilter{Q: strings.TrimSpace(d.Q), Limit: 200}
+	if rl := account.Role(d.Role); rl.Valid() {
+		f.Role = rl
+	}
+	users, err := s.Accounts.Users(ctx, account.ScopeOf(u), f)
+	if err != nil {
+		return err
+	}
+	for _, x := range users {
+		row := userRow{U: x, Phone: account.MaskPhone(x.Phone), Region: x.Region.Name}
+		for _, rl := range x.Roles {
+			row.Roles = append(row.Roles, s.Catalog.T(lang, "role."+string(rl)))
+		}
+		if x.ID == pwID {
+			row.Form = pw
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	for _, rl := range account.Roles() {
+		d.Roles = append(d.Roles, option{Value: string(rl), Label: s.Catalog.T(lang, "role."+string(rl))})
+	}
+	if d.Regions, err = s.regionOptions(ctx, u); err != nil {
+		return err
+	}
+	if u.Region.Code != "" {
+		d.Regions = append([]option{{Value: u.Region.Code, Label: u.Region.Name}}, d.Regions...)
+	}
+	deps, err := s.Accounts.Departments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, dp := range deps {
+		d.Depts = append(d.Depts, option{Value: dp.Code, Label: dp.Name})
+	}
+	if v := q.Get("added"); v != "" {
+		d.Flash = s.Catalog.T(lang, "admin.user_added", v)
+	}
+	if q.Get("reset") != "" {
+		d.Flash = s.Catalog.T(lang, "admin.password_reset_done")
+	}
+	return s.render(w, r, status, "admin_users.html", s.newPage(r, "admin.users", d))
+}
+
+// pageAdminUserAdd creates an account from the form.
+func (s *Server) pageAdminUserAdd(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	f := r.PostForm
+	in := account.NewUser{Username: f.Get("username"), Password: f.Get("password"), DisplayName: strings.TrimSpace(f.Get("display_name")),
+		Phone: strings.TrimSpace(f.Get("phone")), RegionCode: f.Get("region"), DepartmentCode: f.Get("department")}
+	for _, rl := range f["roles"] {
+		in.Roles = append(in.Roles, account.Role(rl))
+	}
+	nu, err := s.Accounts.AddUser(r.Context(), actorOf(r), scopeOf(r), in)
+	if err != nil {
+		fs := &formState{Values: f}
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showUsers(w, r, status, fs, 0, nil)
+	}
+	return s.redirect(w, r, "/admin/users?added="+url.QueryEscape(nu.Username))
+}
+
+// pageAdminUserPassword resets a user's password (their sessions end).
+func (s *Server) pageAdminUserPassword(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errs.E(errs.NotFound, "account.user_not_found")
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	if err := s.Accounts.SetPassword(r.Context(), actorOf(r), scopeOf(r), id, r.PostFormValue("password")); err != nil {
+		fs := &formState{Values: r.PostForm}
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showUsers(w, r, status, nil, id, fs)
+	}
+	return s.redirect(w, r, "/admin/users?reset="+strconv.FormatInt(id, 10))
+}
+
+// redirect sends htmx a client-side redirect and browsers a 303.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, loc string) error {
+	if isHX(r) {
+		w.Header().Set("HX-Redirect", loc)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+	return nil
+}
+
+type regionsPage struct {
+	Node     *region.Node
+	Ancestry []region.Ref
+	Children []region.Node
+	Geo      string
+}
+
+// pageAdminRegions shows the region tree on a map, level by level, and the
+// GeoJSON import with its preview.
+func (s *Server) pageAdminRegions(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	code := r.URL.Query().Get("code")
+	if code == "" {
+		var err error
+		if code, err = s.districtCode(ctx); err != nil {
+			return err
+		}
+	}
+	d := &regionsPage{}
+	if code != "" {
+		n, err := s.Regions.Get(ctx, code)
+		if err != nil {
+			return err
+		}
+		d.Node = n
+		if d.Ancestry, err = s.Regions.Ancestry(ctx, n.Path); err != nil {
+			return err
+		}
+		if d.Children, err = s.Regions.Children(ctx, code, false); err != nil {
+			return err
+		}
+		d.Geo = "/api/v1/regions/" + code + "/geojson"
+	}
+	return s.render(w, r, http.StatusOK, "admin_regions.html", s.newPage(r, "admin.regions", d))
+}
+
+type catRow struct {
+	C     *category.Category
+	Depth int
+	Name  string
+}
+
+type categoriesPage struct {
+	Rows    []catRow
+	Rules   []*category.Rule
+	Depts   []option
+	Leaves  []option
+	Regions []option
+	Form    *formState
+	Flash   string
+}
+
+// pageAdminCategories shows the category tree and the routing rules.
+func (s *Server) pageAdminCategories(w http.ResponseWriter, r *http.Request) error {
+	return s.showCategories(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status int, fs *formState) error {
+	ctx := r.Context()
+	lang := langOf(r)
+	d := &categoriesPage{Form: fs}
+	if d.Form == nil {
+		d.Form = &formState{}
+	}
+	roots, err := s.Categories.Tree(ctx, true)
+	if err != nil {
+		return err
+	}
+	var walk func(c *category.Category, depth int)
+	walk = func(c *category.Category, depth int) {
+		d.Rows = append(d.Rows, catRow{C: c, Depth: depth, Name: catName(lang, c.Name, c.NameEN)})
+		d.Leaves = append(d.Leaves, option{Value: c.Code, Label: strings.Repeat("　", depth) + c.Code + " " + catName(lang, c.Name, c.NameEN)})
+		for _, ch := range c.Children {
+			walk(ch, depth+1)
+		}
+	}
+	for _, c := range roots {
+		walk(c, 0)
+	}
+	if d.Rules, err = s.Categories.Rules(ctx); err != nil {
+		return err
+	}
+	deps, err := s.Accounts.Departments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, dp := range deps {
+		d.Depts = append(d.Depts, option{Value: dp.Code, Label: dp.Name + "（" + dp.Code + "）"})
+	}
+	if d.Regions, err = s.regionOptions(ctx, userOf(r)); err != nil {
+		return err
+	}
+	if v := r.URL.Query().Get("done"); v != "" {
+		d.Flash = s.Catalog.T(lang, "admin.saved")
+	}
+	return s.render(w, r, status, "admin_categories.html", s.newPage(r, "admin.categories", d))
+}
+
+// pageAdminRuleAdd adds a routing rule.
+func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	f := r.PostForm
+	prio, _ := strconv.Atoi(strings.TrimSpace(f.Get("priority")))
+	_, err := s.Categories.AddRule(r.Context(), actorOf(r), category.Rule{CategoryCode: f.Get("category_code"), RegionCode: f.Get("region_code"),
+		Department: f.Get("department"), Priority: prio})
+	if err != nil {
+		fs := &formState{Values: f}
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showCategories(w, r, status, fs)
+	}
+	return s.redirect(w, r, "/admin/categories?done=1#rules")
+}
+
+// pageAdminRuleDelete deletes a routing rule.
+func (s *Server) pageAdminRuleDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errs.E(errs.NotFound, "error.not_found")
+	}
+	if err := s.Categories.DeleteRule(r.Context(), actorOf(r), id); err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/admin/categories?done=1#rules")
+}
+
+type keysPage struct {
+	Keys   []account.APIKey
+	Times  map[int64][3]string
+	NewKey string
+	Form   *formState
+}
+
+// pageAdminKeys lists API keys.
+func (s *Server) pageAdminKeys(w http.ResponseWriter, r *http.Request) error {
+	return s.showKeys(w, r, http.StatusOK, "", nil)
+}
+
+func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, status int, newKey string, fs *formState) error {
+	keys, err := s.Accounts.APIKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	d := &keysPage{Keys: keys, NewKey: newKey, Form: fs, Times: map[int64][3]string{}}
+	if d.Form == nil {
+		d.Form = &formState{}
+	}
+	for _, k := range keys {
+		var t [3]string
+		t[0] = shanghaiTime(k.CreatedAt)
+		if k.RevokedAt != nil {
+			t[1] = shanghaiTime(*k.RevokedAt)
+		}
+		if k.LastUsedAt != nil {
+			t[2] = shanghaiTime(*k.LastUsedAt)
+		}
+		d.Times[k.ID] = t
+	}
+	sort.SliceStable(d.Keys, func(i, j int) bool { return d.Keys[i].ID > d.Keys[j].ID })
+	return s.render(w, r, status, "admin_keys.html", s.newPage(r, "admin.apikeys", d))
+}
+
+// pageAdminKeyAdd creates a key and shows it once.
+func (s *Server) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	key, _, err := s.Accounts.CreateAPIKey(r.Context(), actorOf(r), r.PostFormValue("name"))
+	if err != nil {
+		fs := &formState{Values: r.PostForm}
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showKeys(w, r, status, "", fs)
+	}
+	return s.showKeys(w, r, http.StatusCreated, key, nil)
+}
+
+// pageAdminKeyRevoke revokes a key.
+func (s *Server) pageAdminKeyRevoke(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Accounts.RevokeAPIKey(r.Context(), actorOf(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/admin/apikeys")
+}
+
+type auditPage struct {
+	Entries                    []audit.Entry
+	Times                      map[int64]string
+	Actor, Action, Q, From, To string
+	Form                       *formState
+	Next                       string
+}
+
+// pageAdminAudit searches the audit log.
+func (s *Server) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	lang := langOf(r)
+	d := &auditPage{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")), Q: strings.TrimSpace(q.Get("q")),
+		From: q.Get("from"), To: q.Get("to"), Form: &formState{Fields: map[string]string{}}, Times: map[int64]string{}}
+	f := audit.Filter{Actor: d.Actor, Action: d.Action, Q: d.Q, Before: pageInt(r, "before"), Limit: 100}
+	if d.From != "" {
+		if t, ok := parseDay(d.From); ok {
+			f.From = t
+		} else {
+			d.Form.Fields["from"] = s.Catalog.T(lang, "field.date")
+		}
+	}
+	if d.To != "" {
+		if t, ok := parseDay(d.To); ok {
+			f.To = t.AddDate(0, 0, 1)
+		} else {
+			d.Form.Fields["to"] = s.Catalog.T(lang, "field.date")
+		}
+	}
+	if len(d.Form.Fields) == 0 {
+		entries, err := audit.List(r.Context(), s.DB, f)
+		if err != nil {
+			return err
+		}
+		d.Entries = entries
+		for _, e := range entries {
+			d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
+		}
+		if len(entries) == f.Limit {
+			v := url.Values{"actor": {d.Actor}, "action": {d.Action}, "q": {d.Q}, "from": {d.From}, "to": {d.To},
+				"before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
+			d.Next = "/admin/audit?" + v.Encode()
+		}
+	}
+	return s.render(w, r, http.StatusOK, "admin_audit.html", s.newPage(r, "admin.audit", d))
+}
+
+type loginsPage struct {
+	Entries      []account.LoginEntry
+	Times        map[int64]string
+	Username, IP string
+	Failed       bool
+	Next         string
+}
+
+// pageAdminLogins searches the login log.
+func (s *Server) pageAdminLogins(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	d := &loginsPage{Username: strings.TrimSpace(q.Get("username")), IP: strings.TrimSpace(q.Get("ip")), Failed: q.Get("failed") == "1", Times: map[int64]string{}}
+	entries, err := s.Accounts.LoginLog(r.Context(), account.LoginLogFilter{Username: d.Username, IP: d.IP, Failed: d.Failed, Before: pageInt(r, "before"), Limit: 100})
+	if err != nil {
+		return err
+	}
+	d.Entries = entries
+	for _, e := range entries {
+		d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
+	}
+	if len(entries) == 100 {
+		v := url.Values{"username": {d.Username}, "ip": {d.IP}, "before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
+		if d.Failed {
+			v.Set("failed", "1")
+		}
+		d.Next = "/admin/logins?" + v.Encode()
+	}
+	return s.render(w, r, http.StatusOK, "admin_logins.html", s.newPage(r, "admin.logins", d))
+}

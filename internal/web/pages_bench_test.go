@@ -1,0 +1,261 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/casework"
+	"whistle/internal/category"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/demo"
+	"whistle/internal/i18n"
+	"whistle/internal/media"
+	"whistle/internal/region"
+)
+
+// benchCases is how many cases the queue benchmark puts in scope.
+const benchCases = 100_000
+
+// newBenchServer builds the demo district on SQLite with n cases spread
+// over its grids, inserted in bulk, and returns the server and the session
+// token of the district administrator (who sees all of them).
+func newBenchServer(b *testing.B, n int) (*Server, string) {
+	b.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Config{DataDir: b.TempDir()}, clock.Real{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cfg := account.DefaultConfig()
+	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+	acc, err := account.NewStore(d, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	regions := region.NewStore(d)
+	if _, err := demo.Seed(ctx, regions, acc, demo.SeedOptions{Seed: 1, Password: "bench-password"}); err != nil {
+		b.Fatal(err)
+	}
+	cats := category.NewStore(d)
+	if _, err := cats.SeedDefaults(ctx, audit.System("bench")); err != nil {
+		b.Fatal(err)
+	}
+	blobs, err := media.NewFSStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regions, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regions, Cases: cases, Categories: cats, Catalog: catalog,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.registerPagesOnce()
+	seedBenchCases(b, d, regions, n)
+	tok, _, _, err := acc.Login(ctx, "demo-admin", "bench-password", account.WebSession, account.Client{IP: "127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, tok
+}
+
+// seedBenchCases inserts n cases with raw multi-row INSERTs: the point is
+// the read path, not the write path.
+func seedBenchCases(b *testing.B, d *db.DB, regions *region.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	all, err := regions.All(ctx, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var grids []region.Node
+	for _, r := range all {
+		if r.Level == region.Grid {
+			grids = append(grids, r)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	type st struct {
+		status casework.State
+		weight int
+	}
+	statuses := []st{{casework.Submitted, 10}, {casework.Accepted, 5}, {casework.Registered, 5}, {casework.Claimable, 5},
+		{casework.Dispatched, 10}, {casework.InProgress, 15}, {casework.Resolved, 5}, {casework.Verified, 5}, {casework.Closed, 40}}
+	pick := func() casework.State {
+		x := rng.IntN(100)
+		for _, s := range statuses {
+			if x < s.weight {
+				return s.status
+			}
+			x -= s.weight
+		}
+		return casework.Closed
+	}
+	type rkey struct {
+		node, category, status, sla string
+		supervised                  bool
+	}
+	rollup := map[rkey]int{}
+	cats := []struct{ code, name, wf string }{{"ZL0601", "邻里求助", "whistle"}, {"SJ0504", "店外经营", "urban"}, {"SJ0102", "暴露垃圾", "urban"}, {"BJ0118", "路灯", "urban"}}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const batch = 400
+	cols := `(number, district_code, workflow, status, source, category_code, category_name, description, address, lat, lng,
+		grid_code, community_code, street_code, region_path, visibility, supervised, sla_state, deadline_at, created_at, updated_at)`
+	for done := 0; done < n; {
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for k := 0; k < 25 && done < n; k++ {
+				var sb strings.Builder
+				var args []any
+				m := min(batch, n-done)
+				for i := 0; i < m; i++ {
+					g := grids[rng.IntN(len(grids))]
+					codes := region.PathCodes(g.Path)
+					c := cats[rng.IntN(len(cats))]
+					status := pick()
+					open := status != casework.Closed
+					sla := "none"
+					if open {
+						sla = []string{"ok", "ok", "ok", "ok", "warning", "overdue"}[rng.IntN(6)]
+					}
+					supervised := rng.IntN(50) == 0 && open
+					rk := rkey{category: c.code, status: string(status), sla: sla, supervised: supervised}
+					if !open {
+						rk.sla = ""
+					}
+					for _, code := range codes {
+						rk.node = code
+						rollup[rk]++
+					}
+					at := start.Add(time.Duration(done+i) * 3 * time.Minute)
+					num := fmt.Sprintf("WS%s%06d", at.Format("20060102"), done+i)
+					if i > 0 {
+						sb.WriteString(",")
+					}
+					// Anonymous "?" parameters: SQLite resolves numbered ones
+					// by a linear search, quadratic in a statement this long.
+					sb.WriteString("(?" + strings.Repeat(",?", 20) + ")")
+					args = append(args, num, codes[1], c.wf, string(status), "resident", c.code, c.name,
+						"压测数据：第 "+fmt.Sprint(done+i)+" 件，"+c.name, "万顺路 "+fmt.Sprint(rng.IntN(300))+" 号",
+						g.Interior[1], g.Interior[0], g.Code, codes[len(codes)-2], codes[2], g.Path, "public", supervised,
+						sla, at.Add(72*time.Hour), at, at)
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO cases `+cols+` VALUES `+sb.String(), args...); err != nil {
+					return err
+				}
+				done += m
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The rollup counters casework keeps in each change's transaction, where
+	// the schema has them (the queue counts read them).
+	errNoRollup := fmt.Errorf("no rollup_state")
+	err = d.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_state`); err != nil {
+			return errNoRollup
+		}
+		for k, n := range rollup {
+			if _, err := tx.Exec(ctx, `INSERT INTO rollup_state (node, category, status, sla_state, supervised, n) VALUES ($1,$2,$3,$4,$5,$6)`,
+				k.node, k.category, k.status, k.sla, k.supervised, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && err != errNoRollup {
+		b.Fatal(err)
+	}
+	// Planner statistics, as a deployment keeps them (PRAGMA optimize / ANALYZE).
+	if err := d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, `ANALYZE`); return err }); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkQueuePage renders the staff queue page, with the counts of all
+// nine queues, for a district administrator with 100,000 cases in scope.
+// Run: go test -run '^$' -bench QueuePage -benchtime 50x ./internal/web/
+func BenchmarkQueuePage(b *testing.B) {
+	s, tok := newBenchServer(b, benchCases)
+	for _, q := range []string{"pending", "handling", "supervised", "overdue", "all"} {
+		for _, extra := range []string{"", "&q=" + "店外经营" + "&category=SJ"} {
+			name := q
+			if extra != "" {
+				name += "+filter"
+			}
+			b.Run(name, func(b *testing.B) {
+				req := httptest.NewRequest("GET", "/cases?queue="+q+extra, nil)
+				req.AddCookie(&http.Cookie{Name: sessionCookie, Value: tok})
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					s.ServeHTTP(w, req)
+					if w.Code != http.StatusOK {
+						b.Fatalf("status %d: %s", w.Code, w.Body.String()[:min(300, w.Body.Len())])
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkQueueCounts compares the two ways of counting the queues: the
+// rollup counters and one pass over the 100,000 cases.
+func BenchmarkQueueCounts(b *testing.B) {
+	s, tok := newBenchServer(b, benchCases)
+	ctx := context.Background()
+	u, _, err := s.Accounts.Authenticate(ctx, tok)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("rollup", func(b *testing.B) {
+		if _, err := s.rollupCounts(ctx, u.Region.Code); err != nil {
+			b.Skipf("no rollup_state table: %v", err)
+		}
+		for b.Loop() {
+			if _, err := s.rollupCounts(ctx, u.Region.Code); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.scanCounts(ctx, account.ScopeOf(u)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// registerPagesOnce registers the pages unless registerRoutes already did.
+func (s *Server) registerPagesOnce() {
+	for _, r := range s.routes {
+		if r.Pattern == "GET /cases" {
+			return
+		}
+	}
+	s.registerPages()
+}

@@ -1,0 +1,1086 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/casework"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/i18n"
+	"whistle/internal/region"
+)
+
+// queueDef is one staff queue: a named selection of open cases.
+type queueDef struct {
+	Key        string
+	Status     []casework.State
+	SLA        []string
+	Supervised bool
+}
+
+// queueDefs lists the queues in display order.
+func queueDefs() []queueDef {
+	return []queueDef{
+		{Key: "pending", Status: []casework.State{casework.Submitted}},
+		{Key: "to_dispatch", Status: []casework.State{casework.Accepted, casework.Registered}},
+		{Key: "claimable", Status: []casework.State{casework.Claimable}},
+		{Key: "handling", Status: []casework.State{casework.Dispatched, casework.InProgress}},
+		{Key: "to_verify", Status: []casework.State{casework.Resolved}},
+		{Key: "warning", SLA: []string{"warning"}},
+		{Key: "overdue", SLA: []string{"overdue"}},
+		{Key: "supervised", Supervised: true},
+		{Key: "all"},
+	}
+}
+
+// queuesFor picks the queues a user works from, the first being their default.
+func queuesFor(u *account.User) []string {
+	switch {
+	case u.Has(account.Admin), u.Has(account.Leader), u.Has(account.StreetStaff), u.Has(account.CommunityStaff):
+		return []string{"pending", "to_dispatch", "claimable", "handling", "to_verify", "warning", "overdue", "supervised", "all"}
+	case u.Has(account.GridWorker):
+		return []string{"to_verify", "pending", "handling", "warning", "overdue", "supervised", "all"}
+	case u.Has(account.DepartmentHandler):
+		return []string{"handling", "warning", "overdue", "supervised", "all"}
+	case u.Has(account.PartyMember):
+		return []string{"claimable", "handling", "all"}
+	}
+	return []string{"all"}
+}
+
+func queueByKey(k string) (queueDef, bool) {
+	for _, q := range queueDefs() {
+		if q.Key == k {
+			return q, true
+		}
+	}
+	return queueDef{}, false
+}
+
+// caseCols names the scoped columns of cases for account.Scope.Apply.
+var pageCaseScope = account.Columns{Path: "c.region_path", Department: "c.department_id", User: "c.reporter_id"}
+
+const openCond = "c.status NOT IN ('closed','rejected','declined','merged')"
+
+// queueCounts counts every queue in the user's scope. A user scoped by
+// region alone reads the rollup_state counters, which casework keeps in the
+// same transaction as each change (one indexed read, whatever the number of
+// cases); anyone else, or a database without the rollups, counts with one
+// pass over the cases in scope.
+func (s *Server) queueCounts(ctx context.Context, u *account.User) (map[string]int, error) {
+	sc := account.ScopeOf(u)
+	if sc.RegionPath != "" && sc.DepartmentID == 0 && u.Region.Code != "" && s.rollupsKept(ctx, sc.RegionPath) {
+		if out, err := s.rollupCounts(ctx, u.Region.Code); err == nil {
+			return out, nil
+		}
+	}
+	return s.scanCounts(ctx, sc)
+}
+
+// rollupsKept checks that the rollups exist and agree with the cases at
+// the root of the region tree, so that counters nobody maintains (an old
+// database, a rollup being rebuilt) are never shown.
+func (s *Server) rollupsKept(ctx context.Context, path string) bool {
+	codes := region.PathCodes(path)
+	if len(codes) == 0 {
+		return false
+	}
+	var kept, cases int
+	err := s.DB.QueryRow(ctx, `SELECT (SELECT COALESCE(SUM(n), 0) FROM rollup_state WHERE node = $1), (SELECT COUNT(*) FROM cases)`, codes[0]).Scan(&kept, &cases)
+	return err == nil && kept == cases
+}
+
+// rollupCounts reads the queue counts of a region node from rollup_state.
+func (s *Server) rollupCounts(ctx context.Context, node string) (map[string]int, error) {
+	rows, err := s.DB.Query(ctx, `SELECT status, sla_state, supervised, SUM(n) FROM rollup_state WHERE node = $1
+		GROUP BY status, sla_state, supervised`, node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for _, d := range queueDefs() {
+		out[d.Key] = 0
+	}
+	for rows.Next() {
+		var status, slaState string
+		var supervised bool
+		var n int
+		if err := rows.Scan(&status, &slaState, &supervised, &n); err != nil {
+			return nil, err
+		}
+		out["all"] += n
+		for _, d := range queueDefs() {
+			for _, st := range d.Status {
+				if string(st) == status {
+					out[d.Key] += n
+				}
+			}
+		}
+		switch slaState {
+		case "warning":
+			out["warning"] += n
+		case "overdue":
+			out["overdue"] += n
+		}
+		if supervised {
+			out["supervised"] += n
+		}
+	}
+	return out, rows.Err()
+}
+
+// scanCounts counts every queue in scope in one pass over the cases.
+func (s *Server) scanCounts(ctx context.Context, sc account.Scope) (map[string]int, error) {
+	var w db.Where
+	sc.Apply(&w, pageCaseScope)
+	from := " FROM cases c"
+	if s.DB.Dialect() == db.SQLite && sc.RegionPath != "" {
+		// One sequential pass beats SQLite's MULTI-INDEX OR plan for the
+		// scope's "region OR department OR reporter", which looks up every
+		// row at random.
+		from = " FROM cases c NOT INDEXED"
+	}
+	q := `SELECT
+		COALESCE(SUM(CASE WHEN c.status = 'submitted' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.status IN ('accepted','registered') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.status = 'claimable' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.status IN ('dispatched','in_progress') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.status = 'resolved' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.sla_state = 'warning' AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.sla_state = 'overdue' AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.supervised AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
+		COUNT(*)` + from + w.SQL()
+	var n [9]int
+	if err := s.DB.QueryRow(ctx, q, w.Args()...).Scan(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8]); err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for i, d := range queueDefs() {
+		out[d.Key] = n[i]
+	}
+	return out, nil
+}
+
+// caseRow is a case as lists show it.
+type caseRow struct {
+	ID          int64
+	Number      string
+	Status      string
+	StatusText  string
+	Workflow    string
+	Category    string
+	Description string
+	Address     string
+	Street      string
+	Community   string
+	Grid        string
+	Source      string
+	Created     string
+	Deadline    string
+	SLA         string
+	SLAText     string
+	TimeLeft    string
+	Supervised  bool
+	Urgent      bool
+	Handler     string
+	Rating      int
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+func (s *Server) row(lang i18n.Lang, now time.Time, c *casework.Case) caseRow {
+	row := caseRow{ID: c.ID, Number: c.Number, Status: string(c.Status), StatusText: s.Catalog.T(lang, "status."+string(c.Status)),
+		Workflow: c.Workflow, Category: c.CategoryName, Description: clip(c.Description, 60), Address: c.Address,
+		Source: s.Catalog.T(lang, "source."+c.Source), Created: shanghaiTime(c.CreatedAt), Supervised: c.Supervised, Urgent: c.Urgent,
+		Rating: c.Rating}
+	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {
+		row.Street, row.Community, row.Grid = loc.At(region.Street).Name, loc.At(region.Community).Name, loc.Grid.Name
+	}
+	if c.IsOpen() && !c.DeadlineAt.IsZero() {
+		row.Deadline = shanghaiTime(c.DeadlineAt)
+		row.TimeLeft = s.timeLeft(lang, now, c.DeadlineAt)
+	}
+	if c.IsOpen() && c.SLAState != "" && c.SLAState != "none" {
+		row.SLA = c.SLAState
+		row.SLAText = s.Catalog.T(lang, "sla."+c.SLAState)
+	}
+	switch {
+	case c.AssigneeName != "":
+		row.Handler = c.AssigneeName
+	case c.DepartmentName != "":
+		row.Handler = c.DepartmentName
+	}
+	return row
+}
+
+// filterForm is the queue's filter as the form shows it.
+type filterForm struct {
+	Queue, Status, Category, Region, Source, From, To, Q string
+	Overdue                                              bool
+}
+
+// Query returns the filter as a query string (for export and paging links).
+func (f filterForm) Query() string {
+	v := url.Values{}
+	set := func(k, x string) {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	set("queue", f.Queue)
+	set("status", f.Status)
+	set("category", f.Category)
+	set("region", f.Region)
+	set("source", f.Source)
+	set("from", f.From)
+	set("to", f.To)
+	set("q", f.Q)
+	if f.Overdue {
+		v.Set("overdue", "1")
+	}
+	return v.Encode()
+}
+
+// parseDay reads a YYYY-MM-DD day in Asia/Shanghai.
+func parseDay(v string) (time.Time, bool) {
+	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), shanghai)
+	return t, err == nil
+}
+
+// caseFilter reads the queue filters; bad values are field errors.
+func (s *Server) caseFilter(r *http.Request) (casework.Filter, filterForm, *formState) {
+	q := r.URL.Query()
+	u := userOf(r)
+	ff := filterForm{Queue: q.Get("queue"), Status: q.Get("status"), Category: q.Get("category"), Region: q.Get("region"),
+		Source: q.Get("source"), From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1"}
+	fs := &formState{Fields: map[string]string{}}
+	if _, ok := queueByKey(ff.Queue); !ok {
+		ff.Queue = queuesFor(u)[0]
+	}
+	qd, _ := queueByKey(ff.Queue)
+	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q}
+	if len(qd.SLA) > 0 || qd.Supervised {
+		open := true
+		f.Open = &open
+	}
+	lang := langOf(r)
+	if ff.Status != "" {
+		valid := false
+		for _, wf := range casework.Workflows() {
+			for _, st := range wf.States {
+				valid = valid || string(st) == ff.Status
+			}
+		}
+		if valid {
+			f.Status = []casework.State{casework.State(ff.Status)}
+		} else {
+			fs.Fields["status"] = s.Catalog.T(lang, "page.cases.bad_status")
+		}
+	}
+	if ff.From != "" {
+		if t, ok := parseDay(ff.From); ok {
+			f.From = t
+		} else {
+			fs.Fields["from"] = s.Catalog.T(lang, "field.date")
+		}
+	}
+	if ff.To != "" {
+		if t, ok := parseDay(ff.To); ok {
+			f.To = t.AddDate(0, 0, 1)
+		} else {
+			fs.Fields["to"] = s.Catalog.T(lang, "field.date")
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		fs.Fields["to"] = s.Catalog.T(lang, "page.cases.bad_range")
+	}
+	if ff.Overdue {
+		f.SLA = []string{"overdue"}
+	}
+	if ff.Source != "" {
+		known := false
+		for _, src := range casework.Sources() {
+			known = known || src == ff.Source
+		}
+		if !known {
+			fs.Fields["source"] = s.Catalog.T(lang, "page.cases.bad_source")
+		}
+	}
+	if len(fs.Fields) > 0 {
+		fs.Message = s.Catalog.T(lang, "error.invalid")
+	}
+	return f, ff, fs
+}
+
+type queueTab struct {
+	Key    string
+	Count  int
+	Active bool
+	Href   string
+}
+
+type option struct {
+	Value, Label string
+	Group        string
+}
+
+type queuePage struct {
+	Tabs       []queueTab
+	Filter     filterForm
+	Form       *formState
+	Rows       []caseRow
+	Next       int64
+	NextHref   string
+	Query      template.URL // the filter, already encoded
+	Statuses   []option
+	Categories []option
+	Regions    []option
+	Sources    []option
+	Targets    []option
+	CanBulk    bool
+	Flash      string
+	FlashError string
+	Elapsed    string
+}
+
+// pageCases is the staff console's queue page.
+func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) error {
+	u := userOf(r)
+	if !u.IsStaff() {
+		http.Redirect(w, r, "/my", http.StatusSeeOther)
+		return nil
+	}
+	d, err := s.queueData(r)
+	if err != nil {
+		return err
+	}
+	p := s.newPage(r, "page.cases.title", d)
+	if isHX(r) && r.Header.Get("HX-Target") == "queue" {
+		return s.renderFragment(w, http.StatusOK, "cases.html", "queue", p)
+	}
+	return s.render(w, r, http.StatusOK, "cases.html", p)
+}
+
+func (s *Server) queueData(r *http.Request) (*queuePage, error) {
+	ctx := r.Context()
+	u := userOf(r)
+	lang := langOf(r)
+	f, ff, fs := s.caseFilter(r)
+	d := &queuePage{Filter: ff, Form: fs, Query: template.URL(ff.Query())}
+	counts, err := s.queueCounts(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range queuesFor(u) {
+		v := url.Values{"queue": {k}}
+		d.Tabs = append(d.Tabs, queueTab{Key: k, Count: counts[k], Active: k == ff.Queue, Href: "/cases?" + v.Encode()})
+	}
+	if len(fs.Fields) == 0 {
+		f.Before, f.Limit = pageInt(r, "before"), 50
+		cases, next, err := s.listCases(ctx, callerOf(r), f)
+		if err != nil {
+			return nil, err
+		}
+		now := s.Clock.Now()
+		for _, c := range cases {
+			d.Rows = append(d.Rows, s.row(lang, now, c))
+		}
+		d.Next = next
+		if next != 0 {
+			d.NextHref = "/cases?" + ff.Query() + "&before=" + strconv.FormatInt(next, 10)
+		}
+	}
+	d.Statuses = s.statusOptions(lang)
+	if d.Categories, err = s.categoryOptions(ctx, lang); err != nil {
+		return nil, err
+	}
+	if d.Regions, err = s.regionOptions(ctx, u); err != nil {
+		return nil, err
+	}
+	for _, src := range casework.Sources() {
+		d.Sources = append(d.Sources, option{Value: src, Label: s.Catalog.T(lang, "source."+src)})
+	}
+	d.CanBulk = ff.Queue == "to_dispatch" && (u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Admin))
+	if d.CanBulk {
+		if d.Targets, err = s.targetOptions(ctx, u, lang); err != nil {
+			return nil, err
+		}
+	}
+	q := r.URL.Query()
+	if n := q.Get("dispatched"); n != "" {
+		d.Flash = s.Catalog.T(lang, "page.cases.bulk_done", atoiOr0(n))
+	}
+	if fl := q.Get("failed"); fl != "" {
+		d.FlashError = s.bulkFailures(r, fl)
+	}
+	if a := q.Get("done"); a != "" {
+		d.Flash = s.Catalog.T(lang, "page.case.done", s.Catalog.T(lang, "act."+safeKey(a)))
+	}
+	return d, nil
+}
+
+// listCases is Cases.List, with a filter on several statuses run as one
+// query per status and merged newest first: each then walks the (status, id)
+// index in order, where one IN query would sort every match.
+func (s *Server) listCases(ctx context.Context, caller casework.Caller, f casework.Filter) ([]*casework.Case, int64, error) {
+	if len(f.Status) < 2 {
+		return s.Cases.List(ctx, caller, f)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	var all []*casework.Case
+	more := false
+	for _, st := range f.Status {
+		g := f
+		g.Status = []casework.State{st}
+		cs, next, err := s.Cases.List(ctx, caller, g)
+		if err != nil {
+			return nil, 0, err
+		}
+		more = more || next != 0
+		all = append(all, cs...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	if len(all) > limit {
+		all, more = all[:limit], true
+	}
+	var next int64
+	if more && len(all) > 0 {
+		next = all[len(all)-1].ID
+	}
+	return all, next, nil
+}
+
+func atoiOr0(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// safeKey keeps a user-supplied key suffix to [a-z_].
+func safeKey(s string) string {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return "unknown"
+		}
+	}
+	return s
+}
+
+func (s *Server) statusOptions(lang i18n.Lang) []option {
+	seen := map[casework.State]bool{}
+	var out []option
+	for _, name := range []string{"whistle", "urban"} {
+		for _, st := range casework.Workflows()[name].States {
+			if seen[st] {
+				continue
+			}
+			seen[st] = true
+			out = append(out, option{Value: string(st), Label: s.Catalog.T(lang, "status."+string(st))})
+		}
+	}
+	return out
+}
+
+// categoryOptions lists the categories two levels deep, grouped by root.
+func (s *Server) categoryOptions(ctx context.Context, lang i18n.Lang) ([]option, error) {
+	roots, err := s.Categories.Tree(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []option
+	for _, root := range roots {
+		rn := catName(lang, root.Name, root.NameEN)
+		out = append(out, option{Value: root.Code, Label: rn + " · " + s.Catalog.T(lang, "page.cases.all_of"), Group: rn})
+		for _, c := range root.Children {
+			out = append(out, option{Value: c.Code, Label: catName(lang, c.Name, c.NameEN), Group: rn})
+		}
+	}
+	return out, nil
+}
+
+func catName(lang i18n.Lang, zh, en string) string {
+	if lang == i18n.EN && en != "" {
+		return en
+	}
+	return zh
+}
+
+// regionOptions lists the regions under the user's own, down to communities.
+func (s *Server) regionOptions(ctx context.Context, u *account.User) ([]option, error) {
+	if u.Region.Code == "" {
+		return nil, nil
+	}
+	nodes, err := s.Regions.Subtree(ctx, u.Region.Code, false)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, n := range nodes {
+		names[n.Code] = n.Name
+	}
+	var out []option
+	for _, n := range nodes {
+		if n.Level == region.Grid && u.Region.Level != region.Community && u.Region.Level != region.Grid {
+			continue
+		}
+		if n.Level == region.District || n.Level == region.City {
+			continue
+		}
+		out = append(out, option{Value: n.Code, Label: n.Name, Group: names[n.ParentCode]})
+	}
+	return out, nil
+}
+
+// targetOptions lists whom the user may dispatch to: staff in scope, then departments.
+func (s *Server) targetOptions(ctx context.Context, u *account.User, lang i18n.Lang) ([]option, error) {
+	users, err := s.Accounts.Users(ctx, account.ScopeOf(u), account.UserFilter{Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	people := s.Catalog.T(lang, "page.target.people")
+	var out []option
+	for _, x := range users {
+		if !x.IsStaff() || x.Disabled || x.ID == u.ID {
+			continue
+		}
+		label := x.Username
+		if x.DisplayName != "" {
+			label = x.DisplayName + "（" + x.Username + "）"
+		}
+		if len(x.Roles) > 0 {
+			label += " · " + s.Catalog.T(lang, "role."+string(x.Roles[0]))
+		}
+		out = append(out, option{Value: "u:" + strconv.FormatInt(x.ID, 10), Label: label, Group: people})
+	}
+	deps, err := s.Accounts.Departments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dg := s.Catalog.T(lang, "page.target.departments")
+	for _, dp := range deps {
+		out = append(out, option{Value: "d:" + dp.Code, Label: dp.Name + "（" + dp.Code + "）", Group: dg})
+	}
+	return out, nil
+}
+
+// parseTarget reads "u:ID" or "d:CODE".
+func parseTarget(v string) *casework.Target {
+	switch {
+	case strings.HasPrefix(v, "u:"):
+		id, err := strconv.ParseInt(v[2:], 10, 64)
+		if err == nil && id > 0 {
+			return &casework.Target{User: id}
+		}
+	case strings.HasPrefix(v, "d:") && len(v) > 2:
+		return &casework.Target{Department: v[2:]}
+	}
+	return nil
+}
+
+// pageBulkDispatch dispatches the selected cases to one target.
+func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	back := "/cases?queue=to_dispatch"
+	t := parseTarget(r.PostFormValue("target"))
+	ids := r.PostForm["ids"]
+	if t == nil || len(ids) == 0 {
+		why := "target"
+		if len(ids) == 0 {
+			why = "cases"
+		}
+		http.Redirect(w, r, back+"&failed="+why, http.StatusSeeOther)
+		return nil
+	}
+	if len(ids) > 200 {
+		ids = ids[:200]
+	}
+	done := 0
+	var failed []string
+	for _, v := range ids {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		c, err := s.Cases.Act(r.Context(), callerOf(r), id, casework.ActDispatch, casework.Input{Target: t, Note: strings.TrimSpace(r.PostFormValue("note"))})
+		if err != nil {
+			e := asAppError(err)
+			if e.Code == errs.Internal || e.Code == errs.Unavailable {
+				return err
+			}
+			failed = append(failed, strconv.FormatInt(id, 10)+":"+string(e.Code))
+			continue
+		}
+		_ = c
+		done++
+	}
+	loc := back + "&dispatched=" + strconv.Itoa(done)
+	if len(failed) > 0 {
+		loc += "&failed=" + url.QueryEscape(strings.Join(failed, ","))
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+	return nil
+}
+
+// bulkFailures explains a bulk dispatch's failures, given as "id:code"
+// pairs (or "target" / "cases" for an incomplete form), with each case's
+// number, in the user's language. Nothing from the URL is shown verbatim.
+func (s *Server) bulkFailures(r *http.Request, v string) string {
+	lang := langOf(r)
+	switch v {
+	case "target":
+		return s.Catalog.T(lang, "page.cases.bulk_need_target")
+	case "cases":
+		return s.Catalog.T(lang, "page.cases.bulk_need_cases")
+	}
+	var parts []string
+	for _, p := range strings.Split(v, ",") {
+		idStr, code, _ := strings.Cut(p, ":")
+		id, err := strconv.ParseInt(idStr, 10, 64)
+		if err != nil || len(parts) >= 20 {
+			continue
+		}
+		label := "#" + idStr
+		if c, err := s.Cases.Get(r.Context(), callerOf(r), id); err == nil {
+			label = c.Number
+		}
+		key := "error.invalid"
+		switch errs.Code(code) {
+		case errs.Conflict:
+			key = "page.cases.bulk_conflict"
+		case errs.Forbidden:
+			key = "error.forbidden"
+		case errs.NotFound:
+			key = "error.not_found"
+		}
+		parts = append(parts, label+" "+s.Catalog.T(lang, key))
+	}
+	return s.Catalog.T(lang, "page.cases.bulk_failed", strings.Join(parts, "；"))
+}
+
+// timelineItem is one step of a case as the case page shows it.
+type timelineItem struct {
+	When       string
+	Actor      string
+	ActionText string
+	Action     string
+	ToText     string
+	Note       string
+	Details    []string
+	Photos     []photoView
+}
+
+type photoView struct {
+	URL  string
+	Kind string
+	Alt  string
+}
+
+// actionForm is one action the user may take now, with the fields of its form.
+type actionForm struct {
+	Lang    i18n.Lang
+	CSRF    string
+	CaseID  int64
+	Targets []option
+	Results []option
+	Stars   []int
+	Action  string
+	Label   string
+	Help    string
+	F       map[string]string // field → "req" | "opt"
+	Form    *formState
+	Open    bool
+	Danger  bool
+	Version int
+}
+
+type caseDetail struct {
+	Row        caseRow
+	C          *casework.Case
+	Staff      bool
+	IsReporter bool
+	Reporter   string
+	Phone      string
+	CanUnmask  bool
+	Unmasked   bool
+	Anonymous  bool
+	Timeline   []timelineItem
+	Before     []photoView
+	After      []photoView
+	Actions    []actionForm
+	Targets    []option
+	Results    []option
+	Flash      string
+	Community  string
+	GridName   string
+	Lat, Lng   string
+	Stars      []int
+	Department string
+	Assignee   string
+	Postpone   string
+}
+
+// pageCase shows one case: its facts, time limit, timeline, photos, map
+// and the actions this user may take now.
+func (s *Server) pageCase(w http.ResponseWriter, r *http.Request) error {
+	return s.showCase(w, r, http.StatusOK, "", nil)
+}
+
+func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, formAction string, fs *formState) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	caller := callerOf(r)
+	c, err := s.Cases.Get(ctx, caller, id)
+	if err != nil {
+		return err
+	}
+	u := userOf(r)
+	lang := langOf(r)
+	now := s.Clock.Now()
+	d := &caseDetail{Row: s.row(lang, now, c), C: c, Staff: u.IsStaff(), IsReporter: c.ReporterID != 0 && c.ReporterID == u.ID,
+		Anonymous: c.Anonymous, Lat: strconv.FormatFloat(c.Lat, 'f', 6, 64), Lng: strconv.FormatFloat(c.Lng, 'f', 6, 64),
+		Stars: []int{5, 4, 3, 2, 1}, Department: c.DepartmentName, Assignee: c.AssigneeName}
+	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {
+		d.Community, d.GridName = loc.At(region.Community).Code, loc.Grid.Name
+	}
+	if c.PostponeHours > 0 {
+		d.Postpone = s.Catalog.T(lang, "page.case.postpone_pending", c.PostponeHours, c.PostponeReason)
+	}
+	if d.Staff {
+		if !c.Anonymous {
+			d.Reporter = c.ReporterName
+		}
+		d.Phone = account.MaskPhone(c.ReporterPhone)
+		d.CanUnmask = u.Can(account.PermUnmask) && c.ReporterPhone != ""
+		if d.CanUnmask && r.URL.Query().Get("unmask") == "1" {
+			if err := s.DB.InTx(ctx, func(tx *txT) error {
+				return audit.Record(ctx, tx, actorOf(r), "personal.unmask", "case:"+c.Number, "reporter phone (page)")
+			}); err != nil {
+				return err
+			}
+			d.Phone, d.Unmasked = c.ReporterPhone, true
+		}
+	}
+	tl, err := s.Cases.Timeline(ctx, caller, id, !d.Staff && !d.IsReporter)
+	if err != nil {
+		return err
+	}
+	for _, e := range tl {
+		d.Timeline = append(d.Timeline, s.timelineItem(lang, c, e, d.Staff))
+	}
+	photos, err := s.Cases.Photos(ctx, caller, id)
+	if err != nil {
+		return err
+	}
+	for _, p := range photos {
+		pv := photoView{URL: fmt.Sprintf("/api/v1/cases/%d/photos/%d", c.ID, p.ID), Kind: p.Kind}
+		if p.Kind == "after" {
+			pv.Alt = s.Catalog.T(lang, "page.case.photo_after")
+			d.After = append(d.After, pv)
+		} else {
+			pv.Alt = s.Catalog.T(lang, "page.case.photo_before")
+			d.Before = append(d.Before, pv)
+		}
+	}
+	needTargets := false
+	for _, a := range s.Cases.Actions(c, caller) {
+		af := actionForm{Action: string(a.Action), Label: s.Catalog.T(lang, "act."+string(a.Action)), F: map[string]string{}, Version: c.Version,
+			Help: s.Catalog.T(lang, "help."+string(a.Action))}
+		for _, f := range a.Optional {
+			af.F[f] = "opt"
+		}
+		for _, f := range a.Requires {
+			af.F[f] = "req"
+		}
+		if a.Action == casework.ActRate {
+			delete(af.F, casework.FieldNote)
+			af.F["comment"] = "opt"
+		}
+		if a.Action == casework.ActVerify {
+			af.F[casework.FieldNote] = "opt"
+		}
+		af.Danger = dangerous(a.Action)
+		if _, ok := af.F[casework.FieldTarget]; ok {
+			needTargets = true
+		}
+		if string(a.Action) == formAction {
+			af.Form, af.Open = fs, true
+		}
+		d.Actions = append(d.Actions, af)
+	}
+	if needTargets {
+		if d.Targets, err = s.targetOptions(ctx, u, lang); err != nil {
+			return err
+		}
+	}
+	for _, res := range []string{"satisfied", "basically_satisfied", "dissatisfied"} {
+		d.Results = append(d.Results, option{Value: res, Label: s.Catalog.T(lang, "revisit."+res)})
+	}
+	if a := r.URL.Query().Get("done"); a != "" {
+		d.Flash = s.Catalog.T(lang, "page.case.done", s.Catalog.T(lang, "act."+safeKey(a)))
+	}
+	if r.URL.Query().Get("new") == "1" {
+		d.Flash = s.Catalog.T(lang, "page.report.thanks", c.Number)
+		if n := atoiOr0(r.URL.Query().Get("photo_failed")); n > 0 {
+			d.Flash += " " + s.Catalog.T(lang, "page.case.photo_failed", n)
+		}
+	}
+	p := s.newPage(r, "page.case.title", d)
+	p.Title = c.Number + " · " + p.Title
+	for i := range d.Actions {
+		d.Actions[i].fill(p.Lang, p.CSRF, c.ID, d.Targets, d.Results)
+	}
+	return s.render(w, r, status, "case.html", p)
+}
+
+func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event, staff bool) timelineItem {
+	it := timelineItem{When: shanghaiTime(e.At), Action: string(e.Action), ActionText: s.Catalog.T(lang, "action."+string(e.Action)), Note: e.Note}
+	if e.ToStatus != "" && e.ToStatus != e.FromStatus {
+		it.ToText = s.Catalog.T(lang, "status."+string(e.ToStatus))
+	}
+	role := ""
+	if e.Role != "" && e.Role != "anonymous" && e.Role != "system" {
+		role = s.Catalog.T(lang, "role."+e.Role)
+	}
+	switch {
+	case e.Role == "system" || e.ActorName == "system":
+		it.Actor = s.Catalog.T(lang, "page.case.system")
+	case e.Role == "anonymous" || e.ActorName == "anonymous":
+		it.Actor = s.Catalog.T(lang, "page.case.anonymous")
+	case staff && e.ActorName != "":
+		it.Actor = e.ActorName + " · " + role
+	default:
+		it.Actor = role
+	}
+	if e.Action == casework.ActSubmit && c.Anonymous {
+		it.Actor = s.Catalog.T(lang, "page.case.anonymous")
+	}
+	str := func(k string) string { v, _ := e.Data[k].(string); return v }
+	if v := str("target_department_name"); v != "" {
+		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.to_department", v))
+	}
+	if v := str("target_user"); v != "" && staff {
+		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.to_user", v))
+	}
+	if v, ok := e.Data["stars"].(float64); ok {
+		it.Details = append(it.Details, strings.Repeat("★", int(v))+strings.Repeat("☆", 5-int(v)))
+	}
+	if v, ok := e.Data["passed"].(bool); ok {
+		k := "page.case.passed_no"
+		if v {
+			k = "page.case.passed_yes"
+		}
+		it.Details = append(it.Details, s.Catalog.T(lang, k))
+	}
+	if v := str("result"); v != "" {
+		it.Details = append(it.Details, s.Catalog.T(lang, "revisit."+v))
+	}
+	if v, ok := e.Data["hours"].(float64); ok && v > 0 {
+		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.hours", int(v)))
+	}
+	if v := str("reason"); v != "" {
+		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.reason", v))
+	}
+	if v := str("parent"); v != "" {
+		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.parent", v))
+	}
+	for _, p := range e.Photos {
+		alt := s.Catalog.T(lang, "page.case.photo_before")
+		if p.Kind == "after" {
+			alt = s.Catalog.T(lang, "page.case.photo_after")
+		}
+		it.Photos = append(it.Photos, photoView{URL: fmt.Sprintf("/api/v1/cases/%d/photos/%d", c.ID, p.ID), Kind: p.Kind, Alt: alt})
+	}
+	return it
+}
+
+// pageCaseAct takes one action from its form. htmx gets the form back
+// with errors next to the fields, or a redirect to the updated case.
+func (s *Server) pageCaseAct(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	action := r.PathValue("action")
+	fs := &formState{Values: r.PostForm, Fields: map[string]string{}}
+	in, ferr := s.actionInput(r, fs)
+	if ferr == nil {
+		_, err = s.Cases.Act(r.Context(), callerOf(r), id, casework.Action(action), in)
+	} else {
+		err = ferr
+	}
+	if err != nil {
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		if isHX(r) {
+			return s.renderActionForm(w, r, status, id, action, fs)
+		}
+		return s.showCase(w, r, status, action, fs)
+	}
+	loc := "/cases/" + strconv.FormatInt(id, 10) + "?done=" + url.QueryEscape(action)
+	if _, err := s.Cases.Get(r.Context(), callerOf(r), id); errs.Is(err, errs.NotFound) {
+		loc = "/cases?done=" + url.QueryEscape(action)
+	}
+	if isHX(r) {
+		w.Header().Set("HX-Redirect", loc)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+	return nil
+}
+
+// renderActionForm re-renders one action's form with its errors.
+func (s *Server) renderActionForm(w http.ResponseWriter, r *http.Request, status int, id int64, action string, fs *formState) error {
+	caller := callerOf(r)
+	c, err := s.Cases.Get(r.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	d := &caseDetail{C: c, Stars: []int{5, 4, 3, 2, 1}, Staff: userOf(r).IsStaff()}
+	for _, res := range []string{"satisfied", "basically_satisfied", "dissatisfied"} {
+		d.Results = append(d.Results, option{Value: res, Label: s.Catalog.T(lang, "revisit."+res)})
+	}
+	af := actionForm{Action: action, Label: s.Catalog.T(lang, "act."+safeKey(action)), F: map[string]string{}, Form: fs, Open: true, Version: c.Version,
+		Help: s.Catalog.T(lang, "help."+safeKey(action)), Danger: dangerous(casework.Action(action))}
+	found := false
+	for _, a := range s.Cases.Actions(c, caller) {
+		if string(a.Action) != action {
+			continue
+		}
+		found = true
+		for _, f := range a.Optional {
+			af.F[f] = "opt"
+		}
+		for _, f := range a.Requires {
+			af.F[f] = "req"
+		}
+		if a.Action == casework.ActRate {
+			delete(af.F, casework.FieldNote)
+			af.F["comment"] = "opt"
+		}
+		if a.Action == casework.ActVerify {
+			af.F[casework.FieldNote] = "opt"
+		}
+	}
+	if !found {
+		// The case moved on (someone else acted): show the message only.
+		af.F = map[string]string{}
+	}
+	if _, ok := af.F[casework.FieldTarget]; ok {
+		if d.Targets, err = s.targetOptions(r.Context(), userOf(r), lang); err != nil {
+			return err
+		}
+	}
+	p := s.newPage(r, "page.case.title", nil)
+	af.fill(p.Lang, p.CSRF, c.ID, d.Targets, d.Results)
+	return s.renderFragment(w, status, "case.html", "action-form", af)
+}
+
+// dangerous marks the actions that end or push back a case, shown in red.
+func dangerous(a casework.Action) bool {
+	switch a {
+	case casework.ActReject, casework.ActDecline, casework.ActReturn, casework.ActPostponeRefuse, casework.ActSuspend:
+		return true
+	}
+	return false
+}
+
+// fill gives an action form what its template needs from the page.
+func (a *actionForm) fill(lang i18n.Lang, csrf string, id int64, targets, results []option) {
+	a.Lang, a.CSRF, a.CaseID, a.Targets, a.Results, a.Stars = lang, csrf, id, targets, results, []int{5, 4, 3, 2, 1}
+}
+
+// actionInput reads an action form into casework.Input; malformed numbers
+// are field errors.
+func (s *Server) actionInput(r *http.Request, fs *formState) (casework.Input, error) {
+	f := r.PostForm
+	in := casework.Input{Note: strings.TrimSpace(f.Get("note")), Reason: strings.TrimSpace(f.Get("reason")), Result: f.Get("result"),
+		Comment: strings.TrimSpace(f.Get("comment"))}
+	e := errs.E(errs.Invalid, "error.invalid")
+	if v := f.Get("target"); v != "" {
+		in.Target = parseTarget(v)
+		if in.Target == nil {
+			e.Field("target", "field.required")
+		}
+	}
+	if v := f.Get("stars"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.Field("stars", "field.number")
+		}
+		in.Stars = &n
+	}
+	if v := f.Get("passed"); v != "" {
+		b := v == "1" || v == "true"
+		in.Passed = &b
+	}
+	if v := strings.TrimSpace(f.Get("hours")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.Field("hours", "field.number")
+		}
+		in.Hours = &n
+	}
+	if v := strings.TrimSpace(f.Get("parent")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			in.Parent = n
+		} else {
+			cs, _, err := s.Cases.List(r.Context(), callerOf(r), casework.Filter{Numbers: []string{strings.ToUpper(v)}, Limit: 1})
+			if err != nil {
+				return in, err
+			}
+			if len(cs) == 0 {
+				e.Field("parent", "case.not_found")
+			} else {
+				in.Parent = cs[0].ID
+			}
+		}
+	}
+	for _, v := range f["photos"] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			in.Photos = append(in.Photos, n)
+		}
+	}
+	if v := f.Get("version"); v != "" {
+		in.Version, _ = strconv.Atoi(v)
+	}
+	if len(e.Fields) > 0 {
+		return in, e
+	}
+	return in, nil
+}

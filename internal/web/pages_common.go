@@ -1,0 +1,226 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/errs"
+	"whistle/internal/i18n"
+	"whistle/internal/notify"
+)
+
+// navItem is one entry of the section bar.
+type navItem struct {
+	Key, Href string
+	Active    bool
+	Badge     int
+	BadgeID   string
+}
+
+// navData is what the layout needs besides the page: sections, the unread
+// count and the messages the scripts show.
+type navData struct {
+	Items  []navItem
+	Staff  bool
+	Admin  bool
+	Unread int
+	JS     map[string]string
+}
+
+// jsKeys are the catalogue keys the browser scripts need, in the page's
+// language; they travel in a JSON block (no inline script, CSP allows it).
+var jsKeys = []string{"js.uploading", "js.upload_failed", "js.photo_limit", "js.locating", "js.locate_failed", "js.located",
+	"js.no_geolocation", "js.follow", "js.followed", "js.live_update", "js.network_error", "js.session_expired", "js.submitting",
+	"js.shrink_failed", "js.remove", "js.picked", "js.outside", "js.dup_distance", "js.import_ok", "js.import_checking",
+	"js.draft_restored", "js.submit", "js.no_category", "js.photo_n", "js.required"}
+
+func (s *Server) nav(r *http.Request) navData {
+	lang := langOf(r)
+	u := userOf(r)
+	n := navData{JS: make(map[string]string, len(jsKeys))}
+	for _, k := range jsKeys {
+		n.JS[strings.TrimPrefix(k, "js.")] = s.Catalog.T(lang, k)
+	}
+	path := r.URL.Path
+	add := func(key, href, prefix string) {
+		active := path == href || (prefix != "" && strings.HasPrefix(path, prefix))
+		n.Items = append(n.Items, navItem{Key: key, Href: href, Active: active})
+	}
+	switch {
+	case u == nil:
+		add("nav.nearby", "/nearby", "/nearby")
+		add("nav.report", "/report", "/report")
+	case !u.IsStaff():
+		add("nav.report", "/report", "/report")
+		add("nav.my", "/my", "/my")
+		add("nav.nearby", "/nearby", "/nearby")
+		add("nav.inbox", "/inbox", "/inbox")
+	default:
+		n.Staff = true
+		add("nav.home", "/", "")
+		add("nav.cases", "/cases", "/cases")
+		if u.Has(account.GridWorker) || u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) {
+			add("nav.report_staff", "/report", "/report")
+		}
+		add("nav.inbox", "/inbox", "/inbox")
+		add("nav.nearby", "/nearby", "/nearby")
+		if u.Can(account.PermUserWrite) || u.Can(account.PermAuditRead) || u.Can(account.PermCategoryWrite) {
+			n.Admin = true
+			add("nav.admin", "/admin", "/admin")
+		}
+	}
+	if u != nil {
+		var unread int
+		if err := s.DB.QueryRow(r.Context(), `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, u.ID).Scan(&unread); err == nil {
+			n.Unread = unread
+		}
+		for i := range n.Items {
+			if n.Items[i].Href == "/inbox" {
+				n.Items[i].Badge, n.Items[i].BadgeID = unread, "inbox-badge"
+			}
+		}
+	}
+	return n
+}
+
+// isHX reports whether htmx sent the request (it then wants a fragment).
+func isHX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// renderFragment executes one named template of a page file, without the
+// layout, for htmx swaps.
+func (s *Server) renderFragment(w http.ResponseWriter, status int, file, name string, p any) error {
+	t, ok := s.tmpl[file]
+	if !ok {
+		return errs.E(errs.Internal, "error.internal")
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// formState is a submitted form's values and its errors in the user's
+// language: a general message and one message per field.
+type formState struct {
+	Values  url.Values
+	Message string
+	Fields  map[string]string
+	OK      string
+}
+
+// Get returns a submitted value.
+func (f *formState) Get(k string) string {
+	if f == nil || f.Values == nil {
+		return ""
+	}
+	return f.Values.Get(k)
+}
+
+// Has reports whether a multi-valued field was submitted with v.
+func (f *formState) Has(k, v string) bool {
+	if f == nil || f.Values == nil {
+		return false
+	}
+	for _, x := range f.Values[k] {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns the message for a field ("" when it is fine).
+func (f *formState) Err(k string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Fields[k]
+}
+
+// failForm turns an expected error into a form state; unexpected errors
+// (internal, unavailable) are returned for the error page.
+func (s *Server) failForm(r *http.Request, f *formState, err error) (int, error) {
+	e := asAppError(err)
+	switch e.Code {
+	case errs.Internal, errs.Unavailable, errs.Unauthorized:
+		return 0, err
+	}
+	status := httpStatus(e)
+	s.logError(r, status, e)
+	b := s.errorBody(langOf(r), e)
+	f.Message, f.Fields = b.Error.Message, b.Error.Fields
+	if f.Fields == nil {
+		f.Fields = map[string]string{}
+	}
+	return status, nil
+}
+
+// shanghaiTime formats a time for people in the district.
+func shanghaiTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(shanghai).Format("2006-01-02 15:04")
+}
+
+// timeLeft says how long until (or since) a deadline, in words.
+func (s *Server) timeLeft(lang i18n.Lang, now, deadline time.Time) string {
+	if deadline.IsZero() {
+		return ""
+	}
+	d := deadline.Sub(now)
+	key := "time.left"
+	if d < 0 {
+		key, d = "time.over", -d
+	}
+	return s.Catalog.T(lang, key, s.duration(lang, d))
+}
+
+func (s *Server) duration(lang i18n.Lang, d time.Duration) string {
+	days := int(d.Hours()) / 24
+	hours := int(d.Hours()) % 24
+	mins := int(d.Minutes()) % 60
+	switch {
+	case days > 0:
+		return s.Catalog.T(lang, "time.days_hours", days, hours)
+	case hours > 0:
+		return s.Catalog.T(lang, "time.hours_minutes", hours, mins)
+	}
+	return s.Catalog.T(lang, "time.minutes", mins)
+}
+
+// pageInt reads a positive integer query parameter; bad values are 0.
+func pageInt(r *http.Request, name string) int64 {
+	var n int64
+	if _, err := fmt.Sscan(r.URL.Query().Get(name), &n); err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// inboxFor lists a user's messages with their text in the user's language.
+func (s *Server) inboxFor(r *http.Request, limit int) ([]notify.Message, int, error) {
+	msgs, unread, err := notify.Inbox(r.Context(), s.DB, userOf(r).ID, 0, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	lang := langOf(r)
+	for i := range msgs {
+		args := msgs[i].Args
+		if len(args) == 3 {
+			args = []any{args[0], s.Catalog.T(lang, "action."+toString(args[1])), s.Catalog.T(lang, "status."+toString(args[2]))}
+		}
+		msgs[i].Text = s.Catalog.T(lang, msgs[i].Key, args...)
+	}
+	return msgs, unread, nil
+}

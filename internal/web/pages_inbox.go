@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+
+	"whistle/internal/notify"
+)
+
+type inboxPage struct {
+	Messages []notify.Message
+	Unread   int
+	Times    map[int64]string
+}
+
+// pageInbox lists the user's notifications; new case events in scope
+// refresh it through the page's EventSource.
+func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) error {
+	msgs, unread, err := s.inboxFor(r, 100)
+	if err != nil {
+		return err
+	}
+	d := &inboxPage{Messages: msgs, Unread: unread, Times: map[int64]string{}}
+	for _, m := range msgs {
+		d.Times[m.ID] = shanghaiTime(m.CreatedAt)
+	}
+	p := s.newPage(r, "page.inbox.title", d)
+	if isHX(r) {
+		return s.renderFragment(w, http.StatusOK, "inbox.html", "inbox", p)
+	}
+	return s.render(w, r, http.StatusOK, "inbox.html", p)
+}
+
+// pageInboxRead marks every message read.
+func (s *Server) pageInboxRead(w http.ResponseWriter, r *http.Request) error {
+	if err := notify.MarkRead(r.Context(), s.DB, userOf(r).ID, 0); err != nil {
+		return err
+	}
+	if isHX(r) {
+		return s.pageInbox(w, r)
+	}
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	return nil
+}

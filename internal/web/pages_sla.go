@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"whistle/internal/errs"
+	"whistle/internal/sla"
+	"whistle/internal/sla/calendar"
+)
+
+type limitRow struct {
+	L        sla.TimeLimit
+	Workflow string
+	Stage    string
+	Region   string
+}
+
+type slaPage struct {
+	Limits    []limitRow
+	Year      int
+	Years     []int
+	Covered   bool
+	WorkHours string
+	Days      []calendar.Day
+	Stages    []option
+}
+
+// pageAdminSLA shows the time-limit rules and the working calendar; the
+// forms write through the JSON API (/api/v1/time-limits, /api/v1/calendar).
+func (s *Server) pageAdminSLA(w http.ResponseWriter, r *http.Request) error {
+	if s.SLA == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	ctx := r.Context()
+	lang := langOf(r)
+	ls, err := s.SLA.TimeLimits(ctx)
+	if err != nil {
+		return err
+	}
+	d := &slaPage{}
+	for _, l := range ls {
+		row := limitRow{L: l, Workflow: s.Catalog.T(lang, "category.workflow."+l.Workflow), Stage: s.Catalog.T(lang, "sla.stage."+l.Stage), Region: l.RegionCode}
+		if l.RegionCode != "" {
+			if n, err := s.Regions.Get(ctx, l.RegionCode); err == nil {
+				row.Region = n.Name
+			}
+		}
+		d.Limits = append(d.Limits, row)
+	}
+	for _, st := range []string{"accept", "dispatch", "claim", "register", "handle", "verify", "rate", "close"} {
+		d.Stages = append(d.Stages, option{Value: st, Label: s.Catalog.T(lang, "sla.stage."+st)})
+	}
+	cal := s.SLA.Calendar()
+	d.Year = s.Clock.Now().In(cal.Location()).Year()
+	if y, err := strconv.Atoi(r.URL.Query().Get("year")); err == nil && y > 1900 && y < 3000 {
+		d.Year = y
+	}
+	d.Years, d.Covered, d.Days = cal.Years(), cal.Covers(d.Year), cal.Days(d.Year)
+	d.WorkHours = cal.WorkHours().String()
+	return s.render(w, r, http.StatusOK, "admin_sla.html", s.newPage(r, "admin.sla", d))
+}

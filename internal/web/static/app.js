@@ -1,0 +1,721 @@
+/* Whistle pages: the little JavaScript the server-rendered pages need.
+ * htmx does partial updates; this file adds the CSRF header, drafts that
+ * survive an expired session, photo shrinking and upload, ECharts maps of
+ * our own GeoJSON (no tiles), live updates over SSE and the report form.
+ * No inline scripts: the Content-Security-Policy forbids them. */
+(function () {
+  'use strict';
+
+  var M = {};
+  try { M = JSON.parse(document.getElementById('js-messages').textContent) || {}; } catch (e) { M = {}; }
+  function t(key) {
+    var args = Array.prototype.slice.call(arguments, 1), i = 0;
+    return String(M[key] || key).replace(/%(\[\d+\])?[sdv]/g, function () { return args[i++]; });
+  }
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : '';
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+
+  /* ---------- live region (toasts) ---------- */
+  var toastTimer = 0;
+  function say(msg) {
+    var el = $('#live');
+    if (!el) return;
+    el.textContent = msg;
+    el.classList.add('show');
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.classList.remove('show'); }, 5000);
+  }
+
+  /* ---------- drafts: kept in localStorage, restored after a new login ---------- */
+  var DRAFT_TTL = 7 * 24 * 3600 * 1000;
+  function draftKey(form) { return 'whistle:draft:' + form.getAttribute('data-draft'); }
+  function saveDraft(form) {
+    var data = {}, any = false;
+    $$('input, textarea, select', form).forEach(function (el) {
+      if (!el.name || el.type === 'file' || el.type === 'password' || el.name === 'csrf_token' || el.name === 'version' || el.name === 'photos') return;
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        data[el.name] = data[el.name] || [];
+        if (el.checked) { data[el.name].push(el.value); any = true; }
+        return;
+      }
+      data[el.name] = el.value;
+      if (el.value && el.type !== 'hidden') any = true;
+      if (el.value && (el.name === 'category' || el.name === 'lat')) any = true;
+    });
+    try {
+      if (any) localStorage.setItem(draftKey(form), JSON.stringify({ at: Date.now(), path: location.pathname, v: data }));
+    } catch (e) { /* storage full or disabled: the draft is lost, the form still works */ }
+  }
+  function restoreDraft(form) {
+    var raw;
+    try { raw = localStorage.getItem(draftKey(form)); } catch (e) { return false; }
+    if (!raw) return false;
+    var d;
+    try { d = JSON.parse(raw); } catch (e) { return false; }
+    if (!d || !d.v || Date.now() - d.at > DRAFT_TTL) { clearDraft(form); return false; }
+    var restored = false;
+    $$('input, textarea, select', form).forEach(function (el) {
+      if (!el.name || !(el.name in d.v) || el.type === 'file' || el.name === 'csrf_token' || el.name === 'version') return;
+      var v = d.v[el.name];
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        var on = Array.isArray(v) && v.indexOf(el.value) >= 0;
+        if (el.checked !== on) { el.checked = on; restored = true; }
+      } else if (typeof v === 'string' && v !== '' && el.value !== v) {
+        el.value = v;
+        restored = true;
+      }
+    });
+    return restored;
+  }
+  function clearDraft(form) { try { localStorage.removeItem(draftKey(form)); } catch (e) { /* ignore */ } }
+  function saveAllDrafts() { $$('form[data-draft]').forEach(saveDraft); }
+  function toLogin() {
+    saveAllDrafts();
+    say(t('session_expired'));
+    location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search);
+  }
+
+  function initDrafts(root) {
+    $$('form[data-draft]', root).forEach(function (form) {
+      if (form._draft) return;
+      form._draft = true;
+      if (restoreDraft(form)) {
+        var det = form.closest('details');
+        if (det) det.open = true;
+        var note = $('[data-draft-notice]');
+        if (note) { note.textContent = t('draft_restored'); note.hidden = false; }
+        form.dispatchEvent(new CustomEvent('whistle:restored', { bubbles: true }));
+      }
+      var timer = 0;
+      var save = function () { clearTimeout(timer); timer = setTimeout(function () { saveDraft(form); }, 300); };
+      form.addEventListener('input', save);
+      form.addEventListener('change', save);
+    });
+  }
+
+  /* ---------- htmx glue ---------- */
+  document.addEventListener('htmx:configRequest', function (e) { e.detail.headers['X-CSRF-Token'] = csrf; });
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('form[data-draft]');
+    if (form) saveDraft(form);
+  });
+  document.addEventListener('htmx:afterRequest', function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr) return;
+    if (xhr.status === 401) { toLogin(); return; }
+    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('form[data-draft]');
+    if (form && xhr.status >= 200 && xhr.status < 300 && xhr.getResponseHeader('HX-Redirect')) clearDraft(form);
+  });
+  document.addEventListener('htmx:sendError', function () { say(t('network_error')); });
+
+  /* ---------- photos: shrink in the browser, then upload ---------- */
+  var MAX_SIDE = 1600;
+  function loadImage(file) {
+    if (window.createImageBitmap) {
+      return createImageBitmap(file, { imageOrientation: 'from-image' }).catch(function () { return imgElement(file); });
+    }
+    return imgElement(file);
+  }
+  function imgElement(file) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file), img = new Image();
+      img.onload = function () { resolve(img); };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error(t('shrink_failed'))); };
+      img.src = url;
+    });
+  }
+  function shrink(file) {
+    return loadImage(file).then(function (img) {
+      var w = img.width || img.naturalWidth, h = img.height || img.naturalHeight;
+      var scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+      var c = document.createElement('canvas');
+      c.width = Math.max(1, Math.round(w * scale));
+      c.height = Math.max(1, Math.round(h * scale));
+      var ctx = c.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, c.width, c.height);
+      ctx.drawImage(img, 0, 0, c.width, c.height);
+      return new Promise(function (resolve, reject) {
+        c.toBlob(function (b) { if (b) resolve(b); else reject(new Error(t('shrink_failed'))); }, 'image/jpeg', 0.85);
+      });
+    });
+  }
+  function errorText(j, fallback) {
+    if (j && j.error) {
+      var f = j.error.fields || {};
+      var first = Object.keys(f)[0];
+      return first ? f[first] : j.error.message;
+    }
+    return fallback;
+  }
+  function uploadPhoto(url, blob) {
+    var fd = new FormData();
+    fd.append('photo', blob, 'photo.jpg');
+    return fetch(url, { method: 'POST', body: fd, headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin' }).then(function (r) {
+      if (r.status === 401) { toLogin(); throw new Error(t('session_expired')); }
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) throw new Error(errorText(j, t('upload_failed')));
+        return j;
+      });
+    });
+  }
+  function thumb(container, blob, onRemove) {
+    var fig = document.createElement('span');
+    fig.className = 'thumb';
+    var img = document.createElement('img');
+    img.src = URL.createObjectURL(blob);
+    img.alt = t('photo_n', container.children.length + 1);
+    fig.appendChild(img);
+    var x = document.createElement('button');
+    x.type = 'button';
+    x.className = 'remove';
+    x.setAttribute('aria-label', t('remove'));
+    x.textContent = '×';
+    x.addEventListener('click', function () { fig.remove(); onRemove(); });
+    fig.appendChild(x);
+    container.appendChild(fig);
+    return fig;
+  }
+
+  // An uploader with data-upload sends each photo at once (after-photos of
+  // an action) and adds its id to the form; one with data-queue keeps the
+  // shrunk photos until the report exists.
+  function initUploaders(root) {
+    $$('.uploader', root).forEach(function (up) {
+      if (up._init) return;
+      up._init = true;
+      var max = parseInt(up.getAttribute('data-max') || '9', 10);
+      var previews = $('[data-previews]', up), status = $('[data-upload-status]', up);
+      var form = up.closest('form');
+      up._queue = [];
+      $$('[data-photo-input]', up).forEach(function (input) {
+        input.addEventListener('change', function () {
+          var files = Array.prototype.slice.call(input.files || []);
+          input.value = '';
+          files.reduce(function (p, file) {
+            return p.then(function () {
+              if (previews.children.length >= max) { status.textContent = t('photo_limit', max); return; }
+              status.textContent = t('uploading');
+              return shrink(file).then(function (blob) {
+                if (up.hasAttribute('data-queue')) {
+                  var item = { blob: blob };
+                  up._queue.push(item);
+                  thumb(previews, blob, function () { up._queue.splice(up._queue.indexOf(item), 1); });
+                  status.textContent = '';
+                  return;
+                }
+                return uploadPhoto(up.getAttribute('data-upload'), blob).then(function (p) {
+                  var hidden = document.createElement('input');
+                  hidden.type = 'hidden';
+                  hidden.name = 'photos';
+                  hidden.value = p.id;
+                  form.appendChild(hidden);
+                  thumb(previews, blob, function () { hidden.remove(); });
+                  status.textContent = '';
+                });
+              }).catch(function (err) { status.textContent = err.message || t('upload_failed'); });
+            });
+          }, Promise.resolve());
+        });
+      });
+    });
+  }
+
+  /* ---------- maps: ECharts with our GeoJSON, loaded only where needed ---------- */
+  var echartsReady = null;
+  function withECharts() {
+    if (window.echarts) return Promise.resolve(window.echarts);
+    if (!echartsReady) {
+      echartsReady = new Promise(function (resolve, reject) {
+        var s = document.createElement('script');
+        s.src = '/static/vendor/echarts.min.js';
+        s.onload = function () { resolve(window.echarts); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return echartsReady;
+  }
+  var mapSeq = 0;
+  function drawMap(el, url) {
+    return Promise.all([withECharts(), fetch(url, { credentials: 'same-origin' }).then(function (r) { return r.json(); })]).then(function (res) {
+      var echarts = res[0], geo = res[1];
+      var name = 'whistle-' + (++mapSeq);
+      echarts.registerMap(name, geo);
+      var old = echarts.getInstanceByDom(el);
+      if (old) old.dispose();
+      var chart = echarts.init(el, null, { renderer: 'canvas' });
+      var feats = geo.features || [];
+      var byName = {};
+      feats.forEach(function (f) { byName[f.properties.name] = f.properties; });
+      var regions = [];
+      // Grid names repeat their community's name: label the difference.
+      var names = feats.map(function (f) { return String(f.properties.name || ''); });
+      var prefix = names.length > 1 ? names.reduce(function (p, n) {
+        var i = 0;
+        while (i < p.length && i < n.length && p[i] === n[i]) i++;
+        return p.slice(0, i);
+      }) : '';
+      prefix = prefix.replace(/第$/, '');
+      var hl = el.getAttribute('data-highlight');
+      if (hl) feats.forEach(function (f) { if (f.properties.code === hl) regions.push({ name: f.properties.name, itemStyle: { areaColor: '#ffe1dc' } }); });
+      chart.setOption({
+        animation: false,
+        tooltip: { trigger: 'item', confine: true },
+        geo: {
+          map: name, roam: true, regions: regions, selectedMode: false, scaleLimit: { min: 0.8, max: 40 },
+          label: { show: feats.length <= 40, fontSize: 11, color: '#4e5969',
+            formatter: function (p) { return p.name.slice(prefix.length) || p.name; } },
+          itemStyle: { areaColor: '#f4f6f9', borderColor: '#aab2bd', borderWidth: 1 },
+          emphasis: { label: { show: true, color: '#1d2129' }, itemStyle: { areaColor: '#fff1ee' } },
+          tooltip: { show: true, formatter: function (p) { return p.name; } }
+        },
+        series: []
+      });
+      window.addEventListener('resize', function () { chart.resize(); });
+      el._chart = chart;
+      el._byName = byName;
+      return chart;
+    });
+  }
+  function marker(chart, lng, lat) {
+    chart.setOption({ series: [{ id: 'pin', type: 'effectScatter', coordinateSystem: 'geo', data: [[lng, lat]], symbolSize: 14,
+      rippleEffect: { scale: 3 }, itemStyle: { color: '#c8102e' }, zlevel: 2, tooltip: { show: false } }] });
+  }
+  function initMaps(root) {
+    $$('[data-map]', root).forEach(function (el) {
+      if (el._init) return;
+      el._init = true;
+      var kind = el.getAttribute('data-map');
+      var url = el.getAttribute('data-geojson');
+      if (!url || /\/regions\/\/geojson$/.test(url)) return;
+      drawMap(el, url).then(function (chart) {
+        if (kind === 'case') {
+          var lat = parseFloat(el.getAttribute('data-lat')), lng = parseFloat(el.getAttribute('data-lng'));
+          marker(chart, lng, lat);
+        } else if (kind === 'tree') {
+          chart.on('click', function (p) {
+            var props = el._byName[p.name];
+            if (props && props.code) location.href = '/admin/regions?code=' + encodeURIComponent(props.code);
+          });
+        } else if (kind === 'public') {
+          fetch(el.getAttribute('data-points')).then(function (r) { return r.json(); }).then(function (j) {
+            var data = (j.cases || []).map(function (c) {
+              return { value: [c.location.lng, c.location.lat], id: c.id, name: c.category.name, status: c.status };
+            });
+            chart.setOption({ series: [{ id: 'cases', type: 'scatter', coordinateSystem: 'geo', data: data, symbolSize: 9,
+              itemStyle: { color: function (p) { return p.data.status === 'closed' ? '#00a870' : '#c8102e'; } },
+              tooltip: { formatter: function (p) { return p.data.name; } } }] });
+            chart.on('click', function (p) { if (p.seriesId === 'cases' && p.data) location.href = '/public/cases/' + p.data.id; });
+          });
+        } else if (kind === 'pick') {
+          el.dispatchEvent(new CustomEvent('whistle:map', { bubbles: true, detail: chart }));
+        }
+      }).catch(function () { el.classList.add('map-failed'); });
+    });
+  }
+
+  /* ---------- queue: select all ---------- */
+  function initSelectAll(root) {
+    $$('[data-select-all]', root).forEach(function (box) {
+      if (box._init) return;
+      box._init = true;
+      box.addEventListener('change', function () {
+        var name = box.getAttribute('data-select-all');
+        $$('input[type="checkbox"][name="' + name + '"]', box.closest('form')).forEach(function (c) { c.checked = box.checked; });
+      });
+    });
+  }
+
+  /* ---------- the report form ---------- */
+  function showErrors(form, j) {
+    $$('[data-error-for]', form).forEach(function (p) { p.hidden = true; p.textContent = ''; });
+    $$('[aria-invalid="true"]', form).forEach(function (el) { el.removeAttribute('aria-invalid'); });
+    var top = $('[data-form-error]', form);
+    top.hidden = true;
+    if (!j || !j.error) return;
+    var fields = j.error.fields || {};
+    var first = null, unplaced = [];
+    Object.keys(fields).forEach(function (k) {
+      var slot = k === 'lng' ? 'lat' : k;
+      if (k === 'crs') slot = 'lat';
+      var p = $('[data-error-for="' + slot + '"]', form);
+      if (!p) { unplaced.push(fields[k]); return; }
+      if (!p.hidden && p.textContent === fields[k]) return;
+      p.textContent = fields[k];
+      p.hidden = false;
+      var input = form.querySelector('[name="' + slot + '"]:not([type="hidden"])');
+      if (input) input.setAttribute('aria-invalid', 'true');
+      if (!first) first = input || p;
+    });
+    top.textContent = j.error.message + (unplaced.length ? ' ' + unplaced.join(' ') : '');
+    top.hidden = false;
+    (first || top).scrollIntoView({ behavior: 'smooth', block: 'center' });
+    if (first && first.focus) first.focus({ preventScroll: true });
+  }
+
+  function initReport(form) {
+    if (!form || form._init) return;
+    form._init = true;
+    var catInput = $('[data-category-input]', form), chosen = $('[data-category-chosen]', form);
+    var latIn = $('[data-lat]', form), lngIn = $('[data-lng]', form), readout = $('[data-loc-readout]', form);
+    var mapEl = $('[data-map="pick"]', form);
+    var dupBox = $('[data-dups]', form), dupList = $('[data-dup-list]', form);
+    var chart = null;
+
+    function catName(code) {
+      var b = $('[data-cat="' + code + '"]', form);
+      return b ? b.getAttribute('data-name') : code;
+    }
+    function pickCategory(code) {
+      catInput.value = code;
+      chosen.textContent = code ? catName(code) : t('no_category');
+      chosen.classList.toggle('set', !!code);
+      $$('[data-cat]', form).forEach(function (b) { b.setAttribute('aria-pressed', b.getAttribute('data-cat') === code ? 'true' : 'false'); });
+      var err = $('[data-error-for="category"]', form);
+      if (code && err) err.hidden = true;
+      $$('[data-fields-for]', form).forEach(function (b) { b.hidden = b.getAttribute('data-fields-for') !== code; });
+      saveDraft(form);
+      checkDups();
+    }
+    $$('[data-cat]', form).forEach(function (b) {
+      b.setAttribute('aria-pressed', 'false');
+      b.addEventListener('click', function () {
+        pickCategory(b.getAttribute('data-cat'));
+        var det = $('[data-cat-details]', form);
+        if (det) det.open = false;
+      });
+    });
+    var search = $('[data-cat-search]', form);
+    search.addEventListener('input', function () {
+      var q = search.value.trim().toLowerCase();
+      var det = $('[data-cat-details]', form);
+      if (q) det.open = true;
+      $$('.catgroup', form).forEach(function (g) {
+        var visible = 0;
+        $$('.catitem', g).forEach(function (b) {
+          var hit = !q || b.getAttribute('data-search').indexOf(q) >= 0 || b.getAttribute('data-name').toLowerCase().indexOf(q) >= 0;
+          b.hidden = !hit;
+          if (hit) visible++;
+        });
+        g.hidden = visible === 0;
+      });
+    });
+    search.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        var first = $$('.catitem', form).filter(function (b) { return !b.hidden && !b.closest('.catgroup').hidden; })[0];
+        if (first) first.click();
+      }
+    });
+
+    function setPoint(lat, lng) {
+      latIn.value = lat.toFixed(6);
+      lngIn.value = lng.toFixed(6);
+      readout.textContent = t('picked', lat.toFixed(5), lng.toFixed(5));
+      readout.classList.add('set');
+      var err = $('[data-error-for="lat"]', form);
+      if (err) err.hidden = true;
+      if (chart) marker(chart, lng, lat);
+      fetch('/api/v1/regions/locate?lat=' + lat + '&lng=' + lng).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); }).then(function (res) {
+        if (res.ok && res.j.grid) {
+          var names = (res.j.path || []).filter(function (x) { return x.level === 'street' || x.level === 'community' || x.level === 'grid'; }).map(function (x) { return x.name; });
+          readout.textContent = t('picked', lat.toFixed(5), lng.toFixed(5)) + ' · ' + names.join(' › ');
+        } else {
+          readout.textContent = t('outside');
+        }
+      }).catch(function () { /* the readout keeps the coordinates */ });
+      saveDraft(form);
+      checkDups();
+    }
+    mapEl.addEventListener('whistle:map', function (e) {
+      chart = e.detail;
+      chart.getZr().on('click', function (ev) {
+        var pt = chart.convertFromPixel({ geoIndex: 0 }, [ev.offsetX, ev.offsetY]);
+        if (pt && isFinite(pt[0]) && isFinite(pt[1])) setPoint(pt[1], pt[0]);
+      });
+      if (latIn.value && lngIn.value) marker(chart, parseFloat(lngIn.value), parseFloat(latIn.value));
+    });
+    // Typed coordinates: the keyboard's way to place the point.
+    var cLat = $('[data-coord="lat"]', form), cLng = $('[data-coord="lng"]', form);
+    if (cLat && cLng) {
+      var typed = function () {
+        var la = parseFloat(cLat.value), ln = parseFloat(cLng.value);
+        if (isFinite(la) && isFinite(ln)) setPoint(la, ln);
+      };
+      cLat.addEventListener('change', typed);
+      cLng.addEventListener('change', typed);
+    }
+    var scope = $('[data-map-scope]', form);
+    if (scope) scope.addEventListener('change', function () {
+      mapEl.setAttribute('data-geojson', '/api/v1/regions/' + scope.value + '/geojson');
+      mapEl._init = false;
+      chart = null;
+      initMaps(form);
+    });
+    $('[data-geolocate]', form).addEventListener('click', function () {
+      if (!navigator.geolocation) { readout.textContent = t('no_geolocation'); return; }
+      readout.textContent = t('locating');
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        setPoint(pos.coords.latitude, pos.coords.longitude);
+      }, function () { readout.textContent = t('locate_failed'); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+
+    var dupTimer = 0;
+    function checkDups() {
+      clearTimeout(dupTimer);
+      dupTimer = setTimeout(function () {
+        if (!catInput.value || !latIn.value) { dupBox.hidden = true; return; }
+        var u = '/api/v1/cases/duplicates?category=' + encodeURIComponent(catInput.value) + '&lat=' + latIn.value + '&lng=' + lngIn.value;
+        fetch(u).then(function (r) { return r.ok ? r.json() : { duplicates: [] }; }).then(function (j) {
+          var ds = j.duplicates || [];
+          dupList.textContent = '';
+          dupBox.hidden = ds.length === 0;
+          ds.forEach(function (d) {
+            var li = document.createElement('li');
+            var text = document.createElement('span');
+            text.textContent = d.category + ' · ' + t('dup_distance', Math.round(d.distance_m)) + (d.address ? ' · ' + d.address : '') + ' · ' + d.number;
+            li.appendChild(text);
+            var b = document.createElement('button');
+            b.type = 'button';
+            b.className = 'btn small';
+            b.textContent = t('follow');
+            b.addEventListener('click', function () {
+              fetch('/api/v1/cases/' + d.id + '/follow', { method: 'POST', headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin' }).then(function (r) {
+                if (r.status === 401) { toLogin(); return; }
+                if (r.ok) { b.disabled = true; b.textContent = t('followed'); say(t('followed')); }
+              });
+            });
+            li.appendChild(b);
+            dupList.appendChild(li);
+          });
+        }).catch(function () { dupBox.hidden = true; });
+      }, 300);
+    }
+
+    form.addEventListener('whistle:restored', function () {
+      if (catInput.value) pickCategory(catInput.value);
+      if (latIn.value && lngIn.value) setPoint(parseFloat(latIn.value), parseFloat(lngIn.value));
+    });
+
+    var submitting = false;
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (submitting) return;
+      var btn = $('[data-submit]', form), status = $('[data-submit-status]', form);
+      var body = {
+        category: catInput.value,
+        description: form.elements.description.value,
+        address: form.elements.address.value,
+        phone: form.elements.phone.value.trim(),
+        anonymous: form.elements.anonymous.checked,
+        visibility: form.elements['public'].checked ? 'public' : 'private',
+        crs: 'wgs84',
+        lat: latIn.value ? parseFloat(latIn.value) : null,
+        lng: lngIn.value ? parseFloat(lngIn.value) : null
+      };
+      if (form.elements.source) body.source = form.elements.source.value;
+      var extra = $('[data-fields-for="' + catInput.value + '"]', form);
+      if (extra) {
+        body.fields = {};
+        $$('[data-field]', extra).forEach(function (f) {
+          var key = f.getAttribute('data-field'), type = f.getAttribute('data-type'), v = '';
+          if (type === 'multivaluelist') {
+            v = $$('input:checked', f).map(function (c) { return c.value; }).join(',');
+          } else {
+            v = $('input, select, textarea', f).value.trim();
+            if (type === 'datetime' && v) v = (v.length === 16 ? v + ':00' : v) + '+08:00';
+          }
+          if (v) body.fields[key] = v;
+        });
+      }
+      saveDraft(form);
+      submitting = true;
+      btn.disabled = true;
+      status.textContent = t('submitting');
+      // Reporting is open to anyone, so an expired session would silently
+      // file the case anonymously: check the session first.
+      fetch('/api/v1/me', { credentials: 'same-origin' }).then(function (r) {
+        if (r.status === 401 && csrf) { toLogin(); throw new Error('login'); }
+      }).then(function () {
+        return fetch('/api/v1/cases', {
+        method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, 'Idempotency-Key': form.getAttribute('data-key') }
+        });
+      }).then(function (r) {
+        if (r.status === 401) { toLogin(); throw new Error('login'); }
+        return r.json().catch(function () { return {}; }).then(function (j) { return { r: r, j: j }; });
+      }).then(function (res) {
+        if (!res.r.ok) {
+          showErrors(form, res.j);
+          throw new Error('invalid');
+        }
+        var id = res.j.id, queue = ($('[data-queue]', form) || {})._queue || [];
+        var failed = 0, n = 0;
+        return queue.reduce(function (p, item) {
+          return p.then(function () {
+            n++;
+            status.textContent = t('uploading') + ' ' + n + '/' + queue.length;
+            return uploadPhoto('/api/v1/cases/' + id + '/photos?kind=before', item.blob).catch(function () { failed++; });
+          });
+        }, Promise.resolve()).then(function () {
+          clearDraft(form);
+          location.href = '/cases/' + id + '?new=1' + (failed ? '&photo_failed=' + failed : '');
+        });
+      }).catch(function (err) {
+        if (err && err.message !== 'invalid' && err.message !== 'login') {
+          var top = $('[data-form-error]', form);
+          top.textContent = t('network_error');
+          top.hidden = false;
+        }
+        status.textContent = '';
+        btn.disabled = false;
+        submitting = false;
+      });
+    });
+  }
+
+  /* ---------- region import (admin) ---------- */
+  function initImport(form) {
+    if (!form || form._init) return;
+    form._init = true;
+    var out = $('[data-import-result]'), commit = $('[data-import-mode="commit"]', form), fileErr = $('[data-error-for="file"]', form);
+    function send(dry) {
+      var f = form.elements.file.files[0];
+      fileErr.hidden = true;
+      if (!f) { fileErr.textContent = M.no_file || t('import_checking'); fileErr.hidden = false; return; }
+      out.textContent = t('import_checking');
+      fetch('/api/v1/regions/import' + (dry ? '?dry_run=1' : ''), {
+        method: 'POST', body: f, credentials: 'same-origin', headers: { 'Content-Type': 'application/geo+json', 'X-CSRF-Token': csrf }
+      }).then(function (r) {
+        if (r.status === 401) { toLogin(); return null; }
+        return r.json().then(function (j) { return { ok: r.ok, j: j }; });
+      }).then(function (res) {
+        if (!res) return;
+        out.textContent = '';
+        var p = document.createElement('p');
+        if (!res.ok) {
+          p.className = 'error';
+          p.textContent = res.j.error ? res.j.error.message : t('upload_failed');
+          out.appendChild(p);
+          var ul = document.createElement('ul');
+          ul.className = 'issues';
+          var fields = (res.j.error && res.j.error.fields) || {};
+          Object.keys(fields).sort(function (a, b) { return (parseInt(a.replace(/\D/g, ''), 10) || 0) - (parseInt(b.replace(/\D/g, ''), 10) || 0); }).forEach(function (k) {
+            var li = document.createElement('li');
+            li.textContent = k + ': ' + fields[k];
+            ul.appendChild(li);
+          });
+          out.appendChild(ul);
+          commit.hidden = true;
+          return;
+        }
+        p.className = 'notice ok';
+        var levels = res.j.levels || {};
+        var parts = Object.keys(levels).map(function (k) { return k + ' ' + levels[k]; });
+        p.textContent = t('import_ok', res.j.features || ((res.j.created || 0) + (res.j.updated || 0)), parts.join('，'));
+        out.appendChild(p);
+        commit.hidden = !dry;
+      }).catch(function () { out.textContent = t('network_error'); });
+    }
+    form.addEventListener('submit', function (e) { e.preventDefault(); send(true); });
+    commit.addEventListener('click', function () { send(false); });
+    form.elements.file.addEventListener('change', function () { commit.hidden = true; out.textContent = ''; });
+  }
+
+  /* ---------- small admin forms that write through the JSON API ---------- */
+  function initJSONForms(root) {
+    $$('form[data-json-form]', root).forEach(function (form) {
+      if (form._init) return;
+      form._init = true;
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        var url = form.getAttribute('data-action'), body = {};
+        $$('input, select, textarea', form).forEach(function (el) {
+          if (!el.name) return;
+          url = url.replace('{' + el.name + '}', encodeURIComponent(el.value));
+          if (el.hasAttribute('data-url-only')) return;
+          if (el.type === 'checkbox') body[el.name] = el.checked;
+          else if (el.getAttribute('data-type') === 'number') { if (el.value !== '') body[el.name] = Number(el.value); }
+          else body[el.name] = el.value.trim();
+        });
+        if (/[{]/.test(url) || /\/$/.test(url)) {
+          var p = $('[data-error-for="date"]', form);
+          if (p) { p.textContent = t('required'); p.hidden = false; }
+          return;
+        }
+        send(form, form.getAttribute('data-method') || 'POST', url, body);
+      });
+    });
+    $$('[data-json-delete]', root).forEach(function (b) {
+      if (b._init) return;
+      b._init = true;
+      b.addEventListener('click', function () { send(b.closest('section') || document.body, 'DELETE', b.getAttribute('data-json-delete')); });
+    });
+  }
+  function send(scope, method, url, body) {
+    fetch(url, { method: method, credentials: 'same-origin', body: body ? JSON.stringify(body) : undefined,
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf } }).then(function (r) {
+      if (r.status === 401) { toLogin(); return; }
+      if (r.ok) { location.reload(); return; }
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        $$('[data-error-for]', scope).forEach(function (p) { p.hidden = true; });
+        var fields = (j.error && j.error.fields) || {}, unplaced = [];
+        Object.keys(fields).forEach(function (k) {
+          var p = $('[data-error-for="' + k + '"]', scope);
+          if (p) { p.textContent = fields[k]; p.hidden = false; } else unplaced.push(fields[k]);
+        });
+        var top = $('[data-form-error]', scope);
+        if (top) { top.textContent = (j.error ? j.error.message : t('network_error')) + (unplaced.length ? ' ' + unplaced.join(' ') : ''); top.hidden = false; }
+      });
+    }).catch(function () { say(t('network_error')); });
+  }
+
+  /* ---------- live updates over SSE ---------- */
+  function refreshBadge() {
+    var b = $('#inbox-badge');
+    if (!b) return;
+    fetch('/api/v1/inbox', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j) return;
+      b.textContent = j.unread;
+      b.hidden = !j.unread;
+    });
+  }
+  function initLive() {
+    if (!document.body.hasAttribute('data-live') || !window.EventSource) return;
+    var es = new EventSource('/api/v1/events');
+    es.addEventListener('case', function (ev) {
+      var d = {};
+      try { d = JSON.parse(ev.data); } catch (e) { return; }
+      document.body.dispatchEvent(new CustomEvent('whistle:case', { detail: d }));
+      say(t('live_update', d.number || ''));
+      refreshBadge();
+    });
+  }
+
+  function init(root) {
+    root = root || document;
+    initUploaders(root);
+    initMaps(root);
+    initSelectAll(root);
+    initJSONForms(root);
+    if (root.querySelector) {
+      initReport(root.matches && root.matches('[data-report]') ? root : $('[data-report]', root));
+      initImport(root.matches && root.matches('[data-region-import]') ? root : $('[data-region-import]', root));
+    }
+    initDrafts(root);
+  }
+
+  function start() {
+    if (window.htmx) {
+      window.htmx.onLoad(function (elt) { init(elt); });
+    } else {
+      init(document);
+    }
+    initLive();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
