@@ -90,6 +90,13 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", file, err)
 	}
+	// Without planner statistics SQLite picks poor plans for the case
+	// queues at scale (1.4 s instead of 50 ms on 100,000 cases); optimize
+	// analyses what needs it, cheaply, as SQLite recommends at open.
+	if _, err := w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: optimize %s: %w", file, err)
+	}
 	return d, nil
 }
 

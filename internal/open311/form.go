@@ -12,7 +12,15 @@ import (
 // values are dropped. bad lists the malformed attribute parameters.
 func Attributes(form url.Values) (values map[string]string, bad []string) {
 	values = map[string]string{}
-	for name, vs := range form {
+	// Walk the names in order so "attribute[a]" and "attribute[a][]" join
+	// the same way every time (map order is random).
+	names := make([]string, 0, len(form))
+	for name := range form {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		vs := form[name]
 		rest, ok := strings.CutPrefix(name, "attribute[")
 		if !ok {
 			continue
