@@ -122,7 +122,7 @@ func (s *browserSuite) as(t *testing.T, name string, w, h int64) *user {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(s.browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(cancelTime)
 	u := &user{s: s, t: t, name: name, ctx: ctx}
 	u.do(chromedp.EmulateViewport(w, h))
