@@ -48,3 +48,22 @@ bench:
 
 clean:
 	rm -rf bin $(VENDOR) web/node_modules
+
+# Crash test: kill -9 the server at random moments under load and check that
+# nothing acknowledged was lost (SQLite, then PostgreSQL).
+SOAK_KILLS ?= 20
+.PHONY: soak
+soak: build
+	./$(BIN) bench crash --kills $(SOAK_KILLS) --db "$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}"
+
+# Fuzz every Fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal | sort); do \
+	  pkg=./$$(dirname $$f); \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done

@@ -24,8 +24,11 @@ import (
 
 // cmdBench runs the reproducible benchmarks that need the whole server.
 func cmdBench(ctx context.Context, args []string, e env) error {
+	if len(args) > 0 && args[0] == "crash" {
+		return cmdBenchCrash(ctx, args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "intake" {
-		return errors.New("bench: want `bench intake`")
+		return errors.New("bench: want `bench intake` or `bench crash`")
 	}
 	var dbURL, data string
 	var workers int

@@ -50,6 +50,7 @@ Usage:
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
+  whistle bench crash [--kills N] [--db URL]
   whistle version
 
 Every flag can also be set by an environment variable: --data is WHISTLE_DATA,
@@ -65,20 +66,23 @@ type env struct {
 
 // options are the flags shared by the subcommands.
 type options struct {
-	data          string
-	dbURL         string
-	natsURL       string
-	natsPort      int
-	mqttPort      int
-	autoClose     time.Duration
-	open311Rate   float64
-	open311Burst  int
-	addr          string
-	logLevel      string
-	seed          int64
-	demoPassword  string
-	secureCookies bool
-	maxBody       int64
+	data              string
+	dbURL             string
+	natsURL           string
+	natsPort          int
+	mqttPort          int
+	autoClose         time.Duration
+	readHeaderTimeout time.Duration
+	limitLogin        float64
+	limitAnonymous    float64
+	open311Rate       float64
+	open311Burst      int
+	addr              string
+	logLevel          string
+	seed              int64
+	demoPassword      string
+	secureCookies     bool
+	maxBody           int64
 }
 
 func (o *options) dataFlags(fs *flag.FlagSet) {
@@ -96,6 +100,9 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.natsPort, "nats-port", 0, "embedded NATS client port on 127.0.0.1 (0 = random)")
 	fs.IntVar(&o.mqttPort, "mqtt-port", 0, "embedded MQTT listener port on 127.0.0.1 (0 = off)")
 	fs.DurationVar(&o.autoClose, "autoclose-after", 7*24*time.Hour, "close verified 红哨 cases the reporter has not rated after this long")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers (slowloris)")
+	fs.Float64Var(&o.limitLogin, "limit-login", 60, "login attempts a minute per client IP (0 = no limit)")
+	fs.Float64Var(&o.limitAnonymous, "limit-anonymous", 30, "anonymous case reports a minute per client IP (0 = no limit)")
 	fs.Float64Var(&o.open311Rate, "open311-rate", 1, "Open311 requests per second allowed to each API key, on average")
 	fs.IntVar(&o.open311Burst, "open311-burst", 20, "Open311 requests an API key may make at once")
 }
@@ -259,7 +266,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	}
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second, // slowloris
+		ReadHeaderTimeout: o.readHeaderTimeout, // slowloris
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -371,7 +378,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	cases.AddHook(w.sla)
 	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
-		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{})})
+		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
+		Limiter:     web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous)}, clock.Real{})})
 	if err != nil {
 		return nil, err
 	}

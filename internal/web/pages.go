@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,7 +122,7 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
 // CSRF token (there is no session yet to hold one).
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	lang := langOf(r)
 	f := loginForm{Username: r.PostFormValue("username"), Next: safeNext(r.PostFormValue("next")), Fields: map[string]string{}, Demo: s.Demo}
@@ -244,4 +245,13 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 		d.Users = users
 	}
 	return s.render(w, r, http.StatusOK, "home.html", s.newPage(r, "page.home.title", d))
+}
+
+// formErr keeps an oversized form a 413; anything else is a bad request.
+func formErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return errs.E(errs.Invalid, "error.invalid")
 }

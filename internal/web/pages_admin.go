@@ -119,7 +119,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, a
 // pageAdminUserAdd creates an account from the form.
 func (s *Server) pageAdminUserAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	f := r.PostForm
 	in := account.NewUser{Username: f.Get("username"), Password: f.Get("password"), DisplayName: strings.TrimSpace(f.Get("display_name")),
@@ -146,7 +146,7 @@ func (s *Server) pageAdminUserPassword(w http.ResponseWriter, r *http.Request) e
 		return errs.E(errs.NotFound, "account.user_not_found")
 	}
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	if err := s.Accounts.SetPassword(r.Context(), actorOf(r), scopeOf(r), id, r.PostFormValue("password")); err != nil {
 		fs := &formState{Values: r.PostForm}
@@ -271,7 +271,7 @@ func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status i
 // pageAdminRuleAdd adds a routing rule.
 func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	f := r.PostForm
 	prio, _ := strconv.Atoi(strings.TrimSpace(f.Get("priority")))
@@ -339,7 +339,7 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, status int, ne
 // pageAdminKeyAdd creates a key and shows it once.
 func (s *Server) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	key, _, err := s.Accounts.CreateAPIKey(r.Context(), actorOf(r), r.PostFormValue("name"))
 	if err != nil {

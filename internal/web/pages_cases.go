@@ -603,7 +603,7 @@ func parseTarget(v string) *casework.Target {
 // pageBulkDispatch dispatches the selected cases to one target.
 func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	back := "/cases?queue=to_dispatch"
 	t := parseTarget(r.PostFormValue("target"))
@@ -929,7 +929,7 @@ func (s *Server) pageCaseAct(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "error.invalid")
+		return formErr(err)
 	}
 	action := r.PathValue("action")
 	fs := &formState{Values: r.PostForm, Fields: map[string]string{}}

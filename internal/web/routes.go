@@ -206,6 +206,10 @@ func (s *Server) handle(pattern string, a Access, h handlerFunc) {
 				return
 			}
 		}
+		if err := s.Limiter.Check(pattern, info(r).ip, info(r).user != nil); err != nil {
+			fail(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			fail(w, r, err)
 		}

@@ -57,6 +57,8 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Open311Keys throttles each Open311 API key; nil means no limit.
 	Open311Keys *ratelimit.Limiter
+	// Limiter rate-limits the login and anonymous endpoints per client IP; nil means no limit.
+	Limiter *Limiter
 }
 
 // Server holds the handlers' dependencies.
