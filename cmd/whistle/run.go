@@ -32,6 +32,7 @@ import (
 	"whistle/internal/region"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/stats"
 	"whistle/internal/web"
 )
 
@@ -42,13 +43,14 @@ const usage = `whistle — 吹哨 social-governance platform
 
 Usage:
   whistle serve    [--data DIR | --db URL] [--addr HOST:PORT]
-  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW]
+  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW] [--cases N]
   whistle migrate  [--data DIR | --db URL]
   whistle user add --username U --password P --role ROLE --region CODE [--department CODE]
   whistle user passwd --username U --password P
   whistle user list [--region CODE]
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
+  whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
   whistle version
@@ -81,6 +83,7 @@ type options struct {
 	logLevel          string
 	seed              int64
 	demoPassword      string
+	demoCases         int
 	secureCookies     bool
 	maxBody           int64
 }
@@ -156,6 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKey(ctx, rest, e)
 	case "region":
 		return cmdRegion(ctx, rest, e)
+	case "rollup":
+		return cmdRollup(ctx, rest, e)
 	case "bench":
 		return cmdBench(ctx, rest, e)
 	case "version":
@@ -247,6 +252,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	if isDemo {
 		fs.Int64Var(&o.seed, "seed", 1, "random seed of the generated district")
 		fs.StringVar(&o.demoPassword, "demo-password", "whistle-demo", "password of the demo accounts")
+		fs.IntVar(&o.demoCases, "cases", 0, "generate this many historical cases over the last 12 months (only into a database without cases)")
 	}
 	if _, err := parse(fs, args, e); err != nil {
 		return err
@@ -308,6 +314,7 @@ type wired struct {
 	bus   bus.Bus
 	cases *casework.Service
 	sla   *sla.Engine
+	stats *stats.Store
 	srv   *web.Server
 	stop  []func()
 }
@@ -376,7 +383,27 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	cases.AddHook(w.sla)
-	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Bus: b, Catalog: a.catalog, SLA: w.sla,
+	// Rollups: a hook after the SLA engine's, so that a change is counted
+	// with the SLA state the engine just set, and an observer of the
+	// scheduler's warnings and breaches.
+	w.stats, err = newStats(ctx, a, w.sla.Calendar)
+	if err != nil {
+		return nil, err
+	}
+	cases.AddHook(w.stats)
+	w.sla.AddObserver(w.stats)
+	if isDemo && o.demoCases > 0 {
+		if err := demo.GenerateHistory(ctx, a.db, demo.HistoryOptions{Regions: a.regions, Categories: a.categories, Stats: w.stats},
+			o.demoCases, o.seed, e.stderr); err != nil {
+			return nil, err
+		}
+	}
+	if built, err := w.stats.EnsureBuilt(ctx, nil); err != nil {
+		return nil, err
+	} else if built {
+		a.logger.Info("rollups rebuilt from the cases")
+	}
+	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter:     web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous)}, clock.Real{})})

@@ -96,6 +96,7 @@ func apiTags() []apiTag {
 		{"accounts", "Users and departments", "用户与部门"},
 		{"admin", "Administration", "系统管理"},
 		{"sla", "Time limits and statistics", "时限与统计"},
+		{"stats", "Command-centre statistics", "指挥中心统计"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 	}
@@ -113,6 +114,7 @@ func apiOperations() []apiOp {
 	apiKey := form("api_key", true, "The integration's API key (403 when missing, unknown or revoked; 429 when over its rate).", "接入方的 API 密钥（缺失、无效或已吊销为 403；超出频率为 429）。")
 	start := query("start_date", "string", "W3C date-time with a zone; the window may span at most 90 days.", "带时区的 W3C 时间；时间窗最长 90 天。")
 	end := query("end_date", "string", "W3C date-time with a zone (inclusive).", "带时区的 W3C 时间（含）。")
+	statsRegion := query("region", "string", "Region code in the caller's scope (default: the caller's own node); 404 outside the scope.", "数据范围内的区划代码（默认本人所属节点）；范围外为 404。")
 	return []apiOp{
 		// Session and identity.
 		{Method: "POST", Path: "/api/v1/session", Tag: "session", Summary: "Log in and get a bearer token", SummaryZH: "登录并获取令牌",
@@ -242,6 +244,21 @@ func apiOperations() []apiOp {
 		{Method: "GET", Path: "/api/v1/stats/units", Tag: "sla", Summary: "Response, resolution, satisfaction and on-time rates per unit", SummaryZH: "各单位响应率、解决率、满意率、按时办结率",
 			Auth: docPerm(account.PermStatsRead), Params: []apiParam{query("region", "string", "Region code (default: the caller's).", "区划代码（默认本人所属）。"),
 				query("from", "string", "Start date, YYYY-MM-DD.", "开始日期。"), query("to", "string", "End date, YYYY-MM-DD.", "结束日期。")}},
+		// Command-centre statistics, read from the rollups.
+		{Method: "GET", Path: "/api/v1/stats/summary", Tag: "stats", Summary: "KPIs of a region node: reports today, open, closed today, on-time rate, satisfaction, handling time, supervisions",
+			SummaryZH: "区域节点的关键指标：今日上报、在办、今日结案、按时办结率、满意率、平均处置时长、督办",
+			Auth:      docPerm(account.PermStatsRead), Params: []apiParam{statsRegion}, Errors: []int{404}},
+		{Method: "GET", Path: "/api/v1/stats/map", Tag: "stats", Summary: "One value per child of a node, for the map", SummaryZH: "下级区域的地图指标",
+			Auth: docPerm(account.PermStatsRead), Params: []apiParam{statsRegion,
+				{Name: "metric", In: "query", Enum: []string{"open", "overdue", "satisfaction"}, Desc: "What to colour by (default open).", DescZH: "着色指标（默认 open）。"}},
+			Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/stats/trend", Tag: "stats", Summary: "Daily reports and closures", SummaryZH: "每日上报与结案趋势",
+			Auth: docPerm(account.PermStatsRead), Params: []apiParam{statsRegion, query("days", "integer", "Days, today included (default 30, at most 366).", "天数，含今天（默认 30，最多 366）。")},
+			Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/stats/hotspots", Tag: "stats", Summary: "The grids with the most open cases", SummaryZH: "在办案件最多的网格",
+			Auth: docPerm(account.PermStatsRead), Params: []apiParam{statsRegion, limit}, Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/stats/overdue", Tag: "stats", Summary: "Open overdue cases, the longest overdue first", SummaryZH: "超时在办案件（超时最久在前）",
+			Auth: docPerm(account.PermStatsRead), Params: []apiParam{statsRegion, limit}, Errors: []int{404, 422}},
 		{Method: "GET", Path: "/api/v1/time-limits", Tag: "sla", Summary: "List time limits", SummaryZH: "时限规则列表", Auth: docPerm(account.PermSLAWrite)},
 		{Method: "POST", Path: "/api/v1/time-limits", Tag: "sla", Summary: "Add a time limit", SummaryZH: "新增时限规则", Auth: docPerm(account.PermSLAWrite),
 			Status: 201, Errors: []int{409, 422}},

@@ -22,6 +22,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/media"
 	"whistle/internal/region"
+	"whistle/internal/stats"
 )
 
 // benchCases is how many cases the queue benchmark puts in scope.
@@ -67,13 +68,22 @@ func newBenchServer(b *testing.B, n int) (*Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regions, Cases: cases, Categories: cats, Catalog: catalog,
+	st, err := stats.New(stats.Deps{DB: d, Regions: regions, Categories: cats})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases.AddHook(st)
+	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regions, Cases: cases, Categories: cats, Stats: st, Catalog: catalog,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.registerPagesOnce()
 	seedBenchCases(b, d, regions, n)
+	// The rollups the stats store keeps in each change's transaction,
+	// recomputed once for the bulk-inserted cases.
+	if _, err := st.Rebuild(ctx, stats.RebuildOptions{}); err != nil {
+		b.Fatal(err)
+	}
 	tok, _, _, err := acc.Login(ctx, "demo-admin", "bench-password", account.WebSession, account.Client{IP: "127.0.0.1"})
 	if err != nil {
 		b.Fatal(err)
@@ -113,11 +123,6 @@ func seedBenchCases(b *testing.B, d *db.DB, regions *region.Store, n int) {
 		}
 		return casework.Closed
 	}
-	type rkey struct {
-		node, category, status, sla string
-		supervised                  bool
-	}
-	rollup := map[rkey]int{}
 	cats := []struct{ code, name, wf string }{{"ZL0601", "邻里求助", "whistle"}, {"SJ0504", "店外经营", "urban"}, {"SJ0102", "暴露垃圾", "urban"}, {"BJ0118", "路灯", "urban"}}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const batch = 400
@@ -140,14 +145,6 @@ func seedBenchCases(b *testing.B, d *db.DB, regions *region.Store, n int) {
 						sla = []string{"ok", "ok", "ok", "ok", "warning", "overdue"}[rng.IntN(6)]
 					}
 					supervised := rng.IntN(50) == 0 && open
-					rk := rkey{category: c.code, status: string(status), sla: sla, supervised: supervised}
-					if !open {
-						rk.sla = ""
-					}
-					for _, code := range codes {
-						rk.node = code
-						rollup[rk]++
-					}
 					at := start.Add(time.Duration(done+i) * 3 * time.Minute)
 					num := fmt.Sprintf("WS%s%06d", at.Format("20060102"), done+i)
 					if i > 0 {
@@ -171,24 +168,6 @@ func seedBenchCases(b *testing.B, d *db.DB, regions *region.Store, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	// The rollup counters casework keeps in each change's transaction, where
-	// the schema has them (the queue counts read them).
-	errNoRollup := fmt.Errorf("no rollup_state")
-	err = d.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM rollup_state`); err != nil {
-			return errNoRollup
-		}
-		for k, n := range rollup {
-			if _, err := tx.Exec(ctx, `INSERT INTO rollup_state (node, category, status, sla_state, supervised, n) VALUES ($1,$2,$3,$4,$5,$6)`,
-				k.node, k.category, k.status, k.sla, k.supervised, n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && err != errNoRollup {
-		b.Fatal(err)
 	}
 	// Planner statistics, as a deployment keeps them (PRAGMA optimize / ANALYZE).
 	if err := d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, `ANALYZE`); return err }); err != nil {
@@ -248,14 +227,4 @@ func BenchmarkQueueCounts(b *testing.B) {
 			}
 		}
 	})
-}
-
-// registerPagesOnce registers the pages unless registerRoutes already did.
-func (s *Server) registerPagesOnce() {
-	for _, r := range s.routes {
-		if r.Pattern == "GET /cases" {
-			return
-		}
-	}
-	s.registerPages()
 }

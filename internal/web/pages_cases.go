@@ -74,31 +74,16 @@ var pageCaseScope = account.Columns{Path: "c.region_path", Department: "c.depart
 const openCond = "c.status NOT IN ('closed','rejected','declined','merged')"
 
 // queueCounts counts every queue in the user's scope. A user scoped by
-// region alone reads the rollup_state counters, which casework keeps in the
-// same transaction as each change (one indexed read, whatever the number of
-// cases); anyone else, or a database without the rollups, counts with one
-// pass over the cases in scope.
+// region alone reads the rollup_state counters, which the stats store keeps
+// in the same transaction as each change (one indexed read, whatever the
+// number of cases); anyone else, or a server without the store, counts
+// with one pass over the cases in scope.
 func (s *Server) queueCounts(ctx context.Context, u *account.User) (map[string]int, error) {
 	sc := account.ScopeOf(u)
-	if sc.RegionPath != "" && sc.DepartmentID == 0 && u.Region.Code != "" && s.rollupsKept(ctx, sc.RegionPath) {
-		if out, err := s.rollupCounts(ctx, u.Region.Code); err == nil {
-			return out, nil
-		}
+	if s.Stats != nil && sc.RegionPath != "" && sc.DepartmentID == 0 && u.Region.Code != "" {
+		return s.rollupCounts(ctx, u.Region.Code)
 	}
 	return s.scanCounts(ctx, sc)
-}
-
-// rollupsKept checks that the rollups exist and agree with the cases at
-// the root of the region tree, so that counters nobody maintains (an old
-// database, a rollup being rebuilt) are never shown.
-func (s *Server) rollupsKept(ctx context.Context, path string) bool {
-	codes := region.PathCodes(path)
-	if len(codes) == 0 {
-		return false
-	}
-	var kept, cases int
-	err := s.DB.QueryRow(ctx, `SELECT (SELECT COALESCE(SUM(n), 0) FROM rollup_state WHERE node = $1), (SELECT COUNT(*) FROM cases)`, codes[0]).Scan(&kept, &cases)
-	return err == nil && kept == cases
 }
 
 // rollupCounts reads the queue counts of a region node from rollup_state.

@@ -146,6 +146,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /lang/{lang}", public, s.pageLang)
 	s.handle("GET /{$}", authed, s.pageHome)
 	s.registerPages()
+	s.registerStats()
 	static, _ := fs.Sub(staticFS, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	s.routes = append(s.routes, Route{Pattern: "GET /static/", Access: public})

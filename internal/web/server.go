@@ -25,6 +25,7 @@ import (
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla"
+	"whistle/internal/stats"
 )
 
 //go:embed templates/*.html
@@ -43,10 +44,12 @@ type Deps struct {
 	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
 	Categories *category.Store
-	Bus        bus.Bus
-	Catalog    *i18n.Catalog
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// Stats keeps the rollups the big screen and the queue counts read.
+	Stats   *stats.Store
+	Bus     bus.Bus
+	Catalog *i18n.Catalog
+	Clock   clock.Clock
+	Logger  *slog.Logger
 	// Version is reported by /healthz.
 	Version string
 	// Demo shows the demo accounts on the login page.

@@ -1,0 +1,76 @@
+// Package stats keeps the rollups the command-centre screen (一屏观天下) and
+// outside dashboards read, and answers their questions: the KPIs of a
+// region node, one value per child for the map, the daily trend, the
+// hotspot grids and the overdue list.
+//
+// # Rollups
+//
+// The rollups are counters in four tables (migration 0007), one row per
+// region node (every code on a case's region_path: city, district, street,
+// community and grid) and key:
+//
+//   - rollup_flow (node × day × category): the cases submitted that day
+//     (reports) and, for the cases closed (结案) that day, closed, on_time,
+//     rated and satisfied, stars_n and stars_sum, handled and handling_s;
+//   - rollup_status (node × day × category × status): the cases submitted
+//     that day by the status they are in now;
+//   - rollup_state (node × category × status × SLA state × supervised):
+//     every case as it stands now; finished cases count with SLA state ""
+//     and supervised false;
+//   - rollup_source (node × day × source): the cases submitted that day by
+//     source.
+//
+// Days are calendar dates in Asia/Shanghai. A row whose counters are all
+// zero is deleted, so a missing row means zero.
+//
+// The Store is a casework.Hook: inside the transaction of every case change
+// it computes what the case contributed before and contributes now, and
+// applies the difference with one multi-row UPSERT per table (INSERT … ON
+// CONFLICT … DO UPDATE SET n = n + excluded.n, valid on SQLite and
+// PostgreSQL). A submission touches about five nodes and three tables; a
+// transition two rows per node of rollup_status and rollup_state. The
+// rollups are therefore never out of step with the cases: a change that
+// rolls back takes its counts with it.
+//
+// # Changes outside case transitions
+//
+// The SLA engine changes cases.sla_state (warnings and breaches fired by its
+// scheduler) and cases.supervised (automatic supervision) in transactions
+// that are not case transitions and run no hooks. For those it must call
+// SLAChanged (or Sync) in the same transaction. To make that call exact and
+// idempotent, the store remembers in rollup_open_cases the status, SLA state
+// and flag each open case is counted with, and moves exactly that count.
+// Register the Store after the SLA engine (casework.Service.AddHook order),
+// so that a change's hook sees the SLA state the engine just set; in the
+// other order the next Sync or change of the case corrects it.
+//
+// # Definitions
+//
+//   - Reports today: cases submitted today under the node.
+//   - Open: cases not closed, rejected, declined or merged.
+//   - Closed today: cases closed (结案) today.
+//   - Overdue: open cases whose SLA state is overdue.
+//   - Active supervisions: open cases flagged supervised (督办).
+//   - On-time rate (按时办结率): among the cases closed in the window, those
+//     none of whose stages, except the resident's rating, breached its time
+//     limit or ended after its deadline (sla_stages).
+//   - Satisfaction (满意率): among the cases closed in the window that were
+//     rated, the share satisfied: the return visit's result when there is
+//     one (satisfied or basically satisfied), otherwise 4 or 5 stars.
+//   - Average handling time: the mean working time from submission to
+//     closing of the cases closed in the window, in working hours of the
+//     working calendar (natural hours when the Store has no calendar). It
+//     runs to the closing, which for 红哨 includes the wait for the
+//     resident's rating; sla.Figures measures to the resolution instead.
+//
+// The window is the last 30 days, today included.
+//
+// # Rebuild
+//
+// Rebuild recomputes every rollup from the cases, streaming them grid by
+// grid in region-path order so that memory stays bounded by one branch of
+// the tree, compares the result with the stored rows, reports every
+// difference and replaces the stored rows, all in one transaction that
+// holds off concurrent changes. SummaryFromCases computes the same summary
+// with plain GROUP BY queries over the cases, as a check and a baseline.
+package stats

@@ -1,0 +1,126 @@
+package stats
+
+import (
+	"context"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// SummaryFromCases computes the same Summary as Summary with plain GROUP BY
+// queries over the cases of the node's subtree instead of the rollups. It
+// is the check the tests hold the rollups to and the baseline the
+// benchmark compares them with; the screen never calls it.
+func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code string) (_ *Summary, err error) {
+	defer errs.Wrapf(&err, "stats.SummaryFromCases(%s)", code)
+	n, err := s.Resolve(ctx, sc, code)
+	if err != nil {
+		return nil, err
+	}
+	today, from := s.today()
+	sm := &Summary{Region: *n, Today: today, From: from}
+	dayStart := func(d string) time.Time {
+		t, _ := time.ParseInLocation(time.DateOnly, d, s.loc)
+		return t.UTC()
+	}
+	lo, mid, hi := dayStart(from), dayStart(today), dayStart(today).AddDate(0, 0, 1)
+	pathLo, pathHi := n.path, db.PathUpper(n.path)
+
+	rows, err := s.db.Query(ctx, `SELECT c.category_code, COUNT(*), SUM(CASE WHEN c.created_at >= $1 THEN 1 ELSE 0 END) FROM cases c
+		WHERE c.region_path >= $2 AND c.region_path < $3 AND c.created_at >= $4 AND c.created_at < $5 GROUP BY c.category_code`,
+		mid, pathLo, pathHi, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var c Count
+		var today int64
+		if err := rows.Scan(&c.Code, &c.N, &today); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sm.Categories = append(sm.Categories, c)
+		sm.Totals.Reports += c.N
+		sm.KPI.ReportsToday += today
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = s.db.Query(ctx, `SELECT c.source, COUNT(*) FROM cases c
+		WHERE c.region_path >= $1 AND c.region_path < $2 AND c.created_at >= $3 AND c.created_at < $4 GROUP BY c.source`,
+		pathLo, pathHi, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Code, &c.N); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sm.Sources = append(sm.Sources, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = s.db.Query(ctx, `SELECT c.status, c.sla_state, c.supervised, COUNT(*) FROM cases c
+		WHERE c.region_path >= $1 AND c.region_path < $2 AND `+openSQL("c.status")+` GROUP BY c.status, c.sla_state, c.supervised`, pathLo, pathHi)
+	if err != nil {
+		return nil, err
+	}
+	byStatus := map[string]int64{}
+	for rows.Next() {
+		var st, sla string
+		var sup bool
+		var k int64
+		if err := rows.Scan(&st, &sla, &sup, &k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sm.addState(st, sla, sup, k)
+		byStatus[st] += k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for st, k := range byStatus {
+		sm.Status = append(sm.Status, Count{Code: st, N: k})
+	}
+
+	// Closures: the handling time needs the working calendar, so the rows
+	// come back and are summed here.
+	rows, err = s.db.Query(ctx, `SELECT `+rowCols+` FROM cases c
+		WHERE c.region_path >= $1 AND c.region_path < $2 AND c.status = 'closed' AND c.closed_at >= $3 AND c.closed_at < $4`,
+		pathLo, pathHi, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		f := s.factsOf(r)
+		v := flowVal{closed: 1, onTime: b2i(f.onTime), rated: b2i(f.rated), satisfied: b2i(f.satisfied), starsN: b2i(f.stars > 0),
+			starsSum: int64(f.stars), handled: b2i(f.handled), handlingS: f.handlingS}
+		sm.Totals.add(v)
+		if f.closedDay == today {
+			sm.KPI.ClosedToday++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sm.finish()
+	s.nameCategories(ctx, sm.Categories)
+	return sm, nil
+}

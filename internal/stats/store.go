@@ -1,0 +1,193 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"whistle/internal/casework"
+	"whistle/internal/category"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/region"
+	"whistle/internal/sla/calendar"
+)
+
+// Deps are the Store's collaborators.
+type Deps struct {
+	DB      *db.DB
+	Regions *region.Store
+	// Categories names the categories in answers; optional.
+	Categories *category.Store
+	// Calendar returns the working calendar for handling times, the same
+	// one the SLA engine uses (pass (*sla.Engine).Calendar); nil counts
+	// natural hours.
+	Calendar func() *calendar.Calendar
+}
+
+// Store maintains the rollups and answers queries on them. It is a
+// casework.Hook (register it with casework.Service.AddHook, after the SLA
+// engine) and safe for concurrent use.
+type Store struct {
+	db       *db.DB
+	regions  *region.Store
+	cats     *category.Store
+	calendar func() *calendar.Calendar
+	loc      *time.Location
+
+	tree     atomic.Pointer[tree]
+	treeMu   sync.Mutex
+	catNames atomic.Pointer[catCache]
+}
+
+// New returns a Store.
+func New(d Deps) (*Store, error) {
+	if d.DB == nil || d.Regions == nil {
+		return nil, fmt.Errorf("stats.New: DB and Regions are required")
+	}
+	loc, err := time.LoadLocation(calendar.Zone)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: d.DB, regions: d.Regions, cats: d.Categories, calendar: d.Calendar, loc: loc}, nil
+}
+
+// memory is what an open case is counted with in rollup_state.
+type memory struct {
+	status, sla string
+	supervised  bool
+}
+
+func memoryOf(f *facts) memory { return memory{f.status, f.sla, f.supervised} }
+
+// loadRow reads one case's row inside tx.
+func loadRow(ctx context.Context, tx *db.Tx, id int64) (row, error) {
+	r, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases c WHERE c.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, errs.E(errs.NotFound, "case.not_found")
+	}
+	return r, db.Translate(err)
+}
+
+// loadMemory reads what an open case is counted with; ok is false when
+// the store holds nothing for it.
+func loadMemory(ctx context.Context, tx *db.Tx, id int64) (m memory, ok bool, err error) {
+	err = tx.QueryRow(ctx, `SELECT status, sla_state, supervised FROM rollup_open_cases WHERE case_id = $1`, id).Scan(&m.status, &m.sla, &m.supervised)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, false, nil
+	}
+	return m, err == nil, db.Translate(err)
+}
+
+// remember records what case id is counted with now: its memory while it
+// is open, nothing once it has finished.
+func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old memory) error {
+	if !isOpen(f.status) {
+		if !had {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM rollup_open_cases WHERE case_id = $1`, id)
+		return err
+	}
+	m := memoryOf(f)
+	if had && m == old {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rollup_open_cases (case_id, status, sla_state, supervised) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, sla_state = excluded.sla_state, supervised = excluded.supervised`,
+		id, m.status, m.sla, b2i(m.supervised))
+	return err
+}
+
+// caseFacts derives the contribution of a case as casework saw it before
+// a change; its lateness and handling time, which do not change once a case
+// is closed, come from now (the same case after the change).
+func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
+	r := row{id: c.ID, path: c.RegionPath, category: c.CategoryCode, source: c.Source, status: string(c.Status), sla: c.SLAState,
+		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult}
+	f := s.factsOf(r)
+	if f.closedDay != "" && now.closedDay != "" {
+		f.onTime, f.handled, f.handlingS = now.onTime, now.handled, now.handlingS
+	}
+	return f
+}
+
+// CaseChanged implements casework.Hook: inside the change's transaction it
+// moves the case's counts from what it contributed before to what it
+// contributes now.
+func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
+	if ch.After == nil {
+		return nil
+	}
+	id := ch.After.ID
+	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", id, ch.Action)
+	r, err := loadRow(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	now := s.factsOf(r)
+	d := newCounts()
+	d.add(&now, +1, partAll)
+	var mem memory
+	var had bool
+	if ch.Before != nil {
+		before := s.caseFacts(ch.Before, &now)
+		d.add(&before, -1, partFlow|partStatus|partSource)
+		if mem, had, err = loadMemory(ctx, tx, id); err != nil {
+			return err
+		}
+		if had {
+			d.addState(before.path, before.category, mem, -1)
+		} else {
+			d.add(&before, -1, partState)
+		}
+	}
+	if err := apply(ctx, tx, d); err != nil {
+		return err
+	}
+	return remember(ctx, tx, id, &now, had, mem)
+}
+
+// Sync brings one case's counts in rollup_state up to date inside tx after
+// a change that was not a case transition: the SLA state or the
+// supervision flag set by the SLA engine. It moves the count from what the
+// case is remembered with to what its row says, so it is idempotent and
+// may run before or after other hooks.
+func (s *Store) Sync(ctx context.Context, tx *db.Tx, caseID int64) (err error) {
+	defer errs.Wrapf(&err, "stats.Sync(%d)", caseID)
+	r, err := loadRow(ctx, tx, caseID)
+	if err != nil {
+		return err
+	}
+	now := s.factsOf(r)
+	mem, had, err := loadMemory(ctx, tx, caseID)
+	if err != nil {
+		return err
+	}
+	if !had {
+		// Counted before the store remembered it (an installation from
+		// before the rollups, until `whistle rollup rebuild`): take the row
+		// as what it is counted with.
+		return remember(ctx, tx, caseID, &now, false, memory{})
+	}
+	d := newCounts()
+	d.addState(now.path, now.category, mem, -1)
+	d.add(&now, +1, partState)
+	if err := apply(ctx, tx, d); err != nil {
+		return err
+	}
+	return remember(ctx, tx, caseID, &now, true, mem)
+}
+
+// SLAChanged is the call the SLA engine makes inside its transaction when
+// it changes a case's SLA state (from → to) or supervision flag outside a
+// case transition: the scheduler's warning, breach or escalation. The
+// store re-reads the case (from and to only document the call), so a call
+// with the wrong states or a repeated call is harmless.
+func (s *Store) SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
+	return s.Sync(ctx, tx, caseID)
+}

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/casework"
+	"whistle/internal/category"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/i18n"
+	"whistle/internal/media"
+	"whistle/internal/region"
+	"whistle/internal/stats"
+)
+
+// newStatsServer starts a server on d with a district of two streets,
+// each with one community one grid wide, the rollups hooked into the case
+// service, and users admin, leader (district), leader-1 and leader-2
+// (streets), staff-1 (community of street 1) and res (resident).
+func newStatsServer(t *testing.T, d *db.DB, clk clock.Clock) *httptest.Server {
+	t.Helper()
+	ctx := context.Background()
+	sq := func(x0, x1 float64) orb.Polygon {
+		return orb.Polygon{{{x0, 27}, {x1, 27}, {x1, 27.01}, {x0, 27.01}, {x0, 27}}}
+	}
+	regs := region.NewStore(d)
+	feats := []region.Feature{
+		{Index: 1, Code: "330303", Name: "龙湾区", Level: region.District, Geometry: sq(120, 120.02)},
+		{Index: 2, Code: "330303001", Name: "永中街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120, 120.01)},
+		{Index: 3, Code: "330303002", Name: "蒲州街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120.01, 120.02)},
+		{Index: 4, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: sq(120, 120.01)},
+		{Index: 5, Code: "330303002001", Name: "社区B", Level: region.Community, ParentCode: "330303002", Geometry: sq(120.01, 120.02)},
+		{Index: 6, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: sq(120, 120.01), Illustrative: true},
+		{Index: 7, Code: "330303002001001", Name: "网格B1", Level: region.Grid, ParentCode: "330303002001", Geometry: sq(120.01, 120.02), Illustrative: true},
+	}
+	if _, err := regs.Import(ctx, audit.System("test"), feats); err != nil {
+		t.Fatal(err)
+	}
+	cfg := account.DefaultConfig()
+	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+	acc, err := account.NewStore(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		name, region string
+		role         account.Role
+	}{
+		{"admin", "330303", account.Admin}, {"leader", "330303", account.Leader}, {"leader-1", "330303001", account.Leader},
+		{"leader-2", "330303002", account.Leader}, {"staff-1", "330303001001", account.CommunityStaff}, {"res", "330303001001", account.Resident},
+	} {
+		if _, err := acc.AddUser(ctx, audit.System("test"), account.SystemScope(), account.NewUser{Username: u.name, Password: "secret-pass",
+			Roles: []account.Role{u.role}, RegionCode: u.region}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cats := category.NewStore(d)
+	if _, err := cats.SeedDefaults(ctx, audit.System("test")); err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := media.NewFSStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cases.Close)
+	st, err := stats.New(stats.Deps{DB: d, Regions: regs, Categories: cats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases.AddHook(st)
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regs, Cases: cases, Categories: cats, Stats: st, Catalog: catalog, Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func TestStatsAPIAndScreen(t *testing.T) {
+	for _, dialect := range dbtest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
+			ts := newStatsServer(t, dbtest.MustOpenDB(t, dialect, clk), clk)
+			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			do := func(method, path, token, body string, hdr ...string) (int, string, http.Header) {
+				t.Helper()
+				req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
+				resp, err := noRedirect.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var b bytes.Buffer
+				_, _ = b.ReadFrom(resp.Body)
+				return resp.StatusCode, b.String(), resp.Header
+			}
+			login := func(user string) string {
+				t.Helper()
+				status, body, _ := do("POST", "/api/v1/session", "", `{"username":"`+user+`","password":"secret-pass"}`)
+				var v struct{ Token string }
+				if err := json.Unmarshal([]byte(body), &v); status != http.StatusOK || err != nil || v.Token == "" {
+					t.Fatalf("login %s: got %d %s", user, status, body)
+				}
+				return v.Token
+			}
+			tok := map[string]string{}
+			for _, u := range []string{"admin", "leader", "leader-1", "leader-2", "staff-1", "res"} {
+				tok[u] = login(u)
+			}
+			// Two reports in street 1, one in street 2, through the API.
+			for _, lng := range []string{"120.005", "120.006", "120.015"} {
+				if status, body, _ := do("POST", "/api/v1/cases", tok["res"], `{"category":"ZL0302","description":"楼道堆放杂物","lat":27.005,"lng":`+lng+`}`); status != 201 {
+					t.Fatalf("submit: %d %s", status, body)
+				}
+			}
+			tests := []struct {
+				name, path, token string
+				status            int
+				contains          []string
+			}{
+				{"district summary", "/api/v1/stats/summary", "leader", 200,
+					[]string{`"code":"330303"`, `"reports_today":3`, `"open":3`, `"children":2`, `"categories":[{"code":"ZL0302","name":"卫生死角","n":3}]`, `"sources":[{"code":"resident","name":"居民吹哨","n":3}]`}},
+				{"a street's summary for its leader", "/api/v1/stats/summary?region=330303001", "leader-1", 200, []string{`"reports_today":2`, `"path":[{"code":"330303001"`}},
+				{"a street leader's own street by default", "/api/v1/stats/summary", "leader-1", 200, []string{`"code":"330303001"`, `"open":2`}},
+				{"a community below the street", "/api/v1/stats/summary?region=330303001001", "leader-1", 200, []string{`"open":2`}},
+				{"another street", "/api/v1/stats/summary?region=330303002", "leader-1", 404, []string{`"not_found"`}},
+				{"the district above the street", "/api/v1/stats/summary?region=330303", "leader-1", 404, nil},
+				{"another street's map", "/api/v1/stats/map?region=330303002", "leader-1", 404, nil},
+				{"another street's trend", "/api/v1/stats/trend?region=330303002", "leader-1", 404, nil},
+				{"another street's hotspots", "/api/v1/stats/hotspots?region=330303002", "leader-1", 404, nil},
+				{"another street's overdue list", "/api/v1/stats/overdue?region=330303002", "leader-1", 404, nil},
+				{"a community's staff and the street above", "/api/v1/stats/summary?region=330303001", "staff-1", 404, nil},
+				{"a resident may not read statistics", "/api/v1/stats/summary", "res", 403, nil},
+				{"no login", "/api/v1/stats/summary", "", 401, nil},
+				{"map of the district", "/api/v1/stats/map?metric=open", "leader", 200,
+					[]string{`"metric":"open"`, `{"code":"330303001","name":"永中街道","level":"street","level_name":"街道/镇","illustrative":false,"value":2}`, `"value":1}`}},
+				{"satisfaction without ratings", "/api/v1/stats/map?metric=satisfaction", "leader", 200, []string{`"value":null`}},
+				{"an unknown metric", "/api/v1/stats/map?metric=pink", "leader", 422, []string{`"metric"`}},
+				{"trend", "/api/v1/stats/trend?days=2", "leader", 200, []string{`"days":[{"day":"2026-11-22","reports":0,"closed":0,"on_time":0},{"day":"2026-11-23","reports":3`}},
+				{"trend too long", "/api/v1/stats/trend?days=400", "leader", 422, []string{`"days"`}},
+				{"hotspots", "/api/v1/stats/hotspots", "admin", 200, []string{`"code":"330303001001001","name":"网格A1"`, `"community":"社区A","open":2`}},
+				{"overdue list", "/api/v1/stats/overdue", "admin", 200, []string{`"cases":[]`}},
+				{"in English", "/api/v1/stats/summary?lang=en", "leader", 200, []string{`"level_name":"District"`, `"categories":[{"code":"ZL0302","name":"Neglected dirty spots","n":3}]`, `"name":"Resident"`}},
+			}
+			for _, tc := range tests {
+				status, body, _ := do("GET", tc.path, tok[tc.token], "")
+				if status != tc.status {
+					t.Errorf("%s: got %d %s, want %d", tc.name, status, body, tc.status)
+					continue
+				}
+				for _, c := range tc.contains {
+					if !strings.Contains(body, c) {
+						t.Errorf("%s: %s lacks %s", tc.name, body, c)
+					}
+				}
+			}
+
+			// The screen: /screen goes to the viewer's node; a node outside
+			// the scope is a 404 page; a bearer token opens it (kiosk mode).
+			pages := []struct {
+				name, path, token string
+				status            int
+				location          string
+				contains          []string
+			}{
+				{"own node", "/screen", "leader-1", 303, "/screen/330303001", nil},
+				{"the district's", "/screen", "leader", 303, "/screen/330303", nil},
+				{"a street", "/screen/330303001", "leader-1", 200, "",
+					[]string{`一屏观天下`, `/static/vendor/echarts.min.js`, `/static/screen.js`, `data-region="330303001"`, `"screen.kpi.open":"在办案件"`, `"status.closed":"已结案"`, `>永中街道</a>`}},
+				{"another street", "/screen/330303002", "leader-1", 404, "", []string{"页面不存在"}},
+				{"a resident", "/screen", "res", 403, "", nil},
+			}
+			for _, p := range pages {
+				status, body, h := do("GET", p.path, tok[p.token], "")
+				if status != p.status || h.Get("Location") != p.location {
+					t.Errorf("%s: got %d → %q, want %d → %q", p.name, status, h.Get("Location"), p.status, p.location)
+				}
+				for _, c := range p.contains {
+					if !strings.Contains(body, c) {
+						t.Errorf("%s: the page lacks %s", p.name, c)
+					}
+				}
+				if strings.Contains(body, "蒲州街道") && p.token == "leader-1" {
+					t.Errorf("%s: a street leader's screen names another street", p.name)
+				}
+			}
+			if status, _, h := do("GET", "/screen", "", ""); status != 303 || !strings.HasPrefix(h.Get("Location"), "/login") {
+				t.Errorf("anonymous screen: %d %s, want a redirect to the login", status, h.Get("Location"))
+			}
+		})
+	}
+}

@@ -1,0 +1,367 @@
+// The command-centre big screen: reads the stats API for one region node,
+// draws the map of its children with ECharts (registerMap with our own
+// GeoJSON, no tiles), drills down on a click and back up through the
+// breadcrumb, and follows the case events over SSE. Nothing is polled: the
+// figures are re-read when an event in the node arrives.
+(function () {
+  'use strict';
+
+  var body = document.body;
+  var M = {};
+  try { M = JSON.parse(document.getElementById('screen-messages').textContent) || {}; } catch (e) { M = {}; }
+  var initialPath = [];
+  try { initialPath = JSON.parse(document.getElementById('screen-path').textContent) || []; } catch (e) { initialPath = []; }
+
+  function t(key) { return M[key] || key; }
+  // tf fills %s and %d in a message, in order.
+  function tf(key) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    return t(key).replace(/%[sdv]/g, function () { return args.length ? String(args.shift()) : ''; });
+  }
+  function $(id) { return document.getElementById(id); }
+  function esc(s) {
+    return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  var state = {
+    code: body.getAttribute('data-region'),
+    metric: 'open',
+    path: initialPath,
+    names: {},    // code → name of the areas on the map
+    seq: 0,       // the latest load; older answers are dropped
+    refreshTimer: 0
+  };
+  var charts = {};
+  var geo = {};   // code → GeoJSON of its children, fetched once
+  var C = { ink: '#e6f0ff', muted: '#8fa8cc', cyan: '#35d0ff', edge: '#1b4a8f', red: '#ff4d4f', amber: '#ffb02e', green: '#36d399', blue: '#2f8cff' };
+
+  function api(path) {
+    return fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } }).then(function (r) {
+      if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname); }
+      if (!r.ok) { throw new Error(path + ': ' + r.status); }
+      return r.json();
+    });
+  }
+  function q(code) { return '?region=' + encodeURIComponent(code); }
+
+  // ---- loading ----
+
+  function load(code, push) {
+    var seq = ++state.seq;
+    if (push) {
+      history.pushState({ code: code }, '', '/screen/' + code);
+      $('sc-feed').innerHTML = '';
+    }
+    state.code = code;
+    body.setAttribute('data-region', code);
+    var gj = geo[code] ? Promise.resolve(geo[code]) : fetch('/api/v1/regions/' + encodeURIComponent(code) + '/geojson', { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) { throw new Error('geojson ' + r.status); } return r.json(); })
+      .then(function (g) { geo[code] = g; return g; });
+    return Promise.all([gj, fetchFigures(code)]).then(function (res) {
+      if (seq !== state.seq) { return; }
+      drawMapShape(code, res[0]);
+      drawFigures(res[1]);
+    }).catch(function (e) { console.error(e); });
+  }
+
+  // fetchFigures reads everything but the boundaries.
+  function fetchFigures(code) {
+    return Promise.all([
+      api('/api/v1/stats/summary' + q(code)),
+      api('/api/v1/stats/map' + q(code) + '&metric=' + state.metric),
+      api('/api/v1/stats/trend' + q(code) + '&days=30'),
+      api('/api/v1/stats/hotspots' + q(code) + '&limit=8'),
+      api('/api/v1/stats/overdue' + q(code) + '&limit=12')
+    ]);
+  }
+
+  function refresh() {
+    var seq = state.seq, code = state.code;
+    fetchFigures(code).then(function (res) {
+      if (seq === state.seq && code === state.code) { drawFigures(res); }
+    }).catch(function (e) { console.error(e); });
+  }
+
+  // soon re-reads the figures once a burst of events has passed.
+  function soon() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(refresh, 800);
+  }
+
+  function drawFigures(res) {
+    var sum = res[0];
+    drawKPIs(sum.kpi);
+    drawCrumbs(sum.path);
+    $('sc-region-name').textContent = sum.region.name;
+    document.title = document.title.replace(/·.*$/, '· ' + sum.region.name);
+    drawCategories(sum.categories);
+    drawSources(sum.sources);
+    drawMapValues(res[1]);
+    drawTrend(res[2].days);
+    drawHotspots(res[3].grids);
+    drawOverdue(res[4].cases);
+  }
+
+  // ---- KPI cards ----
+
+  function pct(v) { return v == null ? '–' : (v * 100).toFixed(1) + '<small>%</small>'; }
+  function num(v) { return v == null ? '–' : Number(v).toLocaleString(); }
+  function drawKPIs(k) {
+    var show = {
+      reports_today: num(k.reports_today), open: num(k.open), closed_today: num(k.closed_today),
+      on_time_rate: pct(k.on_time_rate), satisfaction: pct(k.satisfaction),
+      avg_handling_hours: k.avg_handling_hours == null ? '–' : k.avg_handling_hours.toFixed(1) + '<small>' + esc(t('screen.unit.hours')) + '</small>',
+      supervised: num(k.supervised), overdue: num(k.overdue)
+    };
+    Object.keys(show).forEach(function (key) {
+      var el = document.querySelector('[data-kpi="' + key + '"] b');
+      if (el) { el.innerHTML = show[key]; }
+    });
+  }
+
+  function drawCrumbs(path) {
+    state.path = path;
+    $('sc-crumbs').innerHTML = path.map(function (n, i) {
+      return (i ? '<span class="sep" aria-hidden="true">›</span>' : '') +
+        '<a href="/screen/' + esc(n.code) + '" data-code="' + esc(n.code) + '">' + esc(n.name) + '</a>';
+    }).join('');
+  }
+
+  // ---- map ----
+
+  function drawMapShape(code, gj) {
+    var name = 'r' + code;
+    echarts.registerMap(name, gj);
+    state.names = {};
+    var illustrative = false;
+    var many = (gj.features || []).length > 12;
+    (gj.features || []).forEach(function (f) {
+      state.names[f.properties.code] = f.properties.name;
+      illustrative = illustrative || f.properties.illustrative;
+    });
+    $('sc-note').hidden = !illustrative;
+    var el = $('sc-map');
+    el.setAttribute('data-region', code);
+    el.setAttribute('data-areas', String((gj.features || []).length));
+    charts.map.clear();
+    charts.map.setOption({
+      animation: false, // new figures recolour the areas at once
+      tooltip: { trigger: 'item', formatter: mapTip },
+      series: [{
+        type: 'map', map: name, nameProperty: 'code', roam: false, selectedMode: false, layoutCenter: ['50%', '52%'], layoutSize: '94%',
+        label: { show: true, color: C.ink, fontSize: many ? 10 : 12, formatter: function (p) { return state.names[p.name] || p.name; } },
+        labelLayout: { hideOverlap: true },
+        itemStyle: { areaColor: '#0b3b73', borderColor: C.cyan, borderWidth: 1 },
+        emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: C.blue } },
+        data: []
+      }]
+    });
+  }
+
+  function mapTip(p) {
+    var v = p.value;
+    var shown = (v == null || isNaN(v)) ? t('screen.no_rating') : (state.metric === 'satisfaction' ? (v * 100).toFixed(1) + '%' : String(v));
+    return esc(state.names[p.name] || p.name) + '<br>' + esc(t('screen.metric.' + state.metric)) + ': ' + esc(shown);
+  }
+
+  function drawMapValues(m) {
+    state.metric = m.metric;
+    var max = 0;
+    var data = m.areas.map(function (a) {
+      if (a.value != null && a.value > max) { max = a.value; }
+      return { name: a.code, value: a.value == null ? NaN : a.value };
+    });
+    var sat = m.metric === 'satisfaction';
+    var top = sat ? 1 : Math.max(max, 1);
+    // The scale is replaced, not merged: a merged one keeps the range it
+    // was first given and greys out the areas above it.
+    charts.map.setOption({
+      visualMap: [{
+        type: 'continuous', min: 0, max: top, range: [0, top], left: 12, bottom: 12, itemHeight: 110, calculable: false,
+        text: sat ? ['100%', '0%'] : [String(top), '0'], textStyle: { color: C.muted },
+        inRange: { color: sat ? [C.red, C.amber, '#d4e157', C.green] : ['#123a73', '#1e88e5', '#26c6da', '#ffee58', '#ffa726', '#ef5350'] }
+      }],
+      series: [{ data: data }]
+    }, { replaceMerge: ['visualMap'] });
+    $('sc-map').setAttribute('data-metric', m.metric);
+  }
+
+  // ---- charts ----
+
+  function axisStyle() {
+    return { axisLine: { lineStyle: { color: C.edge } }, axisLabel: { color: C.muted }, splitLine: { lineStyle: { color: 'rgba(143,168,204,.15)' } } };
+  }
+
+  function drawTrend(days) {
+    var x = days.map(function (d) { return d.day.slice(5); });
+    charts.trend.setOption({
+      grid: { left: 40, right: 16, top: 28, bottom: 24 },
+      tooltip: { trigger: 'axis' },
+      legend: { data: [t('screen.trend.reports'), t('screen.trend.closed')], textStyle: { color: C.muted }, right: 0, top: 0 },
+      xAxis: Object.assign({ type: 'category', data: x, boundaryGap: false }, axisStyle()),
+      yAxis: Object.assign({ type: 'value', minInterval: 1 }, axisStyle()),
+      series: [
+        { name: t('screen.trend.reports'), type: 'line', smooth: 0.25, symbol: 'none', data: days.map(function (d) { return d.reports; }),
+          lineStyle: { color: C.cyan, width: 2 }, itemStyle: { color: C.cyan }, areaStyle: { color: 'rgba(53,208,255,.15)' } },
+        { name: t('screen.trend.closed'), type: 'line', smooth: 0.25, symbol: 'none', data: days.map(function (d) { return d.closed; }),
+          lineStyle: { color: C.green, width: 2 }, itemStyle: { color: C.green } }
+      ]
+    });
+  }
+
+  function drawCategories(cs) {
+    var rows = cs.slice().reverse();
+    charts.categories.setOption({
+      grid: { left: 8, right: 36, top: 4, bottom: 4, containLabel: true },
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+      xAxis: Object.assign({ type: 'value', minInterval: 1 }, axisStyle(), { axisLabel: { show: false }, splitLine: { show: false } }),
+      yAxis: Object.assign({ type: 'category', data: rows.map(function (c) { return c.name; }) }, axisStyle(),
+        { axisLabel: { color: C.ink, width: 120, overflow: 'truncate' } }),
+      series: [{ type: 'bar', data: rows.map(function (c) { return c.n; }), barMaxWidth: 14,
+        label: { show: true, position: 'right', color: C.ink },
+        itemStyle: { borderRadius: 3, color: new echarts.graphic.LinearGradient(0, 0, 1, 0, [{ offset: 0, color: C.blue }, { offset: 1, color: C.cyan }]) } }]
+    }, true);
+  }
+
+  function drawSources(ss) {
+    charts.sources.setOption({
+      tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
+      legend: { orient: 'vertical', right: 0, top: 'middle', textStyle: { color: C.muted } },
+      color: [C.cyan, C.green, C.amber, C.blue, '#b37feb', C.red],
+      series: [{ type: 'pie', radius: ['45%', '72%'], center: ['36%', '50%'], label: { show: false },
+        itemStyle: { borderColor: '#050d1f', borderWidth: 2 },
+        data: ss.map(function (s) { return { name: s.name, value: s.n }; }) }]
+    }, true);
+  }
+
+  // ---- lists ----
+
+  function empty() { return '<li class="empty">' + esc(t('screen.none')) + '</li>'; }
+
+  function drawHotspots(gs) {
+    var max = gs.reduce(function (m, g) { return Math.max(m, g.open); }, 1);
+    $('sc-hotspots').innerHTML = gs.length ? gs.map(function (g, i) {
+      return '<li><span class="rank">' + (i + 1) + '</span>' +
+        '<a class="name" href="/screen/' + esc(g.code) + '" data-code="' + esc(g.code) + '">' + esc(g.name) +
+        (g.community && g.name.indexOf(g.community) !== 0 ? '<small>' + esc(g.community) + '</small>' : '') + '</a>' +
+        '<span class="bar"><i style="width:' + Math.round(100 * g.open / max) + '%"></i></span><span class="n">' + g.open + '</span></li>';
+    }).join('') : empty();
+  }
+
+  function lateness(deadline) {
+    if (!deadline) { return ''; }
+    var ms = Date.now() - Date.parse(deadline);
+    if (ms <= 0) { return ''; }
+    var h = Math.floor(ms / 3600000);
+    var span = h >= 24 ? Math.floor(h / 24) + t('screen.days') : Math.max(h, 1) + t('screen.hours');
+    return tf('screen.overdue_for', span);
+  }
+
+  function drawOverdue(cs) {
+    $('sc-overdue').innerHTML = cs.length ? cs.map(function (c) {
+      return '<li><a class="num" href="/cases/' + c.id + '">' + esc(c.number) + '</a>' +
+        '<span class="what">' + esc(c.category) + ' · ' + esc(c.grid.name || c.address) + '</span>' +
+        '<span class="late">' + esc(lateness(c.deadline)) + '</span></li>';
+    }).join('') : empty();
+  }
+
+  // ---- live feed ----
+
+  // childOf names the area on the map an event's region path falls in.
+  function childOf(path) {
+    var parts = path.split('/').filter(Boolean);
+    var i = parts.indexOf(state.code);
+    if (i < 0) { return ''; }
+    var c = parts[i + 1] || state.code;
+    return state.names[c] || '';
+  }
+
+  function feed(ev) {
+    var list = $('sc-feed');
+    var at = ev.at ? new Date(ev.at) : new Date();
+    var time = at.toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+    var li = document.createElement('li');
+    li.setAttribute('data-case', String(ev.case_id));
+    li.innerHTML = '<time>' + esc(time) + '</time><span class="act ' + esc(ev.action) + '">' + esc(t('action.' + ev.action)) + '</span>' +
+      '<a class="txt" href="/cases/' + ev.case_id + '">' + esc(ev.number) + ' · ' + esc(t('status.' + ev.status)) +
+      (childOf(ev.region_path || '') ? ' · ' + esc(childOf(ev.region_path)) : '') + '</a>';
+    var first = list.querySelector('.empty');
+    if (first) { first.remove(); }
+    list.insertBefore(li, list.firstChild);
+    while (list.children.length > 40) { list.removeChild(list.lastChild); }
+  }
+
+  function connect() {
+    var live = $('sc-live');
+    if (!window.EventSource) { return; }
+    var es = new EventSource('/api/v1/events');
+    var down = false;
+    es.onopen = function () {
+      live.setAttribute('data-state', 'open');
+      live.title = t('screen.live');
+      if (down) { soon(); } // events may have been missed while reconnecting
+      down = false;
+    };
+    es.onerror = function () { down = true; live.setAttribute('data-state', 'closed'); live.title = t('screen.offline'); };
+    es.addEventListener('case', function (m) {
+      var ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      if (!ev.region_path || ev.region_path.indexOf('/' + state.code + '/') < 0) { return; }
+      feed(ev);
+      soon();
+    });
+  }
+
+  // ---- wiring ----
+
+  function navClick(e) {
+    var a = e.target.closest('a[data-code]');
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) { return; }
+    e.preventDefault();
+    if (a.getAttribute('data-code') !== state.code) { load(a.getAttribute('data-code'), true); }
+  }
+
+  function clock() {
+    $('sc-clock').textContent = new Date().toLocaleString(document.documentElement.lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+  }
+
+  function init() {
+    if (!window.echarts) { return; }
+    charts.map = echarts.init($('sc-map'));
+    charts.trend = echarts.init($('sc-trend'));
+    charts.categories = echarts.init($('sc-categories'));
+    charts.sources = echarts.init($('sc-sources'));
+    charts.map.on('click', function (p) {
+      if (p.name && p.name !== state.code && state.names[p.name]) { load(p.name, true); }
+    });
+    window.addEventListener('resize', function () {
+      Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+    });
+    $('sc-metrics').addEventListener('click', function (e) {
+      var b = e.target.closest('button[data-metric]');
+      if (!b) { return; }
+      Array.prototype.forEach.call(this.querySelectorAll('button'), function (x) { x.setAttribute('aria-checked', String(x === b)); });
+      state.metric = b.getAttribute('data-metric');
+      api('/api/v1/stats/map' + q(state.code) + '&metric=' + state.metric).then(drawMapValues).catch(function (err) { console.error(err); });
+    });
+    $('sc-crumbs').addEventListener('click', navClick);
+    $('sc-hotspots').addEventListener('click', navClick);
+    window.addEventListener('popstate', function () {
+      var m = location.pathname.match(/^\/screen\/([^/]+)$/);
+      if (m) { load(decodeURIComponent(m[1]), false); }
+    });
+    $('sc-feed').innerHTML = empty();
+    clock();
+    setInterval(clock, 1000);
+    load(state.code, false);
+    connect();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+}());
