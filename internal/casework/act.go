@@ -197,7 +197,7 @@ type Available struct {
 // Actions lists what the caller may do on c now, in workflow order.
 func (s *Service) Actions(c *Case, caller Caller) []Available {
 	w, ok := s.wfs[c.Workflow]
-	if !ok {
+	if !ok || c.Followed {
 		return nil
 	}
 	seen := map[Action]int{}

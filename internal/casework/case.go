@@ -54,6 +54,9 @@ type Case struct {
 	DepartmentName string
 	AssigneeID     int64
 	AssigneeName   string
+	// Followed marks a case read through View by a follower outside its
+	// scope: read-only, without the reporter's identity.
+	Followed       bool
 	Rating         int // 0 = not rated
 	RatingComment  string
 	RevisitResult  string

@@ -121,7 +121,7 @@ func (s *Service) photos(ctx context.Context, caseID int64) ([]Photo, error) {
 
 // Photos lists a case's photos for a caller who may see the case.
 func (s *Service) Photos(ctx context.Context, caller Caller, id int64) ([]Photo, error) {
-	if _, err := s.Get(ctx, caller, id); err != nil {
+	if _, err := s.View(ctx, caller, id); err != nil {
 		return nil, err
 	}
 	return s.photos(ctx, id)

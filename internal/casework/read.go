@@ -73,12 +73,25 @@ func (s *Service) get(ctx context.Context, scope account.Scope, id int64) (*Case
 	return c, err
 }
 
-// Get returns a case the caller may see. A follower (the reporter of a
-// merged duplicate) may see the parent too.
+// Get returns a case in the caller's data scope: the case a caller may
+// act on. Following a case grants no more than View.
 func (s *Service) Get(ctx context.Context, c Caller, id int64) (*Case, error) {
+	return s.get(ctx, c.Scope(), id)
+}
+
+// View returns a case the caller may read: one in their data scope, or one
+// they follow (the parent of their merged duplicate, or a public case they
+// chose to follow). A followed case outside the scope comes back with
+// Followed set and without the reporter's identity; Act and the other
+// writes go through Get and so never reach it.
+func (s *Service) View(ctx context.Context, c Caller, id int64) (*Case, error) {
 	cs, err := s.get(ctx, c.Scope(), id)
 	if errs.Is(err, errs.NotFound) && c.User != nil && s.follows(ctx, c.User.ID, id) {
-		return s.get(ctx, account.SystemScope(), id)
+		cs, err = s.get(ctx, account.SystemScope(), id)
+		if err == nil {
+			cs.Followed = true
+			cs.ReporterID, cs.ReporterName, cs.ReporterPhone = 0, "", ""
+		}
 	}
 	return cs, err
 }
@@ -244,10 +257,12 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64,
 // Timeline returns a case's steps, oldest first, with their photos. Callers
 // who only see public cases get the public steps.
 func (s *Service) Timeline(ctx context.Context, c Caller, id int64, publicOnly bool) ([]Event, error) {
-	if _, err := s.Get(ctx, c, id); err != nil {
+	cs, err := s.View(ctx, c, id)
+	if err != nil {
 		return nil, err
 	}
-	return s.timeline(ctx, id, publicOnly)
+	// A follower outside the scope sees what the public sees.
+	return s.timeline(ctx, id, publicOnly || cs.Followed)
 }
 
 func (s *Service) timeline(ctx context.Context, id int64, publicOnly bool) ([]Event, error) {

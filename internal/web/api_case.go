@@ -187,7 +187,7 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	caller := callerOf(r)
-	c, err := s.Cases.Get(r.Context(), caller, id)
+	c, err := s.Cases.View(r.Context(), caller, id)
 	if err != nil {
 		return err
 	}

@@ -321,7 +321,7 @@ func (s *Server) apiCaseSLA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.Cases.Get(r.Context(), callerOf(r), id)
+	c, err := s.Cases.View(r.Context(), callerOf(r), id)
 	if err != nil {
 		return err
 	}

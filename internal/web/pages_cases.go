@@ -742,14 +742,14 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, fo
 	}
 	ctx := r.Context()
 	caller := callerOf(r)
-	c, err := s.Cases.Get(ctx, caller, id)
+	c, err := s.Cases.View(ctx, caller, id)
 	if err != nil {
 		return err
 	}
 	u := userOf(r)
 	lang := langOf(r)
 	now := s.Clock.Now()
-	d := &caseDetail{Row: s.row(lang, now, c), C: c, Staff: u.IsStaff(), IsReporter: c.ReporterID != 0 && c.ReporterID == u.ID,
+	d := &caseDetail{Row: s.row(lang, now, c), C: c, Staff: u.IsStaff() && !c.Followed, IsReporter: c.ReporterID != 0 && c.ReporterID == u.ID,
 		Anonymous: c.Anonymous, Lat: strconv.FormatFloat(c.Lat, 'f', 6, 64), Lng: strconv.FormatFloat(c.Lng, 'f', 6, 64),
 		Stars: []int{5, 4, 3, 2, 1}, Department: c.DepartmentName, Assignee: c.AssigneeName}
 	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {
