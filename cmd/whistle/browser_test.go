@@ -243,9 +243,9 @@ func (u *user) act(id int64, action string, fill ...chromedp.Action[chromedp.Voi
 	u.open(fmt.Sprintf("/cases/%d", id))
 	form := "#act-" + action
 	u.do(chromedp.WaitVisible(chromedp.CSS(form)))
-	if eval[bool](u, "!!document.querySelector('"+form+" summary')") {
-		u.do(chromedp.Click(chromedp.CSS(form + " summary")))
-	}
+	// Open the form's <details> rather than clicking its summary: a click
+	// toggles, and the page may have opened it already (a restored draft).
+	eval[bool](u, "(function(){var d=document.querySelector('"+form+" details');if(d)d.open=true;return true})()")
 	u.do(fill...)
 	u.do(chromedp.Click(chromedp.CSS(form + " button[type=submit]")))
 	u.waitURL(func(s string) bool { return strings.Contains(s, "done="+action) })

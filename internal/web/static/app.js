@@ -69,7 +69,13 @@
     });
     return restored;
   }
-  function clearDraft(form) { try { localStorage.removeItem(draftKey(form)); } catch (e) { /* ignore */ } }
+  // clearDraft also cancels a save still pending from the last keystroke,
+  // which would otherwise bring back the draft of a form already sent.
+  function clearDraft(form) {
+    clearTimeout(form._draftTimer);
+    form._draftCleared = true;
+    try { localStorage.removeItem(draftKey(form)); } catch (e) { /* ignore */ }
+  }
   function saveAllDrafts() { $$('form[data-draft]').forEach(saveDraft); }
   function toLogin() {
     saveAllDrafts();
@@ -88,8 +94,11 @@
         if (note) { note.textContent = t('draft_restored'); note.hidden = false; }
         form.dispatchEvent(new CustomEvent('whistle:restored', { bubbles: true }));
       }
-      var timer = 0;
-      var save = function () { clearTimeout(timer); timer = setTimeout(function () { saveDraft(form); }, 300); };
+      var save = function () {
+        form._draftCleared = false;
+        clearTimeout(form._draftTimer);
+        form._draftTimer = setTimeout(function () { if (!form._draftCleared) saveDraft(form); }, 300);
+      };
       form.addEventListener('input', save);
       form.addEventListener('change', save);
     });
