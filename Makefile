@@ -41,8 +41,10 @@ test: assets vet
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
 	$(GO) test -count=1 -timeout 15m ./...
 
-# Benchmarks: see docs/BENCHMARKS.md for what each figure means and the
-# machine they ran on. COUNT=1 make bench for a quick pass.
+# Benchmarks: runs each COUNT times (default 5), keeps the raw outputs in
+# bench-out/ and rewrites docs/BENCHMARKS.md from them (medians, spreads,
+# ratios to baselines). COUNT=1 make bench for a quick pass; BENCH_ONLY,
+# BENCH_CASES and BENCH_OUT are described in scripts/bench.sh.
 bench:
 	bash scripts/bench.sh
 

@@ -1,33 +1,269 @@
 #!/usr/bin/env bash
-# Runs the benchmarks quoted in docs/BENCHMARKS.md and prints their results.
-# PostGIS is installed here for the point-location baseline only; tests never need it.
+# Runs the benchmarks of docs/BENCHMARKS.md COUNT times each, saves every
+# run's raw output in bench-out/ (one file per run), then writes the
+# document from them with `whistle bench report`: medians, spreads, and
+# each figure beside its baseline. PostGIS is installed here for the
+# point-location baseline only; tests never need it.
+#
+#   COUNT=5                        runs of each benchmark
+#   BENCH_ONLY="intake point calendar queue scale"
+#                                  the sections to run; the others are written
+#                                  as "not measured in this run"
+#   BENCH_CASES="1000000 10000000" the scales of the console, statistics and
+#                                  memory measurements (each generated once
+#                                  per store, then measured COUNT times)
+#   BENCH_OUT=docs/BENCHMARKS.md   the document to write
+#   BENCH_DIR=bench-out            where the raw outputs go (its old outputs are removed)
+#   BENCH_GEN_TIMEOUT=21600        seconds to wait for `demo --cases N` to generate and serve
+#   PG=postgres://postgres@127.0.0.1:5432
+#                                  the PostgreSQL server; its parts are skipped
+#                                  when it does not answer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${COUNT:-5}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+BENCH_ONLY="${BENCH_ONLY:-intake point calendar queue scale}"
+BENCH_CASES="${BENCH_CASES:-1000000 10000000}"
+BENCH_OUT="${BENCH_OUT:-docs/BENCHMARKS.md}"
+OUT="${BENCH_DIR:-bench-out}"
+GEN_TIMEOUT="${BENCH_GEN_TIMEOUT:-21600}"
 
-echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(go version)"
-echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
+want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+pgurl() { echo "$PG/$1?sslmode=disable"; }
+psql_admin() { psql "$(pgurl postgres)" -qX -v ON_ERROR_STOP=1 "$@"; }
+fresh_db() { psql_admin -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# cmd SECTION LINE…: record the exact commands of a section for the report.
+cmd() { local s=$1; shift; printf '%s\n' "$@" >>"$OUT/$s.commands"; }
 
-if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
-  echo "# installing PostGIS for the baseline"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$(ls /etc/postgresql | head -n1)-postgis-3" >/dev/null
+# save FILE COMMAND…: run a command, showing its output and keeping it in
+# $OUT/FILE. A failed run is kept as FILE.failed, which the report skips;
+# the script goes on and fails at the end.
+failures=0
+save() {
+  local f=$1
+  shift
+  if "$@" | tee "$OUT/$f"; then
+    return 0
+  fi
+  echo "bench: FAILED: $*" >&2
+  mv "$OUT/$f" "$OUT/$f.failed"
+  failures=$((failures + 1))
+}
+
+# The demo server of the scale section, stopped whatever happens.
+server_pid=""
+server_dir=""
+url=""
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+cleanup() {
+  stop_server
+  if [ -n "$server_dir" ]; then
+    rm -rf "$server_dir"
+    server_dir=""
+  fi
+}
+trap cleanup EXIT
+
+# serve ARG…: start `whistle demo --data $server_dir ARG…` on a free port and
+# wait until it answers /readyz (generating many cases takes a long time:
+# progress every minute); sets url. Fails when the server exits or does
+# not answer within GEN_TIMEOUT.
+serve() {
+  local started now last
+  url=""
+  started=$(date +%s)
+  last=$started
+  ./bin/whistle demo --data "$server_dir" "$@" --addr 127.0.0.1:0 --log-level warn \
+    >"$server_dir/server.out" 2>"$server_dir/server.err" &
+  server_pid=$!
+  until [ -n "$url" ] && curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; do
+    now=$(date +%s)
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "bench: FAILED: whistle demo $* exited:" >&2
+      tail -c 2000 "$server_dir/server.err" | tr '\r' '\n' | tail -n 20 >&2
+      wait "$server_pid" 2>/dev/null || true
+      server_pid=""
+      return 1
+    fi
+    if ((now - started > GEN_TIMEOUT)); then
+      echo "bench: FAILED: whistle demo $* did not answer within ${GEN_TIMEOUT}s" >&2
+      return 1
+    fi
+    if ((now - last >= 60)); then
+      last=$now
+      echo "  $((now - started))s: $(tail -c 300 "$server_dir/server.err" | tr '\r' '\n' | grep -v '^[[:space:]]*$' | tail -n 1)"
+    fi
+    url=$(sed -n 's/^whistle: listening on \(http:[^ ]*\).*/\1/p' "$server_dir/server.out" | head -n 1)
+    sleep 2
+  done
+}
+
+mkdir -p "$OUT"
+rm -f "$OUT"/env.txt "$OUT"/{point,calendar,intake,queue,scale}[-.]*.txt* "$OUT"/*.commands
+
+have_pg=false
+if psql_admin -tAc 'SELECT 1' >/dev/null 2>&1; then
+  have_pg=true
+else
+  echo "# PostgreSQL does not answer at $PG: its parts are skipped"
 fi
-psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS whistle_postgis_bench" -c "CREATE DATABASE whistle_postgis_bench"
 
-echo "## point location (one core)"
-go test -run '^$' -bench 'Locate' -benchmem -count "$COUNT" ./internal/geo/
-WHISTLE_BENCH_POSTGIS="$PG/whistle_postgis_bench?sslmode=disable" \
-  go test -run '^$' -bench 'Locator|PostGISContains' -benchmem -count "$COUNT" ./internal/region/
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "cores: $(nproc)"
+  echo "memory: $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "go: $(go version | awk '{ sub(/^go/, "Go ", $3); print $3 }')"
+  echo "sqlite: $(go list -m -f '{{.Version}}' modernc.org/sqlite)"
+  if $have_pg; then echo "postgres: $(psql_admin -tAc 'SHOW server_version' | cut -d' ' -f1)"; fi
+  echo "count: $COUNT"
+  echo "only: $BENCH_ONLY"
+  echo "cases: $BENCH_CASES"
+  echo "load_start: $(loadavg)"
+} >"$OUT/env.txt"
+cat "$OUT/env.txt"
 
-echo "## working calendar"
-go test -run '^$' -bench . -benchmem -count "$COUNT" ./internal/sla/calendar/
+go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/whistle ./cmd/whistle
 
-echo "## intake through HTTP"
-go build -o bin/whistle ./cmd/whistle
-for i in $(seq 1 "$COUNT"); do ./bin/whistle bench intake --duration 10s --concurrency 32; done
-psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS whistle_intake_bench" -c "CREATE DATABASE whistle_intake_bench"
-for i in $(seq 1 "$COUNT"); do
-  psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS whistle_intake_bench" -c "CREATE DATABASE whistle_intake_bench"
-  ./bin/whistle bench intake --duration 10s --concurrency 32 --db "$PG/whistle_intake_bench?sslmode=disable"
-done
+if want point; then
+  echo "## point location (one core)"
+  postgis=""
+  if $have_pg; then
+    if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+      echo "# installing PostGIS for the baseline"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$(ls /etc/postgresql | head -n1)-postgis-3" >/dev/null ||
+        echo "# could not install PostGIS: the baseline is skipped"
+    fi
+    if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+      fresh_db whistle_postgis_bench
+      postgis="$(pgurl whistle_postgis_bench)"
+    fi
+  fi
+  cmd point "# each command $COUNT times, one output file per run" \
+    "go test -run '^\$' -bench 'Locate' -benchmem -count 1 ./internal/geo/   # Whistle and the R-tree baseline" \
+    "WHISTLE_BENCH_POSTGIS='${postgis:-unset: no PostgreSQL with PostGIS}' \\" \
+    "  go test -run '^\$' -bench 'Locator|PostGISContains' -benchmem -count 1 ./internal/region/   # through region.Locator, and PostGIS"
+  for i in $(seq 1 "$COUNT"); do
+    save "point-geo.$i.txt" go test -run '^$' -bench 'Locate' -benchmem -count 1 ./internal/geo/
+    save "point-region.$i.txt" env WHISTLE_BENCH_POSTGIS="$postgis" \
+      go test -run '^$' -bench 'Locator|PostGISContains' -benchmem -count 1 ./internal/region/
+  done
+fi
+
+if want calendar; then
+  echo "## working calendar"
+  cmd calendar "# $COUNT times, one output file per run" \
+    "go test -run '^\$' -bench . -benchmem -count 1 ./internal/sla/calendar/ ./internal/sla/"
+  for i in $(seq 1 "$COUNT"); do
+    save "calendar.$i.txt" go test -run '^$' -bench . -benchmem -count 1 ./internal/sla/calendar/ ./internal/sla/
+  done
+fi
+
+if want intake; then
+  echo "## intake through HTTP"
+  cmd intake "# each $COUNT times, one output file per run" \
+    "./bin/whistle bench intake --duration 10s --concurrency 32"
+  for i in $(seq 1 "$COUNT"); do
+    save "intake-sqlite.$i.txt" ./bin/whistle bench intake --duration 10s --concurrency 32
+  done
+  if $have_pg; then
+    cmd intake "./bin/whistle bench intake --duration 10s --concurrency 32 --db '$(pgurl whistle_intake_bench)'   # after DROP and CREATE DATABASE whistle_intake_bench, each run"
+    for i in $(seq 1 "$COUNT"); do
+      fresh_db whistle_intake_bench
+      save "intake-postgres.$i.txt" ./bin/whistle bench intake --duration 10s --concurrency 32 --db "$(pgurl whistle_intake_bench)"
+    done
+  fi
+fi
+
+if want queue; then
+  echo "## staff queue page (100,000 cases)"
+  cmd queue "# $COUNT times, one output file per run" \
+    "go test -run '^\$' -bench 'QueuePage|QueueCounts' -benchtime 20x -count 1 ./internal/web/"
+  for i in $(seq 1 "$COUNT"); do
+    save "queue.$i.txt" go test -run '^$' -bench 'QueuePage|QueueCounts' -benchtime 20x -count 1 ./internal/web/
+  done
+fi
+
+# scale STORE N: generate N cases into a fresh database, restart the
+# server on them (so that its memory is a server's, not the generator's),
+# and measure the statistics and the console COUNT times.
+scale() {
+  local store=$1 n=$2 tag="scale-$1-$2" token started gen start size
+  local dbargs=()
+  server_dir=$(mktemp -d "${TMPDIR:-/tmp}/whistle-bench-XXXXXX")
+  if [ "$store" = postgres ]; then
+    fresh_db whistle_scale_bench
+    dbargs=(--db "$(pgurl whistle_scale_bench)")
+  fi
+  echo "### $n cases on $store: generating"
+  started=$(date +%s)
+  if ! serve "${dbargs[@]}" --cases "$n"; then
+    failures=$((failures + 1))
+    cleanup
+    return 0
+  fi
+  gen=$(($(date +%s) - started))
+  stop_server
+  started=$(date +%s)
+  if ! serve "${dbargs[@]}"; then
+    failures=$((failures + 1))
+    cleanup
+    return 0
+  fi
+  start=$(($(date +%s) - started))
+  if [ "$store" = postgres ]; then
+    size=$(psql_admin -tAc "SELECT pg_database_size('whistle_scale_bench')")
+  else
+    size=$(du -cb "$server_dir"/whistle.db* | tail -n 1 | cut -f1)
+  fi
+  printf 'cases: %s\nstore: %s\ngenerate_seconds: %s\nstart_seconds: %s\ndb_bytes: %s\n' "$n" "$store" "$gen" "$start" "$size" |
+    tee "$OUT/$tag.meta.txt"
+  token=$(curl -fsS -X POST "$url/api/v1/session" -H 'Content-Type: application/json' \
+    -d '{"username":"demo-leader","password":"whistle-demo"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  if [ -z "$token" ]; then
+    echo "bench: FAILED: could not log in as demo-leader at $url" >&2
+    failures=$((failures + 1))
+    cleanup
+    return 0
+  fi
+  for i in $(seq 1 "$COUNT"); do
+    save "$tag.rollup.$i.txt" ./bin/whistle rollup bench --data "$server_dir" "${dbargs[@]}" --url "$url" --token "$token"
+    save "$tag.console.$i.txt" ./bin/whistle bench console --url "$url" --token "$token"
+  done
+  cleanup
+  if [ "$store" = postgres ]; then
+    psql_admin -c "DROP DATABASE IF EXISTS whistle_scale_bench"
+  fi
+}
+
+if want scale; then
+  stores="sqlite"
+  if $have_pg; then stores="sqlite postgres"; fi
+  cmd scale "# for each N in $BENCH_CASES and each store ($stores): a fresh data dir DIR (and DROP and CREATE DATABASE whistle_scale_bench), then" \
+    "./bin/whistle demo --data \"\$DIR\" [--db '$(pgurl whistle_scale_bench)'] --cases \"\$N\" --addr 127.0.0.1:0 --log-level warn &   # generate; poll /readyz, then stop it" \
+    "./bin/whistle demo --data \"\$DIR\" [--db '$(pgurl whistle_scale_bench)'] --addr 127.0.0.1:0 --log-level warn &   # serve the same data; poll /readyz" \
+    "TOKEN=\$(curl -fsS -X POST \"\$URL/api/v1/session\" -H 'Content-Type: application/json' -d '{\"username\":\"demo-leader\",\"password\":\"whistle-demo\"}' | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')" \
+    "# then $COUNT times, one output file per run:" \
+    "./bin/whistle rollup bench --data \"\$DIR\" [--db '$(pgurl whistle_scale_bench)'] --url \"\$URL\" --token \"\$TOKEN\"" \
+    "./bin/whistle bench console --url \"\$URL\" --token \"\$TOKEN\""
+  for n in $BENCH_CASES; do
+    for store in $stores; do
+      scale "$store" "$n"
+    done
+  done
+fi
+
+echo "load_end: $(loadavg)" >>"$OUT/env.txt"
+./bin/whistle bench report --in "$OUT" --out "$BENCH_OUT"
+if ((failures > 0)); then
+  echo "bench: $failures run(s) failed (kept as $OUT/*.failed); the report leaves them out" >&2
+  exit 1
+fi

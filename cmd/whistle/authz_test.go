@@ -114,7 +114,6 @@ func (s spec) want(w who, t target) outcome {
 
 // Caller sets used by the expectations.
 var (
-	everyone    = []who{anon, resident, grid, community, street, dept, party, leader, admin}
 	loggedIn    = []who{resident, grid, community, street, dept, party, leader, admin}
 	adminOnly   = []who{admin}
 	userReaders = []who{community, street, leader, admin}

@@ -24,11 +24,18 @@ import (
 
 // cmdBench runs the reproducible benchmarks that need the whole server.
 func cmdBench(ctx context.Context, args []string, e env) error {
-	if len(args) > 0 && args[0] == "crash" {
-		return cmdBenchCrash(ctx, args[1:], e)
+	if len(args) > 0 {
+		switch args[0] {
+		case "crash":
+			return cmdBenchCrash(ctx, args[1:], e)
+		case "console":
+			return cmdBenchConsole(ctx, args[1:], e)
+		case "report":
+			return cmdBenchReport(ctx, args[1:], e)
+		}
 	}
 	if len(args) == 0 || args[0] != "intake" {
-		return errors.New("bench: want `bench intake` or `bench crash`")
+		return errors.New("bench: want `bench intake`, `bench console`, `bench report` or `bench crash`")
 	}
 	var dbURL, data string
 	var workers int

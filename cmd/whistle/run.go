@@ -53,6 +53,8 @@ Usage:
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
+  whistle bench console --url URL --token T [--runs N]
+  whistle bench report --in DIR --out FILE
   whistle version
 
 Every flag can also be set by an environment variable: --data is WHISTLE_DATA,

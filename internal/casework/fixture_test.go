@@ -3,12 +3,10 @@ package casework_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +57,6 @@ type world struct {
 // Points inside community A's grid, community B's grid, and outside.
 var (
 	inA     = [2]float64{27.005, 120.005} // lat, lng
-	inB     = [2]float64{27.005, 120.015}
 	outside = [2]float64{39.9, 116.4}
 )
 
@@ -197,9 +194,4 @@ func (w *world) photo(t *testing.T, who string, id int64, kind string) int64 {
 		t.Fatalf("photo by %s: %v", who, err)
 	}
 	return p.ID
-}
-
-func dump(v any) string {
-	b, _ := json.Marshal(v)
-	return strings.ReplaceAll(string(b), `"`, "")
 }

@@ -1,0 +1,300 @@
+// Package benchreport turns the raw outputs that scripts/bench.sh saves
+// (one file per run of each benchmark) into docs/BENCHMARKS.md: every
+// figure as the median over the runs with its spread, beside its baseline
+// and the ratio of the medians.
+//
+// The parsers read the exact text the benchmarks print: `go test -bench`
+// lines, `whistle bench intake`, `whistle rollup bench` and `whistle bench
+// console`. A line they do not recognise is ignored, so that log lines
+// mixed into an output do no harm; a file with none of the expected lines
+// is an error, so that a benchmark that changed its output is noticed.
+package benchreport
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// BenchLine is one result line of `go test -bench`.
+type BenchLine struct {
+	// Name is the benchmark's full name without the -GOMAXPROCS suffix,
+	// e.g. "BenchmarkLocate/grids=600".
+	Name       string
+	Iterations int64
+	// Metrics maps a unit ("ns/op", "B/op", "allocs/op", "lookups/s") to
+	// its value.
+	Metrics map[string]float64
+}
+
+// ParseGoBench reads the result lines of `go test -bench` output. When
+// GOMAXPROCS is above 1, Go appends "-GOMAXPROCS" to every name; that
+// suffix is removed when every line of the output ends in the same "-N"
+// (a sub-benchmark's own name may end in a number too, as in
+// "synthetic-50000", but not all of them with the same one).
+func ParseGoBench(r io.Reader) ([]BenchLine, error) {
+	var out []BenchLine
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		// Name, iterations, then value-unit pairs.
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		l := BenchLine{Name: f[0], Iterations: n, Metrics: map[string]float64{}}
+		ok := true
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Metrics[f[i+1]] = v
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("benchreport: no benchmark result lines")
+	}
+	if suffix := procsSuffix(out); suffix != "" {
+		for i := range out {
+			out[i].Name = strings.TrimSuffix(out[i].Name, suffix)
+		}
+	}
+	return out, nil
+}
+
+var numSuffix = regexp.MustCompile(`-\d+$`)
+
+// procsSuffix is the "-N" every name ends in, or "".
+func procsSuffix(lines []BenchLine) string {
+	suffix := numSuffix.FindString(lines[0].Name)
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(l.Name, suffix) || numSuffix.FindString(l.Name) != suffix {
+			return ""
+		}
+	}
+	return suffix
+}
+
+// Throughput is the result of one load run of `whistle bench intake`.
+type Throughput struct {
+	Requests  int
+	Errors    int
+	PerSecond float64
+	// Latencies in milliseconds.
+	P50, P95, P99 float64
+}
+
+// Intake is one run of `whistle bench intake`: Whistle and the bare
+// net/http handler measured by the same client in the same process.
+type Intake struct {
+	// Store is "sqlite" or "postgres".
+	Store    string
+	Clients  int
+	Whistle  Throughput
+	Baseline Throughput
+}
+
+var (
+	intakeLine = regexp.MustCompile(`^intake (baseline|whistle) \(([^)]*)\), (\d+) clients: (\d+) requests in [\d.]+s: ([\d.]+)/s, p50 ([\d.]+)ms, p95 ([\d.]+)ms, p99 ([\d.]+)ms, max [\d.]+ms, errors (\d+)`)
+)
+
+// ParseIntake reads the output of `whistle bench intake`.
+func ParseIntake(r io.Reader) (Intake, error) {
+	var in Intake
+	var seen [2]bool
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		m := intakeLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		l := Throughput{}
+		l.Requests, _ = strconv.Atoi(m[4])
+		l.PerSecond, _ = strconv.ParseFloat(m[5], 64)
+		l.P50, _ = strconv.ParseFloat(m[6], 64)
+		l.P95, _ = strconv.ParseFloat(m[7], 64)
+		l.P99, _ = strconv.ParseFloat(m[8], 64)
+		l.Errors, _ = strconv.Atoi(m[9])
+		clients, _ := strconv.Atoi(m[3])
+		if m[1] == "baseline" {
+			in.Baseline, seen[0] = l, true
+			continue
+		}
+		in.Whistle, seen[1] = l, true
+		in.Clients = clients
+		in.Store, _, _ = strings.Cut(m[2], ":")
+	}
+	if err := sc.Err(); err != nil {
+		return in, err
+	}
+	if !seen[0] || !seen[1] {
+		return in, fmt.Errorf("benchreport: intake output lacks the whistle or the baseline line")
+	}
+	return in, nil
+}
+
+// Latency is one timed query: p50 and p95 in milliseconds.
+type Latency struct {
+	// Node is the region node ("330303 龙湾区") for stats queries.
+	Node string
+	// Level is the node's level, or for the console the kind of query:
+	// "baseline", "list" or "case".
+	Level string
+	// Query names what was timed: "summary (rollups)", "GET /cases?queue=all"…
+	Query    string
+	P50, P95 float64
+}
+
+// Rollup is one run of `whistle rollup bench`.
+type Rollup struct {
+	Dialect string
+	Cases   int64
+	// InProcess are the store's queries called in process; HTTP the same
+	// through the server's API, when the run was given --url.
+	InProcess []Latency
+	HTTP      []Latency
+	// RSSMiB is the server's resident memory, 0 when not reported.
+	RSSMiB float64
+}
+
+var (
+	rollupHeader = regexp.MustCompile(`^rollup bench on (\w+): (\d+) cases`)
+	rssLine      = regexp.MustCompile(`^server resident memory: ([\d.]+) MiB`)
+)
+
+// ParseRollup reads the output of `whistle rollup bench`.
+func ParseRollup(r io.Reader) (Rollup, error) {
+	var out Rollup
+	header, http := false, false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := rollupHeader.FindStringSubmatch(line); m != nil {
+			out.Dialect = m[1]
+			out.Cases, _ = strconv.ParseInt(m[2], 10, 64)
+			header = true
+			continue
+		}
+		if strings.HasPrefix(line, "HTTP ") {
+			http = true
+			continue
+		}
+		if m := rssLine.FindStringSubmatch(line); m != nil {
+			out.RSSMiB, _ = strconv.ParseFloat(m[1], 64)
+			continue
+		}
+		l, ok := latencyRow(line)
+		if !ok {
+			continue
+		}
+		if http {
+			out.HTTP = append(out.HTTP, l)
+		} else {
+			out.InProcess = append(out.InProcess, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	if !header || len(out.InProcess) == 0 {
+		return out, fmt.Errorf("benchreport: no rollup bench results")
+	}
+	return out, nil
+}
+
+// latencyRow reads "node<TAB>level<TAB>query<TAB>p50<TAB>p95[<TAB>…]".
+func latencyRow(line string) (Latency, bool) {
+	f := strings.Split(line, "\t")
+	if len(f) < 5 {
+		return Latency{}, false
+	}
+	p50, err1 := strconv.ParseFloat(strings.TrimSpace(f[3]), 64)
+	p95, err2 := strconv.ParseFloat(strings.TrimSpace(f[4]), 64)
+	if err1 != nil || err2 != nil {
+		return Latency{}, false
+	}
+	return Latency{Node: f[0], Level: f[1], Query: f[2], P50: p50, P95: p95}, true
+}
+
+// Console is one run of `whistle bench console`.
+type Console struct {
+	// Rows have Level "baseline", "list" or "case" and an empty Node.
+	Rows   []Latency
+	RSSMiB float64
+}
+
+// ParseConsole reads the output of `whistle bench console`, whose rows are
+// "kind<TAB>query<TAB>p50 ms<TAB>p95 ms".
+func ParseConsole(r io.Reader) (Console, error) {
+	var out Console
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := rssLine.FindStringSubmatch(line); m != nil {
+			out.RSSMiB, _ = strconv.ParseFloat(m[1], 64)
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			continue
+		}
+		p50, err1 := strconv.ParseFloat(f[2], 64)
+		p95, err2 := strconv.ParseFloat(f[3], 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out.Rows = append(out.Rows, Latency{Level: f[0], Query: f[1], P50: p50, P95: p95})
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	if len(out.Rows) == 0 {
+		return out, fmt.Errorf("benchreport: no console bench results")
+	}
+	return out, nil
+}
+
+// ParseKV reads "key: value" lines (the environment and metadata files
+// bench.sh writes); later lines win, other lines are ignored.
+func ParseKV(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || strings.ContainsAny(k, " \t") || k == "" {
+			continue
+		}
+		out[k] = strings.TrimSpace(v)
+	}
+	return out, sc.Err()
+}
+
+// CPUModel returns the first "model name" of a /proc/cpuinfo, or "".
+func CPUModel(cpuinfo io.Reader) string {
+	sc := bufio.NewScanner(cpuinfo)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return ""
+}
