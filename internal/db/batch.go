@@ -133,6 +133,10 @@ func (b *Batcher) run(batch []*batchJob) {
 				return failed
 			}
 		}
+		// A failing flush cannot be pinned on one write: replay.
+		if err := tx.flushDeferred(context.Background()); err != nil {
+			return failed
+		}
 		return nil
 	})
 	if errors.Is(err, failed) {
@@ -171,8 +175,13 @@ func (b *Batcher) isolated(tx *Tx, batch []*batchJob, errs []error) error {
 			return err
 		}
 		mark := len(tx.afterCommit)
-		if err := j.fn(tx); err != nil {
+		err := j.fn(tx)
+		if err == nil {
+			err = tx.flushDeferred(j.ctx)
+		}
+		if err != nil {
 			errs[i] = err
+			tx.deferred = nil
 			tx.afterCommit = tx.afterCommit[:mark]
 			if _, rerr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
 				return rerr

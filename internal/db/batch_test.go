@@ -69,3 +69,79 @@ func TestBatcher(t *testing.T) {
 		}
 	})
 }
+
+// tally is a Deferred that adds the writes' shares to one counter row.
+type tally struct {
+	n       int
+	flushes *atomic.Int64
+}
+
+func (c *tally) Flush(ctx context.Context, tx *db.Tx) error {
+	c.flushes.Add(1)
+	_, err := tx.Exec(ctx, `UPDATE regions SET name = CAST(CAST(name AS INTEGER) + $1 AS TEXT) WHERE code = 'TALLY'`, c.n)
+	return err
+}
+
+type tallyKey struct{}
+
+// TestDeferredUnderGroupCommit: the writes of a batch add to one Deferred,
+// flushed once per transaction; when the batch is replayed because a write
+// failed, the failed write's share is not counted.
+func TestDeferredUnderGroupCommit(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO regions (code, name, level, path, geometry, min_lng, min_lat, max_lng, max_lat, interior_lng, interior_lat, created_at, updated_at)
+				VALUES ('TALLY', '0', 'city', '/TALLY/', '{}', 0, 0, 1, 1, 0.5, 0.5, $1, $1)`, tx.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		b := db.NewBatcher(d, 32)
+		defer b.Close()
+		var flushes atomic.Int64
+		var wg sync.WaitGroup
+		const writes = 100
+		results := make([]error, writes)
+		for i := range writes {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i] = b.Do(ctx, func(tx *db.Tx) error {
+					tx.Defer(tallyKey{}, func() db.Deferred { return &tally{flushes: &flushes} }).(*tally).n++
+					if i%25 == 3 {
+						return errors.New("this write fails after adding its share")
+					}
+					return nil
+				})
+			}(i)
+		}
+		wg.Wait()
+		failed := 0
+		for _, err := range results {
+			if err != nil {
+				failed++
+			}
+		}
+		var got string
+		if err := d.QueryRow(ctx, `SELECT name FROM regions WHERE code = 'TALLY'`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint(writes - failed); failed != 4 || got != want {
+			t.Errorf("tally %s after %d failed writes, want %s after 4", got, failed, want)
+		}
+		if st := b.Stats(); flushes.Load() >= writes || st.Batches >= writes {
+			t.Errorf("%d flushes for %d writes in %d batches: the Deferred was not shared", flushes.Load(), writes, st.Batches)
+		}
+		// Outside group commit, InTx flushes before its commit.
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			tx.Defer(tallyKey{}, func() db.Deferred { return &tally{flushes: &flushes} }).(*tally).n += 5
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.QueryRow(ctx, `SELECT name FROM regions WHERE code = 'TALLY'`).Scan(&got); err != nil || got != fmt.Sprint(writes-failed+5) {
+			t.Errorf("after InTx: tally %s (%v), want %d", got, err, writes-failed+5)
+		}
+	})
+}

@@ -185,6 +185,48 @@ type Tx struct {
 	db  *DB
 	// afterCommit runs after a successful commit (e.g. publishing events).
 	afterCommit []func()
+	// deferred is flushed once before the commit (see Defer).
+	deferred []deferredEntry
+}
+
+type deferredEntry struct {
+	key any
+	d   Deferred
+}
+
+// Deferred is work a transaction gathers from its writes and does once,
+// just before it commits: counters that many writes add to, which group
+// commit would otherwise update once per write.
+type Deferred interface {
+	Flush(ctx context.Context, tx *Tx) error
+}
+
+// Defer returns the transaction's Deferred under key, made by mk on first
+// use. Its Flush runs once, before the commit; under group commit's
+// savepoint replay, at the end of each write, inside its savepoint, so a
+// failed write takes its share with it. Nothing in the transaction may
+// read what a Deferred will write before it is flushed.
+func (t *Tx) Defer(key any, mk func() Deferred) Deferred {
+	for _, e := range t.deferred {
+		if e.key == key {
+			return e.d
+		}
+	}
+	d := mk()
+	t.deferred = append(t.deferred, deferredEntry{key, d})
+	return d
+}
+
+// flushDeferred runs and forgets the gathered Deferreds.
+func (t *Tx) flushDeferred(ctx context.Context) error {
+	ds := t.deferred
+	t.deferred = nil
+	for _, e := range ds {
+		if err := e.d.Flush(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Now is the instant this transaction happens at.
@@ -235,6 +277,10 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 		}
 	}()
 	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := tx.flushDeferred(ctx); err != nil {
 		_ = stx.Rollback()
 		return err
 	}

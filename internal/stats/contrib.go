@@ -244,6 +244,38 @@ func (c *counts) merge(node string, o *counts) {
 	}
 }
 
+// addAll adds every row of o to c.
+func (c *counts) addAll(o *counts) {
+	for k, v := range o.flow {
+		c.flow[k] = c.flow[k].plus(v, 1)
+	}
+	for k, v := range o.status {
+		c.status[k] += v
+	}
+	for k, v := range o.state {
+		c.state[k] += v
+	}
+	for k, v := range o.source {
+		c.source[k] += v
+	}
+}
+
+// pending gathers the differences of a transaction's case changes, so that
+// a group-committed batch updates each rollup row once (the batch's cases
+// share their district, street and often community and day).
+type pending struct{ c *counts }
+
+// Flush implements db.Deferred.
+func (p *pending) Flush(ctx context.Context, tx *db.Tx) error { return apply(ctx, tx, p.c) }
+
+type pendingKey struct{}
+
+// applyLater adds d to the transaction's pending differences.
+func applyLater(tx *db.Tx, d *counts) {
+	p := tx.Defer(pendingKey{}, func() db.Deferred { return &pending{c: newCounts()} }).(*pending)
+	p.c.addAll(d)
+}
+
 // addState adds sign to the rollup_state row of a case counted with the
 // given status, SLA state and flag.
 func (c *counts) addState(path, category string, m memory, sign int64) {

@@ -146,9 +146,7 @@ func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) 
 			d.add(&before, -1, partState)
 		}
 	}
-	if err := apply(ctx, tx, d); err != nil {
-		return err
-	}
+	applyLater(tx, d)
 	return remember(ctx, tx, id, &now, had, mem)
 }
 
@@ -177,9 +175,7 @@ func (s *Store) Sync(ctx context.Context, tx *db.Tx, caseID int64) (err error) {
 	d := newCounts()
 	d.addState(now.path, now.category, mem, -1)
 	d.add(&now, +1, partState)
-	if err := apply(ctx, tx, d); err != nil {
-		return err
-	}
+	applyLater(tx, d)
 	return remember(ctx, tx, caseID, &now, true, mem)
 }
 
