@@ -31,8 +31,10 @@ $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js: web/package.json web/package-loc
 build: assets
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/whistle
 
+# The demo district with a year of history (20,000 cases, generated once)
+# for the queues and the big screen.
 run: build
-	./$(BIN) demo
+	./$(BIN) demo --cases 20000
 
 vet:
 	$(GO) vet ./...
