@@ -1,27 +1,19 @@
 package sla
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
-	"whistle/internal/media"
 	"whistle/internal/region"
-	"whistle/internal/sla/calendar"
+	"whistle/internal/worldtest"
 )
 
 // shanghai is the zone the tests write instants in.
@@ -37,9 +29,10 @@ func cst(y int, m time.Month, d, hh, mm int) time.Time {
 var friday = cst(2025, 9, 26, 16, 0)
 
 // world is a small district: one street with two communities, each one
-// grid wide, the default categories and calendar, and an Engine hooked
-// into the case service.
+// grid wide (worldtest.OneStreet), the default categories and calendar,
+// and an Engine hooked into the case service.
 type world struct {
+	*worldtest.World
 	d     *db.DB
 	svc   *casework.Service
 	eng   *Engine
@@ -55,111 +48,46 @@ var (
 	inB = [2]float64{27.005, 120.015}
 )
 
-func sq(x0, y0, x1, y1 float64) orb.Polygon {
-	return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
-}
-
 // eachWorld runs f on a fresh world on each dialect, each with its own
 // clock set to start.
 func eachWorld(t *testing.T, start time.Time, f func(t *testing.T, w *world)) {
 	t.Helper()
-	for _, d := range dbtest.Dialects() {
-		t.Run(string(d), func(t *testing.T) {
-			clk := clock.NewFake(start)
-			f(t, newWorld(t, dbtest.MustOpenDB(t, d, clk), clk))
-		})
-	}
+	worldtest.Each(t, start, func(t *testing.T, d *db.DB, clk *clock.Fake) { f(t, newWorld(t, d, clk)) })
 }
 
-// newWorld builds the district on d with the clock at clk.
+// newWorld builds the district on d with the clock at clk: the staff of
+// worldtest.OneStreetUsers, a street leader and a party member, and the
+// default time limits.
 func newWorld(t testing.TB, d *db.DB, clk *clock.Fake) *world {
 	t.Helper()
-	ctx := context.Background()
-	regs := region.NewStore(d)
-	feats := []region.Feature{
-		{Index: 1, Code: "330303", Name: "区", Level: region.District, Geometry: sq(120, 27, 120.02, 27.01)},
-		{Index: 2, Code: "330303001", Name: "街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120, 27, 120.02, 27.01)},
-		{Index: 3, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: sq(120, 27, 120.01, 27.01)},
-		{Index: 4, Code: "330303001002", Name: "社区B", Level: region.Community, ParentCode: "330303001", Geometry: sq(120.01, 27, 120.02, 27.01)},
-		{Index: 5, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: sq(120, 27, 120.01, 27.01)},
-		{Index: 6, Code: "330303001002001", Name: "网格B1", Level: region.Grid, ParentCode: "330303001002", Geometry: sq(120.01, 27, 120.02, 27.01)},
-	}
-	if _, err := regs.Import(ctx, audit.System("test"), feats); err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dep := range []string{"CG", "ZJ", "SW", "GD", "RQ", "GA", "JT", "YL", "STHJ", "SCJG"} {
-		if _, err := acc.AddDepartment(ctx, audit.System("test"), dep, dep, "330303"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	cal := calendar.NewStore(d)
-	if _, err := cal.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{d: d, clk: clk, acc: acc, regs: regs, users: map[string]*account.User{}}
-	add := func(name, region string, role account.Role, dept string) {
-		u, err := acc.AddUser(ctx, audit.System("test"), account.SystemScope(), account.NewUser{Username: name, Password: "secret-pass",
-			Roles: []account.Role{role}, RegionCode: region, DepartmentCode: dept, Phone: "13912345678"})
-		if err != nil {
-			t.Fatalf("add %s: %v", name, err)
-		}
-		w.users[name] = u
-	}
-	add("staff-a", "330303001001", account.CommunityStaff, "")
-	add("staff-b", "330303001002", account.CommunityStaff, "")
-	add("street", "330303001", account.StreetStaff, "")
-	add("admin", "330303", account.Admin, "")
-	add("leader", "330303", account.Leader, "")
-	add("street-leader", "330303001", account.Leader, "")
-	add("grid-a", "330303001001001", account.GridWorker, "")
-	add("cg-handler", "330303", account.DepartmentHandler, "CG")
-	add("zj-handler", "330303", account.DepartmentHandler, "ZJ")
-	add("resident", "330303001001", account.Resident, "")
-	add("party", "330303001001", account.PartyMember, "")
-	w.attach(t, d)
-	if n, err := w.eng.SeedDefaults(ctx, audit.System("test")); err != nil || n != len(DefaultTimeLimits()) {
+	// The street's leader comes after the district's, as the user ids have always been.
+	users := slices.Insert(worldtest.OneStreetUsers(), 5, worldtest.User{Name: "street-leader", Region: "330303001", Role: account.Leader})
+	users = append(users, worldtest.User{Name: "party", Region: "330303001001", Role: account.PartyMember})
+	w := &world{clk: clk}
+	w.start(t, worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.CatalogueDepartments(),
+		Users: users, Phone: "13912345678", Calendar: true}))
+	if n, err := w.eng.SeedDefaults(context.Background(), worldtest.Actor()); err != nil || n != len(DefaultTimeLimits()) {
 		t.Fatalf("seed time limits: got %d, %v; want %d", n, err, len(DefaultTimeLimits()))
 	}
 	return w
 }
 
 // attach wires a case service and an engine on d, as a process starting
-// on an existing database does.
+// on an existing database does; the world keeps its users.
 func (w *world) attach(t testing.TB, d *db.DB) {
 	t.Helper()
-	ctx := context.Background()
-	w.d = d
-	w.regs = region.NewStore(d)
-	if err := w.regs.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	acc, err := account.NewStore(d, account.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.acc = acc
-	cats := category.NewStore(d)
-	blobs, err := media.NewFSStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.svc, err = casework.NewService(casework.Deps{DB: d, Regions: w.regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs,
-		Config: casework.DefaultConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.svc.Close)
-	w.eng, err = New(ctx, Deps{DB: d, Cases: w.svc, Calendar: calendar.NewStore(d), Categories: cats, Regions: w.regs, Accounts: acc})
+	wt := worldtest.Open(t, d, worldtest.Options{})
+	wt.Users = w.users
+	w.start(t, wt)
+}
+
+// start takes wt's stores and service and hooks a new engine into it.
+func (w *world) start(t testing.TB, wt *worldtest.World) {
+	t.Helper()
+	w.World, w.d, w.svc, w.acc, w.regs, w.users = wt, wt.DB, wt.Cases, wt.Accounts, wt.Regions, wt.Users
+	var err error
+	w.eng, err = New(context.Background(), Deps{DB: wt.DB, Cases: wt.Cases, Calendar: wt.Calendar, Categories: wt.Categories, Regions: wt.Regions,
+		Accounts: wt.Accounts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,16 +122,7 @@ func reopener(t testing.TB, dialect db.Dialect, clk *clock.Fake) func() *db.DB {
 	}
 }
 
-func (w *world) as(name string) casework.Caller {
-	if name == "system" {
-		return casework.Caller{System: true}
-	}
-	u, ok := w.users[name]
-	if !ok {
-		panic("no user " + name)
-	}
-	return casework.Caller{User: u, IP: "127.0.0.1"}
-}
+func (w *world) as(name string) casework.Caller { return w.As(name) }
 
 func f64(v float64) *float64 { return &v }
 func intp(v int) *int        { return &v }
@@ -212,22 +131,14 @@ func boolp(v bool) *bool     { return &v }
 // submit reports a case in category at p as who.
 func (w *world) submit(t testing.TB, who, cat string, p [2]float64) *casework.Case {
 	t.Helper()
-	c, _, err := w.svc.Submit(context.Background(), w.as(who), casework.SubmitInput{Category: cat, Description: "楼道堆放杂物，影响通行",
-		Lat: f64(p[0]), Lng: f64(p[1]), Address: "万顺路 1 号"})
-	if err != nil {
-		t.Fatalf("submit %s: %v", cat, err)
-	}
-	return c
+	return w.Submit(t, who, casework.SubmitInput{Category: cat, Description: "楼道堆放杂物，影响通行", Lat: f64(p[0]), Lng: f64(p[1]),
+		Address: "万顺路 1 号"})
 }
 
 // act takes an action and fails the test on error.
 func (w *world) act(t testing.TB, who string, id int64, a casework.Action, in casework.Input) *casework.Case {
 	t.Helper()
-	c, err := w.svc.Act(context.Background(), w.as(who), id, a, in)
-	if err != nil {
-		t.Fatalf("%s by %s: %v", a, who, err)
-	}
-	return c
+	return w.Act(t, who, id, a, in)
 }
 
 // get reads a case as the system.
@@ -308,20 +219,7 @@ func (w *world) inboxKinds(t testing.TB, user string, caseID int64) map[string]i
 	return out
 }
 
-func (w *world) photo(t testing.TB, who string, id int64) int64 {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	img.Set(1, 1, color.RGBA{255, 0, 0, 255})
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	p, err := w.svc.AddPhoto(context.Background(), w.as(who), id, "after", &b)
-	if err != nil {
-		t.Fatalf("photo: %v", err)
-	}
-	return p.ID
-}
+func (w *world) photo(t testing.TB, who string, id int64) int64 { return w.Photo(t, who, id, "after") }
 
 func dump(v any) string {
 	b, _ := json.Marshal(v)

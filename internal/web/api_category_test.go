@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,58 +11,107 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/i18n"
 	"whistle/internal/region"
+	"whistle/internal/worldtest"
 )
+
+// newServer builds a server on d with the message catalogue and, unless
+// d has one, a logger that discards.
+func newServer(tb testing.TB, d Deps) *Server {
+	tb.Helper()
+	catalog, err := i18n.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.Catalog = catalog
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s, err := NewServer(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// serve starts newServer(tb, d) behind an httptest server closed when tb
+// ends.
+func serve(tb testing.TB, d Deps) (*Server, *httptest.Server) {
+	tb.Helper()
+	s := newServer(tb, d)
+	ts := httptest.NewServer(s)
+	tb.Cleanup(ts.Close)
+	return s, ts
+}
+
+// call sends a request to ts with a bearer token (none when empty) and a
+// body of type ctype (no Content-Type when empty); hdr are more header
+// name/value pairs. It follows no redirect, and returns the status, the
+// body and the header.
+func call(tb testing.TB, ts *httptest.Server, method, path, token, ctype, body string, hdr ...string) (int, string, http.Header) {
+	tb.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// jsonCall is call with a JSON body, or none when body is empty.
+func jsonCall(tb testing.TB, ts *httptest.Server, method, path, token, body string, hdr ...string) (int, string, http.Header) {
+	tb.Helper()
+	ctype := ""
+	if body != "" {
+		ctype = "application/json"
+	}
+	return call(tb, ts, method, path, token, ctype, body, hdr...)
+}
+
+// login signs user in on ts with worldtest.Password and returns the
+// session token.
+func login(tb testing.TB, ts *httptest.Server, user string) string {
+	tb.Helper()
+	status, body, _ := jsonCall(tb, ts, "POST", "/api/v1/session", "", `{"username":"`+user+`","password":"`+worldtest.Password+`"}`)
+	var v struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &v); status != http.StatusOK || err != nil || v.Token == "" {
+		tb.Fatalf("login %s: got %d %s", user, status, body)
+	}
+	return v.Token
+}
 
 // newCategoryServer starts a server on d with district 330303, departments
 // CG and SW, the default catalogue and the users admin and res (resident).
 func newCategoryServer(t *testing.T, d *db.DB) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	err := d.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO regions (code, parent_code, name, level, path, geometry, min_lng, min_lat, max_lng, max_lat, interior_lng, interior_lat, created_at, updated_at)
-			VALUES ('330303', NULL, '龙湾区', 'district', '/330303/', '{}', 0, 0, 1, 1, 0.5, 0.5, $1, $1)`, tx.Now()); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO departments (code, name, region_code, created_at) VALUES ('CG', '城管', '330303', $1), ('SW', '水务', '330303', $1)`, tx.Now())
-		return err
+	w := worldtest.New(t, d, worldtest.Options{
+		Regions:     []region.Feature{{Code: "330303", Name: "龙湾区", Level: region.District, Geometry: worldtest.Square(120, 27, 120.02, 27.01)}},
+		Departments: []worldtest.Department{{Code: "CG", Name: "城管"}, {Code: "SW", Name: "水务"}},
+		Users:       []worldtest.User{{Name: "admin", Region: "330303", Role: account.Admin}, {Name: "res", Region: "330303", Role: account.Resident}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, role := range map[string]account.Role{"admin": account.Admin, "res": account.Resident} {
-		in := account.NewUser{Username: name, Password: "secret-pass", Roles: []account.Role{role}, RegionCode: "330303"}
-		if _, err := acc.AddUser(ctx, audit.System("test"), account.SystemScope(), in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: region.NewStore(d), Categories: cats, Catalog: catalog,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Categories: w.Categories})
 	return ts
 }
 
@@ -73,35 +120,10 @@ func TestCategoryAPI(t *testing.T) {
 		ts := newCategoryServer(t, d)
 		do := func(method, path, token, body string) (int, string) {
 			t.Helper()
-			req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var b bytes.Buffer
-			_, _ = b.ReadFrom(resp.Body)
-			return resp.StatusCode, b.String()
+			status, b, _ := jsonCall(t, ts, method, path, token, body)
+			return status, b
 		}
-		login := func(user string) string {
-			t.Helper()
-			status, body := do("POST", "/api/v1/session", "", `{"username":"`+user+`","password":"secret-pass"}`)
-			var v struct{ Token string }
-			if err := json.Unmarshal([]byte(body), &v); status != http.StatusOK || err != nil || v.Token == "" {
-				t.Fatalf("login %s: got %d %s", user, status, body)
-			}
-			return v.Token
-		}
-		admin, res := login("admin"), login("res")
+		admin, res := login(t, ts, "admin"), login(t, ts, "res")
 		tests := []struct {
 			method, path, token, body string
 			status                    int

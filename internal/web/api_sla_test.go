@@ -1,37 +1,21 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
-	"whistle/internal/i18n"
-	"whistle/internal/media"
-	"whistle/internal/region"
 	"whistle/internal/sla"
-	"whistle/internal/sla/calendar"
+	"whistle/internal/worldtest"
 )
-
-func slaSquare(x0, y0, x1, y1 float64) orb.Polygon {
-	return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
-}
 
 // newSLAServer starts a server on d with a street of two communities, the
 // default catalogue, calendar and time limits, one 红哨 case in community A
@@ -40,84 +24,28 @@ func slaSquare(x0, y0, x1, y1 float64) orb.Polygon {
 func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, int64) {
 	t.Helper()
 	ctx := context.Background()
-	regs := region.NewStore(d)
-	feats := []region.Feature{
-		{Index: 1, Code: "330303", Name: "龙湾区", Level: region.District, Geometry: slaSquare(120, 27, 120.02, 27.01)},
-		{Index: 2, Code: "330303001", Name: "永中街道", Level: region.Street, ParentCode: "330303", Geometry: slaSquare(120, 27, 120.02, 27.01)},
-		{Index: 3, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: slaSquare(120, 27, 120.01, 27.01)},
-		{Index: 4, Code: "330303001002", Name: "社区B", Level: region.Community, ParentCode: "330303001", Geometry: slaSquare(120.01, 27, 120.02, 27.01)},
-		{Index: 5, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: slaSquare(120, 27, 120.01, 27.01)},
-		{Index: 6, Code: "330303001002001", Name: "网格B1", Level: region.Grid, ParentCode: "330303001002", Geometry: slaSquare(120.01, 27, 120.02, 27.01)},
-	}
-	if _, err := regs.Import(ctx, audit.System("test"), feats); err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
+	w := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: []worldtest.Department{{Code: "CG", Name: "城管"}},
+		Users: []worldtest.User{
+			{Name: "admin", Region: "330303", Role: account.Admin}, {Name: "leader", Region: "330303", Role: account.Leader},
+			{Name: "street", Region: "330303001", Role: account.StreetStaff}, {Name: "staff-a", Region: "330303001001", Role: account.CommunityStaff},
+			{Name: "staff-b", Region: "330303001002", Role: account.CommunityStaff}, {Name: "res", Region: "330303001001", Role: account.Resident},
+		},
+		Calendar: true})
+	eng, err := sla.New(ctx, sla.Deps{DB: d, Cases: w.Cases, Calendar: w.Calendar, Categories: w.Categories, Regions: w.Regions, Accounts: w.Accounts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := acc.AddDepartment(ctx, audit.System("test"), "CG", "城管", "330303"); err != nil {
-		t.Fatal(err)
-	}
-	users := map[string]*account.User{}
-	for _, u := range []struct {
-		name, region string
-		role         account.Role
-	}{
-		{"admin", "330303", account.Admin}, {"leader", "330303", account.Leader}, {"street", "330303001", account.StreetStaff},
-		{"staff-a", "330303001001", account.CommunityStaff}, {"staff-b", "330303001002", account.CommunityStaff},
-		{"res", "330303001001", account.Resident},
-	} {
-		nu, err := acc.AddUser(ctx, audit.System("test"), account.SystemScope(), account.NewUser{Username: u.name, Password: "secret-pass",
-			Roles: []account.Role{u.role}, RegionCode: u.region})
-		if err != nil {
-			t.Fatal(err)
-		}
-		users[u.name] = nu
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	cal := calendar.NewStore(d)
-	if _, err := cal.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := media.NewFSStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := sla.New(ctx, sla.Deps{DB: d, Cases: cases, Calendar: cal, Categories: cats, Regions: regs, Accounts: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases.AddHook(eng)
-	if _, err := eng.SeedDefaults(ctx, audit.System("test")); err != nil {
+	w.Cases.AddHook(eng)
+	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
 		t.Fatal(err)
 	}
 	lat, lng := 27.005, 120.005
-	c, _, err := cases.Submit(ctx, casework.Caller{User: users["res"]}, casework.SubmitInput{Category: "ZL0302", Description: "楼道堆放杂物",
+	c, _, err := w.Cases.Submit(ctx, casework.Caller{User: w.Users["res"]}, casework.SubmitInput{Category: "ZL0302", Description: "楼道堆放杂物",
 		Lat: &lat, Lng: &lng})
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regs, Cases: cases, Categories: cats, SLA: eng, Catalog: catalog, Clock: clk,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, SLA: eng, Clock: clk})
 	return ts, c.ID
 }
 
@@ -129,35 +57,10 @@ func TestSLAAPI(t *testing.T) {
 			ts, caseID := newSLAServer(t, dbtest.MustOpenDB(t, dialect, clk), clk)
 			do := func(method, path, token, ctype, body string) (int, string) {
 				t.Helper()
-				req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ctype != "" {
-					req.Header.Set("Content-Type", ctype)
-				}
-				if token != "" {
-					req.Header.Set("Authorization", "Bearer "+token)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				var b bytes.Buffer
-				_, _ = b.ReadFrom(resp.Body)
-				return resp.StatusCode, b.String()
+				status, b, _ := call(t, ts, method, path, token, ctype, body)
+				return status, b
 			}
-			login := func(user string) string {
-				t.Helper()
-				status, body := do("POST", "/api/v1/session", "", "application/json", `{"username":"`+user+`","password":"secret-pass"}`)
-				var v struct{ Token string }
-				if err := json.Unmarshal([]byte(body), &v); status != http.StatusOK || err != nil || v.Token == "" {
-					t.Fatalf("login %s: got %d %s", user, status, body)
-				}
-				return v.Token
-			}
-			admin, street, staffA, staffB, res := login("admin"), login("street"), login("staff-a"), login("staff-b"), login("res")
+			admin, street, staffA, staffB, res := login(t, ts, "admin"), login(t, ts, "street"), login(t, ts, "staff-a"), login(t, ts, "staff-b"), login(t, ts, "res")
 			id := strconv.FormatInt(caseID, 10)
 			const js = "application/json"
 			malformed := "date,kind,name\n2027-02-30,holiday,春节\n2027-10-01,holiday,国庆节\n2027-10-01,workday,国庆节\n27-01-01,holiday,元旦\n"

@@ -32,17 +32,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/paulmach/orb"
-
 	"whistle/internal/account"
 	"whistle/internal/audit"
-	"whistle/internal/casework"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
-	"whistle/internal/i18n"
-	"whistle/internal/media"
-	"whistle/internal/region"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/worldtest"
 )
 
 // panicWatch is a slog handler that counts error records, so a fuzz target
@@ -82,94 +77,31 @@ type fuzzWorld struct {
 	apiKey string            // an Open311 API key
 }
 
-func fuzzSquare(x0, y0, x1, y1 float64) orb.Polygon {
-	return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
-}
-
 // newFuzzWorld builds the world once per fuzz worker process.
 func newFuzzWorld(tb testing.TB) *fuzzWorld {
 	tb.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Config{DataDir: tb.TempDir()}, clock.Real{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	regs := region.NewStore(d)
-	feats := []region.Feature{
-		{Index: 1, Code: "330303", Name: "区", Level: region.District, Geometry: fuzzSquare(120, 27, 120.02, 27.01)},
-		{Index: 2, Code: "330303001", Name: "街道", Level: region.Street, ParentCode: "330303", Geometry: fuzzSquare(120, 27, 120.02, 27.01)},
-		{Index: 3, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: fuzzSquare(120, 27, 120.01, 27.01)},
-		{Index: 4, Code: "330303001002", Name: "社区B", Level: region.Community, ParentCode: "330303001", Geometry: fuzzSquare(120.01, 27, 120.02, 27.01)},
-		{Index: 5, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: fuzzSquare(120, 27, 120.01, 27.01)},
-		{Index: 6, Code: "330303001002001", Name: "网格B1", Level: region.Grid, ParentCode: "330303001002", Geometry: fuzzSquare(120.01, 27, 120.02, 27.01)},
-	}
-	if _, err := regs.Import(ctx, audit.System("fuzz"), feats); err != nil {
-		tb.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, dep := range []string{"CG", "SW"} {
-		if _, err := acc.AddDepartment(ctx, audit.System("fuzz"), dep, dep, "330303"); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	users := map[string]struct {
-		role   account.Role
-		region string
-		dept   string
-	}{
-		"admin": {account.Admin, "330303", ""}, "res": {account.Resident, "330303001001", ""},
-		"staff": {account.CommunityStaff, "330303001001", ""}, "cg-handler": {account.DepartmentHandler, "330303", "CG"},
-		"grid": {account.GridWorker, "330303001001001", ""}, "leader": {account.Leader, "330303", ""},
-	}
-	for name, u := range users {
-		if _, err := acc.AddUser(ctx, audit.System("fuzz"), account.SystemScope(), account.NewUser{Username: name, Password: "secret-pass",
-			Roles: []account.Role{u.role}, RegionCode: u.region, DepartmentCode: u.dept, Phone: "13912345678"}); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("fuzz")); err != nil {
-		tb.Fatal(err)
-	}
-	blobs, err := media.NewFSStore(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
+	users := []worldtest.User{
+		{Name: "admin", Region: "330303", Role: account.Admin}, {Name: "res", Region: "330303001001", Role: account.Resident},
+		{Name: "staff", Region: "330303001001", Role: account.CommunityStaff}, {Name: "cg-handler", Region: "330303", Role: account.DepartmentHandler, Department: "CG"},
+		{Name: "grid", Region: "330303001001001", Role: account.GridWorker}, {Name: "leader", Region: "330303", Role: account.Leader},
 	}
 	watch := &panicWatch{}
 	logger := slog.New(watch)
-	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs,
-		Logger: logger, Config: casework.DefaultConfig()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(cases.Close)
-	catalog, err := i18n.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regs, Cases: cases, Categories: cats, Catalog: catalog, Logger: logger})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := &fuzzWorld{ts: httptest.NewServer(s), watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
-	tb.Cleanup(w.ts.Close)
-	for name := range users {
-		tok, _, sess, err := acc.Login(ctx, name, "secret-pass", account.WebSession, account.Client{IP: "127.0.0.1"})
+	d := dbtest.MustOpenDB(tb, db.SQLite, clock.Real{})
+	wt := worldtest.New(tb, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.Departments("CG", "SW"),
+		Users: users, Phone: "13912345678", Logger: logger})
+	_, ts := serve(tb, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Logger: logger})
+	w := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
+	for _, u := range users {
+		tok, _, sess, err := wt.Accounts.Login(ctx, u.Name, worldtest.Password, account.WebSession, account.Client{IP: "127.0.0.1"})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		w.tokens[name], w.csrf[name] = tok, sess.CSRF
+		w.tokens[u.Name], w.csrf[u.Name] = tok, sess.CSRF
 	}
-	if w.apiKey, _, err = acc.CreateAPIKey(ctx, audit.System("fuzz"), "fuzz"); err != nil {
+	var err error
+	if w.apiKey, _, err = wt.Accounts.CreateAPIKey(ctx, audit.System("fuzz"), "fuzz"); err != nil {
 		tb.Fatal(err)
 	}
 	w.caseID = w.submit(tb, `{"category":"ZL0601","description":"楼道堆放杂物","lat":27.005,"lng":120.005}`)

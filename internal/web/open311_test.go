@@ -14,11 +14,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,8 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"whistle/internal/account"
 	"whistle/internal/audit"
 	"whistle/internal/casework"
@@ -39,11 +33,9 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/errs"
-	"whistle/internal/i18n"
-	"whistle/internal/media"
 	"whistle/internal/open311"
 	"whistle/internal/ratelimit"
-	"whistle/internal/region"
+	"whistle/internal/worldtest"
 )
 
 // o311Start is 10:00 in Wenzhou on 23 November 2026.
@@ -70,100 +62,50 @@ type o311World struct {
 	keys  map[string]string
 }
 
-func o311Square(x0, y0, x1, y1 float64) orb.Polygon {
-	return orb.Polygon{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}
-}
-
 // newO311World builds the world on d; keys throttles the API keys (nil:
 // none).
 func newO311World(t *testing.T, d *db.DB, clk *clock.Fake, keys *ratelimit.Limiter) *o311World {
 	t.Helper()
-	ctx := context.Background()
-	sys := audit.System("test")
-	regs := region.NewStore(d)
-	feats := []region.Feature{
-		{Index: 1, Code: "330303", Name: "龙湾区", Level: region.District, Geometry: o311Square(120, 27, 120.02, 27.01)},
-		{Index: 2, Code: "330303001", Name: "永中街道", Level: region.Street, ParentCode: "330303", Geometry: o311Square(120, 27, 120.02, 27.01)},
-		{Index: 3, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: o311Square(120, 27, 120.01, 27.01)},
-		{Index: 4, Code: "330303001002", Name: "社区B", Level: region.Community, ParentCode: "330303001", Geometry: o311Square(120.01, 27, 120.02, 27.01)},
-		{Index: 5, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: o311Square(120, 27, 120.01, 27.01)},
-		{Index: 6, Code: "330303001002001", Name: "网格B1", Level: region.Grid, ParentCode: "330303001002", Geometry: o311Square(120.01, 27, 120.02, 27.01)},
-	}
-	if _, err := regs.Import(ctx, sys, feats); err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &o311World{d: d, clk: clk, keys: map[string]string{}}
+	var deps []worldtest.Department
 	for _, dep := range [][2]string{{"CG", "城管局"}, {"ZJ", "住建局"}, {"SW", "水务局"}, {"GD", "供电公司"}, {"RQ", "燃气公司"}, {"GA", "公安分局"},
 		{"JT", "交通局"}, {"YL", "园林处"}, {"STHJ", "生态环境分局"}, {"SCJG", "市场监管局"}} {
-		if _, err := acc.AddDepartment(ctx, sys, dep[0], dep[1], "330303"); err != nil {
-			t.Fatal(err)
-		}
+		deps = append(deps, worldtest.Department{Code: dep[0], Name: dep[1]})
 	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, sys); err != nil {
-		t.Fatal(err)
-	}
-	_, err = cats.Create(ctx, sys, category.Category{Code: "ZL09", ParentCode: "ZL", Name: "测试类", NameEN: "Test class", Open311: true,
-		Fields: []category.Field{
-			{Key: "kinds", Label: "种类", LabelEN: "Kinds", Datatype: category.FieldMultiValueList, Order: 1,
-				Values: []category.Value{{Key: "a", Name: "甲", NameEN: "A"}, {Key: "b", Name: "乙", NameEN: "B"}, {Key: "c", Name: "丙", NameEN: "C"}}},
-			{Key: "count", Label: "数量", Datatype: category.FieldNumber, Order: 2},
-			{Key: "seen_at", Label: "发现时间", Datatype: category.FieldDatetime, Order: 3},
-			{Key: "details", Label: "详情", Datatype: category.FieldText, Order: 4},
-			{Key: "plate", Label: "车牌", Datatype: category.FieldString, Required: true, Order: 5},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &o311World{d: d, clk: clk, cats: cats, acc: acc, users: map[string]*account.User{}, keys: map[string]string{}}
-	for _, u := range []struct {
-		name, region string
-		role         account.Role
-		dept         string
-	}{
-		{"staff-a", "330303001001", account.CommunityStaff, ""},
-		{"admin", "330303", account.Admin, ""},
-		{"sthj-handler", "330303", account.DepartmentHandler, "STHJ"},
-	} {
-		user, err := acc.AddUser(ctx, sys, account.SystemScope(), account.NewUser{Username: u.name, Password: "secret-pass",
-			Roles: []account.Role{u.role}, RegionCode: u.region, DepartmentCode: u.dept})
+	// seed adds ZL09, a class with one extra field of every datatype, and
+	// the API keys.
+	seed := func(ctx context.Context, wt *worldtest.World) error {
+		sys := audit.System("test")
+		_, err := wt.Categories.Create(ctx, sys, category.Category{Code: "ZL09", ParentCode: "ZL", Name: "测试类", NameEN: "Test class", Open311: true,
+			Fields: []category.Field{
+				{Key: "kinds", Label: "种类", LabelEN: "Kinds", Datatype: category.FieldMultiValueList, Order: 1,
+					Values: []category.Value{{Key: "a", Name: "甲", NameEN: "A"}, {Key: "b", Name: "乙", NameEN: "B"}, {Key: "c", Name: "丙", NameEN: "C"}}},
+				{Key: "count", Label: "数量", Datatype: category.FieldNumber, Order: 2},
+				{Key: "seen_at", Label: "发现时间", Datatype: category.FieldDatetime, Order: 3},
+				{Key: "details", Label: "详情", Datatype: category.FieldText, Order: 4},
+				{Key: "plate", Label: "车牌", Datatype: category.FieldString, Required: true, Order: 5},
+			}})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		w.users[u.name] = user
-	}
-	for _, name := range []string{"fms", "other"} {
-		key, _, err := acc.CreateAPIKey(ctx, sys, name)
-		if err != nil {
-			t.Fatal(err)
+		for _, name := range []string{"fms", "other"} {
+			if w.keys[name], _, err = wt.Accounts.CreateAPIKey(ctx, sys, name); err != nil {
+				return err
+			}
 		}
-		w.keys[name] = key
+		return nil
 	}
-	blobs, err := media.NewFSStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cases, err = casework.NewService(casework.Deps{DB: d, Regions: regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs,
-		Hooks: []casework.Hook{open311.AuditHook{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.srv, err = NewServer(Deps{DB: d, Accounts: acc, Regions: regs, Cases: w.cases, Categories: cats, Catalog: catalog, Clock: clk,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Open311Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(w.srv)
-	t.Cleanup(ts.Close)
+	wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: deps,
+		Users: []worldtest.User{
+			{Name: "staff-a", Region: "330303001001", Role: account.CommunityStaff},
+			{Name: "admin", Region: "330303", Role: account.Admin},
+			{Name: "sthj-handler", Region: "330303", Role: account.DepartmentHandler, Department: "STHJ"},
+		},
+		Seed: seed, Hooks: []casework.Hook{open311.AuditHook{}}})
+	w.cases, w.cats, w.acc, w.users = wt.Cases, wt.Categories, wt.Accounts, wt.Users
+	var ts *httptest.Server
+	w.srv, ts = serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk,
+		Open311Keys: keys})
 	w.url = ts.URL
 	return w
 }
@@ -1052,16 +994,7 @@ func TestOpen311Search(t *testing.T) {
 	})
 }
 
-func pngPhoto(t *testing.T) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	img.Set(1, 1, color.RGBA{200, 16, 46, 255})
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func pngPhoto(t *testing.T) []byte { return worldtest.PNG(t) }
 
 // TestOpen311RoundTrip: an Open311 POST creates a case, staff take it
 // through the 红哨 loop, the Open311 GET shows it closed with the right

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -13,16 +11,14 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
 	"whistle/internal/demo"
-	"whistle/internal/i18n"
-	"whistle/internal/media"
 	"whistle/internal/region"
 	"whistle/internal/stats"
+	"whistle/internal/worldtest"
 )
 
 // benchCases is how many cases the queue benchmark puts in scope.
@@ -34,57 +30,20 @@ const benchCases = 100_000
 func newBenchServer(b *testing.B, n int) (*Server, string) {
 	b.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Config{DataDir: b.TempDir()}, clock.Real{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	regions := region.NewStore(d)
-	if _, err := demo.Seed(ctx, regions, acc, demo.SeedOptions{Seed: 1, Password: "bench-password"}); err != nil {
-		b.Fatal(err)
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("bench")); err != nil {
-		b.Fatal(err)
-	}
-	blobs, err := media.NewFSStore(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regions, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	catalog, err := i18n.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := stats.New(stats.Deps{DB: d, Regions: regions, Categories: cats})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cases.AddHook(st)
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regions, Cases: cases, Categories: cats, Stats: st, Catalog: catalog,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedBenchCases(b, d, regions, n)
+	d := dbtest.MustOpenDB(b, db.SQLite, clock.Real{})
+	w := worldtest.New(b, d, worldtest.Options{Seed: func(ctx context.Context, w *worldtest.World) error {
+		_, err := demo.Seed(ctx, w.Regions, w.Accounts, demo.SeedOptions{Seed: 1, Password: "bench-password"})
+		return err
+	}})
+	st := w.AddStats(b, nil)
+	s := newServer(b, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: st})
+	seedBenchCases(b, d, w.Regions, n)
 	// The rollups the stats store keeps in each change's transaction,
 	// recomputed once for the bulk-inserted cases.
 	if _, err := st.Rebuild(ctx, stats.RebuildOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	tok, _, _, err := acc.Login(ctx, "demo-admin", "bench-password", account.WebSession, account.Client{IP: "127.0.0.1"})
+	tok, _, _, err := w.Accounts.Login(ctx, "demo-admin", "bench-password", account.WebSession, account.Client{IP: "127.0.0.1"})
 	if err != nil {
 		b.Fatal(err)
 	}

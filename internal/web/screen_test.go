@@ -1,11 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,16 +10,11 @@ import (
 	"github.com/paulmach/orb"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
-	"whistle/internal/casework"
-	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
-	"whistle/internal/i18n"
-	"whistle/internal/media"
 	"whistle/internal/region"
-	"whistle/internal/stats"
+	"whistle/internal/worldtest"
 )
 
 // newStatsServer starts a server on d with a district of two streets,
@@ -33,70 +23,25 @@ import (
 // (streets), staff-1 (community of street 1) and res (resident).
 func newStatsServer(t *testing.T, d *db.DB, clk clock.Clock) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	sq := func(x0, x1 float64) orb.Polygon {
-		return orb.Polygon{{{x0, 27}, {x1, 27}, {x1, 27.01}, {x0, 27.01}, {x0, 27}}}
-	}
-	regs := region.NewStore(d)
-	feats := []region.Feature{
-		{Index: 1, Code: "330303", Name: "龙湾区", Level: region.District, Geometry: sq(120, 120.02)},
-		{Index: 2, Code: "330303001", Name: "永中街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120, 120.01)},
-		{Index: 3, Code: "330303002", Name: "蒲州街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120.01, 120.02)},
-		{Index: 4, Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: sq(120, 120.01)},
-		{Index: 5, Code: "330303002001", Name: "社区B", Level: region.Community, ParentCode: "330303002", Geometry: sq(120.01, 120.02)},
-		{Index: 6, Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: sq(120, 120.01), Illustrative: true},
-		{Index: 7, Code: "330303002001001", Name: "网格B1", Level: region.Grid, ParentCode: "330303002001", Geometry: sq(120.01, 120.02), Illustrative: true},
-	}
-	if _, err := regs.Import(ctx, audit.System("test"), feats); err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig()
-	cfg.Argon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	acc, err := account.NewStore(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []struct {
-		name, region string
-		role         account.Role
-	}{
-		{"admin", "330303", account.Admin}, {"leader", "330303", account.Leader}, {"leader-1", "330303001", account.Leader},
-		{"leader-2", "330303002", account.Leader}, {"staff-1", "330303001001", account.CommunityStaff}, {"res", "330303001001", account.Resident},
-	} {
-		if _, err := acc.AddUser(ctx, audit.System("test"), account.SystemScope(), account.NewUser{Username: u.name, Password: "secret-pass",
-			Roles: []account.Role{u.role}, RegionCode: u.region}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cats := category.NewStore(d)
-	if _, err := cats.SeedDefaults(ctx, audit.System("test")); err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := media.NewFSStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := casework.NewService(casework.Deps{DB: d, Regions: regs, Accounts: acc, Catalog: casework.NewCatalog(cats), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cases.Close)
-	st, err := stats.New(stats.Deps{DB: d, Regions: regs, Categories: cats})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases.AddHook(st)
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(Deps{DB: d, Accounts: acc, Regions: regs, Cases: cases, Categories: cats, Stats: st, Catalog: catalog, Clock: clk,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	sq := func(x0, x1 float64) orb.Polygon { return worldtest.Square(x0, 27, x1, 27.01) }
+	w := worldtest.New(t, d, worldtest.Options{
+		Regions: []region.Feature{
+			{Code: "330303", Name: "龙湾区", Level: region.District, Geometry: sq(120, 120.02)},
+			{Code: "330303001", Name: "永中街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120, 120.01)},
+			{Code: "330303002", Name: "蒲州街道", Level: region.Street, ParentCode: "330303", Geometry: sq(120.01, 120.02)},
+			{Code: "330303001001", Name: "社区A", Level: region.Community, ParentCode: "330303001", Geometry: sq(120, 120.01)},
+			{Code: "330303002001", Name: "社区B", Level: region.Community, ParentCode: "330303002", Geometry: sq(120.01, 120.02)},
+			{Code: "330303001001001", Name: "网格A1", Level: region.Grid, ParentCode: "330303001001", Geometry: sq(120, 120.01), Illustrative: true},
+			{Code: "330303002001001", Name: "网格B1", Level: region.Grid, ParentCode: "330303002001", Geometry: sq(120.01, 120.02), Illustrative: true},
+		},
+		Users: []worldtest.User{
+			{Name: "admin", Region: "330303", Role: account.Admin}, {Name: "leader", Region: "330303", Role: account.Leader},
+			{Name: "leader-1", Region: "330303001", Role: account.Leader}, {Name: "leader-2", Region: "330303002", Role: account.Leader},
+			{Name: "staff-1", Region: "330303001001", Role: account.CommunityStaff}, {Name: "res", Region: "330303001001", Role: account.Resident},
+		},
+	})
+	w.AddStats(t, nil)
+	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: w.Stats, Clock: clk})
 	return ts
 }
 
@@ -105,43 +50,13 @@ func TestStatsAPIAndScreen(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			clk := clock.NewFake(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
 			ts := newStatsServer(t, dbtest.MustOpenDB(t, dialect, clk), clk)
-			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			do := func(method, path, token, body string, hdr ...string) (int, string, http.Header) {
 				t.Helper()
-				req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				if token != "" {
-					req.Header.Set("Authorization", "Bearer "+token)
-				}
-				for i := 0; i+1 < len(hdr); i += 2 {
-					req.Header.Set(hdr[i], hdr[i+1])
-				}
-				resp, err := noRedirect.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				var b bytes.Buffer
-				_, _ = b.ReadFrom(resp.Body)
-				return resp.StatusCode, b.String(), resp.Header
-			}
-			login := func(user string) string {
-				t.Helper()
-				status, body, _ := do("POST", "/api/v1/session", "", `{"username":"`+user+`","password":"secret-pass"}`)
-				var v struct{ Token string }
-				if err := json.Unmarshal([]byte(body), &v); status != http.StatusOK || err != nil || v.Token == "" {
-					t.Fatalf("login %s: got %d %s", user, status, body)
-				}
-				return v.Token
+				return jsonCall(t, ts, method, path, token, body, hdr...)
 			}
 			tok := map[string]string{}
 			for _, u := range []string{"admin", "leader", "leader-1", "leader-2", "staff-1", "res"} {
-				tok[u] = login(u)
+				tok[u] = login(t, ts, u)
 			}
 			// Two reports in street 1, one in street 2, through the API.
 			for _, lng := range []string{"120.005", "120.006", "120.015"} {
