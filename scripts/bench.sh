@@ -6,9 +6,14 @@
 # point-location baseline only; tests never need it.
 #
 #   COUNT=5                        runs of each benchmark
-#   BENCH_ONLY="intake point calendar queue scale"
+#   BENCH_ONLY="intake point calendar timers queue scale"
 #                                  the sections to run; the others are written
 #                                  as "not measured in this run"
+#   TIMERS_COUNT=1                 runs of the timer scheduler (TestFireRate), which
+#                                  takes many minutes a run, instead of COUNT
+#   WHISTLE_BENCH_TIMERS, WHISTLE_BENCH_DUE
+#                                  when set, the pending and the due timers of
+#                                  TestFireRate (default 1000000 and 10000)
 #   BENCH_CASES="1000000 10000000" the scales of the console, statistics and
 #                                  memory measurements (each generated once
 #                                  per store, then measured COUNT times)
@@ -22,7 +27,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${COUNT:-5}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
-BENCH_ONLY="${BENCH_ONLY:-intake point calendar queue scale}"
+BENCH_ONLY="${BENCH_ONLY:-intake point calendar timers queue scale}"
+TIMERS_COUNT="${TIMERS_COUNT:-1}"
 BENCH_CASES="${BENCH_CASES:-1000000 10000000}"
 BENCH_OUT="${BENCH_OUT:-docs/BENCHMARKS.md}"
 OUT="${BENCH_DIR:-bench-out}"
@@ -106,7 +112,7 @@ serve() {
 }
 
 mkdir -p "$OUT"
-rm -f "$OUT"/env.txt "$OUT"/{point,calendar,intake,queue,scale}[-.]*.txt* "$OUT"/*.commands
+rm -f "$OUT"/env.txt "$OUT"/{point,calendar,timers,intake,queue,scale}[-.]*.txt* "$OUT"/*.commands
 
 have_pg=false
 if psql_admin -tAc 'SELECT 1' >/dev/null 2>&1; then
@@ -125,6 +131,7 @@ fi
   echo "sqlite: $(go list -m -f '{{.Version}}' modernc.org/sqlite)"
   if $have_pg; then echo "postgres: $(psql_admin -tAc 'SHOW server_version' | cut -d' ' -f1)"; fi
   echo "count: $COUNT"
+  echo "timers_count: $TIMERS_COUNT"
   echo "only: $BENCH_ONLY"
   echo "cases: $BENCH_CASES"
   echo "load_start: $(loadavg)"
@@ -165,6 +172,27 @@ if want calendar; then
   for i in $(seq 1 "$COUNT"); do
     save "calendar.$i.txt" go test -run '^$' -bench . -benchmem -count 1 ./internal/sla/calendar/ ./internal/sla/
   done
+fi
+
+if want timers; then
+  echo "## timer scheduler"
+  # The sizes, passed through when set.
+  sizes=()
+  for v in WHISTLE_BENCH_TIMERS WHISTLE_BENCH_DUE; do
+    if [ -n "${!v:-}" ]; then sizes+=("$v=${!v}"); fi
+  done
+  timers_pg=""
+  if $have_pg; then timers_pg="$(pgurl whistle_timers_bench)"; fi
+  cmd timers "# $TIMERS_COUNT run(s) (TIMERS_COUNT, not COUNT: one run takes many minutes), one output file per run; PostgreSQL in a fresh database each run" \
+    "WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES='${timers_pg}'${sizes[*]:+ ${sizes[*]}} \\" \
+    "  go test -count 1 -run '^TestFireRate\$' -v -timeout 90m ./internal/sla/"
+  if ! $have_pg; then cmd timers "# WHISTLE_TEST_POSTGRES is empty: PostgreSQL did not answer, so its half is skipped"; fi
+  for i in $(seq 1 "$TIMERS_COUNT"); do
+    if $have_pg; then fresh_db whistle_timers_bench; fi
+    save "timers.$i.txt" env WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES="$timers_pg" "${sizes[@]}" \
+      go test -count 1 -run '^TestFireRate$' -v -timeout 90m ./internal/sla/
+  done
+  if $have_pg; then psql_admin -c "DROP DATABASE IF EXISTS whistle_timers_bench"; fi
 fi
 
 if want intake; then

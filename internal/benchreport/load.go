@@ -16,9 +16,10 @@ import (
 // The directory holds, as scripts/bench.sh writes them:
 //
 //	env.txt                          "key: value" lines: date, cpu, cores, versions, load averages…
-//	SECTION.commands                 the exact commands a section ran (point, calendar, intake, queue, scale)
+//	SECTION.commands                 the exact commands a section ran (point, calendar, timers, intake, queue, scale)
 //	point-*.RUN.txt                  go test -bench output (geo, region)
 //	calendar.RUN.txt                 go test -bench output (sla/calendar, sla)
+//	timers.RUN.txt                   go test -run TestFireRate -v output (sla)
 //	queue.RUN.txt                    go test -bench output (web)
 //	intake-STORE.RUN.txt             whistle bench intake
 //	scale-STORE-CASES.meta.txt       "key: value": generate_seconds, db_bytes
@@ -32,6 +33,8 @@ type Runs struct {
 	Point    Samples
 	Calendar Samples
 	Queue    Samples
+	// Timers are the runs of the timer scheduler's TestFireRate.
+	Timers []FireRate
 	// Intake maps a store to its runs.
 	Intake map[string][]Intake
 	// Scale is sorted by cases, then store.
@@ -61,6 +64,7 @@ var (
 	intakeFile = regexp.MustCompile(`^intake-(\w+)\.\d+\.txt$`)
 	scaleFile  = regexp.MustCompile(`^scale-(\w+)-(\d+)\.(meta|rollup|console)(?:\.\d+)?\.txt$`)
 	goFile     = regexp.MustCompile(`^(point|calendar|queue)[-.].*txt$`)
+	timersFile = regexp.MustCompile(`^timers\.\d+\.txt$`)
 )
 
 // Load reads a bench output directory. Files it cannot read are listed in
@@ -103,6 +107,13 @@ func Load(dir fs.FS) (*Runs, error) {
 				continue
 			}
 			goBenchSections[goFile.FindStringSubmatch(name)[1]](r).Add(lines)
+		case timersFile.MatchString(name):
+			fr, err := ParseFireRate(bytes.NewReader(b))
+			if err != nil {
+				problem(err)
+				continue
+			}
+			r.Timers = append(r.Timers, fr)
 		case intakeFile.MatchString(name):
 			in, err := ParseIntake(bytes.NewReader(b))
 			if err != nil {

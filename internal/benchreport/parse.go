@@ -4,7 +4,8 @@
 // and the ratio of the medians.
 //
 // The parsers read the exact text the benchmarks print: `go test -bench`
-// lines, `whistle bench intake`, `whistle rollup bench` and `whistle bench
+// lines, the "firerate" lines of the timer scheduler's TestFireRate,
+// `whistle bench intake`, `whistle rollup bench` and `whistle bench
 // console`. A line they do not recognise is ignored, so that log lines
 // mixed into an output do no harm; a file with none of the expected lines
 // is an error, so that a benchmark that changed its output is noticed.
@@ -270,6 +271,123 @@ func ParseConsole(r io.Reader) (Console, error) {
 		return out, fmt.Errorf("benchreport: no console bench results")
 	}
 	return out, nil
+}
+
+// FireRound is one round of TestFireRate (internal/sla): one scheduler
+// firing the timers of one kind that were due, Group timers per
+// transaction.
+type FireRound struct {
+	// Store is "sqlite" or "postgres".
+	Store string
+	// Round is the kind of timers fired: "warnings" or "breaches".
+	Round string
+	// Group is how many timers fired in one transaction: the scheduler's
+	// default, or 1 for the baseline.
+	Group int
+	// Fired is how many timers fired; Pending how many were pending (due
+	// or not) when the round began.
+	Fired, Pending int
+	Seconds        float64
+	PerSecond      float64
+}
+
+// FireClaim is the time the scheduler's claim query took to pick a batch
+// of due timers out of the pending ones.
+type FireClaim struct {
+	Store        string
+	Ms           float64
+	Pending, Due int
+}
+
+// FireRate is one run of TestFireRate.
+type FireRate struct {
+	Rounds []FireRound
+	Claims []FireClaim
+	// Seconds is the whole test's duration, 0 when not reported.
+	Seconds float64
+}
+
+var fireRatePass = regexp.MustCompile(`^--- PASS: TestFireRate \(([\d.]+)s\)`)
+
+// ParseFireRate reads the output of `go test -run TestFireRate -v
+// ./internal/sla/`: the lines it logs, as
+//
+//	bench_test.go:152: firerate store=sqlite round=warnings group=20 fired=10000 pending=1000000 seconds=9.520 per_second=1050.4
+//	bench_test.go:151: firerate store=sqlite claim_ms=0.052 pending=1000000 due=10000
+//
+// and the test's duration. An output without a round is an error.
+func ParseFireRate(r io.Reader) (FireRate, error) {
+	var out FireRate
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := fireRatePass.FindStringSubmatch(line); m != nil {
+			out.Seconds, _ = strconv.ParseFloat(m[1], 64)
+			continue
+		}
+		kv, ok := fireRateFields(line)
+		if !ok {
+			continue
+		}
+		if kv["round"] != "" {
+			if rd, ok := fireRound(kv); ok {
+				out.Rounds = append(out.Rounds, rd)
+			}
+			continue
+		}
+		ms, err1 := strconv.ParseFloat(kv["claim_ms"], 64)
+		pending, err2 := strconv.Atoi(kv["pending"])
+		due, err3 := strconv.Atoi(kv["due"])
+		if kv["store"] != "" && err1 == nil && err2 == nil && err3 == nil {
+			out.Claims = append(out.Claims, FireClaim{Store: kv["store"], Ms: ms, Pending: pending, Due: due})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	if len(out.Rounds) == 0 {
+		return out, fmt.Errorf("benchreport: no firerate round lines")
+	}
+	return out, nil
+}
+
+// fireRateFields reads the key=value pairs after the word "firerate",
+// which starts the line or follows the test log's "file.go:N:" prefix.
+func fireRateFields(line string) (map[string]string, bool) {
+	f := strings.Fields(line)
+	if len(f) > 0 && strings.HasSuffix(f[0], ":") {
+		f = f[1:]
+	}
+	if len(f) < 2 || f[0] != "firerate" {
+		return nil, false
+	}
+	kv := map[string]string{}
+	for _, p := range f[1:] {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, false
+		}
+		kv[k] = v
+	}
+	return kv, true
+}
+
+// fireRound reads a round's fields; a line missing one is not a round.
+func fireRound(kv map[string]string) (FireRound, bool) {
+	rd := FireRound{Store: kv["store"], Round: kv["round"]}
+	var errs [5]error
+	rd.Group, errs[0] = strconv.Atoi(kv["group"])
+	rd.Fired, errs[1] = strconv.Atoi(kv["fired"])
+	rd.Pending, errs[2] = strconv.Atoi(kv["pending"])
+	rd.Seconds, errs[3] = strconv.ParseFloat(kv["seconds"], 64)
+	rd.PerSecond, errs[4] = strconv.ParseFloat(kv["per_second"], 64)
+	for _, err := range errs {
+		if err != nil {
+			return FireRound{}, false
+		}
+	}
+	return rd, rd.Store != "" && rd.Group > 0
 }
 
 // ParseKV reads "key: value" lines (the environment and metadata files

@@ -44,6 +44,23 @@ HTTP http://127.0.0.1:4321 (end to end, one client)
 330303 龙湾区	district	GET /api/v1/stats/map?metric=open&region=330303	1.50	2.10
 server resident memory: 85 MiB (process_resident_memory_bytes)
 `
+	fireRateOut = `=== RUN   TestFireRate
+=== RUN   TestFireRate/sqlite
+    bench_test.go:131: sqlite: 1000 cases with open stages (2000 timers) in 412ms
+    bench_test.go:151: sqlite: the claim's query picks 100 due timers out of 50000 pending in 0.075 ms
+    bench_test.go:151: firerate store=sqlite claim_ms=0.075 pending=50000 due=1000
+    bench_test.go:152: sqlite: warnings, 20 per transaction: fired 1000 of 50000 pending in 869ms: 1150 timers/s, 869µs per timer
+    bench_test.go:152: firerate store=sqlite round=warnings group=20 fired=1000 pending=50000 seconds=0.869 per_second=1150.2
+    bench_test.go:154: firerate store=sqlite round=breaches group=20 fired=1000 pending=49000 seconds=1.288 per_second=776.1
+    bench_test.go:163: firerate store=sqlite round=warnings group=1 fired=1000 pending=51000 seconds=2.659 per_second=376.0
+    bench_test.go:165: firerate store=sqlite round=breaches group=1 fired=1000 pending=50000 seconds=3.727 per_second=268.3
+=== RUN   TestFireRate/postgres
+    bench_test.go:152: firerate store=postgres round=warnings group=20 fired=1000 pending=50000 seconds=3.634 per_second=275.2
+--- PASS: TestFireRate (37.97s)
+    --- PASS: TestFireRate/sqlite (10.74s)
+    --- PASS: TestFireRate/postgres (27.23s)
+PASS
+`
 	consoleOut = `console bench http://127.0.0.1:4321: 100 runs per query after 10 warm-up requests, one client; 50 case ids sampled from the list
 kind	query	p50 ms	p95 ms
 baseline	GET /api/v1/me	0.40	0.70
@@ -150,6 +167,57 @@ func TestParseConsole(t *testing.T) {
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseFireRate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    FireRate
+		wantErr bool
+	}{
+		{"a whole run", fireRateOut, FireRate{
+			Seconds: 37.97,
+			Claims:  []FireClaim{{Store: "sqlite", Ms: 0.075, Pending: 50000, Due: 1000}},
+			Rounds: []FireRound{
+				{Store: "sqlite", Round: "warnings", Group: 20, Fired: 1000, Pending: 50000, Seconds: 0.869, PerSecond: 1150.2},
+				{Store: "sqlite", Round: "breaches", Group: 20, Fired: 1000, Pending: 49000, Seconds: 1.288, PerSecond: 776.1},
+				{Store: "sqlite", Round: "warnings", Group: 1, Fired: 1000, Pending: 51000, Seconds: 2.659, PerSecond: 376},
+				{Store: "sqlite", Round: "breaches", Group: 1, Fired: 1000, Pending: 50000, Seconds: 3.727, PerSecond: 268.3},
+				{Store: "postgres", Round: "warnings", Group: 20, Fired: 1000, Pending: 50000, Seconds: 3.634, PerSecond: 275.2},
+			},
+		}, false},
+		{"a bare line, without the test log's prefix", "firerate store=postgres round=breaches group=1 fired=10 pending=99 seconds=0.5 per_second=20\n", FireRate{
+			Rounds: []FireRound{{Store: "postgres", Round: "breaches", Group: 1, Fired: 10, Pending: 99, Seconds: 0.5, PerSecond: 20}},
+		}, false},
+		{"malformed and foreign lines are skipped", "x.go:1: firerate store=sqlite round=warnings group=20 fired=10\n" + // fields missing
+			"x.go:2: firerate store=sqlite round=warnings group=twenty fired=10 pending=99 seconds=0.5 per_second=20\n" +
+			"x.go:3: not firerate store=sqlite round=warnings group=20 fired=10 pending=99 seconds=0.5 per_second=20\n" +
+			"x.go:4: firerate store=sqlite round=warnings group=20 fired=10 pending=99 seconds=0.5 per_second=20\n", FireRate{
+			Rounds: []FireRound{{Store: "sqlite", Round: "warnings", Group: 20, Fired: 10, Pending: 99, Seconds: 0.5, PerSecond: 20}},
+		}, false},
+		// A run that failed before its first round, or skipped the test.
+		{"no round", "--- SKIP: TestFireRate (0.00s)\n    bench_test.go:118: a benchmark: set WHISTLE_BENCH=1 to run it\n" +
+			"    bench_test.go:151: firerate store=sqlite claim_ms=0.075 pending=50000 due=1000\n", FireRate{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseFireRate(strings.NewReader(tt.in))
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("want an error, got %+v", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }
 

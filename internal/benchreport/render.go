@@ -15,6 +15,9 @@ const Budget = 200.0
 // Scales the issue asks for; a run that did not measure one says so.
 var wantScales = []int64{1_000_000, 10_000_000}
 
+// sections are the sections scripts/bench.sh can run (BENCH_ONLY).
+var sections = []string{"intake", "point", "calendar", "timers", "queue", "scale"}
+
 // DefaultCommands are the commands of each section as scripts/bench.sh runs
 // them, quoted for sections whose raw outputs are missing (bench.sh
 // records the commands it actually ran in SECTION.commands).
@@ -33,6 +36,10 @@ var DefaultCommands = map[string][]string{
 	},
 	"queue": {
 		"go test -run '^$' -bench 'QueuePage|QueueCounts' -benchtime 20x -count 1 ./internal/web/",
+	},
+	"timers": {
+		"WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/whistle_timers_bench?sslmode=disable' \\",
+		"  go test -count 1 -run '^TestFireRate$' -v -timeout 90m ./internal/sla/   # TIMERS_COUNT times (default 1), a fresh database each run",
 	},
 	"scale": {
 		"./bin/whistle demo --data DIR [--db 'postgres://…/whistle_scale_bench'] --cases N --addr 127.0.0.1:0 &   # a fresh data dir and database; wait for /readyz",
@@ -58,7 +65,7 @@ func Render(w io.Writer, r *Runs) error {
 	d.header()
 	d.point()
 	d.calendar()
-	d.b.WriteString(timerSection + "\n")
+	d.timers()
 	d.intake()
 	d.queue()
 	d.scale()
@@ -106,8 +113,8 @@ func (d *doc) header() {
 	d.p("- **Load average** (1, 5 and 15 minutes): %s.", load)
 	d.p("- **Figures** are the median of %s runs, with the spread (the fastest and the slowest run) in brackets. A ratio is the ratio of two medians: Whistle's and a baseline's, measured in the same run.", d.runs())
 	d.p("- **Caveat**: the machine is a shared VM. Absolute figures move with whatever else runs on it; ratios are always against a baseline measured in the same process and minute, which is what makes them comparable.")
-	d.p("- `make bench` (`scripts/bench.sh`) reruns everything below and rewrites this file from the raw outputs it keeps in `bench-out/`: `COUNT=1 make bench` for a single pass, `BENCH_ONLY=\"intake point calendar queue scale\"` to pick sections and `BENCH_CASES=\"1000000 10000000\"` the scales. It installs PostGIS for the point-location baseline; the tests never need it.")
-	if only := strings.Fields(e("only", "")); len(only) > 0 && len(only) < 5 {
+	d.p("- `make bench` (`scripts/bench.sh`) reruns everything below and rewrites this file from the raw outputs it keeps in `bench-out/`: `COUNT=1 make bench` for a single pass, `BENCH_ONLY=\"intake point calendar timers queue scale\"` to pick sections, `BENCH_CASES=\"1000000 10000000\"` the scales and `TIMERS_COUNT` the runs of the timer scheduler (default 1). It installs PostGIS for the point-location baseline; the tests never need it.")
+	if only := strings.Fields(e("only", "")); len(only) > 0 && len(only) < len(sections) {
 		d.p("- **This run** ran only the sections %s (`BENCH_ONLY`); the others say \"not measured in this run\".", strings.Join(only, ", "))
 	}
 	if len(d.r.Problems) > 0 {
@@ -269,6 +276,101 @@ func (d *doc) calendar() {
 	}
 	d.p("")
 	d.commands("calendar")
+}
+
+// times says over how many runs the timer figures are.
+func times(n int) string {
+	if n == 1 {
+		return "Measured in one run"
+	}
+	return fmt.Sprintf("The figures are the median of %d runs", n)
+}
+
+// timerSeries gathers one store's rounds of one kind over the runs, those
+// fired one timer per transaction (the baseline) or grouped.
+func timerSeries(runs []FireRate, store, round string, baseline bool) Spread {
+	var xs []float64
+	for _, fr := range runs {
+		for _, rd := range fr.Rounds {
+			if rd.Store == store && rd.Round == round && (rd.Group == 1) == baseline {
+				xs = append(xs, rd.PerSecond)
+			}
+		}
+	}
+	return Summarize(xs)
+}
+
+func (d *doc) timers() {
+	runs := d.r.Timers
+	// The setup, from the first grouped round of warnings: every run of
+	// one output directory has the same.
+	pending, due, group := 1_000_000, 10_000, 20
+	var tookSec []float64
+	found := false
+	for _, fr := range runs {
+		if fr.Seconds > 0 {
+			tookSec = append(tookSec, fr.Seconds)
+		}
+		for _, rd := range fr.Rounds {
+			if !found && rd.Round == "warnings" && rd.Group > 1 {
+				pending, due, group, found = rd.Pending, rd.Fired, rd.Group, true
+			}
+		}
+	}
+	d.p(`## Timer scheduler (issue "Time limits")`)
+	d.p("")
+	d.p("`TestFireRate`: %s pending timers (`WHISTLE_BENCH_TIMERS`), %s of them due (`WHISTLE_BENCH_DUE`), one scheduler. It fires the due warnings, then the due breaches, %d timers per transaction (the scheduler's default `SchedulerConfig.Group`); each timer fires wholly or not at all: timeline step, notifications, SLA state and, for a breach, the automatic supervision at the next level up. The baseline, in the same run and among about as many pending timers, fires the warnings and then the breaches of %s fresh cases one timer per transaction (`Group: 1`). The test fails unless every round fires exactly the timers due. Figures are timers fired a second; the ratio is the grouped rate over the baseline's, at the medians.",
+		Num(float64(pending)), Num(float64(due)), group, Num(float64(due)))
+	d.p("")
+	if len(runs) == 0 {
+		d.notMeasured()
+		d.commands("timers")
+		return
+	}
+	d.p("| store | timers | %d per transaction, timers/s | one per transaction (baseline), timers/s | grouped / baseline |", group)
+	d.p("|---|---|---|---|---|")
+	for _, st := range []string{"sqlite", "postgres"} {
+		measured := false
+		for _, rd := range []struct{ key, label string }{{"warnings", "warnings"}, {"breaches", "breaches (with escalation)"}} {
+			g, b := timerSeries(runs, st, rd.key, false), timerSeries(runs, st, rd.key, true)
+			if !g.Ok() && !b.Ok() {
+				continue
+			}
+			measured = true
+			d.p("| %s | %s | %s | %s | %s |", storeName(st), rd.label, Fig(g, Num), Fig(b, Num), RatioText(Ratio(g, b)))
+		}
+		if !measured {
+			d.p("| %s | not measured in this run | | | |", storeName(st))
+		}
+	}
+	d.p("")
+	var claims []string
+	claimPending := 0
+	for _, st := range []string{"sqlite", "postgres"} {
+		var xs []float64
+		for _, fr := range runs {
+			for _, c := range fr.Claims {
+				if c.Store == st {
+					xs = append(xs, c.Ms)
+					claimPending = c.Pending
+				}
+			}
+		}
+		if s := Summarize(xs); s.Ok() {
+			claims = append(claims, fmt.Sprintf("%s ms on %s", Fig(s, Num), storeName(st)))
+		}
+	}
+	if len(claims) > 0 {
+		d.p("Picking a batch of up to 100 due timers out of the %s pending (the query of the scheduler's claim, on the partial index of unfired `due_at`) takes %s.", Num(float64(claimPending)), strings.Join(claims, " and "))
+		d.p("")
+	}
+	took := "many minutes"
+	if s := Summarize(tookSec); s.Ok() {
+		took = Duration(s.Median)
+	}
+	d.p("%s (`TIMERS_COUNT`, default 1, because one run of the test takes %s here), not over the `COUNT` runs of the other sections. Two schedulers on two connections to one PostgreSQL database fire 1,000 due warnings and then 1,000 breaches exactly once each (`TestReplicasFireEachTimerOnce`, part of `make test`).", times(len(runs)), took)
+	d.p("")
+	d.commands("timers")
 }
 
 func (d *doc) intake() {

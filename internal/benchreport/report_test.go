@@ -26,6 +26,16 @@ func pointRun(locate, baseline float64) *fstest.MapFile {
 		"BenchmarkLocateBaseline/grids=50000-2 \t 1000 \t %g ns/op \t 1 lookups/s \t 0 B/op \t 0 allocs/op\n", locate, baseline))
 }
 
+// timersRun is one run of TestFireRate on SQLite: warnings and breaches
+// a second, grouped (20 per transaction) and one per transaction.
+func timersRun(warn, warn1, breach, breach1, claimMs, seconds float64) *fstest.MapFile {
+	line := "    bench_test.go:152: firerate store=sqlite round=%s group=%d fired=10000 pending=%d seconds=1.000 per_second=%g\n"
+	return file(fmt.Sprintf("=== RUN   TestFireRate/sqlite\n    bench_test.go:151: firerate store=sqlite claim_ms=%g pending=1000000 due=10000\n", claimMs) +
+		fmt.Sprintf(line, "warnings", 20, 1_000_000, warn) + fmt.Sprintf(line, "breaches", 20, 990_000, breach) +
+		fmt.Sprintf(line, "warnings", 1, 1_010_000, warn1) + fmt.Sprintf(line, "breaches", 1, 1_000_000, breach1) +
+		fmt.Sprintf("--- PASS: TestFireRate (%gs)\n", seconds))
+}
+
 func rollupRun(sum, groupBy, rss float64) *fstest.MapFile {
 	return file(fmt.Sprintf("rollup bench on sqlite: 20000 cases; 200 runs per query (GROUP BY baseline: 5)\n"+
 		"330303 龙湾区\tdistrict\tsummary (rollups)\t%g\t1.00\n"+
@@ -49,6 +59,10 @@ func testRuns() fstest.MapFS {
 		"calendar.3.txt":    calendarRun(52),
 		"queue.1.txt": file("BenchmarkQueuePage/pending-2 \t 20 \t 25000000 ns/op\nBenchmarkQueuePage/all+filter-2 \t 20 \t 250000000 ns/op\n" +
 			"BenchmarkQueueCounts/rollup-2 \t 20 \t 400000 ns/op\nBenchmarkQueueCounts/scan-2 \t 20 \t 260000000 ns/op\n"),
+		"timers.commands":     file("WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES='' go test -count 1 -run '^TestFireRate$' -v -timeout 90m ./internal/sla/   # the recorded one\n"),
+		"timers.1.txt":        timersRun(1000, 400, 800, 200, 0.05, 600),
+		"timers.2.txt":        timersRun(1200, 300, 800, 300, 0.07, 660),
+		"timers.3.txt.failed": timersRun(1, 1, 1, 1, 1, 1),
 		"point-geo.1.txt":     pointRun(100, 1500),
 		"point-geo.2.txt":     pointRun(120, 1700),
 		"intake-sqlite.1.txt": intakeRun("sqlite", 300, 60, 4000),
@@ -130,6 +144,18 @@ func TestRender(t *testing.T) {
 			"is met: the slowest Whistle row does 9.09 M lookups/s",
 			"The PostGIS baseline was not measured in this run",
 		}},
+		// Timers: warnings 1,000/1,200 → 1,100 grouped, 400/300 → 350
+		// one per transaction: 3.1×; breaches 800 and 200/300 → 250: 3.2×.
+		{`## Timer scheduler (issue "Time limits")`, []string{
+			"`TestFireRate`: 1,000,000 pending timers (`WHISTLE_BENCH_TIMERS`), 10,000 of them due",
+			"| store | timers | 20 per transaction, timers/s | one per transaction (baseline), timers/s | grouped / baseline |",
+			"| SQLite | warnings | 1,100 (1,000–1,200) | 350 (300–400) | 3.1× |",
+			"| SQLite | breaches (with escalation) | 800 | 250 (200–300) | 3.2× |",
+			"| PostgreSQL | not measured in this run | | | |",
+			"out of the 1,000,000 pending (the query of the scheduler's claim, on the partial index of unfired `due_at`) takes 0.0600 (0.0500–0.0700) ms on SQLite.",
+			"The figures are the median of 2 runs (`TIMERS_COUNT`, default 1, because one run of the test takes 10.5 min here), not over the `COUNT` runs",
+			"# the recorded one",
+		}},
 		// Intake: medians 300 cases/s, p99 45 ms, bare handler 4,500 → 0.067.
 		{`## Durable intake (issue "The case loop")`, []string{
 			"| SQLite | 300 (280–320) | 10.0 | 20.0 | 45.0 (40.0–60.0) | 4,500 (4,000–5,000) | 0.067× |",
@@ -176,7 +202,7 @@ func TestRender(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(doc, "1.00/s") || strings.Contains(doc, "intake-sqlite.5") {
+	if strings.Contains(doc, "1.00/s") || strings.Contains(doc, "intake-sqlite.5") || strings.Contains(doc, "timers.3") {
 		t.Error("a failed run's output was counted")
 	}
 	if strings.Contains(doc, "ratio p50") {
@@ -190,18 +216,19 @@ func TestRenderEmpty(t *testing.T) {
 	t.Parallel()
 	_, doc := render(t, fstest.MapFS{})
 	for _, h := range []string{`## Point location (issue "Foundation")`, `## Working calendar (issue "Time limits")`,
-		`## Durable intake (issue "The case loop")`, `## Staff queue page (issue "The web UI")`, `## Data at scale (issue "Evidence")`,
+		`## Timer scheduler (issue "Time limits")`, `## Durable intake (issue "The case loop")`, `## Staff queue page (issue "The web UI")`, `## Data at scale (issue "Evidence")`,
 		"### Staff console and case page", "### Command-centre statistics", "### Resident memory"} {
 		if sec := section(t, doc, h); !strings.Contains(sec, "*Not measured in this run.*") {
 			t.Errorf("%s: not marked as not measured:\n%s", h, sec)
 		}
 	}
-	for _, c := range []string{"./bin/whistle bench intake --duration 10s --concurrency 32", "./internal/sla/calendar/", "-bench 'Locate'"} {
+	for _, c := range []string{"./bin/whistle bench intake --duration 10s --concurrency 32", "./internal/sla/calendar/", "-bench 'Locate'",
+		"go test -count 1 -run '^TestFireRate$' -v -timeout 90m ./internal/sla/"} {
 		if !strings.Contains(doc, c) {
 			t.Errorf("missing the default command %q", c)
 		}
 	}
-	if !strings.Contains(doc, "## Timer scheduler") {
+	if !strings.Contains(doc, "## Crash test") || !strings.Contains(doc, "## Fuzzing") {
 		t.Error("the carried-over sections are missing")
 	}
 }

@@ -2,13 +2,11 @@ package benchreport
 
 import _ "embed"
 
-// The sections below are not measured by `make bench`: the timer scheduler
-// takes a million timers per store, and the crash test and the fuzzing have
-// their own targets (make soak, make fuzz). Their text is carried over as
-// last written; update the files in static/ when those are rerun.
+// The sections below are not measured by `make bench`: the crash test and
+// the fuzzing have their own targets (make soak, make fuzz). Their text is
+// carried over as last written; update the files in static/ when those are
+// rerun.
 var (
-	//go:embed static/timers.md
-	timerSection string
 	//go:embed static/crash.md
 	crashSection string
 	//go:embed static/fuzz.md
