@@ -53,6 +53,47 @@ func BenchmarkWorkingBetween(b *testing.B) {
 	}
 }
 
+// The Reference benchmarks time the property tests' naive calendar (it
+// walks the days one by one, see reference) on the same inputs: the
+// baseline that docs/BENCHMARKS.md sets the day table beside.
+
+func BenchmarkReferenceAddWorkingDuration(b *testing.B) {
+	r := newReference(b)
+	ts, ds := benchInputs(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = r.add(ts[i&1023], ds[i&1023])
+		i++
+	}
+}
+
+func BenchmarkReferenceAddWorkingDays(b *testing.B) {
+	r := newReference(b)
+	ts, _ := benchInputs(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = r.addDays(ts[i&1023], 1+i&15)
+		i++
+	}
+}
+
+func BenchmarkReferenceWorkingBetween(b *testing.B) {
+	r := newReference(b)
+	ts, _ := benchInputs(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		a, c := ts[i&1023], ts[(i+1)&1023]
+		if c.Before(a) {
+			a, c = c, a
+		}
+		_ = r.between(a, c)
+		i++
+	}
+}
+
 // TestNoAllocations pins the zero-allocation property the benchmarks show,
 // so a regression fails a test rather than waiting for someone to read a
 // benchmark. It counts allocations, not time.
