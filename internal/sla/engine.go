@@ -174,9 +174,11 @@ func (e *Engine) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change)
 	defer errs.Wrapf(&err, "sla.CaseChanged(%d, %s)", c.ID, ch.Action)
 	now := ch.At.UTC()
 	cal := e.Calendar()
-	st, err := openStage(ctx, tx, c.ID)
-	if err != nil {
-		return err
+	var st *Stage
+	if ch.Before != nil { // a new case has no stage yet
+		if st, err = openStage(ctx, tx, c.ID); err != nil {
+			return err
+		}
 	}
 	switch {
 	case w.IsTerminal(c.Status):

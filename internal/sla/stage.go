@@ -199,7 +199,8 @@ func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calend
 	if err != nil {
 		return nil, err
 	}
-	return s, scheduleStage(ctx, tx, s)
+	// A new stage has no timers yet: nothing to cancel.
+	return s, addStageTimers(ctx, tx, s)
 }
 
 // endStage closes s at now as met, missed or none.
@@ -278,15 +279,21 @@ func scheduleStage(ctx context.Context, tx *db.Tx, s *Stage) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND stage_id = $2 AND fired_at IS NULL`, s.CaseID, s.ID); err != nil {
 		return err
 	}
+	return addStageTimers(ctx, tx, s)
+}
+
+// addStageTimers adds the stage's warning and breach timers, in one
+// statement (this runs in every submission's transaction).
+func addStageTimers(ctx context.Context, tx *db.Tx, s *Stage) error {
 	if !s.EndedAt.IsZero() || !s.PausedAt.IsZero() || s.Deadline.IsZero() || !s.BreachedAt.IsZero() {
 		return nil
 	}
-	if s.WarnedAt.IsZero() && s.WarnAt.Before(s.Deadline) {
-		if err := addTimer(ctx, tx, kindWarning, s.WarnAt, s.CaseID, s.ID, 0); err != nil {
-			return err
-		}
+	if !s.WarnedAt.IsZero() || !s.WarnAt.Before(s.Deadline) {
+		return addTimer(ctx, tx, kindBreach, s.Deadline, s.CaseID, s.ID, 0)
 	}
-	return addTimer(ctx, tx, kindBreach, s.Deadline, s.CaseID, s.ID, 0)
+	_, err := tx.Exec(ctx, `INSERT INTO timers (due_at, kind, case_id, stage_id, created_at) VALUES ($1, $2, $3, $4, $5), ($6, $7, $3, $4, $5)`,
+		s.WarnAt.UTC(), kindWarning, s.CaseID, s.ID, tx.Now(), s.Deadline.UTC(), kindBreach)
+	return err
 }
 
 // setCase mirrors the open stage's deadline and state on the case.
