@@ -128,6 +128,11 @@ func (d *doc) header() {
 		load += ". The machine had more runnable work than cores, so absolute figures are pessimistic"
 	}
 	d.p("- **Load average** (1, 5 and 15 minutes): %s.", load)
+	// A document assembled from sections run at different times says so
+	// (a "note:" line in env.txt).
+	if v := e("note", ""); v != "" {
+		d.p("- **How this run was made**: %s", v)
+	}
 	d.p("- **Figures** are the median of %s runs, with the spread (the fastest and the slowest run) in brackets. A ratio is the ratio of two medians: Whistle's and a baseline's, measured in the same run.", d.runs())
 	d.p("- **Caveat**: the machine is a shared VM. Absolute figures move with whatever else runs on it; ratios are always against a baseline measured in the same process and minute, which is what makes them comparable.")
 	d.p("- `make bench` (`scripts/bench.sh`) reruns everything below and rewrites this file from the raw outputs it keeps in `bench-out/`: `COUNT=1 make bench` for a single pass, `BENCH_ONLY=\"intake point calendar timers queue scale\"` to pick sections, `BENCH_CASES=\"1000000 10000000\"` the scales and `TIMERS_COUNT` the runs of the timer scheduler (default 1). It installs PostGIS for the point-location baseline; the tests never need it.")
