@@ -39,7 +39,10 @@ type browserSuite struct {
 	docsShot string
 }
 
-func newBrowserSuite(t *testing.T) *browserSuite {
+// newBrowserSuite starts a demo (with extra demo flags) and a headless
+// chromium whose default window is w×h, or skips (fails under CI=true)
+// when chromium or the front-end assets are missing.
+func newBrowserSuite(t *testing.T, w, h int, demo ...string) *browserSuite {
 	t.Helper()
 	path := chromiumPath
 	if p := os.Getenv("WHISTLE_CHROMIUM"); p != "" {
@@ -73,12 +76,12 @@ func newBrowserSuite(t *testing.T) *browserSuite {
 		}
 	}
 	s.photo = writeTestPhoto(t)
-	s.app = startApp(t, "demo", dataArgs(t, "sqlite"))
+	s.app = startApp(t, "demo", dataArgs(t, "sqlite"), demo...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1366, 900),
+		chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(w, h),
 		chromedp.UserDataDir(t.TempDir()))
 	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(func(string, ...any) {}), chromedp.WithErrorf(func(string, ...any) {}))
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
@@ -308,7 +311,7 @@ func (u *user) text(sel string) string {
 }
 
 func TestBrowser(t *testing.T) {
-	s := newBrowserSuite(t)
+	s := newBrowserSuite(t, 1366, 900)
 	t.Run("WhistleLoop", s.whistleLoop)
 	t.Run("UrbanLoop", s.urbanLoop)
 	t.Run("Scope", s.scope)

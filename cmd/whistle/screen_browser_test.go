@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,52 +14,11 @@ import (
 	"whistle/internal/db"
 )
 
-// newScreenSuite is newBrowserSuite (browser_test.go) on a demo with a
-// few thousand historical cases, so that the screen has something to show.
+// newScreenSuite is the browser suite at 1920×1080 on a demo with a few
+// thousand historical cases, so that the screen has something to show.
 func newScreenSuite(t *testing.T) *browserSuite {
 	t.Helper()
-	path := chromiumPath
-	if p := os.Getenv("WHISTLE_CHROMIUM"); p != "" {
-		path = p
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is missing at %s; CI must run the browser tests (apt-get install chromium)", path)
-		}
-		t.Skipf("chromium is missing at %s: skipping the browser tests", path)
-	}
-	if _, err := os.Stat(filepath.Join("..", "..", "internal", "web", "static", "vendor", "echarts.min.js")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the front-end assets are missing (echarts.min.js): run `make assets` first")
-		}
-		t.Skip("the front-end assets are missing (echarts.min.js): run `make assets` first")
-	}
-	s := &browserSuite{t: t, shots: os.Getenv("WHISTLE_ARTIFACTS")}
-	if s.shots == "" {
-		s.shots = t.TempDir()
-	} else if err := os.MkdirAll(s.shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("WHISTLE_UPDATE_SCREENSHOTS") != "" {
-		s.docsShot = filepath.Join("..", "..", "docs", "screenshots")
-		if err := os.MkdirAll(s.docsShot, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.app = startApp(t, "demo", dataArgs(t, "sqlite"), "--cases", "3000")
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1920, 1080),
-		chromedp.UserDataDir(t.TempDir()))
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(func(string, ...any) {}), chromedp.WithErrorf(func(string, ...any) {}))
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	s.browser = browser
-	return s
+	return newBrowserSuite(t, 1920, 1080, "--cases", "3000")
 }
 
 // kiosk opens a browser context that sends a bearer token with every
