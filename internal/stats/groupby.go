@@ -50,48 +50,15 @@ func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code str
 		return nil, err
 	}
 
-	rows, err = s.db.Query(ctx, `SELECT c.source, COUNT(*) FROM cases c
+	if sm.Sources, err = countRows(s.db.Query(ctx, `SELECT c.source, COUNT(*) FROM cases c
 		WHERE c.region_path >= $1 AND c.region_path < $2 AND c.created_at >= $3 AND c.created_at < $4 GROUP BY c.source`,
-		pathLo, pathHi, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var c Count
-		if err := rows.Scan(&c.Code, &c.N); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		sm.Sources = append(sm.Sources, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		pathLo, pathHi, lo, hi)); err != nil {
 		return nil, err
 	}
 
-	rows, err = s.db.Query(ctx, `SELECT c.status, c.sla_state, c.supervised, COUNT(*) FROM cases c
-		WHERE c.region_path >= $1 AND c.region_path < $2 AND `+openSQL("c.status")+` GROUP BY c.status, c.sla_state, c.supervised`, pathLo, pathHi)
-	if err != nil {
+	if err := sm.stateRows(s.db.Query(ctx, `SELECT c.status, c.sla_state, c.supervised, COUNT(*) FROM cases c
+		WHERE c.region_path >= $1 AND c.region_path < $2 AND `+openSQL("c.status")+` GROUP BY c.status, c.sla_state, c.supervised`, pathLo, pathHi)); err != nil {
 		return nil, err
-	}
-	byStatus := map[string]int64{}
-	for rows.Next() {
-		var st, sla string
-		var sup bool
-		var k int64
-		if err := rows.Scan(&st, &sla, &sup, &k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		sm.addState(st, sla, sup, k)
-		byStatus[st] += k
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for st, k := range byStatus {
-		sm.Status = append(sm.Status, Count{Code: st, N: k})
 	}
 
 	// Closures: the handling time needs the working calendar, so the rows

@@ -3,6 +3,7 @@ package stats
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,61 +141,15 @@ func (s *Store) Summary(ctx context.Context, sc account.Scope, code string) (_ *
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT category, SUM(reports) FROM rollup_flow WHERE node = $1 AND day >= $2 AND day <= $3
-		GROUP BY category HAVING SUM(reports) > 0 ORDER BY SUM(reports) DESC, category LIMIT `+strconv.Itoa(TopCategories), n.Code, from, today)
-	if err != nil {
+	if sm.Categories, err = countRows(s.db.Query(ctx, `SELECT category, SUM(reports) FROM rollup_flow WHERE node = $1 AND day >= $2 AND day <= $3
+		GROUP BY category HAVING SUM(reports) > 0 ORDER BY SUM(reports) DESC, category LIMIT `+strconv.Itoa(TopCategories), n.Code, from, today)); err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var c Count
-		if err := rows.Scan(&c.Code, &c.N); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		sm.Categories = append(sm.Categories, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := sm.stateRows(s.db.Query(ctx, `SELECT status, sla_state, supervised, SUM(n) FROM rollup_state WHERE node = $1 AND `+openSQL("status")+`
+		GROUP BY status, sla_state, supervised`, n.Code)); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.Query(ctx, `SELECT status, sla_state, supervised, SUM(n) FROM rollup_state WHERE node = $1 AND `+openSQL("status")+`
-		GROUP BY status, sla_state, supervised`, n.Code)
-	if err != nil {
-		return nil, err
-	}
-	byStatus := map[string]int64{}
-	for rows.Next() {
-		var st, sla string
-		var sup bool
-		var k int64
-		if err := rows.Scan(&st, &sla, &sup, &k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		sm.addState(st, sla, sup, k)
-		byStatus[st] += k
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for st, k := range byStatus {
-		sm.Status = append(sm.Status, Count{Code: st, N: k})
-	}
-	rows, err = s.db.Query(ctx, `SELECT source, SUM(n) FROM rollup_source WHERE node = $1 AND day >= $2 AND day <= $3 GROUP BY source`, n.Code, from, today)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var c Count
-		if err := rows.Scan(&c.Code, &c.N); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		sm.Sources = append(sm.Sources, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if sm.Sources, err = countRows(s.db.Query(ctx, `SELECT source, SUM(n) FROM rollup_source WHERE node = $1 AND day >= $2 AND day <= $3 GROUP BY source`, n.Code, from, today)); err != nil {
 		return nil, err
 	}
 	sm.finish()
@@ -523,4 +478,45 @@ func (s *Store) Overdue(ctx context.Context, sc account.Scope, code string, limi
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// countRows reads rows of (code, n), closing them.
+func countRows(rows *sql.Rows, err error) ([]Count, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Code, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// stateRows adds rows of (status, SLA state, supervised, n) of open cases
+// to the summary's counts and its list by status, closing them.
+func (sm *Summary) stateRows(rows *sql.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	byStatus := map[string]int64{}
+	for rows.Next() {
+		var st, sla string
+		var sup bool
+		var k int64
+		if err := rows.Scan(&st, &sla, &sup, &k); err != nil {
+			return err
+		}
+		sm.addState(st, sla, sup, k)
+		byStatus[st] += k
+	}
+	for st, k := range byStatus {
+		sm.Status = append(sm.Status, Count{Code: st, N: k})
+	}
+	return rows.Err()
 }
