@@ -141,3 +141,22 @@ func TestPathUpper(t *testing.T) {
 		t.Errorf("PathUpper = %q, want %q", got, want)
 	}
 }
+
+func TestPlaceholders(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		d           db.Dialect
+		rows, width int
+		want        string
+	}{
+		{"postgres numbers them", db.Postgres, 2, 3, "($1,$2,$3),($4,$5,$6)"},
+		{"sqlite uses plain question marks", db.SQLite, 2, 2, "(?,?),(?,?)"},
+		{"one row, one column", db.Postgres, 1, 1, "($1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := db.Placeholders(tc.d, tc.rows, tc.width); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -45,3 +45,36 @@ func (w *Where) SQL() string {
 
 // Args returns the arguments in placeholder order.
 func (w *Where) Args() []any { return w.args }
+
+// Param returns the n-th placeholder of a generated statement: $n on
+// PostgreSQL; on SQLite a plain ?, because the driver looks every named
+// parameter ($n) up by a linear scan, which makes binding a statement of
+// thousands of parameters quadratic.
+func Param(d Dialect, n int) string {
+	if d == SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+// Placeholders returns "($1,$2,$3),($4,$5,$6)…" (or "(?,?,?),…" on
+// SQLite, see Param) for a multi-row INSERT of rows rows of width columns.
+func Placeholders(d Dialect, rows, width int) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := 0; j < width; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			n++
+			b.WriteString(Param(d, n))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}

@@ -825,41 +825,13 @@ const histCaseCols = `id, number, district_code, workflow, status, prev_status, 
 	lat, lng, grid_code, community_code, street_code, region_path, anonymous, urgent, visibility, department_id, rating, revisit_result,
 	reopens, rework, supervised, parent_id, routed_department, version, created_at, updated_at, closed_at, deadline_at, sla_state`
 
-// placeholders returns rows groups of width placeholders: $n on
-// PostgreSQL; on SQLite a plain ?, because the driver looks every named
-// parameter ($n) up by a linear scan, which makes binding a statement of
-// thousands of parameters quadratic.
-func placeholders(d db.Dialect, rows, width int) string {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := 0; j < width; j++ {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			n++
-			if d == db.SQLite {
-				b.WriteByte('?')
-			} else {
-				b.WriteString("$" + strconv.Itoa(n))
-			}
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
 // insert writes rows of width columns into table in statements of at most
 // per rows.
 func insert(ctx context.Context, tx *db.Tx, table, cols string, width, per int, args []any) error {
 	rows := len(args) / width
 	for start := 0; start < rows; start += per {
 		end := min(start+per, rows)
-		q := "INSERT INTO " + table + " (" + cols + ") VALUES " + placeholders(tx.Dialect(), end-start, width)
+		q := "INSERT INTO " + table + " (" + cols + ") VALUES " + db.Placeholders(tx.Dialect(), end-start, width)
 		if _, err := tx.Exec(ctx, q, args[start*width:end*width]...); err != nil {
 			return fmt.Errorf("history: insert into %s: %w", table, err)
 		}

@@ -332,45 +332,13 @@ func cmpSource(a, b sourceKey) int {
 // parameters, PostgreSQL 65535).
 const maxRows = 500
 
-// param returns the n-th placeholder of a generated statement: $n on
-// PostgreSQL; on SQLite a plain ?, because the driver looks every named
-// parameter ($n) up by a linear scan, which makes binding a statement of
-// thousands of parameters quadratic.
-func param(d db.Dialect, n int) string {
-	if d == db.SQLite {
-		return "?"
-	}
-	return "$" + strconv.Itoa(n)
-}
-
-// placeholders returns "($1,$2,$3),($4,$5,$6)…" for rows of width columns.
-func placeholders(d db.Dialect, rows, width int) string {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := 0; j < width; j++ {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			n++
-			b.WriteString(param(d, n))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
 // upsert writes rows of width columns in statements of at most maxRows:
 // head is "INSERT INTO t (cols) VALUES", tail the ON CONFLICT clause.
 func upsert(ctx context.Context, tx *db.Tx, head, tail string, width int, args []any) error {
 	rows := len(args) / width
 	for start := 0; start < rows; start += maxRows {
 		end := min(start+maxRows, rows)
-		q := head + " " + placeholders(tx.Dialect(), end-start, width) + " " + tail
+		q := head + " " + db.Placeholders(tx.Dialect(), end-start, width) + " " + tail
 		if _, err := tx.Exec(ctx, q, args[start*width:end*width]...); err != nil {
 			return err
 		}
@@ -402,7 +370,7 @@ func deleteKeys(ctx context.Context, tx *db.Tx, table string, cols []string, ext
 					b.WriteString(" AND ")
 				}
 				n++
-				b.WriteString(c + " = " + param(tx.Dialect(), n))
+				b.WriteString(c + " = " + db.Param(tx.Dialect(), n))
 			}
 			b.WriteByte(')')
 		}

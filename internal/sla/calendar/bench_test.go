@@ -20,37 +20,31 @@ func benchInputs(tb testing.TB) ([]time.Time, []time.Duration) {
 	return ts, ds
 }
 
-func BenchmarkAddWorkingDuration(b *testing.B) {
-	c := defaultCal(b)
+// loop runs f on the benchmark inputs in turn: an instant, the next one
+// and a duration; n counts the calls.
+func loop(b *testing.B, f func(t, u time.Time, d time.Duration, n int)) {
 	ts, ds := benchInputs(b)
 	b.ReportAllocs()
-	i := 0
+	n := 0
 	for b.Loop() {
-		_ = c.AddWorkingDuration(ts[i&1023], ds[i&1023])
-		i++
+		f(ts[n&1023], ts[(n+1)&1023], ds[n&1023], n)
+		n++
 	}
+}
+
+func BenchmarkAddWorkingDuration(b *testing.B) {
+	c := defaultCal(b)
+	loop(b, func(t, _ time.Time, d time.Duration, _ int) { _ = c.AddWorkingDuration(t, d) })
 }
 
 func BenchmarkAddWorkingDays(b *testing.B) {
 	c := defaultCal(b)
-	ts, _ := benchInputs(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = c.AddWorkingDays(ts[i&1023], 1+i&15)
-		i++
-	}
+	loop(b, func(t, _ time.Time, _ time.Duration, n int) { _ = c.AddWorkingDays(t, 1+n&15) })
 }
 
 func BenchmarkWorkingBetween(b *testing.B) {
 	c := defaultCal(b)
-	ts, _ := benchInputs(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = c.WorkingBetween(ts[i&1023], ts[(i+1)&1023])
-		i++
-	}
+	loop(b, func(t, u time.Time, _ time.Duration, _ int) { _ = c.WorkingBetween(t, u) })
 }
 
 // The Reference benchmarks time the property tests' naive calendar (it
@@ -59,39 +53,22 @@ func BenchmarkWorkingBetween(b *testing.B) {
 
 func BenchmarkReferenceAddWorkingDuration(b *testing.B) {
 	r := newReference(b)
-	ts, ds := benchInputs(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = r.add(ts[i&1023], ds[i&1023])
-		i++
-	}
+	loop(b, func(t, _ time.Time, d time.Duration, _ int) { _ = r.add(t, d) })
 }
 
 func BenchmarkReferenceAddWorkingDays(b *testing.B) {
 	r := newReference(b)
-	ts, _ := benchInputs(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = r.addDays(ts[i&1023], 1+i&15)
-		i++
-	}
+	loop(b, func(t, _ time.Time, _ time.Duration, n int) { _ = r.addDays(t, 1+n&15) })
 }
 
 func BenchmarkReferenceWorkingBetween(b *testing.B) {
 	r := newReference(b)
-	ts, _ := benchInputs(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		a, c := ts[i&1023], ts[(i+1)&1023]
-		if c.Before(a) {
-			a, c = c, a
+	loop(b, func(t, u time.Time, _ time.Duration, _ int) {
+		if u.Before(t) {
+			t, u = u, t
 		}
-		_ = r.between(a, c)
-		i++
-	}
+		_ = r.between(t, u)
+	})
 }
 
 // TestNoAllocations pins the zero-allocation property the benchmarks show,
