@@ -225,12 +225,14 @@ const userFrom = ` FROM users u JOIN regions r ON r.code = u.region_code LEFT JO
 // being the caller themselves.
 var userScopeCols = Columns{Path: "r.path", Department: "u.department_id", User: "u.id"}
 
-func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
+// scanUser scans userCols, then any columns selected after them into extra.
+func scanUser(sc interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
 	var roles, lvl string
 	var created db.Time
-	err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Phone, &u.IDNumber, &roles, &u.Region.Code, &u.Region.Name, &lvl, &u.RegionPath,
-		&u.DepartmentID, &u.DepartmentCode, &u.DepartmentName, &u.Disabled, &created)
+	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.Phone, &u.IDNumber, &roles, &u.Region.Code, &u.Region.Name, &lvl, &u.RegionPath,
+		&u.DepartmentID, &u.DepartmentCode, &u.DepartmentName, &u.Disabled, &created}, extra...)
+	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}

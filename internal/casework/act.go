@@ -527,7 +527,8 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 		return err
 	}
 	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID)
-	return s.runHooks(ctx, tx, c, c.ID, t.Action, in, caller)
+	_, err = s.runHooks(ctx, tx, c, nil, c.ID, t.Action, in, caller)
+	return err
 }
 
 // caseUpdate collects the columns a transition changes.

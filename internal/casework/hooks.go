@@ -11,7 +11,10 @@ import (
 // inside the same transaction: if a hook fails, the change rolls back, so
 // deadlines and rollups never disagree with the cases.
 type Change struct {
-	Before   *Case // nil for a new case
+	Before *Case // nil for a new case
+	// After is the case after the change. A hook that changes the case's
+	// row must update After to match, for the hooks after it and for the
+	// caller (Submit answers with it).
 	After    *Case
 	Action   Action
 	Input    Input
@@ -25,22 +28,27 @@ type Hook interface {
 	CaseChanged(ctx context.Context, tx *db.Tx, ch Change) error
 }
 
-// runHooks re-reads the case inside tx and calls every hook.
-func (s *Service) runHooks(ctx context.Context, tx *db.Tx, before *Case, id int64, a Action, in Input, actor Caller) error {
+// runHooks calls every hook with the case after the change: after, or
+// when that is nil the case re-read inside tx. It returns the case as the
+// hooks leave it (a hook that changes the case's row, as the SLA engine
+// does, updates ch.After too), or nil without hooks.
+func (s *Service) runHooks(ctx context.Context, tx *db.Tx, before, after *Case, id int64, a Action, in Input, actor Caller) (*Case, error) {
 	if len(s.hooks) == 0 {
-		return nil
+		return nil, nil
 	}
-	after, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id = $1`, id))
-	if err != nil {
-		return err
+	if after == nil {
+		var err error
+		if after, err = scanCase(tx.QueryRow(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id = $1`, id)); err != nil {
+			return nil, err
+		}
 	}
 	ch := Change{Before: before, After: after, Action: a, Input: in, Workflow: s.wfs[after.Workflow], At: tx.Now(), Actor: actor}
 	for _, h := range s.hooks {
 		if err := h.CaseChanged(ctx, tx, ch); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return after, nil
 }
 
 // System timeline actions: steps the scheduler records, not actions a

@@ -238,7 +238,12 @@ func (e *Engine) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change)
 			return err
 		}
 	}
-	return setCase(ctx, tx, c.ID, st)
+	if err := setCase(ctx, tx, c.ID, st); err != nil {
+		return err
+	}
+	// The hooks after this one (the rollups) see the case as it now stands.
+	c.DeadlineAt, c.SLAState = caseDeadline(st), st.State()
+	return nil
 }
 
 func isPaused(w *casework.Workflow, s casework.State) bool {

@@ -3,6 +3,7 @@ package sla
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -102,6 +103,38 @@ func TestDeadlineOnStageEntry(t *testing.T) {
 				t.Errorf("got %d pending timers, want 2", got)
 			}
 		})
+	})
+}
+
+// TestSubmitAnswersWithTheStoredCase: Submit answers with the case its
+// hooks saw, which the engine updated with the stage it opened, instead of
+// reading it again; it must equal what a read after the commit returns.
+func TestSubmitAnswersWithTheStoredCase(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		for _, tc := range []struct {
+			name, who string
+			in        casework.SubmitInput
+		}{
+			{"红哨 over the weekend", "resident", casework.SubmitInput{Category: "ZL0302"}},
+			{"urgent, natural hours", "resident", casework.SubmitInput{Category: "ZL0202", Visibility: "private"}},
+			{"数字城管", "grid-a", casework.SubmitInput{Category: "SJ0104", Fields: map[string]string{}}},
+			{"anonymous with a phone", "resident", casework.SubmitInput{Category: "ZL0302", Anonymous: true, Phone: "13800001234"}},
+			{"by someone signed out", "", casework.SubmitInput{Category: "ZL0302", Phone: "13800001235"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				in := tc.in
+				in.Description, in.Address, in.Lat, in.Lng = " 楼道堆放杂物 ", " 万顺路 1 号 ", f64(inA[0]), f64(inA[1])
+				got := w.Submit(t, tc.who, in)
+				want := w.get(t, got.ID)
+				if got.DeadlineAt.IsZero() || got.SLAState != StateOK {
+					t.Errorf("got deadline %v, SLA state %q; want a deadline and %q", got.DeadlineAt, got.SLAState, StateOK)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("Submit answered\n%+v\nwant the stored case\n%+v", *got, *want)
+				}
+			})
+		}
 	})
 }
 

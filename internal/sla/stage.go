@@ -298,12 +298,17 @@ func addStageTimers(ctx context.Context, tx *db.Tx, s *Stage) error {
 
 // setCase mirrors the open stage's deadline and state on the case.
 func setCase(ctx context.Context, tx *db.Tx, caseID int64, s *Stage) error {
-	var deadline any
-	if s != nil && s.PausedAt.IsZero() {
-		deadline = null(s.Deadline)
-	}
-	_, err := tx.Exec(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, deadline, s.State(), caseID)
+	_, err := tx.Exec(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, null(caseDeadline(s)), s.State(), caseID)
 	return err
+}
+
+// caseDeadline is the deadline a case shows for its current stage s: none
+// without a stage or while the stage is paused.
+func caseDeadline(s *Stage) time.Time {
+	if s != nil && s.PausedAt.IsZero() && !s.Deadline.IsZero() {
+		return s.Deadline.UTC()
+	}
+	return time.Time{}
 }
 
 // Stages returns a case's stage history, oldest first. It does not check

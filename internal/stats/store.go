@@ -103,13 +103,19 @@ func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old 
 	return err
 }
 
+// rowOf is a case's row as casework (and the SLA engine, which updates the
+// case it hands to later hooks) saw it. Its lateness is left false: it is
+// read from the stages for closed cases only.
+func rowOf(c *casework.Case) row {
+	return row{id: c.ID, path: c.RegionPath, category: c.CategoryCode, source: c.Source, status: string(c.Status), sla: c.SLAState,
+		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult}
+}
+
 // caseFacts derives the contribution of a case as casework saw it before
 // a change; its lateness and handling time, which do not change once a case
 // is closed, come from now (the same case after the change).
 func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
-	r := row{id: c.ID, path: c.RegionPath, category: c.CategoryCode, source: c.Source, status: string(c.Status), sla: c.SLAState,
-		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult}
-	f := s.factsOf(r)
+	f := s.factsOf(rowOf(c))
 	if f.closedDay != "" && now.closedDay != "" {
 		f.onTime, f.handled, f.handlingS = now.onTime, now.handled, now.handlingS
 	}
@@ -125,8 +131,13 @@ func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) 
 	}
 	id := ch.After.ID
 	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", id, ch.Action)
-	r, err := loadRow(ctx, tx, id)
-	if err != nil {
+	var r row
+	if ch.Before == nil {
+		// A new case is open and was never closed, so ch.After, which the
+		// SLA engine (registered before this hook) updated with the
+		// stage it opened, is its row: one read fewer per submission.
+		r = rowOf(ch.After)
+	} else if r, err = loadRow(ctx, tx, id); err != nil {
 		return err
 	}
 	now := s.factsOf(r)
