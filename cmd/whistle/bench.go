@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,9 +46,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&data, "data", "", "data dir (default: a new temp dir)")
 	fs.IntVar(&workers, "concurrency", 32, "concurrent clients")
 	fs.DurationVar(&dur, "duration", 10*time.Second, "how long each measurement runs")
-	var cpuProfile, blockProfile string
+	var cpuProfile, blockProfile, memProfile, traceFile string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the Whistle measurement to this file")
 	fs.StringVar(&blockProfile, "blockprofile", "", "write a blocking profile of the Whistle measurement to this file")
+	fs.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the Whistle measurement to this file")
+	fs.StringVar(&traceFile, "trace", "", "write an execution trace of the first 2 s of the Whistle measurement to this file")
 	if _, err := parse(fs, args[1:], e); err != nil {
 		return err
 	}
@@ -126,6 +129,31 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		defer func() {
 			if f, err := os.Create(blockProfile); err == nil {
 				_ = pprof.Lookup("block").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		stopTrace := time.AfterFunc(2*time.Second, trace.Stop)
+		defer func() {
+			if stopTrace.Stop() {
+				trace.Stop()
+			}
+		}()
+	}
+	if memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(memProfile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
 				f.Close()
 			}
 		}()
