@@ -79,10 +79,13 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 	// synchronous(FULL): a 201 must survive a power cut, not only a crash.
 	params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	drv := &sqlite.Driver{}
-	// temp_store(MEMORY): group commit runs each write in a savepoint, and
-	// SQLite copies every page a savepoint changes into a sub-journal; in a
-	// temp file that is a write(2) per page. The sub-journal only serves
-	// ROLLBACK TO, never crash recovery (the WAL does), so memory is safe.
+	// temp_store(MEMORY): inside a transaction, SQLite copies every page a
+	// statement changes into a statement journal (and, under group
+	// commit's replay, every page a savepoint changes into a sub-journal),
+	// so that the statement alone can be undone; in a temp file that is a
+	// write(2) per page. These journals only undo statements and
+	// savepoints, never recover from a crash (the WAL does), so memory is
+	// safe.
 	//
 	// wal_autocheckpoint(10000): the checkpointer below copies the WAL into
 	// the database file from its own connection; SQLite's automatic
