@@ -12,9 +12,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"runtime"
-	"runtime/pprof"
-	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,11 +43,8 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&data, "data", "", "data dir (default: a new temp dir)")
 	fs.IntVar(&workers, "concurrency", 32, "concurrent clients")
 	fs.DurationVar(&dur, "duration", 10*time.Second, "how long each measurement runs")
-	var cpuProfile, blockProfile, memProfile, traceFile string
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the Whistle measurement to this file")
-	fs.StringVar(&blockProfile, "blockprofile", "", "write a blocking profile of the Whistle measurement to this file")
-	fs.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the Whistle measurement to this file")
-	fs.StringVar(&traceFile, "trace", "", "write an execution trace of the first 2 s of the Whistle measurement to this file")
+	var profiles profileFlags
+	profiles.register(fs, "the Whistle measurement")
 	if _, err := parse(fs, args[1:], e); err != nil {
 		return err
 	}
@@ -113,51 +107,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	var seq atomic.Int64
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfiles, err := profiles.start()
+	if err != nil {
+		return err
 	}
-	if blockProfile != "" {
-		runtime.SetBlockProfileRate(10000)
-		defer func() {
-			if f, err := os.Create(blockProfile); err == nil {
-				_ = pprof.Lookup("block").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
-	}
-	if traceFile != "" {
-		f, err := os.Create(traceFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
-		}
-		stopTrace := time.AfterFunc(2*time.Second, trace.Stop)
-		defer func() {
-			if stopTrace.Stop() {
-				trace.Stop()
-			}
-		}()
-	}
-	if memProfile != "" {
-		runtime.MemProfileRate = 64 << 10
-		defer func() {
-			if f, err := os.Create(memProfile); err == nil {
-				_ = pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
-	}
+	defer stopProfiles()
 	res, err := loadgen.Run(ctx, client, workers, dur, http.StatusCreated, func(w, i int) (*http.Request, error) {
 		p := points[rand.IntN(len(points))]
 		return loadgen.JSONPost(url+"/api/v1/cases", body(p[0], p[1]), "Authorization", "Bearer "+token,
