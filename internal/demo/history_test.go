@@ -215,6 +215,21 @@ func TestGenerateHistory(t *testing.T) {
 				}
 			}
 		}
+		// The planner has statistics for the tables the history filled, so
+		// that neither the next start nor the first queries plan on guesses.
+		for _, table := range []string{"cases", "case_events", "sla_stages", "timers"} {
+			q := `SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = $1`
+			if d.Dialect() == db.Postgres {
+				q = `SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1`
+			}
+			var n int
+			if err := d.QueryRow(ctx, q, table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Errorf("no planner statistics for %s after the history", table)
+			}
+		}
 		// A second run leaves the data alone.
 		var again bytes.Buffer
 		regs := region.NewStore(d)
