@@ -525,7 +525,7 @@ func (d *doc) scale() {
 	d.p("")
 	d.p("`whistle demo --cases N` generates N historical cases over the last 12 months into a fresh database (streamed day by day in batched multi-row INSERTs, then the rollups rebuilt from them) and serves them. For each number of cases and each store, `make bench` generates the data once, restarts the server on it (so that the server measured has not just generated the data: its memory and caches are a server's), waits for `/readyz`, logs in as the district leader `demo-leader` and runs the measurements below %s against that server, then stops it and deletes the data. Every request is timed end to end by one client, after a warm-up.", d.scaleRuns())
 	d.p("")
-	d.p("On SQLite the first start on a database without planner statistics (as `demo --cases` leaves it) runs a full `ANALYZE` through `PRAGMA optimize`, which is most of the restart time at 10 million cases; later starts reuse the statistics. A sampled analysis (`PRAGMA analysis_limit`) would start in a second but gave the staff list a 19 s plan at 1 million cases, so it is not used.")
+	d.p("`demo --cases` ends by analysing every table (`ANALYZE`), so that the server plans with statistics from its first start. Without them, SQLite's `PRAGMA optimize` at open ran the full `ANALYZE` during start-up (a minute and more at 10 million cases), and PostgreSQL, until its autovacuum reached the bulk-loaded tables, planned the case page's timeline read as a parallel bitmap scan over `case_events` (about 50–80 ms a page at 10 million cases, against 2 ms with statistics). A sampled analysis (`PRAGMA analysis_limit`) would start in a second but gave the staff list a 19 s plan at 1 million cases, so it is not used.")
 	d.p("")
 	var missing []string
 	for _, n := range wantScales {
@@ -714,7 +714,7 @@ func (d *doc) dashboard() {
 func (d *doc) memory() {
 	d.p("### Resident memory")
 	d.p("")
-	d.p("The server's resident set size (`process_resident_memory_bytes` from `/metrics`), read after each run of the statistics and of the console measurements above (so twice per run), beside the size of the database it serves (the SQLite file with its WAL, or `pg_database_size`; with PostgreSQL the database server's own memory is not counted). The server keeps the region tree, the point-location index and the rollups in memory, not the cases, so its memory should not grow with the database.")
+	d.p("The server's resident set size (`process_resident_memory_bytes` from `/metrics`), read after each run of the statistics and of the console measurements above (so twice per run), beside the size of the database it serves (the SQLite file with its WAL, or `pg_database_size`; with PostgreSQL the database server's own memory is not counted). The server keeps the region tree, the point-location index and the rollups in memory, not the cases, so its memory should not grow with the database. It collects garbage when its heap has grown by 400%% (`--gc-percent`, for intake throughput), so its resident memory is up to about two and a half times what Go's default of 100%% would give (`GOGC=100`).")
 	d.p("")
 	var have []*Scale
 	for _, sc := range d.r.Scale {
