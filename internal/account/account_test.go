@@ -303,6 +303,27 @@ func TestLoginThrottleAndExpiry(t *testing.T) {
 		if _, _, err := s.Authenticate(ctx, "nonsense"); errs.CodeOf(err) != errs.Unauthorized {
 			t.Errorf("unknown token: %v", err)
 		}
+		// A session answers with its own user and session; once the
+		// account is disabled, its sessions stop working at once.
+		tok, _, want, err := s.Login(ctx, "alice", "secret-pass", account.WebSession, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, sess, err := s.Authenticate(ctx, tok)
+		if err != nil || got.Username != "alice" || got.Region.Code != "330303" || !got.Has(account.Admin) ||
+			sess.ID != want.ID || sess.CSRF != want.CSRF || sess.Kind != account.WebSession || !sess.ExpiresAt.Equal(want.ExpiresAt) {
+			t.Fatalf("got user %+v, session %+v, %v; want alice's and session %+v", got, sess, err, want)
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE users SET disabled = $1 WHERE username = $2`, true, "alice")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.Authenticate(ctx, tok)
+		if e, ok := errs.As(err); !ok || e.Code != errs.Unauthorized || e.Msg.Key != "account.disabled" {
+			t.Errorf("disabled account: %v, want unauthorized (account.disabled)", err)
+		}
 	})
 }
 
