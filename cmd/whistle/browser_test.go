@@ -317,6 +317,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("Scope", s.scope)
 	t.Run("Forms", s.forms)
 	t.Run("Export", s.export)
+	t.Run("BulkDispatch", s.bulkDispatch)
+	t.Run("LiveQueue", s.liveQueue)
 }
 
 // whistleLoop is 红哨 from end to end, through the pages only.
