@@ -319,6 +319,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("Export", s.export)
 	t.Run("BulkDispatch", s.bulkDispatch)
 	t.Run("LiveQueue", s.liveQueue)
+	t.Run("AdminSLA", s.adminSLA)
+	t.Run("RegionImport", s.regionImport)
 }
 
 // whistleLoop is 红哨 from end to end, through the pages only.
