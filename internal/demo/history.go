@@ -81,16 +81,33 @@ func GenerateHistory(ctx context.Context, d *db.DB, opt HistoryOptions, n int, s
 	if err := g.run(ctx, n, progress); err != nil {
 		return err
 	}
-	if opt.Stats == nil {
-		return nil
+	if opt.Stats != nil {
+		bar := newProgressBar(progress, "rollups")
+		rep, err := opt.Stats.Rebuild(ctx, stats.RebuildOptions{Progress: bar.update, BatchSize: 20000})
+		bar.done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "rollups: %d cases, %d nodes, %d rows in %s\n", rep.Cases, rep.Nodes, rep.Rows, rep.Elapsed.Round(time.Millisecond))
 	}
-	bar := newProgressBar(progress, "rollups")
-	rep, err := opt.Stats.Rebuild(ctx, stats.RebuildOptions{Progress: bar.update, BatchSize: 20000})
-	bar.done()
-	if err != nil {
+	return analyse(ctx, d, progress)
+}
+
+// analyse gathers planner statistics for every table the history filled
+// (cases, their timeline, stages, timers, notifications, rollups) now,
+// rather than at the server's next start (SQLite's PRAGMA optimize at open
+// would run this full ANALYZE, a minute at ten million cases) or whenever
+// PostgreSQL's autovacuum gets to it: until then both plan the case page
+// and the queues on guesses.
+func analyse(ctx context.Context, d *db.DB, progress io.Writer) error {
+	start := time.Now()
+	if err := d.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `ANALYZE`)
+		return err
+	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "rollups: %d cases, %d nodes, %d rows in %s\n", rep.Cases, rep.Nodes, rep.Rows, rep.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(progress, "analyse: planner statistics for every table in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -530,19 +547,6 @@ func (g *historyGen) run(ctx context.Context, n int, progress io.Writer) error {
 				return err
 			}
 		}
-	}
-	// Planner statistics for every table the history filled (cases, their
-	// timeline, stages, timers, notifications), now rather than at
-	// the server's next start (SQLite's PRAGMA optimize at open would run
-	// this full ANALYZE, a minute at ten million cases) or whenever
-	// PostgreSQL's autovacuum gets to it: until then both plan the case page
-	// and the queues on guesses.
-	fmt.Fprintf(progress, "history: analysing the tables for the query planner\n")
-	if err := g.d.InTx(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `ANALYZE`)
-		return err
-	}); err != nil {
-		return err
 	}
 	fmt.Fprintf(progress, "history: %d cases over %d days up to %s\n", written, HistoryDays, endDay.Format(time.DateOnly))
 	return nil
