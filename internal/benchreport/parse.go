@@ -38,17 +38,15 @@ type BenchLine struct {
 // "synthetic-50000", but not all of them with the same one).
 func ParseGoBench(r io.Reader) ([]BenchLine, error) {
 	var out []BenchLine
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	err := eachLine(r, func(line string) {
+		f := strings.Fields(line)
 		// Name, iterations, then value-unit pairs.
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
-			continue
+			return
 		}
 		n, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil {
-			continue
+			return
 		}
 		l := BenchLine{Name: f[0], Iterations: n, Metrics: map[string]float64{}}
 		ok := true
@@ -63,8 +61,8 @@ func ParseGoBench(r io.Reader) ([]BenchLine, error) {
 		if ok {
 			out = append(out, l)
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
@@ -118,12 +116,10 @@ var (
 func ParseIntake(r io.Reader) (Intake, error) {
 	var in Intake
 	var seen [2]bool
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		m := intakeLine.FindStringSubmatch(sc.Text())
+	err := eachLine(r, func(line string) {
+		m := intakeLine.FindStringSubmatch(line)
 		if m == nil {
-			continue
+			return
 		}
 		l := Throughput{}
 		l.Requests, _ = strconv.Atoi(m[4])
@@ -135,13 +131,13 @@ func ParseIntake(r io.Reader) (Intake, error) {
 		clients, _ := strconv.Atoi(m[3])
 		if m[1] == "baseline" {
 			in.Baseline, seen[0] = l, true
-			continue
+			return
 		}
 		in.Whistle, seen[1] = l, true
 		in.Clients = clients
 		in.Store, _, _ = strings.Cut(m[2], ":")
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return in, err
 	}
 	if !seen[0] || !seen[1] {
@@ -183,35 +179,32 @@ var (
 func ParseRollup(r io.Reader) (Rollup, error) {
 	var out Rollup
 	header, http := false, false
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	err := eachLine(r, func(line string) {
 		if m := rollupHeader.FindStringSubmatch(line); m != nil {
 			out.Dialect = m[1]
 			out.Cases, _ = strconv.ParseInt(m[2], 10, 64)
 			header = true
-			continue
+			return
 		}
 		if strings.HasPrefix(line, "HTTP ") {
 			http = true
-			continue
+			return
 		}
 		if m := rssLine.FindStringSubmatch(line); m != nil {
 			out.RSSMiB, _ = strconv.ParseFloat(m[1], 64)
-			continue
+			return
 		}
 		l, ok := latencyRow(line)
 		if !ok {
-			continue
+			return
 		}
 		if http {
 			out.HTTP = append(out.HTTP, l)
 		} else {
 			out.InProcess = append(out.InProcess, l)
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return out, err
 	}
 	if !header || len(out.InProcess) == 0 {
@@ -245,26 +238,23 @@ type Console struct {
 // "kind<TAB>query<TAB>p50 ms<TAB>p95 ms".
 func ParseConsole(r io.Reader) (Console, error) {
 	var out Console
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	err := eachLine(r, func(line string) {
 		if m := rssLine.FindStringSubmatch(line); m != nil {
 			out.RSSMiB, _ = strconv.ParseFloat(m[1], 64)
-			continue
+			return
 		}
 		f := strings.Split(line, "\t")
 		if len(f) != 4 {
-			continue
+			return
 		}
 		p50, err1 := strconv.ParseFloat(f[2], 64)
 		p95, err2 := strconv.ParseFloat(f[3], 64)
 		if err1 != nil || err2 != nil {
-			continue
+			return
 		}
 		out.Rows = append(out.Rows, Latency{Level: f[0], Query: f[1], P50: p50, P95: p95})
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return out, err
 	}
 	if len(out.Rows) == 0 {
@@ -318,23 +308,20 @@ var fireRatePass = regexp.MustCompile(`^--- PASS: TestFireRate \(([\d.]+)s\)`)
 // and the test's duration. An output without a round is an error.
 func ParseFireRate(r io.Reader) (FireRate, error) {
 	var out FireRate
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	err := eachLine(r, func(line string) {
 		if m := fireRatePass.FindStringSubmatch(line); m != nil {
 			out.Seconds, _ = strconv.ParseFloat(m[1], 64)
-			continue
+			return
 		}
 		kv, ok := fireRateFields(line)
 		if !ok {
-			continue
+			return
 		}
 		if kv["round"] != "" {
 			if rd, ok := fireRound(kv); ok {
 				out.Rounds = append(out.Rounds, rd)
 			}
-			continue
+			return
 		}
 		ms, err1 := strconv.ParseFloat(kv["claim_ms"], 64)
 		pending, err2 := strconv.Atoi(kv["pending"])
@@ -342,8 +329,8 @@ func ParseFireRate(r io.Reader) (FireRate, error) {
 		if kv["store"] != "" && err1 == nil && err2 == nil && err3 == nil {
 			out.Claims = append(out.Claims, FireClaim{Store: kv["store"], Ms: ms, Pending: pending, Due: due})
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return out, err
 	}
 	if len(out.Rounds) == 0 {
@@ -415,4 +402,15 @@ func CPUModel(cpuinfo io.Reader) string {
 		}
 	}
 	return ""
+}
+
+// eachLine calls f with every line of r (lines of up to 1 MiB: some
+// benchmark outputs carry long progress lines).
+func eachLine(r io.Reader, f func(line string)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f(sc.Text())
+	}
+	return sc.Err()
 }
