@@ -1,6 +1,13 @@
 package account
 
-import "strings"
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"whistle/internal/errs"
+	"whistle/internal/idcode"
+)
 
 // ValidPhone reports whether s is a mainland mobile number: 11 digits from 1.
 func ValidPhone(s string) bool {
@@ -15,23 +22,17 @@ func ValidPhone(s string) bool {
 	return true
 }
 
-// ValidIDNumber checks an 18-character resident identity number, including
-// its ISO 7064 MOD 11-2 check character (GB 11643).
-func ValidIDNumber(s string) bool {
-	s = strings.ToUpper(s)
-	if len(s) != 18 {
-		return false
+// checkIDNumber validates a resident identity number at now through
+// idcode.ResidentID (real birth date, existing province, check character),
+// adds the reason for a refusal to e under field, and returns the form to
+// store: trimmed, with an upper-case X.
+func checkIDNumber(e *errs.Error, field, s string, now time.Time) string {
+	id, err := idcode.ResidentID(s, now)
+	var bad *idcode.Error
+	if errors.As(err, &bad) {
+		e.Field(field, bad.Key, bad.Args...)
 	}
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		sum += int(c-'0') * weights[i]
-	}
-	return s[17] == "10X98765432"[sum%11]
+	return id
 }
 
 // MaskPhone shows a mobile number as 138****1234.

@@ -117,8 +117,8 @@ func (s *Store) AddUser(ctx context.Context, actor audit.Actor, scope Scope, in 
 	if in.Phone != "" && !ValidPhone(in.Phone) {
 		e.Field("phone", "field.phone_format")
 	}
-	if in.IDNumber != "" && !ValidIDNumber(in.IDNumber) {
-		e.Field("id_number", "field.id_number_format")
+	if in.IDNumber != "" {
+		in.IDNumber = checkIDNumber(e, "id_number", in.IDNumber, s.db.Now())
 	}
 	if len(in.DisplayName) > 100 {
 		e.Field("display_name", "field.too_long", 100)
