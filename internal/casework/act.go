@@ -12,6 +12,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/category"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
@@ -40,6 +41,9 @@ type Input struct {
 	// Version, when set, must equal the case's version (optimistic locking
 	// across a user's think time).
 	Version int `json:"version,omitempty"`
+	// auto is the routing decision behind an automatic dispatch; no caller
+	// can set it (it is not decoded), only autoDispatch.
+	auto *category.Routing
 }
 
 func (in Input) has(field string) bool {
@@ -307,12 +311,39 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 	if !ok {
 		return nil, fmt.Errorf("case %d has unknown workflow %q", id, c.Workflow)
 	}
+	t, role, err := s.plan(c, w, action, caller, in)
+	if err != nil {
+		return nil, err
+	}
+	auto, err := s.autoRoute(ctx, c, w, *t)
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *db.Tx) error {
+		if err := s.apply(ctx, tx, caller, c, w, *t, role, in); err != nil {
+			return err
+		}
+		if auto != nil {
+			return s.autoDispatch(ctx, tx, c.ID, w, auto)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, account.SystemScope(), id)
+}
+
+// plan decides which transition of action the caller takes on c with in,
+// and in which role; every caller of a workflow step (a person through Act,
+// the system dispatching on acceptance) goes through it.
+func (s *Service) plan(c *Case, w *Workflow, action Action, caller Caller, in Input) (*Transition, string, error) {
 	if !w.Knows(action) {
-		return nil, errs.E(errs.Invalid, "error.invalid").Field("action", "case.unknown_action", string(action), w.Name)
+		return nil, "", errs.E(errs.Invalid, "error.invalid").Field("action", "case.unknown_action", string(action), w.Name)
 	}
 	cands := w.Candidates(action, c.Status)
 	if len(cands) == 0 {
-		return nil, errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
+		return nil, "", errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
 	}
 	// Who may act is decided before what they sent: a stranger learns
 	// nothing about the fields.
@@ -323,10 +354,10 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 		}
 	}
 	if !permitted {
-		return nil, errs.E(errs.Forbidden, "case.not_permitted", string(action))
+		return nil, "", errs.E(errs.Forbidden, "case.not_permitted", string(action))
 	}
 	if e := validateInput(in); e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	var t *Transition
 	for i := range cands {
@@ -351,13 +382,13 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 			}
 		}
 		if len(e.Fields) > 0 {
-			return nil, e
+			return nil, "", e
 		}
-		return nil, errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
+		return nil, "", errs.E(errs.Conflict, "case.illegal_transition", string(action), string(c.Status)).WithReason("illegal_transition")
 	}
 	role, ok := mayTake(*t, c, caller)
 	if !ok {
-		return nil, errs.E(errs.Forbidden, "case.not_permitted", string(action))
+		return nil, "", errs.E(errs.Forbidden, "case.not_permitted", string(action))
 	}
 	e := errs.E(errs.Invalid, "error.invalid")
 	for _, f := range t.Requires {
@@ -366,18 +397,12 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 		}
 	}
 	if len(e.Fields) > 0 {
-		return nil, e
+		return nil, "", e
 	}
 	if in.Version != 0 && in.Version != c.Version {
-		return nil, errs.E(errs.Conflict, "case.stale", c.Version).WithReason("stale_version")
+		return nil, "", errs.E(errs.Conflict, "case.stale", c.Version).WithReason("stale_version")
 	}
-	err = s.write(ctx, func(tx *db.Tx) error {
-		return s.apply(ctx, tx, caller, c, w, *t, role, in)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.get(ctx, account.SystemScope(), id)
+	return t, role, nil
 }
 
 // validateInput checks the shape of every supplied field.
@@ -435,6 +460,9 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 		note = strings.TrimSpace(in.Reason)
 	} else if in.Reason != "" {
 		data["reason"] = in.Reason
+	}
+	if in.auto != nil {
+		autoData(data, in.auto)
 	}
 	var notifyHandlerExtra []int64
 	for _, eff := range t.Effects {

@@ -65,7 +65,7 @@ const (
 const (
 	ActorAssignee = "assignee" // the handler: the assigned person, or a handler of the assigned department
 	ActorReporter = "reporter" // the resident who reported the case
-	ActorSystem   = "system"   // the scheduler (auto-close)
+	ActorSystem   = "system"   // the scheduler (auto-close) and automatic dispatch on acceptance
 )
 
 // Input fields an action may require.
@@ -236,8 +236,10 @@ func Whistle() *Workflow {
 		Trans: []Transition{
 			{Action: ActAccept, From: []State{Submitted}, To: Accepted, Roles: staffWhistle, Optional: []string{FieldNote}, Effects: []Effect{EffNotifyReporter}, Public: true},
 			{Action: ActReject, From: []State{Submitted}, To: Rejected, Roles: staffWhistle, Requires: []string{FieldReason}, Effects: []Effect{EffNotifyReporter, EffClose}, Public: true},
-			{Action: ActDispatch, From: []State{Accepted, Claimable}, To: Dispatched, Roles: staffWhistle, Requires: []string{FieldTarget}, Optional: []string{FieldNote},
-				Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
+			// The system dispatches on acceptance when the category says so
+			// (category.Category.AutoDispatch), to the routed department.
+			{Action: ActDispatch, From: []State{Accepted, Claimable}, To: Dispatched, Roles: staffWhistle, Actors: []string{ActorSystem},
+				Requires: []string{FieldTarget}, Optional: []string{FieldNote}, Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
 			{Action: ActOpenForClaim, From: []State{Accepted}, To: Claimable, Roles: staffWhistle, Optional: []string{FieldNote}, Effects: []Effect{EffNotifyClaimers}, Public: true},
 			{Action: ActClaim, From: []State{Claimable}, To: InProgress, Roles: []account.Role{account.PartyMember, account.CommunityStaff, account.StreetStaff},
 				Optional: []string{FieldNote}, Effects: []Effect{EffAssignSelf, EffNotifyReporter}, Public: true},
@@ -277,8 +279,8 @@ func Urban() *Workflow {
 		Trans: []Transition{
 			{Action: ActRegister, From: []State{Submitted}, To: Registered, Roles: commandCentre, Optional: []string{FieldNote}, Public: true},
 			{Action: ActDecline, From: []State{Submitted}, To: Declined, Roles: commandCentre, Requires: []string{FieldReason}, Effects: []Effect{EffNotifyReporter, EffClose}, Public: true},
-			{Action: ActDispatch, From: []State{Registered}, To: Dispatched, Roles: commandCentre, Requires: []string{FieldTarget}, Optional: []string{FieldNote},
-				Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
+			{Action: ActDispatch, From: []State{Registered}, To: Dispatched, Roles: commandCentre, Actors: []string{ActorSystem},
+				Requires: []string{FieldTarget}, Optional: []string{FieldNote}, Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
 			{Action: ActReturn, From: []State{Dispatched, InProgress}, To: Registered, Actors: []string{ActorAssignee}, Requires: []string{FieldReason},
 				Effects: []Effect{EffUnassign, EffReturned}, Public: true},
 			{Action: ActStart, From: []State{Dispatched}, To: InProgress, Actors: []string{ActorAssignee}, Optional: []string{FieldNote}, Public: true},

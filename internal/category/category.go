@@ -100,6 +100,10 @@ type Category struct {
 	// (natural clock hours); "" when unknown.
 	TimeLimit string
 	Urgent    bool
+	// AutoDispatch dispatches a case as soon as it is accepted (or
+	// registered) to the department its routing picks, when routing picks
+	// one; otherwise the case waits in the dispatch queue as usual.
+	AutoDispatch bool
 	// Open311 says whether the category is offered as an Open311 service.
 	Open311 bool
 	Active  bool
@@ -142,17 +146,18 @@ type Value struct {
 // Code, parent, kind and edition never change: a different classification
 // is a new category.
 type Patch struct {
-	Name       *string
-	NameEN     *string
-	Workflow   *Workflow
-	Department *string
-	TimeLimit  *string
-	Urgent     *bool
-	Open311    *bool
-	Common     *int
-	Sort       *int
-	Active     *bool
-	Fields     *[]Field
+	Name         *string
+	NameEN       *string
+	Workflow     *Workflow
+	Department   *string
+	TimeLimit    *string
+	Urgent       *bool
+	AutoDispatch *bool
+	Open311      *bool
+	Common       *int
+	Sort         *int
+	Active       *bool
+	Fields       *[]Field
 }
 
 // Limits on what a category may hold.

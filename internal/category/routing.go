@@ -158,6 +158,31 @@ func (s *Store) DeleteRule(ctx context.Context, actor audit.Actor, id int64) err
 	})
 }
 
+// Routing is a routing decision and what made it.
+type Routing struct {
+	// Department is the chosen department's code; "" means the community or
+	// street where the case is.
+	Department string
+	// Rule is the routing rule that chose Department (its ID, category,
+	// region, department and priority), or nil when no rule matched.
+	Rule *Rule
+	// DefaultOf is the category whose default department was taken when no
+	// rule matched: the case's own category or its nearest ancestor with one.
+	DefaultOf string
+}
+
+// Source names what chose the department, for timelines and audit:
+// "routing_rule:ID", "category_default:CODE", or "" when nothing did.
+func (r Routing) Source() string {
+	switch {
+	case r.Rule != nil:
+		return "routing_rule:" + strconv.FormatInt(r.Rule.ID, 10)
+	case r.DefaultOf != "":
+		return "category_default:" + r.DefaultOf
+	}
+	return ""
+}
+
 // Route returns the department that handles a case of category code at the
 // region whose materialised path is regionPath (such as
 // "/330300/330303/330303001/"). The precedence is:
@@ -174,6 +199,13 @@ func (s *Store) DeleteRule(ctx context.Context, actor audit.Actor, id int64) err
 // Inactive categories route like active ones, so old cases still resolve.
 // An unknown category is errs.NotFound.
 func (s *Store) Route(ctx context.Context, code, regionPath string) (department string, err error) {
+	r, err := s.Explain(ctx, code, regionPath)
+	return r.Department, err
+}
+
+// Explain is Route with the reason: the rule or the category default that
+// chose the department.
+func (s *Store) Explain(ctx context.Context, code, regionPath string) (_ Routing, err error) {
 	defer errs.Wrapf(&err, "category.Route(%s, %s)", code, regionPath)
 	rows, err := s.db.Query(ctx, `WITH RECURSIVE chain(code, parent_code, department_code, depth) AS (
 			SELECT code, parent_code, department_code, 0 FROM categories WHERE code = $1
@@ -182,23 +214,23 @@ func (s *Store) Route(ctx context.Context, code, regionPath string) (department 
 		)
 		SELECT code, department_code FROM chain ORDER BY depth`, code)
 	if err != nil {
-		return "", err
+		return Routing{}, err
 	}
 	var chain, depts []string
 	for rows.Next() {
 		var c, d string
 		if err := rows.Scan(&c, &d); err != nil {
 			rows.Close()
-			return "", err
+			return Routing{}, err
 		}
 		chain, depts = append(chain, c), append(depts, d)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return "", err
+		return Routing{}, err
 	}
 	if len(chain) == 0 {
-		return "", notFound(code)
+		return Routing{}, notFound(code)
 	}
 
 	var regions []string
@@ -211,38 +243,38 @@ func (s *Store) Route(ctx context.Context, code, regionPath string) (department 
 		var w db.Where
 		w.Add("category_code IN ("+placeholders(len(chain))+")", anys(chain)...)
 		w.Add("region_code IN ("+placeholders(len(regions))+")", anys(regions)...)
-		rs, err := s.db.Query(ctx, `SELECT category_code, region_code, department_code, priority FROM routing_rules`+w.SQL(), w.Args()...)
+		rs, err := s.db.Query(ctx, `SELECT id, category_code, region_code, department_code, priority FROM routing_rules`+w.SQL(), w.Args()...)
 		if err != nil {
-			return "", err
+			return Routing{}, err
 		}
-		best, bestKey := "", [3]int{}
+		var best *Rule
+		bestKey := [3]int{}
 		for rs.Next() {
-			var c, r, d string
-			var prio int
-			if err := rs.Scan(&c, &r, &d, &prio); err != nil {
+			var r Rule
+			if err := rs.Scan(&r.ID, &r.CategoryCode, &r.RegionCode, &r.Department, &r.Priority); err != nil {
 				rs.Close()
-				return "", err
+				return Routing{}, err
 			}
 			// Higher is better: nearer category, deeper region, priority.
-			key := [3]int{-indexOf(chain, c), indexOf(regions, r), prio}
-			if best == "" || less(bestKey, key) {
-				best, bestKey = d, key
+			key := [3]int{-indexOf(chain, r.CategoryCode), indexOf(regions, r.RegionCode), r.Priority}
+			if best == nil || less(bestKey, key) {
+				best, bestKey = &r, key
 			}
 		}
 		rs.Close()
 		if err := rs.Err(); err != nil {
-			return "", err
+			return Routing{}, err
 		}
-		if best != "" {
-			return best, nil
+		if best != nil {
+			return Routing{Department: best.Department, Rule: best}, nil
 		}
 	}
-	for _, d := range depts {
+	for i, d := range depts {
 		if d != "" {
-			return d, nil
+			return Routing{Department: d, DefaultOf: chain[i]}, nil
 		}
 	}
-	return "", nil
+	return Routing{}, nil
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

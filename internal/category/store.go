@@ -23,7 +23,7 @@ type Store struct {
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
 
 const cols = `code, COALESCE(parent_code, ''), name, name_en, kind, edition, workflow, department_code, time_limit,
-	urgent, open311, common, fields, active, sort, created_at, updated_at`
+	urgent, auto_dispatch, open311, common, fields, active, sort, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -32,7 +32,7 @@ func scan(sc scanner) (*Category, error) {
 	var fields string
 	var created, updated db.Time
 	err := sc.Scan(&c.Code, &c.ParentCode, &c.Name, &c.NameEN, &c.Kind, &c.Edition, &c.Workflow, &c.Department, &c.TimeLimit,
-		&c.Urgent, &c.Open311, &c.Common, &fields, &c.Active, &c.Sort, &created, &updated)
+		&c.Urgent, &c.AutoDispatch, &c.Open311, &c.Common, &fields, &c.Active, &c.Sort, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (s *Store) Create(ctx context.Context, actor audit.Actor, in Category) (*Ca
 			return err
 		}
 		return audit.Record(ctx, tx, actor, "category.create", "category:"+in.Code,
-			fmt.Sprintf("name=%s parent=%s kind=%s workflow=%s department=%s time_limit=%s", in.Name, in.ParentCode, in.Kind, in.Workflow, in.Department, in.TimeLimit))
+			fmt.Sprintf("name=%s parent=%s kind=%s workflow=%s department=%s time_limit=%s auto_dispatch=%t", in.Name, in.ParentCode, in.Kind, in.Workflow, in.Department, in.TimeLimit, in.AutoDispatch))
 	})
 	if err != nil {
 		return nil, err
@@ -234,11 +234,11 @@ func insertIfAbsent(ctx context.Context, tx *db.Tx, c *Category) (bool, error) {
 		parent = c.ParentCode
 	}
 	res, err := tx.Exec(ctx, `INSERT INTO categories (code, parent_code, name, name_en, kind, edition, workflow, department_code, time_limit,
-		urgent, open311, common, fields, active, sort, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+		urgent, auto_dispatch, open311, common, fields, active, sort, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
 		ON CONFLICT (code) DO NOTHING`,
 		c.Code, parent, c.Name, c.NameEN, string(c.Kind), c.Edition, string(c.Workflow), c.Department, c.TimeLimit,
-		c.Urgent, c.Open311, c.Common, string(fields), c.Active, c.Sort, tx.Now())
+		c.Urgent, c.AutoDispatch, c.Open311, c.Common, string(fields), c.Active, c.Sort, tx.Now())
 	if err != nil {
 		return false, fmt.Errorf("category %s: %w", c.Code, err)
 	}
@@ -308,6 +308,10 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, code string, p Pa
 			c.Urgent = *p.Urgent
 			set("urgent", c.Urgent)
 		}
+		if p.AutoDispatch != nil {
+			c.AutoDispatch = *p.AutoDispatch
+			set("auto_dispatch", c.AutoDispatch)
+		}
 		if p.Open311 != nil {
 			c.Open311 = *p.Open311
 			set("open311", c.Open311)
@@ -350,8 +354,9 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, code string, p Pa
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE categories SET name = $2, name_en = $3, workflow = $4, department_code = $5, time_limit = $6,
-			urgent = $7, open311 = $8, common = $9, sort = $10, active = $11, fields = $12, updated_at = $13 WHERE code = $1`,
-			code, c.Name, c.NameEN, string(c.Workflow), c.Department, c.TimeLimit, c.Urgent, c.Open311, c.Common, c.Sort, c.Active, string(fields), tx.Now())
+			urgent = $7, open311 = $8, common = $9, sort = $10, active = $11, fields = $12, updated_at = $13, auto_dispatch = $14 WHERE code = $1`,
+			code, c.Name, c.NameEN, string(c.Workflow), c.Department, c.TimeLimit, c.Urgent, c.Open311, c.Common, c.Sort, c.Active, string(fields), tx.Now(),
+			c.AutoDispatch)
 		if err != nil {
 			return err
 		}
