@@ -375,6 +375,8 @@ func matrix() map[string]spec {
 			return f.request(w, "GET", "/public/cases/"+f.caseID(in), nil, "")
 		}),
 		"GET /cases": authed(get("/cases")),
+		// It answers 303 whatever happens: TestBulkDispatchEffect checks
+		// which cases each caller really dispatched.
 		"POST /cases/dispatch": {allow: nil, acts: nil, req: form("/cases/dispatch", func(f *authzFixture) url.Values {
 			return url.Values{"ids": {f.caseID(out)}, "target": {"d:CG"}}
 		})},
