@@ -60,12 +60,16 @@ var (
 
 func actRows() []actRow {
 	note := func(*actFixture, target, *casework.Case) casework.Input { return casework.Input{Note: "矩阵"} }
-	reason := func(*actFixture, target, *casework.Case) casework.Input { return casework.Input{Reason: "矩阵理由"} }
+	reason := func(*actFixture, target, *casework.Case) casework.Input {
+		return casework.Input{Reason: "矩阵理由"}
+	}
 	dispatchTo := func(_ *actFixture, tg target, _ *casework.Case) casework.Input {
 		return casework.Input{Target: &casework.Target{Department: deptOf(tg)}}
 	}
 	passed := func(*actFixture, target, *casework.Case) casework.Input { y := true; return casework.Input{Passed: &y} }
-	merge := func(f *actFixture, tg target, _ *casework.Case) casework.Input { return casework.Input{Parent: f.parent(tg)} }
+	merge := func(f *actFixture, tg target, _ *casework.Case) casework.Input {
+		return casework.Input{Parent: f.parent(tg)}
+	}
 	hours := func(*actFixture, target, *casework.Case) casework.Input {
 		h := 8
 		return casework.Input{Reason: "等待配件", Hours: &h}
