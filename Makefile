@@ -71,3 +71,9 @@ fuzz:
 	    $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
 	  done; \
 	done
+
+# Mutation test of the data scope: every scope-removing mutation listed in
+# scripts/mutations must make the authorization tests fail (scripts/mutate.sh).
+.PHONY: mutate
+mutate: assets
+	bash scripts/mutate.sh
