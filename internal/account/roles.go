@@ -47,6 +47,9 @@ const (
 	PermCategoryWrite  Perm = "category.write"
 	PermSLAWrite       Perm = "sla.write"
 	PermStatsRead      Perm = "stats.read"
+	// PermCaseUrgent lets a caller mark a new case urgent: urgency is a
+	// staff decision, not a resident's (issue 13, item 7).
+	PermCaseUrgent Perm = "case.urgent"
 )
 
 // grants lists the permissions of each role. Default deny: a role or
@@ -54,13 +57,13 @@ const (
 func grants(r Role) []Perm {
 	switch r {
 	case Admin:
-		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead}
+		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead, PermCaseUrgent}
 	case Leader:
-		return []Perm{PermUserRead, PermDepartmentRead, PermStatsRead}
+		return []Perm{PermUserRead, PermDepartmentRead, PermStatsRead, PermCaseUrgent}
 	case StreetStaff, CommunityStaff:
-		return []Perm{PermUserRead, PermUnmask, PermDepartmentRead, PermStatsRead}
+		return []Perm{PermUserRead, PermUnmask, PermDepartmentRead, PermStatsRead, PermCaseUrgent}
 	case DepartmentHandler, GridWorker:
-		return []Perm{PermDepartmentRead}
+		return []Perm{PermDepartmentRead, PermCaseUrgent}
 	}
 	return nil
 }

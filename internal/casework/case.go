@@ -117,6 +117,12 @@ type Caller struct {
 	User   *account.User
 	IP     string
 	System bool
+	// Client identifies an anonymous caller across requests: the random
+	// value of the web layer's whistle_client cookie. It scopes an
+	// anonymous caller's Idempotency-Keys; without it an anonymous
+	// caller's key is ignored. Never the IP address: many residents share
+	// one.
+	Client string
 }
 
 // Scope is the caller's data scope; the system sees everything.

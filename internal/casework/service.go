@@ -3,7 +3,9 @@ package casework
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,11 +59,21 @@ type Config struct {
 	MaxDescription int
 	// GroupCommit is the most writes committed together (1 = no batching).
 	GroupCommit int
+	// IdempotencyTTL is how long an Idempotency-Key answers with its case;
+	// a key used again after that files a new case. Zero means
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
+
+// DefaultIdempotencyTTL is how long Idempotency-Keys last unless Config
+// says otherwise: long enough for any retry, short enough that a client
+// reusing keys after a day does not get an old case back.
+const DefaultIdempotencyTTL = 24 * time.Hour
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
-	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000, GroupCommit: 64}
+	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000, GroupCommit: 64,
+		IdempotencyTTL: DefaultIdempotencyTTL}
 }
 
 // Service runs the case loop.
@@ -112,6 +124,9 @@ func NewService(d Deps) (*Service, error) {
 	if d.Config == (Config{}) {
 		d.Config = DefaultConfig()
 	}
+	if d.Config.IdempotencyTTL <= 0 {
+		d.Config.IdempotencyTTL = DefaultIdempotencyTTL
+	}
 	wfs := Workflows()
 	for _, w := range wfs {
 		if err := w.Validate(); err != nil {
@@ -155,19 +170,42 @@ func (s *Service) Workflow(name string) (*Workflow, bool) { w, ok := s.wfs[name]
 
 // SubmitInput is a new report.
 type SubmitInput struct {
-	Workflow       string
-	Category       string
-	Description    string
-	Lat, Lng       *float64
-	CRS            string
-	Address        string
-	Anonymous      bool
-	Phone          string
-	Visibility     string
-	Fields         map[string]string
-	Source         string
+	// Workflow may only repeat the category's workflow: the category
+	// decides it, never the submitter (another value is a field error).
+	Workflow    string
+	Category    string
+	Description string
+	Lat, Lng    *float64
+	CRS         string
+	Address     string
+	Anonymous   bool
+	Phone       string
+	Visibility  string
+	Fields      map[string]string
+	Source      string
+	// Urgent may be set only by callers with account.PermCaseUrgent (and
+	// the system); for anyone else it is a field error. An urgent
+	// category makes its cases urgent whoever reports them.
 	Urgent         bool
 	IdempotencyKey string
+}
+
+// hash is the SHA-256 of the canonical form of the input (the key left
+// out): the same report, however its JSON was spelled, hashes the same.
+func (in SubmitInput) hash() string {
+	in.IdempotencyKey = ""
+	if len(in.Fields) == 0 {
+		in.Fields = nil
+	}
+	b, _ := json.Marshal(in) // plain values only: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// mayMarkUrgent reports whether c may set a case's urgency: urgency is a
+// staff decision.
+func mayMarkUrgent(c Caller) bool {
+	return c.System || c.User.Can(account.PermCaseUrgent)
 }
 
 // allowedSources says which sources each kind of caller may claim.
@@ -204,6 +242,7 @@ func defaultSource(c Caller) string {
 // replayed = true.
 func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case, replayed bool, err error) {
 	defer errs.Wrapf(&err, "casework.Submit")
+	hash := in.hash()
 	e := errs.E(errs.Invalid, "error.invalid")
 	in.Description = strings.TrimSpace(in.Description)
 	switch n := utf8.RuneCountInString(in.Description); {
@@ -263,13 +302,18 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	} else {
 		cat = ci
 	}
-	wf := cat.Workflow
-	if in.Workflow != "" {
-		wf = in.Workflow
+	// The workflow follows the category: a submitter may repeat it, not
+	// choose another one.
+	w, ok := s.wfs[cat.Workflow]
+	switch {
+	case cat.Code == "":
+	case in.Workflow != "" && in.Workflow != cat.Workflow:
+		e.Field("workflow", "case.workflow_follows_category", cat.Workflow)
+	case !ok:
+		e.Field("workflow", "case.unknown_workflow", cat.Workflow)
 	}
-	w, ok := s.wfs[wf]
-	if !ok && cat.Code != "" {
-		e.Field("workflow", "case.unknown_workflow", wf)
+	if in.Urgent && !mayMarkUrgent(c) {
+		e.Field("urgent", "case.urgent_staff_only")
 	}
 	var loc region.Location
 	if _, bad := e.Fields["lat"]; !bad && crsErr == nil {
@@ -300,10 +344,18 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		return nil, false, e
 	}
 	owner := idemOwner(c)
+	if owner == "" {
+		in.IdempotencyKey = "" // an anonymous caller without a client identity: nobody to scope the key to
+	}
+	var expired bool // the key was used more than IdempotencyTTL ago: release it
 	if in.IdempotencyKey != "" {
-		if existing, err := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey); err == nil {
+		existing, stale, err := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey, hash)
+		switch {
+		case err == nil && !stale:
 			return existing, true, nil
-		} else if !errs.Is(err, errs.NotFound) {
+		case err == nil:
+			expired = true
+		case !errs.Is(err, errs.NotFound):
 			return nil, false, err
 		}
 	}
@@ -323,14 +375,21 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		reporter = c.User.ID
 	}
 	var idemO, idemK any
+	idemH := ""
 	if in.IdempotencyKey != "" {
-		idemO, idemK = owner, in.IdempotencyKey
+		idemO, idemK, idemH = owner, in.IdempotencyKey, hash
 	}
 	var id int64
 	var number string
 	var after *Case
 	err = s.write(ctx, func(tx *db.Tx) error {
 		var err error
+		if expired {
+			if _, err := tx.Exec(ctx, `UPDATE cases SET idem_owner = NULL WHERE idem_owner = $1 AND idem_key = $2 AND created_at < $3`,
+				owner, in.IdempotencyKey, tx.Now().Add(-s.cfg.IdempotencyTTL)); err != nil {
+				return err
+			}
+		}
 		number, err = s.nextNumber(ctx, tx, district, w.Prefix)
 		if err != nil {
 			return err
@@ -349,11 +408,11 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		}
 		id, err = tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
 			lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-			fields, routed_department, idem_owner, idem_key, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25) RETURNING id`,
+			fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26) RETURNING id`,
 			nc.Number, nc.District, nc.Workflow, string(nc.Status), nc.Source, nc.CategoryCode, nc.CategoryName, nc.Description, nc.Address,
 			nc.Lat, nc.Lng, nc.GridCode, nc.CommunityCode, nc.StreetCode, nc.RegionPath, reporter, nc.ReporterPhone,
-			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, nc.CreatedAt)
+			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -369,8 +428,12 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	})
 	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {
 		// A concurrent request with the same key won the race.
-		if existing, err2 := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey); err2 == nil {
+		existing, stale, err2 := s.byIdempotencyKey(ctx, owner, in.IdempotencyKey, hash)
+		if err2 == nil && !stale {
 			return existing, true, nil
+		}
+		if errs.Is(err2, errs.Invalid) {
+			return nil, false, err2
 		}
 	}
 	if err != nil {
@@ -392,11 +455,21 @@ func reporterID(v any) int64 {
 	return 0
 }
 
+// idemOwner is whose Idempotency-Keys a caller uses: a user's own, an
+// anonymous client's own (by a hash of its identity, so that the database
+// holds no usable cookie), or the system's. "" is nobody's: an anonymous
+// caller without a client identity, whose key is ignored.
 func idemOwner(c Caller) string {
-	if c.User != nil {
+	switch {
+	case c.System:
+		return "system"
+	case c.User != nil:
 		return "user:" + strconv.FormatInt(c.User.ID, 10)
+	case c.Client != "":
+		sum := sha256.Sum256([]byte(c.Client))
+		return "client:" + hex.EncodeToString(sum[:])
 	}
-	return "anonymous"
+	return ""
 }
 
 func pathOf(l region.Location) string {
@@ -408,16 +481,31 @@ func pathOf(l region.Location) string {
 	return b.String()
 }
 
-func (s *Service) byIdempotencyKey(ctx context.Context, owner, key string) (*Case, error) {
+// byIdempotencyKey returns the case owner filed with key: the case itself
+// when the request hashes the same, an idempotency_mismatch error (saying
+// nothing of the case) when it does not, and stale when the key has
+// expired, whatever the request.
+func (s *Service) byIdempotencyKey(ctx context.Context, owner, key, hash string) (_ *Case, stale bool, _ error) {
 	var id int64
-	err := s.db.QueryRow(ctx, `SELECT id FROM cases WHERE idem_owner = $1 AND idem_key = $2`, owner, key).Scan(&id)
+	var stored string
+	var created db.Time
+	err := s.db.QueryRow(ctx, `SELECT id, idem_hash, created_at FROM cases WHERE idem_owner = $1 AND idem_key = $2`, owner, key).Scan(&id, &stored, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.E(errs.NotFound, "case.not_found")
+		return nil, false, errs.E(errs.NotFound, "case.not_found")
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.get(ctx, account.SystemScope(), id)
+	if created.Time.Before(s.db.Now().Add(-s.cfg.IdempotencyTTL)) {
+		return nil, true, nil
+	}
+	// Keys stored before the hash was (empty) answer as they always did.
+	if stored != "" && stored != hash {
+		return nil, false, errs.E(errs.Invalid, "case.idempotency_mismatch").WithReason("idempotency_mismatch").
+			Field("idempotency_key", "case.idempotency_mismatch")
+	}
+	c, err := s.get(ctx, account.SystemScope(), id)
+	return c, false, err
 }
 
 // nextNumber allocates WS20261122000123: prefix, the day in Asia/Shanghai

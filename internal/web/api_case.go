@@ -20,8 +20,14 @@ import (
 // shanghai is the zone deadlines are shown in (UTC+8 all year).
 var shanghai = time.FixedZone("CST", 8*3600)
 
+// callerOf is who makes r: the user, or an anonymous caller known by its
+// client cookie when it has one.
 func callerOf(r *http.Request) casework.Caller {
-	return casework.Caller{User: userOf(r), IP: info(r).ip}
+	c := casework.Caller{User: userOf(r), IP: info(r).ip}
+	if c.User == nil {
+		c.Client = clientOfCookie(r)
+	}
+	return c
 }
 
 type caseRegion struct {
@@ -152,12 +158,21 @@ type submitRequest struct {
 	Urgent      bool              `json:"urgent"`
 }
 
+// apiCaseSubmit files a report. An Idempotency-Key belongs to its caller:
+// the user, or for an anonymous caller the client identity in the
+// whistle_client cookie, issued here on the first report without one. A
+// replay answers with the caller's own case; the same key with another
+// body is refused (422 idempotency_mismatch); keys last a day.
 func (s *Server) apiCaseSubmit(w http.ResponseWriter, r *http.Request) error {
 	var in submitRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	c, replayed, err := s.Cases.Submit(r.Context(), callerOf(r), casework.SubmitInput{
+	caller := callerOf(r)
+	if caller.User == nil {
+		caller.Client = s.ensureClient(w, r)
+	}
+	c, replayed, err := s.Cases.Submit(r.Context(), caller, casework.SubmitInput{
 		Workflow: in.Workflow, Category: in.Category, Description: in.Description, Lat: in.Lat, Lng: in.Lng, CRS: in.CRS,
 		Address: in.Address, Anonymous: in.Anonymous, Phone: in.Phone, Visibility: in.Visibility, Fields: in.Fields,
 		Source: in.Source, Urgent: in.Urgent, IdempotencyKey: r.Header.Get("Idempotency-Key"),

@@ -177,7 +177,9 @@ func apiOperations() []apiOp {
 
 		// Cases.
 		{Method: "POST", Path: "/api/v1/cases", Tag: "cases", Summary: "Report a problem (anonymously too)", SummaryZH: "上报问题（可匿名）",
-			Auth: docPublic, Params: []apiParam{{Name: "Idempotency-Key", In: "header", Desc: "Makes a retry return the first case.", DescZH: "重试时返回首次创建的案件。"}},
+			Auth: docPublic, Params: []apiParam{{Name: "Idempotency-Key", In: "header",
+				Desc: "Makes a retry return the first case (201 with Idempotent-Replayed: true). A key belongs to its caller: the user, or for an anonymous caller the client identity in the HttpOnly whistle_client cookie, which the server issues on the first anonymous report and which the client must send back (without it, a key cannot be replayed). The same key with another body answers 422 idempotency_mismatch. Keys last 24 hours; after that the key files a new case. workflow may only repeat the category's own workflow, and urgent may be set only by staff (permission case.urgent): otherwise 422 with a field message.",
+				DescZH: "重试时返回首次创建的案件（201，带 Idempotent-Replayed: true）。键只属于调用者本人：登录用户，或匿名调用者的客户端标识（HttpOnly Cookie whistle_client，首次匿名上报时由服务器发放，客户端须回传，否则无法重放）。同一键配不同请求体返回 422 idempotency_mismatch。键有效期 24 小时，过期后同一键会新建案件。workflow 只能与类别的流程一致，urgent 只有工作人员（权限 case.urgent）可以设置，否则返回 422 及字段说明。"}},
 			Body: "NewCase", Status: 201, Result: "Case", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/cases", Tag: "cases", Summary: "Cases in the caller's data scope, newest first", SummaryZH: "数据范围内的案件（新的在前）",
 			Auth: docSession, Params: []apiParam{query("status", "string", "Comma list of states.", "状态，逗号分隔。"), query("category", "string", "Category code (and below).", "分类编码（含下级）。"),
