@@ -54,11 +54,30 @@ clean:
 	rm -rf bin $(VENDOR) web/node_modules
 
 # Crash test: kill -9 the server at random moments under load and check that
-# nothing acknowledged was lost (SQLite, then PostgreSQL).
+# nothing acknowledged was lost (SQLite, then PostgreSQL). The SQLite server
+# runs under strace, and every acknowledged write must have been fsync'd
+# before its answer. Then the same check must FAIL on a build whose SQLite
+# runs with synchronous=OFF (built with -overlay from a patched copy of
+# internal/db/db.go; nothing in the real binary can switch it off).
 SOAK_KILLS ?= 20
-.PHONY: soak
+.PHONY: soak soak-unsynced
 soak: build
+	@command -v strace >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null)
 	./$(BIN) bench crash --kills $(SOAK_KILLS) --db "$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}"
+	$(MAKE) soak-unsynced
+
+soak-unsynced: build
+	@set -e; tmp=$$(mktemp -d); \
+	sed 's/synchronous(FULL)/synchronous(OFF)/g' internal/db/db.go > $$tmp/db.go; \
+	grep -q 'synchronous(OFF)' $$tmp/db.go || { echo "soak-unsynced: internal/db/db.go no longer says synchronous(FULL)"; exit 1; }; \
+	printf '{"Replace":{"%s":"%s"}}' "$$PWD/internal/db/db.go" "$$tmp/db.go" > $$tmp/overlay.json; \
+	$(GO) build -overlay $$tmp/overlay.json -o $$tmp/whistle-unsynced ./cmd/whistle; \
+	echo "== the crash test on a build with synchronous=OFF: it must fail"; \
+	if ./$(BIN) bench crash --bin $$tmp/whistle-unsynced --sqlite --kills 3 --min-fired 0 --data $$tmp/run > $$tmp/out.txt 2>&1; then \
+	  cat $$tmp/out.txt; echo "FAIL: the crash test passed a build with synchronous=OFF"; exit 1; fi; \
+	grep -E 'FAIL: fsync: [0-9]+ of [0-9]+ acknowledged writes were answered without' $$tmp/out.txt | cut -c1-200 || \
+	  { cat $$tmp/out.txt; echo "FAIL: the synchronous=OFF build failed, but not for want of an fsync"; exit 1; }; \
+	echo "ok: the synchronous=OFF build fails the fsync check"; rm -rf $$tmp
 
 # Fuzz every Fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
 FUZZTIME ?= 30s

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,10 +18,13 @@ import (
 // cmdBenchCrash runs the crash test (`whistle bench crash`): the server as
 // a child process on SQLite and, with --db, on a fresh PostgreSQL schema,
 // under load, killed with SIGKILL --kills times on each. It prints one
-// summary line per database and fails on any loss or duplicate.
+// summary line per database and fails on any loss or duplicate, any
+// answer the load did not expect, a cycle that acknowledged too little,
+// too few timers fired, and (on SQLite, under strace) any acknowledged
+// write answered before an fsync of the write-ahead log.
 func cmdBenchCrash(ctx context.Context, args []string, e env) error {
-	var dbURL, data, bin string
-	var kills, workers int
+	var dbURL, data, bin, strace string
+	var kills, workers, minAcks, minFired int
 	var minUp, maxUp time.Duration
 	var seed uint64
 	var sqlite, keep bool
@@ -35,6 +39,9 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 	fs.Uint64Var(&seed, "seed", 0, "random seed of the kill times and the load (0: new each run)")
 	fs.StringVar(&bin, "bin", "", "the whistle binary to run as the server (default: this one)")
 	fs.BoolVar(&keep, "keep", false, "keep the data directories and the PostgreSQL schema")
+	fs.StringVar(&strace, "strace", "auto", "strace binary to run the SQLite server under, checking that every acknowledged write was fsync'd first (auto: from PATH; off: no check)")
+	fs.IntVar(&minAcks, "min-acks", 10, "fewest writes each cycle must get acknowledged")
+	fs.IntVar(&minFired, "min-fired", 1, "fewest SLA timers that must fire during the run (0: none required)")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
 	}
@@ -51,6 +58,16 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
+	switch strace {
+	case "off":
+		strace = ""
+	case "auto":
+		p, err := exec.LookPath("strace")
+		if err != nil {
+			return errors.New("bench crash: strace not found: install it (apt-get install -y strace) or pass --strace off to skip the fsync check")
+		}
+		strace = p
+	}
 	var failed []string
 	if data == "" {
 		dir, err := os.MkdirTemp("", "whistle-crash-")
@@ -64,6 +81,8 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 				os.RemoveAll(dir)
 			}
 		}()
+	} else if err := os.MkdirAll(data, 0o750); err != nil {
+		return err
 	}
 	// The child gets a clean environment: no WHISTLE_* setting of this
 	// shell may change what it serves.
@@ -75,8 +94,13 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "crash test: %s demo as the server, %d kills per database, %d clients, up %s–%s before each kill, seed %d\n",
 		bin, kills, workers, minUp, maxUp, seed)
+	if strace != "" {
+		fmt.Fprintf(e.stdout, "crash test: the SQLite server runs under %s; data on %s\n", strace, mountOf(data))
+	} else {
+		fmt.Fprintln(e.stdout, "crash test: fsync not checked (--strace off)")
+	}
 	base := soak.Config{Server: []string{bin, "demo", "--seed", "1"}, Env: childEnv, Kills: kills, Workers: workers,
-		MinUp: minUp, MaxUp: maxUp, Seed: seed, Log: e.stdout}
+		MinUp: minUp, MaxUp: maxUp, Seed: seed, Log: e.stdout, Strace: strace, TraceDir: data, MinAcks: minAcks, MinFired: minFired, KeepTraces: keep}
 	runOne := func(cfg soak.Config, logFile string) error {
 		f, err := os.Create(logFile)
 		if err != nil {
@@ -133,6 +157,9 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 	} else {
 		fmt.Fprintln(e.stdout, "crash test postgres: not run (give --db postgres://…)")
 	}
+	if minFired == 0 {
+		fmt.Fprintln(e.stdout, "crash test: no timer firing required (--min-fired 0)")
+	}
 	if keep || len(failed) > 0 {
 		fmt.Fprintf(e.stdout, "crash test data kept in %s\n", data)
 	}
@@ -140,4 +167,14 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("bench crash failed: %s", strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// mountOf names the file system under dir and its mount options, as
+// findmnt prints them, for the record of a durability figure.
+func mountOf(dir string) string {
+	out, err := exec.Command("findmnt", "-no", "FSTYPE,OPTIONS", "-T", dir).Output()
+	if err != nil {
+		return "an unknown file system (findmnt: " + err.Error() + ")"
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }

@@ -58,10 +58,11 @@ func accounts() []string { return []string{"demo-resident", "demo-admin", "demo-
 type tracked struct {
 	key      string
 	kind     string
-	id       int64 // 0 until a 201
-	next     int   // the next step of the script
-	unsure   bool  // a request's outcome is unknown: resynchronise first
-	inflight bool  // a worker holds it
+	point    [2]float64 // where it is reported: a retry sends the same body
+	id       int64      // 0 until a 201
+	next     int        // the next step of the script
+	unsure   bool       // a request's outcome is unknown: resynchronise first
+	inflight bool       // a worker holds it
 }
 
 // ack is an acknowledged transition.
@@ -88,6 +89,7 @@ type ledgerStats struct {
 	// answer was lost to the kill.
 	recovered  int
 	unexpected map[int]int
+	examples   []string // the first unexpected answers
 	problems   []string
 }
 
@@ -104,6 +106,7 @@ func (l *ledger) stats() ledgerStats {
 		st.unexpected[k] = v
 	}
 	st.problems = append([]string(nil), l.st.problems...)
+	st.examples = append([]string(nil), l.st.examples...)
 	return st
 }
 
@@ -182,6 +185,13 @@ var errConn = errors.New("connection failed")
 
 // call sends one request; a transport failure is errConn.
 func (ld *load) call(ctx context.Context, method, path, token string, body []byte, out any, hdr ...string) (int, error) {
+	code, _, err := ld.callBody(ctx, method, path, token, body, out, hdr...)
+	return code, err
+}
+
+// callBody is call that also returns the start of an error's body, for
+// the report of an unexpected answer.
+func (ld *load) callBody(ctx context.Context, method, path, token string, body []byte, out any, hdr ...string) (int, string, error) {
 	ld.mu.RLock()
 	url := ld.url
 	ld.mu.RUnlock()
@@ -191,7 +201,7 @@ func (ld *load) call(ctx context.Context, method, path, token string, body []byt
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url+path, rd)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -204,24 +214,28 @@ func (ld *load) call(ctx context.Context, method, path, token string, body []byt
 	}
 	resp, err := ld.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errConn, err)
+		return 0, "", fmt.Errorf("%w: %v", errConn, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		// The status line came but the body did not: the answer was not
 		// delivered in full, so it counts as unknown.
-		return 0, fmt.Errorf("%w: %v", errConn, err)
+		return 0, "", fmt.Errorf("%w: %v", errConn, err)
 	}
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return 0, fmt.Errorf("%w: decode: %v", errConn, err)
+			return 0, "", fmt.Errorf("%w: decode: %v", errConn, err)
 		}
 	}
-	if resp.Header.Get("Idempotent-Replayed") == "true" {
-		return resp.StatusCode, errReplayed
+	msg := ""
+	if resp.StatusCode >= 400 {
+		msg = fmt.Sprintf("%s %s → %d %.200s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
 	}
-	return resp.StatusCode, nil
+	if resp.Header.Get("Idempotent-Replayed") == "true" {
+		return resp.StatusCode, msg, errReplayed
+	}
+	return resp.StatusCode, msg, nil
 }
 
 // errReplayed marks a 201 the server answered from an earlier request.
@@ -236,14 +250,22 @@ func stages() map[string][]string {
 }
 
 // shortLimits gives the load's categories a one-minute time limit on every
-// stage, warning at half of it. The load reports urgent cases, which count
-// in natural time, so their warnings and breaches fall due during the run
-// at any hour, and the scheduler fires them across the kills.
+// stage, warning at a tenth of it, and marks the categories urgent: an
+// urgent case counts in natural time (a resident may not mark it so, the
+// category does), so its warnings fall due 6 seconds into a stage and its
+// breaches a minute in, at any hour, and the scheduler fires them across
+// the kills.
 func (ld *load) shortLimits(ctx context.Context) string {
 	set, refused := 0, map[int]int{}
+	for _, cat := range categories() {
+		code, err := ld.call(ctx, "PATCH", "/api/v1/categories/"+cat, ld.tokens["demo-admin"], []byte(`{"urgent":true}`), nil)
+		if err != nil || code != http.StatusOK {
+			return fmt.Sprintf("time limits: not shortened: marking %s urgent answered %d %v", cat, code, err)
+		}
+	}
 	for wf, sts := range stages() {
 		for _, st := range sts {
-			body, _ := json.Marshal(map[string]any{"workflow": wf, "stage": st, "category_prefix": categories()[wf], "limit": "1m", "warn_percent": 50})
+			body, _ := json.Marshal(map[string]any{"workflow": wf, "stage": st, "category_prefix": categories()[wf], "limit": "1m", "warn_percent": 10})
 			code, err := ld.call(ctx, "POST", "/api/v1/time-limits", ld.tokens["demo-admin"], body, nil)
 			switch {
 			case err != nil:
@@ -258,7 +280,7 @@ func (ld *load) shortLimits(ctx context.Context) string {
 	if set == 0 {
 		return fmt.Sprintf("time limits: not shortened (POST /api/v1/time-limits answered %v): timers fall due only after the run", refused)
 	}
-	note := fmt.Sprintf("time limits: %d stages of the load's categories limited to 1 minute (urgent: natural time), warning at 50%%", set)
+	note := fmt.Sprintf("time limits: %d stages of the load's categories limited to 1 minute (urgent categories: natural time), warning at 10%%", set)
 	if len(refused) > 0 {
 		note += fmt.Sprintf("; %v refused", refused)
 	}
@@ -303,7 +325,7 @@ func (ld *load) work(ctx context.Context, seed uint64) {
 		var err error
 		switch p := r.IntN(100); {
 		case p < 30:
-			err = ld.submit(ctx, r, ld.newCase(r))
+			err = ld.submit(ctx, ld.newCase(r))
 		case p < 35:
 			err = ld.replay(ctx, r)
 		default:
@@ -324,22 +346,24 @@ func (ld *load) newCase(r *rand.Rand) *tracked {
 	if r.IntN(2) == 0 {
 		kind = "urban"
 	}
+	p := ld.points[r.IntN(len(ld.points))]
 	l := ld.led
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
-	c := &tracked{key: l.prefix + strconv.Itoa(l.seq), kind: kind, inflight: true}
+	c := &tracked{key: l.prefix + strconv.Itoa(l.seq), kind: kind, point: p, inflight: true}
 	l.cases = append(l.cases, c)
 	return c
 }
 
-// submit posts c (again, after a connection error, with the same key).
-func (ld *load) submit(ctx context.Context, r *rand.Rand, c *tracked) error {
-	p := ld.points[r.IntN(len(ld.points))]
+// submit posts c (again, after a connection error, with the same key
+// and the same body: the server refuses a key reused for another report).
+func (ld *load) submit(ctx context.Context, c *tracked) error {
+	p := c.point
 	body, _ := json.Marshal(map[string]any{"category": categories()[c.kind], "description": "soak " + c.key,
-		"lat": p[0], "lng": p[1], "address": "soak", "urgent": true})
+		"lat": p[0], "lng": p[1], "address": "soak"})
 	var out struct{ ID int64 }
-	code, err := ld.call(ctx, "POST", "/api/v1/cases", ld.tokens["demo-resident"], body, &out, "Idempotency-Key", c.key)
+	code, msg, err := ld.callBody(ctx, "POST", "/api/v1/cases", ld.tokens["demo-resident"], body, &out, "Idempotency-Key", c.key)
 	l := ld.led
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -352,7 +376,7 @@ func (ld *load) submit(ctx context.Context, r *rand.Rand, c *tracked) error {
 		return err
 	}
 	if code != http.StatusCreated {
-		l.unexpectedLocked(code)
+		l.unexpectedLocked(code, msg)
 		if code >= 500 {
 			return errConn // the server is failing (dying): outcome unknown
 		}
@@ -400,7 +424,7 @@ func (ld *load) replay(ctx context.Context, r *rand.Rand) error {
 	if pick == nil {
 		return nil
 	}
-	return ld.submit(ctx, r, pick)
+	return ld.submit(ctx, pick)
 }
 
 // advance takes the next step of a random case of this run.
@@ -433,7 +457,7 @@ func (ld *load) advance(ctx context.Context, r *rand.Rand) error {
 		return err
 	}
 	st := scripts()[c.kind][next]
-	code, err := ld.call(ctx, "POST", fmt.Sprintf("/api/v1/cases/%d/actions/%s", c.id, st.action), ld.tokens[st.actor], []byte(st.body), nil)
+	code, msg, err := ld.callBody(ctx, "POST", fmt.Sprintf("/api/v1/cases/%d/actions/%s", c.id, st.action), ld.tokens[st.actor], []byte(st.body), nil)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c.inflight = false
@@ -451,17 +475,22 @@ func (ld *load) advance(ctx context.Context, r *rand.Rand) error {
 		l.st.conflicts++
 	case code >= 500:
 		c.unsure = true
-		l.unexpectedLocked(code)
+		l.unexpectedLocked(code, msg)
 		return errConn
 	default:
-		l.unexpectedLocked(code)
+		l.unexpectedLocked(code, msg)
 		c.next = -1
 	}
 	return nil
 }
 
-func (l *ledger) unexpectedLocked(code int) {
+// unexpectedLocked counts an answer the load did not expect and keeps the
+// first few for the report.
+func (l *ledger) unexpectedLocked(code int, msg string) {
 	l.st.unexpected[code]++
+	if len(l.st.examples) < maxListed && msg != "" {
+		l.st.examples = append(l.st.examples, msg)
+	}
 }
 
 // resync counts the script's steps on the case's timeline.
@@ -471,13 +500,13 @@ func (ld *load) resync(ctx context.Context, c *tracked) (int, error) {
 			Action string `json:"action"`
 		} `json:"timeline"`
 	}
-	code, err := ld.call(ctx, "GET", fmt.Sprintf("/api/v1/cases/%d/timeline", c.id), ld.tokens["demo-admin"], nil, &tl)
+	code, msg, err := ld.callBody(ctx, "GET", fmt.Sprintf("/api/v1/cases/%d/timeline", c.id), ld.tokens["demo-admin"], nil, &tl)
 	if err != nil {
 		return 0, err
 	}
 	if code != http.StatusOK {
 		ld.led.mu.Lock()
-		ld.led.unexpectedLocked(code)
+		ld.led.unexpectedLocked(code, msg)
 		ld.led.mu.Unlock()
 		return 0, fmt.Errorf("%w: timeline %d", errConn, code)
 	}

@@ -14,7 +14,17 @@
 //   - no timer fired twice, and every open running SLA stage still has its
 //     breach timer (when the server keeps timers at all);
 //   - the rollups equal a recomputation, through the binary's own
-//     `rollup rebuild --dry-run` (when the binary has that command).
+//     `rollup rebuild --dry-run` (when the binary has that command);
+//   - on SQLite, with Config.Strace, every acknowledged write was written
+//     to the write-ahead log and fsync'd before its answer (see
+//     syscalls.go); on PostgreSQL, the server's settings make a commit
+//     wait for the disk.
+//
+// A run fails on any answer the load did not expect (a 4xx is a bug in
+// the load or the server, a 5xx a failure), when a cycle acknowledged
+// fewer than Config.MinAcks writes (a soak that acknowledges nothing
+// proves nothing), and when fewer than Config.MinFired timers fired, so
+// that "no timer fired twice" is checked on real firings.
 //
 // A check whose feature the binary or the schema lacks is reported as not
 // checked, never as passed.
@@ -31,10 +41,15 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"whistle/internal/db"
@@ -70,6 +85,17 @@ type Config struct {
 	Log io.Writer
 	// ServerLog receives the child's standard error; nil discards it.
 	ServerLog io.Writer
+	// Strace, when set, is the strace binary the server runs under (on
+	// SQLite only), and every acknowledged write is checked for an fsync
+	// of the write-ahead log before its answer. The traces go to TraceDir
+	// and are removed when their check passes.
+	Strace, TraceDir string
+	// KeepTraces keeps the traces that passed as well.
+	KeepTraces bool
+	// MinAcks is the fewest writes each cycle must get acknowledged
+	// (default 10); MinFired the fewest SLA timers that must have fired by
+	// the end (default 1; 0 does not require any).
+	MinAcks, MinFired int
 }
 
 // Counts compares what the server acknowledged with what the database has.
@@ -101,6 +127,12 @@ type Report struct {
 	// a connection error, by status: a 4xx here is a bug in the load, a
 	// 5xx a failure of the server (and of the run).
 	Unexpected map[int]int
+	// Syncs is what the durability check found in the server's system
+	// calls, over every cycle (nil when it did not run).
+	Syncs *syncReport
+	// Fired counts the SLA timers that fired during the run, each checked
+	// against the timeline for a second firing.
+	Fired int
 	// Notes say which optional checks ran and what they found.
 	Notes []string
 	// Problems are the failed checks; a run passes when there are none.
@@ -131,6 +163,10 @@ func (r *Report) Detail() string {
 	if len(r.Unexpected) > 0 {
 		fmt.Fprintf(&b, "; unexpected answers %v", r.Unexpected)
 	}
+	fmt.Fprintf(&b, "; %d SLA timers fired", r.Fired)
+	if r.Syncs != nil {
+		b.WriteString("; " + r.Syncs.line())
+	}
 	return b.String()
 }
 
@@ -157,8 +193,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.MaxUp < cfg.MinUp {
 		cfg.MaxUp = cfg.MinUp
 	}
+	if cfg.MinAcks == 0 {
+		cfg.MinAcks = 10
+	}
+	if cfg.MinFired < 0 {
+		cfg.MinFired = 0
+	}
+	if cfg.DB.URL != "" {
+		cfg.Strace = "" // PostgreSQL's fsyncs are not the server's system calls
+	}
+	if cfg.Strace != "" && cfg.TraceDir == "" {
+		return nil, errors.New("soak: Strace needs a TraceDir")
+	}
 	start := time.Now()
 	rep := &Report{Name: cfg.Name, Unexpected: map[int]int{}}
+	if cfg.DB.URL != "" {
+		if err := checkPostgresDurability(ctx, cfg.DB, rep); err != nil {
+			return rep, err
+		}
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))
 	led := newLedger(fmt.Sprintf("soak-%x-", rng.Uint64()>>32))
 	var ld *load
@@ -168,7 +221,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		child, err := startServer(ctx, &cfg)
+		trace := ""
+		if cfg.Strace != "" {
+			trace = filepath.Join(cfg.TraceDir, fmt.Sprintf("%s-strace-%d.txt", cfg.Name, cycle))
+		}
+		child, err := startServer(ctx, &cfg, trace)
 		if err != nil {
 			return rep, fmt.Errorf("soak: start %d: %w", cycle, err)
 		}
@@ -204,6 +261,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			wg.Wait()
 			return rep, fmt.Errorf("soak: the server exited by itself in cycle %d: %v", cycle, err)
 		}
+		// A slow server (under strace, on a busy machine) gets up to 30
+		// seconds more to acknowledge MinAcks writes; one that cannot
+		// fails the cycle below.
+		for more := time.Now(); led.writes()-before < cfg.MinAcks && time.Since(more) < 30*time.Second && ctx.Err() == nil; {
+			time.Sleep(5 * time.Millisecond)
+		}
 		child.kill()
 		stop()
 		wg.Wait()
@@ -212,6 +275,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return rep, fmt.Errorf("soak: check after kill %d: %w", cycle, err)
 		}
+		if n := led.writes() - before; n < cfg.MinAcks {
+			res.problems = append(res.problems, fmt.Sprintf("cycle %d: %d writes acknowledged, fewer than the %d required: the load did not get through", cycle, n, cfg.MinAcks))
+		}
+		if trace != "" {
+			if err := checkTrace(trace, cfg.KeepTraces, rep, res); err != nil {
+				return rep, fmt.Errorf("soak: system calls of cycle %d: %w", cycle, err)
+			}
+		}
+		rep.Fired = res.fired
 		if rollups != rollupMissing {
 			rr := &result{}
 			rollups = checkRollups(ctx, &cfg, rr)
@@ -231,13 +303,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Retried, rep.Replayed, rep.Conflicts, rep.Recovered = st.retried, st.replayed, st.conflicts, st.recovered
 	for k, v := range st.unexpected {
 		rep.Unexpected[k] = v
-		if k >= 500 {
-			// A server that is killed answers nothing; a 5xx came from a
-			// live server that failed.
-			rep.Problems = append(rep.Problems, fmt.Sprintf("the server answered %d %d times (see its log)", k, v))
-		}
 	}
+	rep.Problems = append(rep.Problems, unexpectedProblems(st.unexpected, st.examples)...)
 	rep.Problems = append(rep.Problems, st.problems...)
+	if rep.Syncs != nil && rep.Syncs.Checked == 0 {
+		rep.Problems = append(rep.Problems, "fsync: the server's system calls showed no acknowledged write to check")
+	}
+	if rep.Fired < cfg.MinFired && rep.Kills == cfg.Kills {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("timers: %d fired during the run, fewer than the %d required: \"no timer fired twice\" was not tested on real firings", rep.Fired, cfg.MinFired))
+	}
 	if ld != nil && ld.limitsNote != "" {
 		rep.Notes = append([]string{ld.limitsNote}, rep.Notes...)
 	}
@@ -250,16 +324,22 @@ type child struct {
 	cmd    *exec.Cmd
 	url    string
 	exited chan error
+	// traced: cmd is strace, and the server is its child, which kill
+	// must kill (strace then exits by itself).
+	traced bool
 }
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startServer starts the server on a free loopback port and waits until it
-// answers /readyz.
-func startServer(ctx context.Context, cfg *Config) (*child, error) {
+// answers /readyz. With a trace file, it runs under cfg.Strace.
+func startServer(ctx context.Context, cfg *Config, trace string) (*child, error) {
 	args := append(append([]string{}, cfg.Server[1:]...), "--addr", "127.0.0.1:0", "--log-level", "warn")
 	args = append(args, cfg.DataArgs...)
 	cmd := exec.Command(cfg.Server[0], args...)
+	if trace != "" {
+		cmd = exec.Command(cfg.Strace, append(append(straceArgs(trace), cfg.Server[0]), args...)...)
+	}
 	cmd.Env = cfg.Env
 	if cfg.ServerLog != nil {
 		cmd.Stderr = cfg.ServerLog
@@ -271,7 +351,7 @@ func startServer(ctx context.Context, cfg *Config) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, exited: make(chan error, 1)}
+	c := &child{cmd: cmd, exited: make(chan error, 1), traced: trace != ""}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -320,13 +400,119 @@ func startServer(ctx context.Context, cfg *Config) (*child, error) {
 	return nil, errors.New("the server never became ready")
 }
 
-// kill sends SIGKILL (kill -9) and waits for the process to be gone.
+// kill sends SIGKILL (kill -9) to the server and waits for the process
+// (and its strace) to be gone.
 func (c *child) kill() {
+	if c.traced {
+		if pid := tracee(c.cmd.Process.Pid); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			select {
+			case <-c.exited:
+				return
+			case <-time.After(30 * time.Second):
+			}
+		}
+	}
 	_ = c.cmd.Process.Kill()
 	select {
 	case <-c.exited:
 	case <-time.After(30 * time.Second):
 	}
+}
+
+// tracee returns the pid of strace's child, or 0.
+func tracee(strace int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", strace, strace))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	pid, _ := strconv.Atoi(f[0])
+	return pid
+}
+
+// checkTrace checks one cycle's system calls, adds them to rep.Syncs and
+// records a failure in res. A trace that passed is removed (they are
+// large); one that failed is kept as the evidence.
+func checkTrace(name string, keep bool, rep *Report, res *result) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	sr, err := checkSyncs(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if rep.Syncs == nil {
+		rep.Syncs = &syncReport{}
+	}
+	t := rep.Syncs
+	t.Checked += sr.Checked
+	t.Synced += sr.Synced
+	t.Replays += sr.Replays
+	t.WALWrites += sr.WALWrites
+	t.WALSyncs += sr.WALSyncs
+	t.Unpaired += sr.Unpaired
+	if sr.Unpaired > 0 {
+		// An answer whose request the parser missed might have been an
+		// acknowledged write: the check cannot vouch for it.
+		res.problems = append(res.problems, fmt.Sprintf("fsync: %d answers in %s could not be paired with their requests", sr.Unpaired, name))
+	}
+	if n := sr.Checked - sr.Synced; n > 0 {
+		res.problems = append(res.problems, fmt.Sprintf("fsync: %d of %d acknowledged writes were answered without a write and an fsync of the WAL before the answer (trace kept: %s): %s",
+			n, sr.Checked, name, listed(sr.Unsynced)))
+		return nil
+	}
+	if keep || sr.Unpaired > 0 {
+		return nil
+	}
+	return os.Remove(name)
+}
+
+// checkPostgresDurability checks that PostgreSQL makes a commit wait for
+// the disk (fsync on, synchronous_commit not off): the server's own system
+// calls cannot show it, since PostgreSQL's processes do the syncing.
+func checkPostgresDurability(ctx context.Context, cfg db.Config, rep *Report) error {
+	d, err := db.Open(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var fsync, commit string
+	if err := d.QueryRow(ctx, `SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &commit); err != nil {
+		return err
+	}
+	line := fmt.Sprintf("fsync: PostgreSQL has fsync=%s, synchronous_commit=%s", fsync, commit)
+	if fsync != "on" || commit == "off" {
+		rep.Problems = append(rep.Problems, line+": a commit does not wait for the disk")
+		return nil
+	}
+	rep.Notes = append(rep.Notes, line+" (a commit waits for its WAL flush; the strace check covers SQLite only)")
+	return nil
+}
+
+// unexpectedProblems turns the answers the load did not expect into
+// failures. A server being killed answers nothing, so every status here
+// came from a live server: a 5xx is its failure, a 4xx a request it
+// refused that the load's script says must succeed.
+func unexpectedProblems(unexpected map[int]int, examples []string) []string {
+	codes := make([]int, 0, len(unexpected))
+	for k := range unexpected {
+		codes = append(codes, k)
+	}
+	sort.Ints(codes)
+	var out []string
+	for _, k := range codes {
+		out = append(out, fmt.Sprintf("the server answered %d %d times, which the load did not expect (see its log)", k, unexpected[k]))
+	}
+	if len(out) > 0 && len(examples) > 0 {
+		out = append(out, "unexpected answers: "+strings.Join(examples, "; "))
+	}
+	return out
 }
 
 // rollupState remembers whether the binary can check rollups.

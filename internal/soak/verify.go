@@ -13,8 +13,11 @@ import (
 // result is one check of the database against the ledger.
 type result struct {
 	cases, trans Counts
-	notes        []string
-	problems     []string
+	// fired counts the load's timers that fired with an effect, each
+	// checked against its case's timeline.
+	fired    int
+	notes    []string
+	problems []string
 }
 
 func (r *result) line() string {
@@ -180,11 +183,13 @@ func checkTimers(ctx context.Context, d *db.DB, prefix string, res *result) erro
 			return nil
 		}
 	}
-	var total, fired int
-	if err := d.QueryRow(ctx, `SELECT COUNT(*), COUNT(t.fired_at) FROM timers t JOIN cases c ON c.id = t.case_id WHERE c.idem_key LIKE $1`,
-		prefix+"%").Scan(&total, &fired); err != nil {
+	var total, fired, effective int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*), COUNT(t.fired_at), COALESCE(SUM(CASE WHEN t.effective = $2 THEN 1 ELSE 0 END), 0)
+		FROM timers t JOIN cases c ON c.id = t.case_id WHERE c.idem_key LIKE $1`,
+		prefix+"%", true).Scan(&total, &fired, &effective); err != nil {
 		return err
 	}
+	res.fired = effective
 	var stages int
 	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM sla_stages s JOIN cases c ON c.id = s.case_id WHERE c.idem_key LIKE $1`,
 		prefix+"%").Scan(&stages); err != nil {
@@ -234,7 +239,8 @@ func checkTimers(ctx context.Context, d *db.DB, prefix string, res *result) erro
 	if lost > 0 {
 		res.problems = append(res.problems, fmt.Sprintf("timers lost: %d open running SLA stages have no breach timer", lost))
 	}
-	res.notes = append(res.notes, fmt.Sprintf("timers: %d SLA stages, %d timers of which %d fired; %d fired twice, %d lost", stages, total, fired, len(twice), lost))
+	res.notes = append(res.notes, fmt.Sprintf("timers: %d SLA stages, %d timers of which %d fired (%d with an effect, each checked against its timeline); %d fired twice, %d lost",
+		stages, total, fired, effective, len(twice), lost))
 	return nil
 }
 
