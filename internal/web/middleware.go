@@ -210,11 +210,52 @@ func checkCSRF(r *http.Request) error {
 	return nil
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps redirects after login and the language switch on this
+// site: next must be a path on this origin as a browser would read it, or
+// the answer is "/".
 func safeNext(next string) string {
-	u, err := url.Parse(next)
-	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+	if !sameOriginPath(next) {
 		return "/"
 	}
 	return next
+}
+
+// sameOriginPath reports whether p, put in a Location header, keeps the
+// browser on this origin. Browsers read a backslash as a slash, drop tabs
+// and newlines anywhere and strip leading control characters and spaces
+// (WHATWG URL), so "/\evil", "/\t/evil" and " //evil" all leave the site.
+// Such characters are refused outright rather than cleaned up, and the
+// start is checked again after percent-decoding, since a server or proxy
+// further on may decode "/%2F" or "/%5C" before a browser sees it.
+func sameOriginPath(p string) bool {
+	if len(p) == 0 || len(p) > 2048 || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	d := p
+	for range 3 {
+		u, err := url.PathUnescape(d)
+		if err != nil {
+			return false
+		}
+		if u == d {
+			break
+		}
+		d = u
+	}
+	d = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, d)
+	if len(d) > 1 && (d[1] == '/' || d[1] == '\\') {
+		return false
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
 }
