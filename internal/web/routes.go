@@ -167,6 +167,17 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/cases/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
 }
 
+// ownCSRF are the routes that never act with a session cookie's
+// authority, so the session's CSRF token is not asked for: the logins
+// (the form has its own double-submit token, and a login opens a new
+// session rather than using one) and Open311, whose writes act for the
+// API key in the form.
+var ownCSRF = map[string]bool{
+	"POST /login": true, "POST /api/v1/session": true,
+	"POST /open311/v2/requests.json": true, "POST /open311/v2/requests.xml": true,
+	"POST /open311/v2/servicerequestupdates.json": true, "POST /open311/v2/servicerequestupdates.xml": true,
+}
+
 // handle registers h behind its access rule and records the route.
 func (s *Server) handle(pattern string, a Access, h handlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Access: a})
@@ -184,6 +195,16 @@ func (s *Server) handle(pattern string, a Access, h handlerFunc) {
 		if isAPI {
 			fail = s.writeJSONError
 		}
+		// Every state-changing request that a session cookie authenticates
+		// carries the CSRF token, on public routes too: a public route
+		// still acts as the cookie's user (POST /api/v1/cases files the
+		// case as them).
+		if !ownCSRF[pattern] {
+			if err := checkCSRF(r); err != nil {
+				fail(w, r, err)
+				return
+			}
+		}
 		if a.Auth {
 			ri := info(r)
 			if ri.user == nil {
@@ -196,10 +217,6 @@ func (s *Server) handle(pattern string, a Access, h handlerFunc) {
 					return
 				}
 				fail(w, r, errs.E(errs.Unauthorized, "error.unauthorized"))
-				return
-			}
-			if err := checkCSRF(r); err != nil {
-				fail(w, r, err)
 				return
 			}
 			if a.Perm != "" && !ri.user.Can(a.Perm) {
