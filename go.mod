@@ -3,6 +3,7 @@ module whistle
 go 1.26.8
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

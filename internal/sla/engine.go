@@ -152,14 +152,18 @@ func (e *Engine) Calendar() *calendar.Calendar { return e.cal.Load() }
 func (e *Engine) CalendarStore() *calendar.Store { return e.calStore }
 
 // ReloadCalendar reloads the working calendar from the database. Deadlines
-// already running keep the instants they were given.
+// already running keep the instants they were given, except those computed
+// across a provisional year that now has a schedule: they are recomputed
+// on it (see recomputeProvisional), which New also does at start-up, so a
+// crash between an import and its recomputation loses nothing.
 func (e *Engine) ReloadCalendar(ctx context.Context) error {
 	c, err := e.calStore.Load(ctx)
 	if err != nil {
 		return err
 	}
 	e.cal.Store(c)
-	return nil
+	_, err = e.recomputeProvisional(ctx, c)
+	return err
 }
 
 // CaseChanged implements casework.Hook: inside the change's transaction it

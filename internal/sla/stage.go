@@ -57,6 +57,10 @@ type Stage struct {
 	BreachedAt time.Time `json:"breached_at,omitzero"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
 	Outcome    string    `json:"outcome"`
+	// Provisional says the deadline was computed across a year whose
+	// calendar is provisional; it is recomputed when that year's official
+	// schedule arrives (see Engine.ReloadCalendar).
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // State returns the SLA state the stage gives its case.
@@ -77,7 +81,7 @@ func (s *Stage) State() string {
 }
 
 const stageCols = `id, case_id, stage, status, limit_spec, COALESCE(rule_id, 0), natural_time, warn_pct, budget_ns, paused_ns, extended_ns,
-	started_at, deadline_at, warn_at, paused_at, warned_at, breached_at, ended_at, outcome`
+	started_at, deadline_at, warn_at, paused_at, warned_at, breached_at, ended_at, outcome, provisional`
 
 type scanner interface{ Scan(...any) error }
 
@@ -87,7 +91,7 @@ func scanStage(sc scanner) (*Stage, error) {
 	var started db.Time
 	var deadline, warn, pausedAt, warned, breached, ended db.NullTime
 	err := sc.Scan(&s.ID, &s.CaseID, &s.Stage, &s.Status, &s.Limit, &s.RuleID, &s.Natural, &s.WarnPercent, &budget, &paused, &extended,
-		&started, &deadline, &warn, &pausedAt, &warned, &breached, &ended, &s.Outcome)
+		&started, &deadline, &warn, &pausedAt, &warned, &breached, &ended, &s.Outcome, &s.Provisional)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +126,9 @@ func stageByID(ctx context.Context, tx *db.Tx, id int64) (*Stage, error) {
 // saveStage writes the stage's mutable columns.
 func saveStage(ctx context.Context, tx *db.Tx, s *Stage) error {
 	_, err := tx.Exec(ctx, `UPDATE sla_stages SET budget_ns = $1, paused_ns = $2, extended_ns = $3, deadline_at = $4, warn_at = $5,
-		paused_at = $6, warned_at = $7, breached_at = $8, ended_at = $9, outcome = $10 WHERE id = $11`,
+		paused_at = $6, warned_at = $7, breached_at = $8, ended_at = $9, outcome = $10, provisional = $11 WHERE id = $12`,
 		int64(s.Budget), int64(s.Paused), int64(s.Extended), null(s.Deadline), null(s.WarnAt), null(s.PausedAt), null(s.WarnedAt),
-		null(s.BreachedAt), null(s.EndedAt), s.Outcome, s.ID)
+		null(s.BreachedAt), null(s.EndedAt), s.Outcome, s.Provisional && s.EndedAt.IsZero(), s.ID)
 	return err
 }
 
@@ -188,14 +192,15 @@ func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calend
 		p := PlanDeadline(cal, now, lim, s.WarnPercent)
 		s.Limit, s.RuleID, s.Natural = limitText(lim), rule.ID, lim.Unit == calendar.NaturalTime
 		s.Deadline, s.WarnAt, s.Budget = p.Deadline.UTC(), p.WarnAt.UTC(), p.Budget
+		markProvisional(cal, s)
 	}
 	var ruleID any
 	if s.RuleID != 0 {
 		ruleID = s.RuleID
 	}
-	s.ID, err = tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome)
+	s.ID, err = tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +247,7 @@ func (e *Engine) resumeStage(ctx context.Context, tx *db.Tx, cal *calendar.Calen
 		s.Deadline = advance(cal, s.Natural, s.Deadline, d).UTC()
 		s.WarnAt = advance(cal, s.Natural, s.WarnAt, d).UTC()
 		s.Paused += d
+		markProvisional(cal, s)
 	}
 	s.PausedAt = time.Time{}
 	if err := saveStage(ctx, tx, s); err != nil {
@@ -265,6 +271,7 @@ func (e *Engine) extendStage(ctx context.Context, tx *db.Tx, cal *calendar.Calen
 	if !s.WarnedAt.IsZero() && s.BreachedAt.IsZero() && s.WarnAt.After(now) {
 		s.WarnedAt = time.Time{} // the warning comes again, for the new deadline
 	}
+	markProvisional(cal, s)
 	if err := saveStage(ctx, tx, s); err != nil {
 		return err
 	}

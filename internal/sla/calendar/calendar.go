@@ -59,8 +59,11 @@ type Calendar struct {
 	// from day 0, so that wrank is one continuous count across the table.
 	base int64
 
-	years []int
-	days  map[int64]Day
+	years []int // the years with a schedule (Covers)
+	// provisional holds the years whose holidays were generated (see
+	// Provisional) because they have no schedule.
+	provisional map[int]bool
+	days        map[int64]Day
 }
 
 // span is a Period in nanoseconds with the working time that precedes it.
@@ -102,18 +105,30 @@ func New(days []Day, hours WorkHours) (*Calendar, error) {
 	c.daily = cum
 
 	seen := map[int]bool{}
+	var all []int // every year with a day, provisional ones included
 	for _, d := range days {
 		d.Line = 0
 		c.days[d.Date.days()] = d
+		if d.Provisional {
+			if c.provisional == nil {
+				c.provisional = map[int]bool{}
+			}
+			c.provisional[d.Date.Year] = true
+		}
 		if !seen[d.Date.Year] {
 			seen[d.Date.Year] = true
-			c.years = append(c.years, d.Date.Year)
+			all = append(all, d.Date.Year)
 		}
 	}
-	sort.Ints(c.years)
-	if len(c.years) > 0 {
-		c.lo = Date{c.years[0], time.January, 1}.days()
-		c.hi = Date{c.years[len(c.years)-1] + 1, time.January, 1}.days()
+	sort.Ints(all)
+	for _, y := range all {
+		if !c.provisional[y] {
+			c.years = append(c.years, y)
+		}
+	}
+	if len(all) > 0 {
+		c.lo = Date{all[0], time.January, 1}.days()
+		c.hi = Date{all[len(all)-1] + 1, time.January, 1}.days()
 	}
 	c.base = plainRank(c.lo)
 	c.rank = make([]int32, c.hi-c.lo+1)
@@ -133,7 +148,8 @@ func New(days []Day, hours WorkHours) (*Calendar, error) {
 }
 
 // Default returns the calendar of the official schedules shipped with
-// Whistle (see Official) and DefaultWorkHours.
+// Whistle (see Official) and DefaultWorkHours, without provisional years
+// (Store.Load adds them; WithProvisional does for any list of days).
 func Default() (*Calendar, error) {
 	days, err := Official()
 	if err != nil {
@@ -212,15 +228,17 @@ func (p *problems) err() error {
 	return p.e
 }
 
-// Covers reports whether the calendar has data for year. A year without
-// data is computed as plain Monday to Friday, which is wrong around its
-// holidays; callers should warn when a deadline falls in such a year.
+// Covers reports whether the calendar has a schedule for year. A year
+// without one is computed on its provisional holidays (IsProvisional) or,
+// outside the provisional range, as plain Monday to Friday, which is wrong
+// around its holidays; callers should warn when a deadline falls in such a
+// year.
 func (c *Calendar) Covers(year int) bool {
 	_, ok := slices.BinarySearch(c.years, year)
 	return ok
 }
 
-// Years lists the years with data, in order.
+// Years lists the years with a schedule, in order (not the provisional ones).
 func (c *Calendar) Years() []int { return slices.Clone(c.years) }
 
 // Location returns the calendar's zone (Asia/Shanghai).

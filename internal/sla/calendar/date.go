@@ -152,6 +152,9 @@ type Day struct {
 	Name string `json:"name"`
 	// Source says where the entry comes from, e.g. the State Council notice.
 	Source string `json:"source,omitempty"`
+	// Provisional marks a holiday generated from the statutory holidays for
+	// a year without a schedule (see Provisional); it is never stored.
+	Provisional bool `json:"provisional,omitempty"`
 	// Line is the line of the import file the day was read from (0 when the
 	// day did not come from a file); error messages name it.
 	Line int `json:"-"`

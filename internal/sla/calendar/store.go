@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"whistle/internal/audit"
@@ -114,11 +115,20 @@ func yearRange(y int) (string, string) {
 }
 
 // Load builds the Calendar from the stored days and working hours
-// (DefaultWorkHours when none are set).
+// (DefaultWorkHours when none are set). Each year from ProvisionalFrom to
+// ProvisionalThrough without a stored holiday gets its provisional
+// holidays (see Provisional).
 func (s *Store) Load(ctx context.Context) (c *Calendar, err error) {
 	defer errs.Wrapf(&err, "calendar.Store.Load")
 	days, err := queryDays(ctx, s.db, "", "")
 	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(Zone)
+	if err != nil {
+		return nil, err
+	}
+	if days, err = WithProvisional(days, ProvisionalThrough(days, s.db.Now().In(loc).Year())); err != nil {
 		return nil, err
 	}
 	hours, err := s.WorkHours(ctx)

@@ -42,14 +42,15 @@ func TestStoreSeedAndLoad(t *testing.T) {
 		ctx := context.Background()
 		s := NewStore(d)
 
-		// Before seeding: no days, default hours, plain Monday to Friday.
+		// Before seeding: no days, default hours, provisional holidays
+		// (Monday to Friday otherwise).
 		empty, err := s.Load(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if empty.Covers(2025) || !empty.IsWorkday(D(2025, 10, 1)) {
-			t.Errorf("unseeded calendar: Covers(2025) = %v, IsWorkday(2025-10-01) = %v; want false, true",
-				empty.Covers(2025), empty.IsWorkday(D(2025, 10, 1)))
+		if empty.Covers(2025) || !empty.IsProvisional(2025) || empty.IsWorkday(D(2025, 10, 1)) || !empty.IsWorkday(D(2025, 10, 8)) {
+			t.Errorf("unseeded calendar: Covers(2025) = %v, IsProvisional(2025) = %v, IsWorkday(2025-10-01) = %v, IsWorkday(2025-10-08) = %v; want false, true, false, true",
+				empty.Covers(2025), empty.IsProvisional(2025), empty.IsWorkday(D(2025, 10, 1)), empty.IsWorkday(D(2025, 10, 8)))
 		}
 
 		n, err := s.SeedDefaults(ctx, audit.System("test"))
