@@ -410,6 +410,9 @@ func matrix() map[string]spec {
 		"POST /admin/routing-rules/{id}/delete": perm(adminOnly, func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "POST", "/admin/routing-rules/"+f.newRule()+"/delete", nil, "")
 		}),
+		"POST /admin/categories/auto-dispatch": perm(adminOnly, form("/admin/categories/auto-dispatch", func(f *authzFixture) url.Values {
+			return url.Values{"auto_category": {"BJ0101"}, "auto_dispatch": {"0"}}
+		})),
 		"GET /admin/sla":     perm(adminOnly, get("/admin/sla")),
 		"GET /admin/apikeys": perm(adminOnly, get("/admin/apikeys")),
 		"POST /admin/apikeys": perm(adminOnly, form("/admin/apikeys", func(f *authzFixture) url.Values {

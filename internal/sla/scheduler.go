@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"whistle/internal/casework"
+	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -146,6 +147,28 @@ func (s *Scheduler) RunDue(ctx context.Context) (fired int, err error) {
 	return fired, ctx.Err()
 }
 
+// claimNow is "now" for claiming due timers and their leases: the
+// database's clock, not this process's. Replicas share one database but
+// not one clock; a replica whose clock ran an hour ahead would otherwise
+// fire every timer an hour early, and take over others' leases before
+// they expire. A test world driven by a clock.Fake is the exception: its
+// fake clock stands for every clock in that world, the database's
+// included, so that tests move time instead of sleeping.
+func claimNow(ctx context.Context, tx *db.Tx, clk clock.Clock) (time.Time, error) {
+	if _, fake := clk.(*clock.Fake); fake {
+		return tx.Now(), nil
+	}
+	q := `SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')`
+	if tx.Dialect() == db.Postgres {
+		q = `SELECT clock_timestamp()`
+	}
+	var now db.Time
+	if err := tx.QueryRow(ctx, q).Scan(&now); err != nil {
+		return time.Time{}, db.Translate(err)
+	}
+	return now.UTC().Truncate(time.Microsecond), nil
+}
+
 type claimed struct {
 	id  int64
 	due time.Time
@@ -154,7 +177,8 @@ type claimed struct {
 // claim leases a batch of due timers to this scheduler, in due order. On
 // PostgreSQL, SKIP LOCKED lets concurrent schedulers take disjoint
 // batches without waiting for one another; the lease keeps a timer
-// reserved while it is being fired.
+// reserved while it is being fired. "Now" is the database's clock (see
+// claimNow), so that replicas agree on what is due.
 func (s *Scheduler) claim(ctx context.Context) ([]int64, error) {
 	var out []claimed
 	err := s.e.db.InTx(ctx, func(tx *db.Tx) error {
@@ -163,7 +187,10 @@ func (s *Scheduler) claim(ctx context.Context) ([]int64, error) {
 		if tx.Dialect() == db.Postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		now := tx.Now()
+		now, err := claimNow(ctx, tx, s.e.db.Clock())
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `UPDATE timers SET lease_owner = $1, lease_until = $2
 			WHERE id IN (SELECT id FROM timers WHERE fired_at IS NULL AND due_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
 				ORDER BY due_at, id LIMIT $4`+lock+`)

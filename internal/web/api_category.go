@@ -21,17 +21,19 @@ type categoryJSON struct {
 	Department string            `json:"department"`
 	TimeLimit  string            `json:"time_limit"`
 	Urgent     bool              `json:"urgent"`
-	Open311    bool              `json:"open311"`
-	Common     int               `json:"common"`
-	Sort       int               `json:"sort"`
-	Active     bool              `json:"active"`
-	Fields     []category.Field  `json:"fields"`
-	Children   []categoryJSON    `json:"children"`
+	// AutoDispatch: accepting a case dispatches it to the routed department.
+	AutoDispatch bool             `json:"auto_dispatch"`
+	Open311      bool             `json:"open311"`
+	Common       int              `json:"common"`
+	Sort         int              `json:"sort"`
+	Active       bool             `json:"active"`
+	Fields       []category.Field `json:"fields"`
+	Children     []categoryJSON   `json:"children"`
 }
 
 func toCategoryJSON(c *category.Category) categoryJSON {
 	j := categoryJSON{Code: c.Code, ParentCode: c.ParentCode, Name: c.Name, NameEN: c.NameEN, Kind: c.Kind, Edition: c.Edition,
-		Workflow: c.Workflow, Department: c.Department, TimeLimit: c.TimeLimit, Urgent: c.Urgent, Open311: c.Open311,
+		Workflow: c.Workflow, Department: c.Department, TimeLimit: c.TimeLimit, Urgent: c.Urgent, AutoDispatch: c.AutoDispatch, Open311: c.Open311,
 		Common: c.Common, Sort: c.Sort, Active: c.Active, Fields: c.Fields, Children: make([]categoryJSON, 0, len(c.Children))}
 	if j.Fields == nil {
 		j.Fields = []category.Field{}
@@ -90,20 +92,21 @@ func (s *Server) apiCategory(w http.ResponseWriter, r *http.Request) error {
 }
 
 type categoryRequest struct {
-	Code       string            `json:"code"`
-	ParentCode string            `json:"parent_code"`
-	Name       string            `json:"name"`
-	NameEN     string            `json:"name_en"`
-	Kind       category.Kind     `json:"kind"`
-	Edition    string            `json:"edition"`
-	Workflow   category.Workflow `json:"workflow"`
-	Department string            `json:"department"`
-	TimeLimit  string            `json:"time_limit"`
-	Urgent     bool              `json:"urgent"`
-	Open311    bool              `json:"open311"`
-	Common     int               `json:"common"`
-	Sort       int               `json:"sort"`
-	Fields     []category.Field  `json:"fields"`
+	Code         string            `json:"code"`
+	ParentCode   string            `json:"parent_code"`
+	Name         string            `json:"name"`
+	NameEN       string            `json:"name_en"`
+	Kind         category.Kind     `json:"kind"`
+	Edition      string            `json:"edition"`
+	Workflow     category.Workflow `json:"workflow"`
+	Department   string            `json:"department"`
+	TimeLimit    string            `json:"time_limit"`
+	Urgent       bool              `json:"urgent"`
+	AutoDispatch bool              `json:"auto_dispatch"`
+	Open311      bool              `json:"open311"`
+	Common       int               `json:"common"`
+	Sort         int               `json:"sort"`
+	Fields       []category.Field  `json:"fields"`
 }
 
 func (s *Server) apiCategoryCreate(w http.ResponseWriter, r *http.Request) error {
@@ -113,7 +116,7 @@ func (s *Server) apiCategoryCreate(w http.ResponseWriter, r *http.Request) error
 	}
 	c, err := s.Categories.Create(r.Context(), actorOf(r), category.Category{
 		Code: in.Code, ParentCode: in.ParentCode, Name: in.Name, NameEN: in.NameEN, Kind: in.Kind, Edition: in.Edition,
-		Workflow: in.Workflow, Department: in.Department, TimeLimit: in.TimeLimit, Urgent: in.Urgent, Open311: in.Open311,
+		Workflow: in.Workflow, Department: in.Department, TimeLimit: in.TimeLimit, Urgent: in.Urgent, AutoDispatch: in.AutoDispatch, Open311: in.Open311,
 		Common: in.Common, Sort: in.Sort, Fields: in.Fields,
 	})
 	if err != nil {
@@ -125,17 +128,18 @@ func (s *Server) apiCategoryCreate(w http.ResponseWriter, r *http.Request) error
 
 // categoryPatch is a PATCH body: absent (or null) members stay unchanged.
 type categoryPatch struct {
-	Name       *string            `json:"name"`
-	NameEN     *string            `json:"name_en"`
-	Workflow   *category.Workflow `json:"workflow"`
-	Department *string            `json:"department"`
-	TimeLimit  *string            `json:"time_limit"`
-	Urgent     *bool              `json:"urgent"`
-	Open311    *bool              `json:"open311"`
-	Common     *int               `json:"common"`
-	Sort       *int               `json:"sort"`
-	Active     *bool              `json:"active"`
-	Fields     *[]category.Field  `json:"fields"`
+	Name         *string            `json:"name"`
+	NameEN       *string            `json:"name_en"`
+	Workflow     *category.Workflow `json:"workflow"`
+	Department   *string            `json:"department"`
+	TimeLimit    *string            `json:"time_limit"`
+	Urgent       *bool              `json:"urgent"`
+	AutoDispatch *bool              `json:"auto_dispatch"`
+	Open311      *bool              `json:"open311"`
+	Common       *int               `json:"common"`
+	Sort         *int               `json:"sort"`
+	Active       *bool              `json:"active"`
+	Fields       *[]category.Field  `json:"fields"`
 }
 
 func (s *Server) apiCategoryUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +149,7 @@ func (s *Server) apiCategoryUpdate(w http.ResponseWriter, r *http.Request) error
 	}
 	c, err := s.Categories.Update(r.Context(), actorOf(r), r.PathValue("code"), category.Patch{
 		Name: in.Name, NameEN: in.NameEN, Workflow: in.Workflow, Department: in.Department, TimeLimit: in.TimeLimit,
-		Urgent: in.Urgent, Open311: in.Open311, Common: in.Common, Sort: in.Sort, Active: in.Active, Fields: in.Fields,
+		Urgent: in.Urgent, AutoDispatch: in.AutoDispatch, Open311: in.Open311, Common: in.Common, Sort: in.Sort, Active: in.Active, Fields: in.Fields,
 	})
 	if err != nil {
 		return err

@@ -219,20 +219,27 @@ type categoriesPage struct {
 	Leaves  []option
 	Regions []option
 	Form    *formState
-	Flash   string
+	// AutoForm is the automatic-dispatch form's state.
+	AutoForm *formState
+	Flash    string
 }
 
 // pageAdminCategories shows the category tree and the routing rules.
 func (s *Server) pageAdminCategories(w http.ResponseWriter, r *http.Request) error {
-	return s.showCategories(w, r, http.StatusOK, nil)
+	return s.showCategories(w, r, http.StatusOK, nil, nil)
 }
 
-func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status int, fs *formState) error {
+// showCategories renders the page with the routing-rule form's state fs
+// and the automatic-dispatch form's state autoFS (either may be nil).
+func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status int, fs, autoFS *formState) error {
 	ctx := r.Context()
 	lang := langOf(r)
-	d := &categoriesPage{Form: fs}
+	d := &categoriesPage{Form: fs, AutoForm: autoFS}
 	if d.Form == nil {
 		d.Form = &formState{}
+	}
+	if d.AutoForm == nil {
+		d.AutoForm = &formState{}
 	}
 	roots, err := s.Categories.Tree(ctx, true)
 	if err != nil {
@@ -283,9 +290,39 @@ func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		return s.showCategories(w, r, status, fs)
+		return s.showCategories(w, r, status, fs, nil)
 	}
 	return s.redirect(w, r, "/admin/categories?done=1#rules")
+}
+
+// pageAdminCategoryAutoDispatch switches a category's automatic dispatch
+// on acceptance on (auto_dispatch=1) or off.
+func (s *Server) pageAdminCategoryAutoDispatch(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return formErr(err)
+	}
+	f := r.PostForm
+	code := strings.TrimSpace(f.Get("auto_category"))
+	on := f.Get("auto_dispatch") == "1"
+	var err error
+	switch {
+	case code == "":
+		err = errs.E(errs.Invalid, "error.invalid").Field("auto_category", "field.required")
+	default:
+		_, err = s.Categories.Update(r.Context(), actorOf(r), code, category.Patch{AutoDispatch: &on})
+		if errs.Is(err, errs.NotFound) {
+			err = errs.E(errs.Invalid, "error.invalid").Field("auto_category", "category.not_found", code)
+		}
+	}
+	if err != nil {
+		fs := &formState{Values: f}
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showCategories(w, r, status, nil, fs)
+	}
+	return s.redirect(w, r, "/admin/categories?done=1#auto-dispatch")
 }
 
 // pageAdminRuleDelete deletes a routing rule.

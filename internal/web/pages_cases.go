@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -181,6 +182,10 @@ type caseRow struct {
 	Urgent      bool
 	Handler     string
 	Rating      int
+	// Routed is the department routing chose for the case (the dispatch
+	// queue shows it; bulk dispatch can send each case to its own).
+	Routed     string
+	routedCode string
 }
 
 func clip(s string, n int) string {
@@ -195,7 +200,7 @@ func (s *Server) row(lang i18n.Lang, now time.Time, c *casework.Case) caseRow {
 	row := caseRow{ID: c.ID, Number: c.Number, Status: string(c.Status), StatusText: s.Catalog.T(lang, "status."+string(c.Status)),
 		Workflow: c.Workflow, Category: c.CategoryName, Description: clip(c.Description, 60), Address: c.Address,
 		Source: s.Catalog.T(lang, "source."+c.Source), Created: shanghaiTime(c.CreatedAt), Supervised: c.Supervised, Urgent: c.Urgent,
-		Rating: c.Rating}
+		Rating: c.Rating, routedCode: c.RoutedDept}
 	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {
 		row.Street, row.Community, row.Grid = loc.At(region.Street).Name, loc.At(region.Community).Name, loc.Grid.Name
 	}
@@ -341,6 +346,9 @@ type queuePage struct {
 	Sources    []option
 	Targets    []option
 	CanBulk    bool
+	// BulkTarget is the bulk form's preselected target: routedTarget when
+	// a listed case has a routed department.
+	BulkTarget string
 	Flash      string
 	FlashError string
 	Elapsed    string
@@ -407,6 +415,17 @@ func (s *Server) queueData(r *http.Request) (*queuePage, error) {
 	if d.CanBulk {
 		if d.Targets, err = s.targetOptions(ctx, u, lang); err != nil {
 			return nil, err
+		}
+		labels := optionLabels(d.Targets)
+		for i := range d.Rows {
+			if code := d.Rows[i].routedCode; code != "" {
+				d.Rows[i].Routed = cmp.Or(labels["d:"+code], code)
+				d.BulkTarget = routedTarget
+			}
+		}
+		if d.BulkTarget != "" {
+			each := option{Value: routedTarget, Label: s.Catalog.T(lang, "page.cases.routed_each")}
+			d.Targets = append([]option{each}, d.Targets...)
 		}
 	}
 	q := r.URL.Query()
@@ -571,6 +590,33 @@ func (s *Server) targetOptions(ctx context.Context, u *account.User, lang i18n.L
 	return out, nil
 }
 
+// routedTarget is the bulk dispatch target "each case to its routed
+// department".
+const routedTarget = "routed"
+
+func optionLabels(opts []option) map[string]string {
+	m := make(map[string]string, len(opts))
+	for _, o := range opts {
+		m[o.Value] = o.Label
+	}
+	return m
+}
+
+// routedOption is the dispatch target that routing chose for c, when it
+// chose a department among targets; "" otherwise.
+func routedOption(c *casework.Case, targets []option) (value, label string) {
+	if c.RoutedDept == "" {
+		return "", ""
+	}
+	v := "d:" + c.RoutedDept
+	for _, o := range targets {
+		if o.Value == v {
+			return v, o.Label
+		}
+	}
+	return "", ""
+}
+
 // parseTarget reads "u:ID" or "d:CODE".
 func parseTarget(v string) *casework.Target {
 	switch {
@@ -591,7 +637,11 @@ func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error 
 		return formErr(err)
 	}
 	back := "/cases?queue=to_dispatch"
+	routed := r.PostFormValue("target") == routedTarget
 	t := parseTarget(r.PostFormValue("target"))
+	if routed {
+		t = &casework.Target{} // filled in per case
+	}
 	ids := r.PostForm["ids"]
 	if t == nil || len(ids) == 0 {
 		why := "target"
@@ -611,7 +661,19 @@ func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			continue
 		}
-		c, err := s.Cases.Act(r.Context(), callerOf(r), id, casework.ActDispatch, casework.Input{Target: t, Note: strings.TrimSpace(r.PostFormValue("note"))})
+		target := t
+		if routed {
+			c, err := s.Cases.Get(r.Context(), callerOf(r), id)
+			if err == nil && c.RoutedDept == "" {
+				failed = append(failed, strconv.FormatInt(id, 10)+":"+noRoute)
+				continue
+			}
+			if err == nil {
+				target = &casework.Target{Department: c.RoutedDept}
+			}
+			// Any other error is Act's to report, as for a chosen target.
+		}
+		_, err = s.Cases.Act(r.Context(), callerOf(r), id, casework.ActDispatch, casework.Input{Target: target, Note: strings.TrimSpace(r.PostFormValue("note"))})
 		if err != nil {
 			e := asAppError(err)
 			if e.Code == errs.Internal || e.Code == errs.Unavailable {
@@ -620,7 +682,6 @@ func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error 
 			failed = append(failed, strconv.FormatInt(id, 10)+":"+string(e.Code))
 			continue
 		}
-		_ = c
 		done++
 	}
 	loc := back + "&dispatched=" + strconv.Itoa(done)
@@ -630,6 +691,10 @@ func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error 
 	http.Redirect(w, r, loc, http.StatusSeeOther)
 	return nil
 }
+
+// noRoute is the failure of a case sent to its routed department that
+// has none.
+const noRoute = "no_route"
 
 // bulkFailures explains a bulk dispatch's failures, given as "id:code"
 // pairs (or "target" / "cases" for an incomplete form), with each case's
@@ -655,6 +720,8 @@ func (s *Server) bulkFailures(r *http.Request, v string) string {
 		}
 		key := "error.invalid"
 		switch errs.Code(code) {
+		case noRoute:
+			key = "page.cases.bulk_no_route"
 		case errs.Conflict:
 			key = "page.cases.bulk_conflict"
 		case errs.Forbidden:
@@ -691,16 +758,20 @@ type actionForm struct {
 	CSRF    string
 	CaseID  int64
 	Targets []option
-	Results []option
-	Stars   []int
-	Action  string
-	Label   string
-	Help    string
-	F       map[string]string // field → "req" | "opt"
-	Form    *formState
-	Open    bool
-	Danger  bool
-	Version int
+	// Preselect is the target routing chose, selected until the user picks
+	// another; Routed is its label for the hint.
+	Preselect string
+	Routed    string
+	Results   []option
+	Stars     []int
+	Action    string
+	Label     string
+	Help      string
+	F         map[string]string // field → "req" | "opt"
+	Form      *formState
+	Open      bool
+	Danger    bool
+	Version   int
 }
 
 type caseDetail struct {
@@ -841,6 +912,7 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, fo
 	p.Title = c.Number + " · " + p.Title
 	for i := range d.Actions {
 		d.Actions[i].fill(p.Lang, p.CSRF, c.ID, d.Targets, d.Results)
+		d.Actions[i].preselect(c)
 	}
 	return s.render(w, r, status, "case.html", p)
 }
@@ -873,6 +945,19 @@ func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event
 	}
 	if v := str("target_user"); v != "" && staff {
 		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.to_user", v))
+	}
+	if e.Data["automatic"] == true {
+		// Staff see which rule chose the department; others that it was automatic.
+		id, byRule := e.Data["rule_id"].(float64)
+		prio, _ := e.Data["rule_priority"].(float64)
+		switch {
+		case !staff:
+			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto"))
+		case byRule:
+			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto_rule", int64(id), str("rule_category"), str("rule_region"), int(prio)))
+		default:
+			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto_default", str("default_of")))
+		}
 	}
 	if v, ok := e.Data["stars"].(float64); ok {
 		it.Details = append(it.Details, strings.Repeat("★", int(v))+strings.Repeat("☆", 5-int(v)))
@@ -992,6 +1077,7 @@ func (s *Server) renderActionForm(w http.ResponseWriter, r *http.Request, status
 	}
 	p := s.newPage(r, "page.case.title", nil)
 	af.fill(p.Lang, p.CSRF, c.ID, d.Targets, d.Results)
+	af.preselect(c)
 	return s.renderFragment(w, status, "case.html", "action-form", af)
 }
 
@@ -1007,6 +1093,13 @@ func dangerous(a casework.Action) bool {
 // fill gives an action form what its template needs from the page.
 func (a *actionForm) fill(lang i18n.Lang, csrf string, id int64, targets, results []option) {
 	a.Lang, a.CSRF, a.CaseID, a.Targets, a.Results, a.Stars = lang, csrf, id, targets, results, []int{5, 4, 3, 2, 1}
+}
+
+// preselect selects the routed department in a form with a target.
+func (a *actionForm) preselect(c *casework.Case) {
+	if _, ok := a.F[casework.FieldTarget]; ok {
+		a.Preselect, a.Routed = routedOption(c, a.Targets)
+	}
 }
 
 // actionInput reads an action form into casework.Input; malformed numbers

@@ -29,6 +29,7 @@ func (s *Server) registerPages() {
 	s.handle("POST /admin/users/{id}/password", needs(account.PermUserWrite), s.pageAdminUserPassword)
 	s.handle("GET /admin/regions", needs(account.PermRegionWrite), s.pageAdminRegions)
 	s.handle("GET /admin/categories", needs(account.PermCategoryWrite), s.pageAdminCategories)
+	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), s.pageAdminCategoryAutoDispatch)
 	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), s.pageAdminRuleAdd)
 	s.handle("POST /admin/routing-rules/{id}/delete", needs(account.PermCategoryWrite), s.pageAdminRuleDelete)
 	s.handle("GET /admin/sla", needs(account.PermSLAWrite), s.pageAdminSLA)
