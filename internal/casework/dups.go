@@ -1,8 +1,10 @@
 package casework
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -25,6 +27,9 @@ type Nearby struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// maxDuplicates bounds the duplicate hints: the nearest this many.
+const maxDuplicates = 200
+
 // Duplicates lists open public cases of the same category within the
 // configured radius, reported in the configured window, nearest first.
 func (s *Service) Duplicates(ctx context.Context, category string, lat, lng float64, crs string) ([]Nearby, error) {
@@ -37,13 +42,20 @@ func (s *Service) Duplicates(ctx context.Context, category string, lat, lng floa
 	}
 	p := geo2.ToWGS84(c, orb.Point{lng, lat})
 	r := s.cfg.DuplicateRadius
+	kx := math.Max(math.Cos(p[1]*math.Pi/180), 0.01) // metres per degree of longitude, relative to latitude
 	dLat := r / 111320.0
-	dLng := r / (111320.0 * math.Max(math.Cos(p[1]*math.Pi/180), 0.01))
+	dLng := r / (111320.0 * kx)
 	since := s.db.Now().Add(-s.cfg.DuplicateWindow)
+	// The bounding box on the indexed lat and lng columns narrows the
+	// candidates; ORDER BY an equirectangular distance (exact enough at a
+	// few hundred metres, and plain arithmetic both SQLite and PostgreSQL
+	// accept) puts the nearest first before the LIMIT, so a busy area
+	// cannot push the nearest case out of the answer.
 	rows, err := s.db.Query(ctx, `SELECT id, number, category_name, status, lat, lng, address, created_at FROM cases
 		WHERE category_code = $1 AND lat BETWEEN $2 AND $3 AND lng BETWEEN $4 AND $5 AND created_at >= $6
-		AND visibility = 'public' AND status NOT IN ('closed','rejected','declined','merged') LIMIT 200`,
-		category, p[1]-dLat, p[1]+dLat, p[0]-dLng, p[0]+dLng, since)
+		AND visibility = 'public' AND status NOT IN ('closed','rejected','declined','merged')
+		ORDER BY (lat - $7) * (lat - $7) + (lng - $8) * (lng - $8) * $9, id LIMIT $10`,
+		category, p[1]-dLat, p[1]+dLat, p[0]-dLng, p[0]+dLng, since, p[1], p[0], kx*kx, maxDuplicates)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +75,10 @@ func (s *Service) Duplicates(ctx context.Context, category string, lat, lng floa
 			out = append(out, n)
 		}
 	}
-	sortNearby(out)
+	// The query's flat-earth order and the geodesic distances shown agree
+	// but for near ties; sort by what is shown.
+	slices.SortStableFunc(out, func(a, b Nearby) int { return cmp.Compare(a.Distance, b.Distance) })
 	return out, rows.Err()
-}
-
-func sortNearby(ns []Nearby) {
-	for i := 1; i < len(ns); i++ {
-		for j := i; j > 0 && ns[j].Distance < ns[j-1].Distance; j-- {
-			ns[j], ns[j-1] = ns[j-1], ns[j]
-		}
-	}
 }
 
 // Follow lets a resident follow an existing case instead of reporting it
