@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/casework"
 	"whistle/internal/open311"
 )
 
@@ -23,6 +24,7 @@ func FuzzOpen311Form(f *testing.F) {
 		"attribute[]=x&attribute[a]b]=y&attribute[a][][]=z&attribute[=1&attribute[ok]=+",
 		"status=closed&description=done&media_url=http%3A%2F%2Fx", "phone=(86)13912345678", "phone=１３９１２３４５６７８",
 		"a=%zz", "x;y=1", "",
+		"status=+FIXED+&status=Closed&status=investigating&status=reopened&status=close",
 	} {
 		f.Add(s)
 	}
@@ -42,11 +44,23 @@ func FuzzOpen311Form(f *testing.F) {
 				t.Fatalf("NormalizePhone(%q) = %q", v, p)
 			}
 		}
+		// The statuses of the mySociety extension, written out apart from
+		// the decoder; only fixed and closed ask Whistle to close a case.
+		known := map[string]bool{"open": true, "closed": true, "fixed": true, "in_progress": true, "action_scheduled": true,
+			"investigating": true, "duplicate": true, "not_councils_responsibility": true, "no_further_action": true,
+			"internal_referral": true, "reopen": true}
 		for _, v := range form["status"] {
-			if s, ok := open311.ParseUpdateStatus(v); ok {
-				if _, ok := open311.UpdateAction(s); !ok && s != "" {
-					t.Logf("status %q parses to %q without an action", v, s)
-				}
+			want := strings.ToLower(strings.TrimSpace(v))
+			s, ok := open311.ParseUpdateStatus(v)
+			if ok != known[want] || ok && s != want {
+				t.Errorf("ParseUpdateStatus(%q) = %q, %v; want %q, %v", v, s, ok, want, known[want])
+			}
+			if !ok {
+				continue
+			}
+			a, acts := open311.UpdateAction(s)
+			if closes := s == "fixed" || s == "closed"; acts != closes || acts && a != casework.ActClose {
+				t.Errorf("UpdateAction(%q) = %q, %v; want close only for fixed and closed", s, a, acts)
 			}
 		}
 	})
@@ -62,6 +76,8 @@ func FuzzOpen311Query(f *testing.F) {
 	f.Add("", "2026-01-01T00:00:00-12:00", "requests.json.xml")
 	f.Add("0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", ".json")
 	f.Add("2026-02-30T00:00:00Z", " 2026-11-23T10:00:00Z ", "ZL0601.xml")
+	f.Add("2026-11-01T00:00:00Z", "", "WS20261123000001.json.json")
+	f.Add("", "", ".xml.json")
 	now := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, start, end, segment string) {
 		var st, en time.Time
@@ -90,9 +106,17 @@ func FuzzOpen311Query(f *testing.F) {
 			_ = open311.FormatTime(from)
 			_ = open311.FormatTime(to)
 		}
+		// A format suffix is ".json" or ".xml" at the very end; the name is
+		// what comes before it, or the whole segment without one.
 		name, format, ok := open311.SplitFormat(segment)
-		if ok && name+"."+string(format) != segment && !strings.HasSuffix(segment, name+".") {
-			t.Logf("SplitFormat(%q) = %q %q", segment, name, format)
+		wantOK := strings.HasSuffix(segment, ".json") || strings.HasSuffix(segment, ".xml")
+		switch {
+		case ok != wantOK:
+			t.Errorf("SplitFormat(%q) ok = %v, want %v", segment, ok, wantOK)
+		case ok && name+"."+string(format) != segment:
+			t.Errorf("SplitFormat(%q) = %q, %q: they do not make the segment", segment, name, format)
+		case !ok && name != segment:
+			t.Errorf("SplitFormat(%q) = %q without a format, want the segment unchanged", segment, name)
 		}
 	})
 }

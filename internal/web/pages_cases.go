@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -791,6 +792,8 @@ type caseDetail struct {
 	Targets    []option
 	Results    []option
 	Flash      string
+	// Error is why an action failed whose form is not on the page.
+	Error      string
 	Community  string
 	GridName   string
 	Lat, Lng   string
@@ -898,6 +901,12 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, fo
 	}
 	for _, res := range []string{"satisfied", "basically_satisfied", "dissatisfied"} {
 		d.Results = append(d.Results, option{Value: res, Label: s.Catalog.T(lang, "revisit."+res)})
+	}
+	if fs != nil && fs.Message != "" && !slices.ContainsFunc(d.Actions, func(a actionForm) bool { return a.Action == formAction }) {
+		// The action is not offered now (the case moved on, or it was
+		// never the caller's): its form is not on the page, so say why
+		// above it rather than nowhere.
+		d.Error = fs.Message
 	}
 	if a := r.URL.Query().Get("done"); a != "" {
 		d.Flash = s.Catalog.T(lang, "page.case.done", s.Catalog.T(lang, "act."+safeKey(a)))
