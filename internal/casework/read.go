@@ -254,15 +254,32 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64,
 	return out, next, nil
 }
 
-// Timeline returns a case's steps, oldest first, with their photos. Callers
-// who only see public cases get the public steps.
+// Timeline returns a case's steps, oldest first, with their photos. With
+// publicOnly, and always for a follower outside the case's scope, only the
+// public steps come back, stripped as PublicView strips them (no actor).
 func (s *Service) Timeline(ctx context.Context, c Caller, id int64, publicOnly bool) ([]Event, error) {
+	tl, _, err := s.TimelineFor(ctx, c, id, publicOnly)
+	return tl, err
+}
+
+// TimelineFor is Timeline, and whether the steps are the public
+// projection's (publicOnly, or a follower outside the scope): then show
+// them as PublicView's steps.
+func (s *Service) TimelineFor(ctx context.Context, c Caller, id int64, publicOnly bool) (_ []Event, public bool, _ error) {
 	cs, err := s.View(ctx, c, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// A follower outside the scope sees what the public sees.
-	return s.timeline(ctx, id, publicOnly || cs.Followed)
+	public = publicOnly || cs.Followed
+	tl, err := s.timeline(ctx, id, public)
+	if err != nil {
+		return nil, false, err
+	}
+	if public {
+		tl = publicEvents(tl)
+	}
+	return tl, public, nil
 }
 
 func (s *Service) timeline(ctx context.Context, id int64, publicOnly bool) ([]Event, error) {

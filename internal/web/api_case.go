@@ -78,13 +78,13 @@ type caseJSON struct {
 	SLA           string               `json:"sla,omitempty"`      // ok, warning, overdue, paused
 	Actions       []casework.Available `json:"actions,omitempty"`
 	Photos        []casework.Photo     `json:"photos,omitempty"`
-	Timeline      []casework.Event     `json:"timeline,omitempty"`
 }
 
-// caseView renders a case for a caller. Personal data: the reporter's phone
-// is masked unless unmask is set (by a caller with the permission, audited
-// by the handler); the public view carries none at all.
-func (s *Server) caseView(c *casework.Case, public, unmask bool) caseJSON {
+// caseView renders a case for a caller in its data scope. Personal data:
+// the reporter's phone is masked unless unmask is set (by a caller with the
+// permission, audited by the handler). Everyone else (the public and
+// followers) reads casework.PublicView instead.
+func (s *Server) caseView(c *casework.Case, unmask bool) caseJSON {
 	j := caseJSON{ID: c.ID, Number: c.Number, Status: c.Status, Workflow: c.Workflow,
 		Category:    map[string]string{"code": c.CategoryCode, "name": c.CategoryName},
 		Description: c.Description, Address: c.Address, Location: latLng{Lat: c.Lat, Lng: c.Lng}, Source: c.Source,
@@ -119,11 +119,6 @@ func (s *Server) caseView(c *casework.Case, public, unmask bool) caseJSON {
 	}
 	if c.AssigneeID != 0 {
 		j.Assignee = &personJSON{ID: c.AssigneeID, Name: c.AssigneeName}
-	}
-	if public {
-		j.Anonymous, j.Fields, j.RatingComment = false, map[string]string{}, ""
-		j.Assignee = nil
-		return j
 	}
 	j.RoutedTo = c.RoutedDept
 	if c.PostponeHours > 0 {
@@ -184,7 +179,7 @@ func (s *Server) apiCaseSubmit(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/api/v1/cases/"+strconv.FormatInt(c.ID, 10))
-	writeJSON(w, http.StatusCreated, s.caseView(c, false, false))
+	writeJSON(w, http.StatusCreated, s.caseView(c, false))
 	return nil
 }
 
@@ -206,6 +201,11 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if c.Followed {
+		// A follower outside the scope reads what the public reads.
+		writeJSON(w, http.StatusOK, s.Cases.Public(c, nil))
+		return nil
+	}
 	unmask := r.URL.Query().Get("unmask") == "1" && caller.User.Can(account.PermUnmask) && c.ReporterPhone != ""
 	if unmask {
 		if err := s.DB.InTx(r.Context(), func(tx *txT) error {
@@ -214,7 +214,7 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	j := s.caseView(c, false, unmask)
+	j := s.caseView(c, unmask)
 	j.Actions = s.Cases.Actions(c, caller)
 	if j.Actions == nil {
 		j.Actions = []casework.Available{}
@@ -231,9 +231,13 @@ func (s *Server) apiCaseTimeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tl, err := s.Cases.Timeline(r.Context(), callerOf(r), id, false)
+	tl, public, err := s.Cases.TimelineFor(r.Context(), callerOf(r), id, false)
 	if err != nil {
 		return err
+	}
+	if public {
+		writeJSON(w, http.StatusOK, map[string]any{"timeline": casework.PublicSteps(tl)})
+		return nil
 	}
 	if tl == nil {
 		tl = []casework.Event{}
@@ -257,7 +261,7 @@ func (s *Server) apiCaseAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	j := s.caseView(c, false, false)
+	j := s.caseView(c, false)
 	j.Actions = s.Cases.Actions(c, callerOf(r))
 	if j.Actions == nil {
 		j.Actions = []casework.Available{}
@@ -393,7 +397,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]caseJSON, 0, len(cases))
 	for _, c := range cases {
-		out = append(out, s.caseView(c, false, false))
+		out = append(out, s.caseView(c, false))
 	}
 	resp := map[string]any{"cases": out}
 	if next != 0 {
@@ -458,9 +462,9 @@ func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]caseJSON, 0, len(cases))
+	out := make([]casework.PublicView, 0, len(cases))
 	for _, c := range cases {
-		out = append(out, s.caseView(c, true, false))
+		out = append(out, s.Cases.Public(c, nil))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
 	return nil
@@ -475,13 +479,7 @@ func (s *Server) apiPublicCase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	j := s.caseView(c, true, false)
-	for i := range tl {
-		// Only roles, never names, in the public timeline.
-		tl[i].ActorName, tl[i].ActorID = "", 0
-	}
-	j.Timeline = tl
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, s.Cases.Public(c, tl))
 	return nil
 }
 

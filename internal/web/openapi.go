@@ -178,7 +178,7 @@ func apiOperations() []apiOp {
 		// Cases.
 		{Method: "POST", Path: "/api/v1/cases", Tag: "cases", Summary: "Report a problem (anonymously too)", SummaryZH: "上报问题（可匿名）",
 			Auth: docPublic, Params: []apiParam{{Name: "Idempotency-Key", In: "header",
-				Desc: "Makes a retry return the first case (201 with Idempotent-Replayed: true). A key belongs to its caller: the user, or for an anonymous caller the client identity in the HttpOnly whistle_client cookie, which the server issues on the first anonymous report and which the client must send back (without it, a key cannot be replayed). The same key with another body answers 422 idempotency_mismatch. Keys last 24 hours; after that the key files a new case. workflow may only repeat the category's own workflow, and urgent may be set only by staff (permission case.urgent): otherwise 422 with a field message.",
+				Desc:   "Makes a retry return the first case (201 with Idempotent-Replayed: true). A key belongs to its caller: the user, or for an anonymous caller the client identity in the HttpOnly whistle_client cookie, which the server issues on the first anonymous report and which the client must send back (without it, a key cannot be replayed). The same key with another body answers 422 idempotency_mismatch. Keys last 24 hours; after that the key files a new case. workflow may only repeat the category's own workflow, and urgent may be set only by staff (permission case.urgent): otherwise 422 with a field message.",
 				DescZH: "重试时返回首次创建的案件（201，带 Idempotent-Replayed: true）。键只属于调用者本人：登录用户，或匿名调用者的客户端标识（HttpOnly Cookie whistle_client，首次匿名上报时由服务器发放，客户端须回传，否则无法重放）。同一键配不同请求体返回 422 idempotency_mismatch。键有效期 24 小时，过期后同一键会新建案件。workflow 只能与类别的流程一致，urgent 只有工作人员（权限 case.urgent）可以设置，否则返回 422 及字段说明。"}},
 			Body: "NewCase", Status: 201, Result: "Case", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/cases", Tag: "cases", Summary: "Cases in the caller's data scope, newest first", SummaryZH: "数据范围内的案件（新的在前）",
@@ -219,9 +219,9 @@ func apiOperations() []apiOp {
 		// The public map.
 		{Method: "GET", Path: "/api/v1/public/cases", Tag: "public", Summary: "Public cases in a bounding box, without personal data", SummaryZH: "范围内的公开案件（不含个人信息）",
 			Auth: docPublic, Params: []apiParam{{Name: "bbox", In: "query", Required: true, Desc: "minLng,minLat,maxLng,maxLat.", DescZH: "最小经度,最小纬度,最大经度,最大纬度。"},
-				query("open", "string", "1: open cases only.", "为 1 时只看未办结。")}, Result: "CaseList", Errors: []int{422}},
+				query("open", "string", "1: open cases only.", "为 1 时只看未办结。")}, Result: "PublicCaseList", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/public/cases/{id}", Tag: "public", Summary: "One public case and its public timeline", SummaryZH: "单个公开案件及公开时间线",
-			Auth: docPublic, Params: []apiParam{id}, Result: "Case"},
+			Auth: docPublic, Params: []apiParam{id}, Result: "PublicCase"},
 		{Method: "GET", Path: "/api/v1/public/cases/{id}/photos/{pid}", Tag: "public", Summary: "A photo of a public case's public timeline (Open311 media_url)", SummaryZH: "公开案件公开时间线中的照片（Open311 media_url）",
 			Auth: docPublic, Params: []apiParam{id, pathParam("pid", "Photo id.", "照片 ID。")}, Media: mediaImage},
 
@@ -640,7 +640,20 @@ func apiSchemas() map[string]any {
 			"visibility": "string", "department": obj(map[string]any{"code": "string", "name": "string"}), "deadline": "string", "sla": "string",
 			"created_at": "string", "updated_at": "string", "closed_at": "string", "version": "integer", "actions": arrayOf("object"),
 			"photos": arrayOf("#Photo"), "timeline": arrayOf("#Event")}, "id", "number", "status"),
-		"CaseList":    obj(map[string]any{"cases": arrayOf("#Case"), "next": "string"}, "cases"),
+		"CaseList": obj(map[string]any{"cases": arrayOf("#Case"), "next": "string"}, "cases"),
+		// PublicCase is casework.PublicView: what the public and followers
+		// read (GET /api/v1/cases/{id} and its timeline answer a follower
+		// outside the case's scope in this shape too). It names no one.
+		"PublicCase": obj(map[string]any{"id": "integer", "number": "string", "status": "string", "workflow": "string",
+			"category": obj(map[string]any{"code": "string", "name": "string"}), "description": "string", "address": "string",
+			"location": obj(map[string]any{"lat": "number", "lng": "number"}), "region": "object", "source": "string", "urgent": "boolean",
+			"visibility": "string", "department": obj(map[string]any{"code": "string", "name": "string"}), "rating": "integer",
+			"reopens": "integer", "rework": "integer", "returns": "integer", "supervised": "boolean", "parent_id": "integer",
+			"created_at": "string", "updated_at": "string", "closed_at": "string", "deadline": "string", "sla": "string",
+			"timeline": arrayOf("#PublicStep")}, "id", "number", "status"),
+		"PublicCaseList": obj(map[string]any{"cases": arrayOf("#PublicCase")}, "cases"),
+		"PublicStep": obj(map[string]any{"id": "integer", "at": "string", "role": "string", "action": "string", "from": "string", "to": "string",
+			"note": "string", "data": "object", "photos": arrayOf("#Photo")}),
 		"Event":       obj(map[string]any{"id": "integer", "at": "string", "actor": "string", "role": "string", "action": "string", "from": "string", "to": "string", "note": "string", "public": "boolean", "photos": arrayOf("#Photo")}),
 		"Timeline":    obj(map[string]any{"timeline": arrayOf("#Event")}),
 		"Photo":       obj(map[string]any{"id": "integer", "kind": "string", "mime": "string", "size": "integer", "width": "integer", "height": "integer", "created_at": "string"}),

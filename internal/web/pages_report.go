@@ -241,8 +241,7 @@ func (s *Server) pagePublicCase(w http.ResponseWriter, r *http.Request) error {
 	}
 	lang := langOf(r)
 	d := &publicCasePage{Row: s.row(lang, s.Clock.Now(), c), C: c}
-	for _, e := range tl {
-		e.ActorName, e.ActorID = "", 0
+	for _, e := range tl { // already stripped of actors (casework.PublicCase)
 		it := s.timelineItem(lang, c, e, false)
 		for i := range it.Photos {
 			// Public steps' photos are served without a login.
