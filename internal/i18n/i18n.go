@@ -103,14 +103,15 @@ func Parse(tag string) (Lang, bool) {
 }
 
 // FromAcceptLanguage picks the first supported language in an
-// Accept-Language header, by q-value; the default is zh-CN.
+// Accept-Language header, by q-value; the default is zh-CN. A q of 0
+// means "not acceptable" (RFC 9110), and the q is case-insensitive.
 func FromAcceptLanguage(h string) Lang {
-	best, bestQ := ZH, -1.0
+	best, bestQ := ZH, 0.0
 	for _, part := range strings.Split(h, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		q := 1.0
-		if p := strings.TrimSpace(params); strings.HasPrefix(p, "q=") {
-			if _, err := fmt.Sscanf(p, "q=%g", &q); err != nil {
+		if p := strings.TrimSpace(params); len(p) >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=' {
+			if _, err := fmt.Sscanf(p[2:], "%g", &q); err != nil {
 				q = 0
 			}
 		}
