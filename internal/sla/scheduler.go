@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -38,7 +40,9 @@ func addTimer(ctx context.Context, tx *db.Tx, kind string, due time.Time, caseID
 
 // SchedulerConfig tunes a Scheduler.
 type SchedulerConfig struct {
-	// Owner names this scheduler in the timers' lease (default: random).
+	// Owner names this scheduler in the timers' lease (default: the host
+	// name, the process id and a random part, so that a lease, and the
+	// firing it led to, says which replica took it).
 	Owner string
 	// Batch is how many due timers one claim takes (default 100).
 	Batch int
@@ -67,9 +71,10 @@ type Scheduler struct {
 // NewScheduler returns a Scheduler for the engine's timers.
 func (e *Engine) NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if cfg.Owner == "" {
-		var b [8]byte
+		var b [4]byte
 		_, _ = rand.Read(b[:])
-		cfg.Owner = hex.EncodeToString(b[:])
+		host, _ := os.Hostname()
+		cfg.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
