@@ -207,10 +207,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	start := time.Now()
 	rep := &Report{Name: cfg.Name, Unexpected: map[int]int{}}
+	var first []string // notes from before the first cycle
 	if cfg.DB.URL != "" {
 		if err := checkPostgresDurability(ctx, cfg.DB, rep); err != nil {
 			return rep, err
 		}
+		first, rep.Notes = rep.Notes, nil
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))
 	led := newLedger(fmt.Sprintf("soak-%x-", rng.Uint64()>>32))
@@ -315,6 +317,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if ld != nil && ld.limitsNote != "" {
 		rep.Notes = append([]string{ld.limitsNote}, rep.Notes...)
 	}
+	rep.Notes = append(first, rep.Notes...)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
