@@ -40,6 +40,22 @@
 // Changing a rule never rewrites the deadlines already running: each stage
 // row keeps the limit it was given.
 //
+// # Provisional calendars
+//
+// A deadline computed across a year that has only a provisional calendar
+// (the statutory holidays, see package calendar) marks its stage
+// (sla_stages.provisional). Whenever the engine loads the calendar (at
+// start-up and after every calendar change), each open marked stage that
+// no longer touches a provisional year is recomputed on the new calendar:
+// the limit from the stage's start, plus the working time it stood paused
+// and the postponements granted. A deadline or warning that moved is
+// written with new timers and mirrored on the case, with an
+// sla_recomputed step on the timeline (old and new deadline) and an
+// sla.recompute entry in the audit log; a warning already fired comes
+// again if its new time is ahead. A stage already breached keeps its
+// deadline, its breach and its supervisions. Supervisions' own deadlines
+// are not recomputed.
+//
 // # Timers, warnings and breaches
 //
 // Each open, running stage has a warning timer at warn_pct of its limit

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -154,14 +155,17 @@ func (s *Server) apiTimeLimitDelete(w http.ResponseWriter, r *http.Request) erro
 // calendarYear is the calendar of one year as the API shows it.
 type calendarYear struct {
 	Year int `json:"year"`
-	// Covered says whether the year has a schedule; a year without one is
-	// counted as plain Monday to Friday.
-	Covered    bool           `json:"covered"`
-	Workdays   int            `json:"workdays"`
-	WorkHours  string         `json:"work_hours"`
-	DailyHours float64        `json:"daily_hours"`
-	Days       []calendar.Day `json:"days"`
-	Years      []int          `json:"years"`
+	// Covered says whether the year has a schedule. A year without one
+	// is Provisional when the calendar generated its statutory holidays
+	// (each listed day then has "provisional": true; no 调休 is invented),
+	// and counted as plain Monday to Friday otherwise.
+	Covered     bool           `json:"covered"`
+	Provisional bool           `json:"provisional"`
+	Workdays    int            `json:"workdays"`
+	WorkHours   string         `json:"work_hours"`
+	DailyHours  float64        `json:"daily_hours"`
+	Days        []calendar.Day `json:"days"`
+	Years       []int          `json:"years"`
 }
 
 // apiCalendar answers a year of the working calendar:
@@ -186,8 +190,9 @@ func (s *Server) apiCalendar(w http.ResponseWriter, r *http.Request) error {
 	if days == nil {
 		days = []calendar.Day{}
 	}
+	days = withProvisional(cal, year, days)
 	out := calendarYear{Year: year, Covered: cal.Covers(year), WorkHours: cal.WorkHours().String(), DailyHours: cal.DailyHours().Hours(),
-		Days: days, Years: cal.Years()}
+		Days: days, Years: cal.Years(), Provisional: cal.IsProvisional(year) && !calendar.OfficialYears(days)[year]}
 	for d := calendar.D(year, time.January, 1); d.Year == year; d = d.AddDays(1) {
 		if cal.IsWorkday(d) {
 			out.Workdays++
@@ -195,6 +200,27 @@ func (s *Server) apiCalendar(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// withProvisional adds to year's stored days the provisional holidays the
+// working calendar generated for it, unless the store already has a
+// schedule for the year (imported since the calendar was loaded).
+func withProvisional(cal *calendar.Calendar, year int, stored []calendar.Day) []calendar.Day {
+	if !cal.IsProvisional(year) || calendar.OfficialYears(stored)[year] {
+		return stored
+	}
+	listed := map[calendar.Date]bool{}
+	for _, d := range stored {
+		listed[d.Date] = true
+	}
+	out := stored
+	for _, d := range cal.Days(year) {
+		if d.Provisional && !listed[d.Date] {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
+	return out
 }
 
 // calendarDate reads the {date} path value.

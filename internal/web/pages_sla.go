@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"whistle/internal/errs"
@@ -17,13 +18,19 @@ type limitRow struct {
 }
 
 type slaPage struct {
-	Limits    []limitRow
-	Year      int
-	Years     []int
-	Covered   bool
-	WorkHours string
-	Days      []calendar.Day
-	Stages    []option
+	Limits []limitRow
+	Year   int
+	// Years are the years with a schedule and those with a provisional
+	// calendar, which ProvisionalYears also lists.
+	Years            []int
+	ProvisionalYears map[int]bool
+	Covered          bool
+	// Provisional says Days are the generated statutory holidays of a year
+	// without a schedule, each marked 暂定 on the page.
+	Provisional bool
+	WorkHours   string
+	Days        []calendar.Day
+	Stages      []option
 }
 
 // pageAdminSLA shows the time-limit rules and the working calendar; the
@@ -56,7 +63,13 @@ func (s *Server) pageAdminSLA(w http.ResponseWriter, r *http.Request) error {
 	if y, err := strconv.Atoi(r.URL.Query().Get("year")); err == nil && y > 1900 && y < 3000 {
 		d.Year = y
 	}
-	d.Years, d.Covered, d.Days = cal.Years(), cal.Covers(d.Year), cal.Days(d.Year)
+	d.Covered, d.Days, d.Provisional = cal.Covers(d.Year), cal.Days(d.Year), cal.IsProvisional(d.Year)
+	d.Years, d.ProvisionalYears = cal.Years(), map[int]bool{}
+	for _, y := range cal.ProvisionalYears() {
+		d.Years = append(d.Years, y)
+		d.ProvisionalYears[y] = true
+	}
+	slices.Sort(d.Years)
 	d.WorkHours = cal.WorkHours().String()
 	return s.render(w, r, http.StatusOK, "admin_sla.html", s.newPage(r, "admin.sla", d))
 }

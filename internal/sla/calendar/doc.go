@@ -6,9 +6,26 @@
 // A working day is Monday to Friday, minus the listed holidays (休), plus
 // the listed make-up workdays (调休上班, weekend days declared working
 // days). The State Council's schedules for 2025 and 2026 are embedded
-// (data/, see Official); later years are imported at run time. A year
-// without data is computed as plain Monday to Friday — wrong around its
-// holidays — so callers should check Covers and warn.
+// (data/, see Official); later years are imported at run time.
+//
+// # Provisional years
+//
+// A year from 2025 on without an imported schedule (no holiday listed) is
+// given a provisional calendar when Store.Load builds the Calendar: the
+// statutory holidays of 全国年节及纪念日放假办法 as revised in 2024 (元旦;
+// 春节 from 除夕, the day before lunar 1/1, to 初三; 清明 on its solar
+// term; 劳动节 May 1–2; 端午 on lunar 5/5; 中秋 on lunar 8/15; 国庆
+// October 1–3), computed with github.com/6tail/lunar-go. No make-up
+// workday (调休) and no substitute day off is invented, so a provisional
+// year has at least as many working days as its official schedule will,
+// and the statutory days are a subset of the official rest days (tested
+// against 2025 and 2026). Such days carry Provisional; IsProvisional and
+// ProvisionalBetween tell callers, and the SLA engine recomputes the
+// deadlines computed across such a year once its schedule arrives.
+// Provisional calendars reach ProvisionalAhead years past the later of
+// this year and the last stored year; beyond them, and before 2025, a year
+// is plain Monday to Friday — wrong around its holidays — so callers
+// should check Covers and warn.
 //
 // A working day has working periods, by default 08:30–12:00 and
 // 13:30–17:30 (DefaultWorkHours, configurable per district). Periods are
@@ -53,7 +70,7 @@
 //
 // # Speed
 //
-// New precomputes a day table over the covered years: a prefix count of
+// New precomputes a day table over the covered and provisional years: a prefix count of
 // working days and the list of working days, with plain Monday-to-Friday
 // arithmetic outside the table. Each operation is a few look-ups, without
 // loops over days or minutes and without allocating (see bench_test.go).

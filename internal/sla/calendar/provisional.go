@@ -88,13 +88,15 @@ func Provisional(year int) ([]Day, error) {
 	return out, nil
 }
 
-// OfficialYears returns the years in which days lists a holiday: the years
-// with a schedule. A year with only a listed workday (a make-up day that
-// the next year's notice places in December) has none.
+// OfficialYears returns the years in which days lists a holiday that was
+// imported or shipped: the years with a schedule. A year with only a
+// listed workday (a make-up day that the next year's notice places in
+// December) has none, nor has one with only days an administrator set by
+// hand (a local closure keeps the year's provisional holidays).
 func OfficialYears(days []Day) map[int]bool {
 	out := map[int]bool{}
 	for _, d := range days {
-		if d.Kind == Holiday && !d.Provisional {
+		if d.Kind == Holiday && !d.Provisional && d.Source != sourceManual {
 			out[d.Date.Year] = true
 		}
 	}
@@ -142,6 +144,16 @@ func ProvisionalThrough(days []Day, now int) int {
 // generated holidays and no schedule.
 func (c *Calendar) IsProvisional(year int) bool {
 	return c.provisional[year]
+}
+
+// ProvisionalYears lists the years whose calendar is provisional, in order.
+func (c *Calendar) ProvisionalYears() []int {
+	out := make([]int, 0, len(c.provisional))
+	for y := range c.provisional {
+		out = append(out, y)
+	}
+	sort.Ints(out)
+	return out
 }
 
 // ProvisionalBetween reports whether the dates from t to u (either order)

@@ -140,12 +140,13 @@ func splitJoint(s string) []string {
 // listed dates keep their own entries.
 func TestWithProvisional(t *testing.T) {
 	stored := []Day{
-		{Date: D(2025, 1, 1), Kind: Holiday, Name: "元旦", Source: "notice"},    // 2025 has a schedule
-		{Date: D(2027, 10, 2), Kind: Workday, Name: "调整", Source: "manual"},   // a listed date in a provisional year
-		{Date: D(2028, 12, 30), Kind: Workday, Name: "元旦", Source: "notice"},  // a workday alone is no schedule
-		{Date: D(2029, 3, 1), Kind: Holiday, Name: "local", Source: "manual"}, // any holiday is a schedule
+		{Date: D(2025, 1, 1), Kind: Holiday, Name: "元旦", Source: "notice"},      // 2025 has a schedule
+		{Date: D(2027, 10, 2), Kind: Workday, Name: "调整", Source: sourceManual}, // a listed date in a provisional year
+		{Date: D(2028, 12, 30), Kind: Workday, Name: "元旦", Source: "notice"},    // a workday alone is no schedule
+		{Date: D(2029, 3, 1), Kind: Holiday, Name: "停工", Source: sourceManual},  // nor is a holiday set by hand
+		{Date: D(2030, 1, 1), Kind: Holiday, Name: "元旦", Source: sourceImport},  // an imported holiday is
 	}
-	got, err := WithProvisional(stored, 2029)
+	got, err := WithProvisional(stored, 2030)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestWithProvisional(t *testing.T) {
 			t.Errorf("2027-10-02 = %+v, want the stored workday", d)
 		}
 	}
-	want := map[int]int{2026: 13, 2027: 12, 2028: 12}
+	want := map[int]int{2026: 13, 2027: 12, 2028: 12, 2029: 13}
 	for y := 2024; y <= 2031; y++ {
 		if byYear[y] != want[y] {
 			t.Errorf("%d: %d provisional days, want %d", y, byYear[y], want[y])
@@ -167,7 +168,7 @@ func TestWithProvisional(t *testing.T) {
 	if _, err := New(got, DefaultWorkHours()); err != nil {
 		t.Errorf("New(WithProvisional(...)): %v", err)
 	}
-	if got, want := ProvisionalThrough(stored, 2026), 2029+ProvisionalAhead; got != want {
+	if got, want := ProvisionalThrough(stored, 2026), 2030+ProvisionalAhead; got != want {
 		t.Errorf("ProvisionalThrough = %d, want %d", got, want)
 	}
 }
