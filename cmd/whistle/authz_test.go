@@ -224,6 +224,12 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.jsonRequest(w, "POST", "/api/v1/users/"+f.userID[t]+"/password", map[string]string{"password": "another-password"})
 			}},
+		// Unlocking leaves the matrix's accounts as they were.
+		"PATCH /api/v1/users/{id}": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.jsonRequest(w, "PATCH", "/api/v1/users/"+f.userID[t], map[string]bool{"locked": false})
+			}},
 		"GET /api/v1/departments": perm(deptReaders, get("/api/v1/departments")),
 
 		// Categories and routing.

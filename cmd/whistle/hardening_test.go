@@ -306,3 +306,70 @@ func TestHardening(t *testing.T) {
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+// TestTrustedProxiesFlag is issue 13 items 5 and 8 through run(): with
+// --trusted-proxies, a trusted proxy's X-Forwarded-For names the client
+// the login limit counts, and its X-Forwarded-Proto makes cookies Secure;
+// anyone else's forwarding headers change nothing.
+func TestTrustedProxiesFlag(t *testing.T) {
+	app := startApp(t, "demo", dataArgs(t, "sqlite"), "--limit-login", "5", "--trusted-proxies", "127.0.0.2/32, ::1")
+	proxy, direct := clientFrom(t, "127.0.0.2"), clientFrom(t, "127.0.0.3")
+	const body = `{"username":"demo-resident","password":"not-the-password"}`
+	login := func(c *http.Client, xff string) int {
+		code, _, _ := send(t, c, "POST", app.URL+"/api/v1/session", "application/json", body, "X-Forwarded-For", xff)
+		return code
+	}
+	// One client behind the proxy uses up its limit...
+	limited := 0
+	for i := 0; i < 8; i++ {
+		if login(proxy, "198.51.100.1") == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("8 logins from one client behind the proxy with --limit-login 5: none refused")
+	}
+	// ...and another client behind the same proxy is not refused.
+	if code := login(proxy, "198.51.100.2"); code == http.StatusTooManyRequests {
+		t.Errorf("another client behind the trusted proxy: %d, want it not limited", code)
+	}
+	// A direct client cannot pass for new clients by forging the header.
+	limited = 0
+	for i := 0; i < 8; i++ {
+		if login(direct, fmt.Sprintf("203.0.113.%d", i+1)) == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("8 logins from an untrusted peer forging X-Forwarded-For: none refused")
+	}
+	// Cookies are Secure when the trusted proxy says the client used HTTPS.
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+		want   bool
+	}{{"trusted proxy", proxy, true}, {"untrusted peer", direct, false}} {
+		req, _ := http.NewRequest("GET", app.URL+"/login", nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := c.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var secure, found bool
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "whistle_login_csrf" {
+				found, secure = true, ck.Secure
+			}
+		}
+		if !found || secure != c.want {
+			t.Errorf("%s with X-Forwarded-Proto https: login cookie found %v, Secure %v; want Secure %v", c.name, found, secure, c.want)
+		}
+	}
+	// A bad list is refused at start.
+	err := run(context.Background(), []string{"whistle", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/33"},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "trusted-proxies") {
+		t.Errorf("--trusted-proxies 10.0.0.0/33: %v, want an error naming the flag", err)
+	}
+}

@@ -88,6 +88,7 @@ type options struct {
 	demoPassword      string
 	demoCases         int
 	secureCookies     bool
+	trustedProxies    string
 	maxBody           int64
 	gcPercent         int
 }
@@ -101,7 +102,8 @@ func (o *options) dataFlags(fs *flag.FlagSet) {
 func (o *options) serveFlags(fs *flag.FlagSet) {
 	o.dataFlags(fs)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark cookies Secure (when served over HTTPS)")
+	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark every cookie Secure (without it, cookies are Secure when the request came over HTTPS)")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "reverse proxies (CIDR or address, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest JSON or form body in bytes")
 	fs.StringVar(&o.natsURL, "nats", "", "external NATS URL (nats://…); empty runs an embedded NATS")
 	fs.IntVar(&o.natsPort, "nats-port", 0, "embedded NATS client port on 127.0.0.1 (0 = random)")
@@ -416,8 +418,12 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	} else if built {
 		a.logger.Info("rollups rebuilt from the cases")
 	}
+	proxies, err := web.ParseProxies(o.trustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	w.srv, err = web.NewServer(web.Deps{DB: a.db, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
-		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, MaxBodyBytes: o.maxBody,
+		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter:     web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous)}, clock.Real{})})
 	if err != nil {

@@ -76,8 +76,8 @@ func (s *Store) Login(ctx context.Context, username, password string, kind Sessi
 	}
 	var id int64
 	var hash string
-	var disabled bool
-	err = s.db.QueryRow(ctx, `SELECT id, password_hash, disabled FROM users WHERE username = $1`, username).Scan(&id, &hash, &disabled)
+	var disabled, locked bool
+	err = s.db.QueryRow(ctx, `SELECT id, password_hash, disabled, locked FROM users WHERE username = $1`, username).Scan(&id, &hash, &disabled, &locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = VerifyPassword(password, s.dummyHash)
 		s.logLogin(ctx, username, 0, c, false, "unknown user")
@@ -94,6 +94,11 @@ func (s *Store) Login(ctx context.Context, username, password string, kind Sessi
 	if disabled {
 		s.logLogin(ctx, username, id, c, false, "disabled")
 		return "", nil, nil, errs.E(errs.Forbidden, "account.disabled")
+	}
+	if locked {
+		// Told only to the one who knows the password.
+		s.logLogin(ctx, username, id, c, false, "locked")
+		return "", nil, nil, errs.E(errs.Forbidden, "account.locked")
 	}
 	token = NewToken()
 	sess = &Session{Kind: kind, CSRF: NewToken()}
@@ -142,47 +147,60 @@ func (s *Store) logLogin(ctx context.Context, username string, userID int64, c C
 	})
 }
 
-// throttled returns how long the caller must wait before trying again: the
-// failures since the window opened (and, per account, since the last
-// success) must stay under the limits. It reads the login log, so the limits
-// hold across restarts and replicas.
+// throttled returns how long the caller must wait before trying again. It
+// reads the login log, so the limits hold across restarts and replicas.
+//
+// Failures are counted per username and client, since that client's last
+// success with the username: after FreeFails of them every attempt waits
+// BaseDelay after the newest failure, doubling with each further failure
+// up to MaxDelay. A client guessing one user's password thus slows only
+// itself, and the user logs in from elsewhere as usual. Beyond that, a
+// client that fails MaxFailsPerIP times in the window, for any usernames,
+// waits the window out.
 func (s *Store) throttled(ctx context.Context, username, ip string) (time.Duration, error) {
 	now := s.db.Now()
 	since := now.Add(-s.cfg.ThrottleWindow)
-	check := func(q string, arg any, limit int) (time.Duration, error) {
-		rows, err := s.db.Query(ctx, q, arg, since, false)
+	failures := func(q string, args ...any) ([]time.Time, error) {
+		rows, err := s.db.Query(ctx, q, args...)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		defer rows.Close()
 		var times []time.Time
 		for rows.Next() {
 			var t db.Time
 			if err := rows.Scan(&t); err != nil {
-				return 0, err
+				return nil, err
 			}
 			times = append(times, t.Time)
 		}
-		if err := rows.Err(); err != nil {
-			return 0, err
-		}
-		if len(times) < limit {
-			return 0, nil
-		}
-		// Newest first: the limit-th newest failure opens the lock, which
-		// lasts one window from then.
-		return times[limit-1].Add(s.cfg.ThrottleWindow).Sub(now), nil
+		return times, rows.Err()
 	}
-	wait, err := check(`SELECT at FROM login_log WHERE username = $1 AND at > $2 AND success = $3 AND reason <> 'throttled'
-		AND at > COALESCE((SELECT MAX(at) FROM login_log l2 WHERE l2.username = login_log.username AND l2.success), $2)
-		ORDER BY at DESC LIMIT 100`, username, s.cfg.MaxFailsPerAccount)
-	if err != nil || wait > 0 {
-		return wait, err
+	// Newest first.
+	pair, err := failures(`SELECT at FROM login_log WHERE username = $1 AND ip = $2 AND at > $3 AND success = $4 AND reason <> 'throttled'
+		AND at > COALESCE((SELECT MAX(at) FROM login_log l2 WHERE l2.username = login_log.username AND l2.ip = login_log.ip AND l2.success), $3)
+		ORDER BY at DESC LIMIT 100`, username, ip, since, false)
+	if err != nil {
+		return 0, err
 	}
-	if ip == "" {
+	if n := len(pair) - s.cfg.FreeFails; n > 0 && s.cfg.FreeFails > 0 {
+		delay := s.cfg.MaxDelay
+		if n <= 30 && s.cfg.BaseDelay<<(n-1) < delay && s.cfg.BaseDelay<<(n-1) > 0 {
+			delay = s.cfg.BaseDelay << (n - 1)
+		}
+		if wait := pair[0].Add(delay).Sub(now); wait > 0 {
+			return wait, nil
+		}
+	}
+	if ip == "" || s.cfg.MaxFailsPerIP <= 0 {
 		return 0, nil
 	}
-	return check(`SELECT at FROM login_log WHERE ip = $1 AND at > $2 AND success = $3 AND reason <> 'throttled' ORDER BY at DESC LIMIT 200`, ip, s.cfg.MaxFailsPerIP)
+	all, err := failures(`SELECT at FROM login_log WHERE ip = $1 AND at > $2 AND success = $3 AND reason <> 'throttled' ORDER BY at DESC LIMIT 200`, ip, since, false)
+	if err != nil || len(all) < s.cfg.MaxFailsPerIP {
+		return 0, err
+	}
+	// The limit-th newest failure opens the wait, which lasts one window.
+	return all[s.cfg.MaxFailsPerIP-1].Add(s.cfg.ThrottleWindow).Sub(now), nil
 }
 
 // Authenticate resolves a session token to its user. Expired, idle or
@@ -214,6 +232,9 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*User, *Session
 	}
 	if u.Disabled {
 		return nil, nil, errs.E(errs.Unauthorized, "account.disabled")
+	}
+	if u.Locked {
+		return nil, nil, errs.E(errs.Unauthorized, "account.locked")
 	}
 	// Touch at most once a minute: a write per request would be wasteful.
 	if now.Sub(seen.Time) > time.Minute {

@@ -33,7 +33,9 @@ type User struct {
 	DepartmentCode string
 	DepartmentName string
 	Disabled       bool
-	CreatedAt      time.Time
+	// Locked is an admin's hard lock: the account may not log in (SetLocked).
+	Locked    bool
+	CreatedAt time.Time
 }
 
 // Config tunes sessions and throttling.
@@ -43,10 +45,19 @@ type Config struct {
 	WebTTL, WebIdle time.Duration
 	// APITTL is a bearer token's lifetime.
 	APITTL time.Duration
-	// Throttle window and limits for failed logins.
-	ThrottleWindow     time.Duration
-	MaxFailsPerAccount int
-	MaxFailsPerIP      int
+	// ThrottleWindow is how far back failed logins count.
+	ThrottleWindow time.Duration
+	// FreeFails is how many failed logins a client may make for one
+	// username (since that client's last success with it) before each
+	// further attempt waits BaseDelay, doubling with every failure up to
+	// MaxDelay. The delay is per username and client: failures from one
+	// client never lock the account for another (an account is locked
+	// only by an admin, SetLocked).
+	FreeFails           int
+	BaseDelay, MaxDelay time.Duration
+	// MaxFailsPerIP is how many failures, for any usernames, one client
+	// may make in the window before it must wait the window out.
+	MaxFailsPerIP int
 }
 
 // DefaultConfig returns production defaults.
@@ -54,7 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		Argon2: DefaultArgon2(),
 		WebTTL: 12 * time.Hour, WebIdle: 2 * time.Hour, APITTL: 30 * 24 * time.Hour,
-		ThrottleWindow: 15 * time.Minute, MaxFailsPerAccount: 5, MaxFailsPerIP: 30,
+		ThrottleWindow: 15 * time.Minute, FreeFails: 3, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, MaxFailsPerIP: 30,
 	}
 }
 
@@ -217,7 +228,7 @@ func splitRoles(s string) []Role {
 }
 
 const userCols = `u.id, u.username, u.display_name, u.phone, u.id_number, u.roles, u.region_code, r.name, r.level, r.path,
-	COALESCE(u.department_id, 0), COALESCE(d.code, ''), COALESCE(d.name, ''), u.disabled, u.created_at`
+	COALESCE(u.department_id, 0), COALESCE(d.code, ''), COALESCE(d.name, ''), u.disabled, u.created_at, u.locked`
 
 const userFrom = ` FROM users u JOIN regions r ON r.code = u.region_code LEFT JOIN departments d ON d.id = u.department_id`
 
@@ -231,7 +242,7 @@ func scanUser(sc interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var roles, lvl string
 	var created db.Time
 	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.Phone, &u.IDNumber, &roles, &u.Region.Code, &u.Region.Name, &lvl, &u.RegionPath,
-		&u.DepartmentID, &u.DepartmentCode, &u.DepartmentName, &u.Disabled, &created}, extra...)
+		&u.DepartmentID, &u.DepartmentCode, &u.DepartmentName, &u.Disabled, &created, &u.Locked}, extra...)
 	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
@@ -334,6 +345,27 @@ func (s *Store) SetPassword(ctx context.Context, actor audit.Actor, scope Scope,
 			return err
 		}
 		return audit.Record(ctx, tx, actor, "user.passwd", "user:"+strconv.FormatInt(id, 10), "password reset; sessions ended")
+	})
+}
+
+// SetLocked sets or clears an admin's hard lock on a user within scope.
+// A locked account cannot log in, and locking it ends its sessions.
+func (s *Store) SetLocked(ctx context.Context, actor audit.Actor, scope Scope, id int64, locked bool) error {
+	if _, err := s.User(ctx, scope, id); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET locked = $1, updated_at = $2 WHERE id = $3`, locked, tx.Now(), id); err != nil {
+			return err
+		}
+		action := "user.unlock"
+		if locked {
+			action = "user.lock"
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, actor, action, "user:"+strconv.FormatInt(id, 10), "")
 	})
 }
 

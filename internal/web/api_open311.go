@@ -222,7 +222,7 @@ func (o *open311API) do(w http.ResponseWriter, r *http.Request, fn func(f open31
 // baseURL is the absolute URL of this server as the client reached it.
 func (s *Server) baseURL(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || s.SecureCookies {
+	if s.secure(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

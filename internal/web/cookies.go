@@ -8,10 +8,12 @@ import (
 )
 
 // setCookie sets c on the answer to r, with the Secure flag when the
-// request came over TLS or the server is told it runs behind HTTPS. Every cookie the server sets should
-// go through here, so that whatever decides Secure decides it for all.
+// request came over HTTPS (TLS here, or a trusted proxy's
+// X-Forwarded-Proto) or with --secure-cookies (Server.secure). Every
+// cookie the server sets goes through here, so that whatever decides
+// Secure decides it for all.
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
-	if s.SecureCookies || r.TLS != nil {
+	if s.secure(r) {
 		c.Secure = true
 	}
 	http.SetCookie(w, c)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -22,9 +23,10 @@ func edgeStart() time.Time { return time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC
 // throttling, proxies and cookies).
 type edgeWorld struct {
 	*worldtest.World
-	srv *Server
-	ts  *httptest.Server
-	clk *clock.Fake
+	srv  *Server
+	ts   *httptest.Server
+	clk  *clock.Fake
+	deps Deps
 }
 
 // newEdgeWorld builds the world on d; tweak, when set, adjusts the
@@ -38,7 +40,16 @@ func newEdgeWorld(t *testing.T, d *db.DB, clk *clock.Fake, tweak func(*Deps)) *e
 		tweak(&deps)
 	}
 	srv, ts := serve(t, deps)
-	return &edgeWorld{World: wt, srv: srv, ts: ts, clk: clk}
+	return &edgeWorld{World: wt, srv: srv, ts: ts, clk: clk, deps: deps}
+}
+
+// variant is another server on w's world, with its Deps adjusted by tweak.
+func (w *edgeWorld) variant(t *testing.T, tweak func(*Deps)) *edgeWorld {
+	t.Helper()
+	deps := w.deps
+	tweak(&deps)
+	srv, ts := serve(t, deps)
+	return &edgeWorld{World: w.World, srv: srv, ts: ts, clk: w.clk, deps: deps}
 }
 
 // edgeReq is a request to the edge world: a body of type ctype (none when
@@ -49,6 +60,8 @@ type edgeReq struct {
 	hdr                       []string
 	// remote, when set, is the peer address the server sees.
 	remote string
+	// tls makes the request arrive over TLS.
+	tls bool
 }
 
 // do sends q, follows no redirect and returns the response with its body
@@ -67,6 +80,9 @@ func (w *edgeWorld) do(t *testing.T, q edgeReq) (*http.Response, string) {
 	}
 	if q.remote != "" {
 		req.RemoteAddr = q.remote
+	}
+	if q.tls {
+		req.TLS = &tls.ConnectionState{}
 	}
 	rec := httptest.NewRecorder()
 	w.srv.ServeHTTP(rec, req)

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -27,7 +29,12 @@ type reqInfo struct {
 	// bearer is true when the caller authenticated with a bearer token,
 	// which is not sent automatically by browsers and so needs no CSRF check.
 	bearer bool
-	ip     string
+	// ip is the client's address: the peer, or behind a trusted proxy the
+	// rightmost untrusted hop of X-Forwarded-For.
+	ip string
+	// https is true when the client reached us over HTTPS: TLS here, or a
+	// trusted proxy's X-Forwarded-Proto.
+	https bool
 	// authErr is why a presented credential was refused (expired …).
 	authErr error
 }
@@ -101,7 +108,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		ri := &reqInfo{ip: clientIP(r)}
+		ri := &reqInfo{}
+		ri.ip, ri.https = s.client(r)
 		ri.lang = pickLang(r)
 		r = r.WithContext(context.WithValue(r.Context(), reqKey, ri))
 		defer func() {
@@ -176,14 +184,99 @@ func pickLang(r *http.Request) i18n.Lang {
 	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
 }
 
-// clientIP is the peer address; X-Forwarded-For is not trusted, since a
-// client could forge it to escape the login throttle.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// client returns the client's address and whether it came over HTTPS.
+// X-Forwarded-For and X-Forwarded-Proto are believed only when the peer is
+// one of Deps.TrustedProxies: anyone else could forge them to escape the
+// login throttle or to pass for another client. Each proxy appends the
+// address it saw, so the client is the rightmost hop that is not itself a
+// trusted proxy; entries left of it are the client's to forge.
+func (s *Server) client(r *http.Request) (ip string, https bool) {
+	ip = r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ip = host
 	}
-	return host
+	https = r.TLS != nil
+	if !s.trusted(ip) {
+		return ip, https
+	}
+	if p := lastHop(r.Header.Values("X-Forwarded-Proto")); p != "" {
+		https = strings.EqualFold(p, "https")
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // garbage: the last trusted hop is all we know
+		}
+		ip = a.Unmap().String()
+		if !s.trusted(ip) {
+			break
+		}
+	}
+	return ip, https
+}
+
+// trusted reports whether ip is inside Deps.TrustedProxies.
+func (s *Server) trusted(ip string) bool {
+	if len(s.TrustedProxies) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastHop is the last comma-separated value of a header: what the nearest
+// proxy said.
+func lastHop(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// secure says whether a cookie set in answer to r gets the Secure flag:
+// always with --secure-cookies, and whenever the request came over HTTPS.
+func (s *Server) secure(r *http.Request) bool {
+	return s.SecureCookies || info(r).https
+}
+
+// ParseProxies parses a comma-separated list of CIDR prefixes or single
+// addresses (--trusted-proxies).
+func ParseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR prefix", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // checkCSRF enforces the synchronizer token on state-changing requests made

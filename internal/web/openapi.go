@@ -154,6 +154,8 @@ func apiOperations() []apiOp {
 			Result: "User"},
 		{Method: "POST", Path: "/api/v1/users/{id}/password", Tag: "accounts", Summary: "Set a user's password (ends their sessions)", SummaryZH: "重设用户密码（结束其会话）",
 			Auth: docPerm(account.PermUserWrite), Params: []apiParam{pathParam("id", "User id.", "用户 ID。")}, Body: "Password", Status: 204, Errors: []int{422}},
+		{Method: "PATCH", Path: "/api/v1/users/{id}", Tag: "accounts", Summary: "Lock or unlock a user (an admin's hard lock: no login, sessions end)", SummaryZH: "锁定或解锁用户（管理员锁定：不能登录，会话结束）",
+			Auth: docPerm(account.PermUserWrite), Params: []apiParam{pathParam("id", "User id.", "用户 ID。")}, Body: "UserUpdate", Result: "User", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/departments", Tag: "accounts", Summary: "Departments", SummaryZH: "部门列表",
 			Auth: docPerm(account.PermDepartmentRead), Result: "DepartmentList"},
 
@@ -617,6 +619,7 @@ func apiSchemas() map[string]any {
 		"NewUser": obj(map[string]any{"username": "string", "password": "string", "roles": arrayOf("string"), "region": "string", "department": "string",
 			"display_name": "string", "phone": "string"}, "username", "password", "roles"),
 		"Password":          obj(map[string]any{"password": "string"}, "password"),
+		"UserUpdate":        obj(map[string]any{"locked": "boolean"}, "locked"),
 		"DepartmentList":    obj(map[string]any{"departments": arrayOf("object")}),
 		"RegionRef":         obj(map[string]any{"code": "string", "name": "string", "level": "string"}),
 		"Region":            obj(map[string]any{"code": "string", "name": "string", "level": "string", "parent": "#RegionRef", "path": arrayOf("#RegionRef"), "bbox": arrayOf("number")}, "code"),

@@ -101,9 +101,9 @@ type loginForm struct {
 	Demo     bool
 }
 
-func (s *Server) setLoginCSRF(w http.ResponseWriter) string {
+func (s *Server) setLoginCSRF(w http.ResponseWriter, r *http.Request) string {
 	tok := account.NewToken()
-	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: tok, Path: "/login", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.SecureCookies, MaxAge: 3600})
+	s.setCookie(w, r, &http.Cookie{Name: loginCSRF, Value: tok, Path: "/login", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 	return tok
 }
 
@@ -112,7 +112,7 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w), Demo: s.Demo}
+	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w, r), Demo: s.Demo}
 	_, hadCookie := r.Cookie(sessionCookie)
 	f.Expired = hadCookie == nil && f.Next != "/"
 	return s.render(w, r, http.StatusOK, "login.html", s.newPage(r, "page.login.title", f))
@@ -128,7 +128,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	f := loginForm{Username: r.PostFormValue("username"), Next: safeNext(r.PostFormValue("next")), Fields: map[string]string{}, Demo: s.Demo}
 	c, err := r.Cookie(loginCSRF)
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
-		f.CSRF = s.setLoginCSRF(w)
+		f.CSRF = s.setLoginCSRF(w, r)
 		f.Error = s.Catalog.T(lang, "error.csrf")
 		return s.render(w, r, http.StatusForbidden, "login.html", s.newPage(r, "page.login.title", f))
 	}
@@ -143,9 +143,9 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	if len(f.Fields) == 0 {
 		tok, _, sess, err := s.Accounts.Login(r.Context(), f.Username, pw, account.WebSession, clientOf(r))
 		if err == nil {
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-				Secure: s.SecureCookies, Expires: sess.ExpiresAt})
-			http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: "", Path: "/login", MaxAge: -1})
+			s.setCookie(w, r, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+				Expires: sess.ExpiresAt})
+			s.setCookie(w, r, &http.Cookie{Name: loginCSRF, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
 			http.Redirect(w, r, f.Next, http.StatusSeeOther)
 			return nil
 		}
@@ -159,7 +159,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Error = s.Catalog.T(lang, e.Msg.Key, e.Msg.Args...)
 	}
-	f.CSRF = s.setLoginCSRF(w)
+	f.CSRF = s.setLoginCSRF(w, r)
 	return s.render(w, r, status, "login.html", s.newPage(r, "page.login.title", f))
 }
 
@@ -169,7 +169,7 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	s.setCookie(w, r, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }
@@ -180,7 +180,7 @@ func (s *Server) pageLang(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errs.E(errs.NotFound, "error.not_found")
 	}
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", SameSite: http.SameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0)})
+	s.setCookie(w, r, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", SameSite: http.SameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0)})
 	http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 	return nil
 }

@@ -63,6 +63,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/users", needs(account.PermUserWrite), s.apiUserAdd)
 	s.handle("GET /api/v1/users/{id}", needs(account.PermUserRead), s.apiUser)
 	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), s.apiUserPassword)
+	s.handle("PATCH /api/v1/users/{id}", needs(account.PermUserWrite), s.apiUserUpdate)
 	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), s.apiDepartments)
 
 	// Categories: the tree is public; changing it and routing is an admin's job.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,13 +55,18 @@ type Deps struct {
 	Version string
 	// Demo shows the demo accounts on the login page.
 	Demo bool
-	// SecureCookies sets the Secure flag (behind HTTPS).
+	// SecureCookies sets the Secure flag on every cookie; without it, a
+	// cookie gets it when its request came over HTTPS.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (--trusted-proxies); none by default.
+	TrustedProxies []netip.Prefix
 	// MaxBodyBytes bounds JSON and form bodies (uploads have their own limit).
 	MaxBodyBytes int64
 	// Open311Keys throttles each Open311 API key; nil means no limit.
 	Open311Keys *ratelimit.Limiter
-	// Limiter rate-limits the login and anonymous endpoints per client IP; nil means no limit.
+	// Limiter rate-limits the login and anonymous endpoints per client IP
+	// (behind a trusted proxy, the forwarded one); nil means no limit.
 	Limiter *Limiter
 }
 
