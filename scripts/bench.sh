@@ -157,11 +157,11 @@ if want point; then
   cmd point "# each command $COUNT times, one output file per run" \
     "go test -run '^\$' -bench 'Locate' -benchmem -count 1 ./internal/geo/   # Whistle and the R-tree baseline" \
     "WHISTLE_BENCH_POSTGIS='${postgis:-unset: no PostgreSQL with PostGIS}' \\" \
-    "  go test -run '^\$' -bench 'Locator|PostGISContains' -benchmem -count 1 ./internal/region/   # through region.Locator, and PostGIS"
+    "  go test -run '^\$' -bench 'Locator|LocateRTree|PostGIS' -benchmem -count 1 ./internal/region/   # region.Locator, the R-tree and PostGIS on the same grids and points"
   for i in $(seq 1 "$COUNT"); do
     save "point-geo.$i.txt" go test -run '^$' -bench 'Locate' -benchmem -count 1 ./internal/geo/
     save "point-region.$i.txt" env WHISTLE_BENCH_POSTGIS="$postgis" \
-      go test -run '^$' -bench 'Locator|PostGISContains' -benchmem -count 1 ./internal/region/
+      go test -run '^$' -bench 'Locator|LocateRTree|PostGIS' -benchmem -count 1 ./internal/region/
   done
 fi
 
