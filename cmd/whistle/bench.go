@@ -64,13 +64,13 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer base.Close()
-	body := func(lat, lng float64) []byte {
-		b, _ := json.Marshal(map[string]any{"category": "ZL0601", "description": "楼道堆放杂物，影响消防通道", "lat": lat, "lng": lng,
-			"address": "龙湾区永中街道万顺路 1 号"})
+	body := func(c benchCategory, lat, lng float64) []byte {
+		b, _ := json.Marshal(map[string]any{"category": c.code, "description": "楼道堆放杂物，影响消防通道", "lat": lat, "lng": lng,
+			"address": "龙湾区永中街道万顺路 1 号", "fields": c.fields})
 		return b
 	}
 	baseRes, err := loadgen.Run(ctx, client, workers, dur, http.StatusCreated, func(w, i int) (*http.Request, error) {
-		return loadgen.JSONPost(base.URL+"/cases", body(27.9, 120.7))
+		return loadgen.JSONPost(base.URL+"/cases", body(benchCategory{code: "ZL0601", fields: map[string]any{}}, 27.9, 120.7))
 	})
 	if err != nil {
 		return err
@@ -102,7 +102,15 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	points, err := gridPoints(client, url, "330303")
+	grids, err := gridPoints(client, url, "330303")
+	if err != nil {
+		return err
+	}
+	points, err := districtPoints(client, url, token, grids, 2048)
+	if err != nil {
+		return err
+	}
+	cats, err := leafCategories(client, url)
 	if err != nil {
 		return err
 	}
@@ -114,7 +122,7 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	defer stopProfiles()
 	res, err := loadgen.Run(ctx, client, workers, dur, http.StatusCreated, func(w, i int) (*http.Request, error) {
 		p := points[rand.IntN(len(points))]
-		return loadgen.JSONPost(url+"/api/v1/cases", body(p[0], p[1]), "Authorization", "Bearer "+token,
+		return loadgen.JSONPost(url+"/api/v1/cases", body(cats[rand.IntN(len(cats))], p[0], p[1]), "Authorization", "Bearer "+token,
 			"Idempotency-Key", fmt.Sprintf("bench-%d", seq.Add(1)))
 	})
 	if err != nil {
@@ -126,7 +134,8 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "intake baseline (bare net/http JSON handler), %d clients: %s\n", workers, baseRes)
 	fmt.Fprintf(e.stdout, "intake whistle (%s: auth, validate, locate, route, commit, publish), %d clients: %s\n", store, workers, res)
-	fmt.Fprintf(e.stdout, "intake ratio whistle/baseline: %.3f (statuses %v)\n", res.PerSecond/baseRes.PerSecond, res.Status)
+	fmt.Fprintf(e.stdout, "intake load: %d leaf categories, %d points drawn uniformly over the district (each inside a grid)\n", len(cats), len(points))
+	fmt.Fprintf(e.stdout, "intake ratio whistle/baseline: %.3f (cases are 201s only; statuses %v, no answer %d)\n", res.PerSecond/baseRes.PerSecond, res.Status, res.NoAnswer)
 	return nil
 }
 
@@ -215,6 +224,112 @@ func gridPoints(c *http.Client, url, code string) ([][2]float64, error) {
 		err = errors.New("no grids found")
 	}
 	return pts, err
+}
+
+// districtPoints draws n points uniformly over the district: random points
+// in the bounding box of the grids' interior points, kept when the server
+// locates them in a grid, so that reports come from everywhere in the
+// district and not from a few hundred fixed spots.
+func districtPoints(c *http.Client, url, token string, grids [][2]float64, n int) ([][2]float64, error) {
+	minLat, minLng, maxLat, maxLng := grids[0][0], grids[0][1], grids[0][0], grids[0][1]
+	for _, p := range grids {
+		minLat, maxLat = min(minLat, p[0]), max(maxLat, p[0])
+		minLng, maxLng = min(minLng, p[1]), max(maxLng, p[1])
+	}
+	r := rand.New(rand.NewPCG(11, 13))
+	var out [][2]float64
+	for tries := 0; len(out) < n && tries < 20*n; tries++ {
+		p := [2]float64{minLat + r.Float64()*(maxLat-minLat), minLng + r.Float64()*(maxLng-minLng)}
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/regions/locate?lat=%v&lng=%v", url, p[0], p[1]), nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			out = append(out, p)
+		}
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("bench intake: only %d of %d random points in the district were located", len(out), n)
+	}
+	return out, nil
+}
+
+// benchCategory is a leaf category and the extra fields a report in it
+// must carry.
+type benchCategory struct {
+	code   string
+	fields map[string]any
+}
+
+// leafCategories lists every active leaf category with a value for each
+// of its required fields.
+func leafCategories(c *http.Client, url string) ([]benchCategory, error) {
+	type field struct {
+		Key      string `json:"key"`
+		Datatype string `json:"datatype"`
+		Required bool   `json:"required"`
+		Values   []struct {
+			Key string `json:"key"`
+		} `json:"values"`
+	}
+	type category struct {
+		Code     string     `json:"code"`
+		Active   bool       `json:"active"`
+		Fields   []field    `json:"fields"`
+		Children []category `json:"children"`
+	}
+	resp, err := c.Get(url + "/api/v1/categories")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var v struct{ Categories []category }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return nil, err
+	}
+	var out []benchCategory
+	var walk func([]category)
+	walk = func(cs []category) {
+		for _, cat := range cs {
+			if len(cat.Children) > 0 {
+				walk(cat.Children)
+				continue
+			}
+			if !cat.Active {
+				continue
+			}
+			fields := map[string]any{}
+			for _, f := range cat.Fields {
+				if !f.Required {
+					continue
+				}
+				switch {
+				case len(f.Values) > 0 && f.Datatype == "multivaluelist":
+					fields[f.Key] = []string{f.Values[0].Key}
+				case len(f.Values) > 0:
+					fields[f.Key] = f.Values[0].Key
+				case f.Datatype == "number":
+					fields[f.Key] = 1
+				case f.Datatype == "datetime":
+					fields[f.Key] = time.Now().Format(time.RFC3339)
+				default:
+					fields[f.Key] = "bench"
+				}
+			}
+			out = append(out, benchCategory{code: cat.Code, fields: fields})
+		}
+	}
+	walk(v.Categories)
+	if len(out) == 0 {
+		return nil, errors.New("bench intake: no leaf categories")
+	}
+	return out, nil
 }
 
 // bareServer is the baseline: decode, answer 201 with a small JSON body.

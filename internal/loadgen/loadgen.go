@@ -17,27 +17,40 @@ import (
 // Request builds the i-th request of worker w.
 type Request func(w, i int) (*http.Request, error)
 
-// Result summarises a run.
+// Result summarises a run. Only the answers with the wanted status count
+// as requests, in the rate and in the latencies: for intake, a 201 is a
+// case, and a refusal answered quickly must not pass for throughput.
 type Result struct {
+	// Requests are the answers with the wanted status; PerSecond their
+	// rate, P50…Max their latencies.
 	Requests  int
-	Errors    int
-	Status    map[int]int
-	Duration  time.Duration
 	PerSecond float64
 	P50, P95  time.Duration
 	P99, Max  time.Duration
+	// Errors counts the other answers and the requests that got none.
+	Errors int
+	// Status counts every answer by status; NoAnswer the transport errors.
+	Status   map[int]int
+	NoAnswer int
+	Duration time.Duration
 }
 
-// String formats the result on one line.
+// String formats the result on one line, with every status other than
+// the wanted one.
 func (r Result) String() string {
-	return fmt.Sprintf("%d requests in %.1fs: %.0f/s, p50 %.2fms, p95 %.2fms, p99 %.2fms, max %.1fms, errors %d",
+	s := fmt.Sprintf("%d requests in %.1fs: %.0f/s, p50 %.2fms, p95 %.2fms, p99 %.2fms, max %.1fms, errors %d",
 		r.Requests, r.Duration.Seconds(), r.PerSecond, ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors)
+	if r.Errors > 0 {
+		s += fmt.Sprintf(" (statuses %v, no answer %d)", r.Status, r.NoAnswer)
+	}
+	return s
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Run sends requests from workers goroutines until d has passed. Requests
-// whose status is not want count as errors.
+// Run sends requests from workers goroutines until d has passed. Only the
+// answers with status want count as requests; the others are errors,
+// counted by status. A run in which none had status want fails.
 func Run(ctx context.Context, client *http.Client, workers int, d time.Duration, want int, build Request) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -53,7 +66,7 @@ func Run(ctx context.Context, client *http.Client, workers int, d time.Duration,
 			defer wg.Done()
 			var mine []time.Duration
 			status := map[int]int{}
-			errors := 0
+			errors, noAnswer := 0, 0
 			for i := 0; ctx.Err() == nil; i++ {
 				req, err := build(w, i)
 				if err != nil {
@@ -66,15 +79,18 @@ func Run(ctx context.Context, client *http.Client, workers int, d time.Duration,
 				resp, err := client.Do(req.WithContext(context.WithoutCancel(ctx)))
 				if err != nil {
 					errors++
+					noAnswer++
 					continue
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				mine = append(mine, time.Since(t0))
+				took := time.Since(t0)
 				status[resp.StatusCode]++
 				if resp.StatusCode != want {
 					errors++
+					continue
 				}
+				mine = append(mine, took)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -82,6 +98,7 @@ func Run(ctx context.Context, client *http.Client, workers int, d time.Duration,
 				res.Status[k] += v
 			}
 			res.Errors += errors
+			res.NoAnswer += noAnswer
 			mu.Unlock()
 		}(w)
 	}
@@ -92,7 +109,7 @@ func Run(ctx context.Context, client *http.Client, workers int, d time.Duration,
 	}
 	res.Requests = len(lat)
 	if len(lat) == 0 {
-		return res, fmt.Errorf("loadgen: no request completed")
+		return res, fmt.Errorf("loadgen: no request answered %d (statuses %v, no answer %d)", want, res.Status, res.NoAnswer)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
