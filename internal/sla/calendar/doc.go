@@ -16,10 +16,9 @@
 // 春节 from 除夕, the day before lunar 1/1, to 初三; 清明 on its solar
 // term; 劳动节 May 1–2; 端午 on lunar 5/5; 中秋 on lunar 8/15; 国庆
 // October 1–3), computed with github.com/6tail/lunar-go. No make-up
-// workday (调休) and no substitute day off is invented, so a provisional
-// year has at least as many working days as its official schedule will,
-// and the statutory days are a subset of the official rest days (tested
-// against 2025 and 2026). Such days carry Provisional; IsProvisional and
+// workday (调休) and no substitute day off is invented, so the statutory
+// days are a subset of the official rest days (tested against 2025 and
+// 2026), though a deadline may move either way once the schedule arrives. Such days carry Provisional; IsProvisional and
 // ProvisionalBetween tell callers, and the SLA engine recomputes the
 // deadlines computed across such a year once its schedule arrives.
 // Provisional calendars reach ProvisionalAhead years past the later of

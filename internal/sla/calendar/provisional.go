@@ -19,12 +19,12 @@ import (
 //
 // No make-up working day (调休) and no substitute day off (补假) for a
 // holiday on a weekend is invented: only the statutory days themselves
-// are rest days, so a provisional year has at least as many working days
-// as the official schedule will give it, and a deadline computed on it
-// comes no later than the official one would. Every statutory day is a
-// rest day in every official schedule (TestProvisionalWithinOfficial
-// checks 2025 and 2026), so the provisional days are a subset of the
-// official ones.
+// are rest days. Every statutory day is a rest day in every official
+// schedule (TestProvisionalWithinOfficial checks 2025 and 2026), so the
+// provisional days are a subset of the official ones; a deadline computed
+// on them may still move either way once the schedule arrives (bridge
+// days push it later, 调休 working weekends pull it earlier), which is why
+// the SLA engine recomputes such deadlines.
 
 // ProvisionalFrom is the first year a provisional calendar is generated
 // for: the 2024 revision of the regulation is in force from 2025-01-01
