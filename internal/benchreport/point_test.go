@@ -36,3 +36,16 @@ func TestPointRatiosCompareTheSameData(t *testing.T) {
 		}
 	}
 }
+
+// The header records the file systems and mount options that durable
+// figures were measured on (issue 13, item 19).
+func TestHeaderRecordsTheFileSystems(t *testing.T) {
+	fsys := fstest.MapFS{
+		"env.txt": file("started: 2026-03-01T10:00Z\ncores: 2\ncount: 1\nfs_sqlite: /tmp ext4 rw,relatime\nfs_postgres: /var/lib/postgresql xfs rw,noatime\n"),
+	}
+	_, doc := render(t, fsys)
+	want := "- **File systems** of the durability-sensitive figures (`findmnt -no TARGET,FSTYPE,OPTIONS -T DIR`): SQLite data (temp directories) on /tmp ext4 rw,relatime; PostgreSQL data on /var/lib/postgresql xfs rw,noatime."
+	if !strings.Contains(doc, want) {
+		t.Errorf("the header lacks %q:\n%s", want, doc[:min(len(doc), 2000)])
+	}
+}

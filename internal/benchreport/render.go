@@ -128,6 +128,16 @@ func (d *doc) header() {
 		load += ". The machine had more runnable work than cores, so absolute figures are pessimistic"
 	}
 	d.p("- **Load average** (1, 5 and 15 minutes): %s.", load)
+	// Durable figures (intake, timers, scale) depend on the file system
+	// and its mount options: an fsync costs what they make it cost.
+	fsys := "not recorded"
+	if v := e("fs_sqlite", ""); v != "" {
+		fsys = "SQLite data (temp directories) on " + v
+		if pg := e("fs_postgres", ""); pg != "" {
+			fsys += "; PostgreSQL data on " + pg
+		}
+	}
+	d.p("- **File systems** of the durability-sensitive figures (`findmnt -no TARGET,FSTYPE,OPTIONS -T DIR`): %s.", fsys)
 	// A document assembled from sections run at different times says so
 	// (a "note:" line in env.txt).
 	if v := e("note", ""); v != "" {
