@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/worldtest"
@@ -152,6 +153,60 @@ func TestProvisionalRecomputedAtStart(t *testing.T) {
 		w.attach(t, w.d)
 		if got, want := at(w.open(t, c.ID).Deadline), "2027-01-05 09:00 Tue"; got != want {
 			t.Errorf("after the restart: deadline %s, want %s", got, want)
+		}
+	})
+}
+
+// TestProvisionalRecomputeKeepsThePause: a 2wd stage crossing New Year that
+// stood suspended for 1.5 working hours is recomputed on an official
+// schedule with a 调休 working Saturday, which pulls the deadline a day
+// earlier; the pause still counts.
+func TestProvisionalRecomputeKeepsThePause(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, cst(2026, 12, 31, 10, 0), func(t *testing.T, w *world) {
+		ctx := context.Background()
+		c := w.submit(t, "resident", "ZL0302", inA)
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		w.act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.clk.Set(cst(2026, 12, 31, 11, 0))
+		w.act(t, "staff-a", c.ID, casework.ActSuspend, casework.Input{Reason: "等待业主回复"})
+		w.clk.Set(cst(2026, 12, 31, 14, 0))
+		w.act(t, "staff-a", c.ID, casework.ActResume, casework.Input{})
+		// Provisional: Friday 01-01 is 元旦, so 2 working days from Thursday
+		// 10:00 end on Tuesday 10:00, and the pause adds 1.5 hours.
+		st := w.open(t, c.ID)
+		if got, want := at(st.Deadline), "2027-01-05 11:30 Tue"; got != want || !st.Provisional || st.Paused != 90*time.Minute {
+			t.Fatalf("provisional: deadline %s (provisional %v, paused %v), want %s (true, 1h30m)", got, st.Provisional, st.Paused, want)
+		}
+		w.clk.Set(cst(2027, 1, 1, 12, 0))
+		official := []calendar.Day{
+			{Date: calendar.D(2027, time.January, 1), Kind: calendar.Holiday, Name: "元旦"},
+			{Date: calendar.D(2027, time.January, 2), Kind: calendar.Workday, Name: "元旦"},
+		}
+		if _, err := w.eng.CalendarStore().Import(ctx, worldtest.Actor(), official); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.eng.ReloadCalendar(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st = w.open(t, c.ID)
+		// Saturday 01-02 works: Thursday 10:00 + 2 working days is Monday
+		// 10:00, plus the pause; the warning at 80% (12h) plus the pause
+		// comes at the end of that Saturday.
+		if got, want := at(st.Deadline), "2027-01-04 11:30 Mon"; got != want {
+			t.Errorf("recomputed deadline %s, want %s", got, want)
+		}
+		if got, want := at(st.WarnAt), "2027-01-02 17:30 Sat"; got != want {
+			t.Errorf("recomputed warning %s, want %s", got, want)
+		}
+		if st.Paused != 90*time.Minute || st.Budget != 15*time.Hour || st.Provisional {
+			t.Errorf("paused %v budget %v provisional %v; want 1h30m, 15h, false", st.Paused, st.Budget, st.Provisional)
+		}
+		// The warning fires at its recomputed time, on the working Saturday.
+		w.clk.Set(cst(2027, 1, 2, 17, 31))
+		w.runDue(t)
+		if got := w.get(t, c.ID).SLAState; got != StateWarning {
+			t.Errorf("on the working Saturday after 17:30 sla_state = %s, want %s", got, StateWarning)
 		}
 	})
 }
