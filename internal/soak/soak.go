@@ -96,6 +96,9 @@ type Config struct {
 	// (default 10); MinFired the fewest SLA timers that must have fired by
 	// the end (default 1; 0 does not require any).
 	MinAcks, MinFired int
+	// AckWait bounds the wait for the first acknowledgement after a
+	// start, and for MinAcks of them before a kill (default 30 s).
+	AckWait time.Duration
 }
 
 // Counts compares what the server acknowledged with what the database has.
@@ -196,6 +199,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.MinAcks == 0 {
 		cfg.MinAcks = 10
 	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
 	if cfg.MinFired < 0 {
 		cfg.MinFired = 0
 	}
@@ -251,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// so that each kill lands in the middle of the load rather than
 		// in the warm-up after a restart.
 		before := led.writes()
-		for warm := time.Now(); led.writes() == before && time.Since(warm) < 30*time.Second && ctx.Err() == nil; {
+		for warm := time.Now(); led.writes() == before && time.Since(warm) < cfg.AckWait && ctx.Err() == nil; {
 			time.Sleep(5 * time.Millisecond)
 		}
 		up := cfg.MinUp + time.Duration(rng.Int64N(int64(cfg.MaxUp-cfg.MinUp)+1))
@@ -263,10 +269,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			wg.Wait()
 			return rep, fmt.Errorf("soak: the server exited by itself in cycle %d: %v", cycle, err)
 		}
-		// A slow server (under strace, on a busy machine) gets up to 30
-		// seconds more to acknowledge MinAcks writes; one that cannot
+		// A slow server (under strace, on a busy machine) gets up to
+		// AckWait more to acknowledge MinAcks writes; one that cannot
 		// fails the cycle below.
-		for more := time.Now(); led.writes()-before < cfg.MinAcks && time.Since(more) < 30*time.Second && ctx.Err() == nil; {
+		for more := time.Now(); led.writes()-before < cfg.MinAcks && time.Since(more) < cfg.AckWait && ctx.Err() == nil; {
 			time.Sleep(5 * time.Millisecond)
 		}
 		child.kill()
