@@ -15,7 +15,7 @@ endif
 
 VENDOR    := internal/web/static/vendor
 
-.PHONY: all assets build run test vet bench clean
+.PHONY: all assets build run test vet lint bench clean
 
 all: build
 
@@ -39,7 +39,21 @@ run: build
 vet:
 	$(GO) vet ./...
 
-test: assets vet
+# The linter (.golangci.yml: rowserrcheck, sqlclosecheck, staticcheck,
+# ineffassign) is built once from the module proxy at a pinned version into
+# bin/tools; later runs reuse it and golangci-lint's own cache.
+LINT_VERSION := v2.15.0
+LINT         := bin/tools/golangci-lint-$(LINT_VERSION)
+
+$(LINT):
+	mkdir -p bin/tools
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VERSION)
+	mv bin/tools/golangci-lint $@
+
+lint: $(LINT)
+	./$(LINT) run ./...
+
+test: assets vet lint
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
 	$(GO) test -count=1 -timeout 15m ./...
 
@@ -58,13 +72,18 @@ clean:
 # runs under strace, and every acknowledged write must have been fsync'd
 # before its answer. Then the same check must FAIL on a build whose SQLite
 # runs with synchronous=OFF (built with -overlay from a patched copy of
-# internal/db/db.go; nothing in the real binary can switch it off).
+# internal/db/db.go; nothing in the real binary can switch it off). Last,
+# the two-replica timer test with 75 s of load after the kill (make test
+# runs it with 5 s): the dead replica's leases expire and the other takes
+# its timers over.
 SOAK_KILLS ?= 20
 .PHONY: soak soak-unsynced
 soak: build
 	@command -v strace >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null)
 	./$(BIN) bench crash --kills $(SOAK_KILLS) --db "$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}"
 	$(MAKE) soak-unsynced
+	WHISTLE_TEST_POSTGRES="$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}" WHISTLE_TEST_REPLICA_SECONDS=75 \
+	  $(GO) test -count=1 -v -run '^TestTwoReplicasFireEachTimerOnce$$' ./cmd/whistle
 
 soak-unsynced: build
 	@set -e; tmp=$$(mktemp -d); \
@@ -75,8 +94,9 @@ soak-unsynced: build
 	echo "== the crash test on a build with synchronous=OFF: it must fail"; \
 	if ./$(BIN) bench crash --bin $$tmp/whistle-unsynced --sqlite --kills 3 --min-fired 0 --data $$tmp/run > $$tmp/out.txt 2>&1; then \
 	  cat $$tmp/out.txt; echo "FAIL: the crash test passed a build with synchronous=OFF"; exit 1; fi; \
-	grep -E 'FAIL: fsync: [0-9]+ of [0-9]+ acknowledged writes were answered without' $$tmp/out.txt | cut -c1-200 || \
+	grep -qE 'FAIL: fsync: [0-9]+ of [0-9]+ acknowledged writes were answered without' $$tmp/out.txt || \
 	  { cat $$tmp/out.txt; echo "FAIL: the synchronous=OFF build failed, but not for want of an fsync"; exit 1; }; \
+	grep -E '^crash test: the SQLite|^crash test sqlite:|^  [0-9]+ kills|FAIL: fsync' $$tmp/out.txt | cut -c1-400; \
 	echo "ok: the synchronous=OFF build fails the fsync check"; rm -rf $$tmp
 
 # Fuzz every Fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
