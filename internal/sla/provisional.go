@@ -93,7 +93,17 @@ func (e *Engine) staleProvisional(ctx context.Context, cal *calendar.Calendar) (
 // marked and off every provisional year; it reports whether its deadline
 // or warning moved.
 func (e *Engine) recomputeStage(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, id int64) (bool, error) {
-	s, err := scanStage(tx.QueryRow(ctx, `SELECT `+stageCols+` FROM sla_stages WHERE id = $1`+forUpdate(tx), id))
+	// Lock the case first, as casework's changes and the scheduler do, so
+	// that a recomputation and a change of the same case serialise instead
+	// of deadlocking.
+	var caseID int64
+	if err := tx.QueryRow(ctx, `SELECT case_id FROM sla_stages WHERE id = $1`, id).Scan(&caseID); err != nil {
+		return false, db.Translate(err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE id = $1`+forUpdate(tx), caseID).Scan(&caseID); err != nil {
+		return false, db.Translate(err)
+	}
+	s, err := scanStage(tx.QueryRow(ctx, `SELECT `+stageCols+` FROM sla_stages WHERE id = $1`, id))
 	if err != nil {
 		return false, db.Translate(err)
 	}
