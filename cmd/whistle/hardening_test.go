@@ -373,3 +373,26 @@ func TestTrustedProxiesFlag(t *testing.T) {
 		t.Errorf("--trusted-proxies 10.0.0.0/33: %v, want an error naming the flag", err)
 	}
 }
+
+// TestAPIKeyScopeCLI is issue 13 item 6's command line: apikey create
+// takes --region and --services, refuses unknown ones, and apikey list
+// shows them.
+func TestAPIKeyScopeCLI(t *testing.T) {
+	data := dataArgs(t, "sqlite")
+	startApp(t, "demo", data)
+	withData := func(args ...string) []string { return append(args, data...) }
+	out, err := cli(t, withData("apikey", "create", "--name", "street-key", "--region", "330303001", "--services", "ZL05,ZL0601")...)
+	if err != nil || !strings.Contains(out, "330303001") || !strings.Contains(out, "ZL05,ZL0601") {
+		t.Fatalf("apikey create --region --services: %q %v", out, err)
+	}
+	out, err = cli(t, withData("apikey", "list")...)
+	if err != nil || !strings.Contains(out, "street-key") || !strings.Contains(out, "ZL05,ZL0601") {
+		t.Errorf("apikey list: %q %v", out, err)
+	}
+	for _, bad := range [][]string{{"--region", "999999"}, {"--services", "NOPE"}} {
+		args := append([]string{"apikey", "create", "--name", "bad-" + bad[0][2:]}, bad...)
+		if _, err := cli(t, withData(args...)...); err == nil || !strings.Contains(err.Error(), bad[1]) {
+			t.Errorf("apikey create %v: %v, want an error naming %s", bad, err, bad[1])
+		}
+	}
+}

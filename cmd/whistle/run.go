@@ -594,10 +594,12 @@ func cmdAPIKey(ctx context.Context, args []string, e env) error {
 		return errors.New("apikey: want create, list or revoke")
 	}
 	var o options
-	var name string
+	var name, regionCode, services string
 	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
 	o.dataFlags(fs)
 	fs.StringVar(&name, "name", "", "key name")
+	fs.StringVar(&regionCode, "region", "", "create: the region code the key acts in (default: the district)")
+	fs.StringVar(&services, "services", "", "create: service (category) codes the key may post to, comma-separated (default: all)")
 	pos, err := parse(fs, args[1:], e)
 	if err != nil {
 		return err
@@ -610,11 +612,11 @@ func cmdAPIKey(ctx context.Context, args []string, e env) error {
 	actor := audit.System("apikey " + args[0])
 	switch args[0] {
 	case "create":
-		key, k, err := a.accounts.CreateAPIKey(ctx, actor, name)
+		key, k, err := a.accounts.CreateKey(ctx, actor, account.NewAPIKey{Name: name, Region: regionCode, Services: strings.Split(services, ",")})
 		if err != nil {
 			return describe(a, err)
 		}
-		fmt.Fprintf(e.stdout, "created API key %d %q; it is shown only once:\n%s\n", k.ID, k.Name, key)
+		fmt.Fprintf(e.stdout, "created API key %d %q for region %s, services %s; it is shown only once:\n%s\n", k.ID, k.Name, keyRegion(k.Region), orAll(strings.Join(k.Services, ",")), key)
 		return nil
 	case "list":
 		keys, err := a.accounts.APIKeys(ctx)
@@ -622,13 +624,13 @@ func cmdAPIKey(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tREGION\tSERVICES\tCREATED\tREVOKED")
 		for _, k := range keys {
 			rev := "-"
 			if k.RevokedAt != nil {
 				rev = k.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), rev)
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, keyRegion(k.Region), orAll(strings.Join(k.Services, ",")), k.CreatedAt.Format(time.RFC3339), rev)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -646,6 +648,22 @@ func cmdAPIKey(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return fmt.Errorf("apikey: unknown subcommand %q (want create, list or revoke)", args[0])
+}
+
+// keyRegion shows a key's region; a key without one may do nothing.
+func keyRegion(v string) string {
+	if v == "" {
+		return "none"
+	}
+	return v
+}
+
+// orAll shows an empty list of services as "all".
+func orAll(v string) string {
+	if v == "" {
+		return "all"
+	}
+	return v
 }
 
 func cmdRegion(ctx context.Context, args []string, e env) error {

@@ -83,3 +83,30 @@ func ScopeOf(u *User) Scope {
 	}
 	return s
 }
+
+// Covers reports whether the scope grants a record at the materialised
+// region path p: Apply's region test, for a record already in hand.
+func (s Scope) Covers(p string) bool {
+	if s.all {
+		return true
+	}
+	return s.RegionPath != "" && p >= s.RegionPath && p < db.PathUpper(s.RegionPath)
+}
+
+// Scope is an API key's data scope: its region subtree, nothing else. A
+// key whose region is gone sees nothing.
+func (k *APIKey) Scope() Scope { return Scope{RegionPath: k.RegionPath} }
+
+// MayPost reports whether the key may post to the service (category) code:
+// a key without a list may post to every service.
+func (k *APIKey) MayPost(code string) bool {
+	if len(k.Services) == 0 {
+		return true
+	}
+	for _, s := range k.Services {
+		if s == code {
+			return true
+		}
+	}
+	return false
+}

@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -310,44 +312,145 @@ func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) ([]LoginEntry, e
 	return out, rows.Err()
 }
 
-// APIKey is an integration's key (Open311 and others).
+// APIKey is an integration's key (Open311 and others). A key acts within
+// its region subtree and posts only to its services (KeyScope, scope.go).
 type APIKey struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	CreatedBy  string     `json:"created_by"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Prefix    string `json:"prefix"`
+	CreatedBy string `json:"created_by"`
+	// Region is the root of the subtree the key acts in; empty (a key
+	// whose region is gone) may do nothing.
+	Region     string `json:"region"`
+	RegionPath string `json:"-"`
+	// Services are the service (category) codes the key may post to;
+	// empty means every service.
+	Services   []string   `json:"services"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
-// CreateAPIKey makes a named key and returns it in full; only its hash and
-// a short prefix (to recognise it in lists) are stored.
+// NewAPIKey is the input for CreateKey.
+type NewAPIKey struct {
+	Name string
+	// Region is a region code; empty means the district (the shallowest
+	// district of the tree, else its root), what keys made before scopes
+	// existed were given.
+	Region string
+	// Services are category codes; none means every service.
+	Services []string
+}
+
+// CreateAPIKey makes a key named name for the whole district and every
+// service (CreateKey with only a name).
 func (s *Store) CreateAPIKey(ctx context.Context, actor audit.Actor, name string) (string, *APIKey, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		e := errs.E(errs.Invalid, "error.invalid")
-		if name == "" {
-			e.Field("name", "field.required")
-		} else {
-			e.Field("name", "field.too_long", 100)
+	return s.CreateKey(ctx, actor, NewAPIKey{Name: name})
+}
+
+// apiKeyCols and apiKeyFrom read a key with its region's path.
+const (
+	apiKeyCols = `k.id, k.name, k.prefix, k.created_by, COALESCE(r.code, ''), COALESCE(r.path, ''), k.services, k.created_at, k.revoked_at, k.last_used_at`
+	apiKeyFrom = ` FROM api_keys k LEFT JOIN regions r ON r.code = k.region_code`
+)
+
+func scanAPIKey(sc interface{ Scan(...any) error }) (*APIKey, error) {
+	var k APIKey
+	var services string
+	var c db.Time
+	var r, l db.NullTime
+	if err := sc.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedBy, &k.Region, &k.RegionPath, &services, &c, &r, &l); err != nil {
+		return nil, err
+	}
+	k.Services = []string{}
+	for _, v := range strings.Split(services, ",") {
+		if v != "" {
+			k.Services = append(k.Services, v)
 		}
+	}
+	k.CreatedAt = c.Time
+	if r.Valid {
+		k.RevokedAt = &r.Time
+	}
+	if l.Valid {
+		k.LastUsedAt = &l.Time
+	}
+	return &k, nil
+}
+
+// CreateKey makes a named key for a region subtree and a list of
+// services, and returns it in full; only its hash and a short prefix (to
+// recognise it in lists) are stored.
+func (s *Store) CreateKey(ctx context.Context, actor audit.Actor, in NewAPIKey) (string, *APIKey, error) {
+	name := strings.TrimSpace(in.Name)
+	e := errs.E(errs.Invalid, "error.invalid")
+	if name == "" {
+		e.Field("name", "field.required")
+	} else if len(name) > 100 {
+		e.Field("name", "field.too_long", 100)
+	}
+	seen := map[string]bool{}
+	var services []string
+	for _, v := range in.Services {
+		if v = strings.TrimSpace(v); v != "" && !seen[v] {
+			seen[v] = true
+			services = append(services, v)
+		}
+	}
+	sort.Strings(services)
+	if len(e.Fields) > 0 {
 		return "", nil, e
 	}
 	key := "wk_" + NewToken()
-	k := &APIKey{Name: name, Prefix: key[:10], CreatedBy: actor.Name}
+	k := &APIKey{Name: name, Prefix: key[:10], CreatedBy: actor.Name, Services: services}
+	if k.Services == nil {
+		k.Services = []string{}
+	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var err error
+		region := strings.TrimSpace(in.Region)
+		q := `SELECT code, path FROM regions WHERE code = $1`
+		args := []any{region}
+		if region == "" {
+			q = `SELECT code, path FROM regions ORDER BY CASE WHEN level = 'district' THEN 0 ELSE 1 END, length(path), code LIMIT 1`
+			args = nil
+		}
+		err := tx.QueryRow(ctx, q, args...).Scan(&k.Region, &k.RegionPath)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) && region != "":
+			return errs.E(errs.Invalid, "error.invalid").Field("region", "field.unknown_region", region)
+		case errors.Is(err, sql.ErrNoRows):
+			// No tree yet: the key may do nothing until it is given a region.
+		case err != nil:
+			return err
+		}
+		bad := errs.E(errs.Invalid, "error.invalid")
+		for _, code := range services {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM categories WHERE code = $1`, code).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				bad.Field("services", "field.unknown_category", code)
+			}
+		}
+		if len(bad.Fields) > 0 {
+			return bad
+		}
+		var regionCode any
+		if k.Region != "" {
+			regionCode = k.Region
+		}
 		k.CreatedAt = tx.Now()
-		k.ID, err = tx.InsertID(ctx, `INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			name, k.Prefix, HashToken(key), actor.Name, tx.Now())
+		k.ID, err = tx.InsertID(ctx, `INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at, region_code, services) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			name, k.Prefix, HashToken(key), actor.Name, tx.Now(), regionCode, strings.Join(services, ","))
 		if errs.Is(err, errs.Conflict) {
 			return errs.E(errs.Conflict, "error.invalid").Field("name", "field.taken")
 		}
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actor, "apikey.create", "apikey:"+strconv.FormatInt(k.ID, 10), name)
+		return audit.Record(ctx, tx, actor, "apikey.create", "apikey:"+strconv.FormatInt(k.ID, 10),
+			fmt.Sprintf("%s region=%s services=%s", name, k.Region, strings.Join(services, ",")))
 	})
 	if err != nil {
 		return "", nil, err
@@ -357,27 +460,18 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor audit.Actor, name string
 
 // APIKeys lists keys, including revoked ones.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, prefix, created_by, created_at, revoked_at, last_used_at FROM api_keys ORDER BY id`)
+	rows, err := s.db.Query(ctx, `SELECT `+apiKeyCols+apiKeyFrom+` ORDER BY k.id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []APIKey
 	for rows.Next() {
-		var k APIKey
-		var c db.Time
-		var r, l db.NullTime
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedBy, &c, &r, &l); err != nil {
+		k, err := scanAPIKey(rows)
+		if err != nil {
 			return nil, err
 		}
-		k.CreatedAt = c.Time
-		if r.Valid {
-			k.RevokedAt = &r.Time
-		}
-		if l.Valid {
-			k.LastUsedAt = &l.Time
-		}
-		out = append(out, k)
+		out = append(out, *k)
 	}
 	return out, rows.Err()
 }
@@ -402,17 +496,12 @@ func (s *Store) CheckAPIKey(ctx context.Context, key string) (*APIKey, error) {
 	if key == "" || len(key) > 200 {
 		return nil, errs.E(errs.Forbidden, "account.apikey_invalid")
 	}
-	var k APIKey
-	var c db.Time
-	var r db.NullTime
-	err := s.db.QueryRow(ctx, `SELECT id, name, prefix, created_by, created_at, revoked_at FROM api_keys WHERE key_hash = $1`, HashToken(key)).
-		Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedBy, &c, &r)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Valid) {
+	k, err := scanAPIKey(s.db.QueryRow(ctx, `SELECT `+apiKeyCols+apiKeyFrom+` WHERE k.key_hash = $1`, HashToken(key)))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && k.RevokedAt != nil) {
 		return nil, errs.E(errs.Forbidden, "account.apikey_invalid")
 	}
 	if err != nil {
 		return nil, err
 	}
-	k.CreatedAt = c.Time
-	return &k, nil
+	return k, nil
 }

@@ -366,12 +366,14 @@ func (s *Server) apiKeys(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name string `json:"name"`
+		Name     string   `json:"name"`
+		Region   string   `json:"region"`
+		Services []string `json:"services"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	key, k, err := s.Accounts.CreateAPIKey(r.Context(), actorOf(r), in.Name)
+	key, k, err := s.Accounts.CreateKey(r.Context(), actorOf(r), account.NewAPIKey{Name: in.Name, Region: in.Region, Services: in.Services})
 	if err != nil {
 		return err
 	}

@@ -335,6 +335,30 @@ func (o *open311API) authorize(r *http.Request) (*account.APIKey, error) {
 	return k, nil
 }
 
+// inKeyScope refuses (403) a request whose place, the materialised region
+// path p, lies outside the key's region: the key's data scope, an
+// account.Scope like a user's.
+func (o *open311API) inKeyScope(r *http.Request, k *account.APIKey, p string) error {
+	if k.Scope().Covers(p) {
+		return nil
+	}
+	return o.one(r, http.StatusForbidden, "open311.api_key_region", k.Region)
+}
+
+// placePath is the materialised region path of the grid at a WGS-84
+// point ("" outside every grid).
+func (s *Server) placePath(lat, lng float64) string {
+	loc, ok := s.Regions.Locator().Locate(orb.Point{lng, lat})
+	if !ok {
+		return ""
+	}
+	p := "/"
+	for _, ref := range loc.Path {
+		p += ref.Code + "/"
+	}
+	return p
+}
+
 // client is the integration behind r, for the audit hook.
 func client(r *http.Request, k *account.APIKey) open311.Client {
 	return open311.Client{KeyID: k.ID, KeyName: k.Name, IP: info(r).ip}
@@ -419,9 +443,17 @@ func (o *open311API) createRequest(w http.ResponseWriter, r *http.Request) error
 		if !ok {
 			return o.one(r, http.StatusNotFound, "open311.service_not_found", code)
 		}
-		lat, lng, _, err := o.location(r, bad)
+		if !k.MayPost(svc.Code) {
+			return o.one(r, http.StatusForbidden, "open311.api_key_service", svc.Code)
+		}
+		lat, lng, placed, err := o.location(r, bad)
 		if err != nil {
 			return err
+		}
+		if placed {
+			if err := o.inKeyScope(r, k, o.s.placePath(lat, lng)); err != nil {
+				return err
+			}
 		}
 		attrs, malformed := open311.Attributes(form)
 		for _, m := range malformed {
@@ -759,6 +791,12 @@ func (o *open311API) postUpdate(w http.ResponseWriter, r *http.Request) error {
 		c, err := o.publicCaseByNumber(r, strings.TrimSpace(form.Get("service_request_id")))
 		if err != nil {
 			return err
+		}
+		if err := o.inKeyScope(r, k, c.RegionPath); err != nil {
+			return err
+		}
+		if !k.MayPost(c.CategoryCode) {
+			return o.one(r, http.StatusForbidden, "open311.api_key_service", c.CategoryCode)
 		}
 		action, ok := open311.UpdateAction(status)
 		refuse := func() error {

@@ -378,7 +378,8 @@ func (s *Server) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
-	key, _, err := s.Accounts.CreateAPIKey(r.Context(), actorOf(r), r.PostFormValue("name"))
+	key, _, err := s.Accounts.CreateKey(r.Context(), actorOf(r), account.NewAPIKey{Name: r.PostFormValue("name"),
+		Region: r.PostFormValue("region"), Services: strings.Split(r.PostFormValue("services"), ",")})
 	if err != nil {
 		fs := &formState{Values: r.PostForm}
 		status, err := s.failForm(r, fs, err)
