@@ -597,7 +597,11 @@ func (u *caseUpdate) exec(ctx context.Context, tx *db.Tx, id int64, version int)
 	if err != nil {
 		return err
 	}
-	if rows, _ := res.RowsAffected(); rows == 0 {
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if rows == 0 {
 		return errs.E(errs.Conflict, "case.changed").WithReason("stale_version")
 	}
 	return nil
@@ -675,16 +679,10 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 			if err != nil {
 				return err
 			}
-			var ids []int64
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
+			ids, err := scanIDs(rows)
+			if err != nil {
+				return err
 			}
-			rows.Close()
 			for _, id := range ids {
 				if err := send(id, "status"); err != nil {
 					return err
@@ -711,16 +709,10 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 			if err != nil {
 				return err
 			}
-			var ids []int64
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
+			ids, err := scanIDs(rows)
+			if err != nil {
+				return err
 			}
-			rows.Close()
 			for _, id := range ids {
 				if err := send(id, "claim"); err != nil {
 					return err
@@ -748,6 +740,13 @@ func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanIDs(rows)
+}
+
+// scanIDs reads a one-column result of ids and closes it. An error that
+// ends the loop early (a dropped connection, a cancelled context) is
+// returned, not taken for the end of the list.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
@@ -769,16 +768,10 @@ func (s *Service) AutoClose(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
+	ids, err := scanIDs(rows)
+	if err != nil {
+		return 0, err
 	}
-	rows.Close()
 	n := 0
 	for _, id := range ids {
 		_, err := s.Act(ctx, Caller{System: true}, id, ActClose, Input{Note: "auto-close: not rated in time"})

@@ -84,6 +84,11 @@ func (d *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			done[v] = true
 		}
 		rows.Close()
+		// A read cut short would look like migrations not yet applied, and
+		// they would run twice.
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		for _, m := range ms {
 			if done[m.Version] {
 				continue

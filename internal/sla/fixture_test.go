@@ -216,6 +216,9 @@ func (w *world) inboxKinds(t testing.TB, user string, caseID int64) map[string]i
 		}
 		out[k]++
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

@@ -60,6 +60,9 @@ func TestRestartFiresMissedTimersInOrder(t *testing.T) {
 				}
 				got = append(got, names[id]+" "+action)
 			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
 			rows.Close()
 			want := []string{"D sla_warning", "D sla_breach", "C sla_warning", "C sla_breach",
 				"A sla_warning", "B sla_warning", "A sla_breach", "B sla_breach"}

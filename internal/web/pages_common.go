@@ -76,7 +76,11 @@ func (s *Server) nav(r *http.Request) navData {
 	}
 	if u != nil {
 		var unread int
-		if err := s.DB.QueryRow(r.Context(), `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, u.ID).Scan(&unread); err == nil {
+		// The badge is decoration: a failed count leaves it off and the
+		// page is still served, but the failure is logged, not lost.
+		if err := s.DB.QueryRow(r.Context(), `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, u.ID).Scan(&unread); err != nil {
+			s.Logger.Error("unread count for the navigation bar", "path", r.URL.Path, "user", u.ID, "err", err)
+		} else {
 			n.Unread = unread
 		}
 		for i := range n.Items {
