@@ -131,11 +131,16 @@ func WithProvisional(days []Day, through int) ([]Day, error) {
 }
 
 // ProvisionalThrough is the last year Store.Load gives a provisional
-// calendar, for days as stored and the current year now.
+// calendar, for days as stored and the current year now: ProvisionalAhead
+// years past the later of now and the last schedule (a schedule more than
+// ProvisionalAhead years ahead, or a day set by hand in 2199, does not
+// stretch it, so that loading stays cheap: about 2 ms a year).
 func ProvisionalThrough(days []Day, now int) int {
 	last := now
-	for _, d := range days {
-		last = max(last, d.Date.Year)
+	for y := range OfficialYears(days) {
+		if y <= now+ProvisionalAhead {
+			last = max(last, y)
+		}
 	}
 	return last + ProvisionalAhead
 }

@@ -178,8 +178,21 @@ func TestWithProvisional(t *testing.T) {
 	if _, err := New(got, DefaultWorkHours()); err != nil {
 		t.Errorf("New(WithProvisional(...)): %v", err)
 	}
-	if got, want := ProvisionalThrough(stored, 2026), 2030+ProvisionalAhead; got != want {
-		t.Errorf("ProvisionalThrough = %d, want %d", got, want)
+	for _, tc := range []struct {
+		name string
+		days []Day
+		now  int
+		want int
+	}{
+		{"the last schedule is ahead", stored, 2026, 2030 + ProvisionalAhead},
+		{"no schedule", nil, 2026, 2026 + ProvisionalAhead},
+		{"this year is ahead", stored, 2031, 2031 + ProvisionalAhead},
+		{"a hand-set day far ahead", []Day{{Date: D(MaxYear, 1, 1), Kind: Holiday, Source: sourceManual}}, 2026, 2026 + ProvisionalAhead},
+		{"a schedule far ahead", []Day{{Date: D(MaxYear, 1, 1), Kind: Holiday, Source: sourceImport}}, 2026, 2026 + ProvisionalAhead},
+	} {
+		if got := ProvisionalThrough(tc.days, tc.now); got != tc.want {
+			t.Errorf("ProvisionalThrough, %s: got %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
 
