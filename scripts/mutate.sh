@@ -12,7 +12,8 @@
 #
 #   REV=HEAD          the commit to copy (git archive), so that other work in
 #                     progress in the working tree is left out
-#   MUTATIONS=scripts/mutations   where the *.mut files are
+#   MUTATIONS=scripts/mutations   where the *.mut files are (relative to the
+#                     repository, or absolute)
 #   ONLY="pattern"    run only the mutations whose names match (grep -E)
 #   KEEP=1            keep the temporary copy
 #
@@ -41,9 +42,12 @@ else
   make -C "$pristine" assets >/dev/null
 fi
 $GO build -o "$tmp/mutations" ./scripts/mutations
-muts=$("$tmp/mutations" list "$ROOT/$MUTATIONS")
+case $MUTATIONS in /*) ;; *) MUTATIONS=$ROOT/$MUTATIONS;; esac
+muts=$("$tmp/mutations" list "$MUTATIONS")
 if [ -n "${ONLY:-}" ]; then muts=$(grep -E "$ONLY" <<<"$muts" || true); fi
 [ -n "$muts" ] || { echo "mutate: no mutation selected" >&2; exit 1; }
+# A mutation whose text has moved on fails here, before any test runs.
+"$tmp/mutations" check "$MUTATIONS" "$pristine" || { echo "mutate: stale mutations; nothing was run" >&2; exit 1; }
 
 # runtests NAME LOG: compiles each test package of the mutation first (a
 # mutation that does not compile is an error, not a kill), then runs them
@@ -53,7 +57,7 @@ runtests() {
   local name=$1 log=$2 pkg pattern i=0
   local -a pkgs=() patterns=()
   rm -f "$tmp"/t*.test
-  while IFS=$'\t' read -r pkg pattern; do pkgs+=("$pkg"); patterns+=("$pattern"); done < <("$tmp/mutations" tests "$ROOT/$MUTATIONS" "$name")
+  while IFS=$'\t' read -r pkg pattern; do pkgs+=("$pkg"); patterns+=("$pattern"); done < <("$tmp/mutations" tests "$MUTATIONS" "$name")
   (cd "$tree" && $GO build ./...) >>"$log" 2>&1 || return 2
   for i in "${!pkgs[@]}"; do
     (cd "$tree" && $GO test -c -o "$tmp/t$i.test" "${pkgs[$i]}") >>"$log" 2>&1 || return 2
@@ -86,7 +90,7 @@ for m in $muts; do
   fresh
   log=$tmp/$m.log
   start=$(date +%s)
-  if ! "$tmp/mutations" apply "$ROOT/$MUTATIONS" "$m" "$tree" 2>"$log"; then
+  if ! "$tmp/mutations" apply "$MUTATIONS" "$m" "$tree" 2>"$log"; then
     echo "BROKEN    $m: does not apply: $(cat "$log")"
     broken=$((broken + 1)); brokens+=("$m"); continue
   fi

@@ -20,6 +20,7 @@
 //
 //	mutations list DIR             names, one a line
 //	mutations tests DIR NAME       its tests: "package<TAB>run pattern" lines
+//	mutations check DIR ROOT       fails unless every mutation applies under ROOT
 //	mutations apply DIR NAME ROOT  rewrites the file under ROOT
 package main
 
@@ -53,7 +54,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return errors.New("usage: mutations list|tests|apply DIR [NAME [ROOT]]")
+		return errors.New("usage: mutations list|tests|check|apply DIR [NAME] [ROOT]")
 	}
 	muts, err := load(args[1])
 	if err != nil {
@@ -82,6 +83,23 @@ func run(args []string) error {
 			fmt.Println(t)
 		}
 		return nil
+	case args[0] == "check" && len(args) == 3:
+		// Every mutation must still find its text, before any test runs.
+		var stale []string
+		for _, m := range muts {
+			b, err := os.ReadFile(filepath.Join(args[2], m.File))
+			if err == nil {
+				_, err = rewrite(string(b), m.Edits)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "BROKEN    %s on %s: %v\n", m.Name, m.File, err)
+				stale = append(stale, m.Name)
+			}
+		}
+		if len(stale) > 0 {
+			return fmt.Errorf("%d mutations do not apply (the code has changed: update them): %s", len(stale), strings.Join(stale, " "))
+		}
+		return nil
 	case args[0] == "apply" && len(args) == 4:
 		m, err := find(args[2])
 		if err != nil {
@@ -89,7 +107,7 @@ func run(args []string) error {
 		}
 		return apply(m, args[3])
 	}
-	return errors.New("usage: mutations list|tests|apply DIR [NAME [ROOT]]")
+	return errors.New("usage: mutations list|tests|check|apply DIR [NAME] [ROOT]")
 }
 
 // load reads every *.mut file of dir, in name order.
