@@ -130,6 +130,15 @@ fi
   echo "go: $(go version | awk '{ sub(/^go/, "Go ", $3); print $3 }')"
   echo "sqlite: $(go list -m -f '{{.Version}}' modernc.org/sqlite)"
   if $have_pg; then echo "postgres: $(psql_admin -tAc 'SHOW server_version' | cut -d' ' -f1)"; fi
+  # The file systems under the durable figures, with their mount options:
+  # the temp directories SQLite runs in, and PostgreSQL's data directory.
+  echo "fs_sqlite: $(findmnt -no TARGET,FSTYPE,OPTIONS -T "${TMPDIR:-/tmp}" 2>/dev/null | tr -s ' ')"
+  if $have_pg; then
+    pgdata=$(psql_admin -tAc 'SHOW data_directory' 2>/dev/null || true)
+    if [ -n "$pgdata" ] && [ -d "$pgdata" ]; then
+      echo "fs_postgres: $(findmnt -no TARGET,FSTYPE,OPTIONS -T "$pgdata" | tr -s ' ')"
+    fi
+  fi
   echo "count: $COUNT"
   echo "timers_count: $TIMERS_COUNT"
   echo "only: $BENCH_ONLY"
