@@ -408,6 +408,11 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.request(w, "POST", "/admin/users/"+f.userID[t]+"/password", strings.NewReader("password=another-password"), "application/x-www-form-urlencoded")
 			}},
+		"POST /admin/users/{id}/lock": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "POST", "/admin/users/"+f.userID[t]+"/lock", strings.NewReader("locked=0"), "application/x-www-form-urlencoded")
+			}},
 		"GET /admin/regions":    perm(adminOnly, get("/admin/regions")),
 		"GET /admin/categories": perm(adminOnly, get("/admin/categories")),
 		"POST /admin/routing-rules": perm(adminOnly, form("/admin/routing-rules", func(f *authzFixture) url.Values {

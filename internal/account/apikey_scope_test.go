@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"whistle/internal/account"
@@ -70,6 +71,49 @@ func TestAPIKeyScope(t *testing.T) {
 		var zero account.Scope
 		if zero.Covers("/330303/") || !account.SystemScope().Covers("/anything/") {
 			t.Error("the zero scope must cover nothing and the system scope everything")
+		}
+	})
+}
+
+// TestLegacyKeysMigrateToTheDistrict runs migration 0010's update of the
+// keys made before key scopes on both dialects: they get the district
+// (here 330303, the shallowest district, though 330304 is one too) and
+// every service, and keep working.
+func TestLegacyKeysMigrateToTheDistrict(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		seedRegions(t, d)
+		s := mustStore(t, d)
+		ctx := context.Background()
+		key, _, err := s.CreateAPIKey(ctx, audit.System("test"), "legacy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := db.Migrations(d.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var update string
+		for _, m := range ms {
+			if m.Version == 10 {
+				_, after, ok := strings.Cut(m.SQL, "UPDATE api_keys")
+				if !ok {
+					t.Fatal("0010 has no UPDATE api_keys")
+				}
+				update = "UPDATE api_keys" + after
+			}
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE api_keys SET region_code = NULL, services = ''`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, update)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		k, err := s.CheckAPIKey(ctx, key)
+		if err != nil || k.Region != "330303" || len(k.Services) != 0 || !k.MayPost("ZL05") {
+			t.Errorf("legacy key after 0010: %+v, %v; want district 330303 and every service", k, err)
 		}
 	})
 }

@@ -255,3 +255,27 @@ func formErr(err error) error {
 	}
 	return errs.E(errs.Invalid, "error.invalid")
 }
+
+// pageAdminUserLock sets or clears an admin's hard lock on a user in
+// scope (locked=1 or 0); locking ends the user's sessions.
+func (s *Server) pageAdminUserLock(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return formErr(err)
+	}
+	var locked bool
+	switch r.PostFormValue("locked") {
+	case "1":
+		locked = true
+	case "0":
+	default:
+		return errs.E(errs.Invalid, "error.invalid").Field("locked", "field.required")
+	}
+	if err := s.Accounts.SetLocked(r.Context(), actorOf(r), scopeOf(r), id, locked); err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/admin/users")
+}

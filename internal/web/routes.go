@@ -146,6 +146,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /logout", authed, s.pageLogout)
 	s.handle("GET /lang/{lang}", public, s.pageLang)
 	s.handle("GET /{$}", authed, s.pageHome)
+	s.handle("POST /admin/users/{id}/lock", needs(account.PermUserWrite), s.pageAdminUserLock)
 	s.registerPages()
 	s.registerStats()
 	static, _ := fs.Sub(staticFS, "static")
