@@ -11,8 +11,10 @@
 // starts with <?xml version="1.0" encoding="UTF-8"?>, has no namespace, and
 // wraps lists in their root element (services → service, service_requests →
 // request, service_request_updates → request_update, errors → error); JSON
-// is the bare array or object. Empty values are "" in JSON and an empty
-// element in XML; lat and long are numbers.
+// is the bare array or object. Empty values are an empty element in XML;
+// in JSON an empty text is "", but an empty typed value (a date-time such
+// as expected_datetime, a URI such as media_url) is null, since "" is
+// neither (Typed); lat and long are numbers.
 //
 // Services. One service per active category whose Open311 flag is set (by
 // default every leaf): service_code is the category code, group the parent

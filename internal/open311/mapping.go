@@ -192,8 +192,8 @@ func NewRequest(c *casework.Case, public []casework.Event, info RequestInfo) Req
 	}
 	return Request{ID: c.Number, Status: Status(c.Status), StatusNotes: StatusNotes(public), ServiceName: info.ServiceName,
 		ServiceCode: c.CategoryCode, Description: c.Description, AgencyResponsible: info.Agency,
-		RequestedDatetime: FormatTime(c.CreatedAt), UpdatedDatetime: FormatTime(updated), ExpectedDatetime: FormatTime(c.DeadlineAt),
-		Address: c.Address, AddressID: c.GridCode, Lat: c.Lat, Long: c.Lng, MediaURL: info.MediaURL}
+		RequestedDatetime: Typed(FormatTime(c.CreatedAt)), UpdatedDatetime: Typed(FormatTime(updated)), ExpectedDatetime: Typed(FormatTime(c.DeadlineAt)),
+		Address: c.Address, AddressID: c.GridCode, Lat: c.Lat, Long: c.Lng, MediaURL: Typed(info.MediaURL)}
 }
 
 // publicNote is the text of a public step that Open311 may show: its note,
@@ -229,5 +229,5 @@ func FirstPhoto(public []casework.Event) (casework.Photo, bool) {
 // of the step's first photo, if any.
 func NewUpdate(e casework.PublicEvent, mediaURL string) Update {
 	return Update{ID: strconv.FormatInt(e.ID, 10), RequestID: e.CaseNumber, Status: ExtendedStatus(e.Action, e.Status),
-		UpdatedDatetime: FormatTime(e.At), Description: publicNote(e.Action, e.Note), MediaURL: mediaURL, ExternalStatusCode: string(e.Status)}
+		UpdatedDatetime: Typed(FormatTime(e.At)), Description: publicNote(e.Action, e.Note), MediaURL: Typed(mediaURL), ExternalStatusCode: string(e.Status)}
 }

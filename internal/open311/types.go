@@ -1,6 +1,9 @@
 package open311
 
-import "encoding/xml"
+import (
+	"encoding/json"
+	"encoding/xml"
+)
 
 // Specification is the endpoint specification named in discovery.
 const Specification = "http://wiki.open311.org/GeoReport_v2"
@@ -77,6 +80,21 @@ type AttrValue struct {
 	Name string `xml:"name" json:"name"`
 }
 
+// Typed is a value of a typed field (a date-time or a URI) that may be
+// empty. JSON writes an empty one as null, as the specification's examples
+// do: "" is neither a date-time nor a URI, and clients that parse the field
+// (and the official JSON schemas, with format checking) reject it. XML
+// writes an empty element, as the specification asks.
+type Typed string
+
+// MarshalJSON implements json.Marshaler.
+func (t Typed) MarshalJSON() ([]byte, error) {
+	if t == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(t))
+}
+
 // Request is a service request (a public case) as GET requests shows it.
 type Request struct {
 	XMLName           xml.Name `xml:"request" json:"-"`
@@ -88,15 +106,15 @@ type Request struct {
 	Description       string   `xml:"description" json:"description"`
 	AgencyResponsible string   `xml:"agency_responsible" json:"agency_responsible"`
 	ServiceNotice     string   `xml:"service_notice" json:"service_notice"`
-	RequestedDatetime string   `xml:"requested_datetime" json:"requested_datetime"`
-	UpdatedDatetime   string   `xml:"updated_datetime" json:"updated_datetime"`
-	ExpectedDatetime  string   `xml:"expected_datetime" json:"expected_datetime"`
+	RequestedDatetime Typed    `xml:"requested_datetime" json:"requested_datetime"`
+	UpdatedDatetime   Typed    `xml:"updated_datetime" json:"updated_datetime"`
+	ExpectedDatetime  Typed    `xml:"expected_datetime" json:"expected_datetime"`
 	Address           string   `xml:"address" json:"address"`
 	AddressID         string   `xml:"address_id" json:"address_id"`
 	Zipcode           string   `xml:"zipcode" json:"zipcode"`
 	Lat               float64  `xml:"lat" json:"lat"`
 	Long              float64  `xml:"long" json:"long"`
-	MediaURL          string   `xml:"media_url" json:"media_url"`
+	MediaURL          Typed    `xml:"media_url" json:"media_url"`
 }
 
 // Receipt is the answer to POST requests: the new request's id (realtime
@@ -122,9 +140,9 @@ type Update struct {
 	ID                 string   `xml:"update_id" json:"update_id"`
 	RequestID          string   `xml:"service_request_id" json:"service_request_id"`
 	Status             string   `xml:"status" json:"status"`
-	UpdatedDatetime    string   `xml:"updated_datetime" json:"updated_datetime"`
+	UpdatedDatetime    Typed    `xml:"updated_datetime" json:"updated_datetime"`
 	Description        string   `xml:"description" json:"description"`
-	MediaURL           string   `xml:"media_url" json:"media_url"`
+	MediaURL           Typed    `xml:"media_url" json:"media_url"`
 	ExternalStatusCode string   `xml:"external_status_code" json:"external_status_code"`
 }
 

@@ -315,7 +315,8 @@ func isCST(s string) bool {
 
 // checkFields checks the presence and JSON types of a document's fields:
 // kinds maps each field to string, number, boolean, time (a string in
-// ISO 8601 with the +08:00 offset) or time? (the same, or empty).
+// ISO 8601 with the +08:00 offset), time? (the same, or null) or uri? (an
+// absolute URL, or null). A typed field is never "".
 func checkFields(t *testing.T, what string, m map[string]any, kinds map[string]string) {
 	t.Helper()
 	for field, kind := range kinds {
@@ -339,8 +340,13 @@ func checkFields(t *testing.T, what string, m map[string]any, kinds map[string]s
 			}
 		case "time", "time?":
 			s, _ := v.(string)
-			if !(kind == "time?" && s == "") && !isCST(s) {
-				t.Errorf("%s: %s = %q, want ISO 8601 with +08:00", what, field, s)
+			if !(kind == "time?" && v == nil) && !isCST(s) {
+				t.Errorf("%s: %s = %#v, want ISO 8601 with +08:00", what, field, v)
+			}
+		case "uri?":
+			s, _ := v.(string)
+			if u, err := url.Parse(s); v != nil && (err != nil || !u.IsAbs() || u.Host == "") {
+				t.Errorf("%s: %s = %#v, want an absolute URL or null", what, field, v)
 			}
 		}
 	}
@@ -385,7 +391,7 @@ func requestKinds() map[string]string {
 	return map[string]string{"service_request_id": "string", "status": "string", "status_notes": "string", "service_name": "string",
 		"service_code": "string", "description": "string", "agency_responsible": "string", "service_notice": "string",
 		"requested_datetime": "time", "updated_datetime": "time", "expected_datetime": "time?", "address": "string", "address_id": "string",
-		"zipcode": "string", "lat": "number", "long": "number", "media_url": "string"}
+		"zipcode": "string", "lat": "number", "long": "number", "media_url": "uri?"}
 }
 
 func TestOpen311Discovery(t *testing.T) {
@@ -1051,7 +1057,7 @@ func TestOpen311RoundTrip(t *testing.T) {
 		seen := map[string]bool{}
 		for _, u := range uj {
 			checkFields(t, "update", u, map[string]string{"update_id": "string", "service_request_id": "string", "status": "string",
-				"updated_datetime": "time", "description": "string", "media_url": "string", "external_status_code": "string"})
+				"updated_datetime": "time", "description": "string", "media_url": "uri?", "external_status_code": "string"})
 			if seen[u["update_id"].(string)] {
 				t.Errorf("update_id %v repeats", u["update_id"])
 			}
@@ -1059,7 +1065,7 @@ func TestOpen311RoundTrip(t *testing.T) {
 			if u["service_request_id"] != id {
 				t.Errorf("update of %v, want %s", u["service_request_id"], id)
 			}
-			got = append(got, fmt.Sprintf("%s %s %s %q %v", u["updated_datetime"].(string)[11:16], u["status"], u["external_status_code"], u["description"], u["media_url"] != ""))
+			got = append(got, fmt.Sprintf("%s %s %s %q %v", u["updated_datetime"].(string)[11:16], u["status"], u["external_status_code"], u["description"], u["media_url"] != nil))
 		}
 		wantSteps := []string{
 			`10:00 open submitted "" false`,
