@@ -4,9 +4,10 @@ package main
 // each limit answers a clear 4xx (or, for a slow client, cuts it off) and
 // the server goes on serving everyone else.
 //
-// Clients are told apart by their source address. The server does not
-// trust X-Forwarded-For (a client could forge it to escape its limit), so
-// these tests dial from different loopback addresses instead: on Linux the
+// Clients are told apart by their source address. The server trusts
+// X-Forwarded-For only from --trusted-proxies (TestTrustedProxiesFlag; a
+// client could forge it to escape its limit), so these tests dial from
+// different loopback addresses instead: on Linux the
 // whole of 127.0.0.0/8 is local, and a socket bound to 127.0.0.2 reaches
 // the server on 127.0.0.1 as a different client.
 

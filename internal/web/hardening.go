@@ -108,8 +108,10 @@ func clientKey(ip string) string {
 }
 
 // Check decides whether the request to route pattern may proceed. client
-// names the caller (its IP address: X-Forwarded-For is not trusted, since
-// a client could forge it to escape the limit), and authed says whether it
+// names the caller (its IP address: the peer, or behind one of
+// Deps.TrustedProxies the forwarded client; X-Forwarded-For from anyone
+// else is ignored, since a client could forge it to escape the limit),
+// and authed says whether it
 // presented a valid credential. A refusal is errs.RateLimited with
 // RetryAfter set, which the error renderers turn into 429 and a
 // Retry-After header.
