@@ -55,7 +55,7 @@ type Case struct {
 	AssigneeID     int64
 	AssigneeName   string
 	// Followed marks a case read through View by a follower outside its
-	// scope: read-only, without the reporter's identity.
+	// scope: read-only, and holding only what PublicView shows.
 	Followed       bool
 	Rating         int // 0 = not rated
 	RatingComment  string

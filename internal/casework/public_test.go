@@ -118,3 +118,50 @@ func TestPublicViewFields(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowerReadsOnlyThePublicFields: a resident who follows a public
+// case outside their scope reads, through View and Timeline, nothing the
+// public would not: the case keeps only PublicView's facts, and no step
+// names its actor. The reporter and staff in scope read it whole.
+func TestFollowerReadsOnlyThePublicFields(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newWorld(t, d, clk)
+		ctx := t.Context()
+		c := w.Submit(t, "resident", casework.SubmitInput{Category: "ZL0601", Description: "楼道堆放杂物", Lat: f64(inA[0]), Lng: f64(inA[1]),
+			Address: "万顺路 1 号", Phone: "13700001111"})
+		w.Act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{Note: "已受理"})
+		w.Act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{User: w.users["grid-a"].ID}})
+		if err := w.svc.Follow(ctx, w.as("neighbour"), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.svc.View(ctx, w.as("neighbour"), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Followed || got.ReporterID != 0 || got.ReporterName != "" || got.ReporterPhone != "" || got.AssigneeID != 0 ||
+			got.RatingComment != "" || got.RevisitResult != "" || got.PostponeReason != "" || got.RoutedDept != "" || len(got.Fields) != 0 {
+			t.Errorf("the follower's View: got %+v, want only PublicView's facts", got)
+		}
+		if got.Number != c.Number || got.Description != c.Description || got.Status != casework.Dispatched {
+			t.Errorf("the follower's View: got %s %q %s, want %s %q dispatched", got.Number, got.Description, got.Status, c.Number, c.Description)
+		}
+		tl, err := w.svc.Timeline(ctx, w.as("neighbour"), c.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range tl {
+			if e.ActorID != 0 || e.ActorName != "" {
+				t.Errorf("the follower's timeline: step %s names %q (%d), want no actor", e.Action, e.ActorName, e.ActorID)
+			}
+		}
+		for _, who := range []string{"resident", "staff-a"} {
+			tl, err := w.svc.Timeline(ctx, w.as(who), c.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tl) < 2 || tl[0].ActorName != "resident" || tl[1].ActorName != "staff-a" {
+				t.Errorf("%s reads the timeline: got %+v, want the reporter and staff-a as actors", who, tl)
+			}
+		}
+	})
+}

@@ -82,18 +82,31 @@ func (s *Service) Get(ctx context.Context, c Caller, id int64) (*Case, error) {
 // View returns a case the caller may read: one in their data scope, or one
 // they follow (the parent of their merged duplicate, or a public case they
 // chose to follow). A followed case outside the scope comes back with
-// Followed set and without the reporter's identity; Act and the other
+// Followed set and reduced to what PublicView shows; Act and the other
 // writes go through Get and so never reach it.
 func (s *Service) View(ctx context.Context, c Caller, id int64) (*Case, error) {
 	cs, err := s.get(ctx, c.Scope(), id)
 	if errs.Is(err, errs.NotFound) && c.User != nil && s.follows(ctx, c.User.ID, id) {
 		cs, err = s.get(ctx, account.SystemScope(), id)
 		if err == nil {
-			cs.Followed = true
-			cs.ReporterID, cs.ReporterName, cs.ReporterPhone = 0, "", ""
+			cs = followedCase(cs)
 		}
 	}
 	return cs, err
+}
+
+// followedCase keeps of c what PublicView shows and nothing else, so that
+// no page or answer built from a followed case can show more than the
+// public sees: no reporter, phone, extra fields, assignee, rating comment,
+// revisit result, postponement or routing.
+func followedCase(c *Case) *Case {
+	return &Case{ID: c.ID, Number: c.Number, District: c.District, Workflow: c.Workflow, Status: c.Status, Source: c.Source,
+		CategoryCode: c.CategoryCode, CategoryName: c.CategoryName, Description: c.Description, Address: c.Address,
+		Lat: c.Lat, Lng: c.Lng, GridCode: c.GridCode, CommunityCode: c.CommunityCode, StreetCode: c.StreetCode, RegionPath: c.RegionPath,
+		Urgent: c.Urgent, Visibility: c.Visibility, DepartmentID: c.DepartmentID, DepartmentCode: c.DepartmentCode, DepartmentName: c.DepartmentName,
+		Followed: true, Rating: c.Rating, Reopens: c.Reopens, Rework: c.Rework, Returns: c.Returns, Supervised: c.Supervised,
+		ParentID: c.ParentID, Fields: map[string]string{}, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ClosedAt: c.ClosedAt, DeadlineAt: c.DeadlineAt, SLAState: c.SLAState}
 }
 
 func (s *Service) follows(ctx context.Context, userID, caseID int64) bool {
