@@ -238,8 +238,10 @@ func defaultSource(c Caller) string {
 
 // Submit validates and records a new case: the location picks the grid,
 // community and street, the category the workflow and the routed
-// department. With an idempotency key, a repeat returns the first case and
-// replayed = true.
+// department. With an idempotency key, a repeat by the same caller (see
+// idemOwner) with the same input returns the first case and replayed =
+// true; the same key with other input is an idempotency_mismatch error,
+// and a key older than Config.IdempotencyTTL files a new case.
 func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case, replayed bool, err error) {
 	defer errs.Wrapf(&err, "casework.Submit")
 	hash := in.hash()
