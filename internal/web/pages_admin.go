@@ -281,9 +281,18 @@ func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error 
 		return formErr(err)
 	}
 	f := r.PostForm
-	prio, _ := strconv.Atoi(strings.TrimSpace(f.Get("priority")))
-	_, err := s.Categories.AddRule(r.Context(), actorOf(r), category.Rule{CategoryCode: f.Get("category_code"), RegionCode: f.Get("region_code"),
-		Department: f.Get("department"), Priority: prio})
+	// An empty priority is the default 0; anything else must be a number,
+	// not silently 0.
+	prio, err := 0, error(nil)
+	if v := strings.TrimSpace(f.Get("priority")); v != "" {
+		if prio, err = strconv.Atoi(v); err != nil {
+			err = errs.E(errs.Invalid, "error.invalid").Field("priority", "field.number")
+		}
+	}
+	if err == nil {
+		_, err = s.Categories.AddRule(r.Context(), actorOf(r), category.Rule{CategoryCode: f.Get("category_code"), RegionCode: f.Get("region_code"),
+			Department: f.Get("department"), Priority: prio})
+	}
 	if err != nil {
 		fs := &formState{Values: f}
 		status, err := s.failForm(r, fs, err)

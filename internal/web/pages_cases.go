@@ -1157,14 +1157,22 @@ func (s *Server) actionInput(r *http.Request, fs *formState) (casework.Input, er
 			}
 		}
 	}
+	// A malformed photo id or version is an error, not silently dropped:
+	// a dropped version would skip the optimistic-locking check.
 	for _, v := range f["photos"] {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err == nil {
-			in.Photos = append(in.Photos, n)
+		if err != nil {
+			e.Field("photos", "field.number")
+			continue
 		}
+		in.Photos = append(in.Photos, n)
 	}
 	if v := f.Get("version"); v != "" {
-		in.Version, _ = strconv.Atoi(v)
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.Field("version", "field.number")
+		}
+		in.Version = n
 	}
 	if len(e.Fields) > 0 {
 		return in, e
