@@ -23,6 +23,7 @@ func TestScanIDsReportsACutShortRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer rows.Close() // scanIDs closes it too; closing twice is harmless
 		// Cancel once the first row is in: the rest of the million never
 		// arrives.
 		if !rows.Next() {
