@@ -222,9 +222,14 @@ func (w *decoderWorld) form(t *testing.T, path, user, body string, hdr ...string
 	return resp.StatusCode, resp.Header, raw
 }
 
-// get sends a GET as user and skips inputs that are not a request at all.
+// get sends a GET as user and skips inputs that are not a request at all:
+// a request target with a blank, a control or a non-ASCII byte, or a
+// fragment, never reaches a handler (net/http answers its own 400).
 func (w *decoderWorld) get(t *testing.T, path, user string, hdr ...string) (int, []byte) {
 	t.Helper()
+	if strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) {
+		t.Skip()
+	}
 	req, err := http.NewRequest("GET", w.ts.URL+path, nil)
 	if err != nil {
 		t.Skip()
