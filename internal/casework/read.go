@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +55,9 @@ func scanCase(sc scanner) (*Case, error) {
 	if deadline.Valid {
 		c.DeadlineAt = deadline.Time
 	}
-	_ = json.Unmarshal([]byte(fields), &c.Fields)
+	if err := decodeStored(fields, &c.Fields); err != nil {
+		return nil, fmt.Errorf("case %d fields: %w", c.ID, err)
+	}
 	if tags != "" {
 		c.Tags = strings.Split(tags, ",")
 	}
@@ -86,7 +89,14 @@ func (s *Service) Get(ctx context.Context, c Caller, id int64) (*Case, error) {
 // writes go through Get and so never reach it.
 func (s *Service) View(ctx context.Context, c Caller, id int64) (*Case, error) {
 	cs, err := s.get(ctx, c.Scope(), id)
-	if errs.Is(err, errs.NotFound) && c.User != nil && s.follows(ctx, c.User.ID, id) {
+	if !errs.Is(err, errs.NotFound) || c.User == nil {
+		return cs, err
+	}
+	following, ferr := s.follows(ctx, c.User.ID, id)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if following {
 		cs, err = s.get(ctx, account.SystemScope(), id)
 		if err == nil {
 			cs = followedCase(cs)
@@ -109,10 +119,25 @@ func followedCase(c *Case) *Case {
 		ClosedAt: c.ClosedAt, DeadlineAt: c.DeadlineAt, SLAState: c.SLAState}
 }
 
-func (s *Service) follows(ctx context.Context, userID, caseID int64) bool {
+// follows reports whether the user follows the case. A failed read is an
+// error, not "not following": a database fault must not pass for a 404.
+func (s *Service) follows(ctx context.Context, userID, caseID int64) (bool, error) {
 	var n int
-	_ = s.db.QueryRow(ctx, `SELECT COUNT(*) FROM case_followers WHERE user_id = $1 AND case_id = $2`, userID, caseID).Scan(&n)
-	return n > 0
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM case_followers WHERE user_id = $1 AND case_id = $2`, userID, caseID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("casework: follows: %w", err)
+	}
+	return n > 0, nil
+}
+
+// decodeStored decodes a JSON column written by this package; "" is an
+// empty value. A column that does not decode is corrupt, and reading it
+// fails rather than showing the case or step without its data.
+func decodeStored(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
 }
 
 // Filter selects cases for lists and queues.
@@ -317,7 +342,9 @@ func (s *Service) timeline(ctx context.Context, id int64, publicOnly bool) ([]Ev
 			return nil, err
 		}
 		e.At, e.Action, e.FromStatus, e.ToStatus = at.Time, Action(action), State(from), State(to)
-		_ = json.Unmarshal([]byte(data), &e.Data)
+		if err := decodeStored(data, &e.Data); err != nil {
+			return nil, fmt.Errorf("case event %d data: %w", e.ID, err)
+		}
 		byID[e.ID] = len(out)
 		out = append(out, e)
 	}
@@ -376,7 +403,9 @@ func (s *Service) PublicEvents(ctx context.Context, from, to time.Time, limit in
 		}
 		e.At, e.Action, e.FromStatus, e.ToStatus, e.Public = at.Time, Action(action), State(from), State(to), true
 		e.Status = e.ToStatus
-		_ = json.Unmarshal([]byte(data), &e.Data)
+		if err := decodeStored(data, &e.Data); err != nil {
+			return nil, fmt.Errorf("case event %d data: %w", e.ID, err)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
