@@ -70,7 +70,8 @@ func Render(w io.Writer, r *Runs) error {
 	d.queue()
 	d.scale()
 	d.b.WriteString(crashSection + "\n")
-	d.b.WriteString(fuzzSection)
+	d.b.WriteString(fuzzSection + "\n")
+	d.b.WriteString(mutationSection)
 	_, err := w.Write(d.b.Bytes())
 	return err
 }

@@ -2,13 +2,15 @@ package benchreport
 
 import _ "embed"
 
-// The sections below are not measured by `make bench`: the crash test and
-// the fuzzing have their own targets (make soak, make fuzz). Their text is
-// carried over as last written; update the files in static/ when those are
-// rerun.
+// The sections below are not measured by `make bench`: the crash test, the
+// fuzzing and the mutation test have their own targets (make soak, make
+// fuzz, make mutate). Their text is carried over as last written; update
+// the files in static/ when those are rerun.
 var (
 	//go:embed static/crash.md
 	crashSection string
 	//go:embed static/fuzz.md
 	fuzzSection string
+	//go:embed static/mutation.md
+	mutationSection string
 )
