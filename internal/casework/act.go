@@ -703,13 +703,7 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 			if i := strings.Index(community, "/"+c.CommunityCode+"/"); i >= 0 {
 				community = community[:i+len(c.CommunityCode)+2]
 			}
-			rows, err := tx.Query(ctx, `SELECT u.id FROM users u JOIN regions r ON r.code = u.region_code
-				WHERE r.path >= $1 AND r.path < $2 AND (',' || u.roles || ',') LIKE $3 AND u.disabled = $4`,
-				community, db.PathUpper(community), "%,party_member,%", false)
-			if err != nil {
-				return err
-			}
-			ids, err := scanIDs(rows)
+			ids, err := account.UsersWithRole(ctx, tx, account.PartyMember, account.UnderPath(community))
 			if err != nil {
 				return err
 			}

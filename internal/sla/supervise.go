@@ -231,27 +231,15 @@ func closeSupervisions(ctx context.Context, tx *db.Tx, caseID int64, now time.Ti
 }
 
 // usersWithRoles returns the enabled users bound to region code who hold any
-// of roles.
+// of roles, role by role.
 func usersWithRoles(ctx context.Context, tx *db.Tx, code string, roles ...account.Role) ([]int64, error) {
 	var out []int64
 	for _, r := range roles {
-		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE region_code = $1 AND (',' || roles || ',') LIKE $2 AND disabled = $3 ORDER BY id`,
-			code, "%,"+string(r)+",%", false)
+		ids, err := account.UsersWithRole(ctx, tx, r, account.AtRegion(code))
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out = append(out, ids...)
 	}
 	return out, nil
 }

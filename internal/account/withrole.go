@@ -1,0 +1,68 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"whistle/internal/db"
+)
+
+// RoleRegion says which region bindings a role lookup covers: users bound to
+// exactly Code, or, when Code is empty, users bound to any region whose path
+// starts with Under ("/310000/…/community/").
+type RoleRegion struct {
+	Code  string
+	Under string
+}
+
+// AtRegion covers the users bound to the region code itself.
+func AtRegion(code string) RoleRegion { return RoleRegion{Code: code} }
+
+// UnderPath covers the users bound to the region at path or below it.
+func UnderPath(path string) RoleRegion { return RoleRegion{Under: path} }
+
+// UsersWithRole returns, by id, the enabled users who hold role and are bound
+// to a region in at. It is the one place that reads the comma-separated roles
+// column: the LIKE only narrows the rows, the exact match is done on the split
+// list, because "_" in a role name is a LIKE wildcard.
+func UsersWithRole(ctx context.Context, tx *db.Tx, role Role, at RoleRegion) ([]int64, error) {
+	var (
+		q    string
+		args []any
+		pat  = "%," + string(role) + ",%"
+	)
+	switch {
+	case at.Code != "":
+		q, args = `SELECT id, roles FROM users WHERE region_code = $1 AND (',' || roles || ',') LIKE $2 AND disabled = $3 ORDER BY id`,
+			[]any{at.Code, pat, false}
+	case at.Under != "":
+		q, args = `SELECT u.id, u.roles FROM users u JOIN regions r ON r.code = u.region_code
+			WHERE r.path >= $1 AND r.path < $2 AND (',' || u.roles || ',') LIKE $3 AND u.disabled = $4 ORDER BY u.id`,
+			[]any{at.Under, db.PathUpper(at.Under), pat, false}
+	default:
+		return nil, fmt.Errorf("account: users with role %s: no region given", role)
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("account: users with role %s: %w", role, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var (
+			id    int64
+			roles string
+		)
+		if err := rows.Scan(&id, &roles); err != nil {
+			return nil, fmt.Errorf("account: users with role %s: %w", role, err)
+		}
+		if slices.Contains(splitRoles(roles), role) {
+			out = append(out, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("account: users with role %s: %w", role, err)
+	}
+	return out, nil
+}
