@@ -26,10 +26,6 @@ const caseCols = `c.id, c.number, c.district_code, c.workflow, c.status, c.prev_
 const caseFrom = ` FROM cases c LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN users au ON au.id = c.assignee_id LEFT JOIN users ru ON ru.id = c.reporter_id`
 
-// caseScope: a case is visible by its grid's region path, its current
-// department, or to its reporter.
-var caseScope = account.Columns{Path: "c.region_path", Department: "c.department_id", User: "c.reporter_id"}
-
 type scanner interface{ Scan(...any) error }
 
 func scanCase(sc scanner) (*Case, error) {
@@ -68,7 +64,7 @@ func scanCase(sc scanner) (*Case, error) {
 func (s *Service) get(ctx context.Context, scope account.Scope, id int64) (*Case, error) {
 	var w db.Where
 	w.Add("c.id = ?", id)
-	scope.Apply(&w, caseScope)
+	scope.Apply(&w, ScopeColumns("c"))
 	c, err := scanCase(s.db.QueryRow(ctx, `SELECT `+caseCols+caseFrom+w.SQL(), w.Args()...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "case.not_found")
@@ -173,7 +169,7 @@ type Filter struct {
 // for the next page (0 when there is none).
 func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64, error) {
 	var w db.Where
-	c.Scope().Apply(&w, caseScope)
+	c.Scope().Apply(&w, ScopeColumns("c"))
 	if len(f.Status) > 0 {
 		ph := make([]string, len(f.Status))
 		args := make([]any, len(f.Status))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -75,11 +76,6 @@ type StatsQuery struct {
 	From, To time.Time
 }
 
-// caseColumns names the case columns that data scope tests.
-func caseColumns() account.Columns {
-	return account.Columns{Path: "c.region_path", Department: "c.department_id", User: "c.reporter_id"}
-}
-
 type caseFacts struct {
 	path        string
 	dept        int64
@@ -128,7 +124,7 @@ func (e *Engine) UnitStats(ctx context.Context, scope account.Scope, q StatsQuer
 	var w db.Where
 	w.Add("c.region_path >= ? AND c.region_path < ?", node.Path, db.PathUpper(node.Path))
 	w.Add("c.created_at >= ? AND c.created_at < ?", q.From.UTC(), q.To.UTC())
-	scope.Apply(&w, caseColumns())
+	scope.Apply(&w, casework.ScopeColumns("c"))
 	facts := map[int64]*caseFacts{}
 	rows, err := e.db.Query(ctx, `SELECT c.id, c.workflow, c.region_path, COALESCE(c.department_id, 0), c.status, COALESCE(c.rating, 0), c.revisit_result, c.rework, c.created_at
 		FROM cases c`+w.SQL(), w.Args()...)

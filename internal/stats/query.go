@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -454,7 +455,7 @@ func (s *Store) Overdue(ctx context.Context, sc account.Scope, code string, limi
 	w.Add("c.sla_state = ?", "overdue")
 	w.Add("c.region_path >= ? AND c.region_path < ?", n.path, db.PathUpper(n.path))
 	w.Add(openSQL("c.status"))
-	sc.Apply(&w, account.Columns{Path: "c.region_path", Department: "c.department_id", User: "c.reporter_id"})
+	sc.Apply(&w, casework.ScopeColumns("c"))
 	rows, err := s.db.Query(ctx, `SELECT c.id, c.number, c.category_name, c.address, c.status, c.deadline_at, c.grid_code, c.urgent FROM cases c`+
 		w.SQL()+` ORDER BY c.deadline_at, c.id LIMIT `+strconv.Itoa(limit), w.Args()...)
 	if err != nil {

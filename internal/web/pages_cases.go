@@ -70,9 +70,6 @@ func queueByKey(k string) (queueDef, bool) {
 	return queueDef{}, false
 }
 
-// caseCols names the scoped columns of cases for account.Scope.Apply.
-var pageCaseScope = account.Columns{Path: "c.region_path", Department: "c.department_id", User: "c.reporter_id"}
-
 const openCond = "c.status NOT IN ('closed','rejected','declined','merged')"
 
 // queueCounts counts every queue in the user's scope. A user scoped by
@@ -131,7 +128,7 @@ func (s *Server) rollupCounts(ctx context.Context, node string) (map[string]int,
 // scanCounts counts every queue in scope in one pass over the cases.
 func (s *Server) scanCounts(ctx context.Context, sc account.Scope) (map[string]int, error) {
 	var w db.Where
-	sc.Apply(&w, pageCaseScope)
+	sc.Apply(&w, casework.ScopeColumns("c"))
 	from := " FROM cases c"
 	if s.DB.Dialect() == db.SQLite && sc.RegionPath != "" {
 		// One sequential pass beats SQLite's MULTI-INDEX OR plan for the
