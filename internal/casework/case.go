@@ -152,9 +152,5 @@ func (c Caller) id() int64 {
 
 // IsOpen reports whether the case is still being handled.
 func (c *Case) IsOpen() bool {
-	switch c.Status {
-	case Closed, Rejected, Declined, Merged:
-		return false
-	}
-	return true
+	return !IsTerminalState(c.Status)
 }

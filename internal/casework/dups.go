@@ -53,7 +53,7 @@ func (s *Service) Duplicates(ctx context.Context, category string, lat, lng floa
 	// cannot push the nearest case out of the answer.
 	rows, err := s.db.Query(ctx, `SELECT id, number, category_name, status, lat, lng, address, created_at FROM cases
 		WHERE category_code = $1 AND lat BETWEEN $2 AND $3 AND lng BETWEEN $4 AND $5 AND created_at >= $6
-		AND visibility = 'public' AND status NOT IN ('closed','rejected','declined','merged')
+		AND visibility = 'public' AND `+OpenSQL("status")+`
 		ORDER BY (lat - $7) * (lat - $7) + (lng - $8) * (lng - $8) * $9, id LIMIT $10`,
 		category, p[1]-dLat, p[1]+dLat, p[0]-dLng, p[0]+dLng, since, p[1], p[0], kx*kx, maxDuplicates)
 	if err != nil {

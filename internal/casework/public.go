@@ -203,7 +203,7 @@ func (s *Service) PublicList(ctx context.Context, minLat, minLng, maxLat, maxLng
 	w.Add("c.lng BETWEEN ? AND ?", minLng, maxLng)
 	// Deliberately unscoped: only public cases, and the web layer sends no personal data.
 	if open {
-		w.Add("c.status NOT IN ('closed','rejected','declined','merged')")
+		w.Add(OpenSQL("c.status"))
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
 	if err != nil {

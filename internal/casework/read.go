@@ -246,9 +246,9 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64,
 	}
 	if f.Open != nil {
 		if *f.Open {
-			w.Add("c.status NOT IN ('closed','rejected','declined','merged')")
+			w.Add(OpenSQL("c.status"))
 		} else {
-			w.Add("c.status IN ('closed','rejected','declined','merged')")
+			w.Add(TerminalSQL("c.status"))
 		}
 	}
 	if f.PublicOnly {

@@ -9,8 +9,7 @@ import (
 // Status is a request's GeoReport status: closed once the case is closed,
 // rejected, declined or merged, open before.
 func Status(s casework.State) string {
-	switch s {
-	case casework.Closed, casework.Rejected, casework.Declined, casework.Merged:
+	if casework.IsTerminalState(s) {
 		return "closed"
 	}
 	return "open"

@@ -267,9 +267,9 @@ func (u *Figures) add(f *caseFacts, resolved bool, handling time.Duration) {
 			u.Responded++
 		}
 	}
-	switch f.status {
-	case "rejected", "declined", "merged":
-	default:
+	// A case that ended other than by closing (rejected, declined, merged:
+	// every terminal state but closed) was never a valid case to handle.
+	if st := casework.State(f.status); st == casework.Closed || !casework.IsTerminalState(st) {
 		u.Valid++
 		if resolved {
 			u.Resolved++

@@ -8,24 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/region"
 )
 
-// isOpen reports whether a case in status st is still being handled: not
-// closed, rejected, declined or merged.
-func isOpen(st string) bool {
-	switch st {
-	case "closed", "rejected", "declined", "merged":
-		return false
-	}
-	return true
-}
+// isOpen reports whether a case in status st is still being handled: not in
+// a terminal state of its workflow.
+func isOpen(st string) bool { return !casework.IsTerminalState(casework.State(st)) }
 
 // openSQL is the SQL condition "status is open" on column col.
-func openSQL(col string) string {
-	return col + " NOT IN ('closed','rejected','declined','merged')"
-}
+func openSQL(col string) string { return casework.OpenSQL(col) }
 
 // facts is what one case contributes to the rollups.
 type facts struct {

@@ -70,8 +70,6 @@ func queueByKey(k string) (queueDef, bool) {
 	return queueDef{}, false
 }
 
-const openCond = "c.status NOT IN ('closed','rejected','declined','merged')"
-
 // queueCounts counts every queue in the user's scope. A user scoped by
 // region alone reads the rollup_state counters, which the stats store keeps
 // in the same transaction as each change (one indexed read, whatever the
@@ -142,9 +140,9 @@ func (s *Server) scanCounts(ctx context.Context, sc account.Scope) (map[string]i
 		COALESCE(SUM(CASE WHEN c.status = 'claimable' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN c.status IN ('dispatched','in_progress') THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN c.status = 'resolved' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'warning' AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'overdue' AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.supervised AND ` + openCond + ` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.sla_state = 'warning' AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.sla_state = 'overdue' AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.supervised AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
 		COUNT(*)` + from + w.SQL()
 	var n [9]int
 	if err := s.DB.QueryRow(ctx, q, w.Args()...).Scan(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8]); err != nil {
