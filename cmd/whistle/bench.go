@@ -43,6 +43,8 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&data, "data", "", "data dir (default: a new temp dir)")
 	fs.IntVar(&workers, "concurrency", 32, "concurrent clients")
 	fs.DurationVar(&dur, "duration", 10*time.Second, "how long each measurement runs")
+	var narrow bool
+	fs.BoolVar(&narrow, "narrow-load", false, "the load of earlier runs, for comparison: one category (ZL0601) and the grids' interior points, instead of every leaf category and points spread over the district")
 	var profiles profileFlags
 	profiles.register(fs, "the Whistle measurement")
 	if _, err := parse(fs, args[1:], e); err != nil {
@@ -121,8 +123,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	}
 	defer stopProfiles()
 	res, err := loadgen.Run(ctx, client, workers, dur, http.StatusCreated, func(w, i int) (*http.Request, error) {
-		p := points[rand.IntN(len(points))]
-		return loadgen.JSONPost(url+"/api/v1/cases", body(cats[rand.IntN(len(cats))], p[0], p[1]), "Authorization", "Bearer "+token,
+		p, c := points[rand.IntN(len(points))], cats[rand.IntN(len(cats))]
+		if narrow {
+			p, c = grids[rand.IntN(len(grids))], benchCategory{code: "ZL0601", fields: map[string]any{}}
+		}
+		return loadgen.JSONPost(url+"/api/v1/cases", body(c, p[0], p[1]), "Authorization", "Bearer "+token,
 			"Idempotency-Key", fmt.Sprintf("bench-%d", seq.Add(1)))
 	})
 	if err != nil {
@@ -134,7 +139,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "intake baseline (bare net/http JSON handler), %d clients: %s\n", workers, baseRes)
 	fmt.Fprintf(e.stdout, "intake whistle (%s: auth, validate, locate, route, commit, publish), %d clients: %s\n", store, workers, res)
-	fmt.Fprintf(e.stdout, "intake load: %d leaf categories, %d points drawn uniformly over the district (each inside a grid)\n", len(cats), len(points))
+	if narrow {
+		fmt.Fprintf(e.stdout, "intake load: narrow (one category, ZL0601, and %d grids' interior points), as in runs before the spread load\n", len(grids))
+	} else {
+		fmt.Fprintf(e.stdout, "intake load: %d leaf categories, %d points drawn uniformly over the district (each inside a grid)\n", len(cats), len(points))
+	}
 	fmt.Fprintf(e.stdout, "intake ratio whistle/baseline: %.3f (cases are 201s only; statuses %v, no answer %d)\n", res.PerSecond/baseRes.PerSecond, res.Status, res.NoAnswer)
 	return nil
 }
