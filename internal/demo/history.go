@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
+	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/db"
 	"whistle/internal/region"
@@ -211,6 +212,10 @@ type historyGen struct {
 	nextID   int64
 	stageID  int64
 	lastCase map[int]int64 // grid → the latest case id, for merges
+	// wfs are casework's workflow definitions by name, and openStates
+	// their open states, so the history follows the real stages.
+	wfs        map[string]*casework.Workflow
+	openStates map[string][]string
 	// themeSize counts the categories of each theme.
 	themeSize []int
 }
@@ -227,7 +232,10 @@ func newHistoryGen(ctx context.Context, d *db.DB, opt HistoryOptions, seed int64
 		}
 	}
 	g := &historyGen{d: d, opt: opt, rng: rand.New(rand.NewPCG(uint64(seed), 0x686973746f7279)), themes: themes(), depts: map[string]int64{},
-		lastCase: map[int]int64{}}
+		lastCase: map[int]int64{}, wfs: casework.Workflows(), openStates: map[string][]string{}}
+	for name, w := range g.wfs {
+		g.openStates[name] = openStates(w)
+	}
 	g.cal = opt.Calendar
 	if g.cal == nil {
 		c, err := calendar.Default()
@@ -671,23 +679,17 @@ func (g *historyGen) source(workflow string) string {
 	return "open311"
 }
 
-// openStates are where an open case may stand, earliest first.
-func openStates(workflow string) []string {
-	if workflow == "urban" {
-		return []string{"submitted", "registered", "dispatched", "in_progress", "resolved", "verified"}
+// openStates are where an open case of w may stand, earliest first: the
+// workflow's states in their declared order, less the terminal and the
+// paused ones (a suspension is drawn separately).
+func openStates(w *casework.Workflow) []string {
+	var out []string
+	for _, s := range w.States {
+		if !w.IsTerminal(s) && !slices.Contains(w.Paused, s) {
+			out = append(out, string(s))
+		}
 	}
-	return []string{"submitted", "accepted", "claimable", "dispatched", "in_progress", "resolved", "verified"}
-}
-
-// stageOf names the SLA stage of a waiting state (casework's Stages).
-func stageOf(workflow, status string) string {
-	m := map[string]string{"submitted": "accept", "accepted": "dispatch", "claimable": "claim", "dispatched": "handle", "in_progress": "handle",
-		"resolved": "verify", "verified": "rate"}
-	if workflow == "urban" {
-		m = map[string]string{"submitted": "register", "registered": "dispatch", "dispatched": "handle", "in_progress": "handle",
-			"resolved": "verify", "verified": "close"}
-	}
-	return m[status]
+	return out
 }
 
 // outcome decides where a case stands now: finished with its closing,
@@ -773,7 +775,7 @@ func (g *historyGen) rate(c *histCase, st *streetTraits) {
 // open leaves a case open in a state that fits its age, with its running
 // stage, its deadline and its SLA state.
 func (g *historyGen) open(c *histCase, st *streetTraits, age, handling time.Duration) {
-	states := openStates(c.workflow)
+	states := g.openStates[c.workflow]
 	progress := math.Min(1, float64(age)/float64(handling+time.Hour))
 	i := min(int(progress*float64(len(states)-1)+g.rng.Float64()*1.5), len(states)-1)
 	if age < 30*time.Minute {
@@ -808,7 +810,7 @@ func (g *historyGen) open(c *histCase, st *streetTraits, age, handling time.Dura
 	if c.cat.urgent {
 		limit /= 4
 	}
-	name := stageOf(c.workflow, c.status)
+	name := g.wfs[c.workflow].Stages[casework.State(c.status)]
 	g.stageID++
 	s := &histStage{id: g.stageID, name: name, status: c.status, started: entered, deadline: entered.Add(limit), warn: entered.Add(limit * 4 / 5), outcome: "open"}
 	c.deadline = s.deadline
