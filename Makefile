@@ -51,7 +51,7 @@ $(LINT):
 	mv bin/tools/golangci-lint $@
 
 lint: $(LINT)
-	./$(LINT) run ./...
+	./$(LINT) run --allow-parallel-runners ./...
 
 test: assets vet lint
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
