@@ -190,12 +190,10 @@ func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	unmask := r.URL.Query().Get("unmask") == "1" && userOf(r).Can(account.PermUnmask)
-	if unmask {
-		// Each unmasked view of personal data is audited (个人信息保护法).
-		if err := s.DB.InTx(r.Context(), func(tx *txT) error {
-			return audit.Record(r.Context(), tx, actorOf(r), "personal.unmask", "user:"+strconv.FormatInt(id, 10), "phone, id_number")
-		}); err != nil {
+	unmask := false
+	if r.URL.Query().Get("unmask") == "1" {
+		// Reveal checks the permission and audits the view (个人信息保护法).
+		if unmask, err = s.Accounts.Reveal(r.Context(), userOf(r), actorOf(r), "user:"+strconv.FormatInt(id, 10), "phone", "id_number"); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
@@ -206,11 +205,9 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, s.Cases.Public(c, nil))
 		return nil
 	}
-	unmask := r.URL.Query().Get("unmask") == "1" && caller.User.Can(account.PermUnmask) && c.ReporterPhone != ""
-	if unmask {
-		if err := s.DB.InTx(r.Context(), func(tx *txT) error {
-			return audit.Record(r.Context(), tx, actorOf(r), "personal.unmask", "case:"+c.Number, "reporter phone")
-		}); err != nil {
+	unmask := false
+	if r.URL.Query().Get("unmask") == "1" && c.ReporterPhone != "" {
+		if unmask, err = s.Accounts.Reveal(r.Context(), caller.User, actorOf(r), "case:"+c.Number, "reporter phone"); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
@@ -834,12 +833,13 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, fo
 		d.Phone = account.MaskPhone(c.ReporterPhone)
 		d.CanUnmask = u.Can(account.PermUnmask) && c.ReporterPhone != ""
 		if d.CanUnmask && r.URL.Query().Get("unmask") == "1" {
-			if err := s.DB.InTx(ctx, func(tx *txT) error {
-				return audit.Record(ctx, tx, actorOf(r), "personal.unmask", "case:"+c.Number, "reporter phone (page)")
-			}); err != nil {
+			ok, err := s.Accounts.Reveal(ctx, u, actorOf(r), "case:"+c.Number, "reporter phone (page)")
+			if err != nil {
 				return err
 			}
-			d.Phone, d.Unmasked = c.ReporterPhone, true
+			if ok {
+				d.Phone, d.Unmasked = c.ReporterPhone, true
+			}
 		}
 	}
 	tl, err := s.Cases.Timeline(ctx, caller, id, !d.Staff && !d.IsReporter)
