@@ -256,6 +256,20 @@ func (s *Store) Get(ctx context.Context, code string) (*Node, error) {
 	return &n, nil
 }
 
+// District returns the code of the district this installation serves (the
+// first by code if several are stored), or "" when no regions are loaded yet.
+func (s *Store) District(ctx context.Context) (string, error) {
+	var code string
+	err := s.db.QueryRow(ctx, `SELECT code FROM regions WHERE level = 'district' ORDER BY code LIMIT 1`).Scan(&code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil // no regions yet: the maps show nothing
+	}
+	if err != nil {
+		return "", fmt.Errorf("region: the district: %w", err)
+	}
+	return code, nil
+}
+
 // Children returns the direct children of code, ordered by code.
 func (s *Store) Children(ctx context.Context, code string, withGeom bool) ([]Node, error) {
 	if _, err := s.Get(ctx, code); err != nil {

@@ -184,7 +184,7 @@ func (s *Server) pageAdminRegions(w http.ResponseWriter, r *http.Request) error 
 	code := r.URL.Query().Get("code")
 	if code == "" {
 		var err error
-		if code, err = s.districtCode(ctx); err != nil {
+		if code, err = s.Regions.District(ctx); err != nil {
 			return err
 		}
 	}

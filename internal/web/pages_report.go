@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -69,7 +67,7 @@ func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) error {
 	if d.Common, d.Groups, d.Extra, err = s.categoryChoices(ctx, lang); err != nil {
 		return err
 	}
-	if d.District, err = s.districtCode(ctx); err != nil {
+	if d.District, err = s.Regions.District(ctx); err != nil {
 		return err
 	}
 	d.MapRegion, d.RegionName = d.District, ""
@@ -151,16 +149,6 @@ func (s *Server) categoryChoices(ctx context.Context, lang i18n.Lang) ([]catChoi
 	return out, groups, extra, nil
 }
 
-// districtCode is the district this installation serves.
-func (s *Server) districtCode(ctx context.Context) (string, error) {
-	var code string
-	err := s.DB.QueryRow(ctx, `SELECT code FROM regions WHERE level = 'district' ORDER BY code LIMIT 1`).Scan(&code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil // no regions yet: the maps show nothing
-	}
-	return code, err
-}
-
 type myPage struct {
 	Rows []caseRow
 	Next string
@@ -196,7 +184,7 @@ func (s *Server) pageNearby(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	lang := langOf(r)
 	d := &nearbyPage{Open: r.URL.Query().Get("all") != "1"}
-	code, err := s.districtCode(ctx)
+	code, err := s.Regions.District(ctx)
 	if err != nil {
 		return err
 	}
