@@ -6,6 +6,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -104,9 +105,17 @@ func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int)
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	var unread int
-	err = d.QueryRow(ctx, `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&unread)
+	unread, err := UnreadCount(ctx, d, userID)
 	return out, unread, err
+}
+
+// UnreadCount counts the user's unread messages (the inbox badge).
+func UnreadCount(ctx context.Context, d *db.DB, userID int64) (int, error) {
+	var n int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("notify: unread count of user %d: %w", userID, err)
+	}
+	return n, nil
 }
 
 // MarkRead marks one message (or, with id 0, all) of the user as read.

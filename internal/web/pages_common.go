@@ -75,10 +75,10 @@ func (s *Server) nav(r *http.Request) navData {
 		}
 	}
 	if u != nil {
-		var unread int
 		// The badge is decoration: a failed count leaves it off and the
 		// page is still served, but the failure is logged, not lost.
-		if err := s.DB.QueryRow(r.Context(), `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, u.ID).Scan(&unread); err != nil {
+		unread, err := notify.UnreadCount(r.Context(), s.DB, u.ID)
+		if err != nil {
 			s.Logger.Error("unread count for the navigation bar", "path", r.URL.Path, "user", u.ID, "err", err)
 		} else {
 			n.Unread = unread
