@@ -10,14 +10,10 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
-	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/geo"
 	"whistle/internal/region"
 )
-
-// txT shortens the transaction type in handlers that audit reads.
-type txT = db.Tx
 
 type latLng struct {
 	Lat float64 `json:"lat"`
