@@ -406,6 +406,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	cases.AddHook(w.stats)
+	cases.UseQueueCounter(w.stats)
 	w.sla.AddObserver(w.stats)
 	if isDemo && o.demoCases > 0 {
 		if err := demo.GenerateHistory(ctx, a.db, demo.HistoryOptions{Regions: a.regions, Categories: a.categories, Stats: w.stats},

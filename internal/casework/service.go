@@ -89,7 +89,9 @@ type Service struct {
 	cfg      Config
 	wfs      map[string]*Workflow
 	hooks    []Hook
-	batch    *db.Batcher
+	// queueCounter reads the queue counts of region nodes; nil scans.
+	queueCounter NodeQueueCounter
+	batch        *db.Batcher
 	// loc maps times to the calendar day used in case numbers.
 	loc *time.Location
 }
@@ -107,6 +109,10 @@ type Deps struct {
 	Config   Config
 	// Hooks run inside each change's transaction.
 	Hooks []Hook
+	// QueueCounter, optional, counts the queues of callers scoped by region
+	// alone (the stats rollups); without it QueueCounts scans the cases.
+	// UseQueueCounter sets it when the counter is built after the Service.
+	QueueCounter NodeQueueCounter
 }
 
 // NewService wires a Service.
@@ -134,7 +140,7 @@ func NewService(d Deps) (*Service, error) {
 		}
 	}
 	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
-		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, loc: loc}
+		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
 		s.batch = db.NewBatcher(d.DB, d.Config.GroupCommit)
 	}

@@ -214,11 +214,11 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.render(w, r, http.StatusOK, "home.html", s.newPage(r, "page.home.title", d))
 	}
-	counts, err := s.queueCounts(ctx, u)
+	counts, err := s.Cases.QueueCounts(ctx, casework.Caller{User: u})
 	if err != nil {
 		return err
 	}
-	for _, k := range queuesFor(u) {
+	for _, k := range casework.QueuesFor(u) {
 		d.Tabs = append(d.Tabs, queueTab{Key: k, Count: counts[k], Href: "/cases?queue=" + k})
 	}
 	if d.Scope.RegionPath != "" {

@@ -16,143 +16,10 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/casework"
-	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/region"
 )
-
-// queueDef is one staff queue: a named selection of open cases.
-type queueDef struct {
-	Key        string
-	Status     []casework.State
-	SLA        []string
-	Supervised bool
-}
-
-// queueDefs lists the queues in display order.
-func queueDefs() []queueDef {
-	return []queueDef{
-		{Key: "pending", Status: []casework.State{casework.Submitted}},
-		{Key: "to_dispatch", Status: []casework.State{casework.Accepted, casework.Registered}},
-		{Key: "claimable", Status: []casework.State{casework.Claimable}},
-		{Key: "handling", Status: []casework.State{casework.Dispatched, casework.InProgress}},
-		{Key: "to_verify", Status: []casework.State{casework.Resolved}},
-		{Key: "warning", SLA: []string{"warning"}},
-		{Key: "overdue", SLA: []string{"overdue"}},
-		{Key: "supervised", Supervised: true},
-		{Key: "all"},
-	}
-}
-
-// queuesFor picks the queues a user works from, the first being their default.
-func queuesFor(u *account.User) []string {
-	switch {
-	case u.Has(account.Admin), u.Has(account.Leader), u.Has(account.StreetStaff), u.Has(account.CommunityStaff):
-		return []string{"pending", "to_dispatch", "claimable", "handling", "to_verify", "warning", "overdue", "supervised", "all"}
-	case u.Has(account.GridWorker):
-		return []string{"to_verify", "pending", "handling", "warning", "overdue", "supervised", "all"}
-	case u.Has(account.DepartmentHandler):
-		return []string{"handling", "warning", "overdue", "supervised", "all"}
-	case u.Has(account.PartyMember):
-		return []string{"claimable", "handling", "all"}
-	}
-	return []string{"all"}
-}
-
-func queueByKey(k string) (queueDef, bool) {
-	for _, q := range queueDefs() {
-		if q.Key == k {
-			return q, true
-		}
-	}
-	return queueDef{}, false
-}
-
-// queueCounts counts every queue in the user's scope. A user scoped by
-// region alone reads the rollup_state counters, which the stats store keeps
-// in the same transaction as each change (one indexed read, whatever the
-// number of cases); anyone else, or a server without the store, counts
-// with one pass over the cases in scope.
-func (s *Server) queueCounts(ctx context.Context, u *account.User) (map[string]int, error) {
-	sc := account.ScopeOf(u)
-	if s.Stats != nil && sc.RegionPath != "" && sc.DepartmentID == 0 && u.Region.Code != "" {
-		return s.rollupCounts(ctx, u.Region.Code)
-	}
-	return s.scanCounts(ctx, sc)
-}
-
-// rollupCounts reads the queue counts of a region node from rollup_state.
-func (s *Server) rollupCounts(ctx context.Context, node string) (map[string]int, error) {
-	rows, err := s.DB.Query(ctx, `SELECT status, sla_state, supervised, SUM(n) FROM rollup_state WHERE node = $1
-		GROUP BY status, sla_state, supervised`, node)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for _, d := range queueDefs() {
-		out[d.Key] = 0
-	}
-	for rows.Next() {
-		var status, slaState string
-		var supervised bool
-		var n int
-		if err := rows.Scan(&status, &slaState, &supervised, &n); err != nil {
-			return nil, err
-		}
-		out["all"] += n
-		for _, d := range queueDefs() {
-			for _, st := range d.Status {
-				if string(st) == status {
-					out[d.Key] += n
-				}
-			}
-		}
-		switch slaState {
-		case "warning":
-			out["warning"] += n
-		case "overdue":
-			out["overdue"] += n
-		}
-		if supervised {
-			out["supervised"] += n
-		}
-	}
-	return out, rows.Err()
-}
-
-// scanCounts counts every queue in scope in one pass over the cases.
-func (s *Server) scanCounts(ctx context.Context, sc account.Scope) (map[string]int, error) {
-	var w db.Where
-	sc.Apply(&w, casework.ScopeColumns("c"))
-	from := " FROM cases c"
-	if s.DB.Dialect() == db.SQLite && sc.RegionPath != "" {
-		// One sequential pass beats SQLite's MULTI-INDEX OR plan for the
-		// scope's "region OR department OR reporter", which looks up every
-		// row at random.
-		from = " FROM cases c NOT INDEXED"
-	}
-	q := `SELECT
-		COALESCE(SUM(CASE WHEN c.status = 'submitted' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status IN ('accepted','registered') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status = 'claimable' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status IN ('dispatched','in_progress') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status = 'resolved' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'warning' AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'overdue' AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.supervised AND ` + casework.OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COUNT(*)` + from + w.SQL()
-	var n [9]int
-	if err := s.DB.QueryRow(ctx, q, w.Args()...).Scan(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8]); err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for i, d := range queueDefs() {
-		out[d.Key] = n[i]
-	}
-	return out, nil
-}
 
 // caseRow is a case as lists show it.
 type caseRow struct {
@@ -257,10 +124,10 @@ func (s *Server) caseFilter(r *http.Request) (casework.Filter, filterForm, *form
 	ff := filterForm{Queue: q.Get("queue"), Status: q.Get("status"), Category: q.Get("category"), Region: q.Get("region"),
 		Source: q.Get("source"), From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1"}
 	fs := &formState{Fields: map[string]string{}}
-	if _, ok := queueByKey(ff.Queue); !ok {
-		ff.Queue = queuesFor(u)[0]
+	if _, ok := casework.QueueByKey(ff.Queue); !ok {
+		ff.Queue = casework.QueuesFor(u)[0]
 	}
-	qd, _ := queueByKey(ff.Queue)
+	qd, _ := casework.QueueByKey(ff.Queue)
 	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q}
 	if len(qd.SLA) > 0 || qd.Supervised {
 		open := true
@@ -373,11 +240,11 @@ func (s *Server) queueData(r *http.Request) (*queuePage, error) {
 	lang := langOf(r)
 	f, ff, fs := s.caseFilter(r)
 	d := &queuePage{Filter: ff, Form: fs, Query: template.URL(ff.Query())}
-	counts, err := s.queueCounts(ctx, u)
+	counts, err := s.Cases.QueueCounts(ctx, casework.Caller{User: u})
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range queuesFor(u) {
+	for _, k := range casework.QueuesFor(u) {
 		v := url.Values{"queue": {k}}
 		d.Tabs = append(d.Tabs, queueTab{Key: k, Count: counts[k], Active: k == ff.Queue, Href: "/cases?" + v.Encode()})
 	}

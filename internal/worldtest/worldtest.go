@@ -192,6 +192,7 @@ func (w *World) AddStats(tb testing.TB, cal func() *calendar.Calendar) *stats.St
 		tb.Fatalf("stats: %v", err)
 	}
 	w.Cases.AddHook(st)
+	w.Cases.UseQueueCounter(st)
 	w.Stats = st
 	return st
 }

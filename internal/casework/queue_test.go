@@ -1,0 +1,78 @@
+package casework_test
+
+import (
+	"context"
+	"maps"
+	"testing"
+
+	"whistle/internal/casework"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/worldtest"
+)
+
+// inB is a point inside community B's grid.
+var inB = [2]float64{27.005, 120.015}
+
+// TestQueueCounts (issue 14, Build 4): the queue counts of a caller scoped
+// by region alone (read from the stats rollups) and of a department's
+// handler (counted over the cases) are those of the cases in their scope,
+// and the rollup path and the scan path agree.
+func TestQueueCounts(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newWorld(t, d, clk)
+		w.AddStats(t, nil)
+		// Community A: one submitted, one accepted, one dispatched to CG
+		// and supervised. Community B: one submitted, one dispatched to CG.
+		w.submit(t, "resident", inA, "whistle")
+		a2 := w.submit(t, "resident", inA, "whistle")
+		w.Act(t, "staff-a", a2.ID, casework.ActAccept, casework.Input{})
+		a3 := w.submit(t, "resident", inA, "whistle")
+		w.Act(t, "staff-a", a3.ID, casework.ActAccept, casework.Input{})
+		w.Act(t, "staff-a", a3.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.Act(t, "leader", a3.ID, casework.ActSupervise, casework.Input{Note: "请于三日内办结"})
+		w.submit(t, "resident", inB, "whistle")
+		b2 := w.submit(t, "resident", inB, "whistle")
+		w.Act(t, "staff-b", b2.ID, casework.ActAccept, casework.Input{})
+		w.Act(t, "staff-b", b2.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+
+		zero := func(m map[string]int) map[string]int {
+			out := map[string]int{}
+			for _, q := range casework.Queues() {
+				out[q.Key] = m[q.Key]
+			}
+			return out
+		}
+		tests := []struct {
+			name, who string
+			want      map[string]int
+		}{
+			{"community staff", "staff-a", zero(map[string]int{"pending": 1, "to_dispatch": 1, "handling": 1, "supervised": 1, "all": 3})},
+			{"street staff", "street", zero(map[string]int{"pending": 2, "to_dispatch": 1, "handling": 2, "supervised": 1, "all": 5})},
+			{"department handler", "cg-handler", zero(map[string]int{"handling": 2, "supervised": 1, "all": 2})},
+			{"other department", "zj-handler", zero(nil)},
+		}
+		ctx := context.Background()
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				w.Cases.UseQueueCounter(w.Stats)
+				rollup, err := w.Cases.QueueCounts(ctx, w.As(tt.who))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Cases.UseQueueCounter(nil)
+				defer w.Cases.UseQueueCounter(w.Stats)
+				scan, err := w.Cases.QueueCounts(ctx, w.As(tt.who))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !maps.Equal(rollup, tt.want) {
+					t.Errorf("counts with the rollups: got %v, want %v", rollup, tt.want)
+				}
+				if !maps.Equal(scan, tt.want) {
+					t.Errorf("counts over the cases: got %v, want %v", scan, tt.want)
+				}
+			})
+		}
+	})
+}
