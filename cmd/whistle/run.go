@@ -28,6 +28,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/media"
+	"whistle/internal/notify"
 	"whistle/internal/open311"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
@@ -423,7 +424,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	w.srv, err = web.NewServer(web.Deps{DB: a.db, ReadyCheck: a.db.Ping, Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+	w.srv, err = web.NewServer(web.Deps{ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter:     web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous)}, clock.Real{})})

@@ -113,3 +113,13 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
 	}
 	return out, rows.Err()
 }
+
+// Log reads the audit log of one database, so that callers such as the
+// web handlers hold a service rather than the database handle.
+type Log struct{ db *db.DB }
+
+// NewLog returns the audit log stored in d.
+func NewLog(d *db.DB) *Log { return &Log{db: d} }
+
+// List returns entries newest first (see the package function List).
+func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) { return List(ctx, l.db, f) }

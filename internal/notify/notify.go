@@ -135,3 +135,25 @@ func MarkRead(ctx context.Context, d *db.DB, userID, id int64) error {
 		return nil
 	})
 }
+
+// Store reads and marks the inboxes of one database, so that callers such
+// as the web handlers hold a service rather than the database handle.
+type Store struct{ db *db.DB }
+
+// NewStore returns the inboxes stored in d.
+func NewStore(d *db.DB) *Store { return &Store{db: d} }
+
+// Inbox lists a user's messages, newest first, and counts the unread.
+func (s *Store) Inbox(ctx context.Context, userID, before int64, limit int) ([]Message, int, error) {
+	return Inbox(ctx, s.db, userID, before, limit)
+}
+
+// UnreadCount counts the user's unread messages (the inbox badge).
+func (s *Store) UnreadCount(ctx context.Context, userID int64) (int, error) {
+	return UnreadCount(ctx, s.db, userID)
+}
+
+// MarkRead marks one message (or, with id 0, all) of the user as read.
+func (s *Store) MarkRead(ctx context.Context, userID, id int64) error {
+	return MarkRead(ctx, s.db, userID, id)
+}

@@ -318,7 +318,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := audit.List(r.Context(), s.DB, audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Q: q.Get("q"), From: from, To: to, Before: int64(before), Limit: limit})
+	entries, err := s.Audit.List(r.Context(), audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Q: q.Get("q"), From: from, To: to, Before: int64(before), Limit: limit})
 	if err != nil {
 		return err
 	}

@@ -485,7 +485,7 @@ func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	msgs, unread, err := notify.Inbox(r.Context(), s.DB, userOf(r).ID, int64(before), 50)
+	msgs, unread, err := s.Inbox.Inbox(r.Context(), userOf(r).ID, int64(before), 50)
 	if err != nil {
 		return err
 	}
@@ -521,7 +521,7 @@ func (s *Server) apiInboxRead(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if err := notify.MarkRead(r.Context(), s.DB, userOf(r).ID, in.ID); err != nil {
+	if err := s.Inbox.MarkRead(r.Context(), userOf(r).ID, in.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,10 +12,12 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/i18n"
+	"whistle/internal/notify"
 	"whistle/internal/region"
 	"whistle/internal/worldtest"
 )
@@ -28,6 +31,9 @@ func newServer(tb testing.TB, d Deps) *Server {
 		tb.Fatal(err)
 	}
 	d.Catalog = catalog
+	if d.ReadyCheck == nil { // tests without a database: /readyz passes
+		d.ReadyCheck = func(context.Context) error { return nil }
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -111,7 +117,7 @@ func newCategoryServer(t *testing.T, d *db.DB) *httptest.Server {
 		Departments: []worldtest.Department{{Code: "CG", Name: "城管"}, {Code: "SW", Name: "水务"}},
 		Users:       []worldtest.User{{Name: "admin", Region: "330303", Role: account.Admin}, {Name: "res", Region: "330303", Role: account.Resident}},
 	})
-	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Categories: w.Categories})
+	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Categories: w.Categories})
 	return ts
 }
 

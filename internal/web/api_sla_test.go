@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/sla"
 	"whistle/internal/worldtest"
 )
@@ -45,7 +47,7 @@ func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, in
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, SLA: eng, Clock: clk})
+	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, SLA: eng, Clock: clk})
 	return ts, c.ID
 }
 

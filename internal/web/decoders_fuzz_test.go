@@ -35,10 +35,12 @@ import (
 	"unicode/utf8"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/sla"
 	"whistle/internal/worldtest"
 )
@@ -78,7 +80,7 @@ func newDecoderWorld(tb testing.TB) *decoderWorld {
 		tb.Fatal(err)
 	}
 	st := wt.AddStats(tb, eng.Calendar)
-	_, ts := serve(tb, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, SLA: eng, Stats: st,
+	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, SLA: eng, Stats: st,
 		Logger: logger})
 	fw := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
 	w := &decoderWorld{fuzzWorld: fw, w: wt, eng: eng, db: d, sys: casework.Caller{System: true}, user: map[string]*account.User{}}

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -26,7 +28,7 @@ func dispatchWorld(t *testing.T, d *db.DB) (*worldtest.World, *Server, func(meth
 	if _, err := w.Categories.AddRule(context.Background(), worldtest.Actor(), category.Rule{CategoryCode: "ZL0601", RegionCode: "330303001", Department: "ZJ"}); err != nil {
 		t.Fatal(err)
 	}
-	s, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories})
+	s, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories})
 	tokens := map[string]string{}
 	do := func(method, path, who, form string) (int, string, http.Header) {
 		t.Helper()

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -35,7 +37,7 @@ func newEdgeWorld(t *testing.T, d *db.DB, clk *clock.Fake, tweak func(*Deps)) *e
 	t.Helper()
 	wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"),
 		Departments: worldtest.CatalogueDepartments(), Users: worldtest.OneStreetUsers()})
-	deps := Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk}
+	deps := Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk}
 	if tweak != nil {
 		tweak(&deps)
 	}

@@ -37,6 +37,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -91,7 +92,7 @@ func newFuzzWorld(tb testing.TB) *fuzzWorld {
 	d := dbtest.MustOpenDB(tb, db.SQLite, clock.Real{})
 	wt := worldtest.New(tb, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.Departments("CG", "SW"),
 		Users: users, Phone: "13912345678", Logger: logger})
-	_, ts := serve(tb, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Logger: logger})
+	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Logger: logger})
 	w := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
 	for _, u := range users {
 		tok, _, sess, err := wt.Accounts.Login(ctx, u.Name, worldtest.Password, account.WebSession, account.Client{IP: "127.0.0.1"})

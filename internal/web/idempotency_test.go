@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -86,7 +88,7 @@ func newIdemServer(t *testing.T, d *db.DB, clk clock.Clock) *httptest.Server {
 	users := append(worldtest.OneStreetUsers(), worldtest.User{Name: "resident2", Region: "330303001001", Role: account.Resident})
 	wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.CatalogueDepartments(),
 		Users: users, Phone: "13912345678"})
-	_, ts := serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
+	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
 	return ts
 }
 

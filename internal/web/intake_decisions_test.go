@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -22,7 +24,7 @@ func TestSubmitterCannotTakeStaffDecisions(t *testing.T) {
 		users := append(worldtest.OneStreetUsers(), worldtest.User{Name: "party", Region: "330303001001", Role: account.PartyMember})
 		wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.CatalogueDepartments(),
 			Users: users})
-		_, ts := serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
+		_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
 		tokens := map[string]string{"": ""}
 		for _, u := range []string{"resident", "party", "staff-a", "grid-a", "leader"} {
 			tokens[u] = login(t, ts, u)

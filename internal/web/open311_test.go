@@ -33,6 +33,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/errs"
+	"whistle/internal/notify"
 	"whistle/internal/open311"
 	"whistle/internal/ratelimit"
 	"whistle/internal/worldtest"
@@ -104,7 +105,7 @@ func newO311World(t *testing.T, d *db.DB, clk *clock.Fake, keys *ratelimit.Limit
 		Seed: seed, Hooks: []casework.Hook{open311.AuditHook{}}})
 	w.cases, w.cats, w.acc, w.users = wt.Cases, wt.Categories, wt.Accounts, wt.Users
 	var ts *httptest.Server
-	w.srv, ts = serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk,
+	w.srv, ts = serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk,
 		Open311Keys: keys})
 	w.url = ts.URL
 	return w

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,7 +22,7 @@ func newDocServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewServer(Deps{Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	s, err := NewServer(Deps{ReadyCheck: func(context.Context) error { return nil }, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

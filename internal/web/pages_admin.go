@@ -438,7 +438,7 @@ func (s *Server) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(d.Form.Fields) == 0 {
-		entries, err := audit.List(r.Context(), s.DB, f)
+		entries, err := s.Audit.List(r.Context(), f)
 		if err != nil {
 			return err
 		}

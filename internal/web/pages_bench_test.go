@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/demo"
+	"whistle/internal/notify"
 	"whistle/internal/region"
 	"whistle/internal/stats"
 	"whistle/internal/worldtest"
@@ -36,7 +38,7 @@ func newBenchServer(b *testing.B, n int) (*Server, string) {
 		return err
 	}})
 	st := w.AddStats(b, nil)
-	s := newServer(b, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: st})
+	s := newServer(b, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: st})
 	seedBenchCases(b, d, w.Regions, n)
 	// The rollups the stats store keeps in each change's transaction,
 	// recomputed once for the bulk-inserted cases.

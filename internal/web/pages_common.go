@@ -77,7 +77,7 @@ func (s *Server) nav(r *http.Request) navData {
 	if u != nil {
 		// The badge is decoration: a failed count leaves it off and the
 		// page is still served, but the failure is logged, not lost.
-		unread, err := notify.UnreadCount(r.Context(), s.DB, u.ID)
+		unread, err := s.Inbox.UnreadCount(r.Context(), u.ID)
 		if err != nil {
 			s.Logger.Error("unread count for the navigation bar", "path", r.URL.Path, "user", u.ID, "err", err)
 		} else {
@@ -214,7 +214,7 @@ func pageInt(r *http.Request, name string) int64 {
 
 // inboxFor lists a user's messages with their text in the user's language.
 func (s *Server) inboxFor(r *http.Request, limit int) ([]notify.Message, int, error) {
-	msgs, unread, err := notify.Inbox(r.Context(), s.DB, userOf(r).ID, 0, limit)
+	msgs, unread, err := s.Inbox.Inbox(r.Context(), userOf(r).ID, 0, limit)
 	if err != nil {
 		return nil, 0, err
 	}

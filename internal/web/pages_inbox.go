@@ -32,7 +32,7 @@ func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) error {
 
 // pageInboxRead marks every message read.
 func (s *Server) pageInboxRead(w http.ResponseWriter, r *http.Request) error {
-	if err := notify.MarkRead(r.Context(), s.DB, userOf(r).ID, 0); err != nil {
+	if err := s.Inbox.MarkRead(r.Context(), userOf(r).ID, 0); err != nil {
 		return err
 	}
 	if isHX(r) {

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -26,7 +28,7 @@ func TestFollowerNeverSeesTheReporter(t *testing.T) {
 			worldtest.User{Name: "follower-li", Region: "330303001002", Role: account.Resident})
 		wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.CatalogueDepartments(),
 			Users: users, Phone: "13912345678"})
-		_, ts := serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
+		_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
 		reporter, follower, staff := login(t, ts, "reporter-zhang"), login(t, ts, "follower-li"), login(t, ts, "staff-a")
 
 		code, body, _ := jsonCall(t, ts, "POST", "/api/v1/cases", reporter,

@@ -14,6 +14,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -26,7 +27,7 @@ func TestUnmaskGoesThroughReveal(t *testing.T) {
 	worldtest.Each(t, time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC), func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.CatalogueDepartments(),
 			Users: worldtest.OneStreetUsers(), Phone: "13912345678"})
-		_, ts := serve(t, Deps{DB: d, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
+		_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk})
 		ctx := context.Background()
 		const reporterPhone = "13700001111"
 		code, body, _ := jsonCall(t, ts, "POST", "/api/v1/cases", login(t, ts, "resident"),

@@ -10,9 +10,11 @@ import (
 	"github.com/paulmach/orb"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/region"
 	"whistle/internal/worldtest"
 )
@@ -41,7 +43,7 @@ func newStatsServer(t *testing.T, d *db.DB, clk clock.Clock) *httptest.Server {
 		},
 	})
 	w.AddStats(t, nil)
-	_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: w.Stats, Clock: clk})
+	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, Stats: w.Stats, Clock: clk})
 	return ts
 }
 

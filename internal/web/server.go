@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -17,12 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/bus"
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
-	"whistle/internal/db"
 	"whistle/internal/i18n"
+	"whistle/internal/notify"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla"
@@ -37,10 +39,13 @@ var staticFS embed.FS
 
 // Deps are what the server needs; main wires them.
 type Deps struct {
-	DB       *db.DB
 	Accounts *account.Store
-	Regions  *region.Store
-	Cases    *casework.Service
+	// Audit reads the audit log (the admin page and its API).
+	Audit *audit.Log
+	// Inbox reads and marks the users' notifications.
+	Inbox   *notify.Store
+	Regions *region.Store
+	Cases   *casework.Service
 	// SLA keeps time limits, deadlines, supervisions and the calendar.
 	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
@@ -52,7 +57,7 @@ type Deps struct {
 	Clock   clock.Clock
 	Logger  *slog.Logger
 	// ReadyCheck reports whether the server can serve (/readyz), for
-	// example the database's Ping; nil falls back to DB.Ping.
+	// example the database's Ping. It is required: NewServer refuses nil.
 	ReadyCheck func(ctx context.Context) error
 	// Version is reported by /healthz.
 	Version string
@@ -84,6 +89,9 @@ type Server struct {
 
 // NewServer builds the HTTP handler.
 func NewServer(d Deps) (*Server, error) {
+	if d.ReadyCheck == nil {
+		return nil, errors.New("web: Deps.ReadyCheck is nil; /readyz needs a check such as the database's Ping")
+	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
 	}
@@ -162,13 +170,9 @@ func newMetrics() *metrics {
 	return m
 }
 
-// Ready checks the database for /readyz: through ReadyCheck when it is
-// set, else (until every caller sets it) by pinging DB.
+// Ready checks the database for /readyz through ReadyCheck.
 func (s *Server) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if s.ReadyCheck != nil {
-		return s.ReadyCheck(ctx)
-	}
-	return s.DB.Ping(ctx)
+	return s.ReadyCheck(ctx)
 }

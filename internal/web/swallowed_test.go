@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/notify"
 	"whistle/internal/worldtest"
 )
 
@@ -42,7 +44,7 @@ func TestNavUnreadCountErrorIsLogged(t *testing.T) {
 		w := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.CatalogueDepartments(),
 			Users: worldtest.OneStreetUsers()})
 		var logs lockedBuffer
-		_, ts := serve(t, Deps{DB: d, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories,
+		_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		tok := login(t, ts, "resident")
 		if err := d.InTx(context.Background(), func(tx *db.Tx) error {
