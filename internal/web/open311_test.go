@@ -1003,6 +1003,15 @@ func TestOpen311Search(t *testing.T) {
 
 func pngPhoto(t *testing.T) []byte { return worldtest.PNG(t) }
 
+// step takes one workflow step on a case an hour after the last one.
+func (w *o311World) step(t *testing.T, caseID int64, who string, a casework.Action, in casework.Input) {
+	t.Helper()
+	w.clk.Advance(time.Hour)
+	if _, err := w.cases.Act(context.Background(), w.as(who), caseID, a, in); err != nil {
+		t.Fatalf("%s by %s: %v", a, who, err)
+	}
+}
+
 // TestOpen311RoundTrip: an Open311 POST creates a case, staff take it
 // through the 红哨 loop, the Open311 GET shows it closed with the right
 // notes and photo, and servicerequestupdates lists each public step.
@@ -1014,13 +1023,7 @@ func TestOpen311RoundTrip(t *testing.T) {
 		ctx := context.Background()
 		id := w.create(t, w.noiseForm("fms"))
 		c := w.caseOf(t, id)
-		step := func(who string, a casework.Action, in casework.Input) {
-			t.Helper()
-			clk.Advance(time.Hour)
-			if _, err := w.cases.Act(ctx, w.as(who), c.ID, a, in); err != nil {
-				t.Fatalf("%s by %s: %v", a, who, err)
-			}
-		}
+		step := func(who string, a casework.Action, in casework.Input) { t.Helper(); w.step(t, c.ID, who, a, in) }
 		step("staff-a", casework.ActAccept, casework.Input{})
 		step("staff-a", casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "STHJ"}, Note: "请生态环境分局处理"})
 		step("sthj-handler", casework.ActStart, casework.Input{})

@@ -99,13 +99,7 @@ func TestOpen311JSONTypedFields(t *testing.T) {
 		plain := w.create(t, w.noiseForm("fms"))
 		done := w.create(t, w.noiseForm("fms"))
 		c := w.caseOf(t, done)
-		step := func(who string, a casework.Action, in casework.Input) {
-			t.Helper()
-			clk.Advance(time.Hour)
-			if _, err := w.cases.Act(ctx, w.as(who), c.ID, a, in); err != nil {
-				t.Fatalf("%s by %s: %v", a, who, err)
-			}
-		}
+		step := func(who string, a casework.Action, in casework.Input) { t.Helper(); w.step(t, c.ID, who, a, in) }
 		step("staff-a", casework.ActAccept, casework.Input{})
 		step("staff-a", casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "STHJ"}})
 		step("sthj-handler", casework.ActStart, casework.Input{})
