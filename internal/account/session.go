@@ -63,6 +63,7 @@ func HashToken(tok string) string {
 // throttled per account and per IP, and every attempt goes to the login log.
 // The returned token is shown once; only its hash is stored.
 func (s *Store) Login(ctx context.Context, username, password string, kind SessionKind, c Client) (token string, u *User, sess *Session, err error) {
+	defer errs.Wrapf(&err, "account.Store.Login")
 	username = strings.ToLower(strings.TrimSpace(username))
 	if len(username) > 64 {
 		username = username[:64]
@@ -207,7 +208,8 @@ func (s *Store) throttled(ctx context.Context, username, ip string) (time.Durati
 
 // Authenticate resolves a session token to its user. Expired, idle or
 // unknown tokens are Unauthorized.
-func (s *Store) Authenticate(ctx context.Context, token string) (*User, *Session, error) {
+func (s *Store) Authenticate(ctx context.Context, token string) (_ *User, _ *Session, err error) {
+	defer errs.Wrapf(&err, "account.Store.Authenticate")
 	if token == "" || len(token) > 200 {
 		return nil, nil, errs.E(errs.Unauthorized, "error.unauthorized")
 	}
@@ -249,7 +251,8 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*User, *Session
 }
 
 // Logout ends the session of token.
-func (s *Store) Logout(ctx context.Context, token string) error {
+func (s *Store) Logout(ctx context.Context, token string) (err error) {
+	defer errs.Wrapf(&err, "account.Store.Logout")
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, HashToken(token))
 		return err
@@ -276,7 +279,8 @@ type LoginLogFilter struct {
 }
 
 // LoginLog lists login attempts, newest first.
-func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) ([]LoginEntry, error) {
+func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) (_ []LoginEntry, err error) {
+	defer errs.Wrapf(&err, "account.Store.LoginLog")
 	var w db.Where
 	if f.Username != "" {
 		w.Add("username = ?", strings.ToLower(f.Username))
@@ -344,7 +348,8 @@ type NewAPIKey struct {
 
 // CreateAPIKey makes a key named name for the whole district and every
 // service (CreateKey with only a name).
-func (s *Store) CreateAPIKey(ctx context.Context, actor audit.Actor, name string) (string, *APIKey, error) {
+func (s *Store) CreateAPIKey(ctx context.Context, actor audit.Actor, name string) (_ string, _ *APIKey, err error) {
+	defer errs.Wrapf(&err, "account.Store.CreateAPIKey")
 	return s.CreateKey(ctx, actor, NewAPIKey{Name: name})
 }
 
@@ -381,7 +386,8 @@ func scanAPIKey(sc interface{ Scan(...any) error }) (*APIKey, error) {
 // CreateKey makes a named key for a region subtree and a list of
 // services, and returns it in full; only its hash and a short prefix (to
 // recognise it in lists) are stored.
-func (s *Store) CreateKey(ctx context.Context, actor audit.Actor, in NewAPIKey) (string, *APIKey, error) {
+func (s *Store) CreateKey(ctx context.Context, actor audit.Actor, in NewAPIKey) (_ string, _ *APIKey, err error) {
+	defer errs.Wrapf(&err, "account.Store.CreateKey")
 	name := strings.TrimSpace(in.Name)
 	e := errs.E(errs.Invalid, "error.invalid")
 	if name == "" {
@@ -406,7 +412,7 @@ func (s *Store) CreateKey(ctx context.Context, actor audit.Actor, in NewAPIKey) 
 	if k.Services == nil {
 		k.Services = []string{}
 	}
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		region := strings.TrimSpace(in.Region)
 		q := `SELECT code, path FROM regions WHERE code = $1`
 		args := []any{region}
@@ -459,7 +465,8 @@ func (s *Store) CreateKey(ctx context.Context, actor audit.Actor, in NewAPIKey) 
 }
 
 // APIKeys lists keys, including revoked ones.
-func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
+func (s *Store) APIKeys(ctx context.Context) (_ []APIKey, err error) {
+	defer errs.Wrapf(&err, "account.Store.APIKeys")
 	rows, err := s.db.Query(ctx, `SELECT `+apiKeyCols+apiKeyFrom+` ORDER BY k.id`)
 	if err != nil {
 		return nil, err
@@ -477,7 +484,8 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 }
 
 // RevokeAPIKey revokes the key with id or name.
-func (s *Store) RevokeAPIKey(ctx context.Context, actor audit.Actor, idOrName string) error {
+func (s *Store) RevokeAPIKey(ctx context.Context, actor audit.Actor, idOrName string) (err error) {
+	defer errs.Wrapf(&err, "account.Store.RevokeAPIKey")
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		id, _ := strconv.ParseInt(idOrName, 10, 64)
 		res, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL`, tx.Now(), id, idOrName)
@@ -492,7 +500,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, actor audit.Actor, idOrName st
 }
 
 // CheckAPIKey resolves a presented key; revoked or unknown keys are Forbidden.
-func (s *Store) CheckAPIKey(ctx context.Context, key string) (*APIKey, error) {
+func (s *Store) CheckAPIKey(ctx context.Context, key string) (_ *APIKey, err error) {
+	defer errs.Wrapf(&err, "account.Store.CheckAPIKey")
 	if key == "" || len(key) > 200 {
 		return nil, errs.E(errs.Forbidden, "account.apikey_invalid")
 	}

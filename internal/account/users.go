@@ -118,7 +118,8 @@ func validatePassword(e *errs.Error, field, pw string) {
 
 // AddUser creates an account. The actor's scope must contain the new user's
 // region (admins of the district, or SystemScope for the command line).
-func (s *Store) AddUser(ctx context.Context, actor audit.Actor, scope Scope, in NewUser) (*User, error) {
+func (s *Store) AddUser(ctx context.Context, actor audit.Actor, scope Scope, in NewUser) (_ *User, err error) {
+	defer errs.Wrapf(&err, "account.Store.AddUser")
 	e := errs.E(errs.Invalid, "error.invalid")
 	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
 	if !usernameRE.MatchString(in.Username) {
@@ -254,7 +255,8 @@ func scanUser(sc interface{ Scan(...any) error }, extra ...any) (*User, error) {
 }
 
 // User returns the user with id if it is within scope; otherwise NotFound.
-func (s *Store) User(ctx context.Context, scope Scope, id int64) (*User, error) {
+func (s *Store) User(ctx context.Context, scope Scope, id int64) (_ *User, err error) {
+	defer errs.Wrapf(&err, "account.Store.User")
 	var w db.Where
 	w.Add("u.id = ?", id)
 	scope.Apply(&w, userScopeCols)
@@ -266,7 +268,8 @@ func (s *Store) User(ctx context.Context, scope Scope, id int64) (*User, error) 
 }
 
 // UserByName returns a user by username within scope.
-func (s *Store) UserByName(ctx context.Context, scope Scope, username string) (*User, error) {
+func (s *Store) UserByName(ctx context.Context, scope Scope, username string) (_ *User, err error) {
+	defer errs.Wrapf(&err, "account.Store.UserByName")
 	var w db.Where
 	w.Add("u.username = ?", strings.ToLower(username))
 	scope.Apply(&w, userScopeCols)
@@ -287,7 +290,8 @@ type UserFilter struct {
 }
 
 // Users lists users within scope, by id.
-func (s *Store) Users(ctx context.Context, scope Scope, f UserFilter) ([]*User, error) {
+func (s *Store) Users(ctx context.Context, scope Scope, f UserFilter) (_ []*User, err error) {
+	defer errs.Wrapf(&err, "account.Store.Users")
 	var w db.Where
 	scope.Apply(&w, userScopeCols)
 	if f.Role != "" {
@@ -324,7 +328,8 @@ func (s *Store) Users(ctx context.Context, scope Scope, f UserFilter) ([]*User, 
 }
 
 // SetPassword replaces a user's password and ends their sessions.
-func (s *Store) SetPassword(ctx context.Context, actor audit.Actor, scope Scope, id int64, pw string) error {
+func (s *Store) SetPassword(ctx context.Context, actor audit.Actor, scope Scope, id int64, pw string) (err error) {
+	defer errs.Wrapf(&err, "account.Store.SetPassword")
 	e := errs.E(errs.Invalid, "error.invalid")
 	validatePassword(e, "password", pw)
 	if len(e.Fields) > 0 {
@@ -350,7 +355,8 @@ func (s *Store) SetPassword(ctx context.Context, actor audit.Actor, scope Scope,
 
 // SetLocked sets or clears an admin's hard lock on a user within scope.
 // A locked account cannot log in, and locking it ends its sessions.
-func (s *Store) SetLocked(ctx context.Context, actor audit.Actor, scope Scope, id int64, locked bool) error {
+func (s *Store) SetLocked(ctx context.Context, actor audit.Actor, scope Scope, id int64, locked bool) (err error) {
+	defer errs.Wrapf(&err, "account.Store.SetLocked")
 	if _, err := s.User(ctx, scope, id); err != nil {
 		return err
 	}
@@ -378,7 +384,8 @@ type Department struct {
 }
 
 // AddDepartment creates a department serving the subtree of regionCode.
-func (s *Store) AddDepartment(ctx context.Context, actor audit.Actor, code, name, regionCode string) (int64, error) {
+func (s *Store) AddDepartment(ctx context.Context, actor audit.Actor, code, name, regionCode string) (_ int64, err error) {
+	defer errs.Wrapf(&err, "account.Store.AddDepartment")
 	e := errs.E(errs.Invalid, "error.invalid")
 	if code == "" {
 		e.Field("code", "field.required")
@@ -390,7 +397,7 @@ func (s *Store) AddDepartment(ctx context.Context, actor audit.Actor, code, name
 		return 0, e
 	}
 	var id int64
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
 		id, err = tx.InsertID(ctx, `INSERT INTO departments (code, name, region_code, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 			code, name, regionCode, tx.Now())
@@ -409,7 +416,8 @@ func (s *Store) AddDepartment(ctx context.Context, actor audit.Actor, code, name
 }
 
 // Departments lists all departments (they are not personal data).
-func (s *Store) Departments(ctx context.Context) ([]Department, error) {
+func (s *Store) Departments(ctx context.Context) (_ []Department, err error) {
+	defer errs.Wrapf(&err, "account.Store.Departments")
 	rows, err := s.db.Query(ctx, `SELECT d.id, d.code, d.name, r.code, r.name, r.level FROM departments d JOIN regions r ON r.code = d.region_code ORDER BY d.code`)
 	if err != nil {
 		return nil, err
@@ -429,8 +437,9 @@ func (s *Store) Departments(ctx context.Context) ([]Department, error) {
 }
 
 // CountUsers returns how many accounts exist (all of them).
-func (s *Store) CountUsers(ctx context.Context) (int, error) {
+func (s *Store) CountUsers(ctx context.Context) (_ int, err error) {
+	defer errs.Wrapf(&err, "account.Store.CountUsers")
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
 }

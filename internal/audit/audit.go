@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"whistle/internal/db"
+	"whistle/internal/errs"
 )
 
 // Actor is whoever causes a change: a user, an API key, or the command line.
@@ -122,4 +123,7 @@ type Log struct{ db *db.DB }
 func NewLog(d *db.DB) *Log { return &Log{db: d} }
 
 // List returns entries newest first (see the package function List).
-func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) { return List(ctx, l.db, f) }
+func (l *Log) List(ctx context.Context, f Filter) (_ []Entry, err error) {
+	defer errs.Wrapf(&err, "audit.Log.List")
+	return List(ctx, l.db, f)
+}

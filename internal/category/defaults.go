@@ -11,6 +11,7 @@ import (
 
 	"whistle/internal/audit"
 	"whistle/internal/db"
+	"whistle/internal/errs"
 )
 
 // data holds the default catalogue; data/README.md says where it comes from.
@@ -338,7 +339,8 @@ func defaultFields(c *Category) []Field {
 // empty and reports how many categories it inserted; on a non-empty table
 // it does nothing, so it is safe to call at every start, also from several
 // replicas at once.
-func (s *Store) SeedDefaults(ctx context.Context, actor audit.Actor) (int, error) {
+func (s *Store) SeedDefaults(ctx context.Context, actor audit.Actor) (_ int, err error) {
+	defer errs.Wrapf(&err, "category.Store.SeedDefaults")
 	var n int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM categories`).Scan(&n); err != nil {
 		return 0, db.Translate(err)

@@ -35,12 +35,13 @@ const maxPriority = 1000
 // AddRule adds a routing rule and returns it. The category, region and
 // department must exist; the same category, region and priority may hold
 // only one rule.
-func (s *Store) AddRule(ctx context.Context, actor audit.Actor, in Rule) (*Rule, error) {
+func (s *Store) AddRule(ctx context.Context, actor audit.Actor, in Rule) (_ *Rule, err error) {
+	defer errs.Wrapf(&err, "category.Store.AddRule")
 	in.CategoryCode = strings.TrimSpace(in.CategoryCode)
 	in.RegionCode = strings.TrimSpace(in.RegionCode)
 	in.Department = strings.TrimSpace(in.Department)
 	var id int64
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		e := invalid()
 		exists := func(table, code string) (bool, error) {
 			var n int
@@ -109,7 +110,8 @@ func scanRule(sc scanner) (*Rule, error) {
 }
 
 // Rule returns one routing rule.
-func (s *Store) Rule(ctx context.Context, id int64) (*Rule, error) {
+func (s *Store) Rule(ctx context.Context, id int64) (_ *Rule, err error) {
+	defer errs.Wrapf(&err, "category.Store.Rule")
 	r, err := scanRule(s.db.QueryRow(ctx, ruleSelect+` WHERE r.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "category.rule_not_found", id)
@@ -119,7 +121,8 @@ func (s *Store) Rule(ctx context.Context, id int64) (*Rule, error) {
 
 // Rules lists every routing rule by category, then region (parents first),
 // then priority (highest first).
-func (s *Store) Rules(ctx context.Context) ([]*Rule, error) {
+func (s *Store) Rules(ctx context.Context) (_ []*Rule, err error) {
+	defer errs.Wrapf(&err, "category.Store.Rules")
 	rows, err := s.db.Query(ctx, ruleSelect+` ORDER BY r.category_code, g.path, r.priority DESC, r.id`)
 	if err != nil {
 		return nil, err
@@ -138,7 +141,8 @@ func (s *Store) Rules(ctx context.Context) ([]*Rule, error) {
 
 // DeleteRule removes a routing rule. Rules are configuration, not history:
 // cases keep the department they were routed to.
-func (s *Store) DeleteRule(ctx context.Context, actor audit.Actor, id int64) error {
+func (s *Store) DeleteRule(ctx context.Context, actor audit.Actor, id int64) (err error) {
+	defer errs.Wrapf(&err, "category.Store.DeleteRule")
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		var cat, reg, dept string
 		var prio int
@@ -199,6 +203,7 @@ func (r Routing) Source() string {
 // Inactive categories route like active ones, so old cases still resolve.
 // An unknown category is errs.NotFound.
 func (s *Store) Route(ctx context.Context, code, regionPath string) (department string, err error) {
+	defer errs.Wrapf(&err, "category.Store.Route")
 	r, err := s.Explain(ctx, code, regionPath)
 	return r.Department, err
 }

@@ -49,7 +49,8 @@ func scan(sc scanner) (*Category, error) {
 func notFound(code string) *errs.Error { return errs.E(errs.NotFound, "category.not_found", code) }
 
 // Get returns one category, active or not, without its children.
-func (s *Store) Get(ctx context.Context, code string) (*Category, error) {
+func (s *Store) Get(ctx context.Context, code string) (_ *Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.Get")
 	c, err := scan(s.db.QueryRow(ctx, `SELECT `+cols+` FROM categories WHERE code = $1`, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(code)
@@ -59,7 +60,8 @@ func (s *Store) Get(ctx context.Context, code string) (*Category, error) {
 
 // List returns every category, active or not, ordered by code (a parent's
 // code is a prefix of its children's, so parents come first).
-func (s *Store) List(ctx context.Context) ([]*Category, error) {
+func (s *Store) List(ctx context.Context) (_ []*Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.List")
 	rows, err := s.db.Query(ctx, `SELECT `+cols+` FROM categories ORDER BY code`)
 	if err != nil {
 		return nil, err
@@ -79,7 +81,8 @@ func (s *Store) List(ctx context.Context) ([]*Category, error) {
 // Tree returns the root categories with their Children filled in, siblings
 // ordered by Sort and then code. Without includeInactive, an inactive
 // category is left out together with everything below it.
-func (s *Store) Tree(ctx context.Context, includeInactive bool) ([]*Category, error) {
+func (s *Store) Tree(ctx context.Context, includeInactive bool) (_ []*Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.Tree")
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, err
@@ -98,7 +101,8 @@ func (s *Store) Tree(ctx context.Context, includeInactive bool) ([]*Category, er
 // Subtree returns the category code, active or not, with everything below
 // it in Children. Without includeInactive, inactive descendants are left out
 // together with everything below them.
-func (s *Store) Subtree(ctx context.Context, code string, includeInactive bool) (*Category, error) {
+func (s *Store) Subtree(ctx context.Context, code string, includeInactive bool) (_ *Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.Subtree")
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, err
@@ -148,7 +152,8 @@ func sortSiblings(cs []*Category) {
 // Create adds a category and returns it. A new category is active (in.Active
 // is ignored) and in.Children are ignored. Kind, edition and workflow default
 // to the parent's; a child's code must start with its parent's code.
-func (s *Store) Create(ctx context.Context, actor audit.Actor, in Category) (*Category, error) {
+func (s *Store) Create(ctx context.Context, actor audit.Actor, in Category) (_ *Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.Create")
 	in.Active, in.Children = true, nil
 	in.Code = strings.TrimSpace(in.Code)
 	in.ParentCode = strings.TrimSpace(in.ParentCode)
@@ -156,7 +161,7 @@ func (s *Store) Create(ctx context.Context, actor audit.Actor, in Category) (*Ca
 	if in.Fields == nil {
 		in.Fields = []Field{}
 	}
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		e := invalid()
 		if !codeRe.MatchString(in.Code) {
 			e.Field("code", "category.err.code")
@@ -273,8 +278,9 @@ func checkDepartment(ctx context.Context, tx *db.Tx, e *errs.Error, field, code 
 
 // Update applies p to the category code and returns it. Deactivating
 // (Active=false) is how a category is retired; nothing is ever deleted.
-func (s *Store) Update(ctx context.Context, actor audit.Actor, code string, p Patch) (*Category, error) {
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+func (s *Store) Update(ctx context.Context, actor audit.Actor, code string, p Patch) (_ *Category, err error) {
+	defer errs.Wrapf(&err, "category.Store.Update")
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		c, err := scan(tx.QueryRow(ctx, `SELECT `+cols+` FROM categories WHERE code = $1`, code))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(code)
@@ -371,7 +377,8 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, code string, p Pa
 // ValidateFields checks a report's extra-field values against the
 // category code's definitions (see the package function ValidateFields).
 // An unknown code is errs.NotFound.
-func (s *Store) ValidateFields(ctx context.Context, code string, values map[string]string) error {
+func (s *Store) ValidateFields(ctx context.Context, code string, values map[string]string) (err error) {
+	defer errs.Wrapf(&err, "category.Store.ValidateFields")
 	c, err := s.Get(ctx, code)
 	if err != nil {
 		return err

@@ -117,6 +117,14 @@ func As(err error) (*Error, bool) {
 	return e, ok
 }
 
+// Expected is an error type of a package's own that stands for an
+// expected failure and converts to an *Error for the caller (for example
+// region.ImportError with its list of problems). Wrapf leaves it as it is.
+type Expected interface {
+	error
+	AsErr() *Error
+}
+
 // Wrapf names the failing call, in the style of pkgsite's derrors.Wrap:
 // defer errs.Wrapf(&err, "Store.User(%d)", id).
 func Wrapf(errp *error, format string, args ...any) {
@@ -126,6 +134,10 @@ func Wrapf(errp *error, format string, args ...any) {
 	var e *Error
 	if errors.As(*errp, &e) {
 		return // expected failures keep their identity and message
+	}
+	var x Expected
+	if errors.As(*errp, &x) {
+		return // so do a package's own expected errors
 	}
 	*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
 }

@@ -144,16 +144,19 @@ type Store struct{ db *db.DB }
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
 
 // Inbox lists a user's messages, newest first, and counts the unread.
-func (s *Store) Inbox(ctx context.Context, userID, before int64, limit int) ([]Message, int, error) {
+func (s *Store) Inbox(ctx context.Context, userID, before int64, limit int) (_ []Message, _ int, err error) {
+	defer errs.Wrapf(&err, "notify.Store.Inbox")
 	return Inbox(ctx, s.db, userID, before, limit)
 }
 
 // UnreadCount counts the user's unread messages (the inbox badge).
-func (s *Store) UnreadCount(ctx context.Context, userID int64) (int, error) {
+func (s *Store) UnreadCount(ctx context.Context, userID int64) (_ int, err error) {
+	defer errs.Wrapf(&err, "notify.Store.UnreadCount")
 	return UnreadCount(ctx, s.db, userID)
 }
 
 // MarkRead marks one message (or, with id 0, all) of the user as read.
-func (s *Store) MarkRead(ctx context.Context, userID, id int64) error {
+func (s *Store) MarkRead(ctx context.Context, userID, id int64) (err error) {
+	defer errs.Wrapf(&err, "notify.Store.MarkRead")
 	return MarkRead(ctx, s.db, userID, id)
 }

@@ -39,8 +39,9 @@ type ImportResult struct {
 
 // Validate checks features against themselves and the stored tree without
 // writing anything. It returns an *ImportError listing every problem.
-func (s *Store) Validate(ctx context.Context, feats []Feature) error {
-	_, err := s.plan(ctx, feats)
+func (s *Store) Validate(ctx context.Context, feats []Feature) (err error) {
+	defer errs.Wrapf(&err, "region.Store.Validate")
+	_, err = s.plan(ctx, feats)
 	return err
 }
 
@@ -148,7 +149,8 @@ func (s *Store) plan(ctx context.Context, feats []Feature) ([]planned, error) {
 
 // Import validates every feature and then writes them all in one
 // transaction: either the whole file is imported or nothing is.
-func (s *Store) Import(ctx context.Context, actor audit.Actor, feats []Feature) (ImportResult, error) {
+func (s *Store) Import(ctx context.Context, actor audit.Actor, feats []Feature) (_ ImportResult, err error) {
+	defer errs.Wrapf(&err, "region.Store.Import")
 	var res ImportResult
 	plan, err := s.plan(ctx, feats)
 	if err != nil {
@@ -245,7 +247,8 @@ func (s *Store) nodesByCode(ctx context.Context) (map[string]Node, error) {
 }
 
 // Get returns one region with its boundary.
-func (s *Store) Get(ctx context.Context, code string) (*Node, error) {
+func (s *Store) Get(ctx context.Context, code string) (_ *Node, err error) {
+	defer errs.Wrapf(&err, "region.Store.Get")
 	n, err := scanNode(s.db.QueryRow(ctx, `SELECT `+nodeCols+` FROM regions WHERE code = $1`, code), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "region.not_found", code)
@@ -258,9 +261,10 @@ func (s *Store) Get(ctx context.Context, code string) (*Node, error) {
 
 // District returns the code of the district this installation serves (the
 // first by code if several are stored), or "" when no regions are loaded yet.
-func (s *Store) District(ctx context.Context) (string, error) {
+func (s *Store) District(ctx context.Context) (_ string, err error) {
+	defer errs.Wrapf(&err, "region.Store.District")
 	var code string
-	err := s.db.QueryRow(ctx, `SELECT code FROM regions WHERE level = 'district' ORDER BY code LIMIT 1`).Scan(&code)
+	err = s.db.QueryRow(ctx, `SELECT code FROM regions WHERE level = 'district' ORDER BY code LIMIT 1`).Scan(&code)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil // no regions yet: the maps show nothing
 	}
@@ -271,7 +275,8 @@ func (s *Store) District(ctx context.Context) (string, error) {
 }
 
 // Children returns the direct children of code, ordered by code.
-func (s *Store) Children(ctx context.Context, code string, withGeom bool) ([]Node, error) {
+func (s *Store) Children(ctx context.Context, code string, withGeom bool) (_ []Node, err error) {
+	defer errs.Wrapf(&err, "region.Store.Children")
 	if _, err := s.Get(ctx, code); err != nil {
 		return nil, err
 	}
@@ -279,7 +284,8 @@ func (s *Store) Children(ctx context.Context, code string, withGeom bool) ([]Nod
 }
 
 // Subtree returns code and everything below it, parents first.
-func (s *Store) Subtree(ctx context.Context, code string, withGeom bool) ([]Node, error) {
+func (s *Store) Subtree(ctx context.Context, code string, withGeom bool) (_ []Node, err error) {
+	defer errs.Wrapf(&err, "region.Store.Subtree")
 	n, err := s.Get(ctx, code)
 	if err != nil {
 		return nil, err
@@ -288,12 +294,14 @@ func (s *Store) Subtree(ctx context.Context, code string, withGeom bool) ([]Node
 }
 
 // All returns every region, parents first.
-func (s *Store) All(ctx context.Context, withGeom bool) ([]Node, error) {
+func (s *Store) All(ctx context.Context, withGeom bool) (_ []Node, err error) {
+	defer errs.Wrapf(&err, "region.Store.All")
 	return s.query(ctx, withGeom, `ORDER BY path`)
 }
 
 // Ancestry returns the refs along a path, root first, including the node.
-func (s *Store) Ancestry(ctx context.Context, path string) ([]Ref, error) {
+func (s *Store) Ancestry(ctx context.Context, path string) (_ []Ref, err error) {
+	defer errs.Wrapf(&err, "region.Store.Ancestry")
 	codes := PathCodes(path)
 	out := make([]Ref, 0, len(codes))
 	for _, c := range codes {
@@ -307,7 +315,8 @@ func (s *Store) Ancestry(ctx context.Context, path string) ([]Ref, error) {
 }
 
 // Export writes the whole tree as GeoJSON.
-func (s *Store) Export(ctx context.Context, w interface{ Write([]byte) (int, error) }) error {
+func (s *Store) Export(ctx context.Context, w interface{ Write([]byte) (int, error) }) (err error) {
+	defer errs.Wrapf(&err, "region.Store.Export")
 	nodes, err := s.All(ctx, true)
 	if err != nil {
 		return err
@@ -316,7 +325,8 @@ func (s *Store) Export(ctx context.Context, w interface{ Write([]byte) (int, err
 }
 
 // Reload rebuilds the point-location index from the stored grids.
-func (s *Store) Reload(ctx context.Context) error {
+func (s *Store) Reload(ctx context.Context) (err error) {
+	defer errs.Wrapf(&err, "region.Store.Reload")
 	nodes, err := s.All(ctx, true)
 	if err != nil {
 		return err
@@ -329,7 +339,8 @@ func (s *Store) Reload(ctx context.Context) error {
 func (s *Store) Locator() *Locator { return s.loc.Load() }
 
 // Locate finds the grid for a WGS-84 point.
-func (s *Store) Locate(p orb.Point) (Location, error) {
+func (s *Store) Locate(p orb.Point) (_ Location, err error) {
+	defer errs.Wrapf(&err, "region.Store.Locate")
 	loc, ok := s.Locator().Locate(p)
 	if !ok {
 		return Location{}, errs.E(errs.NotFound, "region.outside_jurisdiction").WithReason("outside_jurisdiction")
