@@ -16,6 +16,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
+	"whistle/internal/workflow"
 )
 
 // Target names whom a case is dispatched to: a person or a department.
@@ -106,31 +107,23 @@ func caseValue(c *Case, field string) int {
 	return 0
 }
 
+// holds evaluates the guard with the engine, on the case's counters and
+// the caller's input.
 func (cd Cond) holds(c *Case, in Input) bool {
-	var v int
-	if strings.HasPrefix(cd.Field, "case.") {
-		v = caseValue(c, cd.Field)
-	} else {
-		x, ok := in.value(cd.Field)
-		if !ok {
-			return false
-		}
-		v = x
-	}
-	switch cd.Op {
-	case "eq":
-		return v == cd.Value
-	case "le":
-		return v <= cd.Value
-	case "ge":
-		return v >= cd.Value
-	case "lt":
-		return v < cd.Value
-	case "gt":
-		return v > cd.Value
-	}
-	return false
+	return workflow.Cond(cd).Holds(caseAttrs{c}, inputValues{&in})
 }
+
+// caseAttrs shows a case's counters to the engine's guards.
+type caseAttrs struct{ c *Case }
+
+// Attr returns a case counter (case.reopens…).
+func (a caseAttrs) Attr(name string) (int, bool) { return caseValue(a.c, name), true }
+
+// inputValues shows an action's input to the engine's guards.
+type inputValues struct{ in *Input }
+
+// Value returns an input field as a number.
+func (v inputValues) Value(name string) (int, bool) { return v.in.value(name) }
 
 // isAssignee: the assigned person, or a handler of the assigned department.
 func isAssignee(c *Case, u *account.User) bool {
@@ -143,32 +136,48 @@ func isAssignee(c *Case, u *account.User) bool {
 	return c.DepartmentID != 0 && u.Has(account.DepartmentHandler) && u.DepartmentID == c.DepartmentID
 }
 
-// mayTake reports whether the caller may take t on c, and in which role.
+// mayTake reports whether the caller may take t on c, and in which role:
+// the engine checks the definition's roles and relations, casework says
+// which relations the caller has to the case.
 func mayTake(t Transition, c *Case, caller Caller) (string, bool) {
-	for _, a := range t.Actors {
-		switch a {
-		case ActorSystem:
-			if caller.System {
-				return "system", true
-			}
-		case ActorAssignee:
-			if isAssignee(c, caller.User) {
-				return roleFor(caller, nil), true
-			}
-		case ActorReporter:
-			if caller.User != nil && c.ReporterID != 0 && c.ReporterID == caller.User.ID {
-				return string(account.Resident), true
-			}
-		}
+	by, relation, ok := t.def.Allowed(actingOn{c, &caller})
+	switch {
+	case !ok:
+		return "", false
+	case !relation:
+		return by, true
+	case by == ActorSystem:
+		return "system", true
+	case by == ActorReporter:
+		return string(account.Resident), true
 	}
-	if caller.User != nil {
-		for _, r := range t.Roles {
-			if caller.User.Has(r) {
-				return string(r), true
-			}
-		}
+	return roleFor(caller, nil), true
+}
+
+// actingOn is a caller as the engine's allowed check sees them on a case.
+type actingOn struct {
+	c      *Case
+	caller *Caller
+}
+
+// HasRole reports whether the caller holds role r.
+func (a actingOn) HasRole(r string) bool {
+	return a.caller.User != nil && a.caller.User.Has(account.Role(r))
+}
+
+// HasRelation reports whether the caller is the case's assignee, its
+// reporter, or the system.
+func (a actingOn) HasRelation(rel string) bool {
+	switch rel {
+	case ActorSystem:
+		return a.caller.System
+	case ActorAssignee:
+		return isAssignee(a.c, a.caller.User)
+	case ActorReporter:
+		u := a.caller.User
+		return u != nil && a.c.ReporterID != 0 && a.c.ReporterID == u.ID
 	}
-	return "", false
+	return false
 }
 
 // roleFor is the role recorded in the timeline: the first of the caller's

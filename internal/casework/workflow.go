@@ -1,17 +1,22 @@
 package casework
 
 import (
+	"embed"
 	"fmt"
+	"io/fs"
 	"sort"
+	"sync"
 
 	"whistle/internal/account"
+	"whistle/internal/workflow"
 )
 
 // State is a case status.
 type State string
 
-// The states of both workflows. submitted, in_progress, resolved and closed
-// are canonical; the others are documented in docs/WORKFLOWS.md.
+// The states of both shipped workflows (workflows/*.json). submitted,
+// in_progress, resolved and closed are canonical; docs/WORKFLOWS.md,
+// generated from the files, documents the others.
 const (
 	Submitted  State = "submitted"   // 待受理 / 上报待立案
 	Accepted   State = "accepted"    // 已受理，待派遣 (红哨)
@@ -107,17 +112,12 @@ const (
 )
 
 // Cond is a guard on a transition: an input value or a case counter
-// compared with a constant.
-type Cond struct {
-	// Field is an input field (stars, passed) or a case attribute
-	// prefixed with "case." (case.reopens, case.postpone_pending).
-	Field string
-	Op    string // eq, le, ge, lt, gt
-	Value int    // booleans are 0 and 1
-}
+// compared with a constant (see workflow.Cond).
+type Cond workflow.Cond
 
 // Transition is one row of a workflow: from these states, this action by
-// these roles or actors, with these inputs, leads to To.
+// these roles or actors, with these inputs, leads to To. It is casework's
+// typed view of a workflow.Action.
 type Transition struct {
 	Action   Action
 	From     []State
@@ -130,11 +130,15 @@ type Transition struct {
 	Effects  []Effect
 	// Public marks timeline steps shown to residents and Open311 clients.
 	Public bool
+	// def is the row of the definition, for the engine's checks.
+	def *workflow.Action
 }
 
-// Workflow is a declarative state machine: data, not switch statements.
+// Workflow is casework's typed view of one version of a workflow
+// definition (internal/workflow), loaded from data, not written in code.
 type Workflow struct {
 	Name     string
+	Version  int
 	Prefix   string // case number prefix
 	Initial  State
 	States   []State
@@ -142,17 +146,24 @@ type Workflow struct {
 	Paused   []State
 	Stages   map[State]string // SLA stage of each waiting state
 	Trans    []Transition
+	// Def is the definition this view was made from.
+	Def      *workflow.Definition
 	byAction map[Action][]int
 	terminal map[State]bool
+	row      map[*workflow.Action]int
 }
 
 // Resume is the pseudo-target of the resume action.
-const Resume State = "@resume"
+const Resume State = workflow.Resume
 
 func (w *Workflow) index() *Workflow {
 	w.byAction = map[Action][]int{}
+	w.row = map[*workflow.Action]int{}
 	for i, t := range w.Trans {
 		w.byAction[t.Action] = append(w.byAction[t.Action], i)
+		if t.def != nil {
+			w.row[t.def] = i
+		}
 	}
 	w.terminal = map[State]bool{}
 	for _, s := range w.Terminal {
@@ -177,183 +188,124 @@ func (w *Workflow) Actions() []Action {
 	return out
 }
 
-// Candidates returns the transitions of action a that leave state s.
+// Candidates returns the transitions of action a that leave state s, as
+// the engine finds them in the definition.
 func (w *Workflow) Candidates(a Action, s State) []Transition {
 	var out []Transition
-	for _, i := range w.byAction[a] {
-		t := w.Trans[i]
-		for _, f := range t.From {
-			if f == s {
-				out = append(out, t)
-				break
-			}
-		}
+	for _, d := range w.Def.Candidates(string(a), string(s)) {
+		out = append(out, w.Trans[w.row[d]])
 	}
 	return out
 }
 
-var (
-	staffWhistle   = []account.Role{account.CommunityStaff, account.StreetStaff, account.Admin}
-	commandCentre  = []account.Role{account.StreetStaff, account.Admin}
-	verifiers      = []account.Role{account.CommunityStaff, account.GridWorker, account.StreetStaff, account.Admin}
-	urbanVerifiers = []account.Role{account.GridWorker, account.StreetStaff, account.Admin}
-	supervisors    = []account.Role{account.Leader, account.Admin}
-)
+//go:embed workflows/*.json
+var files embed.FS
 
-// common returns the steps both workflows share; active lists the states
-// in which handling is under way.
-func common(active, open []State, approvers []account.Role) []Transition {
-	return []Transition{
-		{Action: ActPostponeRequest, From: active, Actors: []string{ActorAssignee}, Requires: []string{FieldReason, FieldHours},
-			When: []Cond{{"case.postpone_pending", "eq", 0}}, Effects: []Effect{EffPostponeRequest}},
-		{Action: ActPostponeApprove, From: active, Roles: approvers, Optional: []string{FieldNote},
-			When: []Cond{{"case.postpone_pending", "eq", 1}}, Effects: []Effect{EffPostponeClear, EffNotifyHandler}},
-		{Action: ActPostponeRefuse, From: active, Roles: approvers, Requires: []string{FieldReason},
-			When: []Cond{{"case.postpone_pending", "eq", 1}}, Effects: []Effect{EffPostponeClear, EffNotifyHandler}},
-		{Action: ActSuspend, From: open, To: Suspended, Roles: approvers, Requires: []string{FieldReason}, Effects: []Effect{EffSuspend}, Public: true},
-		{Action: ActResume, From: []State{Suspended}, To: Resume, Roles: approvers, Optional: []string{FieldNote}, Public: true},
-		{Action: ActSupervise, From: append(append([]State{}, open...), Suspended), Roles: supervisors, Requires: []string{FieldNote},
-			Effects: []Effect{EffSupervise, EffNotifyHandler}},
-		{Action: ActReply, From: append(append([]State{}, open...), Suspended), Actors: []string{ActorAssignee}, Requires: []string{FieldNote},
-			When: []Cond{{"case.supervised", "eq", 1}}, Effects: []Effect{EffSuperviseClear}},
-		{Action: ActRevisit, From: []State{Resolved, Verified, Closed}, Roles: staffWhistle, Requires: []string{FieldResult},
-			Optional: []string{FieldNote}, Effects: []Effect{EffRevisit}},
+// Definitions parses the workflow files casework ships, by name. They are
+// stored as version 1 (or whichever version they carry) at start.
+func Definitions() (map[string]*workflow.Definition, error) {
+	names, err := fs.Glob(files, "workflows/*.json")
+	if err != nil {
+		return nil, err
 	}
+	out := map[string]*workflow.Definition{}
+	for _, n := range names {
+		b, err := files.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		d, err := workflow.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		out[d.Name] = d
+	}
+	return out, nil
 }
 
-// Whistle is 红哨: a resident blows the whistle, the community reviews and
-// dispatches or opens it for claiming, a handler resolves it, staff verify,
-// and the resident's rating closes the loop.
-func Whistle() *Workflow {
-	active := []State{Dispatched, InProgress}
-	open := []State{Submitted, Accepted, Claimable, Dispatched, InProgress, Resolved, Verified}
-	w := &Workflow{
-		Name: "whistle", Prefix: "WS", Initial: Submitted,
-		States:   []State{Submitted, Accepted, Claimable, Dispatched, InProgress, Resolved, Verified, Closed, Rejected, Merged, Suspended},
-		Terminal: []State{Closed, Rejected, Merged},
-		Paused:   []State{Suspended},
-		Stages:   map[State]string{Submitted: "accept", Accepted: "dispatch", Claimable: "claim", Dispatched: "handle", InProgress: "handle", Resolved: "verify", Verified: "rate"},
-		Trans: []Transition{
-			{Action: ActAccept, From: []State{Submitted}, To: Accepted, Roles: staffWhistle, Optional: []string{FieldNote}, Effects: []Effect{EffNotifyReporter}, Public: true},
-			{Action: ActReject, From: []State{Submitted}, To: Rejected, Roles: staffWhistle, Requires: []string{FieldReason}, Effects: []Effect{EffNotifyReporter, EffClose}, Public: true},
-			// The system dispatches on acceptance when the category says so
-			// (category.Category.AutoDispatch), to the routed department.
-			{Action: ActDispatch, From: []State{Accepted, Claimable}, To: Dispatched, Roles: staffWhistle, Actors: []string{ActorSystem},
-				Requires: []string{FieldTarget}, Optional: []string{FieldNote}, Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
-			{Action: ActOpenForClaim, From: []State{Accepted}, To: Claimable, Roles: staffWhistle, Optional: []string{FieldNote}, Effects: []Effect{EffNotifyClaimers}, Public: true},
-			{Action: ActClaim, From: []State{Claimable}, To: InProgress, Roles: []account.Role{account.PartyMember, account.CommunityStaff, account.StreetStaff},
-				Optional: []string{FieldNote}, Effects: []Effect{EffAssignSelf, EffNotifyReporter}, Public: true},
-			{Action: ActStart, From: []State{Dispatched}, To: InProgress, Actors: []string{ActorAssignee}, Optional: []string{FieldNote}, Public: true},
-			{Action: ActResolve, From: []State{InProgress}, To: Resolved, Actors: []string{ActorAssignee}, Requires: []string{FieldNote, FieldPhotos}, Public: true},
-			{Action: ActVerify, From: []State{Resolved}, To: Verified, Roles: verifiers, Requires: []string{FieldPassed}, Optional: []string{FieldNote},
-				When: []Cond{{FieldPassed, "eq", 1}}, Effects: []Effect{EffNotifyReporter}, Public: true},
-			{Action: ActVerify, From: []State{Resolved}, To: InProgress, Roles: verifiers, Requires: []string{FieldPassed, FieldNote},
-				When: []Cond{{FieldPassed, "eq", 0}}, Effects: []Effect{EffRework, EffNotifyHandler}, Public: true},
-			// A low rating reopens the case once, to the same handler, under supervision.
-			{Action: ActRate, From: []State{Verified}, To: InProgress, Actors: []string{ActorReporter}, Requires: []string{FieldStars}, Optional: []string{FieldNote},
-				When: []Cond{{FieldStars, "le", 2}, {"case.reopens", "eq", 0}}, Effects: []Effect{EffRate, EffReopen, EffSupervise, EffNotifyHandler}, Public: true},
-			{Action: ActRate, From: []State{Verified}, To: Closed, Actors: []string{ActorReporter}, Requires: []string{FieldStars}, Optional: []string{FieldNote},
-				Effects: []Effect{EffRate, EffClose}, Public: true},
-			{Action: ActClose, From: []State{Verified}, To: Closed, Roles: staffWhistle, Actors: []string{ActorSystem}, Optional: []string{FieldNote},
-				Effects: []Effect{EffClose, EffNotifyReporter}, Public: true},
-			{Action: ActMerge, From: []State{Submitted, Accepted, Claimable}, To: Merged, Roles: staffWhistle, Requires: []string{FieldParent},
-				Optional: []string{FieldNote}, Effects: []Effect{EffMerge, EffClose, EffNotifyReporter}, Public: true},
-		},
+// builtin is the shipped definitions, parsed once: they are part of the
+// binary, so a broken file is a build defect that the tests catch.
+var builtin = sync.OnceValue(func() map[string]*workflow.Definition {
+	d, err := Definitions()
+	if err != nil {
+		panic(err)
 	}
-	w.Trans = append(w.Trans, common(active, open, staffWhistle)...)
-	return w.index()
-}
-
-// Urban is 数字城管 (GB/T 30428, CJ/T 214): a grid worker reports, the
-// command centre registers and dispatches, a department handles (or returns
-// it), a grid worker verifies on site, and the centre closes it.
-func Urban() *Workflow {
-	active := []State{Dispatched, InProgress}
-	open := []State{Submitted, Registered, Dispatched, InProgress, Resolved, Verified}
-	w := &Workflow{
-		Name: "urban", Prefix: "CG", Initial: Submitted,
-		States:   []State{Submitted, Registered, Dispatched, InProgress, Resolved, Verified, Closed, Declined, Merged, Suspended},
-		Terminal: []State{Closed, Declined, Merged},
-		Paused:   []State{Suspended},
-		Stages:   map[State]string{Submitted: "register", Registered: "dispatch", Dispatched: "handle", InProgress: "handle", Resolved: "verify", Verified: "close"},
-		Trans: []Transition{
-			{Action: ActRegister, From: []State{Submitted}, To: Registered, Roles: commandCentre, Optional: []string{FieldNote}, Public: true},
-			{Action: ActDecline, From: []State{Submitted}, To: Declined, Roles: commandCentre, Requires: []string{FieldReason}, Effects: []Effect{EffNotifyReporter, EffClose}, Public: true},
-			{Action: ActDispatch, From: []State{Registered}, To: Dispatched, Roles: commandCentre, Actors: []string{ActorSystem},
-				Requires: []string{FieldTarget}, Optional: []string{FieldNote}, Effects: []Effect{EffAssign, EffNotifyHandler}, Public: true},
-			{Action: ActReturn, From: []State{Dispatched, InProgress}, To: Registered, Actors: []string{ActorAssignee}, Requires: []string{FieldReason},
-				Effects: []Effect{EffUnassign, EffReturned}, Public: true},
-			{Action: ActStart, From: []State{Dispatched}, To: InProgress, Actors: []string{ActorAssignee}, Optional: []string{FieldNote}, Public: true},
-			{Action: ActResolve, From: []State{Dispatched, InProgress}, To: Resolved, Actors: []string{ActorAssignee}, Requires: []string{FieldNote},
-				Optional: []string{FieldPhotos}, Public: true},
-			{Action: ActVerify, From: []State{Resolved}, To: Verified, Roles: urbanVerifiers, Requires: []string{FieldPassed}, Optional: []string{FieldNote},
-				When: []Cond{{FieldPassed, "eq", 1}}, Public: true},
-			{Action: ActVerify, From: []State{Resolved}, To: Dispatched, Roles: urbanVerifiers, Requires: []string{FieldPassed, FieldNote},
-				When: []Cond{{FieldPassed, "eq", 0}}, Effects: []Effect{EffRework, EffNotifyHandler}, Public: true},
-			{Action: ActClose, From: []State{Verified}, To: Closed, Roles: commandCentre, Optional: []string{FieldNote}, Effects: []Effect{EffClose, EffNotifyReporter}, Public: true},
-			{Action: ActMerge, From: []State{Submitted, Registered}, To: Merged, Roles: commandCentre, Requires: []string{FieldParent},
-				Optional: []string{FieldNote}, Effects: []Effect{EffMerge, EffClose}, Public: true},
-		},
-	}
-	w.Trans = append(w.Trans, common(active, open, commandCentre)...)
-	return w.index()
-}
+	return d
+})
 
 // Workflows returns the shipped workflows by name.
 func Workflows() map[string]*Workflow {
-	return map[string]*Workflow{"whistle": Whistle(), "urban": Urban()}
+	out := map[string]*Workflow{}
+	for name, d := range builtin() {
+		out[name] = FromDefinition(d)
+	}
+	return out
 }
 
-// Validate checks a workflow's internal consistency: every state named in a
-// transition is declared, terminal states have no exits, and every
-// non-terminal state can reach a terminal one.
+// FromDefinition makes casework's view of a definition.
+func FromDefinition(d *workflow.Definition) *Workflow {
+	w := &Workflow{Name: d.Name, Version: d.Version, Prefix: d.Prefix, Initial: State(d.Initial), Stages: map[State]string{}, Def: d}
+	for _, s := range d.States {
+		w.States = append(w.States, State(s.Name))
+		if s.Terminal {
+			w.Terminal = append(w.Terminal, State(s.Name))
+		}
+		if s.Paused {
+			w.Paused = append(w.Paused, State(s.Name))
+		}
+		if s.Stage != "" {
+			w.Stages[State(s.Name)] = s.Stage
+		}
+	}
+	for i := range d.Actions {
+		a := &d.Actions[i]
+		t := Transition{Action: Action(a.Name), To: State(a.To), Actors: a.Relations, Requires: a.Requires, Optional: a.Optional,
+			Public: a.Public, def: a}
+		for _, f := range a.From {
+			t.From = append(t.From, State(f))
+		}
+		for _, r := range a.Roles {
+			t.Roles = append(t.Roles, account.Role(r))
+		}
+		for _, c := range a.When {
+			t.When = append(t.When, Cond(c))
+		}
+		for _, e := range a.Effects {
+			t.Effects = append(t.Effects, Effect(e))
+		}
+		w.Trans = append(w.Trans, t)
+	}
+	return w.index()
+}
+
+// Vocab is what casework knows, against which every case workflow is
+// validated: its effects, input fields, case attributes, roles and actors.
+func Vocab() workflow.Vocab {
+	v := workflow.Vocab{Kind: "case",
+		Effects: []string{string(EffAssign), string(EffAssignSelf), string(EffUnassign), string(EffRework), string(EffReturned), string(EffReopen),
+			string(EffSupervise), string(EffSuperviseClear), string(EffRate), string(EffRevisit), string(EffPostponeRequest), string(EffPostponeClear),
+			string(EffSuspend), string(EffMerge), string(EffClose), string(EffNotifyReporter), string(EffNotifyHandler), string(EffNotifyClaimers)},
+		Fields:    []string{FieldNote, FieldReason, FieldTarget, FieldStars, FieldPassed, FieldResult, FieldParent, FieldHours, FieldPhotos},
+		Attrs:     []string{"case.reopens", "case.rework", "case.postpone_pending", "case.supervised"},
+		Relations: []string{ActorAssignee, ActorReporter, ActorSystem},
+		AfterEnd:  []string{string(ActRevisit)},
+	}
+	for _, r := range account.Roles() {
+		v.Roles = append(v.Roles, string(r))
+	}
+	// The terminal states are written into SQL (TerminalSQL) from the
+	// shipped files: an uploaded version may not end a case elsewhere.
+	for _, s := range TerminalStates() {
+		v.Terminal = append(v.Terminal, string(s))
+	}
+	return v
+}
+
+// Validate checks the workflow against casework's vocabulary and its own
+// structure (workflow.Validate), returning every problem.
 func (w *Workflow) Validate() error {
-	known := map[State]bool{Resume: true}
-	for _, s := range w.States {
-		known[s] = true
-	}
-	for _, t := range w.Trans {
-		for _, f := range t.From {
-			if !known[f] {
-				return fmt.Errorf("workflow %s: %s from unknown state %s", w.Name, t.Action, f)
-			}
-			if w.terminal[f] && t.Action != ActRevisit {
-				return fmt.Errorf("workflow %s: %s leaves terminal state %s", w.Name, t.Action, f)
-			}
-		}
-		if t.To != "" && !known[t.To] {
-			return fmt.Errorf("workflow %s: %s to unknown state %s", w.Name, t.Action, t.To)
-		}
-		if len(t.Roles) == 0 && len(t.Actors) == 0 {
-			return fmt.Errorf("workflow %s: nobody may take %s", w.Name, t.Action)
-		}
-	}
-	// Reachability of an end from every state.
-	reach := map[State]bool{}
-	for s := range w.terminal {
-		reach[s] = true
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, t := range w.Trans {
-			to := t.To
-			if to == Resume {
-				to = Submitted // resume may return anywhere open; any open state reaches an end
-			}
-			if to == "" || !reach[to] {
-				continue
-			}
-			for _, f := range t.From {
-				if !reach[f] {
-					reach[f], changed = true, true
-				}
-			}
-		}
-	}
-	for _, s := range w.States {
-		if !reach[s] {
-			return fmt.Errorf("workflow %s: no way to finish from %s", w.Name, s)
-		}
+	if ps := workflow.Validate(w.Def, Vocab()); ps != nil {
+		return ps
 	}
 	return nil
 }
