@@ -217,19 +217,17 @@ func guardKey(cs []Cond) string {
 // structure checks the graph: every state reachable from the initial one,
 // every non-terminal state left by some action and able to reach an end.
 func structure(d *Definition, states map[string]State) Problems {
-	// next lists where each state's actions lead; Resume leads back to any
-	// state from which an action entered the paused state.
+	// next lists where each state's actions lead. Resume only returns to
+	// a state the item was in, so it reaches nothing new; it leads back to
+	// the states from which a reachable action entered the paused state.
 	next := map[string][]string{}
+	var resumes []Action
 	for _, a := range d.Actions {
 		for _, f := range a.From {
 			switch a.To {
 			case "":
 			case Resume:
-				for _, b := range d.Actions {
-					if b.To == f {
-						next[f] = append(next[f], b.From...)
-					}
-				}
+				resumes = append(resumes, a)
 			default:
 				next[f] = append(next[f], a.To)
 			}
@@ -244,6 +242,20 @@ func structure(d *Definition, states map[string]State) Problems {
 			if _, ok := states[t]; ok && !reach[t] {
 				reach[t] = true
 				queue = append(queue, t)
+			}
+		}
+	}
+	for _, a := range resumes {
+		for _, p := range a.From {
+			for _, b := range d.Actions {
+				if b.To != p {
+					continue
+				}
+				for _, f := range b.From {
+					if reach[f] {
+						next[p] = append(next[p], f)
+					}
+				}
 			}
 		}
 	}
