@@ -36,6 +36,14 @@ type facts struct {
 	stars      int
 	handled    bool
 	handlingS  int64
+	// The closing's facts for the indicators (internal/indicator): the
+	// first stage (红哨 accept, 数字城管 register) ended, in time, and
+	// whether the case was ever reworked or returned.
+	firstDue, firstMet bool
+	reworked, returned bool
+	// dept is the handling department (0 for none): its pseudo-node
+	// (DepartmentNode) gets the flow, status and source counts too.
+	dept int64
 }
 
 // row is a case's columns as the rollups read them.
@@ -52,6 +60,10 @@ type row struct {
 	rating     int
 	revisit    string
 	late       bool
+	dept       int64
+	rework     int
+	returns    int
+	first      int // the first stage of a closed case: 0 not ended, 1 missed, 2 met
 }
 
 // lateSQL is true when a case has a stage its handling units own (all but
@@ -60,9 +72,17 @@ type row struct {
 const lateSQL = `EXISTS (SELECT 1 FROM sla_stages s WHERE s.case_id = c.id AND s.stage <> 'rate'
 	AND (s.breached_at IS NOT NULL OR s.outcome = 'missed' OR (s.ended_at IS NULL AND s.deadline_at IS NOT NULL AND s.deadline_at < c.closed_at)))`
 
-// rowCols reads a row; the lateness check runs for closed cases only.
+// firstSQL is the outcome of a case's first stage (its first sla_stages
+// row: 红哨 accept, 数字城管 register): 2 met (or without a limit), 1
+// missed or breached, 0 still running or none.
+const firstSQL = `COALESCE((SELECT CASE WHEN s.outcome IN ('met', 'none') THEN 2 WHEN s.outcome = 'missed' OR s.breached_at IS NOT NULL THEN 1 ELSE 0 END
+	FROM sla_stages s WHERE s.case_id = c.id ORDER BY s.id LIMIT 1), 0)`
+
+// rowCols reads a row; the lateness and first-stage checks run for closed
+// cases only.
 const rowCols = `c.id, c.region_path, c.category_code, c.source, c.status, c.sla_state, c.supervised, c.created_at, c.closed_at,
-	COALESCE(c.rating, 0), c.revisit_result, CASE WHEN c.status = 'closed' AND ` + lateSQL + ` THEN 1 ELSE 0 END`
+	COALESCE(c.rating, 0), c.revisit_result, CASE WHEN c.status = 'closed' AND ` + lateSQL + ` THEN 1 ELSE 0 END,
+	COALESCE(c.department_id, 0), c.rework, c.returns, CASE WHEN c.status = 'closed' THEN ` + firstSQL + ` ELSE 0 END`
 
 type scanner interface{ Scan(...any) error }
 
@@ -71,7 +91,8 @@ func scanRow(sc scanner) (row, error) {
 	var created db.Time
 	var closed db.NullTime
 	var late int
-	err := sc.Scan(&r.id, &r.path, &r.category, &r.source, &r.status, &r.sla, &r.supervised, &created, &closed, &r.rating, &r.revisit, &late)
+	err := sc.Scan(&r.id, &r.path, &r.category, &r.source, &r.status, &r.sla, &r.supervised, &created, &closed, &r.rating, &r.revisit, &late,
+		&r.dept, &r.rework, &r.returns, &r.first)
 	r.created, r.closed, r.late = created.Time, closed.Time, late == 1
 	return r, err
 }
@@ -90,7 +111,7 @@ func satisfiedBy(revisit string, stars int) (rated, satisfied bool) {
 
 // factsOf derives a case's contribution from its row.
 func (s *Store) factsOf(r row) facts {
-	f := facts{path: r.path, category: r.category, source: r.source, status: r.status, created: s.day(r.created)}
+	f := facts{path: r.path, category: r.category, source: r.source, status: r.status, created: s.day(r.created), dept: r.dept}
 	if isOpen(r.status) {
 		f.sla, f.supervised = r.sla, r.supervised
 	}
@@ -99,6 +120,8 @@ func (s *Store) factsOf(r row) facts {
 		f.onTime = !r.late
 		f.rated, f.satisfied = satisfiedBy(r.revisit, r.rating)
 		f.stars = r.rating
+		f.firstDue, f.firstMet = r.first > 0, r.first == 2
+		f.reworked, f.returned = r.rework > 0, r.returns > 0
 		if !r.closed.IsZero() {
 			f.handled = true
 			f.handlingS = int64(s.working(r.created, r.closed) / time.Second)
@@ -135,25 +158,41 @@ type (
 // flowVal are the counters of one rollup_flow row.
 type flowVal struct {
 	reports, closed, onTime, rated, satisfied, starsN, starsSum, handled, handlingS int64
+	firstDue, firstMet, reworked, returned                                          int64
 }
 
 func (v flowVal) plus(w flowVal, sign int64) flowVal {
 	return flowVal{v.reports + sign*w.reports, v.closed + sign*w.closed, v.onTime + sign*w.onTime, v.rated + sign*w.rated,
 		v.satisfied + sign*w.satisfied, v.starsN + sign*w.starsN, v.starsSum + sign*w.starsSum, v.handled + sign*w.handled,
-		v.handlingS + sign*w.handlingS}
+		v.handlingS + sign*w.handlingS, v.firstDue + sign*w.firstDue, v.firstMet + sign*w.firstMet, v.reworked + sign*w.reworked,
+		v.returned + sign*w.returned}
+}
+
+// args are the row's counters in the order of flowCounters.
+func (v flowVal) args() []any {
+	return []any{v.reports, v.closed, v.onTime, v.rated, v.satisfied, v.starsN, v.starsSum, v.handled, v.handlingS,
+		v.firstDue, v.firstMet, v.reworked, v.returned}
+}
+
+// ptrs are pointers to the row's counters in the order of flowCounters,
+// for Scan.
+func (v *flowVal) ptrs() []any {
+	return []any{&v.reports, &v.closed, &v.onTime, &v.rated, &v.satisfied, &v.starsN, &v.starsSum, &v.handled, &v.handlingS,
+		&v.firstDue, &v.firstMet, &v.reworked, &v.returned}
 }
 
 func (v flowVal) zero() bool { return v == flowVal{} }
 
 func (v flowVal) negative() bool {
 	return v.reports < 0 || v.closed < 0 || v.onTime < 0 || v.rated < 0 || v.satisfied < 0 || v.starsN < 0 || v.starsSum < 0 ||
-		v.handled < 0 || v.handlingS < 0
+		v.handled < 0 || v.handlingS < 0 || v.firstDue < 0 || v.firstMet < 0 || v.reworked < 0 || v.returned < 0
 }
 
 func (v flowVal) String() string {
 	return "reports=" + itoa(v.reports) + " closed=" + itoa(v.closed) + " on_time=" + itoa(v.onTime) + " rated=" + itoa(v.rated) +
 		" satisfied=" + itoa(v.satisfied) + " stars_n=" + itoa(v.starsN) + " stars_sum=" + itoa(v.starsSum) +
-		" handled=" + itoa(v.handled) + " handling_s=" + itoa(v.handlingS)
+		" handled=" + itoa(v.handled) + " handling_s=" + itoa(v.handlingS) + " first_due=" + itoa(v.firstDue) +
+		" first_met=" + itoa(v.firstMet) + " reworked=" + itoa(v.reworked) + " returned=" + itoa(v.returned)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -188,12 +227,28 @@ func newCounts() *counts {
 }
 
 // add adds sign times the parts of f's contribution, to every node on its
-// path.
+// path and, but for rollup_state, to its department's pseudo-node.
 func (c *counts) add(f *facts, sign int64, parts int) {
 	for _, node := range region.PathCodes(f.path) {
 		c.addNode(node, f, sign, parts)
 	}
+	if f.dept != 0 && parts&^partState != 0 {
+		c.addNode(DepartmentNode(f.dept), f, sign, parts&^partState)
+	}
 }
+
+// deptPrefix starts the node of a department's pseudo-node; region codes
+// are digits, so the two never meet.
+const deptPrefix = "dept:"
+
+// DepartmentNode is the rollup node of a department: the flow, status and
+// source counts of the cases it handles (the department they are assigned
+// to now), wherever they lie. rollup_state, the open cases as they stand,
+// has no department rows.
+func DepartmentNode(id int64) string { return deptPrefix + itoa(id) }
+
+// isDeptNode reports whether node is a department's pseudo-node.
+func isDeptNode(node string) bool { return strings.HasPrefix(node, deptPrefix) }
 
 // addNode adds f's contribution to one node.
 func (c *counts) addNode(node string, f *facts, sign int64, parts int) {
@@ -203,7 +258,8 @@ func (c *counts) addNode(node string, f *facts, sign int64, parts int) {
 		if f.closedDay != "" {
 			k := flowKey{node, f.closedDay, f.category}
 			c.flow[k] = c.flow[k].plus(flowVal{closed: 1, onTime: b2i(f.onTime), rated: b2i(f.rated), satisfied: b2i(f.satisfied),
-				starsN: b2i(f.stars > 0), starsSum: int64(f.stars), handled: b2i(f.handled), handlingS: f.handlingS}, sign)
+				starsN: b2i(f.stars > 0), starsSum: int64(f.stars), handled: b2i(f.handled), handlingS: f.handlingS,
+				firstDue: b2i(f.firstDue), firstMet: b2i(f.firstMet), reworked: b2i(f.reworked), returned: b2i(f.returned)}, sign)
 		}
 	}
 	if parts&partStatus != 0 {
@@ -376,10 +432,19 @@ func deleteKeys(ctx context.Context, tx *db.Tx, table string, cols []string, ext
 }
 
 // flowZeroSQL is true for a rollup_flow row whose counters are all zero.
-const flowZeroSQL = "reports = 0 AND closed = 0 AND on_time = 0 AND rated = 0 AND satisfied = 0 AND stars_n = 0 AND stars_sum = 0 AND handled = 0 AND handling_s = 0"
+var flowZeroSQL = strings.Join(flowCounters, " = 0 AND ") + " = 0"
+
+// flowCounters are rollup_flow's counter columns, in the order of
+// flowVal.args.
+var flowCounters = []string{"reports", "closed", "on_time", "rated", "satisfied", "stars_n", "stars_sum", "handled", "handling_s",
+	"first_due", "first_met", "reworked", "returned"}
+
+// flowWidth is the number of columns of a rollup_flow row.
+var flowWidth = 3 + len(flowCounters)
+
+var flowCols = "node, day, category, " + strings.Join(flowCounters, ", ")
 
 const (
-	flowCols   = "node, day, category, reports, closed, on_time, rated, satisfied, stars_n, stars_sum, handled, handling_s"
 	statusCols = "node, day, category, status, n"
 	stateCols  = "node, category, status, sla_state, supervised, n"
 	sourceCols = "node, day, source, n"
@@ -389,7 +454,7 @@ const (
 // replace (rebuild).
 func flowSet(add bool) string {
 	var parts []string
-	for _, c := range []string{"reports", "closed", "on_time", "rated", "satisfied", "stars_n", "stars_sum", "handled", "handling_s"} {
+	for _, c := range flowCounters {
 		if add {
 			parts = append(parts, c+" = rollup_flow."+c+" + excluded."+c)
 		} else {
@@ -414,12 +479,12 @@ func apply(ctx context.Context, tx *db.Tx, d *counts) error {
 		var args, zero []any
 		for _, k := range sortedKeys(d.flow, cmpFlow) {
 			v := d.flow[k]
-			args = append(args, k.node, k.day, k.category, v.reports, v.closed, v.onTime, v.rated, v.satisfied, v.starsN, v.starsSum, v.handled, v.handlingS)
+			args = append(append(args, k.node, k.day, k.category), v.args()...)
 			if v.negative() {
 				zero = append(zero, k.node, k.day, k.category)
 			}
 		}
-		if err := upsert(ctx, tx, "INSERT INTO rollup_flow ("+flowCols+") VALUES", flowSet(true), 12, args); err != nil {
+		if err := upsert(ctx, tx, "INSERT INTO rollup_flow ("+flowCols+") VALUES", flowSet(true), flowWidth, args); err != nil {
 			return err
 		}
 		if len(zero) > 0 {

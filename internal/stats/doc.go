@@ -11,7 +11,9 @@
 //
 //   - rollup_flow (node × day × category): the cases submitted that day
 //     (reports) and, for the cases closed (结案) that day, closed, on_time,
-//     rated and satisfied, stars_n and stars_sum, handled and handling_s;
+//     rated and satisfied, stars_n and stars_sum, handled and handling_s,
+//     first_due and first_met (the first stage ended, in time), reworked
+//     and returned (migration 0016);
 //   - rollup_status (node × day × category × status): the cases submitted
 //     that day by the status they are in now;
 //   - rollup_state (node × category × status × SLA state × supervised):
@@ -22,6 +24,11 @@
 //
 // Days are calendar dates in Asia/Shanghai. A row whose counters are all
 // zero is deleted, so a missing row means zero.
+//
+// A department is a pseudo-node too (DepartmentNode, "dept:<id>"): the
+// cases assigned to it now add to its rows of rollup_flow, rollup_status
+// and rollup_source (not rollup_state), wherever they lie, so that the
+// indicators are computable per department.
 //
 // The Store is a casework.Hook: inside the transaction of every case change
 // it computes what the case contributed before and contributes now, and

@@ -84,7 +84,11 @@ type rebuilder struct {
 	parent  map[string]string  // node → the node above it on the branch
 	visited map[string]bool
 	open    map[int64]memory
-	total   int64
+	// depts are the departments' pseudo-nodes, whose cases lie anywhere:
+	// they are kept for the whole rebuild (departments × days ×
+	// categories) and compared at the end.
+	depts map[string]*counts
+	total int64
 	// none is true when no rollup row is stored (a first build): there is
 	// nothing to read back per node.
 	none bool
@@ -105,7 +109,7 @@ func (s *Store) Rebuild(ctx context.Context, opt RebuildOptions) (rep RebuildRep
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		b := &rebuilder{s: s, tx: tx, opt: opt, acc: map[string]*counts{}, parent: map[string]string{}, visited: map[string]bool{}, open: map[int64]memory{},
-			rep: RebuildReport{ByTable: map[string]int64{}}}
+			depts: map[string]*counts{}, rep: RebuildReport{ByTable: map[string]int64{}}}
 		if err := b.run(ctx); err != nil {
 			return err
 		}
@@ -151,6 +155,13 @@ func (b *rebuilder) run(ctx context.Context) error {
 	}
 	if err := b.enter(ctx, nil); err != nil {
 		return err
+	}
+	for _, dn := range sortedKeys(b.depts, strings.Compare) {
+		b.visited[dn] = true
+		b.acc[dn] = b.depts[dn]
+		if err := b.flush(ctx, dn); err != nil {
+			return err
+		}
 	}
 	if b.rep.Cases != b.total {
 		return fmt.Errorf("read %d cases of %d: cases changed during the rebuild", b.rep.Cases, b.total)
@@ -236,6 +247,13 @@ func (b *rebuilder) read(ctx context.Context, path string) error {
 			after = r.id
 			f := b.s.factsOf(r)
 			acc.addNode(leaf, &f, +1, partAll)
+			if f.dept != 0 {
+				dn := DepartmentNode(f.dept)
+				if b.depts[dn] == nil {
+					b.depts[dn] = newCounts()
+				}
+				b.depts[dn].addNode(dn, &f, +1, partAll&^partState)
+			}
 			if isOpen(f.status) {
 				b.open[r.id] = memoryOf(&f)
 			}
@@ -295,15 +313,14 @@ func (b *rebuilder) stored(ctx context.Context, node string) (*counts, error) {
 		return c, nil
 	}
 	tx := b.tx
-	rows, err := tx.Query(ctx, `SELECT day, category, reports, closed, on_time, rated, satisfied, stars_n, stars_sum, handled, handling_s
-		FROM rollup_flow WHERE node = $1`, node)
+	rows, err := tx.Query(ctx, `SELECT day, category, `+strings.Join(flowCounters, ", ")+` FROM rollup_flow WHERE node = $1`, node)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		k := flowKey{node: node}
 		var v flowVal
-		if err := rows.Scan(&k.day, &k.category, &v.reports, &v.closed, &v.onTime, &v.rated, &v.satisfied, &v.starsN, &v.starsSum, &v.handled, &v.handlingS); err != nil {
+		if err := rows.Scan(append([]any{&k.day, &k.category}, v.ptrs()...)...); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -450,9 +467,9 @@ func (b *rebuilder) flush(ctx context.Context, node string) error {
 		var args []any
 		for _, k := range fw {
 			v := c.flow[k]
-			args = append(args, k.node, k.day, k.category, v.reports, v.closed, v.onTime, v.rated, v.satisfied, v.starsN, v.starsSum, v.handled, v.handlingS)
+			args = append(append(args, k.node, k.day, k.category), v.args()...)
 		}
-		if err := upsert(ctx, tx, "INSERT INTO rollup_flow ("+flowCols+") VALUES", flowSet(false), 12, args); err != nil {
+		if err := upsert(ctx, tx, "INSERT INTO rollup_flow ("+flowCols+") VALUES", flowSet(false), flowWidth, args); err != nil {
 			return err
 		}
 	}

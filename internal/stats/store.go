@@ -108,16 +108,19 @@ func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old 
 // read from the stages for closed cases only.
 func rowOf(c *casework.Case) row {
 	return row{id: c.ID, path: c.RegionPath, category: c.CategoryCode, source: c.Source, status: string(c.Status), sla: c.SLAState,
-		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult}
+		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult,
+		dept: c.DepartmentID, rework: c.Rework, returns: c.Returns}
 }
 
 // caseFacts derives the contribution of a case as casework saw it before
-// a change; its lateness and handling time, which do not change once a case
-// is closed, come from now (the same case after the change).
+// a change; its lateness, handling time and first stage, which do not
+// change once a case is closed, come from now (the same case after the
+// change).
 func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
 	f := s.factsOf(rowOf(c))
 	if f.closedDay != "" && now.closedDay != "" {
 		f.onTime, f.handled, f.handlingS = now.onTime, now.handled, now.handlingS
+		f.firstDue, f.firstMet = now.firstDue, now.firstMet
 	}
 	return f
 }

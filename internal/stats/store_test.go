@@ -291,9 +291,10 @@ func TestRandomOperations(t *testing.T) {
 					return false
 				}
 			}
-			var reopened int
-			err := w.d.QueryRow(ctx, `SELECT COUNT(*) FROM cases WHERE reopens > 0`).Scan(&reopened)
-			return err == nil && reopened > 0
+			var reopened, reworked, returned int
+			err := w.d.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM cases WHERE reopens > 0), (SELECT COUNT(*) FROM cases WHERE status = 'closed' AND rework > 0),
+				(SELECT COUNT(*) FROM cases WHERE status = 'closed' AND returns > 0)`).Scan(&reopened, &reworked, &returned)
+			return err == nil && reopened > 0 && reworked > 0 && returned > 0
 		}
 		for step := 0; step < 700 || (step < 5000 && (step%50 != 0 || !covered())); step++ {
 			w.clk.Advance(time.Duration(rng.IntN(360)) * time.Minute)
@@ -323,12 +324,24 @@ func TestRandomOperations(t *testing.T) {
 		if err := w.d.QueryRow(ctx, `SELECT COUNT(*) FROM cases WHERE reopens > 0`).Scan(&reopened); err != nil || reopened == 0 {
 			t.Errorf("no case was reopened after a low rating (%v)", err)
 		}
+		// The oracle covers the indicators' columns (0016) and the
+		// departments' pseudo-nodes: they are not all zero.
+		var firstDue, firstMet, reworked, returned, deptRows, depts int
+		if err := w.d.QueryRow(ctx, `SELECT COALESCE(SUM(first_due), 0), COALESCE(SUM(first_met), 0), COALESCE(SUM(reworked), 0), COALESCE(SUM(returned), 0),
+			(SELECT COUNT(*) FROM rollup_flow WHERE node LIKE 'dept:%'), (SELECT COUNT(DISTINCT department_id) FROM cases WHERE department_id IS NOT NULL)
+			FROM rollup_flow WHERE node = '330303'`).Scan(&firstDue, &firstMet, &reworked, &returned, &deptRows, &depts); err != nil {
+			t.Fatal(err)
+		}
+		if firstDue == 0 || firstMet == 0 || reworked == 0 || returned == 0 || deptRows == 0 || depts == 0 {
+			t.Errorf("first_due %d, first_met %d, reworked %d, returned %d, department rows %d of %d departments: the oracle would not see these columns",
+				firstDue, firstMet, reworked, returned, deptRows, depts)
+		}
 		diffs, rep := w.rebuild(t, true)
 		for _, d := range diffs {
 			t.Errorf("difference after %d steps: %v", len(ids), d)
 		}
-		if rep.Cases != int64(len(ids)) || rep.Nodes != len(allNodes()) {
-			t.Errorf("rebuild read %d cases and %d nodes, want %d and %d", rep.Cases, rep.Nodes, len(ids), len(allNodes()))
+		if rep.Cases != int64(len(ids)) || rep.Nodes != len(allNodes())+depts {
+			t.Errorf("rebuild read %d cases and %d nodes, want %d and %d", rep.Cases, rep.Nodes, len(ids), len(allNodes())+depts)
 		}
 		for _, n := range allNodes() {
 			got := summary(t, w, n)
