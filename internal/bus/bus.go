@@ -39,6 +39,12 @@ type Bus interface {
 	Close() error
 }
 
+// Flusher is a Bus that can wait until what it published has reached the
+// transport's server. Both buses from Open and NewMemory are Flushers.
+type Flusher interface {
+	Flush() error
+}
+
 // Stats counts what a bus did, for logs and metrics. The buses from Open and
 // NewMemory both have a Stats() Stats method; reach it through
 // b.(interface{ Stats() bus.Stats }).

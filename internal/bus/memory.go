@@ -83,6 +83,10 @@ func (m *Memory) Subscribe(subject string, fn func(subject string, data []byte))
 	}, nil
 }
 
+// Flush implements Flusher; Memory delivers synchronously, so there is
+// nothing to wait for.
+func (m *Memory) Flush() error { return nil }
+
 // Close implements Bus; it drops every subscription.
 func (m *Memory) Close() error {
 	m.mu.Lock()

@@ -252,6 +252,17 @@ func (b *natsBus) Publish(subject string, data []byte) error {
 	return nil
 }
 
+// Flush waits until the server has received everything published so far
+// (a round trip), so that a publisher that records its progress afterwards
+// (the change feed's bus consumer) never records a message still in the
+// client's buffer, which a crash would lose.
+func (b *natsBus) Flush() error {
+	if err := b.nc.FlushTimeout(flushTimeout); err != nil {
+		return fmt.Errorf("bus: flush: %w", err)
+	}
+	return nil
+}
+
 // Subscribe implements Bus.
 func (b *natsBus) Subscribe(subject string, fn func(subject string, data []byte)) (func(), error) {
 	if err := checkSubject(subject, true); err != nil {

@@ -1,0 +1,397 @@
+package feed_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"whistle/internal/bus"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/feed"
+)
+
+// kind is the test-only subject kind: the feed knows nothing of cases.
+const kind = "feedtest"
+
+var t0 = time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+
+func ev(id int64, what string) feed.Event {
+	return feed.Event{SubjectKind: kind, SubjectID: id, District: "330303", Kind: what, Payload: json.RawMessage(fmt.Sprintf(`{"id":%d}`, id))}
+}
+
+// appendOne appends e in its own transaction.
+func appendOne(t *testing.T, d *db.DB, e feed.Event) {
+	t.Helper()
+	if err := d.InTx(context.Background(), func(tx *db.Tx) error { return feed.Append(context.Background(), tx, e) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// collector is a consumer that remembers the subject ids it was handed and
+// fails while fail is set.
+type collector struct {
+	mu      sync.Mutex
+	ids     []int64
+	pos     []int64
+	batches []int
+	fail    error
+}
+
+func (c *collector) consumer(name string) feed.Consumer {
+	return feed.Consumer{Name: name, Handle: func(_ context.Context, evs []feed.Event) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.fail != nil {
+			return c.fail
+		}
+		c.batches = append(c.batches, len(evs))
+		for _, e := range evs {
+			c.ids = append(c.ids, e.SubjectID)
+			c.pos = append(c.pos, e.Position)
+		}
+		return nil
+	}}
+}
+
+func (c *collector) seen() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int64(nil), c.ids...)
+}
+
+func newRunner(t *testing.T, d *db.DB, cs ...feed.Consumer) *feed.Runner {
+	t.Helper()
+	r, err := feed.NewRunner(d, feed.RunnerConfig{Batch: 2}, cs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func drain(t *testing.T, r *feed.Runner) {
+	t.Helper()
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAppend(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		appendOne(t, d, ev(1, "opened"))
+		boom := errors.New("boom")
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			if err := feed.Append(ctx, tx, ev(2, "opened")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("rolled-back transaction: %v", err)
+		}
+		appendOne(t, d, ev(3, "closed"))
+		if _, err := feed.Sequence(ctx, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := feed.Read(ctx, d, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, fmt.Sprintf("%s/%d/%s/%s/%s/%s", e.SubjectKind, e.SubjectID, e.District, e.Kind, e.Payload, e.At.Format(time.RFC3339)))
+		}
+		want := []string{"feedtest/1/330303/opened/{\"id\":1}/2026-12-06T02:00:00Z", "feedtest/3/330303/closed/{\"id\":3}/2026-12-06T02:00:00Z"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("feed = %q, want %q (the rolled-back event must not be there)", got, want)
+		}
+		if len(evs) == 2 && evs[0].Position >= evs[1].Position {
+			t.Errorf("positions %d, %d: want increasing", evs[0].Position, evs[1].Position)
+		}
+	})
+}
+
+func TestAppendRefuses(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		for name, e := range map[string]feed.Event{
+			"no subject kind":  {Kind: "x"},
+			"no kind":          {SubjectKind: kind},
+			"payload not json": {SubjectKind: kind, Kind: "x", Payload: json.RawMessage(`{`)},
+		} {
+			t.Run(name, func(t *testing.T) {
+				err := d.InTx(context.Background(), func(tx *db.Tx) error { return feed.Append(context.Background(), tx, e) })
+				if err == nil {
+					t.Errorf("Append(%+v) = nil, want an error", e)
+				}
+			})
+		}
+	})
+}
+
+func TestCursorSurvivesRestart(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for i := int64(1); i <= 3; i++ {
+			appendOne(t, d, ev(i, "opened"))
+		}
+		var first collector
+		drain(t, newRunner(t, d, first.consumer("c")))
+		if got, want := fmt.Sprint(first.seen()), "[1 2 3]"; got != want {
+			t.Fatalf("first run saw %s, want %s", got, want)
+		}
+		appendOne(t, d, ev(4, "opened"))
+		// A new runner (a restarted server) starts from the stored cursor.
+		var second collector
+		drain(t, newRunner(t, d, second.consumer("c")))
+		if got, want := fmt.Sprint(second.seen()), "[4]"; got != want {
+			t.Errorf("after the restart saw %s, want %s", got, want)
+		}
+		last, err := feed.Last(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur, err := feed.Cursor(ctx, d, "c"); err != nil || cur != last {
+			t.Errorf("cursor %d (%v), want the last position %d", cur, err, last)
+		}
+		// Another consumer has its own cursor and sees everything.
+		var other collector
+		drain(t, newRunner(t, d, other.consumer("other")))
+		if got, want := fmt.Sprint(other.seen()), "[1 2 3 4]"; got != want {
+			t.Errorf("a new consumer saw %s, want %s", got, want)
+		}
+	})
+}
+
+func TestAtLeastOnceAfterHandleError(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for i := int64(1); i <= 3; i++ {
+			appendOne(t, d, ev(i, "opened"))
+		}
+		var c collector
+		r := newRunner(t, d, c.consumer("c"))
+		c.fail = errors.New("down")
+		if _, err := r.Step(ctx); err == nil {
+			t.Fatal("a failing Handle: Step = nil, want its error")
+		}
+		if cur, err := feed.Cursor(ctx, d, "c"); err != nil || cur != 0 {
+			t.Errorf("after a failed Handle the cursor is %d (%v), want 0", cur, err)
+		}
+		c.fail = nil
+		drain(t, r)
+		if got, want := fmt.Sprint(c.seen()), "[1 2 3]"; got != want {
+			t.Errorf("after the error saw %s, want %s", got, want)
+		}
+	})
+}
+
+func TestPrune(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for i := int64(1); i <= 4; i++ {
+			appendOne(t, d, ev(i, "opened"))
+		}
+		var fast, slow collector
+		r := newRunner(t, d, fast.consumer("fast"), slow.consumer("slow"))
+		slow.fail = errors.New("down")
+		_, _ = r.Step(ctx) // fast takes 1 and 2 (batch of 2); slow none
+		if n, err := feed.Prune(ctx, d, t0.Add(time.Hour)); err != nil || n != 0 {
+			t.Errorf("prune while slow has seen nothing: %d (%v), want 0", n, err)
+		}
+		slow.fail = nil
+		_, _ = r.Step(ctx) // fast 3, 4; slow 1, 2
+		if n, err := feed.Prune(ctx, d, t0); err != nil || n != 0 {
+			t.Errorf("prune of events not older than the cut-off: %d (%v), want 0", n, err)
+		}
+		if n, err := feed.Prune(ctx, d, t0.Add(time.Hour)); err != nil || n != 2 {
+			t.Errorf("prune after slow passed 2: %d (%v), want 2", n, err)
+		}
+		drain(t, r)
+		if got, want := fmt.Sprint(slow.seen()), "[1 2 3 4]"; got != want {
+			t.Errorf("slow saw %s, want %s", got, want)
+		}
+		// Positions go on after pruning everything.
+		if n, err := feed.Prune(ctx, d, t0.Add(time.Hour)); err != nil || n != 2 {
+			t.Errorf("final prune: %d (%v), want 2", n, err)
+		}
+		appendOne(t, d, ev(5, "opened"))
+		drain(t, r)
+		if got, want := fmt.Sprint(fast.seen()), "[1 2 3 4 5]"; got != want {
+			t.Errorf("after pruning everything fast saw %s, want %s", got, want)
+		}
+	})
+}
+
+func TestNewRunnerRefuses(t *testing.T) {
+	h := func(context.Context, []feed.Event) error { return nil }
+	for name, cs := range map[string][]feed.Consumer{
+		"empty name":     {{Name: "", Handle: h}},
+		"repeated name":  {{Name: "a", Handle: h}, {Name: "a", Handle: h}},
+		"without Handle": {{Name: "a"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := feed.NewRunner(nil, feed.RunnerConfig{}, cs...); err == nil {
+				t.Errorf("NewRunner(%s) = nil error", name)
+			}
+		})
+	}
+}
+
+// flaky is a bus whose Flush fails while fail is set.
+type flaky struct {
+	*bus.Memory
+	fail bool
+}
+
+func (f *flaky) Flush() error {
+	if f.fail {
+		return errors.New("not flushed")
+	}
+	return nil
+}
+
+func TestPublishTo(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		b := &flaky{Memory: bus.NewMemory(nil)}
+		var got []string
+		if _, err := b.Subscribe(kind+".>", func(subject string, data []byte) { got = append(got, subject+" "+string(data)) }); err != nil {
+			t.Fatal(err)
+		}
+		appendOne(t, d, ev(1, "opened"))
+		appendOne(t, d, feed.Event{SubjectKind: kind, SubjectID: 2, Kind: "closed", Payload: json.RawMessage(`{"id":2}`)})
+		r := newRunner(t, d, feed.PublishTo(b, nil))
+		b.fail = true
+		if _, err := r.Step(ctx); err == nil {
+			t.Error("a failed flush: Step = nil, want its error")
+		}
+		b.fail = false
+		drain(t, r)
+		// The batch whose flush failed is published again: at least once.
+		want := []string{`feedtest.330303.opened {"id":1}`, `feedtest.closed {"id":2}`, `feedtest.330303.opened {"id":1}`, `feedtest.closed {"id":2}`}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("published %q, want %q", got, want)
+		}
+		if cur, err := feed.Cursor(ctx, d, "bus"); err != nil || cur == 0 {
+			t.Errorf("bus cursor %d (%v), want past both events", cur, err)
+		}
+	})
+}
+
+// TestConcurrentWritersFastConsumer is the ordering test: many writers keep
+// their transactions open for random short times after appending (some roll
+// back), while consumers poll as fast as they can. Every committed event must
+// be handed over exactly once, in increasing positions. On PostgreSQL a
+// reader of "position > cursor" without the sequencer skips the events whose
+// transactions commit after a later position's; two runners (two replicas)
+// share one consumer, which must not double any event either.
+func TestConcurrentWritersFastConsumer(t *testing.T) {
+	dbtest.Each(t, clock.Real{}, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		writers, each, replicas := 12, 80, 2
+		if d.Dialect() == db.SQLite {
+			// One writer at a time: fewer events keep the test short, and
+			// one server per database file.
+			writers, each, replicas = 8, 25, 1
+		}
+		var c collector
+		stop := make(chan struct{})
+		var consumers sync.WaitGroup
+		for range replicas {
+			r, err := feed.NewRunner(d, feed.RunnerConfig{Batch: 100}, c.consumer("fast"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			consumers.Add(1)
+			go func() {
+				defer consumers.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := r.Step(ctx); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		var mu sync.Mutex
+		committed := map[int64]bool{}
+		var wg sync.WaitGroup
+		rollback := errors.New("rollback")
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 7))
+				for i := range each {
+					id := int64(w*each + i + 1)
+					back := rng.IntN(10) == 0
+					err := d.InTx(ctx, func(tx *db.Tx) error {
+						if err := feed.Append(ctx, tx, ev(id, "opened")); err != nil {
+							return err
+						}
+						time.Sleep(time.Duration(rng.IntN(5000)) * time.Microsecond)
+						if back {
+							return rollback
+						}
+						return nil
+					})
+					if back != errors.Is(err, rollback) || (!back && err != nil) {
+						t.Errorf("writer %d event %d: %v", w, id, err)
+						return
+					}
+					if !back {
+						mu.Lock()
+						committed[id] = true
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		consumers.Wait()
+		r := newRunner(t, d, c.consumer("fast"))
+		drain(t, r)
+		seen := map[int64]int{}
+		for _, id := range c.seen() {
+			seen[id]++
+		}
+		missing, doubled, phantom := 0, 0, 0
+		for id := range committed {
+			switch seen[id] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				doubled++
+			}
+		}
+		for id := range seen {
+			if !committed[id] {
+				phantom++
+			}
+		}
+		t.Logf("%d committed events, %d handed over in %d batches", len(committed), len(c.seen()), len(c.batches))
+		if missing+doubled+phantom > 0 {
+			t.Errorf("%d committed events: %d never handed over, %d more than once, %d not committed", len(committed), missing, doubled, phantom)
+		}
+		for i := 1; i < len(c.pos); i++ {
+			if c.pos[i] <= c.pos[i-1] {
+				t.Errorf("position %d handed over after %d", c.pos[i], c.pos[i-1])
+				break
+			}
+		}
+	})
+}

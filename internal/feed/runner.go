@@ -1,0 +1,236 @@
+package feed
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"whistle/internal/db"
+)
+
+// Consumer reads the feed from its own stored cursor.
+//
+// Delivery is at least once: Handle gets each batch in position order, and
+// the cursor moves past the batch only after Handle returns nil. An error,
+// or a crash before the cursor is stored, hands the same events again, so
+// Handle must tolerate repeats (a consumer that writes to the database can
+// make them harmless by keying its rows on the position).
+type Consumer struct {
+	// Name keys the stored cursor; renaming a consumer starts it over.
+	Name string
+	// Handle processes a batch of events.
+	Handle func(ctx context.Context, evs []Event) error
+}
+
+// RunnerConfig tunes a Runner; zero fields take the defaults.
+type RunnerConfig struct {
+	// Batch is the most events handed to one Handle call (default 500).
+	Batch int
+	// Poll is how often the runner looks without being nudged (default
+	// 1 s): it catches events other replicas wrote, and retries after an
+	// error.
+	Poll time.Duration
+	// Retain is how long events stay after every consumer has passed
+	// them; zero never prunes.
+	Retain time.Duration
+	// Logger gets consumer errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Runner sequences the feed (on PostgreSQL) and runs its consumers. Every
+// replica may run one: the sequencer and each consumer take a database lock
+// for their step (FOR UPDATE SKIP LOCKED), so on one database one replica
+// sequences at a time and one replica runs each consumer at a time. On
+// SQLite there is one server per database file.
+type Runner struct {
+	db        *db.DB
+	cfg       RunnerConfig
+	consumers []Consumer
+	wake      chan struct{}
+	lastPrune time.Time
+	ensured   bool // every consumer has a cursor row
+}
+
+// NewRunner returns a Runner of consumers on d. It refuses an empty or
+// repeated consumer name, or a consumer without Handle.
+func NewRunner(d *db.DB, cfg RunnerConfig, consumers ...Consumer) (*Runner, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	seen := map[string]bool{}
+	for _, c := range consumers {
+		if c.Name == "" || seen[c.Name] || c.Handle == nil {
+			return nil, fmt.Errorf("feed.NewRunner: consumer %q: a consumer needs a unique name and a Handle", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return &Runner{db: d, cfg: cfg, consumers: consumers, wake: make(chan struct{}, 1)}, nil
+}
+
+// Nudge wakes the runner now instead of at its next poll. It never blocks,
+// and a nil Runner ignores it.
+func (r *Runner) Nudge() {
+	if r == nil {
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Append is the package's Append, and nudges r after tx commits, so that
+// consumers see the event at once rather than at the next poll. A nil
+// Runner only appends.
+func (r *Runner) Append(ctx context.Context, tx *db.Tx, ev Event) error {
+	if err := Append(ctx, tx, ev); err != nil {
+		return err
+	}
+	if r != nil {
+		tx.AfterCommit(r.Nudge)
+	}
+	return nil
+}
+
+// Run sequences and consumes until ctx ends, waking on Nudge or every Poll.
+// Errors are logged and retried at the next wake-up; Run returns nil when
+// ctx ends. Call Drain after it returns to hand over what was committed
+// meanwhile.
+func (r *Runner) Run(ctx context.Context) error {
+	t := time.NewTimer(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		n, err := r.Step(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.cfg.Logger.Warn("feed", "err", err)
+		}
+		if r.cfg.Retain > 0 && time.Since(r.lastPrune) > time.Hour {
+			r.lastPrune = time.Now()
+			if pruned, err := Prune(ctx, r.db, r.db.Now().Add(-r.cfg.Retain)); err != nil {
+				r.cfg.Logger.Warn("feed prune", "err", err)
+			} else if pruned > 0 {
+				r.cfg.Logger.Info("feed pruned", "events", pruned)
+			}
+		}
+		if n > 0 && err == nil {
+			continue // a full batch: more may be waiting
+		}
+		t.Reset(r.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Drain steps until nothing is left to hand over or ctx ends; a server
+// calls it on shutdown, after the last request has committed.
+func (r *Runner) Drain(ctx context.Context) error {
+	for {
+		n, err := r.Step(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// Step sequences once and runs each consumer on one batch. It returns the
+// number of events sequenced and handed over, and the first error (the
+// other consumers still run).
+func (r *Runner) Step(ctx context.Context) (int, error) {
+	if !r.ensured {
+		// A consumer's cursor row exists from its first run, so that Prune
+		// keeps what it has not seen yet.
+		err := r.db.InTx(ctx, func(tx *db.Tx) error {
+			for _, c := range r.consumers {
+				if _, err := tx.Exec(ctx, `INSERT INTO feed_cursors (consumer, position, updated_at) VALUES ($1, 0, $2) ON CONFLICT (consumer) DO NOTHING`, c.Name, tx.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("feed cursors: %w", err)
+		}
+		r.ensured = true
+	}
+	seq, err := Sequence(ctx, r.db, 0)
+	total := int(seq)
+	for _, c := range r.consumers {
+		n, cerr := r.consume(ctx, c)
+		total += n
+		if cerr != nil && err == nil {
+			err = fmt.Errorf("feed consumer %s: %w", c.Name, cerr)
+		}
+	}
+	return total, err
+}
+
+// consume hands c one batch after its cursor and then stores the cursor.
+// On PostgreSQL the cursor row stays locked from the read to the store, so
+// two replicas never hand the same batch to the same consumer; on SQLite
+// Handle runs outside any write transaction, so that a slow consumer does
+// not hold the single writer.
+func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
+	if r.db.Dialect() == db.Postgres {
+		n := 0
+		err := r.db.InTx(ctx, func(tx *db.Tx) error {
+			var pos int64
+			err := tx.QueryRow(ctx, `SELECT position FROM feed_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED`, c.Name).Scan(&pos)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // another replica runs this consumer now
+			}
+			if err != nil {
+				return err
+			}
+			evs, err := Read(ctx, tx, pos, r.cfg.Batch)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			if err := c.Handle(ctx, evs); err != nil {
+				return err
+			}
+			n = len(evs)
+			_, err = tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, evs[len(evs)-1].Position, tx.Now(), c.Name)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+	pos, err := Cursor(ctx, r.db, c.Name)
+	if err != nil {
+		return 0, err
+	}
+	evs, err := Read(ctx, r.db, pos, r.cfg.Batch)
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	if err := c.Handle(ctx, evs); err != nil {
+		return 0, err
+	}
+	last := evs[len(evs)-1].Position
+	err = r.db.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, last, tx.Now(), c.Name)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(evs), nil
+}
