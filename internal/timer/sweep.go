@@ -1,0 +1,171 @@
+package timer
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// touchChunk is how many keys one upsert of Touch carries.
+const touchChunk = 1000
+
+// Touch records that the keys of kind were seen at at, inside tx: the sweep
+// mode's re-arm. A key seen again after its silence fired is live again
+// and may fall silent once more. A touch older than the key's last one
+// changes nothing, and a late message stamped before its key's silence
+// fired does not end that silence, so messages that arrive out of order
+// neither move a key back in time nor make a silence fire twice.
+func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time) (err error) {
+	defer errs.Wrapf(&err, "timer.Touch(%s, %d)", kind, len(keys))
+	if kind == "" {
+		return errs.E(errs.Invalid, "timer.key").WithReason("Touch needs a kind")
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	seen := make(map[string]bool, len(keys))
+	uniq := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, k)
+		}
+	}
+	for len(uniq) > 0 {
+		chunk := uniq[:min(len(uniq), touchChunk)]
+		uniq = uniq[len(chunk):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO kernel_sweep (kind, key, last_seen) VALUES `)
+		args := make([]any, 2, 2+len(chunk))
+		args[0], args[1] = kind, at
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			args = append(args, k)
+			fmt.Fprintf(&b, "($1,$%d,$2)", len(args))
+		}
+		// SET reads the row as it was: a touch at or before the moment
+		// its silence fired is a late message from within the silence.
+		b.WriteString(` ON CONFLICT (kind, key) DO UPDATE SET last_seen = excluded.last_seen,
+			silenced_at = CASE WHEN excluded.last_seen <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
+			WHERE kernel_sweep.last_seen < excluded.last_seen`)
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Forget stops watching the keys of kind (a device taken out of service),
+// inside tx.
+func Forget(ctx context.Context, tx *db.Tx, kind string, keys []string) (err error) {
+	defer errs.Wrapf(&err, "timer.Forget(%s, %d)", kind, len(keys))
+	for _, k := range keys {
+		if _, err := tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1 AND key = $2`, kind, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepBatch finds up to Group silent keys of kind with one range scan of
+// the partial index kernel_sweep_live, marks them silenced and runs the
+// kind's handler for each, all in one transaction, so that a silence
+// fires once across replicas (on PostgreSQL, SKIP LOCKED keeps
+// concurrent sweepers apart). If a handler fails, each key is swept in
+// its own transaction; a key whose handler fails stays live and is tried
+// again in the next round.
+func (r *Runner) sweepBatch(ctx context.Context, kind string) (fired, n int, err error) {
+	s := r.silences[kind]
+	var batch []Timer
+	err = r.d.InTx(ctx, func(tx *db.Tx) error {
+		batch = batch[:0]
+		now, err := dbNow(ctx, tx, r.d.Clock())
+		if err != nil {
+			return err
+		}
+		lock := ""
+		if tx.Dialect() == db.Postgres {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		cutoff := now.Add(-s.after)
+		rows, err := tx.Query(ctx, `UPDATE kernel_sweep SET silenced_at = $1
+			WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 AND key IN (SELECT key FROM kernel_sweep
+				WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 ORDER BY last_seen LIMIT $4`+lock+`)
+			RETURNING key, last_seen`, now, kind, cutoff, r.cfg.Group)
+		if err != nil {
+			return err
+		}
+		batch, err = scanSilences(rows, kind, s.after, batch)
+		if err != nil {
+			return db.Translate(err)
+		}
+		for _, t := range batch {
+			if err := s.h(ctx, tx, t); err != nil {
+				return &handlerError{c: claimed{Timer: t}, err: err}
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 0 {
+		return len(batch), len(batch), err
+	}
+	var first error
+	for _, t := range batch {
+		ok, err := r.sweepOne(ctx, s, t.Key)
+		if err != nil {
+			r.cfg.Logger.Warn("timer silence handler failed", "key", t.Key.String(), "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+		if ok {
+			fired++
+		}
+	}
+	return fired, len(batch), first
+}
+
+// sweepOne sweeps one key of a failed batch in its own transaction, if it
+// is still silent.
+func (r *Runner) sweepOne(ctx context.Context, s silence, key Key) (fired bool, err error) {
+	err = r.d.InTx(ctx, func(tx *db.Tx) error {
+		now, err := dbNow(ctx, tx, r.d.Clock())
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `UPDATE kernel_sweep SET silenced_at = $1
+			WHERE kind = $2 AND key = $3 AND silenced_at IS NULL AND last_seen <= $4 RETURNING key, last_seen`,
+			now, key.Kind, key.Subject, now.Add(-s.after))
+		if err != nil {
+			return err
+		}
+		got, err := scanSilences(rows, key.Kind, s.after, nil)
+		if err != nil || len(got) == 0 {
+			return db.Translate(err)
+		}
+		if err := s.h(ctx, tx, got[0]); err != nil {
+			return fmt.Errorf("silence %v: %w", key, err)
+		}
+		fired = true
+		return nil
+	})
+	return fired, err
+}
+
+func scanSilences(rows *sql.Rows, kind string, after time.Duration, out []Timer) ([]Timer, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var seen db.Time
+		if err := rows.Scan(&key, &seen); err != nil {
+			return nil, err
+		}
+		out = append(out, Timer{Key: Key{Kind: kind, Subject: key}, Due: seen.Add(after), Payload: []byte("null")})
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,446 @@
+package timer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/errs"
+)
+
+func TestArmRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		tests := []struct {
+			name string
+			a    Arming
+		}{
+			{"no kind", Arming{Key: Key{Subject: "d1", Name: "x"}, Due: t0}},
+			{"no subject", Arming{Key: Key{Kind: kindDevice, Name: "x"}, Due: t0}},
+			{"no due time", Arming{Key: Key{Kind: kindDevice, Subject: "d1", Name: "x"}}},
+			{"payload not JSON", Arming{Key: Key{Kind: kindDevice, Subject: "d1", Name: "x"}, Due: t0, Payload: json.RawMessage(`{"a":`)}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				err := d.InTx(context.Background(), func(tx *db.Tx) error { return ArmMany(context.Background(), tx, []Arming{tt.a}) })
+				if got, want := errs.CodeOf(err), errs.Invalid; got != want {
+					t.Errorf("got %v (%v), want %v", got, err, want)
+				}
+			})
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM kernel_timers`); n != 0 {
+			t.Errorf("got %d timers armed, want 0", n)
+		}
+	})
+}
+
+// TestFiresOnceAcrossRestarts: timers fire when due, in the transaction of
+// their effect, and a restarted process (a new connection and runner on the
+// same database) fires none of them again.
+func TestFiresOnceAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	eachReopenable(t, func(t *testing.T, open opener) {
+		clk := clock.NewFake(t0)
+		d := open(clk)
+		createDeviceTables(t, d)
+		addDevices(t, d, "d1", "d2", "d3")
+		arm(t, d, dev("d1", "nodata", t0.Add(time.Hour)), dev("d2", "nodata", t0.Add(time.Hour)), dev("d3", "nodata", t0.Add(3*time.Hour)))
+
+		newRunner := func(d *db.DB) *Runner {
+			r := NewRunner(d, Config{})
+			r.Handle(kindDevice, deviceEffect)
+			return r
+		}
+		steps := []struct {
+			name    string
+			restart bool
+			advance time.Duration
+			want    int
+		}{
+			{"nothing due yet", false, 0, 0},
+			{"two due", false, time.Hour, 2},
+			{"again: nothing new", false, 0, 0},
+			{"after a restart: nothing new", true, 0, 0},
+			{"after a restart, the third falls due", true, 2 * time.Hour, 1},
+			{"after another restart: nothing new", true, time.Hour, 0},
+		}
+		r := newRunner(d)
+		for _, s := range steps {
+			if s.restart {
+				d.Close()
+				d = open(clk)
+				r = newRunner(d)
+			}
+			clk.Advance(s.advance)
+			n, err := runDue(t, r)
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if n != s.want {
+				t.Errorf("%s: fired %d, want %d", s.name, n, s.want)
+			}
+		}
+		got := events(t, d)
+		want := map[string]int{"d1/nodata": 1, "d2/nodata": 1, "d3/nodata": 1}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("events: got %v, want %v", got, want)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM kernel_timers`); n != 0 {
+			t.Errorf("got %d timers left pending, want 0", n)
+		}
+		if n := count(t, d, `SELECT SUM(alarms) FROM test_devices`); n != 3 {
+			t.Errorf("got %d alarms on the devices, want 3", n)
+		}
+	})
+}
+
+// TestTwoRunnersFireEachTimerOnce: two replicas (two connections to one
+// database, each with a runner of several workers) fire the same due
+// timers and sweep the same silent keys at once; each fires exactly once.
+func TestTwoRunnersFireEachTimerOnce(t *testing.T) {
+	t.Parallel()
+	eachReopenable(t, func(t *testing.T, open opener) {
+		clk := clock.NewFake(t0)
+		a, b := open(clk), open(clk)
+		createDeviceTables(t, a)
+		const n = 600
+		var ids []string
+		var as []Arming
+		for i := range n {
+			id := fmt.Sprintf("d%04d", i)
+			ids = append(ids, id)
+			as = append(as, dev(id, "nodata", t0.Add(time.Duration(i)*time.Second)))
+		}
+		addDevices(t, a, ids...)
+		arm(t, a, as...)
+		inTx(t, a, func(tx *db.Tx) error { return Touch(context.Background(), tx, kindSensor, ids, t0) })
+		clk.Advance(24 * time.Hour)
+
+		var wg sync.WaitGroup
+		fired := make([]int, 2)
+		for i, d := range []*db.DB{a, b} {
+			r := NewRunner(d, Config{Group: 10, Workers: 2})
+			r.Handle(kindDevice, deviceEffect)
+			r.HandleSilence(kindSensor, 12*time.Hour, func(ctx context.Context, tx *db.Tx, tm Timer) error {
+				tm.Name = "silence"
+				return deviceEffect(ctx, tx, tm)
+			})
+			wg.Go(func() {
+				for range 3 {
+					m, err := runDue(t, r)
+					if err != nil {
+						t.Errorf("runner %d: %v", i, err)
+					}
+					fired[i] += m
+				}
+			})
+		}
+		wg.Wait()
+		if got, want := fired[0]+fired[1], 2*n; got != want {
+			t.Errorf("fired %d (%v), want %d", got, fired, want)
+		}
+		got := events(t, a)
+		for _, id := range ids {
+			for _, name := range []string{"nodata", "silence"} {
+				if got[id+"/"+name] != 1 {
+					t.Errorf("%s/%s fired %d times, want once", id, name, got[id+"/"+name])
+				}
+			}
+		}
+		t.Logf("runner a fired %d, runner b %d", fired[0], fired[1])
+	})
+}
+
+// TestRearmMovesPendingTimer: arming a pending key again moves its due time
+// and replaces its payload, both later and earlier; it stays one timer.
+func TestRearmMovesPendingTimer(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		tests := []struct {
+			name           string
+			first, second  time.Duration
+			check, fireAt  time.Duration // nothing fires at check; the timer fires at fireAt
+			wantPayloadKey string
+		}{
+			{"later", time.Hour, 3 * time.Hour, 2 * time.Hour, 3 * time.Hour, "second"},
+			{"earlier", 3 * time.Hour, time.Hour, 30 * time.Minute, time.Hour, "second"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				clk := clock.NewFake(t0)
+				d := dbtest.MustOpenDB(t, d.Dialect(), clk)
+				createDeviceTables(t, d)
+				addDevices(t, d, "d1")
+				key := Key{Kind: kindDevice, Subject: "d1", Name: "nodata"}
+				inTx(t, d, func(tx *db.Tx) error {
+					return Arm(context.Background(), tx, key, t0.Add(tt.first), json.RawMessage(`"first"`))
+				})
+				inTx(t, d, func(tx *db.Tx) error {
+					return Arm(context.Background(), tx, key, t0.Add(tt.second), json.RawMessage(`"second"`))
+				})
+				inTx(t, d, func(tx *db.Tx) error {
+					p, err := Pending(context.Background(), tx, key)
+					if err != nil {
+						return err
+					}
+					if got, want := p.Due, t0.Add(tt.second); !got.Equal(want) {
+						t.Errorf("pending due: got %v, want %v", got, want)
+					}
+					if got, want := string(p.Payload), `"second"`; got != want {
+						t.Errorf("pending payload: got %s, want %s", got, want)
+					}
+					return nil
+				})
+				if n := count(t, d, `SELECT COUNT(*) FROM kernel_timers`); n != 1 {
+					t.Errorf("got %d timers, want 1", n)
+				}
+				r := NewRunner(d, Config{})
+				r.Handle(kindDevice, deviceEffect)
+				clk.Set(t0.Add(tt.check))
+				if n, err := runDue(t, r); err != nil || n != 0 {
+					t.Errorf("at +%v: fired %d (%v), want 0", tt.check, n, err)
+				}
+				clk.Set(t0.Add(tt.fireAt))
+				if n, err := runDue(t, r); err != nil || n != 1 {
+					t.Errorf("at +%v: fired %d (%v), want 1", tt.fireAt, n, err)
+				}
+				var payload string
+				if err := d.QueryRow(context.Background(), `SELECT payload FROM test_device_events`).Scan(&payload); err != nil {
+					t.Fatal(err)
+				}
+				if want := `"` + tt.wantPayloadKey + `"`; payload != want {
+					t.Errorf("fired with payload %s, want %s", payload, want)
+				}
+			})
+		}
+	})
+}
+
+// TestCancel: Cancel, CancelSubject and CancelMany remove exactly the
+// timers they name, and those never fire.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	k := func(s, n string) Key { return Key{Kind: kindDevice, Subject: s, Name: n} }
+	tests := []struct {
+		name      string
+		cancel    func(ctx context.Context, tx *db.Tx) (int64, error)
+		wantGone  int64 // -1: not reported
+		wantFired []string
+	}{
+		{"one key", func(ctx context.Context, tx *db.Tx) (int64, error) { return -1, Cancel(ctx, tx, k("d1", "a")) },
+			-1, []string{"d1/b", "d2/a", "d2/b", "d3/a", "d3/b"}},
+		{"a subject", func(ctx context.Context, tx *db.Tx) (int64, error) { return CancelSubject(ctx, tx, kindDevice, "d2") },
+			2, []string{"d1/a", "d1/b", "d3/a", "d3/b"}},
+		{"many keys", func(ctx context.Context, tx *db.Tx) (int64, error) {
+			return CancelMany(ctx, tx, []Key{k("d1", "a"), k("d2", "b"), k("d3", "a"), k("d9", "a")})
+		}, 3, []string{"d1/b", "d2/a", "d3/b"}},
+		{"another kind's subject", func(ctx context.Context, tx *db.Tx) (int64, error) { return CancelSubject(ctx, tx, "other", "d1") },
+			0, []string{"d1/a", "d1/b", "d2/a", "d2/b", "d3/a", "d3/b"}},
+	}
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				clk := clock.NewFake(t0)
+				d := dbtest.MustOpenDB(t, d.Dialect(), clk)
+				createDeviceTables(t, d)
+				addDevices(t, d, "d1", "d2", "d3")
+				var as []Arming
+				for _, s := range []string{"d1", "d2", "d3"} {
+					as = append(as, dev(s, "a", t0.Add(time.Hour)), dev(s, "b", t0.Add(time.Hour)))
+				}
+				arm(t, d, as...)
+				inTx(t, d, func(tx *db.Tx) error {
+					n, err := tt.cancel(context.Background(), tx)
+					if err == nil && tt.wantGone >= 0 && n != tt.wantGone {
+						t.Errorf("cancelled %d, want %d", n, tt.wantGone)
+					}
+					return err
+				})
+				clk.Advance(2 * time.Hour)
+				r := NewRunner(d, Config{})
+				r.Handle(kindDevice, deviceEffect)
+				if _, err := runDue(t, r); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for k := range events(t, d) {
+					got = append(got, k)
+				}
+				if g, w := strings.Join(sorted(got), " "), strings.Join(tt.wantFired, " "); g != w {
+					t.Errorf("fired %s, want %s", g, w)
+				}
+			})
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
+}
+
+// TestHandlerErrorLeavesTimerPending: a handler that fails rolls back its
+// effect and leaves its timer pending with the failure recorded and its
+// next attempt moved back by the backoff; the other timers of its group
+// fire; once the backoff has passed and the handler succeeds, it fires.
+func TestHandlerErrorLeavesTimerPending(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
+		createDeviceTables(t, d)
+		addDevices(t, d, "d1", "bad", "d3")
+		arm(t, d, dev("d1", "x", t0), dev("bad", "x", t0), dev("d3", "x", t0))
+		broken := true
+		r := NewRunner(d, Config{Backoff: time.Minute})
+		r.Handle(kindDevice, func(ctx context.Context, tx *db.Tx, tm Timer) error {
+			if err := deviceEffect(ctx, tx, tm); err != nil {
+				return err
+			}
+			if tm.Subject == "bad" && broken {
+				return errors.New("the device's gateway is down")
+			}
+			return nil
+		})
+		steps := []struct {
+			name         string
+			advance      time.Duration
+			fix          bool
+			wantFired    int
+			wantErr      bool
+			wantAttempts int // of the bad timer, -1 when gone
+		}{
+			{"first round", 0, false, 2, true, 1},
+			{"within the backoff: not retried", 30 * time.Second, false, 0, false, 1},
+			{"after the backoff, still failing", 31 * time.Second, false, 0, true, 2},
+			{"within the doubled backoff", time.Minute + 30*time.Second, false, 0, false, 2},
+			{"after it, fixed", time.Minute, true, 1, false, -1},
+		}
+		for _, s := range steps {
+			clk.Advance(s.advance)
+			if s.fix {
+				broken = false
+			}
+			n, err := runDue(t, r)
+			if (err != nil) != s.wantErr || n != s.wantFired {
+				t.Errorf("%s: fired %d (err %v), want %d (err %v)", s.name, n, err, s.wantFired, s.wantErr)
+			}
+			attempts := -1
+			var lastErr string
+			_ = d.QueryRow(context.Background(), `SELECT attempts, last_error FROM kernel_timers WHERE subject = 'bad'`).Scan(&attempts, &lastErr)
+			if attempts != s.wantAttempts {
+				t.Errorf("%s: the failing timer has %d attempts, want %d", s.name, attempts, s.wantAttempts)
+			}
+			if attempts > 0 && !strings.Contains(lastErr, "gateway is down") {
+				t.Errorf("%s: last_error %q, want the handler's error", s.name, lastErr)
+			}
+			if got, want := events(t, d)["bad/x"], map[bool]int{true: 1, false: 0}[attempts < 0]; got != want {
+				t.Errorf("%s: the failing timer's effect is there %d times, want %d", s.name, got, want)
+			}
+		}
+		if got := events(t, d); got["d1/x"] != 1 || got["d3/x"] != 1 {
+			t.Errorf("events %v, want d1/x and d3/x once each", got)
+		}
+	})
+}
+
+// aheadClock is a replica's wall clock that runs ahead of the database's.
+type aheadClock struct{ by time.Duration }
+
+func (c aheadClock) Now() time.Time { return time.Now().UTC().Add(c.by) }
+
+// TestClaimsByTheDatabaseClock: a replica whose clock runs an hour ahead
+// must not fire a timer due in 30 minutes by the database's clock, while
+// it fires one due a minute ago.
+func TestClaimsByTheDatabaseClock(t *testing.T) {
+	t.Parallel()
+	eachReopenable(t, func(t *testing.T, open opener) {
+		d := open(aheadClock{by: time.Hour})
+		createDeviceTables(t, d)
+		addDevices(t, d, "past", "future")
+		now := time.Now().UTC()
+		arm(t, d, dev("past", "x", now.Add(-time.Minute)), dev("future", "x", now.Add(30*time.Minute)))
+		r := NewRunner(d, Config{})
+		r.Handle(kindDevice, deviceEffect)
+		if _, err := runDue(t, r); err != nil {
+			t.Fatal(err)
+		}
+		got := events(t, d)
+		for name, want := range map[string]int{"past/x": 1, "future/x": 0} {
+			if got[name] != want {
+				t.Errorf("the timer due %s fired %d times, want %d", name, got[name], want)
+			}
+		}
+	})
+}
+
+// TestSweepFiresOncePerSilence: a key touched and then not touched for the
+// kind's expiry fires once; it fires again only after it is touched again
+// and falls silent again; a late touch older than the last one does not
+// revive it.
+func TestSweepFiresOncePerSilence(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
+		createDeviceTables(t, d)
+		addDevices(t, d, "a", "b", "c")
+		var fired []string
+		r := NewRunner(d, Config{})
+		r.HandleSilence(kindSensor, 12*time.Hour, func(ctx context.Context, tx *db.Tx, tm Timer) error {
+			fired = append(fired, tm.Subject+"@"+tm.Due.Sub(t0).String())
+			tm.Name = "silence"
+			return deviceEffect(ctx, tx, tm)
+		})
+		touch := func(at time.Duration, keys ...string) {
+			inTx(t, d, func(tx *db.Tx) error { return Touch(context.Background(), tx, kindSensor, keys, t0.Add(at)) })
+		}
+		steps := []struct {
+			name  string
+			at    time.Duration
+			touch []string
+			want  string
+		}{
+			{"all seen", 0, []string{"a", "b", "c", "a"}, ""},
+			{"b seen again", 11 * time.Hour, []string{"b"}, ""},
+			{"a and c silent for 12h", 12 * time.Hour, nil, "a@12h0m0s c@12h0m0s"},
+			{"still silent: no second firing", 20 * time.Hour, nil, ""},
+			{"c's late message from before its silence", 20 * time.Hour, []string{"c"}, ""},
+			{"b silent", 23 * time.Hour, nil, "b@23h0m0s"},
+			{"a seen again", 24 * time.Hour, []string{"a"}, ""},
+			{"a silent again", 36 * time.Hour, nil, "a@36h0m0s"},
+		}
+		for _, s := range steps {
+			clk.Set(t0.Add(s.at))
+			if s.touch != nil {
+				at := s.at
+				if strings.Contains(s.name, "late") {
+					at = time.Hour
+				}
+				touch(at, s.touch...)
+			}
+			fired = fired[:0]
+			if _, err := runDue(t, r); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if got := strings.Join(sorted(fired), " "); got != s.want {
+				t.Errorf("%s: fired %q, want %q", s.name, got, s.want)
+			}
+		}
+		if got, want := fmt.Sprint(events(t, d)), fmt.Sprint(map[string]int{"a/silence": 2, "b/silence": 1, "c/silence": 1}); got != want {
+			t.Errorf("events %s, want %s", got, want)
+		}
+	})
+}
