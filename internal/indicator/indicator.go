@@ -90,11 +90,11 @@ type Source interface {
 type Formula struct {
 	// Count is the counter a count indicator reports.
 	Count string
-	// Num and Den are the counters of a ratio: Num / Den × Scale, no data
+	// Num and Den are the counters of a ratio: Num / Den / Per, no data
 	// when Den is 0.
 	Num, Den string
-	// Scale multiplies a ratio (1/3600 turns seconds into hours); 0 is 1.
-	Scale float64
+	// Per divides a ratio (3600 turns seconds into hours); 0 is 1.
+	Per float64
 }
 
 func (f Formula) ratio() bool { return f.Num != "" || f.Den != "" }
@@ -144,11 +144,10 @@ func (in *Indicator) Of(f Facts, ok bool) Value {
 	num, den := f[fo.Num], f[fo.Den]
 	out := Value{Num: num, Den: den}
 	if den != 0 {
-		scale := fo.Scale
-		if scale == 0 {
-			scale = 1
+		v := float64(num) / float64(den)
+		if fo.Per != 0 {
+			v /= fo.Per
 		}
-		v := float64(num) / float64(den) * scale
 		out.Value = &v
 	}
 	return out
@@ -215,9 +214,9 @@ func (r *Registry) Register(in Indicator) (err error) {
 	}
 	fo := in.Formula
 	switch {
-	case fo.ratio() && (fo.Num == "" || fo.Den == "" || fo.Count != "" || fo.Scale < 0 || math.IsNaN(fo.Scale) || math.IsInf(fo.Scale, 0)):
+	case fo.ratio() && (fo.Num == "" || fo.Den == "" || fo.Count != "" || fo.Per < 0 || math.IsNaN(fo.Per) || math.IsInf(fo.Per, 0)):
 		bad.Field("formula", "indicator.bad_formula")
-	case !fo.ratio() && (fo.Count == "" || fo.Scale != 0):
+	case !fo.ratio() && (fo.Count == "" || fo.Per != 0):
 		bad.Field("formula", "indicator.bad_formula")
 	case !fo.ratio() && in.Unit != Count:
 		bad.Field("unit", "indicator.bad_unit")

@@ -224,7 +224,7 @@ func TestRegisterRefuses(t *testing.T) {
 		{"no formula", with(func(in *indicator.Indicator) { in.Formula = indicator.Formula{} }), errs.Invalid, "formula"},
 		{"ratio without a denominator", with(func(in *indicator.Indicator) { in.Formula.Den = "" }), errs.Invalid, "formula"},
 		{"count and ratio at once", with(func(in *indicator.Indicator) { in.Formula.Count = "inspected" }), errs.Invalid, "formula"},
-		{"negative scale", with(func(in *indicator.Indicator) { in.Formula.Scale = -1 }), errs.Invalid, "formula"},
+		{"negative divisor", with(func(in *indicator.Indicator) { in.Formula.Per = -1 }), errs.Invalid, "formula"},
 		{"a count in percent", with(func(in *indicator.Indicator) { in.Formula = indicator.Formula{Count: "inspected"} }), errs.Invalid, "unit"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -77,7 +78,8 @@ func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code str
 		}
 		f := s.factsOf(r)
 		v := flowVal{closed: 1, onTime: b2i(f.onTime), rated: b2i(f.rated), satisfied: b2i(f.satisfied), starsN: b2i(f.stars > 0),
-			starsSum: int64(f.stars), handled: b2i(f.handled), handlingS: f.handlingS}
+			starsSum: int64(f.stars), handled: b2i(f.handled), handlingS: f.handlingS, firstDue: b2i(f.firstDue), firstMet: b2i(f.firstMet),
+			reworked: b2i(f.reworked), returned: b2i(f.returned)}
 		sm.Totals.add(v)
 		if f.closedDay == today {
 			sm.KPI.ClosedToday++
@@ -87,6 +89,23 @@ func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code str
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// 解决率: the valid cases submitted in the window and the resolved
+	// among them.
+	statuses, err := countRows(s.db.Query(ctx, `SELECT c.status, COUNT(*) FROM cases c
+		WHERE c.region_path >= $1 AND c.region_path < $2 AND c.created_at >= $3 AND c.created_at < $4 GROUP BY c.status`, pathLo, pathHi, lo, hi))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range statuses {
+		st := casework.State(c.Code)
+		if st == casework.Closed || !casework.IsTerminalState(st) {
+			sm.Totals.Valid += c.N
+			if st == casework.Resolved || st == casework.Verified || st == casework.Closed {
+				sm.Totals.Resolved += c.N
+			}
+		}
+	}
+	sm.rates()
 	sm.finish()
 	s.nameCategories(ctx, sm.Categories)
 	return sm, nil

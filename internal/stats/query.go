@@ -13,6 +13,7 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/indicator"
 )
 
 // Window is the number of days, today included, the rates and top lists
@@ -27,21 +28,35 @@ type Count struct {
 	N      int64  `json:"n"`
 }
 
-// KPI are the figures of the screen's cards.
+// KPI are the figures of the screen's cards, each read from the indicator
+// registry (CaseIndicators).
 type KPI struct {
 	ReportsToday int64 `json:"reports_today"`
 	Open         int64 `json:"open"`
 	ClosedToday  int64 `json:"closed_today"`
-	// OnTimeRate, Satisfaction, AvgStars and AvgHandlingHours cover the
-	// cases closed in the window; null when there are none to measure.
+	// The rates and means cover the window (ResolutionRate its
+	// submissions, the others its closings); null when there is nothing
+	// to measure.
 	OnTimeRate       *float64 `json:"on_time_rate"`
 	Satisfaction     *float64 `json:"satisfaction"`
 	AvgStars         *float64 `json:"avg_stars"`
 	AvgHandlingHours *float64 `json:"avg_handling_hours"`
+	ResponseRate     *float64 `json:"response_rate"`
+	ResolutionRate   *float64 `json:"resolution_rate"`
+	ReworkRate       *float64 `json:"rework_rate"`
+	ReturnRate       *float64 `json:"return_rate"`
 	Supervised       int64    `json:"supervised"`
 	Overdue          int64    `json:"overdue"`
 	Warning          int64    `json:"warning"`
 }
+
+// WindowIndicators are the indicators the screen's summary shows over the
+// window; TodayIndicators those it shows for today.
+var (
+	WindowIndicators = []string{IndReceived, IndClosed, IndOnTime, IndSatisfaction, IndStars, IndHandling, IndResponse, IndResolution,
+		IndRework, IndReturn, IndOpen, IndOverdue, IndWarning, IndSupervised}
+	TodayIndicators = []string{IndReceived, IndClosed}
+)
 
 // Totals are the window's sums the rates come from.
 type Totals struct {
@@ -54,6 +69,13 @@ type Totals struct {
 	StarsSum  int64 `json:"stars_sum"`
 	Handled   int64 `json:"handled"`
 	HandlingS int64 `json:"handling_s"`
+	FirstDue  int64 `json:"first_due"`
+	FirstMet  int64 `json:"first_met"`
+	Reworked  int64 `json:"reworked"`
+	Returned  int64 `json:"returned"`
+	// Valid and Resolved are of the cases submitted in the window.
+	Valid    int64 `json:"valid"`
+	Resolved int64 `json:"resolved"`
 }
 
 // Summary is everything the screen shows of one node but its map, trend
@@ -86,16 +108,39 @@ func rate(n, d int64) *float64 {
 	return &r
 }
 
-// finish computes the KPI rates from the totals.
-func (sm *Summary) finish() {
-	t := sm.Totals
-	sm.KPI.OnTimeRate = rate(t.OnTime, t.Closed)
-	sm.KPI.Satisfaction = rate(t.Satisfied, t.Rated)
-	sm.KPI.AvgStars = rate(t.StarsSum, t.StarsN)
+// fromIndicators fills the KPIs and the window's totals from the
+// registry's values over the window (w) and today (d).
+func (sm *Summary) fromIndicators(w, d map[string]indicator.Value) {
+	k, t := &sm.KPI, &sm.Totals
+	k.ReportsToday, k.ClosedToday = d[IndReceived].Num, d[IndClosed].Num
+	k.Open, k.Overdue, k.Warning, k.Supervised = w[IndOpen].Num, w[IndOverdue].Num, w[IndWarning].Num, w[IndSupervised].Num
+	k.OnTimeRate, k.Satisfaction, k.AvgStars, k.AvgHandlingHours = w[IndOnTime].Value, w[IndSatisfaction].Value, w[IndStars].Value, w[IndHandling].Value
+	k.ResponseRate, k.ResolutionRate, k.ReworkRate, k.ReturnRate = w[IndResponse].Value, w[IndResolution].Value, w[IndRework].Value, w[IndReturn].Value
+	t.Reports, t.Closed, t.OnTime = w[IndReceived].Num, w[IndClosed].Num, w[IndOnTime].Num
+	t.Rated, t.Satisfied = w[IndSatisfaction].Den, w[IndSatisfaction].Num
+	t.StarsN, t.StarsSum = w[IndStars].Den, w[IndStars].Num
+	t.Handled, t.HandlingS = w[IndHandling].Den, w[IndHandling].Num
+	t.FirstDue, t.FirstMet = w[IndResponse].Den, w[IndResponse].Num
+	t.Reworked, t.Returned = w[IndRework].Num, w[IndReturn].Num
+	t.Valid, t.Resolved = w[IndResolution].Den, w[IndResolution].Num
+}
+
+// rates computes the KPI rates from the totals the way CaseIndicators
+// defines them, for SummaryFromCases, the check the registry's values
+// are held to.
+func (sm *Summary) rates() {
+	t, k := sm.Totals, &sm.KPI
+	k.OnTimeRate, k.Satisfaction, k.AvgStars = rate(t.OnTime, t.Closed), rate(t.Satisfied, t.Rated), rate(t.StarsSum, t.StarsN)
 	if t.Handled > 0 {
-		h := float64(t.HandlingS) / 3600 / float64(t.Handled)
-		sm.KPI.AvgHandlingHours = &h
+		h := float64(t.HandlingS) / float64(t.Handled) / 3600
+		k.AvgHandlingHours = &h
 	}
+	k.ResponseRate, k.ResolutionRate = rate(t.FirstMet, t.FirstDue), rate(t.Resolved, t.Valid)
+	k.ReworkRate, k.ReturnRate = rate(t.Reworked, t.Closed), rate(t.Returned, t.Closed)
+}
+
+// finish sorts and trims the summary's lists.
+func (sm *Summary) finish() {
 	byN := func(a, b Count) int { return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Code, b.Code)) }
 	slices.SortFunc(sm.Status, byN)
 	slices.SortFunc(sm.Sources, byN)
@@ -129,18 +174,16 @@ func (s *Store) Summary(ctx context.Context, sc account.Scope, code string) (_ *
 	}
 	today, from := s.today()
 	sm := &Summary{Region: *n, Today: today, From: from}
-	// The window's sums and today's, then the top categories: both are
-	// summed by the database over the node's (day, category) rows.
-	t := &sm.Totals
-	err = s.db.QueryRow(ctx, `SELECT COALESCE(SUM(reports), 0), COALESCE(SUM(closed), 0), COALESCE(SUM(on_time), 0), COALESCE(SUM(rated), 0),
-		COALESCE(SUM(satisfied), 0), COALESCE(SUM(stars_n), 0), COALESCE(SUM(stars_sum), 0), COALESCE(SUM(handled), 0),
-		CAST(COALESCE(SUM(handling_s), 0) AS BIGINT),
-		COALESCE(SUM(CASE WHEN day = $3 THEN reports ELSE 0 END), 0), COALESCE(SUM(CASE WHEN day = $3 THEN closed ELSE 0 END), 0)
-		FROM rollup_flow WHERE node = $1 AND day >= $2 AND day <= $3`, n.Code, from, today).
-		Scan(&t.Reports, &t.Closed, &t.OnTime, &t.Rated, &t.Satisfied, &t.StarsN, &t.StarsSum, &t.Handled, &t.HandlingS,
-			&sm.KPI.ReportsToday, &sm.KPI.ClosedToday)
+	// The KPIs come from the indicator registry, over the window and over
+	// today, like every other page's.
+	sub := indicator.Subject{Kind: KindRegion, Code: n.Code}
+	win, err := s.reg.Batch(ctx, WindowIndicators, []indicator.Subject{sub}, s.WindowPeriod())
 	if err != nil {
-		return nil, db.Translate(err)
+		return nil, err
+	}
+	day, err := s.reg.Batch(ctx, TodayIndicators, []indicator.Subject{sub}, s.period(today, today))
+	if err != nil {
+		return nil, err
 	}
 	if sm.Categories, err = countRows(s.db.Query(ctx, `SELECT category, SUM(reports) FROM rollup_flow WHERE node = $1 AND day >= $2 AND day <= $3
 		GROUP BY category HAVING SUM(reports) > 0 ORDER BY SUM(reports) DESC, category LIMIT `+strconv.Itoa(TopCategories), n.Code, from, today)); err != nil {
@@ -153,6 +196,7 @@ func (s *Store) Summary(ctx context.Context, sc account.Scope, code string) (_ *
 	if sm.Sources, err = countRows(s.db.Query(ctx, `SELECT source, SUM(n) FROM rollup_source WHERE node = $1 AND day >= $2 AND day <= $3 GROUP BY source`, n.Code, from, today)); err != nil {
 		return nil, err
 	}
+	sm.fromIndicators(win[sub], day[sub])
 	sm.finish()
 	s.nameCategories(ctx, sm.Categories)
 	return sm, nil
@@ -168,10 +212,14 @@ func (t *Totals) add(v flowVal) {
 	t.StarsSum += v.starsSum
 	t.Handled += v.handled
 	t.HandlingS += v.handlingS
+	t.FirstDue += v.firstDue
+	t.FirstMet += v.firstMet
+	t.Reworked += v.reworked
+	t.Returned += v.returned
 }
 
-// addState counts k open cases in status st with an SLA state and flag.
-func (sm *Summary) addState(st, sla string, sup bool, k int64) {
+// addState counts k open cases with an SLA state and flag.
+func (sm *Summary) addState(sla string, sup bool, k int64) {
 	sm.KPI.Open += k
 	switch sla {
 	case "overdue":
@@ -182,6 +230,21 @@ func (sm *Summary) addState(st, sla string, sup bool, k int64) {
 	if sup {
 		sm.KPI.Supervised += k
 	}
+}
+
+// period is the days from the date from to the date to, both included,
+// in Asia/Shanghai.
+func (s *Store) period(from, to string) indicator.Period {
+	f, _ := time.ParseInLocation(time.DateOnly, from, s.loc)
+	t, _ := time.ParseInLocation(time.DateOnly, to, s.loc)
+	return indicator.Period{From: f, To: t.AddDate(0, 0, 1)}
+}
+
+// WindowPeriod is the screen's window: the last Window days, today
+// included.
+func (s *Store) WindowPeriod() indicator.Period {
+	today, from := s.today()
+	return s.period(from, today)
 }
 
 // Metrics the map can colour the areas by.
@@ -513,7 +576,7 @@ func (sm *Summary) stateRows(rows *sql.Rows, err error) error {
 		if err := rows.Scan(&st, &sla, &sup, &k); err != nil {
 			return err
 		}
-		sm.addState(st, sla, sup, k)
+		sm.addState(sla, sup, k)
 		byStatus[st] += k
 	}
 	for st, k := range byStatus {

@@ -9,10 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"whistle/internal/account"
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/indicator"
 	"whistle/internal/region"
 	"whistle/internal/sla/calendar"
 )
@@ -27,6 +29,12 @@ type Deps struct {
 	// one the SLA engine uses (pass (*sla.Engine).Calendar); nil counts
 	// natural hours.
 	Calendar func() *calendar.Calendar
+	// Indicators is the registry the Store registers its Sources and the
+	// case indicators in (CaseIndicators); nil gives the Store its own.
+	Indicators *indicator.Registry
+	// Accounts names the departments, the subjects of kind department;
+	// optional (without it departments have no data).
+	Accounts *account.Store
 }
 
 // Store maintains the rollups and answers queries on them. It is a
@@ -38,6 +46,8 @@ type Store struct {
 	cats     *category.Store
 	calendar func() *calendar.Calendar
 	loc      *time.Location
+	reg      *indicator.Registry
+	accounts *account.Store
 
 	tree     atomic.Pointer[tree]
 	treeMu   sync.Mutex
@@ -53,7 +63,14 @@ func New(d Deps) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: d.DB, regions: d.Regions, cats: d.Categories, calendar: d.Calendar, loc: loc}, nil
+	s := &Store{db: d.DB, regions: d.Regions, cats: d.Categories, calendar: d.Calendar, loc: loc, reg: d.Indicators, accounts: d.Accounts}
+	if s.reg == nil {
+		s.reg = indicator.New()
+	}
+	if err := s.registerIndicators(s.reg); err != nil {
+		return nil, fmt.Errorf("stats.New: %w", err)
+	}
+	return s, nil
 }
 
 // memory is what an open case is counted with in rollup_state.
