@@ -1,8 +1,10 @@
 // Package open311 maps Whistle's categories and cases onto Open311
 // GeoReport v2 (and mySociety's servicerequestupdates extension) and
-// encodes the documents in JSON and XML. The HTTP handlers live in
-// internal/web (api_open311.go); ../shared/specs/open311.md summarises the
-// standard. The choices this endpoint makes where the standard leaves room:
+// encodes the documents in JSON and XML. Service holds the endpoint's
+// logic (the service list, submitting with the API key's rate, region and
+// services, reading with the standard's filters, updates); the HTTP
+// handlers in internal/web (api_open311.go) only decode, call it and
+// encode. ../shared/specs/open311.md summarises the standard. The choices this endpoint makes where the standard leaves room:
 //
 // Formats. The format is the extension of the last path segment:
 // services.xml, requests/WS20261123000001.json. Collection documents need

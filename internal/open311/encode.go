@@ -40,7 +40,7 @@ func SplitFormat(segment string) (name string, f Format, ok bool) {
 // Item is an element of a list document: its XML form names its own
 // element with an XMLName field.
 type Item interface {
-	Service | Request | Receipt | TokenAnswer | Update | UpdateReceipt | Error
+	ServiceInfo | Request | Receipt | TokenAnswer | Update | UpdateReceipt | Error
 }
 
 // Root elements of the list documents.

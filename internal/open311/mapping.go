@@ -107,8 +107,8 @@ func (c *Catalog) ServiceName(code, fallback string, lang i18n.Lang) string {
 }
 
 // Services lists the offered services in lang.
-func (c *Catalog) Services(lang i18n.Lang) []Service {
-	out := make([]Service, 0, len(c.offered))
+func (c *Catalog) Services(lang i18n.Lang) []ServiceInfo {
+	out := make([]ServiceInfo, 0, len(c.offered))
 	for _, cat := range c.offered {
 		anc := c.ancestors[cat.Code]
 		var path, keywords []string
@@ -125,7 +125,7 @@ func (c *Catalog) Services(lang i18n.Lang) []Service {
 		for i, k := range keywords {
 			keywords[i] = strings.ReplaceAll(k, ",", " ")
 		}
-		s := Service{Code: cat.Code, Name: Name(cat, lang), Description: strings.Join(path, " › "), Metadata: len(cat.Fields) > 0,
+		s := ServiceInfo{Code: cat.Code, Name: Name(cat, lang), Description: strings.Join(path, " › "), Metadata: len(cat.Fields) > 0,
 			Type: ServiceType, Keywords: strings.Join(keywords, ",")}
 		if len(anc) > 0 {
 			s.Group = Name(anc[len(anc)-1], lang)

@@ -26,8 +26,8 @@ type Endpoint struct {
 	Formats       []string `xml:"formats>format" json:"formats"`
 }
 
-// Service is a type of request: one category.
-type Service struct {
+// ServiceInfo is a type of request (an Open311 "service"): one category.
+type ServiceInfo struct {
 	XMLName     xml.Name `xml:"service" json:"-"`
 	Code        string   `xml:"service_code" json:"service_code"`
 	Name        string   `xml:"service_name" json:"service_name"`
