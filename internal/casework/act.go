@@ -209,8 +209,12 @@ type Available struct {
 
 // Actions lists what the caller may do on c now, in workflow order.
 func (s *Service) Actions(c *Case, caller Caller) []Available {
-	w, ok := s.wfs[c.Workflow]
-	if !ok || c.Followed {
+	if c.Followed {
+		return nil
+	}
+	// The store caches each version after its first read.
+	w, err := s.workflowOf(context.Background(), c)
+	if err != nil {
 		return nil
 	}
 	seen := map[Action]int{}
@@ -316,9 +320,9 @@ func (s *Service) Act(ctx context.Context, caller Caller, id int64, action Actio
 	if err != nil {
 		return nil, err
 	}
-	w, ok := s.wfs[c.Workflow]
-	if !ok {
-		return nil, fmt.Errorf("case %d has unknown workflow %q", id, c.Workflow)
+	w, err := s.workflowOf(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	t, role, err := s.plan(c, w, action, caller, in)
 	if err != nil {

@@ -71,9 +71,12 @@ type Case struct {
 	Tags           []string
 	RoutedDept     string
 	Version        int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	ClosedAt       time.Time
+	// WorkflowVersion is the version of its workflow the case was
+	// submitted under, and acts under.
+	WorkflowVersion int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ClosedAt        time.Time
 	// DeadlineAt and SLAState are the current stage's deadline and
 	// time-limit state (ok, warning, overdue, paused, none), kept by the
 	// SLA engine.

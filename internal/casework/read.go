@@ -21,7 +21,7 @@ const caseCols = `c.id, c.number, c.district_code, c.workflow, c.status, c.prev_
 	COALESCE(c.department_id, 0), COALESCE(d.code, ''), COALESCE(d.name, ''), COALESCE(c.assignee_id, 0), COALESCE(NULLIF(au.display_name, ''), au.username, ''),
 	COALESCE(c.rating, 0), c.rating_comment, c.revisit_result, c.reopens, c.rework, c.returns, c.supervised,
 	c.postpone_hours, c.postpone_reason, COALESCE(c.parent_id, 0), c.fields, c.tags, c.routed_department, c.version,
-	c.created_at, c.updated_at, c.closed_at, c.deadline_at, c.sla_state`
+	c.created_at, c.updated_at, c.closed_at, c.deadline_at, c.sla_state, c.workflow_version`
 
 const caseFrom = ` FROM cases c LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN users au ON au.id = c.assignee_id LEFT JOIN users ru ON ru.id = c.reporter_id`
@@ -39,7 +39,7 @@ func scanCase(sc scanner) (*Case, error) {
 		&c.DepartmentID, &c.DepartmentCode, &c.DepartmentName, &c.AssigneeID, &c.AssigneeName,
 		&c.Rating, &c.RatingComment, &c.RevisitResult, &c.Reopens, &c.Rework, &c.Returns, &c.Supervised,
 		&c.PostponeHours, &c.PostponeReason, &c.ParentID, &fields, &tags, &c.RoutedDept, &c.Version,
-		&created, &updated, &closed, &deadline, &c.SLAState)
+		&created, &updated, &closed, &deadline, &c.SLAState, &c.WorkflowVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func followedCase(c *Case) *Case {
 		Lat: c.Lat, Lng: c.Lng, GridCode: c.GridCode, CommunityCode: c.CommunityCode, StreetCode: c.StreetCode, RegionPath: c.RegionPath,
 		Urgent: c.Urgent, Visibility: c.Visibility, DepartmentID: c.DepartmentID, DepartmentCode: c.DepartmentCode, DepartmentName: c.DepartmentName,
 		Followed: true, Rating: c.Rating, Reopens: c.Reopens, Rework: c.Rework, Returns: c.Returns, Supervised: c.Supervised,
-		ParentID: c.ParentID, Fields: map[string]string{}, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ParentID: c.ParentID, Fields: map[string]string{}, Version: c.Version, WorkflowVersion: c.WorkflowVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		ClosedAt: c.ClosedAt, DeadlineAt: c.DeadlineAt, SLAState: c.SLAState}
 }
 

@@ -13,6 +13,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -24,6 +25,7 @@ import (
 	"whistle/internal/geo"
 	"whistle/internal/notify"
 	"whistle/internal/region"
+	"whistle/internal/workflow"
 )
 
 // CategoryInfo is what casework needs to know of a category.
@@ -88,7 +90,12 @@ type Service struct {
 	logger   *slog.Logger
 	cfg      Config
 	wfs      map[string]*Workflow
-	hooks    []Hook
+	// workflows stores the versions of the definitions; views caches
+	// casework's view of each version a case has used.
+	workflows *workflow.Store
+	viewsMu   sync.RWMutex
+	views     map[*workflow.Definition]*Workflow
+	hooks     []Hook
 	// queueCounter reads the queue counts of region nodes; nil scans.
 	queueCounter NodeQueueCounter
 	batch        *db.Batcher
@@ -113,6 +120,10 @@ type Deps struct {
 	// alone (the stats rollups); without it QueueCounts scans the cases.
 	// UseQueueCounter sets it when the counter is built after the Service.
 	QueueCounter NodeQueueCounter
+	// Workflows stores the workflow versions; NewService registers
+	// casework's vocabulary and shipped definitions in it. Nil makes one
+	// on DB.
+	Workflows *workflow.Store
 }
 
 // NewService wires a Service.
@@ -139,8 +150,21 @@ func NewService(d Deps) (*Service, error) {
 			return nil, err
 		}
 	}
+	if d.Workflows == nil {
+		d.Workflows = workflow.NewStore(d.DB)
+	}
+	shipped := make([]*workflow.Definition, 0, len(wfs))
+	for _, w := range wfs {
+		shipped = append(shipped, w.Def)
+	}
+	// The shipped versions are stored if missing, so that every case's
+	// version can be read back.
+	if err := d.Workflows.Register(context.Background(), Vocab(), shipped...); err != nil {
+		return nil, err
+	}
 	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
-		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
+		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, workflows: d.Workflows, views: map[*workflow.Definition]*Workflow{},
+		hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
 		s.batch = db.NewBatcher(d.DB, d.Config.GroupCommit)
 	}
@@ -171,8 +195,48 @@ func (s *Service) write(ctx context.Context, fn func(*db.Tx) error) error {
 	return s.db.InTx(ctx, fn)
 }
 
-// Workflow returns a shipped workflow by name.
-func (s *Service) Workflow(name string) (*Workflow, bool) { w, ok := s.wfs[name]; return w, ok }
+// Workflow returns the active version of a workflow by name.
+func (s *Service) Workflow(ctx context.Context, name string) (*Workflow, bool) {
+	w, err := s.activeWorkflow(ctx, name)
+	return w, err == nil
+}
+
+// WorkflowStore is the store of workflow versions the service reads: an
+// upload through it applies to the cases submitted after it.
+func (s *Service) WorkflowStore() *workflow.Store { return s.workflows }
+
+// activeWorkflow is the version of name that new cases get.
+func (s *Service) activeWorkflow(ctx context.Context, name string) (*Workflow, error) {
+	d, err := s.workflows.Active(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(d), nil
+}
+
+// workflowOf is the version of its workflow that c was submitted under:
+// an upload applies to new cases only.
+func (s *Service) workflowOf(ctx context.Context, c *Case) (*Workflow, error) {
+	d, err := s.workflows.Get(ctx, c.Workflow, c.WorkflowVersion)
+	if err != nil {
+		return nil, fmt.Errorf("case %d has workflow %s v%d: %w", c.ID, c.Workflow, c.WorkflowVersion, err)
+	}
+	return s.view(d), nil
+}
+
+func (s *Service) view(d *workflow.Definition) *Workflow {
+	s.viewsMu.RLock()
+	w, ok := s.views[d]
+	s.viewsMu.RUnlock()
+	if ok {
+		return w
+	}
+	w = FromDefinition(d)
+	s.viewsMu.Lock()
+	s.views[d] = w
+	s.viewsMu.Unlock()
+	return w
+}
 
 // SubmitInput is a new report.
 type SubmitInput struct {
@@ -312,7 +376,11 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	}
 	// The workflow follows the category: a submitter may repeat it, not
 	// choose another one.
-	w, ok := s.wfs[cat.Workflow]
+	w, werr := s.activeWorkflow(ctx, cat.Workflow)
+	if werr != nil && !errs.Is(werr, errs.NotFound) {
+		return nil, false, werr
+	}
+	ok := werr == nil
 	switch {
 	case cat.Code == "":
 	case in.Workflow != "" && in.Workflow != cat.Workflow:
@@ -409,18 +477,18 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			CategoryCode: cat.Code, CategoryName: cat.Name, Description: in.Description, Address: strings.TrimSpace(in.Address),
 			Lat: p[1], Lng: p[0], GridCode: loc.Grid.Code, CommunityCode: loc.At(region.Community).Code, StreetCode: loc.At(region.Street).Code,
 			RegionPath: gridPath, ReporterPhone: in.Phone, Anonymous: in.Anonymous || c.User == nil, Urgent: urgent, Visibility: in.Visibility,
-			Fields: in.Fields, RoutedDept: dept, Version: 1, CreatedAt: tx.Now(), UpdatedAt: tx.Now(),
+			Fields: in.Fields, RoutedDept: dept, Version: 1, WorkflowVersion: w.Version, CreatedAt: tx.Now(), UpdatedAt: tx.Now(),
 			SLAState: "none"} // the column's default until the SLA engine sets it
 		if reporter != nil {
 			nc.ReporterID, nc.ReporterName = c.User.ID, cmp.Or(c.User.DisplayName, c.User.Username)
 		}
 		id, err = tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
 			lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-			fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26) RETURNING id`,
+			fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26,$27) RETURNING id`,
 			nc.Number, nc.District, nc.Workflow, string(nc.Status), nc.Source, nc.CategoryCode, nc.CategoryName, nc.Description, nc.Address,
 			nc.Lat, nc.Lng, nc.GridCode, nc.CommunityCode, nc.StreetCode, nc.RegionPath, reporter, nc.ReporterPhone,
-			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt)
+			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion)
 		if err != nil {
 			return err
 		}

@@ -2,8 +2,10 @@ package workflow_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	"whistle/internal/i18n"
 	"whistle/internal/workflow"
 )
 
@@ -108,6 +110,36 @@ func TestParseRefusesUnknownKeys(t *testing.T) {
 	} {
 		if _, err := workflow.Parse([]byte(body)); err == nil {
 			t.Errorf("%s: Parse accepted %s", name, body)
+		}
+	}
+}
+
+// TestProblemMessagesInBothLanguages checks that every problem's key is in
+// the catalogues and that the English there says what Error says.
+func TestProblemMessagesInBothLanguages(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range workflow.Keys() {
+		args := []any{"a", "b"}
+		if k == "workflow.bad_version" || k == "workflow.no_action_name" {
+			args = []any{3}
+		}
+		// As many arguments as the message takes.
+		p := workflow.Problem{Key: k}
+		for n := 0; n <= len(args); n++ {
+			if p = (workflow.Problem{Key: k, Args: args[:n]}); !strings.Contains(p.Error(), "%!") {
+				break
+			}
+		}
+		args = p.Args
+		want := strings.ToUpper(p.Error()[:1]) + p.Error()[1:] + "."
+		if got := cat.T(i18n.EN, k, args...); got != want {
+			t.Errorf("%s: catalogue en %q, want %q", k, got, want)
+		}
+		if zh := cat.T(i18n.ZH, k, args...); zh == k || strings.Contains(zh, "%!") {
+			t.Errorf("%s: catalogue zh %q", k, zh)
 		}
 	}
 }
