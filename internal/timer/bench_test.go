@@ -25,10 +25,13 @@ const (
 
 // BenchmarkFire measures firing due timers with 1,000,000 pending, each
 // fire with a realistic effect in its transaction (an UPDATE of the
-// device's row and an INSERT of an event row, deviceEffect), with the
-// Runner's default Config. Each iteration moves the clock so that 10,000
-// more timers are due and runs one RunDue, which must fire exactly them.
-// At most 20 iterations (benchNear/perIter):
+// device's row and an INSERT of an event row), with the Runner's default
+// Config, two ways on the same database: "each" registers the effect per
+// timer (Handle, deviceEffect: two statements per fire), "batch" per
+// group (HandleBatch, deviceBatchEffect: two statements per group). Each
+// iteration moves the clock so that 10,000 more timers are due and runs
+// one RunDue, which must fire exactly them. At most 20 iterations in all
+// (benchNear/perIter), so at most -benchtime 10x:
 //
 //	WHISTLE_TEST_POSTGRES=postgres://… go test -run '^$' -bench Fire -benchtime 10x ./internal/timer/
 func BenchmarkFire(b *testing.B) {
@@ -48,32 +51,42 @@ func BenchmarkFire(b *testing.B) {
 			})
 			analyze(b, d, "kernel_timers", "test_devices")
 			b.Logf("%s: %d devices, %d pending timers loaded in %v", dialect, benchDevices, benchFar+benchNear, time.Since(start).Round(time.Millisecond))
-			r := NewRunner(d, Config{})
-			r.Handle(kindDevice, deviceEffect)
-			round, fired := 0, 0
-			for b.Loop() {
-				round++
-				if round*perIter > benchNear {
-					b.Fatalf("only %d iterations fit in %d due timers; lower -benchtime", benchNear/perIter, benchNear)
-				}
-				clk.Set(t0.Add(time.Duration(round*perIter) * time.Millisecond))
-				n, err := r.RunDue(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n != perIter {
-					b.Fatalf("round %d: fired %d, want %d", round, n, perIter)
-				}
-				fired += n
+			round := 0
+			for _, way := range []string{"each", "batch"} {
+				b.Run(way, func(b *testing.B) {
+					r := NewRunner(d, Config{})
+					if way == "each" {
+						r.Handle(kindDevice, deviceEffect)
+					} else {
+						r.HandleBatch(kindDevice, deviceBatchEffect)
+					}
+					before := count(b, d, `SELECT COUNT(*) FROM test_device_events`)
+					fired := 0
+					for b.Loop() {
+						round++
+						if round*perIter > benchNear {
+							b.Fatalf("only %d iterations in all fit in %d due timers; lower -benchtime", benchNear/perIter, benchNear)
+						}
+						clk.Set(t0.Add(time.Duration(round*perIter) * time.Millisecond))
+						n, err := r.RunDue(ctx)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n != perIter {
+							b.Fatalf("round %d: fired %d, want %d", round, n, perIter)
+						}
+						fired += n
+					}
+					b.StopTimer()
+					if got := count(b, d, `SELECT COUNT(*) FROM test_device_events`) - before; got != fired {
+						b.Fatalf("%d events for %d fires", got, fired)
+					}
+					b.ReportMetric(float64(fired)/b.Elapsed().Seconds(), "fires/s")
+					b.ReportMetric(0, "ns/op")
+					b.Logf("timerbench store=%s op=fire-%s group=%d workers=%d fired=%d pending=%d seconds=%.3f per_second=%.1f",
+						dialect, way, r.cfg.Group, r.cfg.Workers, fired, benchFar+benchNear-(round*perIter-fired), b.Elapsed().Seconds(), float64(fired)/b.Elapsed().Seconds())
+				})
 			}
-			b.StopTimer()
-			if got := count(b, d, `SELECT COUNT(*) FROM test_device_events`); got != fired {
-				b.Fatalf("%d events for %d fires", got, fired)
-			}
-			b.ReportMetric(float64(fired)/b.Elapsed().Seconds(), "fires/s")
-			b.ReportMetric(0, "ns/op")
-			b.Logf("timerbench store=%s op=fire group=%d workers=%d fired=%d pending=%d seconds=%.3f per_second=%.1f",
-				dialect, r.cfg.Group, r.cfg.Workers, fired, benchFar+benchNear, b.Elapsed().Seconds(), float64(fired)/b.Elapsed().Seconds())
 		})
 	}
 }

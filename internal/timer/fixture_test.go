@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,44 @@ func eachReopenable(t *testing.T, f func(t *testing.T, open opener)) {
 			})
 		})
 	}
+}
+
+// deviceBatchEffect is deviceEffect for a group of timers, set-wise: one
+// UPDATE of the devices' rows and one INSERT of the events.
+func deviceBatchEffect(ctx context.Context, tx *db.Tx, ts []Timer) error {
+	per := map[string]int{}
+	var order []string
+	for _, tm := range ts {
+		if per[tm.Subject] == 0 {
+			order = append(order, tm.Subject)
+		}
+		per[tm.Subject]++
+	}
+	var vals, evs strings.Builder
+	args := []any{tx.Now()}
+	for i, id := range order {
+		if i > 0 {
+			vals.WriteByte(',')
+		}
+		args = append(args, id, per[id])
+		fmt.Fprintf(&vals, "($%d, CAST($%d AS INTEGER))", len(args)-1, len(args))
+	}
+	res, err := tx.Exec(ctx, `UPDATE test_devices SET alarms = alarms + v.column2, last_alarm_at = $1
+		FROM (VALUES `+vals.String()+`) AS v WHERE test_devices.id = v.column1`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(order)) {
+		return fmt.Errorf("%d devices: %d rows updated (%v)", len(order), n, err)
+	}
+	args = []any{tx.Now()}
+	for i, tm := range ts {
+		if i > 0 {
+			evs.WriteByte(',')
+		}
+		args = append(args, tm.Subject, tm.Name, string(tm.Payload))
+		fmt.Fprintf(&evs, "($%d, $%d, $%d, $1)", len(args)-2, len(args)-1, len(args))
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO test_device_events (device, name, payload, fired_at) VALUES `+evs.String(), args...)
+	return err
 }

@@ -21,6 +21,13 @@ import (
 // timer is retried later.
 type Handler func(ctx context.Context, tx *db.Tx, t Timer) error
 
+// BatchHandler applies the effects of several due timers of one kind
+// inside tx at once, so that a module can apply them set-wise (one UPDATE
+// and one INSERT for the batch instead of one of each per timer). If it
+// fails, none of them fires; they are retried one per call, so that one
+// bad timer holds up no other.
+type BatchHandler func(ctx context.Context, tx *db.Tx, ts []Timer) error
+
 // Config tunes a Runner.
 type Config struct {
 	// Group is how many timers one transaction claims and fires (default
@@ -52,7 +59,7 @@ type silence struct {
 type Runner struct {
 	d        *db.DB
 	cfg      Config
-	handlers map[string]Handler
+	handlers map[string]BatchHandler
 	kinds    []string
 	silences map[string]silence
 	sKinds   []string
@@ -78,12 +85,25 @@ func NewRunner(d *db.DB, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{d: d, cfg: cfg, handlers: map[string]Handler{}, silences: map[string]silence{}}
+	return &Runner{d: d, cfg: cfg, handlers: map[string]BatchHandler{}, silences: map[string]silence{}}
 }
 
 // Handle registers h for the timers of kind. A runner claims only the
 // kinds it has handlers for.
 func (r *Runner) Handle(kind string, h Handler) {
+	r.HandleBatch(kind, func(ctx context.Context, tx *db.Tx, ts []Timer) error {
+		for _, t := range ts {
+			if err := h(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// HandleBatch registers h for the timers of kind, to be given the due
+// timers of kind in each claimed group at once, in due order.
+func (r *Runner) HandleBatch(kind string, h BatchHandler) {
 	if _, ok := r.handlers[kind]; !ok {
 		r.kinds = append(r.kinds, kind)
 	}
@@ -259,9 +279,19 @@ func (r *Runner) fireBatch(ctx context.Context) (fired, n int, err error) {
 			return db.Translate(err)
 		}
 		sortClaimed(batch)
+		// One call per kind, the kinds in the order of their first due
+		// timer.
+		byKind := map[string][]Timer{}
+		var order []string
 		for _, c := range batch {
-			if err := r.handlers[c.Kind](ctx, tx, c.Timer); err != nil {
-				return &handlerError{c: c, err: err}
+			if _, ok := byKind[c.Kind]; !ok {
+				order = append(order, c.Kind)
+			}
+			byKind[c.Kind] = append(byKind[c.Kind], c.Timer)
+		}
+		for _, k := range order {
+			if err := r.handlers[k](ctx, tx, byKind[k]); err != nil {
+				return &handlerError{key: Key{Kind: k}, err: err}
 			}
 		}
 		return nil
@@ -288,11 +318,11 @@ func (r *Runner) fireBatch(ctx context.Context) (fired, n int, err error) {
 
 // handlerError marks a handler's failure, to tell it from the store's.
 type handlerError struct {
-	c   claimed
+	key Key
 	err error
 }
 
-func (e *handlerError) Error() string { return fmt.Sprintf("timer %v: %v", e.c.Key, e.err) }
+func (e *handlerError) Error() string { return fmt.Sprintf("timer %v: %v", e.key, e.err) }
 func (e *handlerError) Unwrap() error { return e.err }
 
 // retryable reports whether a transaction lost a race (a PostgreSQL
@@ -329,7 +359,7 @@ func (r *Runner) fireOne(ctx context.Context, c claimed) (bool, error) {
 			return db.Translate(err)
 		}
 		t = got[0]
-		if err := r.handlers[t.Kind](ctx, tx, t.Timer); err != nil {
+		if err := r.handlers[t.Kind](ctx, tx, []Timer{t.Timer}); err != nil {
 			herr = err
 			return err
 		}

@@ -106,7 +106,7 @@ func (r *Runner) sweepBatch(ctx context.Context, kind string) (fired, n int, err
 		}
 		for _, t := range batch {
 			if err := s.h(ctx, tx, t); err != nil {
-				return &handlerError{c: claimed{Timer: t}, err: err}
+				return &handlerError{key: t.Key, err: err}
 			}
 		}
 		return nil

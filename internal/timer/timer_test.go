@@ -444,3 +444,51 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchHandler: a kind registered with HandleBatch gets the group's due
+// timers in one call, in due order; if that call fails, each timer is
+// given alone, so the good ones fire and the bad one stays pending.
+func TestBatchHandler(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
+		createDeviceTables(t, d)
+		addDevices(t, d, "d1", "d2", "bad")
+		arm(t, d, dev("d2", "a", t0.Add(1*time.Second)), dev("d1", "b", t0.Add(2*time.Second)),
+			dev("bad", "a", t0.Add(3*time.Second)), dev("d1", "a", t0.Add(4*time.Second)))
+		var calls []string
+		r := NewRunner(d, Config{})
+		r.HandleBatch(kindDevice, func(ctx context.Context, tx *db.Tx, ts []Timer) error {
+			var keys []string
+			for _, tm := range ts {
+				keys = append(keys, tm.Subject+"/"+tm.Name)
+			}
+			calls = append(calls, strings.Join(keys, ","))
+			if err := deviceBatchEffect(ctx, tx, ts); err != nil {
+				return err
+			}
+			if strings.Contains(calls[len(calls)-1], "bad") {
+				return errors.New("bad device")
+			}
+			return nil
+		})
+		clk.Advance(time.Minute)
+		n, err := runDue(t, r)
+		if err == nil || n != 3 {
+			t.Errorf("fired %d (err %v), want 3 and an error", n, err)
+		}
+		if got, want := strings.Join(calls, " | "), "d2/a,d1/b,bad/a,d1/a | d2/a | d1/b | bad/a | d1/a"; got != want {
+			t.Errorf("calls: got %s, want %s", got, want)
+		}
+		if got, want := fmt.Sprint(events(t, d)), fmt.Sprint(map[string]int{"d1/a": 1, "d1/b": 1, "d2/a": 1}); got != want {
+			t.Errorf("events %s, want %s", got, want)
+		}
+		if got := count(t, d, `SELECT alarms FROM test_devices WHERE id = 'd1'`); got != 2 {
+			t.Errorf("d1 has %d alarms, want 2", got)
+		}
+		if got := count(t, d, `SELECT COUNT(*) FROM kernel_timers WHERE subject = 'bad' AND attempts = 1`); got != 1 {
+			t.Errorf("the bad timer: %d pending with one attempt, want 1", got)
+		}
+	})
+}
