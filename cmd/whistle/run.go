@@ -26,6 +26,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/demo"
 	"whistle/internal/errs"
+	"whistle/internal/feed"
 	"whistle/internal/i18n"
 	"whistle/internal/media"
 	"whistle/internal/notify"
@@ -306,6 +307,25 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go autoClose(ctx, cases, a.logger)
+	// The change feed's runner publishes committed case events to the bus.
+	// It stops after the HTTP server has drained, and then hands over what
+	// the last requests committed; anything left is published at the next
+	// start, from the stored cursor.
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		_ = w.feed.Run(feedCtx)
+	}()
+	defer func() {
+		stopFeed()
+		<-feedDone
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.feed.Drain(dctx); err != nil {
+			a.logger.Warn("feed drain", "err", err)
+		}
+	}()
 	go func() {
 		if err := w.sla.NewScheduler(sla.SchedulerConfig{}).Run(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
 			a.logger.Error("sla scheduler stopped", "err", err)
@@ -328,6 +348,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 type wired struct {
 	app   *app
 	bus   bus.Bus
+	feed  *feed.Runner
 	cases *casework.Service
 	sla   *sla.Engine
 	stats *stats.Store
@@ -371,6 +392,12 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	w.bus = b
 	w.stop = append(w.stop, func() { b.Close() })
+	// One bus publisher per database: the runner's consumer holds its
+	// cursor row while it publishes (docs/DECISIONS.md).
+	w.feed, err = feed.NewRunner(a.db, feed.RunnerConfig{Retain: 7 * 24 * time.Hour, Logger: a.logger}, feed.PublishTo(b, a.logger))
+	if err != nil {
+		return nil, err
+	}
 	blobs, err := media.NewFSStore(filepath.Join(o.data, "blobs"))
 	if err != nil {
 		return nil, err
@@ -378,7 +405,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	caseCfg := casework.DefaultConfig()
 	caseCfg.AutoCloseAfter = o.autoClose
 	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
-		Bus: b, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
+		Feed: w.feed, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
 	if err != nil {
 		return nil, err
 	}

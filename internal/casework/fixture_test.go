@@ -3,7 +3,6 @@ package casework_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,38 +13,19 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/feed"
 	"whistle/internal/worldtest"
 )
 
 var t0 = time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
 
-// recorder is a Publisher that remembers what it was given.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *recorder) Publish(subject string, data []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, subject+" "+string(data))
-	return nil
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.msgs)
-}
-
 // world is a small district with two communities, each one grid wide
-// (worldtest.OneStreet), whose case service publishes to a recorder.
+// (worldtest.OneStreet).
 type world struct {
 	*worldtest.World
 	d     *db.DB
 	svc   *casework.Service
 	acc   *account.Store
-	bus   *recorder
 	clk   *clock.Fake
 	users map[string]*account.User
 }
@@ -68,10 +48,30 @@ func newWorld(t *testing.T, d *db.DB, clk *clock.Fake) *world {
 	for i := 0; i < 20; i++ {
 		users = append(users, worldtest.User{Name: fmt.Sprintf("party-%02d", i), Region: "330303001001", Role: account.PartyMember})
 	}
-	bus := &recorder{}
 	wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.CatalogueDepartments(),
-		Users: users, Phone: "13912345678", Bus: bus})
-	return &world{World: wt, d: d, svc: wt.Cases, acc: wt.Accounts, bus: bus, clk: clk, users: wt.Users}
+		Users: users, Phone: "13912345678"})
+	return &world{World: wt, d: d, svc: wt.Cases, acc: wt.Accounts, clk: clk, users: wt.Users}
+}
+
+// feed returns the case events on the change feed, sequenced, as
+// "<subject> <payload>": what the feed's bus consumer publishes.
+func (w *world) feed(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := feed.Sequence(ctx, w.d, 0); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := feed.Read(ctx, w.d, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.SubjectKind == casework.FeedSubject {
+			out = append(out, feed.Subject(e)+" "+string(e.Payload))
+		}
+	}
+	return out
 }
 
 func (w *world) as(name string) casework.Caller { return w.As(name) }

@@ -22,6 +22,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/feed"
 	"whistle/internal/geo"
 	"whistle/internal/notify"
 	"whistle/internal/region"
@@ -43,11 +44,6 @@ type Catalog interface {
 	Lookup(ctx context.Context, code string) (CategoryInfo, error)
 	Route(ctx context.Context, code, regionPath string) (department string, err error)
 	ValidateFields(ctx context.Context, code string, values map[string]string) error
-}
-
-// Publisher sends committed events to the bus. It must not block.
-type Publisher interface {
-	Publish(subject string, data []byte) error
 }
 
 // Config tunes the case loop.
@@ -84,7 +80,7 @@ type Service struct {
 	regions  *region.Store
 	accounts *account.Store
 	catalog  Catalog
-	bus      Publisher
+	feed     *feed.Runner
 	sender   notify.Sender
 	blobs    Blobs
 	logger   *slog.Logger
@@ -109,11 +105,14 @@ type Deps struct {
 	Regions  *region.Store
 	Accounts *account.Store
 	Catalog  Catalog
-	Bus      Publisher
-	Sender   notify.Sender
-	Blobs    Blobs
-	Logger   *slog.Logger
-	Config   Config
+	// Feed, optional, is nudged after each commit that appended to the
+	// change feed; its consumer "bus" publishes the events. Without it the
+	// events wait for a runner's poll.
+	Feed   *feed.Runner
+	Sender notify.Sender
+	Blobs  Blobs
+	Logger *slog.Logger
+	Config Config
 	// Hooks run inside each change's transaction.
 	Hooks []Hook
 	// QueueCounter, optional, counts the queues of callers scoped by region
@@ -162,7 +161,7 @@ func NewService(d Deps) (*Service, error) {
 	if err := d.Workflows.Register(context.Background(), Vocab(), shipped...); err != nil {
 		return nil, err
 	}
-	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, bus: d.Bus, sender: d.Sender,
+	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, feed: d.Feed, sender: d.Sender,
 		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, workflows: d.Workflows, views: map[*workflow.Definition]*Workflow{},
 		hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
@@ -637,22 +636,42 @@ type EventMessage struct {
 	At         time.Time `json:"at"`
 }
 
-// publishAfter queues the event for after the commit: a rolled-back
-// transaction publishes nothing.
+// publishAfter appends the event to the change feed inside tx, where the
+// feed's consumer "bus" (feed.PublishTo) reads it after the commit and
+// publishes it on Subject with the same JSON as before the feed: a
+// rolled-back transaction publishes nothing, and a crash after the commit
+// loses nothing. The rows are written just before the commit (tx.Defer),
+// after the case row, whose lock orders two changes of one case.
 func (s *Service) publishAfter(tx *db.Tx, district string, a Action, id int64, number string, st State, path string, dept, reporter int64) {
-	if s.bus == nil {
-		return
-	}
 	msg := EventMessage{CaseID: id, Number: number, Action: a, Status: st, RegionPath: path, Department: dept, Reporter: reporter, At: tx.Now()}
-	tx.AfterCommit(func() {
-		b, _ := json.Marshal(struct {
-			EventMessage
-			Reporter int64 `json:"reporter_id,omitempty"`
-		}{msg, reporter})
-		if err := s.bus.Publish(Subject(district, string(a)), b); err != nil {
-			s.logger.Warn("publish", "case", id, "err", err)
+	b, _ := json.Marshal(struct {
+		EventMessage
+		Reporter int64 `json:"reporter_id,omitempty"`
+	}{msg, reporter})
+	fe := tx.Defer(feedKey{}, func() db.Deferred { return &feedEvents{} }).(*feedEvents)
+	fe.evs = append(fe.evs, feed.Event{SubjectKind: FeedSubject, SubjectID: id, District: district, Kind: string(a), Payload: b})
+	tx.AfterCommit(s.feed.Nudge)
+}
+
+// FeedSubject is the subject kind of case events on the change feed; with
+// the district and the action it makes the bus subject (Subject).
+const FeedSubject = "case"
+
+// feedKey keys a transaction's feedEvents.
+type feedKey struct{}
+
+// feedEvents are the feed events a transaction gathers, appended at its
+// end (under group commit, at the end of each write's savepoint).
+type feedEvents struct{ evs []feed.Event }
+
+// Flush implements db.Deferred.
+func (f *feedEvents) Flush(ctx context.Context, tx *db.Tx) error {
+	for _, ev := range f.evs {
+		if err := feed.Append(ctx, tx, ev); err != nil {
+			return err
 		}
-	})
+	}
+	return nil
 }
 
 // Subject is the bus subject of a case event: case.<district>.<action>.

@@ -354,9 +354,9 @@ func TestRollbackPublishesNothing(t *testing.T) {
 		w := newWorld(t, d, nil)
 		ctx := context.Background()
 		c := w.submit(t, "resident", inA, "whistle")
-		before := w.bus.count()
+		before := len(w.feed(t))
 		if before != 1 {
-			t.Fatalf("submit published %d events, want 1", before)
+			t.Fatalf("submit appended %d feed events, want 1", before)
 		}
 		for _, a := range []casework.Action{casework.ActAccept, casework.ActOpenForClaim} {
 			if _, err := w.svc.Act(ctx, w.as("staff-a"), c.ID, a, casework.Input{}); err != nil {
@@ -366,7 +366,7 @@ func TestRollbackPublishesNothing(t *testing.T) {
 		if _, err := w.svc.Act(ctx, w.as("party-01"), c.ID, casework.ActClaim, casework.Input{}); err != nil {
 			t.Fatal(err)
 		}
-		published := w.bus.count()
+		published := len(w.feed(t))
 		tlBefore, _ := w.svc.Timeline(ctx, w.as("admin"), c.ID, false)
 		// Resolve with a photo id that is not this case's: the transaction
 		// fails after the case row and the timeline row were written.
@@ -374,8 +374,8 @@ func TestRollbackPublishesNothing(t *testing.T) {
 		if errs.CodeOf(err) != errs.Invalid {
 			t.Fatalf("resolve with a foreign photo: %v, want invalid", err)
 		}
-		if got := w.bus.count(); got != published {
-			t.Errorf("a rolled-back transition published %d events", got-published)
+		if got := len(w.feed(t)); got != published {
+			t.Errorf("a rolled-back transition appended %d feed events", got-published)
 		}
 		got, _ := w.svc.Get(ctx, w.as("admin"), c.ID)
 		tlAfter, _ := w.svc.Timeline(ctx, w.as("admin"), c.ID, false)

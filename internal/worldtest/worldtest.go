@@ -66,8 +66,7 @@ type Options struct {
 	// Cases configures the case service; the zero Config is
 	// casework.DefaultConfig().
 	Cases casework.Config
-	// Bus, Hooks and Logger are given to the case service as they are.
-	Bus    casework.Publisher
+	// Hooks and Logger are given to the case service as they are.
 	Hooks  []casework.Hook
 	Logger *slog.Logger
 }
@@ -174,7 +173,7 @@ func stores(tb testing.TB, d *db.DB) *World {
 func (w *World) startCases(tb testing.TB, opts Options) {
 	tb.Helper()
 	svc, err := casework.NewService(casework.Deps{DB: w.DB, Regions: w.Regions, Accounts: w.Accounts, Catalog: casework.NewCatalog(w.Categories),
-		Bus: opts.Bus, Blobs: w.Blobs, Logger: opts.Logger, Config: opts.Cases, Hooks: opts.Hooks})
+		Blobs: w.Blobs, Logger: opts.Logger, Config: opts.Cases, Hooks: opts.Hooks})
 	if err != nil {
 		tb.Fatalf("case service: %v", err)
 	}
