@@ -57,6 +57,10 @@ type Config struct {
 	MaxDescription int
 	// GroupCommit is the most writes committed together (1 = no batching).
 	GroupCommit int
+	// WriterLanes is how many group-commit transactions run at once on
+	// PostgreSQL (SQLite has one writer: always 1). Zero means
+	// DefaultWriterLanes.
+	WriterLanes int
 	// IdempotencyTTL is how long an Idempotency-Key answers with its case;
 	// a key used again after that files a new case. Zero means
 	// DefaultIdempotencyTTL.
@@ -68,10 +72,16 @@ type Config struct {
 // reusing keys after a day does not get an old case back.
 const DefaultIdempotencyTTL = 24 * time.Hour
 
+// DefaultWriterLanes is the number of group-commit transactions in flight
+// at once on PostgreSQL: enough to keep the server busy while each lane
+// waits for its round trips, few enough to leave most of the 20
+// connections to the readers.
+const DefaultWriterLanes = 4
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{AutoCloseAfter: 7 * 24 * time.Hour, DuplicateRadius: 100, DuplicateWindow: 7 * 24 * time.Hour, MaxDescription: 2000, GroupCommit: 64,
-		IdempotencyTTL: DefaultIdempotencyTTL}
+		WriterLanes: DefaultWriterLanes, IdempotencyTTL: DefaultIdempotencyTTL}
 }
 
 // Service runs the case loop.
@@ -143,6 +153,9 @@ func NewService(d Deps) (*Service, error) {
 	if d.Config.IdempotencyTTL <= 0 {
 		d.Config.IdempotencyTTL = DefaultIdempotencyTTL
 	}
+	if d.Config.WriterLanes <= 0 {
+		d.Config.WriterLanes = DefaultWriterLanes
+	}
 	wfs := Workflows()
 	for _, w := range wfs {
 		if err := w.Validate(); err != nil {
@@ -165,7 +178,13 @@ func NewService(d Deps) (*Service, error) {
 		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, workflows: d.Workflows, views: map[*workflow.Definition]*Workflow{},
 		hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
-		s.batch = db.NewBatcher(d.DB, d.Config.GroupCommit)
+		o := db.BatcherOptions{MaxBatch: d.Config.GroupCommit, Lanes: d.Config.WriterLanes}
+		if d.DB.Dialect() == db.Postgres {
+			// Parallel lanes would queue on the district's daily counter
+			// row for whole transactions: reserve numbers outside them.
+			o.Reserve = s.reserveNumbers
+		}
+		s.batch = db.NewBatcherWith(d.DB, o)
 	}
 	return s, nil
 }
@@ -192,6 +211,17 @@ func (s *Service) write(ctx context.Context, fn func(*db.Tx) error) error {
 		return s.batch.Do(ctx, fn)
 	}
 	return s.db.InTx(ctx, fn)
+}
+
+// writeNumbered is write for a new case of district: fn gets the case's
+// daily sequence number, reserved by the group-commit writer before its
+// transaction (PostgreSQL), or 0 when fn must take one inside its own
+// transaction (caseNumber: SQLite, or no group commit).
+func (s *Service) writeNumbered(ctx context.Context, district string, fn func(tx *db.Tx, seq int64) error) error {
+	if s.batch != nil && s.batch.Reserves() {
+		return s.batch.DoNumbered(ctx, district, fn)
+	}
+	return s.write(ctx, func(tx *db.Tx) error { return fn(tx, 0) })
 }
 
 // Workflow returns the active version of a workflow by name.
@@ -457,7 +487,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	var id int64
 	var number string
 	var after *Case
-	err = s.write(ctx, func(tx *db.Tx) error {
+	err = s.writeNumbered(ctx, district, func(tx *db.Tx, seq int64) error {
 		var err error
 		if expired {
 			if _, err := tx.Exec(ctx, `UPDATE cases SET idem_owner = NULL WHERE idem_owner = $1 AND idem_key = $2 AND created_at < $3`,
@@ -465,8 +495,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 				return err
 			}
 		}
-		number, err = s.nextNumber(ctx, tx, district, w.Prefix)
-		if err != nil {
+		if number, err = s.caseNumber(ctx, tx, district, w.Prefix, seq); err != nil {
 			return err
 		}
 		// The new case as the row reads back (caseCols); the hooks get it
@@ -583,17 +612,41 @@ func (s *Service) byIdempotencyKey(ctx context.Context, owner, key, hash string)
 	return c, false, err
 }
 
-// nextNumber allocates WS20261122000123: prefix, the day in Asia/Shanghai
-// and a per-district daily sequence, inside the case's transaction.
-func (s *Service) nextNumber(ctx context.Context, tx *db.Tx, district, prefix string) (string, error) {
+// caseNumber is WS20261122000123: prefix, the day in Asia/Shanghai and a
+// per-district daily sequence. seq is the number the group-commit writer
+// reserved (reserveNumbers); 0 takes the next one inside tx, where the
+// counter row stays locked until tx ends (SQLite's single writer loses
+// nothing by that, and a rolled-back case gives its number back).
+func (s *Service) caseNumber(ctx context.Context, tx *db.Tx, district, prefix string, seq int64) (string, error) {
 	day := tx.Now().In(s.loc).Format("20060102")
-	var seq int64
-	err := tx.QueryRow(ctx, `INSERT INTO case_numbers (district_code, day, seq) VALUES ($1, $2, 1)
-		ON CONFLICT (district_code, day) DO UPDATE SET seq = case_numbers.seq + 1 RETURNING seq`, district, day).Scan(&seq)
-	if err != nil {
-		return "", db.Translate(err)
+	if seq == 0 {
+		err := tx.QueryRow(ctx, `INSERT INTO case_numbers (district_code, day, seq) VALUES ($1, $2, 1)
+			ON CONFLICT (district_code, day) DO UPDATE SET seq = case_numbers.seq + 1 RETURNING seq`, district, day).Scan(&seq)
+		if err != nil {
+			return "", db.Translate(err)
+		}
 	}
 	return fmt.Sprintf("%s%s%06d", prefix, day, seq), nil
+}
+
+// reserveNumbers is the group-commit writer's db.ReserveFunc on
+// PostgreSQL: it takes n numbers of district's counter for the day of now
+// in one short statement of its own, so that the counter row is locked for
+// that statement only and the writer's lanes do not queue on it for whole
+// transactions. The numbers of a case that then fails stay unused: numbers
+// are unique and rise within a district and day, with gaps where a write
+// failed (docs/DECISIONS.md). The reservation commits without waiting for
+// its WAL flush: the case that uses a number commits synchronously after
+// it, which flushes it too (db.DB.QueryRowUnsynced).
+func (s *Service) reserveNumbers(ctx context.Context, district string, n int, now time.Time) (int64, error) {
+	day := now.In(s.loc).Format("20060102")
+	var last int64
+	err := s.db.QueryRowUnsynced(ctx, `INSERT INTO case_numbers (district_code, day, seq) VALUES ($1, $2, $3)
+		ON CONFLICT (district_code, day) DO UPDATE SET seq = case_numbers.seq + excluded.seq RETURNING seq`, district, day, n).Scan(&last)
+	if err != nil {
+		return 0, db.Translate(err)
+	}
+	return last - int64(n) + 1, nil
 }
 
 type eventRow struct {

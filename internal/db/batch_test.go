@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"whistle/internal/clock"
 	"whistle/internal/db"
@@ -142,6 +143,129 @@ func TestDeferredUnderGroupCommit(t *testing.T) {
 		}
 		if err := d.QueryRow(ctx, `SELECT name FROM regions WHERE code = 'TALLY'`).Scan(&got); err != nil || got != fmt.Sprint(writes-failed+5) {
 			t.Errorf("after InTx: tally %s (%v), want %d", got, err, writes-failed+5)
+		}
+	})
+}
+
+// TestBatcherLanes: with several lanes and numbers reserved outside the
+// batch transactions, every acknowledged write is committed with a number
+// of its own, the failed writes leave only unused numbers behind, and on
+// PostgreSQL two lanes really hold transactions open at once.
+func TestBatcherLanes(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `CREATE TABLE test_counters (k TEXT PRIMARY KEY, seq BIGINT NOT NULL)`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var reserveNow []time.Time
+		var mu sync.Mutex
+		reserve := func(ctx context.Context, key string, n int, now time.Time) (int64, error) {
+			mu.Lock()
+			reserveNow = append(reserveNow, now)
+			mu.Unlock()
+			var last int64
+			err := d.QueryRowUnsynced(ctx, `INSERT INTO test_counters (k, seq) VALUES ($1, $2)
+				ON CONFLICT (k) DO UPDATE SET seq = test_counters.seq + excluded.seq RETURNING seq`, key, n).Scan(&last)
+			return last - int64(n) + 1, err
+		}
+		b := db.NewBatcherWith(d, db.BatcherOptions{MaxBatch: 8, Lanes: 4, Reserve: reserve})
+		defer b.Close()
+		wantLanes := map[db.Dialect]int{db.SQLite: 1, db.Postgres: 4}[d.Dialect()]
+		if got := b.Lanes(); got != wantLanes {
+			t.Errorf("lanes: got %d, want %d", got, wantLanes)
+		}
+		const writes = 200
+		results := make([]error, writes)
+		seqs := make([]int64, writes)
+		var wg sync.WaitGroup
+		for i := range writes {
+			wg.Go(func() {
+				key := []string{"A", "B"}[i%2]
+				results[i] = b.DoNumbered(ctx, key, func(tx *db.Tx, seq int64) error {
+					if !tx.Now().Equal(d.Now()) { // the fake clock stands still
+						return fmt.Errorf("tx.Now %v, want %v", tx.Now(), d.Now())
+					}
+					seqs[i] = seq
+					_, err := tx.Exec(ctx, `INSERT INTO regions (code, name, level, path, geometry, min_lng, min_lat, max_lng, max_lat, interior_lng, interior_lat, created_at, updated_at)
+						VALUES ($1, 'x', 'city', $2, '{}', 0, 0, 1, 1, 0.5, 0.5, $3, $3)`, fmt.Sprintf("%s%06d", key, seq), fmt.Sprintf("/%d/", i), tx.Now())
+					if err == nil && i%20 == 7 {
+						return errors.New("this write fails after using its number")
+					}
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		ok, wantRows := map[string]int{}, map[string]int{}
+		for i, err := range results {
+			if i%20 != 7 {
+				wantRows[[]string{"A", "B"}[i%2]]++
+			}
+			key := []string{"A", "B"}[i%2]
+			switch {
+			case i%20 == 7 && err == nil:
+				t.Errorf("write %d: got no error, want its own", i)
+			case i%20 == 7:
+			case err != nil:
+				t.Errorf("write %d (seq %d): %v", i, seqs[i], err)
+			default:
+				ok[key]++
+				var n int
+				if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM regions WHERE code = $1`, fmt.Sprintf("%s%06d", key, seqs[i])).Scan(&n); err != nil || n != 1 {
+					t.Errorf("write %d acknowledged with seq %d: %d rows (%v), want 1", i, seqs[i], n, err)
+				}
+			}
+		}
+		for _, key := range []string{"A", "B"} {
+			var rows, counter int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM regions WHERE code LIKE $1`, key+"%").Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.QueryRow(ctx, `SELECT seq FROM test_counters WHERE k = $1`, key).Scan(&counter); err != nil {
+				t.Fatal(err)
+			}
+			// 100 writes a key; the numbers of the failed ones stay unused.
+			if rows != ok[key] || rows != wantRows[key] || counter != 100 {
+				t.Errorf("key %s: %d rows for %d acknowledged writes, counter %d; want %d, %[4]d, 100", key, rows, ok[key], counter, wantRows[key])
+			}
+		}
+		for _, at := range reserveNow {
+			if !at.Equal(d.Now()) {
+				t.Errorf("reserved for %v, want the batch's now %v", at, d.Now())
+			}
+		}
+		if st := b.Stats(); st.Reserves >= writes {
+			t.Errorf("%d reservations for %d writes: want one per key and batch", st.Reserves, writes)
+		}
+		if wantLanes < 2 {
+			return
+		}
+		// Two writes in two lanes at once: the first waits, inside its
+		// transaction, for the second to start in its own.
+		started := make(chan struct{})
+		first := make(chan error, 1)
+		inFirst := make(chan struct{})
+		var once sync.Once // a failed write is replayed
+		go func() {
+			first <- b.Do(ctx, func(tx *db.Tx) error {
+				once.Do(func() { close(inFirst) })
+				select {
+				case <-started:
+					return nil
+				case <-time.After(30 * time.Second):
+					return errors.New("the second write never started beside the first")
+				}
+			})
+		}()
+		<-inFirst
+		if err := b.Do(ctx, func(tx *db.Tx) error { close(started); return nil }); err != nil {
+			t.Errorf("second write: %v", err)
+		}
+		if err := <-first; err != nil {
+			t.Errorf("first write: %v", err)
 		}
 	})
 }

@@ -35,10 +35,13 @@ const (
 // pool of readers, because SQLite allows one writer at a time and WAL lets
 // readers proceed beside it.
 type DB struct {
-	w, r    *sql.DB
-	dialect Dialect
-	clock   clock.Clock
-	ckpt    *checkpointer // SQLite only
+	w, r *sql.DB
+	// unsynced, on PostgreSQL, is a small pool whose sessions commit
+	// without waiting for the WAL flush (see QueryRowUnsynced).
+	unsynced *sql.DB
+	dialect  Dialect
+	clock    clock.Clock
+	ckpt     *checkpointer // SQLite only
 	// Source describes where the data lives, for logs (no password).
 	Source string
 }
@@ -139,9 +142,24 @@ func openPostgres(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error)
 	p.SetMaxOpenConns(20)
 	p.SetMaxIdleConns(20)
 	p.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{w: p, r: p, dialect: Postgres, clock: clk, Source: redact(cfg.URL)}
+	// pgx passes parameters it does not know to the server as the
+	// session's settings.
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	u, err := sql.Open("pgx", dsn+sep+"synchronous_commit=off")
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	u.SetMaxOpenConns(4)
+	u.SetMaxIdleConns(4)
+	u.SetConnMaxIdleTime(5 * time.Minute)
+	d := &DB{w: p, r: p, unsynced: u, dialect: Postgres, clock: clk, Source: redact(cfg.URL)}
 	if err := d.Ping(ctx); err != nil {
 		p.Close()
+		u.Close()
 		return nil, fmt.Errorf("db: connect %s: %w", d.Source, err)
 	}
 	return d, nil
@@ -181,6 +199,11 @@ func (d *DB) Close() error {
 		d.ckpt.close()
 	}
 	err := d.w.Close()
+	if d.unsynced != nil {
+		if e := d.unsynced.Close(); err == nil {
+			err = e
+		}
+	}
 	if d.r != d.w {
 		if e := d.r.Close(); err == nil {
 			err = e
@@ -202,6 +225,21 @@ func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // QueryRow runs a single-row read query on the reader pool.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return d.r.QueryRowContext(ctx, q, args...)
+}
+
+// QueryRowUnsynced runs one statement in a transaction of its own whose
+// commit does not wait for its WAL flush (PostgreSQL's
+// synchronous_commit=off; on SQLite an ordinary write on the writer
+// connection). It is for allocations (a block of numbers) whose only
+// durable use is by a later transaction that commits synchronously: that
+// commit flushes the WAL up to its own record, which lies after the
+// allocation's, so a crash can lose an allocation only if nothing durable
+// used it.
+func (d *DB) QueryRowUnsynced(ctx context.Context, q string, args ...any) *sql.Row {
+	if d.unsynced == nil {
+		return d.w.QueryRowContext(ctx, q, args...)
+	}
+	return d.unsynced.QueryRowContext(ctx, q, args...)
 }
 
 // Tx is a write transaction with a fixed "now".
@@ -291,11 +329,16 @@ func (t *Tx) AfterCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
 
 // InTx runs fn in a write transaction. fn's error, or a panic, rolls back.
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	return d.inTxAt(ctx, d.Now(), fn)
+}
+
+// inTxAt is InTx at a given instant (group commit reserves numbers for it).
+func (d *DB) inTxAt(ctx context.Context, now time.Time, fn func(*Tx) error) (err error) {
 	stx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return Translate(err)
 	}
-	tx := &Tx{tx: stx, now: d.Now(), db: d}
+	tx := &Tx{tx: stx, now: now, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
