@@ -32,7 +32,7 @@ func newStats(ctx context.Context, a *app, cal func() *calendar.Calendar) (*stat
 		}
 		cal = func() *calendar.Calendar { return c }
 	}
-	return stats.New(stats.Deps{DB: a.db, Regions: a.regions, Categories: a.categories, Calendar: cal})
+	return stats.New(stats.Deps{DB: a.db, Regions: a.regions, Categories: a.categories, Calendar: cal, Accounts: a.accounts})
 }
 
 // cmdRollup runs `whistle rollup rebuild` and `whistle rollup bench`.

@@ -107,10 +107,7 @@
 //
 // # Metrics
 //
-// UnitStats computes, for a region node, its child nodes and the handling
-// departments, over the cases submitted in a period and within the
-// caller's data scope: response (the first stage, accept or register, met),
-// resolution, satisfaction, on-time completion, overdue and rework counts
-// and the average handling time in working hours. See Figures for the exact
-// definitions.
+// The unit statistics (on-time completion, the 三率, handling time …) are
+// indicators of the registry (internal/indicator), computed from the
+// rollups by internal/stats; sla keeps no measures of its own.
 package sla

@@ -8,26 +8,31 @@ import (
 	"time"
 
 	"whistle/internal/errs"
+	"whistle/internal/indicator"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
 )
 
 // apiStatsUnits answers the figures of a region node, its child nodes and
-// the handling departments over a period:
+// the departments serving its subtree over a period, from the indicator
+// registry (the same values the big screen's summary shows):
 // GET /api/v1/stats/units?region=CODE&from=DATE&to=DATE. region defaults to
 // the caller's own node; from and to are dates (YYYY-MM-DD, Asia/Shanghai,
-// both days included) or RFC 3339 instants (to excluded), by default the
-// current month up to today included. Only cases within the caller's data scope count.
+// both days included) or RFC 3339 instants (to excluded; the rollups count
+// whole days, so an instant counts its whole day), by default the current
+// month up to today included. A node outside the caller's data scope is 404.
 func (s *Server) apiStatsUnits(w http.ResponseWriter, r *http.Request) error {
+	if s.Stats == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
 	q := r.URL.Query()
 	code := strings.TrimSpace(q.Get("region"))
 	if code == "" {
 		code = userOf(r).Region.Code
 	}
-	loc := s.SLA.Calendar().Location()
-	today := time.Now().In(loc)
+	today := time.Now().In(shanghai)
 	if s.Clock != nil {
-		today = s.Clock.Now().In(loc)
+		today = s.Clock.Now().In(shanghai)
 	}
 	bad := errs.E(errs.Invalid, "error.invalid")
 	from, err := statsDay(q.Get("from"), false)
@@ -45,12 +50,12 @@ func (s *Server) apiStatsUnits(w http.ResponseWriter, r *http.Request) error {
 		return bad
 	}
 	if from.IsZero() {
-		from = time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, loc)
+		from = time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, shanghai)
 	}
 	if to.IsZero() {
-		to = time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, loc)
+		to = time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, shanghai)
 	}
-	st, err := s.SLA.UnitStats(r.Context(), scopeOf(r), sla.StatsQuery{Region: code, From: from, To: to})
+	st, err := s.Stats.Units(r.Context(), scopeOf(r), code, indicator.Period{From: from, To: to})
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, in
 		t.Fatal(err)
 	}
 	w.Cases.AddHook(eng)
+	st := w.AddStats(t, eng.Calendar)
 	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, in
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, SLA: eng, Clock: clk})
+	_, ts := serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: w.Accounts, Regions: w.Regions, Cases: w.Cases, Categories: w.Categories, SLA: eng, Stats: st, Clock: clk})
 	return ts, c.ID
 }
 

@@ -186,7 +186,7 @@ func (w *World) startCases(tb testing.TB, opts Options) {
 // ((*sla.Engine).Calendar); nil counts natural hours.
 func (w *World) AddStats(tb testing.TB, cal func() *calendar.Calendar) *stats.Store {
 	tb.Helper()
-	st, err := stats.New(stats.Deps{DB: w.DB, Regions: w.Regions, Categories: w.Categories, Calendar: cal})
+	st, err := stats.New(stats.Deps{DB: w.DB, Regions: w.Regions, Categories: w.Categories, Calendar: cal, Accounts: w.Accounts})
 	if err != nil {
 		tb.Fatalf("stats: %v", err)
 	}
