@@ -421,7 +421,7 @@ func TestAuthorizationActions(t *testing.T) {
 	rows := actRows()
 	// Every action of both workflows has a row.
 	for _, wf := range []string{"whistle", "urban"} {
-		w, _ := f.w.cases.Workflow(wf)
+		w, _ := f.w.cases.Workflow(context.Background(), wf)
 		for _, a := range w.Actions() {
 			if !slices.ContainsFunc(rows, func(r actRow) bool { return r.wf == wf && r.action == a }) {
 				t.Errorf("the %s workflow's action %s has no row in the per-action matrix", wf, a)
