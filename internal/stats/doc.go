@@ -51,26 +51,18 @@
 // so that a change's hook sees the SLA state the engine just set; in the
 // other order the next Sync or change of the case corrects it.
 //
-// # Definitions
+// # Indicators
 //
-//   - Reports today: cases submitted today under the node.
-//   - Open: cases not closed, rejected, declined or merged.
-//   - Closed today: cases closed (结案) today.
-//   - Overdue: open cases whose SLA state is overdue.
-//   - Active supervisions: open cases flagged supervised (督办).
-//   - On-time rate (按时办结率): among the cases closed in the window, those
-//     none of whose stages, except the resident's rating, breached its time
-//     limit or ended after its deadline (sla_stages).
-//   - Satisfaction (满意率): among the cases closed in the window that were
-//     rated, the share satisfied: the return visit's result when there is
-//     one (satisfied or basically satisfied), otherwise 4 or 5 stars.
-//   - Average handling time: the mean working time from submission to
-//     closing of the cases closed in the window, in working hours of the
-//     working calendar (natural hours when the Store has no calendar). It
-//     runs to the closing, which for 红哨 includes the wait for the
-//     resident's rating; sla.Figures measures to the resolution instead.
-//
-// The window is the last 30 days, today included.
+// The Store registers three Sources in the indicator registry
+// (internal/indicator), one per rollup table (cases_closed: rollup_flow,
+// cases_received: rollup_status, cases_now: rollup_state), and casework's
+// indicators over them (CaseIndicators): the on-time rate, the 三率, the
+// satisfaction and mean stars, the handling time, the rework and return
+// rates and the counts, each defined once; docs/INDICATORS.md is generated
+// from them. They are computable for any region node or department
+// (DepartmentNode) and any period of whole days. The screen's Summary and
+// the unit statistics (Units) read them from the registry; the screen's
+// window is the last 30 days, today included.
 //
 // # Rebuild
 //

@@ -353,3 +353,38 @@ func (c nowSource) Facts(ctx context.Context, subjects []indicator.Subject, _ in
 	}
 	return out, rows.Err()
 }
+
+// sourceDocs describe the Sources for docs/INDICATORS.md.
+var sourceDocs = map[string]string{
+	SourceClosed: "rollup_flow: the cases closed (结案) in the period, counted on their closing day (on-time, first stage, ratings, " +
+		"handling time, rework, returns).",
+	SourceReceived: "rollup_status: the cases submitted in the period, counted on the day of submission, by the status they are in now.",
+	SourceNow:      "rollup_state: the open cases as they stand now, for region nodes; the period does not apply.",
+}
+
+const docIntro = `# Indicators · 指标
+
+Every key performance indicator is defined once, in the indicator registry (` + "`internal/indicator`" + `); the big screen
+(` + "`GET /api/v1/stats/summary`" + `), the unit statistics (` + "`GET /api/v1/stats/units`" + `) and every later module read
+them from it. Casework's indicators below are registered by ` + "`internal/stats`" + ` and computed from the rollups.
+
+- **Subjects.** A region node (kind ` + "`region`" + `, its region code: district, street, community or grid), or a handling
+  department (kind ` + "`department`" + `, its code: the cases assigned to it now, wherever they lie). Another module registers
+  its own subject kind, Sources and indicators.
+- **Periods.** Whole calendar days in Asia/Shanghai: a period runs from the day of its start to the day of the last instant
+  before its end. The unit statistics take ` + "`from`" + ` and ` + "`to`" + ` dates, both included; the screen's window is the
+  last 30 days, today included.
+- **Values.** A ratio carries its numerator and denominator, so that values can be summed over units and ranked honestly. A
+  ratio over nothing (denominator 0), and any indicator for a subject its Source does not cover, has **no data** (` + "`null`" + `),
+  which is not 0.
+`
+
+// IndicatorsDoc renders docs/INDICATORS.md from a registry holding the
+// case indicators, as the Store registers them.
+func IndicatorsDoc() ([]byte, error) {
+	r := indicator.New()
+	if err := (&Store{}).registerIndicators(r); err != nil {
+		return nil, err
+	}
+	return indicator.Markdown(docIntro, r.List(), sourceDocs), nil
+}
