@@ -77,10 +77,13 @@ clean:
 # runs it with 5 s): the dead replica's leases expire and the other takes
 # its timers over.
 SOAK_KILLS ?= 20
+# The crash test's server publishes to this external NATS, and the test
+# checks every case event on the change feed reached it.
+SOAK_NATS ?= nats://127.0.0.1:4222
 .PHONY: soak soak-unsynced
 soak: build
 	@command -v strace >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null)
-	./$(BIN) bench crash --kills $(SOAK_KILLS) --db "$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}"
+	./$(BIN) bench crash --kills $(SOAK_KILLS) --nats "$(SOAK_NATS)" --db "$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}"
 	$(MAKE) soak-unsynced
 	WHISTLE_TEST_POSTGRES="$${WHISTLE_TEST_POSTGRES:-$(PG_URL)}" WHISTLE_TEST_REPLICA_SECONDS=75 \
 	  $(GO) test -count=1 -v -run '^TestTwoReplicasFireEachTimerOnce$$' ./cmd/whistle

@@ -23,7 +23,7 @@ import (
 // too few timers fired, and (on SQLite, under strace) any acknowledged
 // write answered before an fsync of the write-ahead log.
 func cmdBenchCrash(ctx context.Context, args []string, e env) error {
-	var dbURL, data, bin, strace string
+	var dbURL, data, bin, strace, natsURL string
 	var kills, workers, minAcks, minFired int
 	var minUp, maxUp time.Duration
 	var seed uint64
@@ -41,6 +41,7 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 	fs.BoolVar(&keep, "keep", false, "keep the data directories and the PostgreSQL schema")
 	fs.StringVar(&strace, "strace", "auto", "strace binary to run the SQLite server under, checking that every acknowledged write was fsync'd first (auto: from PATH; off: no check)")
 	fs.IntVar(&minAcks, "min-acks", 10, "fewest writes each cycle must get acknowledged")
+	fs.StringVar(&natsURL, "nats", "", "external NATS (nats://127.0.0.1:4222) for the server's bus: after the last kill every case event on the change feed must have been published there (empty: not checked)")
 	fs.IntVar(&minFired, "min-fired", 1, "fewest SLA timers that must fire during the run (0: none required)")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
@@ -100,7 +101,7 @@ func cmdBenchCrash(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stdout, "crash test: fsync not checked (--strace off)")
 	}
 	base := soak.Config{Server: []string{bin, "demo", "--seed", "1"}, Env: childEnv, Kills: kills, Workers: workers,
-		MinUp: minUp, MaxUp: maxUp, Seed: seed, Log: e.stdout, Strace: strace, TraceDir: data, MinAcks: minAcks, MinFired: minFired, KeepTraces: keep}
+		MinUp: minUp, MaxUp: maxUp, Seed: seed, Log: e.stdout, Strace: strace, TraceDir: data, MinAcks: minAcks, MinFired: minFired, KeepTraces: keep, NATS: natsURL}
 	runOne := func(cfg soak.Config, logFile string) error {
 		f, err := os.Create(logFile)
 		if err != nil {

@@ -15,6 +15,9 @@
 //     breach timer (when the server keeps timers at all);
 //   - the rollups equal a recomputation, through the binary's own
 //     `rollup rebuild --dry-run` (when the binary has that command);
+//   - with Config.NATS, after a last restart, every case event on the
+//     change feed was published on the bus at least once, however the
+//     kills fell between the commits and their publishing;
 //   - on SQLite, with Config.Strace, every acknowledged write was written
 //     to the write-ahead log and fsync'd before its answer (see
 //     syscalls.go); on PostgreSQL, the server's settings make a commit
@@ -99,6 +102,13 @@ type Config struct {
 	// AckWait bounds the wait for the first acknowledgement after a
 	// start, and for MinAcks of them before a kill (default 30 s).
 	AckWait time.Duration
+	// NATS, when set, is an external NATS server (nats://127.0.0.1:4222)
+	// that the server publishes to (--nats) and the harness subscribes
+	// to. After the last kill the server is started once more, without
+	// load, until its feed consumer "bus" has caught up; then every case
+	// event on the change feed must have been received from the bus at
+	// least once.
+	NATS string
 }
 
 // Counts compares what the server acknowledged with what the database has.
@@ -220,6 +230,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		first, rep.Notes = rep.Notes, nil
 	}
+	var bl *busLog
+	if cfg.NATS != "" {
+		var err error
+		if bl, err = listenBus(ctx, cfg.NATS); err != nil {
+			return rep, fmt.Errorf("soak: subscribe to the bus at %s: %w", cfg.NATS, err)
+		}
+		defer bl.close()
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))
 	led := newLedger(fmt.Sprintf("soak-%x-", rng.Uint64()>>32))
 	var ld *load
@@ -307,6 +325,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			break // the evidence is in the database; stop here
 		}
 	}
+	if bl == nil {
+		rep.Notes = append(rep.Notes, "bus: not checked (no external NATS given)")
+	} else if len(rep.Problems) == 0 && rep.Kills == cfg.Kills {
+		res := &result{}
+		if err := checkBusAfterRestart(ctx, &cfg, bl, res); err != nil {
+			return rep, fmt.Errorf("soak: bus check: %w", err)
+		}
+		rep.Notes = append(rep.Notes, res.notes...)
+		rep.Problems = append(rep.Problems, res.problems...)
+	}
 	st := led.stats()
 	rep.Retried, rep.Replayed, rep.Conflicts, rep.Recovered = st.retried, st.replayed, st.conflicts, st.recovered
 	for k, v := range st.unexpected {
@@ -345,6 +373,9 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 func startServer(ctx context.Context, cfg *Config, trace string) (*child, error) {
 	args := append(append([]string{}, cfg.Server[1:]...), "--addr", "127.0.0.1:0", "--log-level", "warn")
 	args = append(args, cfg.DataArgs...)
+	if cfg.NATS != "" {
+		args = append(args, "--nats", cfg.NATS)
+	}
 	cmd := exec.Command(cfg.Server[0], args...)
 	if trace != "" {
 		cmd = exec.Command(cfg.Strace, append(append(straceArgs(trace), cfg.Server[0]), args...)...)
