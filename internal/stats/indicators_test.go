@@ -9,6 +9,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/casework"
+	"whistle/internal/db"
 	"whistle/internal/indicator"
 	"whistle/internal/stats"
 )
@@ -117,6 +118,53 @@ func TestCaseIndicators(t *testing.T) {
 				}
 			})
 		}
+
+		t.Run("upgrade", func(t *testing.T) {
+			// Migration 0016 empties the rollups of an installation that has
+			// cases; the start-up's EnsureBuilt recomputes them, new columns
+			// and departments included, to the same values.
+			before, err := reg.Batch(ctx, stats.UnitIndicators, []indicator.Subject{street1, cg}, nov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := db.Migrations(w.d.Dialect())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var deletes int
+			for _, m := range ms {
+				if m.Version != 16 {
+					continue
+				}
+				for _, line := range strings.Split(m.SQL, "\n") {
+					if strings.HasPrefix(line, "DELETE FROM ") {
+						w.exec(t, strings.TrimSuffix(line, ";"))
+						deletes++
+					}
+				}
+			}
+			if deletes != 5 {
+				t.Fatalf("migration 0016 has %d DELETE statements, want 5", deletes)
+			}
+			if v, err := reg.Compute(ctx, stats.IndClosed, indicator.Query{Subject: street1, Period: nov}); err != nil || v.Num != 0 {
+				t.Fatalf("after the migration's deletes: %s, %v", showValue(v), err)
+			}
+			built, err := w.st.EnsureBuilt(ctx, nil)
+			if err != nil || !built {
+				t.Fatalf("EnsureBuilt: built %v, %v", built, err)
+			}
+			after, err := reg.Batch(ctx, stats.UnitIndicators, []indicator.Subject{street1, cg}, nov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sub := range []indicator.Subject{street1, cg} {
+				for _, name := range stats.UnitIndicators {
+					if g, want := showValue(after[sub][name]), showValue(before[sub][name]); g != want {
+						t.Errorf("%s %s after the rebuild: got %s, want %s", sub.Code, name, g, want)
+					}
+				}
+			}
+		})
 
 		t.Run("units", func(t *testing.T) {
 			u, err := w.st.Units(ctx, account.SystemScope(), "330303001", nov)

@@ -9,9 +9,16 @@
 -- department's pseudo-node 'dept:<id>' (the department a case is assigned to
 -- now), so that every case indicator is computable per department too.
 --
--- Existing rows start at zero: run `whistle rollup rebuild` once after this
--- migration to count the cases closed before it and the departments' rows.
+-- Existing rows would start at zero and lack the departments' rows, so the
+-- rollups are emptied: the server's start-up (stats.EnsureBuilt, which
+-- rebuilds when cases exist and rollup_state is empty) or `whistle rollup
+-- rebuild` recomputes them all from the cases.
 ALTER TABLE rollup_flow ADD COLUMN first_due INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_flow ADD COLUMN first_met INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_flow ADD COLUMN reworked INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_flow ADD COLUMN returned INTEGER NOT NULL DEFAULT 0;
+DELETE FROM rollup_flow;
+DELETE FROM rollup_status;
+DELETE FROM rollup_state;
+DELETE FROM rollup_source;
+DELETE FROM rollup_open_cases;
