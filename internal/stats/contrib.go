@@ -247,9 +247,6 @@ const deptPrefix = "dept:"
 // has no department rows.
 func DepartmentNode(id int64) string { return deptPrefix + itoa(id) }
 
-// isDeptNode reports whether node is a department's pseudo-node.
-func isDeptNode(node string) bool { return strings.HasPrefix(node, deptPrefix) }
-
 // addNode adds f's contribution to one node.
 func (c *counts) addNode(node string, f *facts, sign int64, parts int) {
 	if parts&partFlow != 0 {
