@@ -287,7 +287,12 @@ func matrix() map[string]spec {
 		"GET /api/v1/public/cases/{id}/photos/{pid}": pub(func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/public/cases/"+f.caseID(in)+"/photos/"+f.photoID[in], nil, "")
 		}),
-		"GET /api/v1/workflows":   pub(get("/api/v1/workflows")),
+		"GET /api/v1/workflows":        pub(get("/api/v1/workflows")),
+		"GET /api/v1/workflows/{name}": pub(get("/api/v1/workflows/whistle")),
+		// A dry run: the matrix changes no workflow.
+		"POST /api/v1/workflows": perm(adminOnly, jsonReq("POST", "/api/v1/workflows?dry_run=1", func(*authzFixture) any {
+			return casework.Workflows()["whistle"].Def
+		})),
 		"GET /api/v1/events":      authed(get("/api/v1/events")),
 		"GET /api/v1/inbox":       authed(get("/api/v1/inbox")),
 		"POST /api/v1/inbox/read": authed(jsonReq("POST", "/api/v1/inbox/read", func(*authzFixture) any { return map[string]any{"id": 0} })),

@@ -47,6 +47,8 @@ const (
 	PermCategoryWrite  Perm = "category.write"
 	PermSLAWrite       Perm = "sla.write"
 	PermStatsRead      Perm = "stats.read"
+	// PermWorkflowWrite lets a caller upload a new version of a workflow.
+	PermWorkflowWrite Perm = "workflow.write"
 	// PermCaseUrgent lets a caller mark a new case urgent: urgency is a
 	// staff decision, not a resident's (issue 13, item 7).
 	PermCaseUrgent Perm = "case.urgent"
@@ -57,7 +59,8 @@ const (
 func grants(r Role) []Perm {
 	switch r {
 	case Admin:
-		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead, PermCaseUrgent}
+		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead, PermCaseUrgent,
+			PermWorkflowWrite}
 	case Leader:
 		return []Perm{PermUserRead, PermDepartmentRead, PermStatsRead, PermCaseUrgent}
 	case StreetStaff, CommunityStaff:

@@ -224,7 +224,8 @@ func (s *Service) writeNumbered(ctx context.Context, district string, fn func(tx
 	return s.write(ctx, func(tx *db.Tx) error { return fn(tx, 0) })
 }
 
-// Workflow returns the active version of a workflow by name.
+// Workflow returns the active version of a workflow by name (the
+// version new cases get).
 func (s *Service) Workflow(ctx context.Context, name string) (*Workflow, bool) {
 	w, err := s.activeWorkflow(ctx, name)
 	return w, err == nil

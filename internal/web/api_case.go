@@ -527,18 +527,3 @@ func (s *Server) apiInboxRead(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-// apiWorkflows documents the shipped workflows as data.
-func (s *Server) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
-	out := map[string]any{}
-	for name, wf := range casework.Workflows() {
-		trans := make([]map[string]any, 0, len(wf.Trans))
-		for _, t := range wf.Trans {
-			trans = append(trans, map[string]any{"action": t.Action, "from": t.From, "to": t.To, "roles": t.Roles, "actors": t.Actors,
-				"requires": t.Requires, "optional": t.Optional, "when": t.When, "effects": t.Effects})
-		}
-		out[name] = map[string]any{"states": wf.States, "initial": wf.Initial, "terminal": wf.Terminal, "transitions": trans}
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}

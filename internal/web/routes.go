@@ -89,6 +89,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/public/cases/{id}", public, s.apiPublicCase)
 	s.handle("GET /api/v1/public/cases/{id}/photos/{pid}", public, s.apiPublicCasePhoto)
 	s.handle("GET /api/v1/workflows", public, s.apiWorkflows)
+	s.handle("GET /api/v1/workflows/{name}", public, s.apiWorkflow)
+	s.handle("POST /api/v1/workflows", needs(account.PermWorkflowWrite), s.apiWorkflowUpload)
 	s.handle("GET /api/v1/events", authed, s.apiEvents)
 	s.handle("GET /api/v1/inbox", authed, s.apiInbox)
 	s.handle("POST /api/v1/inbox/read", authed, s.apiInboxRead)

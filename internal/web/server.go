@@ -29,6 +29,7 @@ import (
 	"whistle/internal/region"
 	"whistle/internal/sla"
 	"whistle/internal/stats"
+	"whistle/internal/workflow"
 )
 
 //go:embed templates/*.html
@@ -46,6 +47,9 @@ type Deps struct {
 	Inbox   *notify.Store
 	Regions *region.Store
 	Cases   *casework.Service
+	// Workflows stores the workflow versions (the admin API); nil means
+	// the case service's store.
+	Workflows *workflow.Store
 	// SLA keeps time limits, deadlines, supervisions and the calendar.
 	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
@@ -97,6 +101,9 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
+	}
+	if d.Workflows == nil && d.Cases != nil {
+		d.Workflows = d.Cases.WorkflowStore()
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), metrics: newMetrics()}
 	if err := s.parseTemplates(); err != nil {
