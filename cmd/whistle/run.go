@@ -30,7 +30,6 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/media"
 	"whistle/internal/notify"
-	"whistle/internal/open311"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla"
@@ -405,7 +404,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	caseCfg := casework.DefaultConfig()
 	caseCfg.AutoCloseAfter = o.autoClose
 	cases, err := casework.NewService(casework.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Catalog: casework.NewCatalog(a.categories),
-		Feed: w.feed, Blobs: blobs, Logger: a.logger, Config: caseCfg, Hooks: []casework.Hook{open311.AuditHook{}}})
+		Feed: w.feed, Blobs: blobs, Logger: a.logger, Config: caseCfg})
 	if err != nil {
 		return nil, err
 	}
@@ -415,8 +414,11 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		st := cases.WriterStats()
 		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
 	})
-	// Time limits: the engine is a hook inside every case transaction; its
-	// scheduler (started by serve) fires warnings and breaches.
+	// Time limits: the engine is the case service's deadline computation,
+	// which casework calls in every change's transaction; its scheduler
+	// (started by serve) fires warnings and breaches, whose steps go
+	// through casework. casework calls it before the rollups, whatever the
+	// order of these calls.
 	w.sla, err = sla.New(ctx, sla.Deps{DB: a.db, Cases: cases, Calendar: a.calendar, Categories: a.categories, Regions: a.regions,
 		Accounts: a.accounts, Logger: a.logger})
 	if err != nil {
@@ -425,17 +427,15 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if _, err := w.sla.SeedDefaults(ctx, audit.System("seed")); err != nil {
 		return nil, err
 	}
-	cases.AddHook(w.sla)
-	// Rollups: a hook after the SLA engine's, so that a change is counted
-	// with the SLA state the engine just set, and an observer of the
-	// scheduler's warnings and breaches.
+	cases.UseDeadlines(w.sla)
+	// Rollups: counted in every change's transaction, with the SLA state
+	// the engine returned for it.
 	w.stats, err = newStats(ctx, a, w.sla.Calendar)
 	if err != nil {
 		return nil, err
 	}
-	cases.AddHook(w.stats)
+	cases.UseRollups(w.stats)
 	cases.UseQueueCounter(w.stats)
-	w.sla.AddObserver(w.stats)
 	if isDemo && o.demoCases > 0 {
 		if err := demo.GenerateHistory(ctx, a.db, demo.HistoryOptions{Regions: a.regions, Categories: a.categories, Stats: w.stats},
 			o.demoCases, o.seed, e.stderr); err != nil {

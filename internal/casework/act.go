@@ -455,6 +455,25 @@ func validateInput(in Input) *errs.Error {
 
 // apply performs one transition inside tx.
 func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input) error {
+	_, err := s.step(ctx, tx, caller, c, w, t, role, in, stepOpts{})
+	return err
+}
+
+// stepOpts are what a system step adds to a transition (see SystemStep).
+type stepOpts struct {
+	// system marks a system step: it writes only the columns its effects
+	// change (and bumps the version only then), and no audit entry.
+	system     bool
+	data       map[string]any
+	notifyKind string
+	notify     []int64
+}
+
+// step performs one transition, a caller's or the system's, inside tx:
+// the case's columns, the timeline, the notifications, the audit entry,
+// the event, then the deadline computation and the rollups (changed). It
+// is the one path of every change of an existing case.
+func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input, o stepOpts) (*Case, error) {
 	next := c.Status
 	switch t.To {
 	case "":
@@ -466,8 +485,11 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 	default:
 		next = t.To
 	}
-	upd := caseUpdate{status: next, prev: c.PrevStatus, dept: c.DepartmentID, assignee: c.AssigneeID}
+	upd := caseUpdate{status: next, prev: c.PrevStatus, dept: c.DepartmentID, assignee: c.AssigneeID, touch: !o.system}
 	data := map[string]any{}
+	for k, v := range o.data {
+		data[k] = v
+	}
 	note := strings.TrimSpace(in.Note)
 	if note == "" {
 		note = strings.TrimSpace(in.Reason)
@@ -477,12 +499,13 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 	if in.auto != nil {
 		autoData(data, in.auto)
 	}
+	supervised := c.Supervised
 	var notifyHandlerExtra []int64
 	for _, eff := range t.Effects {
 		switch eff {
 		case EffAssign:
 			if err := s.resolveTarget(ctx, tx, caller, c, in.Target, &upd, data); err != nil {
-				return err
+				return nil, err
 			}
 		case EffAssignSelf:
 			upd.assignee, upd.dept = caller.id(), 0
@@ -499,12 +522,17 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 		case EffReopen:
 			upd.add("reopens = reopens + 1")
 		case EffSupervise:
+			if o.system && c.Supervised {
+				break // a system step that changes nothing is no edit
+			}
 			upd.set("supervised", true)
+			supervised = true
 			if in.Deadline != nil {
 				data["deadline"] = in.Deadline.UTC().Format(time.RFC3339)
 			}
 		case EffSuperviseClear:
 			upd.set("supervised", false)
+			supervised = false
 		case EffRate:
 			upd.set("rating", *in.Stars)
 			comment := strings.TrimSpace(in.Comment)
@@ -531,7 +559,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 			upd.prev = c.Status
 		case EffMerge:
 			if err := s.merge(ctx, tx, caller, c, in.Parent, data); err != nil {
-				return err
+				return nil, err
 			}
 			upd.set("parent_id", in.Parent)
 		case EffClose:
@@ -544,40 +572,57 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 	if t.To == Resume {
 		upd.prev = ""
 	}
+	if o.system && len(upd.sets) > 0 {
+		upd.touch = true
+	}
 	if err := upd.exec(ctx, tx, c.ID, c.Version); err != nil {
-		return err
+		return nil, err
 	}
 	evID, err := s.insertEvent(ctx, tx, eventRow{caseID: c.ID, actor: caller, role: role, action: t.Action, from: c.Status, to: next,
 		note: note, data: data, public: t.Public})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(in.Photos) > 0 {
 		if err := s.attachPhotos(ctx, tx, c.ID, evID, in.Photos); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	after := *c
 	after.Status, after.AssigneeID, after.DepartmentID = next, upd.assignee, upd.dept
-	if err := s.notifyFor(ctx, tx, t, &after, notifyHandlerExtra); err != nil {
-		return err
+	if err := s.notifyFor(ctx, tx, t, &after, append(notifyHandlerExtra, o.notify...), o.notifyKind); err != nil {
+		return nil, err
 	}
-	summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, next)
-	if err := audit.Record(ctx, tx, audit.Actor{UserID: caller.id(), Name: caller.name(), IP: caller.IP}, "case."+string(t.Action),
-		"case:"+c.Number, summary); err != nil {
-		return err
+	if !o.system {
+		summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, next)
+		if err := audit.Record(ctx, tx, audit.Actor{UserID: caller.id(), Name: caller.name(), IP: caller.IP}, "case."+string(t.Action),
+			"case:"+c.Number, summary); err != nil {
+			return nil, err
+		}
 	}
 	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID)
-	_, err = s.runHooks(ctx, tx, c, nil, c.ID, t.Action, in, caller)
-	return err
+	var known *Case
+	if o.system {
+		// A system step changes no column but the flag: the case after it
+		// is known without a read.
+		known = &after
+		known.Supervised = supervised
+		if upd.touch {
+			known.Version, known.UpdatedAt = c.Version+1, tx.Now()
+		}
+	}
+	return s.changed(ctx, tx, c, known, c.ID, t.Action, t.Effects, in, caller)
 }
 
 // caseUpdate collects the columns a transition changes.
 type caseUpdate struct {
 	status, prev   State
 	dept, assignee int64
-	sets           []string
-	args           []any
+	// touch writes the status, the handler, the time and a new version
+	// besides the sets (every transition; a system step only with sets).
+	touch bool
+	sets  []string
+	args  []any
 }
 
 func (u *caseUpdate) set(col string, v any) {
@@ -597,6 +642,9 @@ func nullID(id int64) any {
 // exec writes the update if the version is unchanged; otherwise someone
 // else changed the case first (the loser of a claim race) and it is a Conflict.
 func (u *caseUpdate) exec(ctx context.Context, tx *db.Tx, id int64, version int) error {
+	if !u.touch {
+		return nil
+	}
 	u.set("status", string(u.status))
 	u.set("prev_status", string(u.prev))
 	u.set("department_id", nullID(u.dept))
@@ -673,7 +721,11 @@ func (s *Service) merge(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 }
 
 // notifyFor writes the inbox entries a transition's effects ask for.
-func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Case, extra []int64) error {
+// EffNotifyHandler's entries are of kind handlerKind ("" is "task").
+func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Case, extra []int64, handlerKind string) error {
+	if handlerKind == "" {
+		handlerKind = "task"
+	}
 	seen := map[int64]bool{}
 	send := func(uid int64, kind string) error {
 		if uid == 0 || seen[uid] {
@@ -707,7 +759,7 @@ func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Cas
 				return err
 			}
 			for _, id := range append(ids, extra...) {
-				if err := send(id, "task"); err != nil {
+				if err := send(id, handlerKind); err != nil {
 					return err
 				}
 			}

@@ -72,10 +72,10 @@ func (s *Service) autoRoute(ctx context.Context, c *Case, w *Workflow, t Transit
 // autoDispatch takes the workflow's dispatch step on case id as the system,
 // inside the acceptance's transaction, to the department r chose. The step
 // goes through plan and apply like any caller's: the same guards, effects,
-// notifications, hooks, audit and timeline entry, whose data says it was
+// notifications, deadlines, rollups, audit and timeline entry, whose data says it was
 // automatic and which rule chose the department.
 func (s *Service) autoDispatch(ctx context.Context, tx *db.Tx, id int64, w *Workflow, r *category.Routing) error {
-	c, err := s.CaseInTx(ctx, tx, id)
+	c, err := s.caseInTx(ctx, tx, id)
 	if err != nil {
 		return err
 	}

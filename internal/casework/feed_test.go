@@ -25,7 +25,8 @@ func TestFeedCarriesEveryChange(t *testing.T) {
 		c := w.submit(t, "resident", inA, "whistle")
 		w.Act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{Note: "已受理"})
 		if err := d.InTx(ctx, func(tx *db.Tx) error {
-			return w.svc.SystemEvent(ctx, tx, c.ID, casework.ActWarning, "", nil, false)
+			_, err := w.svc.SystemStep(ctx, tx, c.ID, casework.Step{Action: casework.ActWarning})
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}

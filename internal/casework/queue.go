@@ -65,7 +65,7 @@ type NodeQueueCounter interface {
 }
 
 // UseQueueCounter makes QueueCounts read the counts of callers scoped by
-// region alone from c. Call it before serving, like AddHook.
+// region alone from c. Call it before serving, like UseRollups.
 func (s *Service) UseQueueCounter(c NodeQueueCounter) { s.queueCounter = c }
 
 // QueueCounts counts every queue in the caller's scope. A caller scoped by

@@ -101,7 +101,10 @@ type Service struct {
 	workflows *workflow.Store
 	viewsMu   sync.RWMutex
 	views     map[*workflow.Definition]*Workflow
-	hooks     []Hook
+	// deadlines and rollups are called in this order in every change's
+	// transaction (see changed); either may be nil.
+	deadlines Deadlines
+	rollups   Rollups
 	// queueCounter reads the queue counts of region nodes; nil scans.
 	queueCounter NodeQueueCounter
 	batch        *db.Batcher
@@ -123,8 +126,11 @@ type Deps struct {
 	Blobs  Blobs
 	Logger *slog.Logger
 	Config Config
-	// Hooks run inside each change's transaction.
-	Hooks []Hook
+	// Deadlines, optional, computes the time limits in each change's
+	// transaction; Rollups, optional, counts the change after it (see
+	// Service.UseDeadlines and UseRollups for collaborators built later).
+	Deadlines Deadlines
+	Rollups   Rollups
 	// QueueCounter, optional, counts the queues of callers scoped by region
 	// alone (the stats rollups); without it QueueCounts scans the cases.
 	// UseQueueCounter sets it when the counter is built after the Service.
@@ -176,7 +182,7 @@ func NewService(d Deps) (*Service, error) {
 	}
 	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, feed: d.Feed, sender: d.Sender,
 		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, workflows: d.Workflows, views: map[*workflow.Definition]*Workflow{},
-		hooks: d.Hooks, queueCounter: d.QueueCounter, loc: loc}
+		deadlines: d.Deadlines, rollups: d.Rollups, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
 		o := db.BatcherOptions{MaxBatch: d.Config.GroupCommit, Lanes: d.Config.WriterLanes}
 		if d.DB.Dialect() == db.Postgres {
@@ -499,8 +505,8 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		if number, err = s.caseNumber(ctx, tx, district, w.Prefix, seq); err != nil {
 			return err
 		}
-		// The new case as the row reads back (caseCols); the hooks get it
-		// without a read, and TestSubmitAnswersWithTheStoredCase (package
+		// The new case as the row reads back (caseCols); the deadline
+		// computation and the rollups get it without a read, and TestSubmitAnswersWithTheStoredCase (package
 		// sla) checks that it equals the row.
 		nc := &Case{Number: number, District: district, Workflow: w.Name, Status: w.Initial, Source: in.Source,
 			CategoryCode: cat.Code, CategoryName: cat.Name, Description: in.Description, Address: strings.TrimSpace(in.Address),
@@ -528,7 +534,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			return err
 		}
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
-		after, err = s.runHooks(ctx, tx, nil, nc, id, ActSubmit, Input{}, c)
+		after, err = s.changed(ctx, tx, nil, nc, id, ActSubmit, nil, Input{}, c)
 		return err
 	})
 	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {
@@ -544,13 +550,9 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 	if err != nil {
 		return nil, false, err
 	}
-	if after != nil {
-		// The hooks read the case inside the committed transaction: answer
-		// with it rather than read it again.
-		return after, false, nil
-	}
-	got, err := s.get(ctx, account.SystemScope(), id)
-	return got, false, err
+	// The case as written inside the committed transaction, with its
+	// deadline and SLA state: no need to read it again.
+	return after, false, nil
 }
 
 func reporterID(v any) int64 {
@@ -730,6 +732,3 @@ func (f *feedEvents) Flush(ctx context.Context, tx *db.Tx) error {
 
 // Subject is the bus subject of a case event: case.<district>.<action>.
 func Subject(district, action string) string { return "case." + district + "." + action }
-
-// AddHook registers a hook; call it before serving.
-func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }

@@ -99,10 +99,12 @@ const (
 	EffReopen          Effect = "reopen"           // count a reopening after a low rating
 	EffSupervise       Effect = "supervise"        // flag for supervision (督办)
 	EffSuperviseClear  Effect = "supervise_clear"  // the handler answered the supervision
+	EffSuperviseOrder  Effect = "supervise_order"  // a leader's 督办: a supervision with the note as its instruction
 	EffRate            Effect = "rate"             // record stars and comment
 	EffRevisit         Effect = "revisit"          // record the return visit's result
 	EffPostponeRequest Effect = "postpone_request" // record a pending request
 	EffPostponeClear   Effect = "postpone_clear"   // clear it (approved or refused)
+	EffPostponeGrant   Effect = "postpone_grant"   // the pending request is granted: the time limit grows by its hours
 	EffSuspend         Effect = "suspend"          // remember the state to resume to
 	EffMerge           Effect = "merge"            // link to the parent; the reporter follows it
 	EffClose           Effect = "close"            // stamp closed_at
@@ -283,7 +285,8 @@ func FromDefinition(d *workflow.Definition) *Workflow {
 func Vocab() workflow.Vocab {
 	v := workflow.Vocab{Kind: "case",
 		Effects: []string{string(EffAssign), string(EffAssignSelf), string(EffUnassign), string(EffRework), string(EffReturned), string(EffReopen),
-			string(EffSupervise), string(EffSuperviseClear), string(EffRate), string(EffRevisit), string(EffPostponeRequest), string(EffPostponeClear),
+			string(EffSupervise), string(EffSuperviseClear), string(EffSuperviseOrder), string(EffRate), string(EffRevisit), string(EffPostponeRequest),
+			string(EffPostponeClear), string(EffPostponeGrant),
 			string(EffSuspend), string(EffMerge), string(EffClose), string(EffNotifyReporter), string(EffNotifyHandler), string(EffNotifyClaimers)},
 		Fields:    []string{FieldNote, FieldReason, FieldTarget, FieldStars, FieldPassed, FieldResult, FieldParent, FieldHours, FieldPhotos},
 		Attrs:     []string{"case.reopens", "case.rework", "case.postpone_pending", "case.supervised"},

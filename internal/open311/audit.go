@@ -3,9 +3,7 @@ package open311
 import (
 	"context"
 
-	"whistle/internal/audit"
 	"whistle/internal/casework"
-	"whistle/internal/db"
 )
 
 // Client is the integration behind an Open311 call: its API key and
@@ -18,8 +16,10 @@ type Client struct {
 
 type clientKey struct{}
 
-// WithClient returns ctx carrying the calling integration, for AuditHook.
+// WithClient returns ctx carrying the calling integration. casework writes
+// the audit entry of each case change made with it (see AuditRequest).
 func WithClient(ctx context.Context, c Client) context.Context {
+	ctx = casework.WithAPIClient(ctx, casework.APIClient{KeyName: c.KeyName, IP: c.IP, Via: "open311"})
 	return context.WithValue(ctx, clientKey{}, c)
 }
 
@@ -29,28 +29,11 @@ func ClientFrom(ctx context.Context) (Client, bool) {
 	return c, ok
 }
 
-// Audit actions written by AuditHook.
+// Audit actions of case changes made through Open311: casework writes
+// open311.request for a new case and open311.update for a step, by the
+// actor apikey:<key name>, on the target case:<number>, inside the
+// change's own transaction.
 const (
 	AuditRequest = "open311.request"
 	AuditUpdate  = "open311.update"
 )
-
-// AuditHook writes each case change made through Open311 to the audit log,
-// inside the change's own transaction: open311.request for a new case and
-// open311.update for a step, by the actor apikey:<key name>, on the target
-// case:<number>. Changes whose context carries no Client are not its
-// business. Install it with casework.Service.AddHook.
-type AuditHook struct{}
-
-// CaseChanged implements casework.Hook.
-func (AuditHook) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) error {
-	cl, ok := ClientFrom(ctx)
-	if !ok || ch.After == nil {
-		return nil
-	}
-	action, summary := AuditRequest, ch.After.CategoryCode+" "+ch.After.Number
-	if ch.Before != nil {
-		action, summary = AuditUpdate, string(ch.Action)+": "+string(ch.Before.Status)+" → "+string(ch.After.Status)
-	}
-	return audit.Record(ctx, tx, audit.Actor{Name: "apikey:" + cl.KeyName, IP: cl.IP}, action, "case:"+ch.After.Number, summary)
-}

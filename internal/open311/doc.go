@@ -53,7 +53,8 @@
 // first_name, last_name, device_id and media_url are not stored. An
 // Idempotency-Key header makes a retry return the first case. Each created
 // request is written to the audit log as open311.request by
-// apikey:<key name>, in the case's own transaction (AuditHook).
+// apikey:<key name>, in the case's own transaction (casework writes it
+// for a context made with WithClient).
 //
 // Tokens. Every service is realtime, so POST answers service_request_id at
 // once and never a token. tokens/{token} still answers for clients that

@@ -18,10 +18,11 @@
 //
 // # Stages
 //
-// The Engine is a casework.Hook: inside the transaction of every change it
-// keeps one open row of sla_stages per case, with the deadline computed on
-// entry, and mirrors the deadline and state onto cases.deadline_at and
-// cases.sla_state:
+// The Engine is casework's Deadlines: inside the transaction of every change
+// it keeps one open row of sla_stages per case, with the deadline computed
+// on entry, and returns the deadline and state, which casework writes on
+// cases.deadline_at and cases.sla_state (the engine writes no case row).
+// What a change means comes from its transition's effects:
 //
 //   - entering a stage (a new case, or a status whose stage differs from the
 //     open row's) closes the open row as met (ended at or before its
@@ -31,8 +32,8 @@
 //   - suspension records the pause (sla_state paused, no deadline); resuming
 //     pushes the deadline and the warning by the working time paused (the
 //     natural time for natural limits);
-//   - an approved postponement (postpone_approve; the granted hours are the
-//     case's pending request) extends the deadline by that many working
+//   - an approved postponement (effect postpone_grant; the granted hours are
+//     the case's pending request) extends the deadline by that many working
 //     hours, moves the warning to the same share of the longer limit, and
 //     re-arms a warning that had fired if its new time is still ahead;
 //   - a terminal state closes the stage and every open supervision.
@@ -64,8 +65,11 @@
 // due timers in due order under a lease (FOR UPDATE SKIP LOCKED on
 // PostgreSQL; SQLite's single writer serialises) and fires them in that
 // order. Firing a timer locks its case, marks the timer fired only if it
-// was not fired yet, and writes the timeline step, the inbox entries and
-// the states, all in the transaction that marks it: a timer fires exactly
+// was not fired yet, updates the stage or supervision, and takes the step on
+// the case through casework's one change path as the system
+// (casework.Service.SystemStep: the timeline, the inbox entries, the SLA
+// state from the engine's own computation, the rollups), all in the
+// transaction that marks it: a timer fires exactly
 // once, across restarts and replicas, and a crash leaves it either fired
 // completely or not at all. To spare a disk flush per timer, up to
 // SchedulerConfig.Group timers share a transaction; a group is all or
@@ -90,9 +94,10 @@
 // (cases.supervised, the 督办 queue), written to the timeline as escalate,
 // notified to the handler and to the supervising level's staff, and has its
 // own deadline (Config.AutoSupervisionLimit, 1 working day). A leader's
-// supervise action opens a manual supervision at the leader's level, with
-// the deadline the leader gave or Config.ManualSupervisionLimit (2 working
-// days). The handler's reply answers every open supervision of the case.
+// supervise action (effect supervise_order) opens a manual supervision at
+// the leader's level, with the deadline the leader gave or
+// Config.ManualSupervisionLimit (2 working days). The handler's reply
+// (effect supervise_clear) answers every open supervision of the case.
 //
 // # Who is notified
 //

@@ -21,15 +21,6 @@ type Categories interface {
 	Get(ctx context.Context, code string) (*category.Category, error)
 }
 
-// Observer is told, inside the scheduler's transaction, when a warning, a
-// breach or an escalation changes a case's SLA state (from → to) or its
-// supervision flag outside a case transition. The stats rollups
-// (*stats.Store) are one; during case transitions they are a casework.Hook
-// registered after the engine instead.
-type Observer interface {
-	SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error
-}
-
 // Config tunes the engine.
 type Config struct {
 	// WarnPercent is the share of a limit, in percent, at which the yellow
@@ -51,8 +42,8 @@ func DefaultConfig() Config {
 // Deps are the Engine's collaborators.
 type Deps struct {
 	DB *db.DB
-	// Cases writes the timeline steps and inbox entries of warnings,
-	// breaches and supervisions.
+	// Cases takes the system steps of warnings, breaches and supervisions
+	// (casework.Service.SystemStep).
 	Cases *casework.Service
 	// Calendar is the stored working calendar; the engine loads it at New
 	// and on ReloadCalendar.
@@ -62,14 +53,15 @@ type Deps struct {
 	Accounts   *account.Store
 	Logger     *slog.Logger
 	Config     Config
-	// Observers are told of the scheduler's changes (see Observer).
-	Observers []Observer
 }
 
-// Engine keeps cases to their time limits. It is a casework.Hook (register
-// it with casework.Service.AddHook) and owns the time-limit rules, the
-// stage deadlines, the supervisions and the timers; NewScheduler fires the
-// timers. It is safe for concurrent use.
+// Engine keeps cases to their time limits. It is the case service's
+// casework.Deadlines (casework.Service.UseDeadlines): casework calls it in
+// every change's transaction and writes the deadline and SLA state it
+// returns. It owns the time-limit rules, the stage deadlines, the
+// supervisions and the timers, and writes no case row; NewScheduler fires
+// the timers, whose steps go through casework.Service.SystemStep. It is
+// safe for concurrent use.
 type Engine struct {
 	db         *db.DB
 	cases      *casework.Service
@@ -84,7 +76,6 @@ type Engine struct {
 	cal        atomic.Pointer[calendar.Calendar]
 	workflows  map[string]*casework.Workflow
 	stageNames map[string]map[string]bool
-	observers  []Observer
 }
 
 // New builds an Engine and loads the working calendar.
@@ -118,7 +109,7 @@ func New(ctx context.Context, d Deps) (*Engine, error) {
 	}
 	e := &Engine{db: d.DB, cases: d.Cases, calStore: d.Calendar, cats: d.Categories, regions: d.Regions, accounts: d.Accounts,
 		logger: d.Logger, cfg: d.Config, autoLimit: auto, manualLim: manual, workflows: casework.Workflows(),
-		stageNames: map[string]map[string]bool{}, observers: d.Observers}
+		stageNames: map[string]map[string]bool{}}
 	for name, w := range e.workflows {
 		e.stageNames[name] = map[string]bool{}
 		for _, st := range w.Stages {
@@ -129,19 +120,6 @@ func New(ctx context.Context, d Deps) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// AddObserver registers an Observer; call it before starting a scheduler.
-func (e *Engine) AddObserver(o Observer) { e.observers = append(e.observers, o) }
-
-// observe tells the observers of a change the scheduler made.
-func (e *Engine) observe(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
-	for _, o := range e.observers {
-		if err := o.SLAChanged(ctx, tx, caseID, from, to); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Calendar returns the working calendar in use.
@@ -166,88 +144,84 @@ func (e *Engine) ReloadCalendar(ctx context.Context) error {
 	return err
 }
 
-// CaseChanged implements casework.Hook: inside the change's transaction it
-// closes and opens stage deadlines, pauses, resumes and extends them,
-// records supervisions and their answers, and keeps cases.deadline_at and
-// cases.sla_state current.
-func (e *Engine) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
-	if ch.After == nil || ch.Workflow == nil {
-		return nil
-	}
+// CaseDeadline implements casework.Deadlines: inside the change's
+// transaction it closes and opens stage deadlines, pauses, resumes and
+// extends them, records supervisions and their answers, and returns the
+// deadline and SLA state the case now has, which casework writes. What a
+// change means comes from its transition's effects, never from the name of
+// its action: casework.EffPostponeGrant extends the stage,
+// EffSuperviseOrder opens a leader's supervision, EffSuperviseClear
+// answers the open ones.
+func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (_ casework.SLA, err error) {
 	c, w := ch.After, ch.Workflow
-	defer errs.Wrapf(&err, "sla.CaseChanged(%d, %s)", c.ID, ch.Action)
+	defer errs.Wrapf(&err, "sla.CaseDeadline(%d, %s)", c.ID, ch.Action)
 	now := ch.At.UTC()
 	cal := e.Calendar()
 	var st *Stage
 	if ch.Before != nil { // a new case has no stage yet
 		if st, err = openStage(ctx, tx, c.ID); err != nil {
-			return err
+			return casework.SLA{}, err
 		}
 	}
 	switch {
 	case w.IsTerminal(c.Status):
 		if st != nil {
 			if err := e.endStage(ctx, tx, st, now); err != nil {
-				return err
+				return casework.SLA{}, err
 			}
 			st = nil
 		}
 		if err := closeSupervisions(ctx, tx, c.ID, now); err != nil {
-			return err
+			return casework.SLA{}, err
 		}
 	case isPaused(w, c.Status):
 		if st != nil && st.PausedAt.IsZero() {
 			if err := e.pauseStage(ctx, tx, st, now); err != nil {
-				return err
+				return casework.SLA{}, err
 			}
 		}
 	default:
 		name := w.Stages[c.Status]
 		if st != nil && !st.PausedAt.IsZero() {
 			if err := e.resumeStage(ctx, tx, cal, st, now); err != nil {
-				return err
+				return casework.SLA{}, err
 			}
 		}
 		if st != nil && st.Stage == name {
-			if ch.Action == casework.ActPostponeApprove && ch.Before != nil && ch.Before.PostponeHours > 0 {
+			if ch.Has(casework.EffPostponeGrant) && ch.Before.PostponeHours > 0 {
 				if err := e.extendStage(ctx, tx, cal, st, ch.Before.PostponeHours, now); err != nil {
-					return err
+					return casework.SLA{}, err
 				}
 			}
 			break
 		}
 		if st != nil {
 			if err := e.endStage(ctx, tx, st, now); err != nil {
-				return err
+				return casework.SLA{}, err
 			}
 			st = nil
 		}
 		if name != "" {
 			if st, err = e.enterStage(ctx, tx, cal, c, name, now); err != nil {
-				return err
+				return casework.SLA{}, err
 			}
 		}
 	}
-	switch ch.Action {
-	case casework.ActReply:
+	if ch.Has(casework.EffSuperviseClear) {
 		if err := answerSupervisions(ctx, tx, c.ID, ch.Input.Note, now); err != nil {
-			return err
+			return casework.SLA{}, err
 		}
-	case casework.ActSupervise:
+	}
+	if ch.Has(casework.EffSuperviseOrder) {
 		var stageID int64
 		if st != nil {
 			stageID = st.ID
 		}
 		if err := e.manualSupervision(ctx, tx, cal, ch, stageID, now); err != nil {
-			return err
+			return casework.SLA{}, err
 		}
 	}
-	if err := setCase(ctx, tx, c.ID, st); err != nil {
-		return err
-	}
-	// The hooks after this one (the rollups) see the case as it now stands.
-	c.DeadlineAt, c.SLAState = caseDeadline(st), st.State()
-	return nil
+	return casework.SLA{Deadline: caseDeadline(st), State: st.State()}, nil
 }
 
 func isPaused(w *casework.Workflow, s casework.State) bool {

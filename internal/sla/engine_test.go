@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -427,34 +428,125 @@ func TestManualSupervision(t *testing.T) {
 	})
 }
 
-// recorder is an Observer that notes each call and the case's SLA state
-// and supervision flag its transaction shows.
-type recorder struct{ calls []string }
+// spy is the case service's Deadlines: the engine, noting the SLA state
+// it returns for each change.
+type spy struct {
+	*Engine
+	returned []string
+}
 
-func (r *recorder) SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
+func (s *spy) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (casework.SLA, error) {
+	got, err := s.Engine.CaseDeadline(ctx, tx, ch)
+	s.returned = append(s.returned, got.State)
+	return got, err
+}
+
+// recorder is the case service's Rollups: it notes each change it is told
+// of, with the SLA state and supervision flag of the case it is given, and
+// checks them against what the deadline computation returned for the same
+// change and against the case's row in the same transaction.
+type recorder struct {
+	deadlines *spy
+	calls     []string
+	problems  []string
+}
+
+func (r *recorder) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) error {
 	var state string
 	var supervised bool
-	if err := tx.QueryRow(ctx, `SELECT sla_state, supervised FROM cases WHERE id = $1`, caseID).Scan(&state, &supervised); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT sla_state, supervised FROM cases WHERE id = $1`, ch.After.ID).Scan(&state, &supervised); err != nil {
 		return err
 	}
-	r.calls = append(r.calls, fmt.Sprintf("%s→%s (case %s, supervised %v)", from, to, state, supervised))
+	from := "-"
+	if ch.Before != nil {
+		from = ch.Before.SLAState
+	}
+	r.calls = append(r.calls, fmt.Sprintf("%s %s→%s supervised %v", ch.Action, from, ch.After.SLAState, ch.After.Supervised))
+	if n := len(r.deadlines.returned); n == 0 || r.deadlines.returned[n-1] != ch.After.SLAState {
+		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got SLA state %q, the deadline computation returned %v", ch.Action, ch.After.SLAState, r.deadlines.returned))
+	}
+	if state != ch.After.SLAState || supervised != ch.After.Supervised {
+		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got %q supervised %v, the row says %q supervised %v", ch.Action,
+			ch.After.SLAState, ch.After.Supervised, state, supervised))
+	}
 	return nil
 }
 
-func TestObserversSeeSchedulerChanges(t *testing.T) {
+// TestRollupsSeeTheReturnedSLAState: casework calls the deadline
+// computation and then the rollups, in an order written in code, not the
+// order they were set in (here the rollups first): on a user's action and
+// on every step the scheduler fires, the rollups see the SLA state the
+// engine returned for that change, and the row casework wrote with it.
+func TestRollupsSeeTheReturnedSLAState(t *testing.T) {
 	t.Parallel()
 	eachWorld(t, friday, func(t *testing.T, w *world) {
-		rec := &recorder{}
-		w.eng.AddObserver(rec)
-		w.submit(t, "resident", "ZL0302", inA)
+		sp := &spy{Engine: w.eng}
+		rec := &recorder{deadlines: sp}
+		w.svc.UseRollups(rec)
+		w.svc.UseDeadlines(sp)
+		c := w.submit(t, "resident", "ZL0302", inA)
 		w.clk.Set(cst(2025, 9, 29, 9, 0)) // the accept warning, its breach, and the street supervision's breach
 		if n := w.runDue(t); n != 3 {
 			t.Errorf("fired %d, want 3", n)
 		}
-		want := []string{"ok→warning (case warning, supervised false)", "warning→overdue (case overdue, supervised true)",
-			"overdue→overdue (case overdue, supervised true)"}
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		want := []string{
+			"submit -→ok supervised false",
+			"sla_warning ok→warning supervised false",
+			"sla_breach warning→overdue supervised false",
+			"escalate overdue→overdue supervised true",
+			"sla_breach overdue→overdue supervised true",
+			"escalate overdue→overdue supervised true",
+			"accept overdue→ok supervised true",
+		}
 		if !slices.Equal(rec.calls, want) {
-			t.Errorf("got %q, want %q", rec.calls, want)
+			t.Errorf("rollups were told\n%s\nwant\n%s", strings.Join(rec.calls, "\n"), strings.Join(want, "\n"))
+		}
+		for _, p := range rec.problems {
+			t.Error(p)
+		}
+	})
+}
+
+// TestPostponementMovesTheDeadline: the postpone_grant effect of an
+// approval, not the action's name, extends the running stage by the hours
+// requested; a refusal (postpone_clear alone) leaves it. The case shows
+// the deadline the engine returned.
+func TestPostponementMovesTheDeadline(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		c := w.submit(t, "resident", "ZL0302", inA)
+		w.act(t, "staff-a", c.ID, casework.ActAccept, casework.Input{})
+		w.act(t, "staff-a", c.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		before := w.open(t, c.ID)
+		cal := w.eng.Calendar()
+		steps := []struct {
+			name     string
+			do       func()
+			extended time.Duration
+		}{
+			{"refused: the deadline stays", func() {
+				w.act(t, "cg-handler", c.ID, casework.ActPostponeRequest, casework.Input{Reason: "需协调物业", Hours: intp(16)})
+				w.act(t, "staff-a", c.ID, casework.ActPostponeRefuse, casework.Input{Reason: "不予延期"})
+			}, 0},
+			{"approved: 8 more working hours", func() {
+				w.act(t, "cg-handler", c.ID, casework.ActPostponeRequest, casework.Input{Reason: "需协调物业", Hours: intp(8)})
+				w.act(t, "staff-a", c.ID, casework.ActPostponeApprove, casework.Input{})
+			}, 8 * time.Hour},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				s.do()
+				st := w.open(t, c.ID)
+				want := advance(cal, false, before.Deadline, s.extended)
+				if st.ID != before.ID || st.Extended != s.extended || !st.Deadline.Equal(want) {
+					t.Errorf("stage %d extended %v deadline %s; want stage %d extended %v deadline %s", st.ID, st.Extended, at(st.Deadline),
+						before.ID, s.extended, at(want))
+				}
+				if got := w.get(t, c.ID); !got.DeadlineAt.Equal(want) {
+					t.Errorf("case deadline %s, want %s", at(got.DeadlineAt), at(want))
+				}
+			})
 		}
 	})
 }

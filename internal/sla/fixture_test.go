@@ -91,7 +91,7 @@ func (w *world) start(t testing.TB, wt *worldtest.World) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.svc.AddHook(w.eng)
+	w.svc.UseDeadlines(w.eng)
 }
 
 // reopener returns a function that opens and migrates the same database on

@@ -140,18 +140,13 @@ func (e *Engine) recomputeStage(ctx context.Context, tx *db.Tx, cal *calendar.Ca
 	if err := scheduleStage(ctx, tx, s); err != nil {
 		return false, err
 	}
-	if err := setCase(ctx, tx, s.CaseID, s); err != nil {
-		return false, err
-	}
-	if from, to := old.State(), s.State(); from != to {
-		if err := e.observe(ctx, tx, s.CaseID, from, to); err != nil {
-			return false, err
-		}
-	}
+	// The recomputed step goes through casework's change path, which takes
+	// the case's new deadline and SLA state from CaseDeadline (reading the
+	// stage just saved) and counts it in the rollups.
 	loc := cal.Location()
 	data := map[string]any{"stage": s.Stage, "limit": s.Limit, "old_deadline": old.Deadline.In(loc).Format(time.RFC3339),
 		"deadline": s.Deadline.In(loc).Format(time.RFC3339)}
-	if err := e.cases.SystemEvent(ctx, tx, s.CaseID, ActRecomputed, "", data, false); err != nil {
+	if _, err := e.cases.SystemStep(ctx, tx, s.CaseID, casework.Step{Action: ActRecomputed, Data: data}); err != nil {
 		return false, err
 	}
 	return true, audit.Record(ctx, tx, audit.System("sla"), "sla.recompute", fmt.Sprintf("case:%d", s.CaseID),

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"time"
 
-	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/errs"
@@ -330,94 +329,4 @@ func (s *Scheduler) fireIn(ctx context.Context, tx *db.Tx, id int64) (bool, erro
 	}
 	_, err = tx.Exec(ctx, `UPDATE timers SET effective = $1 WHERE id = $2`, true, id)
 	return err == nil, err
-}
-
-// fireTimer applies a due timer inside tx. It reports false for a timer
-// its case has made moot.
-func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t timer) (bool, error) {
-	now := tx.Now()
-	loc := e.Calendar().Location()
-	switch t.kind {
-	case kindWarning, kindBreach:
-		st, err := stageByID(ctx, tx, t.stageID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		if err != nil {
-			return false, db.Translate(err)
-		}
-		if !st.EndedAt.IsZero() || !st.PausedAt.IsZero() || !st.BreachedAt.IsZero() || (t.kind == kindWarning && !st.WarnedAt.IsZero()) {
-			return false, nil
-		}
-		c, err := e.cases.CaseInTx(ctx, tx, t.caseID)
-		if err != nil {
-			return false, db.Translate(err)
-		}
-		action, kind := casework.ActWarning, "sla_warning"
-		if t.kind == kindWarning {
-			st.WarnedAt = now
-		} else {
-			st.BreachedAt = now
-			action, kind = casework.ActBreach, "sla_breach"
-		}
-		if err := saveStage(ctx, tx, st); err != nil {
-			return false, err
-		}
-		if err := setCase(ctx, tx, c.ID, st); err != nil {
-			return false, err
-		}
-		data := map[string]any{"stage": st.Stage, "limit": st.Limit, "deadline": st.Deadline.In(loc).Format(time.RFC3339),
-			"due_at": t.due.In(loc).Format(time.RFC3339)}
-		if err := e.cases.SystemEvent(ctx, tx, c.ID, action, "", data, false); err != nil {
-			return false, err
-		}
-		sup, err := supervisors(ctx, tx, c)
-		if err != nil {
-			return false, err
-		}
-		if err := e.cases.NotifyInTx(ctx, tx, c, kind, action, sup...); err != nil {
-			return false, err
-		}
-		if t.kind == kindBreach {
-			if err := e.escalate(ctx, tx, c, ReasonStageBreach, st.ID, 0, t.due, now); err != nil {
-				return false, err
-			}
-		}
-		return true, e.observe(ctx, tx, c.ID, c.SLAState, st.State())
-	case kindSupervision:
-		sv, err := scanSupervision(tx.QueryRow(ctx, `SELECT `+supCols+` FROM supervisions WHERE id = $1`, t.supID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		if err != nil {
-			return false, db.Translate(err)
-		}
-		if sv.Status != SupOpen || !sv.BreachedAt.IsZero() {
-			return false, nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE supervisions SET breached_at = $1 WHERE id = $2`, now, sv.ID); err != nil {
-			return false, err
-		}
-		c, err := e.cases.CaseInTx(ctx, tx, t.caseID)
-		if err != nil {
-			return false, db.Translate(err)
-		}
-		data := map[string]any{"supervision": sv.ID, "level": sv.Level, "kind": sv.Kind, "deadline": sv.Deadline.In(loc).Format(time.RFC3339),
-			"due_at": t.due.In(loc).Format(time.RFC3339)}
-		if err := e.cases.SystemEvent(ctx, tx, c.ID, casework.ActBreach, "", data, false); err != nil {
-			return false, err
-		}
-		staff, err := levelStaff(ctx, tx, sv.Level, sv.RegionCode)
-		if err != nil {
-			return false, err
-		}
-		if err := e.cases.NotifyInTx(ctx, tx, c, "sla_breach", casework.ActBreach, staff...); err != nil {
-			return false, err
-		}
-		if err := e.escalate(ctx, tx, c, ReasonSupBreach, sv.StageID, sv.ID, t.due, now); err != nil {
-			return false, err
-		}
-		return true, e.observe(ctx, tx, c.ID, c.SLAState, c.SLAState)
-	}
-	return false, nil
 }

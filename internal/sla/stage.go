@@ -11,7 +11,7 @@ import (
 	"whistle/internal/sla/calendar"
 )
 
-// The SLA states mirrored on cases.sla_state.
+// The SLA states, which casework writes on cases.sla_state.
 const (
 	StateOK      = "ok"
 	StateWarning = "warning"
@@ -300,12 +300,6 @@ func addStageTimers(ctx context.Context, tx *db.Tx, s *Stage) error {
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO timers (due_at, kind, case_id, stage_id, created_at) VALUES ($1, $2, $3, $4, $5), ($6, $7, $3, $4, $5)`,
 		s.WarnAt.UTC(), kindWarning, s.CaseID, s.ID, tx.Now(), s.Deadline.UTC(), kindBreach)
-	return err
-}
-
-// setCase mirrors the open stage's deadline and state on the case.
-func setCase(ctx context.Context, tx *db.Tx, caseID int64, s *Stage) error {
-	_, err := tx.Exec(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, null(caseDeadline(s)), s.State(), caseID)
 	return err
 }
 

@@ -158,9 +158,10 @@ func (e *Engine) manualSupervision(ctx context.Context, tx *db.Tx, cal *calendar
 // case has had (street first, then district), unless the case already has
 // an open supervision at the district. Its deadline counts from since, the
 // instant the breach fell due, so that a breach fired late (after a
-// restart) leaves the same deadline as one fired on time. It writes the
-// escalate step, flags the case as supervised and notifies the handler and
-// the supervising level's staff.
+// restart) leaves the same deadline as one fired on time. It takes the
+// escalate step through casework (casework.Service.SystemStep), which flags
+// the case as supervised and notifies the handler and the supervising
+// level's staff.
 func (e *Engine) escalate(ctx context.Context, tx *db.Tx, c *casework.Case, reason string, stageID, parentID int64, since, now time.Time) error {
 	var highest string
 	var openTop int
@@ -199,14 +200,10 @@ func (e *Engine) escalate(ctx context.Context, tx *db.Tx, c *casework.Case, reas
 	}
 	data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": reason,
 		"deadline": s.Deadline.In(e.Calendar().Location()).Format(time.RFC3339)}
-	if err := e.cases.SystemEvent(ctx, tx, c.ID, casework.ActEscalate, "", data, true); err != nil {
-		return err
-	}
-	staff, err := levelStaff(ctx, tx, level, code)
-	if err != nil {
-		return err
-	}
-	return e.cases.NotifyInTx(ctx, tx, c, "supervision", casework.ActEscalate, staff...)
+	_, err = e.cases.SystemStep(ctx, tx, c.ID, casework.Step{Action: casework.ActEscalate, Data: data,
+		Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
+		Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, level, code) }})
+	return err
 }
 
 // answerSupervisions marks the case's open supervisions answered by the

@@ -31,7 +31,7 @@ func BenchmarkSubmit(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.Cleanup(svc.Close)
-					svc.AddHook(w.eng)
+					svc.UseDeadlines(w.eng)
 					w.svc = svc
 				}
 				p := point(0)

@@ -30,7 +30,7 @@
 // and rollup_source (not rollup_state), wherever they lie, so that the
 // indicators are computable per department.
 //
-// The Store is a casework.Hook: inside the transaction of every case change
+// The Store is casework's Rollups: inside the transaction of every case change
 // it computes what the case contributed before and contributes now, and
 // applies the difference with one multi-row UPSERT per table (INSERT … ON
 // CONFLICT … DO UPDATE SET n = n + excluded.n, valid on SQLite and
@@ -39,17 +39,17 @@
 // rollups are therefore never out of step with the cases: a change that
 // rolls back takes its counts with it.
 //
-// # Changes outside case transitions
+// # One change path
 //
-// The SLA engine changes cases.sla_state (warnings and breaches fired by its
-// scheduler) and cases.supervised (automatic supervision) in transactions
-// that are not case transitions and run no hooks. For those it must call
-// SLAChanged (or Sync) in the same transaction. To make that call exact and
-// idempotent, the store remembers in rollup_open_cases the status, SLA state
-// and flag each open case is counted with, and moves exactly that count.
-// Register the Store after the SLA engine (casework.Service.AddHook order),
-// so that a change's hook sees the SLA state the engine just set; in the
-// other order the next Sync or change of the case corrects it.
+// Every change of a case, a person's action or a system step (the SLA
+// scheduler's warnings, breaches and automatic supervisions), goes through
+// casework's one change path, which calls the SLA engine's deadline
+// computation and then the Store, in that order, written in code: the
+// Store always counts a case with the SLA state the engine returned for
+// the same change. The store remembers in rollup_open_cases the status,
+// SLA state and flag each open case is counted with, and moves exactly that
+// count, so Sync, a repair for a row changed outside that path, is exact
+// and idempotent.
 //
 // # Indicators
 //

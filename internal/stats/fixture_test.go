@@ -104,9 +104,8 @@ func newWorld(t testing.TB, d *db.DB, clk *clock.Fake) *world {
 	if _, err := w.eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
 		t.Fatal(err)
 	}
-	w.svc.AddHook(w.eng)
+	w.svc.UseDeadlines(w.eng)
 	w.st = wt.AddStats(t, w.eng.Calendar)
-	w.eng.AddObserver(w.st)
 	tree, err := wt.Categories.Tree(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -156,23 +155,19 @@ func (w *world) act(t testing.TB, who string, id int64, a casework.Action, in ca
 
 func (w *world) photo(t testing.TB, who string, id int64) int64 { return w.Photo(t, who, id, "after") }
 
-// breach does what the SLA scheduler does when a stage's deadline passes,
-// and tells the rollups in the same transaction, as the engine is wired to.
+// breach does what the SLA scheduler does when a stage's deadline passes
+// and it escalates: it marks the open stage breached and takes a system
+// step that flags the case, through casework's change path, which takes
+// the SLA state from the engine and tells the rollups.
 func (w *world) breach(t testing.TB, id int64) {
 	t.Helper()
 	ctx := context.Background()
 	err := w.d.InTx(ctx, func(tx *db.Tx) error {
-		var from string
-		if err := tx.QueryRow(ctx, `SELECT sla_state FROM cases WHERE id = $1`, id).Scan(&from); err != nil {
-			return err
-		}
 		if _, err := tx.Exec(ctx, `UPDATE sla_stages SET breached_at = $1 WHERE case_id = $2 AND ended_at IS NULL`, tx.Now(), id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET sla_state = 'overdue', supervised = $1 WHERE id = $2`, true, id); err != nil {
-			return err
-		}
-		return w.st.SLAChanged(ctx, tx, id, from, "overdue")
+		_, err := w.svc.SystemStep(ctx, tx, id, casework.Step{Action: casework.ActBreach, Effects: []casework.Effect{casework.EffSupervise}})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -37,9 +37,10 @@ type Deps struct {
 	Accounts *account.Store
 }
 
-// Store maintains the rollups and answers queries on them. It is a
-// casework.Hook (register it with casework.Service.AddHook, after the SLA
-// engine) and safe for concurrent use.
+// Store maintains the rollups and answers queries on them. It is the case
+// service's casework.Rollups (casework.Deps.Rollups or UseRollups), which
+// casework calls after the deadline computation, and safe for concurrent
+// use.
 type Store struct {
 	db       *db.DB
 	regions  *region.Store
@@ -120,9 +121,9 @@ func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old 
 	return err
 }
 
-// rowOf is a case's row as casework (and the SLA engine, which updates the
-// case it hands to later hooks) saw it. Its lateness is left false: it is
-// read from the stages for closed cases only.
+// rowOf is a case's row as casework wrote it (with the deadline and SLA
+// state the deadline computation returned). Its lateness is left false: it
+// is read from the stages for closed cases only.
 func rowOf(c *casework.Case) row {
 	return row{id: c.ID, path: c.RegionPath, category: c.CategoryCode, source: c.Source, status: string(c.Status), sla: c.SLAState,
 		supervised: c.Supervised, created: c.CreatedAt, closed: c.ClosedAt, rating: c.Rating, revisit: c.RevisitResult,
@@ -142,8 +143,8 @@ func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
 	return f
 }
 
-// CaseChanged implements casework.Hook: inside the change's transaction it
-// moves the case's counts from what it contributed before to what it
+// CaseChanged implements casework.Rollups: inside the change's transaction
+// it moves the case's counts from what it contributed before to what it
 // contributes now.
 func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
 	if ch.After == nil {
@@ -152,10 +153,10 @@ func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) 
 	id := ch.After.ID
 	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", id, ch.Action)
 	var r row
-	if ch.Before == nil {
-		// A new case is open and was never closed, so ch.After, which the
-		// SLA engine (registered before this hook) updated with the
-		// stage it opened, is its row: one read fewer per submission.
+	if ch.After.Status != "closed" {
+		// ch.After is the case as casework wrote it, SLA state included:
+		// its row, without a read. Only a closed case's lateness is read
+		// from its stages.
 		r = rowOf(ch.After)
 	} else if r, err = loadRow(ctx, tx, id); err != nil {
 		return err
@@ -181,11 +182,11 @@ func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) 
 	return remember(ctx, tx, id, &now, had, mem)
 }
 
-// Sync brings one case's counts in rollup_state up to date inside tx after
-// a change that was not a case transition: the SLA state or the
-// supervision flag set by the SLA engine. It moves the count from what the
-// case is remembered with to what its row says, so it is idempotent and
-// may run before or after other hooks.
+// Sync brings one case's counts in rollup_state up to date with its row
+// inside tx: a repair for a row changed outside casework's change path
+// (every change through it is counted by CaseChanged). It moves the count
+// from what the case is remembered with to what its row says, so it is
+// idempotent.
 func (s *Store) Sync(ctx context.Context, tx *db.Tx, caseID int64) (err error) {
 	defer errs.Wrapf(&err, "stats.Sync(%d)", caseID)
 	r, err := loadRow(ctx, tx, caseID)
@@ -208,13 +209,4 @@ func (s *Store) Sync(ctx context.Context, tx *db.Tx, caseID int64) (err error) {
 	d.add(&now, +1, partState)
 	applyLater(tx, d)
 	return remember(ctx, tx, caseID, &now, true, mem)
-}
-
-// SLAChanged is the call the SLA engine makes inside its transaction when
-// it changes a case's SLA state (from → to) or supervision flag outside a
-// case transition: the scheduler's warning, breach or escalation. The
-// store re-reads the case (from and to only document the call), so a call
-// with the wrong states or a repeated call is harmless.
-func (s *Store) SLAChanged(ctx context.Context, tx *db.Tx, caseID int64, from, to string) error {
-	return s.Sync(ctx, tx, caseID)
 }

@@ -100,7 +100,7 @@ func fmtRate(r *float64) string {
 	return fmt.Sprintf("%.2f", *r)
 }
 
-func TestOverdueAndSLAChanged(t *testing.T) {
+func TestOverdueAndSync(t *testing.T) {
 	eachWorld(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		a := w.submit(t, "grid-3", w.urban[0], 2, "grid_patrol")
@@ -110,15 +110,15 @@ func TestOverdueAndSLAChanged(t *testing.T) {
 		if s.KPI.Overdue != 1 || s.KPI.Open != 2 || s.KPI.Supervised != 1 {
 			t.Errorf("after a breach: %+v; want 1 overdue, 2 open, 1 supervised", s.KPI)
 		}
-		// SLAChanged re-reads the case: a repeated call changes nothing.
+		// Sync re-reads the case: a repeated call changes nothing.
 		for i := 0; i < 2; i++ {
-			err := w.d.InTx(ctx, func(tx *db.Tx) error { return w.st.SLAChanged(ctx, tx, a.ID, "ok", "overdue") })
+			err := w.d.InTx(ctx, func(tx *db.Tx) error { return w.st.Sync(ctx, tx, a.ID) })
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got := summary(t, w, "330303002").KPI.Overdue; got != 1 {
-			t.Errorf("overdue after repeated SLAChanged = %d, want 1", got)
+			t.Errorf("overdue after repeated Sync = %d, want 1", got)
 		}
 		m, err := w.st.Map(ctx, account.SystemScope(), "330303", stats.MetricOverdue)
 		if err != nil {
@@ -463,9 +463,9 @@ func (w *world) randomBreach(t testing.TB, rng *rand.Rand, ids []int64) {
 	}
 }
 
-// schedulerPass fires the SLA engine's due timers; the engine tells the
-// rollups (an Observer) of every warning, breach and escalation in the
-// timer's transaction.
+// schedulerPass fires the SLA engine's due timers; each warning, breach
+// and escalation goes through casework's change path, which counts it in
+// the rollups in the timer's transaction.
 func (w *world) schedulerPass(t testing.TB) {
 	if _, err := w.eng.NewScheduler(sla.SchedulerConfig{}).RunDue(context.Background()); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, in
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Cases.AddHook(eng)
+	w.Cases.UseDeadlines(eng)
 	st := w.AddStats(t, eng.Calendar)
 	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func newDecoderWorld(tb testing.TB) *decoderWorld {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	wt.Cases.AddHook(eng)
+	wt.Cases.UseDeadlines(eng)
 	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
 		tb.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func newO311World(t *testing.T, d *db.DB, clk *clock.Fake, keys *ratelimit.Limit
 			{Name: "admin", Region: "330303", Role: account.Admin},
 			{Name: "sthj-handler", Region: "330303", Role: account.DepartmentHandler, Department: "STHJ"},
 		},
-		Seed: seed, Hooks: []casework.Hook{open311.AuditHook{}}})
+		Seed: seed})
 	w.cases, w.cats, w.acc, w.users = wt.Cases, wt.Categories, wt.Accounts, wt.Users
 	var ts *httptest.Server
 	w.srv, ts = serve(t, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, Clock: clk,

@@ -66,8 +66,7 @@ type Options struct {
 	// Cases configures the case service; the zero Config is
 	// casework.DefaultConfig().
 	Cases casework.Config
-	// Hooks and Logger are given to the case service as they are.
-	Hooks  []casework.Hook
+	// Logger is given to the case service as it is.
 	Logger *slog.Logger
 }
 
@@ -173,7 +172,7 @@ func stores(tb testing.TB, d *db.DB) *World {
 func (w *World) startCases(tb testing.TB, opts Options) {
 	tb.Helper()
 	svc, err := casework.NewService(casework.Deps{DB: w.DB, Regions: w.Regions, Accounts: w.Accounts, Catalog: casework.NewCatalog(w.Categories),
-		Blobs: w.Blobs, Logger: opts.Logger, Config: opts.Cases, Hooks: opts.Hooks})
+		Blobs: w.Blobs, Logger: opts.Logger, Config: opts.Cases})
 	if err != nil {
 		tb.Fatalf("case service: %v", err)
 	}
@@ -181,8 +180,8 @@ func (w *World) startCases(tb testing.TB, opts Options) {
 	w.Cases = svc
 }
 
-// AddStats starts the rollups and hooks them into the case service after
-// the hooks already there. cal is the SLA engine's calendar
+// AddStats starts the rollups and makes them the case service's Rollups
+// (which it calls after the deadline computation, whenever that is set). cal is the SLA engine's calendar
 // ((*sla.Engine).Calendar); nil counts natural hours.
 func (w *World) AddStats(tb testing.TB, cal func() *calendar.Calendar) *stats.Store {
 	tb.Helper()
@@ -190,7 +189,7 @@ func (w *World) AddStats(tb testing.TB, cal func() *calendar.Calendar) *stats.St
 	if err != nil {
 		tb.Fatalf("stats: %v", err)
 	}
-	w.Cases.AddHook(st)
+	w.Cases.UseRollups(st)
 	w.Cases.UseQueueCounter(st)
 	w.Stats = st
 	return st
