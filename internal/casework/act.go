@@ -611,7 +611,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 			known.Version, known.UpdatedAt = c.Version+1, tx.Now()
 		}
 	}
-	return s.changed(ctx, tx, c, known, c.ID, t.Action, t.Effects, in, caller)
+	return s.changed(ctx, tx, w, c, known, c.ID, t.Action, t.Effects, in, caller)
 }
 
 // caseUpdate collects the columns a transition changes.

@@ -72,18 +72,15 @@ func (s *Service) UseRollups(r Rollups) { s.rollups = r }
 // tx, after casework wrote the change's own columns: first the deadline
 // computation, whose deadline and SLA state casework writes on the case,
 // then the rollups, which so always count the case as it now stands; last
-// the API client's audit entry. after is the case as written (nil: read it
-// inside tx). It returns the case after the change.
-func (s *Service) changed(ctx context.Context, tx *db.Tx, before, after *Case, id int64, a Action, effects []Effect, in Input, actor Caller) (*Case, error) {
+// the API client's audit entry. w is the case's workflow (its own
+// version), after the case as written (nil: read it inside tx). It returns
+// the case after the change.
+func (s *Service) changed(ctx context.Context, tx *db.Tx, w *Workflow, before, after *Case, id int64, a Action, effects []Effect, in Input, actor Caller) (*Case, error) {
 	if after == nil && (s.deadlines != nil || s.rollups != nil) {
 		var err error
 		if after, err = s.caseInTx(ctx, tx, id); err != nil {
 			return nil, err
 		}
-	}
-	var w *Workflow
-	if after != nil {
-		w = s.wfs[after.Workflow]
 	}
 	ch := Change{Before: before, After: after, Action: a, Effects: effects, Input: in, Workflow: w, At: tx.Now(), Actor: actor}
 	if s.deadlines != nil && w != nil {

@@ -534,7 +534,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			return err
 		}
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
-		after, err = s.changed(ctx, tx, nil, nc, id, ActSubmit, nil, Input{}, c)
+		after, err = s.changed(ctx, tx, w, nil, nc, id, ActSubmit, nil, Input{}, c)
 		return err
 	})
 	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {

@@ -2,7 +2,6 @@ package casework
 
 import (
 	"context"
-	"fmt"
 
 	"whistle/internal/db"
 	"whistle/internal/errs"
@@ -47,9 +46,9 @@ func (s *Service) SystemStep(ctx context.Context, tx *db.Tx, id int64, step Step
 	if err != nil {
 		return nil, err
 	}
-	w, ok := s.wfs[c.Workflow]
-	if !ok {
-		return nil, fmt.Errorf("case %d has unknown workflow %q", id, c.Workflow)
+	w, err := s.workflowOf(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	var extra []int64
 	if step.Notify != nil {
