@@ -113,8 +113,8 @@ type PublicStep struct {
 
 // publicDataKeys are the keys of a step's data the projection keeps; any
 // other key (claimant and target_user name people) is left out.
-var publicDataKeys = map[string]bool{"source": true, "category": true, "stars": true, "passed": true, "hours": true, "deadline": true,
-	"reason": true, "parent": true, "target_department": true, "target_department_name": true}
+var publicDataKeys = map[string]bool{DataSource: true, DataCategory: true, DataStars: true, DataPassed: true, DataHours: true,
+	DataDeadline: true, DataReason: true, DataParent: true, DataTargetDepartment: true, DataTargetDepartmentName: true}
 
 // publicEvent strips a step as the projection shows it: no actor, only
 // publicDataKeys, and no note on a resident's own step (a rating comment

@@ -810,48 +810,7 @@ func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event
 	if e.Action == casework.ActSubmit && c.Anonymous {
 		it.Actor = s.Catalog.T(lang, "page.case.anonymous")
 	}
-	str := func(k string) string { v, _ := e.Data[k].(string); return v }
-	if v := str("target_department_name"); v != "" {
-		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.to_department", v))
-	}
-	if v := str("target_user"); v != "" && staff {
-		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.to_user", v))
-	}
-	if e.Data["automatic"] == true {
-		// Staff see which rule chose the department; others that it was automatic.
-		id, byRule := e.Data["rule_id"].(float64)
-		prio, _ := e.Data["rule_priority"].(float64)
-		switch {
-		case !staff:
-			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto"))
-		case byRule:
-			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto_rule", int64(id), str("rule_category"), str("rule_region"), int(prio)))
-		default:
-			it.Details = append(it.Details, s.Catalog.T(lang, "page.case.auto_default", str("default_of")))
-		}
-	}
-	if v, ok := e.Data["stars"].(float64); ok {
-		it.Details = append(it.Details, strings.Repeat("★", int(v))+strings.Repeat("☆", 5-int(v)))
-	}
-	if v, ok := e.Data["passed"].(bool); ok {
-		k := "page.case.passed_no"
-		if v {
-			k = "page.case.passed_yes"
-		}
-		it.Details = append(it.Details, s.Catalog.T(lang, k))
-	}
-	if v := str("result"); v != "" {
-		it.Details = append(it.Details, s.Catalog.T(lang, "revisit."+v))
-	}
-	if v, ok := e.Data["hours"].(float64); ok && v > 0 {
-		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.hours", int(v)))
-	}
-	if v := str("reason"); v != "" {
-		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.reason", v))
-	}
-	if v := str("parent"); v != "" {
-		it.Details = append(it.Details, s.Catalog.T(lang, "page.case.parent", v))
-	}
+	it.Details = s.timelineDetails(lang, e.Facts(), staff)
 	for _, p := range e.Photos {
 		alt := s.Catalog.T(lang, "page.case.photo_before")
 		if p.Kind == "after" {
@@ -860,6 +819,60 @@ func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event
 		it.Photos = append(it.Photos, photoView{URL: fmt.Sprintf("/api/v1/cases/%d/photos/%d", c.ID, p.ID), Kind: p.Kind, Alt: alt})
 	}
 	return it
+}
+
+// timelineDetails are the lines under a timeline entry, one per fact it
+// records; staff also see whom a step dispatched to and which routing rule
+// chose a department.
+func (s *Server) timelineDetails(lang i18n.Lang, f casework.Facts, staff bool) []string {
+	var out []string
+	if f.TargetDepartmentName != "" {
+		out = append(out, s.Catalog.T(lang, "page.case.to_department", f.TargetDepartmentName))
+	}
+	if f.TargetUser != "" && staff {
+		out = append(out, s.Catalog.T(lang, "page.case.to_user", f.TargetUser))
+	}
+	if a := f.Auto; a != nil {
+		switch {
+		case !staff:
+			out = append(out, s.Catalog.T(lang, "page.case.auto"))
+		case a.RuleID != 0:
+			out = append(out, s.Catalog.T(lang, "page.case.auto_rule", a.RuleID, a.RuleCategory, a.RuleRegion, a.RulePriority))
+		default:
+			out = append(out, s.Catalog.T(lang, "page.case.auto_default", a.DefaultOf))
+		}
+	}
+	if f.Stars > 0 {
+		out = append(out, strings.Repeat("★", f.Stars)+strings.Repeat("☆", 5-f.Stars))
+	}
+	if f.Passed != nil {
+		if *f.Passed {
+			out = append(out, s.Catalog.T(lang, "page.case.passed_yes"))
+		} else {
+			out = append(out, s.Catalog.T(lang, "page.case.passed_no"))
+		}
+	}
+	if f.Result != "" {
+		out = append(out, s.Catalog.T(lang, "revisit."+f.Result))
+	}
+	if f.Hours > 0 {
+		out = append(out, s.Catalog.T(lang, "page.case.hours", f.Hours))
+	}
+	if f.Reason != "" {
+		out = append(out, s.Catalog.T(lang, "page.case.reason", f.Reason))
+	}
+	if f.Parent != "" {
+		out = append(out, s.Catalog.T(lang, "page.case.parent", f.Parent))
+	}
+	if f.Stage != "" {
+		// A stage the catalogue does not name shows as stored.
+		key, name := "sla.stage."+safeKey(f.Stage), f.Stage
+		if t := s.Catalog.T(lang, key); t != key {
+			name = t
+		}
+		out = append(out, s.Catalog.T(lang, "page.case.stage", name))
+	}
+	return out
 }
 
 // pageCaseAct takes one action from its form. htmx gets the form back
