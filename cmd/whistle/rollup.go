@@ -217,6 +217,10 @@ func rollupBench(ctx context.Context, e env, a *app, st *stats.Store, o benchOpt
 		if err != nil {
 			return err
 		}
+		units, err := timeIt(o.runs, func() error { _, err := st.Units(ctx, sys, n.Code, st.WindowPeriod()); return err })
+		if err != nil {
+			return err
+		}
 		base, err := timeIt(o.baseRuns, func() error { _, err := st.SummaryFromCases(ctx, sys, n.Code); return err })
 		if err != nil {
 			return err
@@ -224,6 +228,7 @@ func rollupBench(ctx context.Context, e env, a *app, st *stats.Store, o benchOpt
 		label := n.Code + " " + n.Name
 		fmt.Fprintf(e.stdout, "%s\t%s\tsummary (rollups)\t%s\t%s\n", label, n.Level, ms(sum.pct(.5)), ms(sum.pct(.95)))
 		fmt.Fprintf(e.stdout, "%s\t%s\tmap open (rollups)\t%s\t%s\n", label, n.Level, ms(mp.pct(.5)), ms(mp.pct(.95)))
+		fmt.Fprintf(e.stdout, "%s\t%s\tunit statistics, node, children and departments (registry)\t%s\t%s\n", label, n.Level, ms(units.pct(.5)), ms(units.pct(.95)))
 		fmt.Fprintf(e.stdout, "%s\t%s\tsummary (GROUP BY over cases)\t%s\t%s\tratio p50 %.0f×\n", label, n.Level, ms(base.pct(.5)), ms(base.pct(.95)),
 			float64(base.pct(.5))/math.Max(float64(sum.pct(.5)), 1))
 	}

@@ -3,9 +3,11 @@ package stats
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"whistle/internal/casework"
@@ -72,17 +74,36 @@ type row struct {
 const lateSQL = `EXISTS (SELECT 1 FROM sla_stages s WHERE s.case_id = c.id AND s.stage <> 'rate'
 	AND (s.breached_at IS NOT NULL OR s.outcome = 'missed' OR (s.ended_at IS NULL AND s.deadline_at IS NOT NULL AND s.deadline_at < c.closed_at)))`
 
-// firstSQL is the outcome of a case's first stage (its first sla_stages
-// row: 红哨 accept, 数字城管 register): 2 met (or without a limit), 1
-// missed or breached, 0 still running or none.
-const firstSQL = `COALESCE((SELECT CASE WHEN s.outcome IN ('met', 'none') THEN 2 WHEN s.outcome = 'missed' OR s.breached_at IS NOT NULL THEN 1 ELSE 0 END
-	FROM sla_stages s WHERE s.case_id = c.id ORDER BY s.id LIMIT 1), 0)`
+// firstSQL is the outcome of a case's first stage (the SLA stage of its
+// workflow's initial state: 红哨 accept, 数字城管 register; its first row of
+// that stage): 2 met (or without a limit), 1 missed or breached, 0 still
+// running or none. The stage names come from the shipped workflow
+// definitions, once: they are embedded and immutable, like
+// casework.TerminalStates.
+var firstSQL = sync.OnceValue(func() string {
+	var whens []string
+	wfs := casework.Workflows()
+	for _, name := range slices.Sorted(maps.Keys(wfs)) {
+		wf := wfs[name]
+		if st := wf.Stages[wf.Initial]; st != "" {
+			whens = append(whens, "WHEN '"+strings.ReplaceAll(name, "'", "''")+"' THEN '"+strings.ReplaceAll(st, "'", "''")+"'")
+		}
+	}
+	stage := "''"
+	if len(whens) > 0 {
+		stage = "CASE c.workflow " + strings.Join(whens, " ") + " ELSE '' END"
+	}
+	return `COALESCE((SELECT CASE WHEN s.outcome IN ('met', 'none') THEN 2 WHEN s.outcome = 'missed' OR s.breached_at IS NOT NULL THEN 1 ELSE 0 END
+	FROM sla_stages s WHERE s.case_id = c.id AND s.stage = ` + stage + ` ORDER BY s.id LIMIT 1), 0)`
+})
 
 // rowCols reads a row; the lateness and first-stage checks run for closed
 // cases only.
-const rowCols = `c.id, c.region_path, c.category_code, c.source, c.status, c.sla_state, c.supervised, c.created_at, c.closed_at,
+func rowCols() string {
+	return `c.id, c.region_path, c.category_code, c.source, c.status, c.sla_state, c.supervised, c.created_at, c.closed_at,
 	COALESCE(c.rating, 0), c.revisit_result, CASE WHEN c.status = 'closed' AND ` + lateSQL + ` THEN 1 ELSE 0 END,
-	COALESCE(c.department_id, 0), c.rework, c.returns, CASE WHEN c.status = 'closed' THEN ` + firstSQL + ` ELSE 0 END`
+	COALESCE(c.department_id, 0), c.rework, c.returns, CASE WHEN c.status = 'closed' THEN ` + firstSQL() + ` ELSE 0 END`
+}
 
 type scanner interface{ Scan(...any) error }
 

@@ -64,7 +64,7 @@ func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code str
 
 	// Closures: the handling time needs the working calendar, so the rows
 	// come back and are summed here.
-	rows, err = s.db.Query(ctx, `SELECT `+rowCols+` FROM cases c
+	rows, err = s.db.Query(ctx, `SELECT `+rowCols()+` FROM cases c
 		WHERE c.region_path >= $1 AND c.region_path < $2 AND c.status = 'closed' AND c.closed_at >= $3 AND c.closed_at < $4`,
 		pathLo, pathHi, lo, hi)
 	if err != nil {

@@ -196,6 +196,20 @@ func TestCaseIndicators(t *testing.T) {
 				t.Errorf("community 1's staff got the units of street 2")
 			}
 		})
+		t.Run("the first stage is the initial state's", func(t *testing.T) {
+			// Without its accept stage (a case from before the SLA engine,
+			// or the demo history's) A has no first stage to measure: its
+			// next stage, dispatch, is not a response.
+			w.exec(t, `DELETE FROM sla_stages WHERE case_id = $1 AND stage = 'accept'`, a.ID)
+			w.rebuild(t, false)
+			v, err := reg.Compute(ctx, stats.IndResponse, indicator.Query{Subject: street1, Period: nov})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := showValue(v), "1.00 1/1"; got != want {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
 	})
 }
 

@@ -231,7 +231,7 @@ func (b *rebuilder) read(ctx context.Context, path string) error {
 	acc := b.acc[leaf]
 	var after int64
 	for {
-		rows, err := b.tx.Query(ctx, `SELECT `+rowCols+` FROM cases c WHERE c.region_path = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
+		rows, err := b.tx.Query(ctx, `SELECT `+rowCols()+` FROM cases c WHERE c.region_path = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
 			path, after, b.opt.BatchSize)
 		if err != nil {
 			return err

@@ -84,7 +84,7 @@ func memoryOf(f *facts) memory { return memory{f.status, f.sla, f.supervised} }
 
 // loadRow reads one case's row inside tx.
 func loadRow(ctx context.Context, tx *db.Tx, id int64) (row, error) {
-	r, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases c WHERE c.id = $1`, id))
+	r, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols()+` FROM cases c WHERE c.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errs.E(errs.NotFound, "case.not_found")
 	}
