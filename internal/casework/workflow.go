@@ -1,6 +1,7 @@
 package casework
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -200,7 +201,7 @@ func (w *Workflow) Candidates(a Action, s State) []Transition {
 	return out
 }
 
-//go:embed workflows/*.json
+//go:embed workflows/*.json workflows/doc_*.md
 var files embed.FS
 
 // Definitions parses the workflow files casework ships, by name. They are
@@ -311,4 +312,35 @@ func (w *Workflow) Validate() error {
 		return ps
 	}
 	return nil
+}
+
+// WorkflowsDoc generates docs/WORKFLOWS.md from the shipped workflow
+// files: the narrative of workflows/doc_header.md, a section per workflow
+// (workflow.Markdown) and workflows/doc_notes.md.
+func WorkflowsDoc() ([]byte, error) {
+	header, err := files.ReadFile("workflows/doc_header.md")
+	if err != nil {
+		return nil, err
+	}
+	notes, err := files.ReadFile("workflows/doc_notes.md")
+	if err != nil {
+		return nil, err
+	}
+	defs, err := Definitions()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(defs))
+	for n := range defs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.Write(header)
+	for _, n := range names {
+		b.WriteString("\n" + workflow.Markdown(defs[n]))
+	}
+	b.WriteString("\n")
+	b.Write(notes)
+	return b.Bytes(), nil
 }
