@@ -16,14 +16,26 @@ import (
 
 // Store keeps the versions of the workflow definitions (workflow_versions)
 // and which one of each name is active. Versions never change once stored,
-// so they are cached in memory; the active version of each name is cached
-// too and moves on Upload.
+// so they are cached in memory. Which one is active is cached too: an
+// Upload through this Store moves it at once, and an upload through
+// another replica's Store is seen after at most ActiveMaxAge.
 type Store struct {
 	db     *db.DB
 	mu     sync.RWMutex
 	vocabs map[string]Vocab // by kind
 	defs   map[nameVersion]*Definition
-	active map[string]int
+	active map[string]activeEntry
+	// ActiveMaxAge bounds how long the active version of a name is taken
+	// from memory before the table is asked again (other replicas).
+	ActiveMaxAge time.Duration
+}
+
+// DefaultActiveMaxAge is how stale another replica's upload may be seen.
+const DefaultActiveMaxAge = 5 * time.Second
+
+type activeEntry struct {
+	version int
+	read    time.Time
 }
 
 type nameVersion struct {
@@ -33,7 +45,8 @@ type nameVersion struct {
 
 // NewStore returns a Store on d. Kinds become known through Register.
 func NewStore(d *db.DB) *Store {
-	return &Store{db: d, vocabs: map[string]Vocab{}, defs: map[nameVersion]*Definition{}, active: map[string]int{}}
+	return &Store{db: d, vocabs: map[string]Vocab{}, defs: map[nameVersion]*Definition{}, active: map[string]activeEntry{},
+		ActiveMaxAge: DefaultActiveMaxAge}
 }
 
 // Register makes a subject kind known with the vocabulary its module
@@ -80,10 +93,12 @@ func (s *Store) Register(ctx context.Context, v Vocab, shipped ...*Definition) (
 // Active returns the active version of the named workflow.
 func (s *Store) Active(ctx context.Context, name string) (_ *Definition, err error) {
 	defer errs.Wrapf(&err, "workflow.Active(%s)", name)
+	now := s.db.Clock().Now()
 	s.mu.RLock()
-	v, ok := s.active[name]
+	e, ok := s.active[name]
 	s.mu.RUnlock()
-	if !ok {
+	if !ok || now.Sub(e.read) > s.ActiveMaxAge {
+		var v int
 		err := s.db.QueryRow(ctx, `SELECT version FROM workflow_versions WHERE name = $1 AND active = $2`, name, true).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errs.E(errs.NotFound, "workflow.not_found", name)
@@ -91,11 +106,12 @@ func (s *Store) Active(ctx context.Context, name string) (_ *Definition, err err
 		if err != nil {
 			return nil, err
 		}
+		e = activeEntry{version: v, read: now}
 		s.mu.Lock()
-		s.active[name] = v
+		s.active[name] = e
 		s.mu.Unlock()
 	}
-	return s.Get(ctx, name, v)
+	return s.Get(ctx, name, e.version)
 }
 
 // Get returns one version of the named workflow.
@@ -254,7 +270,7 @@ func (s *Store) Upload(ctx context.Context, actor audit.Actor, body []byte, appl
 	}
 	s.mu.Lock()
 	s.defs[nameVersion{d.Name, d.Version}] = d
-	s.active[d.Name] = d.Version
+	s.active[d.Name] = activeEntry{version: d.Version, read: s.db.Clock().Now()}
 	s.mu.Unlock()
 	out.Applied = true
 	return out, nil

@@ -225,3 +225,55 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestAnotherReplicaSeesTheUpload: a Store that cached the active version
+// before another replica's upload keeps it until ActiveMaxAge has passed
+// on the database's clock, then reads the new one.
+func TestAnotherReplicaSeesTheUpload(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	dbtest.Each(t, clk, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		a := newTickets(t, d)
+		b := workflow.NewStore(d)
+		if err := b.Register(ctx, ticketVocab(), ticketDef(t)); err != nil {
+			t.Fatal(err)
+		}
+		active := func() int {
+			t.Helper()
+			def, err := b.Active(ctx, "ticket")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return def.Version
+		}
+		if got := active(); got != 1 {
+			t.Fatalf("replica b: version %d, want 1", got)
+		}
+		if _, err := a.wf.Upload(ctx, audit.Actor{Name: "admin"}, ticketV2(t), true); err != nil {
+			t.Fatal(err)
+		}
+		if got := active(); got != 1 {
+			t.Errorf("replica b right after the upload: version %d, want its cached 1", got)
+		}
+		clk.Advance(b.ActiveMaxAge + time.Second)
+		if got := active(); got != 2 {
+			t.Errorf("replica b after ActiveMaxAge: version %d, want 2", got)
+		}
+	})
+}
+
+// BenchmarkActive is the cost casework pays per Submit to learn the
+// active version.
+func BenchmarkActive(b *testing.B) {
+	d := dbtest.MustOpenDB(b, db.SQLite, clock.NewFake(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)))
+	s := workflow.NewStore(d)
+	ctx := context.Background()
+	if err := s.Register(ctx, ticketVocab(), ticketDef(b)); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Active(ctx, "ticket"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
