@@ -302,6 +302,18 @@ func Vocab() workflow.Vocab {
 	for _, s := range TerminalStates() {
 		v.Terminal = append(v.Terminal, string(s))
 	}
+	// Time limits are kept per stage (internal/sla): an uploaded version
+	// may move a state to another known stage, not invent one.
+	seen := map[string]bool{}
+	for _, d := range builtin() {
+		for _, s := range d.States {
+			if s.Stage != "" && !seen[s.Stage] {
+				seen[s.Stage] = true
+				v.Stages = append(v.Stages, s.Stage)
+			}
+		}
+	}
+	sort.Strings(v.Stages)
 	return v
 }
 

@@ -21,6 +21,9 @@ type Vocab struct {
 	// Terminal, when set, lists the states the module can treat as ends
 	// (casework writes them into SQL); another terminal state is refused.
 	Terminal []string
+	// Stages, when set, lists the time-limit stages the module knows (it
+	// keeps limits per stage); a state naming another one is refused.
+	Stages []string
 }
 
 // Problem is one thing wrong with a definition: a message key of the
@@ -60,6 +63,7 @@ var problemText = map[string]string{
 	"workflow.resume_unpaused":   "action %q resumes from %q, which is not a paused state",
 	"workflow.terminal_and_paus": "state %q is both terminal and paused",
 	"workflow.unknown_terminal":  "terminal state %q is not one the module knows as an end",
+	"workflow.unknown_stage":     "state %q names unknown time-limit stage %q",
 }
 
 // Error is the English message of the problem.
@@ -124,6 +128,9 @@ func Validate(d *Definition, v Vocab) Problems {
 		hasTerminal = hasTerminal || s.Terminal
 		if s.Terminal && v.Terminal != nil && !slices.Contains(v.Terminal, s.Name) {
 			add("workflow.unknown_terminal", s.Name)
+		}
+		if s.Stage != "" && v.Stages != nil && !slices.Contains(v.Stages, s.Stage) {
+			add("workflow.unknown_stage", s.Name, s.Stage)
 		}
 		if s.Terminal && s.Paused {
 			add("workflow.terminal_and_paus", s.Name)

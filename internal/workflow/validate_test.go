@@ -70,6 +70,8 @@ func TestValidate(t *testing.T) {
 			[]string{`terminal state "closed" has an exit: action "note"`}},
 		{"a terminal state the module does not know", func(d *workflow.Definition) {}, func(v *workflow.Vocab) { v.Terminal = []string{"done"} },
 			[]string{`terminal state "closed" is not one the module knows as an end`}},
+		{"a stage the module does not know", func(d *workflow.Definition) { d.States[1].Stage = "ponder" },
+			func(v *workflow.Vocab) { v.Stages = []string{"take", "answer"} }, []string{`state "taken" names unknown time-limit stage "ponder"`}},
 		{"bad initial state", func(d *workflow.Definition) { d.Initial = "start" }, nil, []string{`initial state "start" is not declared`}},
 		{"another module's kind", func(d *workflow.Definition) { d.Kind = "case" }, nil, []string{`kind "case" is not "ticket"`}},
 		{"no version", func(d *workflow.Definition) { d.Version = 0 }, nil, []string{`version 0 is not a positive number`}},
