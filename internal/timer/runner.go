@@ -350,7 +350,14 @@ func (r *Runner) fireOne(ctx context.Context, c claimed) (bool, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `DELETE FROM kernel_timers WHERE id = $1 AND run_at <= $2 RETURNING `+timerCols, c.id, now)
+		// Another worker firing it alone (its own group failed too) has
+		// it locked: skip it rather than wait to fail it a second time.
+		lock := ""
+		if tx.Dialect() == db.Postgres {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM kernel_timers WHERE id IN (SELECT id FROM kernel_timers WHERE id = $1 AND run_at <= $2`+lock+`)
+			RETURNING `+timerCols, c.id, now)
 		if err != nil {
 			return err
 		}

@@ -3,16 +3,13 @@ package timer
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
-
-// touchChunk is how many keys one upsert of Touch carries.
-const touchChunk = 1000
 
 // Touch records that the keys of kind were seen at at, inside tx: the sweep
 // mode's re-arm. A key seen again after its silence fired is live again
@@ -20,10 +17,17 @@ const touchChunk = 1000
 // changes nothing, and a late message stamped before its key's silence
 // fired does not end that silence, so messages that arrive out of order
 // neither move a key back in time nor make a silence fire twice.
+//
+// The keys travel as one JSON array parameter, whatever their number: one
+// statement text, prepared once, and no per-key parameters (binding $N
+// parameters by name costs SQLite time quadratic in their number).
 func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time) (err error) {
 	defer errs.Wrapf(&err, "timer.Touch(%s, %d)", kind, len(keys))
 	if kind == "" {
 		return errs.E(errs.Invalid, "timer.key").WithReason("Touch needs a kind")
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	seen := make(map[string]bool, len(keys))
@@ -34,30 +38,23 @@ func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.T
 			uniq = append(uniq, k)
 		}
 	}
-	for len(uniq) > 0 {
-		chunk := uniq[:min(len(uniq), touchChunk)]
-		uniq = uniq[len(chunk):]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO kernel_sweep (kind, key, last_seen) VALUES `)
-		args := make([]any, 2, 2+len(chunk))
-		args[0], args[1] = kind, at
-		for i, k := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			args = append(args, k)
-			fmt.Fprintf(&b, "($1,$%d,$2)", len(args))
-		}
-		// SET reads the row as it was: a touch at or before the moment
-		// its silence fired is a late message from within the silence.
-		b.WriteString(` ON CONFLICT (kind, key) DO UPDATE SET last_seen = excluded.last_seen,
-			silenced_at = CASE WHEN excluded.last_seen <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
-			WHERE kernel_sweep.last_seen < excluded.last_seen`)
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
+	arr, err := json.Marshal(uniq)
+	if err != nil {
+		return err
 	}
-	return nil
+	// "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the
+	// INSERT, not to a join in the SELECT. SET reads the row as it was: a
+	// touch at or before the moment its silence fired is a late message
+	// from within the silence.
+	src := `SELECT $1, value, $2 FROM json_each($3) WHERE true`
+	if tx.Dialect() == db.Postgres {
+		src = `SELECT $1, value, $2::timestamptz FROM jsonb_array_elements_text($3::jsonb) AS value`
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO kernel_sweep (kind, key, last_seen) `+src+`
+		ON CONFLICT (kind, key) DO UPDATE SET last_seen = excluded.last_seen,
+			silenced_at = CASE WHEN excluded.last_seen <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
+		WHERE kernel_sweep.last_seen < excluded.last_seen`, kind, at, string(arr))
+	return err
 }
 
 // Forget stops watching the keys of kind (a device taken out of service),

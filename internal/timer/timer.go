@@ -62,9 +62,10 @@ func Arm(ctx context.Context, tx *db.Tx, key Key, due time.Time, payload json.Ra
 	return ArmMany(ctx, tx, []Arming{{Key: key, Due: due, Payload: payload}})
 }
 
-// armChunk is how many timers one INSERT of ArmMany carries: 5 parameters
-// each, well under SQLite's and PostgreSQL's limits.
-const armChunk = 500
+// armChunk is how many timers one INSERT of ArmMany carries, 5 parameters
+// each: SQLite binds $N parameters by name in time quadratic in their
+// number, so a few hundred parameters a statement is the sweet spot.
+const armChunk = 100
 
 // ArmMany arms (or re-arms) every timer in as, in as few statements as it
 // can. When a key appears twice, the last arming wins.

@@ -304,7 +304,7 @@ func TestHandlerErrorLeavesTimerPending(t *testing.T) {
 		addDevices(t, d, "d1", "bad", "d3")
 		arm(t, d, dev("d1", "x", t0), dev("bad", "x", t0), dev("d3", "x", t0))
 		broken := true
-		r := NewRunner(d, Config{Backoff: time.Minute})
+		r := NewRunner(d, Config{Backoff: time.Minute, Workers: 1})
 		r.Handle(kindDevice, func(ctx context.Context, tx *db.Tx, tm Timer) error {
 			if err := deviceEffect(ctx, tx, tm); err != nil {
 				return err
@@ -458,7 +458,9 @@ func TestBatchHandler(t *testing.T) {
 		arm(t, d, dev("d2", "a", t0.Add(1*time.Second)), dev("d1", "b", t0.Add(2*time.Second)),
 			dev("bad", "a", t0.Add(3*time.Second)), dev("d1", "a", t0.Add(4*time.Second)))
 		var calls []string
-		r := NewRunner(d, Config{})
+		// One worker: with more, another may claim what the first
+		// worker's failed group gave back, and the calls interleave.
+		r := NewRunner(d, Config{Workers: 1})
 		r.HandleBatch(kindDevice, func(ctx context.Context, tx *db.Tx, ts []Timer) error {
 			var keys []string
 			for _, tm := range ts {
