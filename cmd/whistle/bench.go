@@ -91,7 +91,7 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		stop()
 		<-done
 		for _, l := range strings.Split(serverLog.String(), "\n") {
-			if strings.Contains(l, `"group commit"`) || strings.Contains(l, `"level":"ERROR"`) {
+			if strings.Contains(l, `"group commit"`) || strings.Contains(l, `"change feed"`) || strings.Contains(l, `"level":"ERROR"`) {
 				fmt.Fprintln(e.stdout, "server:", l)
 			}
 		}

@@ -324,6 +324,8 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		if err := w.feed.Drain(dctx); err != nil {
 			a.logger.Warn("feed drain", "err", err)
 		}
+		st := w.feed.Stats()
+		a.logger.Info("change feed", "events", st.Events, "batches", st.Batches, "lag_mean", st.LagMean().String(), "lag_max", st.LagMax.String())
 	}()
 	go func() {
 		if err := w.sla.NewScheduler(sla.SchedulerConfig{}).Run(ctx, 5*time.Second); err != nil && ctx.Err() == nil {

@@ -717,17 +717,13 @@ const FeedSubject = "case"
 type feedKey struct{}
 
 // feedEvents are the feed events a transaction gathers, appended at its
-// end (under group commit, at the end of each write's savepoint).
+// end in one statement (under group commit, once for the whole batch, or
+// at the end of each write's savepoint when the batch is replayed).
 type feedEvents struct{ evs []feed.Event }
 
 // Flush implements db.Deferred.
 func (f *feedEvents) Flush(ctx context.Context, tx *db.Tx) error {
-	for _, ev := range f.evs {
-		if err := feed.Append(ctx, tx, ev); err != nil {
-			return err
-		}
-	}
-	return nil
+	return feed.AppendAll(ctx, tx, f.evs)
 }
 
 // Subject is the bus subject of a case event: case.<district>.<action>.

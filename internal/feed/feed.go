@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -54,19 +55,50 @@ type Event struct {
 // order, the time is tx's).
 func Append(ctx context.Context, tx *db.Tx, ev Event) (err error) {
 	defer errs.Wrapf(&err, "feed.Append(%s %d %s)", ev.SubjectKind, ev.SubjectID, ev.Kind)
-	if ev.SubjectKind == "" || ev.Kind == "" {
-		return fmt.Errorf("an event needs a subject kind and a kind")
+	return appendAll(ctx, tx, []Event{ev})
+}
+
+// AppendAll is Append for several events, in their order, with one INSERT
+// per 100 events: a round trip per transaction (or per group commit's
+// batch) instead of one per event.
+func AppendAll(ctx context.Context, tx *db.Tx, evs []Event) (err error) {
+	defer errs.Wrapf(&err, "feed.AppendAll(%d events)", len(evs))
+	return appendAll(ctx, tx, evs)
+}
+
+// appendChunk is the most rows one INSERT carries (6 parameters each).
+const appendChunk = 100
+
+func appendAll(ctx context.Context, tx *db.Tx, evs []Event) error {
+	for len(evs) > 0 {
+		chunk := evs[:min(len(evs), appendChunk)]
+		evs = evs[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO feed_events (subject_kind, subject_id, district, kind, payload, at) VALUES `)
+		args := make([]any, 0, 6*len(chunk))
+		for i, ev := range chunk {
+			if ev.SubjectKind == "" || ev.Kind == "" {
+				return fmt.Errorf("an event needs a subject kind and a kind")
+			}
+			payload := string(ev.Payload)
+			if payload == "" {
+				payload = "{}"
+			}
+			if !json.Valid([]byte(payload)) {
+				return fmt.Errorf("payload is not JSON")
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			args = append(args, ev.SubjectKind, ev.SubjectID, ev.District, ev.Kind, payload, tx.Now())
+		}
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
 	}
-	payload := string(ev.Payload)
-	if payload == "" {
-		payload = "{}"
-	}
-	if !json.Valid([]byte(payload)) {
-		return fmt.Errorf("payload is not JSON")
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO feed_events (subject_kind, subject_id, district, kind, payload, at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		ev.SubjectKind, ev.SubjectID, ev.District, ev.Kind, payload, tx.Now())
-	return err
+	return nil
 }
 
 // Sequence gives positions to the committed events that have none, in one

@@ -118,6 +118,43 @@ func TestAppend(t *testing.T) {
 	})
 }
 
+// TestAppendAll: several events in one call keep their order, across the
+// chunks of one INSERT each, and a bad one refuses the call.
+func TestAppendAll(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var evs []feed.Event
+		for i := int64(1); i <= 250; i++ {
+			evs = append(evs, ev(i, "opened"))
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error { return feed.AppendAll(ctx, tx, evs) }); err != nil {
+			t.Fatal(err)
+		}
+		bad := []feed.Event{ev(300, "opened"), {SubjectKind: kind}}
+		if err := d.InTx(ctx, func(tx *db.Tx) error { return feed.AppendAll(ctx, tx, bad) }); err == nil {
+			t.Error("AppendAll with an event without a kind = nil, want an error")
+		}
+		var c collector
+		r, err := feed.NewRunner(d, feed.RunnerConfig{Batch: 100}, c.consumer("c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(t, r)
+		got := c.seen()
+		if len(got) != 250 {
+			t.Fatalf("%d events, want 250", len(got))
+		}
+		for i, id := range got {
+			if id != int64(i+1) {
+				t.Fatalf("event %d is subject %d, want %d", i, id, i+1)
+			}
+		}
+		if st := r.Stats(); st.Events != 250 || st.Batches != 3 {
+			t.Errorf("stats: %d events in %d batches, want 250 in 3", st.Events, st.Batches)
+		}
+	})
+}
+
 func TestAppendRefuses(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		for name, e := range map[string]feed.Event{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"whistle/internal/db"
@@ -52,6 +53,47 @@ type Runner struct {
 	wake      chan struct{}
 	lastPrune time.Time
 	ensured   bool // every consumer has a cursor row
+	statsMu   sync.Mutex
+	stats     Stats
+}
+
+// Stats counts what a Runner's consumers were handed.
+type Stats struct {
+	// Events and Batches count what Handle accepted (repeats included).
+	Events, Batches int64
+	// LagSum and LagMax measure, per event, the time from its
+	// transaction's start (Event.At) to Handle's return: the change's own
+	// transaction, its commit, sequencing and the wait for a wake-up.
+	LagSum, LagMax time.Duration
+}
+
+// LagMean is the mean lag per event.
+func (s Stats) LagMean() time.Duration {
+	if s.Events == 0 {
+		return 0
+	}
+	return s.LagSum / time.Duration(s.Events)
+}
+
+// Stats returns the counters so far.
+func (r *Runner) Stats() Stats {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	return r.stats
+}
+
+// count adds a batch Handle accepted to the counters.
+func (r *Runner) count(evs []Event) {
+	now := time.Now()
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	r.stats.Batches++
+	for _, e := range evs {
+		lag := now.Sub(e.At)
+		r.stats.Events++
+		r.stats.LagSum += lag
+		r.stats.LagMax = max(r.stats.LagMax, lag)
+	}
 }
 
 // NewRunner returns a Runner of consumers on d. It refuses an empty or
@@ -204,6 +246,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			if err := c.Handle(ctx, evs); err != nil {
 				return err
 			}
+			r.count(evs)
 			n = len(evs)
 			_, err = tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, evs[len(evs)-1].Position, tx.Now(), c.Name)
 			return err
@@ -224,6 +267,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 	if err := c.Handle(ctx, evs); err != nil {
 		return 0, err
 	}
+	r.count(evs)
 	last := evs[len(evs)-1].Position
 	err = r.db.InTx(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, last, tx.Now(), c.Name)
