@@ -70,6 +70,7 @@ func Render(w io.Writer, r *Runs) error {
 	d.queue()
 	d.scale()
 	d.b.WriteString(crashSection + "\n")
+	d.b.WriteString(feedSection + "\n")
 	d.b.WriteString(fuzzSection + "\n")
 	d.b.WriteString(mutationSection)
 	_, err := w.Write(d.b.Bytes())
@@ -418,7 +419,7 @@ func (d *doc) timers() {
 func (d *doc) intake() {
 	d.p(`## Durable intake (issue "The case loop")`)
 	d.p("")
-	d.p("Cases a second through HTTP — bearer-token authentication, JSON decoding and validation, category lookup, point location, routing, a durable commit (SQLite `synchronous=FULL` in WAL mode; group commit shares one transaction and one fsync among concurrent submissions, each write isolated by a savepoint only when one in the batch fails) and publishing on the embedded NATS after the commit — against a bare `net/http` handler that only decodes the same JSON and answers 201, measured by the same client in the same process. %d concurrent clients, each measurement for the duration in the commands below; PostgreSQL gets a fresh database for every run. The reports spread as real ones do: every active leaf category of the catalogue (with its required extra fields), and points drawn uniformly over the whole district (random points in its bounding box that the server locates in a grid). Only answers 201 are cases: the rate and the latencies count them alone, and any other status is reported beside them. Latencies are Whistle's, in ms; the ratio is Whistle's cases/s over the bare handler's requests/s.", d.intakeClients())
+	d.p("Cases a second through HTTP — bearer-token authentication, JSON decoding and validation, category lookup, point location, routing, a durable commit (SQLite `synchronous=FULL` in WAL mode; group commit shares one transaction and one fsync among concurrent submissions, each write isolated by a savepoint only when one in the batch fails) and an append to the change feed, from which the server publishes on the embedded NATS — against a bare `net/http` handler that only decodes the same JSON and answers 201, measured by the same client in the same process. %d concurrent clients, each measurement for the duration in the commands below; PostgreSQL gets a fresh database for every run. The reports spread as real ones do: every active leaf category of the catalogue (with its required extra fields), and points drawn uniformly over the whole district (random points in its bounding box that the server locates in a grid). Only answers 201 are cases: the rate and the latencies count them alone, and any other status is reported beside them. Latencies are Whistle's, in ms; the ratio is Whistle's cases/s over the bare handler's requests/s.", d.intakeClients())
 	d.p("")
 	if len(d.r.Intake) == 0 {
 		d.notMeasured()
