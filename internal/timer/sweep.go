@@ -61,12 +61,16 @@ func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.T
 // inside tx.
 func Forget(ctx context.Context, tx *db.Tx, kind string, keys []string) (err error) {
 	defer errs.Wrapf(&err, "timer.Forget(%s, %d)", kind, len(keys))
-	for _, k := range keys {
-		if _, err := tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1 AND key = $2`, kind, k); err != nil {
-			return err
-		}
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return err
 	}
-	return nil
+	src := `SELECT value FROM json_each($2)`
+	if tx.Dialect() == db.Postgres {
+		src = `SELECT jsonb_array_elements_text($2::jsonb)`
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1 AND key IN (`+src+`)`, kind, string(arr))
+	return err
 }
 
 // sweepBatch finds up to Group silent keys of kind with one range scan of

@@ -202,6 +202,13 @@ func TestRearmMovesPendingTimer(t *testing.T) {
 				if n := count(t, d, `SELECT COUNT(*) FROM kernel_timers`); n != 1 {
 					t.Errorf("got %d timers, want 1", n)
 				}
+				err := d.InTx(context.Background(), func(tx *db.Tx) error {
+					_, err := Pending(context.Background(), tx, Key{Kind: kindDevice, Subject: "d1", Name: "other"})
+					return err
+				})
+				if got, want := errs.CodeOf(err), errs.NotFound; got != want {
+					t.Errorf("Pending of a key never armed: got %v (%v), want %v", got, err, want)
+				}
 				r := NewRunner(d, Config{})
 				r.Handle(kindDevice, deviceEffect)
 				clk.Set(t0.Add(tt.check))
@@ -421,6 +428,8 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 			{"b silent", 23 * time.Hour, nil, "b@23h0m0s"},
 			{"a seen again", 24 * time.Hour, []string{"a"}, ""},
 			{"a silent again", 36 * time.Hour, nil, "a@36h0m0s"},
+			{"b and c seen again", 40 * time.Hour, []string{"b", "c"}, ""},
+			{"c forgotten, b silent", 52 * time.Hour, nil, "b@52h0m0s"},
 		}
 		for _, s := range steps {
 			clk.Set(t0.Add(s.at))
@@ -431,6 +440,9 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 				}
 				touch(at, s.touch...)
 			}
+			if strings.Contains(s.name, "forgotten") {
+				inTx(t, d, func(tx *db.Tx) error { return Forget(context.Background(), tx, kindSensor, []string{"c"}) })
+			}
 			fired = fired[:0]
 			if _, err := runDue(t, r); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
@@ -439,7 +451,7 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 				t.Errorf("%s: fired %q, want %q", s.name, got, s.want)
 			}
 		}
-		if got, want := fmt.Sprint(events(t, d)), fmt.Sprint(map[string]int{"a/silence": 2, "b/silence": 1, "c/silence": 1}); got != want {
+		if got, want := fmt.Sprint(events(t, d)), fmt.Sprint(map[string]int{"a/silence": 2, "b/silence": 2, "c/silence": 1}); got != want {
 			t.Errorf("events %s, want %s", got, want)
 		}
 	})
