@@ -127,7 +127,8 @@ func TestStatsAPIAndScreen(t *testing.T) {
 				{"own node", "/screen", "leader-1", 303, "/screen/330303001", nil},
 				{"the district's", "/screen", "leader", 303, "/screen/330303", nil},
 				{"a street", "/screen/330303001", "leader-1", 200, "",
-					[]string{`一屏观天下`, `/static/vendor/echarts.min.js`, `/static/screen.js`, `data-region="330303001"`, `"screen.kpi.open":"在办案件"`, `"status.closed":"已结案"`, `>永中街道</a>`}},
+					[]string{`一屏观天下`, `/static/vendor/echarts.min.js`, `/static/screen.js`, `data-region="330303001"`, `"screen.kpi.open":"在办案件"`, `"status.closed":"已结案"`, `>永中街道</a>`,
+						`data-kpi="response_rate"><b>–</b><span>响应率</span>`, `data-kpi="resolution_rate"><b>–</b><span>解决率</span>`}},
 				{"another street", "/screen/330303002", "leader-1", 404, "", []string{"页面不存在"}},
 				{"a resident", "/screen", "res", 403, "", nil},
 			}

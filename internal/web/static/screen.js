@@ -112,6 +112,7 @@
     var show = {
       reports_today: num(k.reports_today), open: num(k.open), closed_today: num(k.closed_today),
       on_time_rate: pct(k.on_time_rate), satisfaction: pct(k.satisfaction),
+      response_rate: pct(k.response_rate), resolution_rate: pct(k.resolution_rate),
       avg_handling_hours: k.avg_handling_hours == null ? '–' : k.avg_handling_hours.toFixed(1) + '<small>' + esc(t('screen.unit.hours')) + '</small>',
       supervised: num(k.supervised), overdue: num(k.overdue)
     };
