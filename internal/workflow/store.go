@@ -215,7 +215,17 @@ func (s *Store) Upload(ctx context.Context, actor audit.Actor, body []byte, appl
 	if !ok {
 		return nil, errs.E(errs.Invalid, "workflow.invalid").Field("kind", "workflow.unknown_kind", d.Kind)
 	}
-	prev, err := s.Active(ctx, d.Name)
+	// The diff is against the version active now, whichever replica
+	// activated it: the table, not this Store's cache, says which.
+	var active int
+	err = s.db.QueryRow(ctx, `SELECT version FROM workflow_versions WHERE name = $1 AND active = $2`, d.Name, true).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = errs.E(errs.NotFound, "workflow.not_found", d.Name)
+	}
+	var prev *Definition
+	if err == nil {
+		prev, err = s.Get(ctx, d.Name, active)
+	}
 	if errs.Is(err, errs.NotFound) {
 		// A new workflow name would have no items and no module using it.
 		return nil, errs.E(errs.Invalid, "workflow.invalid").Field("name", "workflow.unknown_name", d.Name)
@@ -252,8 +262,16 @@ func (s *Store) Upload(ctx context.Context, actor audit.Actor, body []byte, appl
 	}
 	diff := strings.Join(out.Diff, "\n")
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE workflow_versions SET active = $1 WHERE name = $2 AND active = $3`, false, d.Name, true); err != nil {
+		// Another upload activated a version since the diff was made: the
+		// diff would lie, so the caller must look again.
+		res, err := tx.Exec(ctx, `UPDATE workflow_versions SET active = $1 WHERE name = $2 AND version = $3 AND active = $4`, false, d.Name, prev.Version, true)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errs.E(errs.Conflict, "workflow.changed", d.Name)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO workflow_versions (name, version, kind, body, diff, created_by, created_at, active)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.Name, d.Version, d.Kind, string(stored), diff, actor.Name, tx.Now(), true); err != nil {

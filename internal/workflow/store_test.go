@@ -277,3 +277,35 @@ func BenchmarkActive(b *testing.B) {
 		}
 	}
 }
+
+// TestUploadDiffsAgainstTheTable: replica b, which cached v1, uploads after
+// replica a activated v2; b's diff is against v2 (the table's active
+// version), and it is stored as v3.
+func TestUploadDiffsAgainstTheTable(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		a := newTickets(t, d)
+		b := workflow.NewStore(d)
+		if err := b.Register(ctx, ticketVocab(), ticketDef(t)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Active(ctx, "ticket"); err != nil { // b caches v1
+			t.Fatal(err)
+		}
+		if _, err := a.wf.Upload(ctx, audit.Actor{Name: "admin"}, ticketV2(t), true); err != nil {
+			t.Fatal(err)
+		}
+		def := ticketDef(t) // v1 with a new label: from v2, take's roles and label go back too
+		def.Label.En = "Help ticket"
+		body, _ := json.Marshal(def)
+		up, err := b.Upload(ctx, audit.Actor{Name: "admin"}, body, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`label: "工单"/"Ticket" → "工单"/"Help ticket"`, `action "take" from [open]: roles [lead] → [agent]`,
+			`action "take": label "领取"/"pick up" → "接单"/"take"`}
+		if up.Version != 3 || !slices.Equal(up.Diff, want) {
+			t.Errorf("b's upload: version %d diff %q, want version 3 with diff %q", up.Version, up.Diff, want)
+		}
+	})
+}
