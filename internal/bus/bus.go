@@ -1,10 +1,11 @@
-// Package bus carries events after commit: a feature commits a state change
-// first and then publishes it here on a subject such as "case.330303.created".
-// Subscribers (SSE to browsers, notifications, rollups for other replicas)
-// therefore never see a change that rolled back. The bus is best effort:
-// anything that must not be lost lives in the database, so a failed publish is
-// logged and counted, never returned to a request whose change is already
-// committed.
+// Package bus carries committed events: a feature appends each change to the
+// change feed in its transaction (package feed), and the feed's consumer
+// "bus" publishes it here on a subject such as "case.330303.submit".
+// Subscribers (SSE to browsers, other listeners) therefore never see a change
+// that rolled back, and a crash between a commit and its publish loses
+// nothing: the consumer publishes from its stored cursor after the restart.
+// The bus itself is best effort: a failed publish is logged and counted (see
+// Stats), and the feed's consumer publishes its batch again.
 //
 // Open returns NATS: an embedded nats-server (JetStream in DataDir/nats, an
 // optional MQTT listener for devices) by default, or an external server when
