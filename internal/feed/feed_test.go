@@ -229,6 +229,62 @@ func TestAtLeastOnceAfterHandleError(t *testing.T) {
 	})
 }
 
+// TestHandleTx: a consumer's writes and its cursor commit together, so a
+// failing batch leaves neither, and the retry writes each event once.
+func TestHandleTx(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `CREATE TABLE feedtest_seen (subject_id BIGINT PRIMARY KEY)`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i := int64(1); i <= 3; i++ {
+			appendOne(t, d, ev(i, "opened"))
+		}
+		fail := true
+		r := newRunner(t, d, feed.Consumer{Name: "writer", HandleTx: func(ctx context.Context, tx *db.Tx, evs []feed.Event) error {
+			for _, e := range evs {
+				if _, err := tx.Exec(ctx, `INSERT INTO feedtest_seen (subject_id) VALUES ($1)`, e.SubjectID); err != nil {
+					return err
+				}
+			}
+			if fail {
+				return errors.New("down after writing")
+			}
+			return nil
+		}})
+		if _, err := r.Step(ctx); err == nil {
+			t.Fatal("a failing HandleTx: Step = nil, want its error")
+		}
+		count := func() (n int) {
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM feedtest_seen`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(); n != 0 {
+			t.Errorf("after a failed HandleTx %d rows stayed, want 0", n)
+		}
+		if cur, err := feed.Cursor(ctx, d, "writer"); err != nil || cur != 0 {
+			t.Errorf("after a failed HandleTx the cursor is %d (%v), want 0", cur, err)
+		}
+		fail = false
+		drain(t, r)
+		if n := count(); n != 3 {
+			t.Errorf("%d rows, want 3", n)
+		}
+		last, _ := feed.Last(ctx, d)
+		if cur, err := feed.Cursor(ctx, d, "writer"); err != nil || cur != last {
+			t.Errorf("cursor %d (%v), want %d", cur, err, last)
+		}
+		if st := r.Stats(); st.Events != 3 {
+			t.Errorf("stats: %d events, want 3 (a failed batch is not counted)", st.Events)
+		}
+	})
+}
+
 func TestPrune(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -272,6 +328,7 @@ func TestNewRunnerRefuses(t *testing.T) {
 		"empty name":     {{Name: "", Handle: h}},
 		"repeated name":  {{Name: "a", Handle: h}, {Name: "a", Handle: h}},
 		"without Handle": {{Name: "a"}},
+		"with both":      {{Name: "a", Handle: h, HandleTx: func(context.Context, *db.Tx, []feed.Event) error { return nil }}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := feed.NewRunner(nil, feed.RunnerConfig{}, cs...); err == nil {

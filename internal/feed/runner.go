@@ -24,6 +24,13 @@ type Consumer struct {
 	Name string
 	// Handle processes a batch of events.
 	Handle func(ctx context.Context, evs []Event) error
+	// HandleTx, instead of Handle, processes a batch inside the
+	// transaction that then stores the cursor: a consumer that writes to
+	// the database (notifications, indicators) has its writes and its
+	// progress commit together, so it sees each event exactly once. On
+	// SQLite that transaction holds the single writer while HandleTx runs:
+	// keep it short.
+	HandleTx func(ctx context.Context, tx *db.Tx, evs []Event) error
 }
 
 // RunnerConfig tunes a Runner; zero fields take the defaults.
@@ -110,8 +117,8 @@ func NewRunner(d *db.DB, cfg RunnerConfig, consumers ...Consumer) (*Runner, erro
 	}
 	seen := map[string]bool{}
 	for _, c := range consumers {
-		if c.Name == "" || seen[c.Name] || c.Handle == nil {
-			return nil, fmt.Errorf("feed.NewRunner: consumer %q: a consumer needs a unique name and a Handle", c.Name)
+		if c.Name == "" || seen[c.Name] || (c.Handle == nil) == (c.HandleTx == nil) {
+			return nil, fmt.Errorf("feed.NewRunner: consumer %q: a consumer needs a unique name and either a Handle or a HandleTx", c.Name)
 		}
 		seen[c.Name] = true
 	}
@@ -243,7 +250,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			if err != nil || len(evs) == 0 {
 				return err
 			}
-			if err := c.Handle(ctx, evs); err != nil {
+			if err := c.handle(ctx, tx, evs); err != nil {
 				return err
 			}
 			r.count(evs)
@@ -255,6 +262,34 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			return 0, err
 		}
 		return n, nil
+	}
+	if c.HandleTx != nil {
+		// Read, handle and store in one write transaction.
+		var handed []Event
+		err := r.db.InTx(ctx, func(tx *db.Tx) error {
+			var pos int64
+			if err := tx.QueryRow(ctx, `SELECT position FROM feed_cursors WHERE consumer = $1`, c.Name).Scan(&pos); err != nil {
+				return err
+			}
+			evs, err := Read(ctx, tx, pos, r.cfg.Batch)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			if err := c.HandleTx(ctx, tx, evs); err != nil {
+				return err
+			}
+			handed = evs
+			_, err = tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, evs[len(evs)-1].Position, tx.Now(), c.Name)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		// Counted once committed: a failed transaction handed nothing over.
+		if len(handed) > 0 {
+			r.count(handed)
+		}
+		return len(handed), nil
 	}
 	pos, err := Cursor(ctx, r.db, c.Name)
 	if err != nil {
@@ -277,4 +312,12 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 		return 0, err
 	}
 	return len(evs), nil
+}
+
+// handle calls the consumer's Handle, or its HandleTx inside tx.
+func (c Consumer) handle(ctx context.Context, tx *db.Tx, evs []Event) error {
+	if c.HandleTx != nil {
+		return c.HandleTx(ctx, tx, evs)
+	}
+	return c.Handle(ctx, evs)
 }
