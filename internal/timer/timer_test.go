@@ -506,3 +506,42 @@ func TestBatchHandler(t *testing.T) {
 		}
 	})
 }
+
+// TestHandlerMayRearmItsKey: a handler may arm its own key again (the
+// next rung of an escalation ladder, a periodic check) in the firing
+// transaction; the new timer stays pending and fires at its own time.
+func TestHandlerMayRearmItsKey(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
+		createDeviceTables(t, d)
+		addDevices(t, d, "d1")
+		arm(t, d, dev("d1", "ladder", t0.Add(time.Hour)))
+		r := NewRunner(d, Config{Workers: 1})
+		r.Handle(kindDevice, func(ctx context.Context, tx *db.Tx, tm Timer) error {
+			if err := deviceEffect(ctx, tx, tm); err != nil {
+				return err
+			}
+			if tm.Due.Before(t0.Add(3 * time.Hour)) {
+				return Arm(ctx, tx, tm.Key, tm.Due.Add(time.Hour), tm.Payload)
+			}
+			return nil
+		})
+		for _, s := range []struct {
+			at   time.Duration
+			want int
+		}{{time.Hour, 1}, {90 * time.Minute, 0}, {2 * time.Hour, 1}, {3 * time.Hour, 1}, {5 * time.Hour, 0}} {
+			clk.Set(t0.Add(s.at))
+			if n, err := runDue(t, r); err != nil || n != s.want {
+				t.Errorf("at +%v: fired %d (%v), want %d", s.at, n, err, s.want)
+			}
+		}
+		if got := events(t, d)["d1/ladder"]; got != 3 {
+			t.Errorf("the ladder fired %d times, want 3", got)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM kernel_timers`); n != 0 {
+			t.Errorf("%d timers pending at the end, want 0", n)
+		}
+	})
+}
