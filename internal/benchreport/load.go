@@ -21,7 +21,8 @@ import (
 //	calendar.RUN.txt                 go test -bench output (sla/calendar, sla)
 //	timers.RUN.txt                   go test -run TestFireRate -v output (sla)
 //	queue.RUN.txt                    go test -bench output (web)
-//	intake-STORE.RUN.txt             whistle bench intake
+//	intake-STORE.RUN.txt             whistle bench intake (STORE_before: the INTAKE_BEFORE binary)
+//	intake-pgbench.RUN.txt           pgbench, the PostgreSQL baseline of intake
 //	scale-STORE-CASES.meta.txt       "key: value": generate_seconds, db_bytes
 //	scale-STORE-CASES.rollup.RUN.txt whistle rollup bench --url
 //	scale-STORE-CASES.console.RUN.txt whistle bench console
@@ -35,8 +36,12 @@ type Runs struct {
 	Queue    Samples
 	// Timers are the runs of the timer scheduler's TestFireRate.
 	Timers []FireRate
-	// Intake maps a store to its runs.
+	// Intake maps a store to its runs: "sqlite", "postgres", and
+	// "sqlite_before", "postgres_before" for the binary of an earlier
+	// revision run alternately with them (INTAKE_BEFORE).
 	Intake map[string][]Intake
+	// Pgbench are the runs of the PostgreSQL baseline of intake.
+	Pgbench []Pgbench
 	// Scale is sorted by cases, then store.
 	Scale []*Scale
 	// Problems are the raw files that could not be read, for the report's
@@ -61,10 +66,11 @@ var goBenchSections = map[string]func(*Runs) Samples{
 }
 
 var (
-	intakeFile = regexp.MustCompile(`^intake-(\w+)\.\d+\.txt$`)
-	scaleFile  = regexp.MustCompile(`^scale-(\w+)-(\d+)\.(meta|rollup|console)(?:\.\d+)?\.txt$`)
-	goFile     = regexp.MustCompile(`^(point|calendar|queue)[-.].*txt$`)
-	timersFile = regexp.MustCompile(`^timers\.\d+\.txt$`)
+	intakeFile  = regexp.MustCompile(`^intake-(\w+)\.\d+\.txt$`)
+	pgbenchFile = regexp.MustCompile(`^intake-pgbench\.\d+\.txt$`)
+	scaleFile   = regexp.MustCompile(`^scale-(\w+)-(\d+)\.(meta|rollup|console)(?:\.\d+)?\.txt$`)
+	goFile      = regexp.MustCompile(`^(point|calendar|queue)[-.].*txt$`)
+	timersFile  = regexp.MustCompile(`^timers\.\d+\.txt$`)
 )
 
 // Load reads a bench output directory. Files it cannot read are listed in
@@ -114,6 +120,13 @@ func Load(dir fs.FS) (*Runs, error) {
 				continue
 			}
 			r.Timers = append(r.Timers, fr)
+		case pgbenchFile.MatchString(name):
+			p, err := ParsePgbench(bytes.NewReader(b))
+			if err != nil {
+				problem(err)
+				continue
+			}
+			r.Pgbench = append(r.Pgbench, p)
 		case intakeFile.MatchString(name):
 			in, err := ParseIntake(bytes.NewReader(b))
 			if err != nil {

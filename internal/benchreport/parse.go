@@ -146,6 +146,51 @@ func ParseIntake(r io.Reader) (Intake, error) {
 	return in, nil
 }
 
+// Pgbench is one run of pgbench, the PostgreSQL baseline of intake.
+type Pgbench struct {
+	Clients int
+	// TPS is transactions a second without the initial connection time.
+	TPS float64
+	// LatencyMS is the average latency of a transaction.
+	LatencyMS float64
+	Failed    int
+}
+
+var (
+	pgbenchTPS     = regexp.MustCompile(`^tps = ([\d.]+) \(without initial connection time\)`)
+	pgbenchClients = regexp.MustCompile(`^number of clients: (\d+)`)
+	pgbenchLatency = regexp.MustCompile(`^latency average = ([\d.]+) ms`)
+	pgbenchFailed  = regexp.MustCompile(`^number of failed transactions: (\d+)`)
+)
+
+// ParsePgbench reads the output of `pgbench`.
+func ParsePgbench(r io.Reader) (Pgbench, error) {
+	var p Pgbench
+	seen := false
+	err := eachLine(r, func(line string) {
+		if m := pgbenchTPS.FindStringSubmatch(line); m != nil {
+			p.TPS, _ = strconv.ParseFloat(m[1], 64)
+			seen = true
+		}
+		if m := pgbenchClients.FindStringSubmatch(line); m != nil {
+			p.Clients, _ = strconv.Atoi(m[1])
+		}
+		if m := pgbenchLatency.FindStringSubmatch(line); m != nil {
+			p.LatencyMS, _ = strconv.ParseFloat(m[1], 64)
+		}
+		if m := pgbenchFailed.FindStringSubmatch(line); m != nil {
+			p.Failed, _ = strconv.Atoi(m[1])
+		}
+	})
+	if err != nil {
+		return p, err
+	}
+	if !seen {
+		return p, fmt.Errorf("benchreport: pgbench output lacks its tps line")
+	}
+	return p, nil
+}
+
 // Latency is one timed query: p50 and p95 in milliseconds.
 type Latency struct {
 	// Node is the region node ("330303 龙湾区") for stats queries.

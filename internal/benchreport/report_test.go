@@ -232,3 +232,45 @@ func TestRenderEmpty(t *testing.T) {
 		t.Error("the carried-over sections are missing")
 	}
 }
+
+// pgbenchRun is pgbench's output with the given tps.
+func pgbenchRun(tps float64) *fstest.MapFile {
+	return file(fmt.Sprintf("pgbench (15.20 (Debian 15.20-0+deb12u1))\ntransaction type: scripts/pgbench-intake.sql\nscaling factor: 1\nquery mode: simple\n"+
+		"number of clients: 32\nnumber of threads: 2\nmaximum number of tries: 1\nduration: 10 s\nnumber of transactions actually processed: 10892\n"+
+		"number of failed transactions: 0 (0.000%%)\nlatency average = 28.539 ms\ninitial connection time = 352.000 ms\ntps = %g (without initial connection time)\n", tps))
+}
+
+// TestIntakeAgainstPgbench: the PostgreSQL intake rows of the runs before
+// and after, and each one's ratio to the pgbench runs of the same rounds.
+func TestIntakeAgainstPgbench(t *testing.T) {
+	fsys := fstest.MapFS{
+		"env.txt":                      file("date: 2026-12-06T12:00Z\ncores: 2\nintake_before: main ab3733f\n"),
+		"intake-postgres.1.txt":        intakeRun("postgres", 600, 90, 3000),
+		"intake-postgres.2.txt":        intakeRun("postgres", 400, 80, 3000),
+		"intake-postgres_before.1.txt": intakeRun("postgres", 200, 300, 3000),
+		"intake-pgbench.1.txt":         pgbenchRun(1000),
+		"intake-pgbench.2.txt":         pgbenchRun(1000),
+		"intake-pgbench.3.txt":         file("pgbench: error: connection refused\n"),
+	}
+	r, doc := render(t, fsys)
+	if len(r.Pgbench) != 2 || r.Pgbench[0].TPS != 1000 || r.Pgbench[0].Clients != 32 || r.Pgbench[0].LatencyMS != 28.539 {
+		t.Errorf("pgbench runs: got %+v, want two of 1000 tps, 32 clients, 28.539 ms", r.Pgbench)
+	}
+	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], "intake-pgbench.3.txt:") {
+		t.Errorf("problems: got %q, want the pgbench run without a tps line", r.Problems)
+	}
+	sec := section(t, doc, `## Durable intake (issue "The case loop")`)
+	for _, want := range []string{
+		"| PostgreSQL, before (main ab3733f) | 200 | 10.0 | 20.0 | 300 | 3,000 | 0.067× |",
+		"| PostgreSQL | 500 (400–600) |",
+		"1,000 transactions a second. Whistle on PostgreSQL / pgbench: **0.50×** (0.20× before).",
+		"at least 1,500 cases a second with p99 under 100 ms — is **not met** in this run: 500 cases/s, p99 85.0 ms",
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("intake section lacks %q:\n%s", want, sec)
+		}
+	}
+	if strings.Contains(sec, "SQLite, before") {
+		t.Errorf("intake section shows a SQLite before row without its runs:\n%s", sec)
+	}
+}
