@@ -269,3 +269,79 @@ func TestBatcherLanes(t *testing.T) {
 		}
 	})
 }
+
+// inserts is a Deferred whose Flush inserts its regions with Exec, then
+// counts them with a query, as a rollup flush might read what it wrote.
+type inserts struct {
+	codes []string
+	seen  *int
+	rows  *error // RowsAffected's error for the first insert
+}
+
+func (f *inserts) Flush(ctx context.Context, tx *db.Tx) error {
+	for i, code := range f.codes {
+		res, err := tx.Exec(ctx, `INSERT INTO regions (code, name, level, path, geometry, min_lng, min_lat, max_lng, max_lat, interior_lng, interior_lat, created_at, updated_at)
+			VALUES ($1, 'x', 'city', $2, '{}', 0, 0, 1, 1, 0.5, 0.5, $3, $3)`, code, "/"+code+"/", tx.Now())
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			_, *f.rows = res.RowsAffected()
+		}
+	}
+	if f.seen == nil {
+		return nil
+	}
+	return tx.QueryRow(ctx, `SELECT COUNT(*) FROM regions WHERE code LIKE 'P%'`).Scan(f.seen)
+}
+
+type insertsKey struct{}
+
+// lastKey keys a second Deferred, flushed last, that runs no query.
+type lastKey struct{}
+
+// TestDeferredFlushPipelines: the statements of a Deferred flush all
+// land, a query inside the flush sees those queued before it, and a
+// failing one fails the flush (and so the transaction) with its own
+// error. On PostgreSQL they are pipelined, so their row counts are not
+// known; on SQLite they run one by one.
+func TestDeferredFlushPipelines(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for _, c := range []struct {
+			name     string
+			codes    []string
+			wantErr  errs.Code
+			wantRows int
+		}{
+			{"three inserts", []string{"P1", "P2", "P3"}, "", 4},
+			{"a duplicate among them", []string{"P4", "P1", "P5"}, errs.Conflict, 4},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				var seen int
+				var rowsErr error
+				err := d.InTx(ctx, func(tx *db.Tx) error {
+					tx.Defer(insertsKey{}, func() db.Deferred { return &inserts{codes: c.codes, seen: &seen, rows: &rowsErr} })
+					// Nothing after this one's statements reads: only
+					// the end of the flush sends them.
+					var lastRows error
+					tx.Defer(lastKey{}, func() db.Deferred { return &inserts{codes: []string{"P" + c.codes[0]}, rows: &lastRows} })
+					return nil
+				})
+				if got := errs.CodeOf(err); got != c.wantErr || (c.wantErr == "" && err != nil) {
+					t.Errorf("InTx: got %v (code %q), want code %q", err, got, c.wantErr)
+				}
+				if err == nil && seen != len(c.codes) {
+					t.Errorf("the flush's query saw %d of its %d inserts", seen, len(c.codes))
+				}
+				if wantPiped := d.Dialect() == db.Postgres; (rowsErr != nil) != wantPiped {
+					t.Errorf("RowsAffected of a flush's Exec: got error %v, want one: %v", rowsErr, wantPiped)
+				}
+				var n int
+				if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM regions WHERE code LIKE 'P%'`).Scan(&n); err != nil || n != c.wantRows {
+					t.Errorf("%d rows (%v), want %d", n, err, c.wantRows)
+				}
+			})
+		}
+	})
+}

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -244,9 +245,18 @@ func (d *DB) QueryRowUnsynced(ctx context.Context, q string, args ...any) *sql.R
 
 // Tx is a write transaction with a fixed "now".
 type Tx struct {
-	tx  *sql.Tx
-	now time.Time
-	db  *DB
+	tx *sql.Tx
+	// conn, on PostgreSQL, is the connection tx runs on: a Deferred
+	// flush sends its statements through it in one pipeline.
+	conn *sql.Conn
+	now  time.Time
+	db   *DB
+	// piping is set while the Deferreds flush on PostgreSQL: Exec then
+	// queues its statement in piped, sent at the end of the flush.
+	piping bool
+	piped  []pipedStmt
+	// pipeErr is the error of a pipeline sent before a query.
+	pipeErr error
 	// afterCommit runs after a successful commit (e.g. publishing events).
 	afterCommit []func()
 	// deferred is flushed once before the commit (see Defer).
@@ -261,6 +271,14 @@ type deferredEntry struct {
 // Deferred is work a transaction gathers from its writes and does once,
 // just before it commits: counters that many writes add to, which group
 // commit would otherwise update once per write.
+//
+// On PostgreSQL the statements a Flush runs with Exec are pipelined: they
+// are queued and sent together, in one round trip, when the flush ends
+// (or before a query the flush makes). Their Exec returns no error and a
+// result without a row count (RowsAffected fails); an error of theirs is
+// the error of the flush. The rows a batch's last statements lock (the
+// rollup counters every write adds to) are then held for one round trip
+// and the commit, not one round trip a statement.
 type Deferred interface {
 	Flush(ctx context.Context, tx *Tx) error
 }
@@ -281,16 +299,83 @@ func (t *Tx) Defer(key any, mk func() Deferred) Deferred {
 	return d
 }
 
-// flushDeferred runs and forgets the gathered Deferreds.
+// flushDeferred runs and forgets the gathered Deferreds, and on
+// PostgreSQL sends the statements they queued in one pipeline.
 func (t *Tx) flushDeferred(ctx context.Context) error {
 	ds := t.deferred
 	t.deferred = nil
+	if len(ds) == 0 {
+		return nil
+	}
+	t.piping = t.conn != nil
+	defer func() { t.piping, t.piped, t.pipeErr = false, nil, nil }()
 	for _, e := range ds {
-		if err := e.d.Flush(ctx, t); err != nil {
+		err := e.d.Flush(ctx, t)
+		if t.pipeErr != nil {
+			// A queued statement failed before a query of the flush,
+			// which then failed on the aborted transaction: the cause
+			// is the queued statement's error.
+			return t.pipeErr
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return t.sendPiped(ctx)
+}
+
+// pipedStmt is a statement queued by Exec during a Deferred flush.
+type pipedStmt struct {
+	q    string
+	args []any
+}
+
+// pipedResult is the result of a queued statement: its row count is not
+// known when Exec returns.
+type pipedResult struct{}
+
+var errPiped = errors.New("db: a statement of a Deferred flush is pipelined: its result is not known")
+
+func (pipedResult) LastInsertId() (int64, error) { return 0, errPiped }
+func (pipedResult) RowsAffected() (int64, error) { return 0, errPiped }
+
+// sendPiped sends the queued statements in one pgx batch (one round trip)
+// on tx's connection and reads their results. After an error PostgreSQL
+// skips the rest, and the transaction is aborted.
+func (t *Tx) sendPiped(ctx context.Context) error {
+	stmts := t.piped
+	t.piped = nil
+	if len(stmts) == 0 {
+		return nil
+	}
+	err := t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: pipeline on a %T connection", dc)
+		}
+		b := &pgx.Batch{}
+		for _, st := range stmts {
+			b.Queue(st.q, st.args...)
+		}
+		br := sc.Conn().SendBatch(ctx, b)
+		for range stmts {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+	return Translate(err)
+}
+
+// syncPiped sends what a flush has queued before a statement whose result
+// the flush needs; an error stays in pipeErr for the flush to return (the
+// statement then fails on the aborted transaction).
+func (t *Tx) syncPiped(ctx context.Context) {
+	if len(t.piped) > 0 && t.pipeErr == nil {
+		t.pipeErr = t.sendPiped(ctx)
+	}
 }
 
 // Now is the instant this transaction happens at.
@@ -301,23 +386,30 @@ func (t *Tx) Dialect() Dialect { return t.db.dialect }
 
 // Exec runs a statement.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.piping {
+		t.piped = append(t.piped, pipedStmt{q, args})
+		return pipedResult{}, nil
+	}
 	res, err := t.tx.ExecContext(ctx, q, args...)
 	return res, Translate(err)
 }
 
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.syncPiped(ctx)
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	return rows, Translate(err)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	t.syncPiped(ctx)
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // InsertID runs an INSERT … RETURNING id and returns the id.
 func (t *Tx) InsertID(ctx context.Context, q string, args ...any) (int64, error) {
+	t.syncPiped(ctx)
 	var id int64
 	err := t.tx.QueryRowContext(ctx, q, args...).Scan(&id)
 	return id, Translate(err)
@@ -334,11 +426,24 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 
 // inTxAt is InTx at a given instant (group commit reserves numbers for it).
 func (d *DB) inTxAt(ctx context.Context, now time.Time, fn func(*Tx) error) (err error) {
-	stx, err := d.w.BeginTx(ctx, nil)
+	var conn *sql.Conn
+	var stx *sql.Tx
+	if d.dialect == Postgres {
+		// On a connection of its own, so that a Deferred flush can
+		// pipeline through it (sendPiped); it goes back to the pool when
+		// the transaction is over.
+		if conn, err = d.w.Conn(ctx); err != nil {
+			return Translate(err)
+		}
+		defer conn.Close()
+		stx, err = conn.BeginTx(ctx, nil)
+	} else {
+		stx, err = d.w.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return Translate(err)
 	}
-	tx := &Tx{tx: stx, now: now, db: d}
+	tx := &Tx{tx: stx, conn: conn, now: now, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
