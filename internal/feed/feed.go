@@ -120,6 +120,13 @@ func Sequence(ctx context.Context, d *db.DB, limit int) (n int64, err error) {
 	if limit <= 0 {
 		limit = 10000
 	}
+	// Most calls find nothing to do (a poll, another replica's rows
+	// already numbered): a read answers that without a transaction that
+	// would lock the sequence row and flush a commit.
+	var waiting bool
+	if err := d.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM feed_events WHERE position IS NULL)`).Scan(&waiting); err != nil || !waiting {
+		return 0, err
+	}
 	err = d.InTx(ctx, func(tx *db.Tx) error {
 		var last int64
 		err := tx.QueryRow(ctx, `SELECT last_position FROM feed_sequence WHERE one = 1 FOR UPDATE SKIP LOCKED`).Scan(&last)

@@ -236,6 +236,12 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 // not hold the single writer.
 func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 	if r.db.Dialect() == db.Postgres {
+		// Nothing after the cursor: answered by a read, without the
+		// transaction that locks the cursor row and flushes a commit.
+		var more bool
+		if err := r.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM feed_events e JOIN feed_cursors c ON e.position > c.position WHERE c.consumer = $1)`, c.Name).Scan(&more); err != nil || !more {
+			return 0, err
+		}
 		n := 0
 		err := r.db.InTx(ctx, func(tx *db.Tx) error {
 			var pos int64
