@@ -70,7 +70,15 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
+// accountAPI serves sessions, users, departments, API keys and the audit
+// and login logs.
+type accountAPI struct {
+	Accounts *account.Store
+	Regions  *region.Store
+	Audit    *audit.Log
+}
+
+func (s *accountAPI) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	var in loginRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -96,7 +104,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if c, err := r.Cookie(sessionCookie); err == nil && tok == "" {
 		tok = c.Value
@@ -108,7 +116,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiMe(w http.ResponseWriter, r *http.Request) error {
 	u := userOf(r)
 	j := toUserJSON(u, true) // one's own data is never masked to oneself
 	sc := account.ScopeOf(u)
@@ -151,7 +159,7 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
-func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiUsers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := queryInt(r, "limit", 100)
 	if err != nil {
@@ -181,7 +189,7 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -212,7 +220,7 @@ type newUserRequest struct {
 	Department  string         `json:"department"`
 }
 
-func (s *Server) apiUserAdd(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiUserAdd(w http.ResponseWriter, r *http.Request) error {
 	var in newUserRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -228,7 +236,7 @@ func (s *Server) apiUserAdd(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiUserPassword(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiUserPassword(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -249,7 +257,7 @@ func (s *Server) apiUserPassword(w http.ResponseWriter, r *http.Request) error {
 // apiUserUpdate changes what an admin may change of a user in scope:
 // today the hard lock ({"locked": true|false}), which refuses every login
 // and ends the user's sessions. Failed logins never lock an account.
-func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiUserUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -275,7 +283,7 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiDepartments(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiDepartments(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.Accounts.Departments(r.Context())
 	if err != nil {
 		return err
@@ -300,7 +308,7 @@ func parseTimeParam(r *http.Request, name string) (time.Time, error) {
 	return time.Time{}, errs.E(errs.Invalid, "error.invalid").Field(name, "field.date")
 }
 
-func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	from, err := parseTimeParam(r, "from")
 	if err != nil {
@@ -329,7 +337,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiLoginLog(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiLoginLog(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	before, err := queryInt(r, "before", 0)
 	if err != nil {
@@ -350,7 +358,7 @@ func (s *Server) apiLoginLog(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiKeys(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.Accounts.APIKeys(r.Context())
 	if err != nil {
 		return err
@@ -362,7 +370,7 @@ func (s *Server) apiKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Name     string   `json:"name"`
 		Region   string   `json:"region"`
@@ -379,7 +387,7 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiKeyRevoke(w http.ResponseWriter, r *http.Request) error {
+func (s *accountAPI) apiKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Accounts.RevokeAPIKey(r.Context(), actorOf(r), r.PathValue("id")); err != nil {
 		return err
 	}

@@ -58,9 +58,14 @@ func wantInactive(r *http.Request) (bool, error) {
 	return true, nil
 }
 
+// categoryAPI serves the category tree and the routing rules.
+type categoryAPI struct {
+	Categories *category.Store
+}
+
 // apiCategories answers the public category tree (active categories; with
 // ?inactive=1, for category writers, all of them).
-func (s *Server) apiCategories(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiCategories(w http.ResponseWriter, r *http.Request) error {
 	all, err := wantInactive(r)
 	if err != nil {
 		return err
@@ -78,7 +83,7 @@ func (s *Server) apiCategories(w http.ResponseWriter, r *http.Request) error {
 }
 
 // apiCategory answers one category, active or not, with its subtree.
-func (s *Server) apiCategory(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiCategory(w http.ResponseWriter, r *http.Request) error {
 	all, err := wantInactive(r)
 	if err != nil {
 		return err
@@ -109,7 +114,7 @@ type categoryRequest struct {
 	Fields       []category.Field  `json:"fields"`
 }
 
-func (s *Server) apiCategoryCreate(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiCategoryCreate(w http.ResponseWriter, r *http.Request) error {
 	var in categoryRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -142,7 +147,7 @@ type categoryPatch struct {
 	Fields       *[]category.Field  `json:"fields"`
 }
 
-func (s *Server) apiCategoryUpdate(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiCategoryUpdate(w http.ResponseWriter, r *http.Request) error {
 	var in categoryPatch
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -174,7 +179,7 @@ func toRuleJSON(r *category.Rule) ruleJSON {
 		RegionName: r.RegionName, Department: r.Department, Priority: r.Priority, CreatedAt: r.CreatedAt}
 }
 
-func (s *Server) apiRoutingRules(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiRoutingRules(w http.ResponseWriter, r *http.Request) error {
 	rules, err := s.Categories.Rules(r.Context())
 	if err != nil {
 		return err
@@ -187,7 +192,7 @@ func (s *Server) apiRoutingRules(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiRoutingRuleAdd(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiRoutingRuleAdd(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		CategoryCode string `json:"category_code"`
 		RegionCode   string `json:"region_code"`
@@ -207,7 +212,7 @@ func (s *Server) apiRoutingRuleAdd(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) apiRoutingRuleDelete(w http.ResponseWriter, r *http.Request) error {
+func (s *categoryAPI) apiRoutingRuleDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err

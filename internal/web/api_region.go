@@ -63,7 +63,13 @@ func parseLatLng(get func(string) string) (orb.Point, error) {
 	return geo.ToWGS84(c, orb.Point{lng, lat}), nil
 }
 
-func (s *Server) apiLocate(w http.ResponseWriter, r *http.Request) error {
+// regionAPI serves the region tree: geography is public, importing and
+// exporting it an admin's job.
+type regionAPI struct {
+	Regions *region.Store
+}
+
+func (s *regionAPI) apiLocate(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseLatLng(r.URL.Query().Get)
 	if err != nil {
 		return err
@@ -77,7 +83,7 @@ func (s *Server) apiLocate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiRegion(w http.ResponseWriter, r *http.Request) error {
+func (s *regionAPI) apiRegion(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.Regions.Get(r.Context(), r.PathValue("code"))
 	if err != nil {
 		return err
@@ -97,7 +103,7 @@ func (s *Server) apiRegion(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiRegionChildren(w http.ResponseWriter, r *http.Request) error {
+func (s *regionAPI) apiRegionChildren(w http.ResponseWriter, r *http.Request) error {
 	kids, err := s.Regions.Children(r.Context(), r.PathValue("code"), false)
 	if err != nil {
 		return err
@@ -114,7 +120,7 @@ func (s *Server) apiRegionChildren(w http.ResponseWriter, r *http.Request) error
 // apiRegionGeoJSON returns the children of a region as a FeatureCollection
 // (what a map of that region draws), or the region itself with ?self=1 or
 // when it has no children.
-func (s *Server) apiRegionGeoJSON(w http.ResponseWriter, r *http.Request) error {
+func (s *regionAPI) apiRegionGeoJSON(w http.ResponseWriter, r *http.Request) error {
 	code := r.PathValue("code")
 	var nodes []region.Node
 	if r.URL.Query().Get("self") != "1" {
@@ -146,7 +152,7 @@ func (s *Server) apiRegionGeoJSON(w http.ResponseWriter, r *http.Request) error 
 	return json.NewEncoder(w).Encode(fc)
 }
 
-func (s *Server) apiRegionExport(w http.ResponseWriter, r *http.Request) error {
+func (s *regionAPI) apiRegionExport(w http.ResponseWriter, r *http.Request) error {
 	var buf bytes.Buffer
 	if err := s.Regions.Export(r.Context(), &buf); err != nil {
 		return err
@@ -159,7 +165,7 @@ func (s *Server) apiRegionExport(w http.ResponseWriter, r *http.Request) error {
 
 // apiRegionImport validates a GeoJSON upload and, unless dry_run=1 asks
 // for a preview only, imports it whole.
-func (s *Server) apiRegionImport(w http.ResponseWriter, r *http.Request) error {
+func (s *regionAPI) apiRegionImport(w http.ResponseWriter, r *http.Request) error {
 	feats, issues, err := region.ParseFeatures(r.Body)
 	if err != nil {
 		return err

@@ -37,8 +37,28 @@ type Route struct {
 // handlerFunc is a handler that returns its error for one place to render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// registerRoutes is the one place where routes are declared.
+// features are the handlers of each feature, each holding only the
+// services it uses.
+type features struct {
+	accounts   *accountAPI
+	regions    *regionAPI
+	categories *categoryAPI
+}
+
+// features builds each feature's handlers from the server's services: the
+// one place where they are made.
+func (s *Server) features() features {
+	return features{
+		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit},
+		regions:    &regionAPI{Regions: s.Regions},
+		categories: &categoryAPI{Categories: s.Categories},
+	}
+}
+
+// registerRoutes is the one place where routes are declared: pattern,
+// access and handler.
 func (s *Server) registerRoutes() {
+	f := s.features()
 	// Operations.
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
@@ -46,34 +66,34 @@ func (s *Server) registerRoutes() {
 	s.routes = append(s.routes, Route{Pattern: "GET /metrics", Access: public})
 
 	// Session and identity.
-	s.handle("POST /api/v1/session", public, s.apiLogin)
-	s.handle("DELETE /api/v1/session", authed, s.apiLogout)
-	s.handle("GET /api/v1/me", authed, s.apiMe)
+	s.handle("POST /api/v1/session", public, f.accounts.apiLogin)
+	s.handle("DELETE /api/v1/session", authed, f.accounts.apiLogout)
+	s.handle("GET /api/v1/me", authed, f.accounts.apiMe)
 
 	// Regions: geography is public; writing it is an admin's job.
-	s.handle("GET /api/v1/regions/locate", public, s.apiLocate)
-	s.handle("GET /api/v1/regions/export", needs(account.PermRegionWrite), s.apiRegionExport)
-	s.handle("POST /api/v1/regions/import", needs(account.PermRegionWrite), s.apiRegionImport)
-	s.handle("GET /api/v1/regions/{code}", public, s.apiRegion)
-	s.handle("GET /api/v1/regions/{code}/children", public, s.apiRegionChildren)
-	s.handle("GET /api/v1/regions/{code}/geojson", public, s.apiRegionGeoJSON)
+	s.handle("GET /api/v1/regions/locate", public, f.regions.apiLocate)
+	s.handle("GET /api/v1/regions/export", needs(account.PermRegionWrite), f.regions.apiRegionExport)
+	s.handle("POST /api/v1/regions/import", needs(account.PermRegionWrite), f.regions.apiRegionImport)
+	s.handle("GET /api/v1/regions/{code}", public, f.regions.apiRegion)
+	s.handle("GET /api/v1/regions/{code}/children", public, f.regions.apiRegionChildren)
+	s.handle("GET /api/v1/regions/{code}/geojson", public, f.regions.apiRegionGeoJSON)
 
 	// Accounts, scoped.
-	s.handle("GET /api/v1/users", needs(account.PermUserRead), s.apiUsers)
-	s.handle("POST /api/v1/users", needs(account.PermUserWrite), s.apiUserAdd)
-	s.handle("GET /api/v1/users/{id}", needs(account.PermUserRead), s.apiUser)
-	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), s.apiUserPassword)
-	s.handle("PATCH /api/v1/users/{id}", needs(account.PermUserWrite), s.apiUserUpdate)
-	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), s.apiDepartments)
+	s.handle("GET /api/v1/users", needs(account.PermUserRead), f.accounts.apiUsers)
+	s.handle("POST /api/v1/users", needs(account.PermUserWrite), f.accounts.apiUserAdd)
+	s.handle("GET /api/v1/users/{id}", needs(account.PermUserRead), f.accounts.apiUser)
+	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), f.accounts.apiUserPassword)
+	s.handle("PATCH /api/v1/users/{id}", needs(account.PermUserWrite), f.accounts.apiUserUpdate)
+	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), f.accounts.apiDepartments)
 
 	// Categories: the tree is public; changing it and routing is an admin's job.
-	s.handle("GET /api/v1/categories", public, s.apiCategories)
-	s.handle("POST /api/v1/categories", needs(account.PermCategoryWrite), s.apiCategoryCreate)
-	s.handle("GET /api/v1/categories/{code}", public, s.apiCategory)
-	s.handle("PATCH /api/v1/categories/{code}", needs(account.PermCategoryWrite), s.apiCategoryUpdate)
-	s.handle("GET /api/v1/routing-rules", needs(account.PermCategoryWrite), s.apiRoutingRules)
-	s.handle("POST /api/v1/routing-rules", needs(account.PermCategoryWrite), s.apiRoutingRuleAdd)
-	s.handle("DELETE /api/v1/routing-rules/{id}", needs(account.PermCategoryWrite), s.apiRoutingRuleDelete)
+	s.handle("GET /api/v1/categories", public, f.categories.apiCategories)
+	s.handle("POST /api/v1/categories", needs(account.PermCategoryWrite), f.categories.apiCategoryCreate)
+	s.handle("GET /api/v1/categories/{code}", public, f.categories.apiCategory)
+	s.handle("PATCH /api/v1/categories/{code}", needs(account.PermCategoryWrite), f.categories.apiCategoryUpdate)
+	s.handle("GET /api/v1/routing-rules", needs(account.PermCategoryWrite), f.categories.apiRoutingRules)
+	s.handle("POST /api/v1/routing-rules", needs(account.PermCategoryWrite), f.categories.apiRoutingRuleAdd)
+	s.handle("DELETE /api/v1/routing-rules/{id}", needs(account.PermCategoryWrite), f.categories.apiRoutingRuleDelete)
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
 	s.handle("POST /api/v1/cases", public, s.apiCaseSubmit)
@@ -109,11 +129,11 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/calendar/import", needs(account.PermSLAWrite), s.apiCalendarImport)
 
 	// Administration.
-	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), s.apiAudit)
-	s.handle("GET /api/v1/login-log", needs(account.PermLoginLogRead), s.apiLoginLog)
-	s.handle("GET /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeys)
-	s.handle("POST /api/v1/apikeys", needs(account.PermAPIKeys), s.apiKeyCreate)
-	s.handle("DELETE /api/v1/apikeys/{id}", needs(account.PermAPIKeys), s.apiKeyRevoke)
+	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)
+	s.handle("GET /api/v1/login-log", needs(account.PermLoginLogRead), f.accounts.apiLoginLog)
+	s.handle("GET /api/v1/apikeys", needs(account.PermAPIKeys), f.accounts.apiKeys)
+	s.handle("POST /api/v1/apikeys", needs(account.PermAPIKeys), f.accounts.apiKeyCreate)
+	s.handle("DELETE /api/v1/apikeys/{id}", needs(account.PermAPIKeys), f.accounts.apiKeyRevoke)
 
 	// Documentation: OpenAPI 3.1 and a readable page, both from the table
 	// in openapi.go, which a test checks against these routes.
