@@ -11,6 +11,8 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/casework"
+	"whistle/internal/category"
+	"whistle/internal/clock"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
 	"whistle/internal/region"
@@ -79,11 +81,22 @@ type caseJSON struct {
 	Photos        []casework.Photo     `json:"photos,omitempty"`
 }
 
+// caseHandlers serve cases: reporting, the staff console's lists, case
+// pages and actions, photos, exports and the public views.
+type caseHandlers struct {
+	*view
+	Cases      *casework.Service
+	Accounts   *account.Store
+	Regions    *region.Store
+	Categories *category.Store
+	Clock      clock.Clock
+}
+
 // caseView renders a case for a caller in its data scope. Personal data:
 // the reporter's phone is masked unless unmask is set (by a caller with the
 // permission, audited by the handler). Everyone else (the public and
 // followers) reads casework.PublicView instead.
-func (s *Server) caseView(c *casework.Case, unmask bool) caseJSON {
+func (s *caseHandlers) caseView(c *casework.Case, unmask bool) caseJSON {
 	j := caseJSON{ID: c.ID, Number: c.Number, Status: c.Status, Workflow: c.Workflow,
 		Category:    map[string]string{"code": c.CategoryCode, "name": c.CategoryName},
 		Description: c.Description, Address: c.Address, Location: latLng{Lat: c.Lat, Lng: c.Lng}, Source: c.Source,
@@ -157,7 +170,7 @@ type submitRequest struct {
 // whistle_client cookie, issued here on the first report without one. A
 // replay answers with the caller's own case; the same key with another
 // body is refused (422 idempotency_mismatch); keys last a day.
-func (s *Server) apiCaseSubmit(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCaseSubmit(w http.ResponseWriter, r *http.Request) error {
 	var in submitRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -190,7 +203,7 @@ func caseID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -223,7 +236,7 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiCaseTimeline(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCaseTimeline(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -243,7 +256,7 @@ func (s *Server) apiCaseTimeline(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiCaseAction(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCaseAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -268,7 +281,7 @@ func (s *Server) apiCaseAction(w http.ResponseWriter, r *http.Request) error {
 }
 
 // apiCasePhoto takes one multipart photo (field "photo") and its kind.
-func (s *Server) apiCasePhoto(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCasePhoto(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -329,7 +342,7 @@ func multipartErr(err error) error {
 	return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.bad_multipart").Wrap(err)
 }
 
-func (s *Server) apiCasePhotoGet(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCasePhotoGet(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -359,7 +372,7 @@ func parseStates(v string) []casework.State {
 	return out
 }
 
-func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := casework.Filter{Status: parseStates(q.Get("status")), Category: q.Get("category"), Region: q.Get("region"), Source: q.Get("source"),
 		Q: q.Get("q"), Supervised: q.Get("supervised") == "1", Mine: q.Get("mine") == "1"}
@@ -404,7 +417,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiCaseDuplicates(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCaseDuplicates(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	p, err := parseLatLng(func(k string) string {
 		if k == "crs" {
@@ -429,7 +442,7 @@ func (s *Server) apiCaseDuplicates(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) apiCaseFollow(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiCaseFollow(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -441,7 +454,7 @@ func (s *Server) apiCaseFollow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiPublicCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	bbox := strings.Split(q.Get("bbox"), ",")
 	var b [4]float64
@@ -467,7 +480,7 @@ func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiPublicCase(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiPublicCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -480,7 +493,7 @@ func (s *Server) apiPublicCase(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) error {
+func (s *inboxHandlers) apiInbox(w http.ResponseWriter, r *http.Request) error {
 	before, err := queryInt(r, "before", 0)
 	if err != nil {
 		return err
@@ -512,7 +525,7 @@ func toString(v any) string {
 	return ""
 }
 
-func (s *Server) apiInboxRead(w http.ResponseWriter, r *http.Request) error {
+func (s *inboxHandlers) apiInboxRead(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		ID int64 `json:"id"`
 	}

@@ -13,7 +13,6 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/errs"
 	"whistle/internal/open311"
-	"whistle/internal/ratelimit"
 )
 
 // open311API serves Open311 GeoReport v2 and mySociety's
@@ -23,15 +22,8 @@ import (
 // they never hand an error to the generic renderer: every failure is an
 // Open311 errors document in the requested format.
 type open311API struct {
-	s   *Server
+	*view
 	svc *open311.Service
-}
-
-// open311 returns the Open311 handlers; keys throttles each API key (nil:
-// no limit).
-func (s *Server) open311(keys *ratelimit.Limiter) *open311API {
-	return &open311API{s: s, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories, Regions: s.Regions,
-		Keys: s.Accounts, Limit: keys, Clock: s.Clock})}
 }
 
 // translate writes a refusal's problems in the request's language.
@@ -42,13 +34,13 @@ func (o *open311API) translate(r *http.Request, rf *open311.Refusal) []open311.E
 		args := make([]any, len(p.Args))
 		for i, a := range p.Args {
 			if m, ok := a.(errs.Msg); ok {
-				a = o.s.Catalog.T(lang, m.Key, m.Args...)
+				a = o.Catalog.T(lang, m.Key, m.Args...)
 			}
 			args[i] = a
 		}
-		d := o.s.Catalog.T(lang, p.Key, args...)
+		d := o.Catalog.T(lang, p.Key, args...)
 		if p.Param != "" {
-			d = o.s.Catalog.T(lang, "open311.param", p.Param, d)
+			d = o.Catalog.T(lang, "open311.param", p.Param, d)
 		}
 		out = append(out, open311.Error{Code: p.Code, Description: d})
 	}
@@ -64,15 +56,15 @@ func (o *open311API) fail(w http.ResponseWriter, r *http.Request, f open311.Form
 	}
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rf.Status, "err", err.Error()}
 	if len(rf.Problems) > 0 && rf.Problems[0].Code >= 500 {
-		o.s.Logger.Error("open311 request failed", attrs...)
+		o.Logger.Error("open311 request failed", attrs...)
 	} else {
-		o.s.Logger.Info("open311 request refused", attrs...)
+		o.Logger.Info("open311 request refused", attrs...)
 	}
 	if rf.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(rf.RetryAfter))
 	}
 	if werr := writeO311(w, f, rf.Status, open311.RootErrors, o.translate(r, rf)); werr != nil {
-		o.s.Logger.Error("open311 write error", "err", werr)
+		o.Logger.Error("open311 write error", "err", werr)
 	}
 }
 
@@ -121,7 +113,7 @@ func (o *open311API) do(w http.ResponseWriter, r *http.Request, fn func(f open31
 }
 
 // baseURL is the absolute URL of this server as the client reached it.
-func (s *Server) baseURL(r *http.Request) string {
+func (s *view) baseURL(r *http.Request) string {
 	scheme := "http"
 	if s.secure(r) {
 		scheme = "https"
@@ -129,9 +121,9 @@ func (s *Server) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// view is how the client reached the service.
-func (o *open311API) view(r *http.Request) open311.View {
-	return open311.View{BaseURL: o.s.baseURL(r), Lang: langOf(r)}
+// reached is how the client reached the service.
+func (o *open311API) reached(r *http.Request) open311.View {
+	return open311.View{BaseURL: o.baseURL(r), Lang: langOf(r)}
 }
 
 // notFound answers every other path under /open311/.
@@ -143,12 +135,12 @@ func (o *open311API) notFound(w http.ResponseWriter, r *http.Request) {
 // discovery answers GET discovery.{json,xml}.
 func (o *open311API) discovery(w http.ResponseWriter, r *http.Request) error {
 	return o.do(w, r, func(f open311.Format) error {
-		d, err := o.svc.Discovery(r.Context(), o.view(r))
+		d, err := o.svc.Discovery(r.Context(), o.reached(r))
 		if err != nil {
 			return err
 		}
 		lang := langOf(r)
-		d.Contact, d.KeyService = o.s.Catalog.T(lang, "open311.contact"), o.s.Catalog.T(lang, "open311.key_service")
+		d.Contact, d.KeyService = o.Catalog.T(lang, "open311.contact"), o.Catalog.T(lang, "open311.key_service")
 		return writeO311Object(w, f, d)
 	})
 }
@@ -168,7 +160,7 @@ func (o *open311API) services(w http.ResponseWriter, r *http.Request) error {
 func (o *open311API) serviceDefinition(w http.ResponseWriter, r *http.Request) error {
 	return o.do(w, r, func(f open311.Format) error {
 		code, _, _ := open311.SplitFormat(r.PathValue("code"))
-		d, err := o.svc.Definition(r.Context(), code, o.s.Catalog, langOf(r))
+		d, err := o.svc.Definition(r.Context(), code, o.Catalog, langOf(r))
 		if err != nil {
 			return err
 		}
@@ -215,14 +207,14 @@ func (o *open311API) createRequest(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		return writeO311(w, f, http.StatusOK, open311.RootRequests, []open311.Receipt{{ID: number,
-			ServiceNotice: o.s.Catalog.T(langOf(r), "open311.notice", number), AccountID: req.AccountID}})
+			ServiceNotice: o.Catalog.T(langOf(r), "open311.notice", number), AccountID: req.AccountID}})
 	})
 }
 
 // listRequests answers GET requests.{json,xml}.
 func (o *open311API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	return o.do(w, r, func(f open311.Format) error {
-		out, err := o.svc.Requests(r.Context(), open311.ParseRequestQuery(r.URL.Query()), o.view(r))
+		out, err := o.svc.Requests(r.Context(), open311.ParseRequestQuery(r.URL.Query()), o.reached(r))
 		if err != nil {
 			return err
 		}
@@ -234,7 +226,7 @@ func (o *open311API) listRequests(w http.ResponseWriter, r *http.Request) error 
 func (o *open311API) getRequest(w http.ResponseWriter, r *http.Request) error {
 	return o.do(w, r, func(f open311.Format) error {
 		number, _, _ := open311.SplitFormat(r.PathValue("id"))
-		out, err := o.svc.Request(r.Context(), number, o.view(r))
+		out, err := o.svc.Request(r.Context(), number, o.reached(r))
 		if err != nil {
 			return err
 		}
@@ -258,7 +250,7 @@ func (o *open311API) token(w http.ResponseWriter, r *http.Request) error {
 func (o *open311API) listUpdates(w http.ResponseWriter, r *http.Request) error {
 	return o.do(w, r, func(f open311.Format) error {
 		q := r.URL.Query()
-		out, err := o.svc.Updates(r.Context(), q.Get("start_date"), q.Get("end_date"), o.view(r))
+		out, err := o.svc.Updates(r.Context(), q.Get("start_date"), q.Get("end_date"), o.reached(r))
 		if err != nil {
 			return err
 		}
@@ -284,7 +276,7 @@ func (o *open311API) postUpdate(w http.ResponseWriter, r *http.Request) error {
 
 // apiPublicCasePhoto serves a photo of a public case's public timeline:
 // the media_url of Open311 requests and updates.
-func (s *Server) apiPublicCasePhoto(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) apiPublicCasePhoto(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err

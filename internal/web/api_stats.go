@@ -4,35 +4,9 @@ import (
 	"net/http"
 	"strings"
 
-	"whistle/internal/account"
-	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/stats"
 )
-
-// registerStats declares the statistics API and the big screen, for the
-// holders of stats.read (leaders, admins, street and community staff). The
-// API serves the screen and outside dashboards; every answer is limited to
-// the caller's data scope, and a node outside it is 404.
-func (s *Server) registerStats() {
-	read := needs(account.PermStatsRead)
-	// A server built without the rollup store (some package tests) still
-	// declares the routes, so the router and the OpenAPI document agree,
-	// and answers 503 rather than failing on a nil store.
-	kept := func(h handlerFunc) handlerFunc {
-		if s.Stats != nil {
-			return h
-		}
-		return func(http.ResponseWriter, *http.Request) error { return errs.E(errs.Unavailable, "error.unavailable") }
-	}
-	s.handle("GET /api/v1/stats/summary", read, kept(s.apiStatsSummary))
-	s.handle("GET /api/v1/stats/map", read, kept(s.apiStatsMap))
-	s.handle("GET /api/v1/stats/trend", read, kept(s.apiStatsTrend))
-	s.handle("GET /api/v1/stats/hotspots", read, kept(s.apiStatsHotspots))
-	s.handle("GET /api/v1/stats/overdue", read, kept(s.apiStatsOverdue))
-	s.handle("GET /screen", read, kept(s.pageScreen))
-	s.handle("GET /screen/{region}", read, kept(s.pageScreen))
-}
 
 // statsRegion is the region parameter; empty means the caller's own node.
 func statsRegion(r *http.Request) string { return strings.TrimSpace(r.URL.Query().Get("region")) }

@@ -12,7 +12,7 @@ import (
 // X-Forwarded-Proto) or with --secure-cookies (Server.secure). Every
 // cookie the server sets goes through here, so that whatever decides
 // Secure decides it for all.
-func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
+func (s *view) setCookie(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
 	if s.secure(r) {
 		c.Secure = true
 	}
@@ -56,7 +56,7 @@ func validClientID(v string) bool {
 
 // ensureClient returns r's client identity, issuing one in a cookie when
 // r has none.
-func (s *Server) ensureClient(w http.ResponseWriter, r *http.Request) string {
+func (s *view) ensureClient(w http.ResponseWriter, r *http.Request) string {
 	if id := clientOfCookie(r); id != "" {
 		return id
 	}

@@ -252,7 +252,7 @@ func lastHop(vs []string) string {
 
 // secure says whether a cookie set in answer to r gets the Secure flag:
 // always with --secure-cookies, and whenever the request came over HTTPS.
-func (s *Server) secure(r *http.Request) bool {
+func (s *view) secure(r *http.Request) bool {
 	return s.SecureCookies || info(r).https
 }
 

@@ -1289,7 +1289,8 @@ func TestOpen311Throttle(t *testing.T) {
 // TestOpen311ErrorMapping: how domain errors become Open311 errors,
 // including failures on our side (400 with code 500, as the standard asks).
 func TestOpen311ErrorMapping(t *testing.T) {
-	o := newDocServer(t).open311(nil)
+	srv := newDocServer(t)
+	o := srv.features().open311
 	limited := errs.E(errs.RateLimited, "open311.rate_limited", 7)
 	limited.RetryAfter = 7
 	tests := []struct {
@@ -1312,7 +1313,7 @@ func TestOpen311ErrorMapping(t *testing.T) {
 			r := httptest.NewRequest("GET", "/open311/v2/requests.json?lang=en", nil)
 			rec := httptest.NewRecorder()
 			// The middleware sets the language; call through it.
-			h := o.s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := srv.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				o.fail(w, r, open311.JSON, tt.err)
 			}))
 			h.ServeHTTP(rec, r)

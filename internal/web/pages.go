@@ -29,7 +29,7 @@ type page struct {
 	Nav navData
 }
 
-func (s *Server) newPage(r *http.Request, titleKey string, data any) page {
+func (s *view) newPage(r *http.Request, titleKey string, data any) page {
 	ri := info(r)
 	p := page{Lang: ri.lang, User: ri.user, Path: r.URL.RequestURI(), Version: s.Version, Data: data}
 	p.Title = s.Catalog.T(ri.lang, titleKey)
@@ -42,7 +42,7 @@ func (s *Server) newPage(r *http.Request, titleKey string, data any) page {
 
 // render executes a template into a buffer first, so a template error
 // becomes a clean error page rather than half a page.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
+func (s *view) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
 	t, ok := s.tmpl[name]
 	if !ok {
 		return errs.E(errs.Internal, "error.internal")
@@ -64,7 +64,7 @@ type errorPage struct {
 }
 
 // renderError shows an error page in the user's language; never a stack trace.
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *view) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asAppError(err)
 	status := httpStatus(e)
 	s.logError(r, status, e)
@@ -101,13 +101,22 @@ type loginForm struct {
 	Demo     bool
 }
 
-func (s *Server) setLoginCSRF(w http.ResponseWriter, r *http.Request) string {
+// sessionPages serve logging in and out, the language switch and the home
+// page.
+type sessionPages struct {
+	*view
+	Accounts *account.Store
+	// Demo shows the demo accounts on the login page.
+	Demo bool
+}
+
+func (s *sessionPages) setLoginCSRF(w http.ResponseWriter, r *http.Request) string {
 	tok := account.NewToken()
 	s.setCookie(w, r, &http.Cookie{Name: loginCSRF, Value: tok, Path: "/login", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 	return tok
 }
 
-func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
+func (s *sessionPages) pageLogin(w http.ResponseWriter, r *http.Request) error {
 	if userOf(r) != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
@@ -120,7 +129,7 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
 
 // pageLoginPost checks the login form. The form carries a double-submit
 // CSRF token (there is no session yet to hold one).
-func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
+func (s *sessionPages) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -163,7 +172,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, status, "login.html", s.newPage(r, "page.login.title", f))
 }
 
-func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
+func (s *sessionPages) pageLogout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := s.Accounts.Logout(r.Context(), c.Value); err != nil {
 			return err
@@ -175,7 +184,7 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageLang remembers the language choice in a cookie.
-func (s *Server) pageLang(w http.ResponseWriter, r *http.Request) error {
+func (s *sessionPages) pageLang(w http.ResponseWriter, r *http.Request) error {
 	l, ok := i18n.Parse(r.PathValue("lang"))
 	if !ok {
 		return errs.E(errs.NotFound, "error.not_found")
@@ -197,7 +206,7 @@ type homeData struct {
 	Illustrative bool
 }
 
-func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageHome(w http.ResponseWriter, r *http.Request) error {
 	u := userOf(r)
 	d := homeData{Scope: account.ScopeOf(u)}
 	ctx := r.Context()
@@ -258,7 +267,7 @@ func formErr(err error) error {
 
 // pageAdminUserLock sets or clears an admin's hard lock on a user in
 // scope (locked=1 or 0); locking ends the user's sessions.
-func (s *Server) pageAdminUserLock(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminUserLock(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err

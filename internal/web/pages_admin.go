@@ -18,8 +18,18 @@ type adminLink struct {
 	Href, Key, Help string
 }
 
+// adminPages serve the administration console: users, regions,
+// categories and routing, time limits, API keys and the logs.
+type adminPages struct {
+	*view
+	Accounts   *account.Store
+	Regions    *region.Store
+	Categories *category.Store
+	Audit      *audit.Log
+}
+
 // pageAdmin is the administrators' index: the sections this user may open.
-func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	u := userOf(r)
 	var links []adminLink
 	add := func(p account.Perm, href, key string) {
@@ -60,11 +70,11 @@ type usersPage struct {
 }
 
 // pageAdminUsers lists users in scope, with the add-user and password forms.
-func (s *Server) pageAdminUsers(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminUsers(w http.ResponseWriter, r *http.Request) error {
 	return s.showUsers(w, r, http.StatusOK, nil, 0, nil)
 }
 
-func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, add *formState, pwID int64, pw *formState) error {
+func (s *adminPages) showUsers(w http.ResponseWriter, r *http.Request, status int, add *formState, pwID int64, pw *formState) error {
 	ctx := r.Context()
 	u := userOf(r)
 	lang := langOf(r)
@@ -94,7 +104,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, a
 	for _, rl := range account.Roles() {
 		d.Roles = append(d.Roles, option{Value: string(rl), Label: s.Catalog.T(lang, "role."+string(rl))})
 	}
-	if d.Regions, err = s.regionOptions(ctx, u); err != nil {
+	if d.Regions, err = regionOptions(ctx, s.Regions, u); err != nil {
 		return err
 	}
 	if u.Region.Code != "" {
@@ -117,7 +127,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, status int, a
 }
 
 // pageAdminUserAdd creates an account from the form.
-func (s *Server) pageAdminUserAdd(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminUserAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -140,7 +150,7 @@ func (s *Server) pageAdminUserAdd(w http.ResponseWriter, r *http.Request) error 
 }
 
 // pageAdminUserPassword resets a user's password (their sessions end).
-func (s *Server) pageAdminUserPassword(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminUserPassword(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return errs.E(errs.NotFound, "account.user_not_found")
@@ -160,7 +170,7 @@ func (s *Server) pageAdminUserPassword(w http.ResponseWriter, r *http.Request) e
 }
 
 // redirect sends htmx a client-side redirect and browsers a 303.
-func (s *Server) redirect(w http.ResponseWriter, r *http.Request, loc string) error {
+func (s *view) redirect(w http.ResponseWriter, r *http.Request, loc string) error {
 	if isHX(r) {
 		w.Header().Set("HX-Redirect", loc)
 		w.WriteHeader(http.StatusOK)
@@ -179,7 +189,7 @@ type regionsPage struct {
 
 // pageAdminRegions shows the region tree on a map, level by level, and the
 // GeoJSON import with its preview.
-func (s *Server) pageAdminRegions(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminRegions(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	code := r.URL.Query().Get("code")
 	if code == "" {
@@ -225,13 +235,13 @@ type categoriesPage struct {
 }
 
 // pageAdminCategories shows the category tree and the routing rules.
-func (s *Server) pageAdminCategories(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminCategories(w http.ResponseWriter, r *http.Request) error {
 	return s.showCategories(w, r, http.StatusOK, nil, nil)
 }
 
 // showCategories renders the page with the routing-rule form's state fs
 // and the automatic-dispatch form's state autoFS (either may be nil).
-func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status int, fs, autoFS *formState) error {
+func (s *adminPages) showCategories(w http.ResponseWriter, r *http.Request, status int, fs, autoFS *formState) error {
 	ctx := r.Context()
 	lang := langOf(r)
 	d := &categoriesPage{Form: fs, AutoForm: autoFS}
@@ -266,7 +276,7 @@ func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status i
 	for _, dp := range deps {
 		d.Depts = append(d.Depts, option{Value: dp.Code, Label: dp.Name + "（" + dp.Code + "）"})
 	}
-	if d.Regions, err = s.regionOptions(ctx, userOf(r)); err != nil {
+	if d.Regions, err = regionOptions(ctx, s.Regions, userOf(r)); err != nil {
 		return err
 	}
 	if v := r.URL.Query().Get("done"); v != "" {
@@ -276,7 +286,7 @@ func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, status i
 }
 
 // pageAdminRuleAdd adds a routing rule.
-func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -306,7 +316,7 @@ func (s *Server) pageAdminRuleAdd(w http.ResponseWriter, r *http.Request) error 
 
 // pageAdminCategoryAutoDispatch switches a category's automatic dispatch
 // on acceptance on (auto_dispatch=1) or off.
-func (s *Server) pageAdminCategoryAutoDispatch(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminCategoryAutoDispatch(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -335,7 +345,7 @@ func (s *Server) pageAdminCategoryAutoDispatch(w http.ResponseWriter, r *http.Re
 }
 
 // pageAdminRuleDelete deletes a routing rule.
-func (s *Server) pageAdminRuleDelete(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminRuleDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return errs.E(errs.NotFound, "error.not_found")
@@ -354,11 +364,11 @@ type keysPage struct {
 }
 
 // pageAdminKeys lists API keys.
-func (s *Server) pageAdminKeys(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminKeys(w http.ResponseWriter, r *http.Request) error {
 	return s.showKeys(w, r, http.StatusOK, "", nil)
 }
 
-func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, status int, newKey string, fs *formState) error {
+func (s *adminPages) showKeys(w http.ResponseWriter, r *http.Request, status int, newKey string, fs *formState) error {
 	keys, err := s.Accounts.APIKeys(r.Context())
 	if err != nil {
 		return err
@@ -383,7 +393,7 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, status int, ne
 }
 
 // pageAdminKeyAdd creates a key and shows it once.
-func (s *Server) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -401,7 +411,7 @@ func (s *Server) pageAdminKeyAdd(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageAdminKeyRevoke revokes a key.
-func (s *Server) pageAdminKeyRevoke(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Accounts.RevokeAPIKey(r.Context(), actorOf(r), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -417,7 +427,7 @@ type auditPage struct {
 }
 
 // pageAdminAudit searches the audit log.
-func (s *Server) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	lang := langOf(r)
 	d := &auditPage{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")), Q: strings.TrimSpace(q.Get("q")),
@@ -464,7 +474,7 @@ type loginsPage struct {
 }
 
 // pageAdminLogins searches the login log.
-func (s *Server) pageAdminLogins(w http.ResponseWriter, r *http.Request) error {
+func (s *adminPages) pageAdminLogins(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := &loginsPage{Username: strings.TrimSpace(q.Get("username")), IP: strings.TrimSpace(q.Get("ip")), Failed: q.Get("failed") == "1", Times: map[int64]string{}}
 	entries, err := s.Accounts.LoginLog(r.Context(), account.LoginLogFilter{Username: d.Username, IP: d.IP, Failed: d.Failed, Before: pageInt(r, "before"), Limit: 100})

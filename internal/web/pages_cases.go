@@ -58,7 +58,7 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func (s *Server) row(lang i18n.Lang, now time.Time, c *casework.Case) caseRow {
+func (s *caseHandlers) row(lang i18n.Lang, now time.Time, c *casework.Case) caseRow {
 	row := caseRow{ID: c.ID, Number: c.Number, Status: string(c.Status), StatusText: s.Catalog.T(lang, "status."+string(c.Status)),
 		Workflow: c.Workflow, Category: c.CategoryName, Description: clip(c.Description, 60), Address: c.Address,
 		Source: s.Catalog.T(lang, "source."+c.Source), Created: shanghaiTime(c.CreatedAt), Supervised: c.Supervised, Urgent: c.Urgent,
@@ -118,7 +118,7 @@ func parseDay(v string) (time.Time, bool) {
 }
 
 // caseFilter reads the queue filters; bad values are field errors.
-func (s *Server) caseFilter(r *http.Request) (casework.Filter, filterForm, *formState) {
+func (s *caseHandlers) caseFilter(r *http.Request) (casework.Filter, filterForm, *formState) {
 	q := r.URL.Query()
 	u := userOf(r)
 	ff := filterForm{Queue: q.Get("queue"), Status: q.Get("status"), Category: q.Get("category"), Region: q.Get("region"),
@@ -217,7 +217,7 @@ type queuePage struct {
 }
 
 // pageCases is the staff console's queue page.
-func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageCases(w http.ResponseWriter, r *http.Request) error {
 	u := userOf(r)
 	if !u.IsStaff() {
 		http.Redirect(w, r, "/my", http.StatusSeeOther)
@@ -234,7 +234,7 @@ func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "cases.html", p)
 }
 
-func (s *Server) queueData(r *http.Request) (*queuePage, error) {
+func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 	ctx := r.Context()
 	u := userOf(r)
 	lang := langOf(r)
@@ -267,7 +267,7 @@ func (s *Server) queueData(r *http.Request) (*queuePage, error) {
 	if d.Categories, err = s.categoryOptions(ctx, lang); err != nil {
 		return nil, err
 	}
-	if d.Regions, err = s.regionOptions(ctx, u); err != nil {
+	if d.Regions, err = regionOptions(ctx, s.Regions, u); err != nil {
 		return nil, err
 	}
 	for _, src := range casework.Sources() {
@@ -306,7 +306,7 @@ func (s *Server) queueData(r *http.Request) (*queuePage, error) {
 // listCases is Cases.List, with a filter on several statuses run as one
 // query per status and merged newest first: each then walks the (status, id)
 // index in order, where one IN query would sort every match.
-func (s *Server) listCases(ctx context.Context, caller casework.Caller, f casework.Filter) ([]*casework.Case, int64, error) {
+func (s *caseHandlers) listCases(ctx context.Context, caller casework.Caller, f casework.Filter) ([]*casework.Case, int64, error) {
 	if len(f.Status) < 2 {
 		return s.Cases.List(ctx, caller, f)
 	}
@@ -352,7 +352,7 @@ func safeKey(s string) string {
 	return s
 }
 
-func (s *Server) statusOptions(lang i18n.Lang) []option {
+func (s *caseHandlers) statusOptions(lang i18n.Lang) []option {
 	seen := map[casework.State]bool{}
 	var out []option
 	for _, name := range []string{"whistle", "urban"} {
@@ -368,7 +368,7 @@ func (s *Server) statusOptions(lang i18n.Lang) []option {
 }
 
 // categoryOptions lists the categories two levels deep, grouped by root.
-func (s *Server) categoryOptions(ctx context.Context, lang i18n.Lang) ([]option, error) {
+func (s *caseHandlers) categoryOptions(ctx context.Context, lang i18n.Lang) ([]option, error) {
 	roots, err := s.Categories.Tree(ctx, false)
 	if err != nil {
 		return nil, err
@@ -392,11 +392,11 @@ func catName(lang i18n.Lang, zh, en string) string {
 }
 
 // regionOptions lists the regions under the user's own, down to communities.
-func (s *Server) regionOptions(ctx context.Context, u *account.User) ([]option, error) {
+func regionOptions(ctx context.Context, regions *region.Store, u *account.User) ([]option, error) {
 	if u.Region.Code == "" {
 		return nil, nil
 	}
-	nodes, err := s.Regions.Subtree(ctx, u.Region.Code, false)
+	nodes, err := regions.Subtree(ctx, u.Region.Code, false)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
 			return nil, nil
@@ -421,7 +421,7 @@ func (s *Server) regionOptions(ctx context.Context, u *account.User) ([]option, 
 }
 
 // targetOptions lists whom the user may dispatch to: staff in scope, then departments.
-func (s *Server) targetOptions(ctx context.Context, u *account.User, lang i18n.Lang) ([]option, error) {
+func (s *caseHandlers) targetOptions(ctx context.Context, u *account.User, lang i18n.Lang) ([]option, error) {
 	users, err := s.Accounts.Users(ctx, account.ScopeOf(u), account.UserFilter{Limit: 500})
 	if err != nil {
 		return nil, err
@@ -494,7 +494,7 @@ func parseTarget(v string) *casework.Target {
 }
 
 // pageBulkDispatch dispatches the selected cases to one target.
-func (s *Server) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageBulkDispatch(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formErr(err)
 	}
@@ -561,7 +561,7 @@ const noRoute = "no_route"
 // bulkFailures explains a bulk dispatch's failures, given as "id:code"
 // pairs (or "target" / "cases" for an incomplete form), with each case's
 // number, in the user's language. Nothing from the URL is shown verbatim.
-func (s *Server) bulkFailures(r *http.Request, v string) string {
+func (s *caseHandlers) bulkFailures(r *http.Request, v string) string {
 	lang := langOf(r)
 	switch v {
 	case "target":
@@ -666,11 +666,11 @@ type caseDetail struct {
 
 // pageCase shows one case: its facts, time limit, timeline, photos, map
 // and the actions this user may take now.
-func (s *Server) pageCase(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageCase(w http.ResponseWriter, r *http.Request) error {
 	return s.showCase(w, r, http.StatusOK, "", nil)
 }
 
-func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, formAction string, fs *formState) error {
+func (s *caseHandlers) showCase(w http.ResponseWriter, r *http.Request, status int, formAction string, fs *formState) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -788,7 +788,7 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, status int, fo
 	return s.render(w, r, status, "case.html", p)
 }
 
-func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event, staff bool) timelineItem {
+func (s *caseHandlers) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event, staff bool) timelineItem {
 	it := timelineItem{When: shanghaiTime(e.At), Action: string(e.Action), ActionText: s.Catalog.T(lang, "action."+string(e.Action)), Note: e.Note}
 	if e.ToStatus != "" && e.ToStatus != e.FromStatus {
 		it.ToText = s.Catalog.T(lang, "status."+string(e.ToStatus))
@@ -824,7 +824,7 @@ func (s *Server) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event
 // timelineDetails are the lines under a timeline entry, one per fact it
 // records; staff also see whom a step dispatched to and which routing rule
 // chose a department.
-func (s *Server) timelineDetails(lang i18n.Lang, f casework.Facts, staff bool) []string {
+func (s *caseHandlers) timelineDetails(lang i18n.Lang, f casework.Facts, staff bool) []string {
 	var out []string
 	if f.TargetDepartmentName != "" {
 		out = append(out, s.Catalog.T(lang, "page.case.to_department", f.TargetDepartmentName))
@@ -877,7 +877,7 @@ func (s *Server) timelineDetails(lang i18n.Lang, f casework.Facts, staff bool) [
 
 // pageCaseAct takes one action from its form. htmx gets the form back
 // with errors next to the fields, or a redirect to the updated case.
-func (s *Server) pageCaseAct(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageCaseAct(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
@@ -917,7 +917,7 @@ func (s *Server) pageCaseAct(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderActionForm re-renders one action's form with its errors.
-func (s *Server) renderActionForm(w http.ResponseWriter, r *http.Request, status int, id int64, action string, fs *formState) error {
+func (s *caseHandlers) renderActionForm(w http.ResponseWriter, r *http.Request, status int, id int64, action string, fs *formState) error {
 	caller := callerOf(r)
 	c, err := s.Cases.Get(r.Context(), caller, id)
 	if err != nil {
@@ -988,7 +988,7 @@ func (a *actionForm) preselect(c *casework.Case) {
 
 // actionInput reads an action form into casework.Input; malformed numbers
 // are field errors.
-func (s *Server) actionInput(r *http.Request, fs *formState) (casework.Input, error) {
+func (s *caseHandlers) actionInput(r *http.Request, fs *formState) (casework.Input, error) {
 	f := r.PostForm
 	in := casework.Input{Note: strings.TrimSpace(f.Get("note")), Reason: strings.TrimSpace(f.Get("reason")), Result: f.Get("result"),
 		Comment: strings.TrimSpace(f.Get("comment"))}

@@ -39,7 +39,7 @@ var jsKeys = []string{"js.uploading", "js.upload_failed", "js.photo_limit", "js.
 	"js.shrink_failed", "js.remove", "js.picked", "js.outside", "js.dup_distance", "js.import_ok", "js.import_checking",
 	"js.draft_restored", "js.submit", "js.no_category", "js.photo_n", "js.required"}
 
-func (s *Server) nav(r *http.Request) navData {
+func (s *view) nav(r *http.Request) navData {
 	lang := langOf(r)
 	u := userOf(r)
 	n := navData{JS: make(map[string]string, len(jsKeys))}
@@ -97,7 +97,7 @@ func isHX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderFragment executes one named template of a page file, without the
 // layout, for htmx swaps.
-func (s *Server) renderFragment(w http.ResponseWriter, status int, file, name string, p any) error {
+func (s *view) renderFragment(w http.ResponseWriter, status int, file, name string, p any) error {
 	t, ok := s.tmpl[file]
 	if !ok {
 		return errs.E(errs.Internal, "error.internal")
@@ -153,7 +153,7 @@ func (f *formState) Err(k string) string {
 
 // failForm turns an expected error into a form state; unexpected errors
 // (internal, unavailable) are returned for the error page.
-func (s *Server) failForm(r *http.Request, f *formState, err error) (int, error) {
+func (s *view) failForm(r *http.Request, f *formState, err error) (int, error) {
 	e := asAppError(err)
 	switch e.Code {
 	case errs.Internal, errs.Unavailable, errs.Unauthorized:
@@ -178,7 +178,7 @@ func shanghaiTime(t time.Time) string {
 }
 
 // timeLeft says how long until (or since) a deadline, in words.
-func (s *Server) timeLeft(lang i18n.Lang, now, deadline time.Time) string {
+func (s *view) timeLeft(lang i18n.Lang, now, deadline time.Time) string {
 	if deadline.IsZero() {
 		return ""
 	}
@@ -190,7 +190,7 @@ func (s *Server) timeLeft(lang i18n.Lang, now, deadline time.Time) string {
 	return s.Catalog.T(lang, key, s.duration(lang, d))
 }
 
-func (s *Server) duration(lang i18n.Lang, d time.Duration) string {
+func (s *view) duration(lang i18n.Lang, d time.Duration) string {
 	days := int(d.Hours()) / 24
 	hours := int(d.Hours()) % 24
 	mins := int(d.Minutes()) % 60
@@ -213,7 +213,7 @@ func pageInt(r *http.Request, name string) int64 {
 }
 
 // inboxFor lists a user's messages with their text in the user's language.
-func (s *Server) inboxFor(r *http.Request, limit int) ([]notify.Message, int, error) {
+func (s *view) inboxFor(r *http.Request, limit int) ([]notify.Message, int, error) {
 	msgs, unread, err := s.Inbox.Inbox(r.Context(), userOf(r).ID, 0, limit)
 	if err != nil {
 		return nil, 0, err

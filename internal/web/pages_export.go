@@ -27,7 +27,7 @@ var exportHeaderKeys = [...]string{"col.number", "col.status", "col.category", "
 	"col.supervised", "col.rating", "col.lat", "col.lng"}
 
 // exportRows runs the filter page by page, up to MaxExportRows.
-func (s *Server) exportRows(r *http.Request) ([]string, [][]string, error) {
+func (s *caseHandlers) exportRows(r *http.Request) ([]string, [][]string, error) {
 	f, _, fs := s.caseFilter(r)
 	if len(fs.Fields) > 0 {
 		return nil, nil, errs.E(errs.Invalid, "error.invalid")
@@ -66,7 +66,7 @@ func rowsOrEmpty(r [][]string) [][]string {
 	return r
 }
 
-func (s *Server) exportRow(lang i18n.Lang, now time.Time, c *casework.Case) []string {
+func (s *caseHandlers) exportRow(lang i18n.Lang, now time.Time, c *casework.Case) []string {
 	row := s.row(lang, now, c)
 	yes := ""
 	if c.Supervised {
@@ -88,7 +88,7 @@ func exportName(ext string, now time.Time) string {
 
 // pageExportCSV writes the filtered list as CSV: UTF-8 with a BOM, so that
 // Excel on Chinese Windows opens it correctly.
-func (s *Server) pageExportCSV(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageExportCSV(w http.ResponseWriter, r *http.Request) error {
 	header, rows, err := s.exportRows(r)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func csvSafe(row []string) []string {
 }
 
 // pageExportXLSX writes the filtered list as an Excel workbook.
-func (s *Server) pageExportXLSX(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageExportXLSX(w http.ResponseWriter, r *http.Request) error {
 	header, rows, err := s.exportRows(r)
 	if err != nil {
 		return err

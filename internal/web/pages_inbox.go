@@ -12,9 +12,15 @@ type inboxPage struct {
 	Times    map[int64]string
 }
 
+// inboxHandlers serve the user's notifications, as a page and as JSON;
+// the view holds the inbox.
+type inboxHandlers struct {
+	*view
+}
+
 // pageInbox lists the user's notifications; new case events in scope
 // refresh it through the page's EventSource.
-func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) error {
+func (s *inboxHandlers) pageInbox(w http.ResponseWriter, r *http.Request) error {
 	msgs, unread, err := s.inboxFor(r, 100)
 	if err != nil {
 		return err
@@ -31,7 +37,7 @@ func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageInboxRead marks every message read.
-func (s *Server) pageInboxRead(w http.ResponseWriter, r *http.Request) error {
+func (s *inboxHandlers) pageInboxRead(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Inbox.MarkRead(r.Context(), userOf(r).ID, 0); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ type reportPage struct {
 
 // pageReport is the resident's "blow the whistle" form (mobile first).
 // The script posts it to the API, then uploads the shrunk photos.
-func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageReport(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u := userOf(r)
 	lang := langOf(r)
@@ -95,7 +95,7 @@ func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) error {
 
 // categoryChoices flattens the active tree: the common categories by rank,
 // and every leaf grouped under its root.
-func (s *Server) categoryChoices(ctx context.Context, lang i18n.Lang) ([]catChoice, []catGroup, []catFields, error) {
+func (s *caseHandlers) categoryChoices(ctx context.Context, lang i18n.Lang) ([]catChoice, []catGroup, []catFields, error) {
 	roots, err := s.Categories.Tree(ctx, false)
 	if err != nil {
 		return nil, nil, nil, err
@@ -155,7 +155,7 @@ type myPage struct {
 }
 
 // pageMy lists the resident's own reports.
-func (s *Server) pageMy(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageMy(w http.ResponseWriter, r *http.Request) error {
 	lang := langOf(r)
 	cases, next, err := s.Cases.List(r.Context(), callerOf(r), casework.Filter{Mine: true, Before: pageInt(r, "before"), Limit: 30})
 	if err != nil {
@@ -180,7 +180,7 @@ type nearbyPage struct {
 }
 
 // pageNearby is the public map and list of public cases.
-func (s *Server) pageNearby(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pageNearby(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	lang := langOf(r)
 	d := &nearbyPage{Open: r.URL.Query().Get("all") != "1"}
@@ -218,7 +218,7 @@ type publicCasePage struct {
 }
 
 // pagePublicCase shows a public case without any personal data.
-func (s *Server) pagePublicCase(w http.ResponseWriter, r *http.Request) error {
+func (s *caseHandlers) pagePublicCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func (s *Server) errorBody(lang i18n.Lang, e *errs.Error) errorBody {
+func (s *view) errorBody(lang i18n.Lang, e *errs.Error) errorBody {
 	var b errorBody
 	b.Error.Code = string(e.Code)
 	if e.Reason != "" {
@@ -88,7 +88,7 @@ func (s *Server) errorBody(lang i18n.Lang, e *errs.Error) errorBody {
 }
 
 // logError logs 5xx at error level with the cause, 4xx at info.
-func (s *Server) logError(r *http.Request, status int, e *errs.Error) {
+func (s *view) logError(r *http.Request, status int, e *errs.Error) {
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "code", e.Code}
 	if status >= 500 {
 		s.Logger.Error("request failed", append(attrs, "err", e.Error())...)
@@ -98,7 +98,7 @@ func (s *Server) logError(r *http.Request, status int, e *errs.Error) {
 }
 
 // writeJSONError renders err as {"error":{code,message,fields}}.
-func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *view) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asAppError(err)
 	status := httpStatus(e)
 	s.logError(r, status, e)

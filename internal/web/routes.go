@@ -10,6 +10,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/errs"
 	"whistle/internal/media"
+	"whistle/internal/open311"
 	"whistle/internal/region"
 )
 
@@ -43,6 +44,12 @@ type features struct {
 	accounts   *accountAPI
 	regions    *regionAPI
 	categories *categoryAPI
+	open311    *open311API
+	cases      *caseHandlers
+	inbox      *inboxHandlers
+	admin      *adminPages
+	session    *sessionPages
+	events     *eventsAPI
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -52,6 +59,14 @@ func (s *Server) features() features {
 		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit},
 		regions:    &regionAPI{Regions: s.Regions},
 		categories: &categoryAPI{Categories: s.Categories},
+		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
+			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
+		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories,
+			Clock: s.Clock},
+		inbox:   &inboxHandlers{view: s.view},
+		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit},
+		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
+		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 	}
 }
 
@@ -96,24 +111,24 @@ func (s *Server) registerRoutes() {
 	s.handle("DELETE /api/v1/routing-rules/{id}", needs(account.PermCategoryWrite), f.categories.apiRoutingRuleDelete)
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
-	s.handle("POST /api/v1/cases", public, s.apiCaseSubmit)
-	s.handle("GET /api/v1/cases", authed, s.apiCases)
-	s.handle("GET /api/v1/cases/duplicates", public, s.apiCaseDuplicates)
-	s.handle("GET /api/v1/cases/{id}", authed, s.apiCase)
-	s.handle("GET /api/v1/cases/{id}/timeline", authed, s.apiCaseTimeline)
-	s.handle("POST /api/v1/cases/{id}/actions/{action}", authed, s.apiCaseAction)
-	s.handle("POST /api/v1/cases/{id}/photos", authed, s.apiCasePhoto)
-	s.handle("GET /api/v1/cases/{id}/photos/{pid}", authed, s.apiCasePhotoGet)
-	s.handle("POST /api/v1/cases/{id}/follow", authed, s.apiCaseFollow)
-	s.handle("GET /api/v1/public/cases", public, s.apiPublicCases)
-	s.handle("GET /api/v1/public/cases/{id}", public, s.apiPublicCase)
-	s.handle("GET /api/v1/public/cases/{id}/photos/{pid}", public, s.apiPublicCasePhoto)
+	s.handle("POST /api/v1/cases", public, f.cases.apiCaseSubmit)
+	s.handle("GET /api/v1/cases", authed, f.cases.apiCases)
+	s.handle("GET /api/v1/cases/duplicates", public, f.cases.apiCaseDuplicates)
+	s.handle("GET /api/v1/cases/{id}", authed, f.cases.apiCase)
+	s.handle("GET /api/v1/cases/{id}/timeline", authed, f.cases.apiCaseTimeline)
+	s.handle("POST /api/v1/cases/{id}/actions/{action}", authed, f.cases.apiCaseAction)
+	s.handle("POST /api/v1/cases/{id}/photos", authed, f.cases.apiCasePhoto)
+	s.handle("GET /api/v1/cases/{id}/photos/{pid}", authed, f.cases.apiCasePhotoGet)
+	s.handle("POST /api/v1/cases/{id}/follow", authed, f.cases.apiCaseFollow)
+	s.handle("GET /api/v1/public/cases", public, f.cases.apiPublicCases)
+	s.handle("GET /api/v1/public/cases/{id}", public, f.cases.apiPublicCase)
+	s.handle("GET /api/v1/public/cases/{id}/photos/{pid}", public, f.cases.apiPublicCasePhoto)
 	s.handle("GET /api/v1/workflows", public, s.apiWorkflows)
 	s.handle("GET /api/v1/workflows/{name}", public, s.apiWorkflow)
 	s.handle("POST /api/v1/workflows", needs(account.PermWorkflowWrite), s.apiWorkflowUpload)
-	s.handle("GET /api/v1/events", authed, s.apiEvents)
-	s.handle("GET /api/v1/inbox", authed, s.apiInbox)
-	s.handle("POST /api/v1/inbox/read", authed, s.apiInboxRead)
+	s.handle("GET /api/v1/events", authed, f.events.apiEvents)
+	s.handle("GET /api/v1/inbox", authed, f.inbox.apiInbox)
+	s.handle("POST /api/v1/inbox/read", authed, f.inbox.apiInboxRead)
 
 	// Time limits (时限), the working calendar and unit statistics.
 	s.handle("GET /api/v1/cases/{id}/sla", authed, s.apiCaseSLA)
@@ -144,33 +159,76 @@ func (s *Server) registerRoutes() {
 	// open311 documents the choices). The extension picks the format: each
 	// document has a .json and a .xml route; item routes carry it in their
 	// wildcard. Errors are Open311 documents, even for unknown paths.
-	o311 := s.open311(s.Open311Keys)
-	s.handle("GET /open311/v2/discovery.json", public, o311.discovery)
-	s.handle("GET /open311/v2/discovery.xml", public, o311.discovery)
-	s.handle("GET /open311/v2/services.json", public, o311.services)
-	s.handle("GET /open311/v2/services.xml", public, o311.services)
-	s.handle("GET /open311/v2/services/{code}", public, o311.serviceDefinition)
-	s.handle("POST /open311/v2/requests.json", public, o311.createRequest)
-	s.handle("POST /open311/v2/requests.xml", public, o311.createRequest)
-	s.handle("GET /open311/v2/requests.json", public, o311.listRequests)
-	s.handle("GET /open311/v2/requests.xml", public, o311.listRequests)
-	s.handle("GET /open311/v2/requests/{id}", public, o311.getRequest)
-	s.handle("GET /open311/v2/tokens/{token}", public, o311.token)
-	s.handle("GET /open311/v2/servicerequestupdates.json", public, o311.listUpdates)
-	s.handle("GET /open311/v2/servicerequestupdates.xml", public, o311.listUpdates)
-	s.handle("POST /open311/v2/servicerequestupdates.json", public, o311.postUpdate)
-	s.handle("POST /open311/v2/servicerequestupdates.xml", public, o311.postUpdate)
-	s.mux.HandleFunc("/open311/", o311.notFound)
+	s.handle("GET /open311/v2/discovery.json", public, f.open311.discovery)
+	s.handle("GET /open311/v2/discovery.xml", public, f.open311.discovery)
+	s.handle("GET /open311/v2/services.json", public, f.open311.services)
+	s.handle("GET /open311/v2/services.xml", public, f.open311.services)
+	s.handle("GET /open311/v2/services/{code}", public, f.open311.serviceDefinition)
+	s.handle("POST /open311/v2/requests.json", public, f.open311.createRequest)
+	s.handle("POST /open311/v2/requests.xml", public, f.open311.createRequest)
+	s.handle("GET /open311/v2/requests.json", public, f.open311.listRequests)
+	s.handle("GET /open311/v2/requests.xml", public, f.open311.listRequests)
+	s.handle("GET /open311/v2/requests/{id}", public, f.open311.getRequest)
+	s.handle("GET /open311/v2/tokens/{token}", public, f.open311.token)
+	s.handle("GET /open311/v2/servicerequestupdates.json", public, f.open311.listUpdates)
+	s.handle("GET /open311/v2/servicerequestupdates.xml", public, f.open311.listUpdates)
+	s.handle("POST /open311/v2/servicerequestupdates.json", public, f.open311.postUpdate)
+	s.handle("POST /open311/v2/servicerequestupdates.xml", public, f.open311.postUpdate)
+	s.mux.HandleFunc("/open311/", f.open311.notFound)
 
 	// Pages.
-	s.handle("GET /login", public, s.pageLogin)
-	s.handle("POST /login", public, s.pageLoginPost)
-	s.handle("POST /logout", authed, s.pageLogout)
-	s.handle("GET /lang/{lang}", public, s.pageLang)
-	s.handle("GET /{$}", authed, s.pageHome)
-	s.handle("POST /admin/users/{id}/lock", needs(account.PermUserWrite), s.pageAdminUserLock)
-	s.registerPages()
-	s.registerStats()
+	s.handle("GET /login", public, f.session.pageLogin)
+	s.handle("POST /login", public, f.session.pageLoginPost)
+	s.handle("POST /logout", authed, f.session.pageLogout)
+	s.handle("GET /lang/{lang}", public, f.session.pageLang)
+	s.handle("GET /{$}", authed, f.cases.pageHome)
+	s.handle("POST /admin/users/{id}/lock", needs(account.PermUserWrite), f.admin.pageAdminUserLock)
+	// Residents (and anyone reporting).
+	s.handle("GET /report", authed, f.cases.pageReport)
+	s.handle("GET /my", authed, f.cases.pageMy)
+	s.handle("GET /nearby", public, f.cases.pageNearby)
+	s.handle("GET /public/cases/{id}", public, f.cases.pagePublicCase)
+
+	// Staff console.
+	s.handle("GET /cases", authed, f.cases.pageCases)
+	s.handle("POST /cases/dispatch", authed, f.cases.pageBulkDispatch)
+	s.handle("GET /cases/export.xlsx", authed, f.cases.pageExportXLSX)
+	s.handle("GET /cases/export.csv", authed, f.cases.pageExportCSV)
+	s.handle("GET /cases/{id}", authed, f.cases.pageCase)
+	s.handle("POST /cases/{id}/act/{action}", authed, f.cases.pageCaseAct)
+	s.handle("GET /inbox", authed, f.inbox.pageInbox)
+	s.handle("POST /inbox/read", authed, f.inbox.pageInboxRead)
+
+	// Administration.
+	s.handle("GET /admin", authed, f.admin.pageAdmin)
+	s.handle("GET /admin/users", needs(account.PermUserRead), f.admin.pageAdminUsers)
+	s.handle("POST /admin/users", needs(account.PermUserWrite), f.admin.pageAdminUserAdd)
+	s.handle("POST /admin/users/{id}/password", needs(account.PermUserWrite), f.admin.pageAdminUserPassword)
+	s.handle("GET /admin/regions", needs(account.PermRegionWrite), f.admin.pageAdminRegions)
+	s.handle("GET /admin/categories", needs(account.PermCategoryWrite), f.admin.pageAdminCategories)
+	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
+	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), f.admin.pageAdminRuleAdd)
+	s.handle("POST /admin/routing-rules/{id}/delete", needs(account.PermCategoryWrite), f.admin.pageAdminRuleDelete)
+	s.handle("GET /admin/sla", needs(account.PermSLAWrite), s.pageAdminSLA)
+	s.handle("GET /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeys)
+	s.handle("POST /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeyAdd)
+	s.handle("POST /admin/apikeys/{id}/revoke", needs(account.PermAPIKeys), f.admin.pageAdminKeyRevoke)
+	s.handle("GET /admin/audit", needs(account.PermAuditRead), f.admin.pageAdminAudit)
+	s.handle("GET /admin/logins", needs(account.PermLoginLogRead), f.admin.pageAdminLogins)
+
+	// Statistics and the big screen, for the holders of stats.read
+	// (leaders, admins, street and community staff). The API serves the
+	// screen and outside dashboards; every answer is limited to the
+	// caller's data scope, and a node outside it is 404.
+	read := needs(account.PermStatsRead)
+	s.handle("GET /api/v1/stats/summary", read, s.withStats(s.apiStatsSummary))
+	s.handle("GET /api/v1/stats/map", read, s.withStats(s.apiStatsMap))
+	s.handle("GET /api/v1/stats/trend", read, s.withStats(s.apiStatsTrend))
+	s.handle("GET /api/v1/stats/hotspots", read, s.withStats(s.apiStatsHotspots))
+	s.handle("GET /api/v1/stats/overdue", read, s.withStats(s.apiStatsOverdue))
+	s.handle("GET /screen", read, s.withStats(s.pageScreen))
+	s.handle("GET /screen/{region}", read, s.withStats(s.pageScreen))
+
 	static, _ := fs.Sub(staticFS, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	s.routes = append(s.routes, Route{Pattern: "GET /static/", Access: public})
@@ -182,6 +240,17 @@ func (s *Server) registerRoutes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, errs.E(errs.NotFound, "error.not_found"))
 	})
+}
+
+// withStats is h on a server with the rollup store. A server built
+// without it (some package tests) still declares the statistics routes, so
+// that the router and the OpenAPI document agree, and answers 503 rather
+// than failing on a nil store.
+func (s *Server) withStats(h handlerFunc) handlerFunc {
+	if s.Stats != nil {
+		return h
+	}
+	return func(http.ResponseWriter, *http.Request) error { return errs.E(errs.Unavailable, "error.unavailable") }
 }
 
 // bodyLimits raises the request body limit for the few routes that take

@@ -85,11 +85,32 @@ type Deps struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	Deps
-	tmpl    map[string]*template.Template
+	// shared holds the view one level down, so that on the server Deps'
+	// fields (Catalog, Logger …) are the ones a name selects, while the
+	// view's methods (render, newPage …) are promoted.
+	shared
 	metrics *metrics
 	routes  []Route
 	mux     *http.ServeMux
 }
+
+// view is what the handlers of every feature share: the catalogue, the
+// logger and the templates, to render pages, fragments and errors, and the
+// unread count of the navigation bar. Each feature's handler type embeds
+// it beside the services it uses.
+type view struct {
+	Catalog *i18n.Catalog
+	Logger  *slog.Logger
+	// Version is shown in the page footer.
+	Version string
+	// Inbox counts the unread messages for the navigation bar's badge.
+	Inbox *notify.Store
+	// SecureCookies sets the Secure flag on every cookie.
+	SecureCookies bool
+	tmpl          map[string]*template.Template
+}
+
+type shared struct{ *view }
 
 // NewServer builds the HTTP handler.
 func NewServer(d Deps) (*Server, error) {
@@ -106,6 +127,7 @@ func NewServer(d Deps) (*Server, error) {
 		d.Workflows = d.Cases.WorkflowStore()
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), metrics: newMetrics()}
+	s.view = &view{Catalog: d.Catalog, Logger: d.Logger, Version: d.Version, Inbox: d.Inbox, SecureCookies: d.SecureCookies}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/bus"
 	"whistle/internal/errs"
 )
 
@@ -32,9 +33,16 @@ func inScope(sc account.Scope, e sseEvent) bool {
 		(sc.UserID != 0 && sc.UserID == e.Reporter)
 }
 
+// eventsAPI streams case events in the caller's scope (Server-Sent
+// Events).
+type eventsAPI struct {
+	*view
+	Bus bus.Bus
+}
+
 // apiEvents streams committed case events within the caller's data scope
 // as Server-Sent Events. Nothing is polled: the bus pushes.
-func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) error {
+func (s *eventsAPI) apiEvents(w http.ResponseWriter, r *http.Request) error {
 	if s.Bus == nil {
 		return errs.E(errs.Unavailable, "error.unavailable")
 	}

@@ -14,7 +14,7 @@ import (
 // to and which rule chose a department for staff only; rows with unknown
 // or ill-typed data still render, without those facts.
 func TestTimelineDetails(t *testing.T) {
-	s := newDocServer(t)
+	s := newDocServer(t).features().cases
 	c := &casework.Case{ID: 7, Number: "WS20261123000001"}
 	tests := []struct {
 		name   string
