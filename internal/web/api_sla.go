@@ -7,11 +7,26 @@ import (
 	"strings"
 	"time"
 
+	"whistle/internal/casework"
+	"whistle/internal/clock"
 	"whistle/internal/errs"
 	"whistle/internal/indicator"
+	"whistle/internal/region"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/stats"
 )
+
+// slaHandlers serve time limits (时限), the working calendar, a case's
+// SLA stages, the unit statistics and the time-limit admin page.
+type slaHandlers struct {
+	*view
+	SLA     *sla.Engine
+	Stats   *stats.Store
+	Cases   *casework.Service
+	Regions *region.Store
+	Clock   clock.Clock
+}
 
 // apiStatsUnits answers the figures of a region node, its child nodes and
 // the departments serving its subtree over a period, from the indicator
@@ -21,7 +36,7 @@ import (
 // both days included) or RFC 3339 instants (to excluded; the rollups count
 // whole days, so an instant counts its whole day), by default the current
 // month up to today included. A node outside the caller's data scope is 404.
-func (s *Server) apiStatsUnits(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiStatsUnits(w http.ResponseWriter, r *http.Request) error {
 	if s.Stats == nil {
 		return errs.E(errs.Unavailable, "error.unavailable")
 	}
@@ -84,7 +99,7 @@ func statsDay(v string, end bool) (time.Time, error) {
 }
 
 // apiTimeLimits lists the time-limit rules.
-func (s *Server) apiTimeLimits(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiTimeLimits(w http.ResponseWriter, r *http.Request) error {
 	ls, err := s.SLA.TimeLimits(r.Context())
 	if err != nil {
 		return err
@@ -113,7 +128,7 @@ func (in timeLimitRequest) limit() sla.TimeLimit {
 }
 
 // apiTimeLimitCreate adds a rule; running deadlines keep theirs.
-func (s *Server) apiTimeLimitCreate(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiTimeLimitCreate(w http.ResponseWriter, r *http.Request) error {
 	var in timeLimitRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -127,7 +142,7 @@ func (s *Server) apiTimeLimitCreate(w http.ResponseWriter, r *http.Request) erro
 }
 
 // apiTimeLimitUpdate replaces a rule; running deadlines keep theirs.
-func (s *Server) apiTimeLimitUpdate(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiTimeLimitUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -145,7 +160,7 @@ func (s *Server) apiTimeLimitUpdate(w http.ResponseWriter, r *http.Request) erro
 }
 
 // apiTimeLimitDelete removes a rule.
-func (s *Server) apiTimeLimitDelete(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiTimeLimitDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -175,7 +190,7 @@ type calendarYear struct {
 
 // apiCalendar answers a year of the working calendar:
 // GET /api/v1/calendar?year=2026 (default: this year).
-func (s *Server) apiCalendar(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCalendar(w http.ResponseWriter, r *http.Request) error {
 	cal := s.SLA.Calendar()
 	year := time.Now().In(cal.Location()).Year()
 	if s.Clock != nil {
@@ -239,7 +254,7 @@ func calendarDate(r *http.Request) (calendar.Date, error) {
 
 // apiCalendarSetDay lists a date as a holiday or a workday:
 // PUT /api/v1/calendar/days/{date} {"kind": "holiday", "name": "元旦"}.
-func (s *Server) apiCalendarSetDay(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCalendarSetDay(w http.ResponseWriter, r *http.Request) error {
 	date, err := calendarDate(r)
 	if err != nil {
 		return err
@@ -266,7 +281,7 @@ func (s *Server) apiCalendarSetDay(w http.ResponseWriter, r *http.Request) error
 }
 
 // apiCalendarDeleteDay removes a date's entry: it follows Monday to Friday again.
-func (s *Server) apiCalendarDeleteDay(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCalendarDeleteDay(w http.ResponseWriter, r *http.Request) error {
 	date, err := calendarDate(r)
 	if err != nil {
 		return err
@@ -283,7 +298,7 @@ func (s *Server) apiCalendarDeleteDay(w http.ResponseWriter, r *http.Request) er
 
 // apiCalendarSetHours sets the working hours:
 // PUT /api/v1/calendar/hours {"work_hours": "08:30-12:00,13:30-17:30"}.
-func (s *Server) apiCalendarSetHours(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCalendarSetHours(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		WorkHours string `json:"work_hours"`
 	}
@@ -308,7 +323,7 @@ func (s *Server) apiCalendarSetHours(w http.ResponseWriter, r *http.Request) err
 // POST /api/v1/calendar/import?format=csv|json|ics[&preview=1]. With
 // preview it only says what would change. A malformed file is refused
 // with a message per line (fields "line[N]") and changes nothing.
-func (s *Server) apiCalendarImport(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCalendarImport(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	days, err := calendar.ParseImport(format, r.Body)
 	if err != nil {
@@ -347,7 +362,7 @@ type caseSLA struct {
 
 // apiCaseSLA answers a case's current deadline, the time left or overdue,
 // its stage history and its supervisions: GET /api/v1/cases/{id}/sla.
-func (s *Server) apiCaseSLA(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) apiCaseSLA(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err

@@ -20,7 +20,13 @@ type nodeJSON struct {
 	Illustrative bool   `json:"illustrative"`
 }
 
-func (s *Server) nodeJSON(lang i18n.Lang, n stats.Node) nodeJSON {
+// statsHandlers serve the statistics API and the big screen.
+type statsHandlers struct {
+	*view
+	Stats *stats.Store
+}
+
+func (s *statsHandlers) nodeJSON(lang i18n.Lang, n stats.Node) nodeJSON {
 	return nodeJSON{Code: n.Code, Name: n.Name, Level: string(n.Level), LevelName: s.Catalog.T(lang, "level."+string(n.Level)), Illustrative: n.Illustrative}
 }
 
@@ -31,7 +37,7 @@ type countJSON struct {
 	N    int64  `json:"n"`
 }
 
-func (s *Server) counts(lang i18n.Lang, prefix string, cs []stats.Count) []countJSON {
+func (s *statsHandlers) counts(lang i18n.Lang, prefix string, cs []stats.Count) []countJSON {
 	out := make([]countJSON, len(cs))
 	for i, c := range cs {
 		name := c.Name
@@ -63,7 +69,7 @@ type summaryJSON struct {
 
 // apiStatsSummary answers the KPIs of a node, read from the rollups:
 // GET /api/v1/stats/summary?region=CODE.
-func (s *Server) apiStatsSummary(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) apiStatsSummary(w http.ResponseWriter, r *http.Request) error {
 	ctx, lang, sc := r.Context(), langOf(r), scopeOf(r)
 	sm, err := s.Stats.Summary(ctx, sc, statsRegion(r))
 	if err != nil {
@@ -95,7 +101,7 @@ type areaJSON struct {
 
 // apiStatsMap answers one value per child of a node for the map:
 // GET /api/v1/stats/map?region=CODE&metric=open|overdue|satisfaction.
-func (s *Server) apiStatsMap(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) apiStatsMap(w http.ResponseWriter, r *http.Request) error {
 	lang := langOf(r)
 	m, err := s.Stats.Map(r.Context(), scopeOf(r), statsRegion(r), r.URL.Query().Get("metric"))
 	if err != nil {
@@ -111,7 +117,7 @@ func (s *Server) apiStatsMap(w http.ResponseWriter, r *http.Request) error {
 
 // apiStatsTrend answers the daily reports and closures:
 // GET /api/v1/stats/trend?region=CODE&days=N (default 30, at most 366).
-func (s *Server) apiStatsTrend(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) apiStatsTrend(w http.ResponseWriter, r *http.Request) error {
 	days, err := queryInt(r, "days", 0)
 	if err != nil {
 		return err
@@ -133,7 +139,7 @@ type hotspotJSON struct {
 
 // apiStatsHotspots answers the grids with the most open cases:
 // GET /api/v1/stats/hotspots?region=CODE&limit=N (default 10).
-func (s *Server) apiStatsHotspots(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) apiStatsHotspots(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit", 0)
 	if err != nil {
 		return err
@@ -165,7 +171,7 @@ type overdueJSON struct {
 
 // apiStatsOverdue answers the red list: the open overdue cases under a
 // node, the longest overdue first: GET /api/v1/stats/overdue?region=CODE&limit=N.
-func (s *Server) apiStatsOverdue(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) apiStatsOverdue(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit", 0)
 	if err != nil {
 		return err

@@ -24,8 +24,14 @@ type workflowSummary struct {
 	Transitions []workflow.Action `json:"transitions"`
 }
 
+// workflowAPI serves the workflow definitions and their upload.
+type workflowAPI struct {
+	*view
+	Workflows *workflow.Store
+}
+
 // apiWorkflows lists the workflows with their active versions, as data.
-func (s *Server) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
+func (s *workflowAPI) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
 	versions, err := s.Workflows.List(r.Context(), "")
 	if err != nil {
 		return err
@@ -52,7 +58,7 @@ func (s *Server) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
 
 // apiWorkflow returns a workflow's versions (with the diff of each) and
 // its active definition, or the one ?version= names.
-func (s *Server) apiWorkflow(w http.ResponseWriter, r *http.Request) error {
+func (s *workflowAPI) apiWorkflow(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	versions, err := s.Workflows.List(r.Context(), name)
 	if err != nil {
@@ -82,7 +88,7 @@ func (s *Server) apiWorkflow(w http.ResponseWriter, r *http.Request) error {
 // With ?dry_run=1 it answers 200 with the diff against the active version
 // and changes nothing; otherwise it stores and activates the version
 // (201, audited). An invalid definition is 422 with a message per problem.
-func (s *Server) apiWorkflowUpload(w http.ResponseWriter, r *http.Request) error {
+func (s *workflowAPI) apiWorkflowUpload(w http.ResponseWriter, r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errs.E(errs.Invalid, "error.bad_json", "Content-Type "+ct)
 	}

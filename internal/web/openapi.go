@@ -417,8 +417,13 @@ func (op apiOp) operationID() string {
 	return b.String()
 }
 
+// docsHandlers serve the OpenAPI document and the readable API page.
+type docsHandlers struct {
+	*view
+}
+
 // authText describes an operation's access rule in lang.
-func (s *Server) authText(lang i18n.Lang, a apiAuth) string {
+func (s *docsHandlers) authText(lang i18n.Lang, a apiAuth) string {
 	switch {
 	case a.APIKey:
 		return s.Catalog.T(lang, "apidocs.auth_apikey")
@@ -432,7 +437,7 @@ func (s *Server) authText(lang i18n.Lang, a apiAuth) string {
 
 // openAPIDocument renders the table as an OpenAPI 3.1 document served at
 // base.
-func (s *Server) openAPIDocument(base string) map[string]any {
+func (s *docsHandlers) openAPIDocument(base string) map[string]any {
 	paths := map[string]any{}
 	for _, op := range apiOperations() {
 		item, _ := paths[op.openAPIPath()].(map[string]any)
@@ -473,7 +478,7 @@ func (s *Server) openAPIDocument(base string) map[string]any {
 	}
 }
 
-func (s *Server) openAPIOperation(op apiOp) map[string]any {
+func (s *docsHandlers) openAPIOperation(op apiOp) map[string]any {
 	o := map[string]any{
 		"operationId":  op.operationID(),
 		"summary":      op.Summary,
@@ -703,7 +708,7 @@ func apiSchemas() map[string]any {
 }
 
 // apiOpenAPI serves the OpenAPI document.
-func (s *Server) apiOpenAPI(w http.ResponseWriter, r *http.Request) error {
+func (s *docsHandlers) apiOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, s.openAPIDocument(s.baseURL(r)))
 	return nil
 }
@@ -732,7 +737,7 @@ type apiDocsPage struct {
 }
 
 // pageAPIDocs lists the operations grouped by tag, in the caller's language.
-func (s *Server) pageAPIDocs(w http.ResponseWriter, r *http.Request) error {
+func (s *docsHandlers) pageAPIDocs(w http.ResponseWriter, r *http.Request) error {
 	lang := langOf(r)
 	byTag := map[string][]docOp{}
 	n := 0

@@ -38,7 +38,7 @@ type screenPage struct {
 // node: /screen goes to the viewer's own node, /screen/{region} shows a
 // node in the viewer's data scope (404 outside it). The page is a shell;
 // its script reads the stats API and the event stream.
-func (s *Server) pageScreen(w http.ResponseWriter, r *http.Request) error {
+func (s *statsHandlers) pageScreen(w http.ResponseWriter, r *http.Request) error {
 	ctx, lang, sc := r.Context(), langOf(r), scopeOf(r)
 	code := r.PathValue("region")
 	n, err := s.Stats.Resolve(ctx, sc, code)

@@ -35,7 +35,7 @@ type slaPage struct {
 
 // pageAdminSLA shows the time-limit rules and the working calendar; the
 // forms write through the JSON API (/api/v1/time-limits, /api/v1/calendar).
-func (s *Server) pageAdminSLA(w http.ResponseWriter, r *http.Request) error {
+func (s *slaHandlers) pageAdminSLA(w http.ResponseWriter, r *http.Request) error {
 	if s.SLA == nil {
 		return errs.E(errs.Unavailable, "error.unavailable")
 	}

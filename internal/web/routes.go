@@ -50,6 +50,10 @@ type features struct {
 	admin      *adminPages
 	session    *sessionPages
 	events     *eventsAPI
+	sla        *slaHandlers
+	stats      *statsHandlers
+	workflows  *workflowAPI
+	docs       *docsHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -67,6 +71,11 @@ func (s *Server) features() features {
 		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
+		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
+			Clock: s.Clock},
+		stats:     &statsHandlers{view: s.view, Stats: s.Stats},
+		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
+		docs:      &docsHandlers{view: s.view},
 	}
 }
 
@@ -123,25 +132,25 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/public/cases", public, f.cases.apiPublicCases)
 	s.handle("GET /api/v1/public/cases/{id}", public, f.cases.apiPublicCase)
 	s.handle("GET /api/v1/public/cases/{id}/photos/{pid}", public, f.cases.apiPublicCasePhoto)
-	s.handle("GET /api/v1/workflows", public, s.apiWorkflows)
-	s.handle("GET /api/v1/workflows/{name}", public, s.apiWorkflow)
-	s.handle("POST /api/v1/workflows", needs(account.PermWorkflowWrite), s.apiWorkflowUpload)
+	s.handle("GET /api/v1/workflows", public, f.workflows.apiWorkflows)
+	s.handle("GET /api/v1/workflows/{name}", public, f.workflows.apiWorkflow)
+	s.handle("POST /api/v1/workflows", needs(account.PermWorkflowWrite), f.workflows.apiWorkflowUpload)
 	s.handle("GET /api/v1/events", authed, f.events.apiEvents)
 	s.handle("GET /api/v1/inbox", authed, f.inbox.apiInbox)
 	s.handle("POST /api/v1/inbox/read", authed, f.inbox.apiInboxRead)
 
 	// Time limits (时限), the working calendar and unit statistics.
-	s.handle("GET /api/v1/cases/{id}/sla", authed, s.apiCaseSLA)
-	s.handle("GET /api/v1/stats/units", needs(account.PermStatsRead), s.apiStatsUnits)
-	s.handle("GET /api/v1/time-limits", needs(account.PermSLAWrite), s.apiTimeLimits)
-	s.handle("POST /api/v1/time-limits", needs(account.PermSLAWrite), s.apiTimeLimitCreate)
-	s.handle("PUT /api/v1/time-limits/{id}", needs(account.PermSLAWrite), s.apiTimeLimitUpdate)
-	s.handle("DELETE /api/v1/time-limits/{id}", needs(account.PermSLAWrite), s.apiTimeLimitDelete)
-	s.handle("GET /api/v1/calendar", authed, s.apiCalendar)
-	s.handle("PUT /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), s.apiCalendarSetDay)
-	s.handle("DELETE /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), s.apiCalendarDeleteDay)
-	s.handle("PUT /api/v1/calendar/hours", needs(account.PermSLAWrite), s.apiCalendarSetHours)
-	s.handle("POST /api/v1/calendar/import", needs(account.PermSLAWrite), s.apiCalendarImport)
+	s.handle("GET /api/v1/cases/{id}/sla", authed, f.sla.apiCaseSLA)
+	s.handle("GET /api/v1/stats/units", needs(account.PermStatsRead), f.sla.apiStatsUnits)
+	s.handle("GET /api/v1/time-limits", needs(account.PermSLAWrite), f.sla.apiTimeLimits)
+	s.handle("POST /api/v1/time-limits", needs(account.PermSLAWrite), f.sla.apiTimeLimitCreate)
+	s.handle("PUT /api/v1/time-limits/{id}", needs(account.PermSLAWrite), f.sla.apiTimeLimitUpdate)
+	s.handle("DELETE /api/v1/time-limits/{id}", needs(account.PermSLAWrite), f.sla.apiTimeLimitDelete)
+	s.handle("GET /api/v1/calendar", authed, f.sla.apiCalendar)
+	s.handle("PUT /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), f.sla.apiCalendarSetDay)
+	s.handle("DELETE /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), f.sla.apiCalendarDeleteDay)
+	s.handle("PUT /api/v1/calendar/hours", needs(account.PermSLAWrite), f.sla.apiCalendarSetHours)
+	s.handle("POST /api/v1/calendar/import", needs(account.PermSLAWrite), f.sla.apiCalendarImport)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)
@@ -152,8 +161,8 @@ func (s *Server) registerRoutes() {
 
 	// Documentation: OpenAPI 3.1 and a readable page, both from the table
 	// in openapi.go, which a test checks against these routes.
-	s.handle("GET /api/v1/openapi.json", public, s.apiOpenAPI)
-	s.handle("GET /api/docs", public, s.pageAPIDocs)
+	s.handle("GET /api/v1/openapi.json", public, f.docs.apiOpenAPI)
+	s.handle("GET /api/docs", public, f.docs.pageAPIDocs)
 
 	// Open311 GeoReport v2 and mySociety's servicerequestupdates (package
 	// open311 documents the choices). The extension picks the format: each
@@ -209,7 +218,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
 	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), f.admin.pageAdminRuleAdd)
 	s.handle("POST /admin/routing-rules/{id}/delete", needs(account.PermCategoryWrite), f.admin.pageAdminRuleDelete)
-	s.handle("GET /admin/sla", needs(account.PermSLAWrite), s.pageAdminSLA)
+	s.handle("GET /admin/sla", needs(account.PermSLAWrite), f.sla.pageAdminSLA)
 	s.handle("GET /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeys)
 	s.handle("POST /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeyAdd)
 	s.handle("POST /admin/apikeys/{id}/revoke", needs(account.PermAPIKeys), f.admin.pageAdminKeyRevoke)
@@ -221,13 +230,13 @@ func (s *Server) registerRoutes() {
 	// screen and outside dashboards; every answer is limited to the
 	// caller's data scope, and a node outside it is 404.
 	read := needs(account.PermStatsRead)
-	s.handle("GET /api/v1/stats/summary", read, s.withStats(s.apiStatsSummary))
-	s.handle("GET /api/v1/stats/map", read, s.withStats(s.apiStatsMap))
-	s.handle("GET /api/v1/stats/trend", read, s.withStats(s.apiStatsTrend))
-	s.handle("GET /api/v1/stats/hotspots", read, s.withStats(s.apiStatsHotspots))
-	s.handle("GET /api/v1/stats/overdue", read, s.withStats(s.apiStatsOverdue))
-	s.handle("GET /screen", read, s.withStats(s.pageScreen))
-	s.handle("GET /screen/{region}", read, s.withStats(s.pageScreen))
+	s.handle("GET /api/v1/stats/summary", read, s.withStats(f.stats.apiStatsSummary))
+	s.handle("GET /api/v1/stats/map", read, s.withStats(f.stats.apiStatsMap))
+	s.handle("GET /api/v1/stats/trend", read, s.withStats(f.stats.apiStatsTrend))
+	s.handle("GET /api/v1/stats/hotspots", read, s.withStats(f.stats.apiStatsHotspots))
+	s.handle("GET /api/v1/stats/overdue", read, s.withStats(f.stats.apiStatsOverdue))
+	s.handle("GET /screen", read, s.withStats(f.stats.pageScreen))
+	s.handle("GET /screen/{region}", read, s.withStats(f.stats.pageScreen))
 
 	static, _ := fs.Sub(staticFS, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
