@@ -71,6 +71,7 @@ func Render(w io.Writer, r *Runs) error {
 	d.scale()
 	d.b.WriteString(crashSection + "\n")
 	d.b.WriteString(feedSection + "\n")
+	d.b.WriteString(kernelTimersSection + "\n")
 	d.b.WriteString(fuzzSection + "\n")
 	d.b.WriteString(mutationSection)
 	_, err := w.Write(d.b.Bytes())

@@ -11,6 +11,8 @@ var (
 	crashSection string
 	//go:embed static/feed.md
 	feedSection string
+	//go:embed static/kernel-timers.md
+	kernelTimersSection string
 	//go:embed static/fuzz.md
 	fuzzSection string
 	//go:embed static/mutation.md
