@@ -81,7 +81,8 @@ func MediaPath(caseID, photoID int64) string {
 }
 
 // Catalog returns the services as of now.
-func (s *Service) Catalog(ctx context.Context) (*Catalog, error) {
+func (s *Service) Catalog(ctx context.Context) (_ *Catalog, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Catalog")
 	all, err := s.categories.List(ctx)
 	if err != nil {
 		return nil, err
@@ -91,7 +92,8 @@ func (s *Service) Catalog(ctx context.Context) (*Catalog, error) {
 
 // Discovery is the discovery document, apart from its Contact and
 // KeyService texts, which the caller writes in its language.
-func (s *Service) Discovery(ctx context.Context, v View) (Discovery, error) {
+func (s *Service) Discovery(ctx context.Context, v View) (_ Discovery, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Discovery")
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return Discovery{}, err
@@ -102,7 +104,8 @@ func (s *Service) Discovery(ctx context.Context, v View) (Discovery, error) {
 }
 
 // Services lists the services in lang.
-func (s *Service) Services(ctx context.Context, lang i18n.Lang) ([]ServiceInfo, error) {
+func (s *Service) Services(ctx context.Context, lang i18n.Lang) (_ []ServiceInfo, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Services")
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -112,7 +115,8 @@ func (s *Service) Services(ctx context.Context, lang i18n.Lang) ([]ServiceInfo, 
 
 // Definition is the service definition of code (404 when there is no such
 // service); tr translates the datatype descriptions.
-func (s *Service) Definition(ctx context.Context, code string, tr *i18n.Catalog, lang i18n.Lang) (ServiceDefinition, error) {
+func (s *Service) Definition(ctx context.Context, code string, tr *i18n.Catalog, lang i18n.Lang) (_ ServiceDefinition, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Definition")
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return ServiceDefinition{}, err
@@ -198,6 +202,7 @@ func ParseSubmit(form url.Values) SubmitRequest {
 // services and within its region; every problem of the input is reported
 // at once.
 func (s *Service) Submit(ctx context.Context, req SubmitRequest) (number string, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Submit")
 	k, err := s.authorize(ctx, req.APIKey)
 	if err != nil {
 		return "", err
@@ -435,7 +440,8 @@ func (s *Service) filter(q RequestQuery) (f casework.Filter, skip, n int, err er
 
 // Requests answers GET requests: the public cases that match q, newest
 // first.
-func (s *Service) Requests(ctx context.Context, q RequestQuery, v View) ([]Request, error) {
+func (s *Service) Requests(ctx context.Context, q RequestQuery, v View) (_ []Request, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Requests")
 	f, skip, n, err := s.filter(q)
 	if err != nil {
 		return nil, err
@@ -525,7 +531,8 @@ func (s *Service) publicCase(ctx context.Context, number string) (*casework.Case
 }
 
 // Request answers GET requests/{id}: the public case numbered number.
-func (s *Service) Request(ctx context.Context, number string, v View) ([]Request, error) {
+func (s *Service) Request(ctx context.Context, number string, v View) (_ []Request, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Request")
 	c, err := s.publicCase(ctx, number)
 	if err != nil {
 		return nil, err
@@ -542,7 +549,8 @@ func (s *Service) Request(ctx context.Context, number string, v View) ([]Request
 
 // Token answers GET tokens/{token}: every service is realtime, and a token
 // is the service_request_id itself.
-func (s *Service) Token(ctx context.Context, token string) (TokenAnswer, error) {
+func (s *Service) Token(ctx context.Context, token string) (_ TokenAnswer, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Token")
 	c, err := s.publicCase(ctx, token)
 	var rf *Refusal
 	if errors.As(err, &rf) && rf.Status == http.StatusNotFound {
@@ -557,7 +565,8 @@ func (s *Service) Token(ctx context.Context, token string) (TokenAnswer, error) 
 // Updates answers GET servicerequestupdates: the public steps between
 // start and end (W3C date-times as sent; blank for the defaults of
 // Window), each with its first photo.
-func (s *Service) Updates(ctx context.Context, start, end string, v View) ([]Update, error) {
+func (s *Service) Updates(ctx context.Context, start, end string, v View) (_ []Update, err error) {
+	defer errs.Wrapf(&err, "open311.Service.Updates")
 	var bad problems
 	from, to := s.window(start, end, &bad)
 	if err := bad.err(); err != nil {
@@ -616,7 +625,8 @@ func ParseUpdate(form url.Values) UpdateRequest {
 // PostUpdate takes the workflow action an update asks for, where the
 // workflow lets the system take it, and refuses every other update with
 // 400. A retry of an update that closed the case gets the same answer.
-func (s *Service) PostUpdate(ctx context.Context, req UpdateRequest) (UpdateReceipt, error) {
+func (s *Service) PostUpdate(ctx context.Context, req UpdateRequest) (_ UpdateReceipt, err error) {
+	defer errs.Wrapf(&err, "open311.Service.PostUpdate")
 	k, err := s.authorize(ctx, req.APIKey)
 	if err != nil {
 		return UpdateReceipt{}, err
