@@ -494,7 +494,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 	if note == "" {
 		note = strings.TrimSpace(in.Reason)
 	} else if in.Reason != "" {
-		data["reason"] = in.Reason
+		data[DataReason] = in.Reason
 	}
 	if in.auto != nil {
 		autoData(data, in.auto)
@@ -509,7 +509,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 			}
 		case EffAssignSelf:
 			upd.assignee, upd.dept = caller.id(), 0
-			data["claimant"] = caller.name()
+			data[DataClaimant] = caller.name()
 		case EffUnassign:
 			if c.AssigneeID != 0 {
 				notifyHandlerExtra = append(notifyHandlerExtra, c.AssigneeID)
@@ -528,7 +528,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 			upd.set("supervised", true)
 			supervised = true
 			if in.Deadline != nil {
-				data["deadline"] = in.Deadline.UTC().Format(time.RFC3339)
+				data[DataDeadline] = in.Deadline.UTC().Format(time.RFC3339)
 			}
 		case EffSuperviseClear:
 			upd.set("supervised", false)
@@ -540,19 +540,19 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 				comment = note
 			}
 			upd.set("rating_comment", comment)
-			data["stars"] = *in.Stars
+			data[DataStars] = *in.Stars
 			if note == "" {
 				note = comment
 			}
 		case EffRevisit:
 			upd.set("revisit_result", in.Result)
-			data["result"] = in.Result
+			data[DataResult] = in.Result
 		case EffPostponeRequest:
 			upd.set("postpone_hours", *in.Hours)
 			upd.set("postpone_reason", in.Reason)
-			data["hours"] = *in.Hours
+			data[DataHours] = *in.Hours
 		case EffPostponeClear:
-			data["hours"] = c.PostponeHours
+			data[DataHours] = c.PostponeHours
 			upd.set("postpone_hours", 0)
 			upd.set("postpone_reason", "")
 		case EffSuspend:
@@ -567,7 +567,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 		}
 	}
 	if in.Passed != nil {
-		data["passed"] = *in.Passed
+		data[DataPassed] = *in.Passed
 	}
 	if t.To == Resume {
 		upd.prev = ""
@@ -677,7 +677,7 @@ func (s *Service) resolveTarget(ctx context.Context, tx *db.Tx, caller Caller, c
 			return errs.E(errs.Invalid, "error.invalid").Field(FieldTarget, "case.bad_target_user")
 		}
 		upd.assignee, upd.dept = u.ID, 0
-		data["target_user"] = u.Username
+		data[DataTargetUser] = u.Username
 		return nil
 	}
 	var id int64
@@ -690,8 +690,8 @@ func (s *Service) resolveTarget(ctx context.Context, tx *db.Tx, caller Caller, c
 		return err
 	}
 	upd.assignee, upd.dept = 0, id
-	data["target_department"] = t.Department
-	data["target_department_name"] = name
+	data[DataTargetDepartment] = t.Department
+	data[DataTargetDepartmentName] = name
 	return nil
 }
 
@@ -716,7 +716,7 @@ func (s *Service) merge(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 			return err
 		}
 	}
-	data["parent"] = p.Number
+	data[DataParent] = p.Number
 	return nil
 }
 

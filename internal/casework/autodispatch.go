@@ -90,14 +90,14 @@ func (s *Service) autoDispatch(ctx context.Context, tx *db.Tx, id int64, w *Work
 
 // autoData records an automatic dispatch's reason in its timeline data.
 func autoData(data map[string]any, r *category.Routing) {
-	data["automatic"] = true
-	data["rule"] = r.Source()
+	data[DataAutomatic] = true
+	data[DataRule] = r.Source()
 	if r.Rule != nil {
-		data["rule_id"] = r.Rule.ID
-		data["rule_category"] = r.Rule.CategoryCode
-		data["rule_region"] = r.Rule.RegionCode
-		data["rule_priority"] = r.Rule.Priority
+		data[DataRuleID] = r.Rule.ID
+		data[DataRuleCategory] = r.Rule.CategoryCode
+		data[DataRuleRegion] = r.Rule.RegionCode
+		data[DataRulePriority] = r.Rule.Priority
 	} else {
-		data["default_of"] = r.DefaultOf
+		data[DataDefaultOf] = r.DefaultOf
 	}
 }

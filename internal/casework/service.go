@@ -529,7 +529,7 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		}
 		nc.ID = id
 		ev := eventRow{caseID: id, actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
-			data: map[string]any{"source": in.Source, "category": cat.Code}}
+			data: map[string]any{DataSource: in.Source, DataCategory: cat.Code}}
 		if _, err := s.insertEvent(ctx, tx, ev); err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ const (
 	DataTargetUser           = "target_user" // username
 	DataClaimant             = "claimant"
 	DataAutomatic            = "automatic" // true on an automatic dispatch
+	DataRule                 = "rule"      // what chose the department: category.Routing.Source
 	DataRuleID               = "rule_id"
 	DataRuleCategory         = "rule_category"
 	DataRuleRegion           = "rule_region"
