@@ -2,6 +2,7 @@ package casework_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"sync"
@@ -128,6 +129,50 @@ func TestConcurrentSubmits(t *testing.T) {
 		}
 		if d.Dialect() == db.SQLite && counter != len(numbers) {
 			t.Errorf("SQLite counter %d after %d cases: want no gap", counter, len(numbers))
+		}
+	})
+}
+
+// TestSubmitTimelineEntry: the first timeline entry of a case, which
+// PostgreSQL writes in the same statement as the case, is the same row on
+// both databases, for a resident, an anonymous caller and the system.
+func TestSubmitTimelineEntry(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d, nil)
+		ctx := context.Background()
+		cat := leafOf(t, w, "ZL06")
+		for _, c := range []struct {
+			name      string
+			caller    casework.Caller
+			actor     sql.NullInt64
+			actorName string
+			role      string
+		}{
+			{"a resident", w.as("neighbour"), sql.NullInt64{Int64: w.users["neighbour"].ID, Valid: true}, "neighbour", "resident"},
+			{"anonymous", casework.Caller{}, sql.NullInt64{}, "anonymous", "anonymous"},
+			{"the system", casework.Caller{System: true}, sql.NullInt64{}, "system", "system"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				got, _, err := w.svc.Submit(ctx, c.caller, casework.SubmitInput{Category: cat, Description: "楼道堆放杂物", Lat: f64(inA[0]), Lng: f64(inA[1])})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var n int
+				var actor sql.NullInt64
+				var at db.Time
+				var actorName, role, action, from, to, note, data string
+				var public bool
+				if err := d.QueryRow(ctx, `SELECT COUNT(*) OVER (), at, actor_id, actor_name, role, action, from_status, to_status, note, data, public
+					FROM case_events WHERE case_id = $1`, got.ID).Scan(&n, &at, &actor, &actorName, &role, &action, &from, &to, &note, &data, &public); err != nil {
+					t.Fatal(err)
+				}
+				wantData := `{"category":"` + cat + `","source":"` + got.Source + `"}`
+				if n != 1 || !at.Time.Equal(got.CreatedAt) || actor != c.actor || actorName != c.actorName || role != c.role || action != string(casework.ActSubmit) ||
+					from != "" || to != string(got.Status) || note != "" || data != wantData || !public {
+					t.Errorf("entry: got %d rows, %v, %v, %q, %q, %q, %q→%q, %q, %s, public %v; want 1, %v, %v, %q, %q, submit, \"\"→%q, \"\", %s, public true",
+						n, at.Time, actor, actorName, role, action, from, to, note, data, public, got.CreatedAt, c.actor, c.actorName, c.role, got.Status, wantData)
+				}
+			})
 		}
 	})
 }

@@ -517,22 +517,35 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		if reporter != nil {
 			nc.ReporterID, nc.ReporterName = c.User.ID, cmp.Or(c.User.DisplayName, c.User.Username)
 		}
-		id, err = tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
-			lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-			fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26,$27) RETURNING id`,
-			nc.Number, nc.District, nc.Workflow, string(nc.Status), nc.Source, nc.CategoryCode, nc.CategoryName, nc.Description, nc.Address,
+		caseArgs := []any{nc.Number, nc.District, nc.Workflow, string(nc.Status), nc.Source, nc.CategoryCode, nc.CategoryName, nc.Description, nc.Address,
 			nc.Lat, nc.Lng, nc.GridCode, nc.CommunityCode, nc.StreetCode, nc.RegionPath, reporter, nc.ReporterPhone,
-			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion)
-		if err != nil {
-			return err
+			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion}
+		ev := eventRow{actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
+			data: map[string]any{DataSource: in.Source, DataCategory: cat.Code}}
+		if tx.Dialect() == db.Postgres {
+			// The case and its first timeline entry in one statement: one
+			// round trip fewer in the group-commit lane.
+			evArgs, err := ev.args(tx)
+			if err != nil {
+				return err
+			}
+			id, err = tx.InsertID(ctx, `WITH c AS (`+insertCase+` RETURNING id)
+				INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
+				SELECT id, $28::timestamptz, $29::bigint, $30, $31, $32, $33, $34, $35, $36, $37::boolean FROM c RETURNING case_id`,
+				append(caseArgs, evArgs...)...)
+			if err != nil {
+				return err
+			}
+		} else {
+			if id, err = tx.InsertID(ctx, insertCase+` RETURNING id`, caseArgs...); err != nil {
+				return err
+			}
+			ev.caseID = id
+			if _, err := s.insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
 		nc.ID = id
-		ev := eventRow{caseID: id, actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
-			data: map[string]any{DataSource: in.Source, DataCategory: cat.Code}}
-		if _, err := s.insertEvent(ctx, tx, ev); err != nil {
-			return err
-		}
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
 		after, err = s.changed(ctx, tx, w, nil, nc, id, ActSubmit, nil, Input{}, c)
 		return err
@@ -663,21 +676,37 @@ type eventRow struct {
 	public   bool
 }
 
-func (s *Service) insertEvent(ctx context.Context, tx *db.Tx, ev eventRow) (int64, error) {
+// insertCase is the INSERT of a new case row, $1…$27 (Submit).
+const insertCase = `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
+	lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
+	fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26,$27)`
+
+// args are the values of a case_events row after its case_id: at,
+// actor_id, actor_name, role, action, from_status, to_status, note, data,
+// public.
+func (ev eventRow) args(tx *db.Tx) ([]any, error) {
 	if ev.data == nil {
 		ev.data = map[string]any{}
 	}
 	b, err := json.Marshal(ev.data)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var actorID any
 	if id := ev.actor.id(); id != 0 {
 		actorID = id
 	}
+	return []any{tx.Now(), actorID, ev.actor.name(), ev.role, string(ev.action), string(ev.from), string(ev.to), ev.note, string(b), ev.public}, nil
+}
+
+func (s *Service) insertEvent(ctx context.Context, tx *db.Tx, ev eventRow) (int64, error) {
+	args, err := ev.args(tx)
+	if err != nil {
+		return 0, err
+	}
 	return tx.InsertID(ctx, `INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
-		ev.caseID, tx.Now(), actorID, ev.actor.name(), ev.role, string(ev.action), string(ev.from), string(ev.to), ev.note, string(b), ev.public)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`, append([]any{ev.caseID}, args...)...)
 }
 
 // EventMessage is what the bus carries for each committed step.
