@@ -820,7 +820,8 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 
 // AutoClose closes 红哨 cases that have waited for a rating longer than the
 // configured period, as the system. It returns how many it closed.
-func (s *Service) AutoClose(ctx context.Context) (int, error) {
+func (s *Service) AutoClose(ctx context.Context) (_ int, err error) {
+	defer errs.Wrapf(&err, "casework.Service.AutoClose")
 	cutoff := s.db.Now().Add(-s.cfg.AutoCloseAfter)
 	rows, err := s.db.Query(ctx, `SELECT id FROM cases WHERE workflow = 'whistle' AND status = $1 AND updated_at <= $2 ORDER BY id LIMIT 1000`,
 		string(Verified), cutoff)

@@ -32,7 +32,8 @@ const maxDuplicates = 200
 
 // Duplicates lists open public cases of the same category within the
 // configured radius, reported in the configured window, nearest first.
-func (s *Service) Duplicates(ctx context.Context, category string, lat, lng float64, crs string) ([]Nearby, error) {
+func (s *Service) Duplicates(ctx context.Context, category string, lat, lng float64, crs string) (_ []Nearby, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Duplicates")
 	c, err := geo2.ParseCRS(crs)
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "error.invalid").Field("crs", "field.unknown_crs", crs)
@@ -83,7 +84,8 @@ func (s *Service) Duplicates(ctx context.Context, category string, lat, lng floa
 
 // Follow lets a resident follow an existing case instead of reporting it
 // again: they get its updates in their inbox.
-func (s *Service) Follow(ctx context.Context, caller Caller, id int64) error {
+func (s *Service) Follow(ctx context.Context, caller Caller, id int64) (err error) {
+	defer errs.Wrapf(&err, "casework.Service.Follow")
 	if caller.User == nil {
 		return errs.E(errs.Unauthorized, "error.unauthorized")
 	}

@@ -120,7 +120,8 @@ func (s *Service) photos(ctx context.Context, caseID int64) ([]Photo, error) {
 }
 
 // Photos lists a case's photos for a caller who may see the case.
-func (s *Service) Photos(ctx context.Context, caller Caller, id int64) ([]Photo, error) {
+func (s *Service) Photos(ctx context.Context, caller Caller, id int64) (_ []Photo, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Photos")
 	if _, err := s.View(ctx, caller, id); err != nil {
 		return nil, err
 	}
@@ -128,7 +129,8 @@ func (s *Service) Photos(ctx context.Context, caller Caller, id int64) ([]Photo,
 }
 
 // OpenPhoto returns a photo's bytes for a caller who may see its case.
-func (s *Service) OpenPhoto(ctx context.Context, caller Caller, caseID, photoID int64) (*Photo, io.ReadCloser, error) {
+func (s *Service) OpenPhoto(ctx context.Context, caller Caller, caseID, photoID int64) (_ *Photo, _ io.ReadCloser, err error) {
+	defer errs.Wrapf(&err, "casework.Service.OpenPhoto")
 	ps, err := s.Photos(ctx, caller, caseID)
 	if err != nil {
 		return nil, nil, err

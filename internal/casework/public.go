@@ -26,7 +26,8 @@ func (s *Service) publicCase(ctx context.Context, id int64) (*Case, error) {
 // PublicCase returns a public case and its public timeline, each step
 // already stripped as the public projection strips it (publicEvent). The
 // case itself is whole: show it only through Public.
-func (s *Service) PublicCase(ctx context.Context, id int64) (*Case, []Event, error) {
+func (s *Service) PublicCase(ctx context.Context, id int64) (_ *Case, _ []Event, err error) {
+	defer errs.Wrapf(&err, "casework.Service.PublicCase")
 	c, err := s.publicCase(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -193,7 +194,8 @@ func PublicSteps(tl []Event) []PublicStep {
 }
 
 // PublicList lists public cases inside a bounding box (a map view), newest first.
-func (s *Service) PublicList(ctx context.Context, minLat, minLng, maxLat, maxLng float64, open bool, limit int) ([]*Case, error) {
+func (s *Service) PublicList(ctx context.Context, minLat, minLng, maxLat, maxLng float64, open bool, limit int) (_ []*Case, err error) {
+	defer errs.Wrapf(&err, "casework.Service.PublicList")
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}

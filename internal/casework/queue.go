@@ -6,6 +6,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/db"
+	"whistle/internal/errs"
 )
 
 // Queue is one staff queue: a named selection of cases (the open ones,
@@ -72,7 +73,8 @@ func (s *Service) UseQueueCounter(c NodeQueueCounter) { s.queueCounter = c }
 // region alone reads the node's counters (one indexed read, whatever the
 // number of cases) when a NodeQueueCounter is set; anyone else, or a
 // service without one, counts with one pass over the cases in scope.
-func (s *Service) QueueCounts(ctx context.Context, caller Caller) (map[string]int, error) {
+func (s *Service) QueueCounts(ctx context.Context, caller Caller) (_ map[string]int, err error) {
+	defer errs.Wrapf(&err, "casework.Service.QueueCounts")
 	u := caller.User
 	if u == nil {
 		return nil, fmt.Errorf("casework.QueueCounts: no user")

@@ -74,7 +74,8 @@ func (s *Service) get(ctx context.Context, scope account.Scope, id int64) (*Case
 
 // Get returns a case in the caller's data scope: the case a caller may
 // act on. Following a case grants no more than View.
-func (s *Service) Get(ctx context.Context, c Caller, id int64) (*Case, error) {
+func (s *Service) Get(ctx context.Context, c Caller, id int64) (_ *Case, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Get")
 	return s.get(ctx, c.Scope(), id)
 }
 
@@ -83,7 +84,8 @@ func (s *Service) Get(ctx context.Context, c Caller, id int64) (*Case, error) {
 // chose to follow). A followed case outside the scope comes back with
 // Followed set and reduced to what PublicView shows; Act and the other
 // writes go through Get and so never reach it.
-func (s *Service) View(ctx context.Context, c Caller, id int64) (*Case, error) {
+func (s *Service) View(ctx context.Context, c Caller, id int64) (_ *Case, err error) {
+	defer errs.Wrapf(&err, "casework.Service.View")
 	cs, err := s.get(ctx, c.Scope(), id)
 	if !errs.Is(err, errs.NotFound) || c.User == nil {
 		return cs, err
@@ -167,7 +169,8 @@ type Filter struct {
 
 // List returns cases in the caller's scope, newest first, and the cursor
 // for the next page (0 when there is none).
-func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64, error) {
+func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ int64, err error) {
+	defer errs.Wrapf(&err, "casework.Service.List")
 	var w db.Where
 	c.Scope().Apply(&w, ScopeColumns("c"))
 	if len(f.Status) > 0 {
@@ -291,7 +294,8 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) ([]*Case, int64,
 // Timeline returns a case's steps, oldest first, with their photos. With
 // publicOnly, and always for a follower outside the case's scope, only the
 // public steps come back, stripped as PublicView strips them (no actor).
-func (s *Service) Timeline(ctx context.Context, c Caller, id int64, publicOnly bool) ([]Event, error) {
+func (s *Service) Timeline(ctx context.Context, c Caller, id int64, publicOnly bool) (_ []Event, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Timeline")
 	tl, _, err := s.TimelineFor(ctx, c, id, publicOnly)
 	return tl, err
 }
@@ -299,7 +303,8 @@ func (s *Service) Timeline(ctx context.Context, c Caller, id int64, publicOnly b
 // TimelineFor is Timeline, and whether the steps are the public
 // projection's (publicOnly, or a follower outside the scope): then show
 // them as PublicView's steps.
-func (s *Service) TimelineFor(ctx context.Context, c Caller, id int64, publicOnly bool) (_ []Event, public bool, _ error) {
+func (s *Service) TimelineFor(ctx context.Context, c Caller, id int64, publicOnly bool) (_ []Event, public bool, err error) {
+	defer errs.Wrapf(&err, "casework.Service.TimelineFor")
 	cs, err := s.View(ctx, c, id)
 	if err != nil {
 		return nil, false, err
@@ -370,7 +375,8 @@ type PublicEvent struct {
 
 // PublicEvents lists public steps of public cases in [from, to), oldest
 // first, at most limit.
-func (s *Service) PublicEvents(ctx context.Context, from, to time.Time, limit int) ([]PublicEvent, error) {
+func (s *Service) PublicEvents(ctx context.Context, from, to time.Time, limit int) (_ []PublicEvent, err error) {
+	defer errs.Wrapf(&err, "casework.Service.PublicEvents")
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}

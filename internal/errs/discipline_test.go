@@ -15,7 +15,7 @@ import (
 )
 
 // pendingWrapf lists the packages whose stores are not converted yet.
-var pendingWrapf = map[string]bool{"casework": true, "stats": true, "sla": true}
+var pendingWrapf = map[string]bool{}
 
 // storeLike reports whether methods of the named type are store
 // functions: the types that own rows or a service over them.

@@ -134,7 +134,8 @@ func (e *Engine) CalendarStore() *calendar.Store { return e.calStore }
 // across a provisional year that now has a schedule: they are recomputed
 // on it (see recomputeProvisional), which New also does at start-up, so a
 // crash between an import and its recomputation loses nothing.
-func (e *Engine) ReloadCalendar(ctx context.Context) error {
+func (e *Engine) ReloadCalendar(ctx context.Context) (err error) {
+	defer errs.Wrapf(&err, "sla.Engine.ReloadCalendar")
 	c, err := e.calStore.Load(ctx)
 	if err != nil {
 		return err
@@ -153,6 +154,7 @@ func (e *Engine) ReloadCalendar(ctx context.Context) error {
 // EffSuperviseOrder opens a leader's supervision, EffSuperviseClear
 // answers the open ones.
 func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (_ casework.SLA, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.CaseDeadline")
 	c, w := ch.After, ch.Workflow
 	defer errs.Wrapf(&err, "sla.CaseDeadline(%d, %s)", c.ID, ch.Action)
 	now := ch.At.UTC()

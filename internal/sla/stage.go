@@ -8,6 +8,7 @@ import (
 
 	"whistle/internal/casework"
 	"whistle/internal/db"
+	"whistle/internal/errs"
 	"whistle/internal/sla/calendar"
 )
 
@@ -314,7 +315,8 @@ func caseDeadline(s *Stage) time.Time {
 
 // Stages returns a case's stage history, oldest first. It does not check
 // data scope: callers first read the case through casework.
-func (e *Engine) Stages(ctx context.Context, caseID int64) ([]Stage, error) {
+func (e *Engine) Stages(ctx context.Context, caseID int64) (_ []Stage, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.Stages")
 	rows, err := e.db.Query(ctx, `SELECT `+stageCols+` FROM sla_stages WHERE case_id = $1 ORDER BY id`, caseID)
 	if err != nil {
 		return nil, err

@@ -75,7 +75,8 @@ func scanSupervision(sc scanner) (*Supervision, error) {
 
 // Supervisions returns a case's supervisions, oldest first. It does not
 // check data scope: callers first read the case through casework.
-func (e *Engine) Supervisions(ctx context.Context, caseID int64) ([]Supervision, error) {
+func (e *Engine) Supervisions(ctx context.Context, caseID int64) (_ []Supervision, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.Supervisions")
 	rows, err := e.db.Query(ctx, `SELECT `+supCols+` FROM supervisions WHERE case_id = $1 ORDER BY id`, caseID)
 	if err != nil {
 		return nil, err

@@ -5,13 +5,15 @@ import (
 	"fmt"
 
 	"whistle/internal/casework"
+	"whistle/internal/errs"
 )
 
 // CountQueues counts the queues of a region node from rollup_state, which
 // the Store keeps in the same transaction as each change. It is the
 // casework.NodeQueueCounter of the case service's QueueCounts, and counts
 // what its scan of the cases counts.
-func (s *Store) CountQueues(ctx context.Context, node string, queues []casework.Queue) (map[string]int, error) {
+func (s *Store) CountQueues(ctx context.Context, node string, queues []casework.Queue) (_ map[string]int, err error) {
+	defer errs.Wrapf(&err, "stats.Store.CountQueues")
 	rows, err := s.db.Query(ctx, `SELECT status, sla_state, supervised, SUM(n) FROM rollup_state WHERE node = $1
 		GROUP BY status, sla_state, supervised`, node)
 	if err != nil {

@@ -613,6 +613,7 @@ func BigCache(ctx context.Context, tx *db.Tx) (restore func(*db.Tx), err error) 
 // empty: an installation that had cases before the rollups did. Call it at
 // start-up, before serving.
 func (s *Store) EnsureBuilt(ctx context.Context, progress func(done, total int64)) (built bool, err error) {
+	defer errs.Wrapf(&err, "stats.Store.EnsureBuilt")
 	var cases, rolled int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM cases LIMIT 1) x`).Scan(&cases); err != nil {
 		return false, db.Translate(err)

@@ -147,6 +147,7 @@ func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
 // it moves the case's counts from what it contributed before to what it
 // contributes now.
 func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
+	defer errs.Wrapf(&err, "stats.Store.CaseChanged")
 	if ch.After == nil {
 		return nil
 	}

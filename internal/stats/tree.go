@@ -70,7 +70,8 @@ func inScope(sc account.Scope, path string) bool {
 // Resolve returns the node code names, or, for "", the node the scope is
 // bound to. A node outside the scope does not exist for the caller
 // (NotFound), and a scope bound to no region sees no node.
-func (s *Store) Resolve(ctx context.Context, sc account.Scope, code string) (*Node, error) {
+func (s *Store) Resolve(ctx context.Context, sc account.Scope, code string) (_ *Node, err error) {
+	defer errs.Wrapf(&err, "stats.Store.Resolve")
 	t, err := s.nodes(ctx)
 	if err != nil {
 		return nil, err
@@ -98,7 +99,8 @@ func (s *Store) Resolve(ctx context.Context, sc account.Scope, code string) (*No
 }
 
 // Breadcrumb returns the nodes from the highest the scope sees down to n.
-func (s *Store) Breadcrumb(ctx context.Context, sc account.Scope, n *Node) ([]Node, error) {
+func (s *Store) Breadcrumb(ctx context.Context, sc account.Scope, n *Node) (_ []Node, err error) {
+	defer errs.Wrapf(&err, "stats.Store.Breadcrumb")
 	t, err := s.nodes(ctx)
 	if err != nil {
 		return nil, err
@@ -113,7 +115,8 @@ func (s *Store) Breadcrumb(ctx context.Context, sc account.Scope, n *Node) ([]No
 }
 
 // Children returns the child nodes of n, ordered by code.
-func (s *Store) Children(ctx context.Context, n *Node) ([]Node, error) {
+func (s *Store) Children(ctx context.Context, n *Node) (_ []Node, err error) {
+	defer errs.Wrapf(&err, "stats.Store.Children")
 	t, err := s.nodes(ctx)
 	if err != nil {
 		return nil, err

@@ -175,9 +175,10 @@ func queryDays(ctx context.Context, q querier, from, to string) ([]Day, error) {
 }
 
 // WorkHours returns the stored working hours, or DefaultWorkHours.
-func (s *Store) WorkHours(ctx context.Context) (WorkHours, error) {
+func (s *Store) WorkHours(ctx context.Context) (_ WorkHours, err error) {
+	defer errs.Wrapf(&err, "calendar.Store.WorkHours")
 	var spec string
-	err := s.db.QueryRow(ctx, `SELECT work_hours FROM calendar_settings WHERE id = 1`).Scan(&spec)
+	err = s.db.QueryRow(ctx, `SELECT work_hours FROM calendar_settings WHERE id = 1`).Scan(&spec)
 	if errors.Is(err, sql.ErrNoRows) {
 		return DefaultWorkHours(), nil
 	}
