@@ -218,6 +218,17 @@ type historyGen struct {
 	openStates map[string][]string
 	// themeSize counts the categories of each theme.
 	themeSize []int
+	// firstStep is each workflow's step out of its initial state along
+	// the way (红哨 accept, 数字城管 register), for the first stage.
+	firstStep map[string]firstStep
+}
+
+// firstStep is the transition that ends a workflow's first stage, with the
+// stage's name and its default time limit (sla.DefaultTimeLimits).
+type firstStep struct {
+	stage, action, to, role string
+	limit                   time.Duration
+	public                  bool
 }
 
 func newHistoryGen(ctx context.Context, d *db.DB, opt HistoryOptions, seed int64) (*historyGen, error) {
@@ -233,8 +244,10 @@ func newHistoryGen(ctx context.Context, d *db.DB, opt HistoryOptions, seed int64
 	}
 	g := &historyGen{d: d, opt: opt, rng: rand.New(rand.NewPCG(uint64(seed), 0x686973746f7279)), themes: themes(), depts: map[string]int64{},
 		lastCase: map[int]int64{}, wfs: casework.Workflows(), openStates: map[string][]string{}}
+	g.firstStep = map[string]firstStep{}
 	for name, w := range g.wfs {
 		g.openStates[name] = openStates(w)
+		g.firstStep[name] = firstStepOf(w, g.openStates[name])
 	}
 	g.cal = opt.Calendar
 	if g.cal == nil {
@@ -459,21 +472,31 @@ type histCase struct {
 	dept                                   any
 	rating                                 any
 	revisit                                string
-	reopens, rework                        int
+	reopens, rework, returns               int
 	supervised                             bool
 	parent                                 any
 	created, updated                       time.Time
 	closed, deadline                       any
 	sla                                    string
 	stage                                  *histStage
+	// first is the ended first stage (红哨 accept, 数字城管 register) of a
+	// case past its initial state; the response rate reads it.
+	first *histStage
 }
 
 type histStage struct {
 	id                      int64
 	name, status            string
+	limitSpec               string
+	natural                 bool
 	started, deadline, warn time.Time
 	warned, breached, ended time.Time
 	outcome                 string
+	// step and to are the timeline step that ended the stage and the
+	// state it led to; "" when no step of its own ended it (a rejection
+	// or a merge, which the history leaves off the timeline).
+	step, to, role string
+	public         bool
 }
 
 func (g *historyGen) run(ctx context.Context, n int, progress io.Writer) error {
@@ -692,6 +715,71 @@ func openStates(w *casework.Workflow) []string {
 	return out
 }
 
+// firstStepOf finds w's first stage and the step that ends it along the
+// way: the transition from the initial state to the next open state (红哨
+// accept → accepted, 数字城管 register → registered). The limits are
+// sla.DefaultTimeLimits' (the demo seeds them): 2 working hours to accept,
+// 1 to register.
+func firstStepOf(w *casework.Workflow, open []string) firstStep {
+	fs := firstStep{stage: w.Stages[w.Initial], limit: 2 * time.Hour}
+	if w.Name == "urban" {
+		fs.limit = time.Hour
+	}
+	if len(open) < 2 {
+		return fs
+	}
+	for _, t := range w.Trans {
+		if string(t.To) == open[1] && slices.Contains(t.From, w.Initial) {
+			fs.action, fs.to, fs.public = string(t.Action), string(t.To), t.Public
+			if len(t.Roles) > 0 {
+				fs.role = string(t.Roles[0])
+			}
+			break
+		}
+	}
+	return fs
+}
+
+// firstStage is the ended first stage of c (红哨 accept, 数字城管 register),
+// begun at the submission and ended at most within of it, by the step to
+// to ("" for a rejection or merge). Most streets take cases in well within
+// the limit, slow ones miss it more often: the response time is log-normal
+// around a third of the limit, scaled by the street's speed. The limit is
+// in working time, in natural time for urgent cases, as sla counts them.
+func (g *historyGen) firstStage(c *histCase, st *streetTraits, within time.Duration, to string) *histStage {
+	fs := g.firstStep[c.workflow]
+	if fs.stage == "" {
+		return nil
+	}
+	took := time.Duration(float64(fs.limit) * 0.3 * st.speed * math.Exp(0.7*g.rng.NormFloat64()))
+	add := g.cal.AddWorkingDuration
+	if c.cat.urgent {
+		took /= 2
+		add = g.cal.AddNatural
+	}
+	ended := add(c.created, max(took, time.Minute))
+	for _, bound := range []time.Time{c.created.Add(max(within, time.Minute)), g.end} {
+		if ended.After(bound) {
+			ended = bound
+		}
+	}
+	ended = ended.Truncate(time.Microsecond)
+	g.stageID++
+	s := &histStage{id: g.stageID, name: fs.stage, status: string(g.wfs[c.workflow].Initial), limitSpec: strconv.Itoa(int(fs.limit.Hours())) + "h",
+		natural: c.cat.urgent, started: c.created, deadline: add(c.created, fs.limit).Truncate(time.Microsecond),
+		warn: add(c.created, fs.limit*4/5).Truncate(time.Microsecond), ended: ended, outcome: "met"}
+	if !ended.Before(s.warn) {
+		s.warned = s.warn
+	}
+	if ended.After(s.deadline) {
+		s.breached, s.outcome = s.deadline, "missed"
+	}
+	if to != "" {
+		s.step, s.to, s.role, s.public = fs.action, to, fs.role, fs.public
+	}
+	return s
+}
+
 // outcome decides where a case stands now: finished with its closing,
 // rating and lateness, or still open in a state that fits its age.
 func (g *historyGen) outcome(c *histCase, st *streetTraits) {
@@ -713,9 +801,11 @@ func (g *historyGen) outcome(c *histCase, st *streetTraits) {
 	case x < 0.05:
 		c.status = terminalRejected(c.workflow)
 		c.closed = c.created.Add(time.Duration(30+g.rng.IntN(600)) * time.Minute)
+		c.first = g.firstStage(c, st, c.closed.(time.Time).Sub(c.created), "")
 	case x < 0.08:
 		c.status = "merged"
 		c.closed = c.created.Add(time.Duration(20+g.rng.IntN(300)) * time.Minute)
+		c.first = g.firstStage(c, st, c.closed.(time.Time).Sub(c.created), "")
 	default:
 		closeAt := c.created.Add(handling + wait)
 		pOpen := 0.004 + 0.05*math.Exp(-ageDays/12)
@@ -725,6 +815,8 @@ func (g *historyGen) outcome(c *histCase, st *streetTraits) {
 		}
 		c.status = "closed"
 		c.closed = closeAt
+		// Taken in before the handling starts (at a fifth of it).
+		c.first = g.firstStage(c, st, handling/5, g.firstStep[c.workflow].to)
 		g.rate(c, st)
 		if g.rng.Float64() < st.late*(0.6+0.4*float64(handling)/float64(26*time.Hour)) {
 			// Closed late: the handling stage missed its deadline.
@@ -736,6 +828,11 @@ func (g *historyGen) outcome(c *histCase, st *streetTraits) {
 		}
 		if g.rng.Float64() < 0.04 {
 			c.rework = 1
+		}
+		// A department sent some back to the dispatcher once (退单), more
+		// in the streets that are late anyway.
+		if c.dept != nil && g.rng.Float64() < 0.01+0.25*st.late {
+			c.returns = 1
 		}
 	}
 	if c.status != "closed" && c.closed != nil && c.closed.(time.Time).After(g.end) {
@@ -791,6 +888,10 @@ func (g *historyGen) open(c *histCase, st *streetTraits, age, handling time.Dura
 	// It entered its state some time ago, the later the further it got.
 	entered := c.created.Add(time.Duration(float64(age) * (float64(i) + g.rng.Float64()) / float64(len(states))))
 	c.updated = entered
+	if i > 0 {
+		// Past its initial state: its first stage ended before.
+		c.first = g.firstStage(c, st, entered.Sub(c.created), g.firstStep[c.workflow].to)
+	}
 	if c.status == "suspended" {
 		c.sla = "paused"
 		return
@@ -836,7 +937,7 @@ func nullTime(t time.Time) any {
 
 const histCaseCols = `id, number, district_code, workflow, status, prev_status, source, category_code, category_name, description, address,
 	lat, lng, grid_code, community_code, street_code, region_path, anonymous, urgent, visibility, department_id, rating, revisit_result,
-	reopens, rework, supervised, parent_id, routed_department, version, created_at, updated_at, closed_at, deadline_at, sla_state`
+	reopens, rework, returns, supervised, parent_id, routed_department, version, created_at, updated_at, closed_at, deadline_at, sla_state`
 
 // insert writes rows of width columns into table in statements of at most
 // per rows.
@@ -862,8 +963,8 @@ type dayCount struct {
 // timers, and the case-number counters of the days done, in one
 // transaction.
 func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCount) error {
-	caseArgs := make([]any, 0, len(cases)*34)
-	eventArgs := make([]any, 0, len(cases)*11)
+	caseArgs := make([]any, 0, len(cases)*35)
+	eventArgs := make([]any, 0, len(cases)*18)
 	var stageArgs, timerArgs []any
 	for _, c := range cases {
 		gr := &g.grids[c.grid]
@@ -881,7 +982,7 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 		}
 		caseArgs = append(caseArgs, c.id, c.number, gr.district, c.workflow, c.status, c.prev, c.source, c.cat.code, c.cat.name, c.desc, c.address,
 			c.p[1], c.p[0], gr.code, gr.community, gr.street, gr.path, c.source == "resident" || c.source == "open311", c.cat.urgent, visibility,
-			c.dept, c.rating, c.revisit, c.reopens, c.rework, c.supervised, c.parent, c.cat.dept, 1+c.reopens+c.rework, c.created, c.updated.UTC(),
+			c.dept, c.rating, c.revisit, c.reopens, c.rework, c.returns, c.supervised, c.parent, c.cat.dept, 1+c.reopens+c.rework+c.returns, c.created, c.updated.UTC(),
 			closed, deadline, c.sla)
 		actor, role := "anonymous", "anonymous"
 		switch c.source {
@@ -894,6 +995,13 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 		}
 		data, _ := json.Marshal(map[string]string{"source": c.source, "category": c.cat.code})
 		eventArgs = append(eventArgs, c.id, c.created, actor, role, "submit", "", "submitted", string(data), true)
+		if s := c.first; s != nil {
+			stageArgs = append(stageArgs, s.id, c.id, s.name, s.status, s.limitSpec, s.natural, 80, int64(s.deadline.Sub(s.started)), s.started.UTC(),
+				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), s.ended.UTC(), s.outcome)
+			if s.step != "" {
+				eventArgs = append(eventArgs, c.id, s.ended.UTC(), strings.ReplaceAll(s.role, "_", "-"), s.role, s.step, s.status, s.to, "{}", s.public)
+			}
+		}
 		if s := c.stage; s != nil {
 			stageArgs = append(stageArgs, s.id, c.id, s.name, s.status, "", false, 80, int64(s.deadline.Sub(s.started)), s.started.UTC(),
 				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), nullTime(s.ended), s.outcome)
@@ -907,7 +1015,7 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 	}
 	per := g.opt.BatchRows
 	return g.d.InTx(ctx, func(tx *db.Tx) error {
-		if err := insert(ctx, tx, "cases", histCaseCols, 34, per, caseArgs); err != nil {
+		if err := insert(ctx, tx, "cases", histCaseCols, 35, per, caseArgs); err != nil {
 			return err
 		}
 		if err := insert(ctx, tx, "case_events", "case_id, at, actor_name, role, action, from_status, to_status, data, public", 9, per*3, eventArgs); err != nil {

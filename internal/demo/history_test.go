@@ -241,3 +241,51 @@ func TestGenerateHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestHistoryScreenKPIs checks that every KPI of the big screen has data
+// on a freshly generated history and lies in a plausible range: the rates
+// the generator makes both outcomes of strictly between 0 and 1.
+func TestHistoryScreenKPIs(t *testing.T) {
+	const n = 3000
+	dbtest.Each(t, clock.NewFake(histEnd), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w, _ := newHistWorld(t, d, n)
+		sm, err := w.st.Summary(ctx, account.SystemScope(), demo.DistrictCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := sm.KPI
+		between := func(lo, hi float64) func(float64) bool {
+			return func(v float64) bool { return v > lo && v < hi }
+		}
+		for _, tc := range []struct {
+			name string
+			got  *float64
+			ok   func(float64) bool
+			want string
+		}{
+			{"on_time_rate", k.OnTimeRate, between(0.6, 1), "in (0.6, 1)"},
+			{"response_rate", k.ResponseRate, between(0.6, 1), "in (0.6, 1)"},
+			{"resolution_rate", k.ResolutionRate, between(0.5, 1), "in (0.5, 1)"},
+			{"satisfaction", k.Satisfaction, between(0.5, 1), "in (0.5, 1)"},
+			{"avg_stars", k.AvgStars, between(3, 5), "in (3, 5)"},
+			{"avg_handling_hours", k.AvgHandlingHours, between(1, 24*14), "in (1 h, 14 days)"},
+			{"rework_rate", k.ReworkRate, between(0, 0.2), "in (0, 0.2)"},
+			{"return_rate", k.ReturnRate, between(0, 0.2), "in (0, 0.2)"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.got == nil {
+					t.Fatalf("%s = no data (window %+v), want %s", tc.name, sm.Totals, tc.want)
+				}
+				if !tc.ok(*tc.got) {
+					t.Errorf("%s = %v (window %+v), want %s", tc.name, *tc.got, sm.Totals, tc.want)
+				}
+			})
+		}
+		// The counts; warning may well be 0 among a few open cases.
+		if k.ReportsToday == 0 || k.Open == 0 || k.ClosedToday == 0 || k.Overdue == 0 || k.Supervised == 0 {
+			t.Errorf("counts: reports_today=%d open=%d closed_today=%d overdue=%d supervised=%d, want all > 0",
+				k.ReportsToday, k.Open, k.ClosedToday, k.Overdue, k.Supervised)
+		}
+	})
+}
