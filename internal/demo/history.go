@@ -744,14 +744,14 @@ func firstStepOf(w *casework.Workflow, open []string) firstStep {
 // begun at the submission and ended at most within of it, by the step to
 // to ("" for a rejection or merge). Most streets take cases in well within
 // the limit, slow ones miss it more often: the response time is log-normal
-// around a third of the limit, scaled by the street's speed. The limit is
+// around two fifths of the limit, scaled by the street's speed. The limit is
 // in working time, in natural time for urgent cases, as sla counts them.
 func (g *historyGen) firstStage(c *histCase, st *streetTraits, within time.Duration, to string) *histStage {
 	fs := g.firstStep[c.workflow]
 	if fs.stage == "" {
 		return nil
 	}
-	took := time.Duration(float64(fs.limit) * 0.3 * st.speed * math.Exp(0.7*g.rng.NormFloat64()))
+	took := time.Duration(float64(fs.limit) * 0.4 * st.speed * math.Exp(0.7*g.rng.NormFloat64()))
 	add := g.cal.AddWorkingDuration
 	if c.cat.urgent {
 		took /= 2

@@ -282,6 +282,30 @@ func TestHistoryScreenKPIs(t *testing.T) {
 				}
 			})
 		}
+		// The first stages agree with the rest of the history: one per
+		// closed case, ended before the closing and before any later
+		// stage began, with its step on the timeline at its end.
+		for _, tc := range []struct{ name, q string }{
+			{"closed case without its first stage", `SELECT COUNT(*) FROM cases c WHERE c.status = 'closed' AND NOT EXISTS
+				(SELECT 1 FROM sla_stages s WHERE s.case_id = c.id AND s.stage IN ('accept', 'register') AND s.ended_at IS NOT NULL)`},
+			{"first stage ended after the closing", `SELECT COUNT(*) FROM sla_stages s JOIN cases c ON c.id = s.case_id
+				WHERE s.stage IN ('accept', 'register') AND s.ended_at > c.closed_at`},
+			{"first stage ended after a later stage began", `SELECT COUNT(*) FROM sla_stages s JOIN sla_stages l ON l.case_id = s.case_id AND l.id > s.id
+				WHERE s.stage IN ('accept', 'register') AND s.ended_at > l.started_at`},
+			{"missed first stage without its breach", `SELECT COUNT(*) FROM sla_stages s WHERE s.stage IN ('accept', 'register')
+				AND s.outcome = 'missed' AND (s.breached_at IS NULL OR s.ended_at <= s.deadline_at)`},
+			{"closed case without its accept or register step at the stage's end", `SELECT COUNT(*) FROM cases c WHERE c.status = 'closed' AND NOT EXISTS
+				(SELECT 1 FROM case_events e JOIN sla_stages s ON s.case_id = e.case_id AND s.stage IN ('accept', 'register')
+				WHERE e.case_id = c.id AND e.action IN ('accept', 'register') AND e.at = s.ended_at)`},
+		} {
+			var got int
+			if err := d.QueryRow(ctx, tc.q).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != 0 {
+				t.Errorf("%s: %d cases, want 0", tc.name, got)
+			}
+		}
 		// The counts; warning may well be 0 among a few open cases.
 		if k.ReportsToday == 0 || k.Open == 0 || k.ClosedToday == 0 || k.Overdue == 0 || k.Supervised == 0 {
 			t.Errorf("counts: reports_today=%d open=%d closed_today=%d overdue=%d supervised=%d, want all > 0",
