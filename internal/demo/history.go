@@ -47,13 +47,16 @@ const HistoryDays = 365
 // GenerateHistory writes n cases spread over the year before opt.End
 // straight into the database, as casework would have left them: numbers
 // from the per-day sequence, the submit step on the timeline, final
-// statuses with closed_at, ratings and return visits, the SLA stage of the
-// open cases (with their timers) and a missed stage for the cases closed
-// late. The patterns are plausible rather than real: more reports in
-// summer and fewer at night, at weekends and on holidays (fewest at the
-// Spring Festival); clusters at markets and schools; categories by season
-// (waterlogging in the typhoon months, street-lamp faults in winter…); and
-// streets that differ in speed, punctuality and satisfaction.
+// statuses with closed_at, ratings, return visits, reworks and returns,
+// the ended first stage (红哨 accept, 数字城管 register; met or missed) of
+// every case that got past it or was rejected, with the accept or register
+// step on the timeline, the SLA stage of the open cases (with their
+// timers) and a missed stage for the cases closed late. The patterns are
+// plausible rather than real: more reports in summer and fewer at night,
+// at weekends and on holidays (fewest at the Spring Festival); clusters at
+// markets and schools; categories by season (waterlogging in the typhoon
+// months, street-lamp faults in winter…); and streets that differ in
+// speed, punctuality, responsiveness and satisfaction.
 //
 // It streams day by day in batched multi-row INSERTs, one transaction per
 // few thousand cases, so memory stays bounded whatever n is, and reports
