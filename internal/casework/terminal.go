@@ -19,6 +19,34 @@ var terminal = sync.OnceValue(func() map[State]bool {
 	return m
 })
 
+// resolved is the union of the shipped workflows' resolved states (where
+// the problem counts as solved), computed once like terminal.
+var resolved = sync.OnceValue(func() map[State]bool {
+	m := map[State]bool{}
+	for _, d := range builtin() {
+		for _, s := range d.ResolvedStates() {
+			m[State(s)] = true
+		}
+	}
+	return m
+})
+
+// IsResolvedState reports whether a case in s counts as solved (解决): a
+// state flagged resolved in the workflow files (resolved, verified and
+// closed today). A terminal state that is not resolved ends a case
+// without a solution (rejected, declined, merged).
+func IsResolvedState(s State) bool { return resolved()[s] }
+
+// ResolvedStates lists, sorted, the states of IsResolvedState.
+func ResolvedStates() []State {
+	out := make([]State, 0, len(resolved()))
+	for s := range resolved() {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TerminalStates lists, sorted, every state in which a case of some shipped
 // workflow has ended. It is derived from the workflow definitions; no other
 // code writes the list out. A state is terminal in every workflow that

@@ -2,6 +2,7 @@ package casework_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"whistle/internal/casework"
@@ -76,4 +77,24 @@ func TestTerminalSQL(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestResolvedStates: the states counted as solved come from the workflow
+// files' resolved flags, and an end without a solution is not one.
+func TestResolvedStates(t *testing.T) {
+	got := casework.ResolvedStates()
+	want := []casework.State{casework.Closed, casework.Resolved, casework.Verified}
+	if !slices.Equal(got, want) {
+		t.Errorf("ResolvedStates() = %v, want %v", got, want)
+	}
+	// The union is exact only if every workflow that declares a state
+	// agrees on its flag.
+	for name, w := range casework.Workflows() {
+		own := w.Def.ResolvedStates()
+		for _, s := range w.States {
+			if got, want := casework.IsResolvedState(s), slices.Contains(own, string(s)); got != want {
+				t.Errorf("%s: IsResolvedState(%s) = %v, but the workflow's file says %v", name, s, got, want)
+			}
+		}
+	}
 }

@@ -302,6 +302,11 @@ func Vocab() workflow.Vocab {
 	for _, s := range TerminalStates() {
 		v.Terminal = append(v.Terminal, string(s))
 	}
+	// The indicators count the resolved states of the shipped files
+	// (IsResolvedState): an uploaded version may not mark another one.
+	for _, s := range ResolvedStates() {
+		v.Resolved = append(v.Resolved, string(s))
+	}
 	// Time limits are kept per stage (internal/sla): an uploaded version
 	// may move a state to another known stage, not invent one.
 	seen := map[string]bool{}

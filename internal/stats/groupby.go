@@ -98,9 +98,9 @@ func (s *Store) SummaryFromCases(ctx context.Context, sc account.Scope, code str
 	}
 	for _, c := range statuses {
 		st := casework.State(c.Code)
-		if st == casework.Closed || !casework.IsTerminalState(st) {
+		if casework.IsResolvedState(st) || !casework.IsTerminalState(st) {
 			sm.Totals.Valid += c.N
-			if st == casework.Resolved || st == casework.Verified || st == casework.Closed {
+			if casework.IsResolvedState(st) {
 				sm.Totals.Resolved += c.N
 			}
 		}

@@ -294,9 +294,9 @@ func (c receivedSource) Facts(ctx context.Context, subjects []indicator.Subject,
 		}
 		f["received"] += n
 		st := casework.State(status)
-		if st == casework.Closed || !casework.IsTerminalState(st) {
+		if casework.IsResolvedState(st) || !casework.IsTerminalState(st) {
 			f["valid"] += n
-			if st == casework.Resolved || st == casework.Verified || st == casework.Closed {
+			if casework.IsResolvedState(st) {
 				f["resolved"] += n
 			}
 		}

@@ -38,6 +38,11 @@ type State struct {
 	Terminal bool `json:"terminal,omitempty"`
 	// Paused states stop the clock of the time limits.
 	Paused bool `json:"paused,omitempty"`
+	// Resolved states are those in which the problem counts as solved
+	// (解决): the indicators' resolution rate counts them, and a terminal
+	// state that is not resolved is an end without a solution (rejected,
+	// declined, merged).
+	Resolved bool `json:"resolved,omitempty"`
 	// Stage names the time-limit stage counted while the item waits here.
 	Stage       string `json:"stage,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -163,6 +168,11 @@ func (d *Definition) Candidates(action, state string) []*Action {
 // TerminalStates lists the terminal states in definition order.
 func (d *Definition) TerminalStates() []string {
 	return d.statesWhere(func(s State) bool { return s.Terminal })
+}
+
+// ResolvedStates lists the resolved states in definition order.
+func (d *Definition) ResolvedStates() []string {
+	return d.statesWhere(func(s State) bool { return s.Resolved })
 }
 
 // PausedStates lists the paused states in definition order.

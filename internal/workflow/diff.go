@@ -51,6 +51,9 @@ func Diff(prev, next *Definition) []string {
 		if p.Paused != s.Paused {
 			add("state %q: paused %v → %v", s.Name, p.Paused, s.Paused)
 		}
+		if p.Resolved != s.Resolved {
+			add("state %q: resolved %v → %v", s.Name, p.Resolved, s.Resolved)
+		}
 		if p.Stage != s.Stage {
 			add("state %q: stage %q → %q", s.Name, p.Stage, s.Stage)
 		}

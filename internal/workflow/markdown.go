@@ -29,6 +29,9 @@ func Markdown(d *Definition) string {
 		case s.Paused:
 			kind = "paused"
 		}
+		if s.Resolved {
+			kind += ", resolved"
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.Name, cell(s.Label.Zh), cell(s.Label.En), kind, code(s.Stage))
 	}
 	b.WriteString("\n### Actions\n\n| action | from | to | who | requires | optional | when | effects | notes |\n|---|---|---|---|---|---|---|---|---|\n")

@@ -21,6 +21,10 @@ type Vocab struct {
 	// Terminal, when set, lists the states the module can treat as ends
 	// (casework writes them into SQL); another terminal state is refused.
 	Terminal []string
+	// Resolved, when set, lists the states the module can count as solved
+	// (its indicators are derived from them); another resolved state is
+	// refused.
+	Resolved []string
 	// Stages, when set, lists the time-limit stages the module knows (it
 	// keeps limits per stage); a state naming another one is refused.
 	Stages []string
@@ -64,6 +68,7 @@ var problemText = map[string]string{
 	"workflow.terminal_and_paus": "state %q is both terminal and paused",
 	"workflow.unknown_terminal":  "terminal state %q is not one the module knows as an end",
 	"workflow.unknown_stage":     "state %q names unknown time-limit stage %q",
+	"workflow.unknown_resolved":  "state %q is marked resolved, which the module does not count as solved",
 }
 
 // Error is the English message of the problem.
@@ -128,6 +133,9 @@ func Validate(d *Definition, v Vocab) Problems {
 		hasTerminal = hasTerminal || s.Terminal
 		if s.Terminal && v.Terminal != nil && !slices.Contains(v.Terminal, s.Name) {
 			add("workflow.unknown_terminal", s.Name)
+		}
+		if s.Resolved && v.Resolved != nil && !slices.Contains(v.Resolved, s.Name) {
+			add("workflow.unknown_resolved", s.Name)
 		}
 		if s.Stage != "" && v.Stages != nil && !slices.Contains(v.Stages, s.Stage) {
 			add("workflow.unknown_stage", s.Name, s.Stage)

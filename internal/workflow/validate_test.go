@@ -68,6 +68,8 @@ func TestValidate(t *testing.T) {
 		}, nil, []string{`terminal state "closed" has an exit: action "reopen"`}},
 		{"an after-end action the module does not allow", func(d *workflow.Definition) {}, func(v *workflow.Vocab) { v.AfterEnd = nil },
 			[]string{`terminal state "closed" has an exit: action "note"`}},
+		{"a resolved state the module does not count", func(d *workflow.Definition) { d.States[1].Resolved = true },
+			func(v *workflow.Vocab) { v.Resolved = []string{"closed"} }, []string{`state "taken" is marked resolved, which the module does not count as solved`}},
 		{"a terminal state the module does not know", func(d *workflow.Definition) {}, func(v *workflow.Vocab) { v.Terminal = []string{"done"} },
 			[]string{`terminal state "closed" is not one the module knows as an end`}},
 		{"a stage the module does not know", func(d *workflow.Definition) { d.States[1].Stage = "ponder" },
