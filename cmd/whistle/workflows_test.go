@@ -89,6 +89,15 @@ func TestWorkflowUpload(t *testing.T) {
 			accept := func(token string, c caseResp) int {
 				return do(t, "POST", app.URL+"/api/v1/cases/"+fmt.Sprint(c.ID)+"/actions/accept", token, map[string]any{}, nil)
 			}
+			for _, c := range []struct {
+				c    caseResp
+				want float64
+			}{{before, 1}, {after, 2}} {
+				var got map[string]any
+				if code := do(t, "GET", app.URL+"/api/v1/cases/"+fmt.Sprint(c.c.ID), admin, nil, &got); code != 200 || got["workflow_version"] != c.want {
+					t.Errorf("case %d: %d, workflow_version %v, want %v", c.c.ID, code, got["workflow_version"], c.want)
+				}
+			}
 			if code := accept(community, after); code != 403 {
 				t.Errorf("community staff accepts a case submitted under v2: %d, want 403", code)
 			}

@@ -44,41 +44,43 @@ type personJSON struct {
 }
 
 type caseJSON struct {
-	ID            int64                `json:"id"`
-	Number        string               `json:"number"`
-	Status        casework.State       `json:"status"`
-	Workflow      string               `json:"workflow"`
-	Category      map[string]string    `json:"category"`
-	Description   string               `json:"description"`
-	Address       string               `json:"address"`
-	Location      latLng               `json:"location"`
-	Region        caseRegion           `json:"region"`
-	Source        string               `json:"source"`
-	Urgent        bool                 `json:"urgent"`
-	Visibility    string               `json:"visibility"`
-	Anonymous     bool                 `json:"anonymous"`
-	Reporter      *personJSON          `json:"reporter,omitempty"`
-	Department    *deptRef             `json:"department,omitempty"`
-	Assignee      *personJSON          `json:"assignee,omitempty"`
-	Rating        *int                 `json:"rating,omitempty"`
-	RatingComment string               `json:"rating_comment,omitempty"`
-	RevisitResult string               `json:"revisit_result,omitempty"`
-	Reopens       int                  `json:"reopens"`
-	Rework        int                  `json:"rework"`
-	Returns       int                  `json:"returns"`
-	Supervised    bool                 `json:"supervised"`
-	Postpone      map[string]any       `json:"postpone,omitempty"`
-	ParentID      int64                `json:"parent_id,omitempty"`
-	Fields        map[string]string    `json:"fields"`
-	RoutedTo      string               `json:"routed_department,omitempty"`
-	Version       int                  `json:"version"`
-	CreatedAt     time.Time            `json:"created_at"`
-	UpdatedAt     time.Time            `json:"updated_at"`
-	ClosedAt      *time.Time           `json:"closed_at,omitempty"`
-	Deadline      string               `json:"deadline,omitempty"` // RFC 3339 with the +08:00 offset
-	SLA           string               `json:"sla,omitempty"`      // ok, warning, overdue, paused
-	Actions       []casework.Available `json:"actions,omitempty"`
-	Photos        []casework.Photo     `json:"photos,omitempty"`
+	ID            int64             `json:"id"`
+	Number        string            `json:"number"`
+	Status        casework.State    `json:"status"`
+	Workflow      string            `json:"workflow"`
+	Category      map[string]string `json:"category"`
+	Description   string            `json:"description"`
+	Address       string            `json:"address"`
+	Location      latLng            `json:"location"`
+	Region        caseRegion        `json:"region"`
+	Source        string            `json:"source"`
+	Urgent        bool              `json:"urgent"`
+	Visibility    string            `json:"visibility"`
+	Anonymous     bool              `json:"anonymous"`
+	Reporter      *personJSON       `json:"reporter,omitempty"`
+	Department    *deptRef          `json:"department,omitempty"`
+	Assignee      *personJSON       `json:"assignee,omitempty"`
+	Rating        *int              `json:"rating,omitempty"`
+	RatingComment string            `json:"rating_comment,omitempty"`
+	RevisitResult string            `json:"revisit_result,omitempty"`
+	Reopens       int               `json:"reopens"`
+	Rework        int               `json:"rework"`
+	Returns       int               `json:"returns"`
+	Supervised    bool              `json:"supervised"`
+	Postpone      map[string]any    `json:"postpone,omitempty"`
+	ParentID      int64             `json:"parent_id,omitempty"`
+	Fields        map[string]string `json:"fields"`
+	RoutedTo      string            `json:"routed_department,omitempty"`
+	Version       int               `json:"version"`
+	// WorkflowVersion is the version of its workflow the case acts under.
+	WorkflowVersion int                  `json:"workflow_version"`
+	CreatedAt       time.Time            `json:"created_at"`
+	UpdatedAt       time.Time            `json:"updated_at"`
+	ClosedAt        *time.Time           `json:"closed_at,omitempty"`
+	Deadline        string               `json:"deadline,omitempty"` // RFC 3339 with the +08:00 offset
+	SLA             string               `json:"sla,omitempty"`      // ok, warning, overdue, paused
+	Actions         []casework.Available `json:"actions,omitempty"`
+	Photos          []casework.Photo     `json:"photos,omitempty"`
 }
 
 // caseHandlers serve cases: reporting, the staff console's lists, case
@@ -101,7 +103,7 @@ func (s *caseHandlers) caseView(c *casework.Case, unmask bool) caseJSON {
 		Category:    map[string]string{"code": c.CategoryCode, "name": c.CategoryName},
 		Description: c.Description, Address: c.Address, Location: latLng{Lat: c.Lat, Lng: c.Lng}, Source: c.Source,
 		Urgent: c.Urgent, Visibility: c.Visibility, Anonymous: c.Anonymous, Reopens: c.Reopens, Rework: c.Rework, Returns: c.Returns,
-		Supervised: c.Supervised, ParentID: c.ParentID, Fields: c.Fields, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Supervised: c.Supervised, ParentID: c.ParentID, Fields: c.Fields, Version: c.Version, WorkflowVersion: c.WorkflowVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		RatingComment: c.RatingComment, RevisitResult: c.RevisitResult}
 	if j.Fields == nil {
 		j.Fields = map[string]string{}

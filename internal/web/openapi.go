@@ -662,7 +662,7 @@ func apiSchemas() map[string]any {
 			"category": obj(map[string]any{"code": "string", "name": "string"}), "description": "string", "address": "string",
 			"location": obj(map[string]any{"lat": "number", "lng": "number"}), "region": "object", "source": "string", "urgent": "boolean",
 			"visibility": "string", "department": obj(map[string]any{"code": "string", "name": "string"}), "rating": "integer",
-			"reopens": "integer", "rework": "integer", "returns": "integer", "supervised": "boolean", "parent_id": "integer",
+			"reopens": "integer", "rework": "integer", "returns": "integer", "workflow_version": "integer", "supervised": "boolean", "parent_id": "integer",
 			"created_at": "string", "updated_at": "string", "closed_at": "string", "deadline": "string", "sla": "string",
 			"timeline": arrayOf("#PublicStep")}, "id", "number", "status"),
 		"PublicCaseList": obj(map[string]any{"cases": arrayOf("#PublicCase")}, "cases"),
