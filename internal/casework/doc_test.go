@@ -2,11 +2,11 @@ package casework_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"whistle/internal/casework"
+	"whistle/internal/doctest"
 )
 
 // TestWorkflowsDoc fails when docs/WORKFLOWS.md is not what the workflow
@@ -16,22 +16,10 @@ func TestWorkflowsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "docs", "WORKFLOWS.md")
-	if os.Getenv("WHISTLE_WRITE_DOCS") == "1" {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not what the workflow files generate; run WHISTLE_WRITE_DOCS=1 go test -run TestWorkflowsDoc ./internal/casework", path)
-	}
+	got := doctest.Golden(t, filepath.Join("..", "..", "docs", "WORKFLOWS.md"), want, "WHISTLE_WRITE_DOCS=1 go test -run TestWorkflowsDoc ./internal/casework")
 	for _, s := range [][]byte{[]byte("(`whistle`, version 1)"), []byte("(`urban`, version 1)"), []byte("| `revisit` 回访 |")} {
 		if !bytes.Contains(got, s) {
-			t.Errorf("%s lacks %q", path, s)
+			t.Errorf("docs/WORKFLOWS.md lacks %q", s)
 		}
 	}
 }

@@ -2,10 +2,10 @@ package stats_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"whistle/internal/doctest"
 	"whistle/internal/stats"
 )
 
@@ -16,22 +16,10 @@ func TestIndicatorsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "docs", "INDICATORS.md")
-	if os.Getenv("WHISTLE_WRITE_DOCS") == "1" {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not what the indicator registry generates; run WHISTLE_WRITE_DOCS=1 go test -run TestIndicatorsDoc ./internal/stats", path)
-	}
+	got := doctest.Golden(t, filepath.Join("..", "..", "docs", "INDICATORS.md"), want, "WHISTLE_WRITE_DOCS=1 go test -run TestIndicatorsDoc ./internal/stats")
 	for _, in := range []string{stats.IndOnTime, stats.IndResponse, stats.IndResolution, stats.IndSatisfaction} {
 		if !bytes.Contains(got, []byte("### "+in+"\n")) {
-			t.Errorf("%s has no section for %s", path, in)
+			t.Errorf("docs/INDICATORS.md has no section for %s", in)
 		}
 	}
 }
