@@ -6,6 +6,8 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
 	"strings"
 )
@@ -29,16 +31,40 @@ type Catalog struct {
 
 // Load reads the embedded catalogues and checks that both languages have the
 // same keys, so a missing translation fails at start-up, not in front of a user.
-func Load() (*Catalog, error) {
+// A language's messages are catalog/LANG.json plus any catalog/FEATURE.LANG.json,
+// so that each feature keeps its own file; a key defined twice is an error.
+func Load() (*Catalog, error) { return load(files) }
+
+func load(files fs.FS) (*Catalog, error) {
 	c := &Catalog{msgs: map[Lang]map[string]string{}}
+	names, err := fs.Glob(files, "catalog/*.json")
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range []Lang{ZH, EN} {
-		b, err := files.ReadFile("catalog/" + string(l) + ".json")
-		if err != nil {
-			return nil, err
-		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", l, err)
+		for _, name := range names {
+			base := strings.TrimSuffix(path.Base(name), ".json")
+			if base != string(l) && !strings.HasSuffix(base, "."+string(l)) {
+				continue
+			}
+			b, err := fs.ReadFile(files, name)
+			if err != nil {
+				return nil, err
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("i18n: %s: key %q is defined twice", name, k)
+				}
+				m[k] = v
+			}
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("i18n: no catalogue for %s", l)
 		}
 		c.msgs[l] = m
 	}
