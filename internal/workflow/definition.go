@@ -48,6 +48,92 @@ type State struct {
 	Description string `json:"description,omitempty"`
 }
 
+// Stage is a time-limit stage: the states naming it count its clock.
+type Stage struct {
+	Name  string `json:"name"`
+	Label Label  `json:"label"`
+	// Limit is the default time limit, which a district's rule for a
+	// category or region overrides; nil means the stage has none.
+	Limit *Limit `json:"limit,omitempty"`
+	// UseCategory prefers the category's own time limit to Limit.
+	UseCategory bool `json:"use_category,omitempty"`
+	// WarnPercent is the share of the limit at which the warning comes;
+	// 0 means the module's default.
+	WarnPercent int `json:"warn_percent,omitempty"`
+	// Assessed stages count in the on-time indicators (考核); the others
+	// (the resident's rating) are timed but not held against a unit.
+	Assessed bool `json:"assessed"`
+}
+
+// The units of a Limit.
+const (
+	WorkingDays    = "working_days"    // 工作日, keeping the clock time
+	WorkingHours   = "working_hours"   // 工作时
+	WorkingMinutes = "working_minutes" // 工作时, in minutes
+	NaturalHours   = "natural_hours"   // 自然时
+	NaturalDays    = "natural_days"    // 自然日, 24 natural hours each
+)
+
+// Units lists the units a Limit may have.
+func Units() []string {
+	return []string{WorkingDays, WorkingHours, WorkingMinutes, NaturalHours, NaturalDays}
+}
+
+// The bounds of a limit, the calendar's: 1,000 working days, or 10,000
+// hours of any other unit.
+const (
+	MaxLimitDays  = 1000
+	MaxLimitHours = 10000
+)
+
+// Limit is a time limit: an amount of a unit.
+type Limit struct {
+	Amount int    `json:"amount"`
+	Unit   string `json:"unit"`
+}
+
+// Spec writes l in the form of the calendar's limits ("2wd", "2h", "30m",
+// "6ch"), or "" for an unknown unit.
+func (l Limit) Spec() string {
+	switch l.Unit {
+	case WorkingDays:
+		return fmt.Sprintf("%dwd", l.Amount)
+	case WorkingHours:
+		return fmt.Sprintf("%dh", l.Amount)
+	case WorkingMinutes:
+		return fmt.Sprintf("%dm", l.Amount)
+	case NaturalHours:
+		return fmt.Sprintf("%dch", l.Amount)
+	case NaturalDays:
+		return fmt.Sprintf("%dch", l.Amount*24)
+	}
+	return ""
+}
+
+// String writes l as "2 working_days", or "none" for no limit.
+func (l *Limit) String() string {
+	if l == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%d %s", l.Amount, l.Unit)
+}
+
+// inRange reports whether l is positive and within the bounds.
+func (l Limit) inRange() bool {
+	if l.Amount <= 0 {
+		return false
+	}
+	switch l.Unit {
+	case WorkingDays:
+		return l.Amount <= MaxLimitDays
+	case WorkingMinutes:
+		return l.Amount <= MaxLimitHours*60
+	case NaturalDays:
+		return l.Amount <= MaxLimitHours/24
+	}
+	return l.Amount <= MaxLimitHours
+}
+
 // Cond is a guard: an input field or a subject attribute compared with a
 // constant. A field with a dot (case.reopens) is an attribute of the
 // subject; any other is an input field.
@@ -95,6 +181,9 @@ type Definition struct {
 	Actions []Action `json:"actions"`
 	// ActionLabels name the actions in both languages.
 	ActionLabels map[string]Label `json:"action_labels,omitempty"`
+	// Stages are the time-limit stages the states name, with their
+	// default limits and whether they count in the assessment.
+	Stages []Stage `json:"stages,omitempty"`
 
 	byKey   map[candKey][]*Action
 	byName  map[string]bool
@@ -154,6 +243,29 @@ func (d *Definition) State(name string) (State, bool) {
 		return State{}, false
 	}
 	return d.States[i], true
+}
+
+// Stage returns the named time-limit stage. A definition stored before
+// stages were declared has none: ok is false.
+func (d *Definition) Stage(name string) (Stage, bool) {
+	for _, s := range d.Stages {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stage{}, false
+}
+
+// AssessedStages lists the stages that count in the assessment, in
+// definition order.
+func (d *Definition) AssessedStages() []string {
+	var out []string
+	for _, s := range d.Stages {
+		if s.Assessed {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 // Knows reports whether a is an action of the workflow.

@@ -58,6 +58,7 @@ func Diff(prev, next *Definition) []string {
 			add("state %q: stage %q → %q", s.Name, p.Stage, s.Stage)
 		}
 	}
+	out = append(out, diffStages(prev, next)...)
 	pa, na := rows(prev), rows(next)
 	for _, k := range pa.order {
 		if _, ok := na.byKey[k]; !ok {
@@ -92,6 +93,41 @@ func Diff(prev, next *Definition) []string {
 	for _, name := range next.ActionNames() {
 		if p, n := prev.ActionLabels[name], next.ActionLabels[name]; p != n {
 			add("action %q: label %s → %s", name, label(p), label(n))
+		}
+	}
+	return out
+}
+
+// diffStages describes the changes of the time-limit stages: added or
+// removed, their labels, limits, warnings and assessment.
+func diffStages(prev, next *Definition) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	for _, s := range prev.Stages {
+		if _, ok := next.Stage(s.Name); !ok {
+			add("stage %q removed", s.Name)
+		}
+	}
+	for _, s := range next.Stages {
+		p, ok := prev.Stage(s.Name)
+		if !ok {
+			add("stage %q added: limit %s, assessed %v", s.Name, s.Limit, s.Assessed)
+			continue
+		}
+		if p.Label != s.Label {
+			add("stage %q: label %s → %s", s.Name, label(p.Label), label(s.Label))
+		}
+		if p.Limit.String() != s.Limit.String() {
+			add("stage %q: limit %s → %s", s.Name, p.Limit, s.Limit)
+		}
+		if p.UseCategory != s.UseCategory {
+			add("stage %q: category's own limit first %v → %v", s.Name, p.UseCategory, s.UseCategory)
+		}
+		if p.WarnPercent != s.WarnPercent {
+			add("stage %q: warning at %d%% → %d%%", s.Name, p.WarnPercent, s.WarnPercent)
+		}
+		if p.Assessed != s.Assessed {
+			add("stage %q: assessed %v → %v", s.Name, p.Assessed, s.Assessed)
 		}
 	}
 	return out

@@ -38,6 +38,19 @@ func TestDiff(t *testing.T) {
 		}, []string{`action "take" from [open]: effects [assign_self] → []`, `action "take" from [open]: public false → true`,
 			`action "answer" from [taken]: relations [owner] → [owner requester]`, `action "answer" from [taken]: requires [text] → []`,
 			`action "answer" from [taken]: optional [] → [text]`, `action "hold" from [open taken]: to "on_hold" → "closed"`}},
+		{"stage limits, warnings and assessment", func(d *workflow.Definition) {
+			d.Stages[0].Limit = &workflow.Limit{Amount: 6, Unit: workflow.WorkingHours}
+			d.Stages[0].UseCategory = true
+			d.Stages[1].WarnPercent = 70
+			d.Stages[1].Assessed = true
+			d.Stages[1].Label.Zh = "回复"
+			d.Stages[1].Limit = nil
+		}, []string{`stage "take": limit 4 working_hours → 6 working_hours`, `stage "take": category's own limit first false → true`,
+			`stage "answer": label "答复"/"answer" → "回复"/"answer"`, `stage "answer": limit 2 natural_days → none`,
+			`stage "answer": warning at 50% → 70%`, `stage "answer": assessed false → true`}},
+		{"a stage added and one removed", func(d *workflow.Definition) {
+			d.Stages[1] = workflow.Stage{Name: "review", Limit: &workflow.Limit{Amount: 1, Unit: workflow.WorkingDays}, Assessed: true}
+		}, []string{`stage "answer" removed`, `stage "review" added: limit 1 working_days, assessed true`}},
 		{"a guarded branch removed", func(d *workflow.Definition) {
 			d.Actions = slices.Delete(d.Actions, 4, 5)
 		}, []string{`action "rate" from [answered] when score le 2,ticket.reopens eq 0 removed`}},

@@ -34,6 +34,24 @@ func Markdown(d *Definition) string {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.Name, cell(s.Label.Zh), cell(s.Label.En), kind, code(s.Stage))
 	}
+	if len(d.Stages) > 0 {
+		b.WriteString("\n### Time-limit stages\n\nA district's rule for a category or a region (`/admin/sla`) overrides the default limit; an assessed stage counts in the on-time indicators.\n\n| stage | 中文 | English | default limit | warning | assessed |\n|---|---|---|---|---|---|\n")
+		for _, st := range d.Stages {
+			lim := st.Limit.String()
+			if st.UseCategory {
+				lim = "the category's own, else " + lim
+			}
+			warn := "default"
+			if st.WarnPercent > 0 {
+				warn = fmt.Sprintf("at %d%%", st.WarnPercent)
+			}
+			assessed := "no"
+			if st.Assessed {
+				assessed = "yes"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", st.Name, cell(st.Label.Zh), cell(st.Label.En), lim, warn, assessed)
+		}
+	}
 	b.WriteString("\n### Actions\n\n| action | from | to | who | requires | optional | when | effects | notes |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, a := range d.Actions {
 		name := "`" + a.Name + "`"

@@ -69,6 +69,12 @@ var problemText = map[string]string{
 	"workflow.unknown_terminal":  "terminal state %q is not one the module knows as an end",
 	"workflow.unknown_stage":     "state %q names unknown time-limit stage %q",
 	"workflow.unknown_resolved":  "state %q is marked resolved, which the module does not count as solved",
+	"workflow.undeclared_stage":  "state %q names stage %q, which the stages do not declare",
+	"workflow.duplicate_stage":   "stage %q is declared twice",
+	"workflow.unused_stage":      "stage %q is declared but no state names it",
+	"workflow.bad_limit_unit":    "stage %q has a time limit in unknown unit %q",
+	"workflow.bad_limit":         "stage %q has time limit %d, which is not between 1 and the calendar's bound",
+	"workflow.bad_warn":          "stage %q warns at %d%%, which is not between 0 and 99",
 }
 
 // Error is the English message of the problem.
@@ -144,6 +150,7 @@ func Validate(d *Definition, v Vocab) Problems {
 			add("workflow.terminal_and_paus", s.Name)
 		}
 	}
+	ps = append(ps, stages(d)...)
 	if len(d.States) > 0 && !hasTerminal {
 		add("workflow.no_terminal")
 	}
@@ -216,6 +223,51 @@ func Validate(d *Definition, v Vocab) Problems {
 	}
 	if _, ok := states[d.Initial]; ok {
 		ps = append(ps, structure(d, states)...)
+	}
+	return ps
+}
+
+// stages checks the declared time-limit stages: each named once, named by
+// some state, with a limit in a known unit and within bounds; and that
+// every stage a state names is declared. A definition declaring no stage
+// at all is one stored before stages were declared, and is not checked.
+func stages(d *Definition) Problems {
+	if len(d.Stages) == 0 {
+		return nil
+	}
+	var ps Problems
+	add := func(key string, args ...any) { ps = append(ps, Problem{Key: key, Args: args}) }
+	used := map[string]bool{}
+	for _, s := range d.States {
+		used[s.Stage] = true
+	}
+	declared := map[string]bool{}
+	for _, st := range d.Stages {
+		if declared[st.Name] {
+			add("workflow.duplicate_stage", st.Name)
+			continue
+		}
+		declared[st.Name] = true
+		if !used[st.Name] {
+			add("workflow.unused_stage", st.Name)
+		}
+		if l := st.Limit; l != nil {
+			if !slices.Contains(Units(), l.Unit) {
+				add("workflow.bad_limit_unit", st.Name, l.Unit)
+			} else if !l.inRange() {
+				add("workflow.bad_limit", st.Name, l.Amount)
+			}
+		}
+		if st.WarnPercent < 0 || st.WarnPercent > 99 {
+			add("workflow.bad_warn", st.Name, st.WarnPercent)
+		}
+	}
+	reported := map[string]bool{}
+	for _, s := range d.States {
+		if s.Stage != "" && !declared[s.Stage] && !reported[s.Stage] {
+			reported[s.Stage] = true
+			add("workflow.undeclared_stage", s.Name, s.Stage)
+		}
 	}
 	return ps
 }

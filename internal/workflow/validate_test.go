@@ -72,8 +72,28 @@ func TestValidate(t *testing.T) {
 			func(v *workflow.Vocab) { v.Resolved = []string{"closed"} }, []string{`state "taken" is marked resolved, which the module does not count as solved`}},
 		{"a terminal state the module does not know", func(d *workflow.Definition) {}, func(v *workflow.Vocab) { v.Terminal = []string{"done"} },
 			[]string{`terminal state "closed" is not one the module knows as an end`}},
-		{"a stage the module does not know", func(d *workflow.Definition) { d.States[1].Stage = "ponder" },
+		{"a stage the module does not know", func(d *workflow.Definition) { d.States[1].Stage = "ponder"; d.Stages[1].Name = "ponder" },
 			func(v *workflow.Vocab) { v.Stages = []string{"take", "answer"} }, []string{`state "taken" names unknown time-limit stage "ponder"`}},
+		{"a state naming an undeclared stage", func(d *workflow.Definition) { d.States[2].Stage = "review"; d.States[0].Stage = "review" },
+			nil, []string{`stage "take" is declared but no state names it`, `state "open" names stage "review", which the stages do not declare`}},
+		{"a stage no state names", func(d *workflow.Definition) {
+			d.Stages = append(d.Stages, workflow.Stage{Name: "archive", Limit: &workflow.Limit{Amount: 1, Unit: workflow.WorkingDays}})
+		}, nil, []string{`stage "archive" is declared but no state names it`}},
+		{"a stage declared twice", func(d *workflow.Definition) { d.Stages = append(d.Stages, d.Stages[0]) },
+			nil, []string{`stage "take" is declared twice`}},
+		{"an unknown unit", func(d *workflow.Definition) { d.Stages[0].Limit.Unit = "fortnights" },
+			nil, []string{`stage "take" has a time limit in unknown unit "fortnights"`}},
+		{"a negative limit", func(d *workflow.Definition) { d.Stages[0].Limit.Amount = -2 },
+			nil, []string{`stage "take" has time limit -2, which is not between 1 and the calendar's bound`}},
+		{"a zero limit", func(d *workflow.Definition) { d.Stages[1].Limit.Amount = 0 },
+			nil, []string{`stage "answer" has time limit 0, which is not between 1 and the calendar's bound`}},
+		{"a limit past the calendar's bound", func(d *workflow.Definition) {
+			d.Stages[0].Limit = &workflow.Limit{Amount: 1001, Unit: workflow.WorkingDays}
+		},
+			nil, []string{`stage "take" has time limit 1001, which is not between 1 and the calendar's bound`}},
+		{"no limit is allowed", func(d *workflow.Definition) { d.Stages[0].Limit = nil }, nil, nil},
+		{"a warning past the limit", func(d *workflow.Definition) { d.Stages[1].WarnPercent = 100 },
+			nil, []string{`stage "answer" warns at 100%, which is not between 0 and 99`}},
 		{"bad initial state", func(d *workflow.Definition) { d.Initial = "start" }, nil, []string{`initial state "start" is not declared`}},
 		{"another module's kind", func(d *workflow.Definition) { d.Kind = "case" }, nil, []string{`kind "case" is not "ticket"`}},
 		{"no version", func(d *workflow.Definition) { d.Version = 0 }, nil, []string{`version 0 is not a positive number`}},
@@ -127,8 +147,11 @@ func TestProblemMessagesInBothLanguages(t *testing.T) {
 	}
 	for _, k := range workflow.Keys() {
 		args := []any{"a", "b"}
-		if k == "workflow.bad_version" || k == "workflow.no_action_name" {
+		switch k {
+		case "workflow.bad_version", "workflow.no_action_name":
 			args = []any{3}
+		case "workflow.bad_limit", "workflow.bad_warn":
+			args = []any{"a", 3}
 		}
 		// As many arguments as the message takes.
 		p := workflow.Problem{Key: k}
