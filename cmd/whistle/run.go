@@ -34,6 +34,7 @@ import (
 	"whistle/internal/region"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/sms"
 	"whistle/internal/stats"
 	"whistle/internal/web"
 )
@@ -92,6 +93,11 @@ type options struct {
 	trustedProxies    string
 	maxBody           int64
 	gcPercent         int
+	smsURL            string
+	smsKey            string
+	smsSecret         string
+	smsSign           string
+	smsTemplates      string
 }
 
 func (o *options) dataFlags(fs *flag.FlagSet) {
@@ -116,6 +122,11 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.open311Rate, "open311-rate", 1, "Open311 requests per second allowed to each API key, on average")
 	fs.IntVar(&o.open311Burst, "open311-burst", 20, "Open311 requests an API key may make at once")
 	fs.IntVar(&o.gcPercent, "gc-percent", 400, "Go garbage collector target percentage while serving (GOGC in the environment wins)")
+	fs.StringVar(&o.smsURL, "sms-url", "", "SMS gateway endpoint; empty logs messages instead of sending them (development only)")
+	fs.StringVar(&o.smsKey, "sms-key", "", "SMS gateway access key")
+	fs.StringVar(&o.smsSecret, "sms-secret", "", "SMS gateway secret (signs requests)")
+	fs.StringVar(&o.smsSign, "sms-sign", "", "SMS signature name registered with the gateway, e.g. 吹哨")
+	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
 }
 
 // parse applies WHISTLE_* environment values as defaults, then the flags,
@@ -354,6 +365,7 @@ type wired struct {
 	sla   *sla.Engine
 	stats *stats.Store
 	srv   *web.Server
+	sms   sms.Sender
 	stop  []func()
 }
 
@@ -378,6 +390,9 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	w.app = a
 	w.stop = append(w.stop, func() { a.db.Close() })
+	if w.sms, err = newSMS(o, a.logger); err != nil {
+		return nil, err
+	}
 	if isDemo {
 		res, err := demo.Seed(ctx, a.regions, a.accounts, demo.SeedOptions{Seed: o.seed, Password: o.demoPassword})
 		if err != nil {
@@ -461,6 +476,23 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	return w, nil
+}
+
+// newSMS builds the SMS sender from the --sms-* flags: the gateway
+// adapter when --sms-url is set, else a sms.Log that only logs.
+func newSMS(o *options, logger *slog.Logger) (sms.Sender, error) {
+	tpl, err := sms.ParseTemplates(o.smsTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("--sms-templates: %w", err)
+	}
+	s, err := sms.New(sms.Config{URL: o.smsURL, AccessKey: o.smsKey, Secret: o.smsSecret, SignName: o.smsSign, Templates: tpl}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("--sms-url: %w", err)
+	}
+	if o.smsURL == "" {
+		logger.Warn("no SMS gateway (--sms-url): text messages are logged, not sent")
+	}
+	return s, nil
 }
 
 // autoClose closes unrated 红哨 cases periodically until ctx ends.
