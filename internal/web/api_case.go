@@ -16,6 +16,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/notify"
 	"whistle/internal/region"
+	"whistle/internal/sla"
 )
 
 // shanghai is the zone deadlines are shown in (UTC+8 all year).
@@ -92,6 +93,8 @@ type caseHandlers struct {
 	Regions    *region.Store
 	Categories *category.Store
 	Clock      clock.Clock
+	// SLA gives the time left on each case's limit, in the limit's unit.
+	SLA *sla.Engine
 }
 
 // caseView renders a case for a caller in its data scope. Personal data:

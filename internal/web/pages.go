@@ -217,9 +217,8 @@ func (s *caseHandlers) pageHome(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		now := s.Clock.Now()
-		for _, c := range cases {
-			d.Recent = append(d.Recent, s.row(langOf(r), now, c))
+		if d.Recent, err = s.rows(ctx, langOf(r), s.Clock.Now(), cases); err != nil {
+			return err
 		}
 		return s.render(w, r, http.StatusOK, "home.html", s.newPage(r, "page.home.title", d))
 	}

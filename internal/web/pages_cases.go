@@ -58,6 +58,32 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
+// rows turns cases into rows, with the time left on each open case's limit
+// read from sla in one call.
+func (s *caseHandlers) rows(ctx context.Context, lang i18n.Lang, now time.Time, cases []*casework.Case) ([]caseRow, error) {
+	out := make([]caseRow, 0, len(cases))
+	var ids []int64
+	for _, c := range cases {
+		out = append(out, s.row(lang, now, c))
+		if c.IsOpen() {
+			ids = append(ids, c.ID)
+		}
+	}
+	if s.SLA == nil || len(ids) == 0 {
+		return out, nil
+	}
+	left, err := s.SLA.TimeLeft(ctx, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cases {
+		if l, ok := left[c.ID]; ok {
+			out[i].TimeLeft = s.leftText(lang, l)
+		}
+	}
+	return out, nil
+}
+
 func (s *caseHandlers) row(lang i18n.Lang, now time.Time, c *casework.Case) caseRow {
 	row := caseRow{ID: c.ID, Number: c.Number, Status: string(c.Status), StatusText: s.Catalog.T(lang, "status."+string(c.Status)),
 		Workflow: c.Workflow, Category: c.CategoryName, Description: clip(c.Description, 60), Address: c.Address,
@@ -68,7 +94,6 @@ func (s *caseHandlers) row(lang i18n.Lang, now time.Time, c *casework.Case) case
 	}
 	if c.IsOpen() && !c.DeadlineAt.IsZero() {
 		row.Deadline = shanghaiTime(c.DeadlineAt)
-		row.TimeLeft = s.timeLeft(lang, now, c.DeadlineAt)
 	}
 	if c.IsOpen() && c.SLAState != "" && c.SLAState != "none" {
 		row.SLA = c.SLAState
@@ -254,9 +279,8 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 		if err != nil {
 			return nil, err
 		}
-		now := s.Clock.Now()
-		for _, c := range cases {
-			d.Rows = append(d.Rows, s.row(lang, now, c))
+		if d.Rows, err = s.rows(ctx, lang, s.Clock.Now(), cases); err != nil {
+			return nil, err
 		}
 		d.Next = next
 		if next != 0 {
@@ -684,7 +708,11 @@ func (s *caseHandlers) showCase(w http.ResponseWriter, r *http.Request, status i
 	u := userOf(r)
 	lang := langOf(r)
 	now := s.Clock.Now()
-	d := &caseDetail{Row: s.row(lang, now, c), C: c, Staff: u.IsStaff() && !c.Followed, IsReporter: c.ReporterID != 0 && c.ReporterID == u.ID,
+	rows, err := s.rows(ctx, lang, now, []*casework.Case{c})
+	if err != nil {
+		return err
+	}
+	d := &caseDetail{Row: rows[0], C: c, Staff: u.IsStaff() && !c.Followed, IsReporter: c.ReporterID != 0 && c.ReporterID == u.ID,
 		Anonymous: c.Anonymous, Lat: strconv.FormatFloat(c.Lat, 'f', 6, 64), Lng: strconv.FormatFloat(c.Lng, 'f', 6, 64),
 		Stars: []int{5, 4, 3, 2, 1}, Department: c.DepartmentName, Assignee: c.AssigneeName}
 	if loc, ok := s.Regions.Locator().Grid(c.GridCode); ok {

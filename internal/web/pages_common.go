@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
+	"whistle/internal/sla"
+	"whistle/internal/sla/calendar"
 )
 
 // navItem is one entry of the section bar.
@@ -177,18 +180,43 @@ func shanghaiTime(t time.Time) string {
 	return t.In(shanghai).Format("2006-01-02 15:04")
 }
 
-// timeLeft says how long until (or since) a deadline, in words.
-func (s *view) timeLeft(lang i18n.Lang, now, deadline time.Time) string {
-	if deadline.IsZero() {
-		return ""
+// leftText says how much of a limit is left, in the limit's unit (see
+// sla.Left): working hours or working days by the calendar, clock time only
+// for a natural limit.
+func (s *view) leftText(lang i18n.Lang, l sla.Left) string {
+	over := l.Overdue()
+	var amount, key string
+	switch l.Unit {
+	case calendar.WorkingDays:
+		key, amount = "left.working_days", num1(abs1(l.Days))
+	case calendar.NaturalTime:
+		d := l.Remaining
+		if d < 0 {
+			d = -d
+		}
+		key, amount = "left.natural", s.duration(lang, d)
+	default:
+		key, amount = "left.working_hours", num1(abs1(l.Hours()))
 	}
-	d := deadline.Sub(now)
-	key := "time.left"
-	if d < 0 {
-		key, d = "time.over", -d
+	if over {
+		key += "_over"
 	}
-	return s.Catalog.T(lang, key, s.duration(lang, d))
+	text := s.Catalog.T(lang, key, amount)
+	if l.Paused {
+		text = s.Catalog.T(lang, "left.paused", text)
+	}
+	return text
 }
+
+func abs1(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// num1 writes a figure with at most one decimal ("1.5", "2").
+func num1(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func (s *view) duration(lang i18n.Lang, d time.Duration) string {
 	days := int(d.Hours()) / 24

@@ -162,9 +162,8 @@ func (s *caseHandlers) pageMy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := &myPage{}
-	now := s.Clock.Now()
-	for _, c := range cases {
-		d.Rows = append(d.Rows, s.row(lang, now, c))
+	if d.Rows, err = s.rows(r.Context(), lang, s.Clock.Now(), cases); err != nil {
+		return err
 	}
 	if next != 0 {
 		d.Next = "/my?before=" + strconv.FormatInt(next, 10)
@@ -201,11 +200,11 @@ func (s *caseHandlers) pageNearby(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		now := s.Clock.Now()
-		for _, c := range cases {
-			row := s.row(lang, now, c)
-			row.Handler = ""
-			d.Rows = append(d.Rows, row)
+		if d.Rows, err = s.rows(ctx, lang, s.Clock.Now(), cases); err != nil {
+			return err
+		}
+		for i := range d.Rows {
+			d.Rows[i].Handler = ""
 		}
 	}
 	return s.render(w, r, http.StatusOK, "nearby.html", s.newPage(r, "page.nearby.title", d))
@@ -228,7 +227,11 @@ func (s *caseHandlers) pagePublicCase(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	lang := langOf(r)
-	d := &publicCasePage{Row: s.row(lang, s.Clock.Now(), c), C: c}
+	rows, err := s.rows(r.Context(), lang, s.Clock.Now(), []*casework.Case{c})
+	if err != nil {
+		return err
+	}
+	d := &publicCasePage{Row: rows[0], C: c}
 	for _, e := range tl { // already stripped of actors (casework.PublicCase)
 		it := s.timelineItem(lang, c, e, false)
 		for i := range it.Photos {

@@ -717,7 +717,15 @@
     initDrafts(root);
   }
 
+  // Folded panels (the queue's filters) stay open on wide screens and fold
+  // away on phones.
+  function initFolds() {
+    if (!window.matchMedia || !window.matchMedia('(min-width: 641px)').matches) return;
+    document.querySelectorAll('details[data-fold-wide]').forEach(function (d) { d.open = true; });
+  }
+
   function start() {
+    initFolds();
     if (window.htmx) {
       window.htmx.onLoad(function (elt) { init(elt); });
     } else {
