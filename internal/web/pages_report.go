@@ -51,18 +51,25 @@ type reportPage struct {
 	District   string
 	RegionName string
 	Staff      bool
+	Visitor    bool // no session: no photos, a receipt instead of the case page
 	Sources    []option
 	Key        string
 	Extra      []catFields
 }
 
 // pageReport is the resident's "blow the whistle" form (mobile first).
-// The script posts it to the API, then uploads the shrunk photos.
+// The script posts it to the API, then uploads the shrunk photos. A
+// visitor without a session may report too (FixMyStreet's rule): photos
+// need an account, and the answer is the case number and its public page.
 func (s *caseHandlers) pageReport(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u := userOf(r)
 	lang := langOf(r)
-	d := &reportPage{Staff: u.IsStaff(), Key: account.NewToken()[:16]}
+	d := &reportPage{Visitor: u == nil, Key: account.NewToken()[:16]}
+	if u == nil {
+		u = &account.User{}
+	}
+	d.Staff = u.IsStaff()
 	var err error
 	if d.Common, d.Groups, d.Extra, err = s.categoryChoices(ctx, lang); err != nil {
 		return err

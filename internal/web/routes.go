@@ -193,7 +193,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /{$}", authed, f.cases.pageHome)
 	s.handle("POST /admin/users/{id}/lock", needs(account.PermUserWrite), f.admin.pageAdminUserLock)
 	// Residents (and anyone reporting).
-	s.handle("GET /report", authed, f.cases.pageReport)
+	s.handle("GET /report", public, f.cases.pageReport)
 	s.handle("GET /my", authed, f.cases.pageMy)
 	s.handle("GET /nearby", public, f.cases.pageNearby)
 	s.handle("GET /public/cases/{id}", public, f.cases.pagePublicCase)

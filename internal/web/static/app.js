@@ -571,6 +571,20 @@
           });
         }, Promise.resolve()).then(function () {
           clearDraft(form);
+          var receipt = $('[data-receipt]');
+          if (receipt) {
+            // A visitor cannot open the staff case page: show the number
+            // and, for a public case, the link to its public page.
+            form.hidden = true;
+            $('[data-receipt-number]', receipt).textContent = res.j.number || '';
+            var pub = res.j.visibility !== 'private';
+            $('[data-receipt-link]', receipt).href = '/public/cases/' + id;
+            $('[data-receipt-public]', receipt).hidden = !pub;
+            $('[data-receipt-private]', receipt).hidden = pub;
+            receipt.hidden = false;
+            receipt.focus();
+            return;
+          }
           location.href = '/cases/' + id + '?new=1' + (failed ? '&photo_failed=' + failed : '');
         });
       }).catch(function (err) {
