@@ -93,11 +93,18 @@ func BenchmarkFire(b *testing.B) {
 // BenchmarkRearm measures the sensor case, a "no data for 12 hours" timer
 // re-armed by every message, both ways on the same database and the same
 // messages: one timer row per message (ArmMany of the batch, and Arm once
-// per message), and the sweep mode's Touch of the batch's keys. 100,000
-// sensors, each already armed and touched once; messages from random
-// sensors come in transactions of 1,000 and of 10,000 (what a 200 ms
-// group commit holds at 50,000 messages a second); an iteration is
-// 10,000 messages.
+// per message), the sweep mode's Touch of the batch's keys, and
+// TouchRounded to the minute (a touch of a sensor already seen in the
+// same minute reads its row and writes nothing). 100,000 sensors, each
+// already armed and touched once; messages from random sensors come in
+// transactions of 1,000 and of 10,000 (what a 200 ms group commit holds
+// at 50,000 messages a second), stamped as if they came at 50,000 a
+// second; an iteration is 10,000 messages, or 300,000 for the rounded
+// touch, which starts at a minute's beginning so that -benchtime 10x
+// measures one whole minute of messages: each sensor's first message in
+// it writes, the others only read (its steady state). It runs after the
+// exact ways, whose touches it would otherwise make no-ops by rounding
+// last_seen up into their future.
 //
 //	WHISTLE_TEST_POSTGRES=postgres://… go test -run '^$' -bench Rearm -benchtime 10x ./internal/timer/
 func BenchmarkRearm(b *testing.B) {
@@ -143,14 +150,28 @@ func BenchmarkRearm(b *testing.B) {
 					}
 					return Touch(ctx, tx, kindSensor, keys, at)
 				}},
+				{"touch-1m", func(tx *db.Tx, sensors []int, at time.Time) error {
+					keys := make([]string, len(sensors))
+					for i, s := range sensors {
+						keys[i] = deviceID(s)
+					}
+					return TouchRounded(ctx, tx, kindSensor, keys, at, time.Minute)
+				}},
 			}
 			at := t0 // every message later than all before it, across the ways
-			for _, batch := range []int{1_000, 10_000} {
-				for _, w := range ways {
-					if w.name == "arm-each" && batch != 1_000 {
-						continue
+			for _, rounded := range []bool{false, true} {
+				for _, batch := range []int{1_000, 10_000} {
+					for _, w := range ways {
+						if w.name == "arm-each" && batch != 1_000 || (w.name == "touch-1m") != rounded {
+							continue
+						}
+						msgs := perIter
+						if rounded {
+							at = at.Truncate(time.Minute).Add(time.Minute)
+							msgs = 300_000
+						}
+						rearm(b, d, dialect, w.name, batch, msgs, &at, w.f)
 					}
-					rearm(b, d, dialect, w.name, batch, &at, w.f)
 				}
 			}
 		})
@@ -158,8 +179,8 @@ func BenchmarkRearm(b *testing.B) {
 }
 
 // rearm runs one way of BenchmarkRearm with batch messages per
-// transaction.
-func rearm(b *testing.B, d *db.DB, dialect db.Dialect, name string, batch int, clk *time.Time, f func(tx *db.Tx, sensors []int, at time.Time) error) {
+// transaction and perIter messages per iteration.
+func rearm(b *testing.B, d *db.DB, dialect db.Dialect, name string, batch, perIter int, clk *time.Time, f func(tx *db.Tx, sensors []int, at time.Time) error) {
 	ctx := context.Background()
 	b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
 		rng := rand.New(rand.NewPCG(14, 2)) // the same messages for every way
@@ -167,7 +188,7 @@ func rearm(b *testing.B, d *db.DB, dialect db.Dialect, name string, batch int, c
 		sensors := make([]int, batch)
 		for b.Loop() {
 			for range perIter / batch {
-				*clk = clk.Add(time.Second)
+				*clk = clk.Add(time.Duration(batch) * time.Second / 50_000)
 				at := *clk
 				for i := range sensors {
 					sensors[i] = rng.IntN(benchDevices)

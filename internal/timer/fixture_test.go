@@ -211,3 +211,38 @@ func deviceBatchEffect(ctx context.Context, tx *db.Tx, ts []Timer) error {
 	_, err = tx.Exec(ctx, `INSERT INTO test_device_events (device, name, payload, fired_at) VALUES `+evs.String(), args...)
 	return err
 }
+
+// silences is the sweep mode's fixture: sensors on a fake clock, and a
+// runner whose silence handler (12 hours) records each firing as
+// "key@due", due as an offset from t0.
+type silences struct {
+	d     *db.DB
+	clk   *clock.Fake
+	r     *Runner
+	fired []string
+}
+
+func newSilences(t *testing.T, dialect db.Dialect, keys ...string) *silences {
+	t.Helper()
+	sw := &silences{clk: clock.NewFake(t0)}
+	sw.d = dbtest.MustOpenDB(t, dialect, sw.clk)
+	createDeviceTables(t, sw.d)
+	addDevices(t, sw.d, keys...)
+	sw.r = NewRunner(sw.d, Config{})
+	sw.r.HandleSilence(kindSensor, 12*time.Hour, func(ctx context.Context, tx *db.Tx, tm Timer) error {
+		sw.fired = append(sw.fired, tm.Subject+"@"+tm.Due.Sub(t0).String())
+		tm.Name = "silence"
+		return deviceEffect(ctx, tx, tm)
+	})
+	return sw
+}
+
+// sweep runs the runner once and returns what fired, sorted.
+func (sw *silences) sweep(t *testing.T, step string) string {
+	t.Helper()
+	sw.fired = sw.fired[:0]
+	if _, err := runDue(t, sw.r); err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	return strings.Join(sorted(sw.fired), " ")
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"whistle/internal/db"
@@ -23,6 +24,23 @@ import (
 // parameters by name costs SQLite time quadratic in their number).
 func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time) (err error) {
 	defer errs.Wrapf(&err, "timer.Touch(%s, %d)", kind, len(keys))
+	return touch(ctx, tx, kind, keys, at, 0)
+}
+
+// TouchRounded is Touch with the time a key was seen rounded up to a
+// multiple of res (a minute for "no data for 12 hours", say): a key
+// touched again within the same step is already up to date, and its touch
+// reads the row without writing it. That is what lets a store keep up
+// with sensors that report far more often than res (docs/BENCHMARKS.md,
+// re-arming). A silence then fires between 0 and res after the exact
+// one, never before it; a touch after a silence fired still ends it,
+// whatever the rounding. res <= 0 is Touch.
+func TouchRounded(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time, res time.Duration) (err error) {
+	defer errs.Wrapf(&err, "timer.TouchRounded(%s, %d, %v)", kind, len(keys), res)
+	return touch(ctx, tx, kind, keys, at, res)
+}
+
+func touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time, res time.Duration) error {
 	if kind == "" {
 		return errs.E(errs.Invalid, "timer.key").WithReason("Touch needs a kind")
 	}
@@ -30,31 +48,47 @@ func Touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.T
 		return nil
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	seen := make(map[string]bool, len(keys))
-	uniq := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			uniq = append(uniq, k)
-		}
-	}
+	seen := roundUp(at, res)
+	// Sorted and unique: the upsert walks the primary key in order (fewer
+	// pages read and dirtied on SQLite), and concurrent touches on
+	// PostgreSQL lock their rows in one order, so they cannot deadlock.
+	uniq := slices.Clone(keys)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
 	arr, err := json.Marshal(uniq)
 	if err != nil {
 		return err
 	}
 	// "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the
 	// INSERT, not to a join in the SELECT. SET reads the row as it was: a
-	// touch at or before the moment its silence fired is a late message
-	// from within the silence.
+	// touch ($4, the exact time) at or before the moment its silence fired
+	// is a late message from within the silence. A row is written only if
+	// the rounded time is later than the stored one, or if the touch ends
+	// a silence (rounding may have moved last_seen past the firing already,
+	// through a late message).
 	src := `SELECT $1, value, $2 FROM json_each($3) WHERE true`
+	exact := `$4`
 	if tx.Dialect() == db.Postgres {
 		src = `SELECT $1, value, $2::timestamptz FROM jsonb_array_elements_text($3::jsonb) AS value`
+		exact = `$4::timestamptz`
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO kernel_sweep (kind, key, last_seen) `+src+`
-		ON CONFLICT (kind, key) DO UPDATE SET last_seen = excluded.last_seen,
-			silenced_at = CASE WHEN excluded.last_seen <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
-		WHERE kernel_sweep.last_seen < excluded.last_seen`, kind, at, string(arr))
+		ON CONFLICT (kind, key) DO UPDATE SET
+			last_seen = CASE WHEN kernel_sweep.last_seen < excluded.last_seen THEN excluded.last_seen ELSE kernel_sweep.last_seen END,
+			silenced_at = CASE WHEN `+exact+` <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
+		WHERE kernel_sweep.last_seen < excluded.last_seen OR kernel_sweep.silenced_at < `+exact, kind, seen, string(arr), at)
 	return err
+}
+
+// roundUp is t rounded up to a multiple of res (t itself for res <= 0).
+func roundUp(t time.Time, res time.Duration) time.Time {
+	if res <= 0 {
+		return t
+	}
+	if r := t.Truncate(res); r.Before(t) {
+		return r.Add(res)
+	}
+	return t
 }
 
 // Forget stops watching the keys of kind (a device taken out of service),

@@ -400,17 +400,8 @@ func TestClaimsByTheDatabaseClock(t *testing.T) {
 func TestSweepFiresOncePerSilence(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
-		clk := clock.NewFake(t0)
-		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
-		createDeviceTables(t, d)
-		addDevices(t, d, "a", "b", "c")
-		var fired []string
-		r := NewRunner(d, Config{})
-		r.HandleSilence(kindSensor, 12*time.Hour, func(ctx context.Context, tx *db.Tx, tm Timer) error {
-			fired = append(fired, tm.Subject+"@"+tm.Due.Sub(t0).String())
-			tm.Name = "silence"
-			return deviceEffect(ctx, tx, tm)
-		})
+		sw := newSilences(t, d.Dialect(), "a", "b", "c")
+		d, clk := sw.d, sw.clk
 		touch := func(at time.Duration, keys ...string) {
 			inTx(t, d, func(tx *db.Tx) error { return Touch(context.Background(), tx, kindSensor, keys, t0.Add(at)) })
 		}
@@ -443,16 +434,68 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 			if strings.Contains(s.name, "forgotten") {
 				inTx(t, d, func(tx *db.Tx) error { return Forget(context.Background(), tx, kindSensor, []string{"c"}) })
 			}
-			fired = fired[:0]
-			if _, err := runDue(t, r); err != nil {
-				t.Fatalf("%s: %v", s.name, err)
-			}
-			if got := strings.Join(sorted(fired), " "); got != s.want {
+			if got := sw.sweep(t, s.name); got != s.want {
 				t.Errorf("%s: fired %q, want %q", s.name, got, s.want)
 			}
 		}
 		if got, want := fmt.Sprint(events(t, d)), fmt.Sprint(map[string]int{"a/silence": 2, "b/silence": 2, "c/silence": 1}); got != want {
 			t.Errorf("events %s, want %s", got, want)
+		}
+	})
+}
+
+// TestTouchRoundedNeverFiresEarly: with last_seen rounded up to a minute,
+// a silence fires at the rounded time plus the expiry, never before the
+// exact one; a touch within the same minute changes nothing; a late
+// message that rounding carries past the firing does not end the silence,
+// and a message after the firing, in that same rounded minute, still does.
+func TestTouchRoundedNeverFiresEarly(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		sw := newSilences(t, d.Dialect(), "a", "b")
+		d, clk := sw.d, sw.clk
+		h := func(hours, minutes, seconds int) time.Duration {
+			return time.Duration(hours)*time.Hour + time.Duration(minutes)*time.Minute + time.Duration(seconds)*time.Second
+		}
+		steps := []struct {
+			name     string
+			now      time.Duration
+			touch    []string
+			at       time.Duration // the touch's own time
+			want     string
+			wantSeen string // a's and b's last_seen after the step
+		}{
+			{"both seen", h(0, 0, 10), []string{"a", "b"}, h(0, 0, 10), "", "a@1m0s b@1m0s"},
+			{"a again in the same minute: no write", h(0, 0, 50), []string{"a"}, h(0, 0, 50), "", "a@1m0s b@1m0s"},
+			{"12h after the touch: not yet", h(12, 0, 30), nil, 0, "", "a@1m0s b@1m0s"},
+			{"12h after the rounded touch", h(12, 1, 30), nil, 0, "a@12h1m0s b@12h1m0s", "a@1m0s silent b@1m0s silent"},
+			{"b's late message from within its silence", h(12, 1, 40), []string{"b"}, h(12, 1, 10), "", "a@1m0s silent b@12h2m0s silent"},
+			{"b seen in the same minute, after its silence", h(12, 1, 50), []string{"b"}, h(12, 1, 50), "", "a@1m0s silent b@12h2m0s"},
+			{"b silent again", h(24, 2, 0), nil, 0, "b@24h2m0s", "a@1m0s silent b@12h2m0s silent"},
+		}
+		for _, s := range steps {
+			clk.Set(t0.Add(s.now))
+			if s.touch != nil {
+				inTx(t, d, func(tx *db.Tx) error {
+					return TouchRounded(context.Background(), tx, kindSensor, s.touch, t0.Add(s.at), time.Minute)
+				})
+			}
+			if got := sw.sweep(t, s.name); got != s.want {
+				t.Errorf("%s: fired %q, want %q", s.name, got, s.want)
+			}
+			var seen []string
+			for _, k := range []string{"a", "b"} {
+				var ls db.Time
+				var silent bool
+				if err := d.QueryRow(context.Background(), `SELECT last_seen, silenced_at IS NOT NULL FROM kernel_sweep WHERE kind = $1 AND key = $2`,
+					kindSensor, k).Scan(&ls, &silent); err != nil {
+					t.Fatal(err)
+				}
+				seen = append(seen, k+"@"+ls.Sub(t0).String()+map[bool]string{true: " silent"}[silent])
+			}
+			if got := strings.Join(seen, " "); got != s.wantSeen {
+				t.Errorf("%s: last seen %q, want %q", s.name, got, s.wantSeen)
+			}
 		}
 	})
 }
