@@ -230,6 +230,12 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.jsonRequest(w, "PATCH", "/api/v1/users/"+f.userID[t], map[string]bool{"locked": false})
 			}},
+		// The matrix users hold no cases: a reassign moves nothing.
+		"POST /api/v1/users/{id}/reassign": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "POST", "/api/v1/users/"+f.userID[t]+"/reassign", strings.NewReader(`{"to": `+f.colleague+`}`), "application/json")
+			}},
 		"GET /api/v1/departments": perm(deptReaders, get("/api/v1/departments")),
 
 		// Categories and routing.
@@ -622,6 +628,7 @@ type authzFixture struct {
 	caseNumber map[target]string
 	photoID    map[target]string
 	userID     map[target]string
+	colleague  string // demo-grid's id: whom the matrix reassigns a user's cases to
 	node       map[target]string
 	interior   map[string]orb.Point
 	grids      []string
@@ -770,6 +777,11 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mate, err := acc.UserByName(ctx, account.SystemScope(), "demo-grid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.colleague = strconv.FormatInt(mate.ID, 10)
 	sysc := casework.Caller{User: adm}
 	if _, err := cases.Act(ctx, sysc, f.cases[in], casework.ActAccept, casework.Input{}); err != nil {
 		t.Fatal(err)

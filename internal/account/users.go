@@ -179,17 +179,9 @@ func (s *Store) AddUser(ctx context.Context, actor audit.Actor, scope Scope, in 
 			// Creating outside one's scope reads as an unknown region.
 			return errs.E(errs.Invalid, "error.invalid").Field("region", "field.unknown_region", in.RegionCode)
 		}
-		var dept any
-		if in.DepartmentCode != "" {
-			var did int64
-			err := tx.QueryRow(ctx, `SELECT id FROM departments WHERE code = $1`, in.DepartmentCode).Scan(&did)
-			if errors.Is(err, sql.ErrNoRows) {
-				return errs.E(errs.Invalid, "error.invalid").Field("department", "field.unknown_department", in.DepartmentCode)
-			}
-			if err != nil {
-				return err
-			}
-			dept = did
+		dept, err := departmentID(ctx, tx, in.DepartmentCode)
+		if err != nil {
+			return err
 		}
 		id, err = tx.InsertID(ctx, `INSERT INTO users (username, display_name, phone, id_number, password_hash, roles, region_code, department_id, disabled, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
@@ -207,6 +199,20 @@ func (s *Store) AddUser(ctx context.Context, actor audit.Actor, scope Scope, in 
 		return nil, err
 	}
 	return s.User(ctx, SystemScope(), id)
+}
+
+// departmentID is the id of the department code inside tx, nil for no
+// code; an unknown code is Invalid on field department.
+func departmentID(ctx context.Context, tx *db.Tx, code string) (any, error) {
+	if code == "" {
+		return nil, nil
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM departments WHERE code = $1`, code).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.Invalid, "error.invalid").Field("department", "field.unknown_department", code)
+	}
+	return id, err
 }
 
 func joinRoles(rs []Role) string {

@@ -207,18 +207,5 @@ func (s *Service) PublicList(ctx context.Context, minLat, minLng, maxLat, maxLng
 	if open {
 		w.Add(OpenSQL("c.status"))
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanCases(s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit), w.Args()...))
 }

@@ -60,6 +60,23 @@ func scanCase(sc scanner) (*Case, error) {
 	return &c, nil
 }
 
+// scanCases reads the cases of a query of caseCols and closes its rows.
+func scanCases(rows *sql.Rows, err error) ([]*Case, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // get reads one case within scope; outside it the case does not exist.
 func (s *Service) get(ctx context.Context, scope account.Scope, id int64) (*Case, error) {
 	var w db.Where

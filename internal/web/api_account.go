@@ -8,6 +8,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/casework"
 	"whistle/internal/errs"
 	"whistle/internal/region"
 )
@@ -76,6 +77,7 @@ type accountAPI struct {
 	Accounts *account.Store
 	Regions  *region.Store
 	Audit    *audit.Log
+	Cases    *casework.Service
 }
 
 func (s *accountAPI) apiLogin(w http.ResponseWriter, r *http.Request) error {
@@ -254,32 +256,61 @@ func (s *accountAPI) apiUserPassword(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// apiUserUpdate changes what an admin may change of a user in scope:
-// today the hard lock ({"locked": true|false}), which refuses every login
-// and ends the user's sessions. Failed logins never lock an account.
+// userPatch is the body of PATCH /api/v1/users/{id}: every field is
+// optional, and an absent one is left as it is.
+type userPatch struct {
+	DisplayName *string        `json:"display_name"`
+	Phone       *string        `json:"phone"`
+	Roles       []account.Role `json:"roles"`
+	Region      *string        `json:"region"`
+	Department  *string        `json:"department"`
+	Disabled    *bool          `json:"disabled"`
+	Locked      *bool          `json:"locked"`
+}
+
+// apiUserUpdate edits a user in scope: name, phone, roles, region,
+// department, disabled and the hard lock. Disabling or locking refuses
+// every login and ends the user's sessions; failed logins never lock an
+// account.
 func (s *accountAPI) apiUserUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Locked *bool `json:"locked"`
-	}
+	var in userPatch
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.Locked == nil {
-		return errs.E(errs.Invalid, "error.invalid").Field("locked", "field.required")
-	}
-	scope := scopeOf(r)
-	if err := s.Accounts.SetLocked(r.Context(), actorOf(r), scope, id, *in.Locked); err != nil {
-		return err
-	}
-	u, err := s.Accounts.User(r.Context(), scope, id)
+	u, err := s.Accounts.UpdateUser(r.Context(), actorOf(r), scopeOf(r), id, account.UserChange{DisplayName: in.DisplayName,
+		Phone: in.Phone, Roles: in.Roles, RegionCode: in.Region, DepartmentCode: in.Department, Disabled: in.Disabled, Locked: in.Locked})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, toUserJSON(u, false))
+	return nil
+}
+
+// apiUserReassign moves the open cases assigned to a user to a colleague
+// ({"to": USER_ID}), each with a timeline entry, in one transaction.
+func (s *accountAPI) apiUserReassign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		To int64 `json:"to"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	moved, err := s.Cases.Reassign(r.Context(), callerOf(r), id, in.To)
+	if err != nil {
+		return err
+	}
+	if moved == nil {
+		moved = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"moved": len(moved), "cases": moved})
 	return nil
 }
 

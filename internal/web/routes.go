@@ -60,7 +60,7 @@ type features struct {
 // one place where they are made.
 func (s *Server) features() features {
 	return features{
-		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit},
+		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit, Cases: s.Cases},
 		regions:    &regionAPI{Regions: s.Regions},
 		categories: &categoryAPI{Categories: s.Categories},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
@@ -108,6 +108,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/users/{id}", needs(account.PermUserRead), f.accounts.apiUser)
 	s.handle("POST /api/v1/users/{id}/password", needs(account.PermUserWrite), f.accounts.apiUserPassword)
 	s.handle("PATCH /api/v1/users/{id}", needs(account.PermUserWrite), f.accounts.apiUserUpdate)
+	s.handle("POST /api/v1/users/{id}/reassign", needs(account.PermUserWrite), f.accounts.apiUserReassign)
 	s.handle("GET /api/v1/departments", needs(account.PermDepartmentRead), f.accounts.apiDepartments)
 
 	// Categories: the tree is public; changing it and routing is an admin's job.
