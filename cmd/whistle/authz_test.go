@@ -208,6 +208,19 @@ func matrix() map[string]spec {
 		"GET /api/v1/regions/{code}/children": pub(get("/api/v1/regions/330303/children")),
 		"GET /api/v1/regions/{code}/geojson":  pub(get("/api/v1/regions/330303001/geojson")),
 
+		// Places.
+		"GET /api/v1/places/search": pub(get("/api/v1/places/search?q=wanshun")),
+		"GET /api/v1/landmarks":     perm(adminOnly, get("/api/v1/landmarks")),
+		"POST /api/v1/landmarks": perm(adminOnly, jsonReq("POST", "/api/v1/landmarks", func(f *authzFixture) any {
+			return f.landmarkBody()
+		})),
+		"PUT /api/v1/landmarks/{id}": perm(adminOnly, func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "PUT", "/api/v1/landmarks/"+f.newLandmark(), f.landmarkBody())
+		}),
+		"DELETE /api/v1/landmarks/{id}": perm(adminOnly, func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "DELETE", "/api/v1/landmarks/"+f.newLandmark(), nil, "")
+		}),
+
 		// Accounts.
 		"GET /api/v1/users": perm(userReaders, get("/api/v1/users")),
 		"POST /api/v1/users": {allow: adminOnly, req: jsonReq("POST", "/api/v1/users", func(f *authzFixture) any {
@@ -983,6 +996,25 @@ func (f *authzFixture) newRule() string {
 		f.t.Fatalf("add a routing rule: %v", err)
 	}
 	return strconv.FormatInt(r.ID, 10)
+}
+
+// landmarkBody is a landmark in the demo grid.
+func (f *authzFixture) landmarkBody() map[string]any {
+	p := f.interior[demoGrid]
+	return map[string]any{"name": f.unique("矩阵地标"), "kind": "landmark", "lat": p.Lat(), "lng": p.Lon()}
+}
+
+func (f *authzFixture) newLandmark() string {
+	resp, err := http.DefaultClient.Do(f.jsonRequest(admin, "POST", "/api/v1/landmarks", f.landmarkBody()))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		f.t.Fatalf("add a landmark: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	var l struct{ ID int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		f.t.Fatal(err)
+	}
+	return strconv.FormatInt(l.ID, 10)
 }
 
 func (f *authzFixture) newAPIKey() string {

@@ -98,6 +98,7 @@ type options struct {
 	smsSecret         string
 	smsSign           string
 	smsTemplates      string
+	maps              mapOptions
 }
 
 func (o *options) dataFlags(fs *flag.FlagSet) {
@@ -127,6 +128,7 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.smsSecret, "sms-secret", "", "SMS gateway secret (signs requests)")
 	fs.StringVar(&o.smsSign, "sms-sign", "", "SMS signature name registered with the gateway, e.g. 吹哨")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
+	o.maps.flags(fs)
 }
 
 // parse applies WHISTLE_* environment values as defaults, then the flags,
@@ -468,10 +470,15 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	w.srv, err = web.NewServer(web.Deps{ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+	placeSearch, landmarks, err := newPlaces(ctx, a, o.maps)
+	if err != nil {
+		return nil, err
+	}
+	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
-		Limiter:     web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous)}, clock.Real{})})
+		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),
+			Search: web.PerMinute(o.maps.limitSearch)}, clock.Real{})})
 	if err != nil {
 		return nil, err
 	}

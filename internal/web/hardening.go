@@ -42,6 +42,10 @@ type Limits struct {
 	// AnonymousRoutes are the route patterns Anonymous applies to; nil
 	// means DefaultAnonymousRoutes.
 	AnonymousRoutes []string
+	// Search limits, per client IP, the place search (SearchRoutes) for
+	// every caller, logged in or not: the map's search box asks it as
+	// residents type, and it may reach an online geocoder with a quota.
+	Search Rate
 	// MaxClients bounds the clients tracked per limit (ratelimit's default
 	// when zero); beyond it the least recently seen is forgotten.
 	MaxClients int
@@ -50,19 +54,22 @@ type Limits struct {
 // DefaultAnonymousRoutes are the public routes that write.
 func DefaultAnonymousRoutes() []string { return []string{"POST /api/v1/cases"} }
 
-// DefaultLimits returns the production limits: 60 login attempts and 30
-// anonymous reports a minute per client IP.
+// DefaultLimits returns the production limits: 60 login attempts, 30
+// anonymous reports and 120 place searches a minute per client IP.
 func DefaultLimits() Limits {
-	return Limits{Login: PerMinute(60), Anonymous: PerMinute(30)}
+	return Limits{Login: PerMinute(60), Anonymous: PerMinute(30), Search: PerMinute(120)}
 }
+
+// searchRoutes are the patterns Limits.Search applies to.
+var searchRoutes = map[string]bool{"GET /api/v1/places/search": true}
 
 // loginRoutes are the patterns Limits.Login applies to.
 var loginRoutes = map[string]bool{"POST /login": true, "POST /api/v1/session": true}
 
 // Limiter applies Limits to requests. A nil *Limiter allows everything.
 type Limiter struct {
-	login, anon *ratelimit.Limiter
-	anonRoutes  map[string]bool
+	login, anon, search *ratelimit.Limiter
+	anonRoutes          map[string]bool
 }
 
 // NewLimiter builds the per-client limiters of l on clk (the real clock
@@ -85,7 +92,7 @@ func NewLimiter(l Limits, clk clock.Clock) *Limiter {
 	if routes == nil {
 		routes = DefaultAnonymousRoutes()
 	}
-	lim := &Limiter{login: mk(l.Login), anon: mk(l.Anonymous), anonRoutes: map[string]bool{}}
+	lim := &Limiter{login: mk(l.Login), anon: mk(l.Anonymous), search: mk(l.Search), anonRoutes: map[string]bool{}}
 	for _, p := range routes {
 		lim.anonRoutes[p] = true
 	}
@@ -123,6 +130,8 @@ func (l *Limiter) Check(pattern, client string, authed bool) error {
 	switch {
 	case loginRoutes[pattern]:
 		lim = l.login
+	case searchRoutes[pattern]:
+		lim = l.search
 	case !authed && l.anonRoutes[pattern]:
 		lim = l.anon
 	default:

@@ -111,3 +111,18 @@ func TestLimiterIPv6Prefix(t *testing.T) {
 		}
 	}
 }
+
+func TestLimiterSearch(t *testing.T) {
+	l := NewLimiter(Limits{Search: PerMinute(2)}, clock.NewFake(time.Now()))
+	for i := 0; i < 2; i++ {
+		if err := l.Check("GET /api/v1/places/search", "10.0.0.1", true); err != nil {
+			t.Fatalf("search %d: %v", i, err)
+		}
+	}
+	if err := l.Check("GET /api/v1/places/search", "10.0.0.1", true); !errs.Is(err, errs.RateLimited) {
+		t.Fatalf("third search a minute, logged in: %v, want rate limited", err)
+	}
+	if err := l.Check("GET /api/v1/places/search", "10.0.0.2", false); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+}

@@ -43,6 +43,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type features struct {
 	accounts   *accountAPI
 	regions    *regionAPI
+	places     *placesAPI
 	categories *categoryAPI
 	open311    *open311API
 	cases      *caseHandlers
@@ -62,6 +63,7 @@ func (s *Server) features() features {
 	return features{
 		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit, Cases: s.Cases},
 		regions:    &regionAPI{Regions: s.Regions},
+		places:     &placesAPI{Places: s.Places, Landmarks: s.Landmarks},
 		categories: &categoryAPI{Categories: s.Categories},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
@@ -101,6 +103,14 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/regions/{code}", public, f.regions.apiRegion)
 	s.handle("GET /api/v1/regions/{code}/children", public, f.regions.apiRegionChildren)
 	s.handle("GET /api/v1/regions/{code}/geojson", public, f.regions.apiRegionGeoJSON)
+
+	// Places: residents search the map before they have an account (rate
+	// limited per client, Limits.Search); landmarks are an admin's.
+	s.handle("GET /api/v1/places/search", public, f.places.apiPlacesSearch)
+	s.handle("GET /api/v1/landmarks", needs(account.PermRegionWrite), f.places.apiLandmarks)
+	s.handle("POST /api/v1/landmarks", needs(account.PermRegionWrite), f.places.apiLandmarkCreate)
+	s.handle("PUT /api/v1/landmarks/{id}", needs(account.PermRegionWrite), f.places.apiLandmarkUpdate)
+	s.handle("DELETE /api/v1/landmarks/{id}", needs(account.PermRegionWrite), f.places.apiLandmarkDelete)
 
 	// Accounts, scoped.
 	s.handle("GET /api/v1/users", needs(account.PermUserRead), f.accounts.apiUsers)

@@ -25,6 +25,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
+	"whistle/internal/places"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla"
@@ -46,7 +47,12 @@ type Deps struct {
 	// Inbox reads and marks the users' notifications.
 	Inbox   *notify.Store
 	Regions *region.Store
-	Cases   *casework.Service
+	// Places is the place search behind the maps' search box, and
+	// Landmarks the landmarks and roads administrators keep for it; nil
+	// answers 503.
+	Places    *places.Service
+	Landmarks *places.LandmarkStore
+	Cases     *casework.Service
 	// Workflows stores the workflow versions (the admin API); nil means
 	// the case service's store.
 	Workflows *workflow.Store

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"whistle/internal/errs"
+	"whistle/internal/places"
+)
+
+// placeJSON is a search result: GET /api/v1/places/search.
+type placeJSON struct {
+	Name   string      `json:"name"`
+	Kind   places.Kind `json:"kind"`
+	Ref    string      `json:"ref"`
+	Parent []string    `json:"parent_path"`
+	Point  latLng      `json:"point"`
+	Source string      `json:"source"`
+}
+
+// landmarkJSON is an admin-maintained landmark or road.
+type landmarkJSON struct {
+	ID        int64       `json:"id"`
+	Name      string      `json:"name"`
+	Kind      places.Kind `json:"kind"`
+	Aliases   []string    `json:"aliases"`
+	Point     latLng      `json:"point"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+func toLandmarkJSON(l *places.LandmarkRecord) landmarkJSON {
+	return landmarkJSON{ID: l.ID, Name: l.Name, Kind: l.Kind, Aliases: l.Aliases, Point: latLng{Lat: l.Point[1], Lng: l.Point[0]},
+		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
+}
+
+// placesAPI serves the place search (public: residents search the map
+// before they have an account) and the landmarks administrators keep.
+type placesAPI struct {
+	Places    *places.Service
+	Landmarks *places.LandmarkStore
+}
+
+// apiPlacesSearch answers ?q= with up to places.MaxResults places; lat and
+// lng (with crs) rank nearer places first.
+func (s *placesAPI) apiPlacesSearch(w http.ResponseWriter, r *http.Request) error {
+	if s.Places == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	q := r.URL.Query()
+	var near *orb.Point
+	if q.Get("lat") != "" || q.Get("lng") != "" {
+		p, err := parseLatLng(q.Get)
+		if err != nil {
+			return err
+		}
+		near = &p
+	}
+	ps, err := s.Places.Search(r.Context(), q.Get("q"), near)
+	if err != nil {
+		return err
+	}
+	out := make([]placeJSON, 0, len(ps))
+	for _, p := range ps {
+		parent := p.Parent
+		if parent == nil {
+			parent = []string{}
+		}
+		out = append(out, placeJSON{Name: p.Name, Kind: p.Kind, Ref: p.Ref, Parent: parent,
+			Point: latLng{Lat: p.Point[1], Lng: p.Point[0]}, Source: p.Source})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"places": out})
+	return nil
+}
+
+func (s *placesAPI) apiLandmarks(w http.ResponseWriter, r *http.Request) error {
+	if s.Landmarks == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	ls, err := s.Landmarks.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]landmarkJSON, 0, len(ls))
+	for i := range ls {
+		out = append(out, toLandmarkJSON(&ls[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"landmarks": out})
+	return nil
+}
+
+// landmarkBody is the body of POST and PUT /api/v1/landmarks: a WGS-84
+// point, and aliases as a list.
+type landmarkBody struct {
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Aliases []string `json:"aliases"`
+	Lat     *float64 `json:"lat"`
+	Lng     *float64 `json:"lng"`
+}
+
+func (b landmarkBody) input() places.LandmarkInput {
+	return places.LandmarkInput{Name: b.Name, Kind: places.Kind(b.Kind), Aliases: b.Aliases, Lat: b.Lat, Lng: b.Lng}
+}
+
+func (s *placesAPI) apiLandmarkCreate(w http.ResponseWriter, r *http.Request) error {
+	if s.Landmarks == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	var in landmarkBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	l, err := s.Landmarks.Create(r.Context(), actorOf(r), in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toLandmarkJSON(l))
+	return nil
+}
+
+func (s *placesAPI) apiLandmarkUpdate(w http.ResponseWriter, r *http.Request) error {
+	if s.Landmarks == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in landmarkBody
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	l, err := s.Landmarks.Update(r.Context(), actorOf(r), id, in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toLandmarkJSON(l))
+	return nil
+}
+
+func (s *placesAPI) apiLandmarkDelete(w http.ResponseWriter, r *http.Request) error {
+	if s.Landmarks == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Landmarks.Delete(r.Context(), actorOf(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
