@@ -443,9 +443,6 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.sla.SeedDefaults(ctx, audit.System("seed")); err != nil {
-		return nil, err
-	}
 	cases.UseDeadlines(w.sla)
 	// Rollups: counted in every change's transaction, with the SLA state
 	// the engine returned for it.
@@ -456,7 +453,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	cases.UseRollups(w.stats)
 	cases.UseQueueCounter(w.stats)
 	if isDemo && o.demoCases > 0 {
-		if err := demo.GenerateHistory(ctx, a.db, demo.HistoryOptions{Regions: a.regions, Categories: a.categories, Stats: w.stats},
+		if err := demo.GenerateHistory(ctx, a.db, demo.HistoryOptions{Regions: a.regions, Categories: a.categories, Stats: w.stats, Workflows: cases.WorkflowStore()},
 			o.demoCases, o.seed, e.stderr); err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 	"whistle/internal/region"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/stats"
+	"whistle/internal/workflow"
 )
 
 // HistoryOptions are GenerateHistory's collaborators.
@@ -39,6 +40,10 @@ type HistoryOptions struct {
 	// BatchRows is the number of cases per INSERT (default 100 on SQLite,
 	// 500 on PostgreSQL).
 	BatchRows int
+	// Workflows, when set, gives the active version of each workflow,
+	// which the cases follow (its stages and default limits); without it
+	// the versions shipped in the binary are used.
+	Workflows *workflow.Store
 }
 
 // HistoryDays is how far back the generated history goes.
@@ -227,11 +232,11 @@ type historyGen struct {
 }
 
 // firstStep is the transition that ends a workflow's first stage, with the
-// stage's name and its default time limit (sla.DefaultTimeLimits).
+// stage's name, its default time limit and whether it is assessed.
 type firstStep struct {
 	stage, action, to, role string
-	limit                   time.Duration
-	public                  bool
+	limit                   time.Duration // working time
+	assessed, public        bool
 }
 
 func newHistoryGen(ctx context.Context, d *db.DB, opt HistoryOptions, seed int64) (*historyGen, error) {
@@ -247,10 +252,23 @@ func newHistoryGen(ctx context.Context, d *db.DB, opt HistoryOptions, seed int64
 	}
 	g := &historyGen{d: d, opt: opt, rng: rand.New(rand.NewPCG(uint64(seed), 0x686973746f7279)), themes: themes(), depts: map[string]int64{},
 		lastCase: map[int]int64{}, wfs: casework.Workflows(), openStates: map[string][]string{}}
+	if opt.Workflows != nil {
+		for name := range g.wfs {
+			d, err := opt.Workflows.Active(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			g.wfs[name] = casework.FromDefinition(d)
+		}
+	}
 	g.firstStep = map[string]firstStep{}
 	for name, w := range g.wfs {
 		g.openStates[name] = openStates(w)
-		g.firstStep[name] = firstStepOf(w, g.openStates[name])
+		fs, err := firstStepOf(w, g.openStates[name])
+		if err != nil {
+			return nil, err
+		}
+		g.firstStep[name] = fs
 	}
 	g.cal = opt.Calendar
 	if g.cal == nil {
@@ -495,6 +513,7 @@ type histStage struct {
 	started, deadline, warn time.Time
 	warned, breached, ended time.Time
 	outcome                 string
+	assessed                bool
 	// step and to are the timeline step that ended the stage and the
 	// state it led to; "" when no step of its own ended it (a rejection
 	// or a merge, which the history leaves off the timeline).
@@ -705,6 +724,16 @@ func (g *historyGen) source(workflow string) string {
 	return "open311"
 }
 
+// assessed says whether the stage of state s in workflow wf counts in the
+// on-time indicators.
+func (g *historyGen) assessed(wf string, s casework.State) bool {
+	w := g.wfs[wf]
+	if st, ok := w.Def.Stage(w.Stages[s]); ok {
+		return st.Assessed
+	}
+	return true
+}
+
 // openStates are where an open case of w may stand, earliest first: the
 // workflow's states in their declared order, less the terminal and the
 // paused ones (a suspension is drawn separately).
@@ -720,16 +749,26 @@ func openStates(w *casework.Workflow) []string {
 
 // firstStepOf finds w's first stage and the step that ends it along the
 // way: the transition from the initial state to the next open state (红哨
-// accept → accepted, 数字城管 register → registered). The limits are
-// sla.DefaultTimeLimits' (the demo seeds them): 2 working hours to accept,
-// 1 to register.
-func firstStepOf(w *casework.Workflow, open []string) firstStep {
-	fs := firstStep{stage: w.Stages[w.Initial], limit: 2 * time.Hour}
-	if w.Name == "urban" {
-		fs.limit = time.Hour
+// accept → accepted, 数字城管 register → registered). The limit is the
+// stage's default in w (2 working hours to accept, 1 to register), in
+// working time.
+func firstStepOf(w *casework.Workflow, open []string) (firstStep, error) {
+	fs := firstStep{stage: w.Stages[w.Initial], limit: 2 * time.Hour, assessed: true}
+	if st, ok := w.Def.Stage(fs.stage); ok {
+		fs.assessed = st.Assessed
+		if st.Limit != nil {
+			l, err := calendar.ParseLimit(st.Limit.Spec())
+			if err != nil {
+				return fs, fmt.Errorf("demo: workflow %s stage %s: %w", w.Name, fs.stage, err)
+			}
+			fs.limit = l.Duration
+			if l.Unit == calendar.WorkingDays {
+				fs.limit = time.Duration(l.Days) * 8 * time.Hour // a working day's hours
+			}
+		}
 	}
 	if len(open) < 2 {
-		return fs
+		return fs, nil
 	}
 	for _, t := range w.Trans {
 		if string(t.To) == open[1] && slices.Contains(t.From, w.Initial) {
@@ -740,7 +779,7 @@ func firstStepOf(w *casework.Workflow, open []string) firstStep {
 			break
 		}
 	}
-	return fs
+	return fs, nil
 }
 
 // firstStage is the ended first stage of c (红哨 accept, 数字城管 register),
@@ -768,7 +807,7 @@ func (g *historyGen) firstStage(c *histCase, st *streetTraits, within time.Durat
 	}
 	ended = ended.Truncate(time.Microsecond)
 	g.stageID++
-	s := &histStage{id: g.stageID, name: fs.stage, status: string(g.wfs[c.workflow].Initial), limitSpec: strconv.Itoa(int(fs.limit.Hours())) + "h",
+	s := &histStage{id: g.stageID, name: fs.stage, status: string(g.wfs[c.workflow].Initial), limitSpec: calendar.Limit{Unit: calendar.WorkingTime, Duration: fs.limit}.String(), assessed: fs.assessed,
 		natural: c.cat.urgent, started: c.created, deadline: add(c.created, fs.limit).Truncate(time.Microsecond),
 		warn: add(c.created, fs.limit*4/5).Truncate(time.Microsecond), ended: ended, outcome: "met"}
 	if !ended.Before(s.warn) {
@@ -826,7 +865,8 @@ func (g *historyGen) outcome(c *histCase, st *streetTraits) {
 			started := c.created.Add(handling / 5)
 			deadline := started.Add(handling / 2)
 			g.stageID++
-			c.stage = &histStage{id: g.stageID, name: "handle", status: "dispatched", started: started, deadline: deadline,
+			c.stage = &histStage{id: g.stageID, name: g.wfs[c.workflow].Stages[casework.Dispatched], status: string(casework.Dispatched),
+				assessed: g.assessed(c.workflow, casework.Dispatched), started: started, deadline: deadline,
 				warn: started.Add(handling * 2 / 5), warned: started.Add(handling * 2 / 5), breached: deadline, ended: c.created.Add(handling), outcome: "missed"}
 		}
 		if g.rng.Float64() < 0.04 {
@@ -916,7 +956,7 @@ func (g *historyGen) open(c *histCase, st *streetTraits, age, handling time.Dura
 	}
 	name := g.wfs[c.workflow].Stages[casework.State(c.status)]
 	g.stageID++
-	s := &histStage{id: g.stageID, name: name, status: c.status, started: entered, deadline: entered.Add(limit), warn: entered.Add(limit * 4 / 5), outcome: "open"}
+	s := &histStage{id: g.stageID, name: name, status: c.status, assessed: g.assessed(c.workflow, casework.State(c.status)), started: entered, deadline: entered.Add(limit), warn: entered.Add(limit * 4 / 5), outcome: "open"}
 	c.deadline = s.deadline
 	c.sla = "ok"
 	if !g.end.Before(s.warn) {
@@ -940,7 +980,7 @@ func nullTime(t time.Time) any {
 
 const histCaseCols = `id, number, district_code, workflow, status, prev_status, source, category_code, category_name, description, address,
 	lat, lng, grid_code, community_code, street_code, region_path, anonymous, urgent, visibility, department_id, rating, revisit_result,
-	reopens, rework, returns, supervised, parent_id, routed_department, version, created_at, updated_at, closed_at, deadline_at, sla_state`
+	reopens, rework, returns, supervised, parent_id, routed_department, version, created_at, updated_at, closed_at, deadline_at, sla_state, workflow_version`
 
 // insert writes rows of width columns into table in statements of at most
 // per rows.
@@ -986,7 +1026,7 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 		caseArgs = append(caseArgs, c.id, c.number, gr.district, c.workflow, c.status, c.prev, c.source, c.cat.code, c.cat.name, c.desc, c.address,
 			c.p[1], c.p[0], gr.code, gr.community, gr.street, gr.path, c.source == "resident" || c.source == "open311", c.cat.urgent, visibility,
 			c.dept, c.rating, c.revisit, c.reopens, c.rework, c.returns, c.supervised, c.parent, c.cat.dept, 1+c.reopens+c.rework+c.returns, c.created, c.updated.UTC(),
-			closed, deadline, c.sla)
+			closed, deadline, c.sla, g.wfs[c.workflow].Version)
 		actor, role := "anonymous", "anonymous"
 		switch c.source {
 		case "grid_patrol":
@@ -1000,14 +1040,14 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 		eventArgs = append(eventArgs, c.id, c.created, actor, role, "submit", "", "submitted", string(data), true)
 		if s := c.first; s != nil {
 			stageArgs = append(stageArgs, s.id, c.id, s.name, s.status, s.limitSpec, s.natural, 80, int64(s.deadline.Sub(s.started)), s.started.UTC(),
-				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), s.ended.UTC(), s.outcome)
+				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), s.ended.UTC(), s.outcome, s.assessed)
 			if s.step != "" {
 				eventArgs = append(eventArgs, c.id, s.ended.UTC(), strings.ReplaceAll(s.role, "_", "-"), s.role, s.step, s.status, s.to, "{}", s.public)
 			}
 		}
 		if s := c.stage; s != nil {
 			stageArgs = append(stageArgs, s.id, c.id, s.name, s.status, "", false, 80, int64(s.deadline.Sub(s.started)), s.started.UTC(),
-				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), nullTime(s.ended), s.outcome)
+				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), nullTime(s.ended), s.outcome, s.assessed)
 			if s.ended.IsZero() && s.breached.IsZero() {
 				if s.warned.IsZero() {
 					timerArgs = append(timerArgs, s.warn.UTC(), "warning", c.id, s.id, c.created)
@@ -1018,14 +1058,14 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 	}
 	per := g.opt.BatchRows
 	return g.d.InTx(ctx, func(tx *db.Tx) error {
-		if err := insert(ctx, tx, "cases", histCaseCols, 35, per, caseArgs); err != nil {
+		if err := insert(ctx, tx, "cases", histCaseCols, 36, per, caseArgs); err != nil {
 			return err
 		}
 		if err := insert(ctx, tx, "case_events", "case_id, at, actor_name, role, action, from_status, to_status, data, public", 9, per*3, eventArgs); err != nil {
 			return err
 		}
-		if err := insert(ctx, tx, "sla_stages", "id, case_id, stage, status, limit_spec, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, warned_at, breached_at, ended_at, outcome",
-			15, per, stageArgs); err != nil {
+		if err := insert(ctx, tx, "sla_stages", "id, case_id, stage, status, limit_spec, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, warned_at, breached_at, ended_at, outcome, assessed",
+			16, per, stageArgs); err != nil {
 			return err
 		}
 		if err := insert(ctx, tx, "timers", "due_at, kind, case_id, stage_id, created_at", 5, per*3, timerArgs); err != nil {

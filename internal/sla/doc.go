@@ -12,7 +12,12 @@
 // a code prefix and optionally for a region subtree. The most specific rule
 // wins: the longest category prefix first, then the deepest region. A rule
 // may defer to the category's own time limit (use_category), falling back to
-// its own limit when the category has none. Urgent cases count in natural
+// its own limit when the category has none. Without a matching rule the
+// stage's default limit applies, as the workflow version the case follows
+// declares it (workflow.Stage: limit, use_category, warn_percent), so an
+// upload changes the limits of new cases only; each stage row also records
+// whether that version assesses the stage (the on-time indicators count
+// assessed stages only). Urgent cases count in natural
 // time: a working limit of N hours becomes N natural hours and N working
 // days become N×24 natural hours; a natural limit ("6ch") stays as it is.
 //

@@ -13,6 +13,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/region"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/workflow"
 )
 
 // Categories is what the engine needs of the category catalogue: a
@@ -63,19 +64,20 @@ type Deps struct {
 // the timers, whose steps go through casework.Service.SystemStep. It is
 // safe for concurrent use.
 type Engine struct {
-	db         *db.DB
-	cases      *casework.Service
-	calStore   *calendar.Store
-	cats       Categories
-	regions    *region.Store
-	accounts   *account.Store
-	logger     *slog.Logger
-	cfg        Config
-	autoLimit  calendar.Limit
-	manualLim  calendar.Limit
-	cal        atomic.Pointer[calendar.Calendar]
-	workflows  map[string]*casework.Workflow
-	stageNames map[string]map[string]bool
+	db        *db.DB
+	cases     *casework.Service
+	calStore  *calendar.Store
+	cats      Categories
+	regions   *region.Store
+	accounts  *account.Store
+	logger    *slog.Logger
+	cfg       Config
+	autoLimit calendar.Limit
+	manualLim calendar.Limit
+	cal       atomic.Pointer[calendar.Calendar]
+	// shipped are the definitions in the binary, only for the stages of
+	// a version stored before stages were declared (stageOf).
+	shipped map[string]*workflow.Definition
 }
 
 // New builds an Engine and loads the working calendar.
@@ -108,13 +110,9 @@ func New(ctx context.Context, d Deps) (*Engine, error) {
 		return nil, fmt.Errorf("sla.New: ManualSupervisionLimit: %w", err)
 	}
 	e := &Engine{db: d.DB, cases: d.Cases, calStore: d.Calendar, cats: d.Categories, regions: d.Regions, accounts: d.Accounts,
-		logger: d.Logger, cfg: d.Config, autoLimit: auto, manualLim: manual, workflows: casework.Workflows(),
-		stageNames: map[string]map[string]bool{}}
-	for name, w := range e.workflows {
-		e.stageNames[name] = map[string]bool{}
-		for _, st := range w.Stages {
-			e.stageNames[name][st] = true
-		}
+		logger: d.Logger, cfg: d.Config, autoLimit: auto, manualLim: manual}
+	if e.shipped, err = casework.Definitions(); err != nil {
+		return nil, err
 	}
 	if err := e.ReloadCalendar(ctx); err != nil {
 		return nil, err
@@ -204,7 +202,7 @@ func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change
 			st = nil
 		}
 		if name != "" {
-			if st, err = e.enterStage(ctx, tx, cal, c, name, now); err != nil {
+			if st, err = e.enterStage(ctx, tx, cal, c, w, name, now); err != nil {
 				return casework.SLA{}, err
 			}
 		}

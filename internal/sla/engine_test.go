@@ -252,18 +252,8 @@ func TestChangingALimitLeavesRunningDeadlines(t *testing.T) {
 	eachWorld(t, friday, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		running := w.submit(t, "resident", "ZL0302", inA)
-		limits, err := w.eng.TimeLimits(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var accept TimeLimit
-		for _, l := range limits {
-			if l.Workflow == "whistle" && l.Stage == "accept" {
-				accept = l
-			}
-		}
-		accept.Limit = "4h"
-		if _, err := w.eng.UpdateTimeLimit(ctx, audit.System("test"), accept.ID, accept); err != nil {
+		// A district-wide rule replaces the definition's default of 2h.
+		if _, err := w.eng.AddTimeLimit(ctx, audit.System("test"), TimeLimit{Workflow: "whistle", Stage: "accept", Limit: "4h"}); err != nil {
 			t.Fatal(err)
 		}
 		// A more specific rule for 环境卫生 in community A.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/workflow"
 )
 
 // TimeLimit is a time-limit rule: the limit of a workflow stage for the
@@ -36,30 +38,6 @@ type TimeLimit struct {
 	WarnPercent int       `json:"warn_percent"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	regionPath  string
-}
-
-// DefaultTimeLimits returns the limits seeded into an empty table:
-//
-//	红哨:     accept 2h, dispatch 30m, claim 4h, handle the category's limit
-//	         or 2wd, verify 1wd, rate 3wd
-//	数字城管: register 1h, dispatch 30m, handle the category's limit or 2wd,
-//	         verify 4h, close 1h
-//
-// (h and m are working time; urgent cases count them in natural time).
-func DefaultTimeLimits() []TimeLimit {
-	return []TimeLimit{
-		{Workflow: "whistle", Stage: "accept", Limit: "2h"},
-		{Workflow: "whistle", Stage: "dispatch", Limit: "30m"},
-		{Workflow: "whistle", Stage: "claim", Limit: "4h"},
-		{Workflow: "whistle", Stage: "handle", Limit: "2wd", UseCategory: true},
-		{Workflow: "whistle", Stage: "verify", Limit: "1wd"},
-		{Workflow: "whistle", Stage: "rate", Limit: "3wd"},
-		{Workflow: "urban", Stage: "register", Limit: "1h"},
-		{Workflow: "urban", Stage: "dispatch", Limit: "30m"},
-		{Workflow: "urban", Stage: "handle", Limit: "2wd", UseCategory: true},
-		{Workflow: "urban", Stage: "verify", Limit: "4h"},
-		{Workflow: "urban", Stage: "close", Limit: "1h"},
-	}
 }
 
 const limitCols = `id, workflow, stage, category_prefix, region_code, region_path, limit_spec, use_category, warn_pct, updated_at`
@@ -121,14 +99,9 @@ func (e *Engine) check(ctx context.Context, l *TimeLimit) error {
 	l.CategoryPrefix, l.RegionCode = strings.TrimSpace(l.CategoryPrefix), strings.TrimSpace(l.RegionCode)
 	l.Limit = strings.TrimSpace(l.Limit)
 	bad := errs.E(errs.Invalid, "error.invalid")
-	if stages, ok := e.stageNames[l.Workflow]; !ok {
+	if w, ok := e.cases.Workflow(ctx, l.Workflow); !ok {
 		bad.Field("workflow", "sla.err.workflow", l.Workflow)
-	} else if !stages[l.Stage] {
-		names := make([]string, 0, len(stages))
-		for s := range stages {
-			names = append(names, s)
-		}
-		sort.Strings(names)
+	} else if names := stageNames(w); !slices.Contains(names, l.Stage) {
 		bad.Field("stage", "sla.err.stage", l.Stage, strings.Join(names, ", "))
 	}
 	if l.Limit == "" {
@@ -261,37 +234,6 @@ func (e *Engine) DeleteTimeLimit(ctx context.Context, actor audit.Actor, id int6
 	})
 }
 
-// SeedDefaults writes DefaultTimeLimits when the table is empty and returns
-// how many rules it wrote. Concurrent start-ups are safe.
-func (e *Engine) SeedDefaults(ctx context.Context, actor audit.Actor) (n int, err error) {
-	defer errs.Wrapf(&err, "sla.SeedDefaults")
-	err = e.db.InTx(ctx, func(tx *db.Tx) error {
-		n = 0
-		var count int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM time_limits`).Scan(&count); err != nil {
-			return db.Translate(err)
-		}
-		if count > 0 {
-			return nil
-		}
-		for _, l := range DefaultTimeLimits() {
-			res, err := tx.Exec(ctx, `INSERT INTO time_limits (workflow, stage, category_prefix, region_code, region_path, limit_spec, use_category, warn_pct, updated_at)
-				VALUES ($1, $2, '', '', '', $3, $4, 0, $5) ON CONFLICT DO NOTHING`, l.Workflow, l.Stage, l.Limit, l.UseCategory, tx.Now())
-			if err != nil {
-				return err
-			}
-			if k, _ := res.RowsAffected(); k > 0 {
-				n++
-			}
-		}
-		if n == 0 {
-			return nil
-		}
-		return audit.Record(ctx, tx, actor, "sla.seed", "time_limits", fmt.Sprintf("%d default time limits", n))
-	})
-	return n, err
-}
-
 // BestRule returns the rule that applies to a case in category whose grid
 // has regionPath: among the rules of one workflow stage, those whose
 // category prefix and region match, the longest category prefix first,
@@ -313,21 +255,59 @@ func BestRule(rules []TimeLimit, category, regionPath string) (TimeLimit, bool) 
 	return best, found
 }
 
-// limitFor returns the limit case c gets on entering stage: the best rule's,
-// or the category's own when the rule defers to it, in natural time for
-// urgent cases. ok is false when no rule applies.
-func (e *Engine) limitFor(ctx context.Context, tx *db.Tx, c *casework.Case, stage string) (calendar.Limit, TimeLimit, bool, error) {
+// stageNames lists the time-limit stages of w, sorted: those it declares,
+// or, for a version stored before stages were declared, those its states
+// name.
+func stageNames(w *casework.Workflow) []string {
+	var names []string
+	for _, st := range w.Def.Stages {
+		names = append(names, st.Name)
+	}
+	if len(names) == 0 {
+		for _, st := range w.Stages {
+			if !slices.Contains(names, st) {
+				names = append(names, st)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// stageOf returns the declaration of stage in w, the version the case
+// follows. A version stored before stages were declared has none: the
+// shipped definition of the same workflow then says.
+func (e *Engine) stageOf(w *casework.Workflow, stage string) (workflow.Stage, bool) {
+	if len(w.Def.Stages) == 0 {
+		if d, ok := e.shipped[w.Name]; ok {
+			return d.Stage(stage)
+		}
+	}
+	return w.Def.Stage(stage)
+}
+
+// limitFor returns the limit case c gets on entering stage: the best rule
+// of the district's table, else the default of the stage in w (the
+// version c follows); the category's own limit instead when the rule or
+// the stage defers to it; in natural time for urgent cases. The rule
+// returned has ID 0 when the stage's default applies. ok is false when
+// neither gives a limit.
+func (e *Engine) limitFor(ctx context.Context, tx *db.Tx, c *casework.Case, w *casework.Workflow, stage string) (calendar.Limit, TimeLimit, bool, error) {
 	rules, err := queryLimits(ctx, tx, ` WHERE workflow = $1 AND stage = $2`, c.Workflow, stage)
 	if err != nil {
 		return calendar.Limit{}, TimeLimit{}, false, err
 	}
 	rule, ok := BestRule(rules, c.CategoryCode, c.RegionPath)
 	if !ok {
-		return calendar.Limit{}, TimeLimit{}, false, nil
+		st, found := e.stageOf(w, stage)
+		if !found || st.Limit == nil {
+			return calendar.Limit{}, TimeLimit{}, false, nil
+		}
+		rule = TimeLimit{Workflow: c.Workflow, Stage: stage, Limit: st.Limit.Spec(), UseCategory: st.UseCategory, WarnPercent: st.WarnPercent}
 	}
 	lim, err := calendar.ParseLimit(rule.Limit)
 	if err != nil {
-		return calendar.Limit{}, TimeLimit{}, false, fmt.Errorf("time limit %d: %w", rule.ID, err)
+		return calendar.Limit{}, TimeLimit{}, false, fmt.Errorf("time limit %d (%s/%s): %w", rule.ID, c.Workflow, stage, err)
 	}
 	if rule.UseCategory {
 		own, found, err := e.categoryLimit(ctx, c.CategoryCode)

@@ -103,6 +103,10 @@ func (w *world) cloneCases(t testing.TB, orig *casework.Case, n int) []int64 {
 	ids := []int64{orig.ID}
 	err := w.d.InTx(ctx, func(tx *db.Tx) error {
 		cal := w.eng.Calendar()
+		wf, ok := w.svc.Workflow(ctx, orig.Workflow)
+		if !ok {
+			return fmt.Errorf("no workflow %s", orig.Workflow)
+		}
 		for i := 1; i < n; i++ {
 			id, err := tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description,
 				address, lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
@@ -115,7 +119,7 @@ func (w *world) cloneCases(t testing.TB, orig *casework.Case, n int) []int64 {
 			}
 			c := *orig
 			c.ID = id
-			st, err := w.eng.enterStage(ctx, tx, cal, &c, "accept", tx.Now())
+			st, err := w.eng.enterStage(ctx, tx, cal, &c, wf, "accept", tx.Now())
 			if err != nil {
 				return err
 			}

@@ -42,6 +42,9 @@ type Stage struct {
 	Natural bool   `json:"natural,omitempty"`
 	// WarnPercent is the share of the limit at which the warning comes.
 	WarnPercent int `json:"warn_percent"`
+	// Assessed says the stage counts in the on-time indicators, as the
+	// case's workflow version declared it on entry.
+	Assessed bool `json:"assessed"`
 	// Budget is the length of the limit including extensions, on the
 	// working clock (natural time when Natural).
 	Budget time.Duration `json:"-"`
@@ -82,7 +85,7 @@ func (s *Stage) State() string {
 }
 
 const stageCols = `id, case_id, stage, status, limit_spec, COALESCE(rule_id, 0), natural_time, warn_pct, budget_ns, paused_ns, extended_ns,
-	started_at, deadline_at, warn_at, paused_at, warned_at, breached_at, ended_at, outcome, provisional`
+	started_at, deadline_at, warn_at, paused_at, warned_at, breached_at, ended_at, outcome, provisional, assessed`
 
 type scanner interface{ Scan(...any) error }
 
@@ -92,7 +95,7 @@ func scanStage(sc scanner) (*Stage, error) {
 	var started db.Time
 	var deadline, warn, pausedAt, warned, breached, ended db.NullTime
 	err := sc.Scan(&s.ID, &s.CaseID, &s.Stage, &s.Status, &s.Limit, &s.RuleID, &s.Natural, &s.WarnPercent, &budget, &paused, &extended,
-		&started, &deadline, &warn, &pausedAt, &warned, &breached, &ended, &s.Outcome, &s.Provisional)
+		&started, &deadline, &warn, &pausedAt, &warned, &breached, &ended, &s.Outcome, &s.Provisional, &s.Assessed)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +181,14 @@ func limitText(l calendar.Limit) string {
 	return l.String()
 }
 
-// enterStage opens the stage name for case c at now, with the limit its
-// rules give, and schedules its timers.
-func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, c *casework.Case, name string, now time.Time) (*Stage, error) {
-	s := &Stage{CaseID: c.ID, Stage: name, Status: string(c.Status), StartedAt: now, WarnPercent: e.cfg.WarnPercent, Outcome: OutcomeOpen}
-	lim, rule, ok, err := e.limitFor(ctx, tx, c, name)
+// enterStage opens the stage name for case c, which follows w, at now,
+// with the limit its rules or w give, and schedules its timers.
+func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, c *casework.Case, w *casework.Workflow, name string, now time.Time) (*Stage, error) {
+	s := &Stage{CaseID: c.ID, Stage: name, Status: string(c.Status), StartedAt: now, WarnPercent: e.cfg.WarnPercent, Outcome: OutcomeOpen, Assessed: true}
+	if st, ok := e.stageOf(w, name); ok {
+		s.Assessed = st.Assessed
+	}
+	lim, rule, ok, err := e.limitFor(ctx, tx, c, w, name)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +205,9 @@ func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calend
 	if s.RuleID != 0 {
 		ruleID = s.RuleID
 	}
-	s.ID, err = tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional)
+	s.ID, err = tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional, assessed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional, s.Assessed)
 	if err != nil {
 		return nil, err
 	}

@@ -68,10 +68,11 @@ type row struct {
 	first      int // the first stage of a closed case: 0 not ended, 1 missed, 2 met
 }
 
-// lateSQL is true when a case has a stage its handling units own (all but
-// the resident's rating) that breached, ended late, or is still open past
-// its deadline at the closing.
-const lateSQL = `EXISTS (SELECT 1 FROM sla_stages s WHERE s.case_id = c.id AND s.stage <> 'rate'
+// lateSQL is true when a case has an assessed stage (as its workflow
+// version declared the stage on entry: every stage the handling units own,
+// not the resident's rating) that breached, ended late, or is still open
+// past its deadline at the closing.
+const lateSQL = `EXISTS (SELECT 1 FROM sla_stages s WHERE s.case_id = c.id AND s.assessed
 	AND (s.breached_at IS NOT NULL OR s.outcome = 'missed' OR (s.ended_at IS NULL AND s.deadline_at IS NOT NULL AND s.deadline_at < c.closed_at)))`
 
 // firstSQL is the outcome of a case's first stage (the SLA stage of its

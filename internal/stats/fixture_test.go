@@ -101,9 +101,6 @@ func newWorld(t testing.TB, d *db.DB, clk *clock.Fake) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
-		t.Fatal(err)
-	}
 	w.svc.UseDeadlines(w.eng)
 	w.st = wt.AddStats(t, w.eng.Calendar)
 	tree, err := wt.Categories.Tree(ctx, false)

@@ -196,6 +196,28 @@ func TestCaseIndicators(t *testing.T) {
 				t.Errorf("community 1's staff got the units of street 2")
 			}
 		})
+		t.Run("a late stage counts only when assessed", func(t *testing.T) {
+			onTime := func(want string) {
+				t.Helper()
+				w.rebuild(t, false)
+				v, err := reg.Compute(ctx, stats.IndOnTime, indicator.Query{Subject: street1, Period: nov})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := showValue(v); got != want {
+					t.Errorf("on time: got %s, want %s", got, want)
+				}
+			}
+			// A's verification ended late, under a version that assesses it.
+			w.exec(t, `UPDATE sla_stages SET outcome = 'missed' WHERE case_id = $1 AND stage = 'verify'`, a.ID)
+			onTime("0.50 1/2")
+			// Under a version that does not assess the stage, it is not held
+			// against the unit, as the rating never is.
+			w.exec(t, `UPDATE sla_stages SET assessed = $1 WHERE case_id = $2 AND stage = 'verify'`, false, a.ID)
+			onTime("1.00 2/2")
+			w.exec(t, `UPDATE sla_stages SET outcome = 'met', assessed = $1 WHERE case_id = $2 AND stage = 'verify'`, true, a.ID)
+			onTime("1.00 2/2")
+		})
 		t.Run("the first stage is the initial state's", func(t *testing.T) {
 			// Without its accept stage (a case from before the SLA engine,
 			// or the demo history's) A has no first stage to measure: its

@@ -39,9 +39,6 @@ func newSLAServer(t *testing.T, d *db.DB, clk clock.Clock) (*httptest.Server, in
 	}
 	w.Cases.UseDeadlines(eng)
 	st := w.AddStats(t, eng.Calendar)
-	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
-		t.Fatal(err)
-	}
 	lat, lng := 27.005, 120.005
 	c, _, err := w.Cases.Submit(ctx, casework.Caller{User: w.Users["res"]}, casework.SubmitInput{Category: "ZL0302", Description: "楼道堆放杂物",
 		Lat: &lat, Lng: &lng})
@@ -102,17 +99,17 @@ func TestSLAAPI(t *testing.T) {
 				{"import: not an admin", "POST", "/api/v1/calendar/import?format=json", staffA, js, `[]`, 403, nil},
 				{"the import is saved", "GET", "/api/v1/calendar?year=2027", admin, "", "", 200, []string{`"covered":true`, `"name":"元旦","source":"import"`}},
 
-				{"time limits", "GET", "/api/v1/time-limits", admin, "", "", 200, []string{`"workflow":"whistle","stage":"accept","category_prefix":"","region_code":"","limit":"2h"`}},
+				{"time limits: the workflows' defaults are not rules", "GET", "/api/v1/time-limits", admin, "", "", 200, []string{`{"time_limits":[]}`}},
 				{"time limits: not an admin", "GET", "/api/v1/time-limits", street, "", "", 403, nil},
 				{"add a time limit", "POST", "/api/v1/time-limits", admin, js, `{"workflow":"whistle","stage":"handle","category_prefix":"ZL03","region_code":"330303001","limit":"1wd","warn_percent":75}`, 201,
-					[]string{`"id":12`, `"limit":"1wd"`, `"warn_percent":75`}},
+					[]string{`"id":1,`, `"limit":"1wd"`, `"warn_percent":75`}},
 				{"add it again", "POST", "/api/v1/time-limits", admin, js, `{"workflow":"whistle","stage":"handle","category_prefix":"ZL03","region_code":"330303001","limit":"2wd"}`, 409, nil},
 				{"a bad time limit", "POST", "/api/v1/time-limits", admin, js, `{"workflow":"whistle","stage":"lunch","category_prefix":"NOPE","region_code":"999","limit":"2 days","warn_percent":120}`, 422,
 					[]string{`"stage"`, `"category_prefix"`, `"region_code"`, `"limit"`, `"warn_percent"`}},
-				{"change it", "PUT", "/api/v1/time-limits/12", admin, js, `{"workflow":"whistle","stage":"handle","category_prefix":"ZL03","limit":"3wd"}`, 200, []string{`"limit":"3wd"`, `"region_code":""`}},
+				{"change it", "PUT", "/api/v1/time-limits/1", admin, js, `{"workflow":"whistle","stage":"handle","category_prefix":"ZL03","limit":"3wd"}`, 200, []string{`"limit":"3wd"`, `"region_code":""`}},
 				{"change one that does not exist", "PUT", "/api/v1/time-limits/99", admin, js, `{"workflow":"whistle","stage":"handle","limit":"3wd"}`, 404, nil},
-				{"delete it", "DELETE", "/api/v1/time-limits/12", admin, "", "", 204, nil},
-				{"delete it again", "DELETE", "/api/v1/time-limits/12", admin, "", "", 404, nil},
+				{"delete it", "DELETE", "/api/v1/time-limits/1", admin, "", "", 204, nil},
+				{"delete it again", "DELETE", "/api/v1/time-limits/1", admin, "", "", 404, nil},
 
 				{"unit statistics", "GET", "/api/v1/stats/units?region=330303001&from=2025-09-01&to=2025-09-30", street, "", "", 200,
 					[]string{`"region":{"code":"330303001","name":"永中街道","level":"street","cases":1`, `"regions":[{"code":"330303001001","name":"社区A","level":"community","cases":1`}},

@@ -76,9 +76,6 @@ func newDecoderWorld(tb testing.TB) *decoderWorld {
 		tb.Fatal(err)
 	}
 	wt.Cases.UseDeadlines(eng)
-	if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
-		tb.Fatal(err)
-	}
 	st := wt.AddStats(tb, eng.Calendar)
 	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, SLA: eng, Stats: st,
 		Logger: logger})

@@ -33,9 +33,6 @@ func TestScreenAndUnitsAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.Cases.UseDeadlines(eng)
-		if _, err := eng.SeedDefaults(ctx, worldtest.Actor()); err != nil {
-			t.Fatal(err)
-		}
 		st := w.AddStats(t, eng.Calendar)
 		// Five cases in community A, one in B: closed with 5 stars, closed
 		// after a rework with 4 stars and a dissatisfied return visit,
