@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,13 +117,7 @@ func BenchmarkRearm(b *testing.B) {
 			loadTimers(b, d, benchDevices, func(i int) Arming {
 				return Arming{Key: key(i), Due: t0.Add(12 * time.Hour)}
 			})
-			for i := 0; i < benchDevices; i += 10_000 {
-				keys := make([]string, 0, 10_000)
-				for j := i; j < min(i+10_000, benchDevices); j++ {
-					keys = append(keys, deviceID(j))
-				}
-				inTx(b, d, func(tx *db.Tx) error { return Touch(ctx, tx, kindSensor, keys, t0) })
-			}
+			touchAll(b, d)
 			analyze(b, d, "kernel_timers", "kernel_sweep")
 			ways := []struct {
 				name string
@@ -174,6 +169,50 @@ func BenchmarkRearm(b *testing.B) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkToucher measures the sweep mode's group commit: 64 callers,
+// each touching one random sensor of 100,000 per call through one
+// Toucher (exact times), as a sensor gateway would for each message; the
+// clock runs at 50,000 messages a second. An iteration is 10,000 calls.
+//
+//	WHISTLE_TEST_POSTGRES=postgres://… go test -run '^$' -bench Toucher -benchtime 10x ./internal/timer/
+func BenchmarkToucher(b *testing.B) {
+	for _, dialect := range dbtest.Dialects() {
+		b.Run(string(dialect), func(b *testing.B) {
+			ctx := context.Background()
+			clk := clock.NewFake(t0)
+			d := dbtest.MustOpenDB(b, dialect, clk)
+			touchAll(b, d)
+			analyze(b, d, "kernel_sweep")
+			tc := NewToucher(d, kindSensor, 0, 1_000)
+			defer tc.Close()
+			const callers = 64
+			msgs := 0
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for c := range callers {
+					wg.Go(func() {
+						rng := rand.New(rand.NewPCG(uint64(msgs), uint64(c)))
+						for range perIter / callers {
+							clk.Advance(time.Second / 50_000)
+							if err := tc.Touch(ctx, deviceID(rng.IntN(benchDevices))); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				msgs += perIter / callers * callers
+			}
+			st := tc.b.Stats()
+			b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+			b.ReportMetric(0, "ns/op")
+			b.Logf("timerbench store=%s op=toucher callers=%d msgs=%d transactions=%d seconds=%.3f per_second=%.1f",
+				dialect, callers, msgs, st.Batches, b.Elapsed().Seconds(), float64(msgs)/b.Elapsed().Seconds())
 		})
 	}
 }
@@ -239,6 +278,19 @@ func loadTimers(b *testing.B, d *db.DB, n int, mk func(i int) Arming) {
 			as = append(as, mk(j))
 		}
 		arm(b, d, as...)
+	}
+}
+
+// touchAll touches every sensor of the benchmarks at t0, 10,000 per
+// transaction.
+func touchAll(b *testing.B, d *db.DB) {
+	b.Helper()
+	for i := 0; i < benchDevices; i += 10_000 {
+		keys := make([]string, 0, 10_000)
+		for j := i; j < min(i+10_000, benchDevices); j++ {
+			keys = append(keys, deviceID(j))
+		}
+		inTx(b, d, func(tx *db.Tx) error { return Touch(context.Background(), tx, kindSensor, keys, t0) })
 	}
 }
 

@@ -204,3 +204,54 @@ func scanSilences(rows *sql.Rows, kind string, after time.Duration, out []Timer)
 	}
 	return out, rows.Err()
 }
+
+// Toucher gathers the touches of one kind from concurrent callers, each
+// with a key or a few (a message from one sensor), into one shared
+// transaction and one upsert: group commit for the sweep mode. Touch
+// returns only after the commit, so an acknowledged touch is durable. The
+// keys are stamped with the transaction's time, in commit order; a caller
+// that must stamp a message with its own time uses Touch in its own
+// transaction.
+type Toucher struct {
+	b    *db.Batcher
+	kind string
+	res  time.Duration
+}
+
+// NewToucher starts a Toucher for kind that rounds the times it records up
+// to a multiple of res (see TouchRounded; 0 records them exactly) and
+// commits the touches of up to maxBatch callers at once. Close stops it.
+func NewToucher(d *db.DB, kind string, res time.Duration, maxBatch int) *Toucher {
+	return &Toucher{b: db.NewBatcher(d, maxBatch), kind: kind, res: res}
+}
+
+// Touch records that keys were seen now and returns after the commit.
+func (t *Toucher) Touch(ctx context.Context, keys ...string) (err error) {
+	defer errs.Wrapf(&err, "timer.Toucher.Touch(%s, %d)", t.kind, len(keys))
+	if t.kind == "" {
+		return errs.E(errs.Invalid, "timer.key").WithReason("Touch needs a kind")
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return t.b.Do(ctx, func(tx *db.Tx) error {
+		p := tx.Defer(t, func() db.Deferred { return &touches{t: t} }).(*touches)
+		p.keys = append(p.keys, keys...)
+		return nil
+	})
+}
+
+// Close stops the Toucher after the touches already queued.
+func (t *Toucher) Close() { t.b.Close() }
+
+// touches are the keys a transaction's callers touched, upserted once
+// just before its commit.
+type touches struct {
+	t    *Toucher
+	keys []string
+}
+
+// Flush implements db.Deferred.
+func (p *touches) Flush(ctx context.Context, tx *db.Tx) error {
+	return touch(ctx, tx, p.t.kind, p.keys, tx.Now(), p.t.res)
+}

@@ -500,6 +500,81 @@ func TestTouchRoundedNeverFiresEarly(t *testing.T) {
 	})
 }
 
+// TestToucherCommitsEachCallersTouch: concurrent callers touch their own
+// sensors through one Toucher; each row is there, from another
+// connection, as soon as its caller's Touch returns, stamped with the
+// transaction's time rounded up to the Toucher's minute; the silences
+// then fire once each, and a touch after the firing re-arms its key.
+func TestToucherCommitsEachCallersTouch(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		const n = 40
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("s%02d", i)
+		}
+		sw := newSilences(t, d.Dialect(), keys...)
+		d, clk := sw.d, sw.clk
+		tc := NewToucher(d, kindSensor, time.Minute, 16)
+		defer tc.Close()
+		ctx := context.Background()
+		if err := tc.Touch(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := (&Toucher{}).Touch(ctx, "x"); !errs.Is(err, errs.Invalid) {
+			t.Errorf("a Toucher without a kind: %v, want invalid", err)
+		}
+		inTx(t, d, func(tx *db.Tx) error { return Forget(ctx, tx, kindSensor, []string{"x"}) })
+		clk.Set(t0.Add(10 * time.Second))
+		var wg sync.WaitGroup
+		problems := make(chan string, n)
+		for _, k := range keys {
+			wg.Go(func() {
+				if err := tc.Touch(ctx, k, k); err != nil {
+					problems <- fmt.Sprintf("%s: %v", k, err)
+					return
+				}
+				var seen db.Time
+				if err := d.QueryRow(ctx, `SELECT last_seen FROM kernel_sweep WHERE kind = $1 AND key = $2`, kindSensor, k).Scan(&seen); err != nil {
+					problems <- fmt.Sprintf("%s right after its Touch returned: %v", k, err)
+				} else if got, want := seen.Sub(t0), time.Minute; got != want {
+					problems <- fmt.Sprintf("%s seen at %v, want %v", k, got, want)
+				}
+			})
+		}
+		wg.Wait()
+		close(problems)
+		for p := range problems {
+			t.Error(p)
+		}
+		all := make([]string, n)
+		for i, k := range keys {
+			all[i] = k + "@12h1m0s"
+		}
+		for _, s := range []struct {
+			name  string
+			now   time.Duration
+			touch string
+			want  string
+		}{
+			{"12h after the touches: not yet", 12*time.Hour + 30*time.Second, "", ""},
+			{"12h after the rounded touches", 12*time.Hour + time.Minute, "", strings.Join(sorted(all), " ")},
+			{"s07 seen again", 12*time.Hour + 2*time.Minute + 10*time.Second, "s07", ""},
+			{"s07 silent again", 24*time.Hour + 3*time.Minute, "", "s07@24h3m0s"},
+		} {
+			clk.Set(t0.Add(s.now))
+			if s.touch != "" {
+				if err := tc.Touch(ctx, s.touch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := sw.sweep(t, s.name); got != s.want {
+				t.Errorf("%s: fired %q, want %q", s.name, got, s.want)
+			}
+		}
+	})
+}
+
 // TestBatchHandler: a kind registered with HandleBatch gets the group's due
 // timers in one call, in due order; if that call fails, each timer is
 // given alone, so the good ones fire and the bad one stays pending.
