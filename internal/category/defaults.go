@@ -16,7 +16,7 @@ import (
 
 // data holds the default catalogue; data/README.md says where it comes from.
 //
-//go:embed data/cjt214.csv data/names_en.csv data/governance.csv
+//go:embed data/cjt214.csv data/names_en.csv data/governance.csv data/synonyms.csv
 var data embed.FS
 
 // Code prefixes of the three kinds, so that codes are unique across kinds.

@@ -92,7 +92,9 @@ type caseHandlers struct {
 	Accounts   *account.Store
 	Regions    *region.Store
 	Categories *category.Store
-	Clock      clock.Clock
+	// Synonyms feed the report page's category search.
+	Synonyms category.Synonyms
+	Clock    clock.Clock
 	// SLA gives the time left on each case's limit, in the limit's unit.
 	SLA *sla.Engine
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 
 	"whistle/internal/account"
 	"whistle/internal/casework"
@@ -134,7 +133,7 @@ func (s *caseHandlers) categoryChoices(ctx context.Context, lang i18n.Lang) ([]c
 		}
 		if c.Leaf() {
 			g.Items = append(g.Items, catChoice{Code: c.Code, Name: name, Group: g.Name, Urgent: c.Urgent,
-				Search: strings.ToLower(strings.Join(append(trail, c.Code), " "))})
+				Search: s.Synonyms.SearchText(c.Code, trail...)})
 			return
 		}
 		for _, ch := range c.Children {

@@ -67,7 +67,7 @@ func (s *Server) features() features {
 		categories: &categoryAPI{Categories: s.Categories},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
-		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories,
+		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA},
 		inbox:   &inboxHandlers{view: s.view},
 		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit},

@@ -60,6 +60,9 @@ type Deps struct {
 	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
 	Categories *category.Store
+	// Synonyms are the residents' words for categories in the report
+	// page's picker; nil means category.DefaultSynonyms.
+	Synonyms category.Synonyms
 	// Stats keeps the rollups the big screen and the queue counts read.
 	Stats   *stats.Store
 	Bus     bus.Bus
@@ -128,6 +131,13 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
+	}
+	if d.Synonyms == nil {
+		syn, err := category.DefaultSynonyms()
+		if err != nil {
+			return nil, err
+		}
+		d.Synonyms = syn
 	}
 	if d.Workflows == nil && d.Cases != nil {
 		d.Workflows = d.Cases.WorkflowStore()

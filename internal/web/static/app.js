@@ -399,7 +399,10 @@
     });
     var search = $('[data-cat-search]', form);
     search.addEventListener('input', function () {
-      var q = search.value.trim().toLowerCase();
+      // The same rule as category.Matches: the query without spaces,
+      // apostrophes or hyphens, in lower case, within the search text
+      // (names, code, synonyms, each also as pinyin and initials).
+      var q = search.value.toLowerCase().replace(/[\s'’-]/g, '');
       var det = $('[data-cat-details]', form);
       if (q) det.open = true;
       $$('.catgroup', form).forEach(function (g) {
