@@ -323,6 +323,8 @@ func matrix() map[string]spec {
 		"GET /api/v1/stats/trend":    stats("/api/v1/stats/trend?days=7&"),
 		"GET /api/v1/stats/hotspots": stats("/api/v1/stats/hotspots?"),
 		"GET /api/v1/stats/overdue":  stats("/api/v1/stats/overdue?"),
+		"GET /api/v1/stats/recent":   stats("/api/v1/stats/recent?"),
+		"GET /api/v1/stats/points":   stats("/api/v1/stats/points?"),
 		"GET /api/v1/time-limits":    perm(adminOnly, get("/api/v1/time-limits")),
 		"POST /api/v1/time-limits": perm(adminOnly, jsonReq("POST", "/api/v1/time-limits", func(f *authzFixture) any {
 			return f.timeLimit()

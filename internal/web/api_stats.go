@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"whistle/internal/clock"
 	"whistle/internal/i18n"
 	"whistle/internal/stats"
 )
@@ -24,6 +25,7 @@ type nodeJSON struct {
 type statsHandlers struct {
 	*view
 	Stats *stats.Store
+	Clock clock.Clock
 }
 
 func (s *statsHandlers) nodeJSON(lang i18n.Lang, n stats.Node) nodeJSON {

@@ -72,6 +72,9 @@ func (s *view) nav(r *http.Request) navData {
 		}
 		add("nav.inbox", "/inbox", "/inbox")
 		add("nav.nearby", "/nearby", "/nearby")
+		if u.Can(account.PermStatsRead) {
+			add("nav.screen", "/screen", "/screen")
+		}
 		if u.Can(account.PermUserWrite) || u.Can(account.PermAuditRead) || u.Can(account.PermCategoryWrite) {
 			n.Admin = true
 			add("nav.admin", "/admin", "/admin")

@@ -75,7 +75,7 @@ func (s *Server) features() features {
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
 			Clock: s.Clock},
-		stats:     &statsHandlers{view: s.view, Stats: s.Stats},
+		stats:     &statsHandlers{view: s.view, Stats: s.Stats, Clock: s.Clock},
 		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
 	}
@@ -246,6 +246,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/stats/trend", read, s.withStats(f.stats.apiStatsTrend))
 	s.handle("GET /api/v1/stats/hotspots", read, s.withStats(f.stats.apiStatsHotspots))
 	s.handle("GET /api/v1/stats/overdue", read, s.withStats(f.stats.apiStatsOverdue))
+	s.handle("GET /api/v1/stats/recent", read, s.withStats(f.stats.apiStatsRecent))
+	s.handle("GET /api/v1/stats/points", read, s.withStats(f.stats.apiStatsPoints))
 	s.handle("GET /screen", read, s.withStats(f.stats.pageScreen))
 	s.handle("GET /screen/{region}", read, s.withStats(f.stats.pageScreen))
 

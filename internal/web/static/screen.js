@@ -63,6 +63,7 @@
       if (seq !== state.seq) { return; }
       drawMapShape(code, res[0]);
       drawFigures(res[1]);
+      return loadFeed(code, seq);
     }).catch(function (e) { console.error(e); });
   }
 
@@ -73,7 +74,8 @@
       api('/api/v1/stats/map' + q(code) + '&metric=' + state.metric),
       api('/api/v1/stats/trend' + q(code) + '&days=30'),
       api('/api/v1/stats/hotspots' + q(code) + '&limit=8'),
-      api('/api/v1/stats/overdue' + q(code) + '&limit=12')
+      api('/api/v1/stats/overdue' + q(code) + '&limit=12'),
+      api('/api/v1/stats/points' + q(code))
     ]);
   }
 
@@ -102,6 +104,7 @@
     drawTrend(res[2].days);
     drawHotspots(res[3].grids);
     drawOverdue(res[4].cases);
+    drawPoints(res[5].cases);
   }
 
   // ---- KPI cards ----
@@ -157,7 +160,43 @@
         itemStyle: { areaColor: '#0b3b73', borderColor: C.cyan, borderWidth: 1 },
         emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: C.blue } },
         data: []
-      }]
+      }, {
+        // The open cases at community and grid level (drawPoints), on a
+        // transparent geo laid out exactly as the map.
+        type: 'scatter', coordinateSystem: 'geo', geoIndex: 0, z: 5, symbolSize: 11, data: [],
+        tooltip: { formatter: function (p) { return esc(p.data.number) + '<br>' + esc(p.data.category) + ' · ' + esc(p.data.status_name) + '<br>' + esc(t('sla.' + p.data.sla)); } },
+        itemStyle: { borderColor: '#fff', borderWidth: 1, color: function (p) { return slaColor(p.data.sla); } }
+      }],
+      geo: { map: name, nameProperty: 'code', roam: false, silent: true, z: 1, layoutCenter: ['50%', '52%'], layoutSize: '94%',
+        itemStyle: { areaColor: 'transparent', borderColor: 'transparent' }, label: { show: false }, emphasis: { disabled: true } }
+    });
+  }
+
+  function slaColor(st) {
+    return { overdue: C.red, warning: C.amber, ok: C.green, paused: C.blue }[st] || C.muted;
+  }
+
+  // drawPoints puts the open cases on the map, coloured by time state;
+  // each opens its case.
+  function drawPoints(cs) {
+    cs = cs || [];
+    charts.map.setOption({ series: [{}, {
+      data: cs.map(function (c) {
+        return { value: [c.lng, c.lat], id: c.id, number: c.number, category: c.category, status_name: c.status_name, sla: c.sla };
+      })
+    }] });
+    $('sc-map').setAttribute('data-points', String(cs.length));
+  }
+
+  // loadFeed fills 实时动态 with the latest steps under the node, oldest
+  // first so that the newest ends on top, as the stream then adds them.
+  function loadFeed(code, seq) {
+    return api('/api/v1/stats/recent' + q(code) + '&limit=20').then(function (r) {
+      if (seq !== state.seq) { return; }
+      var list = $('sc-feed');
+      list.innerHTML = '';
+      r.events.slice().reverse().forEach(feed);
+      if (!list.children.length) { list.innerHTML = empty(); }
     });
   }
 
@@ -249,6 +288,13 @@
         (g.community && g.name.indexOf(g.community) !== 0 ? '<small>' + esc(g.community) + '</small>' : '') + '</a>' +
         '<span class="bar"><i style="width:' + Math.round(100 * g.open / max) + '%"></i></span><span class="n">' + g.open + '</span></li>';
     }).join('') : empty();
+    fit($('sc-hotspots'));
+  }
+
+  // fit drops a list's last lines until it fits its panel without a
+  // scroll bar (a list may scroll only when one line does not fit).
+  function fit(list) {
+    while (list.children.length > 1 && list.scrollHeight > list.clientHeight + 1) { list.removeChild(list.lastChild); }
   }
 
   function lateness(deadline) {
@@ -335,6 +381,7 @@
     charts.categories = echarts.init($('sc-categories'));
     charts.sources = echarts.init($('sc-sources'));
     charts.map.on('click', function (p) {
+      if (p.seriesType === 'scatter') { location.href = '/cases/' + p.data.id; return; }
       if (p.name && p.name !== state.code && state.names[p.name]) { load(p.name, true); }
     });
     window.addEventListener('resize', function () {
