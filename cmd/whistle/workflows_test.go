@@ -37,8 +37,8 @@ func TestWorkflowUpload(t *testing.T) {
 				} `json:"versions"`
 				Definition map[string]any `json:"definition"`
 			}
-			if code := do(t, "GET", app.URL+"/api/v1/workflows/whistle", "", nil, &got); code != 200 || len(got.Versions) != 1 || got.Definition["version"] != 1.0 {
-				t.Fatalf("GET /api/v1/workflows/whistle: %d %+v, want version 1 only", code, got.Versions)
+			if code := do(t, "GET", app.URL+"/api/v1/workflows/whistle", "", nil, &got); code != 200 || len(got.Versions) != 1 || got.Definition["version"] != 2.0 {
+				t.Fatalf("GET /api/v1/workflows/whistle: %d %+v, want the shipped version 2 only", code, got.Versions)
 			}
 			before := submit()
 
@@ -72,8 +72,8 @@ func TestWorkflowUpload(t *testing.T) {
 				Applied bool     `json:"applied"`
 				Diff    []string `json:"diff"`
 			}
-			if code := do(t, "POST", app.URL+"/api/v1/workflows?dry_run=1", admin, v2, &up); code != 200 || up.Applied || up.Version != 2 || !slices.Equal(up.Diff, []string{wantDiff}) {
-				t.Fatalf("dry run: %d %+v, want 200, version 2 not applied, diff %q", code, up, wantDiff)
+			if code := do(t, "POST", app.URL+"/api/v1/workflows?dry_run=1", admin, v2, &up); code != 200 || up.Applied || up.Version != 3 || !slices.Equal(up.Diff, []string{wantDiff}) {
+				t.Fatalf("dry run: %d %+v, want 200, version 3 not applied, diff %q", code, up, wantDiff)
 			}
 			var again struct {
 				Versions []any `json:"versions"`
@@ -81,8 +81,8 @@ func TestWorkflowUpload(t *testing.T) {
 			if code := do(t, "GET", app.URL+"/api/v1/workflows/whistle", "", nil, &again); code != 200 || len(again.Versions) != 1 {
 				t.Fatalf("after the dry run: %d, %d versions, want 1", code, len(again.Versions))
 			}
-			if code := do(t, "POST", app.URL+"/api/v1/workflows", admin, v2, &up); code != 201 || !up.Applied || up.Version != 2 {
-				t.Fatalf("upload: %d %+v, want 201 version 2 applied", code, up)
+			if code := do(t, "POST", app.URL+"/api/v1/workflows", admin, v2, &up); code != 201 || !up.Applied || up.Version != 3 {
+				t.Fatalf("upload: %d %+v, want 201 version 3 applied", code, up)
 			}
 			after := submit()
 
@@ -92,7 +92,7 @@ func TestWorkflowUpload(t *testing.T) {
 			for _, c := range []struct {
 				c    caseResp
 				want float64
-			}{{before, 1}, {after, 2}} {
+			}{{before, 2}, {after, 3}} {
 				var got map[string]any
 				if code := do(t, "GET", app.URL+"/api/v1/cases/"+fmt.Sprint(c.c.ID), admin, nil, &got); code != 200 || got["workflow_version"] != c.want {
 					t.Errorf("case %d: %d, workflow_version %v, want %v", c.c.ID, code, got["workflow_version"], c.want)
@@ -111,8 +111,8 @@ func TestWorkflowUpload(t *testing.T) {
 			var list map[string]struct {
 				Version int `json:"version"`
 			}
-			if code := do(t, "GET", app.URL+"/api/v1/workflows", "", nil, &list); code != 200 || list["whistle"].Version != 2 || list["urban"].Version != 1 {
-				t.Errorf("GET /api/v1/workflows: %d %+v, want whistle v2 and urban v1", code, list)
+			if code := do(t, "GET", app.URL+"/api/v1/workflows", "", nil, &list); code != 200 || list["whistle"].Version != 3 || list["urban"].Version != 2 {
+				t.Errorf("GET /api/v1/workflows: %d %+v, want whistle v3 and urban v2", code, list)
 			}
 			var audit struct {
 				Entries []struct {
@@ -120,8 +120,8 @@ func TestWorkflowUpload(t *testing.T) {
 				} `json:"entries"`
 			}
 			if code := do(t, "GET", app.URL+"/api/v1/audit?action=workflow.upload", admin, nil, &audit); code != 200 || len(audit.Entries) != 1 ||
-				audit.Entries[0].Target != "workflow:whistle@2" || !strings.Contains(audit.Entries[0].Summary, wantDiff) {
-				t.Errorf("audit: %d %+v, want one workflow.upload of workflow:whistle@2 with the diff", code, audit.Entries)
+				audit.Entries[0].Target != "workflow:whistle@3" || !strings.Contains(audit.Entries[0].Summary, wantDiff) {
+				t.Errorf("audit: %d %+v, want one workflow.upload of workflow:whistle@3 with the diff", code, audit.Entries)
 			}
 		})
 	}

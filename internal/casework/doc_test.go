@@ -17,7 +17,7 @@ func TestWorkflowsDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := doctest.Golden(t, filepath.Join("..", "..", "docs", "WORKFLOWS.md"), want, "WHISTLE_WRITE_DOCS=1 go test -run TestWorkflowsDoc ./internal/casework")
-	for _, s := range [][]byte{[]byte("(`whistle`, version 1)"), []byte("(`urban`, version 1)"), []byte("| `revisit` 回访 |")} {
+	for _, s := range [][]byte{[]byte("(`whistle`, version 2)"), []byte("(`urban`, version 2)"), []byte("| `revisit` 回访 |")} {
 		if !bytes.Contains(got, s) {
 			t.Errorf("docs/WORKFLOWS.md lacks %q", s)
 		}

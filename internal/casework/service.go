@@ -170,6 +170,7 @@ func NewService(d Deps) (*Service, error) {
 	}
 	if d.Workflows == nil {
 		d.Workflows = workflow.NewStore(d.DB)
+		d.Workflows.Logger = d.Logger
 	}
 	shipped := make([]*workflow.Definition, 0, len(wfs))
 	for _, w := range wfs {

@@ -39,12 +39,13 @@ func TestCaseKeepsItsWorkflowVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if up.Version != 2 {
-			t.Fatalf("uploaded as version %d, want 2", up.Version)
+		// The shipped file is the first version stored on a new database.
+		if up.Version != v1.Version+1 {
+			t.Fatalf("uploaded as version %d, want %d", up.Version, v1.Version+1)
 		}
 		after := w.submit(t, "resident", inA, "whistle")
-		if before.WorkflowVersion != 1 || after.WorkflowVersion != 2 {
-			t.Fatalf("workflow versions: before %d, after %d; want 1 and 2", before.WorkflowVersion, after.WorkflowVersion)
+		if before.WorkflowVersion != v1.Version || after.WorkflowVersion != up.Version {
+			t.Fatalf("workflow versions: before %d, after %d; want %d and %d", before.WorkflowVersion, after.WorkflowVersion, v1.Version, up.Version)
 		}
 
 		offered := func(c *casework.Case, who string) bool {
@@ -69,7 +70,7 @@ func TestCaseKeepsItsWorkflowVersion(t *testing.T) {
 		if c, err := w.svc.Act(ctx, w.as("staff-a"), before.ID, casework.ActAccept, casework.Input{}); err != nil || c.Status != casework.Accepted {
 			t.Errorf("staff-a accepts the old case: %v, want accepted (v1)", err)
 		}
-		if c, err := w.svc.Act(ctx, w.as("admin"), after.ID, casework.ActAccept, casework.Input{}); err != nil || c.Status != casework.Accepted || c.WorkflowVersion != 2 {
+		if c, err := w.svc.Act(ctx, w.as("admin"), after.ID, casework.ActAccept, casework.Input{}); err != nil || c.Status != casework.Accepted || c.WorkflowVersion != up.Version {
 			t.Errorf("admin accepts the new case: %v, want accepted under v2", err)
 		}
 	})

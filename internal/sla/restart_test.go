@@ -110,10 +110,10 @@ func (w *world) cloneCases(t testing.TB, orig *casework.Case, n int) []int64 {
 		for i := 1; i < n; i++ {
 			id, err := tx.InsertID(ctx, `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description,
 				address, lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-				fields, routed_department, created_at, updated_at)
+				fields, routed_department, created_at, updated_at, workflow_version)
 				SELECT number || '-' || $2, district_code, workflow, status, source, category_code, category_name, description,
 				address, lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-				fields, routed_department, created_at, updated_at FROM cases WHERE id = $1 RETURNING id`, orig.ID, strconv.Itoa(i))
+				fields, routed_department, created_at, updated_at, workflow_version FROM cases WHERE id = $1 RETURNING id`, orig.ID, strconv.Itoa(i))
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,8 @@ type Store struct {
 	// ActiveMaxAge bounds how long the active version of a name is taken
 	// from memory before the table is asked again (other replicas).
 	ActiveMaxAge time.Duration
+	// Logger tells of shipped versions activated or held back at Register.
+	Logger *slog.Logger
 }
 
 // DefaultActiveMaxAge is how stale another replica's upload may be seen.
@@ -46,13 +49,23 @@ type nameVersion struct {
 // NewStore returns a Store on d. Kinds become known through Register.
 func NewStore(d *db.DB) *Store {
 	return &Store{db: d, vocabs: map[string]Vocab{}, defs: map[nameVersion]*Definition{}, active: map[string]activeEntry{},
-		ActiveMaxAge: DefaultActiveMaxAge}
+		ActiveMaxAge: DefaultActiveMaxAge, Logger: slog.New(slog.DiscardHandler)}
 }
+
+// Shipped is the created_by of the versions that came with the binary.
+const Shipped = "shipped"
 
 // Register makes a subject kind known with the vocabulary its module
 // interprets, and stores each shipped definition whose (name, version) is
 // missing; a name without an active version gets the shipped one. Each
 // shipped definition must validate.
+//
+// A shipped definition with a higher version than every shipped one
+// stored before (a new binary changed the file) is stored and activated,
+// with its diff and a workflow.upload audit entry by "shipped"; unless an
+// administrator uploaded a version after the last shipped one: then the
+// administrator's stays active, the new shipped version is stored
+// inactive (when its number is free) and a warning is logged.
 func (s *Store) Register(ctx context.Context, v Vocab, shipped ...*Definition) (err error) {
 	defer errs.Wrapf(&err, "workflow.Register(%s)", v.Kind)
 	for _, d := range shipped {
@@ -68,26 +81,90 @@ func (s *Store) Register(ctx context.Context, v Vocab, shipped ...*Definition) (
 		if err != nil {
 			return err
 		}
-		err = s.db.InTx(ctx, func(tx *db.Tx) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM workflow_versions WHERE name = $1 AND version = $2`, d.Name, d.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM workflow_versions WHERE name = $1 AND active = $2`, d.Name, true).Scan(&n); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO workflow_versions (name, version, kind, body, diff, created_by, created_at, active)
-				VALUES ($1, $2, $3, $4, '', 'shipped', $5, $6) ON CONFLICT DO NOTHING`, d.Name, d.Version, d.Kind, string(body), tx.Now(), n == 0)
-			return err
-		})
-		if err != nil {
+		if err := s.db.InTx(ctx, func(tx *db.Tx) error { return s.registerShipped(ctx, tx, d, body) }); err != nil {
 			return db.Translate(err)
 		}
+		s.mu.Lock()
+		delete(s.active, d.Name)
+		s.mu.Unlock()
 	}
 	return nil
+}
+
+// registerShipped stores the shipped definition d (body) as Register says.
+func (s *Store) registerShipped(ctx context.Context, tx *db.Tx, d *Definition, body []byte) error {
+	var exists, shipped, latest int
+	var admin string
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM workflow_versions WHERE name = $1 AND version = $2`, d.Name, d.Version).Scan(&exists); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM workflow_versions WHERE name = $1 AND created_by = $2`, d.Name, Shipped).Scan(&shipped); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM workflow_versions WHERE name = $1`, d.Name).Scan(&latest); err != nil {
+		return err
+	}
+	var active int
+	err := tx.QueryRow(ctx, `SELECT version FROM workflow_versions WHERE name = $1 AND active = $2`, d.Name, true).Scan(&active)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// insert reports whether this start stored the version: replicas
+	// starting together race, and one of them does.
+	insert := func(diff string, activate bool) (bool, error) {
+		res, err := tx.Exec(ctx, `INSERT INTO workflow_versions (name, version, kind, body, diff, created_by, created_at, active)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, d.Name, d.Version, d.Kind, string(body), diff, Shipped, tx.Now(), activate)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	switch {
+	case exists > 0:
+		return nil
+	case active == 0:
+		_, err := insert("", true)
+		return err
+	case d.Version <= shipped:
+		_, err := insert("", false) // an older shipped version, for the items that follow it
+		return err
+	case latest > shipped:
+		if err := tx.QueryRow(ctx, `SELECT created_by FROM workflow_versions WHERE name = $1 AND version = $2`, d.Name, latest).Scan(&admin); err != nil {
+			return err
+		}
+		s.Logger.Warn("workflow: a newer shipped version is not activated over an administrator's upload", "workflow", d.Name,
+			"shipped", d.Version, "active", active, "uploaded_by", admin)
+		if d.Version > latest {
+			_, err := insert("", false)
+			return err
+		}
+		return nil
+	}
+	var prev string
+	if err := tx.QueryRow(ctx, `SELECT body FROM workflow_versions WHERE name = $1 AND version = $2`, d.Name, active).Scan(&prev); err != nil {
+		return err
+	}
+	p, err := Parse([]byte(prev))
+	if err != nil {
+		return err
+	}
+	diff := strings.Join(Diff(p, d), "\n")
+	if stored, err := insert(diff, false); err != nil || !stored {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE workflow_versions SET active = $1 WHERE name = $2 AND active = $3`, false, d.Name, true); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE workflow_versions SET active = $1 WHERE name = $2 AND version = $3`, true, d.Name, d.Version); err != nil {
+		return err
+	}
+	s.Logger.Info("workflow: shipped version activated", "workflow", d.Name, "version", d.Version, "was", active)
+	summary := fmt.Sprintf("%s v%d → v%d (shipped)", d.Name, active, d.Version)
+	if diff != "" {
+		summary += ":\n" + diff
+	}
+	return audit.Record(ctx, tx, audit.System(Shipped), "workflow.upload", fmt.Sprintf("workflow:%s@%d", d.Name, d.Version), summary)
 }
 
 // Active returns the active version of the named workflow.
