@@ -439,6 +439,23 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.request(w, "POST", "/admin/users/"+f.userID[t]+"/lock", strings.NewReader("locked=0"), "application/x-www-form-urlencoded")
 			}},
+		"GET /admin/users/{id}": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "GET", "/admin/users/"+f.userID[t], nil, "")
+			}},
+		// Saving the user as they are.
+		"POST /admin/users/{id}": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				v := url.Values{"roles": {"grid_worker"}, "region": {f.userRegion[t]}}
+				return f.request(w, "POST", "/admin/users/"+f.userID[t], strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+			}},
+		"POST /admin/users/{id}/reassign": {allow: adminOnly, targets: []target{in, out, other},
+			sees: map[target][]who{in: seeUserIn, out: seeUserOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "POST", "/admin/users/"+f.userID[t]+"/reassign", strings.NewReader("to="+f.colleague), "application/x-www-form-urlencoded")
+			}},
 		"GET /admin/regions":    perm(adminOnly, get("/admin/regions")),
 		"GET /admin/categories": perm(adminOnly, get("/admin/categories")),
 		"POST /admin/routing-rules": perm(adminOnly, form("/admin/routing-rules", func(f *authzFixture) url.Values {
@@ -644,6 +661,7 @@ type authzFixture struct {
 	photoID    map[target]string
 	userID     map[target]string
 	colleague  string // demo-grid's id: whom the matrix reassigns a user's cases to
+	userRegion map[target]string
 	node       map[target]string
 	interior   map[string]orb.Point
 	grids      []string
@@ -675,7 +693,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	ts := httptest.NewServer(w.srv)
 	t.Cleanup(ts.Close)
 	f := &authzFixture{t: t, srv: w.srv, url: ts.URL, w: w, tokens: map[who]string{}, cases: map[target]int64{}, caseNumber: map[target]string{},
-		photoID: map[target]string{}, userID: map[target]string{}, node: map[target]string{}, interior: map[string]orb.Point{}}
+		photoID: map[target]string{}, userID: map[target]string{}, userRegion: map[target]string{}, node: map[target]string{}, interior: map[string]orb.Point{}}
 	sys := audit.System("authz test")
 	regs := w.app.regions
 
@@ -753,6 +771,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 			t.Fatalf("add user %s: %v", tg, err)
 		}
 		f.userID[tg] = strconv.FormatInt(u.ID, 10)
+		f.userRegion[tg] = region
 	}
 
 	// Cases: in 万顺社区 reported by the demo resident (whose account has a

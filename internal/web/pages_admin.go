@@ -9,6 +9,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/errs"
 	"whistle/internal/region"
@@ -26,6 +27,7 @@ type adminPages struct {
 	Regions    *region.Store
 	Categories *category.Store
 	Audit      *audit.Log
+	Cases      *casework.Service
 }
 
 // pageAdmin is the administrators' index: the sections this user may open.
@@ -62,7 +64,7 @@ type usersPage struct {
 	Rows     []userRow
 	Q, Role  string
 	Roles    []option
-	Regions  []option
+	Region   regionPicker
 	Depts    []option
 	Add      *formState
 	CanWrite bool
@@ -101,22 +103,15 @@ func (s *adminPages) showUsers(w http.ResponseWriter, r *http.Request, status in
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	for _, rl := range account.Roles() {
-		d.Roles = append(d.Roles, option{Value: string(rl), Label: s.Catalog.T(lang, "role."+string(rl))})
-	}
-	if d.Regions, err = regionOptions(ctx, s.Regions, u); err != nil {
+	if d.Roles, d.Depts, err = s.userFormOptions(ctx, lang); err != nil {
 		return err
 	}
-	if u.Region.Code != "" {
-		d.Regions = append([]option{{Value: u.Region.Code, Label: u.Region.Name}}, d.Regions...)
-	}
-	deps, err := s.Accounts.Departments(ctx)
+	opts, err := regionPath(ctx, s.Regions, u)
 	if err != nil {
 		return err
 	}
-	for _, dp := range deps {
-		d.Depts = append(d.Depts, option{Value: dp.Code, Label: dp.Name})
-	}
+	d.Region = regionPicker{ID: "nu-region", Name: "region", Value: d.Add.Get("region"), Err: d.Add.Err("region"), Options: opts,
+		Search: s.Catalog.T(lang, "staff.region_search")}
 	if v := q.Get("added"); v != "" {
 		d.Flash = s.Catalog.T(lang, "admin.user_added", v)
 	}

@@ -70,7 +70,7 @@ func (s *Server) features() features {
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA},
 		inbox:   &inboxHandlers{view: s.view},
-		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit},
+		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
@@ -224,6 +224,9 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /admin/users", needs(account.PermUserRead), f.admin.pageAdminUsers)
 	s.handle("POST /admin/users", needs(account.PermUserWrite), f.admin.pageAdminUserAdd)
 	s.handle("POST /admin/users/{id}/password", needs(account.PermUserWrite), f.admin.pageAdminUserPassword)
+	s.handle("GET /admin/users/{id}", needs(account.PermUserWrite), f.admin.pageAdminUser)
+	s.handle("POST /admin/users/{id}", needs(account.PermUserWrite), f.admin.pageAdminUserEdit)
+	s.handle("POST /admin/users/{id}/reassign", needs(account.PermUserWrite), f.admin.pageAdminUserReassign)
 	s.handle("GET /admin/regions", needs(account.PermRegionWrite), f.admin.pageAdminRegions)
 	s.handle("GET /admin/categories", needs(account.PermCategoryWrite), f.admin.pageAdminCategories)
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
