@@ -428,6 +428,11 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.cases = cases
+	// Notifications are the feed's second consumer: they need the cases
+	// service to tell who acts next.
+	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).Consumer()); err != nil {
+		return nil, err
+	}
 	w.stop = append(w.stop, func() {
 		cases.Close()
 		st := cases.WriterStats()

@@ -15,7 +15,6 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/db"
 	"whistle/internal/errs"
-	"whistle/internal/notify"
 	"whistle/internal/workflow"
 )
 
@@ -470,7 +469,7 @@ type stepOpts struct {
 }
 
 // step performs one transition, a caller's or the system's, inside tx:
-// the case's columns, the timeline, the notifications, the audit entry,
+// the case's columns, the timeline, the audit entry,
 // the event, then the deadline computation and the rollups (changed). It
 // is the one path of every change of an existing case.
 func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input, o stepOpts) (*Case, error) {
@@ -500,7 +499,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 		autoData(data, in.auto)
 	}
 	supervised := c.Supervised
-	var notifyHandlerExtra []int64
+	var unassigned []int64 // told that the case left them
 	for _, eff := range t.Effects {
 		switch eff {
 		case EffAssign:
@@ -512,7 +511,7 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 			data[DataClaimant] = caller.name()
 		case EffUnassign:
 			if c.AssigneeID != 0 {
-				notifyHandlerExtra = append(notifyHandlerExtra, c.AssigneeID)
+				unassigned = append(unassigned, c.AssigneeID)
 			}
 			upd.assignee, upd.dept = 0, 0
 		case EffRework:
@@ -589,10 +588,23 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 		}
 	}
 	after := *c
-	after.Status, after.AssigneeID, after.DepartmentID = next, upd.assignee, upd.dept
-	if err := s.notifyFor(ctx, tx, t, &after, append(notifyHandlerExtra, o.notify...), o.notifyKind); err != nil {
-		return nil, err
+	after.Status, after.AssigneeID, after.DepartmentID, after.Supervised = next, upd.assignee, upd.dept, supervised
+	facts := &StepFacts{Workflow: w.Name, WorkflowVersion: c.WorkflowVersion, EventID: evID, Effects: t.Effects, NotifyKind: o.notifyKind,
+		Notify: append(unassigned, o.notify...)}
+	for _, eff := range t.Effects {
+		switch eff {
+		case EffReopen:
+			after.Reopens++
+		case EffRework:
+			after.Rework++
+		case EffPostponeRequest:
+			after.PostponeHours = *in.Hours
+		case EffPostponeClear:
+			after.PostponeHours = 0
+		}
 	}
+	before := snapshotOf(c)
+	facts.Before, facts.After = &before, snapshotOf(&after)
 	if !o.system {
 		summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, next)
 		if err := audit.Record(ctx, tx, audit.Actor{UserID: caller.id(), Name: caller.name(), IP: caller.IP}, "case."+string(t.Action),
@@ -600,13 +612,13 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 			return nil, err
 		}
 	}
-	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID)
+	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID, facts)
 	var known *Case
 	if o.system {
 		// A system step changes no column but the flag: the case after it
 		// is known without a read.
 		known = &after
-		known.Supervised = supervised
+		known.Reopens, known.Rework, known.PostponeHours = c.Reopens, c.Rework, c.PostponeHours
 		if upd.touch {
 			known.Version, known.UpdatedAt = c.Version+1, tx.Now()
 		}
@@ -718,88 +730,6 @@ func (s *Service) merge(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 	}
 	data[DataParent] = p.Number
 	return nil
-}
-
-// notifyFor writes the inbox entries a transition's effects ask for.
-// EffNotifyHandler's entries are of kind handlerKind ("" is "task").
-func (s *Service) notifyFor(ctx context.Context, tx *db.Tx, t Transition, c *Case, extra []int64, handlerKind string) error {
-	if handlerKind == "" {
-		handlerKind = "task"
-	}
-	seen := map[int64]bool{}
-	send := func(uid int64, kind string) error {
-		if uid == 0 || seen[uid] {
-			return nil
-		}
-		seen[uid] = true
-		return notifyAdd(ctx, tx, s, uid, c, kind, t)
-	}
-	for _, eff := range t.Effects {
-		switch eff {
-		case EffNotifyReporter:
-			if err := send(c.ReporterID, "status"); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, `SELECT user_id FROM case_followers WHERE case_id = $1`, c.ID)
-			if err != nil {
-				return err
-			}
-			ids, err := scanIDs(rows)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if err := send(id, "status"); err != nil {
-					return err
-				}
-			}
-		case EffNotifyHandler:
-			ids, err := handlerIDs(ctx, tx, c)
-			if err != nil {
-				return err
-			}
-			for _, id := range append(ids, extra...) {
-				if err := send(id, handlerKind); err != nil {
-					return err
-				}
-			}
-		case EffNotifyClaimers:
-			community := c.RegionPath
-			if i := strings.Index(community, "/"+c.CommunityCode+"/"); i >= 0 {
-				community = community[:i+len(c.CommunityCode)+2]
-			}
-			ids, err := account.UsersWithRole(ctx, tx, account.PartyMember, account.UnderPath(community))
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if err := send(id, "claim"); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func notifyAdd(ctx context.Context, tx *db.Tx, s *Service, uid int64, c *Case, kind string, t Transition) error {
-	return notify.Add(ctx, tx, s.sender, uid, c.ID, kind, "notify.case_step", c.Number, string(t.Action), string(c.Status))
-}
-
-// handlerIDs are the people who handle c now: the assignee, or the
-// handlers of its department.
-func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
-	if c.AssigneeID != 0 {
-		return []int64{c.AssigneeID}, nil
-	}
-	if c.DepartmentID == 0 {
-		return nil, nil
-	}
-	rows, err := tx.Query(ctx, `SELECT id FROM users WHERE department_id = $1 AND disabled = $2`, c.DepartmentID, false)
-	if err != nil {
-		return nil, err
-	}
-	return scanIDs(rows)
 }
 
 // scanIDs reads a one-column result of ids and closes it. An error that

@@ -24,7 +24,6 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/feed"
 	"whistle/internal/geo"
-	"whistle/internal/notify"
 	"whistle/internal/region"
 	"whistle/internal/workflow"
 )
@@ -91,7 +90,6 @@ type Service struct {
 	accounts *account.Store
 	catalog  Catalog
 	feed     *feed.Runner
-	sender   notify.Sender
 	blobs    Blobs
 	logger   *slog.Logger
 	cfg      Config
@@ -122,7 +120,6 @@ type Deps struct {
 	// change feed; its consumer "bus" publishes the events. Without it the
 	// events wait for a runner's poll.
 	Feed   *feed.Runner
-	Sender notify.Sender
 	Blobs  Blobs
 	Logger *slog.Logger
 	Config Config
@@ -149,9 +146,6 @@ func NewService(d Deps) (*Service, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Sender == nil {
-		d.Sender = notify.LogSender{Logger: d.Logger}
 	}
 	if d.Config == (Config{}) {
 		d.Config = DefaultConfig()
@@ -181,7 +175,7 @@ func NewService(d Deps) (*Service, error) {
 	if err := d.Workflows.Register(context.Background(), Vocab(), shipped...); err != nil {
 		return nil, err
 	}
-	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, feed: d.Feed, sender: d.Sender,
+	s := &Service{db: d.DB, regions: d.Regions, accounts: d.Accounts, catalog: d.Catalog, feed: d.Feed,
 		blobs: d.Blobs, logger: d.Logger, cfg: d.Config, wfs: wfs, workflows: d.Workflows, views: map[*workflow.Definition]*Workflow{},
 		deadlines: d.Deadlines, rollups: d.Rollups, queueCounter: d.QueueCounter, loc: loc}
 	if d.Config.GroupCommit > 1 {
@@ -547,7 +541,8 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			}
 		}
 		nc.ID = id
-		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter))
+		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter),
+			&StepFacts{Workflow: w.Name, WorkflowVersion: nc.WorkflowVersion, After: snapshotOf(nc)})
 		after, err = s.changed(ctx, tx, w, nil, nc, id, ActSubmit, nil, Input{}, c)
 		return err
 	})
@@ -728,12 +723,13 @@ type EventMessage struct {
 // rolled-back transaction publishes nothing, and a crash after the commit
 // loses nothing. The rows are written just before the commit (tx.Defer),
 // after the case row, whose lock orders two changes of one case.
-func (s *Service) publishAfter(tx *db.Tx, district string, a Action, id int64, number string, st State, path string, dept, reporter int64) {
+func (s *Service) publishAfter(tx *db.Tx, district string, a Action, id int64, number string, st State, path string, dept, reporter int64, facts *StepFacts) {
 	msg := EventMessage{CaseID: id, Number: number, Action: a, Status: st, RegionPath: path, Department: dept, Reporter: reporter, At: tx.Now()}
 	b, _ := json.Marshal(struct {
 		EventMessage
-		Reporter int64 `json:"reporter_id,omitempty"`
-	}{msg, reporter})
+		Reporter int64      `json:"reporter_id,omitempty"`
+		Step     *StepFacts `json:"private,omitempty"`
+	}{msg, reporter, facts})
 	fe := tx.Defer(feedKey{}, func() db.Deferred { return &feedEvents{} }).(*feedEvents)
 	fe.evs = append(fe.evs, feed.Event{SubjectKind: FeedSubject, SubjectID: id, District: district, Kind: string(a), Payload: b})
 	tx.AfterCommit(s.feed.Nudge)

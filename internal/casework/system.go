@@ -19,23 +19,24 @@ const (
 // Step is a step the system takes on a case outside its workflow's
 // transitions (a warning, a breach, an automatic supervision, a deadline
 // recomputed): it keeps the case's status, and its Effects are applied as
-// a transition's are (EffSupervise flags the case, EffNotifyHandler writes
-// inbox entries to its handlers).
+// a transition's are (EffSupervise flags the case, EffNotifyHandler names
+// its handlers to the notifications' feed consumer).
 type Step struct {
 	Action  Action
 	Note    string
 	Data    map[string]any
 	Effects []Effect
-	// NotifyKind is the kind of the inbox entries EffNotifyHandler writes
-	// (default "task"); Notify, optional, returns further recipients
-	// (supervisors) for the case as it stands before the step.
+	// NotifyKind is the kind of the inbox entries EffNotifyHandler asks
+	// for (default "task"); Notify, optional, returns further recipients
+	// (supervisors) for the case as it stands before the step. Both travel
+	// in the step's feed event (StepFacts).
 	NotifyKind string
 	Notify     func(c *Case) ([]int64, error)
 }
 
 // SystemStep takes step on case id as the system inside tx (the
 // transaction of the timer that called for it), through the path every
-// action takes: the case's columns, the timeline, the notifications, the
+// action takes: the case's columns, the timeline, the
 // deadline computation, the rollups and the event. A step that changes
 // only the SLA state leaves the case's version alone, as the system's
 // bookkeeping is no edit a person's form could conflict with. It returns

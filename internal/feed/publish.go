@@ -1,7 +1,9 @@
 package feed
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -21,6 +23,28 @@ func Subject(ev Event) string {
 		return ev.SubjectKind + "." + ev.Kind
 	}
 	return ev.SubjectKind + "." + ev.District + "." + ev.Kind
+}
+
+// PrivateKey is the top-level key of an event's payload that only the
+// feed's consumers on the database read (who is concerned by a step, for
+// the notifications); the bus never carries it.
+const PrivateKey = "private"
+
+// Public is payload without its PrivateKey member, as the bus carries it.
+func Public(payload json.RawMessage) json.RawMessage {
+	if !bytes.Contains(payload, []byte(`"`+PrivateKey+`"`)) {
+		return payload
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return payload
+	}
+	delete(m, PrivateKey)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return payload
+	}
+	return b
 }
 
 // PublishTo returns the consumer named "bus", which publishes every event's
@@ -45,7 +69,7 @@ func PublishTo(pub Publisher, logger *slog.Logger) Consumer {
 			failed = st.Stats().PublishFailed
 		}
 		for _, ev := range evs {
-			if err := pub.Publish(Subject(ev), ev.Payload); err != nil {
+			if err := pub.Publish(Subject(ev), Public(ev.Payload)); err != nil {
 				logger.Error("feed: event not published", "position", ev.Position, "subject", strings.ToValidUTF8(Subject(ev), "?"), "err", err)
 			}
 		}

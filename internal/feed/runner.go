@@ -125,6 +125,23 @@ func NewRunner(d *db.DB, cfg RunnerConfig, consumers ...Consumer) (*Runner, erro
 	return &Runner{db: d, cfg: cfg, consumers: consumers, wake: make(chan struct{}, 1)}, nil
 }
 
+// Add adds a consumer built after the runner (one that needs a service
+// the runner was handed to). Call it before Run; it refuses what
+// NewRunner refuses.
+func (r *Runner) Add(c Consumer) error {
+	if c.Name == "" || (c.Handle == nil) == (c.HandleTx == nil) {
+		return fmt.Errorf("feed.Runner.Add: consumer %q: a consumer needs a name and either a Handle or a HandleTx", c.Name)
+	}
+	for _, x := range r.consumers {
+		if x.Name == c.Name {
+			return fmt.Errorf("feed.Runner.Add: consumer %q: the name is taken", c.Name)
+		}
+	}
+	r.consumers = append(r.consumers, c)
+	r.ensured = false
+	return nil
+}
+
 // Nudge wakes the runner now instead of at its next poll. It never blocks,
 // and a nil Runner ignores it.
 func (r *Runner) Nudge() {

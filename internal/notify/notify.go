@@ -1,13 +1,17 @@
-// Package notify keeps every user's in-app inbox and hands copies to
-// outbound channels (SMS, WeChat) through a small interface whose default
-// only logs.
+// Package notify tells people what waits for them. Its feed consumer
+// (Notifier.Consumer) reads the case events of the change feed and writes
+// an inbox entry for every user casework names as concerned by the step
+// (casework.Service.Notice: whoever may now act, derived from the workflow
+// definition), in the transaction that moves its cursor: each step is
+// told exactly once, and casework's writes never wait for it. Copies go
+// out through Channels (SMTP, SMS, a work-message webhook) after commit,
+// per the user's settings, held through their quiet hours unless urgent.
 package notify
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -16,57 +20,30 @@ import (
 )
 
 // Message is one inbox entry. Text is stored as a catalogue key and
-// arguments so each reader sees it in their own language.
+// arguments, and further parts, so each reader sees it in their own
+// language (Render).
 type Message struct {
-	ID        int64      `json:"id"`
-	UserID    int64      `json:"-"`
-	CaseID    int64      `json:"case_id,omitempty"`
-	Kind      string     `json:"kind"`
+	ID     int64  `json:"id"`
+	UserID int64  `json:"-"`
+	CaseID int64  `json:"case_id"`
+	Kind   string `json:"kind"`
+	// Action is what happened; Expected the actions the reader may now take.
+	Action    string     `json:"action"`
+	Expected  []string   `json:"expected"`
+	Urgent    bool       `json:"urgent"`
 	Key       string     `json:"-"`
 	Args      []any      `json:"-"`
+	Parts     []Part     `json:"-"`
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
-	ReadAt    *time.Time `json:"read_at,omitempty"`
+	ReadAt    *time.Time `json:"read_at"`
 }
 
-// Sender delivers a copy of a message outside the app. Implementations
-// must not block for long; the inbox is the record.
-type Sender interface {
-	Send(ctx context.Context, userID int64, kind, key string, args []any) error
-}
-
-// LogSender is the default Sender: it only logs.
-type LogSender struct{ Logger *slog.Logger }
-
-// Send logs the message.
-func (l LogSender) Send(ctx context.Context, userID int64, kind, key string, args []any) error {
-	if l.Logger != nil {
-		l.Logger.Info("notify", "user", userID, "kind", kind, "key", key, "args", args)
-	}
-	return nil
-}
-
-// Add writes an inbox entry inside tx; the outbound copy goes after commit.
-func Add(ctx context.Context, tx *db.Tx, s Sender, userID, caseID int64, kind, key string, args ...any) error {
-	if args == nil {
-		args = []any{}
-	}
-	b, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	var cid any
-	if caseID != 0 {
-		cid = caseID
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		userID, cid, kind, key, string(b), tx.Now()); err != nil {
-		return err
-	}
-	if s != nil {
-		tx.AfterCommit(func() { _ = s.Send(context.WithoutCancel(ctx), userID, kind, key, args) })
-	}
-	return nil
+// Part is a further sentence of a message: a catalogue key and its
+// arguments (see Render for the arguments that are translated too).
+type Part struct {
+	Key  string `json:"k"`
+	Args []any  `json:"a,omitempty"`
 }
 
 // Inbox lists a user's messages, newest first, and counts the unread.
@@ -79,7 +56,7 @@ func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int)
 	if before > 0 {
 		w.Add("id < ?", before)
 	}
-	rows, err := d.Query(ctx, `SELECT id, user_id, COALESCE(case_id, 0), kind, msg_key, msg_args, created_at, read_at FROM notifications`+
+	rows, err := d.Query(ctx, `SELECT id, user_id, COALESCE(case_id, 0), kind, msg_key, msg_args, created_at, read_at, action, expected, parts, urgent FROM notifications`+
 		w.SQL()+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
 	if err != nil {
 		return nil, 0, err
@@ -88,13 +65,16 @@ func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int)
 	var out []Message
 	for rows.Next() {
 		var m Message
-		var args string
+		var args, expected, parts string
 		var at db.Time
 		var read db.NullTime
-		if err := rows.Scan(&m.ID, &m.UserID, &m.CaseID, &m.Kind, &m.Key, &args, &at, &read); err != nil {
+		if err := rows.Scan(&m.ID, &m.UserID, &m.CaseID, &m.Kind, &m.Key, &args, &at, &read, &m.Action, &expected, &parts, &m.Urgent); err != nil {
 			return nil, 0, err
 		}
 		_ = json.Unmarshal([]byte(args), &m.Args)
+		_ = json.Unmarshal([]byte(parts), &m.Parts)
+		m.Expected = []string{}
+		_ = json.Unmarshal([]byte(expected), &m.Expected)
 		m.CreatedAt = at.Time
 		if read.Valid {
 			t := read.Time

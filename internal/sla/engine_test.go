@@ -302,19 +302,19 @@ func TestWarningAndBreachEscalate(t *testing.T) {
 			sla    string
 			tail   []string
 			sup    string
-			notify map[string]map[string]int // user → kind → count, cumulative
+			notify map[string]map[string]int // user → kind → count, cumulative; "next" is the submission's call to accept it
 		}{
 			{"before 80%: nothing", cst(2025, 9, 28, 8, 35), 0, "ok", []string{"submit"}, "", nil},
 			{"at 80% (96 of 120 working minutes): the warning", cst(2025, 9, 28, 8, 36), 1, "warning", []string{"submit", "sla_warning"}, "",
-				map[string]map[string]int{"staff-a": {"sla_warning": 1}, "street": {}}},
+				map[string]map[string]int{"staff-a": {"next": 1, "sla_warning": 1}, "street": {"next": 1}}},
 			{"again: nothing more", cst(2025, 9, 28, 8, 59), 0, "warning", []string{"submit", "sla_warning"}, "", nil},
 			{"at the deadline: breach and street supervision", cst(2025, 9, 28, 9, 0), 1, "overdue",
 				[]string{"submit", "sla_warning", "sla_breach", "escalate"}, "auto/street/330303001/open/due 2025-09-29 09:00 Mon;",
-				map[string]map[string]int{"staff-a": {"sla_warning": 1, "sla_breach": 1}, "street": {"supervision": 1}, "leader": {}}},
+				map[string]map[string]int{"staff-a": {"next": 1, "sla_warning": 1, "sla_breach": 1}, "street": {"next": 1, "supervision": 1}, "leader": {}}},
 			{"the street supervision unanswered: district", cst(2025, 9, 29, 9, 0), 1, "overdue",
 				[]string{"sla_breach", "escalate", "sla_breach", "escalate"},
 				"auto/street/330303001/open/due 2025-09-29 09:00 Mon;auto/district/330303/open/due 2025-09-30 09:00 Tue;",
-				map[string]map[string]int{"street": {"supervision": 1, "sla_breach": 1}, "leader": {"supervision": 1}, "admin": {"supervision": 1}}},
+				map[string]map[string]int{"street": {"next": 1, "supervision": 1, "sla_breach": 1}, "leader": {"supervision": 1}, "admin": {"supervision": 1}}},
 			{"the district one unanswered: recorded, no higher level", cst(2025, 10, 9, 9, 0), 1, "overdue",
 				[]string{"sla_breach", "escalate", "sla_breach", "escalate", "sla_breach"},
 				"auto/street/330303001/open/due 2025-09-29 09:00 Mon;auto/district/330303/open/due 2025-09-30 09:00 Tue;",

@@ -12,6 +12,8 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/feed"
+	"whistle/internal/notify"
 	"whistle/internal/region"
 	"whistle/internal/worldtest"
 )
@@ -197,9 +199,17 @@ func (w *world) actions(t testing.TB, id int64) []string {
 	return out
 }
 
-// inboxKinds counts the notifications of each kind a user received about a case.
+// inboxKinds counts the notifications of each kind a user received about a
+// case, once the notifications' feed consumer has caught up.
 func (w *world) inboxKinds(t testing.TB, user string, caseID int64) map[string]int {
 	t.Helper()
+	r, err := feed.NewRunner(w.d, feed.RunnerConfig{}, notify.NewNotifier(w.svc, nil).Consumer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := w.d.Query(context.Background(), `SELECT kind FROM notifications WHERE user_id = $1 AND case_id = $2`, w.users[user].ID, caseID)
 	if err != nil {
 		t.Fatal(err)

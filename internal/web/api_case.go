@@ -505,31 +505,31 @@ func (s *inboxHandlers) apiInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	msgs, unread, err := s.Inbox.Inbox(r.Context(), userOf(r).ID, int64(before), 50)
+	limit, err := queryInt(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 200 {
+		return errs.E(errs.Invalid, "error.invalid").Field("limit", "field.range", 1, 200)
+	}
+	msgs, unread, err := s.Inbox.Inbox(r.Context(), userOf(r).ID, int64(before), limit)
 	if err != nil {
 		return err
 	}
 	lang := langOf(r)
 	for i := range msgs {
-		args := msgs[i].Args
-		if len(args) == 3 {
-			// number, action, status: translate the action and status names.
-			args = []any{args[0], s.Catalog.T(lang, "action."+toString(args[1])), s.Catalog.T(lang, "status."+toString(args[2]))}
-		}
-		msgs[i].Text = s.Catalog.T(lang, msgs[i].Key, args...)
+		msgs[i].Render(s.Catalog, lang)
 	}
 	if msgs == nil {
 		msgs = []notify.Message{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "unread": unread})
-	return nil
-}
-
-func toString(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+	out := map[string]any{"messages": msgs, "unread": unread}
+	if len(msgs) == limit {
+		// The next page: the messages older than the last one here.
+		out["next_before"] = msgs[len(msgs)-1].ID
 	}
-	return ""
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *inboxHandlers) apiInboxRead(w http.ResponseWriter, r *http.Request) error {

@@ -251,11 +251,7 @@ func (s *view) inboxFor(r *http.Request, limit int) ([]notify.Message, int, erro
 	}
 	lang := langOf(r)
 	for i := range msgs {
-		args := msgs[i].Args
-		if len(args) == 3 {
-			args = []any{args[0], s.Catalog.T(lang, "action."+toString(args[1])), s.Catalog.T(lang, "status."+toString(args[2]))}
-		}
-		msgs[i].Text = s.Catalog.T(lang, msgs[i].Key, args...)
+		msgs[i].Render(s.Catalog, lang)
 	}
 	return msgs, unread, nil
 }
