@@ -36,6 +36,7 @@ import (
 	"whistle/internal/sla/calendar"
 	"whistle/internal/sms"
 	"whistle/internal/stats"
+	"whistle/internal/timer"
 	"whistle/internal/web"
 )
 
@@ -340,11 +341,17 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		st := w.feed.Stats()
 		a.logger.Info("change feed", "events", st.Events, "batches", st.Batches, "lag_mean", st.LagMean().String(), "lag_max", st.LagMax.String())
 	}()
+	// One timer runner fires the kernel timers of every module that
+	// registers its kinds (today the SLA's warnings, breaches and
+	// supervisions).
+	timers := timer.NewRunner(a.db, timer.Config{Logger: a.logger})
+	w.sla.RegisterTimers(timers)
 	go func() {
-		if err := w.sla.NewScheduler(sla.SchedulerConfig{}).Run(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
-			a.logger.Error("sla scheduler stopped", "err", err)
+		if err := timers.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+			a.logger.Error("timer runner stopped", "err", err)
 		}
 	}()
+	go w.sla.RunCalendarReloads(ctx, 150*time.Second)
 	select {
 	case err := <-errc:
 		return err

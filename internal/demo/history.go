@@ -20,8 +20,10 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/db"
 	"whistle/internal/region"
+	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/stats"
+	"whistle/internal/timer"
 	"whistle/internal/workflow"
 )
 
@@ -1008,7 +1010,8 @@ type dayCount struct {
 func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCount) error {
 	caseArgs := make([]any, 0, len(cases)*35)
 	eventArgs := make([]any, 0, len(cases)*18)
-	var stageArgs, timerArgs []any
+	var stageArgs []any
+	var arms []timer.Arming
 	for _, c := range cases {
 		gr := &g.grids[c.grid]
 		var closed any
@@ -1050,9 +1053,9 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 				s.deadline.UTC(), s.warn.UTC(), nullTime(s.warned), nullTime(s.breached), nullTime(s.ended), s.outcome, s.assessed)
 			if s.ended.IsZero() && s.breached.IsZero() {
 				if s.warned.IsZero() {
-					timerArgs = append(timerArgs, s.warn.UTC(), "warning", c.id, s.id, c.created)
+					arms = append(arms, timer.Arming{Key: sla.TimerKey(sla.TimerWarning, c.id, s.id), Due: s.warn})
 				}
-				timerArgs = append(timerArgs, s.deadline.UTC(), "breach", c.id, s.id, c.created)
+				arms = append(arms, timer.Arming{Key: sla.TimerKey(sla.TimerBreach, c.id, s.id), Due: s.deadline})
 			}
 		}
 	}
@@ -1068,7 +1071,7 @@ func (g *historyGen) write(ctx context.Context, cases []*histCase, days []dayCou
 			16, per, stageArgs); err != nil {
 			return err
 		}
-		if err := insert(ctx, tx, "timers", "due_at, kind, case_id, stage_id, created_at", 5, per*3, timerArgs); err != nil {
+		if err := timer.ArmMany(ctx, tx, arms); err != nil {
 			return err
 		}
 		return g.number(ctx, tx, days)

@@ -217,7 +217,7 @@ func TestGenerateHistory(t *testing.T) {
 		}
 		// The planner has statistics for the tables the history filled, so
 		// that neither the next start nor the first queries plan on guesses.
-		for _, table := range []string{"cases", "case_events", "sla_stages", "timers", "rollup_flow", "rollup_state"} {
+		for _, table := range []string{"cases", "case_events", "sla_stages", "kernel_timers", "rollup_flow", "rollup_state"} {
 			q := `SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = $1`
 			if d.Dialect() == db.Postgres {
 				q = `SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1`

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/timer"
 )
 
 // BenchmarkDeadline measures PlanDeadline, the arithmetic done when a case
@@ -96,22 +96,24 @@ func TestPlanDeadline(t *testing.T) {
 	}
 }
 
-// TestFireRate measures how fast one scheduler fires due timers with many
-// pending: by default 1,000,000 pending timers (WHISTLE_BENCH_TIMERS), of
-// which 10,000 (WHISTLE_BENCH_DUE) fall due in each round. On each
-// database it fires the due warnings, then the due breaches (with their
-// escalation), the scheduler's default SchedulerConfig.Group of timers per
-// transaction; then, as the baseline, the same two rounds on as many fresh
-// cases, one timer per transaction (Group 1). Every round must fire
-// exactly the due timers. It is a benchmark, skipped unless WHISTLE_BENCH=1:
+// TestFireRate measures how fast one timer runner fires the SLA's due
+// timers with many pending: by default 1,000,000 pending kernel timers
+// (WHISTLE_BENCH_TIMERS), of which 10,000 (WHISTLE_BENCH_DUE) fall due in
+// each round. On each database it fires the due warnings, then the due
+// breaches (with their escalation), the runner's default timer.Config.Group
+// of timers per transaction; then, as the baseline, the bare kernel: as
+// many timers of a kind whose batch handler does nothing, among as many
+// pending. Every round must fire exactly the due timers. It is a
+// benchmark, skipped unless WHISTLE_BENCH=1:
 //
 //	WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES=postgres://… go test -run TestFireRate -v -timeout 90m ./internal/sla/
 //
 // Besides the lines for people, it logs one line per round, and one for
-// the time the claim's query takes to pick due timers out of the pending
+// the time the runner's query takes to pick due timers out of the pending
 // ones, for internal/benchreport (scripts/bench.sh keeps the output):
 //
-//	firerate store=sqlite round=warnings group=20 fired=10000 pending=1000000 seconds=9.520 per_second=1050.4
+//	firerate store=sqlite round=warnings group=100 fired=10000 pending=1000000 seconds=9.520 per_second=1050.4
+//	firerate store=sqlite round=bare group=100 fired=10000 pending=1000000 seconds=0.520 per_second=19230.8
 //	firerate store=sqlite claim_ms=0.052 pending=1000000 due=10000
 func TestFireRate(t *testing.T) {
 	if os.Getenv("WHISTLE_BENCH") != "1" {
@@ -132,18 +134,10 @@ func TestFireRate(t *testing.T) {
 			start = time.Now()
 			fillTimers(t, w.d, ids, pending-2*len(ids))
 			t.Logf("%s: %d far-future timers inserted in %v", dialect, pending-2*len(ids), time.Since(start).Round(time.Millisecond))
-			if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE fired_at IS NULL`); got != pending {
+			if got := w.count(t, `SELECT COUNT(*) FROM kernel_timers`); got != pending {
 				t.Fatalf("got %d pending timers, want %d", got, pending)
 			}
-			if dialect == db.Postgres {
-				err := w.d.InTx(context.Background(), func(tx *db.Tx) error {
-					_, err := tx.Exec(context.Background(), `ANALYZE timers`)
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			analyze(t, w.d)
 			// The cases entered their accept stage (2h) on Friday at 16:00:
 			// their warnings fall due before 8:50 on Sunday, a make-up
 			// workday, and their breaches at 9:00. The breaches'
@@ -151,21 +145,41 @@ func TestFireRate(t *testing.T) {
 			// fireRound checks each round against the timers due.
 			clk.Set(cst(2025, 9, 28, 8, 50))
 			w.logClaim(t, dialect, due)
-			w.fireRound(t, dialect, "warnings", 0, due)
+			w.fireRound(t, dialect, "warnings", w.runner(timer.Config{}), due)
 			clk.Set(cst(2025, 9, 28, 9, 0))
-			w.fireRound(t, dialect, "breaches", 0, due)
+			w.fireRound(t, dialect, "breaches", w.runner(timer.Config{}), due)
 
-			// The baseline: as many fresh cases entering their accept stage
-			// at 9:00 (warnings due before 10:50, breaches at 11:00), fired
-			// one timer per transaction.
-			start = time.Now()
-			ids = w.cloneCases(t, w.submit(t, "resident", "ZL0302", inA), due)
-			t.Logf("%s: %d more cases with open stages for the baseline in %v", dialect, len(ids), time.Since(start).Round(time.Millisecond))
-			clk.Set(cst(2025, 9, 28, 10, 50))
-			w.fireRound(t, dialect, "warnings", 1, due)
-			clk.Set(cst(2025, 9, 28, 11, 0))
-			w.fireRound(t, dialect, "breaches", 1, due)
+			// The baseline: as many timers of a kind with a no-op batch
+			// handler, due now among about as many pending, fired by the
+			// same runner: the kernel's own cost, without the SLA's effect.
+			bare := make([]timer.Arming, due)
+			for i := range bare {
+				bare[i] = timer.Arming{Key: timer.Key{Kind: "bench.noop", Subject: strconv.Itoa(i), Name: "t"}, Due: clk.Now()}
+			}
+			err := w.d.InTx(context.Background(), func(tx *db.Tx) error { return timer.ArmMany(context.Background(), tx, bare) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			analyze(t, w.d)
+			r := timer.NewRunner(w.d, timer.Config{})
+			r.HandleBatch("bench.noop", func(context.Context, *db.Tx, []timer.Timer) error { return nil })
+			w.fireRound(t, dialect, "bare", r, due)
 		})
+	}
+}
+
+// analyze refreshes PostgreSQL's planner statistics after a bulk load.
+func analyze(t *testing.T, d *db.DB) {
+	t.Helper()
+	if d.Dialect() != db.Postgres {
+		return
+	}
+	err := d.InTx(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.Exec(context.Background(), `ANALYZE kernel_timers`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -184,20 +198,18 @@ func benchSize(t *testing.T, name string, def int) int {
 	return n
 }
 
-// fireRound runs one scheduler over the timers due now, group timers per
-// transaction (0: the scheduler's default), and checks that it fires
+// fireRound runs r over the timers due now and checks that it fires
 // exactly want of them and leaves none due.
-func (w *world) fireRound(t *testing.T, dialect db.Dialect, round string, group, want int) {
+func (w *world) fireRound(t *testing.T, dialect db.Dialect, round string, r *timer.Runner, want int) {
 	t.Helper()
 	ctx := context.Background()
 	now := w.clk.Now().UTC()
-	pending := w.count(t, `SELECT COUNT(*) FROM timers WHERE fired_at IS NULL`)
-	if n := w.count(t, `SELECT COUNT(*) FROM timers WHERE fired_at IS NULL AND due_at <= $1`, now); n != want {
+	pending := w.count(t, `SELECT COUNT(*) FROM kernel_timers`)
+	if n := w.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE run_at <= $1`, now); n != want {
 		t.Fatalf("%s: %d timers due before the round, want %d", round, n, want)
 	}
-	s := w.eng.NewScheduler(SchedulerConfig{Group: group})
 	start := time.Now()
-	n, err := s.RunDue(ctx)
+	n, err := r.RunDue(ctx)
 	el := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -205,29 +217,29 @@ func (w *world) fireRound(t *testing.T, dialect db.Dialect, round string, group,
 	if n != want {
 		t.Fatalf("%s: fired %d, want %d", round, n, want)
 	}
-	if left := w.count(t, `SELECT COUNT(*) FROM timers WHERE fired_at IS NULL AND due_at <= $1`, now); left != 0 {
+	if left := w.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE run_at <= $1`, now); left != 0 {
 		t.Fatalf("%s: %d due timers left unfired", round, left)
 	}
-	group = s.cfg.Group
+	const group = 100 // timer.Config's default Group
 	t.Logf("%s: %s, %d per transaction: fired %d of %d pending in %v: %.0f timers/s, %v per timer",
 		dialect, round, group, n, pending, el.Round(time.Millisecond), float64(n)/el.Seconds(), (el / time.Duration(n)).Round(time.Microsecond))
 	t.Logf("firerate store=%s round=%s group=%d fired=%d pending=%d seconds=%.3f per_second=%.1f",
 		dialect, round, group, n, pending, el.Seconds(), float64(n)/el.Seconds())
 }
 
-// logClaim times the query with which a scheduler's claim picks the first
-// batch of due timers out of the pending ones (the inner SELECT of
-// Scheduler.claim), without claiming them.
+// logClaim times the query with which a runner picks the first group of
+// due timers out of the pending ones (the inner SELECT of its claim),
+// without claiming them.
 func (w *world) logClaim(t *testing.T, dialect db.Dialect, due int) {
 	t.Helper()
 	ctx := context.Background()
 	now := w.clk.Now().UTC()
-	pending := w.count(t, `SELECT COUNT(*) FROM timers WHERE fired_at IS NULL`)
+	pending := w.count(t, `SELECT COUNT(*) FROM kernel_timers`)
 	const runs = 200
 	start := time.Now()
 	for range runs {
-		rows, err := w.d.Query(ctx, `SELECT id FROM timers WHERE fired_at IS NULL AND due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-			ORDER BY due_at, id LIMIT $2`, now, 100)
+		rows, err := w.d.Query(ctx, `SELECT id FROM kernel_timers WHERE run_at <= $1 AND kind IN ($2, $3, $4) ORDER BY run_at, id LIMIT $5`,
+			now, TimerWarning, TimerBreach, TimerSupervision, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,39 +260,23 @@ func (w *world) logClaim(t *testing.T, dialect db.Dialect, due int) {
 	t.Logf("firerate store=%s claim_ms=%.3f pending=%d due=%d", dialect, ms, pending, due)
 }
 
-// fillTimers inserts n timers due in 2030 and later on the given cases, in
-// multi-row statements.
+// fillTimers arms n SLA timers due in 2030 and later on the given cases
+// (names no stage or supervision has), many a transaction.
 func fillTimers(t *testing.T, d *db.DB, caseIDs []int64, n int) {
 	t.Helper()
 	ctx := context.Background()
-	const rows = 500
 	due := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	kinds := []string{TimerWarning, TimerBreach, TimerSupervision}
 	for done := 0; done < n; {
-		err := d.InTx(ctx, func(tx *db.Tx) error {
-			for k := 0; k < 40 && done < n; k++ {
-				m := min(rows, n-done)
-				var b strings.Builder
-				b.WriteString(`INSERT INTO timers (due_at, kind, case_id, created_at) VALUES `)
-				args := make([]any, 0, 3*m+1)
-				args = append(args, tx.Now())
-				for i := 0; i < m; i++ {
-					if i > 0 {
-						b.WriteString(", ")
-					}
-					j := done + i
-					args = append(args, due.Add(time.Duration(j)*time.Second), []string{kindWarning, kindBreach, kindSupervision}[j%3], caseIDs[j%len(caseIDs)])
-					p := len(args)
-					b.WriteString("($" + strconv.Itoa(p-2) + ", $" + strconv.Itoa(p-1) + ", $" + strconv.Itoa(p) + ", $1)")
-				}
-				if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-					return err
-				}
-				done += m
-			}
-			return nil
-		})
-		if err != nil {
+		m := min(20000, n-done)
+		as := make([]timer.Arming, m)
+		for i := range as {
+			j := done + i
+			as[i] = timer.Arming{Key: TimerKey(kinds[j%3], caseIDs[j%len(caseIDs)], int64(1_000_000_000+j)), Due: due.Add(time.Duration(j) * time.Second)}
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error { return timer.ArmMany(ctx, tx, as) }); err != nil {
 			t.Fatal(err)
 		}
+		done += m
 	}
 }

@@ -66,22 +66,38 @@
 //
 // Each open, running stage has a warning timer at warn_pct of its limit
 // (default 80%) and a breach timer at its deadline; each supervision has one
-// at its own deadline. Timers live in the table timers. A Scheduler claims
-// due timers in due order under a lease (FOR UPDATE SKIP LOCKED on
-// PostgreSQL; SQLite's single writer serialises) and fires them in that
-// order. Firing a timer locks its case, marks the timer fired only if it
-// was not fired yet, updates the stage or supervision, and takes the step on
-// the case through casework's one change path as the system
-// (casework.Service.SystemStep: the timeline, the inbox entries, the SLA
-// state from the engine's own computation, the rollups), all in the
-// transaction that marks it: a timer fires exactly
-// once, across restarts and replicas, and a crash leaves it either fired
-// completely or not at all. To spare a disk flush per timer, up to
-// SchedulerConfig.Group timers share a transaction; a group is all or
-// nothing, and a group that fails is fired again one timer per
-// transaction. A breach fired late (after a restart) dates the supervision
-// it opens from the instant it fell due, so that the outcome does not
-// depend on when a scheduler ran.
+// at its own deadline. They are the kernel's timers (package timer, table
+// kernel_timers), keyed by kind, subject and name:
+//
+//	sla.warning      case id  stage id
+//	sla.breach       case id  stage id
+//	sla.supervision  case id  supervision id
+//
+// so that re-arming one (a resumed or extended stage, a recomputed
+// provisional deadline) is an upsert of its key and cancelling them a
+// delete by key (timer.ArmMany, CancelMany, CancelSubject), in the
+// transaction of the change. The application's one timer.Runner fires them
+// (RegisterTimers gives it one batch handler for the three kinds, so that
+// they fire in due order across kinds): it claims due timers by the
+// database's clock, deleting them (FOR UPDATE SKIP LOCKED on PostgreSQL;
+// SQLite's single writer serialises), and hands each group, up to
+// timer.Config.Group timers, to the handler in the same transaction. The
+// handler locks the timers' cases in id order, updates the stage or
+// supervision, and takes the step on the case through casework's one
+// change path as the system (casework.Service.SystemStep: the timeline,
+// the inbox entries, the SLA state from the engine's own computation, the
+// rollups). A timer is gone exactly when its effect is there: it fires
+// exactly once, across restarts and replicas, and a crash leaves it
+// either fired completely or not at all. A group that fails is fired
+// again one timer per transaction. A case that a change holds locked
+// while its timer comes due (PostgreSQL) has the timer armed again as it
+// was, to fire after the change: casework locks a case before its timers,
+// the runner its timers before their cases, and waiting would deadlock. A
+// timer whose stage or supervision a change made moot fires without an
+// effect. A breach fired late (after a restart) dates the supervision it
+// opens from the instant it fell due, so that the outcome does not depend
+// on when a runner ran. Each step records that instant (due_at) and the
+// replica that fired it (fired_by, Config.Replica).
 //
 //   - A warning sets sla_state warning, writes sla_warning on the timeline
 //     and notifies the handler and the supervisor of the handling unit.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync/atomic"
 
 	"whistle/internal/account"
@@ -33,6 +35,10 @@ type Config struct {
 	// ManualSupervisionLimit is the deadline of a leader's supervision when
 	// the leader gives none (default "2wd").
 	ManualSupervisionLimit string
+	// Replica names this process in the timeline data (fired_by) of the
+	// warnings and breaches its timers fire (default: host name/process
+	// id), so that one can tell which replica fired a timer.
+	Replica string
 }
 
 // DefaultConfig returns the production defaults.
@@ -60,8 +66,9 @@ type Deps struct {
 // casework.Deadlines (casework.Service.UseDeadlines): casework calls it in
 // every change's transaction and writes the deadline and SLA state it
 // returns. It owns the time-limit rules, the stage deadlines, the
-// supervisions and the timers, and writes no case row; NewScheduler fires
-// the timers, whose steps go through casework.Service.SystemStep. It is
+// supervisions and the timers, and writes no case row; a timer.Runner
+// fires the timers (RegisterTimers), whose steps go through
+// casework.Service.SystemStep. It is
 // safe for concurrent use.
 type Engine struct {
 	db        *db.DB
@@ -97,6 +104,10 @@ func New(ctx context.Context, d Deps) (*Engine, error) {
 	}
 	if d.Config.ManualSupervisionLimit == "" {
 		d.Config.ManualSupervisionLimit = def.ManualSupervisionLimit
+	}
+	if d.Config.Replica == "" {
+		host, _ := os.Hostname()
+		d.Config.Replica = host + "/" + strconv.Itoa(os.Getpid())
 	}
 	if d.Config.WarnPercent < 1 || d.Config.WarnPercent > 99 {
 		return nil, fmt.Errorf("sla.New: WarnPercent %d is outside 1–99", d.Config.WarnPercent)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestDeadlineOnStageEntry(t *testing.T) {
 			}
 		})
 		t.Run("one warning and one breach timer per running stage", func(t *testing.T) {
-			got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, ws.ID)
+			got := w.countTimers(t, ws.ID)
 			if got != 2 {
 				t.Errorf("got %d pending timers, want 2", got)
 			}
@@ -159,7 +160,7 @@ func TestTerminalStatesCloseEverything(t *testing.T) {
 				w.clk.Advance(72 * time.Hour) // past the accept deadline, but no scheduler ran
 				tt.finish(c.ID)
 				w.checkStage(t, c.ID, stageWant{sla: "none", deadline: "-"})
-				if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, c.ID); got != 0 {
+				if got := w.countTimers(t, c.ID); got != 0 {
 					t.Errorf("got %d pending timers, want 0", got)
 				}
 				if got := w.count(t, `SELECT COUNT(*) FROM supervisions WHERE case_id = $1 AND status = 'closed'`, c.ID); got != 1 {
@@ -184,7 +185,7 @@ func TestSuspensionPausesTheClock(t *testing.T) {
 		before, _ := w.eng.Remaining(w.open(t, c.ID), w.clk.Now())
 		w.act(t, "staff-a", c.ID, casework.ActSuspend, casework.Input{Reason: "等待业主回复"})
 		w.checkStage(t, c.ID, stageWant{stage: "handle", limit: "2wd", deadline: "-", warn: "2025-09-29 11:30 Mon", sla: "paused"})
-		if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL`, c.ID); got != 0 {
+		if got := w.countTimers(t, c.ID); got != 0 {
 			t.Errorf("got %d pending timers while suspended, want 0", got)
 		}
 		// Well past the original deadline: nothing fires while the clock stands still.
@@ -374,7 +375,7 @@ func TestManualSupervision(t *testing.T) {
 				!sv[0].Deadline.Equal(deadline) || sv[0].IssuedBy != w.users["leader"].ID {
 				t.Fatalf("got %s", dump(sv))
 			}
-			if got := w.count(t, `SELECT COUNT(*) FROM timers WHERE supervision_id = $1 AND fired_at IS NULL`, sv[0].ID); got != 1 {
+			if got := w.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE kind = $1 AND subject = $2 AND name = $3`, TimerSupervision, strconv.FormatInt(c.ID, 10), strconv.FormatInt(sv[0].ID, 10)); got != 1 {
 				t.Errorf("got %d timers, want 1", got)
 			}
 			w.clk.Set(cst(2025, 9, 28, 10, 0))

@@ -17,23 +17,23 @@ import (
 // (casework.Service.SystemStep): the timeline, the notifications, the
 // case's SLA state (from CaseDeadline, which reads the stage just
 // updated) and the rollups, all in the timer's transaction.
-func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t timer) (bool, error) {
+func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t due) (bool, error) {
 	now := tx.Now()
 	loc := e.Calendar().Location()
 	switch t.kind {
-	case kindWarning, kindBreach:
-		st, err := stageByID(ctx, tx, t.stageID)
+	case TimerWarning, TimerBreach:
+		st, err := stageByID(ctx, tx, t.id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
 		if err != nil {
 			return false, db.Translate(err)
 		}
-		if !st.EndedAt.IsZero() || !st.PausedAt.IsZero() || !st.BreachedAt.IsZero() || (t.kind == kindWarning && !st.WarnedAt.IsZero()) {
+		if !st.EndedAt.IsZero() || !st.PausedAt.IsZero() || !st.BreachedAt.IsZero() || (t.kind == TimerWarning && !st.WarnedAt.IsZero()) {
 			return false, nil
 		}
 		action, kind := casework.ActWarning, "sla_warning"
-		if t.kind == kindWarning {
+		if t.kind == TimerWarning {
 			st.WarnedAt = now
 		} else {
 			st.BreachedAt = now
@@ -43,21 +43,21 @@ func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t timer) (bool, error
 			return false, err
 		}
 		data := map[string]any{"stage": st.Stage, "limit": st.Limit, "deadline": st.Deadline.In(loc).Format(time.RFC3339),
-			"due_at": t.due.In(loc).Format(time.RFC3339)}
+			"due_at": t.at.In(loc).Format(time.RFC3339), "fired_by": e.cfg.Replica}
 		c, err := e.cases.SystemStep(ctx, tx, t.caseID, casework.Step{Action: action, Data: data,
 			Effects: []casework.Effect{casework.EffNotifyHandler}, NotifyKind: kind,
 			Notify: func(c *casework.Case) ([]int64, error) { return supervisors(ctx, tx, c) }})
 		if err != nil {
 			return false, err
 		}
-		if t.kind == kindBreach {
-			if err := e.escalate(ctx, tx, c, ReasonStageBreach, st.ID, 0, t.due, now); err != nil {
+		if t.kind == TimerBreach {
+			if err := e.escalate(ctx, tx, c, ReasonStageBreach, st.ID, 0, t.at, now); err != nil {
 				return false, err
 			}
 		}
 		return true, nil
-	case kindSupervision:
-		sv, err := scanSupervision(tx.QueryRow(ctx, `SELECT `+supCols+` FROM supervisions WHERE id = $1`, t.supID))
+	case TimerSupervision:
+		sv, err := scanSupervision(tx.QueryRow(ctx, `SELECT `+supCols+` FROM supervisions WHERE id = $1`, t.id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -71,14 +71,14 @@ func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t timer) (bool, error
 			return false, err
 		}
 		data := map[string]any{"supervision": sv.ID, "level": sv.Level, "kind": sv.Kind, "deadline": sv.Deadline.In(loc).Format(time.RFC3339),
-			"due_at": t.due.In(loc).Format(time.RFC3339)}
+			"due_at": t.at.In(loc).Format(time.RFC3339), "fired_by": e.cfg.Replica}
 		c, err := e.cases.SystemStep(ctx, tx, t.caseID, casework.Step{Action: casework.ActBreach, Data: data,
 			Effects: []casework.Effect{casework.EffNotifyHandler}, NotifyKind: "sla_breach",
 			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, sv.Level, sv.RegionCode) }})
 		if err != nil {
 			return false, err
 		}
-		if err := e.escalate(ctx, tx, c, ReasonSupBreach, sv.StageID, sv.ID, t.due, now); err != nil {
+		if err := e.escalate(ctx, tx, c, ReasonSupBreach, sv.StageID, sv.ID, t.at, now); err != nil {
 			return false, err
 		}
 		return true, nil

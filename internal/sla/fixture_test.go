@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"whistle/internal/feed"
 	"whistle/internal/notify"
 	"whistle/internal/region"
+	"whistle/internal/timer"
 	"whistle/internal/worldtest"
 )
 
@@ -93,10 +95,9 @@ func (w *world) start(t testing.TB, wt *worldtest.World) {
 	w.svc.UseDeadlines(w.eng)
 }
 
-// reopener returns a function that opens and migrates the same database on
-// every call (one SQLite directory, or one PostgreSQL schema), as a
-// restarted process or a second replica would.
-func reopener(t testing.TB, dialect db.Dialect, clk *clock.Fake) func() *db.DB {
+// freshDB returns the configuration of an empty database of dialect: a
+// new SQLite directory, or a new PostgreSQL schema.
+func freshDB(t testing.TB, dialect db.Dialect) db.Config {
 	t.Helper()
 	var cfg db.Config
 	switch dialect {
@@ -106,6 +107,15 @@ func reopener(t testing.TB, dialect db.Dialect, clk *clock.Fake) func() *db.DB {
 		cfg.URL = dbtest.PostgresURL(t)
 		cfg.SearchPath = dbtest.NewSchema(t, cfg.URL)
 	}
+	return cfg
+}
+
+// reopener returns a function that opens and migrates the same database on
+// every call (one SQLite directory, or one PostgreSQL schema), as a
+// restarted process or a second replica would.
+func reopener(t testing.TB, dialect db.Dialect, clk *clock.Fake) func() *db.DB {
+	t.Helper()
+	cfg := freshDB(t, dialect)
 	return func() *db.DB {
 		t.Helper()
 		ctx := context.Background()
@@ -165,14 +175,28 @@ func (w *world) open(t testing.TB, id int64) *Stage {
 	return nil
 }
 
-// runDue runs a fresh scheduler and returns how many timers fired.
+// runner returns a fresh timer runner with the engine's handlers.
+func (w *world) runner(cfg timer.Config) *timer.Runner {
+	r := timer.NewRunner(w.d, cfg)
+	w.eng.RegisterTimers(r)
+	return r
+}
+
+// runDue runs a fresh timer runner and returns how many timers fired.
 func (w *world) runDue(t testing.TB) int {
 	t.Helper()
-	n, err := w.eng.NewScheduler(SchedulerConfig{}).RunDue(context.Background())
+	n, err := w.runner(timer.Config{}).RunDue(context.Background())
 	if err != nil {
 		t.Fatalf("RunDue: %v", err)
 	}
 	return n
+}
+
+// countTimers counts the engine's pending timers of a case.
+func (w *world) countTimers(t testing.TB, caseID int64) int {
+	t.Helper()
+	return w.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE kind IN ($1, $2, $3) AND subject = $4`,
+		TimerWarning, TimerBreach, TimerSupervision, strconv.FormatInt(caseID, 10))
 }
 
 // count runs a COUNT(*) query.

@@ -31,7 +31,8 @@ func official2027() []calendar.Day {
 // pendingTimers lists the due times of a case's pending timers.
 func (w *world) pendingTimers(t *testing.T, caseID int64) []time.Time {
 	t.Helper()
-	rows, err := w.d.Query(context.Background(), `SELECT due_at FROM timers WHERE case_id = $1 AND fired_at IS NULL ORDER BY due_at`, caseID)
+	rows, err := w.d.Query(context.Background(), `SELECT due_at FROM kernel_timers WHERE kind IN ($1, $2, $3) AND subject = $4 ORDER BY due_at`,
+		TimerWarning, TimerBreach, TimerSupervision, strconv.FormatInt(caseID, 10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/timer"
 )
 
 // TestRestartFiresMissedTimersInOrder: cases have deadlines pending, the
@@ -154,9 +155,10 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 		now    time.Time
 		action string
 		kind   string
+		stages string
 	}{
-		{"warnings", cst(2025, 9, 28, 8, 50), "sla_warning", kindWarning},
-		{"breaches", cst(2025, 9, 28, 9, 0), "sla_breach", kindBreach},
+		{"warnings", cst(2025, 9, 28, 8, 50), "sla_warning", TimerWarning, "warned_at"},
+		{"breaches", cst(2025, 9, 28, 9, 0), "sla_breach", TimerBreach, "breached_at"},
 	}
 	for _, r := range rounds {
 		t.Run(r.name, func(t *testing.T) {
@@ -168,8 +170,7 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					s := w.eng.NewScheduler(SchedulerConfig{Owner: fmt.Sprintf("replica-%d", i+1), Batch: 25})
-					fired[i], errc[i] = s.RunDue(context.Background())
+					fired[i], errc[i] = w.runner(timer.Config{Group: 25}).RunDue(context.Background())
 				}()
 			}
 			wg.Wait()
@@ -184,11 +185,11 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 				got  int
 			}{
 				{"fired by both replicas", fired[0] + fired[1]},
-				{"timers fired", w1.count(t, `SELECT COUNT(*) FROM timers WHERE kind = $1 AND fired_at IS NOT NULL AND effective = $2`, r.kind, true)},
+				{"stages marked", w1.count(t, `SELECT COUNT(*) FROM sla_stages WHERE `+r.stages+` IS NOT NULL`)},
 				{"timeline steps", w1.count(t, `SELECT COUNT(*) FROM case_events WHERE action = $1`, r.action)},
 				{"cases with a step", w1.count(t, `SELECT COUNT(DISTINCT case_id) FROM case_events WHERE action = $1`, r.action)},
 			}
-			if r.kind == kindBreach {
+			if r.kind == TimerBreach {
 				checks = append(checks, struct {
 					name string
 					got  int
@@ -199,7 +200,7 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 					t.Errorf("%s: got %d, want %d", c.name, c.got, n)
 				}
 			}
-			if got := w1.count(t, `SELECT COUNT(*) FROM timers WHERE kind = $1 AND fired_at IS NULL`, r.kind); got != 0 {
+			if got := w1.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE kind = $1`, r.kind); got != 0 {
 				t.Errorf("%d timers left unfired", got)
 			}
 		})

@@ -285,31 +285,6 @@ func (e *Engine) extendStage(ctx context.Context, tx *db.Tx, cal *calendar.Calen
 	return scheduleStage(ctx, tx, s)
 }
 
-// scheduleStage replaces s's pending timers with those its state calls
-// for: none once it ended, while it is paused or without a limit;
-// otherwise a warning (unless it fired or the breach did) and a breach
-// (unless it fired).
-func scheduleStage(ctx context.Context, tx *db.Tx, s *Stage) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND stage_id = $2 AND fired_at IS NULL`, s.CaseID, s.ID); err != nil {
-		return err
-	}
-	return addStageTimers(ctx, tx, s)
-}
-
-// addStageTimers adds the stage's warning and breach timers, in one
-// statement (this runs in every submission's transaction).
-func addStageTimers(ctx context.Context, tx *db.Tx, s *Stage) error {
-	if !s.EndedAt.IsZero() || !s.PausedAt.IsZero() || s.Deadline.IsZero() || !s.BreachedAt.IsZero() {
-		return nil
-	}
-	if !s.WarnedAt.IsZero() || !s.WarnAt.Before(s.Deadline) {
-		return addTimer(ctx, tx, kindBreach, s.Deadline, s.CaseID, s.ID, 0)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO timers (due_at, kind, case_id, stage_id, created_at) VALUES ($1, $2, $3, $4, $5), ($6, $7, $3, $4, $5)`,
-		s.WarnAt.UTC(), kindWarning, s.CaseID, s.ID, tx.Now(), s.Deadline.UTC(), kindBreach)
-	return err
-}
-
 // caseDeadline is the deadline a case shows for its current stage s: none
 // without a stage or while the stage is paused.
 func caseDeadline(s *Stage) time.Time {

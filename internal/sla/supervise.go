@@ -10,6 +10,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/region"
 	"whistle/internal/sla/calendar"
+	"whistle/internal/timer"
 )
 
 // Supervision levels, bottom up.
@@ -125,7 +126,7 @@ func insertSupervision(ctx context.Context, tx *db.Tx, s *Supervision) error {
 		return err
 	}
 	s.ID = id
-	return addTimer(ctx, tx, kindSupervision, s.Deadline, s.CaseID, 0, id)
+	return timer.Arm(ctx, tx, TimerKey(TimerSupervision, s.CaseID, id), s.Deadline, nil)
 }
 
 // manualSupervision records a leader's supervise action: at the leader's
@@ -214,8 +215,7 @@ func answerSupervisions(ctx context.Context, tx *db.Tx, caseID int64, note strin
 		SupAnswered, now, note, caseID, SupOpen); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL`, caseID, kindSupervision)
-	return err
+	return cancelSupervisionTimers(ctx, tx, caseID)
 }
 
 // closeSupervisions closes the open supervisions of a case that ended.
@@ -224,8 +224,7 @@ func closeSupervisions(ctx context.Context, tx *db.Tx, caseID int64, now time.Ti
 		SupClosed, now, caseID, SupOpen); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL`, caseID, kindSupervision)
-	return err
+	return cancelSupervisionTimers(ctx, tx, caseID)
 }
 
 // usersWithRoles returns the enabled users bound to region code who hold any

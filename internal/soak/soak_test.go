@@ -110,19 +110,14 @@ func TestCheckCatchesTimerFiredTwice(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			stage, err := tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, started_at, deadline_at) VALUES ($1, 'accept', 'submitted', $2, $2) RETURNING id`, id, tx.Now())
-			if err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO sla_stages (case_id, stage, status, started_at, deadline_at, warned_at, breached_at) VALUES ($1, 'accept', 'submitted', $2, $2, $2, $2)`, id, tx.Now()); err != nil {
 				return err
 			}
-			for _, kind := range []string{"warning", "breach"} {
-				if _, err := tx.Exec(ctx, `INSERT INTO timers (due_at, kind, case_id, stage_id, created_at, fired_at, effective) VALUES ($1, $2, $3, $4, $1, $1, $5)`,
-					tx.Now(), kind, id, stage, true); err != nil {
-					return err
-				}
-			}
-			// One warning timer, two warnings on the timeline.
-			for _, a := range []string{"submit", "sla_warning", "sla_warning", "sla_breach"} {
-				if _, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, at, actor_name, action) VALUES ($1, $2, 'x', $3)`, id, tx.Now(), a); err != nil {
+			// One warning timer (due at 10:00) fired twice: two warnings
+			// on the timeline with the same due time.
+			for _, e := range [][2]string{{"submit", `{}`}, {"sla_warning", `{"stage":"accept","due_at":"2026-11-23T10:00:00+08:00"}`},
+				{"sla_warning", `{"stage":"accept","due_at":"2026-11-23T10:00:00+08:00"}`}, {"sla_breach", `{"stage":"accept","due_at":"2026-11-23T10:30:00+08:00"}`}} {
+				if _, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, at, actor_name, action, data) VALUES ($1, $2, 'x', $3, $4)`, id, tx.Now(), e[0], e[1]); err != nil {
 					return err
 				}
 			}
@@ -136,7 +131,7 @@ func TestCheckCatchesTimerFiredTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := strings.Join(res.problems, "\n")
-		if !strings.Contains(all, "2 sla_warning steps for 1 fired warning timers") {
+		if !strings.Contains(all, "sla_warning of accept due 2026-11-23T10:00:00+08:00 fired 2 times") {
 			t.Fatalf("a warning fired twice went unnoticed: problems %q, notes %q", all, res.notes)
 		}
 	})

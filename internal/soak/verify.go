@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -168,12 +169,16 @@ func tableExists(ctx context.Context, d *db.DB, name string) (bool, error) {
 	return n > 0, err
 }
 
-// checkTimers checks the durable SLA timers of the load's cases: none
-// fired twice (one sla_warning on the timeline per effective warning
-// timer, one sla_breach per effective breach or supervision timer), and
-// every open, running stage with a deadline still has its breach timer.
+// checkTimers checks the durable SLA timers of the load's cases (kernel
+// timers, deleted as they fire): none fired twice, and none was lost.
+// A firing leaves its step on the timeline with the instant the timer fell
+// due (data due_at), its stage and, for a supervision's breach, the
+// supervision, so two steps of one action with the same of these are one
+// timer fired twice; a warning or breach recorded on a stage or supervision with no
+// step is a firing that lost its step; and an open, running stage with a
+// deadline, not yet breached, must still have its breach timer pending.
 func checkTimers(ctx context.Context, d *db.DB, prefix string, res *result) error {
-	for _, t := range []string{"timers", "sla_stages"} {
+	for _, t := range []string{"kernel_timers", "sla_stages"} {
 		ok, err := tableExists(ctx, d, t)
 		if err != nil {
 			return err
@@ -183,65 +188,130 @@ func checkTimers(ctx context.Context, d *db.DB, prefix string, res *result) erro
 			return nil
 		}
 	}
-	var total, fired, effective int
-	if err := d.QueryRow(ctx, `SELECT COUNT(*), COUNT(t.fired_at), COALESCE(SUM(CASE WHEN t.effective = $2 THEN 1 ELSE 0 END), 0)
-		FROM timers t JOIN cases c ON c.id = t.case_id WHERE c.idem_key LIKE $1`,
-		prefix+"%", true).Scan(&total, &fired, &effective); err != nil {
-		return err
-	}
-	res.fired = effective
-	var stages int
+	var stages, pending int
 	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM sla_stages s JOIN cases c ON c.id = s.case_id WHERE c.idem_key LIKE $1`,
 		prefix+"%").Scan(&stages); err != nil {
 		return err
 	}
-	if total == 0 && stages == 0 {
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM kernel_timers t JOIN cases c ON t.subject = `+idText(d)+`
+		WHERE t.kind IN ('sla.warning', 'sla.breach', 'sla.supervision') AND c.idem_key LIKE $1`, prefix+"%").Scan(&pending); err != nil {
+		return err
+	}
+	if pending == 0 && stages == 0 {
 		res.notes = append(res.notes, "timers: not checked: the server created no SLA stages or timers for these cases (is the SLA engine wired into serve?)")
 		return nil
 	}
-	// Fired twice: more timeline steps than effective firings, per case.
-	rows, err := d.Query(ctx, `SELECT c.id,
-			(SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.action = 'sla_warning'),
-			(SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind = 'warning' AND t.fired_at IS NOT NULL AND t.effective = $2),
-			(SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.action = 'sla_breach'),
-			(SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind IN ('breach', 'supervision') AND t.fired_at IS NOT NULL AND t.effective = $2)
-		FROM cases c WHERE c.idem_key LIKE $1`, prefix+"%", true)
+	// Each firing's step, by case, action and due time.
+	rows, err := d.Query(ctx, `SELECT e.case_id, e.action, e.data FROM case_events e JOIN cases c ON c.id = e.case_id
+		WHERE c.idem_key LIKE $1 AND e.action IN ('sla_warning', 'sla_breach')`, prefix+"%")
 	if err != nil {
 		return err
 	}
-	var twice []string
+	steps := map[string]int{}
+	perCase := map[int64][2]int{} // distinct warnings, breaches
 	for rows.Next() {
 		var id int64
-		var warnEv, warnT, breachEv, breachT int
-		if err := rows.Scan(&id, &warnEv, &warnT, &breachEv, &breachT); err != nil {
+		var action string
+		var data *string
+		if err := rows.Scan(&id, &action, &data); err != nil {
 			rows.Close()
 			return err
 		}
-		if warnEv != warnT || breachEv != breachT {
-			twice = append(twice, fmt.Sprintf("case %d: %d sla_warning steps for %d fired warning timers, %d sla_breach steps for %d fired breach timers",
-				id, warnEv, warnT, breachEv, breachT))
+		var f struct {
+			Due         string `json:"due_at"`
+			Stage       string `json:"stage"`
+			Supervision any    `json:"supervision"`
+		}
+		if data != nil {
+			_ = json.Unmarshal([]byte(*data), &f)
+		}
+		k := fmt.Sprintf("case %d: %s of %s due %s", id, action, f.Stage, f.Due)
+		if f.Supervision != nil {
+			k += fmt.Sprintf(" (supervision %v)", f.Supervision)
+		}
+		steps[k]++
+		if steps[k] == 1 {
+			n := perCase[id]
+			if action == "sla_warning" {
+				n[0]++
+			} else {
+				n[1]++
+			}
+			perCase[id] = n
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	// Lost: an open, running stage with a deadline and no breach timer.
+	var twice []string
+	for k, n := range steps {
+		if n > 1 {
+			twice = append(twice, fmt.Sprintf("%s fired %d times", k, n))
+		}
+	}
+	// Marks without their steps: the stages warned or breached and the
+	// supervisions breached, per case, against the distinct steps.
+	rows, err = d.Query(ctx, `SELECT c.id,
+			(SELECT COUNT(*) FROM sla_stages s WHERE s.case_id = c.id AND s.warned_at IS NOT NULL),
+			(SELECT COUNT(*) FROM sla_stages s WHERE s.case_id = c.id AND s.breached_at IS NOT NULL)
+			+ (SELECT COUNT(*) FROM supervisions v WHERE v.case_id = c.id AND v.breached_at IS NOT NULL)
+		FROM cases c WHERE c.idem_key LIKE $1`, prefix+"%")
+	if err != nil {
+		return err
+	}
+	var unstepped []string
+	for rows.Next() {
+		var id int64
+		var warned, breached int
+		if err := rows.Scan(&id, &warned, &breached); err != nil {
+			rows.Close()
+			return err
+		}
+		n := perCase[id]
+		if warned > n[0] || breached > n[1] {
+			unstepped = append(unstepped, fmt.Sprintf("case %d: %d warnings marked for %d sla_warning steps, %d breaches marked for %d sla_breach steps",
+				id, warned, n[0], breached, n[1]))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	fired := 0
+	for _, n := range perCase {
+		fired += n[0] + n[1]
+	}
+	res.fired = fired
+	// Lost: an open, running stage with a deadline, not breached, and no
+	// breach timer.
 	var lost int
 	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM sla_stages s JOIN cases c ON c.id = s.case_id
-		WHERE c.idem_key LIKE $1 AND s.ended_at IS NULL AND s.paused_at IS NULL AND s.deadline_at IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.stage_id = s.id AND t.kind = 'breach')`, prefix+"%").Scan(&lost); err != nil {
+		WHERE c.idem_key LIKE $1 AND s.ended_at IS NULL AND s.paused_at IS NULL AND s.deadline_at IS NOT NULL AND s.breached_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM kernel_timers t WHERE t.kind = 'sla.breach' AND t.subject = `+idText(d)+` AND t.name = `+
+		strings.ReplaceAll(idText(d), "c.id", "s.id")+`)`, prefix+"%").Scan(&lost); err != nil {
 		return err
 	}
 	if len(twice) > 0 {
-		res.problems = append(res.problems, "timers fired twice or a firing lost its timeline step: "+listed(twice))
+		res.problems = append(res.problems, "timers fired twice: "+listed(twice))
+	}
+	if len(unstepped) > 0 {
+		res.problems = append(res.problems, "timer firings lost their timeline step: "+listed(unstepped))
 	}
 	if lost > 0 {
 		res.problems = append(res.problems, fmt.Sprintf("timers lost: %d open running SLA stages have no breach timer", lost))
 	}
-	res.notes = append(res.notes, fmt.Sprintf("timers: %d SLA stages, %d timers of which %d fired (%d with an effect, each checked against its timeline); %d fired twice, %d lost",
-		stages, total, fired, effective, len(twice), lost))
+	res.notes = append(res.notes, fmt.Sprintf("timers: %d SLA stages, %d timers pending, %d fired (each checked against its timeline); %d fired twice, %d without their step, %d lost",
+		stages, pending, fired, len(twice), len(unstepped), lost))
 	return nil
+}
+
+// idText is c.id as text, as kernel_timers.subject holds it.
+func idText(d *db.DB) string {
+	if d.Dialect() == db.Postgres {
+		return "c.id::text"
+	}
+	return "CAST(c.id AS TEXT)"
 }
 
 func listed(items []string) string {

@@ -14,8 +14,8 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/errs"
-	"whistle/internal/sla"
 	"whistle/internal/stats"
+	"whistle/internal/timer"
 )
 
 // allNodes are the region codes of the test district.
@@ -467,7 +467,9 @@ func (w *world) randomBreach(t testing.TB, rng *rand.Rand, ids []int64) {
 // and escalation goes through casework's change path, which counts it in
 // the rollups in the timer's transaction.
 func (w *world) schedulerPass(t testing.TB) {
-	if _, err := w.eng.NewScheduler(sla.SchedulerConfig{}).RunDue(context.Background()); err != nil {
+	r := timer.NewRunner(w.d, timer.Config{})
+	w.eng.RegisterTimers(r)
+	if _, err := r.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

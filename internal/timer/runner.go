@@ -60,6 +60,7 @@ type Runner struct {
 	d        *db.DB
 	cfg      Config
 	handlers map[string]BatchHandler
+	share    map[string]string // a kind's first kind among those sharing its handler
 	kinds    []string
 	silences map[string]silence
 	sKinds   []string
@@ -85,7 +86,7 @@ func NewRunner(d *db.DB, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{d: d, cfg: cfg, handlers: map[string]BatchHandler{}, silences: map[string]silence{}}
+	return &Runner{d: d, cfg: cfg, handlers: map[string]BatchHandler{}, share: map[string]string{}, silences: map[string]silence{}}
 }
 
 // Handle registers h for the timers of kind. A runner claims only the
@@ -103,11 +104,20 @@ func (r *Runner) Handle(kind string, h Handler) {
 
 // HandleBatch registers h for the timers of kind, to be given the due
 // timers of kind in each claimed group at once, in due order.
-func (r *Runner) HandleBatch(kind string, h BatchHandler) {
-	if _, ok := r.handlers[kind]; !ok {
-		r.kinds = append(r.kinds, kind)
+func (r *Runner) HandleBatch(kind string, h BatchHandler) { r.HandleBatchKinds([]string{kind}, h) }
+
+// HandleBatchKinds registers h for the timers of several kinds, to be
+// given the due timers of all of them in each claimed group at once, in
+// due order across the kinds (a module whose kinds' effects must follow
+// one another in time, like a warning before a breach).
+func (r *Runner) HandleBatchKinds(kinds []string, h BatchHandler) {
+	for _, kind := range kinds {
+		if _, ok := r.handlers[kind]; !ok {
+			r.kinds = append(r.kinds, kind)
+		}
+		r.handlers[kind] = h
+		r.share[kind] = kinds[0]
 	}
-	r.handlers[kind] = h
 }
 
 // HandleSilence registers h for the keys of kind touched (see Touch) and
@@ -188,6 +198,12 @@ func (r *Runner) RunDue(ctx context.Context) (fired int, err error) {
 		first = ctx.Err()
 	}
 	return fired, first
+}
+
+// Now is "now" for firing, as runners on clk's database see it (see
+// dbNow): a handler that puts a timer off counts from it.
+func Now(ctx context.Context, tx *db.Tx, clk clock.Clock) (time.Time, error) {
+	return dbNow(ctx, tx, clk)
 }
 
 // dbNow is "now" for firing: the database's clock, not this process's.
@@ -279,15 +295,16 @@ func (r *Runner) fireBatch(ctx context.Context) (fired, n int, err error) {
 			return db.Translate(err)
 		}
 		sortClaimed(batch)
-		// One call per kind, the kinds in the order of their first due
-		// timer.
+		// One call per handler, the handlers in the order of their first
+		// due timer.
 		byKind := map[string][]Timer{}
 		var order []string
 		for _, c := range batch {
-			if _, ok := byKind[c.Kind]; !ok {
-				order = append(order, c.Kind)
+			k := r.share[c.Kind]
+			if _, ok := byKind[k]; !ok {
+				order = append(order, k)
 			}
-			byKind[c.Kind] = append(byKind[c.Kind], c.Timer)
+			byKind[k] = append(byKind[k], c.Timer)
 		}
 		for _, k := range order {
 			if err := r.handlers[k](ctx, tx, byKind[k]); err != nil {

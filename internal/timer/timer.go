@@ -52,6 +52,11 @@ type Arming struct {
 	Key     Key
 	Due     time.Time
 	Payload json.RawMessage
+	// NotBefore, if later than Due, holds the timer back from runners
+	// until then, keeping Due as the instant it fell due: a handler that
+	// must put off one of its timers (its subject is busy) arms it again
+	// so, instead of having it claimed again at once.
+	NotBefore time.Time
 }
 
 // Arm schedules the timer key at due inside tx. Arming a key that is
@@ -86,8 +91,14 @@ func ArmMany(ctx context.Context, tx *db.Tx, as []Arming) (err error) {
 				b.WriteByte(',')
 			}
 			n := len(args)
+			due := a.Due.UTC().Truncate(time.Microsecond)
+			if a.NotBefore.After(a.Due) {
+				fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+6, n+5)
+				args = append(args, a.Key.Kind, a.Key.Subject, a.Key.Name, due, string(a.Payload), a.NotBefore.UTC().Truncate(time.Microsecond))
+				continue
+			}
 			fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+4, n+5)
-			args = append(args, a.Key.Kind, a.Key.Subject, a.Key.Name, a.Due.UTC().Truncate(time.Microsecond), string(a.Payload))
+			args = append(args, a.Key.Kind, a.Key.Subject, a.Key.Name, due, string(a.Payload))
 		}
 		// The upsert keeps the row (and its id) and moves its due time.
 		b.WriteString(` ON CONFLICT (kind, subject, name) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at,

@@ -663,3 +663,50 @@ func TestHandlerMayRearmItsKey(t *testing.T) {
 		}
 	})
 }
+
+// TestHandleBatchKinds: kinds registered together get one call per group
+// with their due timers in due order across the kinds, not one call per
+// kind; and a timer armed again with NotBefore keeps its due time but is
+// not taken before then.
+func TestHandleBatchKinds(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		d = dbtest.MustOpenDB(t, d.Dialect(), clk)
+		other := "testdevice.other"
+		arm(t, d, Arming{Key: Key{Kind: kindDevice, Subject: "d1", Name: "a"}, Due: t0.Add(1 * time.Second)},
+			Arming{Key: Key{Kind: other, Subject: "d1", Name: "b"}, Due: t0.Add(2 * time.Second)},
+			Arming{Key: Key{Kind: kindDevice, Subject: "d1", Name: "c"}, Due: t0.Add(3 * time.Second)},
+			Arming{Key: Key{Kind: kindDevice, Subject: "d1", Name: "later"}, Due: t0.Add(4 * time.Second), NotBefore: t0.Add(time.Hour)})
+		var calls []string
+		r := NewRunner(d, Config{Workers: 1})
+		r.HandleBatchKinds([]string{kindDevice, other}, func(ctx context.Context, tx *db.Tx, ts []Timer) error {
+			var keys []string
+			for _, tm := range ts {
+				keys = append(keys, tm.Name)
+			}
+			calls = append(calls, strings.Join(keys, ","))
+			return nil
+		})
+		clk.Advance(time.Minute)
+		if n, err := runDue(t, r); err != nil || n != 3 {
+			t.Errorf("fired %d (%v), want 3", n, err)
+		}
+		if got, want := strings.Join(calls, " | "), "a,b,c"; got != want {
+			t.Errorf("calls: got %s, want %s", got, want)
+		}
+		var due time.Time
+		inTx(t, d, func(tx *db.Tx) error {
+			p, err := Pending(context.Background(), tx, Key{Kind: kindDevice, Subject: "d1", Name: "later"})
+			due = p.Due
+			return err
+		})
+		if !due.Equal(t0.Add(4 * time.Second)) {
+			t.Errorf("held-back timer due %v, want %v", due, t0.Add(4*time.Second))
+		}
+		clk.Set(t0.Add(time.Hour))
+		if n, err := runDue(t, r); err != nil || n != 1 {
+			t.Errorf("at the hold-back's end: fired %d (%v), want 1", n, err)
+		}
+	})
+}
