@@ -26,6 +26,7 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/region"
 	"whistle/internal/sla"
+	"whistle/internal/sms"
 	"whistle/internal/web"
 )
 
@@ -190,6 +191,13 @@ func matrix() map[string]spec {
 		// Session and identity.
 		"POST /api/v1/session": pub(jsonReq("POST", "/api/v1/session", func(f *authzFixture) any {
 			return map[string]string{"username": "demo-resident", "password": "whistle-demo"}
+		})),
+		"POST /api/v1/session/sms-code": pub(jsonReq("POST", "/api/v1/session/sms-code", func(f *authzFixture) any {
+			return map[string]string{"phone": fmt.Sprintf("1370000%04d", f.seq.Add(1))}
+		})),
+		"POST /api/v1/session/sms": pub(jsonReq("POST", "/api/v1/session/sms", func(f *authzFixture) any {
+			phone := fmt.Sprintf("1360000%04d", f.seq.Add(1))
+			return map[string]string{"phone": phone, "code": f.smsCode(phone)}
 		})),
 		"DELETE /api/v1/session": {req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.withToken(f.freshToken(w), "DELETE", "/api/v1/session", nil, "")
@@ -870,6 +878,19 @@ func (f *authzFixture) caseID(t target) string { return strconv.FormatInt(f.case
 
 func (f *authzFixture) unique(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, f.seq.Add(1))
+}
+
+// smsCode has a login code sent to phone and returns it, read from the
+// sms.Log double the app runs with when no gateway is configured.
+func (f *authzFixture) smsCode(phone string) string {
+	if err := f.w.phones.SendCode(context.Background(), phone, account.Client{IP: "192.0.2.1"}); err != nil {
+		f.t.Fatalf("sms code for %s: %v", phone, err)
+	}
+	m, ok := f.w.sms.(*sms.Log).Last(phone)
+	if !ok {
+		f.t.Fatalf("no sms code recorded for %s", phone)
+	}
+	return m.Params["code"]
 }
 
 // freshToken logs w in anew (for the routes that end a session).

@@ -367,15 +367,16 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 // built the same way for `serve`, `demo` and the tests that need the real
 // thing (the authorization matrix).
 type wired struct {
-	app   *app
-	bus   bus.Bus
-	feed  *feed.Runner
-	cases *casework.Service
-	sla   *sla.Engine
-	stats *stats.Store
-	srv   *web.Server
-	sms   sms.Sender
-	stop  []func()
+	app    *app
+	bus    bus.Bus
+	feed   *feed.Runner
+	cases  *casework.Service
+	sla    *sla.Engine
+	stats  *stats.Store
+	srv    *web.Server
+	sms    sms.Sender
+	phones *account.PhoneStore
+	stop   []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -475,6 +476,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	} else if built {
 		a.logger.Info("rollups rebuilt from the cases")
 	}
+	w.phones = account.NewPhoneStore(a.db, a.accounts, w.sms, account.DefaultPhoneConfig())
 	proxies, err := web.ParseProxies(o.trustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
@@ -483,7 +485,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
-	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+		Phones: w.phones, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

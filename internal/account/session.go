@@ -103,30 +103,40 @@ func (s *Store) Login(ctx context.Context, username, password string, kind Sessi
 		s.logLogin(ctx, username, id, c, false, "locked")
 		return "", nil, nil, errs.E(errs.Forbidden, "account.locked")
 	}
-	token = NewToken()
-	sess = &Session{Kind: kind, CSRF: NewToken()}
+	var tok string
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		ttl := s.cfg.WebTTL
-		if kind == APISession {
-			ttl = s.cfg.APITTL
-		}
-		sess.ExpiresAt = tx.Now().Add(ttl)
 		var err error
-		sess.ID, err = tx.InsertID(ctx, `INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, last_seen_at, expires_at, ip, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id`,
-			HashToken(token), id, string(kind), sess.CSRF, tx.Now(), sess.ExpiresAt, c.IP, clip(c.UserAgent, 300))
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO login_log (at, username, user_id, ip, success, reason, user_agent) VALUES ($1, $2, $3, $4, $5, '', $6)`,
-			tx.Now(), username, id, c.IP, true, clip(c.UserAgent, 300))
+		tok, sess, err = openSession(ctx, tx, s.cfg, id, username, kind, c, "")
 		return err
 	})
 	if err != nil {
 		return "", nil, nil, err
 	}
 	u, err = s.User(ctx, SystemScope(), id)
-	return token, u, sess, err
+	return tok, u, sess, err
+}
+
+// openSession opens a session for user id inside tx and records the
+// successful login; via names how it was proven when not by password
+// (the login log's reason: sms, oidc).
+func openSession(ctx context.Context, tx *db.Tx, cfg Config, id int64, username string, kind SessionKind, c Client, via string) (string, *Session, error) {
+	token := NewToken()
+	sess := &Session{Kind: kind, CSRF: NewToken()}
+	ttl := cfg.WebTTL
+	if kind == APISession {
+		ttl = cfg.APITTL
+	}
+	sess.ExpiresAt = tx.Now().Add(ttl)
+	var err error
+	sess.ID, err = tx.InsertID(ctx, `INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id`,
+		HashToken(token), id, string(kind), sess.CSRF, tx.Now(), sess.ExpiresAt, c.IP, clip(c.UserAgent, 300))
+	if err != nil {
+		return "", nil, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO login_log (at, username, user_id, ip, success, reason, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tx.Now(), username, id, c.IP, true, via, clip(c.UserAgent, 300))
+	return token, sess, err
 }
 
 func clip(s string, n int) string {

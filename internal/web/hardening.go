@@ -33,7 +33,7 @@ func PerMinute(n float64) Rate {
 // replicas.
 type Limits struct {
 	// Login limits every login attempt, successful or not, per client IP:
-	// POST /login and POST /api/v1/session. Each attempt costs an argon2id
+	// POST /login, POST /api/v1/session and the SMS code routes. Each attempt costs an argon2id
 	// hash, so a flood of them is the cheapest way to exhaust the server.
 	Login Rate
 	// Anonymous limits, per client IP, the requests to AnonymousRoutes made
@@ -64,7 +64,8 @@ func DefaultLimits() Limits {
 var searchRoutes = map[string]bool{"GET /api/v1/places/search": true}
 
 // loginRoutes are the patterns Limits.Login applies to.
-var loginRoutes = map[string]bool{"POST /login": true, "POST /api/v1/session": true}
+var loginRoutes = map[string]bool{"POST /login": true, "POST /api/v1/session": true,
+	"POST /api/v1/session/sms-code": true, "POST /api/v1/session/sms": true}
 
 // Limiter applies Limits to requests. A nil *Limiter allows everything.
 type Limiter struct {

@@ -47,6 +47,7 @@ type features struct {
 	categories *categoryAPI
 	open311    *open311API
 	cases      *caseHandlers
+	phones     *phoneAPI
 	inbox      *inboxHandlers
 	admin      *adminPages
 	session    *sessionPages
@@ -69,6 +70,7 @@ func (s *Server) features() features {
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA},
+		phones:  &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
 		inbox:   &inboxHandlers{view: s.view},
 		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
@@ -93,6 +95,8 @@ func (s *Server) registerRoutes() {
 
 	// Session and identity.
 	s.handle("POST /api/v1/session", public, f.accounts.apiLogin)
+	s.handle("POST /api/v1/session/sms-code", public, f.phones.apiSMSCode)
+	s.handle("POST /api/v1/session/sms", public, f.phones.apiSMSSignIn)
 	s.handle("DELETE /api/v1/session", authed, f.accounts.apiLogout)
 	s.handle("GET /api/v1/me", authed, f.accounts.apiMe)
 

@@ -42,6 +42,8 @@ var staticFS embed.FS
 // Deps are what the server needs; main wires them.
 type Deps struct {
 	Accounts *account.Store
+	// Phones signs residents in by SMS code; nil answers 503 there.
+	Phones *account.PhoneStore
 	// Audit reads the audit log (the admin page and its API).
 	Audit *audit.Log
 	// Inbox reads and marks the users' notifications.
