@@ -3,6 +3,9 @@ package casework
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"whistle/internal/account"
 	"whistle/internal/db"
@@ -10,12 +13,70 @@ import (
 )
 
 // Queue is one staff queue: a named selection of cases (the open ones,
-// when it selects by SLA state or supervision).
+// when it selects by SLA state, supervision or a pending postponement).
 type Queue struct {
 	Key        string
 	Status     []State
 	SLA        []string
 	Supervised bool
+	// Postpone selects the cases whose handler asked for more time
+	// (待审批延期).
+	Postpone bool
+}
+
+// PostponePending is the case counter the definitions' postponement
+// decisions are guarded by.
+const PostponePending = "case.postpone_pending"
+
+// awaiting lists the states of the shipped workflows from which an
+// expected action (see Expected) is the role's to take: 待核查 is where a
+// grid worker's action waits.
+func awaiting(r account.Role) []State {
+	var out []State
+	for _, w := range sortedWorkflows() {
+		for _, t := range w.Trans {
+			if !slices.Contains(t.Roles, r) || t.To == "" || contains(w.Paused, t.To) {
+				continue
+			}
+			for _, f := range t.From {
+				if !contains(out, f) {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// postponeDeciders are the roles of the actions a pending postponement
+// opens (guarded by PostponePending = 1), over the shipped workflows.
+func postponeDeciders() []account.Role {
+	var out []account.Role
+	for _, w := range sortedWorkflows() {
+		for _, t := range w.Trans {
+			for _, cd := range t.When {
+				if cd.Field == PostponePending && cd.Op == "eq" && cd.Value == 1 {
+					for _, r := range t.Roles {
+						if !slices.Contains(out, r) {
+							out = append(out, r)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// sortedWorkflows are the shipped workflows in name order.
+func sortedWorkflows() []*Workflow {
+	ws := Workflows()
+	names := slices.Sorted(maps.Keys(ws))
+	out := make([]*Workflow, len(names))
+	for i, n := range names {
+		out[i] = ws[n]
+	}
+	return out
 }
 
 // Queues lists the queues in display order.
@@ -25,7 +86,8 @@ func Queues() []Queue {
 		{Key: "to_dispatch", Status: []State{Accepted, Registered}},
 		{Key: "claimable", Status: []State{Claimable}},
 		{Key: "handling", Status: []State{Dispatched, InProgress}},
-		{Key: "to_verify", Status: []State{Resolved}},
+		{Key: "postpone", Postpone: true},
+		{Key: "to_verify", Status: awaiting(account.GridWorker)},
 		{Key: "warning", SLA: []string{"warning"}},
 		{Key: "overdue", SLA: []string{"overdue"}},
 		{Key: "supervised", Supervised: true},
@@ -33,8 +95,20 @@ func Queues() []Queue {
 	}
 }
 
-// QueuesFor picks the queues a user works from, the first being their default.
+// QueuesFor picks the queues a user works from, the first being their
+// default; 待审批延期 is shown to whoever may decide a postponement.
 func QueuesFor(u *account.User) []string {
+	qs := queuesFor(u)
+	for _, r := range postponeDeciders() {
+		if u.Has(r) {
+			i := max(slices.Index(qs, "handling"), 0)
+			return slices.Insert(qs, i+1, "postpone")
+		}
+	}
+	return qs
+}
+
+func queuesFor(u *account.User) []string {
 	switch {
 	case u.Has(account.Admin), u.Has(account.Leader), u.Has(account.StreetStaff), u.Has(account.CommunityStaff):
 		return []string{"pending", "to_dispatch", "claimable", "handling", "to_verify", "warning", "overdue", "supervised", "all"}
@@ -85,6 +159,9 @@ func (s *Service) QueueCounts(ctx context.Context, caller Caller) (_ map[string]
 		if err != nil {
 			return nil, fmt.Errorf("casework.QueueCounts: %w", err)
 		}
+		if out["postpone"], err = s.countPostpone(ctx, sc); err != nil {
+			return nil, fmt.Errorf("casework.QueueCounts: %w", err)
+		}
 		return out, nil
 	}
 	out, err := s.scanQueueCounts(ctx, sc)
@@ -92,6 +169,51 @@ func (s *Service) QueueCounts(ctx context.Context, caller Caller) (_ map[string]
 		return nil, fmt.Errorf("casework.QueueCounts: %w", err)
 	}
 	return out, nil
+}
+
+// queueSQL is the condition on cases c that selects queue d. The states
+// and SLA states come from the definitions and the code, not from input.
+func queueSQL(d Queue) string {
+	var and []string
+	if len(d.Status) > 0 {
+		q := make([]string, len(d.Status))
+		for i, st := range d.Status {
+			q[i] = "'" + string(st) + "'"
+		}
+		and = append(and, "c.status IN ("+strings.Join(q, ",")+")")
+	}
+	if len(d.SLA) > 0 {
+		q := make([]string, len(d.SLA))
+		for i, st := range d.SLA {
+			q[i] = "'" + st + "'"
+		}
+		and = append(and, "c.sla_state IN ("+strings.Join(q, ",")+")")
+	}
+	if d.Supervised {
+		and = append(and, "c.supervised")
+	}
+	if d.Postpone {
+		and = append(and, "c.postpone_hours > 0")
+	}
+	if len(d.SLA) > 0 || d.Supervised || d.Postpone {
+		and = append(and, OpenSQL("c.status"))
+	}
+	if len(and) == 0 {
+		return "1 = 1"
+	}
+	return strings.Join(and, " AND ")
+}
+
+// countPostpone counts the open cases in scope with a pending
+// postponement (the rollups do not keep that flag).
+func (s *Service) countPostpone(ctx context.Context, sc account.Scope) (int, error) {
+	var w db.Where
+	sc.Apply(&w, ScopeColumns("c"))
+	w.Add("c.postpone_hours > ?", 0)
+	w.Add(OpenSQL("c.status"))
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM cases c`+w.SQL(), w.Args()...).Scan(&n)
+	return n, err
 }
 
 // scanQueueCounts counts every queue in scope in one pass over the cases.
@@ -105,18 +227,17 @@ func (s *Service) scanQueueCounts(ctx context.Context, sc account.Scope) (map[st
 		// row at random.
 		from = " FROM cases c NOT INDEXED"
 	}
-	q := `SELECT
-		COALESCE(SUM(CASE WHEN c.status = 'submitted' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status IN ('accepted','registered') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status = 'claimable' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status IN ('dispatched','in_progress') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status = 'resolved' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'warning' AND ` + OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.sla_state = 'overdue' AND ` + OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.supervised AND ` + OpenSQL("c.status") + ` THEN 1 ELSE 0 END), 0),
-		COUNT(*)` + from + w.SQL()
-	var n [9]int
-	if err := s.db.QueryRow(ctx, q, w.Args()...).Scan(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8]); err != nil {
+	var cols []string
+	for _, d := range Queues() {
+		cols = append(cols, "COALESCE(SUM(CASE WHEN "+queueSQL(d)+" THEN 1 ELSE 0 END), 0)")
+	}
+	q := `SELECT ` + strings.Join(cols, ", ") + from + w.SQL()
+	n := make([]int, len(cols))
+	dest := make([]any, len(cols))
+	for i := range n {
+		dest[i] = &n[i]
+	}
+	if err := s.db.QueryRow(ctx, q, w.Args()...).Scan(dest...); err != nil {
 		return nil, err
 	}
 	out := map[string]int{}

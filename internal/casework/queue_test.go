@@ -3,6 +3,7 @@ package casework_test
 import (
 	"context"
 	"maps"
+	"slices"
 	"testing"
 
 	"whistle/internal/casework"
@@ -78,6 +79,80 @@ func TestQueueCounts(t *testing.T) {
 					t.Errorf("counts over the cases: got %v, want %v", scan, tt.want)
 				}
 			})
+		}
+	})
+}
+
+// TestPostponeAndVerifyQueues (issue 15, Build 1): 待审批延期 holds the open
+// cases whose handler asked for more time, counted the same with the
+// rollups and over the cases, listed by its filter, for whoever may
+// decide a postponement (and not for a grid worker or a handler); 待核查
+// holds the cases waiting for a grid worker's action, in both workflows.
+func TestPostponeAndVerifyQueues(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newWorld(t, d, clk)
+		w.AddStats(t, nil)
+		ctx := context.Background()
+		asked := w.submit(t, "resident", inA, "whistle")
+		w.Act(t, "staff-a", asked.ID, casework.ActAccept, casework.Input{})
+		w.Act(t, "staff-a", asked.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		hours := 8
+		w.Act(t, "cg-handler", asked.ID, casework.ActPostponeRequest, casework.Input{Reason: "需协调管线单位", Hours: &hours})
+		decided := w.submit(t, "resident", inA, "whistle")
+		w.Act(t, "staff-a", decided.ID, casework.ActAccept, casework.Input{})
+		w.Act(t, "staff-a", decided.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.Act(t, "cg-handler", decided.ID, casework.ActPostponeRequest, casework.Input{Reason: "雨天", Hours: &hours})
+		w.Act(t, "staff-a", decided.ID, casework.ActPostponeApprove, casework.Input{})
+		// One whistle and one urban case resolved: both await 核查.
+		done := w.submit(t, "resident", inA, "whistle")
+		w.Act(t, "staff-a", done.ID, casework.ActAccept, casework.Input{})
+		w.Act(t, "staff-a", done.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.Act(t, "cg-handler", done.ID, casework.ActStart, casework.Input{})
+		w.Act(t, "cg-handler", done.ID, casework.ActResolve, casework.Input{Note: "已清理", Photos: []int64{w.photo(t, "cg-handler", done.ID, "after")}})
+		urban := w.submit(t, "grid-a", inA, "urban")
+		w.Act(t, "street", urban.ID, casework.ActRegister, casework.Input{})
+		w.Act(t, "street", urban.ID, casework.ActDispatch, casework.Input{Target: &casework.Target{Department: "CG"}})
+		w.Act(t, "cg-handler", urban.ID, casework.ActResolve, casework.Input{Note: "已修复"})
+
+		tests := []struct {
+			who              string
+			postpone, verify int
+			listed           bool // 待审批延期 among the user's queues
+		}{
+			{"staff-a", 1, 2, true},
+			{"street", 1, 2, true},
+			{"grid-a", 1, 2, false},
+			{"cg-handler", 1, 2, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.who, func(t *testing.T) {
+				for _, counter := range []casework.NodeQueueCounter{w.Stats, nil} {
+					w.Cases.UseQueueCounter(counter)
+					got, err := w.Cases.QueueCounts(ctx, w.As(tt.who))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got["postpone"] != tt.postpone || got["to_verify"] != tt.verify {
+						t.Errorf("counter %v: postpone %d, to_verify %d; want %d, %d", counter != nil, got["postpone"], got["to_verify"], tt.postpone, tt.verify)
+					}
+				}
+				w.Cases.UseQueueCounter(w.Stats)
+				if got := slices.Contains(casework.QueuesFor(w.Users[tt.who]), "postpone"); got != tt.listed {
+					t.Errorf("postpone among %v: got %v, want %v", casework.QueuesFor(w.Users[tt.who]), got, tt.listed)
+				}
+				q, _ := casework.QueueByKey("postpone")
+				open := true
+				cs, _, err := w.Cases.List(ctx, w.As(tt.who), casework.Filter{Postpone: q.Postpone, Open: &open})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cs) != 1 || cs[0].ID != asked.ID {
+					t.Errorf("listed %d cases, want only %s", len(cs), asked.Number)
+				}
+			})
+		}
+		if got := casework.QueuesFor(w.Users["grid-a"])[0]; got != "to_verify" {
+			t.Errorf("grid worker's first queue: got %s, want to_verify", got)
 		}
 	})
 }

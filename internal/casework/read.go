@@ -166,7 +166,9 @@ type Filter struct {
 	Assignee   int64
 	Department int64
 	Supervised bool
-	Mine       bool // reported by the caller
+	// Postpone selects cases with a pending postponement request.
+	Postpone bool
+	Mine     bool // reported by the caller
 	// SLA selects by time-limit state: ok, warning, overdue, paused, none.
 	SLA []string
 	// IDs and Numbers select exact cases (Open311's service_request_id).
@@ -225,6 +227,9 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ in
 	}
 	if f.Supervised {
 		w.Add("c.supervised = ?", true)
+	}
+	if f.Postpone {
+		w.Add("c.postpone_hours > ?", 0)
 	}
 	if f.Mine {
 		w.Add("c.reporter_id = ?", c.id())

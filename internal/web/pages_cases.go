@@ -153,8 +153,8 @@ func (s *caseHandlers) caseFilter(r *http.Request) (casework.Filter, filterForm,
 		ff.Queue = casework.QueuesFor(u)[0]
 	}
 	qd, _ := casework.QueueByKey(ff.Queue)
-	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q}
-	if len(qd.SLA) > 0 || qd.Supervised {
+	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Postpone: qd.Postpone, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q}
+	if len(qd.SLA) > 0 || qd.Supervised || qd.Postpone {
 		open := true
 		f.Open = &open
 	}
