@@ -475,7 +475,13 @@ func matrix() map[string]spec {
 		"POST /admin/categories/auto-dispatch": perm(adminOnly, form("/admin/categories/auto-dispatch", func(f *authzFixture) url.Values {
 			return url.Values{"auto_category": {"BJ0101"}, "auto_dispatch": {"0"}}
 		})),
-		"GET /admin/sla":     perm(adminOnly, get("/admin/sla")),
+		"GET /admin/sla":       perm(adminOnly, get("/admin/sla")),
+		"GET /admin/workflows": perm(adminOnly, get("/admin/workflows?name=whistle")),
+		// A preview: the matrix changes no workflow.
+		"POST /admin/workflows/{name}": perm(adminOnly, form("/admin/workflows/whistle", func(*authzFixture) url.Values {
+			body, _ := casework.Workflows()["whistle"].Def.Marshal()
+			return url.Values{"source": {"json"}, "do": {"preview"}, "definition": {string(body)}}
+		})),
 		"GET /admin/apikeys": perm(adminOnly, get("/admin/apikeys")),
 		"POST /admin/apikeys": perm(adminOnly, form("/admin/apikeys", func(f *authzFixture) url.Values {
 			return url.Values{"name": {f.unique("matrix-page-key")}}

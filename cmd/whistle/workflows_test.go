@@ -20,15 +20,7 @@ func TestWorkflowUpload(t *testing.T) {
 			community := login(t, app, "demo-community")
 			street := login(t, app, "demo-street")
 			admin := login(t, app, "demo-admin")
-			lat, lng := interior(t, app, "330303001011001")
-			submit := func() caseResp {
-				t.Helper()
-				var c caseResp
-				if code := do(t, "POST", app.URL+"/api/v1/cases", resident, map[string]any{"category": "ZL0601", "description": "楼道灯坏了", "lat": lat, "lng": lng}, &c); code != 201 {
-					t.Fatalf("submit: %d", code)
-				}
-				return c
-			}
+			submit := lampCases(t, app, resident)
 
 			var got struct {
 				Versions []struct {

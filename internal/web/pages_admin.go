@@ -43,6 +43,7 @@ func (s *adminPages) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	add(account.PermRegionWrite, "/admin/regions", "admin.regions")
 	add(account.PermCategoryWrite, "/admin/categories", "admin.categories")
 	add(account.PermSLAWrite, "/admin/sla", "admin.sla")
+	add(account.PermWorkflowWrite, "/admin/workflows", "admin.workflows")
 	add(account.PermAPIKeys, "/admin/apikeys", "admin.apikeys")
 	add(account.PermAuditRead, "/admin/audit", "admin.audit")
 	add(account.PermLoginLogRead, "/admin/logins", "admin.logins")

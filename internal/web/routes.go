@@ -55,6 +55,7 @@ type features struct {
 	sla        *slaHandlers
 	stats      *statsHandlers
 	workflows  *workflowAPI
+	wfPages    *workflowPages
 	docs       *docsHandlers
 }
 
@@ -79,6 +80,7 @@ func (s *Server) features() features {
 			Clock: s.Clock},
 		stats:     &statsHandlers{view: s.view, Stats: s.Stats, Clock: s.Clock},
 		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
+		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
 	}
 }
@@ -237,6 +239,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), f.admin.pageAdminRuleAdd)
 	s.handle("POST /admin/routing-rules/{id}/delete", needs(account.PermCategoryWrite), f.admin.pageAdminRuleDelete)
 	s.handle("GET /admin/sla", needs(account.PermSLAWrite), f.sla.pageAdminSLA)
+	s.handle("GET /admin/workflows", needs(account.PermWorkflowWrite), f.wfPages.pageAdminWorkflows)
+	s.handle("POST /admin/workflows/{name}", needs(account.PermWorkflowWrite), f.wfPages.pageAdminWorkflowUpload)
 	s.handle("GET /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeys)
 	s.handle("POST /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeyAdd)
 	s.handle("POST /admin/apikeys/{id}/revoke", needs(account.PermAPIKeys), f.admin.pageAdminKeyRevoke)
