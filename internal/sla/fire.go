@@ -17,7 +17,7 @@ import (
 // (casework.Service.SystemStep): the timeline, the notifications, the
 // case's SLA state (from CaseDeadline, which reads the stage just
 // updated) and the rollups, all in the timer's transaction.
-func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t due) (bool, error) {
+func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, memo staffMemo, t due) (bool, error) {
 	now := tx.Now()
 	loc := e.Calendar().Location()
 	switch t.kind {
@@ -46,12 +46,12 @@ func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t due) (bool, error) 
 			"due_at": t.at.In(loc).Format(time.RFC3339), "fired_by": e.cfg.Replica}
 		c, err := e.cases.SystemStep(ctx, tx, t.caseID, casework.Step{Action: action, Data: data,
 			Effects: []casework.Effect{casework.EffNotifyHandler}, NotifyKind: kind,
-			Notify: func(c *casework.Case) ([]int64, error) { return supervisors(ctx, tx, c) }})
+			Notify: func(c *casework.Case) ([]int64, error) { return supervisors(ctx, tx, memo, c) }})
 		if err != nil {
 			return false, err
 		}
 		if t.kind == TimerBreach {
-			if err := e.escalate(ctx, tx, c, ReasonStageBreach, st.ID, 0, t.at, now); err != nil {
+			if err := e.escalate(ctx, tx, memo, c, ReasonStageBreach, st.ID, 0, t.at, now); err != nil {
 				return false, err
 			}
 		}
@@ -74,11 +74,11 @@ func (e *Engine) fireTimer(ctx context.Context, tx *db.Tx, t due) (bool, error) 
 			"due_at": t.at.In(loc).Format(time.RFC3339), "fired_by": e.cfg.Replica}
 		c, err := e.cases.SystemStep(ctx, tx, t.caseID, casework.Step{Action: casework.ActBreach, Data: data,
 			Effects: []casework.Effect{casework.EffNotifyHandler}, NotifyKind: "sla_breach",
-			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, sv.Level, sv.RegionCode) }})
+			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, sv.Level, sv.RegionCode) }})
 		if err != nil {
 			return false, err
 		}
-		if err := e.escalate(ctx, tx, c, ReasonSupBreach, sv.StageID, sv.ID, t.at, now); err != nil {
+		if err := e.escalate(ctx, tx, memo, c, ReasonSupBreach, sv.StageID, sv.ID, t.at, now); err != nil {
 			return false, err
 		}
 		return true, nil

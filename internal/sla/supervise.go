@@ -164,7 +164,7 @@ func (e *Engine) manualSupervision(ctx context.Context, tx *db.Tx, cal *calendar
 // escalate step through casework (casework.Service.SystemStep), which flags
 // the case as supervised and notifies the handler and the supervising
 // level's staff.
-func (e *Engine) escalate(ctx context.Context, tx *db.Tx, c *casework.Case, reason string, stageID, parentID int64, since, now time.Time) error {
+func (e *Engine) escalate(ctx context.Context, tx *db.Tx, memo staffMemo, c *casework.Case, reason string, stageID, parentID int64, since, now time.Time) error {
 	var highest string
 	var openTop int
 	rows, err := tx.Query(ctx, `SELECT level, status FROM supervisions WHERE case_id = $1`, c.ID)
@@ -204,7 +204,7 @@ func (e *Engine) escalate(ctx context.Context, tx *db.Tx, c *casework.Case, reas
 		"deadline": s.Deadline.In(e.Calendar().Location()).Format(time.RFC3339)}
 	_, err = e.cases.SystemStep(ctx, tx, c.ID, casework.Step{Action: casework.ActEscalate, Data: data,
 		Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
-		Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, level, code) }})
+		Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, level, code) }})
 	return err
 }
 
@@ -227,9 +227,20 @@ func closeSupervisions(ctx context.Context, tx *db.Tx, caseID int64, now time.Ti
 	return cancelSupervisionTimers(ctx, tx, caseID)
 }
 
+// staffMemo remembers, for one firing transaction, who holds which roles
+// where: a batch of timers asks the same few regions again and again.
+type staffMemo map[string][]int64
+
 // usersWithRoles returns the enabled users bound to region code who hold any
 // of roles, role by role.
-func usersWithRoles(ctx context.Context, tx *db.Tx, code string, roles ...account.Role) ([]int64, error) {
+func usersWithRoles(ctx context.Context, tx *db.Tx, memo staffMemo, code string, roles ...account.Role) ([]int64, error) {
+	key := code
+	for _, r := range roles {
+		key += "|" + string(r)
+	}
+	if ids, ok := memo[key]; ok {
+		return ids[:len(ids):len(ids)], nil // a caller's append copies
+	}
 	var out []int64
 	for _, r := range roles {
 		ids, err := account.UsersWithRole(ctx, tx, r, account.AtRegion(code))
@@ -238,36 +249,39 @@ func usersWithRoles(ctx context.Context, tx *db.Tx, code string, roles ...accoun
 		}
 		out = append(out, ids...)
 	}
-	return out, nil
+	if memo != nil {
+		memo[key] = out
+	}
+	return out[:len(out):len(out)], nil
 }
 
 // supervisors returns the supervisor of a case's handling unit: for 红哨 the
 // community staff of its community (else the street staff), for 数字城管
 // the street staff of its street, the command centre (else the district's
 // admins).
-func supervisors(ctx context.Context, tx *db.Tx, c *casework.Case) ([]int64, error) {
+func supervisors(ctx context.Context, tx *db.Tx, memo staffMemo, c *casework.Case) ([]int64, error) {
 	if c.Workflow == "whistle" {
-		ids, err := usersWithRoles(ctx, tx, c.CommunityCode, account.CommunityStaff)
+		ids, err := usersWithRoles(ctx, tx, memo, c.CommunityCode, account.CommunityStaff)
 		if err != nil || len(ids) > 0 {
 			return ids, err
 		}
-		return usersWithRoles(ctx, tx, c.StreetCode, account.StreetStaff)
+		return usersWithRoles(ctx, tx, memo, c.StreetCode, account.StreetStaff)
 	}
-	ids, err := usersWithRoles(ctx, tx, c.StreetCode, account.StreetStaff)
+	ids, err := usersWithRoles(ctx, tx, memo, c.StreetCode, account.StreetStaff)
 	if err != nil || len(ids) > 0 {
 		return ids, err
 	}
-	return usersWithRoles(ctx, tx, c.District, account.Admin)
+	return usersWithRoles(ctx, tx, memo, c.District, account.Admin)
 }
 
 // levelStaff returns who supervises at a level: the street staff of a
 // street; the leaders and admins of a district.
-func levelStaff(ctx context.Context, tx *db.Tx, level, code string) ([]int64, error) {
+func levelStaff(ctx context.Context, tx *db.Tx, memo staffMemo, level, code string) ([]int64, error) {
 	switch level {
 	case LevelStreet:
-		return usersWithRoles(ctx, tx, code, account.StreetStaff)
+		return usersWithRoles(ctx, tx, memo, code, account.StreetStaff)
 	case LevelCommunity:
-		return usersWithRoles(ctx, tx, code, account.CommunityStaff)
+		return usersWithRoles(ctx, tx, memo, code, account.CommunityStaff)
 	}
-	return usersWithRoles(ctx, tx, code, account.Leader, account.Admin)
+	return usersWithRoles(ctx, tx, memo, code, account.Leader, account.Admin)
 }

@@ -131,6 +131,7 @@ func (e *Engine) fireTimers(ctx context.Context, tx *db.Tx, ts []timer.Timer) (e
 		return err
 	}
 	var later []timer.Arming
+	memo := staffMemo{}
 	for i, d := range ds {
 		if busy[d.caseID] {
 			now, err := timer.Now(ctx, tx, e.db.Clock())
@@ -143,7 +144,7 @@ func (e *Engine) fireTimers(ctx context.Context, tx *db.Tx, ts []timer.Timer) (e
 		if !locked[d.caseID] {
 			continue // no such case: nothing to fire
 		}
-		if _, err := e.fireTimer(ctx, tx, d); err != nil {
+		if _, err := e.fireTimer(ctx, tx, memo, d); err != nil {
 			return fmt.Errorf("sla timer %v: %w", ts[i].Key, err)
 		}
 	}

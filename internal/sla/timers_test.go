@@ -2,8 +2,10 @@ package sla
 
 import (
 	"context"
+	"slices"
 	"testing"
 
+	"whistle/internal/account"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
@@ -72,4 +74,39 @@ func TestTimerOfABusyCaseWaits(t *testing.T) {
 	if !errs.Is(err, errs.NotFound) {
 		t.Errorf("the warning is still pending after firing: %v", err)
 	}
+}
+
+// TestStaffMemo: a firing transaction remembers who holds which roles
+// where, keyed by region and roles, so a batch asks once per region and
+// still gets each question's own answer.
+func TestStaffMemo(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		district := w.users["leader"].Region.Code
+		memo := staffMemo{}
+		err := w.d.InTx(ctx, func(tx *db.Tx) error {
+			for range 2 {
+				for _, c := range []struct {
+					role account.Role
+					want int64
+				}{{account.Leader, w.users["leader"].ID}, {account.Admin, w.users["admin"].ID}} {
+					got, err := usersWithRoles(ctx, tx, memo, district, c.role)
+					if err != nil {
+						return err
+					}
+					if !slices.Contains(got, c.want) || slices.Contains(got, w.users["street"].ID) {
+						t.Errorf("%s at %s: got %v, want %d among them", c.role, district, got, c.want)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(memo) != 2 {
+			t.Errorf("memo holds %d answers, want 2", len(memo))
+		}
+	})
 }
