@@ -54,7 +54,7 @@ func newBrowserSuite(t *testing.T, w, h int, demo ...string) *browserSuite {
 		}
 		t.Skipf("chromium is missing at %s: skipping the browser tests", path)
 	}
-	for _, f := range []string{"htmx.min.js", "echarts.min.js"} {
+	for _, f := range []string{"htmx.min.js", "echarts.min.js", "leaflet.js"} {
 		if _, err := os.Stat(filepath.Join("..", "..", "internal", "web", "static", "vendor", f)); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("the front-end assets are missing (%s): run `make assets` first", f)
@@ -277,12 +277,12 @@ func (u *user) reportViaPage(category, description string, photo bool, docName s
 	return id
 }
 
-// pickOnMap waits for the ECharts map and clicks the middle of it.
+// pickOnMap waits for the map and clicks the middle of it.
 func (u *user) pickOnMap(sel string) {
 	u.t.Helper()
 	u.do(chromedp.ScrollIntoView(chromedp.CSS(sel)))
 	deadline := time.Now().Add(20 * time.Second)
-	for !eval[bool](u, "!!(document.querySelector('"+sel+"')||{})._chart") {
+	for !eval[bool](u, "!!(document.querySelector('"+sel+"')||{})._map") {
 		if time.Now().After(deadline) {
 			u.shot("failure")
 			u.t.Fatalf("%s: the map never drew", u.name)

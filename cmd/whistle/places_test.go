@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -108,5 +109,16 @@ func TestPlacesAPI(t *testing.T) {
 				t.Errorf("ylj after the delete still finds 永乐街")
 			}
 		})
+	}
+}
+
+// TestBadTilesStopTheStart: a base layer template that cannot work stops
+// the server at start-up, naming the flag and the problem.
+func TestBadTilesStopTheStart(t *testing.T) {
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"whistle", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn",
+		"--tiles", "https://tiles.example/{z}/{x}.png"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--tiles") || !strings.Contains(err.Error(), "lacks {y}") {
+		t.Fatalf("run = %v, want an error naming --tiles and the missing {y}", err)
 	}
 }

@@ -27,11 +27,13 @@ type page struct {
 	Data    any
 	// Nav is what the top bar shows: the sections this user may open.
 	Nav navData
+	// Tiles is the maps' base layer as JSON ("{}" for none).
+	Tiles string
 }
 
 func (s *view) newPage(r *http.Request, titleKey string, data any) page {
 	ri := info(r)
-	p := page{Lang: ri.lang, User: ri.user, Path: r.URL.RequestURI(), Version: s.Version, Data: data}
+	p := page{Lang: ri.lang, User: ri.user, Path: r.URL.RequestURI(), Version: s.Version, Data: data, Tiles: s.tiles}
 	p.Title = s.Catalog.T(ri.lang, titleKey)
 	if ri.session != nil {
 		p.CSRF = ri.session.CSRF

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,11 +43,15 @@ var jsKeys = []string{"js.uploading", "js.upload_failed", "js.photo_limit", "js.
 	"js.shrink_failed", "js.remove", "js.picked", "js.outside", "js.dup_distance", "js.import_ok", "js.import_checking",
 	"js.draft_restored", "js.submit", "js.no_category", "js.photo_n", "js.required"}
 
+// mapJSKeys are the map's and the place search's keys.
+var mapJSKeys = []string{"js.place_none", "js.place_street", "js.place_community", "js.place_grid", "js.place_landmark",
+	"js.place_road", "js.place_address", "js.place_failed", "js.place_jumped"}
+
 func (s *view) nav(r *http.Request) navData {
 	lang := langOf(r)
 	u := userOf(r)
 	n := navData{JS: make(map[string]string, len(jsKeys))}
-	for _, k := range jsKeys {
+	for _, k := range slices.Concat(jsKeys, mapJSKeys) {
 		n.JS[strings.TrimPrefix(k, "js.")] = s.Catalog.T(lang, k)
 	}
 	path := r.URL.Path

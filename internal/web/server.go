@@ -6,12 +6,14 @@ package web
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,7 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
+	"whistle/internal/geo"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
 	"whistle/internal/places"
@@ -54,7 +57,9 @@ type Deps struct {
 	// answers 503.
 	Places    *places.Service
 	Landmarks *places.LandmarkStore
-	Cases     *casework.Service
+	// Tiles is the base map under the grid outlines (the zero value: none).
+	Tiles geo.TileLayer
+	Cases *casework.Service
 	// Workflows stores the workflow versions (the admin API); nil means
 	// the case service's store.
 	Workflows *workflow.Store
@@ -102,7 +107,10 @@ type Server struct {
 	shared
 	metrics *metrics
 	routes  []Route
-	mux     *http.ServeMux
+	// csp is the Content-Security-Policy, which lets images come from the
+	// base layer's tile servers.
+	csp string
+	mux *http.ServeMux
 }
 
 // view is what the handlers of every feature share: the catalogue, the
@@ -118,7 +126,10 @@ type view struct {
 	Inbox *notify.Store
 	// SecureCookies sets the Secure flag on every cookie.
 	SecureCookies bool
-	tmpl          map[string]*template.Template
+	// tiles is the base layer as the pages' scripts read it (JSON; "{}"
+	// for none).
+	tiles string
+	tmpl  map[string]*template.Template
 }
 
 type shared struct{ *view }
@@ -145,7 +156,18 @@ func NewServer(d Deps) (*Server, error) {
 		d.Workflows = d.Cases.WorkflowStore()
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), metrics: newMetrics()}
-	s.view = &view{Catalog: d.Catalog, Logger: d.Logger, Version: d.Version, Inbox: d.Inbox, SecureCookies: d.SecureCookies}
+	s.view = &view{Catalog: d.Catalog, Logger: d.Logger, Version: d.Version, Inbox: d.Inbox, SecureCookies: d.SecureCookies, tiles: "{}"}
+	s.csp = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+	if d.Tiles.URL != "" {
+		b, err := json.Marshal(d.Tiles)
+		if err != nil {
+			return nil, err
+		}
+		s.view.tiles = string(b)
+		if o := d.Tiles.Origins(); len(o) > 0 {
+			s.csp = strings.Replace(s.csp, "blob:;", "blob: "+strings.Join(o, " ")+";", 1)
+		}
+	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 /* Whistle pages: the little JavaScript the server-rendered pages need.
  * htmx does partial updates; this file adds the CSRF header, drafts that
- * survive an expired session, photo shrinking and upload, ECharts maps of
- * our own GeoJSON (no tiles), live updates over SSE and the report form.
+ * survive an expired session, photo shrinking and upload, Leaflet maps of
+ * our own GeoJSON over the configured base layer, live updates over SSE and the report form.
  * No inline scripts: the Content-Security-Policy forbids them. */
 (function () {
   'use strict';
@@ -232,34 +232,97 @@
     });
   }
 
-  /* ---------- maps: ECharts with our GeoJSON, loaded only where needed ---------- */
-  var echartsReady = null;
-  function withECharts() {
-    if (window.echarts) return Promise.resolve(window.echarts);
-    if (!echartsReady) {
-      echartsReady = new Promise(function (resolve, reject) {
+  /* ---------- maps: Leaflet with our GeoJSON over the configured base layer ---------- */
+  // The base layer (<meta name="whistle-tiles">, from --tiles): none, or
+  // Web Mercator tiles in WGS-84 (天地图) or GCJ-02 (Gaode). Outlines, case
+  // points and picked points are WGS-84 everywhere; over GCJ-02 tiles the
+  // map's projection applies the GCJ-02 shift, so they land where the
+  // tiles draw them (the formulas are internal/geo's, crs.go).
+  var tiles = {};
+  try { tiles = JSON.parse(($('meta[name="whistle-tiles"]') || {}).content || '{}') || {}; } catch (e) { tiles = {}; }
+  var gcj = (function () {
+    var A = 6378245.0, EE = 0.00669342162296594323;
+    function out(lng, lat) { return !(lng >= 72.004 && lng <= 137.8347 && lat >= 0.8293 && lat <= 55.8271); }
+    function tLat(x, y) {
+      var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+      r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+      r += (20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin(y / 3.0 * Math.PI)) * 2.0 / 3.0;
+      r += (160.0 * Math.sin(y / 12.0 * Math.PI) + 320 * Math.sin(y * Math.PI / 30.0)) * 2.0 / 3.0;
+      return r;
+    }
+    function tLng(x, y) {
+      var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+      r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+      r += (20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin(x / 3.0 * Math.PI)) * 2.0 / 3.0;
+      r += (150.0 * Math.sin(x / 12.0 * Math.PI) + 300.0 * Math.sin(x / 30.0 * Math.PI)) * 2.0 / 3.0;
+      return r;
+    }
+    function fromWGS(lng, lat) {
+      if (out(lng, lat)) return [lng, lat];
+      var x = lng - 105.0, y = lat - 35.0, dLat = tLat(x, y), dLng = tLng(x, y);
+      var rad = lat / 180.0 * Math.PI, m = Math.sin(rad);
+      m = 1 - EE * m * m;
+      var sm = Math.sqrt(m);
+      dLat = (dLat * 180.0) / ((A * (1 - EE)) / (m * sm) * Math.PI);
+      dLng = (dLng * 180.0) / (A / sm * Math.cos(rad) * Math.PI);
+      return [lng + dLng, lat + dLat];
+    }
+    // No closed form: iterate the forward shift, as geo.GCJ02ToWGS84 does.
+    function toWGS(lng, lat) {
+      if (out(lng, lat)) return [lng, lat];
+      var g = fromWGS(lng, lat), w = [2 * lng - g[0], 2 * lat - g[1]];
+      for (var i = 0; i < 20; i++) {
+        g = fromWGS(w[0], w[1]);
+        var eLng = g[0] - lng, eLat = g[1] - lat;
+        w[0] -= eLng; w[1] -= eLat;
+        if (Math.abs(eLng) < 1e-12 && Math.abs(eLat) < 1e-12) break;
+      }
+      return w;
+    }
+    return { fromWGS: fromWGS, toWGS: toWGS };
+  })();
+  window.whistleGCJ = gcj;
+
+  var leafletReady = null;
+  function withLeaflet() {
+    if (window.L) return Promise.resolve(window.L);
+    if (!leafletReady) {
+      leafletReady = new Promise(function (resolve, reject) {
+        var css = document.createElement('link');
+        css.rel = 'stylesheet';
+        css.href = '/static/vendor/leaflet.css';
+        document.head.appendChild(css);
         var s = document.createElement('script');
-        s.src = '/static/vendor/echarts.min.js';
-        s.onload = function () { resolve(window.echarts); };
+        s.src = '/static/vendor/leaflet.js';
+        s.onload = function () { resolve(window.L); };
         s.onerror = reject;
         document.head.appendChild(s);
       });
     }
-    return echartsReady;
+    return leafletReady;
   }
-  var mapSeq = 0;
+  function mapCRS(L) {
+    if (tiles.crs !== 'gcj02') return L.CRS.EPSG3857;
+    var merc = L.Projection.SphericalMercator;
+    return L.extend({}, L.CRS.EPSG3857, { code: 'GCJ02', projection: {
+      bounds: merc.bounds,
+      project: function (ll) { var g = gcj.fromWGS(ll.lng, ll.lat); return merc.project(L.latLng(g[1], g[0])); },
+      unproject: function (p) { var g = merc.unproject(p), w = gcj.toWGS(g.lng, g.lat); return L.latLng(w[1], w[0]); }
+    } });
+  }
   function drawMap(el, url) {
-    return Promise.all([withECharts(), fetch(url, { credentials: 'same-origin' }).then(function (r) { return r.json(); })]).then(function (res) {
-      var echarts = res[0], geo = res[1];
-      var name = 'whistle-' + (++mapSeq);
-      echarts.registerMap(name, geo);
-      var old = echarts.getInstanceByDom(el);
-      if (old) old.dispose();
-      var chart = echarts.init(el, null, { renderer: 'canvas' });
+    return Promise.all([withLeaflet(), fetch(url, { credentials: 'same-origin' }).then(function (r) { return r.json(); })]).then(function (res) {
+      var L = res[0], geo = res[1];
+      if (el._map) { el._map.remove(); el._map = null; }
+      var map = L.map(el, { crs: mapCRS(L), zoomSnap: 0.25, attributionControl: !!tiles.url });
+      if (tiles.url) {
+        L.tileLayer(tiles.url, { subdomains: tiles.subdomains || 'abc', minZoom: tiles.min_zoom || 0, maxZoom: tiles.max_zoom || 18,
+          attribution: tiles.attribution ? L.Util.template('{a}', { a: tiles.attribution.replace(/[<>&"]/g, '') }) : '' }).addTo(map);
+        el.classList.add('has-tiles');
+      }
       var feats = geo.features || [];
       var byName = {};
       feats.forEach(function (f) { byName[f.properties.name] = f.properties; });
-      var regions = [];
       // Grid names repeat their community's name: label the difference.
       var names = feats.map(function (f) { return String(f.properties.name || ''); });
       var prefix = names.length > 1 ? names.reduce(function (p, n) {
@@ -269,29 +332,32 @@
       }) : '';
       prefix = prefix.replace(/第$/, '');
       var hl = el.getAttribute('data-highlight');
-      if (hl) feats.forEach(function (f) { if (f.properties.code === hl) regions.push({ name: f.properties.name, itemStyle: { areaColor: '#ffe1dc' } }); });
-      chart.setOption({
-        animation: false,
-        tooltip: { trigger: 'item', confine: true },
-        geo: {
-          map: name, roam: true, regions: regions, selectedMode: false, scaleLimit: { min: 0.8, max: 40 },
-          label: { show: feats.length <= 40, fontSize: 11, color: '#4e5969',
-            formatter: function (p) { return p.name.slice(prefix.length) || p.name; } },
-          itemStyle: { areaColor: '#f4f6f9', borderColor: '#aab2bd', borderWidth: 1 },
-          emphasis: { label: { show: true, color: '#1d2129' }, itemStyle: { areaColor: '#fff1ee' } },
-          tooltip: { show: true, formatter: function (p) { return p.name; } }
+      var fill = tiles.url ? 0.08 : 0.6;
+      var outlines = L.geoJSON(geo, {
+        style: function (f) {
+          var on = hl && f.properties.code === hl;
+          return { color: '#6b7785', weight: 1.2, fillColor: on ? '#ff8a75' : '#f4f6f9', fillOpacity: on ? 0.35 : fill };
         },
-        series: []
-      });
-      window.addEventListener('resize', function () { chart.resize(); });
-      el._chart = chart;
+        onEachFeature: function (f, layer) {
+          var label = String(f.properties.name || '');
+          layer.bindTooltip(label.slice(prefix.length) || label, { permanent: feats.length <= 40, direction: 'center', className: 'map-label' });
+          layer.on('mouseover', function () { layer.setStyle({ fillColor: '#fff1ee' }); });
+          layer.on('mouseout', function () { outlines.resetStyle(layer); });
+        }
+      }).addTo(map);
+      var b = outlines.getBounds();
+      if (b.isValid()) map.fitBounds(b, { padding: [8, 8] });
+      else map.setView([27.95, 120.75], 12);
+      window.addEventListener('resize', function () { map.invalidateSize(); });
+      el._map = map;
+      el._outlines = outlines;
       el._byName = byName;
-      return chart;
+      return map;
     });
   }
-  function marker(chart, lng, lat) {
-    chart.setOption({ series: [{ id: 'pin', type: 'effectScatter', coordinateSystem: 'geo', data: [[lng, lat]], symbolSize: 14,
-      rippleEffect: { scale: 3 }, itemStyle: { color: '#c8102e' }, zlevel: 2, tooltip: { show: false } }] });
+  function marker(map, lng, lat) {
+    if (map._pin) map._pin.setLatLng([lat, lng]);
+    else map._pin = window.L.circleMarker([lat, lng], { radius: 8, color: '#fff', weight: 2, fillColor: '#c8102e', fillOpacity: 1 }).addTo(map);
   }
   function initMaps(root) {
     $$('[data-map]', root).forEach(function (el) {
@@ -300,29 +366,89 @@
       var kind = el.getAttribute('data-map');
       var url = el.getAttribute('data-geojson');
       if (!url || /\/regions\/\/geojson$/.test(url)) return;
-      drawMap(el, url).then(function (chart) {
+      drawMap(el, url).then(function (map) {
+        el.addEventListener('whistle:place', function (e) { map.setView([e.detail.lat, e.detail.lng], Math.max(map.getZoom(), 16), { animate: false }); });
         if (kind === 'case') {
           var lat = parseFloat(el.getAttribute('data-lat')), lng = parseFloat(el.getAttribute('data-lng'));
-          marker(chart, lng, lat);
+          marker(map, lng, lat);
         } else if (kind === 'tree') {
-          chart.on('click', function (p) {
-            var props = el._byName[p.name];
+          el._outlines.on('click', function (e) {
+            var props = e.layer && e.layer.feature && e.layer.feature.properties;
             if (props && props.code) location.href = '/admin/regions?code=' + encodeURIComponent(props.code);
           });
         } else if (kind === 'public') {
           fetch(el.getAttribute('data-points')).then(function (r) { return r.json(); }).then(function (j) {
-            var data = (j.cases || []).map(function (c) {
-              return { value: [c.location.lng, c.location.lat], id: c.id, name: c.category.name, status: c.status };
+            (j.cases || []).forEach(function (c) {
+              var closed = c.status === 'closed';
+              window.L.circleMarker([c.location.lat, c.location.lng], { radius: 5, color: '#fff', weight: 1,
+                fillColor: closed ? '#00a870' : '#c8102e', fillOpacity: 0.9 }).bindTooltip(c.category.name)
+                .on('click', function () { location.href = '/public/cases/' + c.id; }).addTo(map);
             });
-            chart.setOption({ series: [{ id: 'cases', type: 'scatter', coordinateSystem: 'geo', data: data, symbolSize: 9,
-              itemStyle: { color: function (p) { return p.data.status === 'closed' ? '#00a870' : '#c8102e'; } },
-              tooltip: { formatter: function (p) { return p.data.name; } } }] });
-            chart.on('click', function (p) { if (p.seriesId === 'cases' && p.data) location.href = '/public/cases/' + p.data.id; });
           });
         } else if (kind === 'pick') {
-          el.dispatchEvent(new CustomEvent('whistle:map', { bubbles: true, detail: chart }));
+          el.dispatchEvent(new CustomEvent('whistle:map', { bubbles: true, detail: map }));
         }
       }).catch(function () { el.classList.add('map-failed'); });
+    });
+    initPlaceSearch(root);
+  }
+
+  /* ---------- place search over a map (GET /api/v1/places/search) ---------- */
+  function initPlaceSearch(root) {
+    $$('[data-place-search]', root).forEach(function (box) {
+      if (box._init) return;
+      box._init = true;
+      var input = $('input', box), list = $('[data-place-results]', box), status = $('[data-place-status]', box);
+      var mapEl = $('[data-map]', box.parentElement);
+      var timer = 0, seq = 0;
+      function show(places) {
+        list.textContent = '';
+        places.forEach(function (p) {
+          var li = document.createElement('li');
+          var b = document.createElement('button');
+          b.type = 'button';
+          b.className = 'place';
+          var name = document.createElement('strong');
+          name.textContent = p.name;
+          var where = document.createElement('span');
+          where.className = 'muted small';
+          where.textContent = ' ' + t('place_' + p.kind) + (p.parent_path.length ? ' · ' + p.parent_path.join(' › ') : '');
+          b.appendChild(name);
+          b.appendChild(where);
+          b.addEventListener('click', function () {
+            list.textContent = '';
+            input.value = p.name;
+            status.textContent = t('place_jumped', p.name);
+            if (mapEl) mapEl.dispatchEvent(new CustomEvent('whistle:place', { bubbles: true, detail: { lat: p.point.lat, lng: p.point.lng, name: p.name } }));
+          });
+          li.appendChild(b);
+          list.appendChild(li);
+        });
+      }
+      input.addEventListener('input', function () {
+        clearTimeout(timer);
+        var q = input.value.trim();
+        if (!q) { list.textContent = ''; status.textContent = ''; return; }
+        timer = setTimeout(function () {
+          var mine = ++seq;
+          fetch('/api/v1/places/search?q=' + encodeURIComponent(q), { credentials: 'same-origin' }).then(function (r) {
+            return r.json().then(function (j) { return { ok: r.ok, j: j }; });
+          }).then(function (res) {
+            if (mine !== seq) return;
+            if (!res.ok) { show([]); status.textContent = (res.j.error && res.j.error.fields && res.j.error.fields.q) || t('place_failed'); return; }
+            var ps = res.j.places || [];
+            show(ps);
+            status.textContent = ps.length ? '' : t('place_none');
+          }).catch(function () { if (mine === seq) status.textContent = t('place_failed'); });
+        }, 250);
+      });
+      input.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          var first = $('button', list);
+          if (first) first.click();
+        }
+      });
     });
   }
 
@@ -372,7 +498,7 @@
     var latIn = $('[data-lat]', form), lngIn = $('[data-lng]', form), readout = $('[data-loc-readout]', form);
     var mapEl = $('[data-map="pick"]', form);
     var dupBox = $('[data-dups]', form), dupList = $('[data-dup-list]', form);
-    var chart = null;
+    var map = null;
 
     function catName(code) {
       var b = $('[data-cat="' + code + '"]', form);
@@ -430,7 +556,7 @@
       readout.classList.add('set');
       var err = $('[data-error-for="lat"]', form);
       if (err) err.hidden = true;
-      if (chart) marker(chart, lng, lat);
+      if (map) marker(map, lng, lat);
       fetch('/api/v1/regions/locate?lat=' + lat + '&lng=' + lng).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); }).then(function (res) {
         if (res.ok && res.j.grid) {
           var names = (res.j.path || []).filter(function (x) { return x.level === 'street' || x.level === 'community' || x.level === 'grid'; }).map(function (x) { return x.name; });
@@ -443,13 +569,14 @@
       checkDups();
     }
     mapEl.addEventListener('whistle:map', function (e) {
-      chart = e.detail;
-      chart.getZr().on('click', function (ev) {
-        var pt = chart.convertFromPixel({ geoIndex: 0 }, [ev.offsetX, ev.offsetY]);
-        if (pt && isFinite(pt[0]) && isFinite(pt[1])) setPoint(pt[1], pt[0]);
-      });
-      if (latIn.value && lngIn.value) marker(chart, parseFloat(lngIn.value), parseFloat(latIn.value));
+      map = e.detail;
+      // Leaflet's latlng is WGS-84 whatever the tiles' datum (see mapCRS).
+      map.on('click', function (ev) { setPoint(ev.latlng.lat, ev.latlng.lng); });
+      if (latIn.value && lngIn.value) marker(map, parseFloat(lngIn.value), parseFloat(latIn.value));
     });
+    // A place chosen in the search box over the map becomes the point
+    // (the map jumps there too); a tap on the map can refine it.
+    mapEl.addEventListener('whistle:place', function (e) { setPoint(e.detail.lat, e.detail.lng); });
     // Typed coordinates: the keyboard's way to place the point.
     var cLat = $('[data-coord="lat"]', form), cLng = $('[data-coord="lng"]', form);
     if (cLat && cLng) {
@@ -464,7 +591,7 @@
     if (scope) scope.addEventListener('change', function () {
       mapEl.setAttribute('data-geojson', '/api/v1/regions/' + scope.value + '/geojson');
       mapEl._init = false;
-      chart = null;
+      map = null;
       initMaps(form);
     });
     $('[data-geolocate]', form).addEventListener('click', function () {
