@@ -101,6 +101,8 @@ type loginForm struct {
 	Fields   map[string]string
 	Expired  bool
 	Demo     bool
+	// SMS shows the phone-and-code tab (/login?via=sms) instead of the password form.
+	SMS bool
 }
 
 // sessionPages serve logging in and out, the language switch and the home
@@ -123,7 +125,7 @@ func (s *sessionPages) pageLogin(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w, r), Demo: s.Demo}
+	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w, r), Demo: s.Demo, SMS: r.URL.Query().Get("via") == "sms"}
 	_, hadCookie := r.Cookie(sessionCookie)
 	f.Expired = hadCookie == nil && f.Next != "/"
 	return s.render(w, r, http.StatusOK, "login.html", s.newPage(r, "page.login.title", f))

@@ -730,6 +730,43 @@
     });
   }
 
+  /* ---------- sign-in by SMS code ---------- */
+  function initSMSLogin(form) {
+    if (!form || form._init) return;
+    form._init = true;
+    var status = $('[data-code-status]', form);
+    function post(path, body) {
+      return fetch(path, {
+        method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json' }
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) { return { r: r, j: j }; });
+      });
+    }
+    function fail(err) {
+      var top = $('[data-form-error]', form);
+      top.textContent = t('network_error');
+      top.hidden = false;
+    }
+    $('[data-send-code]', form).addEventListener('click', function () {
+      status.textContent = '';
+      post('/api/v1/session/sms-code', { phone: form.elements.phone.value.trim() }).then(function (res) {
+        showErrors(form, res.r.ok ? null : res.j);
+        if (res.r.ok) {
+          status.textContent = res.j.message || '';
+          form.elements.code.focus();
+        }
+      }).catch(fail);
+    });
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      post('/api/v1/session/sms', { phone: form.elements.phone.value.trim(), code: form.elements.code.value.trim() }).then(function (res) {
+        if (!res.r.ok) { showErrors(form, res.j); return; }
+        location.href = form.getAttribute('data-next') || '/';
+      }).catch(fail);
+    });
+  }
+
   /* ---------- region import (admin) ---------- */
   function initImport(form) {
     if (!form || form._init) return;
@@ -856,6 +893,7 @@
     initJSONForms(root);
     if (root.querySelector) {
       initReport(root.matches && root.matches('[data-report]') ? root : $('[data-report]', root));
+      initSMSLogin(root.matches && root.matches('[data-sms-login]') ? root : $('[data-sms-login]', root));
       initImport(root.matches && root.matches('[data-region-import]') ? root : $('[data-region-import]', root));
     }
     initDrafts(root);
