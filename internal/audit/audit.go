@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -67,10 +68,40 @@ type Filter struct {
 	To     time.Time
 	Before int64 // cursor: entries with id < Before
 	Limit  int
+	// Sort is one of SortKeys, "-" first for descending; "" is newest first.
+	Sort string
+	// Offset skips that many entries, for numbered pages.
+	Offset int
 }
 
-// List returns entries newest first.
-func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
+// sortCols maps each sort key to its column: the whitelist of Sort.
+var sortCols = map[string]string{"at": "id", "actor": "actor", "action": "action", "target": "target", "ip": "ip"}
+
+// SortKeys lists the keys Filter.Sort accepts.
+func SortKeys() []string { return []string{"at", "actor", "action", "target", "ip"} }
+
+// orderBy turns a sort key into an ORDER BY clause, ties broken by id; an
+// unknown key is Invalid on field sort.
+func orderBy(sort string) (string, error) {
+	if sort == "" {
+		return " ORDER BY id DESC", nil
+	}
+	dir, key := " ASC", sort
+	if strings.HasPrefix(sort, "-") {
+		dir, key = " DESC", sort[1:]
+	}
+	col, ok := sortCols[key]
+	if !ok {
+		return "", errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", sort)
+	}
+	if col == "id" {
+		return " ORDER BY id" + dir, nil
+	}
+	return " ORDER BY " + col + dir + ", id DESC", nil
+}
+
+// where is the filter's condition.
+func (f Filter) where() db.Where {
 	var w db.Where
 	if f.Actor != "" {
 		w.Add("actor = ?", f.Actor)
@@ -91,12 +122,22 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
 	if f.Before > 0 {
 		w.Add("id < ?", f.Before)
 	}
+	return w
+}
+
+// List returns entries newest first, or in f.Sort's order.
+func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
+	order, err := orderBy(f.Sort)
+	if err != nil {
+		return nil, err
+	}
+	w := f.where()
 	limit := f.Limit
-	if limit <= 0 || limit > 500 {
+	if limit <= 0 || limit > MaxPage {
 		limit = 100
 	}
 	q := `SELECT id, at, COALESCE(actor_id, 0), actor, action, target, ip, summary FROM audit_log` +
-		w.SQL() + " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
+		w.SQL() + order + " LIMIT " + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(max(f.Offset, 0))
 	rows, err := d.Query(ctx, q, w.Args()...)
 	if err != nil {
 		return nil, err
@@ -115,6 +156,9 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
 	return out, rows.Err()
 }
 
+// MaxPage is the most entries one List returns; an export pages through.
+const MaxPage = 500
+
 // Log reads the audit log of one database, so that callers such as the
 // web handlers hold a service rather than the database handle.
 type Log struct{ db *db.DB }
@@ -126,4 +170,35 @@ func NewLog(d *db.DB) *Log { return &Log{db: d} }
 func (l *Log) List(ctx context.Context, f Filter) (_ []Entry, err error) {
 	defer errs.Wrapf(&err, "audit.Log.List")
 	return List(ctx, l.db, f)
+}
+
+// Count returns how many entries match f (its Before, Sort, Limit and
+// Offset aside), for a list's total.
+func (l *Log) Count(ctx context.Context, f Filter) (_ int, err error) {
+	defer errs.Wrapf(&err, "audit.Log.Count")
+	f.Before = 0
+	w := f.where()
+	var n int
+	err = l.db.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log`+w.SQL(), w.Args()...).Scan(&n)
+	return n, err
+}
+
+// Actions lists the actions the log holds, sorted: the choices of a
+// filter by action.
+func (l *Log) Actions(ctx context.Context) (_ []string, err error) {
+	defer errs.Wrapf(&err, "audit.Log.Actions")
+	rows, err := l.db.Query(ctx, `SELECT DISTINCT action FROM audit_log ORDER BY action`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

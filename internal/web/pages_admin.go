@@ -11,6 +11,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/category"
+	"whistle/internal/clock"
 	"whistle/internal/errs"
 	"whistle/internal/region"
 )
@@ -28,6 +29,7 @@ type adminPages struct {
 	Categories *category.Store
 	Audit      *audit.Log
 	Cases      *casework.Service
+	Clock      clock.Clock
 }
 
 // pageAdmin is the administrators' index: the sections this user may open.
@@ -412,53 +414,6 @@ func (s *adminPages) pageAdminKeyRevoke(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	return s.redirect(w, r, "/admin/apikeys")
-}
-
-type auditPage struct {
-	Entries                    []audit.Entry
-	Times                      map[int64]string
-	Actor, Action, Q, From, To string
-	Form                       *formState
-	Next                       string
-}
-
-// pageAdminAudit searches the audit log.
-func (s *adminPages) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	lang := langOf(r)
-	d := &auditPage{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")), Q: strings.TrimSpace(q.Get("q")),
-		From: q.Get("from"), To: q.Get("to"), Form: &formState{Fields: map[string]string{}}, Times: map[int64]string{}}
-	f := audit.Filter{Actor: d.Actor, Action: d.Action, Q: d.Q, Before: pageInt(r, "before"), Limit: 100}
-	if d.From != "" {
-		if t, ok := parseDay(d.From); ok {
-			f.From = t
-		} else {
-			d.Form.Fields["from"] = s.Catalog.T(lang, "field.date")
-		}
-	}
-	if d.To != "" {
-		if t, ok := parseDay(d.To); ok {
-			f.To = t.AddDate(0, 0, 1)
-		} else {
-			d.Form.Fields["to"] = s.Catalog.T(lang, "field.date")
-		}
-	}
-	if len(d.Form.Fields) == 0 {
-		entries, err := s.Audit.List(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		d.Entries = entries
-		for _, e := range entries {
-			d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
-		}
-		if len(entries) == f.Limit {
-			v := url.Values{"actor": {d.Actor}, "action": {d.Action}, "q": {d.Q}, "from": {d.From}, "to": {d.To},
-				"before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
-			d.Next = "/admin/audit?" + v.Encode()
-		}
-	}
-	return s.render(w, r, http.StatusOK, "admin_audit.html", s.newPage(r, "admin.audit", d))
 }
 
 type loginsPage struct {

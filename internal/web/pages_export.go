@@ -82,8 +82,14 @@ func (s *caseHandlers) exportRow(lang i18n.Lang, now time.Time, c *casework.Case
 }
 
 func exportName(ext string, now time.Time) string {
-	name := "案件导出-" + now.In(shanghai).Format("20060102-1504") + "." + ext
-	return fmt.Sprintf(`attachment; filename="cases-%s.%s"; filename*=UTF-8''%s`, now.In(shanghai).Format("20060102-1504"), ext, url.PathEscape(name))
+	return downloadName("cases", "案件导出", ext, now)
+}
+
+// downloadName is a download's Content-Disposition: an ASCII name for old
+// clients and the Chinese one.
+func downloadName(ascii, zh, ext string, now time.Time) string {
+	stamp := now.In(shanghai).Format("20060102-1504")
+	return fmt.Sprintf(`attachment; filename="%s-%s.%s"; filename*=UTF-8''%s`, ascii, stamp, ext, url.PathEscape(zh+"-"+stamp+"."+ext))
 }
 
 // pageExportCSV writes the filtered list as CSV: UTF-8 with a BOM, so that
@@ -93,8 +99,14 @@ func (s *caseHandlers) pageExportCSV(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	return writeCSV(w, exportName("csv", s.Clock.Now()), header, rows)
+}
+
+// writeCSV writes a table as a CSV download: UTF-8 with a BOM, so that
+// Excel on Chinese Windows opens it correctly, formulas defused.
+func writeCSV(w http.ResponseWriter, disposition string, header []string, rows [][]string) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", exportName("csv", s.Clock.Now()))
+	w.Header().Set("Content-Disposition", disposition)
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriter(w)
 	_, _ = bw.WriteString("\uFEFF")
@@ -128,9 +140,15 @@ func (s *caseHandlers) pageExportXLSX(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	widths := []float64{20, 12, 16, 40, 30, 12, 14, 16, 10, 17, 17, 8, 16, 6, 6, 11, 11}
+	return writeXLSX(w, exportName("xlsx", s.Clock.Now()), s.Catalog.T(langOf(r), "page.cases.sheet"), widths, header, rows)
+}
+
+// writeXLSX writes a table as an Excel workbook download: one sheet, a bold
+// frozen heading row, columns of the given widths.
+func writeXLSX(w http.ResponseWriter, disposition, sheet string, widths []float64, header []string, rows [][]string) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	sheet := s.Catalog.T(langOf(r), "page.cases.sheet")
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
@@ -142,7 +160,6 @@ func (s *caseHandlers) pageExportXLSX(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	widths := []float64{20, 12, 16, 40, 30, 12, 14, 16, 10, 17, 17, 8, 16, 6, 6, 11, 11}
 	for i, wd := range widths {
 		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
 			return err
@@ -172,7 +189,7 @@ func (s *caseHandlers) pageExportXLSX(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", exportName("xlsx", s.Clock.Now()))
+	w.Header().Set("Content-Disposition", disposition)
 	w.Header().Set("Cache-Control", "no-store")
 	return f.Write(w)
 }

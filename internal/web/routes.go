@@ -71,9 +71,10 @@ func (s *Server) features() features {
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA},
-		phones:  &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
-		inbox:   &inboxHandlers{view: s.view},
-		admin:   &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases},
+		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
+		inbox:  &inboxHandlers{view: s.view},
+		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
+			Clock: s.Clock},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
@@ -245,6 +246,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/apikeys", needs(account.PermAPIKeys), f.admin.pageAdminKeyAdd)
 	s.handle("POST /admin/apikeys/{id}/revoke", needs(account.PermAPIKeys), f.admin.pageAdminKeyRevoke)
 	s.handle("GET /admin/audit", needs(account.PermAuditRead), f.admin.pageAdminAudit)
+	s.handle("GET /admin/audit/export.csv", needs(account.PermAuditRead), f.admin.pageAdminAuditCSV)
+	s.handle("GET /admin/audit/export.xlsx", needs(account.PermAuditRead), f.admin.pageAdminAuditXLSX)
 	s.handle("GET /admin/logins", needs(account.PermLoginLogRead), f.admin.pageAdminLogins)
 
 	// Statistics and the big screen, for the holders of stats.read
