@@ -21,12 +21,14 @@ all: build
 
 # Front-end packages come from npm (web/package-lock.json) and are embedded
 # in the binary: no CDN, and it works on an intranet.
-assets: $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/leaflet.js $(VENDOR)/leaflet.css
+assets: $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/leaflet.js $(VENDOR)/leaflet.css $(VENDOR)/axe.min.js
 
-$(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/leaflet.js $(VENDOR)/leaflet.css: web/package.json web/package-lock.json
+# axe.min.js is for the accessibility browser test (TestUXBrowser/Accessibility),
+# which injects it into the pages; no page loads it.
+$(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/leaflet.js $(VENDOR)/leaflet.css $(VENDOR)/axe.min.js: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
-	cp web/node_modules/htmx.org/dist/htmx.min.js web/node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	cp web/node_modules/htmx.org/dist/htmx.min.js web/node_modules/echarts/dist/echarts.min.js web/node_modules/axe-core/axe.min.js $(VENDOR)/
 	cp web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css $(VENDOR)/
 
 build: assets

@@ -20,6 +20,8 @@ func TestUXBrowser(t *testing.T) {
 	s := newBrowserSuite(t, 1920, 1080, "--cases", "1500")
 	t.Run("PhoneQueue", s.phoneQueue)
 	t.Run("ScreenReach", s.screenReach)
+	t.Run("RequiredField", s.requiredField)
+	t.Run("Accessibility", s.accessibility)
 }
 
 // waitEval waits until expr is true.
@@ -123,4 +125,42 @@ func (s *browserSuite) screenReach(t *testing.T) {
 	leader.docShot("screen-community", "screen-community-points.png")
 	leader.do(chromedp.MouseClickXY(pt[0], pt[1]))
 	leader.waitURL(func(u string) bool { return strings.HasSuffix(u, fmt.Sprintf("/cases/%d", int64(pt[2]))) })
+}
+
+// requiredField: a grid worker reports a 雨水井盖 (one of the manhole-cover
+// categories that share the required 井盖状态) without the state. The
+// error is on the field in the section on screen, not on another
+// category's hidden copy, and the page scrolls to it. The page speaks the
+// grid worker's language (上报问题, no 匿名吹哨).
+func (s *browserSuite) requiredField(t *testing.T) {
+	for _, sz := range []struct {
+		name string
+		w, h int64
+	}{{"phone", 390, 844}, {"desktop", 1366, 900}} {
+		grid := s.as(t, "demo-grid", sz.w, sz.h)
+		grid.open("/report")
+		grid.do(chromedp.WaitVisible(chromedp.CSS("#report-form")))
+		if h1 := grid.text("h1"); h1 != "上报问题" {
+			t.Errorf("%s: the grid worker's report page is titled %q, want 上报问题", sz.name, h1)
+		}
+		if n := grid.count("#anonymous"); n != 0 {
+			t.Errorf("%s: the grid worker is offered 匿名吹哨", sz.name)
+		}
+		grid.do(chromedp.Click(chromedp.CSS(`.chips [data-cat="BJ0103"]`)))
+		grid.do(chromedp.SendKeys(chromedp.CSS("#description"), "雨水井盖缺失，行人容易踩空。"))
+		grid.pickOnMap("[data-map=pick]")
+		grid.waitText("[data-loc-readout]", "网格")
+		grid.do(chromedp.Click(chromedp.CSS("[data-submit]")))
+		field := `[data-fields-for="BJ0103"] [data-error-for="fields.cover_state"]`
+		grid.waitEval("document.querySelector('" + field + "') && !document.querySelector('" + field + "').hidden")
+		if got := grid.text(field); !strings.Contains(got, "必填") && !strings.Contains(got, "请") {
+			t.Errorf("%s: the error on 井盖状态 says %q", sz.name, got)
+		}
+		if inv := eval[string](grid, `document.querySelector('[data-fields-for="BJ0103"] select').getAttribute('aria-invalid')`); inv != "true" {
+			t.Errorf("%s: the visible 井盖状态 select is not marked invalid (aria-invalid=%q)", sz.name, inv)
+		}
+		// The page scrolls to it: the field ends up inside the window.
+		grid.waitEval(`(function(){var r=document.querySelector('[data-fields-for="BJ0103"] select').getBoundingClientRect();return r.top>=0&&r.bottom<=window.innerHeight})()`)
+		grid.docShot("required-"+sz.name, "report-required-field-"+sz.name+".png")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -182,8 +183,11 @@ type Filter struct {
 	PublicOnly bool
 	// UpdatedFrom selects cases changed since then.
 	UpdatedFrom time.Time
-	Before      int64
-	Limit       int
+	// Near orders the cases by distance from a point (lat, lng), nearest
+	// first, instead of newest first; such a list has no next page.
+	Near   *[2]float64
+	Before int64
+	Limit  int
 }
 
 // List returns cases in the caller's scope, newest first, and the cursor
@@ -289,7 +293,15 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ in
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit+1), w.Args()...)
+	order := "c.id DESC"
+	if f.Near != nil {
+		// Squared distance on a local plane: a degree of longitude is
+		// cos(lat) of a degree of latitude; enough to rank a district.
+		k := math.Cos(f.Near[0] * math.Pi / 180)
+		lat, lng, kk := w.Arg(f.Near[0]), w.Arg(f.Near[1]), w.Arg(k*k)
+		order = "(c.lat - " + lat + ")*(c.lat - " + lat + ") + (c.lng - " + lng + ")*(c.lng - " + lng + ")*" + kk + ", c.id DESC"
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit+1), w.Args()...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -308,7 +320,9 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ in
 	var next int64
 	if len(out) > limit {
 		out = out[:limit]
-		next = out[limit-1].ID
+		if f.Near == nil {
+			next = out[limit-1].ID
+		}
 	}
 	return out, next, nil
 }

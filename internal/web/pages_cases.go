@@ -40,10 +40,12 @@ type caseRow struct {
 	SLA         string
 	SLAText     string
 	TimeLeft    string
-	Supervised  bool
-	Urgent      bool
-	Handler     string
-	Rating      int
+	// Distance is how far the case is, on a nearest-first list.
+	Distance   string
+	Supervised bool
+	Urgent     bool
+	Handler    string
+	Rating     int
 	// Routed is the department routing chose for the case (the dispatch
 	// queue shows it; bulk dispatch can send each case to its own).
 	Routed     string
@@ -112,6 +114,9 @@ func (s *caseHandlers) row(lang i18n.Lang, now time.Time, c *casework.Case) case
 type filterForm struct {
 	Queue, Status, Category, Region, Source, From, To, Q string
 	Overdue                                              bool
+	// Near is the browser's location (lat,lng) a nearest-first list
+	// was given, kept across refreshes.
+	Near string
 }
 
 // Query returns the filter as a query string (for export and paging links).
@@ -130,6 +135,7 @@ func (f filterForm) Query() string {
 	set("from", f.From)
 	set("to", f.To)
 	set("q", f.Q)
+	set("near", f.Near)
 	if f.Overdue {
 		v.Set("overdue", "1")
 	}
@@ -147,7 +153,8 @@ func (s *caseHandlers) caseFilter(r *http.Request) (casework.Filter, filterForm,
 	q := r.URL.Query()
 	u := userOf(r)
 	ff := filterForm{Queue: q.Get("queue"), Status: q.Get("status"), Category: q.Get("category"), Region: q.Get("region"),
-		Source: q.Get("source"), From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1"}
+		Source: q.Get("source"), From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1",
+		Near: q.Get("near")}
 	fs := &formState{Fields: map[string]string{}}
 	if _, ok := casework.QueueByKey(ff.Queue); !ok {
 		ff.Queue = casework.QueuesFor(u)[0]
@@ -239,6 +246,10 @@ type queuePage struct {
 	Flash      string
 	FlashError string
 	Elapsed    string
+	// Near says the list is nearest first (a party member's claimable
+	// cases); NearDevice that the distance is from the browser's location
+	// rather than the member's grid.
+	Near, NearDevice bool
 }
 
 // pageCases is the staff console's queue page.
@@ -275,12 +286,24 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 	}
 	if len(fs.Fields) == 0 {
 		f.Before, f.Limit = pageInt(r, "before"), 50
+		if nearQueue(u, ff.Queue) {
+			// Nearest first, as one list long enough for a neighbourhood.
+			if f.Near, d.NearDevice, err = s.nearPoint(ctx, r, u); err != nil {
+				return nil, err
+			}
+			d.Near, f.Before, f.Limit = f.Near != nil, 0, 200
+		}
 		cases, next, err := s.listCases(ctx, callerOf(r), f)
 		if err != nil {
 			return nil, err
 		}
 		if d.Rows, err = s.rows(ctx, lang, s.Clock.Now(), cases); err != nil {
 			return nil, err
+		}
+		if f.Near != nil {
+			for i, c := range cases {
+				d.Rows[i].Distance = s.distanceText(lang, *f.Near, c)
+			}
 		}
 		d.Next = next
 		if next != 0 {
@@ -802,7 +825,11 @@ func (s *caseHandlers) showCase(w http.ResponseWriter, r *http.Request, status i
 		d.Flash = s.Catalog.T(lang, "page.case.done", s.Catalog.T(lang, "act."+safeKey(a)))
 	}
 	if r.URL.Query().Get("new") == "1" {
-		d.Flash = s.Catalog.T(lang, "page.report.thanks", c.Number)
+		thanks := "page.report.thanks"
+		if d.Staff {
+			thanks = "report.staff.thanks" // staff report what they found; residents blow the whistle
+		}
+		d.Flash = s.Catalog.T(lang, thanks, c.Number)
 		if n := atoiOr0(r.URL.Query().Get("photo_failed")); n > 0 {
 			d.Flash += " " + s.Catalog.T(lang, "page.case.photo_failed", n)
 		}

@@ -96,7 +96,11 @@ func (s *caseHandlers) pageReport(w http.ResponseWriter, r *http.Request) error 
 			d.Sources = append(d.Sources, option{Value: src, Label: s.Catalog.T(lang, "source."+src)})
 		}
 	}
-	return s.render(w, r, http.StatusOK, "report.html", s.newPage(r, "page.report.title", d))
+	title := "page.report.title"
+	if d.Staff {
+		title = "report.staff.title" // grid workers and staff report, they do not "blow the whistle"
+	}
+	return s.render(w, r, http.StatusOK, "report.html", s.newPage(r, title, d))
 }
 
 // categoryChoices flattens the active tree: the common categories by rank,

@@ -465,6 +465,18 @@
   }
 
   /* ---------- the report form ---------- */
+  // shown picks, among the elements matching sel, one whose section is on
+  // screen: an extra field shared by several categories (井盖状态, by the 17
+  // manhole-cover ones) is on the page once per category, all but one in a
+  // hidden section.
+  function shown(sel, root) {
+    var all = $$(sel, root);
+    for (var i = 0; i < all.length; i++) {
+      if (!all[i].parentElement || !all[i].parentElement.closest('[hidden]')) return all[i];
+    }
+    return all[0] || null;
+  }
+
   function showErrors(form, j) {
     $$('[data-error-for]', form).forEach(function (p) { p.hidden = true; p.textContent = ''; });
     $$('[aria-invalid="true"]', form).forEach(function (el) { el.removeAttribute('aria-invalid'); });
@@ -476,12 +488,13 @@
     Object.keys(fields).forEach(function (k) {
       var slot = k === 'lng' ? 'lat' : k;
       if (k === 'crs') slot = 'lat';
-      var p = $('[data-error-for="' + slot + '"]', form);
+      var p = shown('[data-error-for="' + slot + '"]', form);
       if (!p) { unplaced.push(fields[k]); return; }
       if (!p.hidden && p.textContent === fields[k]) return;
       p.textContent = fields[k];
       p.hidden = false;
-      var input = form.querySelector('[name="' + slot + '"]:not([type="hidden"])');
+      var box = p.closest('[data-field]') || p.parentElement;
+      var input = (box && box.querySelector('[name="' + slot + '"]:not([type="hidden"])')) || shown('[name="' + slot + '"]:not([type="hidden"])', form);
       if (input) input.setAttribute('aria-invalid', 'true');
       if (!first) first = input || p;
     });
@@ -649,7 +662,7 @@
         description: form.elements.description.value,
         address: form.elements.address.value,
         phone: form.elements.phone.value.trim(),
-        anonymous: form.elements.anonymous.checked,
+        anonymous: !!(form.elements.anonymous && form.elements.anonymous.checked),
         visibility: form.elements['public'].checked ? 'public' : 'private',
         crs: 'wgs84',
         lat: latIn.value ? parseFloat(latIn.value) : null,
@@ -906,8 +919,21 @@
     document.querySelectorAll('details[data-fold-wide]').forEach(function (d) { d.open = true; });
   }
 
+  // A party member's claimable queue lists the nearest cases first: from
+  // the grid's centre until the browser may say where the member is.
+  function initNear() {
+    var q = document.querySelector('[data-near-ask]');
+    if (!q || !navigator.geolocation || /[?&]near=/.test(location.search)) return;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var u = new URL(location.href);
+      u.searchParams.set('near', pos.coords.latitude.toFixed(6) + ',' + pos.coords.longitude.toFixed(6));
+      location.replace(u.toString());
+    }, function () { /* refused: the grid's centre stays */ }, { timeout: 15000, maximumAge: 300000 });
+  }
+
   function start() {
     initFolds();
+    initNear();
     if (window.htmx) {
       window.htmx.onLoad(function (elt) { init(elt); });
     } else {
