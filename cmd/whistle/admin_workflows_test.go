@@ -117,6 +117,10 @@ func TestAdminWorkflowPage(t *testing.T) {
 				t.Fatalf("GET /admin/workflows: %d, want the accept stage's 2 working hours in the form", code)
 			}
 			csrf := csrfRE.FindStringSubmatch(page)[1]
+			// The time-limit rules' stages are the definitions' stages.
+			if code, page, _ := send("GET", "/admin/sla", nil); code != 200 || !strings.Contains(page, `<option value="register">`) || !strings.Contains(page, `<option value="claim">`) {
+				t.Errorf("GET /admin/sla: %d, want the stages of both workflows as options", code)
+			}
 
 			var def struct {
 				Definition *workflow.Definition `json:"definition"`

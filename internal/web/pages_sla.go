@@ -1,10 +1,12 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 
+	"whistle/internal/casework"
 	"whistle/internal/errs"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
@@ -55,8 +57,19 @@ func (s *slaHandlers) pageAdminSLA(w http.ResponseWriter, r *http.Request) error
 		}
 		d.Limits = append(d.Limits, row)
 	}
-	for _, st := range []string{"accept", "dispatch", "claim", "register", "handle", "verify", "rate", "close"} {
-		d.Stages = append(d.Stages, option{Value: st, Label: s.Catalog.T(lang, "sla.stage."+st)})
+	// The stages are those the active workflow versions declare.
+	seen := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(casework.Workflows())) {
+		wf, ok := s.Cases.Workflow(ctx, name)
+		if !ok {
+			continue
+		}
+		for _, st := range wf.Def.Stages {
+			if !seen[st.Name] {
+				seen[st.Name] = true
+				d.Stages = append(d.Stages, option{Value: st.Name, Label: s.Catalog.T(lang, "sla.stage."+st.Name)})
+			}
+		}
 	}
 	cal := s.SLA.Calendar()
 	d.Year = s.Clock.Now().In(cal.Location()).Year()
