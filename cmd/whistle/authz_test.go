@@ -320,9 +320,13 @@ func matrix() map[string]spec {
 		"POST /api/v1/workflows": perm(adminOnly, jsonReq("POST", "/api/v1/workflows?dry_run=1", func(*authzFixture) any {
 			return casework.Workflows()["whistle"].Def
 		})),
-		"GET /api/v1/events":      authed(get("/api/v1/events")),
-		"GET /api/v1/inbox":       authed(get("/api/v1/inbox")),
-		"POST /api/v1/inbox/read": authed(jsonReq("POST", "/api/v1/inbox/read", func(*authzFixture) any { return map[string]any{"id": 0} })),
+		"GET /api/v1/events":                   authed(get("/api/v1/events")),
+		"GET /api/v1/inbox":                    authed(get("/api/v1/inbox")),
+		"POST /api/v1/inbox/read":              authed(jsonReq("POST", "/api/v1/inbox/read", func(*authzFixture) any { return map[string]any{"id": 0} })),
+		"GET /api/v1/me/notification-settings": authed(get("/api/v1/me/notification-settings")),
+		"PUT /api/v1/me/notification-settings": authed(jsonReq("PUT", "/api/v1/me/notification-settings", func(*authzFixture) any {
+			return map[string]any{"channels": []string{"sms"}, "quiet_from": "22:00", "quiet_to": "07:00"}
+		})),
 
 		// Time limits, the calendar and statistics.
 		"GET /api/v1/stats/units":    perm(statsRead, get("/api/v1/stats/units")),

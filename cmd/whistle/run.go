@@ -99,6 +99,8 @@ type options struct {
 	smsSecret         string
 	smsSign           string
 	smsTemplates      string
+	smtpAddr          string
+	smtpFrom          string
 	maps              mapOptions
 }
 
@@ -128,6 +130,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.smsKey, "sms-key", "", "SMS gateway access key")
 	fs.StringVar(&o.smsSecret, "sms-secret", "", "SMS gateway secret (signs requests)")
 	fs.StringVar(&o.smsSign, "sms-sign", "", "SMS signature name registered with the gateway, e.g. 吹哨")
+	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "SMTP relay (host:port) for e-mailed notifications; empty offers no e-mail channel")
+	fs.StringVar(&o.smtpFrom, "smtp-from", "whistle@localhost", "sender address of e-mailed notifications")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
 	o.maps.flags(fs)
 }
@@ -320,6 +324,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go autoClose(ctx, cases, a.logger)
+	go w.outbox.Run(ctx, 5*time.Second)
 	// The change feed's runner publishes committed case events to the bus.
 	// It stops after the HTTP server has drained, and then hands over what
 	// the last requests committed; anything left is published at the next
@@ -376,6 +381,7 @@ type wired struct {
 	srv    *web.Server
 	sms    sms.Sender
 	phones *account.PhoneStore
+	outbox *notify.Outbox
 	stop   []func()
 }
 
@@ -438,7 +444,14 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	w.cases = cases
 	// Notifications are the feed's second consumer: they need the cases
 	// service to tell who acts next.
-	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).Consumer()); err != nil {
+	// Their copies go out through the channels users choose: SMS always
+	// (the logging double without --sms-url), e-mail with --smtp-addr.
+	channels := []notify.Channel{&notify.SMS{Sender: w.sms}}
+	if o.smtpAddr != "" {
+		channels = append(channels, &notify.SMTP{Addr: o.smtpAddr, From: o.smtpFrom})
+	}
+	w.outbox = notify.NewOutbox(a.db, a.catalog, a.logger, channels...)
+	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox).Consumer()); err != nil {
 		return nil, err
 	}
 	w.stop = append(w.stop, func() {
@@ -490,7 +503,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

@@ -28,7 +28,7 @@ type Notifier struct {
 	cases  Noticer
 	logger *slog.Logger
 	// queue, when set, queues the outbound copies of an entry in the
-	// same transaction (Outbox.enqueue).
+	// same transaction (Outbox.enqueue, see WithOutbox).
 	queue func(ctx context.Context, tx *db.Tx, userID, notificationID int64, urgent bool) error
 }
 
@@ -38,6 +38,13 @@ func NewNotifier(cases Noticer, logger *slog.Logger) *Notifier {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Notifier{cases: cases, logger: logger}
+}
+
+// WithOutbox makes n queue each entry's outbound copies in out, in the
+// transaction that writes the entry.
+func (n *Notifier) WithOutbox(out *Outbox) *Notifier {
+	n.queue = out.enqueue
+	return n
 }
 
 // Consumer is the feed consumer that writes the inbox entries, in the

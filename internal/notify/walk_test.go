@@ -31,13 +31,19 @@ func walkWorld(t *testing.T, d *db.DB) *worldtest.World {
 // deliver runs the notifications' feed consumer until it has caught up.
 func deliver(t *testing.T, w *worldtest.World) {
 	t.Helper()
-	r, err := feed.NewRunner(w.DB, feed.RunnerConfig{}, notify.NewNotifier(w.Cases, nil).Consumer())
+	if err := runner(t, w, notify.NewNotifier(w.Cases, nil)).Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runner is a feed runner of n's consumer.
+func runner(t *testing.T, w *worldtest.World, n *notify.Notifier) *feed.Runner {
+	t.Helper()
+	r, err := feed.NewRunner(w.DB, feed.RunnerConfig{}, n.Consumer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Drain(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	return r
 }
 
 // mayActNow is the oracle: for each user, the expected actions of the

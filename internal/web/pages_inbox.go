@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"whistle/internal/errs"
 	"whistle/internal/notify"
 )
 
@@ -16,6 +17,42 @@ type inboxPage struct {
 // the view holds the inbox.
 type inboxHandlers struct {
 	*view
+	Outbox *notify.Outbox
+}
+
+// settingsJSON is a user's notification settings and the channels on offer.
+type settingsJSON struct {
+	notify.Settings
+	Available []string `json:"available"`
+}
+
+// apiSettings answers the caller's channels and quiet hours.
+func (s *inboxHandlers) apiSettings(w http.ResponseWriter, r *http.Request) error {
+	if s.Outbox == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	st, err := s.Outbox.Settings(r.Context(), userOf(r).ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsJSON{Settings: st, Available: s.Outbox.Channels()})
+	return nil
+}
+
+// apiSetSettings replaces the caller's channels and quiet hours; bad
+// input is a field error and changes nothing.
+func (s *inboxHandlers) apiSetSettings(w http.ResponseWriter, r *http.Request) error {
+	if s.Outbox == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	var in notify.Settings
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Outbox.SetSettings(r.Context(), userOf(r).ID, in); err != nil {
+		return err
+	}
+	return s.apiSettings(w, r)
 }
 
 // pageInbox lists the user's notifications; new case events in scope

@@ -72,7 +72,7 @@ func (s *Server) features() features {
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA},
 		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
-		inbox:  &inboxHandlers{view: s.view},
+		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
 			Clock: s.Clock},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
@@ -156,6 +156,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/events", authed, f.events.apiEvents)
 	s.handle("GET /api/v1/inbox", authed, f.inbox.apiInbox)
 	s.handle("POST /api/v1/inbox/read", authed, f.inbox.apiInboxRead)
+	s.handle("GET /api/v1/me/notification-settings", authed, f.inbox.apiSettings)
+	s.handle("PUT /api/v1/me/notification-settings", authed, f.inbox.apiSetSettings)
 
 	// Time limits (时限), the working calendar and unit statistics.
 	s.handle("GET /api/v1/cases/{id}/sla", authed, f.sla.apiCaseSLA)

@@ -50,7 +50,10 @@ type Deps struct {
 	// Audit reads the audit log (the admin page and its API).
 	Audit *audit.Log
 	// Inbox reads and marks the users' notifications.
-	Inbox   *notify.Store
+	Inbox *notify.Store
+	// Outbox keeps the users' notification channels and quiet hours; nil
+	// answers 503 there.
+	Outbox  *notify.Outbox
 	Regions *region.Store
 	// Places is the place search behind the maps' search box, and
 	// Landmarks the landmarks and roads administrators keep for it; nil

@@ -9,8 +9,8 @@ ALTER TABLE notifications ADD COLUMN expected TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE notifications ADD COLUMN parts TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE notifications ADD COLUMN urgent BOOLEAN NOT NULL DEFAULT false;
 
--- A user's outbound channels (a JSON array of channel names; the inbox is
--- always on) and quiet hours (minutes after local midnight, Asia/Shanghai;
+-- A user's outbound channels (JSON {"channels": [names], "email": address};
+-- the inbox is always on) and quiet hours (minutes after local midnight, Asia/Shanghai;
 -- equal values mean none).
 CREATE TABLE notification_settings (
     user_id     BIGINT PRIMARY KEY REFERENCES users(id),
