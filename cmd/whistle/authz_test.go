@@ -469,6 +469,7 @@ func matrix() map[string]spec {
 				return f.request(w, "POST", "/admin/users/"+f.userID[t]+"/reassign", strings.NewReader("to="+f.colleague), "application/x-www-form-urlencoded")
 			}},
 		"GET /admin/regions":    perm(adminOnly, get("/admin/regions")),
+		"GET /admin/landmarks":  perm(adminOnly, get("/admin/landmarks")),
 		"GET /admin/categories": perm(adminOnly, get("/admin/categories")),
 		"POST /admin/routing-rules": perm(adminOnly, form("/admin/routing-rules", func(f *authzFixture) url.Values {
 			return url.Values{"category_code": {"BJ02"}, "region_code": {f.nextGrid()}, "department": {"CG"}, "priority": {"1"}}

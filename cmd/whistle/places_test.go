@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -65,10 +67,25 @@ func TestPlacesAPI(t *testing.T) {
 			if code, a := search("万顺社区"); code == 200 && len(a.Places) > 0 {
 				loc.Point.Lat, loc.Point.Lng = a.Places[0].Point.Lat, a.Places[0].Point.Lng
 			}
-			var made struct{ ID int64 }
+			var made, made2 struct{ ID int64 }
 			if code := do(t, "POST", app.URL+"/api/v1/landmarks", admin, map[string]any{"name": "永乐街", "kind": "road",
 				"aliases": []string{"永乐路"}, "lat": loc.Point.Lat, "lng": loc.Point.Lng}, &made); code != 201 {
 				t.Fatalf("add a landmark: %d", code)
+			}
+			// The admin page lists it; its form sends the aliases as a text,
+			// a line each.
+			if code := do(t, "POST", app.URL+"/api/v1/landmarks", admin, map[string]any{"name": "万顺公园", "kind": "landmark",
+				"aliases": "街心公园\n 小公园 \n", "lat": loc.Point.Lat, "lng": loc.Point.Lng}, &made2); code != 201 {
+				t.Fatalf("add a landmark with aliases as text: %d", code)
+			}
+			if _, a := search("小公园"); len(a.Places) == 0 || a.Places[0].Name != "万顺公园" {
+				t.Errorf("小公园: %v, want 万顺公园 by its alias", names(a))
+			}
+			page := pageText(t, app.URL+"/admin/landmarks", admin)
+			for _, want := range []string{"永乐街", "永乐路", "万顺公园", "街心公园、小公园", "道路"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("/admin/landmarks lacks %q", want)
+				}
 			}
 			for _, q := range []string{"ylj", "yonglejie", "永乐路"} {
 				if _, a := search(q); len(a.Places) == 0 || a.Places[0].Name != "永乐街" || a.Places[0].Kind != "road" ||
@@ -99,8 +116,8 @@ func TestPlacesAPI(t *testing.T) {
 				}
 			}
 			var list struct{ Landmarks []struct{ Name string } }
-			if do(t, "GET", app.URL+"/api/v1/landmarks", admin, nil, &list); len(list.Landmarks) != 1 {
-				t.Errorf("landmarks after the refused ones: %v, want only 永乐街", list.Landmarks)
+			if do(t, "GET", app.URL+"/api/v1/landmarks", admin, nil, &list); len(list.Landmarks) != 2 {
+				t.Errorf("landmarks after the refused ones: %v, want 永乐街 and 万顺公园", list.Landmarks)
 			}
 			if code := do(t, "DELETE", app.URL+fmt.Sprintf("/api/v1/landmarks/%d", made.ID), admin, nil, nil); code != 204 {
 				t.Errorf("delete: %d", code)
@@ -121,4 +138,24 @@ func TestBadTilesStopTheStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--tiles") || !strings.Contains(err.Error(), "lacks {y}") {
 		t.Fatalf("run = %v, want an error naming --tiles and the missing {y}", err)
 	}
+}
+
+// pageText GETs a page with a bearer token and returns its body.
+func pageText(t *testing.T, url, token string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return string(b)
 }

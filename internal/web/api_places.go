@@ -1,7 +1,9 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -39,6 +41,7 @@ func toLandmarkJSON(l *places.LandmarkRecord) landmarkJSON {
 // placesAPI serves the place search (public: residents search the map
 // before they have an account) and the landmarks administrators keep.
 type placesAPI struct {
+	*view
 	Places    *places.Service
 	Landmarks *places.LandmarkStore
 }
@@ -91,12 +94,25 @@ func (s *placesAPI) apiLandmarks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// lines is a list of strings that a form may also send as one text, a
+// line each.
+type lines []string
+
+func (l *lines) UnmarshalJSON(b []byte) error {
+	var text string
+	if json.Unmarshal(b, &text) == nil {
+		*l = strings.Split(text, "\n")
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(l))
+}
+
 // landmarkBody is the body of POST and PUT /api/v1/landmarks: a WGS-84
-// point, and aliases as a list.
+// point, and aliases as a list (or a text, a line each).
 type landmarkBody struct {
 	Name    string   `json:"name"`
 	Kind    string   `json:"kind"`
-	Aliases []string `json:"aliases"`
+	Aliases lines    `json:"aliases"`
 	Lat     *float64 `json:"lat"`
 	Lng     *float64 `json:"lng"`
 }
@@ -154,4 +170,17 @@ func (s *placesAPI) apiLandmarkDelete(w http.ResponseWriter, r *http.Request) er
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// pageAdminLandmarks lists the landmarks and roads with a form to add one
+// (through POST /api/v1/landmarks) and a delete button each.
+func (s *placesAPI) pageAdminLandmarks(w http.ResponseWriter, r *http.Request) error {
+	if s.Landmarks == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	ls, err := s.Landmarks.List(r.Context())
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "admin_landmarks.html", s.newPage(r, "admin.landmarks", ls))
 }

@@ -43,6 +43,7 @@ func (s *adminPages) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	}
 	add(account.PermUserRead, "/admin/users", "admin.users")
 	add(account.PermRegionWrite, "/admin/regions", "admin.regions")
+	add(account.PermRegionWrite, "/admin/landmarks", "admin.landmarks")
 	add(account.PermCategoryWrite, "/admin/categories", "admin.categories")
 	add(account.PermSLAWrite, "/admin/sla", "admin.sla")
 	add(account.PermWorkflowWrite, "/admin/workflows", "admin.workflows")

@@ -65,7 +65,7 @@ func (s *Server) features() features {
 	return features{
 		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit, Cases: s.Cases},
 		regions:    &regionAPI{Regions: s.Regions},
-		places:     &placesAPI{Places: s.Places, Landmarks: s.Landmarks},
+		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks},
 		categories: &categoryAPI{Categories: s.Categories},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
@@ -237,6 +237,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/users/{id}", needs(account.PermUserWrite), f.admin.pageAdminUserEdit)
 	s.handle("POST /admin/users/{id}/reassign", needs(account.PermUserWrite), f.admin.pageAdminUserReassign)
 	s.handle("GET /admin/regions", needs(account.PermRegionWrite), f.admin.pageAdminRegions)
+	s.handle("GET /admin/landmarks", needs(account.PermRegionWrite), f.places.pageAdminLandmarks)
 	s.handle("GET /admin/categories", needs(account.PermCategoryWrite), f.admin.pageAdminCategories)
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
 	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), f.admin.pageAdminRuleAdd)
