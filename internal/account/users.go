@@ -293,11 +293,72 @@ type UserFilter struct {
 	Q      string // substring of username or display name
 	After  int64  // cursor: ids greater than After
 	Limit  int
+	// Sort is one of UserSortKeys, "-" first for descending; "" is by id.
+	Sort string
+	// Offset skips that many users, for numbered pages.
+	Offset int
 }
 
-// Users lists users within scope, by id.
+// userSortCols maps each sort key to its column: the whitelist of Sort.
+var userSortCols = map[string]string{"username": "u.username", "name": "u.display_name", "region": "r.path", "created": "u.id"}
+
+// UserSortKeys lists the keys UserFilter.Sort accepts.
+func UserSortKeys() []string { return []string{"username", "name", "region", "created"} }
+
+// userOrder is the ORDER BY of a sort key, ties broken by id; an unknown
+// key is Invalid on field sort.
+func userOrder(sort string) (string, error) {
+	if sort == "" {
+		return " ORDER BY u.id", nil
+	}
+	clause, ok := db.OrderBy(sort, userSortCols, "u.id")
+	if !ok {
+		return "", errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", sort)
+	}
+	return clause, nil
+}
+
+// CountUsersIn returns how many users within scope match f (its After,
+// Sort, Limit and Offset aside), for a list's total.
+func (s *Store) CountUsersIn(ctx context.Context, scope Scope, f UserFilter) (_ int, err error) {
+	defer errs.Wrapf(&err, "account.Store.CountUsersIn")
+	f.After = 0
+	w := f.where(scope)
+	var n int
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*)`+userFrom+w.SQL(), w.Args()...).Scan(&n)
+	return n, err
+}
+
+// Users lists users within scope, by id or f.Sort.
 func (s *Store) Users(ctx context.Context, scope Scope, f UserFilter) (_ []*User, err error) {
 	defer errs.Wrapf(&err, "account.Store.Users")
+	order, err := userOrder(f.Sort)
+	if err != nil {
+		return nil, err
+	}
+	w := f.where(scope)
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+userCols+userFrom+w.SQL()+order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(f.Offset, 0)), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// where is the filter's condition within scope.
+func (f UserFilter) where(scope Scope) db.Where {
 	var w db.Where
 	scope.Apply(&w, userScopeCols)
 	if f.Role != "" {
@@ -313,24 +374,7 @@ func (s *Store) Users(ctx context.Context, scope Scope, f UserFilter) (_ []*User
 	if f.After > 0 {
 		w.Add("u.id > ?", f.After)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
-	rows, err := s.db.Query(ctx, `SELECT `+userCols+userFrom+w.SQL()+` ORDER BY u.id LIMIT `+strconv.Itoa(limit), w.Args()...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return w
 }
 
 // SetPassword replaces a user's password and ends their sessions.

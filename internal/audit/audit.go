@@ -6,7 +6,6 @@ package audit
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -86,18 +85,11 @@ func orderBy(sort string) (string, error) {
 	if sort == "" {
 		return " ORDER BY id DESC", nil
 	}
-	dir, key := " ASC", sort
-	if strings.HasPrefix(sort, "-") {
-		dir, key = " DESC", sort[1:]
-	}
-	col, ok := sortCols[key]
+	clause, ok := db.OrderBy(sort, sortCols, "id DESC")
 	if !ok {
 		return "", errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", sort)
 	}
-	if col == "id" {
-		return " ORDER BY id" + dir, nil
-	}
-	return " ORDER BY " + col + dir + ", id DESC", nil
+	return clause, nil
 }
 
 // where is the filter's condition.

@@ -78,3 +78,22 @@ func Placeholders(d Dialect, rows, width int) string {
 	}
 	return b.String()
 }
+
+// OrderBy turns a sort key ("-" first for descending) into an ORDER BY
+// clause through cols, the whitelist of keys and their columns, with tie
+// appended to break ties; ok is false for a key cols lacks, so that no
+// caller's text ever reaches the SQL.
+func OrderBy(sort string, cols map[string]string, tie string) (clause string, ok bool) {
+	dir, key := " ASC", sort
+	if strings.HasPrefix(sort, "-") {
+		dir, key = " DESC", sort[1:]
+	}
+	col, ok := cols[key]
+	if !ok {
+		return "", false
+	}
+	if col == tie {
+		return " ORDER BY " + col + dir, true
+	}
+	return " ORDER BY " + col + dir + ", " + tie, true
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ type usersPage struct {
 	Add      *formState
 	CanWrite bool
 	Flash    string
+	Cols     []sortCol
+	Pager    pager
+	SortErr  string
 }
 
 // pageAdminUsers lists users in scope, with the add-user and password forms.
@@ -89,13 +93,34 @@ func (s *adminPages) showUsers(w http.ResponseWriter, r *http.Request, status in
 	if d.Add == nil {
 		d.Add = &formState{}
 	}
-	f := account.UserFilter{Q: strings.TrimSpace(d.Q), Limit: 200}
+	f := account.UserFilter{Q: strings.TrimSpace(d.Q), Sort: q.Get("sort")}
 	if rl := account.Role(d.Role); rl.Valid() {
 		f.Role = rl
 	}
-	users, err := s.Accounts.Users(ctx, account.ScopeOf(u), f)
-	if err != nil {
-		return err
+	keep := url.Values{}
+	for k, v := range map[string]string{"q": f.Q, "role": string(f.Role), "sort": f.Sort} {
+		if v != "" {
+			keep.Set(k, v)
+		}
+	}
+	d.Cols = sortCols("/admin/users", keep, f.Sort, account.UserSortKeys(), []string{s.Catalog.T(lang, "col.username"),
+		s.Catalog.T(lang, "admin.display_name"), s.Catalog.T(lang, "col.region"), s.Catalog.T(lang, "staff.created")})
+	var users []*account.User
+	var err error
+	if k := strings.TrimPrefix(f.Sort, "-"); f.Sort != "" && !slices.Contains(account.UserSortKeys(), k) {
+		d.SortErr = s.Catalog.T(lang, "field.unknown_sort", f.Sort)
+		status = http.StatusUnprocessableEntity
+	} else {
+		total, err := s.Accounts.CountUsersIn(ctx, account.ScopeOf(u), f)
+		if err != nil {
+			return err
+		}
+		page := pageNumber(r)
+		f.Limit, f.Offset = listPageSize, (page-1)*listPageSize
+		if users, err = s.Accounts.Users(ctx, account.ScopeOf(u), f); err != nil {
+			return err
+		}
+		d.Pager = newPager("/admin/users", keep, total, page)
 	}
 	for _, x := range users {
 		row := userRow{U: x, Phone: account.MaskPhone(x.Phone), Region: x.Region.Name}

@@ -97,3 +97,26 @@ func TestUserEditAndReassignAPI(t *testing.T) {
 }
 
 func ptrF(v float64) *float64 { return &v }
+
+// TestUsersPageSortAndPages: the users page shows its total, sorts by a
+// whitelisted column from its heading and refuses any other sort key.
+func TestUsersPageSortAndPages(t *testing.T) {
+	worldtest.Each(t, edgeStart(), func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newEdgeWorld(t, d, clk, nil)
+		sess := w.webLogin(t, "admin", "")
+		get := func(path string) (int, string) {
+			resp, body := w.do(t, edgeReq{method: "GET", path: path, cookies: []*http.Cookie{sess}, hdr: []string{"Accept-Language", "zh-CN"}})
+			return resp.StatusCode, body
+		}
+		status, page := get("/admin/users?sort=-username&role=community_staff")
+		if status != http.StatusOK || !strings.Contains(page, "共 2 条") || !strings.Contains(page, `aria-sort="descending"`) {
+			t.Fatalf("users page: %d, want 200 with 共 2 条, sorted descending", status)
+		}
+		if a, b := strings.Index(page, ">staff-b<"), strings.Index(page, ">staff-a<"); a < 0 || b < 0 || a > b {
+			t.Errorf("staff-b at %d, staff-a at %d: want staff-b first by username descending", a, b)
+		}
+		if status, page := get("/admin/users?sort=password_hash"); status != http.StatusUnprocessableEntity || !strings.Contains(page, "不支持按 password_hash 排序") {
+			t.Errorf("bad sort: %d, want 422 with a message", status)
+		}
+	})
+}
