@@ -71,6 +71,21 @@ func (s *caseHandlers) rows(ctx context.Context, lang i18n.Lang, now time.Time, 
 			ids = append(ids, c.ID)
 		}
 	}
+	if lang == i18n.EN && s.Categories != nil && len(cases) > 0 {
+		// A case stores its category's Chinese name; English readers get
+		// the catalogue's English one.
+		cats, err := s.Categories.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		en := make(map[string]string, len(cats))
+		for _, c := range cats {
+			en[c.Code] = c.NameEN
+		}
+		for i, c := range cases {
+			out[i].Category = catName(lang, c.CategoryName, en[c.CategoryCode])
+		}
+	}
 	if s.SLA == nil || len(ids) == 0 {
 		return out, nil
 	}

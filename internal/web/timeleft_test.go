@@ -30,7 +30,8 @@ func TestTimeLeftInTheLimitsUnit(t *testing.T) {
 			}{
 				{"case page", path, staff, "zh-CN", 0, []string{"剩余 2 个工作小时", "2025-09-28 09:00"}},
 				{"queue", "/cases?queue=accept", staff, "zh-CN", 0, []string{"剩余 2 个工作小时", "2025-09-28 09:00"}},
-				{"case page in English", path, staff, "en", 0, []string{"2 working hours left"}},
+				{"case page in English", path, staff, "en", 0, []string{"2 working hours left", "Neglected dirty spots"}},
+				{"queue in English", "/cases?queue=accept", staff, "en", 0, []string{"Neglected dirty spots"}},
 				{"the resident's list", "/my", res, "zh-CN", 0, []string{"剩余 2 个工作小时"}},
 				{"after work", path, staff, "zh-CN", 2 * time.Hour, []string{"剩余 0.5 个工作小时"}},
 				{"overdue on Sunday", path, staff, "zh-CN", 39*time.Hour + 30*time.Minute, []string{"已超时 0.5 个工作小时"}},
