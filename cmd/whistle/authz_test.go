@@ -434,10 +434,11 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.request(w, "POST", "/cases/"+f.freshCase(t)+"/act/accept", strings.NewReader("note=%E5%8F%97%E7%90%86"), "application/x-www-form-urlencoded")
 			}},
-		"GET /inbox":       authed(get("/inbox")),
-		"POST /inbox/read": authed(form("/inbox/read", noBody)),
-		"GET /admin":       perm(userReaders, get("/admin")),
-		"GET /admin/users": perm(userReaders, get("/admin/users")),
+		"GET /inbox":           authed(get("/inbox")),
+		"POST /inbox/read":     authed(form("/inbox/read", noBody)),
+		"POST /inbox/settings": authed(form("/inbox/settings", noBody)),
+		"GET /admin":           perm(userReaders, get("/admin")),
+		"GET /admin/users":     perm(userReaders, get("/admin/users")),
 		"POST /admin/users": perm(adminOnly, form("/admin/users", func(f *authzFixture) url.Values {
 			return url.Values{"username": {f.unique("matrix-page")}, "password": {"matrix-password"}, "roles": {"grid_worker"}, "region": {demoGrid}}
 		})),

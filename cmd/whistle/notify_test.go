@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,5 +106,59 @@ func TestUrbanLoopTellsTheNextActor(t *testing.T) {
 				t.Errorf("settings: %d %+v, want sms", code, st)
 			}
 		})
+	}
+}
+
+// TestNotificationSettingsForm (issue 15, Build 1): the inbox page's
+// settings form shows a bad quiet-hours time as an error on its field
+// (422) and stores nothing; a good one is stored and shown checked.
+func TestNotificationSettingsForm(t *testing.T) {
+	app := startApp(t, "demo", dataArgs(t, "sqlite"))
+	c := browser(t)
+	send := func(method, path string, form url.Values) (int, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, app.URL+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, page := send("GET", "/login?next=/inbox", nil)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token on the login form")
+	}
+	if code, _ := send("POST", "/login", url.Values{"username": {"demo-street"}, "password": {"whistle-demo"}, "csrf_token": {m[1]}, "next": {"/inbox"}}); code != 303 {
+		t.Fatalf("login: %d", code)
+	}
+	_, page = send("GET", "/inbox", nil)
+	m = csrfRE.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `action="/inbox/settings"`) {
+		t.Fatal("no settings form on the inbox page")
+	}
+	code, page := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"25:00"}, "quiet_to": {"07:00"}})
+	if code != 422 || !strings.Contains(page, "请按 时:分 填写") {
+		t.Errorf("bad time: %d, want 422 with the field's message", code)
+	}
+	_, page = send("GET", "/inbox", nil)
+	if strings.Contains(page, `value="sms" checked`) {
+		t.Error("the bad form was stored")
+	}
+	if code, _ := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"22:00"}, "quiet_to": {"07:00"}}); code != 303 {
+		t.Errorf("good form: %d, want 303 to the inbox", code)
+	}
+	_, page = send("GET", "/inbox", nil)
+	if !strings.Contains(page, `value="sms" checked`) || !strings.Contains(page, `value="22:00"`) {
+		t.Error("the stored settings are not shown")
 	}
 }

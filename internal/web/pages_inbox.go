@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"whistle/internal/errs"
 	"whistle/internal/notify"
@@ -11,6 +12,10 @@ type inboxPage struct {
 	Messages []notify.Message
 	Unread   int
 	Times    map[int64]string
+	// Settings is the notification settings form (nil without an Outbox);
+	// Channels the channels on offer.
+	Settings *formState
+	Channels []string
 }
 
 // inboxHandlers serve the user's notifications, as a page and as JSON;
@@ -58,19 +63,61 @@ func (s *inboxHandlers) apiSetSettings(w http.ResponseWriter, r *http.Request) e
 // pageInbox lists the user's notifications; new case events in scope
 // refresh it through the page's EventSource.
 func (s *inboxHandlers) pageInbox(w http.ResponseWriter, r *http.Request) error {
+	return s.showInbox(w, r, http.StatusOK, nil)
+}
+
+// showInbox renders the inbox page with the settings form fs (nil: the
+// stored settings).
+func (s *inboxHandlers) showInbox(w http.ResponseWriter, r *http.Request, status int, fs *formState) error {
 	msgs, unread, err := s.inboxFor(r, 100)
 	if err != nil {
 		return err
 	}
 	d := &inboxPage{Messages: msgs, Unread: unread, Times: map[int64]string{}}
+	if s.Outbox != nil {
+		d.Channels = s.Outbox.Channels()
+		if fs == nil {
+			st, err := s.Outbox.Settings(r.Context(), userOf(r).ID)
+			if err != nil {
+				return err
+			}
+			fs = &formState{Values: url.Values{"channel": st.Channels, "email": {st.Email}, "quiet_from": {st.QuietFrom}, "quiet_to": {st.QuietTo}}}
+		}
+		d.Settings = fs
+	}
 	for _, m := range msgs {
 		d.Times[m.ID] = shanghaiTime(m.CreatedAt)
 	}
 	p := s.newPage(r, "page.inbox.title", d)
 	if isHX(r) {
-		return s.renderFragment(w, http.StatusOK, "inbox.html", "inbox", p)
+		return s.renderFragment(w, status, "inbox.html", "inbox", p)
 	}
-	return s.render(w, r, http.StatusOK, "inbox.html", p)
+	return s.render(w, r, status, "inbox.html", p)
+}
+
+// pageInboxSettings stores the settings form: bad input shows its field
+// errors and stores nothing.
+func (s *inboxHandlers) pageInboxSettings(w http.ResponseWriter, r *http.Request) error {
+	if s.Outbox == nil {
+		return errs.E(errs.Unavailable, "error.unavailable")
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "error.invalid")
+	}
+	fs := &formState{Values: r.PostForm}
+	in := notify.Settings{Channels: r.PostForm["channel"], Email: r.PostFormValue("email"), QuietFrom: r.PostFormValue("quiet_from"), QuietTo: r.PostFormValue("quiet_to")}
+	if in.Channels == nil {
+		in.Channels = []string{}
+	}
+	if err := s.Outbox.SetSettings(r.Context(), userOf(r).ID, in); err != nil {
+		status, err := s.failForm(r, fs, err)
+		if err != nil {
+			return err
+		}
+		return s.showInbox(w, r, status, fs)
+	}
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	return nil
 }
 
 // pageInboxRead marks every message read.

@@ -227,6 +227,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /cases/{id}/act/{action}", authed, f.cases.pageCaseAct)
 	s.handle("GET /inbox", authed, f.inbox.pageInbox)
 	s.handle("POST /inbox/read", authed, f.inbox.pageInboxRead)
+	s.handle("POST /inbox/settings", authed, f.inbox.pageInboxSettings)
 
 	// Administration.
 	s.handle("GET /admin", authed, f.admin.pageAdmin)
