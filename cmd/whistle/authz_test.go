@@ -495,11 +495,13 @@ func matrix() map[string]spec {
 		"POST /admin/apikeys/{id}/revoke": perm(adminOnly, func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "POST", "/admin/apikeys/"+f.newAPIKey()+"/revoke", nil, "")
 		}),
-		"GET /admin/audit":             perm(adminOnly, get("/admin/audit")),
-		"GET /admin/audit/export.csv":  perm(adminOnly, get("/admin/audit/export.csv?action=user.add")),
-		"GET /admin/audit/export.xlsx": perm(adminOnly, get("/admin/audit/export.xlsx?action=user.add")),
-		"GET /admin/logins":            perm(adminOnly, get("/admin/logins")),
-		"GET /screen":                  perm(statsRead, get("/screen")),
+		"GET /admin/audit":              perm(adminOnly, get("/admin/audit")),
+		"GET /admin/audit/export.csv":   perm(adminOnly, get("/admin/audit/export.csv?action=user.add")),
+		"GET /admin/audit/export.xlsx":  perm(adminOnly, get("/admin/audit/export.xlsx?action=user.add")),
+		"GET /admin/logins/export.csv":  perm(adminOnly, get("/admin/logins/export.csv?failed=1")),
+		"GET /admin/logins/export.xlsx": perm(adminOnly, get("/admin/logins/export.xlsx?failed=1")),
+		"GET /admin/logins":             perm(adminOnly, get("/admin/logins")),
+		"GET /screen":                   perm(statsRead, get("/screen")),
 		"GET /screen/{region}": {allow: statsRead, targets: []target{in, out, other},
 			sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
 			req: func(f *authzFixture, w who, t target) *http.Request {

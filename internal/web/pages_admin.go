@@ -448,6 +448,10 @@ type loginsPage struct {
 	Username, IP string
 	Failed       bool
 	Next         string
+	// Reasons are the entries' reasons in the reader's language; CSV and
+	// XLSX the exports of the filter.
+	Reasons   map[int64]string
+	CSV, XLSX string
 }
 
 // pageAdminLogins searches the login log.
@@ -458,10 +462,16 @@ func (s *adminPages) pageAdminLogins(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	d.Entries = entries
+	d.Entries, d.Reasons = entries, map[int64]string{}
 	for _, e := range entries {
 		d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
+		d.Reasons[e.ID] = s.loginReason(langOf(r), e.Reason)
 	}
+	ev := url.Values{"username": {d.Username}, "ip": {d.IP}}
+	if d.Failed {
+		ev.Set("failed", "1")
+	}
+	d.CSV, d.XLSX = "/admin/logins/export.csv?"+ev.Encode(), "/admin/logins/export.xlsx?"+ev.Encode()
 	if len(entries) == 100 {
 		v := url.Values{"username": {d.Username}, "ip": {d.IP}, "before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
 		if d.Failed {

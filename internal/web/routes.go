@@ -253,6 +253,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /admin/audit/export.csv", needs(account.PermAuditRead), f.admin.pageAdminAuditCSV)
 	s.handle("GET /admin/audit/export.xlsx", needs(account.PermAuditRead), f.admin.pageAdminAuditXLSX)
 	s.handle("GET /admin/logins", needs(account.PermLoginLogRead), f.admin.pageAdminLogins)
+	s.handle("GET /admin/logins/export.csv", needs(account.PermLoginLogRead), f.admin.pageAdminLoginsCSV)
+	s.handle("GET /admin/logins/export.xlsx", needs(account.PermLoginLogRead), f.admin.pageAdminLoginsXLSX)
 
 	// Statistics and the big screen, for the holders of stats.read
 	// (leaders, admins, street and community staff). The API serves the

@@ -91,3 +91,25 @@ func TestAuditPageAndExport(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginLogExport: the login log's reasons are translated and its CSV
+// export holds exactly the filtered entries (failed only).
+func TestLoginLogExport(t *testing.T) {
+	worldtest.Each(t, edgeStart(), func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newEdgeWorld(t, d, clk, nil)
+		jsonCall(t, w.ts, "POST", "/api/v1/session", "", `{"username":"street","password":"wrong-password"}`)
+		sess := w.webLogin(t, "admin", "")
+		resp, csv := w.do(t, edgeReq{method: "GET", path: "/admin/logins/export.csv?failed=1", cookies: []*http.Cookie{sess}, hdr: []string{"Accept-Language", "zh-CN"}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("export: %d", resp.StatusCode)
+		}
+		lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(csv, "\uFEFF")), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], ",street,") || !strings.Contains(lines[1], ",失败,密码错误") {
+			t.Errorf("csv = %q, want street's one failed login, reason 密码错误", lines)
+		}
+		_, page := w.do(t, edgeReq{method: "GET", path: "/admin/logins?failed=1", cookies: []*http.Cookie{sess}, hdr: []string{"Accept-Language", "en"}})
+		if !strings.Contains(page, "<td>wrong password</td>") {
+			t.Error("the login log page does not translate the reason")
+		}
+	})
+}
