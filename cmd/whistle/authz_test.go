@@ -407,6 +407,17 @@ func matrix() map[string]spec {
 		// Pages.
 		"GET /login":  pub(get("/login")),
 		"POST /login": pub(func(f *authzFixture, w who, t target) *http.Request { return f.loginForm() }),
+		// Single sign-on (the fixture's test provider signs in demo-street).
+		"GET /login/oidc": pub(get("/login/oidc")),
+		"GET /login/oidc/callback": pub(func(f *authzFixture, w who, t target) *http.Request {
+			c := browser(f.t)
+			cb := f.oidc.callback(f.t, c, f.url, "/")
+			req := f.request(w, "GET", cb.RequestURI(), nil, "")
+			for _, ck := range c.Jar.Cookies(cb) {
+				req.AddCookie(ck)
+			}
+			return req
+		}),
 		"POST /logout": {req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.withToken(f.freshToken(w), "POST", "/logout", nil, "")
 		}},
@@ -674,6 +685,7 @@ const (
 // district, planted personal data and the objects the matrix names.
 type authzFixture struct {
 	t      *testing.T
+	oidc   *fakeOIDC
 	srv    *web.Server
 	url    string
 	w      *wired
@@ -704,8 +716,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	fs := flag.NewFlagSet("authz", flag.ContinueOnError)
 	o.serveFlags(fs)
 	e := env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}
-	if _, err := parse(fs, []string{"--data", t.TempDir(), "--log-level", "error", "--limit-login", "0", "--limit-anonymous", "0",
-		"--open311-rate", "1000", "--open311-burst", "1000"}, e); err != nil {
+	sso := newFakeOIDC(t)
+	if _, err := parse(fs, append([]string{"--data", t.TempDir(), "--log-level", "error", "--limit-login", "0", "--limit-anonymous", "0",
+		"--open311-rate", "1000", "--open311-burst", "1000"}, sso.args()...), e); err != nil {
 		t.Fatal(err)
 	}
 	o.seed, o.demoPassword = 1, "whistle-demo"
@@ -716,7 +729,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	t.Cleanup(w.close)
 	ts := httptest.NewServer(w.srv)
 	t.Cleanup(ts.Close)
-	f := &authzFixture{t: t, srv: w.srv, url: ts.URL, w: w, tokens: map[who]string{}, cases: map[target]int64{}, caseNumber: map[target]string{},
+	f := &authzFixture{t: t, oidc: sso, srv: w.srv, url: ts.URL, w: w, tokens: map[who]string{}, cases: map[target]int64{}, caseNumber: map[target]string{},
 		photoID: map[target]string{}, userID: map[target]string{}, userRegion: map[target]string{}, node: map[target]string{}, interior: map[string]orb.Point{}}
 	sys := audit.System("authz test")
 	regs := w.app.regions

@@ -30,6 +30,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/media"
 	"whistle/internal/notify"
+	"whistle/internal/oidc"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/sla"
@@ -101,6 +102,11 @@ type options struct {
 	smsTemplates      string
 	smtpAddr          string
 	smtpFrom          string
+	oidcIssuer        string
+	oidcClientID      string
+	oidcClientSecret  string
+	oidcRedirectURL   string
+	oidcClaim         string
 	maps              mapOptions
 }
 
@@ -133,6 +139,11 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "SMTP relay (host:port) for e-mailed notifications; empty offers no e-mail channel")
 	fs.StringVar(&o.smtpFrom, "smtp-from", "whistle@localhost", "sender address of e-mailed notifications")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
+	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the single sign-on; empty turns SSO off. Discovered at start-up: a wrong one stops the server")
+	fs.StringVar(&o.oidcClientID, "oidc-client-id", "", "OIDC client id registered with the issuer")
+	fs.StringVar(&o.oidcClientSecret, "oidc-client-secret", "", "OIDC client secret")
+	fs.StringVar(&o.oidcRedirectURL, "oidc-redirect-url", "", "OIDC callback URL registered with the issuer, https://HOST/login/oidc/callback (required with --oidc-issuer)")
+	fs.StringVar(&o.oidcClaim, "oidc-claim", "preferred_username", "ID token claim holding the Whistle username")
 	o.maps.flags(fs)
 }
 
@@ -490,6 +501,13 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		a.logger.Info("rollups rebuilt from the cases")
 	}
 	w.phones = account.NewPhoneStore(a.db, a.accounts, w.sms, account.DefaultPhoneConfig())
+	var sso *oidc.Provider
+	if o.oidcIssuer != "" {
+		if sso, err = oidc.New(ctx, oidc.Config{Issuer: o.oidcIssuer, ClientID: o.oidcClientID, ClientSecret: o.oidcClientSecret,
+			RedirectURL: o.oidcRedirectURL, Claim: o.oidcClaim}); err != nil {
+			return nil, err
+		}
+	}
 	proxies, err := web.ParseProxies(o.trustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
@@ -503,7 +521,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

@@ -103,6 +103,8 @@ type loginForm struct {
 	Demo     bool
 	// SMS shows the phone-and-code tab (/login?via=sms) instead of the password form.
 	SMS bool
+	// SSO offers the single sign-on (/login/oidc) when it is configured.
+	SSO bool
 }
 
 // sessionPages serve logging in and out, the language switch and the home
@@ -112,9 +114,11 @@ type sessionPages struct {
 	Accounts *account.Store
 	// Demo shows the demo accounts on the login page.
 	Demo bool
+	// SSO offers the single sign-on button (an OIDC provider is configured).
+	SSO bool
 }
 
-func (s *sessionPages) setLoginCSRF(w http.ResponseWriter, r *http.Request) string {
+func (s *view) setLoginCSRF(w http.ResponseWriter, r *http.Request) string {
 	tok := account.NewToken()
 	s.setCookie(w, r, &http.Cookie{Name: loginCSRF, Value: tok, Path: "/login", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 	return tok
@@ -125,7 +129,7 @@ func (s *sessionPages) pageLogin(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w, r), Demo: s.Demo, SMS: r.URL.Query().Get("via") == "sms"}
+	f := loginForm{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.setLoginCSRF(w, r), Demo: s.Demo, SSO: s.SSO, SMS: r.URL.Query().Get("via") == "sms"}
 	_, hadCookie := r.Cookie(sessionCookie)
 	f.Expired = hadCookie == nil && f.Next != "/"
 	return s.render(w, r, http.StatusOK, "login.html", s.newPage(r, "page.login.title", f))
@@ -138,7 +142,7 @@ func (s *sessionPages) pageLoginPost(w http.ResponseWriter, r *http.Request) err
 		return formErr(err)
 	}
 	lang := langOf(r)
-	f := loginForm{Username: r.PostFormValue("username"), Next: safeNext(r.PostFormValue("next")), Fields: map[string]string{}, Demo: s.Demo}
+	f := loginForm{Username: r.PostFormValue("username"), Next: safeNext(r.PostFormValue("next")), Fields: map[string]string{}, Demo: s.Demo, SSO: s.SSO}
 	c, err := r.Cookie(loginCSRF)
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
 		f.CSRF = s.setLoginCSRF(w, r)

@@ -51,6 +51,7 @@ type features struct {
 	inbox      *inboxHandlers
 	admin      *adminPages
 	session    *sessionPages
+	oidc       *oidcPages
 	events     *eventsAPI
 	sla        *slaHandlers
 	stats      *statsHandlers
@@ -75,7 +76,8 @@ func (s *Server) features() features {
 		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
 			Clock: s.Clock},
-		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo},
+		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo, SSO: s.OIDC != nil},
+		oidc:    &oidcPages{view: s.view, OIDC: s.OIDC, Accounts: s.Accounts},
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
 			Clock: s.Clock},
@@ -208,6 +210,8 @@ func (s *Server) registerRoutes() {
 	// Pages.
 	s.handle("GET /login", public, f.session.pageLogin)
 	s.handle("POST /login", public, f.session.pageLoginPost)
+	s.handle("GET /login/oidc", public, f.oidc.pageOIDCStart)
+	s.handle("GET /login/oidc/callback", public, f.oidc.pageOIDCCallback)
 	s.handle("POST /logout", authed, f.session.pageLogout)
 	s.handle("GET /lang/{lang}", public, f.session.pageLang)
 	s.handle("GET /{$}", authed, f.cases.pageHome)

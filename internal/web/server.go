@@ -28,6 +28,7 @@ import (
 	"whistle/internal/geo"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
+	"whistle/internal/oidc"
 	"whistle/internal/places"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
@@ -47,6 +48,9 @@ type Deps struct {
 	Accounts *account.Store
 	// Phones signs residents in by SMS code; nil answers 503 there.
 	Phones *account.PhoneStore
+	// OIDC signs staff in through a single sign-on; nil (not configured)
+	// hides the button and answers 404 at /login/oidc.
+	OIDC *oidc.Provider
 	// Audit reads the audit log (the admin page and its API).
 	Audit *audit.Log
 	// Inbox reads and marks the users' notifications.
