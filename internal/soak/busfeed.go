@@ -168,7 +168,7 @@ func checkBus(ctx context.Context, d *db.DB, l *busLog, upto int64, wait time.Du
 			if ev.SubjectKind != "case" {
 				continue
 			}
-			k := feed.Subject(ev) + " " + string(ev.Payload)
+			k := feed.Subject(ev) + " " + string(feed.Public(ev.Payload)) // as the bus carries it
 			all = append(all, want{k, ev.Position})
 			counts[k]++
 		}
