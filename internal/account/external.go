@@ -35,12 +35,8 @@ func (s *Store) LoginExternal(ctx context.Context, username, via string, kind Se
 	if err != nil {
 		return "", nil, nil, err
 	}
-	staff := false
-	for _, r := range u.Roles {
-		staff = staff || r != Resident
-	}
 	switch {
-	case !staff:
+	case !u.IsStaff():
 		s.logLogin(ctx, username, u.ID, c, false, via+" not staff")
 		return "", nil, nil, errs.E(errs.Forbidden, "oidc.unknown_user", username)
 	case u.Disabled:
