@@ -320,3 +320,20 @@ func TestOIDCConfigChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCCallbackLimited: the callback, which calls the provider, counts
+// against --limit-login like the other logins.
+func TestOIDCCallbackLimited(t *testing.T) {
+	p := newFakeOIDC(t)
+	app := startApp(t, "demo", dataArgs(t, "sqlite"), append(p.args(), "--limit-login", "2")...)
+	c := browser(t)
+	limited := 0
+	for range 6 {
+		if code, _ := pageBody(t, c, app.URL+"/login/oidc/callback?state=x&code=y"); code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("6 callbacks with --limit-login 2: none refused with 429")
+	}
+}

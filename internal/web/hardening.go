@@ -65,7 +65,9 @@ var searchRoutes = map[string]bool{"GET /api/v1/places/search": true}
 
 // loginRoutes are the patterns Limits.Login applies to.
 var loginRoutes = map[string]bool{"POST /login": true, "POST /api/v1/session": true,
-	"POST /api/v1/session/sms-code": true, "POST /api/v1/session/sms": true}
+	"POST /api/v1/session/sms-code": true, "POST /api/v1/session/sms": true,
+	// Each SSO callback makes the server call the provider.
+	"GET /login/oidc/callback": true}
 
 // Limiter applies Limits to requests. A nil *Limiter allows everything.
 type Limiter struct {
