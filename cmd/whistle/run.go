@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -102,6 +103,8 @@ type options struct {
 	smsTemplates      string
 	smtpAddr          string
 	smtpFrom          string
+	workWebhookURL    string
+	workWebhookSecret string
 	oidcIssuer        string
 	oidcClientID      string
 	oidcClientSecret  string
@@ -138,6 +141,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.smsSign, "sms-sign", "", "SMS signature name registered with the gateway, e.g. 吹哨")
 	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "SMTP relay (host:port) for e-mailed notifications; empty offers no e-mail channel")
 	fs.StringVar(&o.smtpFrom, "smtp-from", "whistle@localhost", "sender address of e-mailed notifications")
+	fs.StringVar(&o.workWebhookURL, "work-webhook-url", "", "钉钉/浙政钉-style custom robot URL (with its access_token) for work messages; empty offers no work-message channel")
+	fs.StringVar(&o.workWebhookSecret, "work-webhook-secret", "", "the robot's signing secret (SEC…); adds the HMAC-SHA256 timestamp and sign parameters")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the single sign-on; empty turns SSO off. Discovered at start-up: a wrong one stops the server")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", "", "OIDC client id registered with the issuer")
@@ -456,10 +461,17 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	// Notifications are the feed's second consumer: they need the cases
 	// service to tell who acts next.
 	// Their copies go out through the channels users choose: SMS always
-	// (the logging double without --sms-url), e-mail with --smtp-addr.
+	// (the logging double without --sms-url), e-mail with --smtp-addr,
+	// work messages with --work-webhook-url.
 	channels := []notify.Channel{&notify.SMS{Sender: w.sms}}
 	if o.smtpAddr != "" {
 		channels = append(channels, &notify.SMTP{Addr: o.smtpAddr, From: o.smtpFrom})
+	}
+	if o.workWebhookURL != "" {
+		if u, err := url.Parse(o.workWebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--work-webhook-url: want an http(s) URL, got %q", o.workWebhookURL)
+		}
+		channels = append(channels, &notify.Webhook{URL: o.workWebhookURL, Secret: o.workWebhookSecret})
 	}
 	w.outbox = notify.NewOutbox(a.db, a.catalog, a.logger, channels...)
 	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox).Consumer()); err != nil {
