@@ -269,6 +269,14 @@ func matrix() map[string]spec {
 			return map[string]any{"name_en": "Help between neighbours"}
 		})),
 		"GET /api/v1/routing-rules": perm(adminOnly, get("/api/v1/routing-rules")),
+		"GET /api/v1/dicts":         perm(adminOnly, get("/api/v1/dicts")),
+		"GET /api/v1/dicts/{type}":  perm(adminOnly, get("/api/v1/dicts/case_source")),
+		"POST /api/v1/dicts/{type}/items": perm(adminOnly, jsonReq("POST", "/api/v1/dicts/case_source/items", func(f *authzFixture) any {
+			return map[string]any{"code": "authz" + strconv.Itoa(int(f.seq.Add(1))), "label": "矩阵测试"}
+		})),
+		"PATCH /api/v1/dicts/{type}/items/{code}": perm(adminOnly, jsonReq("PATCH", "/api/v1/dicts/case_source/items/visit", func(*authzFixture) any {
+			return map[string]any{"label_en": "Walk-in visit"}
+		})),
 		"POST /api/v1/routing-rules": perm(adminOnly, jsonReq("POST", "/api/v1/routing-rules", func(f *authzFixture) any {
 			return map[string]any{"category_code": "BJ02", "region_code": f.nextGrid(), "department": "CG", "priority": 1}
 		})),

@@ -26,6 +26,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/demo"
+	"whistle/internal/dict"
 	"whistle/internal/errs"
 	"whistle/internal/feed"
 	"whistle/internal/i18n"
@@ -533,7 +534,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

@@ -109,6 +109,7 @@ func apiOperations() []apiOp {
 	docPublic, docSession, docAPIKey := apiAuth{}, apiAuth{Session: true}, apiAuth{APIKey: true}
 	id := pathParam("id", "Case id (numeric).", "案件 ID（数字）。")
 	code := pathParam("code", "Code.", "编码。")
+	dictType := pathParam("type", "Dictionary type code, e.g. case_source.", "字典类型代码，如 case_source。")
 	limit := query("limit", "integer", "Page size.", "每页条数。")
 	before := query("before", "string", "Cursor: the next value of the previous page.", "游标：上一页返回的 next。")
 	jur := query("jurisdiction_id", "string", "Accepted and ignored: one endpoint serves one district.", "可传，忽略：一个端点只服务一个区。")
@@ -203,6 +204,16 @@ func apiOperations() []apiOp {
 			Auth: docPerm(account.PermCategoryWrite), Body: "Rule", Status: 201, Result: "Rule", Errors: []int{409, 422}},
 		{Method: "DELETE", Path: "/api/v1/routing-rules/{id}", Tag: "categories", Summary: "Delete a routing rule", SummaryZH: "删除派单规则",
 			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{pathParam("id", "Rule id.", "规则 ID。")}, Status: 204},
+
+		// Dictionaries.
+		{Method: "GET", Path: "/api/v1/dicts", Tag: "categories", Summary: "Dictionaries (value lists districts customise)", SummaryZH: "字典类型列表",
+			Auth: docPerm(account.PermCategoryWrite), Result: "DictList"},
+		{Method: "GET", Path: "/api/v1/dicts/{type}", Tag: "categories", Summary: "One dictionary with all its items", SummaryZH: "单个字典及其全部字典项",
+			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{dictType}, Result: "Dict", Errors: []int{404}},
+		{Method: "POST", Path: "/api/v1/dicts/{type}/items", Tag: "categories", Summary: "Add a dictionary item", SummaryZH: "新增字典项",
+			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{dictType}, Body: "DictItem", Status: 201, Result: "DictItem", Errors: []int{404, 409, 422}},
+		{Method: "PATCH", Path: "/api/v1/dicts/{type}/items/{code}", Tag: "categories", Summary: "Change or disable a dictionary item", SummaryZH: "修改或停用字典项",
+			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{dictType, pathParam("code", "Item code.", "字典项代码。")}, Body: "DictItem", Result: "DictItem", Errors: []int{404, 422}},
 
 		// Cases.
 		{Method: "POST", Path: "/api/v1/cases", Tag: "cases", Summary: "Report a problem (anonymously too)", SummaryZH: "上报问题（可匿名）",
@@ -686,6 +697,9 @@ func apiSchemas() map[string]any {
 		"CategoryPatch": obj(map[string]any{"name": "string", "name_en": "string", "workflow": "string", "department": "string", "time_limit": "string",
 			"urgent": "boolean", "auto_dispatch": "boolean", "open311": "boolean", "common": "integer", "sort": "integer", "active": "boolean", "fields": arrayOf("object")}),
 		"CategoryList": obj(map[string]any{"categories": arrayOf("#Category")}),
+		"DictItem":     obj(map[string]any{"code": "string", "label": "string", "label_en": "string", "sort": "integer", "enabled": "boolean"}, "code", "label"),
+		"Dict":         obj(map[string]any{"code": "string", "name": "string", "name_en": "string", "sort": "integer", "items": arrayOf("#DictItem")}, "code", "name"),
+		"DictList":     obj(map[string]any{"dicts": arrayOf("#Dict")}),
 		"Rule": obj(map[string]any{"id": "integer", "category_code": "string", "category_name": "string", "region_code": "string", "region_name": "string",
 			"department": "string", "priority": "integer", "created_at": "string"}, "category_code", "department"),
 		"RuleList": obj(map[string]any{"rules": arrayOf("#Rule")}),

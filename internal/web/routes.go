@@ -45,6 +45,7 @@ type features struct {
 	regions    *regionAPI
 	places     *placesAPI
 	categories *categoryAPI
+	dicts      *dictAPI
 	open311    *open311API
 	cases      *caseHandlers
 	phones     *phoneAPI
@@ -68,6 +69,7 @@ func (s *Server) features() features {
 		regions:    &regionAPI{Regions: s.Regions},
 		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks},
 		categories: &categoryAPI{Categories: s.Categories},
+		dicts:      &dictAPI{Dicts: s.Dicts},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
@@ -138,6 +140,12 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/routing-rules", needs(account.PermCategoryWrite), f.categories.apiRoutingRules)
 	s.handle("POST /api/v1/routing-rules", needs(account.PermCategoryWrite), f.categories.apiRoutingRuleAdd)
 	s.handle("DELETE /api/v1/routing-rules/{id}", needs(account.PermCategoryWrite), f.categories.apiRoutingRuleDelete)
+
+	// Dictionaries (字典管理): value lists a district customises; admins only.
+	s.handle("GET /api/v1/dicts", needs(account.PermCategoryWrite), f.dicts.apiDicts)
+	s.handle("GET /api/v1/dicts/{type}", needs(account.PermCategoryWrite), f.dicts.apiDict)
+	s.handle("POST /api/v1/dicts/{type}/items", needs(account.PermCategoryWrite), f.dicts.apiDictItemAdd)
+	s.handle("PATCH /api/v1/dicts/{type}/items/{code}", needs(account.PermCategoryWrite), f.dicts.apiDictItemUpdate)
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
 	s.handle("POST /api/v1/cases", public, f.cases.apiCaseSubmit)

@@ -25,6 +25,7 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
+	"whistle/internal/dict"
 	"whistle/internal/geo"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
@@ -74,6 +75,8 @@ type Deps struct {
 	SLA *sla.Engine
 	// Categories is the category catalogue and its routing rules.
 	Categories *category.Store
+	// Dicts keeps the dictionaries (字典管理); nil answers 503.
+	Dicts *dict.Store
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms
