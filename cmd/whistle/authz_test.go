@@ -500,6 +500,13 @@ func matrix() map[string]spec {
 		"POST /admin/categories/auto-dispatch": perm(adminOnly, form("/admin/categories/auto-dispatch", func(f *authzFixture) url.Values {
 			return url.Values{"auto_category": {"BJ0101"}, "auto_dispatch": {"0"}}
 		})),
+		"GET /admin/dicts": perm(adminOnly, get("/admin/dicts?type=case_source")),
+		"POST /admin/dicts/{type}/items": perm(adminOnly, form("/admin/dicts/case_source/items", func(f *authzFixture) url.Values {
+			return url.Values{"code": {"form" + strconv.Itoa(int(f.seq.Add(1)))}, "label": {"矩阵测试"}}
+		})),
+		"POST /admin/dicts/{type}/items/{code}": perm(adminOnly, form("/admin/dicts/case_source/items/grid", func(*authzFixture) url.Values {
+			return url.Values{"label": {"网格员巡查"}, "label_en": {"Grid patrol"}, "sort": {"30"}, "enabled": {"1"}}
+		})),
 		"GET /admin/sla":       perm(adminOnly, get("/admin/sla")),
 		"GET /admin/workflows": perm(adminOnly, get("/admin/workflows?name=whistle")),
 		// A preview: the matrix changes no workflow.

@@ -9,6 +9,7 @@ import (
 
 // dictAPI serves the dictionaries (字典管理) to administrators.
 type dictAPI struct {
+	*view
 	Dicts *dict.Store
 }
 

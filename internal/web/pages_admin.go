@@ -46,6 +46,7 @@ func (s *adminPages) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	add(account.PermRegionWrite, "/admin/regions", "admin.regions")
 	add(account.PermRegionWrite, "/admin/landmarks", "admin.landmarks")
 	add(account.PermCategoryWrite, "/admin/categories", "admin.categories")
+	add(account.PermCategoryWrite, "/admin/dicts", "admin.dicts")
 	add(account.PermSLAWrite, "/admin/sla", "admin.sla")
 	add(account.PermWorkflowWrite, "/admin/workflows", "admin.workflows")
 	add(account.PermAPIKeys, "/admin/apikeys", "admin.apikeys")

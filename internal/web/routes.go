@@ -69,7 +69,7 @@ func (s *Server) features() features {
 		regions:    &regionAPI{Regions: s.Regions},
 		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks},
 		categories: &categoryAPI{Categories: s.Categories},
-		dicts:      &dictAPI{Dicts: s.Dicts},
+		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
@@ -253,6 +253,9 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /admin/landmarks", needs(account.PermRegionWrite), f.places.pageAdminLandmarks)
 	s.handle("GET /admin/categories", needs(account.PermCategoryWrite), f.admin.pageAdminCategories)
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
+	s.handle("GET /admin/dicts", needs(account.PermCategoryWrite), f.dicts.pageAdminDicts)
+	s.handle("POST /admin/dicts/{type}/items", needs(account.PermCategoryWrite), f.dicts.pageAdminDictItemAdd)
+	s.handle("POST /admin/dicts/{type}/items/{code}", needs(account.PermCategoryWrite), f.dicts.pageAdminDictItemUpdate)
 	s.handle("POST /admin/routing-rules", needs(account.PermCategoryWrite), f.admin.pageAdminRuleAdd)
 	s.handle("POST /admin/routing-rules/{id}/delete", needs(account.PermCategoryWrite), f.admin.pageAdminRuleDelete)
 	s.handle("GET /admin/sla", needs(account.PermSLAWrite), f.sla.pageAdminSLA)
