@@ -14,6 +14,7 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 	"whistle/internal/region"
 )
 
@@ -257,6 +258,9 @@ type categoriesPage struct {
 	// AutoForm is the automatic-dispatch form's state.
 	AutoForm *formState
 	Flash    string
+	Cols     []sortCol
+	Pager    pager
+	SortErr  string
 }
 
 // pageAdminCategories shows the category tree and the routing rules.
@@ -280,16 +284,42 @@ func (s *adminPages) showCategories(w http.ResponseWriter, r *http.Request, stat
 	if err != nil {
 		return err
 	}
-	var walk func(c *category.Category, depth int)
-	walk = func(c *category.Category, depth int) {
-		d.Rows = append(d.Rows, catRow{C: c, Depth: depth, Name: catName(lang, c.Name, c.NameEN)})
-		d.Leaves = append(d.Leaves, option{Value: c.Code, Label: strings.Repeat("　", depth) + c.Code + " " + catName(lang, c.Name, c.NameEN)})
+	depth := map[string]int{}
+	var walk func(c *category.Category, dp int)
+	walk = func(c *category.Category, dp int) {
+		depth[c.Code] = dp
+		d.Leaves = append(d.Leaves, option{Value: c.Code, Label: strings.Repeat("　", dp) + c.Code + " " + catName(lang, c.Name, c.NameEN)})
 		for _, ch := range c.Children {
-			walk(ch, depth+1)
+			walk(ch, dp+1)
 		}
 	}
 	for _, c := range roots {
 		walk(c, 0)
+	}
+	// The list is flat, numbered and sortable; unsorted it is in code
+	// order (parents first), indented by depth.
+	sortKey := r.URL.Query().Get("sort")
+	keep := url.Values{}
+	if sortKey != "" {
+		keep.Set("sort", sortKey)
+	}
+	d.Cols = sortCols("/admin/categories", keep, sortKey, category.SortKeys(), []string{s.Catalog.T(lang, "col.code"), s.Catalog.T(lang, "col.name"),
+		s.Catalog.T(lang, "admin.workflow"), s.Catalog.T(lang, "page.home.department"), s.Catalog.T(lang, "admin.active")})
+	page := pageNumber(r)
+	cats, total, err := s.Categories.Page(ctx, category.PageFilter{Sort: sortKey, English: lang == i18n.EN, Limit: listPageSize, Offset: (page - 1) * listPageSize})
+	if e, ok := errs.As(err); ok && e.Fields["sort"].Key != "" {
+		d.SortErr = s.Catalog.T(lang, "field.unknown_sort", sortKey)
+		status = http.StatusUnprocessableEntity
+	} else if err != nil {
+		return err
+	}
+	d.Pager = newPager("/admin/categories", keep, total, page)
+	for _, c := range cats {
+		row := catRow{C: c, Name: catName(lang, c.Name, c.NameEN)}
+		if sortKey == "" {
+			row.Depth = depth[c.Code]
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	if d.Rules, err = s.Categories.Rules(ctx); err != nil {
 		return err
