@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -81,7 +82,47 @@ func (s *browserSuite) adminSLA(t *testing.T) {
 	del := `[data-json-delete="/api/v1/time-limits/` + strconv.FormatInt(l.ID, 10) + `"]`
 	admin.do(chromedp.WaitVisible(chromedp.CSS(del)))
 	admin.shot("limit-added")
-	admin.do(chromedp.Click(chromedp.CSS(del)))
+
+	// Edited in place: a bad limit is named by its label in the row, a
+	// good one is saved.
+	row := `form#e-limit-` + strconv.FormatInt(l.ID, 10)
+	rowLimit := `input[form="e-limit-` + strconv.FormatInt(l.ID, 10) + `"][name="limit"]`
+	admin.do(chromedp.SetValue(chromedp.CSS(rowLimit), "三天"), chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
+	admin.waitShown(row+` [data-error-for="limit"]`, "时限：")
+	if got := find(); got == nil || got.Limit != "3wd" {
+		t.Fatalf("after a bad in-place edit: %+v, want 3wd kept", got)
+	}
+	admin.do(chromedp.SetValue(chromedp.CSS(rowLimit), "5wd"), chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if got := find(); got != nil && got.Limit == "5wd" && got.ID == l.ID && got.WarnPercent == 70 && got.Stage == "handle" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("in-place edit: %+v, want the same rule with 5wd", find())
+		}
+	}
+
+	// Delete asks first; the test accepts the dialog and keeps its text.
+	dialogs := chromedp.Events(admin.ctx, page.JavascriptDialogOpening)
+	asked := make(chan string, 4)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			_, _ = chromedp.Call(admin.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	admin.do(chromedp.WaitVisible(chromedp.CSS(del)), chromedp.Click(chromedp.CSS(del)))
+	select {
+	case q := <-asked:
+		if !strings.Contains(q, "确定删除") {
+			t.Errorf("delete confirmation: %q, want 确定删除…", q)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("deleting a time limit asked nothing")
+	}
 	for deadline := time.Now().Add(15 * time.Second); find() != nil; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the time limit was not deleted")

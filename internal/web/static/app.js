@@ -836,8 +836,9 @@
       form.addEventListener('submit', function (e) {
         e.preventDefault();
         var url = form.getAttribute('data-action'), body = {};
-        $$('input, select, textarea', form).forEach(function (el) {
-          if (!el.name) return;
+        // form.elements: a row's inputs may sit in other cells (form=).
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (!el.name || el.tagName === 'BUTTON') return;
           url = url.replace('{' + el.name + '}', encodeURIComponent(el.value));
           if (el.hasAttribute('data-url-only')) return;
           if (el.type === 'checkbox') body[el.name] = el.checked;
@@ -855,8 +856,20 @@
     $$('[data-json-delete]', root).forEach(function (b) {
       if (b._init) return;
       b._init = true;
-      b.addEventListener('click', function () { send(b.closest('section') || document.body, 'DELETE', b.getAttribute('data-json-delete')); });
+      b.addEventListener('click', function () {
+        var q = b.getAttribute('data-confirm');
+        if (q && !window.confirm(q)) return;
+        send(b.closest('form') || b.closest('section') || document.body, 'DELETE', b.getAttribute('data-json-delete'));
+      });
     });
+  }
+  // fieldLabel is the label of scope's control named k, with a colon, or
+  // '' when there is none.
+  function fieldLabel(scope, k) {
+    var el = scope.elements ? scope.elements[k] : $('[name="' + k + '"]', scope);
+    if (!el || el.type === 'hidden') return '';
+    var l = el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent.trim()) || '';
+    return l ? l + '：' : '';
   }
   function send(scope, method, url, body) {
     fetch(url, { method: method, credentials: 'same-origin', body: body ? JSON.stringify(body) : undefined,
@@ -866,9 +879,10 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         $$('[data-error-for]', scope).forEach(function (p) { p.hidden = true; });
         var fields = (j.error && j.error.fields) || {}, unplaced = [];
+        // A message away from its input names the field by its label.
         Object.keys(fields).forEach(function (k) {
           var p = $('[data-error-for="' + k + '"]', scope);
-          if (p) { p.textContent = fields[k]; p.hidden = false; } else unplaced.push(fields[k]);
+          if (p) { p.textContent = (p.getAttribute('data-label') ? p.getAttribute('data-label') + '：' : '') + fields[k]; p.hidden = false; } else unplaced.push(fieldLabel(scope, k) + fields[k]);
         });
         var top = $('[data-form-error]', scope);
         if (top) { top.textContent = (j.error ? j.error.message : t('network_error')) + (unplaced.length ? ' ' + unplaced.join(' ') : ''); top.hidden = false; }
