@@ -738,6 +738,9 @@ func TestClaimUsesTheDueIndex(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(plan, "; "); !strings.Contains(got, "kernel_timers_run") || strings.Contains(got, "TEMP B-TREE") {
 		t.Errorf("claim plan %q: want the range of kernel_timers_run and no sort", got)
 	}
