@@ -87,6 +87,8 @@ func (s *browserSuite) urbanInbox(t *testing.T) {
 	street.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#queue a[href="/cases/%d"]`, id))))
 	street.waitURL(func(u string) bool { return strings.HasSuffix(u, fmt.Sprintf("/cases/%d", id)) })
 	street.act(id, "postpone_approve")
+	// The demo's handling limit counts working time: the entry says so.
+	street.waitText(".timeline", "延期 8 个工作小时")
 	street.open("/cases?queue=postpone")
 	street.waitCount(`.queues [data-queue="postpone"]`, 1)
 	if n := street.text(`.queues [data-queue="postpone"]`); n != "0" {

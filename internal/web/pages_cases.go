@@ -19,6 +19,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/region"
+	"whistle/internal/sla"
 )
 
 // caseRow is a case as lists show it.
@@ -779,8 +780,12 @@ func (s *caseHandlers) showCase(w http.ResponseWriter, r *http.Request, status i
 	if err != nil {
 		return err
 	}
+	stages, err := s.stages(ctx, c.ID)
+	if err != nil {
+		return err
+	}
 	for _, e := range tl {
-		d.Timeline = append(d.Timeline, s.timelineItem(lang, c, e, d.Staff))
+		d.Timeline = append(d.Timeline, s.timelineItem(lang, c, e, d.Staff, naturalAt(stages, e.At)))
 	}
 	photos, err := s.Cases.Photos(ctx, caller, id)
 	if err != nil {
@@ -858,7 +863,9 @@ func (s *caseHandlers) showCase(w http.ResponseWriter, r *http.Request, status i
 	return s.render(w, r, status, "case.html", p)
 }
 
-func (s *caseHandlers) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event, staff bool) timelineItem {
+// A postponement is told in the unit of the limit it extends: natural
+// says the time-limit stage open at the step counted natural hours.
+func (s *caseHandlers) timelineItem(lang i18n.Lang, c *casework.Case, e casework.Event, staff, natural bool) timelineItem {
 	it := timelineItem{When: shanghaiTime(e.At), Action: string(e.Action), ActionText: s.Catalog.T(lang, "action."+string(e.Action)), Note: e.Note}
 	if e.ToStatus != "" && e.ToStatus != e.FromStatus {
 		it.ToText = s.Catalog.T(lang, "status."+string(e.ToStatus))
@@ -880,7 +887,7 @@ func (s *caseHandlers) timelineItem(lang i18n.Lang, c *casework.Case, e casework
 	if e.Action == casework.ActSubmit && c.Anonymous {
 		it.Actor = s.Catalog.T(lang, "page.case.anonymous")
 	}
-	it.Details = s.timelineDetails(lang, e.Facts(), staff)
+	it.Details = s.timelineDetails(lang, e.Facts(), staff, natural)
 	for _, p := range e.Photos {
 		alt := s.Catalog.T(lang, "page.case.photo_before")
 		if p.Kind == "after" {
@@ -894,7 +901,7 @@ func (s *caseHandlers) timelineItem(lang i18n.Lang, c *casework.Case, e casework
 // timelineDetails are the lines under a timeline entry, one per fact it
 // records; staff also see whom a step dispatched to and which routing rule
 // chose a department.
-func (s *caseHandlers) timelineDetails(lang i18n.Lang, f casework.Facts, staff bool) []string {
+func (s *caseHandlers) timelineDetails(lang i18n.Lang, f casework.Facts, staff, natural bool) []string {
 	var out []string
 	if f.TargetDepartmentName != "" {
 		out = append(out, s.Catalog.T(lang, "page.case.to_department", f.TargetDepartmentName))
@@ -926,7 +933,11 @@ func (s *caseHandlers) timelineDetails(lang i18n.Lang, f casework.Facts, staff b
 		out = append(out, s.Catalog.T(lang, "revisit."+f.Result))
 	}
 	if f.Hours > 0 {
-		out = append(out, s.Catalog.T(lang, "page.case.hours", f.Hours))
+		key := "page.case.hours"
+		if natural {
+			key = "page.case.hours_natural"
+		}
+		out = append(out, s.Catalog.T(lang, key, f.Hours))
 	}
 	if f.Reason != "" {
 		out = append(out, s.Catalog.T(lang, "page.case.reason", f.Reason))
@@ -1123,4 +1134,25 @@ func (s *caseHandlers) actionInput(r *http.Request, fs *formState) (casework.Inp
 		return in, e
 	}
 	return in, nil
+}
+
+// stages is the case's time-limit stage history, oldest first (none
+// without an SLA engine).
+func (s *caseHandlers) stages(ctx context.Context, caseID int64) ([]sla.Stage, error) {
+	if s.SLA == nil {
+		return nil, nil
+	}
+	return s.SLA.Stages(ctx, caseID)
+}
+
+// naturalAt says whether the stage open at t (the last one entered by
+// then) counted natural time rather than working time.
+func naturalAt(stages []sla.Stage, t time.Time) bool {
+	natural := false
+	for _, st := range stages {
+		if !st.StartedAt.After(t) {
+			natural = st.Natural
+		}
+	}
+	return natural
 }

@@ -242,8 +242,12 @@ func (s *caseHandlers) pagePublicCase(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	d := &publicCasePage{Row: rows[0], C: c}
+	stages, err := s.stages(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
 	for _, e := range tl { // already stripped of actors (casework.PublicCase)
-		it := s.timelineItem(lang, c, e, false)
+		it := s.timelineItem(lang, c, e, false, naturalAt(stages, e.At))
 		for i := range it.Photos {
 			// Public steps' photos are served without a login.
 			it.Photos[i].URL = fmt.Sprintf("/api/v1/public/cases/%d/photos/%d", c.ID, e.Photos[i].ID)

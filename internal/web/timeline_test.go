@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"whistle/internal/casework"
 	"whistle/internal/i18n"
+	"whistle/internal/sla"
 )
 
 // TestTimelineDetails: each action's timeline entry renders the typed
@@ -59,12 +61,46 @@ func TestTimelineDetails(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			it := s.timelineItem(tt.lang, c, e, tt.staff)
+			it := s.timelineItem(tt.lang, c, e, tt.staff, false)
 			if got, want := strings.Join(it.Details, " | "), tt.want; got != want {
 				t.Errorf("details: got %q, want %q", got, want)
 			}
 			if it.ActionText == "" || strings.HasPrefix(it.ActionText, "action.") {
 				t.Errorf("action text: got %q, want the action's name", it.ActionText)
+			}
+		})
+	}
+}
+
+// TestTimelinePostponeUnit (issue 15 item 6): a 延期 entry says what it
+// added in the unit of the limit open at the step: working hours for a
+// working-time stage, natural hours for a natural-time one.
+func TestTimelinePostponeUnit(t *testing.T) {
+	s := newDocServer(t).features().cases
+	c := &casework.Case{ID: 7, Number: "WS20261123000001"}
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	working := sla.Stage{Stage: "dispatch", StartedAt: at.Add(-48 * time.Hour)}
+	natural := sla.Stage{Stage: "handle", Natural: true, StartedAt: at.Add(-time.Hour)}
+	tests := []struct {
+		name   string
+		stages []sla.Stage
+		action casework.Action
+		lang   i18n.Lang
+		want   string
+	}{
+		{"request in a working-time stage, zh", []sla.Stage{working}, casework.ActPostponeRequest, i18n.ZH, "延期 8 个工作小时"},
+		{"approval in a working-time stage, en", []sla.Stage{working}, casework.ActPostponeApprove, i18n.EN, "8 working hours"},
+		{"request in a natural-time stage, zh", []sla.Stage{working, natural}, casework.ActPostponeRequest, i18n.ZH, "延期 8 小时（自然时）"},
+		{"approval in a natural-time stage, en", []sla.Stage{working, natural}, casework.ActPostponeApprove, i18n.EN, "8 hours (natural time)"},
+		{"a natural stage entered after the step", []sla.Stage{working, {Stage: "verify", Natural: true, StartedAt: at.Add(time.Hour)}}, casework.ActPostponeApprove, i18n.ZH, "延期 8 个工作小时"},
+		{"no stages", nil, casework.ActPostponeApprove, i18n.ZH, "延期 8 个工作小时"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := casework.Event{ID: 1, Action: tt.action, At: at, Role: "street_staff", Data: map[string]any{"hours": 8.0}}
+			it := s.timelineItem(tt.lang, c, e, true, naturalAt(tt.stages, e.At))
+			if got := strings.Join(it.Details, " | "); got != tt.want {
+				t.Errorf("details: got %q, want %q", got, tt.want)
 			}
 		})
 	}
