@@ -83,16 +83,19 @@ func (s *browserSuite) adminSLA(t *testing.T) {
 	admin.do(chromedp.WaitVisible(chromedp.CSS(del)))
 	admin.shot("limit-added")
 
-	// Edited in place: a bad limit is named by its label in the row, a
-	// good one is saved.
-	row := `form#e-limit-` + strconv.FormatInt(l.ID, 10)
-	rowLimit := `input[form="e-limit-` + strconv.FormatInt(l.ID, 10) + `"][name="limit"]`
-	admin.do(chromedp.SetValue(chromedp.CSS(rowLimit), "三天"), chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
-	admin.waitShown(row+` [data-error-for="limit"]`, "时限：")
+	// Edited in place: a bad warning percentage is named by its label in
+	// the row (its message names no field) and nothing is saved; a good
+	// edit is saved on the same rule.
+	id := strconv.FormatInt(l.ID, 10)
+	row := `form#e-limit-` + id
+	rowLimit, rowWarn := `input[form="e-limit-`+id+`"][name="limit"]`, `input[form="e-limit-`+id+`"][name="warn_percent"]`
+	admin.do(chromedp.SetValue(chromedp.CSS(rowLimit), "5wd"), chromedp.SetValue(chromedp.CSS(rowWarn), "150"),
+		chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
+	admin.waitShown(row+` [data-error-for="warn_percent"]`, "预警比例 %：超出范围")
 	if got := find(); got == nil || got.Limit != "3wd" {
 		t.Fatalf("after a bad in-place edit: %+v, want 3wd kept", got)
 	}
-	admin.do(chromedp.SetValue(chromedp.CSS(rowLimit), "5wd"), chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
+	admin.do(chromedp.SetValue(chromedp.CSS(rowWarn), "70"), chromedp.Click(chromedp.CSS(row+" button[type=submit]")))
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if got := find(); got != nil && got.Limit == "5wd" && got.ID == l.ID && got.WarnPercent == 70 && got.Stage == "handle" {
 			break

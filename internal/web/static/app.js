@@ -863,13 +863,13 @@
       });
     });
   }
-  // fieldLabel is the label of scope's control named k, with a colon, or
-  // '' when there is none.
+  // fieldLabel is the label of scope's control named k, or '' when there
+  // is none.
   function fieldLabel(scope, k) {
     var el = scope.elements ? scope.elements[k] : $('[name="' + k + '"]', scope);
     if (!el || el.type === 'hidden') return '';
     var l = el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent.trim()) || '';
-    return l ? l + '：' : '';
+    return l;
   }
   function send(scope, method, url, body) {
     fetch(url, { method: method, credentials: 'same-origin', body: body ? JSON.stringify(body) : undefined,
@@ -879,10 +879,13 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         $$('[data-error-for]', scope).forEach(function (p) { p.hidden = true; });
         var fields = (j.error && j.error.fields) || {}, unplaced = [];
-        // A message away from its input names the field by its label.
+        // A message away from its input names the field by its label,
+        // unless it does already.
         Object.keys(fields).forEach(function (k) {
           var p = $('[data-error-for="' + k + '"]', scope);
-          if (p) { p.textContent = (p.getAttribute('data-label') ? p.getAttribute('data-label') + '：' : '') + fields[k]; p.hidden = false; } else unplaced.push(fieldLabel(scope, k) + fields[k]);
+          var l = p ? p.getAttribute('data-label') : fieldLabel(scope, k);
+          var msg = (l && fields[k].indexOf(l) < 0 ? l + '：' : '') + fields[k];
+          if (p) { p.textContent = msg; p.hidden = false; } else unplaced.push(msg);
         });
         var top = $('[data-form-error]', scope);
         if (top) { top.textContent = (j.error ? j.error.message : t('network_error')) + (unplaced.length ? ' ' + unplaced.join(' ') : ''); top.hidden = false; }
