@@ -119,19 +119,25 @@ func Compose(nt *casework.Notice, r casework.Recipient) (string, []any, []Part) 
 		}
 	}
 	if nt.Instruction != "" {
-		parts = append(parts, Part{Key: "notify.instruction", Args: []any{nt.Instruction}})
+		parts = append(parts, Part{Key: "notify.instruction", Args: []any{clause(nt.Instruction)}})
 	}
 	if nt.Stars > 0 {
-		comment := nt.Comment
+		comment := clause(nt.Comment)
 		if comment == "" {
 			comment = "—"
 		}
 		parts = append(parts, Part{Key: "notify.rating", Args: []any{nt.Stars, comment}})
 	}
 	if nt.Hours > 0 {
-		parts = append(parts, Part{Key: "notify.postpone", Args: []any{nt.Hours, nt.Reason}})
+		parts = append(parts, Part{Key: "notify.postpone", Args: []any{nt.Hours, clause(nt.Reason)}})
 	}
 	return "notify.step", args, parts
+}
+
+// clause is a user's sentence without its closing stop: the catalogue's
+// text ends it, and "理由：需协调。。" reads wrong.
+func clause(s string) string {
+	return strings.TrimRight(strings.TrimSpace(s), "。．.！!；;")
 }
 
 // Translator is the message catalogue (i18n.Catalog).
