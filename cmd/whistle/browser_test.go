@@ -233,10 +233,23 @@ func (u *user) docShot(name, docName string) {
 	}
 }
 
-// open goes to a path of the app.
+// open goes to a path of the app. A page may still be reloading itself
+// after its last action (a delete reloads the list), and Chrome aborts
+// one of the two navigations (net::ERR_ABORTED); open then tries again,
+// a few times, rather than fail on the race.
 func (u *user) open(path string) {
 	u.t.Helper()
-	u.do(chromedp.Navigate(u.s.app.URL + path))
+	for try := 1; ; try++ {
+		err := chromedp.Do(u.ctx, chromedp.Navigate(u.s.app.URL+path))
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "ERR_ABORTED") || try == 5 {
+			u.shot("failure")
+			u.t.Fatalf("%s: %v (at %s)", u.name, err, u.url())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // act opens an action's form on the case page, lets fill complete it and
