@@ -297,7 +297,8 @@ func TestRandomOperations(t *testing.T) {
 				(SELECT COUNT(*) FROM cases WHERE status = 'closed' AND returns > 0)`).Scan(&reopened, &reworked, &returned)
 			return err == nil && reopened > 0 && reworked > 0 && returned > 0
 		}
-		for step := 0; step < 700 || (step < 20000 && (step%50 != 0 || !covered())); step++ {
+		step := 0
+		for ; step < 700 || (step < 20000 && (step%50 != 0 || !covered())); step++ {
 			w.clk.Advance(time.Duration(rng.IntN(360)) * time.Minute)
 			switch r := rng.IntN(20); {
 			case r < 3 || len(ids) < 3:
@@ -311,11 +312,21 @@ func TestRandomOperations(t *testing.T) {
 					t.Fatal(err)
 				}
 			default:
-				if a := w.randomAct(t, rng, w.pickCase(t, rng, ids), ids); a != "" {
+				id := w.pickCase(t, rng, ids)
+				// Past the first 700 steps, half the actions go to an open
+				// case that was returned, so that the walk reaches a returned
+				// case's close in hundreds of steps rather than by luck.
+				if step >= 700 && rng.IntN(2) == 0 {
+					if r := w.openReturned(t, rng); r != 0 {
+						id = r
+					}
+				}
+				if a := w.randomAct(t, rng, id, ids); a != "" {
 					actions[a]++
 				}
 			}
 		}
+		t.Logf("%d steps, %d cases", step, len(ids))
 		for _, a := range must {
 			if actions[a] == 0 {
 				t.Errorf("the random sequence never took %s: %v", a, actions)
@@ -448,6 +459,30 @@ func (w *world) pickCase(t testing.TB, rng *rand.Rand, ids []int64) int64 {
 	}
 	if len(open) == 0 {
 		return ids[rng.IntN(len(ids))]
+	}
+	return open[rng.IntN(len(open))]
+}
+
+// openReturned picks an open case that has been returned, or 0 if none is.
+func (w *world) openReturned(t testing.TB, rng *rand.Rand) int64 {
+	rows, err := w.d.Query(context.Background(), `SELECT id FROM cases WHERE returns > 0 AND status NOT IN ('closed','rejected','declined','merged') ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var open []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(open) == 0 {
+		return 0
 	}
 	return open[rng.IntN(len(open))]
 }
