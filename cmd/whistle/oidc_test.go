@@ -38,6 +38,11 @@ type fakeOIDC struct {
 	// challenge, when set, replaces the PKCE challenge the client sent.
 	challenge string
 	codes     map[string]oidcGrant
+	// app, when set, is where /authorize sends the browser back (the
+	// browser test's app, whose port the registered oidcRedirect cannot
+	// know), and /authorize then shows a sign-in page with a button
+	// instead of redirecting at once, like a real provider.
+	app string
 }
 
 type oidcGrant struct{ challenge, nonce, user string }
@@ -75,8 +80,16 @@ func newFakeOIDC(t *testing.T) *fakeOIDC {
 		}
 		code := "code-" + strconv.Itoa(len(p.codes)+1)
 		p.codes[code] = g
+		app := p.app
 		p.mu.Unlock()
-		http.Redirect(w, r, oidcRedirect+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+		back := "?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
+		if app != "" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><title>统一身份认证</title><h1>统一身份认证</h1><p>` + g.user +
+				`</p><a id="consent" href="` + app + "/login/oidc/callback" + back + `">同意并登录</a>`))
+			return
+		}
+		http.Redirect(w, r, oidcRedirect+back, http.StatusFound)
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
@@ -248,10 +261,19 @@ func TestOIDCLogin(t *testing.T) {
 		setup func(p *fakeOIDC)
 		// state replaces the callback's state when set.
 		state string
-		want  int
-		text  string
+		// cookie, when set, rewrites the sign-in cookie the browser holds
+		// (state, nonce, verifier, next, issued, signature).
+		cookie func(parts []string) []string
+		want   int
+		text   string
 	}{
 		{name: "wrong state", state: "forged", want: 400, text: "登录请求已失效"},
+		// An attacker who plants a cookie of their own (to fix the state
+		// and nonce) must sign it: the state matches the callback's, but
+		// the signature does not.
+		{name: "tampered cookie", state: "forged", cookie: func(p []string) []string { p[0] = "forged"; return p }, want: 400, text: "登录请求已失效"},
+		{name: "unsigned cookie", state: "forged", cookie: func(p []string) []string { return []string{"forged", p[1], p[2], p[3]} }, want: 400, text: "登录请求已失效"},
+		{name: "next page changed", cookie: func(p []string) []string { p[3] = "%2Fadmin"; return p }, want: 400, text: "登录请求已失效"},
 		{name: "wrong nonce", setup: func(p *fakeOIDC) { p.nonce = "another" }, want: 401, text: "未能确认您的身份"},
 		{name: "wrong audience", setup: func(p *fakeOIDC) { p.aud = "someone-else" }, want: 401, text: "未能确认您的身份"},
 		{name: "PKCE verifier checked", setup: func(p *fakeOIDC) { p.challenge = "not-the-challenge" }, want: 401, text: "未能确认您的身份"},
@@ -276,6 +298,9 @@ func TestOIDCLogin(t *testing.T) {
 			before := audited()
 			c := browser(t)
 			cb := p.callback(t, c, app.URL, "/")
+			if tc.cookie != nil {
+				rewriteOIDCCookie(t, c, app.URL, tc.cookie)
+			}
 			if tc.state != "" {
 				q := cb.Query()
 				q.Set("state", tc.state)
@@ -294,6 +319,24 @@ func TestOIDCLogin(t *testing.T) {
 		})
 	}
 	p.set(func(p *fakeOIDC) { p.user, p.nonce, p.aud, p.challenge = "demo-street", "", "", "" })
+}
+
+// rewriteOIDCCookie replaces the sign-in cookie in c's jar with
+// edit(its dot-separated parts).
+func rewriteOIDCCookie(t *testing.T, c *http.Client, appURL string, edit func([]string) []string) {
+	t.Helper()
+	u, _ := url.Parse(appURL + "/login/oidc/callback")
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "whistle_oidc" {
+			parts := strings.Split(ck.Value, ".")
+			if len(parts) != 6 {
+				t.Fatalf("sign-in cookie %q: got %d parts, want 6 (state, nonce, verifier, next, issued, signature)", ck.Value, len(parts))
+			}
+			c.Jar.SetCookies(u, []*http.Cookie{{Name: "whistle_oidc", Value: strings.Join(edit(parts), "."), Path: "/login/oidc"}})
+			return
+		}
+	}
+	t.Fatal("no sign-in cookie after GET /login/oidc")
 }
 
 // TestOIDCConfigChecked: a configuration that cannot work stops the

@@ -6,11 +6,17 @@ package oidc
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -40,6 +46,8 @@ type Provider struct {
 	cfg      Config
 	oauth    oauth2.Config
 	verifier *gooidc.IDTokenVerifier
+	// stateKey signs the browser's sign-in cookie (Seal, Open).
+	stateKey []byte
 }
 
 // New checks cfg and fetches the issuer's discovery document, so that a
@@ -77,7 +85,62 @@ func New(ctx context.Context, cfg Config) (_ *Provider, err error) {
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: p.Endpoint(), Scopes: []string{gooidc.ScopeOpenID, "profile"}},
 		verifier: p.Verifier(&gooidc.Config{ClientID: cfg.ClientID}),
+		stateKey: stateKey(cfg.ClientSecret),
 	}, nil
+}
+
+// stateKey derives the key that signs the sign-in cookie from the client
+// secret, the one secret every replica of the server already shares, so
+// that a sign-in started on one replica can finish on another. A public
+// client (no secret) gets a random key of this process instead: its
+// sign-ins must then start and finish on the same replica.
+func stateKey(secret string) []byte {
+	if secret == "" {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24+)
+		return k
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("whistle oidc sign-in cookie v1"))
+	return m.Sum(nil)
+}
+
+// Seal signs value (the sign-in's state, nonce, verifier and next page)
+// and the time it was issued, for a cookie the browser brings back to the
+// callback: value "." unix seconds "." base64url(HMAC-SHA256).
+func (p *Provider) Seal(value string, now time.Time) string {
+	v := value + "." + strconv.FormatInt(now.Unix(), 10)
+	return v + "." + p.mac(v)
+}
+
+// Open returns the value sealed in c when its signature is the server's
+// and it was issued at most maxAge before now; false for a cookie that
+// was tampered with, forged, or is too old.
+func (p *Provider) Open(c string, now time.Time, maxAge time.Duration) (string, bool) {
+	i := strings.LastIndexByte(c, '.')
+	if i < 0 || !hmac.Equal([]byte(c[i+1:]), []byte(p.mac(c[:i]))) {
+		return "", false
+	}
+	v := c[:i]
+	j := strings.LastIndexByte(v, '.')
+	if j < 0 {
+		return "", false
+	}
+	sec, err := strconv.ParseInt(v[j+1:], 10, 64)
+	if err != nil {
+		return "", false
+	}
+	age := now.Sub(time.Unix(sec, 0))
+	if age < -time.Minute || age > maxAge {
+		return "", false
+	}
+	return v[:j], true
+}
+
+func (p *Provider) mac(v string) string {
+	m := hmac.New(sha256.New, p.stateKey)
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // AuthCodeURL is where the browser goes to sign in; the caller keeps

@@ -5,18 +5,23 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"whistle/internal/account"
+	"whistle/internal/clock"
 	"whistle/internal/errs"
 	"whistle/internal/oidc"
 )
 
 // oidcCookie holds one sign-in's state, nonce, PKCE verifier and next
-// page between GET /login/oidc and its callback: random values, HttpOnly,
+// page between GET /login/oidc and its callback: random values, signed
+// with the time they were issued (oidc.Provider.Seal), HttpOnly,
 // SameSite=Lax (the provider's redirect back is a top-level GET), and
-// short-lived.
+// short-lived. A cookie the server did not sign (one planted to fix the
+// state and nonce, or edited) is refused, as is one older than
+// oidcCookieAge whatever the browser kept.
 const oidcCookie = "whistle_oidc"
 
 const oidcCookiePath = "/login/oidc"
@@ -30,6 +35,7 @@ type oidcPages struct {
 	*view
 	OIDC     *oidc.Provider
 	Accounts *account.Store
+	Clock    clock.Clock
 }
 
 // pageOIDCStart sends the browser to the provider.
@@ -39,7 +45,8 @@ func (s *oidcPages) pageOIDCStart(w http.ResponseWriter, r *http.Request) error 
 	}
 	state, nonce, verifier := account.NewToken(), account.NewToken(), oauth2.GenerateVerifier()
 	next := url.QueryEscape(safeNext(r.URL.Query().Get("next")))
-	s.setCookie(w, r, &http.Cookie{Name: oidcCookie, Value: state + "." + nonce + "." + verifier + "." + next, Path: oidcCookiePath,
+	sealed := s.OIDC.Seal(state+"."+nonce+"."+verifier+"."+next, s.Clock.Now())
+	s.setCookie(w, r, &http.Cookie{Name: oidcCookie, Value: sealed, Path: oidcCookiePath,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: oidcCookieAge})
 	http.Redirect(w, r, s.OIDC.AuthCodeURL(state, nonce, verifier), http.StatusFound)
 	return nil
@@ -59,7 +66,9 @@ func (s *oidcPages) pageOIDCCallback(w http.ResponseWriter, r *http.Request) err
 	q := r.URL.Query()
 	var parts []string
 	if c, err := r.Cookie(oidcCookie); err == nil {
-		parts = strings.SplitN(c.Value, ".", 4)
+		if v, ok := s.OIDC.Open(c.Value, s.Clock.Now(), oidcCookieAge*time.Second); ok {
+			parts = strings.SplitN(v, ".", 4)
+		}
 	}
 	if len(parts) != 4 || q.Get("state") == "" || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 {
 		return s.refuse(w, r, errs.E(errs.Invalid, "oidc.bad_state"))

@@ -79,7 +79,7 @@ func (s *Server) features() features {
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
 			Clock: s.Clock},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo, SSO: s.OIDC != nil},
-		oidc:    &oidcPages{view: s.view, OIDC: s.OIDC, Accounts: s.Accounts},
+		oidc:    &oidcPages{view: s.view, OIDC: s.OIDC, Accounts: s.Accounts, Clock: s.Clock},
 		events:  &eventsAPI{view: s.view, Bus: s.Bus},
 		sla: &slaHandlers{view: s.view, SLA: s.SLA, Stats: s.Stats, Cases: s.Cases, Regions: s.Regions,
 			Clock: s.Clock},
