@@ -43,6 +43,15 @@ func MaskPhone(s string) string {
 	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
 }
 
+// MaskOpenID shows a WeChat openid by its first 3 and last 4 characters
+// (oUp*********eS6o): enough for its owner to recognise it.
+func MaskOpenID(s string) string {
+	if len(s) <= 8 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+}
+
 // MaskIDNumber keeps the first 6 and last 4 characters of an identity number.
 func MaskIDNumber(s string) string {
 	if len(s) <= 10 {

@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +12,13 @@ import (
 	"mime"
 	"net/mail"
 	"net/smtp"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"whistle/internal/account"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
@@ -25,6 +30,14 @@ type Address struct {
 	UserID int64
 	Phone  string
 	Email  string
+	OpenID string // the user's WeChat openid under the official account
+}
+
+// CaseSender is a Channel whose copies carry the case itself (a WeChat
+// template message links to the case page and fills the template's
+// fields): the Outbox calls SendCase, with m rendered, instead of Send.
+type CaseSender interface {
+	SendCase(ctx context.Context, to Address, m Message, subject string) error
 }
 
 // Channel delivers a copy of an inbox entry outside the app (SMS, e-mail,
@@ -74,9 +87,13 @@ func (s *SMS) Send(ctx context.Context, to Address, subject, text string) error 
 
 // Settings are a user's outbound channels and quiet hours ("22:00" to
 // "07:30", Asia/Shanghai; equal or empty: none). The inbox is always on.
+// OpenID is the user's WeChat openid under the official account (for the
+// "wechat" channel); Outbox.Settings shows it masked, and SetSettings
+// keeps the stored one when handed that masked form back.
 type Settings struct {
 	Channels  []string `json:"channels"`
 	Email     string   `json:"email"`
+	OpenID    string   `json:"openid"`
 	QuietFrom string   `json:"quiet_from"`
 	QuietTo   string   `json:"quiet_to"`
 }
@@ -85,12 +102,28 @@ type Settings struct {
 type stored struct {
 	Channels []string `json:"channels"`
 	Email    string   `json:"email,omitempty"`
+	OpenID   string   `json:"openid,omitempty"`
+}
+
+// validOpenID says s looks like a WeChat openid: 28 characters of
+// letters, digits, - and _ today; 16 to 64 leave room either way.
+func validOpenID(s string) bool {
+	if len(s) < 16 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Outbox keeps the users' settings, queues the outbound copies of inbox
 // entries and delivers them after commit, with retries.
 type Outbox struct {
 	db       *db.DB
+	id       string // this runner's name in the claims of its copies
 	channels []Channel
 	cat      Translator
 	logger   *slog.Logger
@@ -103,7 +136,11 @@ func NewOutbox(d *db.DB, cat Translator, logger *slog.Logger, channels ...Channe
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Outbox{db: d, channels: channels, cat: cat, logger: logger, wake: make(chan struct{}, 1)}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return &Outbox{db: d, id: id, channels: channels, cat: cat, logger: logger, wake: make(chan struct{}, 1)}
 }
 
 // Channels names the configured channels, which users may choose.
@@ -126,10 +163,13 @@ func minutes(s string) (int, bool) {
 
 func clock(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
-// Settings returns a user's settings (none chosen: the inbox only).
+// Settings returns a user's settings (none chosen: the inbox only), the
+// WeChat openid masked.
 func (o *Outbox) Settings(ctx context.Context, userID int64) (_ Settings, err error) {
 	defer errs.Wrapf(&err, "notify.Outbox.Settings")
-	return settingsOf(ctx, o.db, userID)
+	s, err := settingsOf(ctx, o.db, userID)
+	s.OpenID = account.MaskOpenID(s.OpenID)
+	return s, err
 }
 
 func settingsOf(ctx context.Context, q interface {
@@ -146,7 +186,7 @@ func settingsOf(ctx context.Context, q interface {
 	}
 	var st stored
 	_ = json.Unmarshal([]byte(raw), &st)
-	s := Settings{Channels: st.Channels, Email: st.Email}
+	s := Settings{Channels: st.Channels, Email: st.Email, OpenID: st.OpenID}
 	if s.Channels == nil {
 		s.Channels = []string{}
 	}
@@ -157,11 +197,26 @@ func settingsOf(ctx context.Context, q interface {
 }
 
 // SetSettings validates and stores a user's settings: each channel must be
-// configured, "email" needs an address, and quiet hours need both ends
-// as HH:MM. Bad input is a field error and writes nothing.
+// configured, "email" needs an address, "wechat" an openid, and quiet
+// hours need both ends as HH:MM. Bad input is a field error and writes
+// nothing.
 func (o *Outbox) SetSettings(ctx context.Context, userID int64, s Settings) (err error) {
 	defer errs.Wrapf(&err, "notify.Outbox.SetSettings")
 	e := errs.E(errs.Invalid, "error.invalid")
+	s.OpenID = strings.TrimSpace(s.OpenID)
+	if s.OpenID != "" {
+		old, err := settingsOf(ctx, o.db, userID)
+		if err != nil {
+			return err
+		}
+		if old.OpenID != "" && s.OpenID == account.MaskOpenID(old.OpenID) {
+			s.OpenID = old.OpenID // handed back as shown
+		} else if !validOpenID(s.OpenID) {
+			e.Field("openid", "notify2.bad_openid")
+		}
+	} else if slices.Contains(s.Channels, "wechat") {
+		e.Field("openid", "field.required")
+	}
 	names := o.Channels()
 	for _, c := range s.Channels {
 		if !slices.Contains(names, c) {
@@ -190,7 +245,7 @@ func (o *Outbox) SetSettings(ctx context.Context, userID int64, s Settings) (err
 	if len(e.Fields) > 0 {
 		return e
 	}
-	b, _ := json.Marshal(stored{Channels: slices.Compact(slices.Sorted(slices.Values(s.Channels))), Email: s.Email})
+	b, _ := json.Marshal(stored{Channels: slices.Compact(slices.Sorted(slices.Values(s.Channels))), Email: s.Email, OpenID: s.OpenID})
 	return o.db.InTx(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO notification_settings (user_id, channels, quiet_from, quiet_to, updated_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (user_id) DO UPDATE SET channels = excluded.channels, quiet_from = excluded.quiet_from, quiet_to = excluded.quiet_to, updated_at = excluded.updated_at`,
@@ -268,9 +323,18 @@ func (o *Outbox) Nudge() {
 // maxAttempts is how often a copy is tried before it is given up (logged).
 const maxAttempts = 8
 
+// claimBatch is how many due copies a runner claims at a time, and
+// claimLease how long its claim holds: longer than sending them takes
+// (each channel's client gives up after 10 s), short enough that the
+// copies of a runner that died go out soon after.
+const (
+	claimBatch = 20
+	claimLease = 5 * time.Minute
+)
+
 // Run delivers due copies until ctx ends, waking on Nudge or every poll.
-// One server delivers (on several replicas each copy may go out twice: at
-// least once).
+// Every replica may run it: each copy is claimed before it is sent (see
+// Deliver), so it goes out once.
 func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -287,76 +351,164 @@ func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// Deliver sends the copies due now, outside any transaction, and records
-// each outcome: sent, or tried again after a doubling delay (30 s, 1 min,
-// …); a copy that failed maxAttempts times is left with its last error.
-// It returns how many were sent.
-func (o *Outbox) Deliver(ctx context.Context) (sent int, err error) {
-	defer errs.Wrapf(&err, "notify.Outbox.Deliver")
-	rows, err := o.db.Query(ctx, `SELECT d.id, d.channel, d.attempts, n.user_id, n.msg_key, n.msg_args, n.parts, n.action, COALESCE(u.phone, ''), COALESCE(s.channels, '{}')
+// claim leases up to claimBatch due copies to this runner and returns
+// their ids. A copy is due when it is unsent, not given up, past its
+// not_before and not under another runner's lease. On PostgreSQL the rows
+// another runner is claiming are skipped (FOR UPDATE SKIP LOCKED), and a
+// row claimed meanwhile fails the lease condition when it is re-read;
+// SQLite has one writer.
+func (o *Outbox) claim(ctx context.Context) ([]int64, error) {
+	lock := ""
+	if o.db.Dialect() == db.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var ids []int64
+	err := o.db.InTx(ctx, func(tx *db.Tx) error {
+		ids = ids[:0]
+		now := tx.Now()
+		rows, err := tx.Query(ctx, `UPDATE notification_deliveries SET claimed_by = $1, claimed_until = $2
+			WHERE id IN (SELECT id FROM notification_deliveries
+				WHERE sent_at IS NULL AND attempts < $3 AND not_before <= $4 AND (claimed_until IS NULL OR claimed_until <= $4)
+				ORDER BY id LIMIT `+strconv.Itoa(claimBatch)+lock+`)
+			RETURNING id`, o.id, now.Add(claimLease).UTC(), maxAttempts, now)
+		if err != nil {
+			return err
+		}
+		ids, err = scanIDs(rows)
+		return err
+	})
+	slices.Sort(ids)
+	return ids, err
+}
+
+func scanIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// job is a claimed copy with its recipient and message.
+type job struct {
+	id       int64
+	channel  string
+	attempts int
+	to       Address
+	m        Message
+}
+
+// jobs reads the claimed copies ids.
+func (o *Outbox) jobs(ctx context.Context, ids []int64) ([]job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i] = "$" + strconv.Itoa(i+1)
+		args[i] = id
+	}
+	rows, err := o.db.Query(ctx, `SELECT d.id, d.channel, d.attempts, n.id, n.user_id, COALESCE(n.case_id, 0), n.msg_key, n.msg_args, n.parts, n.action, COALESCE(u.phone, ''), COALESCE(s.channels, '{}')
 		FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id JOIN users u ON u.id = n.user_id
 		LEFT JOIN notification_settings s ON s.user_id = n.user_id
-		WHERE d.sent_at IS NULL AND d.attempts < $1 AND d.not_before <= $2 ORDER BY d.id LIMIT 100`, maxAttempts, o.db.Now())
+		WHERE d.id IN (`+strings.Join(marks, ", ")+`) ORDER BY d.id`, args...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	type job struct {
-		id       int64
-		channel  string
-		attempts int
-		to       Address
-		m        Message
-	}
+	defer rows.Close()
 	var jobs []job
 	for rows.Next() {
 		var j job
 		var args, parts, settings string
-		if err := rows.Scan(&j.id, &j.channel, &j.attempts, &j.to.UserID, &j.m.Key, &args, &parts, &j.m.Action, &j.to.Phone, &settings); err != nil {
-			rows.Close()
-			return 0, err
+		if err := rows.Scan(&j.id, &j.channel, &j.attempts, &j.m.ID, &j.to.UserID, &j.m.CaseID, &j.m.Key, &args, &parts, &j.m.Action, &j.to.Phone, &settings); err != nil {
+			return nil, err
 		}
+		j.m.UserID = j.to.UserID
 		_ = json.Unmarshal([]byte(args), &j.m.Args)
 		_ = json.Unmarshal([]byte(parts), &j.m.Parts)
 		var st stored
 		_ = json.Unmarshal([]byte(settings), &st)
-		j.to.Email = st.Email
+		j.to.Email, j.to.OpenID = st.Email, st.OpenID
 		jobs = append(jobs, j)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return 0, err
-	}
-	rows.Close()
-	for _, j := range jobs {
-		var ch Channel
-		for _, c := range o.channels {
-			if c.Name() == j.channel {
-				ch = c
-			}
+	return jobs, rows.Err()
+}
+
+// Deliver sends the copies due now, outside any transaction, and records
+// each outcome: sent, or tried again after a doubling delay (30 s, 1 min,
+// …); a copy that failed maxAttempts times is left with its last error.
+// Each batch of copies is claimed first (claim), so that runners on
+// several replicas never send the same copy; a runner that dies before
+// recording an outcome leaves its claim to expire, and the copy is sent
+// by another (at least once, exactly once unless a sender dies between
+// sending and recording). It returns how many were sent.
+func (o *Outbox) Deliver(ctx context.Context) (sent int, err error) {
+	defer errs.Wrapf(&err, "notify.Outbox.Deliver")
+	for {
+		ids, err := o.claim(ctx)
+		if err != nil || len(ids) == 0 {
+			return sent, err
 		}
-		serr := errors.New("channel not configured")
-		if ch != nil {
-			j.m.Render(o.cat, i18n.ZH)
-			serr = ch.Send(ctx, j.to, o.cat.T(i18n.ZH, "notify.subject"), j.m.Text)
-		}
-		err := o.db.InTx(ctx, func(tx *db.Tx) error {
-			if serr == nil {
-				_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET sent_at = $1, attempts = attempts + 1 WHERE id = $2`, tx.Now(), j.id)
-				return err
-			}
-			delay := 30 * time.Second << min(j.attempts, 10)
-			_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $1, not_before = $2 WHERE id = $3`,
-				serr.Error(), tx.Now().Add(delay).UTC(), j.id)
-			return err
-		})
+		jobs, err := o.jobs(ctx, ids)
 		if err != nil {
 			return sent, err
 		}
-		if serr != nil {
-			o.logger.Warn("notify: copy not delivered", "delivery", j.id, "channel", j.channel, "user", j.to.UserID, "attempt", j.attempts+1, "err", serr)
-			continue
+		for _, j := range jobs {
+			ok, err := o.send(ctx, j)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
 		}
-		sent++
+		if len(ids) < claimBatch {
+			return sent, nil
+		}
 	}
-	return sent, nil
+}
+
+// send sends one claimed copy and records the outcome, releasing the
+// claim; ok says it went out.
+func (o *Outbox) send(ctx context.Context, j job) (ok bool, err error) {
+	var ch Channel
+	for _, c := range o.channels {
+		if c.Name() == j.channel {
+			ch = c
+		}
+	}
+	serr := errors.New("channel not configured")
+	if ch != nil {
+		j.m.Render(o.cat, i18n.ZH)
+		subject := o.cat.T(i18n.ZH, "notify.subject")
+		if cs, isCase := ch.(CaseSender); isCase {
+			serr = cs.SendCase(ctx, j.to, j.m, subject)
+		} else {
+			serr = ch.Send(ctx, j.to, subject, j.m.Text)
+		}
+	}
+	err = o.db.InTx(ctx, func(tx *db.Tx) error {
+		if serr == nil {
+			_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2`, tx.Now(), j.id)
+			return err
+		}
+		delay := 30 * time.Second << min(j.attempts, 10)
+		_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $1, not_before = $2, claimed_until = NULL WHERE id = $3`,
+			serr.Error(), tx.Now().Add(delay).UTC(), j.id)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if serr != nil {
+		o.logger.Warn("notify: copy not delivered", "delivery", j.id, "channel", j.channel, "user", j.to.UserID, "attempt", j.attempts+1, "err", serr)
+		return false, nil
+	}
+	return true, nil
 }
