@@ -210,7 +210,7 @@ func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scanIDs(rows)
+	return db.ScanIDs(rows)
 }
 
 // Notice tells who is concerned by the step a case event of the feed
@@ -310,7 +310,7 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 			if err != nil {
 				return nil, err
 			}
-			ids, err := scanIDs(rows)
+			ids, err := db.ScanIDs(rows)
 			if err != nil {
 				return nil, err
 			}

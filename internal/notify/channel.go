@@ -374,24 +374,11 @@ func (o *Outbox) claim(ctx context.Context) ([]int64, error) {
 		if err != nil {
 			return err
 		}
-		ids, err = scanIDs(rows)
+		ids, err = db.ScanIDs(rows)
 		return err
 	})
 	slices.Sort(ids)
 	return ids, err
-}
-
-func scanIDs(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // job is a claimed copy with its recipient and message.
