@@ -106,6 +106,11 @@ type options struct {
 	smtpFrom          string
 	workWebhookURL    string
 	workWebhookSecret string
+	wechatAppID       string
+	wechatSecret      string
+	wechatTemplate    string
+	wechatURL         string
+	wechatLink        string
 	oidcIssuer        string
 	oidcClientID      string
 	oidcClientSecret  string
@@ -144,6 +149,11 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.smtpFrom, "smtp-from", "whistle@localhost", "sender address of e-mailed notifications")
 	fs.StringVar(&o.workWebhookURL, "work-webhook-url", "", "钉钉/浙政钉-style custom robot URL (with its access_token) for work messages; empty offers no work-message channel")
 	fs.StringVar(&o.workWebhookSecret, "work-webhook-secret", "", "the robot's signing secret (SEC…); adds the HMAC-SHA256 timestamp and sign parameters")
+	fs.StringVar(&o.wechatAppID, "wechat-appid", "", "微信公众号 AppID for template messages; empty offers no WeChat channel")
+	fs.StringVar(&o.wechatSecret, "wechat-secret", "", "微信公众号 AppSecret (fetches the access_token)")
+	fs.StringVar(&o.wechatTemplate, "wechat-template", "", "template id of the notification template (fields first, keyword1 the case number, keyword2 the text)")
+	fs.StringVar(&o.wechatURL, "wechat-url", "https://api.weixin.qq.com", "base URL of WeChat's API (a test server in tests)")
+	fs.StringVar(&o.wechatLink, "wechat-link", "", "public base URL of this server (https://HOST), whose case pages the template messages open; empty links nowhere")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the single sign-on; empty turns SSO off. Discovered at start-up: a wrong one stops the server")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", "", "OIDC client id registered with the issuer")
@@ -474,6 +484,13 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		}
 		channels = append(channels, &notify.Webhook{URL: o.workWebhookURL, Secret: o.workWebhookSecret})
 	}
+	if o.wechatAppID != "" {
+		wx, err := newWeChat(o)
+		if err != nil {
+			return nil, err
+		}
+		channels = append(channels, wx)
+	}
 	w.outbox = notify.NewOutbox(a.db, a.catalog, a.logger, channels...)
 	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox).Consumer()); err != nil {
 		return nil, err
@@ -543,6 +560,25 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	return w, nil
+}
+
+// newWeChat builds the WeChat template-message channel from the
+// --wechat-* flags: an AppID needs its secret and a template, and the
+// URLs must be http(s).
+func newWeChat(o *options) (*notify.WeChat, error) {
+	if o.wechatSecret == "" || o.wechatTemplate == "" {
+		return nil, fmt.Errorf("--wechat-appid needs --wechat-secret and --wechat-template")
+	}
+	urls := []struct{ name, v string }{{"--wechat-url", o.wechatURL}}
+	if o.wechatLink != "" {
+		urls = append(urls, struct{ name, v string }{"--wechat-link", o.wechatLink})
+	}
+	for _, f := range urls {
+		if u, err := url.Parse(f.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: want an http(s) URL, got %q", f.name, f.v)
+		}
+	}
+	return &notify.WeChat{AppID: o.wechatAppID, Secret: o.wechatSecret, TemplateID: o.wechatTemplate, API: o.wechatURL, Link: o.wechatLink}, nil
 }
 
 // newSMS builds the SMS sender from the --sms-* flags: the gateway

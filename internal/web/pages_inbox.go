@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"whistle/internal/errs"
 	"whistle/internal/notify"
@@ -16,6 +17,9 @@ type inboxPage struct {
 	// Channels the channels on offer.
 	Settings *formState
 	Channels []string
+	// WeChat says the WeChat channel is on offer: the form asks for the
+	// user's openid.
+	WeChat bool
 }
 
 // inboxHandlers serve the user's notifications, as a page and as JSON;
@@ -76,12 +80,13 @@ func (s *inboxHandlers) showInbox(w http.ResponseWriter, r *http.Request, status
 	d := &inboxPage{Messages: msgs, Unread: unread, Times: map[int64]string{}}
 	if s.Outbox != nil {
 		d.Channels = s.Outbox.Channels()
+		d.WeChat = slices.Contains(d.Channels, "wechat")
 		if fs == nil {
 			st, err := s.Outbox.Settings(r.Context(), userOf(r).ID)
 			if err != nil {
 				return err
 			}
-			fs = &formState{Values: url.Values{"channel": st.Channels, "email": {st.Email}, "quiet_from": {st.QuietFrom}, "quiet_to": {st.QuietTo}}}
+			fs = &formState{Values: url.Values{"channel": st.Channels, "email": {st.Email}, "openid": {st.OpenID}, "quiet_from": {st.QuietFrom}, "quiet_to": {st.QuietTo}}}
 		}
 		d.Settings = fs
 	}
@@ -105,7 +110,7 @@ func (s *inboxHandlers) pageInboxSettings(w http.ResponseWriter, r *http.Request
 		return errs.E(errs.Invalid, "error.invalid")
 	}
 	fs := &formState{Values: r.PostForm}
-	in := notify.Settings{Channels: r.PostForm["channel"], Email: r.PostFormValue("email"), QuietFrom: r.PostFormValue("quiet_from"), QuietTo: r.PostFormValue("quiet_to")}
+	in := notify.Settings{Channels: r.PostForm["channel"], Email: r.PostFormValue("email"), OpenID: r.PostFormValue("openid"), QuietFrom: r.PostFormValue("quiet_from"), QuietTo: r.PostFormValue("quiet_to")}
 	if in.Channels == nil {
 		in.Channels = []string{}
 	}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestWeChatConfigChecked: a --wechat-appid without its secret or
+// template, or a WeChat URL that is not http(s), stops the server, naming
+// the flag.
+func TestWeChatConfigChecked(t *testing.T) {
+	full := []string{"--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s", "--wechat-template", "TPL"}
+	tests := []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"no secret", []string{"--wechat-appid", "wx1234567890abcdef", "--wechat-template", "TPL"}, "--wechat-secret"},
+		{"no template", []string{"--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s"}, "--wechat-template"},
+		{"api not a URL", append(full, "--wechat-url", "api.weixin.qq.com"), "--wechat-url"},
+		{"link not http", append(full, "--wechat-link", "ftp://whistle.example.cn"), "--wechat-link"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"whistle", "serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, dataArgs(t, "sqlite")...)
+			err := run(t.Context(), append(args, tt.flags...), func(string) string { return "" }, &syncBuffer{}, &syncBuffer{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run: got %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestWeChatThroughTheServer (issue 15, Build 1): with the --wechat-*
+// flags, the street staff bind their openid in the notification settings
+// (a bad one is a field error in zh and en; the good one is shown masked)
+// and choose WeChat; the grid worker's report, which calls on them to
+// register it, reaches a small WeChat API server as a template message
+// opening the case page.
+func TestWeChatThroughTheServer(t *testing.T) {
+	const openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+	var mu sync.Mutex
+	var got []map[string]any
+	wx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cgi-bin/token":
+			_, _ = io.WriteString(w, `{"access_token":"TOKEN","expires_in":7200}`)
+		case "/cgi-bin/message/template/send":
+			var m map[string]any
+			if r.URL.Query().Get("access_token") != "TOKEN" || json.NewDecoder(r.Body).Decode(&m) != nil {
+				_, _ = io.WriteString(w, `{"errcode":40001,"errmsg":"invalid credential"}`)
+				return
+			}
+			mu.Lock()
+			got = append(got, m)
+			mu.Unlock()
+			_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","msgid":1}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer wx.Close()
+	app := startApp(t, "demo", dataArgs(t, "sqlite"), "--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s", "--wechat-template", "TPL",
+		"--wechat-url", wx.URL, "--wechat-link", "https://whistle.example.cn")
+	grid := login(t, app, "demo-grid")
+	street := login(t, app, "demo-street")
+	for _, lang := range []string{"zh-CN", "en"} {
+		var e apiError
+		code := do(t, "PUT", app.URL+"/api/v1/me/notification-settings", street, map[string]any{"channels": []string{"wechat"}, "openid": "not an openid"}, &e, "Accept-Language", lang)
+		if code != 422 || e.Error.Fields["openid"] == "" {
+			t.Errorf("%s: bad openid answered %d %+v, want 422 with a field error on openid", lang, code, e)
+		}
+	}
+	var st struct {
+		Channels  []string `json:"channels"`
+		OpenID    string   `json:"openid"`
+		Available []string `json:"available"`
+	}
+	if code := do(t, "PUT", app.URL+"/api/v1/me/notification-settings", street, map[string]any{"channels": []string{"wechat"}, "openid": openid}, &st); code != 200 ||
+		!slices.Equal(st.Channels, []string{"wechat"}) || st.OpenID == openid || !strings.HasSuffix(st.OpenID, "eS6o") || !slices.Contains(st.Available, "wechat") {
+		t.Fatalf("settings: %d %+v, want wechat chosen, on offer, and the openid masked", code, st)
+	}
+	lat, lng := interior(t, app, "330303001011001")
+	var c caseResp
+	if code := do(t, "POST", app.URL+"/api/v1/cases", grid, map[string]any{"category": "SJ0101", "description": "路灯不亮", "lat": lat, "lng": lng}, &c); code != 201 {
+		t.Fatalf("submit: %d", code)
+	}
+	want := fmt.Sprintf("https://whistle.example.cn/cases/%d", c.ID)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		var found map[string]any
+		for _, m := range got {
+			if m["url"] == want {
+				found = m
+			}
+		}
+		n := len(got)
+		mu.Unlock()
+		if found != nil {
+			if found["touser"] != openid || found["template_id"] != "TPL" {
+				t.Errorf("message %v: want touser %s and template TPL", found, openid)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no template message opening %s; WeChat got %d messages", want, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
