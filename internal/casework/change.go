@@ -125,7 +125,7 @@ func setSLA(ctx context.Context, tx *db.Tx, c *Case, sla SLA) error {
 	if !d.IsZero() {
 		v = d
 	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, v, sla.State, c.ID); err != nil {
+	if err := tx.Queue(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, v, sla.State, c.ID); err != nil {
 		return err
 	}
 	c.DeadlineAt, c.SLAState = d, sla.State

@@ -517,28 +517,15 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion}
 		ev := eventRow{actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
 			data: map[string]any{DataSource: in.Source, DataCategory: cat.Code}}
-		if tx.Dialect() == db.Postgres {
-			// The case and its first timeline entry in one statement: one
-			// round trip fewer in the group-commit lane.
-			evArgs, err := ev.args(tx)
-			if err != nil {
-				return err
-			}
-			id, err = tx.InsertID(ctx, `WITH c AS (`+insertCase+` RETURNING id)
-				INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
-				SELECT id, $28::timestamptz, $29::bigint, $30, $31, $32, $33, $34, $35, $36, $37::boolean FROM c RETURNING case_id`,
-				append(caseArgs, evArgs...)...)
-			if err != nil {
-				return err
-			}
-		} else {
-			if id, err = tx.InsertID(ctx, insertCase+` RETURNING id`, caseArgs...); err != nil {
-				return err
-			}
-			ev.caseID = id
-			if _, err := s.insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
+		// The case's id is reserved ahead (PostgreSQL: db.Tx.Insert), so
+		// that none of its statements waits for another's answer and a
+		// batch of submissions goes to the server in one pipeline.
+		if id, err = tx.Insert(ctx, "cases", insertCase+` RETURNING id`, caseArgs...); err != nil {
+			return err
+		}
+		ev.caseID = id
+		if err := s.queueEvent(ctx, tx, ev); err != nil {
+			return err
 		}
 		nc.ID = id
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter),
@@ -672,11 +659,17 @@ type eventRow struct {
 	public   bool
 }
 
-// insertCase is the INSERT of a new case row, $1…$27 (Submit).
-const insertCase = `INSERT INTO cases (number, district_code, workflow, status, source, category_code, category_name, description, address,
+// insertCase is the INSERT of a new case row (Submit): $1 is its id
+// (db.Tx.Insert), $2…$28 its columns.
+const insertCase = `INSERT INTO cases (id, number, district_code, workflow, status, source, category_code, category_name, description, address,
 	lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
 	fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$26,$27)`
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$27,$28)`
+
+// insertEventSQL is the INSERT of a case_events row, $1…$11: case_id,
+// then eventRow.args.
+const insertEventSQL = `INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`
 
 // args are the values of a case_events row after its case_id: at,
 // actor_id, actor_name, role, action, from_status, to_status, note, data,
@@ -701,8 +694,17 @@ func (s *Service) insertEvent(ctx context.Context, tx *db.Tx, ev eventRow) (int6
 	if err != nil {
 		return 0, err
 	}
-	return tx.InsertID(ctx, `INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_status, to_status, note, data, public)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`, append([]any{ev.caseID}, args...)...)
+	return tx.InsertID(ctx, insertEventSQL+` RETURNING id`, append([]any{ev.caseID}, args...)...)
+}
+
+// queueEvent is insertEvent for an entry whose id nobody needs: its
+// INSERT is queued (db.Tx.Queue).
+func (s *Service) queueEvent(ctx context.Context, tx *db.Tx, ev eventRow) error {
+	args, err := ev.args(tx)
+	if err != nil {
+		return err
+	}
+	return tx.Queue(ctx, insertEventSQL, append([]any{ev.caseID}, args...)...)
 }
 
 // EventMessage is what the bus carries for each committed step.

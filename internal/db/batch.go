@@ -269,14 +269,17 @@ func (b *Batcher) run(batch []*batchJob) {
 	var bodyDone time.Time
 	errs := make([]error, len(batch))
 	failed := errors.New("a write failed")
-	err := b.db.inTxAt(context.Background(), now, func(tx *Tx) error {
+	// One id of each table a write inserts into, reserved before the
+	// transaction (PostgreSQL, Tx.Insert): the writes' statements need no
+	// answer and go in one pipeline.
+	err := b.db.inTxAt(context.Background(), now, len(batch), func(tx *Tx) error {
 		defer func() { bodyDone = time.Now() }()
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
 				return failed
 			}
 			if err := j.fn(tx); err != nil {
-				errs[i] = err
+				errs[i] = tx.cause(err)
 				return failed
 			}
 		}
@@ -288,7 +291,7 @@ func (b *Batcher) run(batch []*batchJob) {
 	})
 	if errors.Is(err, failed) {
 		errs = make([]error, len(batch))
-		err = b.db.inTxAt(context.Background(), now, func(tx *Tx) error {
+		err = b.db.inTxAt(context.Background(), now, len(batch), func(tx *Tx) error {
 			defer func() { bodyDone = time.Now() }()
 			return b.isolated(tx, batch, errs)
 		})
@@ -333,14 +336,17 @@ func (b *Batcher) isolated(tx *Tx, batch []*batchJob, errs []error) error {
 			return err
 		}
 		mark := len(tx.afterCommit)
+		// The write's queued statements are sent before its savepoint
+		// ends (flushDeferred), so that their error is the write's.
 		err := j.fn(tx)
 		if err == nil {
 			err = tx.flushDeferred(j.ctx)
 		}
 		if err != nil {
-			errs[i] = err
+			errs[i] = tx.cause(err)
 			tx.deferred = nil
 			tx.afterCommit = tx.afterCommit[:mark]
+			tx.dropQueued()
 			if _, rerr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
 				return rerr
 			}

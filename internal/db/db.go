@@ -43,6 +43,9 @@ type DB struct {
 	dialect  Dialect
 	clock    clock.Clock
 	ckpt     *checkpointer // SQLite only
+	// ids, on PostgreSQL, are row ids taken from the tables' sequences
+	// ahead of the statements that use them (Tx.Insert).
+	ids *idPool
 	// Source describes where the data lives, for logs (no password).
 	Source string
 }
@@ -157,7 +160,7 @@ func openPostgres(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error)
 	u.SetMaxOpenConns(4)
 	u.SetMaxIdleConns(4)
 	u.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{w: p, r: p, unsynced: u, dialect: Postgres, clock: clk, Source: redact(cfg.URL)}
+	d := &DB{w: p, r: p, unsynced: u, dialect: Postgres, clock: clk, Source: redact(cfg.URL), ids: newIDPool()}
 	if err := d.Ping(ctx); err != nil {
 		p.Close()
 		u.Close()
@@ -257,6 +260,11 @@ type Tx struct {
 	piped  []pipedStmt
 	// pipeErr is the error of a pipeline sent before a query.
 	pipeErr error
+	// ids are the row ids reserved for this transaction, by table
+	// (PostgreSQL; see Insert); those left at its end go back to db.ids.
+	ids map[string][]int64
+	// memo holds what Memo loaded, by key.
+	memo map[any]any
 	// afterCommit runs after a successful commit (e.g. publishing events).
 	afterCommit []func()
 	// deferred is flushed once before the commit (see Defer).
@@ -305,10 +313,13 @@ func (t *Tx) flushDeferred(ctx context.Context) error {
 	ds := t.deferred
 	t.deferred = nil
 	if len(ds) == 0 {
-		return nil
+		return t.sync(ctx)
+	}
+	if t.pipeErr != nil {
+		return t.pipeErr
 	}
 	t.piping = t.conn != nil
-	defer func() { t.piping, t.piped, t.pipeErr = false, nil, nil }()
+	defer func() { t.piping = false }()
 	for _, e := range ds {
 		err := e.d.Flush(ctx, t)
 		if t.pipeErr != nil {
@@ -321,7 +332,7 @@ func (t *Tx) flushDeferred(ctx context.Context) error {
 			return err
 		}
 	}
-	return t.sendPiped(ctx)
+	return t.sync(ctx)
 }
 
 // pipedStmt is a statement queued by Exec during a Deferred flush.
@@ -384,11 +395,14 @@ func (t *Tx) Now() time.Time { return t.now }
 // Dialect returns the dialect of the transaction's database.
 func (t *Tx) Dialect() Dialect { return t.db.dialect }
 
-// Exec runs a statement.
+// Exec runs a statement, after those queued before it (Queue).
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if t.piping {
 		t.piped = append(t.piped, pipedStmt{q, args})
 		return pipedResult{}, nil
+	}
+	if t.syncPiped(ctx); t.pipeErr != nil {
+		return nil, t.pipeErr
 	}
 	res, err := t.tx.ExecContext(ctx, q, args...)
 	return res, Translate(err)
@@ -421,18 +435,30 @@ func (t *Tx) AfterCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
 
 // InTx runs fn in a write transaction. fn's error, or a panic, rolls back.
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
-	return d.inTxAt(ctx, d.Now(), fn)
+	return d.inTxAt(ctx, d.Now(), 0, func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return tx.cause(err)
+		}
+		return nil
+	})
 }
 
-// inTxAt is InTx at a given instant (group commit reserves numbers for it).
-func (d *DB) inTxAt(ctx context.Context, now time.Time, fn func(*Tx) error) (err error) {
+// inTxAt is InTx at a given instant (group commit reserves numbers for
+// it), with ids ids of every table whose ids Tx.Insert has taken before
+// reserved for it ahead of its BEGIN (PostgreSQL).
+func (d *DB) inTxAt(ctx context.Context, now time.Time, ids int, fn func(*Tx) error) (err error) {
 	var conn *sql.Conn
 	var stx *sql.Tx
+	var reserved map[string][]int64
 	if d.dialect == Postgres {
-		// On a connection of its own, so that a Deferred flush can
-		// pipeline through it (sendPiped); it goes back to the pool when
-		// the transaction is over.
+		if reserved, err = d.takeIDs(ctx, d.idTables(), ids); err != nil {
+			return err
+		}
+		// On a connection of its own, so that queued statements and a
+		// Deferred flush can pipeline through it (sendPiped); it goes
+		// back to the pool when the transaction is over.
 		if conn, err = d.w.Conn(ctx); err != nil {
+			d.giveBackIDs(reserved)
 			return Translate(err)
 		}
 		defer conn.Close()
@@ -441,9 +467,12 @@ func (d *DB) inTxAt(ctx context.Context, now time.Time, fn func(*Tx) error) (err
 		stx, err = d.w.BeginTx(ctx, nil)
 	}
 	if err != nil {
+		d.giveBackIDs(reserved)
 		return Translate(err)
 	}
-	tx := &Tx{tx: stx, conn: conn, now: now, db: d}
+	tx := &Tx{tx: stx, conn: conn, now: now, db: d, ids: reserved}
+	// The ids the transaction did not use serve the next one.
+	defer func() { d.giveBackIDs(tx.ids) }()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

@@ -293,7 +293,13 @@ func (e *Engine) stageOf(w *casework.Workflow, stage string) (workflow.Stage, bo
 // returned has ID 0 when the stage's default applies. ok is false when
 // neither gives a limit.
 func (e *Engine) limitFor(ctx context.Context, tx *db.Tx, c *casework.Case, w *casework.Workflow, stage string) (calendar.Limit, TimeLimit, bool, error) {
-	rules, err := queryLimits(ctx, tx, ` WHERE workflow = $1 AND stage = $2`, c.Workflow, stage)
+	// Read once per transaction: under group commit every submission of
+	// a batch needs the rules of its first stage, and a read of its own
+	// would make each wait for an answer.
+	v, err := tx.Memo(limitsKey{c.Workflow, stage}, func() (any, error) {
+		return queryLimits(ctx, tx, ` WHERE workflow = $1 AND stage = $2`, c.Workflow, stage)
+	})
+	rules, _ := v.([]TimeLimit)
 	if err != nil {
 		return calendar.Limit{}, TimeLimit{}, false, err
 	}
@@ -323,6 +329,10 @@ func (e *Engine) limitFor(ctx context.Context, tx *db.Tx, c *casework.Case, w *c
 	}
 	return lim, rule, true, nil
 }
+
+// limitsKey keys a transaction's memo of the time-limit rules of a
+// workflow stage (limitFor).
+type limitsKey struct{ workflow, stage string }
 
 // Natural converts a limit to natural time, for urgent cases: N working
 // hours become N natural hours, N working days N×24 natural hours.

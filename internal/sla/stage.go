@@ -205,8 +205,10 @@ func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calend
 	if s.RuleID != 0 {
 		ruleID = s.RuleID
 	}
-	s.ID, err = tx.InsertID(ctx, `INSERT INTO sla_stages (case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional, assessed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+	// The stage's id is reserved ahead (PostgreSQL: db.Tx.Insert), so
+	// that its timers need not wait for the INSERT's answer.
+	s.ID, err = tx.Insert(ctx, "sla_stages", `INSERT INTO sla_stages (id, case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional, assessed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
 		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional, s.Assessed)
 	if err != nil {
 		return nil, err

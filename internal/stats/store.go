@@ -108,17 +108,16 @@ func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old 
 		if !had {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM rollup_open_cases WHERE case_id = $1`, id)
-		return err
+		return tx.Queue(ctx, `DELETE FROM rollup_open_cases WHERE case_id = $1`, id)
 	}
 	m := memoryOf(f)
 	if had && m == old {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO rollup_open_cases (case_id, status, sla_state, supervised) VALUES ($1, $2, $3, $4)
+	// Queued (db.Tx.Queue): a new case's statements need no answer.
+	return tx.Queue(ctx, `INSERT INTO rollup_open_cases (case_id, status, sla_state, supervised) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, sla_state = excluded.sla_state, supervised = excluded.supervised`,
 		id, m.status, m.sla, b2i(m.supervised))
-	return err
 }
 
 // rowOf is a case's row as casework wrote it (with the deadline and SLA

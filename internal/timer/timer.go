@@ -103,7 +103,9 @@ func ArmMany(ctx context.Context, tx *db.Tx, as []Arming) (err error) {
 		// The upsert keeps the row (and its id) and moves its due time.
 		b.WriteString(` ON CONFLICT (kind, subject, name) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at,
 			payload = excluded.payload, attempts = 0, last_error = ''`)
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		// Queued (db.Tx.Queue): arming needs no answer, so a new case's
+		// timers go in its batch's pipeline on PostgreSQL.
+		if err := tx.Queue(ctx, b.String(), args...); err != nil {
 			return err
 		}
 	}
