@@ -32,6 +32,24 @@ func (u *user) waitShown(sel, want string) string {
 	return ""
 }
 
+// dialogs answers the page's JavaScript dialogs (confirm): each one's
+// message is sent on asked, and it is accepted or dismissed as the next
+// value sent on answer says.
+func (u *user) dialogs() (asked <-chan string, answer chan<- bool) {
+	events := chromedp.Events(u.ctx, page.JavascriptDialogOpening)
+	q, a := make(chan string, 4), make(chan bool, 4)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			q <- ev.Message
+			_, _ = chromedp.Call(u.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: <-a})
+		}
+	}()
+	return q, a
+}
+
 // adminSLA: an administrator adds a time limit and a calendar day through
 // the forms of /admin/sla, sees the field errors of bad ones, and deletes
 // both again; the API agrees at every step.
@@ -106,17 +124,8 @@ func (s *browserSuite) adminSLA(t *testing.T) {
 	}
 
 	// Delete asks first; the test accepts the dialog and keeps its text.
-	dialogs := chromedp.Events(admin.ctx, page.JavascriptDialogOpening)
-	asked := make(chan string, 4)
-	go func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			_, _ = chromedp.Call(admin.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	asked, answer := admin.dialogs()
+	answer <- true
 	admin.do(chromedp.WaitVisible(chromedp.CSS(del)), chromedp.Click(chromedp.CSS(del)))
 	select {
 	case q := <-asked:

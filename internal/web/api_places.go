@@ -10,6 +10,7 @@ import (
 
 	"whistle/internal/errs"
 	"whistle/internal/places"
+	"whistle/internal/region"
 )
 
 // placeJSON is a search result: GET /api/v1/places/search.
@@ -44,6 +45,9 @@ type placesAPI struct {
 	*view
 	Places    *places.Service
 	Landmarks *places.LandmarkStore
+	// Regions names the district whose grids the landmarks page's map
+	// draws.
+	Regions *region.Store
 }
 
 // apiPlacesSearch answers ?q= with up to places.MaxResults places; lat and
@@ -172,15 +176,28 @@ func (s *placesAPI) apiLandmarkDelete(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-// pageAdminLandmarks lists the landmarks and roads with a form to add one
-// (through POST /api/v1/landmarks) and a delete button each.
+// landmarksPage is what admin_landmarks.html shows: the landmarks and
+// the district whose grids its map draws.
+type landmarksPage struct {
+	Landmarks []places.LandmarkRecord
+	District  string
+}
+
+// pageAdminLandmarks lists the landmarks and roads over a map of the
+// district. Clicking the map puts the point in the form (POST
+// /api/v1/landmarks); a row's edit button, or its marker, loads it into
+// the same form (PUT /api/v1/landmarks/{id}); delete asks first.
 func (s *placesAPI) pageAdminLandmarks(w http.ResponseWriter, r *http.Request) error {
 	if s.Landmarks == nil {
 		return errs.E(errs.Unavailable, "error.unavailable")
 	}
-	ls, err := s.Landmarks.List(r.Context())
-	if err != nil {
+	var d landmarksPage
+	var err error
+	if d.Landmarks, err = s.Landmarks.List(r.Context()); err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "admin_landmarks.html", s.newPage(r, "admin.landmarks", ls))
+	if d.District, err = s.Regions.District(r.Context()); err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "admin_landmarks.html", s.newPage(r, "admin.landmarks", d))
 }

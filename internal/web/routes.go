@@ -67,7 +67,7 @@ func (s *Server) features() features {
 	return features{
 		accounts:   &accountAPI{Accounts: s.Accounts, Regions: s.Regions, Audit: s.Audit, Cases: s.Cases},
 		regions:    &regionAPI{Regions: s.Regions},
-		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks},
+		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks, Regions: s.Regions},
 		categories: &categoryAPI{Categories: s.Categories},
 		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,

@@ -385,7 +385,7 @@
                 .on('click', function () { location.href = '/public/cases/' + c.id; }).addTo(map);
             });
           });
-        } else if (kind === 'pick') {
+        } else if (kind === 'pick' || kind === 'landmarks') {
           el.dispatchEvent(new CustomEvent('whistle:map', { bubbles: true, detail: map }));
         }
       }).catch(function () { el.classList.add('map-failed'); });
@@ -828,6 +828,66 @@
     form.elements.file.addEventListener('change', function () { commit.hidden = true; out.textContent = ''; });
   }
 
+  /* ---------- landmarks (admin): pick on the map, edit in place ---------- */
+  function initLandmarks(box) {
+    if (!box || box._init) return;
+    box._init = true;
+    var form = $('form[data-landmark-form]', box), mapEl = $('[data-map="landmarks"]', box);
+    var title = $('[data-lm-title]', box), submit = $('[data-lm-submit]', form), cancel = $('[data-lm-cancel]', form);
+    var map = null;
+    function put(lat, lng) {
+      form.elements.lat.value = lat.toFixed(6);
+      form.elements.lng.value = lng.toFixed(6);
+      ['lat', 'lng'].forEach(function (k) { var p = $('[data-error-for="' + k + '"]', form); if (p) p.hidden = true; });
+      if (map) marker(map, lng, lat);
+    }
+    // mode loads row into the form for editing (PUT), or empties it for a
+    // new landmark (POST) when row is null.
+    function mode(row) {
+      $$('[data-error-for]', form).forEach(function (p) { p.hidden = true; });
+      $('[data-form-error]', form).hidden = true;
+      $$('tr[data-landmark]', box).forEach(function (r) { r.classList.toggle('editing', r === row); });
+      if (!row) {
+        form.setAttribute('data-method', 'POST');
+        form.setAttribute('data-action', '/api/v1/landmarks');
+        form.reset();
+        if (map && map._pin) { map._pin.remove(); map._pin = null; }
+      } else {
+        form.setAttribute('data-method', 'PUT');
+        form.setAttribute('data-action', '/api/v1/landmarks/' + row.getAttribute('data-landmark'));
+        form.elements.name.value = row.getAttribute('data-name');
+        form.elements.kind.value = row.getAttribute('data-kind');
+        form.elements.aliases.value = row.getAttribute('data-aliases');
+        var lat = parseFloat(row.getAttribute('data-lat')), lng = parseFloat(row.getAttribute('data-lng'));
+        put(lat, lng);
+        if (map) map.setView([lat, lng], Math.max(map.getZoom(), 15), { animate: false });
+      }
+      title.textContent = title.getAttribute(row ? 'data-edit' : 'data-add');
+      submit.textContent = submit.getAttribute(row ? 'data-edit' : 'data-add');
+      cancel.hidden = !row;
+      if (row) {
+        $('#lm-editor').scrollIntoView({ block: 'start' });
+        form.elements.name.focus({ preventScroll: true });
+      }
+    }
+    $$('[data-lm-edit]', box).forEach(function (b) {
+      b.addEventListener('click', function () { mode(b.closest('tr')); });
+    });
+    cancel.addEventListener('click', function () { mode(null); });
+    mapEl.addEventListener('whistle:map', function (e) {
+      map = e.detail;
+      var L = window.L;
+      $$('tr[data-landmark]', box).forEach(function (row) {
+        L.circleMarker([parseFloat(row.getAttribute('data-lat')), parseFloat(row.getAttribute('data-lng'))],
+          { radius: 6, color: '#fff', weight: 2, fillColor: '#165dff', fillOpacity: 1, bubblingMouseEvents: false })
+          .bindTooltip(row.getAttribute('data-name')).on('click', function () { mode(row); }).addTo(map);
+      });
+      map.on('click', function (ev) { put(ev.latlng.lat, ev.latlng.lng); });
+      var edit = $('tr[data-landmark].editing', box);
+      if (edit) mode(edit);
+    });
+  }
+
   /* ---------- small admin forms that write through the JSON API ---------- */
   function initJSONForms(root) {
     $$('form[data-json-form]', root).forEach(function (form) {
@@ -925,6 +985,7 @@
       initReport(root.matches && root.matches('[data-report]') ? root : $('[data-report]', root));
       initSMSLogin(root.matches && root.matches('[data-sms-login]') ? root : $('[data-sms-login]', root));
       initImport(root.matches && root.matches('[data-region-import]') ? root : $('[data-region-import]', root));
+      initLandmarks(root.matches && root.matches('[data-landmarks]') ? root : $('[data-landmarks]', root));
     }
     initDrafts(root);
   }
