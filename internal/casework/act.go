@@ -471,8 +471,64 @@ type stepOpts struct {
 // step performs one transition, a caller's or the system's, inside tx:
 // the case's columns, the timeline, the audit entry,
 // the event, then the deadline computation and the rollups (changed). It
-// is the one path of every change of an existing case.
+// is the one path of every change of an existing case; SystemSteps takes
+// the same path for a group of system steps, with each write made once for
+// the group (prepare and finish are shared).
 func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input, o stepOpts) (*Case, error) {
+	p, err := s.prepare(ctx, tx, caller, c, w, t, role, in, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.upd.exec(ctx, tx, c.ID, c.Version); err != nil {
+		return nil, err
+	}
+	evID, err := s.insertEvent(ctx, tx, p.event())
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Photos) > 0 {
+		if err := s.attachPhotos(ctx, tx, c.ID, evID, in.Photos); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.finish(ctx, tx, p, evID); err != nil {
+		return nil, err
+	}
+	return s.changed(ctx, tx, w, c, p.known, c.ID, t.Action, t.Effects, in, caller)
+}
+
+// stepPlan is a transition worked out on a case before it is written: the
+// columns it changes, its timeline entry, the case after it and the facts
+// its feed event carries.
+type stepPlan struct {
+	c      *Case
+	w      *Workflow
+	t      Transition
+	caller Caller
+	role   string
+	in     Input
+	o      stepOpts
+	upd    caseUpdate
+	next   State
+	note   string
+	data   map[string]any
+	facts  *StepFacts
+	// known is the case after a system step (nil for a caller's: changed
+	// reads it).
+	known *Case
+}
+
+// event is the plan's timeline entry.
+func (p *stepPlan) event() eventRow {
+	return eventRow{caseID: p.c.ID, actor: p.caller, role: p.role, action: p.t.Action, from: p.c.Status, to: p.next,
+		note: p.note, data: p.data, public: p.t.Public}
+}
+
+// prepare works out transition t on c: the effects (those that need to
+// look something up do so inside tx), the update of the case's columns,
+// the timeline entry and the case after it. It writes nothing but what an
+// effect itself records (a merge's link).
+func (s *Service) prepare(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w *Workflow, t Transition, role string, in Input, o stepOpts) (*stepPlan, error) {
 	next := c.Status
 	switch t.To {
 	case "":
@@ -574,22 +630,9 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 	if o.system && len(upd.sets) > 0 {
 		upd.touch = true
 	}
-	if err := upd.exec(ctx, tx, c.ID, c.Version); err != nil {
-		return nil, err
-	}
-	evID, err := s.insertEvent(ctx, tx, eventRow{caseID: c.ID, actor: caller, role: role, action: t.Action, from: c.Status, to: next,
-		note: note, data: data, public: t.Public})
-	if err != nil {
-		return nil, err
-	}
-	if len(in.Photos) > 0 {
-		if err := s.attachPhotos(ctx, tx, c.ID, evID, in.Photos); err != nil {
-			return nil, err
-		}
-	}
 	after := *c
 	after.Status, after.AssigneeID, after.DepartmentID, after.Supervised = next, upd.assignee, upd.dept, supervised
-	facts := &StepFacts{Workflow: w.Name, WorkflowVersion: c.WorkflowVersion, EventID: evID, Effects: t.Effects, NotifyKind: o.notifyKind,
+	facts := &StepFacts{Workflow: w.Name, WorkflowVersion: c.WorkflowVersion, Effects: t.Effects, NotifyKind: o.notifyKind,
 		Notify: append(unassigned, o.notify...)}
 	for _, eff := range t.Effects {
 		switch eff {
@@ -605,25 +648,34 @@ func (s *Service) step(ctx context.Context, tx *db.Tx, caller Caller, c *Case, w
 	}
 	before := snapshotOf(c)
 	facts.Before, facts.After = &before, snapshotOf(&after)
-	if !o.system {
-		summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, next)
-		if err := audit.Record(ctx, tx, audit.Actor{UserID: caller.id(), Name: caller.name(), IP: caller.IP}, "case."+string(t.Action),
-			"case:"+c.Number, summary); err != nil {
-			return nil, err
-		}
-	}
-	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, next, c.RegionPath, upd.dept, c.ReporterID, facts)
-	var known *Case
+	p := &stepPlan{c: c, w: w, t: t, caller: caller, role: role, in: in, o: o, upd: upd, next: next, note: note, data: data, facts: facts}
 	if o.system {
 		// A system step changes no column but the flag: the case after it
 		// is known without a read.
-		known = &after
+		known := after
 		known.Reopens, known.Rework, known.PostponeHours = c.Reopens, c.Rework, c.PostponeHours
 		if upd.touch {
 			known.Version, known.UpdatedAt = c.Version+1, tx.Now()
 		}
+		p.known = &known
 	}
-	return s.changed(ctx, tx, w, c, known, c.ID, t.Action, t.Effects, in, caller)
+	return p, nil
+}
+
+// finish records a written step's audit entry (a caller's) and appends its
+// event, whose timeline entry is evID, to the change feed.
+func (s *Service) finish(ctx context.Context, tx *db.Tx, p *stepPlan, evID int64) error {
+	c, t := p.c, p.t
+	p.facts.EventID = evID
+	if !p.o.system {
+		summary := fmt.Sprintf("%s: %s → %s", t.Action, c.Status, p.next)
+		if err := audit.Record(ctx, tx, audit.Actor{UserID: p.caller.id(), Name: p.caller.name(), IP: p.caller.IP}, "case."+string(t.Action),
+			"case:"+c.Number, summary); err != nil {
+			return err
+		}
+	}
+	s.publishAfter(tx, c.District, t.Action, c.ID, c.Number, p.next, c.RegionPath, p.upd.dept, c.ReporterID, p.facts)
+	return nil
 }
 
 // caseUpdate collects the columns a transition changes.

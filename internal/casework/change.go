@@ -2,6 +2,9 @@ package casework
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"whistle/internal/audit"
@@ -68,6 +71,34 @@ func (s *Service) UseDeadlines(d Deadlines) { s.deadlines = d }
 // it before serving.
 func (s *Service) UseRollups(r Rollups) { s.rollups = r }
 
+// DeadlinesBatch is a Deadlines that computes a group of changes at once
+// (SystemSteps). CaseDeadlines returns the SLA of each change, in order, as
+// CaseDeadline called on each in turn would; a case may change more than
+// once in the group.
+type DeadlinesBatch interface {
+	Deadlines
+	CaseDeadlines(ctx context.Context, tx *db.Tx, chs []Change) ([]SLA, error)
+}
+
+// RollupsBatch is a Rollups that counts a group of changes at once
+// (SystemSteps), as CaseChanged called on each in turn would.
+type RollupsBatch interface {
+	Rollups
+	CasesChanged(ctx context.Context, tx *db.Tx, chs []Change) error
+}
+
+// pendingChange is a change written on its case, before its collaborators
+// have run (changedMany).
+type pendingChange struct {
+	w             *Workflow
+	before, after *Case
+	id            int64
+	action        Action
+	effects       []Effect
+	in            Input
+	actor         Caller
+}
+
 // changed runs a change's collaborators in their one fixed order, inside
 // tx, after casework wrote the change's own columns: first the deadline
 // computation, whose deadline and SLA state casework writes on the case,
@@ -76,59 +107,164 @@ func (s *Service) UseRollups(r Rollups) { s.rollups = r }
 // version), after the case as written (nil: read it inside tx). It returns
 // the case after the change.
 func (s *Service) changed(ctx context.Context, tx *db.Tx, w *Workflow, before, after *Case, id int64, a Action, effects []Effect, in Input, actor Caller) (*Case, error) {
-	if after == nil && (s.deadlines != nil || s.rollups != nil) {
-		var err error
-		if after, err = s.caseInTx(ctx, tx, id); err != nil {
-			return nil, err
-		}
+	out, err := s.changedMany(ctx, tx, []pendingChange{{w: w, before: before, after: after, id: id, action: a, effects: effects, in: in, actor: actor}})
+	if err != nil {
+		return nil, err
 	}
-	ch := Change{Before: before, After: after, Action: a, Effects: effects, Input: in, Workflow: w, At: tx.Now(), Actor: actor}
-	if s.deadlines != nil && w != nil {
-		cp := *after
-		ch.After = &cp
-		sla, err := s.deadlines.CaseDeadline(ctx, tx, ch)
+	return out[0], nil
+}
+
+// changedMany runs the collaborators of a group of changes as changed runs
+// one's, each collaborator once for the group when it can take one
+// (DeadlinesBatch, RollupsBatch), and writes the deadlines that changed in
+// one statement. It returns the cases after the changes, in order.
+func (s *Service) changedMany(ctx context.Context, tx *db.Tx, ps []pendingChange) ([]*Case, error) {
+	now := tx.Now()
+	out := make([]*Case, len(ps))
+	chs := make([]Change, len(ps))
+	for i, p := range ps {
+		after := p.after
+		if after == nil && (s.deadlines != nil || s.rollups != nil) {
+			var err error
+			if after, err = s.caseInTx(ctx, tx, p.id); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = after
+		chs[i] = Change{Before: p.before, After: after, Action: p.action, Effects: p.effects, Input: p.in, Workflow: p.w, At: now, Actor: p.actor}
+	}
+	if s.deadlines != nil {
+		var idx []int
+		var dch []Change
+		for i, ch := range chs {
+			if ch.Workflow == nil {
+				continue
+			}
+			cp := *ch.After
+			ch.After = &cp
+			idx, dch = append(idx, i), append(dch, ch)
+		}
+		slas, err := s.deadlinesOf(ctx, tx, dch)
 		if err != nil {
 			return nil, err
 		}
-		ch.After = after
-		if err := setSLA(ctx, tx, after, sla); err != nil {
+		cs := make([]*Case, len(idx))
+		for j, i := range idx {
+			cs[j] = out[i]
+		}
+		if err := setSLAs(ctx, tx, cs, slas); err != nil {
 			return nil, err
 		}
 	}
 	if s.rollups != nil {
-		if err := s.rollups.CaseChanged(ctx, tx, ch); err != nil {
+		if err := s.rollupsOf(ctx, tx, chs); err != nil {
 			return nil, err
 		}
 	}
 	if cl, ok := APIClientFrom(ctx); ok {
-		if err := auditAPI(ctx, tx, cl, before, after, id, a); err != nil {
+		for i, p := range ps {
+			if err := auditAPI(ctx, tx, cl, p.before, out[i], p.id, p.action); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// deadlinesOf computes the SLA of each change, in one call when the
+// deadline computation takes a group.
+func (s *Service) deadlinesOf(ctx context.Context, tx *db.Tx, chs []Change) ([]SLA, error) {
+	if b, ok := s.deadlines.(DeadlinesBatch); ok && len(chs) > 1 {
+		slas, err := b.CaseDeadlines(ctx, tx, chs)
+		if err == nil && len(slas) != len(chs) {
+			err = fmt.Errorf("deadlines: %d answers for %d changes", len(slas), len(chs))
+		}
+		return slas, err
+	}
+	out := make([]SLA, len(chs))
+	for i, ch := range chs {
+		var err error
+		if out[i], err = s.deadlines.CaseDeadline(ctx, tx, ch); err != nil {
 			return nil, err
 		}
 	}
-	return after, nil
+	return out, nil
 }
 
-// setSLA writes a case's deadline and SLA state when they changed, and
-// updates c to match.
-func setSLA(ctx context.Context, tx *db.Tx, c *Case, sla SLA) error {
-	if sla.State == "" {
-		sla.State = "none"
+// rollupsOf counts the changes, in one call when the rollups take a group.
+func (s *Service) rollupsOf(ctx context.Context, tx *db.Tx, chs []Change) error {
+	if b, ok := s.rollups.(RollupsBatch); ok && len(chs) > 1 {
+		return b.CasesChanged(ctx, tx, chs)
 	}
-	d := sla.Deadline.UTC()
-	if sla.Deadline.IsZero() {
-		d = time.Time{}
+	for _, ch := range chs {
+		if err := s.rollups.CaseChanged(ctx, tx, ch); err != nil {
+			return err
+		}
 	}
-	if c.SLAState == sla.State && c.DeadlineAt.Equal(d) {
+	return nil
+}
+
+// setSLAs writes the deadline and SLA state of each case that changed, in
+// one statement, and updates the cases to match. A case appears at most
+// once (SystemSteps takes one step a case a round).
+func setSLAs(ctx context.Context, tx *db.Tx, cs []*Case, slas []SLA) error {
+	var dl, st strings.Builder
+	var args []any
+	var in []string
+	pg := tx.Dialect() == db.Postgres
+	param := func(v any, pgType string) string {
+		args = append(args, v)
+		p := "$" + strconv.Itoa(len(args))
+		if pg {
+			p += "::" + pgType
+		}
+		return p
+	}
+	type set struct {
+		c        *Case
+		deadline time.Time
+		state    string
+	}
+	var sets []set
+	for i, c := range cs {
+		sla := slas[i]
+		if sla.State == "" {
+			sla.State = "none"
+		}
+		d := sla.Deadline.UTC()
+		if sla.Deadline.IsZero() {
+			d = time.Time{}
+		}
+		if c.SLAState == sla.State && c.DeadlineAt.Equal(d) {
+			continue
+		}
+		var v any
+		if !d.IsZero() {
+			v = d
+		}
+		id := param(c.ID, "bigint")
+		dl.WriteString(" WHEN " + id + " THEN " + param(v, "timestamptz"))
+		st.WriteString(" WHEN " + id + " THEN " + param(sla.State, "text"))
+		in = append(in, id)
+		sets = append(sets, set{c, d, sla.State})
+	}
+	if len(sets) == 0 {
 		return nil
 	}
-	var v any
-	if !d.IsZero() {
-		v = d
+	q := `UPDATE cases SET deadline_at = CASE id` + dl.String() + ` END, sla_state = CASE id` + st.String() + ` END WHERE id IN (` + strings.Join(in, ",") + `)`
+	if len(sets) == 1 {
+		q, args = `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, []any{nil, sets[0].state, sets[0].c.ID}
+		if !sets[0].deadline.IsZero() {
+			args[0] = sets[0].deadline
+		}
 	}
-	if err := tx.Queue(ctx, `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, v, sla.State, c.ID); err != nil {
+	// Queued (db.Tx.Queue): nothing in the change needs its answer.
+	if err := tx.Queue(ctx, q, args...); err != nil {
 		return err
 	}
-	c.DeadlineAt, c.SLAState = d, sla.State
+	for _, s := range sets {
+		s.c.DeadlineAt, s.c.SLAState = s.deadline, s.state
+	}
 	return nil
 }
 

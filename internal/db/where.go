@@ -79,6 +79,21 @@ func Placeholders(d Dialect, rows, width int) string {
 	return b.String()
 }
 
+// InList returns the placeholders of ids for "IN (…)", numbered from
+// from+1 (see Param), and the ids as the arguments they stand for.
+func InList(d Dialect, from int, ids []int64) (string, []any) {
+	var b strings.Builder
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(Param(d, from+i+1))
+		args[i] = id
+	}
+	return b.String(), args
+}
+
 // OrderBy turns a sort key ("-" first for descending) into an ORDER BY
 // clause through cols, the whitelist of keys and their columns, with tie
 // appended to break ties; ok is false for a key cols lacks, so that no

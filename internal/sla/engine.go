@@ -164,63 +164,97 @@ func (e *Engine) ReloadCalendar(ctx context.Context) (err error) {
 // answers the open ones.
 func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (_ casework.SLA, err error) {
 	defer errs.Wrapf(&err, "sla.Engine.CaseDeadline")
+	slas, err := e.CaseDeadlines(ctx, tx, []casework.Change{ch})
+	if err != nil {
+		return casework.SLA{}, err
+	}
+	return slas[0], nil
+}
+
+// CaseDeadlines implements casework.DeadlinesBatch: CaseDeadline for a
+// group of changes (a group of timers' steps), with the open stages of
+// their cases read in one query. A case's later change in the group sees
+// the stage its earlier one left.
+func (e *Engine) CaseDeadlines(ctx context.Context, tx *db.Tx, chs []casework.Change) (_ []casework.SLA, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.CaseDeadlines(%d)", len(chs))
+	var ids []int64
+	for _, ch := range chs {
+		if ch.Before != nil { // a new case has no stage yet
+			ids = append(ids, ch.After.ID)
+		}
+	}
+	open, err := openStages(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]casework.SLA, len(chs))
+	for i, ch := range chs {
+		var st *Stage
+		if ch.Before != nil {
+			st = open[ch.After.ID]
+		}
+		if out[i], st, err = e.caseDeadline(ctx, tx, ch, st); err != nil {
+			return nil, err
+		}
+		open[ch.After.ID] = st
+	}
+	return out, nil
+}
+
+// caseDeadline is CaseDeadline for a change whose case's open stage is st
+// (nil for none); it returns the SLA and the open stage after the change.
+func (e *Engine) caseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change, st *Stage) (_ casework.SLA, _ *Stage, err error) {
 	c, w := ch.After, ch.Workflow
 	defer errs.Wrapf(&err, "sla.CaseDeadline(%d, %s)", c.ID, ch.Action)
 	now := ch.At.UTC()
 	cal := e.Calendar()
-	var st *Stage
-	if ch.Before != nil { // a new case has no stage yet
-		if st, err = openStage(ctx, tx, c.ID); err != nil {
-			return casework.SLA{}, err
-		}
-	}
 	switch {
 	case w.IsTerminal(c.Status):
 		if st != nil {
 			if err := e.endStage(ctx, tx, st, now); err != nil {
-				return casework.SLA{}, err
+				return casework.SLA{}, nil, err
 			}
 			st = nil
 		}
 		if err := closeSupervisions(ctx, tx, c.ID, now); err != nil {
-			return casework.SLA{}, err
+			return casework.SLA{}, nil, err
 		}
 	case isPaused(w, c.Status):
 		if st != nil && st.PausedAt.IsZero() {
 			if err := e.pauseStage(ctx, tx, st, now); err != nil {
-				return casework.SLA{}, err
+				return casework.SLA{}, nil, err
 			}
 		}
 	default:
 		name := w.Stages[c.Status]
 		if st != nil && !st.PausedAt.IsZero() {
 			if err := e.resumeStage(ctx, tx, cal, st, now); err != nil {
-				return casework.SLA{}, err
+				return casework.SLA{}, nil, err
 			}
 		}
 		if st != nil && st.Stage == name {
 			if ch.Has(casework.EffPostponeGrant) && ch.Before.PostponeHours > 0 {
 				if err := e.extendStage(ctx, tx, cal, st, ch.Before.PostponeHours, now); err != nil {
-					return casework.SLA{}, err
+					return casework.SLA{}, nil, err
 				}
 			}
 			break
 		}
 		if st != nil {
 			if err := e.endStage(ctx, tx, st, now); err != nil {
-				return casework.SLA{}, err
+				return casework.SLA{}, nil, err
 			}
 			st = nil
 		}
 		if name != "" {
 			if st, err = e.enterStage(ctx, tx, cal, c, w, name, now); err != nil {
-				return casework.SLA{}, err
+				return casework.SLA{}, nil, err
 			}
 		}
 	}
 	if ch.Has(casework.EffSuperviseClear) {
 		if err := answerSupervisions(ctx, tx, c.ID, ch.Input.Note, now); err != nil {
-			return casework.SLA{}, err
+			return casework.SLA{}, nil, err
 		}
 	}
 	if ch.Has(casework.EffSuperviseOrder) {
@@ -229,10 +263,10 @@ func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change
 			stageID = st.ID
 		}
 		if err := e.manualSupervision(ctx, tx, cal, ch, stageID, now); err != nil {
-			return casework.SLA{}, err
+			return casework.SLA{}, nil, err
 		}
 	}
-	return casework.SLA{Deadline: caseDeadline(st), State: st.State()}, nil
+	return casework.SLA{Deadline: caseDeadline(st), State: st.State()}, st, nil
 }
 
 func isPaused(w *casework.Workflow, s casework.State) bool {

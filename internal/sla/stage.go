@@ -2,8 +2,6 @@ package sla
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"whistle/internal/casework"
@@ -114,17 +112,45 @@ func null(t time.Time) any {
 	return t.UTC()
 }
 
-// openStage returns the case's open stage, or nil.
-func openStage(ctx context.Context, tx *db.Tx, caseID int64) (*Stage, error) {
-	s, err := scanStage(tx.QueryRow(ctx, `SELECT `+stageCols+` FROM sla_stages WHERE case_id = $1 AND ended_at IS NULL`, caseID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// openStages returns the open stages of cases ids, by case, in one query.
+func openStages(ctx context.Context, tx *db.Tx, ids []int64) (map[int64]*Stage, error) {
+	out := map[int64]*Stage{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return s, db.Translate(err)
+	in, args := db.InList(tx.Dialect(), 0, ids)
+	err := scanStages(ctx, tx, `SELECT `+stageCols+` FROM sla_stages WHERE case_id IN (`+in+`) AND ended_at IS NULL`, args, func(s *Stage) {
+		out[s.CaseID] = s
+	})
+	return out, err
 }
 
-func stageByID(ctx context.Context, tx *db.Tx, id int64) (*Stage, error) {
-	return scanStage(tx.QueryRow(ctx, `SELECT `+stageCols+` FROM sla_stages WHERE id = $1`, id))
+// stagesByID returns the stages ids, by id, in one query.
+func stagesByID(ctx context.Context, tx *db.Tx, ids []int64) (map[int64]*Stage, error) {
+	out := map[int64]*Stage{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := db.InList(tx.Dialect(), 0, ids)
+	err := scanStages(ctx, tx, `SELECT `+stageCols+` FROM sla_stages WHERE id IN (`+in+`)`, args, func(s *Stage) { out[s.ID] = s })
+	return out, err
+}
+
+// scanStages runs a query of stageCols and hands each stage to f.
+func scanStages(ctx context.Context, tx *db.Tx, q string, args []any, f func(*Stage)) error {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanStage(rows)
+		if err != nil {
+			return db.Translate(err)
+		}
+		f(s)
+	}
+	return db.Translate(rows.Err())
 }
 
 // saveStage writes the stage's mutable columns.

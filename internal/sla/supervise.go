@@ -1,7 +1,11 @@
 package sla
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"whistle/internal/account"
@@ -108,25 +112,90 @@ func levelRank(l string) int {
 
 // insertSupervision records s and its timer.
 func insertSupervision(ctx context.Context, tx *db.Tx, s *Supervision) error {
-	var stage, parent, issuer any
-	if s.StageID != 0 {
-		stage = s.StageID
+	return insertSupervisions(ctx, tx, []*Supervision{s})
+}
+
+// insertSupervisions records ss (open, each on a different case) and
+// their timers: one INSERT for the rows, whose ids it sets, and one for the
+// timers. The ids come from the table's sequence, which numbers a
+// multi-row INSERT's rows in their order; the case ids returned with them
+// are checked against it.
+func insertSupervisions(ctx context.Context, tx *db.Tx, ss []*Supervision) error {
+	if len(ss) == 0 {
+		return nil
 	}
-	if s.ParentID != 0 {
-		parent = s.ParentID
+	var b strings.Builder
+	b.WriteString(`INSERT INTO supervisions (case_id, kind, level, region_code, reason, stage_id, parent_id, instruction, issued_by, opened_at, deadline_at, status) VALUES `)
+	b.WriteString(db.Placeholders(tx.Dialect(), len(ss), 12))
+	args := make([]any, 0, 12*len(ss))
+	for _, s := range ss {
+		var stage, parent, issuer any
+		if s.StageID != 0 {
+			stage = s.StageID
+		}
+		if s.ParentID != 0 {
+			parent = s.ParentID
+		}
+		if s.IssuedBy != 0 {
+			issuer = s.IssuedBy
+		}
+		s.Status = SupOpen
+		args = append(args, s.CaseID, s.Kind, s.Level, s.RegionCode, s.Reason, stage, parent, s.Instruction, issuer, s.OpenedAt.UTC(), s.Deadline.UTC(), s.Status)
 	}
-	if s.IssuedBy != 0 {
-		issuer = s.IssuedBy
-	}
-	s.Status = SupOpen
-	id, err := tx.InsertID(ctx, `INSERT INTO supervisions (case_id, kind, level, region_code, reason, stage_id, parent_id, instruction, issued_by, opened_at, deadline_at, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		s.CaseID, s.Kind, s.Level, s.RegionCode, s.Reason, stage, parent, s.Instruction, issuer, s.OpenedAt.UTC(), s.Deadline.UTC(), s.Status)
+	b.WriteString(` RETURNING id, case_id`)
+	rows, err := tx.Query(ctx, b.String(), args...)
 	if err != nil {
 		return err
 	}
-	s.ID = id
-	return timer.Arm(ctx, tx, TimerKey(TimerSupervision, s.CaseID, id), s.Deadline, nil)
+	type idCase struct{ id, caseID int64 }
+	var got []idCase
+	for rows.Next() {
+		var r idCase
+		if err := rows.Scan(&r.id, &r.caseID); err != nil {
+			rows.Close()
+			return err
+		}
+		got = append(got, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(got) != len(ss) {
+		return fmt.Errorf("supervisions: %d rows inserted, want %d", len(got), len(ss))
+	}
+	slices.SortFunc(got, func(a, b idCase) int { return cmp.Compare(a.id, b.id) })
+	as := make([]timer.Arming, len(ss))
+	for i, s := range ss {
+		if got[i].caseID != s.CaseID {
+			return fmt.Errorf("supervisions: %d went to case %d, want %d", got[i].id, got[i].caseID, s.CaseID)
+		}
+		s.ID = got[i].id
+		as[i] = timer.Arming{Key: TimerKey(TimerSupervision, s.CaseID, s.ID), Due: s.Deadline}
+	}
+	return timer.ArmMany(ctx, tx, as)
+}
+
+// supervisionsByID returns the supervisions ids, by id, in one query.
+func supervisionsByID(ctx context.Context, tx *db.Tx, ids []int64) (map[int64]*Supervision, error) {
+	out := map[int64]*Supervision{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := db.InList(tx.Dialect(), 0, ids)
+	rows, err := tx.Query(ctx, `SELECT `+supCols+` FROM supervisions WHERE id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanSupervision(rows)
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+		out[s.ID] = s
+	}
+	return out, db.Translate(rows.Err())
 }
 
 // manualSupervision records a leader's supervise action: at the leader's
@@ -156,55 +225,83 @@ func (e *Engine) manualSupervision(ctx context.Context, tx *db.Tx, cal *calendar
 	return insertSupervision(ctx, tx, s)
 }
 
-// escalate opens an automatic supervision one level above the highest the
-// case has had (street first, then district), unless the case already has
-// an open supervision at the district. Its deadline counts from since, the
-// instant the breach fell due, so that a breach fired late (after a
-// restart) leaves the same deadline as one fired on time. It takes the
-// escalate step through casework (casework.Service.SystemStep), which flags
-// the case as supervised and notifies the handler and the supervising
-// level's staff.
-func (e *Engine) escalate(ctx context.Context, tx *db.Tx, memo staffMemo, c *casework.Case, reason string, stageID, parentID int64, since, now time.Time) error {
-	var highest string
-	var openTop int
-	rows, err := tx.Query(ctx, `SELECT level, status FROM supervisions WHERE case_id = $1`, c.ID)
+// escalation is a breach to escalate: on case c (as the breach's step
+// left it), for reason, from a stage's breach or a supervision's (parentID),
+// which fell due at since.
+type escalation struct {
+	caseID            int64
+	c                 *casework.Case
+	reason            string
+	stageID, parentID int64
+	since             time.Time
+}
+
+// escalateAll opens, for each breach in es (at most one a case), an
+// automatic supervision one level above the highest its case has had
+// (street first, then district), unless the case already has an open
+// supervision at the district. Its deadline counts from since, the instant
+// the breach fell due, so that a breach fired late (after a restart)
+// leaves the same deadline as one fired on time. It reads the cases'
+// supervisions in one query, inserts the new ones and their timers in one
+// statement each, and takes the escalate steps through casework
+// (casework.Service.SystemSteps), which flag the cases as supervised and
+// notify the handlers and the supervising levels' staff.
+func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es []escalation, now time.Time) error {
+	ids := make([]int64, len(es))
+	for i, x := range es {
+		ids[i] = x.caseID
+	}
+	in, args := db.InList(tx.Dialect(), 0, ids)
+	rows, err := tx.Query(ctx, `SELECT case_id, level, status FROM supervisions WHERE case_id IN (`+in+`)`, args...)
 	if err != nil {
 		return err
 	}
+	highest, openTop := map[int64]string{}, map[int64]int{}
 	for rows.Next() {
+		var id int64
 		var lvl, status string
-		if err := rows.Scan(&lvl, &status); err != nil {
+		if err := rows.Scan(&id, &lvl, &status); err != nil {
 			rows.Close()
 			return err
 		}
-		if levelRank(lvl) > levelRank(highest) {
-			highest = lvl
+		if levelRank(lvl) > levelRank(highest[id]) {
+			highest[id] = lvl
 		}
 		if lvl == LevelDistrict && status == SupOpen {
-			openTop++
+			openTop[id]++
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	level, code := LevelStreet, c.StreetCode
-	if levelRank(highest) >= levelRank(LevelStreet) || code == "" {
-		level, code = LevelDistrict, c.District
+	cal := e.Calendar()
+	var ss []*Supervision
+	for _, x := range es {
+		c := x.c
+		level, code := LevelStreet, c.StreetCode
+		if levelRank(highest[c.ID]) >= levelRank(LevelStreet) || code == "" {
+			level, code = LevelDistrict, c.District
+		}
+		if level == LevelDistrict && openTop[c.ID] > 0 {
+			continue
+		}
+		ss = append(ss, &Supervision{CaseID: c.ID, Kind: KindAuto, Level: level, RegionCode: code, Reason: x.reason, StageID: x.stageID,
+			ParentID: x.parentID, OpenedAt: now, Deadline: cal.Deadline(x.since.UTC(), e.autoLimit).UTC()})
 	}
-	if level == LevelDistrict && openTop > 0 {
-		return nil
-	}
-	s := &Supervision{CaseID: c.ID, Kind: KindAuto, Level: level, RegionCode: code, Reason: reason, StageID: stageID, ParentID: parentID,
-		OpenedAt: now, Deadline: e.Calendar().Deadline(since.UTC(), e.autoLimit).UTC()}
-	if err := insertSupervision(ctx, tx, s); err != nil {
+	if err := insertSupervisions(ctx, tx, ss); err != nil {
 		return err
 	}
-	data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": reason,
-		"deadline": s.Deadline.In(e.Calendar().Location()).Format(time.RFC3339)}
-	_, err = e.cases.SystemStep(ctx, tx, c.ID, casework.Step{Action: casework.ActEscalate, Data: data,
-		Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
-		Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, level, code) }})
+	steps := make([]casework.CaseStep, len(ss))
+	for i, s := range ss {
+		data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": s.Reason,
+			"deadline": s.Deadline.In(cal.Location()).Format(time.RFC3339)}
+		level, code := s.Level, s.RegionCode
+		steps[i] = casework.CaseStep{CaseID: s.CaseID, Step: casework.Step{Action: casework.ActEscalate, Data: data,
+			Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
+			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, level, code) }}}
+	}
+	_, err = e.cases.SystemSteps(ctx, tx, steps)
 	return err
 }
 

@@ -131,7 +131,13 @@ func (e *Engine) fireTimers(ctx context.Context, tx *db.Tx, ts []timer.Timer) (e
 		return err
 	}
 	var later []timer.Arming
-	memo := staffMemo{}
+	// The timers fire in groups of consecutive ones (in due order), a new
+	// group starting at a case's second timer: a group holds one timer a
+	// case and fires as one (fireGroup), so that the timers take effect
+	// in due order, a case's each after the one before, as they would one
+	// transaction each.
+	var rounds [][]due
+	inRound := map[int64]bool{}
 	for i, d := range ds {
 		if busy[d.caseID] {
 			now, err := timer.Now(ctx, tx, e.db.Clock())
@@ -144,8 +150,17 @@ func (e *Engine) fireTimers(ctx context.Context, tx *db.Tx, ts []timer.Timer) (e
 		if !locked[d.caseID] {
 			continue // no such case: nothing to fire
 		}
-		if _, err := e.fireTimer(ctx, tx, memo, d); err != nil {
-			return fmt.Errorf("sla timer %v: %w", ts[i].Key, err)
+		if len(rounds) == 0 || inRound[d.caseID] {
+			rounds = append(rounds, nil)
+			clear(inRound)
+		}
+		inRound[d.caseID] = true
+		rounds[len(rounds)-1] = append(rounds[len(rounds)-1], d)
+	}
+	memo := staffMemo{}
+	for _, round := range rounds {
+		if err := e.fireGroup(ctx, tx, memo, round); err != nil {
+			return fmt.Errorf("sla timers (%d): %w", len(round), err)
 		}
 	}
 	if len(later) > 0 {
@@ -166,15 +181,7 @@ func lockCases(ctx context.Context, tx *db.Tx, ids []int64) (locked, busy map[in
 			uniq = append(uniq, id)
 		}
 	}
-	args := make([]any, len(uniq))
-	in := ""
-	for i, id := range uniq {
-		if i > 0 {
-			in += ","
-		}
-		in += "$" + strconv.Itoa(i+1)
-		args[i] = id
-	}
+	in, args := db.InList(tx.Dialect(), 0, uniq)
 	lock := ""
 	if tx.Dialect() == db.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"

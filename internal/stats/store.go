@@ -1,10 +1,12 @@
 package stats
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,30 +96,82 @@ func loadRow(ctx context.Context, tx *db.Tx, id int64) (row, error) {
 // loadMemory reads what an open case is counted with; ok is false when
 // the store holds nothing for it.
 func loadMemory(ctx context.Context, tx *db.Tx, id int64) (m memory, ok bool, err error) {
-	err = tx.QueryRow(ctx, `SELECT status, sla_state, supervised FROM rollup_open_cases WHERE case_id = $1`, id).Scan(&m.status, &m.sla, &m.supervised)
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, false, nil
+	ms, err := loadMemories(ctx, tx, []int64{id})
+	m, ok = ms[id]
+	return m, ok, err
+}
+
+// loadMemories reads what the open cases ids are counted with, in one
+// query; a case the store holds nothing for is absent.
+func loadMemories(ctx context.Context, tx *db.Tx, ids []int64) (map[int64]memory, error) {
+	out := map[int64]memory{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return m, err == nil, db.Translate(err)
+	in, args := db.InList(tx.Dialect(), 0, ids)
+	rows, err := tx.Query(ctx, `SELECT case_id, status, sla_state, supervised FROM rollup_open_cases WHERE case_id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var m memory
+		if err := rows.Scan(&id, &m.status, &m.sla, &m.supervised); err != nil {
+			return nil, db.Translate(err)
+		}
+		out[id] = m
+	}
+	return out, db.Translate(rows.Err())
+}
+
+// remembered is what a case is to be remembered with (remember).
+type remembered struct {
+	id  int64
+	now *facts
+	had bool
+	old memory
 }
 
 // remember records what case id is counted with now: its memory while it
 // is open, nothing once it has finished.
 func remember(ctx context.Context, tx *db.Tx, id int64, f *facts, had bool, old memory) error {
-	if !isOpen(f.status) {
-		if !had {
-			return nil
+	return rememberAll(ctx, tx, []remembered{{id: id, now: f, had: had, old: old}})
+}
+
+// rememberAll records what cases (each once) are counted with now, as
+// remember does for one: one DELETE for those that finished, one upsert
+// for those whose memory changed, in case id order.
+func rememberAll(ctx context.Context, tx *db.Tx, rs []remembered) error {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b remembered) int { return cmp.Compare(a.id, b.id) })
+	var gone []int64
+	var args []any
+	for _, r := range rs {
+		if !isOpen(r.now.status) {
+			if r.had {
+				gone = append(gone, r.id)
+			}
+			continue
 		}
-		return tx.Queue(ctx, `DELETE FROM rollup_open_cases WHERE case_id = $1`, id)
+		m := memoryOf(r.now)
+		if r.had && m == r.old {
+			continue
+		}
+		args = append(args, r.id, m.status, m.sla, b2i(m.supervised))
 	}
-	m := memoryOf(f)
-	if had && m == old {
+	if len(gone) > 0 {
+		in, ids := db.InList(tx.Dialect(), 0, gone)
+		if err := tx.Queue(ctx, `DELETE FROM rollup_open_cases WHERE case_id IN (`+in+`)`, ids...); err != nil {
+			return err
+		}
+	}
+	if len(args) == 0 {
 		return nil
 	}
-	// Queued (db.Tx.Queue): a new case's statements need no answer.
-	return tx.Queue(ctx, `INSERT INTO rollup_open_cases (case_id, status, sla_state, supervised) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, sla_state = excluded.sla_state, supervised = excluded.supervised`,
-		id, m.status, m.sla, b2i(m.supervised))
+	// Queued (db.Tx.Queue): nothing in the change needs its answer.
+	return tx.Queue(ctx, `INSERT INTO rollup_open_cases (case_id, status, sla_state, supervised) VALUES `+db.Placeholders(tx.Dialect(), len(args)/4, 4)+`
+		ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, sla_state = excluded.sla_state, supervised = excluded.supervised`, args...)
 }
 
 // rowOf is a case's row as casework wrote it (with the deadline and SLA
@@ -143,43 +197,80 @@ func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
 }
 
 // CaseChanged implements casework.Rollups: inside the change's transaction
-// it moves the case's counts from what it contributed before to what it
-// contributes now.
+// it moves the case's counts from what it was to what it is now. It is
+// CasesChanged with one change.
 func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
-	defer errs.Wrapf(&err, "stats.Store.CaseChanged")
 	if ch.After == nil {
 		return nil
 	}
-	id := ch.After.ID
-	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", id, ch.Action)
-	var r row
-	if ch.After.Status != "closed" {
-		// ch.After is the case as casework wrote it, SLA state included:
-		// its row, without a read. Only a closed case's lateness is read
-		// from its stages.
-		r = rowOf(ch.After)
-	} else if r, err = loadRow(ctx, tx, id); err != nil {
+	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", ch.After.ID, ch.Action)
+	return s.CasesChanged(ctx, tx, []casework.Change{ch})
+}
+
+// CasesChanged implements casework.RollupsBatch: CaseChanged for a group
+// of changes, in their order (a case may change more than once), with what
+// the cases were counted with read in one query, the counts added up and
+// applied once (at the end of the transaction, as always), and what the
+// cases are now counted with written in one statement or two.
+func (s *Store) CasesChanged(ctx context.Context, tx *db.Tx, chs []casework.Change) (err error) {
+	defer errs.Wrapf(&err, "stats.Store.CasesChanged(%d)", len(chs))
+	var ids []int64
+	for _, ch := range chs {
+		if ch.After != nil && ch.Before != nil {
+			ids = append(ids, ch.After.ID)
+		}
+	}
+	stored, err := loadMemories(ctx, tx, ids)
+	if err != nil {
 		return err
 	}
-	now := s.factsOf(r)
+	type counted struct {
+		mem memory
+		had bool
+	}
+	cur := map[int64]counted{} // what each case is counted with, as the changes go
+	last := map[int64]int{}    // each case's entry in rs
+	var rs []remembered
 	d := newCounts()
-	d.add(&now, +1, partAll)
-	var mem memory
-	var had bool
-	if ch.Before != nil {
-		before := s.caseFacts(ch.Before, &now)
-		d.add(&before, -1, partFlow|partStatus|partSource)
-		if mem, had, err = loadMemory(ctx, tx, id); err != nil {
+	for _, ch := range chs {
+		if ch.After == nil {
+			continue
+		}
+		id := ch.After.ID
+		var r row
+		if ch.After.Status != "closed" {
+			// ch.After is the case as casework wrote it, SLA state included:
+			// its row, without a read. Only a closed case's lateness is read
+			// from its stages.
+			r = rowOf(ch.After)
+		} else if r, err = loadRow(ctx, tx, id); err != nil {
 			return err
 		}
-		if had {
-			d.addState(before.path, before.category, mem, -1)
-		} else {
-			d.add(&before, -1, partState)
+		now := s.factsOf(r)
+		d.add(&now, +1, partAll)
+		was, seen := cur[id]
+		if !seen && ch.Before != nil {
+			was.mem, was.had = stored[id]
 		}
+		if ch.Before != nil {
+			before := s.caseFacts(ch.Before, &now)
+			d.add(&before, -1, partFlow|partStatus|partSource)
+			if was.had {
+				d.addState(before.path, before.category, was.mem, -1)
+			} else {
+				d.add(&before, -1, partState)
+			}
+		}
+		if i, ok := last[id]; ok {
+			rs[i].now = &now
+		} else {
+			last[id] = len(rs)
+			rs = append(rs, remembered{id: id, now: &now, had: was.had, old: was.mem})
+		}
+		cur[id] = counted{memoryOf(&now), isOpen(now.status)}
 	}
 	applyLater(tx, d)
-	return remember(ctx, tx, id, &now, had, mem)
+	return rememberAll(ctx, tx, rs)
 }
 
 // Sync brings one case's counts in rollup_state up to date with its row
