@@ -45,6 +45,32 @@ func TestScopedLists(t *testing.T) {
 		}
 	}
 
+	// Disputes and hazards: each of the fixture's is listed to exactly the
+	// callers who see it.
+	for _, kind := range []string{"disputes", "hazards"} {
+		ids := f.disputes
+		if kind == "hazards" {
+			ids = f.hazards
+		}
+		for _, w := range loggedIn {
+			var list struct {
+				Disputes, Hazards []struct{ ID int64 }
+			}
+			get(w, "/api/v1/"+kind+"?limit=200", &list)
+			items := list.Disputes
+			if kind == "hazards" {
+				items = list.Hazards
+			}
+			for _, tg := range []target{in, out, other} {
+				id, _ := strconv.ParseInt(ids[tg], 10, 64)
+				got := slices.ContainsFunc(items, func(d struct{ ID int64 }) bool { return d.ID == id })
+				if want := slices.Contains(disputeTargets()[tg], w); got != want {
+					t.Errorf("GET /api/v1/%s as %s lists the one %s: %v, want %v", kind, w, tg, got, want)
+				}
+			}
+		}
+	}
+
 	// Users: the fixture's users of 万顺社区, another street and another
 	// district, to the callers who may read users.
 	seeUser := map[target][]who{in: seeUserIn, out: seeUserOut, other: {}}

@@ -24,6 +24,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/category"
+	"whistle/internal/dispute"
 	"whistle/internal/region"
 	"whistle/internal/sla"
 	"whistle/internal/sms"
@@ -137,7 +138,18 @@ var (
 	seeFreshIn = []who{grid, community, street, party, leader, admin}
 	// Accepting one is for community and street staff and admins.
 	accepters = []who{community, street, admin}
+	// Disputes and hazards in the demo grid, in another street, in another
+	// district: staff in scope see them (not residents, party members or
+	// departments); leaders see but do not accept or order.
+	seeDisputeIn = []who{grid, community, street, leader, admin}
+	disputeActs  = []who{grid, community, street, admin}
 )
+
+// disputeTargets is the three-target shape of a route on a dispute or a
+// hazard.
+func disputeTargets() map[target][]who {
+	return map[target][]who{in: seeDisputeIn, out: {leader, admin}, other: {}}
+}
 
 // scoped is the usual three-target shape of a route on a case.
 func caseTargets() map[target][]who {
@@ -258,6 +270,33 @@ func matrix() map[string]spec {
 				return f.request(w, "POST", "/api/v1/users/"+f.userID[t]+"/reassign", strings.NewReader(`{"to": `+f.colleague+`}`), "application/json")
 			}},
 		"GET /api/v1/departments": perm(deptReaders, get("/api/v1/departments")),
+
+		// Disputes and hazards: listing answers everyone logged in (what
+		// it holds is TestScopedLists'); registering in the demo grid is
+		// for its staff; the actions run on a fresh item each call.
+		"GET /api/v1/disputes": authed(get("/api/v1/disputes")),
+		"POST /api/v1/disputes": {targets: []target{in}, sees: map[target][]who{in: seeDisputeIn}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", "/api/v1/disputes", f.disputeBody(demoGrid))
+		}},
+		"GET /api/v1/disputes/{id}": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/disputes/"+f.disputes[t], nil, "")
+		}},
+		"POST /api/v1/disputes/{id}/actions/{action}": {targets: []target{in, out, other}, sees: disputeTargets(), acts: disputeActs,
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.jsonRequest(w, "POST", "/api/v1/disputes/"+f.newDispute(t)+"/actions/accept", map[string]any{"version": 1})
+			}},
+		"GET /api/v1/hazards": authed(get("/api/v1/hazards")),
+		"POST /api/v1/hazards": {targets: []target{in}, sees: map[target][]who{in: seeDisputeIn}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", "/api/v1/hazards", map[string]any{"region": demoGrid, "type": "fire", "title": "消防通道堵塞"})
+		}},
+		"GET /api/v1/hazards/{id}": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/hazards/"+f.hazards[t], nil, "")
+		}},
+		"POST /api/v1/hazards/{id}/actions/{action}": {targets: []target{in, out, other}, sees: disputeTargets(), acts: disputeActs,
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.jsonRequest(w, "POST", "/api/v1/hazards/"+f.newHazard(t)+"/actions/order",
+					map[string]any{"deadline": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+			}},
 
 		// Categories and routing.
 		"GET /api/v1/categories":        pub(get("/api/v1/categories")),
@@ -629,7 +668,8 @@ func TestUnmaskNeedsThePermission(t *testing.T) {
 	f := newAuthzFixture(t)
 	client := &http.Client{Timeout: 30 * time.Second}
 	for _, w := range []who{community, street, leader, admin, resident, grid} {
-		for _, path := range []string{"/api/v1/cases/" + f.caseID(in) + "?unmask=1", "/api/v1/users/" + f.userID[in] + "?unmask=1"} {
+		for _, path := range []string{"/api/v1/cases/" + f.caseID(in) + "?unmask=1", "/api/v1/users/" + f.userID[in] + "?unmask=1",
+			"/api/v1/disputes/" + f.disputes[in] + "?unmask=1"} {
 			resp, err := client.Do(f.request(w, "GET", path, nil, ""))
 			if err != nil {
 				t.Fatal(err)
@@ -643,7 +683,7 @@ func TestUnmaskNeedsThePermission(t *testing.T) {
 			if resp.StatusCode == http.StatusOK && shows != mayUnmask {
 				t.Errorf("GET %s as %s: shows personal data %v, want %v", path, w, shows, mayUnmask)
 			}
-			if mayUnmask && resp.StatusCode == http.StatusOK && !shows && strings.Contains(path, "cases") {
+			if mayUnmask && resp.StatusCode == http.StatusOK && !shows && !strings.Contains(path, "users") {
 				t.Errorf("GET %s as %s: the reporter's phone is not shown", path, w)
 			}
 		}
@@ -718,6 +758,12 @@ type authzFixture struct {
 	grids      []string
 	limitID    string
 	apiKey     string
+
+	// disputes and hazards are one of each per target, made by the system;
+	// gridOf is each target's grid.
+	disputes map[target]string
+	hazards  map[target]string
+	gridOf   map[target]string
 
 	open311Token string
 	otherGeoJSON []byte
@@ -799,6 +845,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	}
 	f.interior[otherGrid] = orb.Point{119.05, 29.05}
 	gridOf := map[target]string{in: demoGrid, out: outGrid, other: otherGrid}
+	f.gridOf, f.disputes, f.hazards = gridOf, map[target]string{}, map[target]string{}
 	all, err := regs.All(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -901,7 +948,39 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 
 	// A time limit for PUT.
 	f.limitID = f.newTimeLimit()
+	// A dispute (whose parties' phone and identity number must only ever
+	// appear masked) and a hazard per target.
+	for _, tg := range []target{in, out, other} {
+		f.disputes[tg], f.hazards[tg] = f.newDispute(tg), f.newHazard(tg)
+	}
 	return f
+}
+
+// disputeBody is a new dispute in grid whose first party has a secret
+// phone and identity number.
+func (f *authzFixture) disputeBody(grid string) dispute.NewDispute {
+	return dispute.NewDispute{Region: grid, Type: "neighbour", Title: "漏水纠纷", Parties: []dispute.NewParty{
+		{Role: "applicant", Name: "张三", Phone: f.secrets[0], IDNumber: f.secrets[3]}, {Role: "respondent", Name: "李四"}}}
+}
+
+// newDispute registers a dispute in t's grid as the system and returns
+// its id.
+func (f *authzFixture) newDispute(t target) string {
+	d, err := f.w.disputes.CreateDispute(context.Background(), dispute.System(), f.disputeBody(f.gridOf[t]))
+	if err != nil {
+		f.t.Fatalf("dispute in %s: %v", t, err)
+	}
+	return strconv.FormatInt(d.ID, 10)
+}
+
+// newHazard registers a hazard in t's grid as the system and returns its
+// id.
+func (f *authzFixture) newHazard(t target) string {
+	h, err := f.w.disputes.CreateHazard(context.Background(), dispute.System(), dispute.NewHazard{Region: f.gridOf[t], Type: "gas", Title: "燃气管老化"})
+	if err != nil {
+		f.t.Fatalf("hazard in %s: %v", t, err)
+	}
+	return strconv.FormatInt(h.ID, 10)
 }
 
 func firstGrid(t *testing.T, regs *region.Store, code string) string {

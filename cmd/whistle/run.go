@@ -27,6 +27,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/demo"
 	"whistle/internal/dict"
+	"whistle/internal/dispute"
 	"whistle/internal/errs"
 	"whistle/internal/feed"
 	"whistle/internal/i18n"
@@ -378,6 +379,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	// supervisions).
 	timers := timer.NewRunner(a.db, timer.Config{Logger: a.logger})
 	w.sla.RegisterTimers(timers)
+	w.disputes.RegisterTimers(timers)
 	go func() {
 		if err := timers.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
 			a.logger.Error("timer runner stopped", "err", err)
@@ -399,17 +401,20 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 // built the same way for `serve`, `demo` and the tests that need the real
 // thing (the authorization matrix).
 type wired struct {
-	app    *app
-	bus    bus.Bus
-	feed   *feed.Runner
-	cases  *casework.Service
-	sla    *sla.Engine
-	stats  *stats.Store
-	srv    *web.Server
-	sms    sms.Sender
-	phones *account.PhoneStore
-	outbox *notify.Outbox
-	stop   []func()
+	app   *app
+	bus   bus.Bus
+	feed  *feed.Runner
+	cases *casework.Service
+	sla   *sla.Engine
+	stats *stats.Store
+	// disputes runs the disputes and hazards, the first modules other
+	// than casework on the kernel.
+	disputes *dispute.Service
+	srv      *web.Server
+	sms      sms.Sender
+	phones   *account.PhoneStore
+	outbox   *notify.Outbox
+	stop     []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -530,6 +535,16 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	} else if built {
 		a.logger.Info("rollups rebuilt from the cases")
 	}
+	// Disputes and hazards: their workflows join the one workflow store,
+	// their indicators the one registry, their timers the one runner.
+	w.disputes, err = dispute.NewService(ctx, dispute.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Workflows: cases.WorkflowStore(),
+		Calendar: w.sla.Calendar, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.disputes.RegisterIndicators(w.stats.Indicators()); err != nil {
+		return nil, err
+	}
 	w.phones = account.NewPhoneStore(a.db, a.accounts, w.sms, account.DefaultPhoneConfig())
 	var sso *oidc.Provider
 	if o.oidcIssuer != "" {
@@ -551,7 +566,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

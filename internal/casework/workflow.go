@@ -1,7 +1,6 @@
 package casework
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -332,9 +331,11 @@ func (w *Workflow) Validate() error {
 }
 
 // WorkflowsDoc generates docs/WORKFLOWS.md from the shipped workflow
-// files: the narrative of workflows/doc_header.md, a section per workflow
-// (workflow.Markdown) and workflows/doc_notes.md.
-func WorkflowsDoc() ([]byte, error) {
+// files: the narrative of workflows/doc_header.md, a section per case
+// workflow and workflows/doc_notes.md, then a section per definition of the
+// other modules on the kernel (more: disputes, hazards…, in the given
+// order; casework does not import them, the caller gathers them).
+func WorkflowsDoc(more ...*workflow.Definition) ([]byte, error) {
 	header, err := files.ReadFile("workflows/doc_header.md")
 	if err != nil {
 		return nil, err
@@ -352,12 +353,13 @@ func WorkflowsDoc() ([]byte, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var b bytes.Buffer
-	b.Write(header)
+	cases := make([]*workflow.Definition, 0, len(names))
 	for _, n := range names {
-		b.WriteString("\n" + workflow.Markdown(defs[n]))
+		cases = append(cases, defs[n])
 	}
-	b.WriteString("\n")
-	b.Write(notes)
-	return b.Bytes(), nil
+	doc := workflow.Doc(header, cases, notes)
+	if len(more) > 0 {
+		doc = append(doc, workflow.Doc([]byte("\n# The other modules on the kernel\n"), more, nil)...)
+	}
+	return doc, nil
 }

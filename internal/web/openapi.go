@@ -100,6 +100,7 @@ func apiTags() []apiTag {
 		{"stats", "Command-centre statistics", "指挥中心统计"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
+		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
 	}
 }
 
@@ -111,6 +112,9 @@ func apiOperations() []apiOp {
 	code := pathParam("code", "Code.", "编码。")
 	dictType := pathParam("type", "Dictionary type code, e.g. case_source.", "字典类型代码，如 case_source。")
 	limit := query("limit", "integer", "Page size.", "每页条数。")
+	itemID := pathParam("id", "Dispute or hazard id (numeric).", "纠纷或隐患 ID（数字）。")
+	itemFilters := []apiParam{query("status", "string", "A workflow state.", "流程状态。"), query("type", "string", "A type code.", "类型代码。"), limit,
+		query("offset", "integer", "Rows to skip.", "跳过的条数。")}
 	before := query("before", "string", "Cursor: the next value of the previous page.", "游标：上一页返回的 next。")
 	jur := query("jurisdiction_id", "string", "Accepted and ignored: one endpoint serves one district.", "可传，忽略：一个端点只服务一个区。")
 	apiKey := form("api_key", true, "The integration's API key (403 when missing, unknown or revoked; 429 when over its rate).", "接入方的 API 密钥（缺失、无效或已吊销为 403；超出频率为 429）。")
@@ -214,6 +218,26 @@ func apiOperations() []apiOp {
 			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{dictType}, Body: "DictItem", Status: 201, Result: "DictItem", Errors: []int{404, 409, 422}},
 		{Method: "PATCH", Path: "/api/v1/dicts/{type}/items/{code}", Tag: "categories", Summary: "Change or disable a dictionary item", SummaryZH: "修改或停用字典项",
 			Auth: docPerm(account.PermCategoryWrite), Params: []apiParam{dictType, pathParam("code", "Item code.", "字典项代码。")}, Body: "DictItem", Result: "DictItem", Errors: []int{404, 422}},
+
+		// Disputes and safety hazards: staff in scope; anyone else 404.
+		{Method: "GET", Path: "/api/v1/disputes", Tag: "disputes", Summary: "Disputes in scope, newest first", SummaryZH: "数据范围内的矛盾纠纷（新的在前）",
+			Auth: docSession, Params: itemFilters, Result: "DisputeList"},
+		{Method: "POST", Path: "/api/v1/disputes", Tag: "disputes", Summary: "Register a dispute (登记) in a grid in scope", SummaryZH: "登记矛盾纠纷",
+			Auth: docSession, Body: "NewDispute", Status: 201, Result: "Dispute", Errors: []int{422}},
+		{Method: "GET", Path: "/api/v1/disputes/{id}", Tag: "disputes", Summary: "A dispute with its parties (masked), sessions and timeline", SummaryZH: "单个纠纷及当事人（脱敏）、调解记录、时间线",
+			Auth: docSession, Params: []apiParam{itemID, query("unmask", "string", "1 shows the parties' phones and identity numbers (permission, audited).", "为 1 时显示当事人电话和身份证号（需权限，记入日志）。")}, Result: "Dispute"},
+		{Method: "POST", Path: "/api/v1/disputes/{id}/actions/{action}", Tag: "disputes", Summary: "Take a step of the dispute workflow (docs/WORKFLOWS.md)", SummaryZH: "执行纠纷流程操作（见 docs/WORKFLOWS.md）",
+			Auth: docSession, Params: []apiParam{itemID, pathParam("action", "Action name, e.g. accept, session, agree, fail, refer, revisit.", "操作名，如 accept、session、agree、fail、refer、revisit。")},
+			Body: "ItemActionInput", Result: "Dispute", Errors: []int{409, 422}},
+		{Method: "GET", Path: "/api/v1/hazards", Tag: "disputes", Summary: "Safety hazards in scope, newest first", SummaryZH: "数据范围内的安全隐患（新的在前）",
+			Auth: docSession, Params: itemFilters, Result: "HazardList"},
+		{Method: "POST", Path: "/api/v1/hazards", Tag: "disputes", Summary: "Register a safety hazard in a grid in scope", SummaryZH: "登记安全隐患",
+			Auth: docSession, Body: "NewHazard", Status: 201, Result: "Hazard", Errors: []int{422}},
+		{Method: "GET", Path: "/api/v1/hazards/{id}", Tag: "disputes", Summary: "A safety hazard with its timeline", SummaryZH: "单个安全隐患及时间线",
+			Auth: docSession, Params: []apiParam{itemID}, Result: "Hazard"},
+		{Method: "POST", Path: "/api/v1/hazards/{id}/actions/{action}", Tag: "disputes", Summary: "Take a step of the hazard workflow (docs/WORKFLOWS.md)", SummaryZH: "执行隐患流程操作（见 docs/WORKFLOWS.md）",
+			Auth: docSession, Params: []apiParam{itemID, pathParam("action", "Action name: order, void, rectified, recheck.", "操作名：order、void、rectified、recheck。")},
+			Body: "ItemActionInput", Result: "Hazard", Errors: []int{409, 422}},
 
 		// Cases.
 		{Method: "POST", Path: "/api/v1/cases", Tag: "cases", Summary: "Report a problem (anonymously too)", SummaryZH: "上报问题（可匿名）",
@@ -700,6 +724,22 @@ func apiSchemas() map[string]any {
 		"DictItem":     obj(map[string]any{"code": "string", "label": "string", "label_en": "string", "sort": "integer", "enabled": "boolean"}, "code", "label"),
 		"Dict":         obj(map[string]any{"code": "string", "name": "string", "name_en": "string", "sort": "integer", "items": arrayOf("#DictItem")}, "code", "name"),
 		"DictList":     obj(map[string]any{"dicts": arrayOf("#Dict")}),
+		"NewDispute": obj(map[string]any{"region": "string", "type": "string", "title": "string", "description": "string",
+			"parties": arrayOf(obj(map[string]any{"role": "string", "name": "string", "id_number": "string", "phone": "string"}, "role", "name"))}, "region", "type", "title", "parties"),
+		"Dispute": obj(map[string]any{"id": "integer", "district": "string", "region": "string", "type": "string", "title": "string", "description": "string",
+			"status": "string", "workflow_version": "integer", "version": "integer", "mediator_id": "integer", "agreement": "string", "agreed_at": "string",
+			"referral": "string", "stage_due_at": "string", "sla_state": "string", "created_at": "string", "updated_at": "string", "closed_at": "string",
+			"parties": arrayOf("object"), "sessions": arrayOf("object"), "timeline": arrayOf("object")}, "id", "status"),
+		"DisputeList": obj(map[string]any{"disputes": arrayOf("#Dispute"), "total": "integer"}),
+		"NewHazard": obj(map[string]any{"region": "string", "type": "string", "title": "string", "description": "string", "place": "string",
+			"visit_id": "integer", "patrol_id": "integer", "org_id": "integer", "house_id": "integer"}, "region", "type", "title"),
+		"Hazard": obj(map[string]any{"id": "integer", "district": "string", "region": "string", "type": "string", "title": "string", "description": "string",
+			"place": "string", "source": "string", "visit_id": "integer", "patrol_id": "integer", "org_id": "integer", "house_id": "integer", "status": "string",
+			"workflow_version": "integer", "version": "integer", "deadline_at": "string", "escalations": "integer", "escalated_to": "string", "rechecks": "integer",
+			"stage_due_at": "string", "sla_state": "string", "created_at": "string", "updated_at": "string", "closed_at": "string", "timeline": arrayOf("object")}, "id", "status"),
+		"HazardList": obj(map[string]any{"hazards": arrayOf("#Hazard"), "total": "integer"}),
+		"ItemActionInput": obj(map[string]any{"version": "integer", "note": "string", "participants": "string", "notes": "string", "held_at": "string",
+			"agreement": "string", "referral": "string", "result": "string", "passed": "boolean", "deadline": "string"}),
 		"Rule": obj(map[string]any{"id": "integer", "category_code": "string", "category_name": "string", "region_code": "string", "region_name": "string",
 			"department": "string", "priority": "integer", "created_at": "string"}, "category_code", "department"),
 		"RuleList": obj(map[string]any{"rules": arrayOf("#Rule")}),

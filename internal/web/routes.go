@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"whistle/internal/account"
+	"whistle/internal/dispute"
 	"whistle/internal/errs"
 	"whistle/internal/media"
 	"whistle/internal/open311"
@@ -46,6 +47,7 @@ type features struct {
 	places     *placesAPI
 	categories *categoryAPI
 	dicts      *dictAPI
+	disputes   *disputeHandlers
 	open311    *open311API
 	cases      *caseHandlers
 	phones     *phoneAPI
@@ -70,6 +72,7 @@ func (s *Server) features() features {
 		places:     &placesAPI{view: s.view, Places: s.Places, Landmarks: s.Landmarks, Regions: s.Regions},
 		categories: &categoryAPI{Categories: s.Categories},
 		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
+		disputes:   &disputeHandlers{view: s.view, Disputes: s.Disputes},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
@@ -146,6 +149,17 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/dicts/{type}", needs(account.PermCategoryWrite), f.dicts.apiDict)
 	s.handle("POST /api/v1/dicts/{type}/items", needs(account.PermCategoryWrite), f.dicts.apiDictItemAdd)
 	s.handle("PATCH /api/v1/dicts/{type}/items/{code}", needs(account.PermCategoryWrite), f.dicts.apiDictItemUpdate)
+
+	// Disputes and safety hazards: staff in scope (the service answers 404
+	// to anyone else, residents included).
+	s.handle("GET /api/v1/disputes", authed, apiItems(f.disputes, "disputes", (*dispute.Service).ListDisputes))
+	s.handle("POST /api/v1/disputes", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateDispute))
+	s.handle("GET /api/v1/disputes/{id}", authed, apiItem(f.disputes, getDispute, (*dispute.Service).DisputeTimeline))
+	s.handle("POST /api/v1/disputes/{id}/actions/{action}", authed, apiItemAction(f.disputes, (*dispute.Service).ActDispute))
+	s.handle("GET /api/v1/hazards", authed, apiItems(f.disputes, "hazards", (*dispute.Service).ListHazards))
+	s.handle("POST /api/v1/hazards", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateHazard))
+	s.handle("GET /api/v1/hazards/{id}", authed, apiItem(f.disputes, getHazard, (*dispute.Service).HazardTimeline))
+	s.handle("POST /api/v1/hazards/{id}/actions/{action}", authed, apiItemAction(f.disputes, (*dispute.Service).ActHazard))
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
 	s.handle("POST /api/v1/cases", public, f.cases.apiCaseSubmit)

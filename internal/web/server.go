@@ -26,6 +26,7 @@ import (
 	"whistle/internal/category"
 	"whistle/internal/clock"
 	"whistle/internal/dict"
+	"whistle/internal/dispute"
 	"whistle/internal/geo"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
@@ -77,6 +78,9 @@ type Deps struct {
 	Categories *category.Store
 	// Dicts keeps the dictionaries (字典管理); nil answers 503.
 	Dicts *dict.Store
+	// Disputes runs the disputes (矛盾纠纷调解) and safety hazards (安全隐患);
+	// nil answers 503 there.
+	Disputes *dispute.Service
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

@@ -77,6 +77,23 @@ func Markdown(d *Definition) string {
 	return b.String()
 }
 
+// Doc writes a Markdown document of workflows: header, a section per
+// definition (Markdown) in the given order, then notes. Every module's
+// definitions go into the one document (docs/WORKFLOWS.md), so that it is
+// generated from the files and cannot drift from them.
+func Doc(header []byte, defs []*Definition, notes []byte) []byte {
+	var b strings.Builder
+	b.Write(header)
+	for _, d := range defs {
+		b.WriteString("\n" + Markdown(d))
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n")
+		b.Write(notes)
+	}
+	return []byte(b.String())
+}
+
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 
 func code(s string) string {
