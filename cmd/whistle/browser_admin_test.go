@@ -182,6 +182,7 @@ func (s *browserSuite) adminSLA(t *testing.T) {
 		t.Fatalf("the calendar API lacks %s after the form set it", date)
 	}
 	admin.shot("day-set")
+	answer <- true // its confirmation
 	admin.do(chromedp.Click(chromedp.CSS(delDay)))
 	for deadline := time.Now().Add(15 * time.Second); calendarHas(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
