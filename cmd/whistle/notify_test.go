@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -79,11 +80,19 @@ func TestUrbanLoopTellsTheNextActor(t *testing.T) {
 			act(street, "register", nil)
 			waitTold(t, app, street, c.ID, "register", "dispatch")
 			act(street, "dispatch", map[string]any{"target": map[string]any{"department": "CG"}})
-			waitTold(t, app, dept, c.ID, "dispatch", "resolve")
+			// By when, in the limit's unit, with the deadline's date and time.
+			byWhen := regexp.MustCompile(`剩余 [0-9.]+ 个工作(小时|日)，截止 [0-9]+月[0-9]+日 [0-9]{2}:[0-9]{2}。`)
+			if m := waitTold(t, app, dept, c.ID, "dispatch", "resolve"); !byWhen.MatchString(m.Text) {
+				t.Errorf("dispatch message %q: want the time left in the limit's unit and the deadline", m.Text)
+			}
 			act(dept, "postpone_request", map[string]any{"reason": "需协调管线单位", "hours": 8})
-			waitTold(t, app, street, c.ID, "postpone_request", "postpone_approve")
+			if m := waitTold(t, app, street, c.ID, "postpone_request", "postpone_approve"); !regexp.MustCompile(`申请延期 [0-9.]+ 个工作(小时|日)，理由：需协调管线单位。`).MatchString(m.Text) {
+				t.Errorf("postponement message %q: want the hours asked in the limit's unit", m.Text)
+			}
 			act(street, "postpone_approve", nil)
-			waitTold(t, app, dept, c.ID, "postpone_approve", "resolve")
+			if m := waitTold(t, app, dept, c.ID, "postpone_approve", "resolve"); !strings.Contains(m.Text, "延期已批准，时限延长 ") || !byWhen.MatchString(m.Text) {
+				t.Errorf("approval message %q: want what the postponement added and the time left", m.Text)
+			}
 			act(dept, "resolve", map[string]any{"note": "已更换灯泡"})
 			waitTold(t, app, grid, c.ID, "resolve", "verify")
 

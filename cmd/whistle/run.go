@@ -497,7 +497,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		channels = append(channels, wx)
 	}
 	w.outbox = notify.NewOutbox(a.db, a.catalog, a.logger, channels...)
-	if err := w.feed.Add(notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox).Consumer()); err != nil {
+	notifier := notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox)
+	if err := w.feed.Add(notifier.Consumer()); err != nil {
 		return nil, err
 	}
 	w.stop = append(w.stop, func() {
@@ -516,6 +517,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	cases.UseDeadlines(w.sla)
+	// Messages say by when in the limit's unit (before the feed runs).
+	notifier.WithLimits(w.sla)
 	// Rollups: counted in every change's transaction, with the SLA state
 	// the engine returned for it.
 	w.stats, err = newStats(ctx, a, w.sla.Calendar)

@@ -79,11 +79,13 @@ type Notice struct {
 	Deadline time.Time // the current stage's deadline; zero if none
 	Urgent   bool      // a supervision or a breach: not held by quiet hours
 	// Instruction is a leader's 督办 instruction; Stars and Comment a
-	// rating; Hours and Reason a postponement asked.
+	// rating; Hours and Reason a postponement asked; Granted the hours a
+	// postponement approved added to the limit.
 	Instruction     string
 	Stars           int
 	Comment, Reason string
 	Hours           int
+	Granted         int
 	Recipients      []Recipient
 }
 
@@ -328,6 +330,10 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 		case EffPostponeRequest:
 			if v, ok := whole(n.Data[DataHours]); ok {
 				n.Hours, n.Reason = int(v), n.Note
+			}
+		case EffPostponeGrant:
+			if v, ok := whole(n.Data[DataHours]); ok {
+				n.Granted = int(v)
 			}
 		}
 	}

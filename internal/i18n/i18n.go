@@ -116,6 +116,26 @@ func (c *Catalog) T(lang Lang, key string, args ...any) string {
 	return fmt.Sprintf(s, args...)
 }
 
+// Phrase is a message key and its arguments, translated when it is read
+// (Catalog.Say); an argument that is itself a Phrase is translated first.
+// Its JSON ({"k": key, "a": [args]}) is how stored messages keep it.
+type Phrase struct {
+	Key  string `json:"k"`
+	Args []any  `json:"a,omitempty"`
+}
+
+// Say translates p into lang, its Phrase arguments first.
+func (c *Catalog) Say(lang Lang, p Phrase) string {
+	args := make([]any, len(p.Args))
+	for i, a := range p.Args {
+		if q, ok := a.(Phrase); ok {
+			a = c.Say(lang, q)
+		}
+		args[i] = a
+	}
+	return c.T(lang, p.Key, args...)
+}
+
 // Parse maps a language tag such as "en-US" or "zh" to a supported Lang.
 func Parse(tag string) (Lang, bool) {
 	t := strings.ToLower(strings.TrimSpace(tag))

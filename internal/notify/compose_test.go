@@ -24,7 +24,7 @@ func TestComposeEndsUsersSentencesOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, parts := notify.Compose(&tt.nt, casework.Recipient{})
+			_, _, parts := notify.Compose(&tt.nt, casework.Recipient{}, notify.Timing{})
 			for _, p := range parts {
 				if p.Key == tt.key {
 					if got := p.Args[len(p.Args)-1]; got != tt.want {

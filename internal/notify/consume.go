@@ -30,6 +30,9 @@ type Notifier struct {
 	// queue, when set, queues the outbound copies of an entry in the
 	// same transaction (Outbox.enqueue, see WithOutbox).
 	queue func(ctx context.Context, tx *db.Tx, userID, notificationID int64, urgent bool) error
+	// limits, when set, says how much of the case's limit is left, in
+	// its unit (see WithLimits).
+	limits Limits
 }
 
 // NewNotifier returns a Notifier that asks cases who is concerned.
@@ -45,6 +48,41 @@ func NewNotifier(cases Noticer, logger *slog.Logger) *Notifier {
 func (n *Notifier) WithOutbox(out *Outbox) *Notifier {
 	n.queue = out.enqueue
 	return n
+}
+
+// Limits are the cases' time limits (sla.Engine.Words): the time left on
+// caseID's running limit in the limit's unit, and how to say a span of
+// that limit's clock in its unit; ok is false without a running limit.
+type Limits interface {
+	Words(ctx context.Context, caseID int64, now time.Time) (left i18n.Phrase, span func(time.Duration) i18n.Phrase, ok bool, err error)
+}
+
+// WithLimits makes n say by when in the limit's unit ("剩余 1.5 个工作小时，
+// 截止 12月8日 17:30") and a postponement in that unit ("延长 2 个工作日").
+// Without it a message gives the deadline's date and time, and hours.
+func (n *Notifier) WithLimits(l Limits) *Notifier {
+	n.limits = l
+	return n
+}
+
+// Timing is what a message says about the case's running limit: the time
+// left (nil: unknown, or none running) and how to say a span of its clock
+// in its unit.
+type Timing struct {
+	Left *i18n.Phrase
+	Span func(time.Duration) i18n.Phrase
+}
+
+// timing reads the time left on nt's case when the notice needs it.
+func (n *Notifier) timing(ctx context.Context, nt *casework.Notice, now time.Time) (Timing, error) {
+	if n.limits == nil || (nt.Deadline.IsZero() && nt.Hours == 0 && nt.Granted == 0) {
+		return Timing{}, nil
+	}
+	left, span, ok, err := n.limits.Words(ctx, nt.CaseID, now)
+	if err != nil || !ok {
+		return Timing{}, err
+	}
+	return Timing{Left: &left, Span: span}, nil
 }
 
 // Consumer is the feed consumer that writes the inbox entries, in the
@@ -67,8 +105,12 @@ func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) erro
 		if nt == nil {
 			continue
 		}
+		tm, err := n.timing(ctx, nt, tx.Now())
+		if err != nil {
+			return err
+		}
 		for _, r := range nt.Recipients {
-			if err := n.write(ctx, tx, nt, r); err != nil {
+			if err := n.write(ctx, tx, nt, r, tm); err != nil {
 				return err
 			}
 		}
@@ -77,8 +119,8 @@ func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) erro
 }
 
 // write stores one recipient's entry of a notice.
-func (n *Notifier) write(ctx context.Context, tx *db.Tx, nt *casework.Notice, r casework.Recipient) error {
-	key, args, parts := Compose(nt, r)
+func (n *Notifier) write(ctx context.Context, tx *db.Tx, nt *casework.Notice, r casework.Recipient, tm Timing) error {
+	key, args, parts := Compose(nt, r, tm)
 	expected := make([]string, len(r.Expected))
 	for i, a := range r.Expected {
 		expected[i] = string(a)
@@ -103,9 +145,12 @@ func shanghai() *time.Location { return time.FixedZone("CST", 8*3600) }
 
 // Compose builds a recipient's message: what happened on which case, what
 // they may now do, by when, and what the step carries for them (a
-// leader's instruction, a rating and its comment, a postponement asked).
-// Arguments written "t:KEY" are catalogue keys, translated on reading.
-func Compose(nt *casework.Notice, r casework.Recipient) (string, []any, []Part) {
+// leader's instruction, a rating and its comment, a postponement asked or
+// granted). With tm.Left, "by when" is the time left in the limit's unit
+// and the deadline (notify2.left), and a postponement is said in that
+// unit. Arguments written "t:KEY" are catalogue keys and i18n.Phrase
+// arguments phrases, both translated on reading.
+func Compose(nt *casework.Notice, r casework.Recipient, tm Timing) (string, []any, []Part) {
 	args := []any{nt.Number, nt.Title, "t:action." + string(nt.Action), "t:status." + string(nt.To)}
 	var parts []Part
 	if len(r.Expected) > 0 {
@@ -114,7 +159,10 @@ func Compose(nt *casework.Notice, r casework.Recipient) (string, []any, []Part) 
 			list[i] = "t:action." + string(a)
 		}
 		parts = append(parts, Part{Key: "notify.expected", Args: []any{list}})
-		if !nt.Deadline.IsZero() {
+		switch {
+		case !nt.Deadline.IsZero() && tm.Left != nil:
+			parts = append(parts, Part{Key: "notify2.left", Args: []any{*tm.Left, i18n.Phrase{Key: "left.deadline", Args: []any{datePhrase(nt.Deadline)}}}})
+		case !nt.Deadline.IsZero():
 			parts = append(parts, Part{Key: "notify.by", Args: []any{nt.Deadline.In(shanghai()).Format("2006-01-02 15:04")}})
 		}
 	}
@@ -128,10 +176,28 @@ func Compose(nt *casework.Notice, r casework.Recipient) (string, []any, []Part) 
 		}
 		parts = append(parts, Part{Key: "notify.rating", Args: []any{nt.Stars, comment}})
 	}
-	if nt.Hours > 0 {
+	switch {
+	case nt.Hours > 0 && tm.Left != nil:
+		parts = append(parts, Part{Key: "notify2.postpone", Args: []any{tm.Span(time.Duration(nt.Hours) * time.Hour), clause(nt.Reason)}})
+	case nt.Hours > 0:
 		parts = append(parts, Part{Key: "notify.postpone", Args: []any{nt.Hours, clause(nt.Reason)}})
 	}
+	if nt.Granted > 0 {
+		span := i18n.Phrase{Key: "span.hours", Args: []any{nt.Granted}}
+		if tm.Left != nil {
+			span = tm.Span(time.Duration(nt.Granted) * time.Hour)
+		}
+		parts = append(parts, Part{Key: "notify2.postponed", Args: []any{span}})
+	}
 	return "notify.step", args, parts
+}
+
+// datePhrase says a deadline's date and time in Shanghai: "12月8日 17:30",
+// "8 Dec 17:30" (notify2.date: month, day, time, the month's English
+// abbreviation).
+func datePhrase(t time.Time) i18n.Phrase {
+	l := t.In(shanghai())
+	return i18n.Phrase{Key: "notify2.date", Args: []any{int(l.Month()), l.Day(), l.Format("15:04"), l.Month().String()[:3]}}
 }
 
 // clause is a user's sentence without its closing stop: the catalogue's
@@ -150,13 +216,7 @@ type Translator interface {
 // and joined; entries written before the parts existed (notify.case_step:
 // number, action, status) are read as they were.
 func (m *Message) Render(t Translator, lang i18n.Lang) {
-	tr := func(args []any) []any {
-		out := make([]any, len(args))
-		for i, a := range args {
-			out[i] = translateArg(t, lang, a)
-		}
-		return out
-	}
+	tr := func(args []any) []any { return translateArgs(t, lang, args) }
 	args := m.Args
 	if m.Key == "notify.case_step" && len(args) == 3 {
 		args = []any{args[0], "t:action." + str(args[1]), "t:status." + str(args[2])}
@@ -169,8 +229,23 @@ func (m *Message) Render(t Translator, lang i18n.Lang) {
 	m.Text = b.String()
 }
 
+func translateArgs(t Translator, lang i18n.Lang, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = translateArg(t, lang, a)
+	}
+	return out
+}
+
 func translateArg(t Translator, lang i18n.Lang, a any) any {
 	switch v := a.(type) {
+	case i18n.Phrase:
+		return t.T(lang, v.Key, translateArgs(t, lang, v.Args)...)
+	case map[string]any: // an i18n.Phrase read back from JSON
+		if key, ok := v["k"].(string); ok {
+			args, _ := v["a"].([]any)
+			return t.T(lang, key, translateArgs(t, lang, args)...)
+		}
 	case string:
 		if k, ok := strings.CutPrefix(v, "t:"); ok {
 			return t.T(lang, k)

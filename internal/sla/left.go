@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 	"whistle/internal/sla/calendar"
 )
 
@@ -42,6 +43,88 @@ func round1(f float64) float64 {
 		return -round1(-f)
 	}
 	return float64(int64(f*10+0.5)) / 10
+}
+
+// Words says l as people read it, in the limit's unit: "剩余 1.5 个工作小时"
+// (left.working_hours), "已超时 2 个工作日" (left.working_days_over),
+// clock time for a natural limit (left.natural, "1 天 3 小时"), wrapped in
+// left.paused while the clock stands still. Pages and messages both say
+// it so.
+func (l Left) Words() i18n.Phrase {
+	var p i18n.Phrase
+	switch l.Unit {
+	case calendar.WorkingDays:
+		p = i18n.Phrase{Key: "left.working_days", Args: []any{figure(l.Days)}}
+	case calendar.NaturalTime:
+		p = i18n.Phrase{Key: "left.natural", Args: []any{clockSpan(l.Remaining)}}
+	default:
+		p = i18n.Phrase{Key: "left.working_hours", Args: []any{figure(l.Hours())}}
+	}
+	if l.Overdue() {
+		p.Key += "_over"
+	}
+	if l.Paused {
+		p = i18n.Phrase{Key: "left.paused", Args: []any{p}}
+	}
+	return p
+}
+
+// Span says d of a limit's clock in the limit's unit: "2 个工作日"
+// (span.working_days, by daily, the calendar's working hours a day),
+// "1.5 个工作小时" (span.working_hours), or clock time for a natural
+// limit. A postponement's hours are said so.
+func Span(unit calendar.Unit, d, daily time.Duration) i18n.Phrase {
+	switch {
+	case unit == calendar.WorkingDays && daily > 0:
+		return i18n.Phrase{Key: "span.working_days", Args: []any{figure(round1(float64(d) / float64(daily)))}}
+	case unit == calendar.NaturalTime:
+		return clockSpan(d)
+	}
+	return i18n.Phrase{Key: "span.working_hours", Args: []any{figure(round1(d.Hours()))}}
+}
+
+// Words says caseID's running limit at now as messages say it: the time
+// left (Left.Words, from TimeLeft) and how to say a span of the limit's
+// clock in its unit (Span, such as a postponement's hours); ok is false
+// when the case has no running limit. Like TimeLeft it does not check
+// data scope.
+func (e *Engine) Words(ctx context.Context, caseID int64, now time.Time) (left i18n.Phrase, span func(time.Duration) i18n.Phrase, ok bool, err error) {
+	m, err := e.TimeLeft(ctx, []int64{caseID}, now)
+	if err != nil {
+		return i18n.Phrase{}, nil, false, err
+	}
+	l, ok := m[caseID]
+	if !ok {
+		return i18n.Phrase{}, nil, false, nil
+	}
+	daily := e.Calendar().DailyHours()
+	return l.Words(), func(d time.Duration) i18n.Phrase { return Span(l.Unit, d, daily) }, true, nil
+}
+
+// figure writes |f| with at most one decimal ("1.5", "2").
+func figure(f float64) string {
+	if f < 0 {
+		f = -f
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// clockSpan says |d| of clock time: days and hours, hours and minutes, or
+// minutes.
+func clockSpan(d time.Duration) i18n.Phrase {
+	if d < 0 {
+		d = -d
+	}
+	days := int(d.Hours()) / 24
+	hours := int(d.Hours()) % 24
+	mins := int(d.Minutes()) % 60
+	switch {
+	case days > 0:
+		return i18n.Phrase{Key: "time.days_hours", Args: []any{days, hours}}
+	case hours > 0:
+		return i18n.Phrase{Key: "time.hours_minutes", Args: []any{hours, mins}}
+	}
+	return i18n.Phrase{Key: "time.minutes", Args: []any{mins}}
 }
 
 // unitOf reads the unit of a stage's limit text ("2wd", "4h", "6ch",

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
 	"whistle/internal/sla"
-	"whistle/internal/sla/calendar"
 )
 
 // navItem is one entry of the section bar.
@@ -188,55 +186,11 @@ func shanghaiTime(t time.Time) string {
 	return t.In(shanghai).Format("2006-01-02 15:04")
 }
 
-// leftText says how much of a limit is left, in the limit's unit (see
-// sla.Left): working hours or working days by the calendar, clock time only
-// for a natural limit.
+// leftText says how much of a limit is left, in the limit's unit
+// (sla.Left.Words): working hours or working days by the calendar, clock
+// time only for a natural limit.
 func (s *view) leftText(lang i18n.Lang, l sla.Left) string {
-	over := l.Overdue()
-	var amount, key string
-	switch l.Unit {
-	case calendar.WorkingDays:
-		key, amount = "left.working_days", num1(abs1(l.Days))
-	case calendar.NaturalTime:
-		d := l.Remaining
-		if d < 0 {
-			d = -d
-		}
-		key, amount = "left.natural", s.duration(lang, d)
-	default:
-		key, amount = "left.working_hours", num1(abs1(l.Hours()))
-	}
-	if over {
-		key += "_over"
-	}
-	text := s.Catalog.T(lang, key, amount)
-	if l.Paused {
-		text = s.Catalog.T(lang, "left.paused", text)
-	}
-	return text
-}
-
-func abs1(f float64) float64 {
-	if f < 0 {
-		return -f
-	}
-	return f
-}
-
-// num1 writes a figure with at most one decimal ("1.5", "2").
-func num1(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func (s *view) duration(lang i18n.Lang, d time.Duration) string {
-	days := int(d.Hours()) / 24
-	hours := int(d.Hours()) % 24
-	mins := int(d.Minutes()) % 60
-	switch {
-	case days > 0:
-		return s.Catalog.T(lang, "time.days_hours", days, hours)
-	case hours > 0:
-		return s.Catalog.T(lang, "time.hours_minutes", hours, mins)
-	}
-	return s.Catalog.T(lang, "time.minutes", mins)
+	return s.Catalog.Say(lang, l.Words())
 }
 
 // pageInt reads a positive integer query parameter; bad values are 0.
