@@ -36,6 +36,7 @@ import (
 	"whistle/internal/oidc"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
+	"whistle/internal/registry"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/sms"
@@ -540,8 +541,9 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	// Disputes and hazards: their workflows join the one workflow store,
 	// their indicators the one registry, their timers the one runner.
+	// Parties link to the registry's people by identity number.
 	w.disputes, err = dispute.NewService(ctx, dispute.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Workflows: cases.WorkflowStore(),
-		Calendar: w.sla.Calendar, Logger: a.logger})
+		Registry: registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions, Cases: cases}), Calendar: w.sla.Calendar, Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}

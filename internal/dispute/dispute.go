@@ -177,8 +177,12 @@ func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_
 				return 0, nil, db.Translate(err)
 			}
 			for _, p := range nd.Parties {
-				if _, err := tx.Exec(ctx, `INSERT INTO dispute_parties (dispute_id, role, name, id_number, phone) VALUES ($1, $2, $3, $4, $5)`,
-					id, p.Role, p.Name, p.IDNumber, p.Phone); err != nil {
+				person, err := s.personOf(ctx, p.IDNumber)
+				if err != nil {
+					return 0, nil, err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO dispute_parties (dispute_id, role, name, id_number, phone, person_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+					id, p.Role, p.Name, p.IDNumber, p.Phone, person); err != nil {
 					return 0, nil, err
 				}
 			}
@@ -225,6 +229,24 @@ func (s *Service) register(ctx context.Context, c Caller, kind, code string, val
 		return s.enterStage(ctx, tx, def, it, def.Initial)
 	})
 	return id, err
+}
+
+// personOf is the registry's person with the identity number, or 0: the
+// link is the disputes' own, so the look-up is not limited to the
+// caller's scope (a party may live in another grid), and it reveals
+// nothing but the id it stores.
+func (s *Service) personOf(ctx context.Context, idNumber string) (int64, error) {
+	if s.d.Registry == nil || idNumber == "" {
+		return 0, nil
+	}
+	p, err := s.d.Registry.PersonByIDNumber(ctx, account.SystemScope(), idNumber)
+	if errs.Is(err, errs.NotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
 }
 
 // isStaff reports whether c works disputes and hazards: the system, or a

@@ -12,6 +12,7 @@ import (
 	"whistle/internal/dispute"
 	"whistle/internal/feed"
 	"whistle/internal/idcode"
+	"whistle/internal/registry"
 	"whistle/internal/timer"
 	"whistle/internal/worldtest"
 )
@@ -32,6 +33,7 @@ type fixture struct {
 	clk    *clock.Fake
 	svc    *dispute.Service
 	timers *timer.Runner
+	reg    *registry.Store
 }
 
 // newFixture seeds worldtest.OneStreet with its users and grid-b, a grid
@@ -40,13 +42,15 @@ func newFixture(t *testing.T, d *db.DB, clk *clock.Fake) *fixture {
 	t.Helper()
 	users := append(worldtest.OneStreetUsers(), worldtest.User{Name: "grid-b", Region: gridB1, Role: account.GridWorker})
 	w := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.Departments("CG", "ZJ"), Users: users, Phone: "13912345678"})
-	svc, err := dispute.NewService(context.Background(), dispute.Deps{DB: d, Regions: w.Regions, Accounts: w.Accounts, Workflows: w.Cases.WorkflowStore()})
+	reg := registry.NewStore(registry.Deps{DB: d, Regions: w.Regions})
+	svc, err := dispute.NewService(context.Background(), dispute.Deps{DB: d, Regions: w.Regions, Accounts: w.Accounts, Workflows: w.Cases.WorkflowStore(),
+		Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := timer.NewRunner(d, timer.Config{})
 	svc.RegisterTimers(r)
-	return &fixture{World: w, d: d, clk: clk, svc: svc, timers: r}
+	return &fixture{World: w, d: d, clk: clk, svc: svc, timers: r, reg: reg}
 }
 
 func (f *fixture) as(name string) dispute.Caller {

@@ -100,11 +100,32 @@ func (nh NewHazard) validate(e *errs.Error) (NewHazard, string) {
 	return out, source
 }
 
+// checkPlace refuses an organisation or a house that the registry does
+// not hold in the caller's scope (when the registry is wired).
+func (s *Service) checkPlace(ctx context.Context, c Caller, nh NewHazard, e *errs.Error) {
+	if s.d.Registry == nil {
+		return
+	}
+	if nh.OrgID > 0 {
+		if _, err := s.d.Registry.Organisation(ctx, c.scope(), nh.OrgID); err != nil {
+			e.Field("org_id", "hazard.err.org_unknown", nh.OrgID)
+		}
+	}
+	if nh.HouseID > 0 {
+		if _, err := s.d.Registry.House(ctx, c.scope(), nh.HouseID); err != nil {
+			e.Field("house_id", "hazard.err.house_unknown", nh.HouseID)
+		}
+	}
+}
+
 // CreateHazard registers a hazard in a grid of the caller's scope.
 func (s *Service) CreateHazard(ctx context.Context, c Caller, nh NewHazard) (_ *Hazard, err error) {
 	defer errs.Wrapf(&err, "dispute.CreateHazard")
 	var source string
-	id, err := s.register(ctx, c, KindHazard, nh.Region, func(e *errs.Error) { nh, source = nh.validate(e) },
+	id, err := s.register(ctx, c, KindHazard, nh.Region, func(e *errs.Error) {
+		nh, source = nh.validate(e)
+		s.checkPlace(ctx, c, nh, e)
+	},
 		func(tx *db.Tx, node *region.Node, def *workflow.Definition) (int64, map[string]any, error) {
 			var id int64
 			err := tx.QueryRow(ctx, `INSERT INTO hazards (district, region_code, region_path, type, title, description, place, source, visit_id, patrol_id,

@@ -32,6 +32,7 @@ import (
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/region"
+	"whistle/internal/registry"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/workflow"
 )
@@ -56,6 +57,10 @@ type Deps struct {
 	Regions   *region.Store
 	Accounts  *account.Store
 	Workflows *workflow.Store
+	// Registry, when set, links a dispute's parties to its people by
+	// identity number and checks a hazard's organisation and house; nil
+	// stores the canonical identity numbers and the ids as given.
+	Registry *registry.Store
 	// Calendar gives the working calendar for limits in working time;
 	// nil counts working time as natural time.
 	Calendar func() *calendar.Calendar
