@@ -58,6 +58,7 @@ Usage:
   whistle user passwd --username U --password P
   whistle user list [--region CODE]
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
+  whistle import people|houses|organisations FILE [--dry-run] [--data DIR | --db URL] [--lang en|zh-CN] [--progress]
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
@@ -214,6 +215,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKey(ctx, rest, e)
 	case "region":
 		return cmdRegion(ctx, rest, e)
+	case "import":
+		return cmdImport(ctx, rest, e)
 	case "rollup":
 		return cmdRollup(ctx, rest, e)
 	case "bench":
