@@ -323,6 +323,22 @@ func matrix() map[string]spec {
 			return f.request(w, "DELETE", "/api/v1/routing-rules/"+f.newRule(), nil, "")
 		}),
 
+		// Patrols: a grid worker records their own; the worker and the staff
+		// above the grid see it (patrol_test.go); anyone else gets 404.
+		"POST /api/v1/patrols": perm([]who{grid}, jsonReq("POST", "/api/v1/patrols", func(*authzFixture) any { return map[string]string{} })),
+		"GET /api/v1/patrols":  {targets: []target{in}, sees: map[target][]who{in: seePatrolIn}, req: get("/api/v1/patrols")},
+		"GET /api/v1/patrols/{id}": {targets: []target{in, out, other}, sees: patrolTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/patrols/"+f.patrol(t), nil, "")
+		}},
+		"POST /api/v1/patrols/{id}/points": {targets: []target{in, out, other}, sees: patrolTargets(), acts: []who{grid}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", "/api/v1/patrols/"+f.patrol(t)+"/points", f.patrolPoints(t))
+		}},
+		"POST /api/v1/patrols/{id}/stop": {targets: []target{in, out, other}, sees: patrolTargets(), acts: []who{grid}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "POST", "/api/v1/patrols/"+f.patrol(t)+"/stop", nil, "")
+		}},
+		"GET /patrol":  {targets: []target{in}, sees: map[target][]who{in: {grid}}, req: get("/patrol")},
+		"GET /patrols": {targets: []target{in}, sees: map[target][]who{in: seePatrolIn}, req: get("/patrols")},
+
 		// Cases.
 		"POST /api/v1/cases": pub(func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, "POST", "/api/v1/cases", f.submission(demoGrid))

@@ -34,6 +34,7 @@ import (
 	"whistle/internal/media"
 	"whistle/internal/notify"
 	"whistle/internal/oidc"
+	"whistle/internal/patrol"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
 	"whistle/internal/registry"
@@ -119,6 +120,8 @@ type options struct {
 	oidcClientSecret  string
 	oidcRedirectURL   string
 	oidcClaim         string
+	patrolRetention   int
+	patrolBuffer      float64
 	maps              mapOptions
 }
 
@@ -163,6 +166,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.oidcClientSecret, "oidc-client-secret", "", "OIDC client secret")
 	fs.StringVar(&o.oidcRedirectURL, "oidc-redirect-url", "", "OIDC callback URL registered with the issuer, https://HOST/login/oidc/callback (required with --oidc-issuer)")
 	fs.StringVar(&o.oidcClaim, "oidc-claim", "preferred_username", "ID token claim holding the Whistle username")
+	fs.IntVar(&o.patrolRetention, "patrol-retention", 180, "days a patrol's GPS track is kept (personal data); older patrols are deleted hourly. 0 keeps them")
+	fs.Float64Var(&o.patrolBuffer, "patrol-buffer", 30, "metres either side of a patrol's track that count as covered when measuring the share of the grid patrolled")
 	o.maps.flags(fs)
 }
 
@@ -390,6 +395,8 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		}
 	}()
 	go w.sla.RunCalendarReloads(ctx, 150*time.Second)
+	// Patrol tracks are personal data kept --patrol-retention days.
+	go w.patrols.RunPrune(ctx, time.Hour, a.logger.Info)
 	select {
 	case err := <-errc:
 		return err
@@ -418,7 +425,9 @@ type wired struct {
 	sms      sms.Sender
 	phones   *account.PhoneStore
 	outbox   *notify.Outbox
-	stop     []func()
+	// patrols keeps the grid workers' patrols; serve prunes it hourly.
+	patrols *patrol.Store
+	stop    []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -561,6 +570,13 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 			return nil, err
 		}
 	}
+	if o.patrolRetention < 0 || o.patrolBuffer <= 0 {
+		return nil, fmt.Errorf("--patrol-retention must be 0 or more days and --patrol-buffer more than 0 metres")
+	}
+	pcfg := patrol.DefaultConfig()
+	pcfg.Retention = time.Duration(o.patrolRetention) * 24 * time.Hour
+	pcfg.CoverageRadius = o.patrolBuffer
+	w.patrols = patrol.NewStore(a.db, a.regions, pcfg)
 	proxies, err := web.ParseProxies(o.trustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
@@ -574,7 +590,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

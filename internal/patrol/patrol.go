@@ -196,6 +196,9 @@ func (s *Store) Start(ctx context.Context, actor audit.Actor, u *account.User, g
 			running = append(running, r)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return db.Translate(err)
+		}
 		for _, r := range running {
 			if err := s.stopTx(ctx, tx, actor, r); err != nil {
 				return err
@@ -677,4 +680,21 @@ func (s *Store) RunPrune(ctx context.Context, interval time.Duration, logf func(
 		case <-t.C:
 		}
 	}
+}
+
+// Current returns u's running patrol, or nil when there is none.
+func (s *Store) Current(ctx context.Context, u *account.User) (_ *Patrol, err error) {
+	defer errs.Wrapf(&err, "patrol.Store.Current")
+	if !mayPatrol(u) {
+		return nil, nil
+	}
+	var id int64
+	err = s.db.QueryRow(ctx, `SELECT id FROM patrols WHERE user_id = $1 AND stopped_at IS NULL ORDER BY started_at DESC, id DESC LIMIT 1`, u.ID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	return s.get(ctx, id)
 }

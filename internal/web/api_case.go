@@ -15,6 +15,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
+	"whistle/internal/patrol"
 	"whistle/internal/region"
 	"whistle/internal/sla"
 )
@@ -97,6 +98,9 @@ type caseHandlers struct {
 	Clock    clock.Clock
 	// SLA gives the time left on each case's limit, in the limit's unit.
 	SLA *sla.Engine
+	// Patrols links a grid worker's report to their running patrol; nil
+	// links none.
+	Patrols *patrol.Store
 }
 
 // caseView renders a case for a caller in its data scope. Personal data:
@@ -170,6 +174,9 @@ type submitRequest struct {
 	Fields      map[string]string `json:"fields"`
 	Source      string            `json:"source"`
 	Urgent      bool              `json:"urgent"`
+	// PatrolID links the report to the reporter's running patrol; without
+	// it, a grid worker's report links to their running patrol, if any.
+	PatrolID int64 `json:"patrol_id"`
 }
 
 // apiCaseSubmit files a report. An Idempotency-Key belongs to its caller:
@@ -186,6 +193,10 @@ func (s *caseHandlers) apiCaseSubmit(w http.ResponseWriter, r *http.Request) err
 	if caller.User == nil {
 		caller.Client = s.ensureClient(w, r)
 	}
+	during, err := s.duringPatrol(r.Context(), caller.User, in.PatrolID)
+	if err != nil {
+		return err
+	}
 	c, replayed, err := s.Cases.Submit(r.Context(), caller, casework.SubmitInput{
 		Workflow: in.Workflow, Category: in.Category, Description: in.Description, Lat: in.Lat, Lng: in.Lng, CRS: in.CRS,
 		Address: in.Address, Anonymous: in.Anonymous, Phone: in.Phone, Visibility: in.Visibility, Fields: in.Fields,
@@ -196,6 +207,13 @@ func (s *caseHandlers) apiCaseSubmit(w http.ResponseWriter, r *http.Request) err
 	}
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if during != nil {
+		// The case has committed: a failed link is logged, not answered,
+		// for the 201 must say the case exists.
+		if err := s.Cases.LinkPatrol(r.Context(), caller, c.ID, during.ID); err != nil {
+			s.Logger.Error("link a case to its patrol", "case", c.ID, "patrol", during.ID, "err", err)
+		}
 	}
 	w.Header().Set("Location", "/api/v1/cases/"+strconv.FormatInt(c.ID, 10))
 	writeJSON(w, http.StatusCreated, s.caseView(c, false))

@@ -75,6 +75,11 @@ func (s *view) nav(r *http.Request) navData {
 		}
 		add("nav.inbox", "/inbox", "/inbox")
 		add("nav.nearby", "/nearby", "/nearby")
+		if u.Has(account.GridWorker) {
+			add("nav.patrol", "/patrol", "/patrol")
+		} else if u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Leader) || u.Has(account.Admin) {
+			add("nav.patrols", "/patrols", "/patrols")
+		}
 		if u.Can(account.PermStatsRead) {
 			add("nav.screen", "/screen", "/screen")
 		}

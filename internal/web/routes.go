@@ -48,6 +48,7 @@ type features struct {
 	categories *categoryAPI
 	dicts      *dictAPI
 	disputes   *disputeHandlers
+	patrols    *patrolHandlers
 	open311    *open311API
 	cases      *caseHandlers
 	phones     *phoneAPI
@@ -73,10 +74,11 @@ func (s *Server) features() features {
 		categories: &categoryAPI{Categories: s.Categories},
 		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
 		disputes:   &disputeHandlers{view: s.view, Disputes: s.Disputes},
+		patrols:    &patrolHandlers{view: s.view, Patrols: s.Patrols, Regions: s.Regions},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
-			Clock: s.Clock, SLA: s.SLA},
+			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols},
 		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
 		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
@@ -160,6 +162,16 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/hazards", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateHazard))
 	s.handle("GET /api/v1/hazards/{id}", authed, apiItem(f.disputes, getHazard, (*dispute.Service).HazardTimeline))
 	s.handle("POST /api/v1/hazards/{id}/actions/{action}", authed, apiItemAction(f.disputes, (*dispute.Service).ActHazard))
+	// Patrols (巡查) with GPS tracks. Who sees which patrol is package
+	// patrol's decision (the worker and the staff above the grid; anyone
+	// else 404), so the routes only demand a session.
+	s.handle("POST /api/v1/patrols", authed, f.patrols.apiStart)
+	s.handle("GET /api/v1/patrols", authed, f.patrols.apiList)
+	s.handle("GET /api/v1/patrols/{id}", authed, f.patrols.apiGet)
+	s.handle("POST /api/v1/patrols/{id}/points", authed, f.patrols.apiPoints)
+	s.handle("POST /api/v1/patrols/{id}/stop", authed, f.patrols.apiStop)
+	s.handle("GET /patrol", authed, f.patrols.pagePatrol)
+	s.handle("GET /patrols", authed, f.patrols.pagePatrols)
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
 	s.handle("POST /api/v1/cases", public, f.cases.apiCaseSubmit)

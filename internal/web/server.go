@@ -31,6 +31,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
 	"whistle/internal/oidc"
+	"whistle/internal/patrol"
 	"whistle/internal/places"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
@@ -81,6 +82,9 @@ type Deps struct {
 	// Disputes runs the disputes (矛盾纠纷调解) and safety hazards (安全隐患);
 	// nil answers 503 there.
 	Disputes *dispute.Service
+	// Patrols keeps the grid workers' patrols and GPS tracks; nil answers
+	// 503 there.
+	Patrols *patrol.Store
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms
