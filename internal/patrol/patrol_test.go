@@ -52,6 +52,16 @@ func (w *world) start(t *testing.T, who string) *patrol.Patrol {
 	return p
 }
 
+// countPoints counts the stored fixes of patrol id (of every patrol for 0).
+func countPoints(t *testing.T, d *db.DB, id int64) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM patrol_points WHERE patrol_id = $1 OR $1 = 0`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func fields(err error) map[string]bool {
 	out := map[string]bool{}
 	if e, ok := errs.As(err); ok {
@@ -93,11 +103,7 @@ func TestIdempotentResend(t *testing.T) {
 				t.Errorf("%s: got new=%d dup=%d points=%d, want %d %d %d", st.name, res.New, res.Duplicates, res.Patrol.Points, st.new, st.dup, st.points)
 			}
 		}
-		var n int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM patrol_points WHERE patrol_id = $1`, p.ID).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 5 {
+		if n := countPoints(t, d, p.ID); n != 5 {
 			t.Errorf("stored points: got %d, want 5", n)
 		}
 	})
@@ -143,11 +149,7 @@ func TestPointChecks(t *testing.T) {
 				if len(got) != len(c.fields) {
 					t.Errorf("fields: got %v, want exactly %v", got, c.fields)
 				}
-				var n int
-				if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM patrol_points WHERE patrol_id = $1`, p.ID).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n != 1 {
+				if n := countPoints(t, d, p.ID); n != 1 {
 					t.Errorf("stored points: got %d, want 1 (nothing written)", n)
 				}
 			})
@@ -362,11 +364,7 @@ func TestRetention(t *testing.T) {
 		if _, err := w.s.Get(ctx, w.Users["grid-a"], recent.ID); err != nil {
 			t.Errorf("recent patrol: got %v, want kept", err)
 		}
-		var pts int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM patrol_points`).Scan(&pts); err != nil {
-			t.Fatal(err)
-		}
-		if pts != 0 {
+		if pts := countPoints(t, d, 0); pts != 0 {
 			t.Errorf("points left: got %d, want 0", pts)
 		}
 		if n, err := w.s.Prune(ctx, worldtest.Actor()); err != nil || n != 0 {

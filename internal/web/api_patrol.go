@@ -42,6 +42,16 @@ func patrolID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// target is the store and the patrol id of a request on /patrols/{id}.
+func (h *patrolHandlers) target(r *http.Request) (*patrol.Store, int64, error) {
+	st, err := h.store()
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := patrolID(r)
+	return st, id, err
+}
+
 func (h *patrolHandlers) apiStart(w http.ResponseWriter, r *http.Request) error {
 	st, err := h.store()
 	if err != nil {
@@ -102,11 +112,7 @@ func pointsIn(in pointsRequest) ([]patrol.PointIn, error) {
 }
 
 func (h *patrolHandlers) apiPoints(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	id, err := patrolID(r)
+	st, id, err := h.target(r)
 	if err != nil {
 		return err
 	}
@@ -127,11 +133,7 @@ func (h *patrolHandlers) apiPoints(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *patrolHandlers) apiStop(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	id, err := patrolID(r)
+	st, id, err := h.target(r)
 	if err != nil {
 		return err
 	}

@@ -360,7 +360,7 @@
     else map._pin = window.L.circleMarker([lat, lng], { radius: 8, color: '#fff', weight: 2, fillColor: '#c8102e', fillOpacity: 1 }).addTo(map);
   }
   // patrol.js draws its tracks over the same maps.
-  window.whistleMap = { draw: drawMap };
+  window.whistleMap = { draw: drawMap, csrf: csrf, errorText: errorText };
   function initMaps(root) {
     $$('[data-map]', root).forEach(function (el) {
       if (el._init) return;

@@ -12,14 +12,14 @@
 (function () {
   'use strict';
 
-  var M = {};
-  try { M = JSON.parse(document.getElementById('patrol-messages').textContent) || {}; } catch (e) { M = {}; }
+  var W = window.whistleMap || {};
+  var M = JSON.parse((document.getElementById('patrol-messages') || {}).textContent || '{}');
+  // t fills the %s/%d of a message of patrol-messages in order.
   function t(key) {
-    var args = Array.prototype.slice.call(arguments, 1), i = 0;
-    return String(M[key] || key).replace(/%(\[\d+\])?[sdv]/g, function () { return args[i++]; });
+    var rest = Array.prototype.slice.call(arguments, 1);
+    return String(M[key] || key).replace(/%(\[\d+\])?[sdv]/g, function () { return rest.shift(); });
   }
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = meta ? meta.content : '';
+  var csrf = W.csrf || '';
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
   var KEY = 'whistle:patrol';
   var BATCH = 100;
@@ -30,13 +30,7 @@
       return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, ok: r.ok, j: j }; });
     });
   }
-  function errorText(j) {
-    if (j && j.error) {
-      var f = j.error.fields || {}, first = Object.keys(f)[0];
-      return first ? f[first] : j.error.message;
-    }
-    return '';
-  }
+  function errorText(j) { return W.errorText ? W.errorText(j, '') : ''; }
   function fmtDuration(s) {
     var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
     return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(sec).padStart(2, '0');
