@@ -101,17 +101,18 @@ func (nh NewHazard) validate(e *errs.Error) (NewHazard, string) {
 }
 
 // checkPlace refuses an organisation or a house that the registry does
-// not hold in the caller's scope (when the registry is wired).
+// not hold in the caller's scope (when the registry is wired), unless the
+// field is refused already.
 func (s *Service) checkPlace(ctx context.Context, c Caller, nh NewHazard, e *errs.Error) {
 	if s.d.Registry == nil {
 		return
 	}
-	if nh.OrgID > 0 {
+	if _, bad := e.Fields["org_id"]; !bad && nh.OrgID > 0 {
 		if _, err := s.d.Registry.Organisation(ctx, c.scope(), nh.OrgID); err != nil {
 			e.Field("org_id", "hazard.err.org_unknown", nh.OrgID)
 		}
 	}
-	if nh.HouseID > 0 {
+	if _, bad := e.Fields["house_id"]; !bad && nh.HouseID > 0 {
 		if _, err := s.d.Registry.House(ctx, c.scope(), nh.HouseID); err != nil {
 			e.Field("house_id", "hazard.err.house_unknown", nh.HouseID)
 		}
