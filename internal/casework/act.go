@@ -784,6 +784,22 @@ func (s *Service) merge(ctx context.Context, tx *db.Tx, caller Caller, c *Case, 
 	return nil
 }
 
+// scanIDs reads a one-column result of ids and closes it. An error that
+// ends the loop early (a dropped connection, a cancelled context) is
+// returned, not taken for the end of the list.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // AutoClose closes 红哨 cases that have waited for a rating longer than the
 // configured period, as the system. It returns how many it closed.
 func (s *Service) AutoClose(ctx context.Context) (_ int, err error) {
@@ -794,7 +810,7 @@ func (s *Service) AutoClose(ctx context.Context) (_ int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	ids, err := db.ScanIDs(rows)
+	ids, err := scanIDs(rows)
 	if err != nil {
 		return 0, err
 	}

@@ -212,7 +212,7 @@ func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db.ScanIDs(rows)
+	return scanIDs(rows)
 }
 
 // Notice tells who is concerned by the step a case event of the feed
@@ -312,7 +312,7 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 			if err != nil {
 				return nil, err
 			}
-			ids, err := db.ScanIDs(rows)
+			ids, err := scanIDs(rows)
 			if err != nil {
 				return nil, err
 			}

@@ -30,7 +30,7 @@ func TestScanIDsReportsACutShortRead(t *testing.T) {
 			t.Fatalf("no first row: %v", rows.Err())
 		}
 		cancel()
-		ids, err := db.ScanIDs(rows)
+		ids, err := scanIDs(rows)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("a read cut short: got %d ids and error %v, want context.Canceled", len(ids), err)
 		}

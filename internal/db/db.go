@@ -598,19 +598,3 @@ func PathUpper(prefix string) string {
 	b[len(b)-1]++
 	return string(b)
 }
-
-// ScanIDs reads a one-column result of ids and closes it. An error that
-// ends the loop early (a dropped connection, a cancelled context) is
-// returned, not taken for the end of the list.
-func ScanIDs(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}

@@ -374,11 +374,27 @@ func (o *Outbox) claim(ctx context.Context) ([]int64, error) {
 		if err != nil {
 			return err
 		}
-		ids, err = db.ScanIDs(rows)
+		ids, err = scanIDs(rows)
 		return err
 	})
 	slices.Sort(ids)
 	return ids, err
+}
+
+// scanIDs reads the claimed ids and closes rows. An error that
+// ends the loop early (a dropped connection, a cancelled context) is
+// returned, not taken for the end of the list.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // job is a claimed copy with its recipient and message.
