@@ -62,7 +62,7 @@
     }
     function say(msg) { status.textContent = msg; }
     function show(p) {
-      $('[data-patrol-points]', root).textContent = String(st ? st.recorded : 0);
+      $('[data-patrol-points]', root).textContent = String(st ? st.recorded : (p ? p.points : 0));
       $('[data-patrol-queued]', root).textContent = String(st ? st.queue.length : 0);
       if (p) {
         $('[data-patrol-distance]', root).textContent = Math.round(p.distance_m) + ' m';
@@ -175,6 +175,7 @@
           if (!r.ok && r.status !== 404) { say(t('failed', errorText(r.j))); return; }
           stopWatch();
           var p = r.j;
+          root.setAttribute('data-recorded', String(st.recorded));
           st = null;
           save();
           show(r.ok ? p : null);
