@@ -123,6 +123,35 @@ func TestUrbanLoopTellsTheNextActor(t *testing.T) {
 // (422) and stores nothing; a good one is stored and shown checked.
 func TestNotificationSettingsForm(t *testing.T) {
 	app := startApp(t, "demo", dataArgs(t, "sqlite"))
+	send := inboxFormClient(t, app, "demo-street")
+	var page string
+	_, page = send("GET", "/inbox", nil)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `action="/inbox/settings"`) {
+		t.Fatal("no settings form on the inbox page")
+	}
+	code, page := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"25:00"}, "quiet_to": {"07:00"}})
+	if code != 422 || !strings.Contains(page, "请按 时:分 填写") {
+		t.Errorf("bad time: %d, want 422 with the field's message", code)
+	}
+	_, page = send("GET", "/inbox", nil)
+	if strings.Contains(page, `value="sms" checked`) {
+		t.Error("the bad form was stored")
+	}
+	if code, _ := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"22:00"}, "quiet_to": {"07:00"}}); code != 303 {
+		t.Errorf("good form: %d, want 303 to the inbox", code)
+	}
+	_, page = send("GET", "/inbox", nil)
+	if !strings.Contains(page, `value="sms" checked`) || !strings.Contains(page, `value="22:00"`) {
+		t.Error("the stored settings are not shown")
+	}
+}
+
+// inboxFormClient signs username in through the login form, in a client
+// with cookies, and returns how to send it a request (a form when form is
+// set), answering the status and the body.
+func inboxFormClient(t *testing.T, app *testApp, username string) func(method, path string, form url.Values) (int, string) {
+	t.Helper()
 	c := browser(t)
 	send := func(method, path string, form url.Values) (int, string) {
 		t.Helper()
@@ -147,27 +176,8 @@ func TestNotificationSettingsForm(t *testing.T) {
 	if m == nil {
 		t.Fatal("no CSRF token on the login form")
 	}
-	if code, _ := send("POST", "/login", url.Values{"username": {"demo-street"}, "password": {"whistle-demo"}, "csrf_token": {m[1]}, "next": {"/inbox"}}); code != 303 {
+	if code, _ := send("POST", "/login", url.Values{"username": {username}, "password": {"whistle-demo"}, "csrf_token": {m[1]}, "next": {"/inbox"}}); code != 303 {
 		t.Fatalf("login: %d", code)
 	}
-	_, page = send("GET", "/inbox", nil)
-	m = csrfRE.FindStringSubmatch(page)
-	if m == nil || !strings.Contains(page, `action="/inbox/settings"`) {
-		t.Fatal("no settings form on the inbox page")
-	}
-	code, page := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"25:00"}, "quiet_to": {"07:00"}})
-	if code != 422 || !strings.Contains(page, "请按 时:分 填写") {
-		t.Errorf("bad time: %d, want 422 with the field's message", code)
-	}
-	_, page = send("GET", "/inbox", nil)
-	if strings.Contains(page, `value="sms" checked`) {
-		t.Error("the bad form was stored")
-	}
-	if code, _ := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"sms"}, "quiet_from": {"22:00"}, "quiet_to": {"07:00"}}); code != 303 {
-		t.Errorf("good form: %d, want 303 to the inbox", code)
-	}
-	_, page = send("GET", "/inbox", nil)
-	if !strings.Contains(page, `value="sms" checked`) || !strings.Contains(page, `value="22:00"`) {
-		t.Error("the stored settings are not shown")
-	}
+	return send
 }

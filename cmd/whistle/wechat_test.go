@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -115,5 +116,37 @@ func TestWeChatThroughTheServer(t *testing.T) {
 			t.Fatalf("no template message opening %s; WeChat got %d messages", want, n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWeChatSettingsForm (issue 15, Build 1): with WeChat on offer the
+// inbox page's settings form asks for the openid; a bad one is an error on
+// that field (422) and stores nothing; a good one is stored and shown
+// masked, and saving the form again with the masked value keeps it.
+func TestWeChatSettingsForm(t *testing.T) {
+	const openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+	app := startApp(t, "demo", dataArgs(t, "sqlite"), "--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s", "--wechat-template", "TPL")
+	send := inboxFormClient(t, app, "demo-street")
+	_, page := send("GET", "/inbox", nil)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `name="openid"`) || !strings.Contains(page, `value="wechat"`) {
+		t.Fatal("no openid field or WeChat channel on the settings form")
+	}
+	code, page := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"wechat"}, "openid": {"not an openid"}})
+	if code != 422 || !strings.Contains(page, "微信 openid 格式不正确") {
+		t.Errorf("bad openid: %d, want 422 with the field's message", code)
+	}
+	if _, page = send("GET", "/inbox", nil); strings.Contains(page, `value="wechat" checked`) {
+		t.Error("the bad form was stored")
+	}
+	masked := "oUp*********************eS6o"
+	for _, v := range []string{openid, masked} {
+		if code, _ := send("POST", "/inbox/settings", url.Values{"csrf_token": {m[1]}, "channel": {"wechat"}, "openid": {v}}); code != 303 {
+			t.Errorf("good form with %s: %d, want 303 to the inbox", v, code)
+		}
+		_, page = send("GET", "/inbox", nil)
+		if !strings.Contains(page, `value="wechat" checked`) || !strings.Contains(page, `value="`+masked+`"`) || strings.Contains(page, openid) {
+			t.Errorf("after saving %s: want wechat checked and the openid shown masked only", v)
+		}
 	}
 }
