@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -194,7 +195,7 @@ func matrix() map[string]spec {
 	}
 	open311Key := func(f *authzFixture) string { return f.apiKey }
 
-	return map[string]spec{
+	m := map[string]spec{
 		// Operations.
 		"GET /healthz": pub(get("/healthz")),
 		"GET /readyz":  pub(get("/readyz")),
@@ -590,6 +591,8 @@ func matrix() map[string]spec {
 			}},
 		"GET /static/": pub(get("/static/whistle.css")),
 	}
+	maps.Copy(m, registryMatrix())
+	return m
 }
 
 // uncovered lists the registered routes without an expectation, and the
@@ -784,6 +787,7 @@ type authzFixture struct {
 	open311Token string
 	otherGeoJSON []byte
 	secrets      []string
+	reg          *registryFixture
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -969,6 +973,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	for _, tg := range []target{in, out, other} {
 		f.disputes[tg], f.hazards[tg] = f.newDispute(tg), f.newHazard(tg)
 	}
+	f.plantRegistry()
 	return f
 }
 

@@ -427,7 +427,10 @@ type wired struct {
 	outbox   *notify.Outbox
 	// patrols keeps the grid workers' patrols; serve prunes it hourly.
 	patrols *patrol.Store
-	stop    []func()
+	// registry is the grid's base data; other modules add to it
+	// (registry.Store.UseVisits).
+	registry *registry.Store
+	stop     []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -589,7 +592,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
-	w.srv, err = web.NewServer(web.Deps{Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.registry = registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions, Cases: cases})
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

@@ -54,7 +54,7 @@ func (s *Store) AddBuilding(ctx context.Context, sc account.Scope, actor audit.A
 	}
 	path := pathOf(loc)
 	if !sc.Covers(path) {
-		return nil, invalid().Field("lat", "registry.err.outside_scope").Field("lng", "registry.err.outside_scope")
+		return nil, outOfScope("lat", "registry.err.outside_scope").Field("lng", "registry.err.outside_scope")
 	}
 	var id int64
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
@@ -160,12 +160,12 @@ func (s *Store) AddHouse(ctx context.Context, sc account.Scope, actor audit.Acto
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		b, err := s.building(ctx, tx, sc, in.BuildingID)
 		if err != nil {
-			return invalid().Field("building_id", keyBuildingNotFound, in.BuildingID)
+			return outOfScope("building_id", keyBuildingNotFound, in.BuildingID)
 		}
 		var landlord any
 		if in.LandlordID != 0 {
 			if _, err := s.personIn(ctx, tx, sc, in.LandlordID); err != nil {
-				return invalid().Field("landlord_id", keyPersonNotFound, in.LandlordID)
+				return outOfScope("landlord_id", keyPersonNotFound, in.LandlordID)
 			}
 			landlord = in.LandlordID
 		}

@@ -59,7 +59,7 @@ func (s *Store) placeOrg(ctx context.Context, q rowQuerier, sc account.Scope, in
 	if in.HouseID != 0 {
 		h, err := s.house(ctx, q, sc, in.HouseID)
 		if err != nil {
-			return "", invalid().Field("house_id", keyHouseNotFound, in.HouseID)
+			return "", outOfScope("house_id", keyHouseNotFound, in.HouseID)
 		}
 		if in.GridCode == "" {
 			in.GridCode = h.GridCode
@@ -67,7 +67,7 @@ func (s *Store) placeOrg(ctx context.Context, q rowQuerier, sc account.Scope, in
 	}
 	path, err := s.gridPath(sc, in.GridCode)
 	if err != nil {
-		return "", invalid().Field("grid_code", keyGridNotFound, in.GridCode)
+		return "", outOfScope("grid_code", keyGridNotFound, in.GridCode)
 	}
 	return path, nil
 }

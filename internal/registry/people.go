@@ -79,7 +79,7 @@ func (s *Store) AddPerson(ctx context.Context, sc account.Scope, actor audit.Act
 		if in.HouseID != 0 {
 			h, err := s.house(ctx, tx, sc, in.HouseID)
 			if err != nil {
-				return errs.E(errs.Invalid, "error.invalid").Field("house_id", keyHouseNotFound, in.HouseID)
+				return outOfScope("house_id", keyHouseNotFound, in.HouseID)
 			}
 			if in.GridCode == "" {
 				in.GridCode = h.GridCode
@@ -87,7 +87,7 @@ func (s *Store) AddPerson(ctx context.Context, sc account.Scope, actor audit.Act
 		}
 		path, err := s.gridPath(sc, in.GridCode)
 		if err != nil {
-			return errs.E(errs.Invalid, "error.invalid").Field("grid_code", keyGridNotFound, in.GridCode)
+			return outOfScope("grid_code", keyGridNotFound, in.GridCode)
 		}
 		id, err = tx.InsertID(ctx, `INSERT INTO reg_people (`+personWrite+`) VALUES `+db.Placeholders(db.Postgres, 1, personWidth)+
 			` ON CONFLICT (id_number) DO NOTHING RETURNING id`, in.args(path, tx.Now())...)
@@ -158,7 +158,7 @@ func (s *Store) UpdatePerson(ctx context.Context, sc account.Scope, actor audit.
 		}
 		path, err := s.gridPath(sc, in.GridCode)
 		if err != nil {
-			return errs.E(errs.Invalid, "error.invalid").Field("grid_code", keyGridNotFound, in.GridCode)
+			return outOfScope("grid_code", keyGridNotFound, in.GridCode)
 		}
 		oldIn := old.input()
 		changes := diff(oldIn.values(), in.values())

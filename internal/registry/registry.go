@@ -341,6 +341,29 @@ const (
 
 func notFound(key string, args ...any) *errs.Error { return errs.E(errs.NotFound, key, args...) }
 
+// outOfScope is the answer to a write naming a record or grid the scope
+// does not cover: NotFound (404) as for a read, with the field named so
+// that a form can show it.
+func outOfScope(field, key string, args ...any) *errs.Error {
+	return errs.E(errs.NotFound, key, args...).Field(field, key, args...)
+}
+
+// ScopeOf is a user's scope over the registry: the region scope of grid
+// workers, community and street staff, leaders and administrators. Other
+// roles (residents, party members, department handlers) see nothing, so
+// every registry call answers them NotFound.
+func ScopeOf(u *account.User) account.Scope {
+	if u == nil {
+		return account.Scope{}
+	}
+	for _, r := range []account.Role{account.GridWorker, account.CommunityStaff, account.StreetStaff, account.Leader, account.Admin} {
+		if u.Has(r) {
+			return account.Scope{RegionPath: account.ScopeOf(u).RegionPath}
+		}
+	}
+	return account.Scope{}
+}
+
 // denied is the answer to a scope that sees nothing: the lists are 404.
 func denied() *errs.Error { return notFound(keyGridNotFound, "") }
 

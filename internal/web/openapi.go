@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -99,6 +100,7 @@ func apiTags() []apiTag {
 		{"sla", "Time limits and statistics", "时限与统计"},
 		{"stats", "Command-centre statistics", "指挥中心统计"},
 		{"patrols", "Patrols and GPS tracks", "巡查与轨迹"},
+		{"registry", "Grid base data: people, houses, organisations", "网格基础数据：人、房、单位"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
@@ -122,7 +124,7 @@ func apiOperations() []apiOp {
 	start := query("start_date", "string", "W3C date-time with a zone; the window may span at most 90 days.", "带时区的 W3C 时间；时间窗最长 90 天。")
 	end := query("end_date", "string", "W3C date-time with a zone (inclusive).", "带时区的 W3C 时间（含）。")
 	statsRegion := query("region", "string", "Region code in the caller's scope (default: the caller's own node); 404 outside the scope.", "数据范围内的区划代码（默认本人所属节点）；范围外为 404。")
-	return []apiOp{
+	return append([]apiOp{
 		// Session and identity.
 		{Method: "POST", Path: "/api/v1/session", Tag: "session", Summary: "Log in and get a bearer token", SummaryZH: "登录并获取令牌",
 			Auth: docPublic, Body: "Login", Result: "Session", Errors: []int{401, 422, 429}},
@@ -414,7 +416,7 @@ func apiOperations() []apiOp {
 				form("status", true, "Extended status in upper case, e.g. FIXED.", "大写扩展状态，如 FIXED。"), form("updated_datetime", true, "W3C date-time with a zone.", "带时区的 W3C 时间。"),
 				form("description", true, "Public text, stored as the step's note.", "公开说明，作为该步骤的备注。"), form("account_id", false, "Echoed in the answer.", "在应答中原样返回。")},
 			Media: mediaOpen311, Result: "Open311UpdateReceipts", Errors: []int{403, 404, 429}},
-	}
+	}, registryOperations()...)
 }
 
 // formatSuffix marks a path that stands for its .json and .xml routes.
@@ -692,7 +694,7 @@ func apiSchemas() map[string]any {
 		"service_notice": "string", "requested_datetime": map[string]any{"type": "string", "format": "date-time"},
 		"updated_datetime": "string", "expected_datetime": "string", "address": "string", "address_id": "string", "zipcode": "string",
 		"lat": "number", "long": "number", "media_url": "string"}, "service_request_id", "status", "requested_datetime")
-	return map[string]any{
+	schemas := map[string]any{
 		"Error": obj(map[string]any{"error": obj(map[string]any{"code": "string", "message": "string",
 			"fields": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}}, "code", "message")}, "error"),
 		"Login": obj(map[string]any{"username": "string", "password": "string"}, "username", "password"),
@@ -835,6 +837,8 @@ func apiSchemas() map[string]any {
 		"Open311Updates":        arrayOf(obj(map[string]any{"update_id": "string", "service_request_id": "string", "status": "string", "updated_datetime": "string", "description": "string", "media_url": "string", "external_status_code": "string"}, "update_id", "service_request_id", "status", "updated_datetime", "description", "media_url")),
 		"Open311UpdateReceipts": arrayOf(obj(map[string]any{"update_id": "string", "account_id": "string"}, "update_id")),
 	}
+	maps.Copy(schemas, registrySchemas())
+	return schemas
 }
 
 // apiOpenAPI serves the OpenAPI document.

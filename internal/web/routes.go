@@ -62,6 +62,7 @@ type features struct {
 	workflows  *workflowAPI
 	wfPages    *workflowPages
 	docs       *docsHandlers
+	registry   *registryAPI
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -92,6 +93,7 @@ func (s *Server) features() features {
 		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
 		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
+		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts},
 	}
 }
 
@@ -207,6 +209,22 @@ func (s *Server) registerRoutes() {
 	s.handle("DELETE /api/v1/calendar/days/{date}", needs(account.PermSLAWrite), f.sla.apiCalendarDeleteDay)
 	s.handle("PUT /api/v1/calendar/hours", needs(account.PermSLAWrite), f.sla.apiCalendarSetHours)
 	s.handle("POST /api/v1/calendar/import", needs(account.PermSLAWrite), f.sla.apiCalendarImport)
+
+	// The grid's base data (people, houses, organisations): logged-in
+	// callers, registry.ScopeOf deciding the rest (404 outside it).
+	s.handle("GET /api/v1/people", authed, f.registry.apiPeople)
+	s.handle("POST /api/v1/people", authed, f.registry.apiPersonAdd)
+	s.handle("GET /api/v1/people/{id}", authed, f.registry.apiPerson)
+	s.handle("PATCH /api/v1/people/{id}", authed, f.registry.apiPersonUpdate)
+	s.handle("POST /api/v1/people/{id}/houses", authed, f.registry.apiPersonLink)
+	s.handle("GET /api/v1/buildings", authed, f.registry.apiBuildings)
+	s.handle("POST /api/v1/buildings", authed, f.registry.apiBuildingAdd)
+	s.handle("GET /api/v1/houses", authed, f.registry.apiHouses)
+	s.handle("POST /api/v1/houses", authed, f.registry.apiHouseAdd)
+	s.handle("GET /api/v1/houses/{id}/residents", authed, f.registry.apiHouseResidents)
+	s.handle("GET /api/v1/organisations", authed, f.registry.apiOrganisations)
+	s.handle("POST /api/v1/organisations", authed, f.registry.apiOrganisationAdd)
+	s.handle("GET /api/v1/grids/{code}/summary", authed, f.registry.apiGridSummary)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)

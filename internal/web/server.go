@@ -35,6 +35,7 @@ import (
 	"whistle/internal/places"
 	"whistle/internal/ratelimit"
 	"whistle/internal/region"
+	"whistle/internal/registry"
 	"whistle/internal/sla"
 	"whistle/internal/stats"
 	"whistle/internal/workflow"
@@ -85,6 +86,9 @@ type Deps struct {
 	// Patrols keeps the grid workers' patrols and GPS tracks; nil answers
 	// 503 there.
 	Patrols *patrol.Store
+	// BaseData is the grid's base data registry (people, houses,
+	// organisations); nil answers 503.
+	BaseData *registry.Store
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

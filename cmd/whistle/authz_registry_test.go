@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/idcode"
+	"whistle/internal/registry"
+)
+
+// The registry's part of the authorization matrix (issue 16): grid
+// workers see their grid, community staff their community, street staff
+// their street, leaders and admins the district; residents, party members
+// and department handlers get 404 on everything.
+var (
+	seeRegIn    = []who{grid, community, street, leader, admin}
+	seeRegOut   = []who{leader, admin}
+	regTargets  = []target{in, out, other}
+	regSecretPh = "13905774321"
+)
+
+func regSees() map[target][]who { return map[target][]who{in: seeRegIn, out: seeRegOut, other: {}} }
+
+// registryFixture are the registry records the matrix names: a person, a
+// building, a house and an organisation in each target's grid.
+type registryFixture struct {
+	grid     map[target]string
+	person   map[target]int64
+	idNumber map[target]string
+	building map[target]int64
+	house    map[target]int64
+}
+
+// plantRegistry adds the registry records of each target; their phones
+// and identity numbers join the secrets no answer may show.
+func (f *authzFixture) plantRegistry() {
+	ctx := context.Background()
+	st, sc, sys := f.w.registry, account.SystemScope(), audit.System("authz test")
+	r := &registryFixture{grid: map[target]string{}, person: map[target]int64{}, idNumber: map[target]string{}, building: map[target]int64{},
+		house: map[target]int64{}}
+	for i, tg := range regTargets {
+		g := f.userRegion[tg]
+		r.grid[tg] = g
+		p := f.interior[g]
+		b, err := st.AddBuilding(ctx, sc, sys, registry.BuildingInput{Address: "矩阵路 " + strconv.Itoa(i+1) + " 号", Lat: p.Lat(), Lng: p.Lon()})
+		if err != nil {
+			f.t.Fatalf("building %s: %v", tg, err)
+		}
+		h, err := st.AddHouse(ctx, sc, sys, registry.HouseInput{BuildingID: b.ID, Unit: "1", Room: "101"})
+		if err != nil {
+			f.t.Fatalf("house %s: %v", tg, err)
+		}
+		id := idNumber(fmt.Sprintf("33030319700101%03d", 700+i))
+		person, err := st.AddPerson(ctx, sc, sys, registry.PersonInput{IDNumber: id, Name: "矩阵居民", Phone: regSecretPh, Status: registry.StatusResident,
+			GridCode: g, HouseID: h.ID, HouseRelation: registry.RelOwner})
+		if err != nil {
+			f.t.Fatalf("person %s: %v", tg, err)
+		}
+		r.building[tg], r.house[tg], r.person[tg], r.idNumber[tg] = b.ID, h.ID, person.ID, id
+		f.secrets = append(f.secrets, id)
+	}
+	f.secrets = append(f.secrets, regSecretPh)
+	f.reg = r
+}
+
+// creditCode is a fresh valid unified social credit code.
+func (f *authzFixture) creditCode() string {
+	s := fmt.Sprintf("91330303MA%07d", f.seq.Add(1))
+	return s + string(idcode.CreditCheck(s))
+}
+
+// registryMatrix is the registry's expectations, merged into matrix.
+func registryMatrix() map[string]spec {
+	scoped := func(req func(f *authzFixture, w who, t target) *http.Request) spec {
+		return spec{targets: regTargets, sees: regSees(), req: req}
+	}
+	get := func(path func(f *authzFixture, t target) string) spec {
+		return scoped(func(f *authzFixture, w who, t target) *http.Request { return f.request(w, "GET", path(f, t), nil, "") })
+	}
+	post := func(method string, path func(f *authzFixture, t target) string, body func(f *authzFixture, t target) any) spec {
+		return scoped(func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, method, path(f, t), body(f, t))
+		})
+	}
+	fixed := func(p string) func(*authzFixture, target) string {
+		return func(*authzFixture, target) string { return p }
+	}
+	person := func(suffix string) func(*authzFixture, target) string {
+		return func(f *authzFixture, t target) string {
+			return "/api/v1/people/" + strconv.FormatInt(f.reg.person[t], 10) + suffix
+		}
+	}
+	inGrid := func(base string) func(*authzFixture, target) string {
+		return func(f *authzFixture, t target) string { return base + "?grid=" + f.reg.grid[t] }
+	}
+	return map[string]spec{
+		"GET /api/v1/people": get(inGrid("/api/v1/people")),
+		"POST /api/v1/people": post("POST", fixed("/api/v1/people"), func(f *authzFixture, t target) any {
+			return map[string]any{"id_number": idNumber(fmt.Sprintf("33030319900101%03d", f.seq.Add(1)%1000)), "name": "矩阵新人",
+				"status": "lodging", "grid_code": f.reg.grid[t]}
+		}),
+		"GET /api/v1/people/{id}":   get(person("")),
+		"PATCH /api/v1/people/{id}": post("PATCH", person(""), func(*authzFixture, target) any { return map[string]any{"household_id": ""} }),
+		"POST /api/v1/people/{id}/houses": post("POST", person("/houses"), func(f *authzFixture, t target) any {
+			return map[string]any{"house_id": f.reg.house[t], "relation": "owner"}
+		}),
+		"GET /api/v1/buildings": get(inGrid("/api/v1/buildings")),
+		"POST /api/v1/buildings": post("POST", fixed("/api/v1/buildings"), func(f *authzFixture, t target) any {
+			p := f.interior[f.reg.grid[t]]
+			return map[string]any{"address": f.unique("矩阵楼"), "lat": p.Lat(), "lng": p.Lon()}
+		}),
+		"GET /api/v1/houses": get(inGrid("/api/v1/houses")),
+		"POST /api/v1/houses": post("POST", fixed("/api/v1/houses"), func(f *authzFixture, t target) any {
+			return map[string]any{"building_id": f.reg.building[t], "room": f.unique("r")}
+		}),
+		"GET /api/v1/houses/{id}/residents": get(func(f *authzFixture, t target) string {
+			return "/api/v1/houses/" + strconv.FormatInt(f.reg.house[t], 10) + "/residents"
+		}),
+		"GET /api/v1/organisations": get(inGrid("/api/v1/organisations")),
+		"POST /api/v1/organisations": post("POST", fixed("/api/v1/organisations"), func(f *authzFixture, t target) any {
+			return map[string]any{"credit_code": f.creditCode(), "name": f.unique("矩阵公司"), "address": "矩阵路 1 号", "grid_code": f.reg.grid[t]}
+		}),
+		"GET /api/v1/grids/{code}/summary": get(func(f *authzFixture, t target) string { return "/api/v1/grids/" + f.reg.grid[t] + "/summary" }),
+	}
+}
+
+// TestRegistryScope checks what the registry answers with a 200: each
+// caller finds exactly the planted people of their scope by identity
+// number, the grid summary counts them, and only the holders of
+// personal.unmask see a person in the clear, with the view audited.
+func TestRegistryScope(t *testing.T) {
+	f := newAuthzFixture(t)
+	client := &http.Client{Timeout: 30 * time.Second}
+	get := func(w who, path string, v any) int {
+		t.Helper()
+		resp, err := client.Do(f.request(w, "GET", path, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			readSome(resp)
+			return resp.StatusCode
+		}
+		jsonBody(t, resp, v)
+		return resp.StatusCode
+	}
+	for _, tg := range regTargets {
+		for _, w := range loggedIn {
+			sees := slices.Contains(regSees()[tg], w)
+			var list struct{ People []registry.Person }
+			code := get(w, "/api/v1/people?id_number="+url.QueryEscape(strings.ToLower(f.reg.idNumber[tg])), &list)
+			var ids []int64
+			for _, p := range list.People {
+				ids = append(ids, p.ID)
+			}
+			want := []int64(nil)
+			if sees {
+				want = []int64{f.reg.person[tg]}
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("GET /api/v1/people?id_number= as %s, target %s: got %v (%d), want %v", w, tg, ids, code, want)
+			}
+			var sum registry.GridSummary
+			code = get(w, "/api/v1/grids/"+f.reg.grid[tg]+"/summary", &sum)
+			if sees && (code != http.StatusOK || sum.People < 1 || sum.Houses < 1 || sum.GridCode != f.reg.grid[tg]) {
+				t.Errorf("summary of %s as %s: %d %+v", tg, w, code, sum)
+			}
+			if !sees && code != http.StatusNotFound {
+				t.Errorf("summary of %s as %s: got %d, want 404", tg, w, code)
+			}
+		}
+	}
+	// The case reported in the demo grid is open: the summary counts it.
+	var sum registry.GridSummary
+	if get(admin, "/api/v1/grids/"+f.reg.grid[in]+"/summary", &sum); sum.OpenCases < 1 {
+		t.Errorf("open cases of the demo grid: got %d, want at least 1", sum.OpenCases)
+	}
+	// Unmasking: community and street staff and admins (personal.unmask).
+	path := "/api/v1/people/" + strconv.FormatInt(f.reg.person[in], 10) + "?unmask=1"
+	for _, w := range seeRegIn {
+		var p registry.Person
+		get(w, path, &p)
+		mayUnmask := w == community || w == street || w == admin
+		if got := p.IDNumber == f.reg.idNumber[in] && !p.Masked; got != mayUnmask {
+			t.Errorf("GET %s as %s: clear %v (%s), want %v", path, w, got, p.IDNumber, mayUnmask)
+		}
+	}
+	n, err := audit.NewLog(f.w.app.db).Count(context.Background(), audit.Filter{Action: account.ActionUnmask, Q: "person:" + strconv.FormatInt(f.reg.person[in], 10)})
+	if err != nil || n != 3 {
+		t.Errorf("unmask audit entries: got %d, %v; want 3", n, err)
+	}
+}
