@@ -560,7 +560,7 @@ func matrix() map[string]spec {
 		"POST /admin/dicts/{type}/items": perm(adminOnly, form("/admin/dicts/case_source/items", func(f *authzFixture) url.Values {
 			return url.Values{"code": {"form" + strconv.Itoa(int(f.seq.Add(1)))}, "label": {"矩阵测试"}}
 		})),
-		"POST /admin/dicts/{type}/items/{code}": perm(adminOnly, form("/admin/dicts/case_source/items/grid", func(*authzFixture) url.Values {
+		"POST /admin/dicts/{type}/items/{code}": perm(adminOnly, form("/admin/dicts/case_source/items/grid_patrol", func(*authzFixture) url.Values {
 			return url.Values{"label": {"网格员巡查"}, "label_en": {"Grid patrol"}, "sort": {"30"}, "enabled": {"1"}}
 		})),
 		"GET /admin/sla":       perm(adminOnly, get("/admin/sla")),

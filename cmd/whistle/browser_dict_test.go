@@ -35,5 +35,16 @@ func TestBrowserDicts(t *testing.T) {
 	phone := s.as(t, "demo-admin", 390, 844)
 	phone.open("/admin/dicts?type=case_source")
 	phone.waitText("h1", "字典管理")
+	// Usable on a phone: nothing wider than the screen, and axe-core finds
+	// no serious or critical violation.
+	phone.noOverflow("/admin/dicts at 390 px")
+	// Each item is a card: its label field is wide enough to read, and
+	// its save button is on screen.
+	if got := eval[[]float64](phone, `(function(){var i=document.querySelector('`+label+`').getBoundingClientRect(),b=document.querySelector('form#e-visit button').getBoundingClientRect();return [i.width, b.right]})()`); got[0] < 120 || got[1] > 390 {
+		t.Errorf("/admin/dicts at 390 px: the label field is %.0f px wide (want ≥ 120) and the save button ends at %.0f px (want ≤ 390)", got[0], got[1])
+	}
+	if v := phone.axe(axeScript(t)); len(v) > 0 {
+		t.Errorf("/admin/dicts at 390 px: %d serious or critical violations:\n  %s", len(v), strings.Join(v, "\n  "))
+	}
 	phone.docShot("phone", "dicts-390.png")
 }

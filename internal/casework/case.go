@@ -18,11 +18,14 @@ const (
 	SourceStaff      = "staff"
 	SourceOpen311    = "open311"
 	SourceSensor     = "sensor"
+	// SourceVisit is a walk-in (来访): a resident came to the office and
+	// staff registered the case.
+	SourceVisit = "visit"
 )
 
 // Sources lists the valid sources.
 func Sources() []string {
-	return []string{SourceResident, SourceGridPatrol, SourceHotline, SourceStaff, SourceOpen311, SourceSensor}
+	return []string{SourceResident, SourceGridPatrol, SourceHotline, SourceVisit, SourceStaff, SourceOpen311, SourceSensor}
 }
 
 // Case is a reported problem and where it stands.

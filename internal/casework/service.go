@@ -321,7 +321,7 @@ func allowedSource(c Caller, src string) bool {
 		return true
 	}
 	switch src {
-	case SourceStaff, SourceHotline, SourceGridPatrol, SourceResident:
+	case SourceStaff, SourceHotline, SourceVisit, SourceGridPatrol, SourceResident:
 		return true
 	}
 	return false

@@ -17,6 +17,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 )
 
 // Type is a dictionary: a named list of items.
@@ -36,6 +37,15 @@ type Item struct {
 	LabelEN string `json:"label_en"`
 	Sort    int    `json:"sort"`
 	Enabled bool   `json:"enabled"`
+}
+
+// LabelIn is the item's label in lang: the English label in English when
+// there is one, the Chinese label otherwise.
+func (it Item) LabelIn(lang i18n.Lang) string {
+	if lang == i18n.EN && it.LabelEN != "" {
+		return it.LabelEN
+	}
+	return it.Label
 }
 
 // Patch changes an item; nil members stay unchanged.
@@ -94,20 +104,40 @@ func (s *Store) Get(ctx context.Context, typ string) (_ *Type, err error) {
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT code, label, label_en, sort, enabled FROM dict_items WHERE type_code = $1 ORDER BY sort, code`, typ)
+	if t.Items, err = s.items(ctx, typ, false); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Active returns the enabled items of the dictionary typ in display order:
+// the options of the forms that use it.
+func (s *Store) Active(ctx context.Context, typ string) (_ []Item, err error) {
+	defer errs.Wrapf(&err, "dict.Store.Active(%s)", typ)
+	return s.items(ctx, typ, true)
+}
+
+// items returns the items of typ in display order, only the enabled ones
+// when active is set.
+func (s *Store) items(ctx context.Context, typ string, active bool) ([]Item, error) {
+	q := `SELECT code, label, label_en, sort, enabled FROM dict_items WHERE type_code = $1`
+	if active {
+		q += ` AND enabled`
+	}
+	rows, err := s.db.Query(ctx, q+` ORDER BY sort, code`, typ)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
 	defer rows.Close()
-	t.Items = []Item{}
+	out := []Item{}
 	for rows.Next() {
 		var it Item
 		if err := rows.Scan(&it.Code, &it.Label, &it.LabelEN, &it.Sort, &it.Enabled); err != nil {
 			return nil, db.Translate(err)
 		}
-		t.Items = append(t.Items, it)
+		out = append(out, it)
 	}
-	return &t, db.Translate(rows.Err())
+	return out, db.Translate(rows.Err())
 }
 
 func checkItem(e *errs.Error, it *Item) {

@@ -14,6 +14,7 @@ import (
 	"whistle/internal/db/dbtest"
 	"whistle/internal/dict"
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 )
 
 var actor = audit.System("test")
@@ -45,8 +46,17 @@ func TestSeededTypes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ty.Items) != 4 || ty.Items[0].Code != "hotline" || ty.Items[0].Label != "12345热线" || !ty.Items[0].Enabled {
-			t.Errorf("case_source items: got %+v, want hotline 12345热线 enabled first of 4", ty.Items)
+		if len(ty.Items) != 7 || ty.Items[0].Code != "hotline" || ty.Items[0].Label != "12345热线" || !ty.Items[0].Enabled {
+			t.Errorf("case_source items: got %+v, want hotline 12345热线 enabled first of 7", ty.Items)
+		}
+		// Migration 0031: the case sources are casework's, so that the
+		// forms can offer them (web's sourceOptions).
+		var codes []string
+		for _, it := range ty.Items {
+			codes = append(codes, it.Code)
+		}
+		if got, want := strings.Join(codes, " "), "hotline resident grid_patrol visit staff open311 sensor"; got != want {
+			t.Errorf("case_source codes: got %s, want %s", got, want)
 		}
 		if _, err := s.Get(context.Background(), "nope"); errs.CodeOf(err) != errs.NotFound {
 			t.Errorf("Get(nope): got %v, want NotFound", err)
@@ -62,7 +72,7 @@ func TestAddItem(t *testing.T) {
 		code   errs.Code
 		fields []string
 	}{
-		{"ok", "case_source", dict.Item{Code: "wechat", Label: " 微信公众号 ", LabelEN: "WeChat", Sort: 50}, "", nil},
+		{"ok", "case_source", dict.Item{Code: "wechat", Label: " 微信公众号 ", LabelEN: "WeChat", Sort: 80}, "", nil},
 		{"duplicate code", "case_source", dict.Item{Code: "hotline", Label: "热线"}, errs.Conflict, []string{"code"}},
 		{"unknown type", "nope", dict.Item{Code: "x", Label: "x"}, errs.NotFound, nil},
 		{"bad code and blank label", "case_source", dict.Item{Code: "Bad Code", Label: "  "}, errs.Invalid, []string{"code", "label"}},
@@ -154,6 +164,44 @@ func TestUpdateItem(t *testing.T) {
 		}
 		if got := auditCount(t, d, "dict.item.update"); got != 1 {
 			t.Errorf("audit entries after refusals: got %d, want 1", got)
+		}
+	})
+}
+
+// TestActive: the options of a form are the enabled items in display
+// order, each labelled in the language asked for.
+func TestActive(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)), func(t *testing.T, d *db.DB) {
+		s := dict.NewStore(d)
+		ctx := context.Background()
+		off, first := false, 1
+		if _, err := s.UpdateItem(ctx, actor, "case_source", "visit", dict.Patch{Enabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateItem(ctx, actor, "case_source", "sensor", dict.Patch{Sort: &first}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddItem(ctx, actor, "case_source", dict.Item{Code: "wechat", Label: "微信公众号", Sort: 15}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := s.Active(ctx, "case_source")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zh, en []string
+		for _, it := range items {
+			zh = append(zh, it.LabelIn(i18n.ZH))
+			en = append(en, it.LabelIn(i18n.EN))
+		}
+		if got, want := strings.Join(zh, ","), "物联感知,12345热线,微信公众号,居民上报,网格员巡查,工作人员代报,Open311 接口"; got != want {
+			t.Errorf("active in zh: got %s, want %s", got, want)
+		}
+		// An item without an English label shows its Chinese one.
+		if got, want := strings.Join(en, ","), "Sensor,12345 hotline,微信公众号,Resident report,Grid patrol,Reported by staff,Open311"; got != want {
+			t.Errorf("active in en: got %s, want %s", got, want)
+		}
+		if items, err := s.Active(ctx, "nope"); err != nil || len(items) != 0 {
+			t.Errorf("Active(nope): got %v, %v; want none", items, err)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
+	"whistle/internal/dict"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
 	"whistle/internal/patrol"
@@ -101,6 +102,9 @@ type caseHandlers struct {
 	// Patrols links a grid worker's report to their running patrol; nil
 	// links none.
 	Patrols *patrol.Store
+	// Dicts holds the case_source dictionary the forms' source options
+	// come from (sourceOptions).
+	Dicts *dict.Store
 }
 
 // caseView renders a case for a caller in its data scope. Personal data:

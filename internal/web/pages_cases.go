@@ -333,8 +333,8 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 	if d.Regions, err = regionOptions(ctx, s.Regions, u); err != nil {
 		return nil, err
 	}
-	for _, src := range casework.Sources() {
-		d.Sources = append(d.Sources, option{Value: src, Label: s.Catalog.T(lang, "source."+src)})
+	if d.Sources, err = s.sourceOptions(ctx, lang, func(string) bool { return true }); err != nil {
+		return nil, err
 	}
 	d.CanBulk = ff.Queue == "to_dispatch" && (u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Admin))
 	if d.CanBulk {

@@ -1,13 +1,17 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
+	"whistle/internal/casework"
 	"whistle/internal/dict"
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 )
 
 type dictPage struct {
@@ -116,4 +120,31 @@ func (s *dictAPI) pageAdminDictItemUpdate(w http.ResponseWriter, r *http.Request
 		return s.showDicts(w, r, status, typ, nil, fs, code)
 	}
 	return s.redirect(w, r, "/admin/dicts?type="+url.QueryEscape(typ)+"&done=1")
+}
+
+// sourceOptions are the case sources a form offers, those that ok allows:
+// the enabled items of the case_source dictionary that casework knows, in
+// the dictionary's order and with its labels in lang, so that a district
+// renames, orders or retires them without a release. Without a dictionary
+// store they are casework's sources with the catalogue's labels.
+func (s *caseHandlers) sourceOptions(ctx context.Context, lang i18n.Lang, ok func(string) bool) ([]option, error) {
+	var out []option
+	if s.Dicts == nil {
+		for _, src := range casework.Sources() {
+			if ok(src) {
+				out = append(out, option{Value: src, Label: s.Catalog.T(lang, "source."+src)})
+			}
+		}
+		return out, nil
+	}
+	items, err := s.Dicts.Active(ctx, "case_source")
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if slices.Contains(casework.Sources(), it.Code) && ok(it.Code) {
+			out = append(out, option{Value: it.Code, Label: it.LabelIn(lang)})
+		}
+	}
+	return out, nil
 }

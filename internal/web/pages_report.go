@@ -89,11 +89,16 @@ func (s *caseHandlers) pageReport(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	if d.Staff {
-		for _, src := range []string{casework.SourceGridPatrol, casework.SourceStaff, casework.SourceHotline, casework.SourceResident} {
-			if src == casework.SourceGridPatrol && !u.Has(account.GridWorker) {
-				continue
+		if d.Sources, err = s.sourceOptions(ctx, lang, func(src string) bool {
+			switch src {
+			case casework.SourceGridPatrol:
+				return u.Has(account.GridWorker)
+			case casework.SourceStaff, casework.SourceHotline, casework.SourceVisit, casework.SourceResident:
+				return true
 			}
-			d.Sources = append(d.Sources, option{Value: src, Label: s.Catalog.T(lang, "source."+src)})
+			return false
+		}); err != nil {
+			return err
 		}
 	}
 	title := "page.report.title"

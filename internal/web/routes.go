@@ -79,7 +79,7 @@ func (s *Server) features() features {
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
-			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols},
+			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols, Dicts: s.Dicts},
 		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
 		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
