@@ -169,11 +169,11 @@ func (nd NewDispute) validate(now time.Time, e *errs.Error) NewDispute {
 func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_ *Dispute, err error) {
 	defer errs.Wrapf(&err, "dispute.CreateDispute")
 	id, err := s.register(ctx, c, KindDispute, nd.Region, func(e *errs.Error) { nd = nd.validate(s.d.DB.Now(), e) },
-		func(tx *db.Tx, node *region.Node, def *workflow.Definition) (int64, map[string]any, error) {
+		func(tx *db.Tx, node *region.Node, district string, def *workflow.Definition) (int64, map[string]any, error) {
 			var id int64
 			if err := tx.QueryRow(ctx, `INSERT INTO disputes (district, region_code, region_path, type, title, description, status, workflow_version,
 				created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-				districtOf(node.Path), node.Code, node.Path, nd.Type, nd.Title, nd.Description, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id); err != nil {
+				district, node.Code, node.Path, nd.Type, nd.Title, nd.Description, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id); err != nil {
 				return 0, nil, db.Translate(err)
 			}
 			for _, p := range nd.Parties {
@@ -200,7 +200,7 @@ func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_
 // initial state and returns its id and the details of its first step,
 // which register records before starting the initial stage's clock.
 func (s *Service) register(ctx context.Context, c Caller, kind, code string, validate func(*errs.Error),
-	insert func(*db.Tx, *region.Node, *workflow.Definition) (int64, map[string]any, error)) (int64, error) {
+	insert func(*db.Tx, *region.Node, string, *workflow.Definition) (int64, map[string]any, error)) (int64, error) {
 	if !isStaff(c) {
 		return 0, errs.E(errs.NotFound, kind+".not_found")
 	}
@@ -214,14 +214,18 @@ func (s *Service) register(ctx context.Context, c Caller, kind, code string, val
 	if err != nil {
 		return 0, err
 	}
+	district, err := s.district(ctx, node.Path)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
 	err = s.d.DB.InTx(ctx, func(tx *db.Tx) error {
 		var data map[string]any
 		var err error
-		if id, data, err = insert(tx, node, def); err != nil {
+		if id, data, err = insert(tx, node, district, def); err != nil {
 			return err
 		}
-		it := &item{kind: kind, id: id, district: districtOf(node.Path), regionPath: node.Path, wfVersion: def.Version}
+		it := &item{kind: kind, id: id, district: district, regionPath: node.Path, wfVersion: def.Version}
 		if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: kind, SubjectID: id, Ref: kind + ":" + strconv.FormatInt(id, 10),
 			District: it.district, Action: "register", To: def.Initial, Actor: c.actor(), UserID: c.userID(), Data: data}); err != nil {
 			return err

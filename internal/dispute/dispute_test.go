@@ -41,6 +41,9 @@ func TestDisputeToAgreement(t *testing.T) {
 		if got, want := dp.Status, "registered"; got != want {
 			t.Fatalf("status %q, want %q", got, want)
 		}
+		if got, want := dp.District, "330303"; got != want {
+			t.Errorf("district %q, want %q", got, want)
+		}
 		if dp.StageDueAt == nil || dp.SLAState != "normal" {
 			t.Errorf("registered: stage due %v, sla %q; want the accept stage's limit", dp.StageDueAt, dp.SLAState)
 		}
@@ -98,6 +101,11 @@ func TestDisputeToAgreement(t *testing.T) {
 		}
 		if got, want := actions(f.events(t, dispute.KindDispute)), []string{"register", "accept", "session", "session", "agree", "revisit_due", "revisit"}; !slices.Equal(got, want) {
 			t.Errorf("feed %v, want %v", got, want)
+		}
+		for _, e := range f.events(t, dispute.KindDispute) {
+			if e.District != "330303" || e.SubjectID != dp.ID {
+				t.Errorf("event %s on %d in district %q, want dispute %d in 330303", e.Kind, e.SubjectID, e.District, dp.ID)
+			}
 		}
 		// The indicators of the grid and its community.
 		reg := indicator.New()

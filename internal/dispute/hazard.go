@@ -127,12 +127,12 @@ func (s *Service) CreateHazard(ctx context.Context, c Caller, nh NewHazard) (_ *
 		nh, source = nh.validate(e)
 		s.checkPlace(ctx, c, nh, e)
 	},
-		func(tx *db.Tx, node *region.Node, def *workflow.Definition) (int64, map[string]any, error) {
+		func(tx *db.Tx, node *region.Node, district string, def *workflow.Definition) (int64, map[string]any, error) {
 			var id int64
 			err := tx.QueryRow(ctx, `INSERT INTO hazards (district, region_code, region_path, type, title, description, place, source, visit_id, patrol_id,
 				org_id, house_id, status, workflow_version, created_by, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id`,
-				districtOf(node.Path), node.Code, node.Path, nh.Type, nh.Title, nh.Description, nh.Place, source, nh.VisitID, nh.PatrolID,
+				district, node.Code, node.Path, nh.Type, nh.Title, nh.Description, nh.Place, source, nh.VisitID, nh.PatrolID,
 				nh.OrgID, nh.HouseID, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id)
 			return id, map[string]any{"type": nh.Type, "region": node.Code, "source": source}, db.Translate(err)
 		})

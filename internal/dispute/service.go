@@ -231,16 +231,19 @@ func (s *Service) grid(ctx context.Context, c Caller, code string, bad *errs.Err
 	return n
 }
 
-// districtOf is the district code of a region path (its second code).
-func districtOf(path string) string {
-	codes := region.PathCodes(path)
-	if len(codes) >= 2 {
-		return codes[1]
+// district is the code of the district-level node on a grid's path (""
+// if the tree has none): the feed's events carry it.
+func (s *Service) district(ctx context.Context, path string) (string, error) {
+	refs, err := s.d.Regions.Ancestry(ctx, path)
+	if err != nil {
+		return "", err
 	}
-	if len(codes) == 1 {
-		return codes[0]
+	for _, r := range refs {
+		if r.Level == region.District {
+			return r.Code, nil
+		}
 	}
-	return ""
+	return "", nil
 }
 
 // cal is the working calendar, or nil.

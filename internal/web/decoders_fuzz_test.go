@@ -40,6 +40,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/dispute"
 	"whistle/internal/notify"
 	"whistle/internal/sla"
 	"whistle/internal/worldtest"
@@ -77,8 +78,12 @@ func newDecoderWorld(tb testing.TB) *decoderWorld {
 	}
 	wt.Cases.UseDeadlines(eng)
 	st := wt.AddStats(tb, eng.Calendar)
+	disputes, err := dispute.NewService(ctx, dispute.Deps{DB: d, Regions: wt.Regions, Accounts: wt.Accounts, Workflows: wt.Cases.WorkflowStore(), Logger: logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions, Cases: wt.Cases, Categories: wt.Categories, SLA: eng, Stats: st,
-		Logger: logger})
+		Disputes: disputes, Logger: logger})
 	fw := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
 	w := &decoderWorld{fuzzWorld: fw, w: wt, eng: eng, db: d, sys: casework.Caller{System: true}, user: map[string]*account.User{}}
 	for _, u := range users {
