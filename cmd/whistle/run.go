@@ -520,7 +520,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	w.stop = append(w.stop, func() {
 		cases.Close()
 		st := cases.WriterStats()
-		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String())
+		a.logger.Info("group commit", "batches", st.Batches, "writes", st.Writes, "busy", st.Busy.String(), "commit", st.Commit.String(),
+			"round_trips", st.Trips, "reserves", st.Reserves)
 	})
 	// Time limits: the engine is the case service's deadline computation,
 	// which casework calls in every change's transaction; its scheduler

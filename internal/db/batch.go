@@ -38,6 +38,11 @@ type BatchStats struct {
 	Commit  time.Duration // of which committing
 	// Reserves counts the ReserveFunc calls (one per key and batch).
 	Reserves int64
+	// Trips counts the round trips inside the batch transactions on
+	// PostgreSQL: each pipeline sent (its BEGIN, queued statements, a
+	// Deferred flush, its COMMIT) and each statement run at once. The
+	// reservations before them are not counted.
+	Trips int64
 }
 
 // Stats returns the counters so far.
@@ -261,18 +266,35 @@ func (b *Batcher) run(batch []*batchJob) {
 	// One instant for the reservations and the transaction, so that a
 	// number's day is its write's day.
 	now := b.db.Now()
+	// One id of each table a write inserts into (Tx.Insert), reserved
+	// before the transaction, at the same time as the numbers, so that
+	// the writes' statements need no answer and go in one pipeline.
+	var ids map[string][]int64
+	var idsDone chan struct{}
+	if tables := b.db.idTables(); len(tables) > 0 {
+		idsDone = make(chan struct{})
+		go func() {
+			defer close(idsDone)
+			// On failure each Insert takes its id itself.
+			ids, _ = b.db.takeIDs(context.Background(), tables, len(batch))
+		}()
+	}
 	if b.reserve != nil {
-		if batch = b.reserveFor(batch, now); len(batch) == 0 {
-			return
-		}
+		batch = b.reserveFor(batch, now)
+	}
+	if idsDone != nil {
+		<-idsDone
+	}
+	if len(batch) == 0 {
+		b.db.giveBackIDs(ids)
+		return
 	}
 	var bodyDone time.Time
 	errs := make([]error, len(batch))
 	failed := errors.New("a write failed")
-	// One id of each table a write inserts into, reserved before the
-	// transaction (PostgreSQL, Tx.Insert): the writes' statements need no
-	// answer and go in one pipeline.
-	err := b.db.inTxAt(context.Background(), now, len(batch), func(tx *Tx) error {
+	var txs []*Tx
+	err := b.db.inTxAt(context.Background(), now, ids, func(tx *Tx) error {
+		txs = append(txs, tx)
 		defer func() { bodyDone = time.Now() }()
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
@@ -283,15 +305,23 @@ func (b *Batcher) run(batch []*batchJob) {
 				return failed
 			}
 		}
-		// A failing flush cannot be pinned on one write: replay.
-		if err := tx.flushDeferred(context.Background()); err != nil {
+		// A failing flush cannot be pinned on one write: replay. On
+		// PostgreSQL its statements, and those the writes queued, go
+		// with the COMMIT.
+		if err := tx.queueDeferred(context.Background()); err != nil {
 			return failed
 		}
 		return nil
 	})
-	if errors.Is(err, failed) {
+	// A statement refused in the COMMIT's pipeline cannot be pinned on
+	// one write either; the COMMIT was skipped, so replaying is safe.
+	if errors.Is(err, failed) || (err != nil && len(txs) > 0 && txs[0].stmtFailed) {
 		errs = make([]error, len(batch))
-		err = b.db.inTxAt(context.Background(), now, len(batch), func(tx *Tx) error {
+		// The first transaction gave its ids back; the replay takes
+		// them again.
+		ids, _ = b.db.takeIDs(context.Background(), b.db.idTables(), len(batch))
+		err = b.db.inTxAt(context.Background(), now, ids, func(tx *Tx) error {
+			txs = append(txs, tx)
 			defer func() { bodyDone = time.Now() }()
 			return b.isolated(tx, batch, errs)
 		})
@@ -301,6 +331,9 @@ func (b *Batcher) run(batch []*batchJob) {
 	b.stats.Batches++
 	b.stats.Writes += int64(len(batch))
 	b.stats.Busy += end.Sub(start)
+	for _, tx := range txs {
+		b.stats.Trips += int64(tx.trips)
+	}
 	if !bodyDone.IsZero() {
 		b.stats.Commit += end.Sub(bodyDone)
 	}

@@ -248,9 +248,14 @@ func (d *DB) QueryRowUnsynced(ctx context.Context, q string, args ...any) *sql.R
 
 // Tx is a write transaction with a fixed "now".
 type Tx struct {
-	tx *sql.Tx
-	// conn, on PostgreSQL, is the connection tx runs on: a Deferred
-	// flush sends its statements through it in one pipeline.
+	// tx runs the statements: the *sql.Tx on SQLite; on PostgreSQL the
+	// connection itself, whose BEGIN and COMMIT are sent in the pipelines
+	// (see inTxAt).
+	tx session
+	// stx is the SQLite transaction (nil on PostgreSQL).
+	stx *sql.Tx
+	// conn, on PostgreSQL, is the connection tx runs on: queued
+	// statements and a Deferred flush go through it in pipelines.
 	conn *sql.Conn
 	now  time.Time
 	db   *DB
@@ -260,6 +265,14 @@ type Tx struct {
 	piped  []pipedStmt
 	// pipeErr is the error of a pipeline sent before a query.
 	pipeErr error
+	// trips counts the round trips to PostgreSQL (BatchStats.Trips).
+	trips int
+	// stmtFailed is set when a statement of a pipeline, not its COMMIT,
+	// failed (the batch then replays its writes one by one).
+	stmtFailed bool
+	// lastTag is the command tag of the last statement of the last
+	// pipeline (commit checks it).
+	lastTag string
 	// ids are the row ids reserved for this transaction, by table
 	// (PostgreSQL; see Insert); those left at its end go back to db.ids.
 	ids map[string][]int64
@@ -308,15 +321,25 @@ func (t *Tx) Defer(key any, mk func() Deferred) Deferred {
 }
 
 // flushDeferred runs and forgets the gathered Deferreds, and on
-// PostgreSQL sends the statements they queued in one pipeline.
+// PostgreSQL sends the statements they and the writes queued in one
+// pipeline.
 func (t *Tx) flushDeferred(ctx context.Context) error {
+	if err := t.queueDeferred(ctx); err != nil {
+		return err
+	}
+	return t.sync(ctx)
+}
+
+// queueDeferred runs and forgets the gathered Deferreds; on PostgreSQL
+// the statements they run with Exec stay queued (the commit sends them).
+func (t *Tx) queueDeferred(ctx context.Context) error {
 	ds := t.deferred
 	t.deferred = nil
-	if len(ds) == 0 {
-		return t.sync(ctx)
-	}
 	if t.pipeErr != nil {
 		return t.pipeErr
+	}
+	if len(ds) == 0 {
+		return nil
 	}
 	t.piping = t.conn != nil
 	defer func() { t.piping = false }()
@@ -332,7 +355,7 @@ func (t *Tx) flushDeferred(ctx context.Context) error {
 			return err
 		}
 	}
-	return t.sync(ctx)
+	return nil
 }
 
 // pipedStmt is a statement queued by Exec during a Deferred flush.
@@ -359,6 +382,7 @@ func (t *Tx) sendPiped(ctx context.Context) error {
 	if len(stmts) == 0 {
 		return nil
 	}
+	t.trips++
 	err := t.conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -369,11 +393,17 @@ func (t *Tx) sendPiped(ctx context.Context) error {
 			b.Queue(st.q, st.args...)
 		}
 		br := sc.Conn().SendBatch(ctx, b)
-		for range stmts {
-			if _, err := br.Exec(); err != nil {
+		for i := range stmts {
+			tag, err := br.Exec()
+			if err != nil {
 				_ = br.Close()
+				var pe *pgconn.PgError
+				// The server refused a statement before the COMMIT, and
+				// so skipped the COMMIT: nothing was committed.
+				t.stmtFailed = errors.As(err, &pe) && (i < len(stmts)-1 || stmts[i].q != "COMMIT")
 				return err
 			}
+			t.lastTag = tag.String()
 		}
 		return br.Close()
 	})
@@ -404,6 +434,7 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.syncPiped(ctx); t.pipeErr != nil {
 		return nil, t.pipeErr
 	}
+	t.trips++
 	res, err := t.tx.ExecContext(ctx, q, args...)
 	return res, Translate(err)
 }
@@ -411,6 +442,7 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	t.syncPiped(ctx)
+	t.trips++
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	return rows, Translate(err)
 }
@@ -418,12 +450,14 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // QueryRow runs a single-row query inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	t.syncPiped(ctx)
+	t.trips++
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // InsertID runs an INSERT … RETURNING id and returns the id.
 func (t *Tx) InsertID(ctx context.Context, q string, args ...any) (int64, error) {
 	t.syncPiped(ctx)
+	t.trips++
 	var id int64
 	err := t.tx.QueryRowContext(ctx, q, args...).Scan(&id)
 	return id, Translate(err)
@@ -433,9 +467,16 @@ func (t *Tx) InsertID(ctx context.Context, q string, args ...any) (int64, error)
 // runs if the transaction rolls back.
 func (t *Tx) AfterCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
 
+// session runs statements: a *sql.Tx or a *sql.Conn.
+type session interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // InTx runs fn in a write transaction. fn's error, or a panic, rolls back.
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
-	return d.inTxAt(ctx, d.Now(), 0, func(tx *Tx) error {
+	return d.inTxAt(ctx, d.Now(), nil, func(tx *Tx) error {
 		if err := fn(tx); err != nil {
 			return tx.cause(err)
 		}
@@ -444,51 +485,50 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 }
 
 // inTxAt is InTx at a given instant (group commit reserves numbers for
-// it), with ids ids of every table whose ids Tx.Insert has taken before
-// reserved for it ahead of its BEGIN (PostgreSQL).
-func (d *DB) inTxAt(ctx context.Context, now time.Time, ids int, fn func(*Tx) error) (err error) {
-	var conn *sql.Conn
-	var stx *sql.Tx
-	var reserved map[string][]int64
+// it), with ids reserved for it (PostgreSQL, see Tx.Insert; those it does
+// not use go back to the pool).
+//
+// On PostgreSQL the transaction runs on a connection of its own, without
+// database/sql's transaction: its BEGIN is queued (Tx.Queue), so that it
+// goes to the server with the first statements, and its COMMIT is sent in
+// the pipeline of the last ones. A transaction whose statements all queue
+// is then one round trip, its commit included.
+func (d *DB) inTxAt(ctx context.Context, now time.Time, ids map[string][]int64, fn func(*Tx) error) (err error) {
+	tx := &Tx{now: now, db: d, ids: ids}
+	// The ids the transaction did not use serve the next one.
+	defer func() { d.giveBackIDs(tx.ids) }()
 	if d.dialect == Postgres {
-		if reserved, err = d.takeIDs(ctx, d.idTables(), ids); err != nil {
-			return err
-		}
-		// On a connection of its own, so that queued statements and a
-		// Deferred flush can pipeline through it (sendPiped); it goes
-		// back to the pool when the transaction is over.
-		if conn, err = d.w.Conn(ctx); err != nil {
-			d.giveBackIDs(reserved)
+		conn, err := d.w.Conn(ctx)
+		if err != nil {
 			return Translate(err)
 		}
 		defer conn.Close()
-		stx, err = conn.BeginTx(ctx, nil)
+		tx.tx, tx.conn = conn, conn
+		tx.piped = append(tx.piped, pipedStmt{q: "BEGIN"})
 	} else {
-		stx, err = d.w.BeginTx(ctx, nil)
+		stx, err := d.w.BeginTx(ctx, nil)
+		if err != nil {
+			return Translate(err)
+		}
+		tx.tx, tx.stx = stx, stx
 	}
-	if err != nil {
-		d.giveBackIDs(reserved)
-		return Translate(err)
-	}
-	tx := &Tx{tx: stx, conn: conn, now: now, db: d, ids: reserved}
-	// The ids the transaction did not use serve the next one.
-	defer func() { d.giveBackIDs(tx.ids) }()
 	defer func() {
 		if p := recover(); p != nil {
-			_ = stx.Rollback()
+			tx.rollback()
 			panic(p)
 		}
 	}()
 	if err := fn(tx); err != nil {
-		_ = stx.Rollback()
+		tx.rollback()
 		return err
 	}
-	if err := tx.flushDeferred(ctx); err != nil {
-		_ = stx.Rollback()
+	if err := tx.queueDeferred(ctx); err != nil {
+		tx.rollback()
 		return err
 	}
-	if err := stx.Commit(); err != nil {
-		return Translate(err)
+	if err := tx.commit(ctx); err != nil {
+		tx.rollback()
+		return err
 	}
 	for _, f := range tx.afterCommit {
 		f()

@@ -2,11 +2,59 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/jackc/pgx/v5/stdlib"
 )
+
+// commit commits the transaction: on PostgreSQL its COMMIT goes in one
+// pipeline with the statements still queued.
+func (t *Tx) commit(ctx context.Context) error {
+	if t.stx != nil {
+		return Translate(t.stx.Commit())
+	}
+	if t.pipeErr != nil {
+		return t.pipeErr
+	}
+	t.piped = append(t.piped, pipedStmt{q: "COMMIT"})
+	if err := t.sendPiped(ctx); err != nil {
+		return err
+	}
+	// PostgreSQL answers ROLLBACK to the COMMIT of a failed transaction.
+	if t.lastTag != "COMMIT" {
+		return fmt.Errorf("db: the transaction did not commit (%q)", t.lastTag)
+	}
+	return nil
+}
+
+// rollback ends the transaction without committing. On PostgreSQL, a
+// connection that is still inside a transaction afterwards (its ROLLBACK
+// failed) is closed rather than given back to the pool.
+func (t *Tx) rollback() {
+	t.piped, t.deferred = nil, nil
+	if t.stx != nil {
+		_ = t.stx.Rollback()
+		return
+	}
+	_ = t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return driver.ErrBadConn
+		}
+		pc := sc.Conn().PgConn()
+		if pc.TxStatus() == 'I' {
+			return nil
+		}
+		if _, err := pc.Exec(context.Background(), "ROLLBACK").ReadAll(); err != nil || pc.TxStatus() != 'I' {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+}
 
 // Queue runs a statement whose answer the transaction does not need. On
 // PostgreSQL it is queued and sent, in one pipeline (one round trip) with

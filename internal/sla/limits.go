@@ -293,11 +293,12 @@ func (e *Engine) stageOf(w *casework.Workflow, stage string) (workflow.Stage, bo
 // returned has ID 0 when the stage's default applies. ok is false when
 // neither gives a limit.
 func (e *Engine) limitFor(ctx context.Context, tx *db.Tx, c *casework.Case, w *casework.Workflow, stage string) (calendar.Limit, TimeLimit, bool, error) {
-	// Read once per transaction: under group commit every submission of
-	// a batch needs the rules of its first stage, and a read of its own
-	// would make each wait for an answer.
+	// Read once per transaction, and as committed, outside it: under
+	// group commit every submission of a batch needs the rules of its
+	// first stage, and a read inside the transaction would have to send
+	// the statements queued before it (db.Tx.Queue) and wait for them.
 	v, err := tx.Memo(limitsKey{c.Workflow, stage}, func() (any, error) {
-		return queryLimits(ctx, tx, ` WHERE workflow = $1 AND stage = $2`, c.Workflow, stage)
+		return queryLimits(ctx, e.db, ` WHERE workflow = $1 AND stage = $2`, c.Workflow, stage)
 	})
 	rules, _ := v.([]TimeLimit)
 	if err != nil {
