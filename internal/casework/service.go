@@ -72,10 +72,14 @@ type Config struct {
 const DefaultIdempotencyTTL = 24 * time.Hour
 
 // DefaultWriterLanes is the number of group-commit transactions in flight
-// at once on PostgreSQL: enough to keep the server busy while each lane
-// waits for its round trips, few enough to leave most of the 20
-// connections to the readers.
-const DefaultWriterLanes = 4
+// at once on PostgreSQL. A batch's transaction is one pipeline, BEGIN to
+// COMMIT (db.Tx.Queue), and every batch ends by adding to the district's
+// rollup rows, which it holds until its commit is flushed: the lanes'
+// commits are the serial part. Two lanes let one prepare its batch (its
+// numbers and ids, its pipeline) while the other commits; more only split
+// the queue into smaller batches, each paying a commit (in alternating
+// runs at 32 clients, 4 lanes did 0.6–0.7 of 2; docs/BENCHMARKS.md).
+const DefaultWriterLanes = 2
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
