@@ -53,7 +53,7 @@ const usage = `whistle — 吹哨 social-governance platform
 
 Usage:
   whistle serve    [--data DIR | --db URL] [--addr HOST:PORT]
-  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW] [--cases N]
+  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW] [--cases N] [--people N]
   whistle migrate  [--data DIR | --db URL]
   whistle user add --username U --password P --role ROLE --region CODE [--department CODE]
   whistle user passwd --username U --password P
@@ -64,6 +64,7 @@ Usage:
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
+  whistle bench import [--rows N] [--dir DIR]
   whistle bench console --url URL --token T [--runs N]
   whistle bench report --in DIR --out FILE
   whistle version
@@ -97,6 +98,7 @@ type options struct {
 	seed              int64
 	demoPassword      string
 	demoCases         int
+	demoPeople        int
 	secureCookies     bool
 	trustedProxies    string
 	maxBody           int64
@@ -316,6 +318,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		fs.Int64Var(&o.seed, "seed", 1, "random seed of the generated district")
 		fs.StringVar(&o.demoPassword, "demo-password", "whistle-demo", "password of the demo accounts")
 		fs.IntVar(&o.demoCases, "cases", 0, "generate this many historical cases over the last 12 months (only into a database without cases)")
+		fs.IntVar(&o.demoPeople, "people", defaultDemoPeople, "generate a registry of this many people, with houses, buildings and organisations in 龙湾区's proportions (400000 is the full district; only into an empty registry; 0 = none)")
 	}
 	if _, err := parse(fs, args, e); err != nil {
 		return err
@@ -464,6 +467,9 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		}
 		if res.Seeded {
 			fmt.Fprintf(e.stdout, "whistle: generated the demo district 龙湾区: %d regions, %d grids (seed %d)\n", res.Regions, res.Grids, o.seed)
+		}
+		if err := demoRegistry(ctx, a, o, e); err != nil {
+			return nil, err
 		}
 	}
 	b, err := bus.Open(ctx, bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}, a.logger)

@@ -95,14 +95,14 @@ type Phase string
 
 // The phases, in order.
 const (
-	PhaseRead  Phase = "read"
 	PhaseCheck Phase = "check"
 	PhaseWrite Phase = "write"
 	PhaseDone  Phase = "done"
 )
 
 // Progress is reported while an import runs: Done of Total rows of the
-// phase (Total is 0 while reading, when it is not known yet).
+// phase (Total is 0 while checking, when the file's length is not known
+// yet).
 type Progress struct {
 	Phase Phase `json:"phase"`
 	Done  int   `json:"done"`
@@ -113,7 +113,7 @@ type Progress struct {
 type Options struct {
 	// DryRun checks the file and writes nothing.
 	DryRun bool
-	// Progress, when set, is called as rows are read, checked and written.
+	// Progress, when set, is called as rows are checked and written.
 	Progress func(Progress)
 	// PreviewRows is the preview's size; 0 means PreviewRows, <0 none.
 	PreviewRows int
@@ -210,7 +210,16 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 		}
 		return field
 	}
-	var recs []record
+	n := o.PreviewRows
+	if n == 0 {
+		n = PreviewRows
+	}
+	// Rows are checked as they are read; only their inputs and numbers
+	// are kept, so a file of a million rows fits in memory.
+	b := batchOf(k, im, sc)
+	now := im.clock.Now()
+	var rows []int // the file's row number of each batch row
+	vals := make(map[string]string, len(lay.Columns))
 	for {
 		row, cells, err := t.Next()
 		if err == io.EOF {
@@ -220,7 +229,12 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 			rep.addError(RowError{Row: row, Column: "-", Msg: errs.Msg{Key: "import.err.unreadable"}})
 			break
 		}
-		rec := record{row: row, vals: make(map[string]string, len(lay.Columns))}
+		if o.MaxRows > 0 && len(rows) >= o.MaxRows {
+			rep.addError(RowError{Row: row, Column: "-", Msg: errs.Msg{Key: "import.err.too_many_rows", Args: []any{o.MaxRows}}})
+			break
+		}
+		clear(vals)
+		rec := record{row: row, vals: vals}
 		for j, v := range cells {
 			if j >= len(idx) || idx[j] < 0 || v == "" {
 				continue
@@ -234,54 +248,38 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 			}
 			rec.vals[c.Field] = n
 		}
-		recs = append(recs, rec)
-		if o.MaxRows > 0 && len(recs) > o.MaxRows {
-			rep.addError(RowError{Row: row, Column: "-", Msg: errs.Msg{Key: "import.err.too_many_rows", Args: []any{o.MaxRows}}})
-			break
-		}
-		if len(recs)%progressEvery == 0 {
-			progress(Progress{Phase: PhaseRead, Done: len(recs)})
-		}
-	}
-	rep.Rows = len(recs)
-	progress(Progress{Phase: PhaseRead, Done: len(recs), Total: len(recs)})
-	b := batchOf(k, im, sc, len(recs))
-	now := im.clock.Now()
-	for i, rec := range recs {
 		for f, msg := range b.add(ctx, rec, now) {
 			rep.addError(RowError{Row: rec.row, Column: name(f), Field: f, Msg: msg})
 		}
-		if (i+1)%progressEvery == 0 {
-			progress(Progress{Phase: PhaseCheck, Done: i + 1, Total: len(recs)})
+		rows = append(rows, row)
+		if len(rep.Preview) < n {
+			cells := make([]string, len(lay.Columns))
+			for j, c := range lay.Columns {
+				cells[j] = maskCell(c, rec.vals[c.Field])
+			}
+			rep.Preview = append(rep.Preview, PreviewRow{Row: row, Cells: cells})
+		}
+		if len(rows)%progressEvery == 0 {
+			progress(Progress{Phase: PhaseCheck, Done: len(rows)})
 		}
 	}
-	progress(Progress{Phase: PhaseCheck, Done: len(recs), Total: len(recs)})
-	n := o.PreviewRows
-	if n == 0 {
-		n = PreviewRows
-	}
-	for i := 0; i < n && i < len(recs); i++ {
-		cells := make([]string, len(lay.Columns))
-		for j, c := range lay.Columns {
-			cells[j] = maskCell(c, recs[i].vals[c.Field])
-		}
-		rep.Preview = append(rep.Preview, PreviewRow{Row: recs[i].row, Cells: cells})
-	}
+	rep.Rows = len(rows)
+	progress(Progress{Phase: PhaseCheck, Done: len(rows), Total: len(rows)})
 	if rep.ErrorCount > 0 {
 		rep.sortErrors()
 		return rep, &RowsError{Rows: rep.Errors, Count: rep.ErrorCount}
 	}
-	if o.DryRun || len(recs) == 0 {
-		progress(Progress{Phase: PhaseDone, Done: len(recs), Total: len(recs)})
+	if o.DryRun || len(rows) == 0 {
+		progress(Progress{Phase: PhaseDone, Done: len(rows), Total: len(rows)})
 		return rep, nil
 	}
-	progress(Progress{Phase: PhaseWrite, Done: 0, Total: len(recs)})
+	progress(Progress{Phase: PhaseWrite, Done: 0, Total: len(rows)})
 	res, err := b.write(ctx, actor)
 	var be *registry.BatchError
 	if errors.As(err, &be) {
 		for _, r := range be.Rows {
 			for _, f := range sortedFields(r.Fields) {
-				rep.addError(RowError{Row: recs[r.Row].row, Column: name(f), Field: f, Msg: r.Fields[f]})
+				rep.addError(RowError{Row: rows[r.Row], Column: name(f), Field: f, Msg: r.Fields[f]})
 			}
 		}
 		rep.sortErrors()
@@ -291,7 +289,7 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 		return rep, err
 	}
 	rep.Committed, rep.Result = true, &res
-	progress(Progress{Phase: PhaseDone, Done: len(recs), Total: len(recs)})
+	progress(Progress{Phase: PhaseDone, Done: len(rows), Total: len(rows)})
 	return rep, nil
 }
 
@@ -353,15 +351,15 @@ type batch interface {
 	write(ctx context.Context, actor audit.Actor) (registry.UpsertResult, error)
 }
 
-func batchOf(k Kind, im *Importer, sc account.Scope, n int) batch {
+func batchOf(k Kind, im *Importer, sc account.Scope) batch {
 	g := &grids{reg: im.reg, sc: sc, ok: map[string]bool{}}
 	switch k {
 	case Organisations:
-		return &orgBatch{im: im, sc: sc, grids: g, seen: map[string]int{}, rows: make([]registry.OrganisationInput, 0, n)}
+		return &orgBatch{im: im, sc: sc, grids: g, seen: map[string]int{}}
 	case Houses:
-		return &houseBatch{im: im, sc: sc, rows: make([]registry.HouseRow, 0, n)}
+		return &houseBatch{im: im, sc: sc}
 	}
-	return &peopleBatch{im: im, sc: sc, grids: g, seen: make(map[string]int, n), rows: make([]registry.PersonInput, 0, n)}
+	return &peopleBatch{im: im, sc: sc, grids: g, seen: map[string]int{}}
 }
 
 // grids checks grid codes against the scope, once per code.

@@ -29,9 +29,6 @@ type Table interface {
 // has no header row.
 var ErrFormat = errors.New("regimport: not an .xlsx or CSV file with a header row")
 
-// zipMagic starts an .xlsx file (a zip archive).
-var zipMagic = []byte("PK\x03\x04")
-
 // OpenTable reads r as an .xlsx workbook (its first sheet) when it starts
 // like one, else as CSV text in UTF-8 (with or without a byte-order mark)
 // or, when it is not valid UTF-8, in GB18030 (what Excel writes on a
@@ -39,7 +36,7 @@ var zipMagic = []byte("PK\x03\x04")
 func OpenTable(r io.Reader) (Table, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4096)
-	if bytes.HasPrefix(head, zipMagic) {
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) { // a zip archive
 		return openXLSX(br)
 	}
 	return openCSV(br, head)

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"whistle/internal/demo"
+	"whistle/internal/registry"
+)
+
+// defaultDemoPeople is the size of `whistle demo`'s registry unless
+// --people says otherwise: see docs/BENCHMARKS.md for the time the full
+// district (--people 400000) takes.
+const defaultDemoPeople = 100000
+
+// demoRegistry generates the demo registry into an empty one.
+func demoRegistry(ctx context.Context, a *app, o *options, e env) error {
+	if o.demoPeople <= 0 {
+		return nil
+	}
+	reg := registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions})
+	opt := demo.ScaledRegistry(o.demoPeople)
+	opt.Seed = o.seed
+	res, err := demo.GenerateRegistry(ctx, a.db, reg, a.regions, opt, e.stderr)
+	if err != nil {
+		return err
+	}
+	if res.Generated {
+		fmt.Fprintf(e.stdout, "whistle: generated the demo registry: %d people (%d in groups needing attention), %d houses in %d buildings, %d organisations\n",
+			res.People, res.Members, res.Houses, res.Buildings, res.Organisations)
+	}
+	return nil
+}
