@@ -37,7 +37,7 @@ build: assets
 # The demo district with a year of history (20,000 cases, generated once)
 # for the queues and the big screen.
 run: build
-	./$(BIN) demo --cases 20000
+	./$(BIN) demo --cases 20000 --people 100000
 
 vet:
 	$(GO) vet ./...
