@@ -38,6 +38,7 @@ type registryFixture struct {
 	idNumber map[target]string
 	building map[target]int64
 	house    map[target]int64
+	org      map[target]int64
 }
 
 // plantRegistry adds the registry records of each target; their phones
@@ -46,7 +47,7 @@ func (f *authzFixture) plantRegistry() {
 	ctx := context.Background()
 	st, sc, sys := f.w.registry, account.SystemScope(), audit.System("authz test")
 	r := &registryFixture{grid: map[target]string{}, person: map[target]int64{}, idNumber: map[target]string{}, building: map[target]int64{},
-		house: map[target]int64{}}
+		house: map[target]int64{}, org: map[target]int64{}}
 	for i, tg := range regTargets {
 		g := f.userRegion[tg]
 		r.grid[tg] = g
@@ -65,7 +66,11 @@ func (f *authzFixture) plantRegistry() {
 		if err != nil {
 			f.t.Fatalf("person %s: %v", tg, err)
 		}
-		r.building[tg], r.house[tg], r.person[tg], r.idNumber[tg] = b.ID, h.ID, person.ID, id
+		o, err := st.AddOrganisation(ctx, sc, sys, registry.OrganisationInput{CreditCode: f.creditCode(), Name: "矩阵单位", Address: "矩阵路", HouseID: h.ID})
+		if err != nil {
+			f.t.Fatalf("organisation %s: %v", tg, err)
+		}
+		r.building[tg], r.house[tg], r.person[tg], r.idNumber[tg], r.org[tg] = b.ID, h.ID, person.ID, id, o.ID
 		f.secrets = append(f.secrets, id)
 	}
 	f.secrets = append(f.secrets, regSecretPh)
@@ -89,6 +94,11 @@ func registryMatrix() map[string]spec {
 	post := func(method string, path func(f *authzFixture, t target) string, body func(f *authzFixture, t target) any) spec {
 		return scoped(func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, method, path(f, t), body(f, t))
+		})
+	}
+	form := func(path func(f *authzFixture, t target) string, vals func(f *authzFixture, t target) url.Values) spec {
+		return scoped(func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "POST", path(f, t), strings.NewReader(vals(f, t).Encode()), "application/x-www-form-urlencoded")
 		})
 	}
 	fixed := func(p string) func(*authzFixture, target) string {
@@ -130,6 +140,27 @@ func registryMatrix() map[string]spec {
 			return map[string]any{"credit_code": f.creditCode(), "name": f.unique("矩阵公司"), "address": "矩阵路 1 号", "grid_code": f.reg.grid[t]}
 		}),
 		"GET /api/v1/grids/{code}/summary": get(func(f *authzFixture, t target) string { return "/api/v1/grids/" + f.reg.grid[t] + "/summary" }),
+
+		// Pages.
+		"GET /grids/{code}": get(func(f *authzFixture, t target) string { return "/grids/" + f.reg.grid[t] }),
+		"GET /people":       get(inGrid("/people")),
+		"POST /people": form(fixed("/people"), func(f *authzFixture, t target) url.Values {
+			return url.Values{"id_number": {idNumber(fmt.Sprintf("33030319910101%03d", f.seq.Add(1)%1000))}, "name": {"矩阵表单"},
+				"status": {"resident"}, "grid_code": {f.reg.grid[t]}}
+		}),
+		"GET /people/{id}": get(func(f *authzFixture, t target) string { return "/people/" + strconv.FormatInt(f.reg.person[t], 10) }),
+		"GET /houses":      get(inGrid("/houses")),
+		"POST /houses": form(fixed("/houses"), func(f *authzFixture, t target) url.Values {
+			return url.Values{"building_id": {strconv.FormatInt(f.reg.building[t], 10)}, "room": {f.unique("f")}}
+		}),
+		"GET /houses/{id}":   get(func(f *authzFixture, t target) string { return "/houses/" + strconv.FormatInt(f.reg.house[t], 10) }),
+		"GET /organisations": get(inGrid("/organisations")),
+		"POST /organisations": form(fixed("/organisations"), func(f *authzFixture, t target) url.Values {
+			return url.Values{"credit_code": {f.creditCode()}, "name": {f.unique("矩阵表单单位")}, "address": {"矩阵路"}, "grid_code": {f.reg.grid[t]}}
+		}),
+		"GET /organisations/{id}": get(func(f *authzFixture, t target) string {
+			return "/organisations/" + strconv.FormatInt(f.reg.org[t], 10)
+		}),
 	}
 }
 

@@ -274,6 +274,19 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /nearby", public, f.cases.pageNearby)
 	s.handle("GET /public/cases/{id}", public, f.cases.pagePublicCase)
 
+	// The grid's base data: pages for grid workers and community staff,
+	// scoped like the API (registry.ScopeOf).
+	s.handle("GET /grids/{code}", authed, f.registry.pageGrid)
+	s.handle("GET /people", authed, f.registry.pagePeople)
+	s.handle("POST /people", authed, f.registry.pagePersonAdd)
+	s.handle("GET /people/{id}", authed, f.registry.pagePerson)
+	s.handle("GET /houses", authed, f.registry.pageHouses)
+	s.handle("POST /houses", authed, f.registry.pageHouseAdd)
+	s.handle("GET /houses/{id}", authed, f.registry.pageHouse)
+	s.handle("GET /organisations", authed, f.registry.pageOrganisations)
+	s.handle("POST /organisations", authed, f.registry.pageOrganisationAdd)
+	s.handle("GET /organisations/{id}", authed, f.registry.pageOrganisation)
+
 	// Staff console.
 	s.handle("GET /cases", authed, f.cases.pageCases)
 	s.handle("POST /cases/dispatch", authed, f.cases.pageBulkDispatch)
