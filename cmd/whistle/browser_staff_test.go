@@ -115,4 +115,10 @@ func (s *browserSuite) staffEditAndDisable(t *testing.T) {
 	if w := eval[int](phone, "document.documentElement.scrollWidth"); w > 390 {
 		t.Errorf("the user page is %d px wide on a 390 px phone", w)
 	}
+	// Reassigning on the phone: the form and its answer fit the screen.
+	phone.do(chromedp.ScrollIntoView(chromedp.CSS("#reassign")),
+		chromedp.SetValue(chromedp.CSS("#ra-to"), strconv.FormatInt(ids["grid-mate"], 10)), chromedp.Click(chromedp.CSS("#reassign button[type=submit]")))
+	phone.waitText(".notice.ok", "转交给 grid-mate")
+	phone.noOverflow("the user page after a reassignment at 390 px")
+	phone.docShot("phone-reassigned", "staff-user-reassigned-390.png")
 }

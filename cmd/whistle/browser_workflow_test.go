@@ -48,4 +48,13 @@ func TestBrowserWorkflow(t *testing.T) {
 	if got := acceptLimit(before); got != "2h" {
 		t.Errorf("the older case's accept limit: %s, want 2h (its own version)", got)
 	}
+
+	// On a 390 px phone the editor and its preview fit the screen.
+	phone := s.as(t, "demo-admin", 390, 844)
+	phone.open("/admin/workflows?name=whistle")
+	phone.do(chromedp.WaitVisible(chromedp.CSS(amount)), chromedp.SetValue(chromedp.CSS(amount), "8"),
+		chromedp.Click(chromedp.CSS("#wf-preview")))
+	phone.waitShown("#preview", "limit 6 working_hours → 8 working_hours")
+	phone.noOverflow("/admin/workflows at 390 px")
+	phone.docShot("phone-preview", "admin-workflow-preview-390.png")
 }

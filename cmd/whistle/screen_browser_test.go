@@ -217,7 +217,23 @@ func TestScreenBrowser(t *testing.T) {
 	if wh := eval[[]float64](laptop, "(function(){var r=document.getElementById('sc-map').getBoundingClientRect();return [r.width,r.height]})()"); wh[0] < 400 || wh[1] < 250 {
 		t.Errorf("on a 1366×768 laptop the map is %v px", wh)
 	}
-	laptop.shot("laptop")
+	laptop.docShot("laptop", "screen-1366.png")
+
+	// On a 390 px phone the leader still gets the map and the figures.
+	phone := s.as(t, "demo-leader", 390, 844)
+	phone.open("/screen/330303")
+	phone.screenReady("330303")
+	if v := phone.text(`[data-kpi="open"] b`); v == "" || v == "–" {
+		t.Errorf("on a phone the open KPI shows %q", v)
+	}
+	// One column: no panel is drawn over another, nothing is wider than
+	// the phone.
+	if n := eval[int](phone, `(function(){var r=[].map.call(document.querySelectorAll('.sc-panel'),function(e){return e.getBoundingClientRect()}),n=0;
+		for(var i=0;i<r.length;i++)for(var j=i+1;j<r.length;j++)if(r[i].top<r[j].bottom-1&&r[j].top<r[i].bottom-1&&r[i].left<r[j].right-1&&r[j].left<r[i].right-1)n++;return n})()`); n > 0 {
+		t.Errorf("on a 390 px phone %d pairs of the screen's panels overlap", n)
+	}
+	phone.noOverflow("/screen at 390 px")
+	phone.docShot("phone", "screen-390.png")
 
 	// A street leader, created through the API, on a kiosk: that street only.
 	admin := login(t, app, "demo-admin")
