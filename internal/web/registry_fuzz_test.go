@@ -165,7 +165,7 @@ func (w *registryWorld) people(t *testing.T) string {
 }
 
 // get sends a GET as user.
-func (w *registryWorld) get(t *testing.T, path, user string) (int, []byte) {
+func (w *registryWorld) get(t testing.TB, path, user string) (int, []byte) {
 	t.Helper()
 	return w.do(t, "GET", path, user, "", nil)
 }
