@@ -3,7 +3,6 @@ package casework
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -205,27 +204,17 @@ func (s *Service) rollupsOf(ctx context.Context, tx *db.Tx, chs []Change) error 
 }
 
 // setSLAs writes the deadline and SLA state of each case that changed, in
-// one statement, and updates the cases to match. A case appears at most
-// once (SystemSteps takes one step a case a round).
+// one statement (an UPDATE joined to the new values), and updates the
+// cases to match. A case appears at most once (SystemSteps takes one step
+// a case a round).
 func setSLAs(ctx context.Context, tx *db.Tx, cs []*Case, slas []SLA) error {
-	var dl, st strings.Builder
-	var args []any
-	var in []string
-	pg := tx.Dialect() == db.Postgres
-	param := func(v any, pgType string) string {
-		args = append(args, v)
-		p := "$" + strconv.Itoa(len(args))
-		if pg {
-			p += "::" + pgType
-		}
-		return p
-	}
 	type set struct {
 		c        *Case
 		deadline time.Time
 		state    string
 	}
 	var sets []set
+	var args []any
 	for i, c := range cs {
 		sla := slas[i]
 		if sla.State == "" {
@@ -242,21 +231,28 @@ func setSLAs(ctx context.Context, tx *db.Tx, cs []*Case, slas []SLA) error {
 		if !d.IsZero() {
 			v = d
 		}
-		id := param(c.ID, "bigint")
-		dl.WriteString(" WHEN " + id + " THEN " + param(v, "timestamptz"))
-		st.WriteString(" WHEN " + id + " THEN " + param(sla.State, "text"))
-		in = append(in, id)
 		sets = append(sets, set{c, d, sla.State})
+		args = append(args, c.ID, v, sla.State)
 	}
 	if len(sets) == 0 {
 		return nil
 	}
-	q := `UPDATE cases SET deadline_at = CASE id` + dl.String() + ` END, sla_state = CASE id` + st.String() + ` END WHERE id IN (` + strings.Join(in, ",") + `)`
-	if len(sets) == 1 {
-		q, args = `UPDATE cases SET deadline_at = $1, sla_state = $2 WHERE id = $3`, []any{nil, sets[0].state, sets[0].c.ID}
-		if !sets[0].deadline.IsZero() {
-			args[0] = sets[0].deadline
+	var q string
+	switch {
+	case len(sets) == 1:
+		q = `UPDATE cases SET deadline_at = $2, sla_state = $3 WHERE id = $1`
+	case tx.Dialect() == db.Postgres:
+		var b strings.Builder
+		for i := range sets {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "($%d::bigint, $%d::timestamptz, $%d::text)", 3*i+1, 3*i+2, 3*i+3)
 		}
+		q = `UPDATE cases SET deadline_at = v.d, sla_state = v.s FROM (VALUES ` + b.String() + `) AS v(id, d, s) WHERE cases.id = v.id`
+	default:
+		q = `UPDATE cases SET deadline_at = v.column2, sla_state = v.column3 FROM (VALUES ` + db.Placeholders(db.SQLite, len(sets), 3) +
+			`) AS v WHERE cases.id = v.column1`
 	}
 	// Queued (db.Tx.Queue): nothing in the change needs its answer.
 	if err := tx.Queue(ctx, q, args...); err != nil {

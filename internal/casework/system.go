@@ -60,6 +60,10 @@ func (s *Service) SystemStep(ctx context.Context, tx *db.Tx, id int64, step Step
 type CaseStep struct {
 	CaseID int64
 	Step   Step
+	// Case, optional, is the case as an earlier SystemSteps in the same
+	// transaction returned it (it is locked, and nothing else has changed
+	// it since): SystemSteps then does not read it again.
+	Case *Case
 }
 
 // SystemSteps takes a group of system steps inside tx, as SystemStep takes
@@ -78,12 +82,25 @@ func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) 
 		return nil, nil
 	}
 	ids := make([]int64, 0, len(steps))
+	known := map[int64]*Case{}
 	for _, st := range steps {
-		ids = append(ids, st.CaseID)
+		if st.Case != nil && st.Case.ID == st.CaseID {
+			known[st.CaseID] = st.Case
+		} else {
+			ids = append(ids, st.CaseID)
+		}
 	}
-	cur, err := s.casesInTx(ctx, tx, ids)
-	if err != nil {
-		return nil, err
+	cur := known
+	if len(ids) > 0 {
+		read, err := s.casesInTx(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, c := range read {
+			if known[id] == nil {
+				cur[id] = c
+			}
+		}
 	}
 	out := make([]*Case, len(steps))
 	// rounds[k] are the indexes of the steps that are the k-th on their case.

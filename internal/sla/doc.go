@@ -82,11 +82,12 @@
 // database's clock, deleting them (FOR UPDATE SKIP LOCKED on PostgreSQL;
 // SQLite's single writer serialises), and hands each group, up to
 // timer.Config.Group timers, to the handler in the same transaction. The
-// handler locks the timers' cases in id order, updates the stage or
-// supervision, and takes the step on the case through casework's one
-// change path as the system (casework.Service.SystemStep: the timeline,
+// handler locks the timers' cases in id order, updates the stages or
+// supervisions, and takes the steps on the cases through casework's one
+// change path as the system (casework.Service.SystemSteps: the timeline,
 // the inbox entries, the SLA state from the engine's own computation, the
-// rollups). A timer is gone exactly when its effect is there: it fires
+// rollups), set-based: a constant number of statements for the group, one
+// timer a case in each group (fireGroup). A timer is gone exactly when its effect is there: it fires
 // exactly once, across restarts and replicas, and a crash leaves it
 // either fired completely or not at all. A group that fails is fired
 // again one timer per transaction. A case that a change holds locked

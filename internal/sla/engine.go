@@ -50,7 +50,7 @@ func DefaultConfig() Config {
 type Deps struct {
 	DB *db.DB
 	// Cases takes the system steps of warnings, breaches and supervisions
-	// (casework.Service.SystemStep).
+	// (casework.Service.SystemSteps).
 	Cases *casework.Service
 	// Calendar is the stored working calendar; the engine loads it at New
 	// and on ReloadCalendar.
@@ -68,7 +68,7 @@ type Deps struct {
 // returns. It owns the time-limit rules, the stage deadlines, the
 // supervisions and the timers, and writes no case row; a timer.Runner
 // fires the timers (RegisterTimers), whose steps go through
-// casework.Service.SystemStep. It is
+// casework.Service.SystemSteps. It is
 // safe for concurrent use.
 type Engine struct {
 	db        *db.DB

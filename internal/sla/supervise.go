@@ -277,7 +277,9 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 	}
 	cal := e.Calendar()
 	var ss []*Supervision
+	after := make(map[int64]*casework.Case, len(es))
 	for _, x := range es {
+		after[x.c.ID] = x.c
 		c := x.c
 		level, code := LevelStreet, c.StreetCode
 		if levelRank(highest[c.ID]) >= levelRank(LevelStreet) || code == "" {
@@ -297,7 +299,7 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 		data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": s.Reason,
 			"deadline": s.Deadline.In(cal.Location()).Format(time.RFC3339)}
 		level, code := s.Level, s.RegionCode
-		steps[i] = casework.CaseStep{CaseID: s.CaseID, Step: casework.Step{Action: casework.ActEscalate, Data: data,
+		steps[i] = casework.CaseStep{CaseID: s.CaseID, Case: after[s.CaseID], Step: casework.Step{Action: casework.ActEscalate, Data: data,
 			Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
 			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, level, code) }}}
 	}
