@@ -556,6 +556,27 @@ func matrix() map[string]spec {
 		"POST /admin/categories/auto-dispatch": perm(adminOnly, form("/admin/categories/auto-dispatch", func(f *authzFixture) url.Values {
 			return url.Values{"auto_category": {"BJ0101"}, "auto_dispatch": {"0"}}
 		})),
+		// Dispute and hazard pages: the same scope as their API.
+		"GET /disputes": authed(get("/disputes")),
+		"GET /disputes/{id}": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/disputes/"+f.disputes[t], nil, "")
+		}},
+		"GET /disputes/{id}/agreement": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/disputes/"+f.agreed[t]+"/agreement", nil, "")
+		}},
+		"POST /disputes/{id}/actions/{action}": {targets: []target{in, out, other}, sees: disputeTargets(), acts: disputeActs,
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "POST", "/disputes/"+f.newDispute(t)+"/actions/accept", strings.NewReader("version=1"), "application/x-www-form-urlencoded")
+			}},
+		"GET /hazards": authed(get("/hazards")),
+		"GET /hazards/{id}": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/hazards/"+f.hazards[t], nil, "")
+		}},
+		"POST /hazards/{id}/actions/{action}": {targets: []target{in, out, other}, sees: disputeTargets(), acts: disputeActs,
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				v := url.Values{"deadline": {time.Now().Add(72 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04")}}
+				return f.request(w, "POST", "/hazards/"+f.newHazard(t)+"/actions/order", strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+			}},
 		"GET /admin/dicts": perm(adminOnly, get("/admin/dicts?type=case_source")),
 		"POST /admin/dicts/{type}/items": perm(adminOnly, form("/admin/dicts/case_source/items", func(f *authzFixture) url.Values {
 			return url.Values{"code": {"form" + strconv.Itoa(int(f.seq.Add(1)))}, "label": {"矩阵测试"}}
@@ -782,6 +803,7 @@ type authzFixture struct {
 	// gridOf is each target's grid.
 	disputes map[target]string
 	hazards  map[target]string
+	agreed   map[target]string // a dispute with an agreement (in, out); other's has none
 	gridOf   map[target]string
 
 	open311Token string
@@ -865,7 +887,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	}
 	f.interior[otherGrid] = orb.Point{119.05, 29.05}
 	gridOf := map[target]string{in: demoGrid, out: outGrid, other: otherGrid}
-	f.gridOf, f.disputes, f.hazards = gridOf, map[target]string{}, map[target]string{}
+	f.gridOf, f.disputes, f.hazards, f.agreed = gridOf, map[target]string{}, map[target]string{}, map[target]string{}
 	all, err := regs.All(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -973,6 +995,22 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	for _, tg := range []target{in, out, other} {
 		f.disputes[tg], f.hazards[tg] = f.newDispute(tg), f.newHazard(tg)
 	}
+	// Agreed disputes, mediated by the demo admin (whose district holds in
+	// and out).
+	for _, tg := range []target{in, out} {
+		id := f.newDispute(tg)
+		n, _ := strconv.ParseInt(id, 10, 64)
+		for _, step := range []struct {
+			action string
+			in     dispute.Input
+		}{{"accept", dispute.Input{}}, {"session", dispute.Input{Participants: "张三、李四", Notes: "调解"}}, {"agree", dispute.Input{Agreement: "双方和解。"}}} {
+			if _, err := f.w.disputes.ActDispute(context.Background(), dispute.Caller{User: adm}, n, step.action, step.in); err != nil {
+				f.t.Fatalf("%s the %s dispute: %v", step.action, tg, err)
+			}
+		}
+		f.agreed[tg] = id
+	}
+	f.agreed[other] = f.disputes[other]
 	f.plantRegistry()
 	return f
 }

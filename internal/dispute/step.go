@@ -343,3 +343,40 @@ func (s *Service) RegisterTimers(r *timer.Runner) {
 	// The rectification deadline passed first: the system step escalate.
 	r.Handle(deadlineTimer, systemStep("escalate", s.actHazard))
 }
+
+// Workflow returns the definition of kind ("dispute" or "hazard") at
+// version, for the labels of a page.
+func (s *Service) Workflow(ctx context.Context, kind string, version int) (_ *workflow.Definition, err error) {
+	defer errs.Wrapf(&err, "dispute.Workflow(%s, %d)", kind, version)
+	return s.d.Workflows.Get(ctx, kind, version)
+}
+
+// available lists, in definition order, the actions c may take on an item
+// in status (system steps excluded): the forms a page offers.
+func (s *Service) available(ctx context.Context, c Caller, kind string, wfVersion int, status string, relations map[string]bool) ([]string, error) {
+	def, err := s.d.Workflows.Get(ctx, kind, wfVersion)
+	if err != nil {
+		return nil, err
+	}
+	a := acting{c: c, relations: relations}
+	var out []string
+	for _, act := range def.Actions {
+		if contains(out, act.Name) || !contains(act.From, status) {
+			continue
+		}
+		if _, _, ok := act.Allowed(a); ok {
+			out = append(out, act.Name)
+		}
+	}
+	return out, nil
+}
+
+// DisputeActions lists the actions c may take on d now.
+func (s *Service) DisputeActions(ctx context.Context, c Caller, d *Dispute) ([]string, error) {
+	return s.available(ctx, c, KindDispute, d.WorkflowVersion, d.Status, map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.userID()})
+}
+
+// HazardActions lists the actions c may take on h now.
+func (s *Service) HazardActions(ctx context.Context, c Caller, h *Hazard) ([]string, error) {
+	return s.available(ctx, c, KindHazard, h.WorkflowVersion, h.Status, nil)
+}
