@@ -286,11 +286,22 @@ type LoginLogFilter struct {
 	Failed   bool
 	Before   int64
 	Limit    int
+	// Sort is one of LoginLogSortKeys, "-" first for descending; "" is
+	// newest first.
+	Sort string
+	// Offset skips that many entries, for numbered pages.
+	Offset int
 }
 
-// LoginLog lists login attempts, newest first.
-func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) (_ []LoginEntry, err error) {
-	defer errs.Wrapf(&err, "account.Store.LoginLog")
+// loginSortCols maps each sort key to its column: the whitelist of
+// LoginLogFilter.Sort.
+var loginSortCols = map[string]string{"at": "id", "username": "username", "ip": "ip", "result": "success"}
+
+// LoginLogSortKeys lists the keys LoginLogFilter.Sort accepts.
+func LoginLogSortKeys() []string { return []string{"at", "username", "ip", "result"} }
+
+// where is the filter's condition.
+func (f LoginLogFilter) where() db.Where {
 	var w db.Where
 	if f.Username != "" {
 		w.Add("username = ?", strings.ToLower(f.Username))
@@ -304,11 +315,37 @@ func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) (_ []LoginEntry,
 	if f.Before > 0 {
 		w.Add("id < ?", f.Before)
 	}
+	return w
+}
+
+// CountLoginLog counts the login attempts f selects, for the total of a
+// numbered list.
+func (s *Store) CountLoginLog(ctx context.Context, f LoginLogFilter) (_ int, err error) {
+	defer errs.Wrapf(&err, "account.Store.CountLoginLog")
+	w := f.where()
+	var n int
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*) FROM login_log`+w.SQL(), w.Args()...).Scan(&n)
+	return n, err
+}
+
+// LoginLog lists login attempts, newest first or in f.Sort's order (ties
+// newest first); an unknown sort key is Invalid on field sort.
+func (s *Store) LoginLog(ctx context.Context, f LoginLogFilter) (_ []LoginEntry, err error) {
+	defer errs.Wrapf(&err, "account.Store.LoginLog")
+	order := " ORDER BY id DESC"
+	if f.Sort != "" {
+		var ok bool
+		if order, ok = db.OrderBy(f.Sort, loginSortCols, "id DESC"); !ok {
+			return nil, errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", f.Sort)
+		}
+	}
+	w := f.where()
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, username, ip, success, reason FROM login_log`+w.SQL()+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
+	rows, err := s.db.Query(ctx, `SELECT id, at, username, ip, success, reason FROM login_log`+w.SQL()+order+
+		` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(f.Offset, 0)), w.Args()...)
 	if err != nil {
 		return nil, err
 	}

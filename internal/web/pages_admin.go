@@ -478,37 +478,60 @@ type loginsPage struct {
 	Times        map[int64]string
 	Username, IP string
 	Failed       bool
-	Next         string
 	// Reasons are the entries' reasons in the reader's language; CSV and
 	// XLSX the exports of the filter.
 	Reasons   map[int64]string
 	CSV, XLSX string
+	// Cols are the sortable headings, Pager the total and numbered pages;
+	// SortError says why a sort key was refused.
+	Cols      []sortCol
+	Pager     pager
+	SortError string
 }
 
-// pageAdminLogins searches the login log.
+// pageAdminLogins searches the login log: a total, numbered pages and
+// headings that sort (?sort=username, ?sort=-at …); an unknown sort key is
+// 422 with the message next to the filters.
 func (s *adminPages) pageAdminLogins(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lang := langOf(r)
 	q := r.URL.Query()
 	d := &loginsPage{Username: strings.TrimSpace(q.Get("username")), IP: strings.TrimSpace(q.Get("ip")), Failed: q.Get("failed") == "1", Times: map[int64]string{}}
-	entries, err := s.Accounts.LoginLog(r.Context(), account.LoginLogFilter{Username: d.Username, IP: d.IP, Failed: d.Failed, Before: pageInt(r, "before"), Limit: 100})
-	if err != nil {
-		return err
+	keep := url.Values{}
+	for k, v := range map[string]string{"username": d.Username, "ip": d.IP, "sort": q.Get("sort")} {
+		if v != "" {
+			keep.Set(k, v)
+		}
 	}
-	d.Entries, d.Reasons = entries, map[int64]string{}
-	for _, e := range entries {
-		d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
-		d.Reasons[e.ID] = s.loginReason(langOf(r), e.Reason)
+	if d.Failed {
+		keep.Set("failed", "1")
 	}
+	f := account.LoginLogFilter{Username: d.Username, IP: d.IP, Failed: d.Failed, Sort: keep.Get("sort")}
+	d.Cols = sortCols("/admin/logins", keep, f.Sort, account.LoginLogSortKeys(), []string{s.Catalog.T(lang, "admin.time"),
+		s.Catalog.T(lang, "col.username"), "IP", s.Catalog.T(lang, "admin.result")})
 	ev := url.Values{"username": {d.Username}, "ip": {d.IP}}
 	if d.Failed {
 		ev.Set("failed", "1")
 	}
 	d.CSV, d.XLSX = "/admin/logins/export.csv?"+ev.Encode(), "/admin/logins/export.xlsx?"+ev.Encode()
-	if len(entries) == 100 {
-		v := url.Values{"username": {d.Username}, "ip": {d.IP}, "before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
-		if d.Failed {
-			v.Set("failed", "1")
-		}
-		d.Next = "/admin/logins?" + v.Encode()
+	if k := strings.TrimPrefix(f.Sort, "-"); f.Sort != "" && !slices.Contains(account.LoginLogSortKeys(), k) {
+		d.SortError = s.Catalog.T(lang, "field.unknown_sort", f.Sort)
+		return s.render(w, r, http.StatusUnprocessableEntity, "admin_logins.html", s.newPage(r, "admin.logins", d))
 	}
+	total, err := s.Accounts.CountLoginLog(ctx, f)
+	if err != nil {
+		return err
+	}
+	page := pageNumber(r)
+	f.Limit, f.Offset = listPageSize, (page-1)*listPageSize
+	if d.Entries, err = s.Accounts.LoginLog(ctx, f); err != nil {
+		return err
+	}
+	d.Reasons = map[int64]string{}
+	for _, e := range d.Entries {
+		d.Times[e.ID] = e.At.In(shanghai).Format("2006-01-02 15:04:05")
+		d.Reasons[e.ID] = s.loginReason(lang, e.Reason)
+	}
+	d.Pager = newPager("/admin/logins", keep, total, page)
 	return s.render(w, r, http.StatusOK, "admin_logins.html", s.newPage(r, "admin.logins", d))
 }
