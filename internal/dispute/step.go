@@ -372,11 +372,13 @@ func (s *Service) available(ctx context.Context, c Caller, kind string, wfVersio
 }
 
 // DisputeActions lists the actions c may take on d now.
-func (s *Service) DisputeActions(ctx context.Context, c Caller, d *Dispute) ([]string, error) {
+func (s *Service) DisputeActions(ctx context.Context, c Caller, d *Dispute) (_ []string, err error) {
+	defer errs.Wrapf(&err, "dispute.Service.DisputeActions")
 	return s.available(ctx, c, KindDispute, d.WorkflowVersion, d.Status, map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.userID()})
 }
 
 // HazardActions lists the actions c may take on h now.
-func (s *Service) HazardActions(ctx context.Context, c Caller, h *Hazard) ([]string, error) {
+func (s *Service) HazardActions(ctx context.Context, c Caller, h *Hazard) (_ []string, err error) {
+	defer errs.Wrapf(&err, "dispute.Service.HazardActions")
 	return s.available(ctx, c, KindHazard, h.WorkflowVersion, h.Status, nil)
 }

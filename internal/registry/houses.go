@@ -260,7 +260,8 @@ const vacantSQL = `(h.use = 'vacant' OR (h.use = 'residential' AND NOT EXISTS (S
 
 // VacantHouses lists the vacant houses of a grid in scope: used as vacant,
 // or residential with nobody linked to them.
-func (s *Store) VacantHouses(ctx context.Context, sc account.Scope, gridCode string, pg Page) ([]House, error) {
+func (s *Store) VacantHouses(ctx context.Context, sc account.Scope, gridCode string, pg Page) (_ []House, err error) {
+	defer errs.Wrapf(&err, "registry.Store.VacantHouses")
 	if gridCode == "" {
 		return nil, notFound(keyGridNotFound, gridCode)
 	}

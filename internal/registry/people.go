@@ -183,7 +183,8 @@ func (s *Store) UpdatePerson(ctx context.Context, sc account.Scope, actor audit.
 }
 
 // Person returns a person in scope, masked.
-func (s *Store) Person(ctx context.Context, sc account.Scope, id int64) (*Person, error) {
+func (s *Store) Person(ctx context.Context, sc account.Scope, id int64) (_ *Person, err error) {
+	defer errs.Wrapf(&err, "registry.Store.Person")
 	p, err := s.person(ctx, sc, id)
 	if err == nil {
 		p.mask()
@@ -194,18 +195,19 @@ func (s *Store) Person(ctx context.Context, sc account.Scope, id int64) (*Person
 // PersonClear returns a person in scope in the clear: call it only once
 // account.Store.Reveal has allowed (and audited) the view, or for a system
 // task such as an export.
-func (s *Store) PersonClear(ctx context.Context, sc account.Scope, id int64) (*Person, error) {
+func (s *Store) PersonClear(ctx context.Context, sc account.Scope, id int64) (_ *Person, err error) {
+	defer errs.Wrapf(&err, "registry.Store.PersonClear")
 	return s.person(ctx, sc, id)
 }
 
-func (s *Store) person(ctx context.Context, sc account.Scope, id int64) (_ *Person, err error) {
-	defer errs.Wrapf(&err, "registry.Store.Person")
+func (s *Store) person(ctx context.Context, sc account.Scope, id int64) (*Person, error) {
 	return s.personIn(ctx, s.db, sc, id)
 }
 
 // PersonByIDNumber returns the person with the identity number in scope,
 // masked; a malformed number is simply not found.
-func (s *Store) PersonByIDNumber(ctx context.Context, sc account.Scope, idNumber string) (*Person, error) {
+func (s *Store) PersonByIDNumber(ctx context.Context, sc account.Scope, idNumber string) (_ *Person, err error) {
+	defer errs.Wrapf(&err, "registry.Store.PersonByIDNumber")
 	ps, err := s.People(ctx, sc, PeopleFilter{IDNumber: idNumber}, Page{Limit: 1})
 	if err != nil {
 		return nil, err

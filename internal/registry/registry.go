@@ -394,6 +394,7 @@ func pathOf(loc region.Location) string {
 
 // GridPath returns the materialised region path of a grid the scope covers,
 // or the NotFound error: for modules that store registry-scoped records.
-func (s *Store) GridPath(sc account.Scope, gridCode string) (string, error) {
+func (s *Store) GridPath(sc account.Scope, gridCode string) (_ string, err error) {
+	defer errs.Wrapf(&err, "registry.Store.GridPath(%s)", gridCode)
 	return s.gridPath(sc, gridCode)
 }

@@ -89,6 +89,7 @@ func Span(unit calendar.Unit, d, daily time.Duration) i18n.Phrase {
 // when the case has no running limit. Like TimeLeft it does not check
 // data scope.
 func (e *Engine) Words(ctx context.Context, caseID int64, now time.Time) (left i18n.Phrase, span func(time.Duration) i18n.Phrase, ok bool, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.Words(%d)", caseID)
 	m, err := e.TimeLeft(ctx, []int64{caseID}, now)
 	if err != nil {
 		return i18n.Phrase{}, nil, false, err

@@ -200,10 +200,10 @@ func (s *Store) caseFacts(c *casework.Case, now *facts) facts {
 // it moves the case's counts from what it was to what it is now. It is
 // CasesChanged with one change.
 func (s *Store) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) (err error) {
+	defer errs.Wrapf(&err, "stats.CaseChanged(%s)", ch.Action)
 	if ch.After == nil {
 		return nil
 	}
-	defer errs.Wrapf(&err, "stats.CaseChanged(%d, %s)", ch.After.ID, ch.Action)
 	return s.CasesChanged(ctx, tx, []casework.Change{ch})
 }
 
