@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,5 +73,79 @@ func TestAdminLoginsPaged(t *testing.T) {
 		if code != http.StatusUnprocessableEntity || !strings.Contains(page, want) || len(names(page)) != 0 {
 			t.Errorf("sort=password in %s: %d, want 422 naming the sort (%q) and no rows", lang, code, want)
 		}
+	}
+}
+
+// TestAdminRoutingRulesPaged: the routing rules on /admin/categories have
+// their own total, numbered pages (?rp=) and sortable headings (?rsort=),
+// which keep the category list's sort; an unknown key is 422. On both
+// dialects.
+func TestAdminRoutingRulesPaged(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			app := startApp(t, "demo", dataArgs(t, dialect))
+			admin := login(t, app, "demo-admin")
+			var before struct {
+				Rules []json.RawMessage `json:"routing_rules"`
+			}
+			if code := do(t, "GET", app.URL+"/api/v1/routing-rules", admin, nil, &before); code != 200 {
+				t.Fatalf("routing rules: %d", code)
+			}
+			for i := 1; i <= 55; i++ {
+				if code := do(t, "POST", app.URL+"/api/v1/routing-rules", admin, map[string]any{"category_code": "BJ02", "region_code": "330303001",
+					"department": "CG", "priority": 100 + i}, nil); code != 201 {
+					t.Fatalf("add rule %d: %d", i, code)
+				}
+			}
+			total := len(before.Rules) + 55
+			get := func(path string) (int, string) {
+				t.Helper()
+				req, _ := http.NewRequest("GET", app.URL+path, nil)
+				req.Header.Set("Authorization", "Bearer "+admin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			rules := func(page string) string {
+				i := strings.Index(page, `id="rules"`)
+				if i < 0 {
+					t.Fatal("no rules section")
+				}
+				return page[i:]
+			}
+			prio := regexp.MustCompile(`<td class="mono">CG</td><td>(\d+)</td>`)
+			prios := func(section string) []string {
+				var out []string
+				for _, m := range prio.FindAllStringSubmatch(section, -1) {
+					out = append(out, m[1])
+				}
+				return out
+			}
+			code, page := get("/admin/categories?rsort=-priority&sort=name")
+			sec := rules(page)
+			if code != 200 || !strings.Contains(sec, fmt.Sprintf("共 %d 条", total)) {
+				t.Fatalf("rules by priority: %d, want 200 with 共 %d 条", code, total)
+			}
+			if got := prios(sec); len(got) < 50 || got[0] != "155" || got[1] != "154" {
+				t.Errorf("rules by priority, highest first: %v…, want 155, 154 …", got[:min(3, len(got))])
+			}
+			if !strings.Contains(sec, `href="/admin/categories?rp=2&amp;rsort=-priority&amp;sort=name#rules"`) {
+				t.Error("no link to the rules' page 2 keeping both sorts")
+			}
+			if !strings.Contains(sec, `aria-sort="descending"><a href="/admin/categories?rsort=priority&amp;sort=name#rules"`) {
+				t.Error("the priority heading is not marked descending with a link that reverses it")
+			}
+			_, page = get("/admin/categories?rsort=priority&rp=2")
+			if got := prios(rules(page)); len(got) == 0 || got[len(got)-1] != "155" {
+				t.Errorf("rules by priority, page 2: %v, want it to end with 155", got)
+			}
+			if code, page = get("/admin/categories?rsort=password"); code != http.StatusUnprocessableEntity || !strings.Contains(rules(page), "不支持按 password 排序") {
+				t.Errorf("rsort=password: %d, want 422 with the message in the rules section", code)
+			}
+		})
 	}
 }

@@ -119,11 +119,57 @@ func (s *Store) Rule(ctx context.Context, id int64) (_ *Rule, err error) {
 	return r, db.Translate(err)
 }
 
+// ruleOrder is the default order of the rules: by category, then region
+// (parents first), then priority (highest first).
+const ruleOrder = ` ORDER BY r.category_code, g.path, r.priority DESC, r.id`
+
 // Rules lists every routing rule by category, then region (parents first),
 // then priority (highest first).
 func (s *Store) Rules(ctx context.Context) (_ []*Rule, err error) {
 	defer errs.Wrapf(&err, "category.Store.Rules")
-	rows, err := s.db.Query(ctx, ruleSelect+` ORDER BY r.category_code, g.path, r.priority DESC, r.id`)
+	return s.queryRules(ctx, ruleSelect+ruleOrder)
+}
+
+// RuleFilter selects one page of the routing rules (admin page).
+type RuleFilter struct {
+	// Sort is one of RuleSortKeys, "-" first for descending; "" is the
+	// order of Rules.
+	Sort          string
+	Limit, Offset int // Limit 0: all
+}
+
+// ruleSortCols maps each sort key to its column: the whitelist of
+// RuleFilter.Sort.
+var ruleSortCols = map[string]string{"category": "r.category_code", "region": "g.path", "department": "r.department_code",
+	"priority": "r.priority", "created": "r.id"}
+
+// RuleSortKeys lists the keys RuleFilter.Sort accepts.
+func RuleSortKeys() []string { return []string{"category", "region", "department", "priority", "created"} }
+
+// RulePage returns one page of the routing rules and how many there are in
+// all. An unknown sort key is Invalid on field sort.
+func (s *Store) RulePage(ctx context.Context, f RuleFilter) (_ []*Rule, total int, err error) {
+	defer errs.Wrapf(&err, "category.Store.RulePage")
+	order := ruleOrder
+	if f.Sort != "" {
+		var ok bool
+		if order, ok = db.OrderBy(f.Sort, ruleSortCols, "r.id"); !ok {
+			return nil, 0, errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", f.Sort)
+		}
+	}
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM routing_rules`).Scan(&total); err != nil {
+		return nil, 0, db.Translate(err)
+	}
+	q := ruleSelect + order
+	if f.Limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(f.Limit) + ` OFFSET ` + strconv.Itoa(max(f.Offset, 0))
+	}
+	rules, err := s.queryRules(ctx, q)
+	return rules, total, err
+}
+
+func (s *Store) queryRules(ctx context.Context, q string) ([]*Rule, error) {
+	rows, err := s.db.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,11 @@ type usersPage struct {
 	Cols     []sortCol
 	Pager    pager
 	SortErr  string
+	// RuleCols, RulePager and RuleSortErr are the same for the routing
+	// rules, paged by ?rp= and sorted by ?rsort=.
+	RuleCols    []sortCol
+	RulePager   pager
+	RuleSortErr string
 }
 
 // pageAdminUsers lists users in scope, with the add-user and password forms.
@@ -261,6 +266,11 @@ type categoriesPage struct {
 	Cols     []sortCol
 	Pager    pager
 	SortErr  string
+	// RuleCols, RulePager and RuleSortErr are the same for the routing
+	// rules, paged by ?rp= and sorted by ?rsort=.
+	RuleCols    []sortCol
+	RulePager   pager
+	RuleSortErr string
 }
 
 // pageAdminCategories shows the category tree and the routing rules.
@@ -298,11 +308,18 @@ func (s *adminPages) showCategories(w http.ResponseWriter, r *http.Request, stat
 	}
 	// The list is flat, numbered and sortable; unsorted it is in code
 	// order (parents first), indented by depth.
-	sortKey := r.URL.Query().Get("sort")
-	keep := url.Values{}
-	if sortKey != "" {
-		keep.Set("sort", sortKey)
+	// Each list's links keep the other list's sort and page.
+	q := r.URL.Query()
+	sortKey, ruleSort := q.Get("sort"), q.Get("rsort")
+	keep, ruleKeep := url.Values{}, url.Values{}
+	for _, k := range []string{"sort", "p", "rsort", "rp"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+			ruleKeep.Set(k, v)
+		}
 	}
+	keep.Del("p")
+	ruleKeep.Del("rp")
 	d.Cols = sortCols("/admin/categories", keep, sortKey, category.SortKeys(), []string{s.Catalog.T(lang, "col.code"), s.Catalog.T(lang, "col.name"),
 		s.Catalog.T(lang, "admin.workflow"), s.Catalog.T(lang, "page.home.department"), s.Catalog.T(lang, "admin.active")})
 	page := pageNumber(r)
@@ -321,9 +338,19 @@ func (s *adminPages) showCategories(w http.ResponseWriter, r *http.Request, stat
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	if d.Rules, err = s.Categories.Rules(ctx); err != nil {
+	d.RuleCols = sortColsAt("/admin/categories", ruleKeep, ruleSort, category.RuleSortKeys(), []string{s.Catalog.T(lang, "col.category"),
+		s.Catalog.T(lang, "col.region"), s.Catalog.T(lang, "page.home.department"), s.Catalog.T(lang, "admin.priority"),
+		s.Catalog.T(lang, "admin.created")}, "rsort", "rp", "#rules")
+	rulePage := pageNumberAt(r, "rp")
+	rules, ruleTotal, err := s.Categories.RulePage(ctx, category.RuleFilter{Sort: ruleSort, Limit: listPageSize, Offset: (rulePage - 1) * listPageSize})
+	if e, ok := errs.As(err); ok && e.Fields["sort"].Key != "" {
+		d.RuleSortErr = s.Catalog.T(lang, "field.unknown_sort", ruleSort)
+		status = http.StatusUnprocessableEntity
+	} else if err != nil {
 		return err
 	}
+	d.Rules = rules
+	d.RulePager = newPagerAt("/admin/categories", ruleKeep, ruleTotal, rulePage, "rp", "#rules")
 	deps, err := s.Accounts.Departments(ctx)
 	if err != nil {
 		return err

@@ -35,14 +35,21 @@ type pageLink struct {
 // (its "p" set per link): the first, the last and three either side of
 // the current one.
 func newPager(path string, q url.Values, total, page int) pager {
+	return newPagerAt(path, q, total, page, "p", "")
+}
+
+// newPagerAt is newPager for a list whose page is the query parameter
+// param, on a page that may hold another list; anchor ("#rules", or "")
+// ends every link so that the browser returns to the list.
+func newPagerAt(path string, q url.Values, total, page int, param, anchor string) pager {
 	p := pager{Total: total, Page: page, Pages: max(1, (total+listPageSize-1)/listPageSize)}
 	href := func(n int) string {
 		v := url.Values{}
 		for k, xs := range q {
 			v[k] = xs
 		}
-		v.Set("p", strconv.Itoa(n))
-		return path + "?" + v.Encode()
+		v.Set(param, strconv.Itoa(n))
+		return path + "?" + v.Encode() + anchor
 	}
 	last := 0
 	for n := 1; n <= p.Pages; n++ {
@@ -62,8 +69,11 @@ func newPager(path string, q url.Values, total, page int) pager {
 }
 
 // pageNumber is the 1-based "p" of the request.
-func pageNumber(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("p"))
+func pageNumber(r *http.Request) int { return pageNumberAt(r, "p") }
+
+// pageNumberAt is the 1-based page in the query parameter param.
+func pageNumberAt(r *http.Request, param string) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(param))
 	if err != nil || n < 1 {
 		return 1
 	}
@@ -82,6 +92,13 @@ type sortCol struct {
 // sortCols makes the headings of keys (labelled by labels) for path with
 // the query q; cur is the current sort ("-" first for descending).
 func sortCols(path string, q url.Values, cur string, keys, labels []string) []sortCol {
+	return sortColsAt(path, q, cur, keys, labels, "sort", "p", "")
+}
+
+// sortColsAt is sortCols for a list sorted by the query parameter
+// sortParam and paged by pageParam (reset by a new sort), its links ending
+// in anchor.
+func sortColsAt(path string, q url.Values, cur string, keys, labels []string, sortParam, pageParam, anchor string) []sortCol {
 	out := make([]sortCol, len(keys))
 	for i, k := range keys {
 		next, dir := k, ""
@@ -95,9 +112,9 @@ func sortCols(path string, q url.Values, cur string, keys, labels []string) []so
 		for key, xs := range q {
 			v[key] = xs
 		}
-		v.Set("sort", next)
-		v.Del("p")
-		out[i] = sortCol{Label: labels[i], Href: path + "?" + v.Encode(), Dir: dir}
+		v.Set(sortParam, next)
+		v.Del(pageParam)
+		out[i] = sortCol{Label: labels[i], Href: path + "?" + v.Encode() + anchor, Dir: dir}
 	}
 	return out
 }
