@@ -144,7 +144,9 @@ var ruleSortCols = map[string]string{"category": "r.category_code", "region": "g
 	"priority": "r.priority", "created": "r.id"}
 
 // RuleSortKeys lists the keys RuleFilter.Sort accepts.
-func RuleSortKeys() []string { return []string{"category", "region", "department", "priority", "created"} }
+func RuleSortKeys() []string {
+	return []string{"category", "region", "department", "priority", "created"}
+}
 
 // RulePage returns one page of the routing rules and how many there are in
 // all. An unknown sort key is Invalid on field sort.
