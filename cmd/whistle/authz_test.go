@@ -143,7 +143,9 @@ var (
 	// district: staff in scope see them (not residents, party members or
 	// departments); leaders see but do not accept or order.
 	seeDisputeIn = []who{grid, community, street, leader, admin}
-	disputeActs  = []who{grid, community, street, admin}
+	// Registry keepers import and export.
+	importers   = []who{grid, community, street, admin}
+	disputeActs = []who{grid, community, street, admin}
 )
 
 // disputeTargets is the three-target shape of a route on a dispute or a
@@ -339,6 +341,19 @@ func matrix() map[string]spec {
 		}},
 		"GET /patrol":  {targets: []target{in}, sees: map[target][]who{in: {grid}}, req: get("/patrol")},
 		"GET /patrols": {targets: []target{in}, sees: map[target][]who{in: seePatrolIn}, req: get("/patrols")},
+		// Registry import and export: the staff who keep a registry. An
+		// import's rows are scoped one by one (TestImportScope); an
+		// export names its region.
+		"GET /registry/import": perm(importers, get("/registry/import")),
+		"POST /api/v1/imports/{kind}": perm(importers, func(f *authzFixture, w who, t target) *http.Request {
+			body, ct := f.importForm()
+			return f.request(w, "POST", "/api/v1/imports/people?dry_run=1", body, ct)
+		}),
+		"GET /api/v1/exports/{kind}": {allow: importers, targets: []target{in, out, other},
+			sees: map[target][]who{in: {community, street, admin}, out: {admin}, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "GET", "/api/v1/exports/organisations?region="+f.node[t], nil, "")
+			}},
 
 		// Cases.
 		"POST /api/v1/cases": pub(func(f *authzFixture, w who, t target) *http.Request {
@@ -1161,6 +1176,19 @@ func (f *authzFixture) open311Request(key string) url.Values {
 func (f *authzFixture) open311Update(key string) url.Values {
 	return url.Values{"api_key": {key}, "service_request_id": {f.verifiedCase()}, "description": {"接入方回访后结案"},
 		"updated_datetime": {time.Now().Format(time.RFC3339)}, "status": {"closed"}, "update_id": {f.unique("u")}}
+}
+
+// importForm is a people file of one person in the demo grid.
+func (f *authzFixture) importForm() (io.Reader, string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("file", "people.csv")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	fmt.Fprintf(fw, "姓名,公民身份号码,人员类型,所属网格\n张三,%s,常住,%s\n", validIDNumber("33030319900101001"), demoGrid)
+	mw.Close()
+	return &buf, mw.FormDataContentType()
 }
 
 func (f *authzFixture) photoForm() (io.Reader, string) {

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +50,9 @@ func oneStreetData(t *testing.T, dialect string) []string {
 	return args
 }
 
+// validIDNumber completes 17 digits with their check character.
+func validIDNumber(first17 string) string { return first17 + string(idcode.ResidentCheck(first17)) }
+
 // cliErr runs a whistle subcommand and returns its stdout and stderr.
 func cliErr(args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
@@ -59,8 +66,7 @@ func TestCLIImport(t *testing.T) {
 			data := oneStreetData(t, dialect)
 			dir := t.TempDir()
 			line := func(n int) string {
-				first := fmt.Sprintf("33030319900101%03d", n)
-				return fmt.Sprintf("张%d,%s,常住,330303001001001", n, first+string(idcode.ResidentCheck(first)))
+				return fmt.Sprintf("张%d,%s,常住,330303001001001", n, validIDNumber(fmt.Sprintf("33030319900101%03d", n)))
 			}
 			write := func(name string, lines ...string) string {
 				p := filepath.Join(dir, name)
@@ -103,5 +109,105 @@ func TestCLIImport(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// uploadPeople posts a people file to /api/v1/imports/people as token's user.
+func uploadPeople(t *testing.T, app *testApp, token, query, file string) (int, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("file", "people.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte(file))
+	mw.Close()
+	req, err := http.NewRequest("POST", app.URL+"/api/v1/imports/people"+query, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept-Language", "zh-CN")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, v
+}
+
+// TestImportScope: a community worker's file with a row of another
+// community is refused on that row and writes nothing; without it the file
+// is imported (201), again unchanged, and the community's export holds it.
+func TestImportScope(t *testing.T) {
+	app := startApp(t, "demo", dataArgs(t, "sqlite"))
+	token := login(t, app, "demo-community")
+	const header = "姓名,公民身份号码,人员类型,所属网格\n"
+	mine := "张三," + validIDNumber("33030319900101001") + ",常住,330303001011001\n"
+	theirs := "李四," + validIDNumber("33030319900101003") + ",常住,330303002001001\n"
+	cases := []struct {
+		name, query, file string
+		status            int
+		want              string // the first error, or the result
+	}{
+		{"a row of another street", "", header + mine + theirs, http.StatusUnprocessableEntity, "3 所属网格 网格 330303002001001 不存在或不在您的管辖范围内。"},
+		{"dry run", "?dry_run=1", header + mine, http.StatusOK, ""},
+		{"import", "", header + mine, http.StatusCreated, "1 0 0"},
+		{"again", "", header + mine, http.StatusCreated, "0 0 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, v := uploadPeople(t, app, token, c.query, c.file)
+			if status != c.status {
+				t.Fatalf("status: got %d, want %d (%v)", status, c.status, v)
+			}
+			var got string
+			if errs, _ := v["errors"].([]any); len(errs) > 0 {
+				e := errs[0].(map[string]any)
+				got = fmt.Sprintf("%v %v %v", e["row"], e["column"], e["message"])
+			} else if r, ok := v["result"].(map[string]any); ok {
+				got = fmt.Sprintf("%v %v %v", r["created"], r["updated"], r["unchanged"])
+			}
+			if got != c.want {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	req, _ := http.NewRequest("GET", app.URL+"/api/v1/exports/people?region=330303001011", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xlsx, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(xlsx, []byte("PK")) {
+		t.Fatalf("export: got %d %q…, want 200 and an .xlsx", resp.StatusCode, xlsx[:min(len(xlsx), 40)])
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "export.xlsx")
+	fw.Write(xlsx)
+	mw.Close()
+	req, _ = http.NewRequest("POST", app.URL+"/api/v1/imports/people", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Result struct{ Created, Updated, Unchanged int }
+	}
+	json.NewDecoder(resp.Body).Decode(&v)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || v.Result.Unchanged != 1 || v.Result.Created+v.Result.Updated != 0 {
+		t.Fatalf("re-import of the export: got %d %+v, want 201 and 1 unchanged", resp.StatusCode, v.Result)
 	}
 }

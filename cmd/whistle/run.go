@@ -36,6 +36,7 @@ import (
 	"whistle/internal/oidc"
 	"whistle/internal/patrol"
 	"whistle/internal/ratelimit"
+	"whistle/internal/regimport"
 	"whistle/internal/region"
 	"whistle/internal/registry"
 	"whistle/internal/sla"
@@ -600,7 +601,11 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.registry = registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions, Cases: cases})
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	imports, err := regimport.New(regimport.Deps{Registry: w.registry, Regions: a.regions, Clock: clock.Real{}})
+	if err != nil {
+		return nil, err
+	}
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

@@ -25,9 +25,6 @@ var (
 	reSerial = regexp.MustCompile(`^\d{4,5}(\.0+)?$`)
 )
 
-// excelEpoch is day 0 of Excel's 1900 date system (with its leap-year bug).
-var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
-
 // normDate turns the date forms spreadsheets hold into YYYY-MM-DD.
 func normDate(s string) (string, bool) {
 	var y, m, d int
@@ -46,7 +43,8 @@ func normDate(s string) (string, bool) {
 		}
 	case reSerial.MatchString(s):
 		n, _ := strconv.ParseFloat(s, 64)
-		t := excelEpoch.AddDate(0, 0, int(n))
+		// Day 0 of Excel's 1900 date system (with its leap-year bug).
+		t := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(n))
 		return t.Format(time.DateOnly), true
 	default:
 		return "", false

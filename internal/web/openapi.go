@@ -60,6 +60,7 @@ const (
 	mediaSSE     = "text/event-stream"
 	mediaGeoJSON = "application/geo+json"
 	mediaImage   = "image/*"
+	mediaXLSX    = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	mediaHTML    = "text/html"
 )
 
@@ -242,6 +243,14 @@ func apiOperations() []apiOp {
 			Auth: docSession, Params: []apiParam{itemID, pathParam("action", "Action name: order, void, rectified, recheck.", "操作名：order、void、rectified、recheck。")},
 			Body: "ItemActionInput", Result: "Hazard", Errors: []int{409, 422}},
 		// Patrols (巡查) with GPS tracks: the worker and their supervisors only, others 404.
+		{Method: "POST", Path: "/api/v1/imports/{kind}", Tag: "registry", Summary: "Import a registry file (.xlsx or CSV with Chinese headers, multipart field file; grid, community and street staff, admins): all rows or none",
+			SummaryZH: "导入台账文件（.xlsx 或中文表头 CSV，multipart 字段 file；网格员、社区和街道工作人员、管理员）：全部导入或全不导入",
+			Auth:      docSession, Params: []apiParam{pathParam("kind", "people, houses or organisations.", "people、houses 或 organisations。"),
+				query("dry_run", "string", "1 checks only (200).", "为 1 时只检查（200）。")}, Body: "RegistryFile", Status: 201, Result: "ImportReport", Errors: []int{403, 413, 422}},
+		{Method: "GET", Path: "/api/v1/exports/{kind}", Tag: "registry", Summary: "Export the 台账 of a region in scope as .xlsx, in the import's layout",
+			SummaryZH: "按导入格式导出管辖区域内的台账（.xlsx）",
+			Auth:      docSession, Params: []apiParam{pathParam("kind", "people, houses or organisations.", "people、houses 或 organisations。"),
+				query("region", "string", "A grid, community or street code.", "网格、社区或街道编码。")}, Media: mediaXLSX, Errors: []int{403, 404, 422}},
 		{Method: "POST", Path: "/api/v1/patrols", Tag: "patrols", Summary: "Start a patrol (grid workers; stops the caller's running one)", SummaryZH: "开始巡查（网格员；本人未结束的巡查自动结束）",
 			Auth: docSession, Body: "PatrolStart", Status: 201, Result: "Patrol", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/patrols", Tag: "patrols", Summary: "Patrols the caller may see, newest first", SummaryZH: "可见的巡查记录（新的在前）",
@@ -615,7 +624,7 @@ func (s *docsHandlers) openAPIOperation(op apiOp) map[string]any {
 		}
 		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/x-www-form-urlencoded": map[string]any{"schema": schema}, "multipart/form-data": map[string]any{"schema": schema}}}
-	case op.Body == "PhotoUpload":
+	case op.Body == "PhotoUpload" || op.Body == "RegistryFile":
 		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": ref(op.Body)}}}
 	case op.Body != "":
 		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(op.Body)}}}
@@ -796,9 +805,15 @@ func apiSchemas() map[string]any {
 		"PublicCaseList": obj(map[string]any{"cases": arrayOf("#PublicCase")}, "cases"),
 		"PublicStep": obj(map[string]any{"id": "integer", "at": "string", "role": "string", "action": "string", "from": "string", "to": "string",
 			"note": "string", "data": "object", "photos": arrayOf("#Photo")}),
-		"Event":       obj(map[string]any{"id": "integer", "at": "string", "actor": "string", "role": "string", "action": "string", "from": "string", "to": "string", "note": "string", "public": "boolean", "photos": arrayOf("#Photo")}),
-		"Timeline":    obj(map[string]any{"timeline": arrayOf("#Event")}),
-		"Photo":       obj(map[string]any{"id": "integer", "kind": "string", "mime": "string", "size": "integer", "width": "integer", "height": "integer", "created_at": "string"}),
+		"Event":        obj(map[string]any{"id": "integer", "at": "string", "actor": "string", "role": "string", "action": "string", "from": "string", "to": "string", "note": "string", "public": "boolean", "photos": arrayOf("#Photo")}),
+		"Timeline":     obj(map[string]any{"timeline": arrayOf("#Event")}),
+		"Photo":        obj(map[string]any{"id": "integer", "kind": "string", "mime": "string", "size": "integer", "width": "integer", "height": "integer", "created_at": "string"}),
+		"RegistryFile": obj(map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "text/csv"}}, "file"),
+		"ImportReport": obj(map[string]any{"kind": "string", "rows": "integer", "columns": arrayOf("string"), "ignored": arrayOf("string"),
+			"preview":     arrayOf(obj(map[string]any{"row": "integer", "cells": arrayOf("string")})),
+			"errors":      arrayOf(obj(map[string]any{"row": "integer", "column": "string", "field": "string", "message": "string"})),
+			"error_count": "integer", "dry_run": "boolean", "committed": "boolean",
+			"result": obj(map[string]any{"created": "integer", "updated": "integer", "unchanged": "integer", "ids": arrayOf("integer")})}, "rows", "errors"),
 		"PhotoUpload": obj(map[string]any{"photo": map[string]any{"type": "string", "contentMediaType": "image/*"}, "kind": "string"}, "photo"),
 		"ActionInput": obj(map[string]any{"note": "string", "reason": "string", "target": obj(map[string]any{"user": "integer", "department": "string"}),
 			"stars": "integer", "passed": "boolean", "result": "string", "parent": "integer", "hours": "integer", "photos": arrayOf("integer"), "comment": "string", "version": "integer"}),

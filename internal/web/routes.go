@@ -49,6 +49,7 @@ type features struct {
 	dicts      *dictAPI
 	disputes   *disputeHandlers
 	patrols    *patrolHandlers
+	imports    *importHandlers
 	open311    *open311API
 	cases      *caseHandlers
 	phones     *phoneAPI
@@ -76,6 +77,7 @@ func (s *Server) features() features {
 		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
 		disputes:   &disputeHandlers{view: s.view, Disputes: s.Disputes},
 		patrols:    &patrolHandlers{view: s.view, Patrols: s.Patrols, Regions: s.Regions},
+		imports:    &importHandlers{view: s.view, Imports: s.Imports},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
@@ -174,6 +176,12 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/patrols/{id}/stop", authed, f.patrols.apiStop)
 	s.handle("GET /patrol", authed, f.patrols.pagePatrol)
 	s.handle("GET /patrols", authed, f.patrols.pagePatrols)
+	// Registry import and 台账 export: the staff who keep a registry
+	// (403 for anyone else); rows outside the caller's scope are row
+	// errors, an export's region outside it 404.
+	s.handle("GET /registry/import", authed, f.imports.pageImport)
+	s.handle("POST /api/v1/imports/{kind}", authed, f.imports.apiImport)
+	s.handle("GET /api/v1/exports/{kind}", authed, f.imports.apiExport)
 
 	// Cases. Anyone may report (anonymously too); everything else is scoped.
 	s.handle("POST /api/v1/cases", public, f.cases.apiCaseSubmit)
@@ -381,6 +389,7 @@ func (s *Server) withStats(h handlerFunc) handlerFunc {
 var bodyLimits = map[string]int64{
 	"POST /api/v1/regions/import":    region.MaxImportBytes,
 	"POST /api/v1/cases/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
+	"POST /api/v1/imports/{kind}":    MaxImportBytes + 64<<10,             // one registry file
 }
 
 // ownCSRF are the routes that never act with a session cookie's

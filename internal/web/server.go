@@ -34,6 +34,7 @@ import (
 	"whistle/internal/patrol"
 	"whistle/internal/places"
 	"whistle/internal/ratelimit"
+	"whistle/internal/regimport"
 	"whistle/internal/region"
 	"whistle/internal/registry"
 	"whistle/internal/sla"
@@ -92,6 +93,8 @@ type Deps struct {
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms
+	// Imports imports and exports the registry's files; nil answers 503.
+	Imports *regimport.Importer
 	// Stats keeps the rollups the big screen and the queue counts read.
 	Stats   *stats.Store
 	Bus     bus.Bus

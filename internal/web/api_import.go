@@ -1,0 +1,181 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"whistle/internal/account"
+	"whistle/internal/errs"
+	"whistle/internal/regimport"
+)
+
+// Import limits of the web: larger files go through `whistle import`.
+const (
+	// MaxImportBytes bounds an uploaded registry file.
+	MaxImportBytes = 32 << 20
+	// MaxImportRows bounds its data rows.
+	MaxImportRows = 100000
+)
+
+// importHandlers serve the registry's import and 台账 export (issue 16,
+// Build 2): the page, the upload and the export. Who may import is the
+// staff of a grid, community or street and the admins; which rows they
+// may import is their scope's (a row of a grid outside it is a row error).
+type importHandlers struct {
+	*view
+	Imports *regimport.Importer
+}
+
+func (h *importHandlers) importer(r *http.Request) (*regimport.Importer, error) {
+	if !canImport(userOf(r)) {
+		return nil, errs.E(errs.Forbidden, "error.forbidden")
+	}
+	if h.Imports == nil {
+		return nil, errs.E(errs.Unavailable, "error.unavailable")
+	}
+	return h.Imports, nil
+}
+
+// canImport reports whether the user keeps a registry: grid workers,
+// community and street staff, admins.
+func canImport(u *account.User) bool {
+	if u == nil {
+		return false
+	}
+	for _, r := range []account.Role{account.GridWorker, account.CommunityStaff, account.StreetStaff, account.Admin} {
+		if u.Has(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// importError is a row error as the page and the API show it.
+type importError struct {
+	Row     int    `json:"row"`
+	Column  string `json:"column"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// importReply is the answer to an upload: the report with its errors in
+// the caller's language, and the error body when rows were refused.
+type importReply struct {
+	*regimport.Report
+	Errors []importError      `json:"errors"`
+	Error  *errorBodyContents `json:"error,omitempty"`
+}
+
+type errorBodyContents = struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// apiImport takes a file (multipart field "file") of kind {kind} and
+// imports it, or only checks it with ?dry_run=1: 200 with the report for a
+// clean dry run, 201 once committed, 422 with the report and its row
+// errors when rows were refused (nothing written).
+func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error {
+	im, err := h.importer(r)
+	if err != nil {
+		return err
+	}
+	kind, err := regimport.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		return errs.E(errs.NotFound, "error.not_found")
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errs.E(errs.TooLarge, "error.too_large", humanBytes(tooBig.Limit)).Field("file", "error.too_large", humanBytes(tooBig.Limit))
+		}
+		return errs.E(errs.Invalid, "error.invalid").Field("file", "field.required")
+	}
+	defer f.Close()
+	dry := r.URL.Query().Get("dry_run") == "1"
+	rep, err := im.Import(r.Context(), scopeOf(r), actorOf(r), kind, f, regimport.Options{DryRun: dry, MaxRows: MaxImportRows})
+	var rows *regimport.RowsError
+	if err != nil && !errors.As(err, &rows) {
+		return err
+	}
+	lang := langOf(r)
+	reply := importReply{Report: rep, Errors: make([]importError, 0, len(rep.Errors))}
+	for _, e := range rep.Errors {
+		reply.Errors = append(reply.Errors, importError{Row: e.Row, Column: e.Column, Field: e.Field, Message: h.Catalog.T(lang, e.Msg.Key, e.Msg.Args...)})
+	}
+	switch {
+	case rows != nil:
+		body := h.errorBody(lang, asAppError(rows))
+		reply.Error = &body.Error
+		writeJSON(w, http.StatusUnprocessableEntity, reply)
+	case rep.Committed:
+		writeJSON(w, http.StatusCreated, reply)
+	default:
+		writeJSON(w, http.StatusOK, reply)
+	}
+	return nil
+}
+
+// apiExport answers the 台账 of kind {kind} of ?region= (a grid, community
+// or street in the caller's scope; 404 outside it) as an .xlsx in the
+// import's layout, so that the file re-imports.
+func (h *importHandlers) apiExport(w http.ResponseWriter, r *http.Request) error {
+	im, err := h.importer(r)
+	if err != nil {
+		return err
+	}
+	kind, err := regimport.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		return errs.E(errs.NotFound, "error.not_found")
+	}
+	code := r.URL.Query().Get("region")
+	if code == "" {
+		return errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
+	}
+	var buf bytes.Buffer
+	if err := im.Export(r.Context(), scopeOf(r), kind, code, &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(string(kind)+"-"+code+".xlsx"))
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// importPage is the data of the import page.
+type importPage struct {
+	Kinds  []regimport.Kind
+	Region string
+	JS     map[string]string
+	// Columns are the headers of each kind's layout, for the template hint.
+	Columns map[regimport.Kind][]string
+}
+
+// importJSKeys are the messages the page's script shows.
+func importJSKeys() []string {
+	return []string{"import.js.checking", "import.js.importing", "import.js.ok", "import.js.errors", "import.js.done", "import.js.failed",
+		"import.js.row", "import.js.more", "import.js.rows", "import.js.ignored"}
+}
+
+// pageImport is the import page for the staff who keep a registry.
+func (h *importHandlers) pageImport(w http.ResponseWriter, r *http.Request) error {
+	im, err := h.importer(r)
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	d := &importPage{Kinds: regimport.Kinds(), Region: userOf(r).Region.Code, JS: map[string]string{}, Columns: map[regimport.Kind][]string{}}
+	for _, k := range importJSKeys() {
+		d.JS[k[len("import.js."):]] = h.Catalog.T(lang, k)
+	}
+	for _, k := range d.Kinds {
+		for _, c := range im.Layout(k).Columns {
+			d.Columns[k] = append(d.Columns[k], c.Header)
+		}
+	}
+	return h.render(w, r, http.StatusOK, "registry_import.html", h.newPage(r, "import.title", d))
+}
