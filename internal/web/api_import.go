@@ -38,6 +38,20 @@ func (h *importHandlers) importer(r *http.Request) (*regimport.Importer, error) 
 	return h.Imports, nil
 }
 
+// importerOf returns the importer and the {kind} of the request; an
+// unknown kind does not exist.
+func (h *importHandlers) importerOf(r *http.Request) (*regimport.Importer, regimport.Kind, error) {
+	im, err := h.importer(r)
+	if err != nil {
+		return nil, "", err
+	}
+	kind, err := regimport.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		return nil, "", errs.E(errs.NotFound, "error.not_found")
+	}
+	return im, kind, nil
+}
+
 // canImport reports whether the user keeps a registry: grid workers,
 // community and street staff, admins.
 func canImport(u *account.User) bool {
@@ -79,13 +93,9 @@ type errorBodyContents = struct {
 // clean dry run, 201 once committed, 422 with the report and its row
 // errors when rows were refused (nothing written).
 func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error {
-	im, err := h.importer(r)
+	im, kind, err := h.importerOf(r)
 	if err != nil {
 		return err
-	}
-	kind, err := regimport.ParseKind(r.PathValue("kind"))
-	if err != nil {
-		return errs.E(errs.NotFound, "error.not_found")
 	}
 	f, _, err := r.FormFile("file")
 	if err != nil {
@@ -124,13 +134,9 @@ func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error
 // or street in the caller's scope; 404 outside it) as an .xlsx in the
 // import's layout, so that the file re-imports.
 func (h *importHandlers) apiExport(w http.ResponseWriter, r *http.Request) error {
-	im, err := h.importer(r)
+	im, kind, err := h.importerOf(r)
 	if err != nil {
 		return err
-	}
-	kind, err := regimport.ParseKind(r.PathValue("kind"))
-	if err != nil {
-		return errs.E(errs.NotFound, "error.not_found")
 	}
 	code := r.URL.Query().Get("region")
 	if code == "" {
