@@ -15,23 +15,34 @@ import (
 // exportPage is how many records one read of an export takes.
 const exportPage = registry.MaxLimit
 
+// Covers returns the materialised path of a region (a grid, community or
+// street) the scope covers, or errs.NotFound as if it did not exist.
+func (im *Importer) Covers(ctx context.Context, sc account.Scope, regionCode string) (string, error) {
+	n, err := im.regions.Get(ctx, regionCode)
+	if err != nil || !sc.Covers(n.Path) {
+		return "", errs.E(errs.NotFound, "registry.grid_not_found", regionCode)
+	}
+	return n.Path, nil
+}
+
 // Export writes the 台账 of kind k of a region (a grid, community or
-// street) the scope covers as an .xlsx workbook in the kind's layout, so
-// that the file re-imports unchanged. Personal data is in the clear: the
-// caller authorises and audits the export. A region outside the scope is
-// errs.NotFound.
-func (im *Importer) Export(ctx context.Context, sc account.Scope, k Kind, regionCode string, w io.Writer) (err error) {
+// street) the scope covers as an .xlsx workbook in the kind's layout. With
+// clear, personal data is in the clear and the file re-imports unchanged:
+// the caller has authorised and audited that (account.Store.Reveal);
+// without, names, numbers, phones and addresses are masked. A region
+// outside the scope is errs.NotFound.
+func (im *Importer) Export(ctx context.Context, sc account.Scope, k Kind, regionCode string, clear bool, w io.Writer) (err error) {
 	defer errs.Wrapf(&err, "regimport.Export")
 	lay, ok := im.layouts[k]
 	if !ok {
 		return errs.E(errs.Invalid, "error.invalid").Field("kind", "import.err.kind")
 	}
-	n, err := im.regions.Get(ctx, regionCode)
-	if err != nil || !sc.Covers(n.Path) {
-		return errs.E(errs.NotFound, "registry.grid_not_found", regionCode)
+	path, err := im.Covers(ctx, sc, regionCode)
+	if err != nil {
+		return err
 	}
 	// The region's subtree, within the caller's scope.
-	sub := account.Scope{RegionPath: n.Path}
+	sub := account.Scope{RegionPath: path}
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := f.GetSheetName(0)
@@ -51,7 +62,11 @@ func (im *Importer) Export(ctx context.Context, sc account.Scope, k Kind, region
 		row++
 		cells := make([]any, len(lay.Columns))
 		for i, c := range lay.Columns {
-			cells[i] = c.display(vals[c.Field])
+			if clear {
+				cells[i] = c.display(vals[c.Field])
+			} else {
+				cells[i] = maskCell(c, vals[c.Field])
+			}
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, row)
 		return sw.SetRow(cell, cells)

@@ -224,7 +224,7 @@ func TestPeopleImportGB18030AndXLSX(t *testing.T) {
 			t.Fatalf("GB18030 CSV: got %v %+v, want 1 created", err, rep.Result)
 		}
 		var buf bytes.Buffer
-		if err := w.im.Export(context.Background(), sc, regimport.People, gridA, &buf); err != nil {
+		if err := w.im.Export(context.Background(), sc, regimport.People, gridA, true, &buf); err != nil {
 			t.Fatal(err)
 		}
 		rep, err = run(t, w, sc, regimport.People, buf.Bytes(), regimport.Options{})

@@ -25,7 +25,8 @@ const (
 // may import is their scope's (a row of a grid outside it is a row error).
 type importHandlers struct {
 	*view
-	Imports *regimport.Importer
+	Imports  *regimport.Importer
+	Accounts *account.Store
 }
 
 func (h *importHandlers) importer(r *http.Request) (*regimport.Importer, error) {
@@ -132,7 +133,8 @@ func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error
 
 // apiExport answers the 台账 of kind {kind} of ?region= (a grid, community
 // or street in the caller's scope; 404 outside it) as an .xlsx in the
-// import's layout, so that the file re-imports.
+// import's layout: in the clear, so that the file re-imports, for a caller
+// who may unmask (the reveal is audited), masked for anyone else.
 func (h *importHandlers) apiExport(w http.ResponseWriter, r *http.Request) error {
 	im, kind, err := h.importerOf(r)
 	if err != nil {
@@ -142,8 +144,20 @@ func (h *importHandlers) apiExport(w http.ResponseWriter, r *http.Request) error
 	if code == "" {
 		return errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
 	}
+	if _, err := im.Covers(r.Context(), scopeOf(r), code); err != nil {
+		return err
+	}
+	// Personal data in the clear is a reveal: for those who may unmask,
+	// audited; anyone else gets the 台账 masked (which does not re-import).
+	clear := false
+	if h.Accounts != nil {
+		if clear, err = h.Accounts.Reveal(r.Context(), userOf(r), actorOf(r), "registry-export:"+string(kind)+":"+code,
+			"name", "id_number", "phone", "address"); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
-	if err := im.Export(r.Context(), scopeOf(r), kind, code, &buf); err != nil {
+	if err := im.Export(r.Context(), scopeOf(r), kind, code, clear, &buf); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -77,7 +77,7 @@ func (s *Server) features() features {
 		dicts:      &dictAPI{view: s.view, Dicts: s.Dicts},
 		disputes:   &disputeHandlers{view: s.view, Disputes: s.Disputes},
 		patrols:    &patrolHandlers{view: s.view, Patrols: s.Patrols, Regions: s.Regions},
-		imports:    &importHandlers{view: s.view, Imports: s.Imports},
+		imports:    &importHandlers{view: s.view, Imports: s.Imports, Accounts: s.Accounts},
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
