@@ -80,6 +80,9 @@ func (s *view) nav(r *http.Request) navData {
 		} else if u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Leader) || u.Has(account.Admin) {
 			add("nav.patrols", "/patrols", "/patrols")
 		}
+		if canImport(u) {
+			add("nav.import", "/registry/import", "/registry/import")
+		}
 		if u.Can(account.PermStatsRead) {
 			add("nav.screen", "/screen", "/screen")
 		}
