@@ -181,6 +181,9 @@ func TestPeopleImportRowErrors(t *testing.T) {
 			{"synonyms and a floating person, dry run", peopleCSV("名字,身份证号,人口类型,流动人口登记日期,网格编码,序号", strings.Join([]string{"李四", idn("33030319900101009"), "流动", "2026/3/5", gridA, "1"}, ",")),
 				"staff-a", nil, true},
 			{"floating with a Chinese date", peopleCSV(peopleHeader, floating), "staff-a", nil, true},
+			{"a grid by its name", peopleCSV(peopleHeader, strings.Replace(personLine(5, gridA), gridA, "网格A1", 1)), "staff-a", nil, true},
+			{"a grid by a name outside the scope", peopleCSV(peopleHeader, strings.Replace(personLine(5, gridA), gridA, "网格B1", 1)), "staff-a",
+				[]string{"row 2: 所属网格: Grid 330303001002001 does not exist or is outside your area."}, false},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -352,7 +352,7 @@ type batch interface {
 }
 
 func batchOf(k Kind, im *Importer, sc account.Scope) batch {
-	g := &grids{reg: im.reg, sc: sc, ok: map[string]bool{}}
+	g := &grids{reg: im.reg, regions: im.regions, sc: sc, ok: map[string]bool{}}
 	switch k {
 	case Organisations:
 		return &orgBatch{im: im, sc: sc, grids: g, seen: map[string]int{}}
@@ -362,11 +362,47 @@ func batchOf(k Kind, im *Importer, sc account.Scope) batch {
 	return &peopleBatch{im: im, sc: sc, grids: g, seen: map[string]int{}}
 }
 
-// grids checks grid codes against the scope, once per code.
+// grids checks grid codes against the scope, once per code, and reads a
+// grid's name as its code when the name is the district's only grid of
+// that name (district files often name the grid: 万顺社区第一网格).
 type grids struct {
-	reg *registry.Store
-	sc  account.Scope
-	ok  map[string]bool
+	reg     *registry.Store
+	regions *region.Store
+	sc      account.Scope
+	ok      map[string]bool
+	names   map[string]string // name → code, "" when two grids share it
+}
+
+// code returns the grid code a cell names: the cell itself, or the code of
+// the one grid with that name.
+func (g *grids) code(ctx context.Context, v string) string {
+	if v == "" || g.regions == nil {
+		return v
+	}
+	if _, ok := g.regions.Locator().Grid(v); ok {
+		return v
+	}
+	if g.names == nil {
+		g.names = map[string]string{}
+		nodes, err := g.regions.All(ctx, false)
+		if err != nil {
+			return v
+		}
+		for _, n := range nodes {
+			if n.Level != region.Grid {
+				continue
+			}
+			if _, dup := g.names[n.Name]; dup {
+				g.names[n.Name] = ""
+			} else {
+				g.names[n.Name] = n.Code
+			}
+		}
+	}
+	if c := g.names[v]; c != "" {
+		return c
+	}
+	return v
 }
 
 func (g *grids) check(code string) bool {
@@ -422,11 +458,11 @@ type peopleBatch struct {
 	rows  []registry.PersonInput
 }
 
-func (b *peopleBatch) add(_ context.Context, rec record, now time.Time) map[string]errs.Msg {
+func (b *peopleBatch) add(ctx context.Context, rec record, now time.Time) map[string]errs.Msg {
 	in := registry.PersonInput{IDNumber: rec.get("id_number"), Name: rec.get("name"), Sex: rec.get("sex"), BirthDate: rec.get("birth_date"),
 		Phone: rec.get("phone"), HukouAddress: rec.get("hukou_address"), ResidenceAddress: rec.get("residence_address"), Status: rec.get("status"),
 		RegisteredOn: rec.get("registered_on"), HouseholdID: rec.get("household_id"), HouseholdRel: rec.get("household_relation"),
-		GridCode: rec.get("grid_code")}
+		GridCode: b.grids.code(ctx, rec.get("grid_code"))}
 	out, err := registry.ValidatePerson(in, now)
 	b.rows = append(b.rows, out)
 	return keyed{grids: b.grids, seen: b.seen}.check(rec, err, out.GridCode, "id_number", out.IDNumber)
@@ -471,10 +507,10 @@ type orgBatch struct {
 	rows  []registry.OrganisationInput
 }
 
-func (b *orgBatch) add(_ context.Context, rec record, _ time.Time) map[string]errs.Msg {
+func (b *orgBatch) add(ctx context.Context, rec record, _ time.Time) map[string]errs.Msg {
 	in := registry.OrganisationInput{CreditCode: rec.get("credit_code"), Name: rec.get("name"), Kind: rec.get("kind"), Address: rec.get("address"),
 		ContactName: rec.get("contact_name"), ContactPhone: rec.get("contact_phone"), Industry: rec.get("industry"), Size: rec.get("size"),
-		SafetyCategory: rec.get("safety_category"), GridCode: rec.get("grid_code")}
+		SafetyCategory: rec.get("safety_category"), GridCode: b.grids.code(ctx, rec.get("grid_code"))}
 	out, err := registry.ValidateOrganisation(in)
 	b.rows = append(b.rows, out)
 	return keyed{grids: b.grids, seen: b.seen}.check(rec, err, out.GridCode, "credit_code", out.CreditCode)
