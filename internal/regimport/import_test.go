@@ -286,3 +286,48 @@ func TestOrganisationsAndHousesImport(t *testing.T) {
 		}
 	})
 }
+
+func TestHousesImportLandlord(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		w := newWorld(t, d, clk)
+		sc := w.scope("staff-a")
+		if _, err := run(t, w, sc, regimport.People, peopleCSV(peopleHeader, personLine(1, gridA)), regimport.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		owner := idn("33030319900101003")
+		cases := []struct {
+			name     string
+			landlord string
+			want     string // the first error, or ""
+		}{
+			{"a stranger", idn("33030319900101005"), "row 2: 房东身份证号: "},
+			{"a registered person", owner, ""},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				file := []byte("楼栋地址,经度,纬度,房号,出租情况,房东身份证号\n永中街道一路7号,120.005,27.005,301,出租," + c.landlord + "\n")
+				rep, err := run(t, w, sc, regimport.Houses, file, regimport.Options{})
+				got := texts(t, rep.Errors)
+				if c.want == "" {
+					if err != nil {
+						t.Fatalf("got %v %q, want no error", err, got)
+					}
+					var landlord string
+					if err := d.QueryRow(context.Background(), `SELECT p.id_number FROM reg_houses h JOIN reg_people p ON p.id = h.landlord_id WHERE h.room = '301'`).Scan(&landlord); err != nil {
+						t.Fatal(err)
+					}
+					if landlord != owner {
+						t.Fatalf("landlord: got %s, want %s", landlord, owner)
+					}
+					return
+				}
+				if err == nil || len(got) == 0 || !strings.HasPrefix(got[0], c.want) {
+					t.Fatalf("got %v %q, want %q", err, got, c.want)
+				}
+				if n := w.count(t, "reg_houses"); n != 0 {
+					t.Fatalf("houses after a refused file: got %d, want 0", n)
+				}
+			})
+		}
+	})
+}
