@@ -140,6 +140,9 @@ func registryMatrix() map[string]spec {
 			return map[string]any{"credit_code": f.creditCode(), "name": f.unique("矩阵公司"), "address": "矩阵路 1 号", "grid_code": f.reg.grid[t]}
 		}),
 		"GET /api/v1/grids/{code}/summary": get(func(f *authzFixture, t target) string { return "/api/v1/grids/" + f.reg.grid[t] + "/summary" }),
+		"GET /api/v1/regions/{code}/base-counts": get(func(f *authzFixture, t target) string {
+			return "/api/v1/regions/" + f.reg.grid[t] + "/base-counts"
+		}),
 
 		// Pages.
 		"GET /grids/{code}": get(func(f *authzFixture, t target) string { return "/grids/" + f.reg.grid[t] }),
@@ -207,6 +210,15 @@ func TestRegistryScope(t *testing.T) {
 			}
 			if !sees && code != http.StatusNotFound {
 				t.Errorf("summary of %s as %s: got %d, want 404", tg, w, code)
+			}
+			// The rollup's counts of the grid agree with its summary.
+			var bc registry.BaseCounts
+			code = get(w, "/api/v1/regions/"+f.reg.grid[tg]+"/base-counts", &bc)
+			if sees && (code != http.StatusOK || bc.People != int64(sum.People) || bc.Houses != int64(sum.Houses) || bc.Node != f.reg.grid[tg]) {
+				t.Errorf("base counts of %s as %s: %d %+v, summary %+v", tg, w, code, bc, sum)
+			}
+			if !sees && code != http.StatusNotFound {
+				t.Errorf("base counts of %s as %s: got %d, want 404", tg, w, code)
 			}
 		}
 	}

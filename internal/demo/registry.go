@@ -132,6 +132,11 @@ func GenerateRegistry(ctx context.Context, d *db.DB, reg *registry.Store, region
 		return RegistryResult{}, fmt.Errorf("demo: registry organisations: %w", err)
 	}
 	say("%d organisations", len(orgs))
+	// The links and group members went in around the store: count the
+	// grids again so the rollup (reg_counts) has the members by group.
+	if _, err := reg.RebuildCounts(ctx); err != nil {
+		return RegistryResult{}, fmt.Errorf("demo: registry counts: %w", err)
+	}
 	return RegistryResult{Generated: true, People: len(people), Houses: len(houses), Buildings: g.buildings, Organisations: len(orgs),
 		Members: len(members), Links: len(links)}, nil
 }

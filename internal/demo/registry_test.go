@@ -65,6 +65,15 @@ func TestGenerateRegistry(t *testing.T) {
 				t.Errorf("%s: got %d, want %d", c.name, c.got, c.want)
 			}
 		}
+		// The district's rollup counts everyone, and the group members that
+		// went in around the store.
+		var members int
+		if err := d.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM reg_counts WHERE node = '330303' AND metric LIKE 'group.%'`).Scan(&members); err != nil {
+			t.Fatal(err)
+		}
+		if bc, err := reg.Counts(ctx, account.SystemScope(), "330303"); err != nil || bc[0].People != 8000 || members != count(`SELECT COUNT(*) FROM reg_group_members`) {
+			t.Errorf("district counts: %+v, %v; group members %d", bc, err, members)
+		}
 		// Buildings lie inside their grids.
 		loc := regs.Locator()
 		bs, err := reg.Buildings(ctx, account.SystemScope(), "", registry.Page{Limit: registry.MaxLimit})

@@ -79,8 +79,16 @@ type histRow struct {
 
 const histCols = 8
 
-// writeHistory writes the rows in multi-row INSERTs.
+// writeHistory writes the rows in multi-row INSERTs. Every change of a
+// record passes here, so it also marks the record's grid (and the grid it
+// left, when it moved) for the recount of reg_counts before the commit.
 func writeHistory(ctx context.Context, tx *db.Tx, actor audit.Actor, rows []histRow) error {
+	for _, r := range rows {
+		markGrids(tx, gridOfPath(r.path))
+		if c, ok := r.changes["grid_code"]; ok {
+			markGrids(tx, c.Old)
+		}
+	}
 	var actorID any
 	if actor.UserID != 0 {
 		actorID = actor.UserID

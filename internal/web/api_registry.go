@@ -368,3 +368,19 @@ func (s *registryAPI) apiGridSummary(w http.ResponseWriter, r *http.Request) err
 	writeJSON(w, http.StatusOK, g)
 	return nil
 }
+
+// apiBaseCounts answers a region node's registry counts (a grid,
+// community, street or the district) from the rollup, for the big screen
+// and the pages above a grid; 404 for a node outside the caller's scope.
+func (s *registryAPI) apiBaseCounts(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.store()
+	if err != nil {
+		return err
+	}
+	c, err := st.Counts(r.Context(), registry.ScopeOf(userOf(r)), r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c[0])
+	return nil
+}

@@ -41,6 +41,9 @@ func registryOperations() []apiOp {
 			Auth: auth, Body: "NewOrganisation", Status: 201, Result: "Organisation", Errors: []int{404, 409, 422}},
 		{Method: "GET", Path: "/api/v1/grids/{code}/summary", Tag: "registry", Summary: "A grid at a glance: people by status and group, houses, organisations, open cases, visits due",
 			SummaryZH: "网格概况：人员（按类型、人群）、房屋、单位、未办结案件、待走访", Auth: auth, Params: []apiParam{pathParam("code", "Grid code.", "网格编码。")}, Result: "GridSummary"},
+		{Method: "GET", Path: "/api/v1/regions/{code}/base-counts", Tag: "registry", Summary: "A region node's base data counts (people by status and group, houses by use, buildings, organisations), from the rollup",
+			SummaryZH: "区域节点的基础数据统计（人员按类型、人群，房屋按用途，楼栋，单位），来自汇总表", Auth: auth,
+			Params: []apiParam{pathParam("code", "Region code: grid, community, street or district.", "区域编码：网格、社区、街道或区。")}, Result: "BaseCounts", Errors: []int{404}},
 	}
 }
 
@@ -100,5 +103,8 @@ func registrySchemas() map[string]any {
 		"GridSummary": obj(map[string]any{"grid_code": "string", "grid_name": "string", "people": "integer", "people_by_status": counts, "people_by_group": counts,
 			"buildings": "integer", "houses": "integer", "houses_by_use": counts, "vacant_houses": "integer", "organisations": "integer", "open_cases": "integer", "visits_due": "integer"},
 			"grid_code", "people", "open_cases", "visits_due"),
+		"BaseCounts": obj(map[string]any{"node": "string", "people": "integer", "people_by_status": counts, "people_by_group": counts,
+			"houses": "integer", "houses_by_use": counts, "buildings": "integer", "organisations": "integer"},
+			"node", "people", "houses", "buildings", "organisations"),
 	}
 }

@@ -233,6 +233,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/organisations", authed, f.registry.apiOrganisations)
 	s.handle("POST /api/v1/organisations", authed, f.registry.apiOrganisationAdd)
 	s.handle("GET /api/v1/grids/{code}/summary", authed, f.registry.apiGridSummary)
+	s.handle("GET /api/v1/regions/{code}/base-counts", authed, f.registry.apiBaseCounts)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)
