@@ -161,6 +161,26 @@ func TestScreenBrowser(t *testing.T) {
 	app := s.app
 	resident := login(t, app, "demo-resident")
 
+	// A grid worker registers two people (one floating): the base-data
+	// panel counts them from the registry's rollup.
+	gridWorker := login(t, app, "demo-grid")
+	for i, status := range []string{"resident", "floating"} {
+		in := map[string]any{"id_number": idNumber(fmt.Sprintf("33030319800101%03d", 500+i)), "name": "大屏人口", "status": status, "grid_code": "330303001011001"}
+		if status == "floating" {
+			in["registered_on"] = "2026-01-05"
+		}
+		if code := do(t, "POST", app.URL+"/api/v1/people", gridWorker, in, nil); code != 201 {
+			t.Fatalf("register a person: %d", code)
+		}
+	}
+	var base struct {
+		People   int            `json:"people"`
+		ByStatus map[string]int `json:"people_by_status"`
+	}
+	if code := do(t, "GET", app.URL+"/api/v1/regions/330303/base-counts", login(t, app, "demo-leader"), nil, &base); code != 200 || base.People < 2 || base.ByStatus["floating"] < 1 {
+		t.Fatalf("district base counts: %d %+v", code, base)
+	}
+
 	// The district leader logs in and opens /screen: their own district.
 	leader := s.as(t, "demo-leader", 1920, 1080)
 	leader.open("/screen")
@@ -177,6 +197,8 @@ func TestScreenBrowser(t *testing.T) {
 	if n := eval[int](leader, "document.querySelectorAll('#sc-hotspots li:not(.empty)').length"); n == 0 {
 		t.Error("no hotspot grids listed")
 	}
+	leader.waitShown(`[data-base="people"] b`, fmt.Sprint(base.People))
+	leader.waitShown(`[data-base="floating"] b`, fmt.Sprint(base.ByStatus["floating"]))
 	if !strings.Contains(leader.text("#sc-note"), "示意") {
 		t.Error("the generated boundaries are not marked 示意")
 	}

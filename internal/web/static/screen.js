@@ -59,6 +59,7 @@
     var gj = geo[code] ? Promise.resolve(geo[code]) : fetch('/api/v1/regions/' + encodeURIComponent(code) + '/geojson', { credentials: 'same-origin' })
       .then(function (r) { if (!r.ok) { throw new Error('geojson ' + r.status); } return r.json(); })
       .then(function (g) { geo[code] = g; return g; });
+    loadBase(code);
     return Promise.all([gj, fetchFigures(code)]).then(function (res) {
       if (seq !== state.seq) { return; }
       drawMapShape(code, res[0]);
@@ -77,6 +78,22 @@
       api('/api/v1/stats/overdue' + q(code) + '&limit=12'),
       api('/api/v1/stats/points' + q(code))
     ]);
+  }
+
+  // loadBase fills the base-data panel from the registry's rollup; a
+  // caller outside the registry's roles (404) sees no panel.
+  function loadBase(code) {
+    api('/api/v1/regions/' + encodeURIComponent(code) + '/base-counts').then(function (b) {
+      if (code !== state.code) { return; }
+      var groups = 0;
+      Object.keys(b.people_by_group || {}).forEach(function (k) { groups += b.people_by_group[k]; });
+      var show = { people: b.people, floating: (b.people_by_status || {}).floating, groups: groups, houses: b.houses, organisations: b.organisations };
+      Object.keys(show).forEach(function (key) {
+        var el = document.querySelector('[data-base="' + key + '"] b');
+        if (el) { el.innerHTML = num(show[key]); }
+      });
+      $('sc-base').hidden = false;
+    }).catch(function () { $('sc-base').hidden = true; });
   }
 
   function refresh() {
