@@ -188,12 +188,99 @@ type Filter struct {
 	Near   *[2]float64
 	Before int64
 	Limit  int
+	// Sort is one of ListSortKeys, "-" first for descending; "" is newest
+	// first. A sorted list pages by Offset, not by Before.
+	Sort string
+	// Offset skips that many cases, for numbered pages.
+	Offset int
 }
 
-// List returns cases in the caller's scope, newest first, and the cursor
-// for the next page (0 when there is none).
+// listSortCols maps each key of Filter.Sort to its column: the whitelist.
+// A case without a deadline sorts after those with one either way.
+var listSortCols = map[string]string{"number": "c.number", "created": "c.id", "status": "c.status",
+	"category": "c.category_code", "deadline": "c.deadline_at IS NULL, c.deadline_at", "grid": "c.grid_code"}
+
+// ListSortKeys lists the keys Filter.Sort accepts.
+func ListSortKeys() []string {
+	return []string{"number", "created", "status", "category", "deadline", "grid"}
+}
+
+// listOrder is the ORDER BY of f.Sort, ties broken by id; an unknown key
+// is Invalid on field sort.
+func listOrder(sort string) (string, error) {
+	if sort == "" {
+		return " ORDER BY c.id DESC", nil
+	}
+	clause, ok := db.OrderBy(sort, listSortCols, "c.id DESC")
+	if !ok {
+		return "", errs.E(errs.Invalid, "error.invalid").Field("sort", "field.unknown_sort", sort)
+	}
+	return clause, nil
+}
+
+// Count returns how many cases List would return over all its pages for
+// f (its Before, Sort, Limit and Offset aside): the total of a list. It
+// reads through the same condition as List, scope included.
+func (s *Service) Count(ctx context.Context, c Caller, f Filter) (_ int, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Count")
+	f.Before = 0
+	w := listWhere(c, f)
+	var n int
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*) FROM cases c`+w.SQL(), w.Args()...).Scan(&n)
+	return n, err
+}
+
+// List returns cases in the caller's scope, newest first or in f.Sort's
+// order, from f.Offset on, and the cursor for the next page (0 when there
+// is none, and for a sorted or nearest-first list, which pages by offset).
 func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ int64, err error) {
 	defer errs.Wrapf(&err, "casework.Service.List")
+	order, err := listOrder(f.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
+	w := listWhere(c, f)
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	if f.Near != nil {
+		// Squared distance on a local plane: a degree of longitude is
+		// cos(lat) of a degree of latitude; enough to rank a district.
+		k := math.Cos(f.Near[0] * math.Pi / 180)
+		lat, lng, kk := w.Arg(f.Near[0]), w.Arg(f.Near[1]), w.Arg(k*k)
+		order = " ORDER BY (c.lat - " + lat + ")*(c.lat - " + lat + ") + (c.lng - " + lng + ")*(c.lng - " + lng + ")*" + kk + ", c.id DESC"
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+order+` LIMIT `+strconv.Itoa(limit+1)+
+		` OFFSET `+strconv.Itoa(max(f.Offset, 0)), w.Args()...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		cs, err := scanCase(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, cs)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		if f.Near == nil && f.Sort == "" {
+			next = out[limit-1].ID
+		}
+	}
+	return out, next, nil
+}
+
+// listWhere is the condition of List and Count, the caller's scope first:
+// the one place that decides which cases a list may show.
+func listWhere(c Caller, f Filter) db.Where {
 	var w db.Where
 	c.Scope().Apply(&w, ScopeColumns("c"))
 	if len(f.Status) > 0 {
@@ -289,42 +376,7 @@ func (s *Service) List(ctx context.Context, c Caller, f Filter) (_ []*Case, _ in
 	if f.Before > 0 {
 		w.Add("c.id < ?", f.Before)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	order := "c.id DESC"
-	if f.Near != nil {
-		// Squared distance on a local plane: a degree of longitude is
-		// cos(lat) of a degree of latitude; enough to rank a district.
-		k := math.Cos(f.Near[0] * math.Pi / 180)
-		lat, lng, kk := w.Arg(f.Near[0]), w.Arg(f.Near[1]), w.Arg(k*k)
-		order = "(c.lat - " + lat + ")*(c.lat - " + lat + ") + (c.lng - " + lng + ")*(c.lng - " + lng + ")*" + kk + ", c.id DESC"
-	}
-	rows, err := s.db.Query(ctx, `SELECT `+caseCols+caseFrom+w.SQL()+` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit+1), w.Args()...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []*Case
-	for rows.Next() {
-		cs, err := scanCase(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, cs)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if len(out) > limit {
-		out = out[:limit]
-		if f.Near == nil {
-			next = out[limit-1].ID
-		}
-	}
-	return out, next, nil
+	return w
 }
 
 // Timeline returns a case's steps, oldest first, with their photos. With
