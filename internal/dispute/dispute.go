@@ -260,11 +260,18 @@ func isStaff(c Caller) bool {
 	if c.system {
 		return true
 	}
-	if c.User == nil || c.User.Disabled {
+	return CanWork(c.User)
+}
+
+// CanWork reports whether u works disputes and hazards: an enabled user
+// holding one of the workflows' staff roles (grid worker, community and
+// street staff, leader, admin). The navigation shows the pages to them.
+func CanWork(u *account.User) bool {
+	if u == nil || u.Disabled {
 		return false
 	}
 	for _, r := range staffRoles() {
-		if c.User.Has(account.Role(r)) {
+		if u.Has(account.Role(r)) {
 			return true
 		}
 	}

@@ -108,3 +108,34 @@ func TestDisputePages(t *testing.T) {
 		t.Errorf("an unknown action: %d, want 422", code)
 	}
 }
+
+// TestDisputeNav: the staff who work disputes and hazards (grid worker,
+// community and street staff, leader, admin) find both pages in the
+// section bar; a resident and a department handler do not.
+func TestDisputeNav(t *testing.T) {
+	w := newDecoderWorld(t)
+	for _, c := range []struct {
+		who  string
+		want bool
+	}{
+		{"grid", true}, {"staff", true}, {"street", true}, {"leader", true}, {"admin", true},
+		{"res", false}, {"cg-handler", false},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			for _, en := range []bool{false, true} {
+				code, body := w.get(t, "/inbox", c.who, lang(en)...)
+				s := string(body)
+				start := strings.Index(s, `<nav class="sections"`)
+				if code != http.StatusOK || start < 0 {
+					t.Fatalf("en=%v: %d, no section bar", en, code)
+				}
+				nav := s[start : start+strings.Index(s[start:], "</nav>")]
+				for _, href := range []string{`href="/disputes"`, `href="/hazards"`} {
+					if got := strings.Contains(nav, href); got != c.want {
+						t.Errorf("en=%v: the section bar has %s: %v, want %v", en, href, got, c.want)
+					}
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/dispute"
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
@@ -79,6 +80,10 @@ func (s *view) nav(r *http.Request) navData {
 			add("nav.patrol", "/patrol", "/patrol")
 		} else if u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Leader) || u.Has(account.Admin) {
 			add("nav.patrols", "/patrols", "/patrols")
+		}
+		if dispute.CanWork(u) {
+			add("nav.disputes", "/disputes", "/disputes")
+			add("nav.hazards", "/hazards", "/hazards")
 		}
 		if canImport(u) {
 			add("nav.import", "/registry/import", "/registry/import")
