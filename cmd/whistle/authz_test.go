@@ -628,6 +628,7 @@ func matrix() map[string]spec {
 		"GET /static/": pub(get("/static/whistle.css")),
 	}
 	maps.Copy(m, registryMatrix())
+	maps.Copy(m, visitMatrix())
 	return m
 }
 
@@ -825,6 +826,7 @@ type authzFixture struct {
 	otherGeoJSON []byte
 	secrets      []string
 	reg          *registryFixture
+	visitTask    map[target]int64
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -1027,6 +1029,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	}
 	f.agreed[other] = f.disputes[other]
 	f.plantRegistry()
+	f.plantVisits()
 	return f
 }
 

@@ -44,6 +44,7 @@ import (
 	"whistle/internal/sms"
 	"whistle/internal/stats"
 	"whistle/internal/timer"
+	"whistle/internal/visit"
 	"whistle/internal/web"
 )
 
@@ -125,6 +126,8 @@ type options struct {
 	oidcClaim         string
 	patrolRetention   int
 	patrolBuffer      float64
+	visitMaxDistance  float64
+	visitWorkdays     bool
 	maps              mapOptions
 }
 
@@ -170,6 +173,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.oidcRedirectURL, "oidc-redirect-url", "", "OIDC callback URL registered with the issuer, https://HOST/login/oidc/callback (required with --oidc-issuer)")
 	fs.StringVar(&o.oidcClaim, "oidc-claim", "preferred_username", "ID token claim holding the Whistle username")
 	fs.IntVar(&o.patrolRetention, "patrol-retention", 180, "days a patrol's GPS track is kept (personal data); older patrols are deleted hourly. 0 keeps them")
+	fs.Float64Var(&o.visitMaxDistance, "visit-max-distance", 200, "metres a recorded visit's position may lie from the house; farther needs a reason and is flagged")
+	fs.BoolVar(&o.visitWorkdays, "visit-workdays", false, "make a visit task due on its period's last working day (the working calendar) instead of its last day")
 	fs.Float64Var(&o.patrolBuffer, "patrol-buffer", 30, "metres either side of a patrol's track that count as covered when measuring the share of the grid patrolled")
 	o.maps.flags(fs)
 }
@@ -393,6 +398,12 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	timers := timer.NewRunner(a.db, timer.Config{Logger: a.logger})
 	w.sla.RegisterTimers(timers)
 	w.disputes.RegisterTimers(timers)
+	// Visits: plan the current periods' missing tasks and arm the timers
+	// of the next ones.
+	w.visits.RegisterTimers(timers)
+	if _, err := w.visits.Start(ctx); err != nil {
+		return err
+	}
 	go func() {
 		if err := timers.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
 			a.logger.Error("timer runner stopped", "err", err)
@@ -434,7 +445,9 @@ type wired struct {
 	// registry is the grid's base data; other modules add to it
 	// (registry.Store.UseVisits).
 	registry *registry.Store
-	stop     []func()
+	// visits keeps the visits (走访) of the groups' members.
+	visits *visit.Store
+	stop   []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -601,11 +614,20 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.registry = registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions, Cases: cases})
+	if o.visitMaxDistance <= 0 {
+		return nil, fmt.Errorf("--visit-max-distance must be more than 0 metres")
+	}
+	w.visits = visit.NewStore(visit.Deps{DB: a.db, Regions: a.regions, Registry: w.registry, Cases: cases, Calendar: w.sla.Calendar,
+		Config: visit.Config{MaxDistance: o.visitMaxDistance, Workdays: o.visitWorkdays}})
+	w.registry.UseVisits(w.visits)
+	if err := w.visits.RegisterIndicators(w.stats.Indicators()); err != nil {
+		return nil, err
+	}
 	imports, err := regimport.New(regimport.Deps{Registry: w.registry, Regions: a.regions, Clock: clock.Real{}})
 	if err != nil {
 		return nil, err
 	}
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

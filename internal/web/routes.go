@@ -64,6 +64,7 @@ type features struct {
 	wfPages    *workflowPages
 	docs       *docsHandlers
 	registry   *registryAPI
+	visits     *visitHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -96,6 +97,7 @@ func (s *Server) features() features {
 		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
 		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts},
+		visits:    &visitHandlers{view: s.view, Visits: s.Visits},
 	}
 }
 
@@ -234,6 +236,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/organisations", authed, f.registry.apiOrganisationAdd)
 	s.handle("GET /api/v1/grids/{code}/summary", authed, f.registry.apiGridSummary)
 	s.handle("GET /api/v1/regions/{code}/base-counts", authed, f.registry.apiBaseCounts)
+	// Visits (走访) and the group memberships they follow.
+	s.registerVisitRoutes(f.visits)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)

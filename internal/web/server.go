@@ -39,6 +39,7 @@ import (
 	"whistle/internal/registry"
 	"whistle/internal/sla"
 	"whistle/internal/stats"
+	"whistle/internal/visit"
 	"whistle/internal/workflow"
 )
 
@@ -90,6 +91,9 @@ type Deps struct {
 	// BaseData is the grid's base data registry (people, houses,
 	// organisations); nil answers 503.
 	BaseData *registry.Store
+	// Visits keeps the visits (走访) of the groups' members; nil answers
+	// 503 there.
+	Visits *visit.Store
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

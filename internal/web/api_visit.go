@@ -1,0 +1,167 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"whistle/internal/errs"
+	"whistle/internal/visit"
+)
+
+// visitHandlers serve the visits (走访, issue 16): a grid worker's due and
+// overdue visits nearest first, recording a visit (with a found problem
+// opening a linked case), the overdue count for the staff queues and the
+// big screen, and the group memberships the visits follow. Package visit
+// decides who sees what (404 outside the caller's scope).
+type visitHandlers struct {
+	*view
+	Visits *visit.Store
+}
+
+func (h *visitHandlers) store() (*visit.Store, error) {
+	if h.Visits == nil {
+		return nil, errs.E(errs.Unavailable, "error.unavailable")
+	}
+	return h.Visits, nil
+}
+
+// registerVisitRoutes declares the visits' routes (called by registerRoutes).
+func (s *Server) registerVisitRoutes(h *visitHandlers) {
+	s.handle("GET /api/v1/visits", authed, h.apiList)
+	s.handle("GET /api/v1/visits/count", authed, h.apiCount)
+	s.handle("POST /api/v1/visits/{id}/record", authed, h.apiRecord)
+	s.handle("POST /api/v1/people/{id}/groups", authed, h.apiJoin)
+	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, h.apiLeave)
+}
+
+// position reads the optional lat and lng query parameters.
+func position(r *http.Request) (lat, lng *float64, err error) {
+	q := r.URL.Query()
+	e := errs.E(errs.Invalid, "error.invalid")
+	read := func(name string) *float64 {
+		v := strings.TrimSpace(q.Get(name))
+		if v == "" {
+			return nil
+		}
+		f, perr := strconv.ParseFloat(v, 64)
+		if perr != nil {
+			e.Field(name, "visit.err.position")
+			err = e
+			return nil
+		}
+		return &f
+	}
+	lat, lng = read("lat"), read("lng")
+	return lat, lng, err
+}
+
+func (h *visitHandlers) apiList(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	lat, lng, err := position(r)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 200)
+	if err != nil {
+		return err
+	}
+	ts, err := st.List(r.Context(), userOf(r), visit.Filter{Due: r.URL.Query().Get("due"), Lat: lat, Lng: lng,
+		Grid: r.URL.Query().Get("grid"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"visits": ts, "distance": "straight_line"})
+	return nil
+}
+
+func (h *visitHandlers) apiCount(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	c, err := st.Count(r.Context(), userOf(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func visitPathID(r *http.Request, key string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.E(errs.NotFound, key)
+	}
+	return id, nil
+}
+
+func (h *visitHandlers) apiRecord(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	id, err := visitPathID(r, "visit.not_found")
+	if err != nil {
+		return err
+	}
+	var in visit.RecordInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := st.Record(r.Context(), userOf(r), actorOf(r), info(r).ip, id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// joinRequest is the body of POST /api/v1/people/{id}/groups.
+type joinRequest struct {
+	Group string `json:"group"`
+	Note  string `json:"note"`
+}
+
+func (h *visitHandlers) apiJoin(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	id, err := visitPathID(r, "registry.person_not_found")
+	if err != nil {
+		return err
+	}
+	var in joinRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	in.Group = strings.TrimSpace(in.Group)
+	if in.Group == "" {
+		return errs.E(errs.Invalid, "error.invalid").Field("group", "visit.err.group")
+	}
+	if err := st.Join(r.Context(), visit.ScopeOf(userOf(r)), actorOf(r), in.Group, id, in.Note); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"person_id": id, "group": in.Group})
+	return nil
+}
+
+func (h *visitHandlers) apiLeave(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	id, err := visitPathID(r, "registry.person_not_found")
+	if err != nil {
+		return err
+	}
+	if err := st.Leave(r.Context(), visit.ScopeOf(userOf(r)), actorOf(r), r.PathValue("group"), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
