@@ -26,15 +26,6 @@ func (h *visitHandlers) store() (*visit.Store, error) {
 	return h.Visits, nil
 }
 
-// registerVisitRoutes declares the visits' routes (called by registerRoutes).
-func (s *Server) registerVisitRoutes(h *visitHandlers) {
-	s.handle("GET /api/v1/visits", authed, h.apiList)
-	s.handle("GET /api/v1/visits/count", authed, h.apiCount)
-	s.handle("POST /api/v1/visits/{id}/record", authed, h.apiRecord)
-	s.handle("POST /api/v1/people/{id}/groups", authed, h.apiJoin)
-	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, h.apiLeave)
-}
-
 // position reads the optional lat and lng query parameters.
 func position(r *http.Request) (lat, lng *float64, err error) {
 	q := r.URL.Query()
@@ -91,20 +82,22 @@ func (h *visitHandlers) apiCount(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func visitPathID(r *http.Request, key string) (int64, error) {
+// target is the store and the {id} of a request; a bad id is the 404 of
+// key.
+func (h *visitHandlers) target(r *http.Request, key string) (*visit.Store, int64, error) {
+	st, err := h.store()
+	if err != nil {
+		return nil, 0, err
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errs.E(errs.NotFound, key)
+		return nil, 0, errs.E(errs.NotFound, key)
 	}
-	return id, nil
+	return st, id, nil
 }
 
 func (h *visitHandlers) apiRecord(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	id, err := visitPathID(r, "visit.not_found")
+	st, id, err := h.target(r, "visit.not_found")
 	if err != nil {
 		return err
 	}
@@ -127,11 +120,7 @@ type joinRequest struct {
 }
 
 func (h *visitHandlers) apiJoin(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	id, err := visitPathID(r, "registry.person_not_found")
+	st, id, err := h.target(r, "registry.person_not_found")
 	if err != nil {
 		return err
 	}
@@ -151,11 +140,7 @@ func (h *visitHandlers) apiJoin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *visitHandlers) apiLeave(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	id, err := visitPathID(r, "registry.person_not_found")
+	st, id, err := h.target(r, "registry.person_not_found")
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,7 @@ func apiTags() []apiTag {
 		{"stats", "Command-centre statistics", "指挥中心统计"},
 		{"patrols", "Patrols and GPS tracks", "巡查与轨迹"},
 		{"registry", "Grid base data: people, houses, organisations", "网格基础数据：人、房、单位"},
+		{"visits", "Visits (走访) of the groups needing attention", "重点人群、关爱人群走访"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
@@ -425,7 +426,7 @@ func apiOperations() []apiOp {
 				form("status", true, "Extended status in upper case, e.g. FIXED.", "大写扩展状态，如 FIXED。"), form("updated_datetime", true, "W3C date-time with a zone.", "带时区的 W3C 时间。"),
 				form("description", true, "Public text, stored as the step's note.", "公开说明，作为该步骤的备注。"), form("account_id", false, "Echoed in the answer.", "在应答中原样返回。")},
 			Media: mediaOpen311, Result: "Open311UpdateReceipts", Errors: []int{403, 404, 429}},
-	}, registryOperations()...)
+	}, append(registryOperations(), visitOperations()...)...)
 }
 
 // formatSuffix marks a path that stands for its .json and .xml routes.
@@ -853,6 +854,7 @@ func apiSchemas() map[string]any {
 		"Open311UpdateReceipts": arrayOf(obj(map[string]any{"update_id": "string", "account_id": "string"}, "update_id")),
 	}
 	maps.Copy(schemas, registrySchemas())
+	maps.Copy(schemas, visitSchemas())
 	return schemas
 }
 

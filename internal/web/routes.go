@@ -237,7 +237,11 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/grids/{code}/summary", authed, f.registry.apiGridSummary)
 	s.handle("GET /api/v1/regions/{code}/base-counts", authed, f.registry.apiBaseCounts)
 	// Visits (走访) and the group memberships they follow.
-	s.registerVisitRoutes(f.visits)
+	s.handle("GET /api/v1/visits", authed, f.visits.apiList)
+	s.handle("GET /api/v1/visits/count", authed, f.visits.apiCount)
+	s.handle("POST /api/v1/visits/{id}/record", authed, f.visits.apiRecord)
+	s.handle("POST /api/v1/people/{id}/groups", authed, f.visits.apiJoin)
+	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, f.visits.apiLeave)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)
