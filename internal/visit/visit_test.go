@@ -34,7 +34,7 @@ type world struct {
 	clk *clock.Fake
 }
 
-func newWorld(t *testing.T, d *db.DB, clk *clock.Fake, cfg visit.Config) *world {
+func newWorld(t testing.TB, d *db.DB, clk *clock.Fake, cfg visit.Config) *world {
 	t.Helper()
 	wt := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"), Departments: worldtest.CatalogueDepartments(),
 		Users: worldtest.OneStreetUsers()})
