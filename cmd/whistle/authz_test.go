@@ -827,6 +827,8 @@ type authzFixture struct {
 	secrets      []string
 	reg          *registryFixture
 	visitTask    map[target]int64
+	// visitPhotoTask is each target's visit task that photos are added to.
+	visitPhotoTask map[target]int64
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {

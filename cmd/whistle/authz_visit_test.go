@@ -10,19 +10,23 @@ import (
 )
 
 // plantVisits puts each target's registry person in the elderly_alone
-// group, which plans their visit task of this week.
+// group (a task to record) and the dibao group (a task to add photos to),
+// which plans their visit tasks of this period.
 func (f *authzFixture) plantVisits() {
 	ctx := context.Background()
-	f.visitTask = map[target]int64{}
+	f.visitTask, f.visitPhotoTask = map[target]int64{}, map[target]int64{}
 	for _, tg := range regTargets {
-		if err := f.w.visits.Join(ctx, account.SystemScope(), audit.System("authz test"), "elderly_alone", f.reg.person[tg], ""); err != nil {
-			f.t.Fatalf("join %s: %v", tg, err)
+		for group, m := range map[string]map[target]int64{"elderly_alone": f.visitTask, "dibao": f.visitPhotoTask} {
+			if err := f.w.visits.Join(ctx, account.SystemScope(), audit.System("authz test"), group, f.reg.person[tg], ""); err != nil {
+				f.t.Fatalf("join %s: %v", tg, err)
+			}
+			var id int64
+			if err := f.w.app.db.QueryRow(ctx, `SELECT id FROM visit_tasks WHERE person_id = $1 AND group_code = $2 AND status = 'open'`,
+				f.reg.person[tg], group).Scan(&id); err != nil {
+				f.t.Fatalf("visit task %s: %v", tg, err)
+			}
+			m[tg] = id
 		}
-		var id int64
-		if err := f.w.app.db.QueryRow(ctx, `SELECT id FROM visit_tasks WHERE person_id = $1 AND status = 'open'`, f.reg.person[tg]).Scan(&id); err != nil {
-			f.t.Fatalf("visit task %s: %v", tg, err)
-		}
-		f.visitTask[tg] = id
 	}
 }
 
@@ -46,6 +50,11 @@ func visitMatrix() map[string]spec {
 				p := f.interior[f.reg.grid[t]]
 				return f.jsonRequest(w, "POST", "/api/v1/visits/"+strconv.FormatInt(f.visitTask[t], 10)+"/record",
 					map[string]any{"lat": p.Lat(), "lng": p.Lon(), "notes": "矩阵走访"})
+			}},
+		"POST /api/v1/visits/{id}/photos": {targets: regTargets, sees: regSees(), acts: []who{grid},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				body, ct := f.photoForm()
+				return f.request(w, "POST", "/api/v1/visits/"+strconv.FormatInt(f.visitPhotoTask[t], 10)+"/photos", body, ct)
 			}},
 		"POST /api/v1/people/{id}/groups": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, "POST", person(f, t)+"/groups", map[string]any{"group": "disabled", "note": "矩阵"})

@@ -617,7 +617,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if o.visitMaxDistance <= 0 {
 		return nil, fmt.Errorf("--visit-max-distance must be more than 0 metres")
 	}
-	w.visits = visit.NewStore(visit.Deps{DB: a.db, Regions: a.regions, Registry: w.registry, Cases: cases, Calendar: w.sla.Calendar,
+	w.visits = visit.NewStore(visit.Deps{DB: a.db, Regions: a.regions, Registry: w.registry, Cases: cases, Calendar: w.sla.Calendar, Blobs: blobs,
 		Config: visit.Config{MaxDistance: o.visitMaxDistance, Workdays: o.visitWorkdays}})
 	w.registry.UseVisits(w.visits)
 	if err := w.visits.RegisterIndicators(w.stats.Indicators()); err != nil {

@@ -21,10 +21,14 @@
 package visit
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -87,7 +91,9 @@ type Deps struct {
 	Registry *registry.Store
 	Cases    CaseOpener
 	Calendar func() *calendar.Calendar
-	Config   Config
+	// Blobs keeps the visits' photos; nil refuses uploads.
+	Blobs  media.BlobStore
+	Config Config
 }
 
 // Store plans, lists and records visits.
@@ -97,6 +103,7 @@ type Store struct {
 	regs *region.Store
 	cs   CaseOpener
 	cal  func() *calendar.Calendar
+	blob media.BlobStore
 	cfg  Config
 }
 
@@ -108,7 +115,7 @@ func NewStore(d Deps) *Store {
 	if d.Calendar == nil {
 		d.Calendar = func() *calendar.Calendar { return nil }
 	}
-	return &Store{db: d.DB, reg: d.Registry, regs: d.Regions, cs: d.Cases, cal: d.Calendar, cfg: d.Config}
+	return &Store{db: d.DB, reg: d.Registry, regs: d.Regions, cs: d.Cases, cal: d.Calendar, blob: d.Blobs, cfg: d.Config}
 }
 
 // Config returns the store's configuration.
@@ -555,7 +562,7 @@ func (s *Store) Record(ctx context.Context, u *account.User, actor audit.Actor, 
 		field("photos", "visit.err.photos", MaxPhotos)
 	}
 	for _, p := range in.Photos {
-		if !media.ValidKey(p) {
+		if !media.ValidKey(p) || !strings.HasPrefix(p, photoPrefix(id)) {
 			field("photos", "visit.err.photo_key")
 			break
 		}
@@ -603,6 +610,47 @@ func (s *Store) Record(ctx context.Context, u *account.User, actor audit.Actor, 
 		return nil, err
 	}
 	return s.get(ctx, sc, id)
+}
+
+// photoPrefix is the blob key prefix of task id's photos: a visit may
+// name only photos uploaded for it.
+func photoPrefix(id int64) string { return "visits/" + strconv.FormatInt(id, 10) + "/" }
+
+// AddPhoto checks and stores a photo (JPEG or PNG, media.CheckImage) for
+// u's open task id and returns its key, for RecordInput.Photos. The same
+// rules as Record: grid workers, tasks in scope (404), open (409).
+func (s *Store) AddPhoto(ctx context.Context, u *account.User, id int64, r io.Reader) (_ string, err error) {
+	defer errs.Wrapf(&err, "visit.Store.AddPhoto")
+	sc := ScopeOf(u)
+	if sc.Denies() {
+		return "", notFound()
+	}
+	t, err := s.get(ctx, sc, id)
+	if err != nil {
+		return "", err
+	}
+	if !u.Has(account.GridWorker) {
+		return "", errs.E(errs.Forbidden, "visit.err.not_grid_worker")
+	}
+	if t.Status != StatusOpen {
+		return "", errs.E(errs.Conflict, "visit.err.not_open")
+	}
+	if s.blob == nil {
+		return "", errs.E(errs.Unavailable, "error.unavailable")
+	}
+	img, b, err := media.CheckImage(r, 0)
+	if err != nil {
+		return "", err
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	key := photoPrefix(id) + hex.EncodeToString(rnd[:]) + "." + img.Ext
+	if _, err := s.blob.Put(ctx, key, bytes.NewReader(b)); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 func boolInt(b bool) int {

@@ -1,9 +1,13 @@
 package visit_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +47,7 @@ func newWorld(t testing.TB, d *db.DB, clk *clock.Fake, cfg visit.Config) *world 
 	if err != nil {
 		t.Fatal(err)
 	}
-	vis := visit.NewStore(visit.Deps{DB: d, Regions: wt.Regions, Registry: reg, Cases: wt.Cases,
+	vis := visit.NewStore(visit.Deps{DB: d, Regions: wt.Regions, Registry: reg, Cases: wt.Cases, Blobs: wt.Blobs,
 		Calendar: func() *calendar.Calendar { return cal }, Config: cfg})
 	reg.UseVisits(vis)
 	return &world{World: wt, reg: reg, vis: vis, clk: clk}
@@ -260,10 +264,24 @@ func TestRecord(t *testing.T) {
 		if err != nil || done.Status != visit.StatusDone || !done.Far {
 			t.Fatalf("far with a reason: got %+v, %v; want done and far", done, err)
 		}
-		in := visit.RecordInput{Lat: &here[0], Lng: &here[1], Notes: "身体尚可", Photos: []string{"abc123"},
+		if _, err := w.vis.AddPhoto(ctx, grid, ts[0].ID, bytes.NewReader([]byte("not an image"))); !errs.Is(err, errs.Invalid) {
+			t.Errorf("photo not an image: got %v, want invalid", err)
+		}
+		key, err := w.vis.AddPhoto(ctx, grid, ts[0].ID, bytes.NewReader(pngBytes(t)))
+		if err != nil || !strings.HasPrefix(key, fmt.Sprintf("visits/%d/", ts[0].ID)) {
+			t.Fatalf("photo: got %q, %v", key, err)
+		}
+		if _, err := w.vis.AddPhoto(ctx, w.Users["staff-b"], ts[0].ID, bytes.NewReader(pngBytes(t))); !errs.Is(err, errs.NotFound) {
+			t.Errorf("photo by other community: got %v, want not found", err)
+		}
+		other := visit.RecordInput{Lat: &here[0], Lng: &here[1], Photos: []string{fmt.Sprintf("visits/%d/x.png", ts[1].ID)}}
+		if _, err := w.vis.Record(ctx, grid, actor, "", ts[0].ID, other); !errs.Is(err, errs.Invalid) {
+			t.Errorf("another task's photo: got %v, want invalid", err)
+		}
+		in := visit.RecordInput{Lat: &here[0], Lng: &here[1], Notes: "身体尚可", Photos: []string{key},
 			Problem: &visit.Problem{Category: "ZL0302", Description: "楼道堆放杂物，影响老人出行"}}
 		done, err = w.vis.Record(ctx, grid, actor, "", ts[0].ID, in)
-		if err != nil || done.CaseID == nil || done.Far {
+		if err != nil || done.CaseID == nil || done.Far || len(done.Photos) != 1 {
 			t.Fatalf("with a problem: got %+v, %v; want a linked case", done, err)
 		}
 		c, err := w.Cases.Get(ctx, w.As("grid-a"), *done.CaseID)
@@ -280,4 +298,14 @@ func TestRecord(t *testing.T) {
 			t.Errorf("other community: got %d, want 0", len(got))
 		}
 	})
+}
+
+// pngBytes is a small valid PNG.
+func pngBytes(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

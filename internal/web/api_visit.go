@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,4 +151,34 @@ func (h *visitHandlers) apiLeave(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (h *visitHandlers) apiPhoto(w http.ResponseWriter, r *http.Request) error {
+	st, id, err := h.target(r, "visit.not_found")
+	if err != nil {
+		return err
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return errs.E(errs.Invalid, "error.invalid").Field("photo", "case.bad_multipart")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return multipartErr(err)
+		}
+		if part.FormName() == "photo" {
+			key, err := st.AddPhoto(r.Context(), userOf(r), id, part)
+			if err != nil {
+				return multipartErr(err)
+			}
+			writeJSON(w, http.StatusCreated, map[string]string{"key": key})
+			return nil
+		}
+		part.Close()
+	}
+	return errs.E(errs.Invalid, "error.invalid").Field("photo", "field.required")
 }

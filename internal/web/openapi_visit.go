@@ -15,6 +15,9 @@ func visitOperations() []apiOp {
 		{Method: "POST", Path: "/api/v1/visits/{id}/record", Tag: "visits", Summary: "Record a visit (grid workers): position within --visit-max-distance of the house or a reason; a problem opens a linked case",
 			SummaryZH: "记录走访（网格员）：位置须在住户 --visit-max-distance 米内，否则须填写原因；发现问题时一并上报案件并关联", Auth: auth,
 			Params: []apiParam{pathParam("id", "Visit task id (numeric).", "走访任务 ID（数字）。")}, Body: "VisitRecord", Result: "Visit", Errors: []int{403, 404, 409, 422}},
+		{Method: "POST", Path: "/api/v1/visits/{id}/photos", Tag: "visits", Summary: "Upload a photo (multipart field photo, JPEG or PNG) for a visit; its key goes in the record's photos",
+			SummaryZH: "上传走访照片（multipart 字段 photo，JPEG 或 PNG）；返回的 key 填入记录的 photos", Auth: auth,
+			Params: []apiParam{pathParam("id", "Visit task id (numeric).", "走访任务 ID（数字）。")}, Body: "PhotoUpload", Status: 201, Result: "VisitPhoto", Errors: []int{403, 404, 409, 413, 422}},
 		{Method: "POST", Path: "/api/v1/people/{id}/groups", Tag: "visits", Summary: "Put a person in a group (plans their visit task of this period)", SummaryZH: "将人员加入人群类别（生成本期走访任务）",
 			Auth: auth, Params: []apiParam{person}, Body: "GroupJoin", Status: 201, Result: "GroupMembership", Errors: []int{404, 422}},
 		{Method: "DELETE", Path: "/api/v1/people/{id}/groups/{group}", Tag: "visits", Summary: "Take a person out of a group (cancels their open visit tasks of it)", SummaryZH: "将人员移出人群类别（取消其未完成的走访任务）",
@@ -33,6 +36,7 @@ func visitSchemas() map[string]any {
 		"VisitCounts": obj(map[string]any{"due": "integer", "overdue": "integer"}, "due", "overdue"),
 		"VisitRecord": obj(map[string]any{"at": "string", "lat": "number", "lng": "number", "notes": "string", "reason": "string", "photos": arrayOf("string"),
 			"problem": obj(map[string]any{"category": "string", "description": "string"}, "category", "description")}, "lat", "lng"),
+		"VisitPhoto":      obj(map[string]any{"key": "string"}, "key"),
 		"GroupJoin":       obj(map[string]any{"group": "string", "note": "string"}, "group"),
 		"GroupMembership": obj(map[string]any{"person_id": "integer", "group": "string"}, "person_id", "group"),
 	}

@@ -240,6 +240,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/visits", authed, f.visits.apiList)
 	s.handle("GET /api/v1/visits/count", authed, f.visits.apiCount)
 	s.handle("POST /api/v1/visits/{id}/record", authed, f.visits.apiRecord)
+	s.handle("POST /api/v1/visits/{id}/photos", authed, f.visits.apiPhoto)
 	s.handle("POST /api/v1/people/{id}/groups", authed, f.visits.apiJoin)
 	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, f.visits.apiLeave)
 
@@ -396,9 +397,10 @@ func (s *Server) withStats(h handlerFunc) handlerFunc {
 // bodyLimits raises the request body limit for the few routes that take
 // files; every other route gets Deps.MaxBodyBytes.
 var bodyLimits = map[string]int64{
-	"POST /api/v1/regions/import":    region.MaxImportBytes,
-	"POST /api/v1/cases/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
-	"POST /api/v1/imports/{kind}":    MaxImportBytes + 64<<10,             // one registry file
+	"POST /api/v1/regions/import":     region.MaxImportBytes,
+	"POST /api/v1/cases/{id}/photos":  media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
+	"POST /api/v1/visits/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10,
+	"POST /api/v1/imports/{kind}":     MaxImportBytes + 64<<10, // one registry file
 }
 
 // ownCSRF are the routes that never act with a session cookie's
