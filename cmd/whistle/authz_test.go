@@ -583,7 +583,15 @@ func matrix() map[string]spec {
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.request(w, "POST", "/disputes/"+f.newDispute(t)+"/actions/accept", strings.NewReader("version=1"), "application/x-www-form-urlencoded")
 			}},
+		"POST /disputes": {targets: []target{in}, sees: map[target][]who{in: seeDisputeIn}, req: func(f *authzFixture, w who, t target) *http.Request {
+			v := url.Values{"type": {"neighbour"}, "title": {"漏水纠纷"}, "region": {demoGrid}, "parties.0.role": {"applicant"}, "parties.0.name": {"张三"}}
+			return f.request(w, "POST", "/disputes", strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+		}},
 		"GET /hazards": authed(get("/hazards")),
+		"POST /hazards": {targets: []target{in}, sees: map[target][]who{in: seeDisputeIn}, req: func(f *authzFixture, w who, t target) *http.Request {
+			v := url.Values{"type": {"fire"}, "title": {"消防通道堵塞"}, "region": {demoGrid}}
+			return f.request(w, "POST", "/hazards", strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+		}},
 		"GET /hazards/{id}": {targets: []target{in, out, other}, sees: disputeTargets(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/hazards/"+f.hazards[t], nil, "")
 		}},

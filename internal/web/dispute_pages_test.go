@@ -139,3 +139,125 @@ func TestDisputeNav(t *testing.T) {
 		})
 	}
 }
+
+// TestDisputeCreateForms: the list pages' create forms register a dispute
+// (with its parties) and a hazard; a refused form answers 422 with each
+// error next to its field, in Chinese and in English, the values kept and
+// nothing written; a resident gets no form and a 404.
+func TestDisputeCreateForms(t *testing.T) {
+	w := newDecoderWorld(t)
+	total := func(kind string) int {
+		t.Helper()
+		code, raw := w.get(t, "/api/v1/"+kind, "admin")
+		var l struct{ Total int }
+		if code != http.StatusOK || json.Unmarshal(raw, &l) != nil {
+			t.Fatalf("list %s: %d %s", kind, code, raw)
+		}
+		return l.Total
+	}
+	// fieldError is the field-error paragraph that follows the input id.
+	fieldError := func(body, id string) string {
+		i := strings.Index(body, `id="`+id+`"`)
+		if i < 0 {
+			return ""
+		}
+		rest := body[i:]
+		end := strings.Index(rest, "</div>")
+		j := strings.Index(rest[:end], `<p class="field-error" role="alert">`)
+		if j < 0 {
+			return ""
+		}
+		msg := rest[j+len(`<p class="field-error" role="alert">`):]
+		return msg[:strings.Index(msg, "</p>")]
+	}
+	dispute := url.Values{"type": {"neighbour"}, "title": {"楼上漏水"}, "region": {fuzzGrid}, "description": {"卫生间漏水到楼下。"},
+		"parties.0.role": {"applicant"}, "parties.0.name": {"张三"}, "parties.0.phone": {"13800001111"},
+		"parties.2.role": {"respondent"}, "parties.2.name": {"李四"}}
+	hazard := url.Values{"type": {"fire"}, "title": {"消防通道堵塞"}, "region": {fuzzGrid}, "place": {"3幢楼道"}}
+	with := func(v url.Values, k, val string) url.Values {
+		out := url.Values{}
+		for a, b := range v {
+			out[a] = b
+		}
+		if val == "" {
+			delete(out, k)
+		} else {
+			out.Set(k, val)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name, kind string
+		form       url.Values
+		id, zh, en string
+	}{
+		{"dispute type", "disputes", with(dispute, "type", "war"), "new-type", "纠纷类型无效", "unknown dispute type"},
+		{"dispute title", "disputes", with(dispute, "title", ""), "new-title", "必填", "required"},
+		{"dispute grid", "disputes", with(dispute, "region", "330303001001"), "new-region", "不是网格", "is not a grid"},
+		{"no party", "disputes", with(with(dispute, "parties.0.name", ""), "parties.2.name", ""), "new-parties-0-name", "必填", "required"},
+		// The third row is the service's second party: its error shows on the third row.
+		{"party phone", "disputes", with(dispute, "parties.2.phone", "123"), "new-parties-2-phone", "手机", "mobile"},
+		{"party id", "disputes", with(dispute, "parties.0.id_number", "110105194912310021"), "new-parties-0-id_number", "校验", "check"},
+		{"hazard type", "hazards", with(hazard, "type", "ghost"), "new-type", "隐患类型无效", "unknown hazard type"},
+		{"hazard org", "hazards", with(hazard, "org_id", "abc"), "new-org_id", "数", "number"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := total(c.kind)
+			for _, en := range []bool{false, true} {
+				code, _, raw := w.form(t, "/"+c.kind, "staff", c.form.Encode(), lang(en)...)
+				body := string(raw)
+				want := c.zh
+				if en {
+					want = c.en
+				}
+				if code != http.StatusUnprocessableEntity {
+					t.Fatalf("en=%v: %d, want 422: %.600s", en, code, body)
+				}
+				if got := fieldError(body, c.id); !strings.Contains(strings.ToLower(got), strings.ToLower(want)) {
+					t.Errorf("en=%v: the error next to %s is %q, want it to contain %q", en, c.id, got, want)
+				}
+				if !strings.Contains(body, `value="`+c.form.Get("title")+`"`) {
+					t.Errorf("en=%v: the title %q is not kept in the form", en, c.form.Get("title"))
+				}
+			}
+			if got := total(c.kind); got != before {
+				t.Errorf("%d %s after a refused form, want %d: something was written", got, c.kind, before)
+			}
+		})
+	}
+	for _, c := range []struct {
+		kind string
+		form url.Values
+		want []string
+	}{
+		{"disputes", dispute, []string{"楼上漏水", "张三", "李四", "卫生间漏水到楼下。"}},
+		{"hazards", hazard, []string{"消防通道堵塞", "3幢楼道"}},
+	} {
+		t.Run("create "+c.kind, func(t *testing.T) {
+			before := total(c.kind)
+			code, hdr, _ := w.form(t, "/"+c.kind, "staff", c.form.Encode())
+			loc := hdr.Get("Location")
+			if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/"+c.kind+"/") {
+				t.Fatalf("%d to %q, want 303 to the new item", code, loc)
+			}
+			if got := total(c.kind); got != before+1 {
+				t.Errorf("%d %s, want %d", got, c.kind, before+1)
+			}
+			code, body := w.get(t, loc, "staff")
+			for _, s := range c.want {
+				if code != http.StatusOK || !strings.Contains(string(body), s) {
+					t.Errorf("the new item's page (%d) does not show %q", code, s)
+				}
+			}
+		})
+	}
+	if _, body := w.get(t, "/disputes", "res"); strings.Contains(string(body), `action="/disputes"`) {
+		t.Error("a resident's dispute list has the create form")
+	}
+	if code, _, _ := w.form(t, "/disputes", "res", dispute.Encode()); code != http.StatusNotFound {
+		t.Errorf("a resident's form: %d, want 404", code)
+	}
+	if _, body := w.get(t, "/disputes", "grid"); !strings.Contains(string(body), `name="region" type="text" value="`+fuzzGrid+`"`) {
+		t.Error("a grid worker's form does not start in their grid")
+	}
+}

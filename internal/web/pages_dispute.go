@@ -32,9 +32,9 @@ type stepRow struct{ At, Action, Actor, Change, Note string }
 
 // formInput is one input of an action form.
 type formInput struct {
-	Name, Label, Kind, Value, Err string
-	Options                       []option
-	Required                      bool
+	ID, Name, Label, Kind, Value, Err string
+	Options                           []option
+	Required                          bool
 }
 
 // itemActionForm is the form of one action.
@@ -49,13 +49,15 @@ type itemPage struct {
 	Rows          []itemRow
 	Total         int
 	// The detail page.
-	ID        int64
-	Version   int
-	Fields    []itemField
-	Parties   []dispute.Party
-	Sessions  []dispute.Session
-	Timeline  []stepRow
-	Forms     []itemActionForm
+	ID       int64
+	Version  int
+	Fields   []itemField
+	Parties  []dispute.Party
+	Sessions []dispute.Session
+	Timeline []stepRow
+	Forms    []itemActionForm
+	// Create is a list page's create form (nil for a caller who may not).
+	Create    *itemActionForm
 	Message   string
 	Agreement string
 }
@@ -92,11 +94,20 @@ func whenPtr(t *time.Time) string {
 	return shanghaiTime(*t)
 }
 
+// listFunc renders a list page with status and its create form in state
+// fs (nil: a fresh form).
+type listFunc func(w http.ResponseWriter, r *http.Request, status int, fs *formState) error
+
+// page is the list as a GET handler.
+func (l listFunc) page(w http.ResponseWriter, r *http.Request) error {
+	return l(w, r, http.StatusOK, nil)
+}
+
 // listPage renders a kind's list in scope: list reads it, row makes a
 // row of an item with its workflow's labels (the item's own version).
 func listPage[T any](s *disputeHandlers, kind, titleKey string, list func(*dispute.Service, context.Context, dispute.Caller, dispute.Filter) ([]T, int, error),
-	version func(T) int, row func(i18n.Lang, *workflow.Definition, T) itemRow) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
+	version func(T) int, row func(i18n.Lang, *workflow.Definition, T) itemRow) listFunc {
+	return func(w http.ResponseWriter, r *http.Request, status int, fs *formState) error {
 		svc, err := s.svc()
 		if err != nil {
 			return err
@@ -110,7 +121,10 @@ func listPage[T any](s *disputeHandlers, kind, titleKey string, list func(*dispu
 		if err != nil {
 			return err
 		}
-		p := &itemPage{Kind: kind + "s", Heading: s.Catalog.T(lang, titleKey), Total: total}
+		p := &itemPage{Kind: kind + "s", Heading: s.Catalog.T(lang, titleKey), Total: total, Create: s.newItemForm(r, kind, fs)}
+		if fs != nil {
+			p.Message = fs.Message
+		}
 		for _, it := range items {
 			def, err := svc.Workflow(r.Context(), kind, version(it))
 			if err != nil {
@@ -118,12 +132,12 @@ func listPage[T any](s *disputeHandlers, kind, titleKey string, list func(*dispu
 			}
 			p.Rows = append(p.Rows, row(lang, def, it))
 		}
-		return s.render(w, r, http.StatusOK, "items.html", s.newPage(r, titleKey, p))
+		return s.render(w, r, status, "items.html", s.newPage(r, titleKey, p))
 	}
 }
 
-// pageDisputes lists the disputes in scope.
-func (s *disputeHandlers) pageDisputes() handlerFunc {
+// listDisputes lists the disputes in scope.
+func (s *disputeHandlers) listDisputes() listFunc {
 	return listPage(s, dispute.KindDispute, "page.disputes", (*dispute.Service).ListDisputes, func(d *dispute.Dispute) int { return d.WorkflowVersion },
 		func(lang i18n.Lang, def *workflow.Definition, d *dispute.Dispute) itemRow {
 			return itemRow{Href: "/disputes/" + strconv.FormatInt(d.ID, 10), Title: d.Title, Type: s.Catalog.T(lang, "dispute.type."+d.Type),
@@ -131,8 +145,8 @@ func (s *disputeHandlers) pageDisputes() handlerFunc {
 		})
 }
 
-// pageHazards lists the hazards in scope.
-func (s *disputeHandlers) pageHazards() handlerFunc {
+// listHazards lists the hazards in scope.
+func (s *disputeHandlers) listHazards() listFunc {
 	return listPage(s, dispute.KindHazard, "page.hazards", (*dispute.Service).ListHazards, func(h *dispute.Hazard) int { return h.WorkflowVersion },
 		func(lang i18n.Lang, def *workflow.Definition, h *dispute.Hazard) itemRow {
 			return itemRow{Href: "/hazards/" + strconv.FormatInt(h.ID, 10), Title: h.Title, Type: s.Catalog.T(lang, "hazard.type."+h.Type),
@@ -263,6 +277,7 @@ func (s *disputeHandlers) forms(lang i18n.Lang, def *workflow.Definition, status
 					}
 					seen[n] = true
 					in := s.input(lang, n, i == 0)
+					in.ID = a + "-" + n
 					if a == failed && fs != nil {
 						in.Value, in.Err = fs.Get(n), fs.Err(n)
 					}
@@ -277,7 +292,7 @@ func (s *disputeHandlers) forms(lang i18n.Lang, def *workflow.Definition, status
 
 // input is the form input of an action field.
 func (s *disputeHandlers) input(lang i18n.Lang, name string, required bool) formInput {
-	in := formInput{Name: name, Label: s.Catalog.T(lang, "dispute.field."+name), Kind: "text", Required: required}
+	in := formInput{ID: name, Name: name, Label: s.Catalog.T(lang, "dispute.field."+name), Kind: "text", Required: required}
 	opts := func(prefix string, codes []string) {
 		in.Kind = "select"
 		for _, c := range codes {
@@ -376,22 +391,30 @@ func (s *disputeHandlers) pageItemAction(hazard bool) handlerFunc {
 		if hazard {
 			kind = "/hazards/"
 		}
-		if err == nil {
-			return s.redirect(w, r, kind+strconv.FormatInt(id, 10))
-		}
-		if errs.Is(err, errs.NotFound) {
-			return err
-		}
-		fs := &formState{Values: r.PostForm}
-		status, err := s.failForm(r, fs, err)
-		if err != nil {
-			return err
-		}
-		if hazard {
-			return s.showHazard(w, r, status, action, fs)
-		}
-		return s.showDispute(w, r, status, action, fs)
+		return s.submitted(w, r, err, kind+strconv.FormatInt(id, 10), func(status int, fs *formState) error {
+			if hazard {
+				return s.showHazard(w, r, status, action, fs)
+			}
+			return s.showDispute(w, r, status, action, fs)
+		})
 	}
+}
+
+// submitted ends a form's POST: on success (err nil) to loc (303); out of
+// scope the error (404); else again shows the form with its errors.
+func (s *disputeHandlers) submitted(w http.ResponseWriter, r *http.Request, err error, loc string, again func(int, *formState) error) error {
+	if err == nil {
+		return s.redirect(w, r, loc)
+	}
+	if errs.Is(err, errs.NotFound) {
+		return err
+	}
+	fs := &formState{Values: r.PostForm}
+	status, err := s.failForm(r, fs, err)
+	if err != nil {
+		return err
+	}
+	return again(status, fs)
 }
 
 // pageAgreement is a dispute's agreement (调解协议书) as a printable page;

@@ -330,11 +330,13 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
 	// Disputes and hazards: lists, detail pages with their action forms,
 	// the printable agreement (staff in scope; anyone else 404).
-	s.handle("GET /disputes", authed, f.disputes.pageDisputes())
+	s.handle("GET /disputes", authed, f.disputes.listDisputes().page)
+	s.handle("POST /disputes", authed, f.disputes.pageCreate(dispute.KindDispute))
 	s.handle("GET /disputes/{id}", authed, f.disputes.pageDispute)
 	s.handle("GET /disputes/{id}/agreement", authed, f.disputes.pageAgreement)
 	s.handle("POST /disputes/{id}/actions/{action}", authed, f.disputes.pageItemAction(false))
-	s.handle("GET /hazards", authed, f.disputes.pageHazards())
+	s.handle("GET /hazards", authed, f.disputes.listHazards().page)
+	s.handle("POST /hazards", authed, f.disputes.pageCreate(dispute.KindHazard))
 	s.handle("GET /hazards/{id}", authed, f.disputes.pageHazard)
 	s.handle("POST /hazards/{id}/actions/{action}", authed, f.disputes.pageItemAction(true))
 	s.handle("GET /admin/dicts", needs(account.PermCategoryWrite), f.dicts.pageAdminDicts)
