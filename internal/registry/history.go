@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
@@ -61,6 +63,22 @@ func diff(before, after values) map[string]Change {
 	return out
 }
 
+// same reports whether before → after changes nothing: whether diff
+// would be empty, without building it.
+func same(before, after values) bool {
+	for k, v := range after {
+		if before[k] != v {
+			return false
+		}
+	}
+	for k, v := range before {
+		if _, ok := after[k]; !ok && v != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func maskChange(field string, c Change) Change {
 	if m, ok := personalMask[field]; ok {
 		c.Old, c.New = m(c.Old), m(c.New)
@@ -93,16 +111,13 @@ func writeHistory(ctx context.Context, tx *db.Tx, actor audit.Actor, rows []hist
 	if actor.UserID != 0 {
 		actorID = actor.UserID
 	}
+	var now any = tx.Now()
 	const chunk = 500
 	for len(rows) > 0 {
 		n := min(len(rows), chunk)
 		args := make([]any, 0, n*histCols)
 		for _, r := range rows[:n] {
-			b, err := json.Marshal(r.changes)
-			if err != nil {
-				return err
-			}
-			args = append(args, tx.Now(), actorID, actor.Name, r.table, r.id, r.action, r.path, string(b))
+			args = append(args, now, actorID, actor.Name, r.table, r.id, r.action, r.path, diffJSON(r.changes))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO reg_history (at, actor_id, actor, tbl, record_id, action, region_path, diff) VALUES `+
 			db.Placeholders(tx.Dialect(), n, histCols), args...); err != nil {
@@ -111,6 +126,88 @@ func writeHistory(ctx context.Context, tx *db.Tx, actor audit.Actor, rows []hist
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// diffJSON is the changes as JSON, {"field":{"old":…,"new":…},…} with the
+// fields sorted: what json.Marshal writes, without its reflection, for
+// the history row of every record an import writes.
+func diffJSON(changes map[string]Change) string {
+	keys := make([]string, 0, len(changes))
+	n := 2
+	for k, c := range changes {
+		keys = append(keys, k)
+		n += len(k) + len(c.Old) + len(c.New) + 24
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		c := changes[k]
+		b = appendJSONString(b, k)
+		b = append(b, `:{"old":`...)
+		b = appendJSONString(b, c.Old)
+		b = append(b, `,"new":`...)
+		b = appendJSONString(b, c.New)
+		b = append(b, '}')
+	}
+	b = append(b, '}')
+	return string(b)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json
+// writes it: <, > and & escaped for HTML, invalid UTF-8 as U+FFFD, and
+// U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // record writes one change: its history row and its audit log entry,

@@ -173,14 +173,16 @@ func (s *Store) UpsertOrganisations(ctx context.Context, sc account.Scope, actor
 	bad := &BatchError{}
 	seen := make(map[string]int, len(in))
 	rows := make([]batchRow, len(in))
+	norm := make([]OrganisationInput, len(in))
 	for i := range in {
-		o := in[i]
+		o := &norm[i]
+		*o = in[i]
 		e := invalid()
-		checkOrganisation(e, &o)
+		checkOrganisation(e, o)
 		var path string
 		if len(e.Fields) == 0 {
 			var fe *errs.Error
-			if path, fe = s.placeOrg(ctx, s.db, sc, &o); fe != nil {
+			if path, fe = s.placeOrg(ctx, s.db, sc, o); fe != nil {
 				e = fe
 			}
 		}
@@ -192,13 +194,15 @@ func (s *Store) UpsertOrganisations(ctx context.Context, sc account.Scope, actor
 			bad.add(i, e)
 			continue
 		}
-		rows[i] = batchRow{key: o.CreditCode, path: path, args: o.args(path, now), vals: o.values()}
+		rows[i] = batchRow{key: o.CreditCode, path: path}
 	}
 	if err := bad.orNil(); err != nil {
 		return UpsertResult{}, err
 	}
 	return s.upsert(ctx, sc, actor, upsertSpec{table: "reg_organisations", hist: TableOrganisations, key: "credit_code", cols: orgWrite,
-		width: orgWidth, keyName: "credit_code", load: loadOrgs}, rows)
+		width: orgWidth, keyName: "credit_code", load: loadOrgs,
+		args: func(dst []any, i int) []any { return append(dst, norm[i].args(rows[i].path, now)...) },
+		vals: func(i int) values { return norm[i].values() }}, rows)
 }
 
 func loadOrgs(ctx context.Context, tx *db.Tx, keys []any) (map[string]existing, error) {

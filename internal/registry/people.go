@@ -39,6 +39,13 @@ func (in *PersonInput) args(path string, now time.Time) []any {
 		in.HouseholdID, in.HouseholdRel, in.GridCode, path, now, now}
 }
 
+// appendArgs appends the values of personWrite to dst; now is the time,
+// boxed once for a batch.
+func (in *PersonInput) appendArgs(dst []any, path string, now any) []any {
+	return append(dst, in.IDNumber, in.Name, in.Sex, in.BirthDate, in.Phone, in.HukouAddress, in.ResidenceAddress, in.Status, in.RegisteredOn,
+		in.HouseholdID, in.HouseholdRel, in.GridCode, path, now, now)
+}
+
 func (in *PersonInput) values() values {
 	return values{"id_number": in.IDNumber, "name": in.Name, "sex": in.Sex, "birth_date": in.BirthDate, "phone": in.Phone,
 		"hukou_address": in.HukouAddress, "residence_address": in.ResidenceAddress, "status": in.Status,

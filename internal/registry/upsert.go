@@ -74,12 +74,13 @@ type UpsertResult struct {
 // chunk is the number of rows of one multi-row statement.
 const chunk = 500
 
-// batchRow is a validated row of a batch.
+// batchRow is a validated row of a batch: its key and its grid's path. Its
+// written values and its fields for the diff come from the spec's args and
+// vals by the row's index, only when the row is written, so that a batch
+// of a million rows holds no million argument lists and value maps.
 type batchRow struct {
 	key  string // the identity number or credit code
 	path string
-	args []any
-	vals values
 }
 
 // existing is a stored record found by its key.
@@ -98,6 +99,10 @@ type upsertSpec struct {
 	width   int
 	load    func(ctx context.Context, tx *db.Tx, keys []any) (map[string]existing, error)
 	keyName string // the field a row error on the key names
+	// args appends the values of cols of row i to dst.
+	args func(dst []any, i int) []any
+	// vals are the fields of row i, for the diff.
+	vals func(i int) values
 }
 
 // gridCache resolves grid paths once per batch.
@@ -119,18 +124,92 @@ func (g *gridCache) path(code string) (string, bool) {
 	return p, p != ""
 }
 
+// pending is a row of a batch to write: new (old nil) or changed.
+type pending struct {
+	i    int
+	old  *existing
+	vals values
+}
+
+// upserter writes the changed rows of a batch, chunk rows a statement,
+// each with its history row; every full statement has the same text, so
+// the connection's statement cache prepares it once.
+type upserter struct {
+	tx    *db.Tx
+	spec  upsertSpec
+	rows  []batchRow
+	actor audit.Actor
+	res   *UpsertResult
+	q     string // the statement of a full chunk
+	args  []any
+	hist  []histRow
+}
+
+func (u *upserter) query(n int) string {
+	if n == chunk && u.q != "" {
+		return u.q
+	}
+	q := `INSERT INTO ` + u.spec.table + ` (` + u.spec.cols + `) VALUES ` + db.Placeholders(u.tx.Dialect(), n, u.spec.width) +
+		` ON CONFLICT (` + u.spec.key + `) DO UPDATE SET ` + upsertSet(u.spec.cols) + ` RETURNING id, ` + u.spec.key
+	if n == chunk {
+		u.q = q
+	}
+	return q
+}
+
+func (u *upserter) write(ctx context.Context, part []pending) error {
+	if len(part) == 0 {
+		return nil
+	}
+	u.args = u.args[:0]
+	for _, p := range part {
+		u.args = u.spec.args(u.args, p.i)
+	}
+	ids, err := returnedIDs(ctx, u.tx, u.query(len(part)), u.args)
+	clear(u.args)
+	if err != nil {
+		return err
+	}
+	u.hist = u.hist[:0]
+	for _, p := range part {
+		r := u.rows[p.i]
+		id, ok := ids[r.key]
+		if !ok {
+			return fmt.Errorf("registry: upsert of %s returned no id", u.spec.table)
+		}
+		u.res.IDs[p.i] = id
+		h := histRow{table: u.spec.hist, id: id, path: r.path}
+		if p.old != nil {
+			h.action, h.changes = "update", diff(p.old.vals, p.vals)
+			u.res.Updated++
+		} else {
+			h.action, h.changes = "create", diff(nil, p.vals)
+			u.res.Created++
+		}
+		u.hist = append(u.hist, h)
+	}
+	err = writeHistory(ctx, u.tx, u.actor, u.hist)
+	clear(u.hist)
+	return err
+}
+
 // upsert writes rows in one transaction: new keys are inserted, changed
 // ones updated, unchanged ones left alone (so a batch is idempotent), each
 // write with its history row, and one audit entry for the batch. A key
 // stored outside the scope refuses its row, and any refused row the batch.
+// The rows are looked up and written chunk by chunk; once a row is refused
+// nothing more is written, but the lookups go on so that the error names
+// every refused row.
 func (s *Store) upsert(ctx context.Context, sc account.Scope, actor audit.Actor, spec upsertSpec, rows []batchRow) (UpsertResult, error) {
 	res := UpsertResult{IDs: make([]int64, len(rows))}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		found := make([]*existing, len(rows))
+		u := &upserter{tx: tx, spec: spec, rows: rows, actor: actor, res: &res, args: make([]any, 0, chunk*spec.width)}
 		bad := &BatchError{}
+		keys := make([]any, 0, chunk)
+		var todo []pending
 		for lo := 0; lo < len(rows); lo += chunk {
 			hi := min(lo+chunk, len(rows))
-			keys := make([]any, 0, hi-lo)
+			keys = keys[:0]
 			for _, r := range rows[lo:hi] {
 				keys = append(keys, r.key)
 			}
@@ -139,63 +218,36 @@ func (s *Store) upsert(ctx context.Context, sc account.Scope, actor audit.Actor,
 				return err
 			}
 			for i := lo; i < hi; i++ {
-				if e, ok := m[rows[i].key]; ok {
-					if !sc.Covers(e.path) {
-						bad.add(i, invalid().Field(spec.keyName, "registry.err.elsewhere"))
-						continue
-					}
-					found[i] = &e
+				e, ok := m[rows[i].key]
+				if ok && !sc.Covers(e.path) {
+					bad.add(i, invalid().Field(spec.keyName, "registry.err.elsewhere"))
+					continue
 				}
+				if len(bad.Rows) > 0 {
+					continue
+				}
+				vals := spec.vals(i)
+				switch {
+				case !ok:
+					todo = append(todo, pending{i: i, vals: vals})
+				case !same(e.vals, vals):
+					todo = append(todo, pending{i: i, old: &e, vals: vals})
+				default:
+					res.IDs[i] = e.id
+					res.Unchanged++
+				}
+			}
+			for len(todo) >= chunk && len(bad.Rows) == 0 {
+				if err := u.write(ctx, todo[:chunk]); err != nil {
+					return err
+				}
+				todo = append(todo[:0], todo[chunk:]...)
 			}
 		}
 		if err := bad.orNil(); err != nil {
 			return err
 		}
-		var hist []histRow
-		var write []int
-		for i, r := range rows {
-			switch e := found[i]; {
-			case e == nil:
-				write = append(write, i)
-			case len(diff(e.vals, r.vals)) > 0:
-				write = append(write, i)
-			default:
-				res.IDs[i] = e.id
-				res.Unchanged++
-			}
-		}
-		set := upsertSet(spec.cols)
-		for lo := 0; lo < len(write); lo += chunk {
-			part := write[lo:min(lo+chunk, len(write))]
-			args := make([]any, 0, len(part)*spec.width)
-			for _, i := range part {
-				args = append(args, rows[i].args...)
-			}
-			q := `INSERT INTO ` + spec.table + ` (` + spec.cols + `) VALUES ` + db.Placeholders(tx.Dialect(), len(part), spec.width) +
-				` ON CONFLICT (` + spec.key + `) DO UPDATE SET ` + set + ` RETURNING id, ` + spec.key
-			ids, err := returnedIDs(ctx, tx, q, args)
-			if err != nil {
-				return err
-			}
-			for _, i := range part {
-				r := rows[i]
-				id, ok := ids[r.key]
-				if !ok {
-					return fmt.Errorf("registry: upsert of %s returned no id", spec.table)
-				}
-				res.IDs[i] = id
-				h := histRow{table: spec.hist, id: id, path: r.path}
-				if e := found[i]; e != nil {
-					h.action, h.changes = "update", diff(e.vals, r.vals)
-					res.Updated++
-				} else {
-					h.action, h.changes = "create", diff(nil, r.vals)
-					res.Created++
-				}
-				hist = append(hist, h)
-			}
-		}
-		if err := writeHistory(ctx, tx, actor, hist); err != nil {
+		if err := u.write(ctx, todo); err != nil {
 			return err
 		}
 		if res.Created+res.Updated == 0 {
@@ -260,11 +312,13 @@ func (s *Store) UpsertPeople(ctx context.Context, sc account.Scope, actor audit.
 	bad := &BatchError{}
 	seen := make(map[string]int, len(in))
 	rows := make([]batchRow, len(in))
+	norm := make([]PersonInput, len(in))
 	for i := range in {
-		p := in[i]
+		p := &norm[i]
+		*p = in[i]
 		p.HouseID = 0
 		e := invalid()
-		checkPerson(e, &p, now)
+		checkPerson(e, p, now)
 		if p.GridCode != "" {
 			if _, ok := grids.path(p.GridCode); !ok {
 				e.Field("grid_code", keyGridNotFound, p.GridCode)
@@ -279,13 +333,16 @@ func (s *Store) UpsertPeople(ctx context.Context, sc account.Scope, actor audit.
 			continue
 		}
 		path, _ := grids.path(p.GridCode)
-		rows[i] = batchRow{key: p.IDNumber, path: path, args: p.args(path, now), vals: p.values()}
+		rows[i] = batchRow{key: p.IDNumber, path: path}
 	}
 	if err := bad.orNil(); err != nil {
 		return UpsertResult{}, err
 	}
+	var at any = now
 	return s.upsert(ctx, sc, actor, upsertSpec{table: "reg_people", hist: TablePeople, key: "id_number", cols: personWrite,
-		width: personWidth, keyName: "id_number", load: loadPeople}, rows)
+		width: personWidth, keyName: "id_number", load: loadPeople,
+		args: func(dst []any, i int) []any { return norm[i].appendArgs(dst, rows[i].path, at) },
+		vals: func(i int) values { return norm[i].values() }}, rows)
 }
 
 func loadPeople(ctx context.Context, tx *db.Tx, keys []any) (map[string]existing, error) {
