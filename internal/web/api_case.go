@@ -426,13 +426,25 @@ func (s *caseHandlers) apiCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f.Before, f.Limit = int64(before), limit
+	offset, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return err
+	}
+	f.Before, f.Limit, f.Offset, f.Sort = int64(before), limit, offset, q.Get("sort")
 	if q.Get("assigned") == "me" {
 		f.Assignee = userOf(r).ID
 	}
 	cases, next, err := s.Cases.List(r.Context(), callerOf(r), f)
 	if err != nil {
 		return err
+	}
+	paged := q.Has("sort") || q.Has("offset")
+	total := 0
+	if paged {
+		// Numbered pages want their total; a cursor client does not pay for it.
+		if total, err = s.Cases.Count(r.Context(), callerOf(r), f); err != nil {
+			return err
+		}
 	}
 	out := make([]caseJSON, 0, len(cases))
 	for _, c := range cases {
@@ -441,6 +453,9 @@ func (s *caseHandlers) apiCases(w http.ResponseWriter, r *http.Request) error {
 	resp := map[string]any{"cases": out}
 	if next != 0 {
 		resp["next"] = strconv.FormatInt(next, 10)
+	}
+	if paged {
+		resp["total"] = total
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

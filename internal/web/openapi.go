@@ -276,8 +276,11 @@ func apiOperations() []apiOp {
 				query("from", "string", "Reported from (RFC 3339 or a date).", "上报时间起（RFC 3339 或日期）。"), query("to", "string", "Reported before.", "上报时间止。"),
 				query("sla", "string", "Comma list of time-limit states.", "时限状态，逗号分隔。"), query("overdue", "string", "1: overdue only.", "为 1 时只看超时。"),
 				query("supervised", "string", "1: supervised only.", "为 1 时只看督办。"), query("mine", "string", "1: reported by me.", "为 1 时只看我上报的。"),
-				query("assigned", "string", "me: assigned to me.", "为 me 时只看派给我的。"), before, limit},
-			Result: "CaseList"},
+				query("assigned", "string", "me: assigned to me.", "为 me 时只看派给我的。"), before, limit,
+				query("sort", "string", "number, created, status, category, deadline or grid; - first for descending. A sorted list pages by offset and answers total.",
+					"排序：number、created、status、category、deadline 或 grid，前加 - 为倒序。排序后按 offset 分页，并返回 total。"),
+				query("offset", "integer", "Skip that many cases (numbered pages); the answer then has total.", "跳过的条数（按页码分页），此时返回 total。")},
+			Result: "CaseList", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/cases/duplicates", Tag: "cases", Summary: "Possible duplicates near a point", SummaryZH: "附近可能重复的案件",
 			Auth: docPublic, Params: []apiParam{{Name: "lat", In: "query", Type: "number", Required: true, Desc: "Latitude.", DescZH: "纬度。"},
 				{Name: "lng", In: "query", Type: "number", Required: true, Desc: "Longitude.", DescZH: "经度。"},
@@ -792,7 +795,7 @@ func apiSchemas() map[string]any {
 			"visibility": "string", "department": obj(map[string]any{"code": "string", "name": "string"}), "deadline": "string", "sla": "string",
 			"created_at": "string", "updated_at": "string", "closed_at": "string", "version": "integer", "actions": arrayOf("object"),
 			"photos": arrayOf("#Photo"), "timeline": arrayOf("#Event")}, "id", "number", "status"),
-		"CaseList": obj(map[string]any{"cases": arrayOf("#Case"), "next": "string"}, "cases"),
+		"CaseList": obj(map[string]any{"cases": arrayOf("#Case"), "next": "string", "total": "integer"}, "cases"),
 		// PublicCase is casework.PublicView: what the public and followers
 		// read (GET /api/v1/cases/{id} and its timeline answer a follower
 		// outside the case's scope in this shape too). It names no one.

@@ -137,14 +137,18 @@ func seedBenchCases(b *testing.B, d *db.DB, regions *region.Store, n int) {
 }
 
 // BenchmarkQueuePage renders the staff queue page, with the counts of all
-// nine queues, for a district administrator with 100,000 cases in scope.
+// nine queues and the list's total, for a district administrator with
+// 100,000 cases in scope; sorted by a heading and on a later page too.
 // Run: go test -run '^$' -bench QueuePage -benchtime 50x ./internal/web/
 func BenchmarkQueuePage(b *testing.B) {
 	s, tok := newBenchServer(b, benchCases)
 	for _, q := range []string{"pending", "handling", "supervised", "overdue", "all"} {
-		for _, extra := range []string{"", "&q=" + "店外经营" + "&category=SJ"} {
+		for _, extra := range []string{"", "&q=" + "店外经营" + "&category=SJ", "&sort=deadline&p=40", "&sort=-number&p=2"} {
 			name := q
-			if extra != "" {
+			switch {
+			case strings.HasPrefix(extra, "&sort"):
+				name += "+" + strings.NewReplacer("&", "", "=", "_").Replace(extra)
+			case extra != "":
 				name += "+filter"
 			}
 			b.Run(name, func(b *testing.B) {

@@ -133,6 +133,9 @@ type filterForm struct {
 	// Near is the browser's location (lat,lng) a nearest-first list
 	// was given, kept across refreshes.
 	Near string
+	// Sort is the list's order: a casework.ListSortKeys key, "-" first
+	// for descending; "" is newest first.
+	Sort string
 }
 
 // Query returns the filter as a query string (for export and paging links).
@@ -152,6 +155,7 @@ func (f filterForm) Query() string {
 	set("to", f.To)
 	set("q", f.Q)
 	set("near", f.Near)
+	set("sort", f.Sort)
 	if f.Overdue {
 		v.Set("overdue", "1")
 	}
@@ -170,13 +174,14 @@ func (s *caseHandlers) caseFilter(r *http.Request) (casework.Filter, filterForm,
 	u := userOf(r)
 	ff := filterForm{Queue: q.Get("queue"), Status: q.Get("status"), Category: q.Get("category"), Region: q.Get("region"),
 		Source: q.Get("source"), From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "1",
-		Near: q.Get("near")}
+		Near: q.Get("near"), Sort: strings.TrimSpace(q.Get("sort"))}
 	fs := &formState{Fields: map[string]string{}}
 	if _, ok := casework.QueueByKey(ff.Queue); !ok {
 		ff.Queue = casework.QueuesFor(u)[0]
 	}
 	qd, _ := casework.QueueByKey(ff.Queue)
-	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Postpone: qd.Postpone, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q}
+	f := casework.Filter{Status: qd.Status, SLA: qd.SLA, Supervised: qd.Supervised, Postpone: qd.Postpone, Category: ff.Category, Region: ff.Region, Source: ff.Source, Q: ff.Q,
+		Sort: ff.Sort}
 	if len(qd.SLA) > 0 || qd.Supervised || qd.Postpone {
 		open := true
 		f.Open = &open
@@ -224,6 +229,9 @@ func (s *caseHandlers) caseFilter(r *http.Request) (casework.Filter, filterForm,
 			fs.Fields["source"] = s.Catalog.T(lang, "page.cases.bad_source")
 		}
 	}
+	if k := strings.TrimPrefix(ff.Sort, "-"); ff.Sort != "" && !slices.Contains(casework.ListSortKeys(), k) {
+		fs.Fields["sort"] = s.Catalog.T(lang, "field.unknown_sort", ff.Sort)
+	}
 	if len(fs.Fields) > 0 {
 		fs.Message = s.Catalog.T(lang, "error.invalid")
 	}
@@ -243,12 +251,16 @@ type option struct {
 }
 
 type queuePage struct {
-	Tabs       []queueTab
-	Filter     filterForm
-	Form       *formState
-	Rows       []caseRow
-	Next       int64
-	NextHref   string
+	Tabs     []queueTab
+	Filter   filterForm
+	Form     *formState
+	Rows     []caseRow
+	Next     int64
+	NextHref string
+	// Cols are the sortable column headings by sort key; Pager the
+	// list's total and numbered pages (none for a nearest-first list).
+	Cols       map[string]sortCol
+	Pager      pager
 	Query      template.URL // the filter, already encoded
 	Statuses   []option
 	Categories []option
@@ -280,10 +292,14 @@ func (s *caseHandlers) pageCases(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := s.newPage(r, "page.cases.title", d)
-	if isHX(r) && r.Header.Get("HX-Target") == "queue" {
-		return s.renderFragment(w, http.StatusOK, "cases.html", "queue", p)
+	status := http.StatusOK
+	if len(d.Form.Fields) > 0 {
+		status = http.StatusUnprocessableEntity
 	}
-	return s.render(w, r, http.StatusOK, "cases.html", p)
+	if isHX(r) && r.Header.Get("HX-Target") == "queue" {
+		return s.renderFragment(w, status, "cases.html", "queue", p)
+	}
+	return s.render(w, r, status, "cases.html", p)
 }
 
 func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
@@ -292,6 +308,19 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 	lang := langOf(r)
 	f, ff, fs := s.caseFilter(r)
 	d := &queuePage{Filter: ff, Form: fs, Query: template.URL(ff.Query())}
+	keep, _ := url.ParseQuery(ff.Query())
+	keys := casework.ListSortKeys()
+	// The catalogue keys of the sortable headings.
+	labelKeys := map[string]string{"number": "col.number", "created": "col.reported", "status": "col.status",
+		"category": "col.category", "deadline": "col.time_limit", "grid": "col.place"}
+	labels := make([]string, len(keys))
+	for i, k := range keys {
+		labels[i] = s.Catalog.T(lang, labelKeys[k])
+	}
+	d.Cols = map[string]sortCol{}
+	for i, c := range sortCols("/cases", keep, ff.Sort, keys, labels) {
+		d.Cols[keys[i]] = c
+	}
 	counts, err := s.Cases.QueueCounts(ctx, casework.Caller{User: u})
 	if err != nil {
 		return nil, err
@@ -309,7 +338,20 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 			}
 			d.Near, f.Before, f.Limit = f.Near != nil, 0, 200
 		}
-		cases, next, err := s.listCases(ctx, callerOf(r), f)
+		if f.Near == nil {
+			total, err := s.Cases.Count(ctx, callerOf(r), f)
+			if err != nil {
+				return nil, err
+			}
+			page := pageNumber(r)
+			f.Limit, f.Offset = listPageSize, (page-1)*listPageSize
+			d.Pager = newPager("/cases", keep, total, page)
+		}
+		list := s.listCases
+		if f.Offset > 0 || f.Sort != "" {
+			list = s.Cases.List // listCases merges newest-first first pages only
+		}
+		cases, next, err := list(ctx, callerOf(r), f)
 		if err != nil {
 			return nil, err
 		}
@@ -320,6 +362,9 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 			for i, c := range cases {
 				d.Rows[i].Distance = s.distanceText(lang, *f.Near, c)
 			}
+		}
+		if f.Near == nil {
+			next = 0 // the numbered pages replace the cursor
 		}
 		d.Next = next
 		if next != 0 {
