@@ -438,6 +438,21 @@ func TestUpsertPeople(t *testing.T) {
 		if _, err := w.reg.UpsertPeople(ctx, w.scope("staff-b"), actor, []registry.PersonInput{elsewhere}); !errors.As(err, &be) || be.Rows[0].Fields["id_number"].Key != "registry.err.elsewhere" {
 			t.Errorf("person of grid A moved by staff-b: got %v, want registry.err.elsewhere", err)
 		}
+		// A batch of more than one chunk (500 rows), refused by a row of its
+		// second chunk once the first has been written: nothing stays.
+		var long []registry.PersonInput
+		for n := 100; n < 700; n++ {
+			p := person(n)
+			p.GridCode = gridB
+			long = append(long, p)
+		}
+		long[550] = elsewhere
+		if _, err := w.reg.UpsertPeople(ctx, w.scope("staff-b"), actor, long); !errors.As(err, &be) || len(be.Rows) != 1 || be.Rows[0].Row != 550 {
+			t.Errorf("long batch with row 550 elsewhere: got %v, want row 550 refused", err)
+		}
+		if _, err := w.reg.PersonByIDNumber(ctx, w.scope("staff-b"), person(100).IDNumber); !errs.Is(err, errs.NotFound) {
+			t.Errorf("row 0 of a refused long batch was written: %v", err)
+		}
 	})
 }
 
