@@ -45,6 +45,10 @@ func visitMatrix() map[string]spec {
 	return map[string]spec{
 		"GET /api/v1/visits":       inOnly("/api/v1/visits?due=today"),
 		"GET /api/v1/visits/count": inOnly("/api/v1/visits/count"),
+		// The phone page exists for grid workers only.
+		"GET /visits": {targets: []target{in}, sees: map[target][]who{in: {grid}}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/visits", nil, "")
+		}},
 		"POST /api/v1/visits/{id}/record": {targets: regTargets, sees: regSees(), acts: []who{grid},
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				p := f.interior[f.reg.grid[t]]

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"whistle/internal/account"
+	"whistle/internal/category"
+	"whistle/internal/region"
 
 	"whistle/internal/errs"
 	"whistle/internal/visit"
@@ -18,7 +21,8 @@ import (
 // decides who sees what (404 outside the caller's scope).
 type visitHandlers struct {
 	*view
-	Visits *visit.Store
+	Visits     *visit.Store
+	Categories *category.Store
 }
 
 func (h *visitHandlers) store() (*visit.Store, error) {
@@ -181,4 +185,52 @@ func (h *visitHandlers) apiPhoto(w http.ResponseWriter, r *http.Request) error {
 		part.Close()
 	}
 	return errs.E(errs.Invalid, "error.invalid").Field("photo", "field.required")
+}
+
+// visitJSKeys are the catalogue keys visit.js shows.
+var visitJSKeys = []string{"visit.js.none", "visit.js.distance", "visit.js.due", "visit.js.record", "visit.js.no_gps", "visit.js.located",
+	"visit.js.recorded", "visit.js.case_opened", "visit.js.failed"}
+
+// visitsPage is the grid worker's phone page of visits.
+type visitsPage struct {
+	GridName   string
+	Categories []*category.Category
+	// JS are visit.js's messages and the groups' names, in the page's
+	// language.
+	JS map[string]string
+}
+
+// pageVisits is the grid worker's phone page: today's and overdue visits
+// nearest first, recording one with GPS and a photo, reporting a problem
+// from it. Only grid workers visit; for anyone else it does not exist.
+func (h *visitHandlers) pageVisits(w http.ResponseWriter, r *http.Request) error {
+	u := userOf(r)
+	if !u.Has(account.GridWorker) || u.Region.Level != region.Grid {
+		return errs.E(errs.NotFound, "error.not_found")
+	}
+	lang := langOf(r)
+	d := &visitsPage{GridName: u.Region.Name, JS: map[string]string{}}
+	for _, k := range visitJSKeys {
+		d.JS[strings.TrimPrefix(k, "visit.js.")] = h.Catalog.T(lang, k)
+	}
+	for _, g := range []string{"elderly_alone", "disabled", "dibao", "veteran", "left_behind_child", "community_correction", "mental_illness", "petitioner"} {
+		d.JS["group."+g] = h.Catalog.T(lang, "registry.group."+g)
+	}
+	if h.Categories != nil {
+		roots, err := h.Categories.Tree(r.Context(), false)
+		if err != nil {
+			return err
+		}
+		var walk func([]*category.Category)
+		walk = func(cs []*category.Category) {
+			for _, c := range cs {
+				if c.Leaf() {
+					d.Categories = append(d.Categories, c)
+				}
+				walk(c.Children)
+			}
+		}
+		walk(roots)
+	}
+	return h.render(w, r, http.StatusOK, "visits.html", h.newPage(r, "visit.title", d))
 }

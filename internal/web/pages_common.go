@@ -78,6 +78,7 @@ func (s *view) nav(r *http.Request) navData {
 		add("nav.nearby", "/nearby", "/nearby")
 		if u.Has(account.GridWorker) {
 			add("nav.patrol", "/patrol", "/patrol")
+			add("nav.visits", "/visits", "/visits")
 		} else if u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Leader) || u.Has(account.Admin) {
 			add("nav.patrols", "/patrols", "/patrols")
 		}

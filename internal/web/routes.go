@@ -97,7 +97,7 @@ func (s *Server) features() features {
 		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
 		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts},
-		visits:    &visitHandlers{view: s.view, Visits: s.Visits},
+		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 	}
 }
 
@@ -178,6 +178,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/patrols/{id}/stop", authed, f.patrols.apiStop)
 	s.handle("GET /patrol", authed, f.patrols.pagePatrol)
 	s.handle("GET /patrols", authed, f.patrols.pagePatrols)
+	s.handle("GET /visits", authed, f.visits.pageVisits)
 	// Registry import and 台账 export: the staff who keep a registry
 	// (403 for anyone else); rows outside the caller's scope are row
 	// errors, an export's region outside it 404.
