@@ -586,6 +586,9 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err := w.disputes.RegisterIndicators(w.stats.Indicators()); err != nil {
 		return nil, err
 	}
+	// Their steps reach the people concerned through the cases' inbox
+	// and outbox (before the feed runs).
+	notifier.WithSubjects(dispute.KindDispute, w.disputes).WithSubjects(dispute.KindHazard, w.disputes)
 	w.phones = account.NewPhoneStore(a.db, a.accounts, w.sms, account.DefaultPhoneConfig())
 	var sso *oidc.Provider
 	if o.oidcIssuer != "" {

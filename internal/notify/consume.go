@@ -33,6 +33,33 @@ type Notifier struct {
 	// limits, when set, says how much of the case's limit is left, in
 	// its unit (see WithLimits).
 	limits Limits
+	// subjects say who is told of the other subject kinds' events.
+	subjects map[string]Subjects
+}
+
+// Tell is a notice about a subject other than a case (a dispute, a
+// hazard): the catalogue key and arguments of its text and who to tell.
+type Tell struct {
+	Key        string
+	Args       []any
+	Recipients []int64
+	Urgent     bool
+}
+
+// Subjects says who is concerned by a feed event of a subject kind other
+// than a case, and what to tell them (dispute.Service).
+type Subjects interface {
+	Tells(ctx context.Context, tx *db.Tx, ev feed.Event) ([]Tell, error)
+}
+
+// WithSubjects makes n tell the people concerned by the feed events of
+// subject kind through the same inbox and outbox as the cases.
+func (n *Notifier) WithSubjects(kind string, s Subjects) *Notifier {
+	if n.subjects == nil {
+		n.subjects = map[string]Subjects{}
+	}
+	n.subjects[kind] = s
+	return n
 }
 
 // NewNotifier returns a Notifier that asks cases who is concerned.
@@ -93,6 +120,20 @@ func (n *Notifier) Consumer() feed.Consumer {
 
 func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) error {
 	for _, ev := range evs {
+		if sub, ok := n.subjects[ev.SubjectKind]; ok {
+			msgs, err := sub.Tells(ctx, tx, ev)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				for _, u := range m.Recipients {
+					if err := n.insert(ctx, tx, entry{userID: u, kind: ev.SubjectKind, key: m.Key, args: m.Args, action: ev.Kind, urgent: m.Urgent}); err != nil {
+						return err
+					}
+				}
+			}
+			continue
+		}
 		nt, err := n.cases.Notice(ctx, tx, ev)
 		if errs.Is(err, errs.NotFound) {
 			// A case gone (never, today) must not stop the feed.
@@ -125,17 +166,46 @@ func (n *Notifier) write(ctx context.Context, tx *db.Tx, nt *casework.Notice, r 
 	for i, a := range r.Expected {
 		expected[i] = string(a)
 	}
-	ab, _ := json.Marshal(args)
-	eb, _ := json.Marshal(expected)
-	pb, _ := json.Marshal(parts)
+	return n.insert(ctx, tx, entry{userID: r.UserID, caseID: nt.CaseID, kind: r.Kind, key: key, args: args, action: string(nt.Action),
+		expected: expected, parts: parts, urgent: nt.Urgent})
+}
+
+// entry is one inbox entry as stored; caseID 0 is none.
+type entry struct {
+	userID, caseID    int64
+	kind, key, action string
+	args              []any
+	expected          []string
+	parts             []Part
+	urgent            bool
+}
+
+// insert stores an inbox entry and queues its outbound copies, in tx.
+func (n *Notifier) insert(ctx context.Context, tx *db.Tx, e entry) error {
+	if e.args == nil {
+		e.args = []any{}
+	}
+	if e.expected == nil {
+		e.expected = []string{}
+	}
+	if e.parts == nil {
+		e.parts = []Part{}
+	}
+	ab, _ := json.Marshal(e.args)
+	eb, _ := json.Marshal(e.expected)
+	pb, _ := json.Marshal(e.parts)
+	var caseID any
+	if e.caseID != 0 {
+		caseID = e.caseID
+	}
 	id, err := tx.InsertID(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at, action, expected, parts, urgent)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		r.UserID, nt.CaseID, r.Kind, key, string(ab), tx.Now(), string(nt.Action), string(eb), string(pb), nt.Urgent)
+		e.userID, caseID, e.kind, e.key, string(ab), tx.Now(), e.action, string(eb), string(pb), e.urgent)
 	if err != nil {
 		return err
 	}
 	if n.queue != nil {
-		return n.queue(ctx, tx, r.UserID, id, nt.Urgent)
+		return n.queue(ctx, tx, e.userID, id, e.urgent)
 	}
 	return nil
 }
