@@ -123,7 +123,8 @@ func registryMatrix() map[string]spec {
 		"POST /api/v1/people/{id}/houses": post("POST", person("/houses"), func(f *authzFixture, t target) any {
 			return map[string]any{"house_id": f.reg.house[t], "relation": "owner"}
 		}),
-		"GET /api/v1/buildings": get(inGrid("/api/v1/buildings")),
+		"GET /api/v1/people/{id}/history": get(person("/history")),
+		"GET /api/v1/buildings":           get(inGrid("/api/v1/buildings")),
 		"POST /api/v1/buildings": post("POST", fixed("/api/v1/buildings"), func(f *authzFixture, t target) any {
 			p := f.interior[f.reg.grid[t]]
 			return map[string]any{"address": f.unique("矩阵楼"), "lat": p.Lat(), "lng": p.Lon()}
@@ -152,7 +153,12 @@ func registryMatrix() map[string]spec {
 				"status": {"resident"}, "grid_code": {f.reg.grid[t]}}
 		}),
 		"GET /people/{id}": get(func(f *authzFixture, t target) string { return "/people/" + strconv.FormatInt(f.reg.person[t], 10) }),
-		"GET /houses":      get(inGrid("/houses")),
+		"POST /people/{id}/houses": form(func(f *authzFixture, t target) string {
+			return "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/houses"
+		}, func(f *authzFixture, t target) url.Values {
+			return url.Values{"house_id": {strconv.FormatInt(f.reg.house[t], 10)}, "relation": {"family"}}
+		}),
+		"GET /houses": get(inGrid("/houses")),
 		"POST /houses": form(fixed("/houses"), func(f *authzFixture, t target) url.Values {
 			return url.Values{"building_id": {strconv.FormatInt(f.reg.building[t], 10)}, "room": {f.unique("f")}}
 		}),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-
-	"whistle/internal/demo"
 )
 
 // TestBrowserPatrol: the demo grid worker records a patrol on a 390×844
@@ -27,19 +24,9 @@ import (
 func TestBrowserPatrol(t *testing.T) {
 	s := newBrowserSuite(t, 390, 844)
 	// The demo grid's box: the walk goes up its middle.
-	resp, err := http.Get(s.app.URL + "/api/v1/regions/" + demo.DemoGrid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var grid struct {
-		BBox []float64 `json:"bbox"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&grid); err != nil || len(grid.BBox) != 4 {
-		t.Fatalf("the demo grid's bbox: %v %v", grid.BBox, err)
-	}
-	resp.Body.Close()
-	lng := (grid.BBox[0] + grid.BBox[2]) / 2
-	lat0, lat1 := grid.BBox[1], grid.BBox[3]
+	bbox := demoGridBBox(t, s.app)
+	lng := (bbox[0] + bbox[2]) / 2
+	lat0, lat1 := bbox[1], bbox[3]
 
 	g := s.as(t, "demo-grid", 390, 844)
 	if _, err := chromedp.CallBrowser(g.ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{

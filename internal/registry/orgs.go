@@ -131,6 +131,8 @@ type OrgFilter struct {
 	SafetyCategory string
 	// CreditCode is the exact credit code.
 	CreditCode string
+	// HouseID is the house the organisations are in.
+	HouseID int64
 	// Clear returns contacts unmasked (after account.Store.Reveal).
 	Clear bool
 }
@@ -150,6 +152,9 @@ func (s *Store) Organisations(ctx context.Context, sc account.Scope, f OrgFilter
 	}
 	if f.CreditCode != "" {
 		w.Add("o.credit_code = ?", f.CreditCode)
+	}
+	if f.HouseID != 0 {
+		w.Add("o.house_id = ?", f.HouseID)
 	}
 	q := `SELECT ` + orgCols + ` FROM reg_organisations o` + w.SQL() + ` ORDER BY o.id` + pg.sql(&w)
 	return list(ctx, s.db, q, w.Args(), func(sc scanner) (Organisation, error) {

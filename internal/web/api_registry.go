@@ -9,6 +9,7 @@ import (
 	"whistle/internal/account"
 
 	"whistle/internal/errs"
+	"whistle/internal/patrol"
 	"whistle/internal/registry"
 )
 
@@ -19,6 +20,8 @@ type registryAPI struct {
 	*view
 	Registry *registry.Store
 	Accounts *account.Store
+	// Patrols gives the grid page its recent tracks (optional).
+	Patrols *patrol.Store
 }
 
 func (s *registryAPI) store() (*registry.Store, error) {

@@ -36,6 +36,14 @@ type registryView struct {
 	Relations []string
 	MayUnmask bool
 	Clear     bool
+	// Map is the grid page's map: buildings and recent patrol tracks;
+	// Patrols lists those patrols.
+	Map     *gridMap
+	Patrols []patrolRow
+	// History is the person's changes, newest first (masked).
+	History []historyItem
+	// LinkTo are the houses of the person's grid the link form offers.
+	LinkTo []registry.House
 }
 
 func (s *registryAPI) newRegistryPage(r *http.Request) *registryView {
@@ -73,9 +81,13 @@ func (s *registryAPI) pageGrid(w http.ResponseWriter, r *http.Request) error {
 	if d.People, err = st.People(ctx, sc, registry.PeopleFilter{GridCode: code}, first); err != nil {
 		return err
 	}
-	if d.Buildings, err = st.Buildings(ctx, sc, code, first); err != nil {
+	if d.Buildings, err = st.Buildings(ctx, sc, code, registry.Page{Limit: 500}); err != nil {
 		return err
 	}
+	if d.Map, d.Patrols, err = s.gridMapOf(r, code, d.Buildings); err != nil {
+		return err
+	}
+	d.Buildings = d.Buildings[:min(len(d.Buildings), first.Limit)]
 	if d.Houses, err = st.Houses(ctx, sc, registry.HouseFilter{GridCode: code, Vacant: true}, first); err != nil {
 		return err
 	}
@@ -151,6 +163,10 @@ func (s *registryAPI) pagePersonAdd(w http.ResponseWriter, r *http.Request) erro
 // pagePerson shows a person with their houses and groups; ?unmask=1
 // shows personal data to holders of personal.unmask (audited).
 func (s *registryAPI) pagePerson(w http.ResponseWriter, r *http.Request) error {
+	return s.showPerson(w, r, http.StatusOK, nil)
+}
+
+func (s *registryAPI) showPerson(w http.ResponseWriter, r *http.Request, status int, form *formState) error {
 	st, err := s.store()
 	if err != nil {
 		return err
@@ -161,6 +177,9 @@ func (s *registryAPI) pagePerson(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, sc := r.Context(), registry.ScopeOf(userOf(r))
 	d := s.newRegistryPage(r)
+	if form != nil {
+		d.Form = form
+	}
 	if d.Person, err = st.Person(ctx, sc, id); err != nil {
 		return err
 	}
@@ -178,7 +197,13 @@ func (s *registryAPI) pagePerson(w http.ResponseWriter, r *http.Request) error {
 	if d.InGroups, err = st.GroupsOf(ctx, sc, id); err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "registry_person.html", s.newPage(r, "registry.person", d))
+	if d.History, err = s.personHistory(r, st, sc, id); err != nil {
+		return err
+	}
+	if d.LinkTo, err = st.Houses(ctx, sc, registry.HouseFilter{GridCode: d.Person.GridCode}, registry.Page{Limit: 200}); err != nil {
+		return err
+	}
+	return s.render(w, r, status, "registry_person.html", s.newPage(r, "registry.person", d))
 }
 
 // pageHouses lists houses (/houses?grid=&use=&vacant=1) with the form to
@@ -204,6 +229,9 @@ func (s *registryAPI) showHouses(w http.ResponseWriter, r *http.Request, status 
 	f := registry.HouseFilter{GridCode: q.Get("grid"), Vacant: q.Get("vacant") == "1"}
 	if v := q.Get("use"); isOneOf(v, registry.HouseUses()) {
 		f.Use = v
+	}
+	if b, err := strconv.ParseInt(q.Get("building"), 10, 64); err == nil && b > 0 {
+		f.BuildingID = b
 	}
 	sc := registry.ScopeOf(userOf(r))
 	if d.Houses, err = st.Houses(r.Context(), sc, f, pg); err != nil {
@@ -245,6 +273,9 @@ func (s *registryAPI) pageHouse(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if d.Residents, err = st.Residents(ctx, sc, id, false); err != nil {
+		return err
+	}
+	if d.Orgs, err = st.Organisations(ctx, sc, registry.OrgFilter{HouseID: id}, registry.Page{Limit: 50}); err != nil {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "registry_house.html", s.newPage(r, "registry.house", d))

@@ -96,7 +96,7 @@ func (s *Server) features() features {
 		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
 		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
-		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts},
+		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts, Patrols: s.Patrols},
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 	}
 }
@@ -228,6 +228,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/people/{id}", authed, f.registry.apiPerson)
 	s.handle("PATCH /api/v1/people/{id}", authed, f.registry.apiPersonUpdate)
 	s.handle("POST /api/v1/people/{id}/houses", authed, f.registry.apiPersonLink)
+	s.handle("GET /api/v1/people/{id}/history", authed, f.registry.apiPersonHistory)
 	s.handle("GET /api/v1/buildings", authed, f.registry.apiBuildings)
 	s.handle("POST /api/v1/buildings", authed, f.registry.apiBuildingAdd)
 	s.handle("GET /api/v1/houses", authed, f.registry.apiHouses)
@@ -299,6 +300,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /people", authed, f.registry.pagePeople)
 	s.handle("POST /people", authed, f.registry.pagePersonAdd)
 	s.handle("GET /people/{id}", authed, f.registry.pagePerson)
+	s.handle("POST /people/{id}/houses", authed, f.registry.pagePersonLink)
 	s.handle("GET /houses", authed, f.registry.pageHouses)
 	s.handle("POST /houses", authed, f.registry.pageHouseAdd)
 	s.handle("GET /houses/{id}", authed, f.registry.pageHouse)
