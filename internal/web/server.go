@@ -220,6 +220,7 @@ func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
 		"T":         func(lang i18n.Lang, key string, args ...any) string { return s.Catalog.T(lang, key, args...) },
 		"maskPhone": account.MaskPhone,
+		"local":     shanghaiTime,
 		"levelName": func(lang i18n.Lang, l region.Level) string { return s.Catalog.T(lang, "level."+string(l)) },
 		"roleName":  func(lang i18n.Lang, r account.Role) string { return s.Catalog.T(lang, "role."+string(r)) },
 	}
