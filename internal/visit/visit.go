@@ -667,18 +667,26 @@ type Counts struct {
 }
 
 // Count counts the open tasks in u's scope whose period has started:
-// due (not yet overdue) and overdue. It is the staff queue's count and
-// the big screen's.
-func (s *Store) Count(ctx context.Context, u *account.User) (_ Counts, err error) {
+// due (not yet overdue) and overdue; under the region node regionCode
+// when it is set (the big screen's node on view), which must lie in the
+// scope (else 404). It is the staff queue's count and the big screen's.
+func (s *Store) Count(ctx context.Context, u *account.User, regionCode string) (_ Counts, err error) {
 	defer errs.Wrapf(&err, "visit.Store.Count")
 	sc := ScopeOf(u)
 	if sc.Denies() {
 		return Counts{}, notFound()
 	}
-	return s.count(ctx, sc, "")
+	if regionCode == "" {
+		return s.count(ctx, sc, "", "")
+	}
+	n, err := s.regs.Get(ctx, regionCode)
+	if err != nil || !sc.Covers(n.Path) && !strings.HasPrefix(sc.RegionPath, n.Path) {
+		return Counts{}, notFound()
+	}
+	return s.count(ctx, sc, "", n.Path)
 }
 
-func (s *Store) count(ctx context.Context, sc account.Scope, grid string) (Counts, error) {
+func (s *Store) count(ctx context.Context, sc account.Scope, grid, under string) (Counts, error) {
 	now := s.db.Now()
 	_, loc := s.calendar()
 	var w db.Where
@@ -687,6 +695,9 @@ func (s *Store) count(ctx context.Context, sc account.Scope, grid string) (Count
 	w.Add("t.period_start <= ?", dateIn(now, loc).String())
 	if grid != "" {
 		w.Add("t.grid_code = ?", grid)
+	}
+	if under != "" {
+		w.Add("t.region_path >= ? AND t.region_path < ?", under, db.PathUpper(under))
 	}
 	var c Counts
 	q := `SELECT COALESCE(SUM(CASE WHEN t.due_at <= ` + w.Arg(now) + ` THEN 1 ELSE 0 END), 0), COUNT(*) FROM visit_tasks t` + w.SQL()
@@ -702,6 +713,6 @@ func (s *Store) count(ctx context.Context, sc account.Scope, grid string) (Count
 // (registry.VisitCounter, for the grid summary).
 func (s *Store) VisitsDue(ctx context.Context, sc account.Scope, gridCode string) (_ int, err error) {
 	defer errs.Wrapf(&err, "visit.Store.VisitsDue")
-	c, err := s.count(ctx, sc, gridCode)
+	c, err := s.count(ctx, sc, gridCode, "")
 	return c.Due + c.Overdue, err
 }

@@ -167,7 +167,13 @@ func TestOverdueAndTimers(t *testing.T) {
 		if got := w.list(t, "grid-a", visit.DueOverdue); len(got) != 1 || !got[0].Overdue {
 			t.Errorf("overdue after the week: got %+v, want one overdue task", got)
 		}
-		c, err := w.vis.Count(ctx, w.Users["staff-a"])
+		if _, err := w.vis.Count(ctx, w.Users["staff-a"], "330303001002"); !errs.Is(err, errs.NotFound) {
+			t.Errorf("count of another community: got %v, want not found", err)
+		}
+		if c, err := w.vis.Count(ctx, w.Users["street"], "330303001001"); err != nil || c.Overdue != 1 {
+			t.Errorf("count under community A as street staff: got %+v, %v; want 1 overdue", c, err)
+		}
+		c, err := w.vis.Count(ctx, w.Users["staff-a"], "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,7 +80,7 @@ func (h *visitHandlers) apiCount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := st.Count(r.Context(), userOf(r))
+	c, err := st.Count(r.Context(), userOf(r), r.URL.Query().Get("region"))
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,11 @@
       });
       $('sc-base').hidden = false;
     }).catch(function () { $('sc-base').hidden = true; });
+    // Overdue visits (走访) under the node; none shown outside the scope.
+    api('/api/v1/visits/count?region=' + encodeURIComponent(code)).then(function (v) {
+      var el = document.querySelector('[data-base="visits_overdue"] b');
+      if (el && code === state.code) { el.innerHTML = num(v.overdue); }
+    }).catch(function () {});
   }
 
   function refresh() {
