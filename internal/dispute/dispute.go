@@ -187,7 +187,7 @@ func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_
 				}
 			}
 			return id, map[string]any{"type": nd.Type, "region": node.Code}, s.countFacts(ctx, tx, node.Path, nd.Type, tx.Now(), fact{registered: 1})
-		})
+		}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_
 // initial state and returns its id and the details of its first step,
 // which register records before starting the initial stage's clock.
 func (s *Service) register(ctx context.Context, c Caller, kind, code string, validate func(*errs.Error),
-	insert func(*db.Tx, *region.Node, string, *workflow.Definition) (int64, map[string]any, error)) (int64, error) {
+	insert func(*db.Tx, *region.Node, string, *workflow.Definition) (int64, map[string]any, error), then func(*db.Tx, int64) error) (int64, error) {
 	if !isStaff(c) {
 		return 0, errs.E(errs.NotFound, kind+".not_found")
 	}
@@ -230,7 +230,13 @@ func (s *Service) register(ctx context.Context, c Caller, kind, code string, val
 			District: it.district, Action: "register", To: def.Initial, Actor: c.actor(), UserID: c.userID(), Data: data}); err != nil {
 			return err
 		}
-		return s.enterStage(ctx, tx, def, it, def.Initial)
+		if err := s.enterStage(ctx, tx, def, it, def.Initial); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, id)
+		}
+		return nil
 	})
 	return id, err
 }

@@ -66,6 +66,9 @@ type NewHazard struct {
 	PatrolID    int64  `json:"patrol_id"`
 	OrgID       int64  `json:"org_id"`
 	HouseID     int64  `json:"house_id"`
+	// Deadline, when set, orders the rectification (整改) by then in the
+	// registering transaction: the hazard starts rectifying.
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 func (nh NewHazard) validate(e *errs.Error) (NewHazard, string) {
@@ -126,6 +129,9 @@ func (s *Service) CreateHazard(ctx context.Context, c Caller, nh NewHazard) (_ *
 	id, err := s.register(ctx, c, KindHazard, nh.Region, func(e *errs.Error) {
 		nh, source = nh.validate(e)
 		s.checkPlace(ctx, c, nh, e)
+		if now := s.d.DB.Now(); nh.Deadline != nil && (!nh.Deadline.After(now) || nh.Deadline.After(now.Add(maxDeadline))) {
+			e.Field("deadline", "dispute.err.deadline")
+		}
 	},
 		func(tx *db.Tx, node *region.Node, district string, def *workflow.Definition) (int64, map[string]any, error) {
 			var id int64
@@ -135,6 +141,11 @@ func (s *Service) CreateHazard(ctx context.Context, c Caller, nh NewHazard) (_ *
 				district, node.Code, node.Path, nh.Type, nh.Title, nh.Description, nh.Place, source, nh.VisitID, nh.PatrolID,
 				nh.OrgID, nh.HouseID, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id)
 			return id, map[string]any{"type": nh.Type, "region": node.Code, "source": source}, db.Translate(err)
+		}, func(tx *db.Tx, id int64) error {
+			if nh.Deadline == nil {
+				return nil
+			}
+			return s.actHazard(ctx, tx, c, id, "order", Input{Deadline: nh.Deadline})
 		})
 	if err != nil {
 		return nil, err

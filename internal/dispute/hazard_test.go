@@ -182,3 +182,44 @@ func TestHazardScopeAndInput(t *testing.T) {
 		}
 	})
 }
+
+// TestHazardWithDeadline: a hazard registered with a rectification
+// deadline starts rectifying with that deadline, in one transaction: a
+// deadline in the past is refused on its field, and a leader (who may
+// register but not order) is refused, both writing nothing.
+func TestHazardWithDeadline(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		count := func() int {
+			_, n, err := f.svc.ListHazards(ctx, f.as("admin"), dispute.Filter{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		nh := newHazard()
+		nh.Deadline = timep(clk.Now().Add(-time.Hour))
+		if _, err := f.svc.CreateHazard(ctx, f.as("grid-a"), nh); fieldKey(err, "deadline") != "dispute.err.deadline" {
+			t.Errorf("a past deadline: %v, want the deadline refused", err)
+		}
+		nh.Deadline = timep(clk.Now().Add(48 * time.Hour))
+		if _, err := f.svc.CreateHazard(ctx, f.as("leader"), nh); err == nil {
+			t.Error("a leader ordered a rectification, want refused")
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("%d hazards after two refusals, want 0", n)
+		}
+		h, err := f.svc.CreateHazard(ctx, f.as("grid-a"), nh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Status != "rectifying" || h.DeadlineAt == nil || !h.DeadlineAt.Equal(*nh.Deadline) {
+			t.Errorf("registered with a deadline: %q, deadline %v; want rectifying by %v", h.Status, h.DeadlineAt, nh.Deadline)
+		}
+		f.fire(t, 49*time.Hour)
+		if got := f.hazard(t, h.ID); got.Escalations != 1 {
+			t.Errorf("past the deadline: %d escalations, want 1", got.Escalations)
+		}
+	})
+}

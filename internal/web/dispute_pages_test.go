@@ -200,6 +200,8 @@ func TestDisputeCreateForms(t *testing.T) {
 		{"party id", "disputes", with(dispute, "parties.0.id_number", "110105194912310021"), "new-parties-0-id_number", "校验", "check"},
 		{"hazard type", "hazards", with(hazard, "type", "ghost"), "new-type", "隐患类型无效", "unknown hazard type"},
 		{"hazard org", "hazards", with(hazard, "org_id", "abc"), "new-org_id", "数", "number"},
+		{"hazard past deadline", "hazards", with(hazard, "deadline", "2001-01-01T10:00"), "new-deadline", "晚于现在", "later than now"},
+		{"hazard bad deadline", "hazards", with(hazard, "deadline", "下周"), "new-deadline", "日期", "date"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := total(c.kind)

@@ -56,7 +56,7 @@ func (s *disputeHandlers) newItemForm(r *http.Request, kind string, fs *formStat
 		in("region", "dispute2.field.region", "text", true))
 	if kind == dispute.KindHazard {
 		f.Inputs = append(f.Inputs, in("place", "dispute2.field.place", "text", false), in("org_id", "dispute2.field.org_id", "number", false),
-			in("house_id", "dispute2.field.house_id", "number", false))
+			in("house_id", "dispute2.field.house_id", "number", false), in("deadline", "dispute.field.deadline", "datetime-local", false))
 	} else {
 		roles := choices("dispute.role.", dispute.PartyRoles())
 		for i := range partyRows {
@@ -128,6 +128,13 @@ func formHazard(v url.Values) (dispute.NewHazard, error) {
 			}
 			*dst = n
 		}
+	}
+	if v := strings.TrimSpace(v.Get("deadline")); v != "" {
+		t, ok := localTime(v)
+		if !ok {
+			bad.Field("deadline", "field.date")
+		}
+		nh.Deadline = t
 	}
 	if len(bad.Fields) > 0 {
 		return nh, bad
