@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
+	"testing"
+	"time"
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/db"
 )
 
 // plantVisits puts each target's registry person in the elderly_alone
@@ -70,5 +74,80 @@ func visitMatrix() map[string]spec {
 			}
 			return f.request(w, "DELETE", person(f, t)+"/groups/veteran", nil, "")
 		}},
+	}
+}
+
+// TestVisitAuthorizationEffect: the visits' writes as every caller on a
+// person (and their task) in scope, in another street and in another
+// district. Besides the status, an allowed call changed the data (the
+// task done, the person in or out of the group) and a refused one left it
+// as it was.
+func TestVisitAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	ctx := context.Background()
+	client := &http.Client{Timeout: 30 * time.Second}
+	rows := matrix()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := f.w.app.db.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q, args...); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	member := func(tg target, group string) bool {
+		var n int
+		if err := f.w.app.db.QueryRow(ctx, `SELECT COUNT(*) FROM reg_group_members WHERE person_id = $1 AND group_code = $2`, f.reg.person[tg], group).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	taskStatus := func(tg target) string {
+		var s string
+		if err := f.w.app.db.QueryRow(ctx, `SELECT status FROM visit_tasks WHERE id = $1`, f.visitTask[tg]).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, c := range []struct {
+		route   string
+		prepare func(tg target)
+		state   func(tg target) string
+		before  string
+		after   string
+	}{
+		{"POST /api/v1/visits/{id}/record", func(tg target) {
+			exec(`UPDATE visit_tasks SET status = 'open' WHERE id = $1`, f.visitTask[tg])
+		}, taskStatus, "open", "done"},
+		{"POST /api/v1/people/{id}/groups", func(tg target) {
+			exec(`DELETE FROM reg_group_members WHERE person_id = $1 AND group_code = 'disabled'`, f.reg.person[tg])
+		}, func(tg target) string { return fmt.Sprint(member(tg, "disabled")) }, "false", "true"},
+		{"DELETE /api/v1/people/{id}/groups/{group}", func(target) {}, func(tg target) string { return fmt.Sprint(member(tg, "veteran")) }, "true", "false"},
+	} {
+		sp := rows[c.route]
+		for _, tg := range regTargets {
+			for _, w := range callers {
+				c.prepare(tg)
+				req := sp.req(f, w, tg)
+				if got := c.state(tg); got != c.before {
+					t.Fatalf("%s on %s: before the call got %s, want %s", c.route, tg, got, c.before)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body := readSome(resp)
+				want := sp.want(w, tg)
+				where := fmt.Sprintf("%s as %s on %s", c.route, w, tg)
+				if got := classify(resp); got != want {
+					t.Errorf("%s: got %s (%d %s), want %s", where, got, resp.StatusCode, firstLine(body), want)
+				}
+				got := c.state(tg)
+				switch {
+				case want == ok && got != c.after:
+					t.Errorf("%s: allowed, but the state is %s, want %s", where, got, c.after)
+				case want != ok && got != c.before:
+					t.Errorf("%s: refused, but the state changed to %s", where, got)
+				}
+			}
+		}
 	}
 }
