@@ -332,6 +332,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("Export", s.export)
 	t.Run("BulkDispatch", s.bulkDispatch)
 	t.Run("LiveQueue", s.liveQueue)
+	t.Run("CaseList", s.caseList)
 	t.Run("AdminSLA", s.adminSLA)
 	t.Run("RegionImport", s.regionImport)
 }
