@@ -141,7 +141,10 @@ func decodeJSON(r *http.Request, v any) error {
 		}
 		return errs.E(errs.Invalid, "error.bad_json", err.Error())
 	}
-	if dec.More() {
+	// Only white space may follow the value. dec.More is false before a
+	// stray '}' or ']', so read the next token: anything but EOF is
+	// trailing data.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.E(errs.Invalid, "error.bad_json", "trailing data after the JSON value")
 	}
 	return nil
