@@ -401,7 +401,10 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	// Visits: plan the current periods' missing tasks and arm the timers
 	// of the next ones.
 	w.visits.RegisterTimers(timers)
-	if _, err := w.visits.Start(ctx); err != nil {
+	// A stop during the planning is a shutdown, not a failure: the server
+	// already listens, and a caller may stop it at once (the tests' demo
+	// seeding does).
+	if _, err := w.visits.Start(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
 	go func() {
