@@ -1,0 +1,560 @@
+package device
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// Reasons a message is refused, counted per device in dev_malformed.
+const (
+	ReasonJSON          = "not_json"       // not a JSON object
+	ReasonType          = "wrong_type"     // a field of the wrong JSON type
+	ReasonRange         = "out_of_range"   // outside the profile's range or values
+	ReasonUnknownField  = "unknown_field"  // a field the profile lacks
+	ReasonUnknownDevice = "unknown_device" // no such device (counted on device 0), or out of the sender's scope
+	ReasonOversized     = "oversized"      // larger than the message limit
+	ReasonTime          = "bad_time"       // ts unparsable or too far in the future
+	ReasonWrongDevice   = "wrong_device"   // the payload names another device than its topic
+	ReasonRetired       = "retired"        // the device is retired
+	ReasonEmpty         = "no_values"      // no values at all
+)
+
+// IngestConfig sets the limits and the keeping of readings.
+type IngestConfig struct {
+	// MaxBytes bounds one message (default 4 KiB).
+	MaxBytes int
+	// Resolution is the aggregates' bucket (default one minute).
+	Resolution time.Duration
+	// Retention is how long raw readings are kept (default 7 days).
+	Retention time.Duration
+	// MaxSkew is how far in the future a timestamp may be (default 5 min).
+	MaxSkew time.Duration
+}
+
+func (c IngestConfig) withDefaults() IngestConfig {
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 4 << 10
+	}
+	if c.Resolution <= 0 {
+		c.Resolution = time.Minute
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = 5 * time.Minute
+	}
+	return c
+}
+
+// Ingester validates telemetry and commits each batch in one transaction:
+// raw readings, aggregates, the devices' last seen, status and battery,
+// the malformed counters, and every Sink.
+type Ingester struct {
+	store *Store
+	cfg   IngestConfig
+	sinks []Sink
+}
+
+// NewIngester returns an Ingester on s.
+func NewIngester(s *Store, cfg IngestConfig) *Ingester {
+	return &Ingester{store: s, cfg: cfg.withDefaults()}
+}
+
+// Config is the ingester's configuration, defaults filled in.
+func (in *Ingester) Config() IngestConfig { return in.cfg }
+
+// UseSink adds a sink; sinks are called in the order added, in the batch's
+// transaction. Call before ingesting.
+func (in *Ingester) UseSink(k Sink) { in.sinks = append(in.sinks, k) }
+
+// Message is one raw message of a device, from MQTT.
+type Message struct {
+	// Device is the id in the topic (0 when it had none).
+	Device   int64
+	Data     []byte
+	Received time.Time
+	// Seq and Epoch identify a JetStream message (its stream sequence and
+	// the stream's creation); a message already committed is skipped.
+	Seq, Epoch int64
+}
+
+// Item is one decoded reading of a device: an element of the HTTP batch.
+type Item struct {
+	Device int64          `json:"device"`
+	TS     string         `json:"ts"`
+	Values map[string]any `json:"values"`
+}
+
+// Refusal is one refused message: its index in the batch, its device and
+// the reason.
+type Refusal struct {
+	Index  int    `json:"index"`
+	Device int64  `json:"device,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Result is what a batch did.
+type Result struct {
+	Accepted   int       `json:"accepted"`
+	Duplicates int       `json:"duplicates,omitempty"`
+	Refused    []Refusal `json:"refused,omitempty"`
+}
+
+// pending is a message on its way through a batch.
+type pending struct {
+	idx        int
+	device     int64
+	ts         string
+	values     map[string]any
+	received   time.Time
+	seq, epoch int64
+	bad        string // the decoding's reason
+	reason     string
+	sample     string
+	reading    Reading
+}
+
+// payload is an MQTT message's body.
+type payload struct {
+	Device *int64         `json:"device"`
+	TS     string         `json:"ts"`
+	Values map[string]any `json:"values"`
+}
+
+// decodeMessage parses one MQTT payload into p, or sets its reason.
+func (in *Ingester) decodeMessage(m Message, p *pending) {
+	p.bad = in.decode(m, p)
+}
+
+// decode parses m into p and returns the reason of a refusal, or "".
+func (in *Ingester) decode(m Message, p *pending) string {
+	p.device, p.received, p.seq, p.epoch = m.Device, m.Received, m.Seq, m.Epoch
+	if len(m.Data) > in.cfg.MaxBytes {
+		return ReasonOversized
+	}
+	var pl payload
+	if err := json.Unmarshal(m.Data, &pl); err != nil {
+		p.sample = sample(m.Data)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return ReasonType
+		}
+		return ReasonJSON
+	}
+	if pl.Device != nil && *pl.Device != m.Device {
+		return ReasonWrongDevice
+	}
+	p.ts, p.values = pl.TS, pl.Values
+	return ""
+}
+
+// sample keeps the start of a bad message for the admin page.
+func sample(b []byte) string {
+	const n = 120
+	s := strings.ToValidUTF8(string(b[:min(len(b), n)]), "?")
+	return s
+}
+
+// IngestMessages validates and commits a batch of MQTT messages. Refused
+// messages are counted, never an error; the error is the database's, and
+// then nothing of the batch was committed.
+func (in *Ingester) IngestMessages(ctx context.Context, msgs []Message) (_ Result, err error) {
+	defer errs.Wrapf(&err, "device.Ingester.IngestMessages(%d)", len(msgs))
+	ps := make([]pending, len(msgs))
+	for i, m := range msgs {
+		ps[i].idx = i
+		in.decodeMessage(m, &ps[i])
+	}
+	return in.commit(ctx, ps, nil)
+}
+
+// IngestItems validates and commits a batch of decoded items (HTTP);
+// allowed says which devices the sender may report for (nil: all), the
+// others are refused as unknown. received is the time they arrived.
+func (in *Ingester) IngestItems(ctx context.Context, items []Item, received time.Time, allowed func(*Device) bool) (_ Result, err error) {
+	defer errs.Wrapf(&err, "device.Ingester.IngestItems(%d)", len(items))
+	ps := make([]pending, len(items))
+	for i, it := range items {
+		ps[i] = pending{idx: i, device: it.Device, ts: it.TS, values: it.Values, received: received}
+	}
+	return in.commit(ctx, ps, allowed)
+}
+
+// commit loads the batch's devices, validates, writes and calls the sinks,
+// in one transaction.
+func (in *Ingester) commit(ctx context.Context, ps []pending, allowed func(*Device) bool) (Result, error) {
+	var res Result
+	err := in.store.db.InTx(ctx, func(tx *db.Tx) error {
+		res = Result{}
+		for i := range ps {
+			ps[i].reason, ps[i].reading = ps[i].bad, Reading{} // a retried transaction starts afresh
+		}
+		if err := in.dedupe(ctx, tx, ps, &res); err != nil {
+			return err
+		}
+		devs, err := in.devices(ctx, tx, ps)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		var ok []*pending
+		for i := range ps {
+			p := &ps[i]
+			if p.reason == "dup" {
+				continue
+			}
+			if p.reason == "" {
+				in.validate(p, devs, allowed, now)
+			}
+			if p.reason != "" {
+				res.Refused = append(res.Refused, Refusal{Index: p.idx, Device: p.device, Reason: p.reason})
+				continue
+			}
+			ok = append(ok, p)
+		}
+		res.Accepted = len(ok)
+		if err := in.write(ctx, tx, ok, devs, now); err != nil {
+			return err
+		}
+		if err := in.countRefused(ctx, tx, ps, devs, now); err != nil {
+			return err
+		}
+		if len(ok) == 0 {
+			return nil
+		}
+		rs := make([]Reading, len(ok))
+		for i, p := range ok {
+			rs[i] = p.reading
+		}
+		for _, k := range in.sinks {
+			if err := k.Readings(ctx, tx, devs, rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// dedupe marks the messages of ps already committed (by stream sequence).
+func (in *Ingester) dedupe(ctx context.Context, tx *db.Tx, ps []pending, res *Result) error {
+	byEpoch := map[int64][]int64{}
+	for _, p := range ps {
+		if p.seq > 0 {
+			byEpoch[p.epoch] = append(byEpoch[p.epoch], p.seq)
+		}
+	}
+	seen := map[[2]int64]bool{}
+	for epoch, seqs := range byEpoch {
+		lo, hi := seqs[0], seqs[0]
+		for _, s := range seqs {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		rows, err := tx.Query(ctx, `SELECT seq FROM dev_readings WHERE seq >= $1 AND seq <= $2 AND epoch = $3`, lo, hi, epoch)
+		if err != nil {
+			return db.Translate(err)
+		}
+		for rows.Next() {
+			var s int64
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return db.Translate(err)
+			}
+			seen[[2]int64{epoch, s}] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return db.Translate(err)
+		}
+	}
+	for i := range ps {
+		if ps[i].seq > 0 && seen[[2]int64{ps[i].epoch, ps[i].seq}] {
+			ps[i].reason = "dup"
+			res.Duplicates++
+		}
+	}
+	return nil
+}
+
+// devices loads the devices the batch names.
+func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[int64]*Device, error) {
+	set := map[int64]bool{}
+	for _, p := range ps {
+		if p.device > 0 {
+			set[p.device] = true
+		}
+	}
+	devs := make(map[int64]*Device, len(set))
+	if len(set) == 0 {
+		return devs, nil
+	}
+	ids := make([]int64, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	const chunk = 900
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		list, args := db.InList(tx.Dialect(), 0, part)
+		rows, err := tx.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id IN (`+list+`)`, args...)
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+		for rows.Next() {
+			d, err := scanDevice(rows)
+			if err != nil {
+				rows.Close()
+				return nil, db.Translate(err)
+			}
+			devs[d.ID] = d
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+	}
+	return devs, nil
+}
+
+// validate checks a decoded message against its device's profile and
+// builds its reading, or sets its reason.
+func (in *Ingester) validate(p *pending, devs map[int64]*Device, allowed func(*Device) bool, now time.Time) {
+	d := devs[p.device]
+	if d == nil || allowed != nil && !allowed(d) {
+		p.reason = ReasonUnknownDevice
+		return
+	}
+	if d.Status == StatusRetired {
+		p.reason = ReasonRetired
+		return
+	}
+	prof := in.store.Profiles[d.Type]
+	if prof == nil {
+		p.reason = ReasonUnknownDevice
+		return
+	}
+	r := Reading{Device: d.ID, Received: p.received, TS: p.received, Values: make(map[string]float64, len(p.values))}
+	if r.Received.IsZero() {
+		r.Received, r.TS = now, now
+	}
+	if p.ts != "" {
+		ts, err := time.Parse(time.RFC3339Nano, p.ts)
+		if err != nil || ts.After(now.Add(in.cfg.MaxSkew)) || ts.Year() < 2000 {
+			p.reason = ReasonTime
+			return
+		}
+		r.TS = ts.UTC()
+	}
+	if len(p.values) == 0 {
+		p.reason = ReasonEmpty
+		return
+	}
+	for name, v := range p.values {
+		f, ok := prof.Fields[name]
+		if !ok {
+			p.reason = ReasonUnknownField
+			return
+		}
+		if reason := f.check(name, v, &r); reason != "" {
+			p.reason = reason
+			return
+		}
+	}
+	p.reading = r
+}
+
+type aggKey struct {
+	device int64
+	bucket time.Time
+	field  string
+}
+
+type agg struct{ n, sum, min, max, last float64 }
+
+type seen struct {
+	at      time.Time
+	battery float64
+}
+
+// write stores the accepted readings, their aggregates and the devices'
+// last seen, status and battery.
+func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs map[int64]*Device, now time.Time) error {
+	if len(ok) == 0 {
+		return nil
+	}
+	d := tx.Dialect()
+	const width = 6
+	const chunk = 1000
+	for start := 0; start < len(ok); start += chunk {
+		part := ok[start:min(start+chunk, len(ok))]
+		args := make([]any, 0, len(part)*width)
+		for _, p := range part {
+			data, err := json.Marshal(struct {
+				V map[string]float64 `json:"v,omitempty"`
+				T map[string]string  `json:"t,omitempty"`
+			}{p.reading.Values, p.reading.Text})
+			if err != nil {
+				return err
+			}
+			var seq, epoch any
+			if p.seq > 0 {
+				seq, epoch = p.seq, p.epoch
+			}
+			args = append(args, p.reading.Device, p.reading.TS, p.reading.Received, string(data), seq, epoch)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO dev_readings (device_id, ts, received_at, data, seq, epoch) VALUES `+
+			db.Placeholders(d, len(part), width), args...); err != nil {
+			return db.Translate(err)
+		}
+	}
+	if err := in.aggregate(ctx, tx, ok); err != nil {
+		return err
+	}
+	last := map[int64]*seen{}
+	for _, p := range ok {
+		s := last[p.reading.Device]
+		if s == nil {
+			s = &seen{battery: -1}
+			last[p.reading.Device] = s
+		}
+		if p.reading.Received.After(s.at) {
+			s.at = p.reading.Received
+		}
+		if b, ok := p.reading.Values["battery"]; ok {
+			s.battery = b
+		}
+	}
+	ids := make([]int64, 0, len(last))
+	for id := range last {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, 0, len(part)*3)
+		var vals strings.Builder
+		for i, id := range part {
+			if i > 0 {
+				vals.WriteByte(',')
+			}
+			n := i * 3
+			if d == db.SQLite {
+				vals.WriteString("(?,?,?)")
+			} else {
+				vals.WriteString("($" + strconv.Itoa(n+1) + "::bigint,$" + strconv.Itoa(n+2) + "::timestamptz,$" + strconv.Itoa(n+3) + "::float8)")
+			}
+			args = append(args, id, last[id].at, last[id].battery)
+			dv := devs[id]
+			dv.LastSeen = last[id].at
+			if last[id].battery >= 0 {
+				dv.Battery = last[id].battery
+			}
+			dv.Status = StatusOnline
+		}
+		if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen = v.column2, status = 'online',
+			battery = CASE WHEN v.column3 >= 0 THEN v.column3 ELSE devices.battery END, updated_at = devices.updated_at
+			FROM (VALUES `+vals.String()+`) AS v WHERE devices.id = v.column1 AND devices.status <> 'retired'`, args...); err != nil {
+			return db.Translate(err)
+		}
+	}
+	return nil
+}
+
+// aggregate adds the numeric values to their buckets.
+func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) error {
+	aggs := map[aggKey]*agg{}
+	var keys []aggKey
+	for _, p := range ok {
+		b := p.reading.TS.Truncate(in.cfg.Resolution)
+		for f, v := range p.reading.Values {
+			k := aggKey{p.reading.Device, b, f}
+			a := aggs[k]
+			if a == nil {
+				a = &agg{min: math.Inf(1), max: math.Inf(-1)}
+				aggs[k] = a
+				keys = append(keys, k)
+			}
+			a.n++
+			a.sum += v
+			a.min, a.max, a.last = min(a.min, v), max(a.max, v), v
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	least, greatest := "MIN", "MAX"
+	if tx.Dialect() == db.Postgres {
+		least, greatest = "LEAST", "GREATEST"
+	}
+	const width = 8
+	const chunk = 1000
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		args := make([]any, 0, len(part)*width)
+		for _, k := range part {
+			a := aggs[k]
+			args = append(args, k.device, k.bucket, k.field, int64(a.n), a.sum, a.min, a.max, a.last)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO dev_aggregates (device_id, bucket, field, n, sum, min, max, last) VALUES `+
+			db.Placeholders(tx.Dialect(), len(part), width)+` ON CONFLICT (device_id, field, bucket) DO UPDATE SET
+			n = dev_aggregates.n + excluded.n, sum = dev_aggregates.sum + excluded.sum,
+			min = `+least+`(dev_aggregates.min, excluded.min), max = `+greatest+`(dev_aggregates.max, excluded.max), last = excluded.last`, args...); err != nil {
+			return db.Translate(err)
+		}
+	}
+	return nil
+}
+
+// countRefused adds the batch's refusals to the malformed counters: per
+// known device and reason; an unknown device counts on device 0.
+func (in *Ingester) countRefused(ctx context.Context, tx *db.Tx, ps []pending, devs map[int64]*Device, now time.Time) error {
+	type key struct {
+		device int64
+		reason string
+	}
+	counts := map[key]int64{}
+	samples := map[key]string{}
+	var keys []key
+	for _, p := range ps {
+		if p.reason == "" || p.reason == "dup" {
+			continue
+		}
+		dev := p.device
+		if devs[dev] == nil || p.reason == ReasonUnknownDevice {
+			dev = 0
+		}
+		k := key{dev, p.reason}
+		if _, ok := counts[k]; !ok {
+			keys = append(keys, k)
+		}
+		counts[k]++
+		if p.sample != "" {
+			samples[k] = p.sample
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	const width = 5
+	args := make([]any, 0, len(keys)*width)
+	for _, k := range keys {
+		args = append(args, k.device, k.reason, counts[k], now, samples[k])
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO dev_malformed (device_id, reason, n, last_at, sample) VALUES `+db.Placeholders(tx.Dialect(), len(keys), width)+`
+		ON CONFLICT (device_id, reason) DO UPDATE SET n = dev_malformed.n + excluded.n, last_at = excluded.last_at,
+		sample = CASE WHEN excluded.sample <> '' THEN excluded.sample ELSE dev_malformed.sample END`, args...)
+	return db.Translate(err)
+}

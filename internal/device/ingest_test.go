@@ -1,0 +1,129 @@
+package device_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/device"
+	"whistle/internal/worldtest"
+)
+
+func TestIngestCountsMalformedAndKeepsGoing(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		p := f.person(t, "001")
+		w := f.create(t, device.NewDevice{Type: "water_meter", Serial: "W1", OwnerKind: device.OwnerPerson, OwnerID: p.ID})
+		sp := f.space(t, "P1", true)
+		ps := f.create(t, device.NewDevice{Type: "parking_sensor", Serial: "S1", OwnerKind: device.OwnerParkingSpace, OwnerID: sp.ID})
+		now := clk.Now()
+		msg := func(dev int64, body string) device.Message {
+			return device.Message{Device: dev, Data: []byte(body), Received: now}
+		}
+		tests := []struct {
+			name   string
+			m      device.Message
+			dev    int64 // the counter's device
+			reason string
+		}{
+			{"good water", msg(w.ID, `{"values":{"water_m3":0.02,"battery":80}}`), 0, ""},
+			{"good parking", msg(ps.ID, `{"ts":"2026-11-23T01:59:00Z","values":{"state":"occupied"}}`), 0, ""},
+			{"not json", msg(w.ID, `{"values":`), w.ID, device.ReasonJSON},
+			{"wrong type", msg(w.ID, `{"values":{"water_m3":"lots"}}`), w.ID, device.ReasonType},
+			{"values not an object", msg(w.ID, `{"values":[1]}`), w.ID, device.ReasonType},
+			{"out of range", msg(w.ID, `{"values":{"water_m3":-1}}`), w.ID, device.ReasonRange},
+			{"bad enum", msg(ps.ID, `{"values":{"state":"flying"}}`), ps.ID, device.ReasonRange},
+			{"unknown field", msg(w.ID, `{"values":{"kwh":1}}`), w.ID, device.ReasonUnknownField},
+			{"unknown device", msg(999999, `{"values":{"water_m3":1}}`), 0, device.ReasonUnknownDevice},
+			{"oversized", msg(w.ID, `{"values":{"water_m3":1},"pad":"`+strings.Repeat("x", 5000)+`"}`), w.ID, device.ReasonOversized},
+			{"future ts", msg(w.ID, `{"ts":"2027-01-01T00:00:00Z","values":{"water_m3":1}}`), w.ID, device.ReasonTime},
+			{"other device in payload", msg(w.ID, `{"device":1234,"values":{"water_m3":1}}`), w.ID, device.ReasonWrongDevice},
+			{"no values", msg(w.ID, `{}`), w.ID, device.ReasonEmpty},
+		}
+		msgs := make([]device.Message, len(tests))
+		for i, tt := range tests {
+			msgs[i] = tt.m
+		}
+		res, err := f.ing.IngestMessages(ctx, msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := res.Accepted, 2; got != want {
+			t.Errorf("accepted %d, want %d (refused %+v)", got, want, res.Refused)
+		}
+		for _, tt := range tests {
+			if tt.reason == "" {
+				continue
+			}
+			if got := f.malformed(t, tt.dev, tt.reason); got < 1 {
+				t.Errorf("%s: counter (%d, %s) = %d, want ≥ 1", tt.name, tt.dev, tt.reason, got)
+			}
+		}
+		if got, want := f.sink.n(), 2; got != want {
+			t.Errorf("sink got %d readings, want %d", got, want)
+		}
+		// The stream goes on: the next batch is accepted and the counter adds up.
+		if _, err := f.ing.IngestMessages(ctx, []device.Message{msg(w.ID, `{"values":{"water_m3":0.01}}`), msg(w.ID, `nope`)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := f.readings(t, w.ID), 2; got != want {
+			t.Errorf("water readings %d, want %d", got, want)
+		}
+		if got, want := f.malformed(t, w.ID, device.ReasonJSON), int64(2); got != want {
+			t.Errorf("not_json counter %d, want %d", got, want)
+		}
+		got, err := f.store.Get(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != device.StatusOnline || got.Battery != 80 || !got.LastSeen.Equal(now) {
+			t.Errorf("device after readings: %s battery %v seen %v; want online, 80, %v", got.Status, got.Battery, got.LastSeen, now)
+		}
+		var n, sum float64
+		if err := d.QueryRow(ctx, `SELECT SUM(n), SUM(sum) FROM dev_aggregates WHERE device_id = $1 AND field = 'water_m3'`, w.ID).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 || sum < 0.0299 || sum > 0.0301 {
+			t.Errorf("aggregate n %v sum %v, want 2 and 0.03", n, sum)
+		}
+	})
+}
+
+func TestIngestSkipsRedeliveredAndRollsBackOnSinkError(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		sp := f.space(t, "P1", true)
+		ps := f.create(t, device.NewDevice{Type: "parking_sensor", Serial: "S1", OwnerKind: device.OwnerParkingSpace, OwnerID: sp.ID})
+		m := func(seq int64) device.Message {
+			return device.Message{Device: ps.ID, Data: []byte(`{"values":{"state":"vacant"}}`), Received: clk.Now(), Seq: seq, Epoch: 7}
+		}
+		f.sink.fail = errors.New("sink down")
+		if _, err := f.ing.IngestMessages(ctx, []device.Message{m(1), m(2)}); err == nil {
+			t.Fatal("a failing sink must fail the batch")
+		}
+		if got := f.readings(t, ps.ID); got != 0 {
+			t.Errorf("%d readings kept from a failed batch, want 0", got)
+		}
+		f.sink.fail = nil
+		if res, err := f.ing.IngestMessages(ctx, []device.Message{m(1), m(2)}); err != nil || res.Accepted != 2 {
+			t.Fatalf("retry: %+v, %v; want 2 accepted", res, err)
+		}
+		clk.Advance(time.Second)
+		res, err := f.ing.IngestMessages(ctx, []device.Message{m(2), m(3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 1 || res.Duplicates != 1 {
+			t.Errorf("redelivery: %+v, want 1 accepted and 1 duplicate", res)
+		}
+		if got, want := f.sink.n(), 3; got != want {
+			t.Errorf("sink saw %d readings, want %d (each once)", got, want)
+		}
+	})
+}
