@@ -527,8 +527,17 @@ func matrix() map[string]spec {
 		"GET /inbox":           authed(get("/inbox")),
 		"POST /inbox/read":     authed(form("/inbox/read", noBody)),
 		"POST /inbox/settings": authed(form("/inbox/settings", noBody)),
-		"GET /admin":           perm(userReaders, get("/admin")),
-		"GET /admin/users":     perm(userReaders, get("/admin/users")),
+		// Binding WeChat (the fixture's fake WeChat hands over an openid for
+		// any code): the start redirects to WeChat, the callback with the
+		// state of its cookie binds and redirects to the inbox.
+		"GET /inbox/wechat": authed(get("/inbox/wechat")),
+		"GET /inbox/wechat/callback": authed(func(f *authzFixture, w who, t target) *http.Request {
+			req := f.request(w, "GET", "/inbox/wechat/callback?code=CODE&state=matrix-state", nil, "")
+			req.AddCookie(&http.Cookie{Name: "whistle_wechat", Value: "matrix-state"})
+			return req
+		}),
+		"GET /admin":       perm(userReaders, get("/admin")),
+		"GET /admin/users": perm(userReaders, get("/admin/users")),
 		"POST /admin/users": perm(adminOnly, form("/admin/users", func(f *authzFixture) url.Values {
 			return url.Values{"username": {f.unique("matrix-page")}, "password": {"matrix-password"}, "roles": {"grid_worker"}, "region": {demoGrid}}
 		})),
@@ -848,7 +857,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	e := env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}
 	sso := newFakeOIDC(t)
 	if _, err := parse(fs, append([]string{"--data", t.TempDir(), "--log-level", "error", "--limit-login", "0", "--limit-anonymous", "0",
-		"--open311-rate", "1000", "--open311-burst", "1000"}, sso.args()...), e); err != nil {
+		"--open311-rate", "1000", "--open311-burst", "1000"}, append(sso.args(), fakeWeChatArgs(t)...)...), e); err != nil {
 		t.Fatal(err)
 	}
 	o.seed, o.demoPassword = 1, "whistle-demo"
@@ -1405,4 +1414,23 @@ func firstGridOther(f *authzFixture) string {
 	}
 	f.t.Fatal("no out-of-scope grid")
 	return ""
+}
+
+// fakeWeChatArgs starts a small WeChat API (an openid for any web
+// authorisation code, a token, template messages accepted) and answers
+// the flags that point the server at it.
+func fakeWeChatArgs(t *testing.T) []string {
+	t.Helper()
+	wx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/sns/oauth2/access_token":
+			_, _ = io.WriteString(w, `{"access_token":"AT","expires_in":7200,"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o","scope":"snsapi_base"}`)
+		case "/cgi-bin/token":
+			_, _ = io.WriteString(w, `{"access_token":"TOKEN","expires_in":7200}`)
+		default:
+			_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+		}
+	}))
+	t.Cleanup(wx.Close)
+	return []string{"--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s", "--wechat-template", "TPL", "--wechat-url", wx.URL, "--wechat-oauth-url", wx.URL}
 }

@@ -152,6 +152,15 @@ func TestNotificationSettingsForm(t *testing.T) {
 // set), answering the status and the body.
 func inboxFormClient(t *testing.T, app *testApp, username string) func(method, path string, form url.Values) (int, string) {
 	t.Helper()
+	_, send := formSession(t, app, username)
+	return send
+}
+
+// formSession signs username in through the login form and returns the
+// browser-like client (cookies kept, redirects not followed) and a send
+// function over it.
+func formSession(t *testing.T, app *testApp, username string) (*http.Client, func(method, path string, form url.Values) (int, string)) {
+	t.Helper()
 	c := browser(t)
 	send := func(method, path string, form url.Values) (int, string) {
 		t.Helper()
@@ -179,5 +188,5 @@ func inboxFormClient(t *testing.T, app *testApp, username string) func(method, p
 	if code, _ := send("POST", "/login", url.Values{"username": {username}, "password": {"whistle-demo"}, "csrf_token": {m[1]}, "next": {"/inbox"}}); code != 303 {
 		t.Fatalf("login: %d", code)
 	}
-	return send
+	return c, send
 }

@@ -119,6 +119,7 @@ type options struct {
 	wechatTemplate    string
 	wechatURL         string
 	wechatLink        string
+	wechatOAuth       string
 	oidcIssuer        string
 	oidcClientID      string
 	oidcClientSecret  string
@@ -165,6 +166,7 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.wechatSecret, "wechat-secret", "", "微信公众号 AppSecret (fetches the access_token)")
 	fs.StringVar(&o.wechatTemplate, "wechat-template", "", "template id of the notification template (fields first, keyword1 the case number, keyword2 the text)")
 	fs.StringVar(&o.wechatURL, "wechat-url", "https://api.weixin.qq.com", "base URL of WeChat's API (a test server in tests)")
+	fs.StringVar(&o.wechatOAuth, "wechat-oauth-url", "https://open.weixin.qq.com", "base URL of WeChat's authorisation page, where users bind their openid (a test server in tests)")
 	fs.StringVar(&o.wechatLink, "wechat-link", "", "public base URL of this server (https://HOST), whose case pages the template messages open; empty links nowhere")
 	fs.StringVar(&o.smsTemplates, "sms-templates", "", "SMS template ids: name=id,… (login_code, notify)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the single sign-on; empty turns SSO off. Discovered at start-up: a wrong one stops the server")
@@ -443,6 +445,7 @@ type wired struct {
 	sms      sms.Sender
 	phones   *account.PhoneStore
 	outbox   *notify.Outbox
+	wechat   *notify.WeChat // nil without --wechat-appid
 	// patrols keeps the grid workers' patrols; serve prunes it hourly.
 	patrols *patrol.Store
 	// registry is the grid's base data; other modules add to it
@@ -534,6 +537,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 			return nil, err
 		}
 		channels = append(channels, wx)
+		w.wechat = wx
 	}
 	w.outbox = notify.NewOutbox(a.db, a.catalog, a.logger, channels...)
 	notifier := notify.NewNotifier(cases, a.logger).WithOutbox(w.outbox)
@@ -634,7 +638,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),
@@ -645,6 +649,15 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	return w, nil
 }
 
+// wechatBinder is the WeChat channel as the web's openid binding, or nil
+// (an interface holding a nil pointer would not be nil).
+func (w *wired) wechatBinder() web.WeChatBinder {
+	if w.wechat == nil {
+		return nil
+	}
+	return w.wechat
+}
+
 // newWeChat builds the WeChat template-message channel from the
 // --wechat-* flags: an AppID needs its secret and a template, and the
 // URLs must be http(s).
@@ -652,7 +665,7 @@ func newWeChat(o *options) (*notify.WeChat, error) {
 	if o.wechatSecret == "" || o.wechatTemplate == "" {
 		return nil, fmt.Errorf("--wechat-appid needs --wechat-secret and --wechat-template")
 	}
-	urls := []struct{ name, v string }{{"--wechat-url", o.wechatURL}}
+	urls := []struct{ name, v string }{{"--wechat-url", o.wechatURL}, {"--wechat-oauth-url", o.wechatOAuth}}
 	if o.wechatLink != "" {
 		urls = append(urls, struct{ name, v string }{"--wechat-link", o.wechatLink})
 	}
@@ -661,7 +674,7 @@ func newWeChat(o *options) (*notify.WeChat, error) {
 			return nil, fmt.Errorf("%s: want an http(s) URL, got %q", f.name, f.v)
 		}
 	}
-	return &notify.WeChat{AppID: o.wechatAppID, Secret: o.wechatSecret, TemplateID: o.wechatTemplate, API: o.wechatURL, Link: o.wechatLink}, nil
+	return &notify.WeChat{AppID: o.wechatAppID, Secret: o.wechatSecret, TemplateID: o.wechatTemplate, API: o.wechatURL, OAuth: o.wechatOAuth, Link: o.wechatLink}, nil
 }
 
 // newSMS builds the SMS sender from the --sms-* flags: the gateway

@@ -150,3 +150,107 @@ func TestWeChatSettingsForm(t *testing.T) {
 		}
 	}
 }
+
+// TestWeChatBindThroughWeChat (issue 15, Build 1): inside WeChat a user
+// binds their openid without typing it. GET /inbox/wechat sends them to
+// WeChat's authorisation page (snsapi_base) with a state kept in a
+// cookie; WeChat sends them back with a one-time code, which the server
+// exchanges for the openid, stores (shown masked) and turns the WeChat
+// channel on. A callback whose state is not the cookie's, or without the
+// cookie, is refused (400) and binds nothing; a code WeChat refuses is a
+// 503 and binds nothing.
+func TestWeChatBindThroughWeChat(t *testing.T) {
+	const openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+	wx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch r.URL.Path {
+		case "/connect/oauth2/authorize":
+			if q.Get("appid") != "wx1234567890abcdef" || q.Get("scope") != "snsapi_base" || q.Get("response_type") != "code" {
+				http.Error(w, "bad authorize request", http.StatusBadRequest)
+				return
+			}
+			back, err := url.Parse(q.Get("redirect_uri"))
+			if err != nil {
+				http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+				return
+			}
+			back.RawQuery = url.Values{"code": {"GOODCODE"}, "state": {q.Get("state")}}.Encode()
+			http.Redirect(w, r, back.String(), http.StatusFound)
+		case "/sns/oauth2/access_token":
+			if q.Get("appid") != "wx1234567890abcdef" || q.Get("secret") != "s" || q.Get("grant_type") != "authorization_code" || q.Get("code") != "GOODCODE" {
+				_, _ = io.WriteString(w, `{"errcode":40029,"errmsg":"invalid code"}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"access_token":"AT","expires_in":7200,"refresh_token":"RT","openid":"`+openid+`","scope":"snsapi_base"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer wx.Close()
+	app := startApp(t, "demo", dataArgs(t, "sqlite"), "--wechat-appid", "wx1234567890abcdef", "--wechat-secret", "s", "--wechat-template", "TPL",
+		"--wechat-url", wx.URL, "--wechat-oauth-url", wx.URL)
+	c, send := formSession(t, app, "demo-street")
+	if _, page := send("GET", "/inbox", nil); !strings.Contains(page, `href="/inbox/wechat"`) {
+		t.Fatal("the settings form offers no binding through WeChat")
+	}
+	bound := func() bool {
+		_, page := send("GET", "/inbox", nil)
+		return strings.Contains(page, `value="wechat" checked`)
+	}
+
+	// Refused: no cookie yet, then a forged state with the cookie set.
+	if code, _ := send("GET", "/inbox/wechat/callback?code=GOODCODE&state=forged", nil); code != 400 {
+		t.Errorf("callback without a binding started: %d, want 400", code)
+	}
+	start := func() *url.URL {
+		t.Helper()
+		resp, err := c.Get(app.URL + "/inbox/wechat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		code, loc := resp.StatusCode, resp.Header.Get("Location")
+		u, err := url.Parse(loc)
+		if code != 302 || err != nil || !strings.HasPrefix(loc, wx.URL+"/connect/oauth2/authorize?") || !strings.HasSuffix(loc, "#wechat_redirect") {
+			t.Fatalf("GET /inbox/wechat: %d to %q, want 302 to WeChat's authorisation page", code, loc)
+		}
+		return u
+	}
+	start()
+	if code, _ := send("GET", "/inbox/wechat/callback?code=GOODCODE&state=forged", nil); code != 400 || bound() {
+		t.Errorf("forged state: %d, want 400 and nothing bound", code)
+	}
+
+	// WeChat refuses the code: 503, nothing bound.
+	u := start()
+	if code, _ := send("GET", "/inbox/wechat/callback?code=BADCODE&state="+url.QueryEscape(u.Query().Get("state")), nil); code != 503 || bound() {
+		t.Errorf("refused code: %d, want 503 and nothing bound", code)
+	}
+
+	// The real round trip through WeChat's page.
+	u = start()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 302 || err != nil || back.Path != "/inbox/wechat/callback" {
+		t.Fatalf("WeChat's page: %d to %q, want a redirect to the callback", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, _ := send("GET", back.RequestURI(), nil); code != 303 {
+		t.Fatalf("callback: %d, want 303 to the inbox", code)
+	}
+	_, page := send("GET", "/inbox?wechat=bound", nil)
+	if !strings.Contains(page, `value="wechat" checked`) || !strings.Contains(page, `value="oUp*********************eS6o"`) || strings.Contains(page, openid) {
+		t.Error("after binding: want the WeChat channel on and the openid shown masked only")
+	}
+	if !strings.Contains(page, "已绑定微信") {
+		t.Error("after binding: no confirmation on the page")
+	}
+	// The state is used once.
+	if code, _ := send("GET", back.RequestURI(), nil); code != 400 {
+		t.Errorf("the same callback again: %d, want 400", code)
+	}
+}

@@ -254,6 +254,22 @@ func (o *Outbox) SetSettings(ctx context.Context, userID int64, s Settings) (err
 	})
 }
 
+// BindOpenID stores openid, handed over by WeChat's authorisation page
+// (WeChat.OpenID), as the user's openid and turns their WeChat channel on;
+// their other settings are kept.
+func (o *Outbox) BindOpenID(ctx context.Context, userID int64, openid string) (err error) {
+	defer errs.Wrapf(&err, "notify.Outbox.BindOpenID")
+	s, err := settingsOf(ctx, o.db, userID)
+	if err != nil {
+		return err
+	}
+	s.OpenID = openid
+	if !slices.Contains(s.Channels, "wechat") {
+		s.Channels = append(s.Channels, "wechat")
+	}
+	return o.SetSettings(ctx, userID, s)
+}
+
 // QuietUntil is when a non-urgent message written at now may go out:
 // now, or the end of the quiet period now falls in.
 func QuietUntil(now time.Time, from, to int) time.Time {

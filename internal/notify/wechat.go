@@ -32,6 +32,10 @@ type WeChat struct {
 	// API is the base of WeChat's API ("https://api.weixin.qq.com"; a
 	// test server in tests).
 	API string
+	// OAuth is the base of WeChat's authorisation page, to which a user
+	// is sent to bind their openid ("https://open.weixin.qq.com" when
+	// empty; a test server in tests).
+	OAuth string
 	// Link is the public base URL of this application, whose case pages
 	// the messages open; empty: the messages link nowhere.
 	Link   string
@@ -191,4 +195,41 @@ func (w *WeChat) call(ctx context.Context, method, path string, body []byte, out
 		}
 	}
 	return ans.ErrCode, ans.ErrMsg, nil
+}
+
+// AuthorizeURL is where a user's browser inside WeChat goes to hand this
+// server their openid under the official account (网页授权, the silent
+// snsapi_base scope): WeChat sends it back to redirectURI with a one-time
+// code and state. OAuth is the base of that page
+// ("https://open.weixin.qq.com"; a test server in tests).
+func (w *WeChat) AuthorizeURL(redirectURI, state string) string {
+	q := url.Values{"appid": {w.AppID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"snsapi_base"}, "state": {state}}
+	base := w.OAuth
+	if base == "" {
+		base = "https://open.weixin.qq.com"
+	}
+	// WeChat reads the parameters in this order and wants the fragment.
+	return strings.TrimRight(base, "/") + "/connect/oauth2/authorize?appid=" + q.Get("appid") + "&redirect_uri=" + url.QueryEscape(redirectURI) +
+		"&response_type=code&scope=snsapi_base&state=" + url.QueryEscape(state) + "#wechat_redirect"
+}
+
+// OpenID exchanges the one-time code of AuthorizeURL's redirect for the
+// user's openid (GET /sns/oauth2/access_token). A refused code (used,
+// expired, forged) or an answer without a well-formed openid is an error.
+func (w *WeChat) OpenID(ctx context.Context, code string) (string, error) {
+	q := url.Values{"appid": {w.AppID}, "secret": {w.Secret}, "code": {code}, "grant_type": {"authorization_code"}}
+	var ans struct {
+		OpenID string `json:"openid"`
+	}
+	errcode, errmsg, err := w.call(ctx, http.MethodGet, "/sns/oauth2/access_token?"+q.Encode(), nil, &ans)
+	if err != nil {
+		return "", fmt.Errorf("notify: wechat oauth: %w", err)
+	}
+	if errcode != 0 {
+		return "", fmt.Errorf("notify: wechat oauth: errcode %d: %s", errcode, errmsg)
+	}
+	if !validOpenID(ans.OpenID) {
+		return "", fmt.Errorf("notify: wechat oauth: no openid in the answer")
+	}
+	return ans.OpenID, nil
 }

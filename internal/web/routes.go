@@ -84,7 +84,7 @@ func (s *Server) features() features {
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
 			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols, Dicts: s.Dicts},
 		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
-		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox},
+		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox, WeChat: s.WeChat},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
 			Clock: s.Clock},
 		session: &sessionPages{view: s.view, Accounts: s.Accounts, Demo: s.Demo, SSO: s.OIDC != nil},
@@ -318,6 +318,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /inbox", authed, f.inbox.pageInbox)
 	s.handle("POST /inbox/read", authed, f.inbox.pageInboxRead)
 	s.handle("POST /inbox/settings", authed, f.inbox.pageInboxSettings)
+	s.handle("GET /inbox/wechat", authed, f.inbox.pageWeChatBind)
+	s.handle("GET /inbox/wechat/callback", authed, f.inbox.pageWeChatCallback)
 
 	// Administration.
 	s.handle("GET /admin", authed, f.admin.pageAdmin)

@@ -63,7 +63,10 @@ type Deps struct {
 	Inbox *notify.Store
 	// Outbox keeps the users' notification channels and quiet hours; nil
 	// answers 503 there.
-	Outbox  *notify.Outbox
+	Outbox *notify.Outbox
+	// WeChat binds a user's openid through WeChat's authorisation page
+	// (GET /inbox/wechat); nil (no --wechat-appid) answers 404 there.
+	WeChat  WeChatBinder
 	Regions *region.Store
 	// Places is the place search behind the maps' search box, and
 	// Landmarks the landmarks and roads administrators keep for it; nil
