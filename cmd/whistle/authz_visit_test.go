@@ -49,6 +49,8 @@ func visitMatrix() map[string]spec {
 	return map[string]spec{
 		"GET /api/v1/visits":       inOnly("/api/v1/visits?due=today"),
 		"GET /api/v1/visits/count": inOnly("/api/v1/visits/count"),
+		// The staff visit queue: the staff whose scope covers the grid.
+		"GET /visits/queue": inOnly("/visits/queue"),
 		// The phone page exists for grid workers only.
 		"GET /visits": {targets: []target{in}, sees: map[target][]who{in: {grid}}, req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/visits", nil, "")

@@ -19,6 +19,7 @@ import (
 	"whistle/internal/patrol"
 	"whistle/internal/region"
 	"whistle/internal/sla"
+	"whistle/internal/visit"
 )
 
 // shanghai is the zone deadlines are shown in (UTC+8 all year).
@@ -105,6 +106,9 @@ type caseHandlers struct {
 	// Dicts holds the case_source dictionary the forms' source options
 	// come from (sourceOptions).
 	Dicts *dict.Store
+	// Visits gives the queue page its visit tabs (overdue and due visits
+	// in scope); nil shows none.
+	Visits *visit.Store
 }
 
 // caseView renders a case for a caller in its data scope. Personal data:

@@ -20,6 +20,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/region"
 	"whistle/internal/sla"
+	"whistle/internal/visit"
 )
 
 // caseRow is a case as lists show it.
@@ -284,6 +285,9 @@ type queuePage struct {
 	// cases); NearDevice that the distance is from the browser's location
 	// rather than the member's grid.
 	Near, NearDevice bool
+	// VisitTabs are the overdue and due visits (走访) in scope, linking to
+	// the visit queue; none for a caller who sees no visits.
+	VisitTabs []visitQueueTab
 }
 
 // pageCases is the staff console's queue page.
@@ -334,6 +338,13 @@ func (s *caseHandlers) queueData(r *http.Request) (*queuePage, error) {
 	for _, k := range casework.QueuesFor(u) {
 		v := url.Values{"queue": {k}}
 		d.Tabs = append(d.Tabs, queueTab{Key: k, Count: counts[k], Active: k == ff.Queue, Href: "/cases?" + v.Encode()})
+	}
+	if s.Visits != nil && !visit.ScopeOf(u).Denies() {
+		vc, err := s.Visits.Count(ctx, u, "")
+		if err != nil {
+			return nil, err
+		}
+		d.VisitTabs = visitTabs(vc, "")
 	}
 	if len(fs.Fields) == 0 {
 		f.Before, f.Limit = pageInt(r, "before"), 50

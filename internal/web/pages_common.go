@@ -81,6 +81,7 @@ func (s *view) nav(r *http.Request) navData {
 			add("nav.visits", "/visits", "/visits")
 		} else if u.Has(account.CommunityStaff) || u.Has(account.StreetStaff) || u.Has(account.Leader) || u.Has(account.Admin) {
 			add("nav.patrols", "/patrols", "/patrols")
+			add("nav.visit_queue", "/visits/queue", "/visits/queue")
 		}
 		if dispute.CanWork(u) {
 			add("nav.disputes", "/disputes", "/disputes")

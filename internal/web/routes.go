@@ -82,7 +82,7 @@ func (s *Server) features() features {
 		open311: &open311API{view: s.view, svc: open311.NewService(open311.Deps{Cases: s.Cases, Categories: s.Categories,
 			Regions: s.Regions, Keys: s.Accounts, Limit: s.Open311Keys, Clock: s.Clock})},
 		cases: &caseHandlers{view: s.view, Cases: s.Cases, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Synonyms: s.Synonyms,
-			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols, Dicts: s.Dicts},
+			Clock: s.Clock, SLA: s.SLA, Patrols: s.Patrols, Dicts: s.Dicts, Visits: s.Visits},
 		phones: &phoneAPI{view: s.view, Phones: s.Phones, Cases: s.Cases},
 		inbox:  &inboxHandlers{view: s.view, Outbox: s.Outbox, WeChat: s.WeChat},
 		admin: &adminPages{view: s.view, Accounts: s.Accounts, Regions: s.Regions, Categories: s.Categories, Audit: s.Audit, Cases: s.Cases,
@@ -179,6 +179,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /patrol", authed, f.patrols.pagePatrol)
 	s.handle("GET /patrols", authed, f.patrols.pagePatrols)
 	s.handle("GET /visits", authed, f.visits.pageVisits)
+	s.handle("GET /visits/queue", authed, f.visits.pageVisitQueue)
 	// Registry import and 台账 export: the staff who keep a registry
 	// (403 for anyone else); rows outside the caller's scope are row
 	// errors, an export's region outside it 404.

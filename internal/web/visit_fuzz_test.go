@@ -5,19 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
-	"whistle/internal/clock"
 	"whistle/internal/db"
-	"whistle/internal/db/dbtest"
-	"whistle/internal/idcode"
-	"whistle/internal/notify"
-	"whistle/internal/registry"
 	"whistle/internal/visit"
 	"whistle/internal/worldtest"
 )
@@ -32,44 +25,9 @@ type visitFuzz struct {
 }
 
 func newVisitFuzz(f *testing.F) *visitFuzz {
-	watch := &panicWatch{}
-	logger := slog.New(watch)
-	d := dbtest.MustOpenDB(f, db.SQLite, clock.Real{})
-	wt := worldtest.New(f, d, worldtest.Options{Regions: worldtest.OneStreet("区", "街道"),
-		Users: []worldtest.User{{Name: "grid", Region: "330303001001001", Role: account.GridWorker}}, Logger: logger})
-	reg := registry.NewStore(registry.Deps{DB: d, Regions: wt.Regions})
-	vs := visit.NewStore(visit.Deps{DB: d, Regions: wt.Regions, Registry: reg})
-	ctx, sc, sys := context.Background(), account.SystemScope(), audit.System("fuzz")
-	b, err := reg.AddBuilding(ctx, sc, sys, registry.BuildingInput{Address: "走访路 1 号", Lat: 27.005, Lng: 120.005})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h, err := reg.AddHouse(ctx, sc, sys, registry.HouseInput{BuildingID: b.ID, Room: "101"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	id := "33030319400101001"
-	p, err := reg.AddPerson(ctx, sc, sys, registry.PersonInput{IDNumber: id + string(idcode.ResidentCheck(id)), Name: "王五", Status: registry.StatusResident,
-		GridCode: "330303001001001", HouseID: h.ID, HouseRelation: registry.RelOwner})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := vs.Join(ctx, sc, sys, "elderly_alone", p.ID, ""); err != nil {
-		f.Fatal(err)
-	}
-	var task int64
-	if err := d.QueryRow(ctx, `SELECT id FROM visit_tasks`).Scan(&task); err != nil {
-		f.Fatal(err)
-	}
-	_, ts := serve(f, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions,
-		Cases: wt.Cases, Categories: wt.Categories, BaseData: reg, Visits: vs, Logger: logger})
-	w := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
-	tok, _, _, err := wt.Accounts.Login(ctx, "grid", worldtest.Password, account.WebSession, account.Client{IP: "127.0.0.1"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	w.tokens["grid"] = tok
-	return &visitFuzz{fw: w, d: d, task: task, person: p.ID}
+	v := newVisitWorld(f, []worldtest.User{{Name: "grid", Region: "330303001001001", Role: account.GridWorker}},
+		[]visitHouse{{grid: "330303001001001", lat: 27.005, lng: 120.005}})
+	return &visitFuzz{fw: v.fw, d: v.d, task: v.tasks[0], person: v.people[0]}
 }
 
 // FuzzVisitRecordJSON posts arbitrary JSON to POST
