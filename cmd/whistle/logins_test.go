@@ -74,6 +74,32 @@ func TestAdminLoginsPaged(t *testing.T) {
 			t.Errorf("sort=password in %s: %d, want 422 naming the sort (%q) and no rows", lang, code, want)
 		}
 	}
+
+	// The API sorts and pages the same way, with the total.
+	var log struct {
+		Entries []struct {
+			Username string `json:"username"`
+		} `json:"entries"`
+		Total int `json:"total"`
+	}
+	code, body := get("/api/v1/login-log?failed=1&sort=-username&offset=50&limit=50", "en")
+	if err := json.Unmarshal([]byte(body), &log); code != 200 || err != nil {
+		t.Fatalf("API sorted by name descending: %d %v", code, err)
+	}
+	var got []string
+	for _, e := range log.Entries {
+		got = append(got, e.Username)
+	}
+	if log.Total != 60 || len(got) != 10 || got[0] != "ghost-09" || got[9] != "ghost-00" {
+		t.Errorf("API by name descending from 50: total %d, %v; want 60 and ghost-09 … ghost-00", log.Total, got)
+	}
+	for lang, want := range map[string]string{"zh-CN": "不支持按 password 排序", "en": "Cannot sort by password"} {
+		var e apiError
+		code, body = get("/api/v1/login-log?sort=password", lang)
+		if err := json.Unmarshal([]byte(body), &e); code != http.StatusUnprocessableEntity || err != nil || !strings.HasPrefix(e.Error.Fields["sort"], want) {
+			t.Errorf("API sort=password in %s: %d %s, want 422 with %q on sort", lang, code, body, want)
+		}
+	}
 }
 
 // TestAdminRoutingRulesPaged: the routing rules on /admin/categories have

@@ -378,14 +378,24 @@ func (s *accountAPI) apiLoginLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.Accounts.LoginLog(r.Context(), account.LoginLogFilter{Username: q.Get("username"), IP: q.Get("ip"), Failed: q.Get("failed") == "1", Before: int64(before), Limit: limit})
+	offset, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return err
+	}
+	f := account.LoginLogFilter{Username: q.Get("username"), IP: q.Get("ip"), Failed: q.Get("failed") == "1", Before: int64(before), Limit: limit,
+		Sort: q.Get("sort"), Offset: offset}
+	entries, err := s.Accounts.LoginLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	if entries == nil {
 		entries = []account.LoginEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	total, err := s.Accounts.CountLoginLog(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "total": total})
 	return nil
 }
 
