@@ -80,6 +80,12 @@ type Config struct {
 	// "/" for ".", so a device publishing to "case/330303/x" reaches
 	// subscribers of "case.330303.x".
 	MQTTPort int
+	// Auth, when set, authenticates every client of the embedded server
+	// but whistle's own connection (the devices on the MQTT listener): it
+	// returns the only subjects the client may publish to (it may
+	// subscribe to none). nil lets every client in, as before. It runs at
+	// CONNECT, so a changed credential applies to new connections.
+	Auth func(username, password string) (publish []string, ok bool)
 }
 
 // Open connects to the bus that cfg describes. In embedded mode it starts a

@@ -107,6 +107,15 @@ func openEmbedded(ctx context.Context, cfg Config, logger *slog.Logger) (Bus, er
 			return nil, err
 		}
 	}
+	var self []nats.Option
+	if cfg.Auth != nil {
+		a, err := newClientAuth(cfg.Auth)
+		if err != nil {
+			return nil, fmt.Errorf("bus: embedded NATS: %w", err)
+		}
+		opts.CustomClientAuthentication = a
+		self = append(self, nats.UserInfo(selfUser, a.selfPassword))
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS: %w", err)
@@ -124,7 +133,7 @@ func openEmbedded(ctx context.Context, cfg Config, logger *slog.Logger) (Bus, er
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("bus: embedded NATS started without JetStream (storage %s); see the nats-server log lines", storeDir)
 	}
-	b, err := connect(ctx, "", logger, nats.InProcessServer(srv))
+	b, err := connect(ctx, "", logger, append(self, nats.InProcessServer(srv))...)
 	if err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
