@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -14,6 +15,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/feed"
 )
 
 // The registry's tables, as history names them.
@@ -123,9 +125,57 @@ func writeHistory(ctx context.Context, tx *db.Tx, actor audit.Actor, rows []hist
 			db.Placeholders(tx.Dialect(), n, histCols), args...); err != nil {
 			return db.Translate(err)
 		}
+		if err := feed.AppendAll(ctx, tx, feedEvents(rows[:n])); err != nil {
+			return err
+		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// feedKinds are the change feed's subject kinds of the registry's tables.
+var feedKinds = map[string]string{TablePeople: "person", TableOrganisations: "organisation", TableHouses: "house", TableBuildings: "building"}
+
+// FieldsChanged is the public payload of a registry change on the feed:
+// the names of the changed fields, never their values. A fact is named by
+// its key, a group membership as "groups".
+type FieldsChanged struct {
+	Fields []string `json:"fields"`
+}
+
+// feedEvents are the change-feed events of history rows (issue 18: the
+// eligibility re-check reads them), one per changed record.
+func feedEvents(rows []histRow) []feed.Event {
+	evs := make([]feed.Event, 0, len(rows))
+	for _, r := range rows {
+		names := make([]string, 0, len(r.changes))
+		for k := range r.changes {
+			switch {
+			case strings.HasPrefix(k, "fact:"):
+				k = k[len("fact:"):]
+			case strings.HasPrefix(k, "group:"):
+				k = "groups"
+			}
+			if !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		b, _ := json.Marshal(FieldsChanged{Fields: names})
+		evs = append(evs, feed.Event{SubjectKind: feedKinds[r.table], SubjectID: r.id, District: districtOf(r.path), Kind: "registry." + r.action, Payload: b})
+	}
+	return evs
+}
+
+// districtOf is the district code of a materialised path
+// ("/33/3303/330303/…" or "/330303/…"): its first six-digit code.
+func districtOf(path string) string {
+	for _, c := range strings.Split(path, "/") {
+		if len(c) == 6 {
+			return c
+		}
+	}
+	return ""
 }
 
 // diffJSON is the changes as JSON, {"field":{"old":…,"new":…},…} with the

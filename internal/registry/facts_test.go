@@ -1,0 +1,77 @@
+package registry_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"whistle/internal/account"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/errs"
+	"whistle/internal/feed"
+	"whistle/internal/registry"
+)
+
+// TestFacts: a fact is set, masked unless asked in the clear, removed by
+// a nil value, refused out of scope, and each change puts an event on the
+// feed naming the field and never its value.
+func TestFacts(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := w.scope("staff-a")
+		p := mustPerson(t, w, sc, person(1))
+		if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, p.ID, registry.FactInput{Key: "income_per_head", Value: 1234.5, Verified: true, Source: "民政核对"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.reg.SetFact(ctx, w.scope("staff-b"), actor, registry.FactPerson, p.ID, registry.FactInput{Key: "dibao", Value: true}); !errs.Is(err, errs.NotFound) {
+			t.Errorf("out of scope: got %v, want NotFound", err)
+		}
+		if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, p.ID, registry.FactInput{Key: "Bad Key", Value: true}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("bad key: got %v, want Invalid", err)
+		}
+		fs, err := w.reg.Facts(ctx, sc, registry.FactPerson, p.ID, false)
+		if err != nil || len(fs) != 1 || fs[0].Value != nil || !fs[0].Masked || !fs[0].Verified {
+			t.Fatalf("masked: got %+v, %v; want one masked verified fact", fs, err)
+		}
+		fs, err = w.reg.Facts(ctx, sc, registry.FactPerson, p.ID, true)
+		if err != nil || len(fs) != 1 || fs[0].Value != 1234.5 {
+			t.Fatalf("clear: got %+v, %v; want 1234.5", fs, err)
+		}
+		set, err := w.reg.FactSet(ctx, sc, registry.FactPerson, p.ID, t0)
+		if err != nil || set.Values["age"] != int64(36) || set.Values["income_per_head"] != 1234.5 {
+			t.Fatalf("fact set: got %+v, %v; want age 36 and the income", set, err)
+		}
+		if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, p.ID, registry.FactInput{Key: "income_per_head"}); err != nil {
+			t.Fatal(err)
+		}
+		if fs, _ := w.reg.Facts(ctx, sc, registry.FactPerson, p.ID, true); len(fs) != 0 {
+			t.Errorf("after removal got %+v, want none", fs)
+		}
+		if _, err := feed.Sequence(ctx, d, 1000); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := feed.Read(ctx, d, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var facts int
+		for _, ev := range evs {
+			if ev.SubjectKind == "person" && ev.SubjectID == p.ID && ev.Kind == "registry.fact" {
+				facts++
+				if got := string(ev.Payload); got != `{"fields":["income_per_head"]}` {
+					t.Errorf("payload got %s, want the field name only", got)
+				}
+			}
+			if strings.Contains(string(ev.Payload), "1234") || strings.Contains(string(ev.Payload), "张三") {
+				t.Errorf("event %s %s carries personal data: %s", ev.SubjectKind, ev.Kind, ev.Payload)
+			}
+		}
+		if facts != 2 {
+			t.Errorf("got %d fact events, want 2 (set, removed)", facts)
+		}
+		_ = account.SystemScope
+	})
+}

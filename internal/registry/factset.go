@@ -1,0 +1,169 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+)
+
+// FactSet is what is known of a subject on a date, for eligibility: the
+// registry's own columns, the derived facts (age on the date, group
+// memberships, household size) and the fact rows. A key absent from Values
+// is unknown. Verified reports, per key, whether the value was verified;
+// registry columns and derived facts count as verified.
+type FactSet struct {
+	Kind       string
+	ID         int64
+	GridCode   string
+	RegionPath string
+	Values     map[string]any
+	Verified   map[string]bool
+}
+
+// FactSet returns what is known of a subject in scope on date; out of
+// scope is NotFound. A household is its head's person record, with the
+// household's facts over the person's.
+func (s *Store) FactSet(ctx context.Context, sc account.Scope, kind string, id int64, date time.Time) (_ *FactSet, err error) {
+	defer errs.Wrapf(&err, "registry.Store.FactSet(%s %d)", kind, id)
+	fs := &FactSet{Kind: kind, ID: id, Values: map[string]any{}, Verified: map[string]bool{}}
+	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
+	switch kind {
+	case FactPerson, FactHousehold:
+		p, err := s.personIn(ctx, s.db, sc, id)
+		if err != nil {
+			return nil, err
+		}
+		fs.GridCode, fs.RegionPath = p.GridCode, p.RegionPath
+		set("sex", p.Sex)
+		set("status", p.Status)
+		if a, ok := AgeOn(p.BirthDate, date); ok {
+			set("age", int64(a))
+		}
+		groups, err := s.groupsOf(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		set("groups", groups)
+		if p.HouseholdID != "" {
+			var n int64
+			if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE household_id = $1`, p.HouseholdID).Scan(&n); err != nil {
+				return nil, db.Translate(err)
+			}
+			set("household_size", n)
+		}
+		if err := s.factsInto(ctx, fs, FactPerson, id); err != nil {
+			return nil, err
+		}
+		if kind == FactHousehold {
+			if err := s.factsInto(ctx, fs, FactHousehold, id); err != nil {
+				return nil, err
+			}
+		}
+	case FactOrganisation:
+		var w db.Where
+		w.Add("o.id = ?", id)
+		sc.Apply(&w, Columns("o"))
+		var okind, industry, size string
+		err := s.db.QueryRow(ctx, `SELECT o.grid_code, o.region_path, o.kind, o.industry, o.size FROM reg_organisations o`+w.SQL(), w.Args()...).
+			Scan(&fs.GridCode, &fs.RegionPath, &okind, &industry, &size)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound(keyOrgNotFound, id)
+		}
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+		set("org_kind", okind)
+		if industry != "" {
+			set("industry", industry)
+		}
+		if size != "" {
+			set("size", size)
+		}
+		if err := s.factsInto(ctx, fs, FactOrganisation, id); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, invalid().Field("subject_kind", "registry.err.fact_kind")
+	}
+	return fs, nil
+}
+
+// AgeOn is the age in whole years on date of someone born on birth
+// (YYYY-MM-DD); false when birth is not a date.
+func AgeOn(birth string, date time.Time) (int, bool) {
+	b, err := time.Parse(time.DateOnly, birth)
+	if err != nil {
+		return 0, false
+	}
+	a := date.Year() - b.Year()
+	if date.Month() < b.Month() || (date.Month() == b.Month() && date.Day() < b.Day()) {
+		a--
+	}
+	return a, true
+}
+
+func (s *Store) groupsOf(ctx context.Context, personID int64) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT group_code FROM reg_group_members WHERE person_id = $1 ORDER BY group_code`, personID)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, db.Translate(err)
+		}
+		out = append(out, g)
+	}
+	return out, db.Translate(rows.Err())
+}
+
+func (s *Store) factsInto(ctx context.Context, fs *FactSet, kind string, id int64) error {
+	rows, err := s.db.Query(ctx, `SELECT key, value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id = $2`, kind, id)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, raw string
+		var v int
+		if err := rows.Scan(&k, &raw, &v); err != nil {
+			return db.Translate(err)
+		}
+		fs.Values[k], fs.Verified[k] = decodeFact(raw), v != 0
+	}
+	return db.Translate(rows.Err())
+}
+
+// PersonIDByPhone returns the id of the one person with this phone number
+// (a resident's phone, verified by their SMS login); none, or more than
+// one (a shared family phone), is NotFound.
+func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.PersonIDByPhone")
+	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE phone = $1 LIMIT 2`, phone)
+	if err != nil {
+		return 0, db.Translate(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return 0, db.Translate(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, db.Translate(err)
+	}
+	if len(ids) != 1 || phone == "" {
+		return 0, personNotFound(MaskPhone(phone))
+	}
+	return ids[0], nil
+}
