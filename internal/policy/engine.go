@@ -77,7 +77,7 @@ const (
 
 // Version statuses.
 const (
-	StatusDraft    = "draft"
+	StatusDraft     = "draft"
 	StatusPublished = "published"
 )
 
