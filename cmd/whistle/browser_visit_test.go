@@ -18,7 +18,7 @@ import (
 // TestBrowserVisit: the demo grid worker, on a 390×844 phone whose position
 // is chromium's geolocation override, puts a person of a new house in the
 // group elderly_alone (the API the registry pages use), opens /visits,
-// finds the visit nearest first, records it with a photo and reports a
+// finds the visit first in walking order (stop 1, about 22 m), records it with a photo and reports a
 // problem from it; the case exists and the visit names it. Screenshots
 // docs/screenshots/visits-390.png and visits-1366.png
 // (WHISTLE_UPDATE_SCREENSHOTS=1).
@@ -76,6 +76,10 @@ func TestBrowserVisit(t *testing.T) {
 	}
 	if got := g.text(item); !strings.Contains(got, "约 22 米") && !strings.Contains(got, "约 2") {
 		t.Errorf("the first visit %q shows no distance of about 22 m", got)
+	}
+	// The first stop of the walking route, 22 m due south on foot.
+	if got := g.text(item); !strings.Contains(got, "第 1 站，累计步行约 22 米") {
+		t.Errorf("the first visit %q is not shown as stop 1, about 22 m walked", got)
 	}
 	g.docShot("list", "visits-390.png")
 	g.do(chromedp.Click(chromedp.CSS(item + " [data-visit-open]")))

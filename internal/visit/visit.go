@@ -9,10 +9,10 @@
 // when Config.Workdays is set, and is overdue from the end of that day:
 // overdue is a comparison with due_at, not a timer per task.
 //
-// A grid worker lists their grid's due or overdue tasks, nearest first by
-// straight-line (haversine) distance from their position to the person's
-// house, and records a visit: time, GPS position (checked against the
-// house within Config.MaxDistance: farther is a field error unless the
+// A grid worker lists their grid's due or overdue tasks in walking order
+// from their position (route.go: a route through the houses under a
+// walking metric, with the distance walked to each stop), and records a
+// visit: time, GPS position (checked against the house within Config.MaxDistance: farther is a field error unless the
 // worker gives a reason, when the visit is recorded and flagged far),
 // notes, photos (media keys) and a found problem, which opens a case
 // through casework in the same request and is linked by the task's
@@ -30,7 +30,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -299,7 +298,13 @@ type Task struct {
 	HouseLng *float64 `json:"house_lng"`
 	// DistanceM is the straight-line distance from the position List was
 	// given, nil without one or without a house.
-	DistanceM *float64   `json:"distance_m"`
+	DistanceM *float64 `json:"distance_m"`
+	// Stop is the task's place on the walking route from the position
+	// List was given (1 first), 0 without one or without a house; WalkM
+	// the walking distance to it along the route (route.go: Manhattan on
+	// the local plane, an estimate without a road network).
+	Stop      int        `json:"stop,omitempty"`
+	WalkM     *float64   `json:"walk_m,omitempty"`
 	VisitedAt *time.Time `json:"visited_at,omitempty"`
 	Far       bool       `json:"far,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
@@ -356,7 +361,8 @@ func scanTask(rows interface{ Scan(...any) error }, now time.Time) (Task, error)
 type Filter struct {
 	// Due is DueToday (open tasks not yet overdue) or DueOverdue.
 	Due string
-	// Lat and Lng, when both set, sort the tasks nearest first.
+	// Lat and Lng, when both set, put the tasks in walking order from
+	// there.
 	Lat, Lng *float64
 	// Grid narrows to one grid.
 	Grid string
@@ -374,9 +380,10 @@ func ScopeOf(u *account.User) account.Scope {
 	return registry.ScopeOf(u)
 }
 
-// List returns the open tasks in u's scope, due or overdue as f says,
-// nearest first when f has a position (straight-line distance to the
-// person's house; tasks without a house last), else by due time.
+// List returns the open tasks in u's scope, due or overdue as f says, in
+// walking order when f has a position (route.go: a walking route from the
+// position through the houses; tasks without a house last), else by due
+// time.
 func (s *Store) List(ctx context.Context, u *account.User, f Filter) (_ []Task, err error) {
 	defer errs.Wrapf(&err, "visit.Store.List")
 	sc := ScopeOf(u)
@@ -436,13 +443,7 @@ func (s *Store) List(ctx context.Context, u *account.User, f Filter) (_ []Task, 
 		return nil, db.Translate(err)
 	}
 	if f.Lat != nil {
-		sort.SliceStable(out, func(i, j int) bool {
-			a, b := out[i].DistanceM, out[j].DistanceM
-			if a == nil || b == nil {
-				return a != nil
-			}
-			return *a < *b
-		})
+		out = walkingOrder(*f.Lat, *f.Lng, out)
 	}
 	return out, nil
 }

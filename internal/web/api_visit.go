@@ -71,8 +71,19 @@ func (h *visitHandlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"visits": ts, "distance": "straight_line"})
+	// distance_m is the straight line; with a position the list is in
+	// walking order (visit.Route), walk_m the estimated walk to each stop.
+	writeJSON(w, http.StatusOK, map[string]any{"visits": ts, "distance": "straight_line", "order": visitOrder(lat), "walk": "manhattan_local_plane"})
 	return nil
+}
+
+// visitOrder names the order of a visit list: the walking route from a
+// given position, else the due time.
+func visitOrder(lat *float64) string {
+	if lat != nil {
+		return "walking_route"
+	}
+	return "due"
 }
 
 func (h *visitHandlers) apiCount(w http.ResponseWriter, r *http.Request) error {
@@ -188,7 +199,7 @@ func (h *visitHandlers) apiPhoto(w http.ResponseWriter, r *http.Request) error {
 }
 
 // visitJSKeys are the catalogue keys visit.js shows.
-var visitJSKeys = []string{"visit.js.none", "visit.js.distance", "visit.js.due", "visit.js.record", "visit.js.no_gps", "visit.js.located",
+var visitJSKeys = []string{"visit.js.none", "visit.js.distance", "visit.js.walk", "visit.js.due", "visit.js.record", "visit.js.no_gps", "visit.js.located",
 	"visit.js.recorded", "visit.js.case_opened", "visit.js.failed"}
 
 // visitsPage is the grid worker's phone page of visits.

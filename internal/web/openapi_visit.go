@@ -5,8 +5,8 @@ func visitOperations() []apiOp {
 	auth := apiAuth{Session: true}
 	person := pathParam("id", "Person id (numeric).", "人员 ID（数字）。")
 	return []apiOp{
-		{Method: "GET", Path: "/api/v1/visits", Tag: "visits", Summary: "Open visit tasks in the caller's scope, due today or overdue; nearest first (straight-line distance) with lat and lng",
-			SummaryZH: "数据范围内待走访（today）或逾期（overdue）的任务；给出 lat、lng 时按直线距离由近到远", Auth: auth,
+		{Method: "GET", Path: "/api/v1/visits", Tag: "visits", Summary: "Open visit tasks in the caller's scope, due today or overdue; with lat and lng in walking order (a route from there: nearest-neighbour chain improved by 2-opt, walking distance estimated as Manhattan on the local plane; walk_m is the distance walked to each stop, distance_m the straight line)",
+			SummaryZH: "数据范围内待走访（today）或逾期（overdue）的任务；给出 lat、lng 时按步行路线排序（近邻链经 2-opt 优化，步行距离按本地平面上的东西向加南北向距离估算；walk_m 为到该站的累计步行距离，distance_m 为直线距离）", Auth: auth,
 			Params: []apiParam{query("due", "string", "today or overdue.", "today 或 overdue。"), query("lat", "number", "Latitude (WGS-84) of the caller.", "当前位置纬度（WGS-84）。"),
 				query("lng", "number", "Longitude (WGS-84) of the caller.", "当前位置经度（WGS-84）。"), query("grid", "string", "Grid code.", "网格编码。"),
 				query("limit", "integer", "At most 500 (default 200).", "最多 500（默认 200）。")}, Result: "VisitList", Errors: []int{404, 422}},
@@ -30,10 +30,10 @@ func visitOperations() []apiOp {
 func visitSchemas() map[string]any {
 	visit := map[string]any{"id": "integer", "person_id": "integer", "person_name": "string", "group": "string", "grid": "string", "period_start": "string",
 		"due_on": "string", "due_at": "string", "status": "string", "overdue": "boolean", "address": "string", "house_lat": "number", "house_lng": "number",
-		"distance_m": "number", "visited_at": "string", "far": "boolean", "reason": "string", "notes": "string", "photos": arrayOf("string"), "case_id": "integer"}
+		"distance_m": "number", "stop": "integer", "walk_m": "number", "visited_at": "string", "far": "boolean", "reason": "string", "notes": "string", "photos": arrayOf("string"), "case_id": "integer"}
 	return map[string]any{
 		"Visit":       obj(visit, "id", "person_id", "group", "due_on", "status", "overdue"),
-		"VisitList":   obj(map[string]any{"visits": arrayOf("#Visit"), "distance": "string"}, "visits", "distance"),
+		"VisitList":   obj(map[string]any{"visits": arrayOf("#Visit"), "distance": "string", "order": "string", "walk": "string"}, "visits", "distance", "order"),
 		"VisitCounts": obj(map[string]any{"due": "integer", "overdue": "integer"}, "due", "overdue"),
 		"VisitRecord": obj(map[string]any{"at": "string", "lat": "number", "lng": "number", "notes": "string", "reason": "string", "photos": arrayOf("string"),
 			"problem": obj(map[string]any{"category": "string", "description": "string"}, "category", "description")}, "lat", "lng"),

@@ -1,6 +1,6 @@
 /* Visits (走访): the grid worker's phone page. It asks the phone for its
- * position, lists the overdue and today's visits nearest first
- * (GET /api/v1/visits?due=…&lat=&lng=), and records a visit: the photo
+ * position, lists the overdue and today's visits in walking order with the
+ * distance walked to each stop (GET /api/v1/visits?due=…&lat=&lng=), and records a visit: the photo
  * goes first to POST /api/v1/visits/{id}/photos, then the record with the
  * position, notes, the photo's key and a found problem, which opens a case
  * linked to the visit (POST /api/v1/visits/{id}/record). */
@@ -64,7 +64,8 @@
     name.textContent = v.person_name + ' · ' + (M['group.' + v.group] || v.group);
     var meta = document.createElement('span');
     meta.className = 'hint';
-    meta.textContent = (v.address || '') + (v.distance_m != null ? ' · ' + t('distance', Math.round(v.distance_m)) : '') + ' · ' + t('due', v.due_on);
+    meta.textContent = (v.address || '') + (v.stop ? ' · ' + t('walk', v.stop, Math.round(v.walk_m)) : '') +
+      (v.distance_m != null ? ' · ' + t('distance', Math.round(v.distance_m)) : '') + ' · ' + t('due', v.due_on);
     h.appendChild(name);
     h.appendChild(document.createElement('br'));
     h.appendChild(meta);
