@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type Runner struct {
 	handlers map[string]BatchHandler
 	share    map[string]string // a kind's first kind among those sharing its handler
 	kinds    []string
+	// smu guards silences and sKinds: a module may register a silence
+	// while the runner runs (a rule added at run time).
+	smu      sync.Mutex
 	silences map[string]silence
 	sKinds   []string
 }
@@ -123,7 +127,11 @@ func (r *Runner) HandleBatchKinds(kinds []string, h BatchHandler) {
 // HandleSilence registers h for the keys of kind touched (see Touch) and
 // then not touched again for after: h runs once per silence, with a Timer
 // whose Subject is the key and whose Due is the last touch plus after.
+// Unlike the other handlers, a silence may be registered (or its after
+// changed) while the runner runs.
 func (r *Runner) HandleSilence(kind string, after time.Duration, h Handler) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
 	if _, ok := r.silences[kind]; !ok {
 		r.sKinds = append(r.sKinds, kind)
 	}
@@ -185,7 +193,10 @@ func (r *Runner) RunDue(ctx context.Context) (fired int, err error) {
 		}
 		wg.Wait()
 	}
-	for _, kind := range r.sKinds {
+	r.smu.Lock()
+	sKinds := slices.Clone(r.sKinds)
+	r.smu.Unlock()
+	for _, kind := range sKinds {
 		for ctx.Err() == nil {
 			n, claimed, err := r.sweepBatch(ctx, kind)
 			note(n, err)

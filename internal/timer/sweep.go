@@ -115,7 +115,9 @@ func Forget(ctx context.Context, tx *db.Tx, kind string, keys []string) (err err
 // its own transaction; a key whose handler fails stays live and is tried
 // again in the next round.
 func (r *Runner) sweepBatch(ctx context.Context, kind string) (fired, n int, err error) {
+	r.smu.Lock()
 	s := r.silences[kind]
+	r.smu.Unlock()
 	var batch []Timer
 	err = r.d.InTx(ctx, func(tx *db.Tx) error {
 		batch = batch[:0]

@@ -1,0 +1,137 @@
+package sensing_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"whistle/internal/casework"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/sensing"
+	"whistle/internal/worldtest"
+)
+
+// TestThresholdToCaseToClosed: a heart rate over 150 raises one alarm
+// (repeats counted, a second device of the same person merged into it),
+// tells the family, opens a case after M minutes without acknowledgement,
+// escalates to the street after K more, and is cleared with a reason,
+// which the rule's false-alarm rate counts.
+func TestThresholdToCaseToClosed(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		r := f.rule(t, sensing.RuleInput{Name: sp("心率过高"), Kind: sp("threshold"), DeviceType: sp("watch"), Expr: sp("heart_rate > 150.0"),
+			KeyBy: sp("person"), AlarmType: sp("heart_rate"), Severity: sp("critical")})
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO sensing_contacts (person_id, name, phone, relation, created_at) VALUES (7, '王小明', '13800001111', 'son', $1)`, tx.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w1, w2 := f.source(1, "watch"), f.source(2, "watch")
+		f.read(t, w1, vals("heart_rate", 80.0))
+		if got := f.alarms(t, ""); len(got) != 0 {
+			t.Fatalf("got %d alarms at 80 bpm, want 0", len(got))
+		}
+		f.read(t, w1, vals("heart_rate", 160.0), vals("heart_rate", 170.0))
+		f.read(t, w2, vals("heart_rate", 155.0))
+		as := f.alarms(t, "active")
+		if len(as) != 1 {
+			t.Fatalf("got %d active alarms, want 1", len(as))
+		}
+		a := as[0]
+		if got, want := a.Count, 3; got != want {
+			t.Errorf("count: got %d, want %d", got, want)
+		}
+		if got, want := len(a.Devices), 2; got != want {
+			t.Errorf("merged devices: got %v, want 2", a.Devices)
+		}
+		if got := f.count(t, `SELECT COUNT(*) FROM sensing_outbox WHERE alarm_id = $1 AND phone = '13800001111'`, a.ID); got != 1 {
+			t.Errorf("family messages: got %d, want 1", got)
+		}
+		f.fire(t, 9*time.Minute)
+		if a, _ = f.svc.Alarm(ctx, f.as("admin"), a.ID); a.CaseID != 0 {
+			t.Fatalf("case opened after 9 min, want after 10")
+		}
+		f.fire(t, time.Minute)
+		a, err := f.svc.Alarm(ctx, f.as("admin"), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.CaseID == 0 || a.Level != 2 {
+			t.Fatalf("after 10 min: case %d level %d, want a case at level 2", a.CaseID, a.Level)
+		}
+		c, err := f.Cases.Get(ctx, casework.Caller{System: true}, a.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.CategoryCode, "ZL0602"; got != want {
+			t.Errorf("case category: got %s, want %s", got, want)
+		}
+		if got, want := c.GridCode, gridA1; got != want {
+			t.Errorf("case grid: got %s, want %s", got, want)
+		}
+		// A retried opening replays the same case.
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE sensing_alarms SET case_pending = 1 WHERE id = $1`, a.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		f.fire(t, 0)
+		if got := f.count(t, `SELECT COUNT(*) FROM cases`); got != 1 {
+			t.Errorf("cases after a retried opening: got %d, want 1", got)
+		}
+		f.fire(t, 20*time.Minute)
+		if a, _ = f.svc.Alarm(ctx, f.as("admin"), a.ID); a.Level != 3 {
+			t.Errorf("after K more: level %d, want 3", a.Level)
+		}
+		// Scope: staff of community B do not see it.
+		if _, err := f.svc.Alarm(ctx, f.as("staff-b"), a.ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("staff-b: got %v, want NotFound", err)
+		}
+		if _, err := f.svc.Act(ctx, f.as("grid-a"), a.ID, "clear", sensing.AlarmInput{}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("clear without a reason: got %v, want Invalid", err)
+		}
+		if _, err := f.svc.Act(ctx, f.as("grid-a"), a.ID, "clear", sensing.AlarmInput{Reason: "bored"}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("clear with a bad reason: got %v, want Invalid", err)
+		}
+		if a, err = f.svc.Act(ctx, f.as("grid-a"), a.ID, "clear", sensing.AlarmInput{Reason: sensing.ReasonFalseAlarm}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := a.Status, "cleared"; got != want {
+			t.Errorf("status: got %s, want %s", got, want)
+		}
+		steps, err := f.svc.Timeline(ctx, f.as("admin"), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var acts []string
+		for _, s := range steps {
+			acts = append(acts, s.Action)
+		}
+		want := []string{"raise", "notify_family", "open_case", "case_opened", "escalate_street", "clear"}
+		if len(acts) != len(want) {
+			t.Fatalf("timeline: got %v, want %v", acts, want)
+		}
+		for i := range want {
+			if acts[i] != want[i] {
+				t.Fatalf("timeline: got %v, want %v", acts, want)
+			}
+		}
+		got, err := f.svc.Rule(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.FalseAlarmRate != 1 || got.Closed != 1 {
+			t.Errorf("false-alarm rate: got %v of %d, want 1 of 1", got.FalseAlarmRate, got.Closed)
+		}
+		// A new reading after the clearing opens a new alarm.
+		f.read(t, w1, vals("heart_rate", 190.0))
+		if got := len(f.alarms(t, "active")); got != 1 {
+			t.Errorf("after clearing, a new reading: got %d active, want 1", got)
+		}
+	})
+}
