@@ -104,13 +104,9 @@ func (s *Service) suppressed(ctx context.Context, tx *db.Tx, r *Rule, src *Sourc
 		}
 	}
 	if src.PersonID != 0 {
-		var n int
-		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM sensing_away WHERE person_id = $1 AND from_at <= $2 AND to_at > $2`, src.PersonID, now).Scan(&n)
-		if err != nil {
-			return "", db.Translate(err)
-		}
-		if n > 0 {
-			return "away", nil
+		away, err := awayNow(ctx, tx, src.PersonID, now)
+		if err != nil || away {
+			return "away", err
 		}
 	}
 	return "", nil

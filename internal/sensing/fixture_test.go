@@ -5,8 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/account"
+	"whistle/internal/audit"
 	"whistle/internal/clock"
 	"whistle/internal/db"
+	"whistle/internal/idcode"
+	"whistle/internal/registry"
 	"whistle/internal/sensing"
 	"whistle/internal/timer"
 	"whistle/internal/worldtest"
@@ -140,4 +144,17 @@ func vals(kv ...any) map[string]float64 {
 		m[kv[i].(string)] = kv[i+1].(float64)
 	}
 	return m
+}
+
+// person adds a resident of grid A1 to the registry and returns their id.
+func (f *fixture) person(t *testing.T) int64 {
+	t.Helper()
+	reg := registry.NewStore(registry.Deps{DB: f.d, Regions: f.Regions})
+	first := "330303" + "19400101" + "124"
+	p, err := reg.AddPerson(context.Background(), account.SystemScope(), audit.Actor{Name: "test"}, registry.PersonInput{
+		IDNumber: first + string(idcode.ResidentCheck(first)), Name: "张阿婆", Sex: "F", BirthDate: "1940-01-01", Status: "resident", GridCode: gridA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }
