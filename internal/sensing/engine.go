@@ -35,6 +35,8 @@ type Reading struct {
 	Source *Source
 	TS     time.Time
 	Values map[string]float64
+	// Text holds the enumerations ("state": "occupied").
+	Text map[string]string
 }
 
 // The timer and sweep kinds of this package.
@@ -82,11 +84,9 @@ func (s *Service) Evaluate(ctx context.Context, tx *db.Tx, rs []Reading) (err er
 		if rd.Source == nil {
 			continue
 		}
-		if rd.Source.SpaceID != 0 {
-			if v, ok := rd.Values["occupied"]; ok {
-				if err := s.parking(ctx, tx, rd.Source, v != 0, rd.TS); err != nil {
-					return err
-				}
+		if st := rd.Text["state"]; rd.Source.SpaceID != 0 && (st == "occupied" || st == "vacant") {
+			if err := s.parking(ctx, tx, rd.Source, st == "occupied", rd.TS); err != nil {
+				return err
 			}
 		}
 		for _, r := range byType[rd.Source.Type] {
@@ -108,15 +108,15 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, r *Rule, rd *Reading, to
 	k := key(r, rd.Source)
 	switch r.Kind {
 	case KindThreshold:
-		if s.prgs.holds(r, rd.Values) {
-			return s.fire(ctx, tx, r, k, rd.Source, firstValue(r, rd.Values), "")
+		if s.prgs.holds(r, rd) {
+			return s.fire(ctx, tx, r, k, rd.Source, s.firstValue(r, rd.Values), "")
 		}
 	case KindRepeat:
 		st, err := loadState(ctx, tx, r.ID, k)
 		if err != nil {
 			return err
 		}
-		if !s.prgs.holds(r, rd.Values) {
+		if !s.prgs.holds(r, rd) {
 			if st.n == 0 {
 				return nil
 			}
@@ -126,13 +126,13 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, r *Rule, rd *Reading, to
 		st.n++
 		if st.n >= r.Count {
 			st.n = 0
-			if err := s.fire(ctx, tx, r, k, rd.Source, firstValue(r, rd.Values), ""); err != nil {
+			if err := s.fire(ctx, tx, r, k, rd.Source, s.firstValue(r, rd.Values), ""); err != nil {
 				return err
 			}
 		}
 		return st.save(ctx, tx)
 	case KindDuration:
-		on := s.prgs.holds(r, rd.Values)
+		on := s.prgs.holds(r, rd)
 		st, err := loadState(ctx, tx, r.ID, k)
 		if err != nil {
 			return err
@@ -241,11 +241,11 @@ func learnMedian(m float64, n int, v float64) float64 {
 
 // firstValue is the value an alarm shows: the rule's field, or the
 // first field the condition names.
-func firstValue(r *Rule, vals map[string]float64) float64 {
+func (s *Service) firstValue(r *Rule, vals map[string]float64) float64 {
 	if v, ok := vals[r.Field]; ok {
 		return v
 	}
-	for _, f := range Profiles[r.DeviceType] {
+	for _, f := range s.prgs.ft.names(r.DeviceType) {
 		if strings.Contains(r.Expr, f) {
 			if v, ok := vals[f]; ok {
 				return v

@@ -70,7 +70,7 @@ func (f *fixture) source(id int64, typ string) *sensing.Source {
 	s := &sensing.Source{Device: id, Type: typ, District: "330303", GridCode: gridA1, RegionPath: "/330303/330303001/330303001001/" + gridA1 + "/",
 		Lat: 27.005, Lng: 120.005}
 	switch typ {
-	case "parking":
+	case "parking_sensor":
 		s.SpaceID, s.NoParking = id+1000, true
 	default:
 		s.PersonID, s.HouseID = 7, 70
@@ -87,6 +87,15 @@ func (f *fixture) read(t *testing.T, src *sensing.Source, vals ...map[string]flo
 	for i, v := range vals {
 		rs[i] = sensing.Reading{Source: src, TS: f.clk.Now(), Values: v}
 	}
+	if err := f.d.InTx(context.Background(), func(tx *db.Tx) error { return f.svc.Evaluate(context.Background(), tx, rs) }); err != nil {
+		t.Fatalf("evaluate: %v", err)
+	}
+}
+
+// readText feeds one reading with enumerations from src.
+func (f *fixture) readText(t *testing.T, src *sensing.Source, text map[string]string) {
+	t.Helper()
+	rs := []sensing.Reading{{Source: src, TS: f.clk.Now(), Text: text}}
 	if err := f.d.InTx(context.Background(), func(tx *db.Tx) error { return f.svc.Evaluate(context.Background(), tx, rs) }); err != nil {
 		t.Fatalf("evaluate: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"whistle/internal/db"
+	"whistle/internal/device"
 	"whistle/internal/errs"
 )
 
@@ -32,16 +34,30 @@ var (
 	severities = []string{"info", "minor", "major", "critical"}
 )
 
-// Profiles are the reading fields of each device type, as a rule's
-// condition sees them (all numbers are CEL doubles; a flag is 0 or 1).
-// They mirror the device profiles of internal/device.
-var Profiles = map[string][]string{
-	"watch":       {"heart_rate", "fall", "steps", "battery", "still_s"},
-	"water_meter": {"water_m3", "battery"},
-	"power_meter": {"kwh", "battery"},
-	"gas_meter":   {"gas_m3", "battery"},
-	"parking":     {"occupied", "battery"},
-	"smoke":       {"smoke", "battery"},
+// fieldTypes are the reading fields of each device type as a rule's
+// condition sees them, from the device profiles: a number is a CEL
+// double, a flag a bool, an enumeration a string.
+type fieldTypes map[string]map[string]string
+
+func typesOf(ps device.Profiles) fieldTypes {
+	out := fieldTypes{}
+	for t, p := range ps {
+		m := map[string]string{}
+		for name, f := range p.Fields {
+			m[name] = f.Kind
+		}
+		out[t] = m
+	}
+	return out
+}
+
+func (ft fieldTypes) names(typ string) []string {
+	out := make([]string, 0, len(ft[typ]))
+	for n := range ft[typ] {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Rule is a rule as stored: data an administrator edits.
@@ -79,7 +95,7 @@ type Rule struct {
 
 // validate checks the rule and compiles its condition, naming each bad
 // field; the compiled program comes back for the cache.
-func (r *Rule) validate() (cel.Program, *errs.Error) {
+func (r *Rule) validate(ft fieldTypes) (cel.Program, *errs.Error) {
 	e := errs.E(errs.Invalid, "error.invalid")
 	r.Name = strings.TrimSpace(r.Name)
 	r.Expr = strings.TrimSpace(r.Expr)
@@ -92,7 +108,7 @@ func (r *Rule) validate() (cel.Program, *errs.Error) {
 	if !contains(kinds, r.Kind) {
 		e.Field("kind", "sensing.err.kind", strings.Join(kinds, ", "))
 	}
-	fields, ok := Profiles[r.DeviceType]
+	fields, ok := ft[r.DeviceType]
 	if !ok {
 		e.Field("device_type", "sensing.err.device_type", r.DeviceType)
 	}
@@ -139,8 +155,8 @@ func (r *Rule) validate() (cel.Program, *errs.Error) {
 	switch {
 	case needField && r.Field == "":
 		e.Field("field", "field.required")
-	case needField && ok && !contains(fields, r.Field):
-		e.Field("field", "sensing.err.field", r.Field, strings.Join(fields, ", "))
+	case needField && ok && fields[r.Field] != device.KindNumber:
+		e.Field("field", "sensing.err.field", r.Field, strings.Join(ft.numbers(r.DeviceType), ", "))
 	case !needField && r.Field != "":
 		e.Field("field", "sensing.err.not_used")
 	}
@@ -168,10 +184,17 @@ func (r *Rule) validate() (cel.Program, *errs.Error) {
 // compile type-checks expr against the profile's fields: an unknown
 // field, a type error or a result other than a bool is refused with the
 // checker's reason.
-func compile(fields []string, expr string) (cel.Program, error) {
+func compile(fields map[string]string, expr string) (cel.Program, error) {
 	opts := make([]cel.EnvOption, 0, len(fields))
-	for _, f := range fields {
-		opts = append(opts, cel.Variable(f, cel.DoubleType))
+	for f, kind := range fields {
+		t := cel.DoubleType
+		switch kind {
+		case device.KindBool:
+			t = cel.BoolType
+		case device.KindEnum:
+			t = cel.StringType
+		}
+		opts = append(opts, cel.Variable(f, t))
 	}
 	env, err := cel.NewEnv(opts...)
 	if err != nil {
@@ -190,6 +213,7 @@ func compile(fields []string, expr string) (cel.Program, error) {
 // programs caches the compiled conditions by rule id and version: a rule
 // is compiled once per version, not per reading.
 type programs struct {
+	ft fieldTypes
 	mu sync.Mutex
 	m  map[int64]compiled
 }
@@ -205,7 +229,7 @@ func (p *programs) get(r *Rule) (cel.Program, error) {
 	if c, ok := p.m[r.ID]; ok && c.version == r.Version {
 		return c.prg, nil
 	}
-	prg, err := compile(Profiles[r.DeviceType], r.Expr)
+	prg, err := compile(p.ft[r.DeviceType], r.Expr)
 	if err != nil {
 		return nil, err
 	}
@@ -218,13 +242,21 @@ func (p *programs) get(r *Rule) (cel.Program, error) {
 
 // holds evaluates a rule's condition on a reading's values: a field the
 // reading lacks makes it false, never an error.
-func (p *programs) holds(r *Rule, vals map[string]float64) bool {
+func (p *programs) holds(r *Rule, rd *Reading) bool {
 	prg, err := p.get(r)
 	if err != nil {
 		return false
 	}
-	act := make(map[string]any, len(vals))
-	for k, v := range vals {
+	kinds := p.ft[r.DeviceType]
+	act := make(map[string]any, len(rd.Values)+len(rd.Text))
+	for k, v := range rd.Values {
+		if kinds[k] == device.KindBool {
+			act[k] = v != 0
+		} else {
+			act[k] = v
+		}
+	}
+	for k, v := range rd.Text {
 		act[k] = v
 	}
 	out, _, err := prg.Eval(act)
@@ -313,7 +345,7 @@ func (s *Service) CreateRule(ctx context.Context, c Caller, in RuleInput) (_ *Ru
 	}
 	r := &Rule{Enabled: true, QuietFrom: -1, QuietTo: -1}
 	in.apply(r)
-	if _, e := r.validate(); e != nil {
+	if _, e := r.validate(s.prgs.ft); e != nil {
 		return nil, e
 	}
 	err = s.d.DB.InTx(ctx, func(tx *db.Tx) error {
@@ -354,7 +386,7 @@ func (s *Service) UpdateRule(ctx context.Context, c Caller, id int64, in RuleInp
 			return errs.E(errs.Invalid, "error.invalid").Field("kind", "sensing.err.kind_fixed")
 		}
 		in.apply(r)
-		if _, e := r.validate(); e != nil {
+		if _, e := r.validate(s.prgs.ft); e != nil {
 			return e
 		}
 		_, err = tx.Exec(ctx, `UPDATE sensing_rules SET name = $1, device_type = $2, expr = $3, field = $4, limit_value = $5, seconds = $6,
@@ -443,6 +475,17 @@ func (s *Service) rules(ctx context.Context, id int64) ([]*Rule, error) {
 		}
 	}
 	return out, nil
+}
+
+// numbers lists a type's numeric fields, sorted.
+func (ft fieldTypes) numbers(typ string) []string {
+	var out []string
+	for _, n := range ft.names(typ) {
+		if ft[typ][n] == device.KindNumber {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func contains(xs []string, x string) bool {

@@ -22,7 +22,7 @@ func TestThresholdToCaseToClosed(t *testing.T) {
 	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		f := newFixture(t, d, clk)
 		ctx := context.Background()
-		r := f.rule(t, sensing.RuleInput{Name: sp("心率过高"), Kind: sp("threshold"), DeviceType: sp("watch"), Expr: sp("heart_rate > 150.0"),
+		r := f.rule(t, sensing.RuleInput{Name: sp("心率过高"), Kind: sp("threshold"), DeviceType: sp("smart_watch"), Expr: sp("heart_rate > 150.0"),
 			KeyBy: sp("person"), AlarmType: sp("heart_rate"), Severity: sp("critical")})
 		if err := d.InTx(ctx, func(tx *db.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO sensing_contacts (person_id, name, phone, relation, created_at) VALUES (7, '王小明', '13800001111', 'son', $1)`, tx.Now())
@@ -30,7 +30,7 @@ func TestThresholdToCaseToClosed(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		w1, w2 := f.source(1, "watch"), f.source(2, "watch")
+		w1, w2 := f.source(1, "smart_watch"), f.source(2, "smart_watch")
 		f.read(t, w1, vals("heart_rate", 80.0))
 		if got := f.alarms(t, ""); len(got) != 0 {
 			t.Fatalf("got %d alarms at 80 bpm, want 0", len(got))

@@ -22,6 +22,7 @@ import (
 	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/db"
+	"whistle/internal/device"
 	"whistle/internal/errs"
 	"whistle/internal/notify"
 	"whistle/internal/timer"
@@ -67,8 +68,11 @@ type Deps struct {
 	Location *time.Location
 	// Resolve finds a device's Source for a silence (no reading carries
 	// it then): the device registry; nil knows the device id only.
-	Resolve func(ctx context.Context, tx *db.Tx, device int64) (*Source, error)
-	Logger  *slog.Logger
+	// Profiles are the device types whose fields the rules name (default
+	// the device package's seeded profiles).
+	Profiles device.Profiles
+	Resolve  func(ctx context.Context, tx *db.Tx, device int64) (*Source, error)
+	Logger   *slog.Logger
 }
 
 // Service runs rules, alarms and parking.
@@ -147,7 +151,12 @@ func NewService(ctx context.Context, d Deps) (_ *Service, err error) {
 	if err := d.Workflows.Register(ctx, AlarmVocab(), def); err != nil {
 		return nil, err
 	}
-	return &Service{d: d, stale: true, silence: map[string]time.Duration{}}, nil
+	if d.Profiles == nil {
+		if d.Profiles, err = device.LoadProfiles(); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{d: d, stale: true, silence: map[string]time.Duration{}, prgs: programs{ft: typesOf(d.Profiles)}}, nil
 }
 
 // Caller is who acts: a signed-in user, or the system (a timer's step).

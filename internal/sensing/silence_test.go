@@ -32,10 +32,10 @@ func (f *fixture) restart(t *testing.T) {
 func TestAbsenceAndLowUseAcrossRestart(t *testing.T) {
 	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		f := newFixture(t, d, clk)
-		abs := f.rule(t, sensing.RuleInput{Name: sp("手表失联"), Kind: sp("absence"), DeviceType: sp("watch"), Seconds: i64(6 * 3600), AlarmType: sp("offline")})
+		abs := f.rule(t, sensing.RuleInput{Name: sp("手表失联"), Kind: sp("absence"), DeviceType: sp("smart_watch"), Seconds: i64(6 * 3600), AlarmType: sp("offline")})
 		low := f.rule(t, sensing.RuleInput{Name: sp("用水过少"), Kind: sp("low_use"), DeviceType: sp("water_meter"), Field: sp("water_m3"),
 			Limit: fp(0.01), Seconds: i64(12 * 3600), KeyBy: sp("person"), AlarmType: sp("low_water")})
-		watch, meter := f.source(1, "watch"), f.source(2, "water_meter")
+		watch, meter := f.source(1, "smart_watch"), f.source(2, "water_meter")
 		f.read(t, watch, vals("heart_rate", 70.0))
 		f.read(t, meter, vals("water_m3", 0.004))
 		f.restart(t)
@@ -80,11 +80,11 @@ func TestAbsenceAndLowUseAcrossRestart(t *testing.T) {
 func TestSilenceOnceWithTwoReplicas(t *testing.T) {
 	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		f := newFixture(t, d, clk)
-		abs := f.rule(t, sensing.RuleInput{Name: sp("失联"), Kind: sp("absence"), DeviceType: sp("watch"), Seconds: i64(3600)})
+		abs := f.rule(t, sensing.RuleInput{Name: sp("失联"), Kind: sp("absence"), DeviceType: sp("smart_watch"), Seconds: i64(3600)})
 		const n = 150
 		rs := make([]sensing.Reading, n)
 		for i := range rs {
-			src := f.source(int64(100+i), "watch")
+			src := f.source(int64(100+i), "smart_watch")
 			src.PersonID = int64(1000 + i)
 			rs[i] = sensing.Reading{Source: src, TS: clk.Now(), Values: vals("heart_rate", 70.0)}
 		}
@@ -131,11 +131,11 @@ func TestSuppression(t *testing.T) {
 	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		f := newFixture(t, d, clk)
 		ctx := context.Background()
-		f.rule(t, sensing.RuleInput{Name: sp("心率"), Kind: sp("threshold"), DeviceType: sp("watch"), Expr: sp("heart_rate > 150.0")})
+		f.rule(t, sensing.RuleInput{Name: sp("心率"), Kind: sp("threshold"), DeviceType: sp("smart_watch"), Expr: sp("heart_rate > 150.0")})
 		// t0 is 10:00 in Wenzhou: quiet from 9 to 11.
-		f.rule(t, sensing.RuleInput{Name: sp("夜间"), Kind: sp("threshold"), DeviceType: sp("watch"), Expr: sp("steps > 100.0"), QuietFrom: ip(9), QuietTo: ip(11)})
+		f.rule(t, sensing.RuleInput{Name: sp("夜间"), Kind: sp("threshold"), DeviceType: sp("smart_watch"), Expr: sp("steps > 100.0"), QuietFrom: ip(9), QuietTo: ip(11)})
 		pid := f.person(t)
-		watch := f.source(1, "watch")
+		watch := f.source(1, "smart_watch")
 		watch.PersonID = pid
 		if _, err := f.svc.AddAway(ctx, f.as("grid-a"), sensing.AwayInput{PersonID: pid, From: clk.Now().Add(-time.Hour), To: clk.Now().Add(2 * time.Hour), Note: "住院"}); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestSuppression(t *testing.T) {
 		if got := f.count(t, `SELECT COUNT(*) FROM sensing_firings WHERE suppressed = 'away'`); got != 1 {
 			t.Errorf("suppressed firings: got %d, want 1", got)
 		}
-		other := f.source(2, "watch")
+		other := f.source(2, "smart_watch")
 		other.PersonID = 0
 		f.read(t, other, vals("steps", 500.0))
 		if got := f.count(t, `SELECT COUNT(*) FROM sensing_firings WHERE suppressed = 'quiet_hours'`); got != 1 {
