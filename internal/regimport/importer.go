@@ -115,6 +115,10 @@ type Options struct {
 	DryRun bool
 	// Progress, when set, is called as rows are checked and written.
 	Progress func(Progress)
+	// ProgressEvery is how many checked rows pass between reports; 0
+	// means 10,000 (the CLI's), the web asks more often. Writing is
+	// reported by the registry's chunks (registry.WithProgress).
+	ProgressEvery int
 	// PreviewRows is the preview's size; 0 means PreviewRows, <0 none.
 	PreviewRows int
 	// MaxRows refuses a file of more data rows; 0 is no limit.
@@ -214,6 +218,10 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 	if n == 0 {
 		n = PreviewRows
 	}
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = progressEvery
+	}
 	// Rows are checked as they are read; only their inputs and numbers
 	// are kept, so a file of a million rows fits in memory.
 	b := batchOf(k, im, sc)
@@ -259,7 +267,7 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 			}
 			rep.Preview = append(rep.Preview, PreviewRow{Row: row, Cells: cells})
 		}
-		if len(rows)%progressEvery == 0 {
+		if len(rows)%every == 0 {
 			progress(Progress{Phase: PhaseCheck, Done: len(rows)})
 		}
 	}
@@ -274,6 +282,9 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 		return rep, nil
 	}
 	progress(Progress{Phase: PhaseWrite, Done: 0, Total: len(rows)})
+	if o.Progress != nil {
+		ctx = registry.WithProgress(ctx, func(done, total int) { progress(Progress{Phase: PhaseWrite, Done: done, Total: total}) })
+	}
 	res, err := b.write(ctx, actor)
 	var be *registry.BatchError
 	if errors.As(err, &be) {

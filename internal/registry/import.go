@@ -162,6 +162,9 @@ func (s *Store) UpsertHouses(ctx context.Context, sc account.Scope, actor audit.
 				return db.Translate(err)
 			}
 			res.IDs[i] = id
+			if (i+1)%chunk == 0 || i+1 == len(rows) {
+				reportProgress(ctx, i+1, len(rows))
+			}
 		}
 		if err := writeHistory(ctx, tx, actor, hist); err != nil {
 			return err

@@ -243,6 +243,9 @@ func (s *Store) upsert(ctx context.Context, sc account.Scope, actor audit.Actor,
 				}
 				todo = append(todo[:0], todo[chunk:]...)
 			}
+			if hi < len(rows) {
+				reportProgress(ctx, hi, len(rows))
+			}
 		}
 		if err := bad.orNil(); err != nil {
 			return err
@@ -250,6 +253,7 @@ func (s *Store) upsert(ctx context.Context, sc account.Scope, actor audit.Actor,
 		if err := u.write(ctx, todo); err != nil {
 			return err
 		}
+		reportProgress(ctx, len(rows), len(rows))
 		if res.Created+res.Updated == 0 {
 			return nil
 		}

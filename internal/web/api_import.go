@@ -2,9 +2,11 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"whistle/internal/account"
 	"whistle/internal/errs"
@@ -89,10 +91,33 @@ type errorBodyContents = struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
+// importStreamType is the Accept type that asks apiImport for its
+// progress as it goes.
+const importStreamType = "application/x-ndjson"
+
+// importProgressEvery is how many checked rows pass between the progress
+// lines of a streamed import.
+const importProgressEvery = 1000
+
+// importEnd is the last line of a streamed import: the status the plain
+// answer would have had, with its body.
+type importEnd struct {
+	Status int `json:"status"`
+	importReply
+}
+
 // apiImport takes a file (multipart field "file") of kind {kind} and
 // imports it, or only checks it with ?dry_run=1: 200 with the report for a
 // clean dry run, 201 once committed, 422 with the report and its row
 // errors when rows were refused (nothing written).
+//
+// With Accept: application/x-ndjson the answer is 200 and a stream of JSON
+// lines once the file is received: the server's progress
+// ({"phase":"check"|"write"|"done","done":n,"total":m}, checked rows
+// every importProgressEvery, written rows every registry chunk), then one
+// line with "status" (what the plain answer's status would have been) and
+// the plain answer's body. The import is the same single transaction:
+// progress lines do not mean anything was written before "done".
 func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 	im, kind, err := h.importerOf(r)
 	if err != nil {
@@ -108,26 +133,55 @@ func (h *importHandlers) apiImport(w http.ResponseWriter, r *http.Request) error
 	}
 	defer f.Close()
 	dry := r.URL.Query().Get("dry_run") == "1"
-	rep, err := im.Import(r.Context(), scopeOf(r), actorOf(r), kind, f, regimport.Options{DryRun: dry, MaxRows: MaxImportRows})
+	opt := regimport.Options{DryRun: dry, MaxRows: MaxImportRows}
+	lang := langOf(r)
+	var line func(v any)
+	if strings.Contains(r.Header.Get("Accept"), importStreamType) {
+		w.Header().Set("Content-Type", importStreamType+"; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		line = func(v any) {
+			_ = enc.Encode(v)
+			_ = rc.Flush()
+		}
+		opt.Progress = func(p regimport.Progress) { line(p) }
+		opt.ProgressEvery = importProgressEvery
+	}
+	rep, err := im.Import(r.Context(), scopeOf(r), actorOf(r), kind, f, opt)
 	var rows *regimport.RowsError
 	if err != nil && !errors.As(err, &rows) {
-		return err
+		if line == nil {
+			return err
+		}
+		// The status is sent: the error goes in the last line.
+		e := asAppError(err)
+		h.logError(r, httpStatus(e), e)
+		body := h.errorBody(lang, e)
+		line(importEnd{Status: httpStatus(e), importReply: importReply{Report: rep, Errors: []importError{}, Error: &body.Error}})
+		return nil
 	}
-	lang := langOf(r)
 	reply := importReply{Report: rep, Errors: make([]importError, 0, len(rep.Errors))}
 	for _, e := range rep.Errors {
 		reply.Errors = append(reply.Errors, importError{Row: e.Row, Column: e.Column, Field: e.Field, Message: h.Catalog.T(lang, e.Msg.Key, e.Msg.Args...)})
 	}
+	status := http.StatusOK
 	switch {
 	case rows != nil:
 		body := h.errorBody(lang, asAppError(rows))
 		reply.Error = &body.Error
-		writeJSON(w, http.StatusUnprocessableEntity, reply)
+		status = http.StatusUnprocessableEntity
 	case rep.Committed:
-		writeJSON(w, http.StatusCreated, reply)
-	default:
-		writeJSON(w, http.StatusOK, reply)
+		status = http.StatusCreated
 	}
+	if line != nil {
+		line(importEnd{Status: status, importReply: reply})
+		return nil
+	}
+	writeJSON(w, status, reply)
 	return nil
 }
 
@@ -178,7 +232,7 @@ type importPage struct {
 // importJSKeys are the messages the page's script shows.
 func importJSKeys() []string {
 	return []string{"import.js.checking", "import.js.importing", "import.js.ok", "import.js.errors", "import.js.done", "import.js.failed",
-		"import.js.row", "import.js.more", "import.js.rows", "import.js.ignored"}
+		"import.js.row", "import.js.more", "import.js.rows", "import.js.ignored", "import.js.checked", "import.js.written"}
 }
 
 // pageImport is the import page for the staff who keep a registry.

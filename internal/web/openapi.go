@@ -244,8 +244,8 @@ func apiOperations() []apiOp {
 			Auth: docSession, Params: []apiParam{itemID, pathParam("action", "Action name: order, void, rectified, recheck.", "操作名：order、void、rectified、recheck。")},
 			Body: "ItemActionInput", Result: "Hazard", Errors: []int{409, 422}},
 		// Patrols (巡查) with GPS tracks: the worker and their supervisors only, others 404.
-		{Method: "POST", Path: "/api/v1/imports/{kind}", Tag: "registry", Summary: "Import a registry file (.xlsx or CSV with Chinese headers, multipart field file; grid, community and street staff, admins): all rows or none",
-			SummaryZH: "导入台账文件（.xlsx 或中文表头 CSV，multipart 字段 file；网格员、社区和街道工作人员、管理员）：全部导入或全不导入",
+		{Method: "POST", Path: "/api/v1/imports/{kind}", Tag: "registry", Summary: "Import a registry file (.xlsx or CSV with Chinese headers, multipart field file; grid, community and street staff, admins): all rows or none. With Accept: application/x-ndjson the answer is 200 and JSON lines: progress ({phase, done, total}) as the server checks and writes, then {status, …the report}",
+			SummaryZH: "导入台账文件（.xlsx 或中文表头 CSV，multipart 字段 file；网格员、社区和街道工作人员、管理员）：全部导入或全不导入。请求头 Accept: application/x-ndjson 时返回 200 与逐行 JSON：服务器检查和写入的进度（phase、done、total），最后一行为 status 与导入报告",
 			Auth:      docSession, Params: []apiParam{pathParam("kind", "people, houses or organisations.", "people、houses 或 organisations。"),
 				query("dry_run", "string", "1 checks only (200).", "为 1 时只检查（200）。")}, Body: "RegistryFile", Status: 201, Result: "ImportReport", Errors: []int{403, 413, 422}},
 		{Method: "GET", Path: "/api/v1/exports/{kind}", Tag: "registry", Summary: "Export the 台账 of a region in scope as .xlsx, in the import's layout",

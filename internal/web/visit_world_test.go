@@ -13,6 +13,7 @@ import (
 	"whistle/internal/db/dbtest"
 	"whistle/internal/idcode"
 	"whistle/internal/notify"
+	"whistle/internal/regimport"
 	"whistle/internal/registry"
 	"whistle/internal/visit"
 	"whistle/internal/worldtest"
@@ -24,7 +25,8 @@ type visitHouse struct {
 	lat, lng float64
 }
 
-// visitWorld is OneStreet served over HTTP with a registry and visits:
+// visitWorld is OneStreet served over HTTP with a registry, its importer
+// and visits:
 // one person in the group elderly_alone (monthly) per house, so one open
 // visit task each, in the order of the houses.
 type visitWorld struct {
@@ -71,8 +73,12 @@ func newVisitWorld(tb testing.TB, users []worldtest.User, houses []visitHouse) *
 		}
 		v.tasks, v.people, v.houses = append(v.tasks, task), append(v.people, p.ID), append(v.houses, h.ID)
 	}
+	im, err := regimport.New(regimport.Deps{Registry: reg, Regions: wt.Regions, Clock: clock.Real{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions,
-		Cases: wt.Cases, Categories: wt.Categories, BaseData: reg, Visits: vs, Logger: logger})
+		Cases: wt.Cases, Categories: wt.Categories, BaseData: reg, Visits: vs, Imports: im, Logger: logger})
 	v.fw = &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
 	for _, u := range users {
 		tok, _, sess, err := wt.Accounts.Login(ctx, u.Name, worldtest.Password, account.WebSession, account.Client{IP: "127.0.0.1"})
@@ -91,4 +97,14 @@ func (v *visitWorld) exec(tb testing.TB, q string, args ...any) {
 	if err := v.d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q, args...); return err }); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// count runs a COUNT(*) query.
+func (v *visitWorld) count(tb testing.TB, q string, args ...any) int {
+	tb.Helper()
+	var n int
+	if err := v.d.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -1,5 +1,6 @@
 // The registry import page: check a file (a dry run), show its row errors
-// and first rows, then import it; uploads show their progress.
+// and first rows, then import it; the bar follows the upload and then
+// the server's checking and writing (a stream of progress lines).
 (function () {
   'use strict';
   var root = document.querySelector('[data-import]');
@@ -35,21 +36,54 @@
   });
   file.addEventListener('change', reset);
 
+  // send uploads the file and follows the server's progress: the answer
+  // is a stream of JSON lines (Accept: application/x-ndjson), progress
+  // lines ({phase, done, total}) and a last one with the status and the
+  // report. The bar shows the upload, then the rows checked (no total
+  // yet: indeterminate) and the rows written of the total.
   function send(dry, done) {
     var data = new FormData();
     data.append('file', file.files[0]);
     var xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/v1/imports/' + encodeURIComponent(kind.value) + (dry ? '?dry_run=1' : ''));
     xhr.setRequestHeader('X-CSRF-Token', csrf);
-    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Accept', 'application/x-ndjson');
     bar.hidden = false;
     bar.removeAttribute('value');
+    var seen = 0, last = null;
+    function lines() {
+      var text = xhr.responseText, nl;
+      while ((nl = text.indexOf('\n', seen)) >= 0) {
+        var one = text.slice(seen, nl);
+        seen = nl + 1;
+        var v = null;
+        try { v = JSON.parse(one); } catch (e) { v = null; }
+        if (!v) continue;
+        if (v.status) { last = v; continue; }
+        if (v.phase === 'check' && !v.total) {
+          bar.removeAttribute('value');
+          status.textContent = fmt(msgs.checked, v.done);
+        } else if (v.phase === 'write' && v.total) {
+          bar.value = Math.round(100 * v.done / v.total);
+          status.textContent = fmt(msgs.written, v.done, v.total);
+        }
+      }
+    }
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total);
     };
     xhr.upload.onload = function () { bar.removeAttribute('value'); };
+    xhr.onprogress = lines;
     xhr.onload = function () {
       bar.value = 100;
+      var ct = xhr.getResponseHeader('Content-Type') || '';
+      if (ct.indexOf('application/x-ndjson') === 0) {
+        lines();
+        if (last) { done(last.status, last); return; }
+        done(xhr.status, null);
+        return;
+      }
+      // Refused before the stream began (too large, forbidden …).
       var body = null;
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
       done(xhr.status, body);
