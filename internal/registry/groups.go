@@ -34,8 +34,12 @@ func (s *Store) Groups(ctx context.Context) (_ []Group, err error) {
 // Group returns one group.
 func (s *Store) Group(ctx context.Context, code string) (_ *Group, err error) {
 	defer errs.Wrapf(&err, "registry.Store.Group")
+	return getGroup(ctx, s.db, code)
+}
+
+func getGroup(ctx context.Context, q rowQuerier, code string) (_ *Group, err error) {
 	var g Group
-	err = s.db.QueryRow(ctx, `SELECT code, kind, name, name_en, frequency, sort FROM reg_groups WHERE code = $1`, code).
+	err = q.QueryRow(ctx, `SELECT code, kind, name, name_en, frequency, sort FROM reg_groups WHERE code = $1`, code).
 		Scan(&g.Code, &g.Kind, &g.Name, &g.NameEN, &g.Frequency, &g.Sort)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(keyGroupNotFound, code)
@@ -47,64 +51,75 @@ func (s *Store) Group(ctx context.Context, code string) (_ *Group, err error) {
 // the note.
 func (s *Store) AddMember(ctx context.Context, sc account.Scope, actor audit.Actor, group string, personID int64, note string) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.AddMember")
+	return s.db.InTx(ctx, func(tx *db.Tx) error { return s.AddMemberTx(ctx, tx, sc, actor, group, personID, note) })
+}
+
+// AddMemberTx is AddMember in the caller's transaction, so that what
+// follows from the membership (package visit plans the person's task)
+// commits or rolls back with it.
+func (s *Store) AddMemberTx(ctx context.Context, tx *db.Tx, sc account.Scope, actor audit.Actor, group string, personID int64, note string) (err error) {
+	defer errs.Wrapf(&err, "registry.Store.AddMemberTx")
 	e := invalid()
 	text(e, "note", &note, false, maxAddress)
 	if err := failed(e); err != nil {
 		return err
 	}
-	if _, err := s.Group(ctx, group); err != nil {
+	if _, err := getGroup(ctx, tx, group); err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		p, err := s.personIn(ctx, tx, sc, personID)
-		if err != nil {
-			return err
-		}
-		var old string
-		var had bool
-		err = tx.QueryRow(ctx, `SELECT note FROM reg_group_members WHERE group_code = $1 AND person_id = $2`, group, personID).Scan(&old)
-		switch {
-		case err == nil:
-			had = true
-		case !errors.Is(err, sql.ErrNoRows):
-			return db.Translate(err)
-		}
-		if had && old == note {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO reg_group_members (group_code, person_id, since, note) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (group_code, person_id) DO UPDATE SET note = excluded.note`, group, personID, tx.Now(), note); err != nil {
-			return err
-		}
-		c := Change{New: "member"}
-		if had {
-			c = Change{Old: "member: " + old, New: "member: " + note}
-		}
-		return record(ctx, tx, actor, histRow{table: TablePeople, id: personID, action: "group", path: p.RegionPath,
-			changes: map[string]Change{"group:" + group: c}})
-	})
+	p, err := s.personIn(ctx, tx, sc, personID)
+	if err != nil {
+		return err
+	}
+	var old string
+	var had bool
+	err = tx.QueryRow(ctx, `SELECT note FROM reg_group_members WHERE group_code = $1 AND person_id = $2`, group, personID).Scan(&old)
+	switch {
+	case err == nil:
+		had = true
+	case !errors.Is(err, sql.ErrNoRows):
+		return db.Translate(err)
+	}
+	if had && old == note {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO reg_group_members (group_code, person_id, since, note) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (group_code, person_id) DO UPDATE SET note = excluded.note`, group, personID, tx.Now(), note); err != nil {
+		return err
+	}
+	c := Change{New: "member"}
+	if had {
+		c = Change{Old: "member: " + old, New: "member: " + note}
+	}
+	return record(ctx, tx, actor, histRow{table: TablePeople, id: personID, action: "group", path: p.RegionPath,
+		changes: map[string]Change{"group:" + group: c}})
 }
 
 // RemoveMember takes a person in scope out of a group.
 func (s *Store) RemoveMember(ctx context.Context, sc account.Scope, actor audit.Actor, group string, personID int64) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.RemoveMember")
-	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		p, err := s.personIn(ctx, tx, sc, personID)
-		if err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM reg_group_members WHERE group_code = $1 AND person_id = $2`, group, personID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return db.Translate(err)
-		} else if n == 0 {
-			return notFound("registry.member_not_found", group, personID)
-		}
-		return record(ctx, tx, actor, histRow{table: TablePeople, id: personID, action: "ungroup", path: p.RegionPath,
-			changes: map[string]Change{"group:" + group: {Old: "member"}}})
-	})
+	return s.db.InTx(ctx, func(tx *db.Tx) error { return s.RemoveMemberTx(ctx, tx, sc, actor, group, personID) })
+}
+
+// RemoveMemberTx is RemoveMember in the caller's transaction (package
+// visit cancels the leaver's open tasks in the same one).
+func (s *Store) RemoveMemberTx(ctx context.Context, tx *db.Tx, sc account.Scope, actor audit.Actor, group string, personID int64) (err error) {
+	defer errs.Wrapf(&err, "registry.Store.RemoveMemberTx")
+	p, err := s.personIn(ctx, tx, sc, personID)
+	if err != nil {
+		return err
+	}
+	res, err := tx.Exec(ctx, `DELETE FROM reg_group_members WHERE group_code = $1 AND person_id = $2`, group, personID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.Translate(err)
+	} else if n == 0 {
+		return notFound("registry.member_not_found", group, personID)
+	}
+	return record(ctx, tx, actor, histRow{table: TablePeople, id: personID, action: "ungroup", path: p.RegionPath,
+		changes: map[string]Change{"group:" + group: {Old: "member"}}})
 }
 
 // GroupMembers lists the members of a group in scope (of one grid when

@@ -239,8 +239,9 @@ func (s *Store) RegisterTimers(r *timer.Runner) {
 
 func notFound() *errs.Error { return errs.E(errs.NotFound, "visit.not_found") }
 
-// Join puts a person in scope in a group (registry.Store.AddMember) and
-// plans their task of the current period.
+// Join puts a person in scope in a group (registry.Store.AddMemberTx) and
+// plans their task of the current period, in one transaction: a
+// membership without its task is never committed.
 func (s *Store) Join(ctx context.Context, sc account.Scope, actor audit.Actor, group string, personID int64, note string) (err error) {
 	defer errs.Wrapf(&err, "visit.Store.Join")
 	if sc.Denies() {
@@ -253,26 +254,27 @@ func (s *Store) Join(ctx context.Context, sc account.Scope, actor audit.Actor, g
 	if err != nil {
 		return err
 	}
-	if err := s.reg.AddMember(ctx, sc, actor, group, personID, note); err != nil {
-		return err
-	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := s.reg.AddMemberTx(ctx, tx, sc, actor, group, personID, note); err != nil {
+			return err
+		}
 		_, err := s.plan(ctx, tx, g.Frequency, tx.Now(), group, personID)
 		return err
 	})
 }
 
 // Leave takes a person in scope out of a group
-// (registry.Store.RemoveMember) and cancels their open tasks of it.
+// (registry.Store.RemoveMemberTx) and cancels their open tasks of it, in
+// one transaction.
 func (s *Store) Leave(ctx context.Context, sc account.Scope, actor audit.Actor, group string, personID int64) (err error) {
 	defer errs.Wrapf(&err, "visit.Store.Leave")
 	if sc.Denies() {
 		return errs.E(errs.NotFound, "registry.person_not_found")
 	}
-	if err := s.reg.RemoveMember(ctx, sc, actor, group, personID); err != nil {
-		return err
-	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := s.reg.RemoveMemberTx(ctx, tx, sc, actor, group, personID); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `UPDATE visit_tasks SET status = 'cancelled' WHERE person_id = $1 AND group_code = $2 AND status = 'open'`,
 			personID, group)
 		return db.Translate(err)
