@@ -646,6 +646,7 @@ func matrix() map[string]spec {
 	}
 	maps.Copy(m, registryMatrix())
 	maps.Copy(m, visitMatrix())
+	maps.Copy(m, deviceMatrix())
 	return m
 }
 
@@ -826,11 +827,13 @@ type authzFixture struct {
 	userID     map[target]string
 	colleague  string // demo-grid's id: whom the matrix reassigns a user's cases to
 	userRegion map[target]string
-	node       map[target]string
-	interior   map[string]orb.Point
-	grids      []string
-	limitID    string
-	apiKey     string
+	// devices are the water meters of the registry's people (plantDevices).
+	devices  map[target]int64
+	node     map[target]string
+	interior map[string]orb.Point
+	grids    []string
+	limitID  string
+	apiKey   string
 
 	// disputes and hazards are one of each per target, made by the system;
 	// gridOf is each target's grid.
@@ -1049,6 +1052,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.agreed[other] = f.disputes[other]
 	f.plantRegistry()
 	f.plantVisits()
+	f.plantDevices()
 	return f
 }
 

@@ -26,6 +26,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/demo"
+	"whistle/internal/device"
 	"whistle/internal/dict"
 	"whistle/internal/dispute"
 	"whistle/internal/errs"
@@ -84,52 +85,54 @@ type env struct {
 
 // options are the flags shared by the subcommands.
 type options struct {
-	data              string
-	dbURL             string
-	natsURL           string
-	natsPort          int
-	mqttPort          int
-	autoClose         time.Duration
-	readHeaderTimeout time.Duration
-	limitLogin        float64
-	limitAnonymous    float64
-	open311Rate       float64
-	open311Burst      int
-	addr              string
-	logLevel          string
-	seed              int64
-	demoPassword      string
-	demoCases         int
-	demoPeople        int
-	secureCookies     bool
-	trustedProxies    string
-	maxBody           int64
-	gcPercent         int
-	smsURL            string
-	smsKey            string
-	smsSecret         string
-	smsSign           string
-	smsTemplates      string
-	smtpAddr          string
-	smtpFrom          string
-	workWebhookURL    string
-	workWebhookSecret string
-	wechatAppID       string
-	wechatSecret      string
-	wechatTemplate    string
-	wechatURL         string
-	wechatLink        string
-	wechatOAuth       string
-	oidcIssuer        string
-	oidcClientID      string
-	oidcClientSecret  string
-	oidcRedirectURL   string
-	oidcClaim         string
-	patrolRetention   int
-	patrolBuffer      float64
-	visitMaxDistance  float64
-	visitWorkdays     bool
-	maps              mapOptions
+	data               string
+	dbURL              string
+	natsURL            string
+	natsPort           int
+	mqttPort           int
+	autoClose          time.Duration
+	readHeaderTimeout  time.Duration
+	limitLogin         float64
+	limitAnonymous     float64
+	open311Rate        float64
+	open311Burst       int
+	addr               string
+	logLevel           string
+	seed               int64
+	demoPassword       string
+	demoCases          int
+	demoPeople         int
+	secureCookies      bool
+	trustedProxies     string
+	maxBody            int64
+	gcPercent          int
+	smsURL             string
+	smsKey             string
+	smsSecret          string
+	smsSign            string
+	smsTemplates       string
+	smtpAddr           string
+	smtpFrom           string
+	workWebhookURL     string
+	workWebhookSecret  string
+	wechatAppID        string
+	wechatSecret       string
+	wechatTemplate     string
+	wechatURL          string
+	wechatLink         string
+	wechatOAuth        string
+	oidcIssuer         string
+	oidcClientID       string
+	oidcClientSecret   string
+	oidcRedirectURL    string
+	oidcClaim          string
+	patrolRetention    int
+	patrolBuffer       float64
+	visitMaxDistance   float64
+	visitWorkdays      bool
+	readingsRetention  time.Duration
+	readingsResolution time.Duration
+	maps               mapOptions
 }
 
 func (o *options) dataFlags(fs *flag.FlagSet) {
@@ -177,6 +180,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.patrolRetention, "patrol-retention", 180, "days a patrol's GPS track is kept (personal data); older patrols are deleted hourly. 0 keeps them")
 	fs.Float64Var(&o.visitMaxDistance, "visit-max-distance", 200, "metres a recorded visit's position may lie from the house; farther needs a reason and is flagged")
 	fs.BoolVar(&o.visitWorkdays, "visit-workdays", false, "make a visit task due on its period's last working day (the working calendar) instead of its last day")
+	fs.DurationVar(&o.readingsRetention, "readings-retention", 7*24*time.Hour, "how long raw device readings are kept (their per-interval aggregates stay)")
+	fs.DurationVar(&o.readingsResolution, "readings-resolution", time.Minute, "the bucket of the device readings' kept aggregates")
 	fs.Float64Var(&o.patrolBuffer, "patrol-buffer", 30, "metres either side of a patrol's track that count as covered when measuring the share of the grid patrolled")
 	o.maps.flags(fs)
 }
@@ -417,6 +422,13 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	go w.sla.RunCalendarReloads(ctx, 150*time.Second)
 	// Patrol tracks are personal data kept --patrol-retention days.
 	go w.patrols.RunPrune(ctx, time.Hour, a.logger.Info)
+	// Device telemetry: the QoS 1 messages the MQTT listener stored, read
+	// by a durable consumer (embedded or external NATS alike); raw readings
+	// expire and silent devices go offline.
+	if js, err := bus.JetStream(w.bus); err == nil && (o.mqttPort > 0 || o.natsURL != "") {
+		go func() { _ = device.NewConsumer(js, w.ingest, device.ConsumerConfig{}, a.logger).Run(ctx) }()
+	}
+	go w.ingest.RunSweep(ctx, time.Minute, a.logger.Info)
 	select {
 	case err := <-errc:
 		return err
@@ -453,7 +465,11 @@ type wired struct {
 	registry *registry.Store
 	// visits keeps the visits (走访) of the groups' members.
 	visits *visit.Store
-	stop   []func()
+	// devices and ingest are sensing's device registry and telemetry
+	// intake; serve runs the MQTT consumer and the sweep.
+	devices *device.Store
+	ingest  *device.Ingester
+	stop    []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -492,7 +508,18 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 			return nil, err
 		}
 	}
-	b, err := bus.Open(ctx, bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}, a.logger)
+	// Sensing devices (issue 17): with the MQTT listener on, the embedded
+	// server lets a device in by its own credentials, publishing only on
+	// its own topic (without it nothing changes for other clients).
+	if w.devices, err = device.NewStore(a.db, registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions}), a.regions); err != nil {
+		return nil, err
+	}
+	w.ingest = device.NewIngester(w.devices, device.IngestConfig{Resolution: o.readingsResolution, Retention: o.readingsRetention})
+	bcfg := bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}
+	if o.mqttPort > 0 {
+		bcfg.Auth = w.devices.Credentials(context.WithoutCancel(ctx))
+	}
+	b, err := bus.Open(ctx, bcfg, a.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -637,7 +664,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

@@ -370,7 +370,9 @@ func validPoint(lat, lng float64) bool { return lat >= -90 && lat <= 90 && lng >
 // owners are reported on owner_id, as if they did not exist.
 func (s *Store) place(ctx context.Context, sc account.Scope, nd *NewDevice) (*placed, error) {
 	p := &placed{}
-	bad := func() error { return errs.E(errs.Invalid, "error.invalid").Field("owner_id", "device.err.owner") }
+	// An owner out of scope is not found, as if it did not exist (404);
+	// CreateMany turns it into its row's error.
+	bad := func() error { return errs.E(errs.NotFound, "device.err.owner") }
 	ownerErr := func(err error) error {
 		if errs.Is(err, errs.NotFound) {
 			return bad()
@@ -481,7 +483,7 @@ func PathOf(loc region.Location) string {
 // Create registers a device in scope with fresh credentials, returned once.
 func (s *Store) Create(ctx context.Context, sc account.Scope, nd NewDevice) (_ *Created, err error) {
 	defer errs.Wrapf(&err, "device.Store.Create")
-	out, err := s.CreateMany(ctx, sc, []NewDevice{nd})
+	out, err := s.createMany(ctx, sc, []NewDevice{nd}, true)
 	if err != nil {
 		return nil, unprefix(err)
 	}
@@ -507,6 +509,12 @@ func unprefix(err error) error {
 // each field named "<row>.<field>". Each gets fresh credentials.
 func (s *Store) CreateMany(ctx context.Context, sc account.Scope, nds []NewDevice) (_ []*Created, err error) {
 	defer errs.Wrapf(&err, "device.Store.CreateMany")
+	return s.createMany(ctx, sc, nds, false)
+}
+
+// createMany is CreateMany; single passes an owner not found through as
+// NotFound instead of a row error.
+func (s *Store) createMany(ctx context.Context, sc account.Scope, nds []NewDevice, single bool) ([]*Created, error) {
 	if sc.Denies() {
 		return nil, notFound()
 	}
@@ -517,7 +525,9 @@ func (s *Store) CreateMany(ctx context.Context, sc account.Scope, nds []NewDevic
 		nds[i].validate(s.Profiles, re)
 		if len(re.Fields) == 0 {
 			p, err := s.place(ctx, sc, &nds[i])
-			if pe, ok := errs.As(err); ok && pe.Code == errs.Invalid {
+			if pe, ok := errs.As(err); ok && pe.Code == errs.NotFound && !single {
+				re.Field("owner_id", pe.Msg.Key)
+			} else if ok && pe.Code == errs.Invalid {
 				re = pe
 			} else if err != nil {
 				return nil, err
@@ -534,12 +544,13 @@ func (s *Store) CreateMany(ctx context.Context, sc account.Scope, nds []NewDevic
 	pws := make([]string, len(nds))
 	hashes := make([]string, len(nds))
 	for i := range nds {
+		var err error
 		if pws[i], hashes[i], err = s.newSecret(); err != nil {
 			return nil, err
 		}
 	}
 	ids := make([]int64, len(nds))
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		for i, nd := range nds {
 			p := places[i]
 			id, err := tx.InsertID(ctx, `INSERT INTO devices (district, type, model, serial, owner_kind, owner_id, person_id, house_id, grid_code,
@@ -760,4 +771,39 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) error {
 		_, err := tx.Exec(ctx, q, args...)
 		return db.Translate(err)
 	})
+}
+
+// CheckNewDevice validates nd's own fields (not its owner), cleaning
+// them; nil when they are fine.
+func CheckNewDevice(ps Profiles, nd *NewDevice) *errs.Error {
+	e := errs.E(errs.Invalid, "error.invalid")
+	nd.validate(ps, e)
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Malformed is a device's count of refused messages per reason, for a
+// device in scope.
+func (s *Store) Malformed(ctx context.Context, sc account.Scope, id int64) (_ map[string]int64, err error) {
+	defer errs.Wrapf(&err, "device.Store.Malformed(%d)", id)
+	if _, err := s.get(ctx, s.db, sc, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT reason, n FROM dev_malformed WHERE device_id = $1`, id)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, db.Translate(err)
+		}
+		out[r] = n
+	}
+	return out, db.Translate(rows.Err())
 }

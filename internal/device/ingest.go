@@ -558,3 +558,44 @@ func (in *Ingester) countRefused(ctx context.Context, tx *db.Tx, ps []pending, d
 		sample = CASE WHEN excluded.sample <> '' THEN excluded.sample ELSE dev_malformed.sample END`, args...)
 	return db.Translate(err)
 }
+
+// Sweep deletes the raw readings older than the retention (the aggregates
+// stay) and marks offline the online devices silent for three of their
+// profile's intervals. It returns how many of each.
+func (in *Ingester) Sweep(ctx context.Context) (pruned, offline int64, err error) {
+	defer errs.Wrapf(&err, "device.Ingester.Sweep")
+	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM dev_readings WHERE ts < $1`, tx.Now().Add(-in.cfg.Retention))
+		if err != nil {
+			return db.Translate(err)
+		}
+		if pruned, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		for _, t := range in.store.Profiles.Types() {
+			res, err := tx.Exec(ctx, `UPDATE devices SET status = 'offline', updated_at = $1 WHERE status = 'online' AND type = $2 AND last_seen < $3`,
+				tx.Now(), t, tx.Now().Add(-3*in.store.Profiles[t].Interval))
+			if err != nil {
+				return db.Translate(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			offline += n
+		}
+		return nil
+	})
+	return pruned, offline, err
+}
+
+// RunSweep sweeps every interval until ctx ends, logging failures.
+func (in *Ingester) RunSweep(ctx context.Context, every time.Duration, logf func(msg string, args ...any)) {
+	for sleep(ctx, every) {
+		if p, o, err := in.Sweep(ctx); err != nil {
+			logf("device: sweep failed", "err", err)
+		} else if p > 0 || o > 0 {
+			logf("device: sweep", "pruned_readings", p, "offline", o)
+		}
+	}
+}

@@ -127,3 +127,33 @@ func TestIngestSkipsRedeliveredAndRollsBackOnSinkError(t *testing.T) {
 		}
 	})
 }
+
+func TestSweepPrunesRawAndMarksOffline(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		sp := f.space(t, "P1", true)
+		ps := f.create(t, device.NewDevice{Type: "parking_sensor", Serial: "S1", OwnerKind: device.OwnerParkingSpace, OwnerID: sp.ID})
+		if _, err := f.ing.IngestMessages(ctx, []device.Message{{Device: ps.ID, Data: []byte(`{"values":{"state":"vacant"}}`), Received: clk.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Hour) // within 3 intervals of 1 h
+		if _, off, err := f.ing.Sweep(ctx); err != nil || off != 0 {
+			t.Fatalf("sweep at 2 h: offline %d, %v; want 0", off, err)
+		}
+		clk.Advance(2 * time.Hour)
+		if _, off, err := f.ing.Sweep(ctx); err != nil || off != 1 {
+			t.Fatalf("sweep at 4 h: offline %d, %v; want 1", off, err)
+		}
+		clk.Advance(7 * 24 * time.Hour)
+		pruned, _, err := f.ing.Sweep(ctx)
+		if err != nil || pruned != 1 {
+			t.Fatalf("sweep after the retention: pruned %d, %v; want 1", pruned, err)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM dev_aggregates WHERE device_id = $1`, ps.ID).Scan(&n); err != nil || n != 0 {
+			// parking readings are text only: no aggregate rows
+			t.Errorf("aggregates %d, %v; want 0 for a text-only device", n, err)
+		}
+	})
+}

@@ -65,6 +65,7 @@ type features struct {
 	docs       *docsHandlers
 	registry   *registryAPI
 	visits     *visitHandlers
+	devices    *deviceHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -98,6 +99,7 @@ func (s *Server) features() features {
 		docs:      &docsHandlers{view: s.view},
 		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts, Patrols: s.Patrols},
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
+		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
 	}
 }
 
@@ -246,6 +248,14 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/visits/{id}/photos", authed, f.visits.apiPhoto)
 	s.handle("POST /api/v1/people/{id}/groups", authed, f.visits.apiJoin)
 	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, f.visits.apiLeave)
+
+	// Sensing devices (issue 17), scoped like the base data; gateways post
+	// telemetry with an API key (the handler checks it).
+	s.handle("GET /api/v1/devices", authed, f.devices.apiList)
+	s.handle("POST /api/v1/devices", authed, f.devices.apiCreate)
+	s.handle("GET /api/v1/devices/{id}", authed, f.devices.apiGet)
+	s.handle("POST /api/v1/devices/{id}/actions/{action}", authed, f.devices.apiAction)
+	s.handle("POST /api/v1/telemetry", public, f.devices.apiTelemetry)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)
@@ -420,6 +430,7 @@ var ownCSRF = map[string]bool{
 	"POST /login": true, "POST /api/v1/session": true,
 	"POST /open311/v2/requests.json": true, "POST /open311/v2/requests.xml": true,
 	"POST /open311/v2/servicerequestupdates.json": true, "POST /open311/v2/servicerequestupdates.xml": true,
+	"POST /api/v1/telemetry": true, // acts for the gateway's API key only
 }
 
 // handle registers h behind its access rule and records the route.

@@ -25,6 +25,7 @@ import (
 	"whistle/internal/casework"
 	"whistle/internal/category"
 	"whistle/internal/clock"
+	"whistle/internal/device"
 	"whistle/internal/dict"
 	"whistle/internal/dispute"
 	"whistle/internal/geo"
@@ -97,6 +98,10 @@ type Deps struct {
 	// Visits keeps the visits (走访) of the groups' members; nil answers
 	// 503 there.
 	Visits *visit.Store
+	// Devices is the sensing device registry and Ingest its telemetry
+	// intake (issue 17); nil answers 503 there.
+	Devices *device.Store
+	Ingest  *device.Ingester
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

@@ -1,0 +1,83 @@
+package device_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"whistle/internal/device"
+	"whistle/internal/errs"
+)
+
+// FuzzDecodeItems feeds arbitrary bodies to the telemetry decoder: it
+// never panics, a refused body is Invalid, and an accepted one accounts
+// for every array index exactly once, with positive device ids.
+func FuzzDecodeItems(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"device":1,"ts":"2026-11-23T02:00:00Z","values":{"water_m3":0.1}}]`, `[{"device":"x"}]`, `[1,{},null]`,
+		`{"device":1}`, `[{"device":1,"values":{"a":[1]}},{"device":-3}]`, `[{"device":1,"extra":true}]`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, idx, refused, err := device.DecodeItems(body)
+		if err != nil {
+			if !errs.Is(err, errs.Invalid) {
+				t.Fatalf("error %v, want Invalid", err)
+			}
+			return
+		}
+		var raw []json.RawMessage
+		if json.Unmarshal(body, &raw) != nil {
+			t.Fatalf("accepted a body that is not a JSON array: %q", body)
+		}
+		if len(items) != len(idx) {
+			t.Fatalf("%d items with %d indexes", len(items), len(idx))
+		}
+		seen := make([]int, len(raw))
+		for i, x := range idx {
+			seen[x]++
+			if items[i].Device <= 0 {
+				t.Fatalf("item %d with device %d accepted", x, items[i].Device)
+			}
+		}
+		for _, r := range refused {
+			seen[r.Index]++
+			if r.Reason == "" {
+				t.Fatalf("refusal without a reason at %d", r.Index)
+			}
+		}
+		for i, n := range seen {
+			if n != 1 {
+				t.Fatalf("index %d accounted %d times, want once", i, n)
+			}
+		}
+	})
+}
+
+// FuzzNewDeviceJSON decodes arbitrary device JSON as the API does and
+// validates it without a database: never a panic; every refusal names
+// its fields.
+func FuzzNewDeviceJSON(f *testing.F) {
+	for _, s := range []string{`{"type":"water_meter","serial":"1","owner_kind":"person","owner_id":1}`, `{"type":"x","lat":91}`, `{}`,
+		`{"type":"parking_sensor","serial":"` + string(make([]byte, 70)) + `","owner_kind":"parking_space","owner_id":-1,"installed_on":"2026-13-01"}`} {
+		f.Add([]byte(s))
+	}
+	ps, err := device.LoadProfiles()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var nd device.NewDevice
+		if json.Unmarshal(body, &nd) != nil {
+			return
+		}
+		e := device.CheckNewDevice(ps, &nd)
+		if e == nil {
+			if ps[nd.Type] == nil || nd.Serial == "" || nd.OwnerID <= 0 {
+				t.Fatalf("accepted %+v", nd)
+			}
+			return
+		}
+		if e.Code != errs.Invalid || len(e.Fields) == 0 {
+			t.Fatalf("refusal %v without fields", e)
+		}
+	})
+}
