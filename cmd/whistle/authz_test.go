@@ -647,6 +647,7 @@ func matrix() map[string]spec {
 	maps.Copy(m, registryMatrix())
 	maps.Copy(m, visitMatrix())
 	maps.Copy(m, deviceMatrix())
+	maps.Copy(m, benchmarkMatrix())
 	return m
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/benchmark"
 	"whistle/internal/bus"
 	"whistle/internal/casework"
 	"whistle/internal/category"
@@ -469,7 +470,9 @@ type wired struct {
 	// intake; serve runs the MQTT consumer and the sweep.
 	devices *device.Store
 	ingest  *device.Ingester
-	stop    []func()
+	// benchmark keeps 对标's indicators and values (issue 19).
+	benchmark *benchmark.Store
+	stop      []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -664,8 +667,9 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
+	w.benchmark = benchmark.NewStore(benchmark.Deps{DB: a.db, Regions: a.regions})
 	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla,
+		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

@@ -52,6 +52,8 @@ const (
 	// PermCaseUrgent lets a caller mark a new case urgent: urgency is a
 	// staff decision, not a resident's (issue 13, item 7).
 	PermCaseUrgent Perm = "case.urgent"
+	// PermIndicatorWrite lets a caller declare imported indicators (对标).
+	PermIndicatorWrite Perm = "indicator.write"
 )
 
 // grants lists the permissions of each role. Default deny: a role or
@@ -60,7 +62,7 @@ func grants(r Role) []Perm {
 	switch r {
 	case Admin:
 		return []Perm{PermUserRead, PermUserWrite, PermUnmask, PermRegionWrite, PermAPIKeys, PermAuditRead, PermLoginLogRead, PermDepartmentRead, PermCategoryWrite, PermSLAWrite, PermStatsRead, PermCaseUrgent,
-			PermWorkflowWrite}
+			PermWorkflowWrite, PermIndicatorWrite}
 	case Leader:
 		return []Perm{PermUserRead, PermDepartmentRead, PermStatsRead, PermCaseUrgent}
 	case StreetStaff, CommunityStaff:

@@ -116,6 +116,9 @@ type Analysis struct {
 	// CannotTellApart lists the peers whose rank range overlaps the
 	// unit's: their order is not established by the data.
 	CannotTellApart []string `json:"cannot_tell_apart"`
+	// SuggestedPeers are the peers that improved most on the indicator
+	// over the trend window, best first: whom to learn from.
+	SuggestedPeers []Suggestion `json:"suggested_peers"`
 	// Published says whether the period is published; before, peers
 	// outside the caller's scope are left out.
 	Published bool `json:"published"`

@@ -251,7 +251,7 @@ func (r *Result) gaps(s, p, u int) (lead, chase float64) {
 // s is -1).
 func (r *Result) Of(s, p, u int) Analysis {
 	d := r.d
-	a := Analysis{Unit: d.Units[u], Period: d.Periods[p], CannotTellApart: []string{}}
+	a := Analysis{Unit: d.Units[u], Period: d.Periods[p], CannotTellApart: []string{}, SuggestedPeers: []Suggestion{}}
 	if s < 0 {
 		return r.compositeOf(u, a)
 	}
@@ -287,11 +287,20 @@ func (r *Result) Of(s, p, u int) Analysis {
 		a.ChaserDistance = &g
 	}
 	a.DTF = dtf(v, r.posts[s][p], ser.Lower)
+	a.SuggestedPeers = r.improvers(s, p, u)
+	a.Trend, a.ChaserTrend, a.CrossesDefinitionChange = r.Trends(s, p, u)
+	return a
+}
+
+// Trends returns the trends of unit u's gap to the leader and of its
+// chaser's distance on series s over the window ending at period p, and
+// whether the window met an earlier definition (whose periods it skips).
+func (r *Result) Trends(s, p, u int) (lead, chase string, crosses bool) {
+	ser := &r.d.Series[s]
 	var leadGaps, chaseGaps, xs, cxs []float64
-	from := max(0, p-r.window+1)
-	for q := from; q <= p; q++ {
+	for q := max(0, p-r.window+1); q <= p; q++ {
 		if ser.Version[q] != ser.Version[p] {
-			a.CrossesDefinitionChange = true
+			crosses = true
 			continue
 		}
 		l, c := r.gaps(s, q, u)
@@ -303,9 +312,7 @@ func (r *Result) Of(s, p, u int) Analysis {
 		}
 	}
 	tol := 0.05 * r.span(s, p)
-	a.Trend = Trend(xs, leadGaps, tol)
-	a.ChaserTrend = Trend(cxs, chaseGaps, tol)
-	return a
+	return Trend(xs, leadGaps, tol), Trend(cxs, chaseGaps, tol), crosses
 }
 
 // percentile is 100 × the share of the other peers ranked behind.

@@ -614,3 +614,53 @@ func (s *Store) profile(ctx context.Context, sc account.Scope, code, period stri
 	weak, strong = r.Profile(per, ui)
 	return weak, strong, nil
 }
+
+// CreateGroup stores a hand-picked peer group of units (2 to 200 of them,
+// each a region node or a unit with values), owned by the caller's scope:
+// callers whose scope covers the owner's region see it.
+func (s *Store) CreateGroup(ctx context.Context, sc account.Scope, ownerPath string, by int64, name string, units []string) (_ *Group, err error) {
+	defer errs.Wrapf(&err, "benchmark.Store.CreateGroup(%s)", name)
+	bad := errs.E(errs.Invalid, "error.invalid")
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > 100 {
+		bad.Field("name", "field.required")
+	}
+	us := slices.Clone(units)
+	slices.Sort(us)
+	us = slices.Compact(us)
+	if len(us) < 2 || len(us) > 200 {
+		bad.Field("units", "benchmark.bad_units")
+	}
+	if len(bad.Fields) > 0 {
+		return nil, bad
+	}
+	for _, u := range us {
+		if _, err := s.unitOf(ctx, u); errs.Is(err, errs.NotFound) {
+			return nil, errs.E(errs.Invalid, "error.invalid").Field("units", "benchmark.unit_not_found", u)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if !sc.Covers(ownerPath) {
+		return nil, errs.E(errs.Forbidden, "error.forbidden")
+	}
+	g := &Group{Name: name, Units: us}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		id, err := tx.InsertID(ctx, `INSERT INTO bm_groups (name, owner_path, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			name, ownerPath, by, tx.Now())
+		if err != nil {
+			return err
+		}
+		g.ID = id
+		for _, u := range us {
+			if _, err := tx.Exec(ctx, `INSERT INTO bm_group_members (group_id, unit_code) VALUES ($1, $2)`, id, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}

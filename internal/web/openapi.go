@@ -431,7 +431,7 @@ func apiOperations() []apiOp {
 				form("status", true, "Extended status in upper case, e.g. FIXED.", "大写扩展状态，如 FIXED。"), form("updated_datetime", true, "W3C date-time with a zone.", "带时区的 W3C 时间。"),
 				form("description", true, "Public text, stored as the step's note.", "公开说明，作为该步骤的备注。"), form("account_id", false, "Echoed in the answer.", "在应答中原样返回。")},
 			Media: mediaOpen311, Result: "Open311UpdateReceipts", Errors: []int{403, 404, 429}},
-	}, append(append(registryOperations(), visitOperations()...), deviceOperations()...)...)
+	}, append(append(append(registryOperations(), visitOperations()...), deviceOperations()...), benchmarkOperations()...)...)
 }
 
 // formatSuffix marks a path that stands for its .json and .xml routes.
@@ -861,6 +861,7 @@ func apiSchemas() map[string]any {
 	maps.Copy(schemas, registrySchemas())
 	maps.Copy(schemas, visitSchemas())
 	maps.Copy(schemas, deviceSchemas())
+	maps.Copy(schemas, benchmarkSchemas())
 	return schemas
 }
 

@@ -66,6 +66,7 @@ type features struct {
 	registry   *registryAPI
 	visits     *visitHandlers
 	devices    *deviceHandlers
+	benchmark  *benchmarkAPI
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -100,6 +101,7 @@ func (s *Server) features() features {
 		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts, Patrols: s.Patrols},
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
+		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
 	}
 }
 
@@ -256,6 +258,16 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/devices/{id}", authed, f.devices.apiGet)
 	s.handle("POST /api/v1/devices/{id}/actions/{action}", authed, f.devices.apiAction)
 	s.handle("POST /api/v1/telemetry", public, f.devices.apiTelemetry)
+	// 对标 (issue 19): indicators, a unit's standing among its peers, its
+	// weak points, peer groups. Readers of statistics; the store shows
+	// other units' values only in published periods.
+	s.handle("GET /api/v1/indicators", needs(account.PermStatsRead), f.benchmark.apiIndicators)
+	s.handle("POST /api/v1/indicators", needs(account.PermIndicatorWrite), f.benchmark.apiDeclare)
+	s.handle("GET /api/v1/benchmark", needs(account.PermStatsRead), f.benchmark.apiAnalyse)
+	s.handle("GET /api/v1/benchmark/weak-points", needs(account.PermStatsRead), f.benchmark.apiWeakPoints)
+	s.handle("GET /api/v1/benchmark/peers", needs(account.PermStatsRead), f.benchmark.apiPeers)
+	s.handle("POST /api/v1/benchmark/groups", needs(account.PermStatsRead), f.benchmark.apiGroupCreate)
+	s.handle("GET /api/v1/benchmark/groups/{id}", needs(account.PermStatsRead), f.benchmark.apiGroup)
 
 	// Administration.
 	s.handle("GET /api/v1/audit", needs(account.PermAuditRead), f.accounts.apiAudit)

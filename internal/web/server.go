@@ -21,6 +21,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/benchmark"
 	"whistle/internal/bus"
 	"whistle/internal/casework"
 	"whistle/internal/category"
@@ -102,6 +103,9 @@ type Deps struct {
 	// intake (issue 17); nil answers 503 there.
 	Devices *device.Store
 	Ingest  *device.Ingester
+	// Benchmark keeps the 对标 indicators and values and answers the
+	// analyses; nil answers 503 there.
+	Benchmark *benchmark.Store
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/benchmark"
+)
+
+// The 对标 data the matrix plants: indicator authz_sat with values for
+// every target's node and for the communities of 永中街道 in an
+// unpublished period (2030-01) and a published one (2030-02), and one
+// hand-picked group per target owned by the target's node.
+const (
+	bmUnpublished = "2030-01"
+	bmPublished   = "2030-02"
+)
+
+type bmPlanted struct {
+	group       map[target]int64
+	communities []string // the communities of 永中街道, the in node's peers
+}
+
+var (
+	bmMu    sync.Mutex
+	bmPlant = map[*authzFixture]*bmPlanted{}
+)
+
+// plantBenchmark plants the data once per fixture.
+func (f *authzFixture) plantBenchmark() *bmPlanted {
+	bmMu.Lock()
+	defer bmMu.Unlock()
+	if p, ok := bmPlant[f]; ok {
+		return p
+	}
+	ctx := context.Background()
+	st := f.w.benchmark
+	if _, err := st.DeclareIndicator(ctx, benchmark.Indicator{Key: "authz_sat", Name: benchmark.Text{ZH: "满意率", EN: "Satisfaction"}, Unit: "percent",
+		Direction: benchmark.HigherBetter}); err != nil {
+		f.t.Fatal(err)
+	}
+	kids, err := f.w.app.regions.Children(ctx, "330303001", false)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p := &bmPlanted{group: map[target]int64{}}
+	var vals []benchmark.Value
+	for i, k := range kids {
+		p.communities = append(p.communities, k.Code)
+		for _, per := range []string{bmUnpublished, bmPublished} {
+			vals = append(vals, benchmark.Value{Indicator: "authz_sat", Unit: k.Code, Period: per, Value: float64(50 + i)})
+		}
+	}
+	for _, t := range []target{out, other} {
+		for _, per := range []string{bmUnpublished, bmPublished} {
+			vals = append(vals, benchmark.Value{Indicator: "authz_sat", Unit: f.node[t], Period: per, Value: 70})
+		}
+	}
+	if err := st.PutValues(ctx, vals, false); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := st.PublishPeriod(ctx, bmPublished); err != nil {
+		f.t.Fatal(err)
+	}
+	for _, t := range regTargets {
+		n, err := f.w.app.regions.Get(ctx, f.node[t])
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		g, err := st.CreateGroup(ctx, account.SystemScope(), n.Path, 0, "矩阵组 "+string(t), []string{f.node[t], p.communities[0]})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		p.group[t] = g.ID
+	}
+	bmPlant[f] = p
+	f.t.Cleanup(func() {
+		bmMu.Lock()
+		delete(bmPlant, f)
+		bmMu.Unlock()
+	})
+	return p
+}
+
+// benchmarkMatrix is 对标's expectations, merged into matrix: readers of
+// statistics; in the unpublished period a unit's analysis is seen by the
+// callers whose scope covers it (the node on the big screen's rule).
+func benchmarkMatrix() map[string]spec {
+	unitGet := func(path string) spec {
+		return spec{allow: statsRead, targets: []target{in, out, other}, sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				f.plantBenchmark()
+				return f.request(w, "GET", path+"unit="+f.node[t]+"&period="+bmUnpublished, nil, "")
+			}}
+	}
+	return map[string]spec{
+		"GET /api/v1/indicators": {allow: statsRead, req: func(f *authzFixture, w who, t target) *http.Request {
+			f.plantBenchmark()
+			return f.request(w, "GET", "/api/v1/indicators", nil, "")
+		}},
+		"POST /api/v1/indicators": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", "/api/v1/indicators", map[string]any{"key": "authz_" + string(w), "name": "矩阵指标", "unit": "percent",
+				"direction": "higher_better"})
+		}},
+		"GET /api/v1/benchmark":             unitGet("/api/v1/benchmark?indicator=authz_sat&"),
+		"GET /api/v1/benchmark/weak-points": unitGet("/api/v1/benchmark/weak-points?"),
+		// Peers are the region tree's structure, which is public.
+		"GET /api/v1/benchmark/peers": {allow: statsRead, targets: []target{in, out, other}, sees: map[target][]who{in: statsRead, out: statsRead, other: statsRead},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "GET", "/api/v1/benchmark/peers?unit="+f.node[t], nil, "")
+			}},
+		"POST /api/v1/benchmark/groups": {allow: statsRead, req: func(f *authzFixture, w who, t target) *http.Request {
+			p := f.plantBenchmark()
+			return f.jsonRequest(w, "POST", "/api/v1/benchmark/groups", map[string]any{"name": "矩阵 " + string(w), "units": p.communities[:2]})
+		}},
+		"GET /api/v1/benchmark/groups/{id}": {allow: statsRead, targets: []target{in, out, other}, sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				p := f.plantBenchmark()
+				return f.request(w, "GET", "/api/v1/benchmark/groups/"+strconv.FormatInt(p.group[t], 10), nil, "")
+			}},
+	}
+}
+
+// TestBenchmarkAuthorizationEffect: beside the status, what each reader
+// of 万顺社区's analysis gets. In the unpublished period the community
+// sees itself alone (its peers' values are not in the answer), the street
+// and the district see every community; in the published period everyone
+// sees every community. A declared indicator is listed afterwards only
+// when the declaration was allowed.
+func TestBenchmarkAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	p := f.plantBenchmark()
+	client := &http.Client{Timeout: 30 * time.Second}
+	get := func(w who, path string, out any) int {
+		t.Helper()
+		resp, err := client.Do(f.request(w, "GET", path, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readSome(resp)
+		if resp.StatusCode == http.StatusOK && out != nil {
+			if err := json.Unmarshal(body, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	all := len(p.communities)
+	for _, c := range []struct {
+		w      who
+		period string
+		peers  int
+	}{
+		{community, bmUnpublished, 1}, {street, bmUnpublished, all}, {leader, bmUnpublished, all}, {admin, bmUnpublished, all},
+		{community, bmPublished, all}, {street, bmPublished, all},
+	} {
+		var a struct {
+			Peers  int              `json:"peers"`
+			Leader *benchmark.Point `json:"leader"`
+		}
+		if got := get(c.w, "/api/v1/benchmark?indicator=authz_sat&unit="+f.node[in]+"&period="+c.period, &a); got != http.StatusOK {
+			t.Fatalf("%s in %s: got %d, want 200", c.w, c.period, got)
+		}
+		if a.Peers != c.peers {
+			t.Errorf("%s in %s: got %d peers, want %d", c.w, c.period, a.Peers, c.peers)
+		}
+		// The leader is the last community (the highest value); before
+		// publication the community's own value leads its one-unit field.
+		wantLeader := p.communities[all-1]
+		if c.peers == 1 {
+			wantLeader = f.node[in]
+		}
+		if a.Leader == nil || a.Leader.Unit != wantLeader {
+			t.Errorf("%s in %s: got leader %+v, want %s", c.w, c.period, a.Leader, wantLeader)
+		}
+	}
+	listed := func(key string) bool {
+		var l struct {
+			Indicators []benchmark.Indicator `json:"indicators"`
+		}
+		get(admin, "/api/v1/indicators", &l)
+		return slices.ContainsFunc(l.Indicators, func(in benchmark.Indicator) bool { return in.Key == key })
+	}
+	for _, w := range callers {
+		key := "effect_" + strings.ReplaceAll(string(w), "-", "_")
+		resp, err := client.Do(f.jsonRequest(w, "POST", "/api/v1/indicators", map[string]any{"key": key, "name": "效果", "unit": "percent", "direction": "lower_better"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readSome(resp)
+		if got, want := listed(key), w == admin; got != want {
+			t.Errorf("POST /api/v1/indicators as %s (%d): listed %v, want %v", w, resp.StatusCode, got, want)
+		}
+	}
+}

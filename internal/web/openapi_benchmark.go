@@ -1,0 +1,58 @@
+package web
+
+import "whistle/internal/account"
+
+// benchmarkOperations documents 对标's routes (api_benchmark.go).
+func benchmarkOperations() []apiOp {
+	read := docPerm(account.PermStatsRead)
+	unit := query("unit", "string", "Unit (region code).", "单位（区域编码）。")
+	period := query("period", "string", "Period: 2026-11, 2026-Q3 or 2026.", "期间：2026-11、2026-Q3 或 2026。")
+	group := query("group", "string", "Peers: level (default), similar, or a hand-picked group's id.", "对标组：level（同级，默认）、similar（相似单位）或自选组编号。")
+	return []apiOp{
+		{Method: "GET", Path: "/api/v1/indicators", Tag: "benchmark", Summary: "Indicators for benchmarking: key, name, unit, direction, source, definition version",
+			SummaryZH: "对标指标：代码、名称、单位、方向、来源、口径版本", Auth: read, Result: "BenchmarkIndicatorList"},
+		{Method: "POST", Path: "/api/v1/indicators", Tag: "benchmark", Summary: "Declare an imported indicator (a changed definition starts a new series)",
+			SummaryZH: "声明导入指标（口径变更即开始新序列）", Auth: docPerm(account.PermIndicatorWrite), Body: "IndicatorDecl", Status: 201,
+			Result: "BenchmarkIndicator", Errors: []int{409, 422}},
+		{Method: "GET", Path: "/api/v1/benchmark", Tag: "benchmark", Summary: "A unit's standing among its peers on one indicator (or composite): rank, rank range, leader, gaps, chaser, trends, weak points, suggested peers",
+			SummaryZH: "单位在对标组中的位置：排名、排名区间、标兵及差距、追兵及距离、趋势、短板与可学习单位", Auth: read,
+			Params: []apiParam{unit, query("indicator", "string", "Indicator key, or composite.", "指标代码，或 composite（综合）。"), period, group,
+				query("window", "integer", "Periods of the trends (default 6).", "趋势的期间数（默认 6）。")},
+			Result: "BenchmarkAnalysis", Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/benchmark/weak-points", Tag: "benchmark", Summary: "A unit's weak points (短板) and strengths in a period, with the peers that improved most",
+			SummaryZH: "单位某期的短板与优势，以及进步最大的同级单位", Auth: read, Params: []apiParam{unit, period}, Result: "WeakPoints", Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/benchmark/peers", Tag: "benchmark", Summary: "A unit's peer group", SummaryZH: "单位的对标组", Auth: read,
+			Params: []apiParam{unit, group}, Result: "PeerList", Errors: []int{404, 422}},
+		{Method: "POST", Path: "/api/v1/benchmark/groups", Tag: "benchmark", Summary: "Create a hand-picked peer group", SummaryZH: "新建自选对标组", Auth: read,
+			Body: "PeerGroupInput", Status: 201, Result: "PeerGroup", Errors: []int{403, 422}},
+		{Method: "GET", Path: "/api/v1/benchmark/groups/{id}", Tag: "benchmark", Summary: "A hand-picked peer group", SummaryZH: "自选对标组", Auth: read,
+			Params: []apiParam{pathParam("id", "Group id (numeric).", "对标组 ID（数字）。")}, Result: "PeerGroup", Errors: []int{404}},
+	}
+}
+
+// benchmarkSchemas are 对标's JSON shapes.
+func benchmarkSchemas() map[string]any {
+	text := obj(map[string]any{"zh": "string", "en": "string"}, "zh", "en")
+	point := obj(map[string]any{"unit": "string", "value": "number"}, "unit", "value")
+	suggestion := obj(map[string]any{"unit": "string", "from_period": "string", "from": "number", "to": "number", "improvement": "number"}, "unit", "improvement")
+	weak := obj(map[string]any{"indicator": "string", "rank": "integer", "peers": "integer", "percentile": "number", "overall": "number",
+		"suggested_peers": arrayOf(suggestion)}, "indicator", "rank", "peers", "percentile", "overall", "suggested_peers")
+	return map[string]any{
+		"BenchmarkIndicator": obj(map[string]any{"key": "string", "name": text, "unit": "string", "direction": "string", "source": "string",
+			"definition_version": "integer", "definition": text}, "key", "name", "unit", "direction", "source", "definition_version"),
+		"BenchmarkIndicatorList": obj(map[string]any{"indicators": arrayOf("#BenchmarkIndicator")}, "indicators"),
+		"IndicatorDecl": obj(map[string]any{"key": "string", "name": "string", "name_en": "string", "unit": "string", "direction": "string",
+			"definition": "string", "definition_en": "string", "source": "string"}, "key", "name", "unit", "direction"),
+		"BenchmarkAnalysis": obj(map[string]any{"unit": "string", "indicator": "string", "period": "string", "value": "number", "rank": "integer",
+			"rank_range": arrayOf("integer"), "median_rank": "number", "peers": "integer", "percentile": "number", "leader": point, "gap_to_leader": "number",
+			"above": point, "gap_to_above": "number", "chaser": point, "chaser_distance": "number", "trend": "string", "chaser_trend": "string",
+			"dtf": "number", "crosses_definition_change": "boolean", "cannot_tell_apart": arrayOf("string"), "suggested_peers": arrayOf(suggestion),
+			"published": "boolean", "weak_points": arrayOf(weak)},
+			"unit", "indicator", "period", "rank", "rank_range", "peers", "trend", "weak_points", "suggested_peers"),
+		"WeakPoints": obj(map[string]any{"unit": "string", "period": "string", "weak_points": arrayOf(weak), "strengths": arrayOf(weak)},
+			"unit", "period", "weak_points", "strengths"),
+		"PeerList":       obj(map[string]any{"unit": "string", "peers": arrayOf("string")}, "unit", "peers"),
+		"PeerGroupInput": obj(map[string]any{"name": "string", "units": arrayOf("string")}, "name", "units"),
+		"PeerGroup":      obj(map[string]any{"id": "integer", "name": "string", "units": arrayOf("string")}, "id", "name", "units"),
+	}
+}
