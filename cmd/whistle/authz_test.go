@@ -648,6 +648,7 @@ func matrix() map[string]spec {
 	maps.Copy(m, visitMatrix())
 	maps.Copy(m, deviceMatrix())
 	maps.Copy(m, benchmarkMatrix())
+	maps.Copy(m, benefitMatrix())
 	return m
 }
 
@@ -850,6 +851,7 @@ type authzFixture struct {
 	visitTask    map[target]int64
 	// visitPhotoTask is each target's visit task that photos are added to.
 	visitPhotoTask map[target]int64
+	ben            *benefitFixture
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -1054,6 +1056,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.plantRegistry()
 	f.plantVisits()
 	f.plantDevices()
+	f.plantBenefits()
 	return f
 }
 

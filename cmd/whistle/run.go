@@ -21,6 +21,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/audit"
 	"whistle/internal/benchmark"
+	"whistle/internal/benefit"
 	"whistle/internal/bus"
 	"whistle/internal/casework"
 	"whistle/internal/category"
@@ -37,6 +38,7 @@ import (
 	"whistle/internal/notify"
 	"whistle/internal/oidc"
 	"whistle/internal/patrol"
+	"whistle/internal/policy"
 	"whistle/internal/ratelimit"
 	"whistle/internal/regimport"
 	"whistle/internal/region"
@@ -406,6 +408,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	timers := timer.NewRunner(a.db, timer.Config{Logger: a.logger})
 	w.sla.RegisterTimers(timers)
 	w.disputes.RegisterTimers(timers)
+	w.benefits.RegisterTimers(timers)
 	// Visits: plan the current periods' missing tasks and arm the timers
 	// of the next ones.
 	w.visits.RegisterTimers(timers)
@@ -472,7 +475,9 @@ type wired struct {
 	ingest  *device.Ingester
 	// benchmark keeps 对标's indicators and values (issue 19).
 	benchmark *benchmark.Store
-	stop      []func()
+	// benefits runs the benefit applications and payouts (issue 18).
+	benefits *benefit.Service
+	stop     []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -663,12 +668,26 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err := w.visits.RegisterIndicators(w.stats.Indicators()); err != nil {
 		return nil, err
 	}
+	// Benefit applications and payouts: their workflow joins the one
+	// workflow store, their timers the one runner, their notices the
+	// cases' inbox and outbox; the policy engine answers eligibility.
+	policies, err := policy.New(policy.Deps{DB: a.db, Registry: w.registry, Accounts: a.accounts})
+	if err != nil {
+		return nil, err
+	}
+	w.benefits, err = benefit.NewService(ctx, benefit.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Workflows: cases.WorkflowStore(),
+		Registry: w.registry, Calendar: w.sla.Calendar, Logger: a.logger, Policies: benefit.Engine{E: policies}})
+	if err != nil {
+		return nil, err
+	}
+	policies.UseReceiving(w.benefits.Receiving)
+	notifier.WithSubjects(benefit.Kind, w.benefits).WithSubjects(benefit.KindPayout, w.benefits)
 	imports, err := regimport.New(regimport.Deps{Registry: w.registry, Regions: a.regions, Clock: clock.Real{}})
 	if err != nil {
 		return nil, err
 	}
 	w.benchmark = benchmark.NewStore(benchmark.Deps{DB: a.db, Regions: a.regions})
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

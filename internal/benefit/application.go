@@ -405,10 +405,16 @@ func ptr(n db.NullTime) *time.Time {
 // resident who applied.
 var scopeCols = account.Columns{Path: "region_path", Department: "department_id", User: "applicant_id"}
 
-// scoped is the where clause of the rows c may see (default deny).
+// scoped is the where clause of the rows c may see (default deny): a
+// region's rows for its staff only, not for the party members registered
+// there (who a benefit is paid to is personal).
 func scoped(c Caller) *db.Where {
 	w := &db.Where{}
-	c.scope().Apply(w, scopeCols)
+	sc := c.scope()
+	if !c.staff() {
+		sc.RegionPath = ""
+	}
+	sc.Apply(w, scopeCols)
 	return w
 }
 

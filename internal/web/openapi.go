@@ -103,6 +103,7 @@ func apiTags() []apiTag {
 		{"patrols", "Patrols and GPS tracks", "巡查与轨迹"},
 		{"registry", "Grid base data: people, houses, organisations", "网格基础数据：人、房、单位"},
 		{"visits", "Visits (走访) of the groups needing attention", "重点人群、关爱人群走访"},
+		{"benefits", "Benefit applications, payouts and budgets (利民补助, 惠企政策)", "惠民惠企政策申请、发放与预算"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
@@ -126,7 +127,7 @@ func apiOperations() []apiOp {
 	start := query("start_date", "string", "W3C date-time with a zone; the window may span at most 90 days.", "带时区的 W3C 时间；时间窗最长 90 天。")
 	end := query("end_date", "string", "W3C date-time with a zone (inclusive).", "带时区的 W3C 时间（含）。")
 	statsRegion := query("region", "string", "Region code in the caller's scope (default: the caller's own node); 404 outside the scope.", "数据范围内的区划代码（默认本人所属节点）；范围外为 404。")
-	return append([]apiOp{
+	return slices.Concat([]apiOp{
 		// Session and identity.
 		{Method: "POST", Path: "/api/v1/session", Tag: "session", Summary: "Log in and get a bearer token", SummaryZH: "登录并获取令牌",
 			Auth: docPublic, Body: "Login", Result: "Session", Errors: []int{401, 422, 429}},
@@ -431,7 +432,13 @@ func apiOperations() []apiOp {
 				form("status", true, "Extended status in upper case, e.g. FIXED.", "大写扩展状态，如 FIXED。"), form("updated_datetime", true, "W3C date-time with a zone.", "带时区的 W3C 时间。"),
 				form("description", true, "Public text, stored as the step's note.", "公开说明，作为该步骤的备注。"), form("account_id", false, "Echoed in the answer.", "在应答中原样返回。")},
 			Media: mediaOpen311, Result: "Open311UpdateReceipts", Errors: []int{403, 404, 429}},
-	}, append(append(append(registryOperations(), visitOperations()...), deviceOperations()...), benchmarkOperations()...)...)
+	},
+		registryOperations(),
+		visitOperations(),
+		deviceOperations(),
+		benchmarkOperations(),
+		benefitOperations(),
+	)
 }
 
 // formatSuffix marks a path that stands for its .json and .xml routes.
@@ -862,6 +869,7 @@ func apiSchemas() map[string]any {
 	maps.Copy(schemas, visitSchemas())
 	maps.Copy(schemas, deviceSchemas())
 	maps.Copy(schemas, benchmarkSchemas())
+	maps.Copy(schemas, benefitSchemas())
 	return schemas
 }
 

@@ -67,6 +67,7 @@ type features struct {
 	visits     *visitHandlers
 	devices    *deviceHandlers
 	benchmark  *benchmarkAPI
+	benefits   *benefitHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -102,6 +103,7 @@ func (s *Server) features() features {
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
 		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
+		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 	}
 }
 
@@ -250,6 +252,15 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/visits/{id}/photos", authed, f.visits.apiPhoto)
 	s.handle("POST /api/v1/people/{id}/groups", authed, f.visits.apiJoin)
 	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, f.visits.apiLeave)
+	// Benefit applications and payouts (issue 18): the service scopes
+	// them to the subject's region, the policy's department and the
+	// applicant (404 otherwise).
+	s.handle("POST /api/v1/applications", authed, f.benefits.apiApply)
+	s.handle("GET /api/v1/applications", authed, f.benefits.apiList)
+	s.handle("GET /api/v1/applications/{id}", authed, f.benefits.apiGet)
+	s.handle("POST /api/v1/applications/{id}/actions/{action}", authed, f.benefits.apiAct)
+	s.handle("GET /api/v1/payouts", authed, f.benefits.apiPayouts)
+	s.handle("PUT /api/v1/benefit-budgets/{policy}", authed, f.benefits.apiBudget)
 
 	// Sensing devices (issue 17), scoped like the base data; gateways post
 	// telemetry with an API key (the handler checks it).

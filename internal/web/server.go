@@ -22,6 +22,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/audit"
 	"whistle/internal/benchmark"
+	"whistle/internal/benefit"
 	"whistle/internal/bus"
 	"whistle/internal/casework"
 	"whistle/internal/category"
@@ -106,6 +107,9 @@ type Deps struct {
 	// Benchmark keeps the 对标 indicators and values and answers the
 	// analyses; nil answers 503 there.
 	Benchmark *benchmark.Store
+	// Benefits runs the benefit applications and payouts; nil answers
+	// 503 there.
+	Benefits *benefit.Service
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms
