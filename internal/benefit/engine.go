@@ -17,7 +17,8 @@ type Engine struct{ E *policy.Engine }
 // Evaluate answers the policy engine's results as Matches. A 免申即享
 // answer whose facts are not all verified is not paid without an
 // application: its AutoPay is cleared.
-func (p Engine) Evaluate(ctx context.Context, sc account.Scope, s Subject, date time.Time) ([]Match, error) {
+func (p Engine) Evaluate(ctx context.Context, sc account.Scope, s Subject, date time.Time) (_ []Match, err error) {
+	defer errs.Wrapf(&err, "benefit.Engine.Evaluate(%s %d)", s.Kind, s.ID)
 	rs, err := p.E.Evaluate(ctx, sc, policy.Subject{Kind: s.Kind, ID: s.ID}, date)
 	if err != nil {
 		return nil, err
