@@ -649,6 +649,7 @@ func matrix() map[string]spec {
 	maps.Copy(m, deviceMatrix())
 	maps.Copy(m, benchmarkMatrix())
 	maps.Copy(m, benefitMatrix())
+	maps.Copy(m, assessMatrix())
 	return m
 }
 
@@ -852,6 +853,7 @@ type authzFixture struct {
 	// visitPhotoTask is each target's visit task that photos are added to.
 	visitPhotoTask map[target]int64
 	ben            *benefitFixture
+	assess         *assessFixture
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -1057,6 +1059,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.plantVisits()
 	f.plantDevices()
 	f.plantBenefits()
+	f.plantAssess()
 	return f
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/assess"
 	"whistle/internal/audit"
 	"whistle/internal/benchmark"
 	"whistle/internal/benefit"
@@ -477,7 +478,9 @@ type wired struct {
 	benchmark *benchmark.Store
 	// benefits runs the benefit applications and payouts (issue 18).
 	benefits *benefit.Service
-	stop     []func()
+	// assess is 考核 and the 经验库, over the benchmark's figures.
+	assess *assess.Service
+	stop   []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -682,12 +685,17 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	policies.UseReceiving(w.benefits.Receiving)
 	notifier.WithSubjects(benefit.Kind, w.benefits).WithSubjects(benefit.KindPayout, w.benefits)
+	// 考核 reads cases through casework and the SLA engine's stages, and
+	// takes indicator values, weak points and improvers from benchmarking.
+	w.benchmark = benchmark.NewStore(benchmark.Deps{DB: a.db, Regions: a.regions})
+	bench := assess.Benchmark{Store: w.benchmark}
+	w.assess = assess.NewService(assess.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts,
+		Cases: assess.CaseworkCases{Cases: cases, SLA: w.sla, Accounts: a.accounts}, Values: bench, Publisher: bench, Peers: bench})
 	imports, err := regimport.New(regimport.Deps{Registry: w.registry, Regions: a.regions, Clock: clock.Real{}})
 	if err != nil {
 		return nil, err
 	}
-	w.benchmark = benchmark.NewStore(benchmark.Deps{DB: a.db, Regions: a.regions})
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Assess: w.assess, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

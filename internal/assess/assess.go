@@ -139,8 +139,9 @@ func (s *Service) units(ctx context.Context, typ string) ([]Unit, error) {
 	return out, nil
 }
 
-// ownUnit reports whether u belongs to (or above) the unit: a region unit
-// under u's region scope, a department u handles for.
+// ownUnit reports whether u works for the unit (or above it): community
+// or street staff whose region scope covers a region unit, a handler of a
+// department unit.
 func ownUnit(u *account.User, un Unit) bool {
 	if u == nil || u.Disabled || !u.IsStaff() {
 		return false
@@ -148,13 +149,22 @@ func ownUnit(u *account.User, un Unit) bool {
 	if un.Type == Department {
 		return u.Has(account.DepartmentHandler) && u.DepartmentCode == un.Code
 	}
+	if !u.Has(account.CommunityStaff) && !u.Has(account.StreetStaff) {
+		return false
+	}
 	sc := account.ScopeOf(u)
 	return un.Path != "" && sc.RegionPath != "" && sc.Covers(un.Path)
 }
 
 // mayDetail reports whether u may see the unit's detail (its scores
-// before publication, its appeals, exclusions and signals).
-func mayDetail(u *account.User, un Unit) bool { return IsAssessor(u) || ownUnit(u, un) }
+// before publication, its appeals, exclusions and signals): its own staff,
+// and the assessors whose region scope holds it (every department).
+func mayDetail(u *account.User, un Unit) bool {
+	if ownUnit(u, un) {
+		return true
+	}
+	return IsAssessor(u) && (un.Type == Department || account.ScopeOf(u).Covers(un.Path))
+}
 
 // readUnit resolves a unit the caller may see in detail; any other is
 // NotFound, so that codes outside the scope do not leak.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/benchmark"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -52,8 +53,8 @@ func (s *Service) CreatePeriod(ctx context.Context, u *account.User, np NewPerio
 		return nil, err
 	}
 	e := errs.E(errs.Invalid, "error.invalid")
-	if !codeRE.MatchString(np.Code) {
-		e.Field("code", "assess.err.code")
+	if !benchmark.ValidPeriod(np.Code) {
+		e.Field("code", "assess.err.period_code")
 	}
 	np.Name = checkText(e, "name", np.Name, 100, true)
 	from, err1 := time.Parse(time.DateOnly, np.StartsOn)
@@ -249,7 +250,7 @@ func (s *Service) SetManual(ctx context.Context, u *account.User, ms ManualScore
 	if err := needAssessor(u); err != nil {
 		return err
 	}
-	un, err := s.unit(ctx, ms.Unit)
+	un, err := s.readUnit(ctx, u, ms.Unit)
 	if err != nil {
 		return err
 	}

@@ -182,20 +182,22 @@ type Improver struct {
 	Value  float64 `json:"value"`
 }
 
-// WeakPoint is one of a unit's weak points (短板).
+// WeakPoint is one of a unit's weak points (短板), where it stands on it
+// and the peers that improved most on it, best first.
 type WeakPoint struct {
-	Indicator string `json:"indicator"`
-	Name      string `json:"name,omitempty"`
-	Rank      int    `json:"rank"`
-	RankRange [2]int `json:"rank_range"`
-	Peers     int    `json:"peers"`
+	Indicator  string     `json:"indicator"`
+	Rank       int        `json:"rank"`
+	RankRange  [2]int     `json:"rank_range"`
+	Peers      int        `json:"peers"`
+	Percentile float64    `json:"percentile"`
+	Trend      string     `json:"trend,omitempty"`
+	Suggested  []Improver `json:"suggested_peers"`
 }
 
 // Peers is what learning from peers needs of the benchmark module: a
-// unit's weak points and, for an indicator, the peers that improved most.
+// unit's weak points in a period, each with the peers that improved most.
 type Peers interface {
 	WeakPoints(ctx context.Context, sc account.Scope, unit, period string) ([]WeakPoint, error)
-	Improvers(ctx context.Context, sc account.Scope, unit, indicator, period string, n int) ([]Improver, error)
 }
 
 // Lesson is a weak point and whom to learn from on it.
@@ -232,12 +234,11 @@ func (s *Service) LearnFrom(ctx context.Context, u *account.User, unit, period s
 	}
 	out := []Lesson{}
 	for _, wp := range weak {
-		imps, err := s.d.Peers.Improvers(ctx, sc, un.Code, wp.Indicator, period, 3)
-		if err != nil {
-			return nil, err
-		}
 		l := Lesson{WeakPoint: wp, Peers: []PeerPractices{}}
-		for _, im := range imps {
+		for _, im := range wp.Suggested[:min(3, len(wp.Suggested))] {
+			if pu, err := s.unit(ctx, im.Unit); err == nil {
+				im.Name = pu.Name
+			}
 			ps, err := s.practices(ctx, PracticeFilter{Indicator: wp.Indicator, Unit: im.Unit, Limit: 5})
 			if err != nil {
 				return nil, err

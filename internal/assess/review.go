@@ -67,6 +67,7 @@ type Mark struct {
 	MarkedAt    time.Time `json:"marked_at"`
 	ConfirmedBy int64     `json:"confirmed_by,omitempty"`
 	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+	RegionPath  string    `json:"-"`
 }
 
 // Confirmed reports whether a second reviewer confirmed the mark.
@@ -98,6 +99,9 @@ func (s *Service) MarkUnreasonable(ctx context.Context, u *account.User, caseID 
 	if err != nil {
 		return nil, err
 	}
+	if !account.ScopeOf(u).Covers(c.RegionPath) {
+		return nil, errs.E(errs.NotFound, "case.not_found")
+	}
 	err = s.d.DB.InTx(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO assess_unreasonable (case_id, case_number, street_code, dept_code, region_path, case_created, reason, marked_by, marked_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, c.Number, c.StreetCode, c.DeptCode, c.RegionPath, c.CreatedAt.UTC(), reason, u.ID, tx.Now())
@@ -124,6 +128,9 @@ func (s *Service) ConfirmUnreasonable(ctx context.Context, u *account.User, case
 	if err != nil {
 		return nil, err
 	}
+	if !account.ScopeOf(u).Covers(m.RegionPath) {
+		return nil, errs.E(errs.NotFound, "assess.err.mark", caseID)
+	}
 	if m.MarkedBy == u.ID {
 		return nil, errs.E(errs.Forbidden, "assess.err.second_reviewer")
 	}
@@ -146,13 +153,13 @@ func (s *Service) ConfirmUnreasonable(ctx context.Context, u *account.User, case
 	return s.mark(ctx, caseID)
 }
 
-const markCols = `case_id, case_number, street_code, dept_code, reason, marked_by, marked_at, confirmed_by, confirmed_at`
+const markCols = `case_id, case_number, street_code, dept_code, reason, marked_by, marked_at, confirmed_by, confirmed_at, region_path`
 
 func scanMark(r rowScanner) (*Mark, error) {
 	var m Mark
 	var by *int64
 	var at *time.Time
-	if err := r.Scan(&m.CaseID, &m.CaseNumber, &m.StreetCode, &m.DeptCode, &m.Reason, &m.MarkedBy, &m.MarkedAt, &by, &at); err != nil {
+	if err := r.Scan(&m.CaseID, &m.CaseNumber, &m.StreetCode, &m.DeptCode, &m.Reason, &m.MarkedBy, &m.MarkedAt, &by, &at, &m.RegionPath); err != nil {
 		return nil, err
 	}
 	if by != nil {

@@ -107,6 +107,7 @@ func apiTags() []apiTag {
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
+		{"assessment", "Assessment (考核) and the experience library (经验库)", "考核与经验库"},
 	}
 }
 
@@ -438,6 +439,7 @@ func apiOperations() []apiOp {
 		deviceOperations(),
 		benchmarkOperations(),
 		benefitOperations(),
+		assessOperations(),
 	)
 }
 
@@ -870,6 +872,7 @@ func apiSchemas() map[string]any {
 	maps.Copy(schemas, deviceSchemas())
 	maps.Copy(schemas, benchmarkSchemas())
 	maps.Copy(schemas, benefitSchemas())
+	maps.Copy(schemas, assessSchemas())
 	return schemas
 }
 

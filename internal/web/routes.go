@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"whistle/internal/assess"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -68,6 +69,7 @@ type features struct {
 	devices    *deviceHandlers
 	benchmark  *benchmarkAPI
 	benefits   *benefitHandlers
+	assess     *assessHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -104,6 +106,7 @@ func (s *Server) features() features {
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
 		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
+		assess:    &assessHandlers{view: s.view, Assess: s.Assess},
 	}
 }
 
@@ -170,6 +173,25 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/disputes", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateDispute))
 	s.handle("GET /api/v1/disputes/{id}", authed, apiItem(f.disputes, getDispute, (*dispute.Service).DisputeTimeline))
 	s.handle("POST /api/v1/disputes/{id}/actions/{action}", authed, apiItemAction(f.disputes, (*dispute.Service).ActDispute))
+	// 考核 and the 经验库: the service decides who may (assessors: admins
+	// and leaders; a unit's own staff for its detail and appeals) and
+	// answers 404 for units outside the caller's scope.
+	s.handle("GET /api/v1/assessment/periods", authed, f.assess.apiPeriods)
+	s.handle("POST /api/v1/assessment/periods", authed, assessCreate(f.assess, (*assess.Service).CreatePeriod))
+	s.handle("POST /api/v1/assessment/periods/{period}/{step}", authed, f.assess.apiPeriodStep)
+	s.handle("GET /api/v1/assessment/items", authed, f.assess.apiItems)
+	s.handle("POST /api/v1/assessment/items", authed, assessCreate(f.assess, (*assess.Service).AddItem))
+	s.handle("GET /api/v1/assessment/scores", authed, assessRead(f.assess, report))
+	s.handle("POST /api/v1/assessment/scores", authed, f.assess.apiManualScore)
+	s.handle("GET /api/v1/assessment/league", authed, f.assess.apiLeague)
+	s.handle("POST /api/v1/assessment/appeals", authed, assessCreate(f.assess, (*assess.Service).FileAppeal))
+	s.handle("POST /api/v1/assessment/appeals/{id}/decision", authed, f.assess.apiDecide)
+	s.handle("POST /api/v1/assessment/ratings", authed, assessCreate(f.assess, (*assess.Service).Rate))
+	s.handle("POST /api/v1/assessment/unreasonable", authed, f.assess.apiMark)
+	s.handle("POST /api/v1/assessment/unreasonable/{case}/confirm", authed, f.assess.apiConfirm)
+	s.handle("GET /api/v1/assessment/learn", authed, f.assess.apiLearn)
+	s.handle("GET /api/v1/practices", authed, f.assess.apiPractices)
+	s.handle("POST /api/v1/practices", authed, assessCreate(f.assess, (*assess.Service).AddPractice))
 	s.handle("GET /api/v1/hazards", authed, apiItems(f.disputes, "hazards", (*dispute.Service).ListHazards))
 	s.handle("POST /api/v1/hazards", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateHazard))
 	s.handle("GET /api/v1/hazards/{id}", authed, apiItem(f.disputes, getHazard, (*dispute.Service).HazardTimeline))

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"whistle/internal/assess"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -110,6 +111,8 @@ type Deps struct {
 	// Benefits runs the benefit applications and payouts; nil answers
 	// 503 there.
 	Benefits *benefit.Service
+	// Assess runs 考核 and the 经验库; nil answers 503 there.
+	Assess *assess.Service
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

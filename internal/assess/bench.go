@@ -1,0 +1,53 @@
+package assess
+
+import (
+	"context"
+
+	"whistle/internal/account"
+	"whistle/internal/benchmark"
+)
+
+// Benchmark adapts the benchmark module to Values, Publisher and Peers:
+// the production source of indicator values, weak points and improvers.
+type Benchmark struct {
+	Store *benchmark.Store
+}
+
+// PublishPeriod implements Publisher.
+func (b Benchmark) PublishPeriod(ctx context.Context, period string) error {
+	return b.Store.PublishPeriod(ctx, period)
+}
+
+// Value implements Values: the unit's value in the analysis of the
+// indicator, read with the system's scope (scores are the assessors').
+func (b Benchmark) Value(ctx context.Context, indicator, unit, period string) (float64, bool, error) {
+	a, err := b.Store.Analyse(ctx, account.SystemScope(), benchmark.Query{Unit: unit, Indicator: indicator, Period: period})
+	if err != nil || a.Value == nil {
+		return 0, false, err
+	}
+	return *a.Value, true, nil
+}
+
+// WeakPoints implements Peers: the benchmark's weak points in the
+// caller's scope, each with its rank range and trend from the analysis.
+func (b Benchmark) WeakPoints(ctx context.Context, sc account.Scope, unit, period string) ([]WeakPoint, error) {
+	weak, err := b.Store.WeakPoints(ctx, sc, unit, period)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]WeakPoint, 0, len(weak))
+	for _, w := range weak {
+		wp := WeakPoint{Indicator: w.Indicator, Rank: w.Rank, Peers: w.Peers, Percentile: w.Percentile, RankRange: [2]int{w.Rank, w.Rank},
+			Suggested: []Improver{}}
+		a, err := b.Store.Analyse(ctx, sc, benchmark.Query{Unit: unit, Indicator: w.Indicator, Period: period})
+		if err != nil {
+			return nil, err
+		}
+		wp.RankRange, wp.Trend = a.RankRange, a.Trend
+		for _, s := range w.Suggested {
+			wp.Suggested = append(wp.Suggested, Improver{Unit: s.Unit, Change: s.Improvement, Value: s.To})
+		}
+		out = append(out, wp)
+	}
+	return out, nil
+}
