@@ -95,6 +95,12 @@ func assessMatrix() map[string]spec {
 				return f.request(w, "GET", path+"?unit="+f.assess.unit[t]+"&period="+assessOpen, nil, "")
 			}}
 	}
+	unitPage := func(prefix, suffix string) spec {
+		return spec{targets: []target{in, out, other}, sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "GET", prefix+f.assess.unit[t]+suffix+"?period="+assessOpen, nil, "")
+			}}
+	}
 	return map[string]spec{
 		"GET /api/v1/assessment/periods": {allow: staffAll, req: get("/api/v1/assessment/periods")},
 		"POST /api/v1/assessment/periods": {allow: assessors, req: func(f *authzFixture, w who, t target) *http.Request {
@@ -158,7 +164,15 @@ func assessMatrix() map[string]spec {
 			}
 			return f.request(w, "POST", fmt.Sprintf("/api/v1/assessment/unreasonable/%d/confirm", id), nil, "")
 		}},
-		"GET /api/v1/practices": {allow: staffAll, req: get("/api/v1/practices?indicator=" + assess.IndRating)},
+		// The pages: the console for staff (a page residents cannot have,
+		// 404), a unit's pages as its API.
+		"GET /assessment":                            {targets: []target{in}, sees: map[target][]who{in: staffAll}, req: get("/assessment")},
+		"GET /assessment/units/{unit}":               unitPage("/assessment/units/", ""),
+		"GET /benchmarking/units/{unit}":             unitPage("/benchmarking/units/", ""),
+		"GET /benchmarking/units/{unit}/report":      unitPage("/benchmarking/units/", "/report"),
+		"GET /benchmarking/units/{unit}/report.xlsx": unitPage("/benchmarking/units/", "/report.xlsx"),
+		"GET /benchmarking/league":                   {allow: staffAll, req: get("/benchmarking/league?type=community&period=" + assessOpen)},
+		"GET /api/v1/practices":                      {allow: staffAll, req: get("/api/v1/practices?indicator=" + assess.IndRating)},
 		"POST /api/v1/practices": {allow: staffAll, targets: []target{in, out, other}, sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
 			req: func(f *authzFixture, w who, t target) *http.Request {
 				return f.jsonRequest(w, "POST", "/api/v1/practices", map[string]any{"title": "楼道堆物清理", "body": "每周网格员巡查。", "unit": f.assess.unit[t],

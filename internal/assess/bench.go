@@ -5,6 +5,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/benchmark"
+	"whistle/internal/errs"
 )
 
 // Benchmark adapts the benchmark module to Values, Publisher and Peers:
@@ -50,4 +51,17 @@ func (b Benchmark) WeakPoints(ctx context.Context, sc account.Scope, unit, perio
 		out = append(out, wp)
 	}
 	return out, nil
+}
+
+// Standing implements Peers: the analysis in the caller's scope; a unit
+// the caller may not see, or without a value, is not ok.
+func (b Benchmark) Standing(ctx context.Context, sc account.Scope, unit, indicator, period string) (BenchStanding, bool, error) {
+	a, err := b.Store.Analyse(ctx, sc, benchmark.Query{Unit: unit, Indicator: indicator, Period: period})
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Invalid) {
+		return BenchStanding{}, false, nil
+	}
+	if err != nil || a.Value == nil {
+		return BenchStanding{}, false, err
+	}
+	return BenchStanding{Rank: a.Rank, RankRange: a.RankRange, Peers: a.Peers, Value: a.Value, Trend: a.Trend}, true, nil
 }

@@ -2,6 +2,7 @@ package assess
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 
@@ -198,6 +199,56 @@ type WeakPoint struct {
 // unit's weak points in a period, each with the peers that improved most.
 type Peers interface {
 	WeakPoints(ctx context.Context, sc account.Scope, unit, period string) ([]WeakPoint, error)
+	// Standing is where a unit stands on an indicator ("composite" for
+	// the composite score); ok is false when the caller may not see it
+	// or the unit has no value.
+	Standing(ctx context.Context, sc account.Scope, unit, indicator, period string) (st BenchStanding, ok bool, err error)
+}
+
+// BenchStanding is a unit's place in a benchmark league: its rank, the
+// range its rank may take, its value and the trend of its gap to the
+// leader (pulling_away, closing_in, stable, noisy).
+type BenchStanding struct {
+	Unit      Unit     `json:"unit"`
+	Rank      int      `json:"rank"`
+	RankRange [2]int   `json:"rank_range"`
+	Peers     int      `json:"peers"`
+	Value     *float64 `json:"value"`
+	Trend     string   `json:"trend"`
+}
+
+// BenchLeague ranks the units of a type on an indicator in a period, as
+// the benchmark analyses them, with rank ranges and trends: the units the
+// caller may see (every peer once the period is published).
+func (s *Service) BenchLeague(ctx context.Context, u *account.User, unitType, indicator, period string) (_ []BenchStanding, err error) {
+	defer errs.Wrapf(&err, "assess.Service.BenchLeague(%s, %s, %s)", unitType, indicator, period)
+	if u == nil || !u.IsStaff() {
+		return nil, errs.E(errs.Forbidden, "assess.err.staff")
+	}
+	if unitType != Street && unitType != Community {
+		return nil, errs.E(errs.Invalid, "error.invalid").Field("type", "assess.err.unit_type")
+	}
+	out := []BenchStanding{}
+	if s.d.Peers == nil {
+		return out, nil
+	}
+	units, err := s.units(ctx, unitType)
+	if err != nil {
+		return nil, err
+	}
+	sc := account.ScopeOf(u)
+	for _, un := range units {
+		st, ok, err := s.d.Peers.Standing(ctx, sc, un.Code, indicator, period)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			st.Unit = un
+			out = append(out, st)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Rank < out[j].Rank })
+	return out, nil
 }
 
 // Lesson is a weak point and whom to learn from on it.

@@ -92,6 +92,7 @@ func (s *view) nav(r *http.Request) navData {
 		}
 		if u.Can(account.PermStatsRead) {
 			add("nav.screen", "/screen", "/screen")
+			add("nav.assess", "/assessment", "/assessment")
 		}
 		if u.Can(account.PermUserWrite) || u.Can(account.PermAuditRead) || u.Can(account.PermCategoryWrite) {
 			n.Admin = true

@@ -391,6 +391,13 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /admin/categories/auto-dispatch", needs(account.PermCategoryWrite), f.admin.pageAdminCategoryAutoDispatch)
 	// Disputes and hazards: lists, detail pages with their action forms,
 	// the printable agreement (staff in scope; anyone else 404).
+	// 考核 and 对标 pages; the service scopes them (404 outside the scope).
+	s.handle("GET /assessment", authed, f.assess.pageAssess)
+	s.handle("GET /assessment/units/{unit}", authed, f.assess.pageAssessUnit)
+	s.handle("GET /benchmarking/units/{unit}", authed, f.assess.pageBenchUnit)
+	s.handle("GET /benchmarking/units/{unit}/report", authed, f.assess.pageBenchReport)
+	s.handle("GET /benchmarking/units/{unit}/report.xlsx", authed, f.assess.pageBenchReportXLSX)
+	s.handle("GET /benchmarking/league", authed, f.assess.pageBenchLeague)
 	s.handle("GET /disputes", authed, f.disputes.listDisputes().page)
 	s.handle("POST /disputes", authed, f.disputes.pageCreate(dispute.KindDispute))
 	s.handle("GET /disputes/{id}", authed, f.disputes.pageDispute)

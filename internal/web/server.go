@@ -237,11 +237,12 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
-		"T":         func(lang i18n.Lang, key string, args ...any) string { return s.Catalog.T(lang, key, args...) },
-		"maskPhone": account.MaskPhone,
-		"local":     shanghaiTime,
-		"levelName": func(lang i18n.Lang, l region.Level) string { return s.Catalog.T(lang, "level."+string(l)) },
-		"roleName":  func(lang i18n.Lang, r account.Role) string { return s.Catalog.T(lang, "role."+string(r)) },
+		"T":          func(lang i18n.Lang, key string, args ...any) string { return s.Catalog.T(lang, key, args...) },
+		"maskPhone":  account.MaskPhone,
+		"local":      shanghaiTime,
+		"levelName":  func(lang i18n.Lang, l region.Level) string { return s.Catalog.T(lang, "level."+string(l)) },
+		"roleName":   func(lang i18n.Lang, r account.Role) string { return s.Catalog.T(lang, "role."+string(r)) },
+		"trendArrow": trendArrow,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

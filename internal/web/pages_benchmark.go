@@ -1,0 +1,177 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"whistle/internal/assess"
+	"whistle/internal/benchmark"
+	"whistle/internal/errs"
+	"whistle/internal/i18n"
+)
+
+// benchUnitPage is a unit's benchmarking page (对标): its weak points
+// with rank ranges and trends, the peers that improved most with their
+// practices, and the study-tour plan.
+type benchUnitPage struct {
+	Unit    string
+	Period  string
+	Lessons []assess.Lesson
+	Plan    *assess.StudyPlan
+	// Chart is the weak points' percentiles for the report's chart.
+	Chart template.JS
+	Query string
+	// Code is the unit's code; Print makes the page the printable report.
+	Code  string
+	Print bool
+}
+
+// benchPeriod is ?period=, which must be a benchmark period.
+func benchPeriod(r *http.Request) (string, error) {
+	p := r.URL.Query().Get("period")
+	if !benchmark.ValidPeriod(p) {
+		return "", errs.E(errs.Invalid, "error.invalid").Field("period", "assess.err.period_code")
+	}
+	return p, nil
+}
+
+func (h *assessHandlers) benchUnit(r *http.Request) (*benchUnitPage, error) {
+	svc, err := h.svc()
+	if err != nil {
+		return nil, err
+	}
+	period, err := benchPeriod(r)
+	if err != nil {
+		return nil, err
+	}
+	unit := r.PathValue("unit")
+	lessons, plan, err := lessonsOf(r.Context(), h.view, svc, r, unit, period)
+	if err != nil {
+		return nil, err
+	}
+	type bar struct {
+		Indicator  string  `json:"indicator"`
+		Percentile float64 `json:"percentile"`
+	}
+	bars := []bar{}
+	for _, l := range lessons {
+		bars = append(bars, bar{l.WeakPoint.Indicator, l.WeakPoint.Percentile})
+	}
+	b, err := json.Marshal(bars)
+	if err != nil {
+		return nil, err
+	}
+	return &benchUnitPage{Unit: plan.Unit.Name, Period: period, Lessons: lessons, Plan: plan, Chart: template.JS(b),
+		Query: url.Values{"period": {period}}.Encode(), Code: unit}, nil
+}
+
+// pageBenchUnit is /benchmarking/units/{unit}?period=.
+func (h *assessHandlers) pageBenchUnit(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.benchUnit(r)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "bench_unit.html", h.newPage(r, "bench.title", d))
+}
+
+// pageBenchReport is the printable report of a unit, with its chart.
+func (h *assessHandlers) pageBenchReport(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.benchUnit(r)
+	if err != nil {
+		return err
+	}
+	d.Print = true
+	return h.render(w, r, http.StatusOK, "bench_unit.html", h.newPage(r, "bench.report.title", d))
+}
+
+// pageBenchReportXLSX is the unit's report in Excel: one row per weak
+// point and peer, and the study-tour plan's questions.
+func (h *assessHandlers) pageBenchReportXLSX(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.benchUnit(r)
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	t := func(k string) string { return h.Catalog.T(lang, k) }
+	header := []string{t("bench.col.indicator"), t("bench.col.rank"), t("bench.col.range"), t("bench.col.trend"), t("bench.col.peer"),
+		t("bench.col.change"), t("bench.col.practices"), t("bench.col.questions")}
+	var rows [][]string
+	questions := map[string]string{}
+	for _, v := range d.Plan.Visits {
+		questions[v.Indicator+"|"+v.Unit] = strings.Join(v.Questions, "\n")
+	}
+	for _, l := range d.Lessons {
+		wp := l.WeakPoint
+		base := []string{wp.Indicator, fmt.Sprintf("%d/%d", wp.Rank, wp.Peers), fmt.Sprintf("%d–%d", wp.RankRange[0], wp.RankRange[1]), trendWord(h, lang, wp.Trend)}
+		if len(l.Peers) == 0 {
+			rows = append(rows, append(base, "", "", "", ""))
+		}
+		for _, p := range l.Peers {
+			var titles []string
+			for _, pr := range p.Practices {
+				titles = append(titles, pr.Title)
+			}
+			rows = append(rows, append(append([]string{}, base...), p.Improver.Name+" "+p.Improver.Unit, strconv.FormatFloat(p.Improver.Change, 'f', -1, 64),
+				strings.Join(titles, "\n"), questions[wp.Indicator+"|"+p.Improver.Unit]))
+		}
+	}
+	name := "benchmark-" + r.PathValue("unit") + "-" + d.Period + ".xlsx"
+	return writeXLSX(w, `attachment; filename="`+name+`"`, d.Period, []float64{24, 10, 10, 12, 28, 10, 40, 50}, header, rows)
+}
+
+// trendWord is a trend in words with its arrow.
+func trendWord(h *assessHandlers, lang i18n.Lang, trend string) string {
+	if trend == "" {
+		return ""
+	}
+	return trendArrow(trend) + " " + h.Catalog.T(lang, "bench.trend."+trend)
+}
+
+// trendArrow is the arrow of a four-state trend.
+func trendArrow(trend string) string {
+	switch trend {
+	case "pulling_away":
+		return "↘"
+	case "closing_in":
+		return "↗"
+	case "stable":
+		return "→"
+	}
+	return "～"
+}
+
+// benchLeaguePage is the benchmark league of a unit type on an indicator.
+type benchLeaguePage struct {
+	Type, Indicator, Period string
+	Rows                    []assess.BenchStanding
+}
+
+// pageBenchLeague is /benchmarking/league?type=&indicator=&period=: the
+// units with their ranks, rank ranges and trend arrows.
+func (h *assessHandlers) pageBenchLeague(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.svc()
+	if err != nil {
+		return err
+	}
+	period, err := benchPeriod(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	d := &benchLeaguePage{Type: q.Get("type"), Indicator: q.Get("indicator"), Period: period}
+	if d.Type == "" {
+		d.Type = assess.Community
+	}
+	if d.Indicator == "" {
+		d.Indicator = benchmark.Composite
+	}
+	if d.Rows, err = svc.BenchLeague(r.Context(), userOf(r), d.Type, d.Indicator, period); err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "bench_league.html", h.newPage(r, "bench.league.title", d))
+}
