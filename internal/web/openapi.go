@@ -103,6 +103,8 @@ func apiTags() []apiTag {
 		{"patrols", "Patrols and GPS tracks", "巡查与轨迹"},
 		{"registry", "Grid base data: people, houses, organisations", "网格基础数据：人、房、单位"},
 		{"visits", "Visits (走访) of the groups needing attention", "重点人群、关爱人群走访"},
+		{"devices", "Sensing devices and telemetry", "感知设备与遥测数据"},
+		{"benchmark", "Benchmarking (对标): indicators, ranks, weak points, peers", "对标：指标、排名、短板、对标组"},
 		{"benefits", "Benefit applications, payouts and budgets (利民补助, 惠企政策)", "惠民惠企政策申请、发放与预算"},
 		{"docs", "Documentation", "接口文档"},
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
