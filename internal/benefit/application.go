@@ -113,8 +113,8 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 		if err != nil {
 			return nil, err
 		}
-		self := !c.system && c.User != nil && !c.User.Disabled && c.User.IDNumber != "" && strings.EqualFold(c.User.IDNumber, p.IDNumber)
-		if !(c.staff() && c.scope().Covers(p.RegionPath)) && !self {
+		self := !c.IsSystem() && c.User != nil && !c.User.Disabled && c.User.IDNumber != "" && strings.EqualFold(c.User.IDNumber, p.IDNumber)
+		if !(staff(c) && c.Scope().Covers(p.RegionPath)) && !self {
 			return nil, notFound
 		}
 		return &subjectRow{name: p.Name, idNumber: p.IDNumber, grid: p.GridCode, path: p.RegionPath}, nil
@@ -126,7 +126,7 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 		if err != nil {
 			return nil, err
 		}
-		if !c.staff() || !c.scope().Covers(o.RegionPath) {
+		if !staff(c) || !c.Scope().Covers(o.RegionPath) {
 			return nil, notFound
 		}
 		return &subjectRow{name: o.Name, grid: o.GridCode, path: o.RegionPath}, nil
@@ -138,7 +138,7 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 // number), or NotFound.
 func (s *Service) Me(ctx context.Context, c Caller) (_ Subject, err error) {
 	defer errs.Wrapf(&err, "benefit.Service.Me")
-	if c.system || c.User == nil || c.User.IDNumber == "" {
+	if c.IsSystem() || c.User == nil || c.User.IDNumber == "" {
 		return Subject{}, errs.E(errs.NotFound, "benefit.subject_not_found")
 	}
 	p, err := s.d.Registry.PersonByIDNumber(ctx, account.SystemScope(), c.User.IDNumber)
@@ -321,8 +321,8 @@ func (s *Service) Apply(ctx context.Context, c Caller, in NewApplication) (_ *Ap
 		if err != nil {
 			return err
 		}
-		applicant := c.userID()
-		if c.staff() {
+		applicant := c.UserID()
+		if staff(c) {
 			if applicant, err = residentOf(ctx, tx, sub.idNumber); err != nil {
 				return err
 			}
@@ -337,7 +337,7 @@ func (s *Service) Apply(ctx context.Context, c Caller, in NewApplication) (_ *Ap
 		}
 		it := &item{id: id, district: district, wfVersion: def.Version}
 		if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: Kind, SubjectID: id, Ref: ref(id), District: district, Action: "apply",
-			To: def.Initial, Actor: c.actor(), UserID: c.userID(), Note: strings.TrimSpace(in.Note),
+			To: def.Initial, Actor: c.Actor(), UserID: c.UserID(), Note: strings.TrimSpace(in.Note),
 			Data: map[string]any{"policy": m.Policy, "period": in.Period, "eligibility": m.Result}}); err != nil {
 			return err
 		}
@@ -410,8 +410,8 @@ var scopeCols = account.Columns{Path: "region_path", Department: "department_id"
 // there (who a benefit is paid to is personal).
 func scoped(c Caller) *db.Where {
 	w := &db.Where{}
-	sc := c.scope()
-	if !c.staff() {
+	sc := c.Scope()
+	if !staff(c) {
 		sc.RegionPath = ""
 	}
 	sc.Apply(w, scopeCols)
@@ -421,7 +421,7 @@ func scoped(c Caller) *db.Where {
 // mask hides the subject's name from staff: the applicant, and a caller
 // who revealed it (audited), read it in the clear.
 func (a *Application) mask(c Caller) {
-	if c.system || (c.User != nil && a.ApplicantID == c.User.ID) {
+	if c.IsSystem() || (c.User != nil && a.ApplicantID == c.User.ID) {
 		return
 	}
 	a.SubjectName = registry.MaskName(a.SubjectName)
@@ -448,7 +448,7 @@ func (s *Service) Get(ctx context.Context, c Caller, id int64, reveal bool) (_ *
 	out := &a.Application
 	revealed := false
 	if reveal && s.d.Accounts != nil && c.User != nil {
-		if revealed, err = s.d.Accounts.Reveal(ctx, c.User, c.actor(), ref(id), "subject_name"); err != nil {
+		if revealed, err = s.d.Accounts.Reveal(ctx, c.User, c.Actor(), ref(id), "subject_name"); err != nil {
 			return nil, err
 		}
 	}
@@ -483,7 +483,7 @@ func (f Filter) where(w *db.Where, c Caller, status bool) int {
 		w.Add("subject_id = ?", f.ID)
 	}
 	if f.Mine {
-		w.Add("applicant_id = ?", c.userID())
+		w.Add("applicant_id = ?", c.UserID())
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		return 50
@@ -527,7 +527,7 @@ func (s *Service) Actions(ctx context.Context, c Caller, a *Application) (_ []st
 	if err != nil {
 		return nil, err
 	}
-	who := acting{c: c, applicant: c.userID() != 0 && a.ApplicantID == c.userID()}
+	who := acting{c: c, applicant: c.UserID() != 0 && a.ApplicantID == c.UserID()}
 	var out []string
 	for _, act := range def.Actions {
 		if !contains(act.From, a.Status) || contains(out, act.Name) {

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/region"
@@ -175,49 +174,20 @@ func NewService(ctx context.Context, d Deps) (_ *Service, err error) {
 // this service are wired in either order).
 func (s *Service) UsePolicies(e Evaluator) { s.d.Policies = e }
 
-// Caller is who acts: a signed-in user, or the system (a timer's step, a
-// 免申即享 run).
-type Caller struct {
-	User *account.User
-	IP   string
-	// system is set by System only: no request can make it.
-	system bool
-}
+// Caller is who acts: a signed-in user, or the system (a timer's step).
+// It is the kernel modules' shared caller.
+type Caller = account.Caller
 
 // System is the caller of the timers' steps and of the 免申即享 runs.
-func System() Caller { return Caller{system: true} }
+func System() Caller { return account.SystemCaller() }
 
 // CallerOf is the caller of a signed-in user.
-func CallerOf(u *account.User, ip string) Caller { return Caller{User: u, IP: ip} }
-
-func (c Caller) scope() account.Scope {
-	if c.system {
-		return account.SystemScope()
-	}
-	return account.ScopeOf(c.User)
-}
-
-func (c Caller) userID() int64 {
-	if c.User == nil || c.system {
-		return 0
-	}
-	return c.User.ID
-}
-
-func (c Caller) actor() audit.Actor {
-	if c.system {
-		return audit.Actor{Name: "system"}
-	}
-	if c.User == nil {
-		return audit.Actor{IP: c.IP}
-	}
-	return audit.Actor{UserID: c.User.ID, Name: c.User.Username, IP: c.IP}
-}
+func CallerOf(u *account.User, ip string) Caller { return account.CallerOf(u, ip) }
 
 // staff reports whether c works applications of a region (not only their
 // own or their department's).
-func (c Caller) staff() bool {
-	if c.system {
+func staff(c Caller) bool {
+	if c.IsSystem() {
 		return true
 	}
 	return IsStaff(c.User)
@@ -251,13 +221,13 @@ type acting struct {
 }
 
 func (a acting) HasRole(r string) bool {
-	return !a.c.system && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
+	return !a.c.IsSystem() && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
 }
 
 func (a acting) HasRelation(rel string) bool {
 	switch rel {
 	case "system":
-		return a.c.system
+		return a.c.IsSystem()
 	case "applicant":
 		return a.applicant
 	}

@@ -115,7 +115,7 @@ type Budget struct {
 // handlers); a ceiling below what is already committed is refused.
 func (s *Service) SetBudget(ctx context.Context, c Caller, policy string, ceiling float64) (_ *Budget, err error) {
 	defer errs.Wrapf(&err, "benefit.Service.SetBudget(%s)", policy)
-	if !c.system && (c.User == nil || c.User.Disabled || !(c.User.Has(account.Admin) || c.User.Has(account.DepartmentHandler))) {
+	if !c.IsSystem() && (c.User == nil || c.User.Disabled || !(c.User.Has(account.Admin) || c.User.Has(account.DepartmentHandler))) {
 		return nil, errs.E(errs.Forbidden, "benefit.budget_forbidden")
 	}
 	e := errs.E(errs.Invalid, "error.invalid")

@@ -90,7 +90,7 @@ func (s *Service) Act(ctx context.Context, c Caller, id int64, action string, in
 	if err := s.d.DB.InTx(ctx, func(tx *db.Tx) error { return s.act(ctx, tx, c, id, action, in) }); err != nil {
 		return nil, err
 	}
-	if c.system {
+	if c.IsSystem() {
 		return nil, nil
 	}
 	return s.Get(ctx, c, id, false)
@@ -113,7 +113,7 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, id int64, action
 	if err != nil {
 		return err
 	}
-	p, err := def.Plan(action, a.Status, a.prev, noAttrs{}, in, acting{c: c, applicant: c.userID() != 0 && a.ApplicantID == c.userID()})
+	p, err := def.Plan(action, a.Status, a.prev, noAttrs{}, in, acting{c: c, applicant: c.UserID() != 0 && a.ApplicantID == c.UserID()})
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, id int64, action
 		role = p.By
 	}
 	if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: Kind, SubjectID: a.ID, Ref: ref(a.ID), District: a.District, Action: action,
-		From: a.Status, To: p.Next, Role: role, Actor: c.actor(), UserID: c.userID(), System: c.system, Note: note, Data: data}); err != nil {
+		From: a.Status, To: p.Next, Role: role, Actor: c.Actor(), UserID: c.UserID(), System: c.IsSystem(), Note: note, Data: data}); err != nil {
 		return err
 	}
 	it := &item{id: a.ID, district: a.District, status: a.Status, prev: a.prev, wfVersion: a.WorkflowVersion, version: a.Version}

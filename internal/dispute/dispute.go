@@ -173,7 +173,7 @@ func (s *Service) CreateDispute(ctx context.Context, c Caller, nd NewDispute) (_
 			var id int64
 			if err := tx.QueryRow(ctx, `INSERT INTO disputes (district, region_code, region_path, type, title, description, status, workflow_version,
 				created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-				district, node.Code, node.Path, nd.Type, nd.Title, nd.Description, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id); err != nil {
+				district, node.Code, node.Path, nd.Type, nd.Title, nd.Description, def.Initial, def.Version, c.UserID(), tx.Now()).Scan(&id); err != nil {
 				return 0, nil, db.Translate(err)
 			}
 			for _, p := range nd.Parties {
@@ -227,7 +227,7 @@ func (s *Service) register(ctx context.Context, c Caller, kind, code string, val
 		}
 		it := &item{kind: kind, id: id, district: district, regionPath: node.Path, wfVersion: def.Version}
 		if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: kind, SubjectID: id, Ref: kind + ":" + strconv.FormatInt(id, 10),
-			District: it.district, Action: "register", To: def.Initial, Actor: c.actor(), UserID: c.userID(), Data: data}); err != nil {
+			District: it.district, Action: "register", To: def.Initial, Actor: c.Actor(), UserID: c.UserID(), Data: data}); err != nil {
 			return err
 		}
 		if err := s.enterStage(ctx, tx, def, it, def.Initial); err != nil {
@@ -263,7 +263,7 @@ func (s *Service) personOf(ctx context.Context, idNumber string) (int64, error) 
 // user holding one of the workflows' staff roles. Residents, party members
 // and department handlers see none (NotFound).
 func isStaff(c Caller) bool {
-	if c.system {
+	if c.IsSystem() {
 		return true
 	}
 	return CanWork(c.User)
@@ -310,7 +310,7 @@ func scoped(c Caller) *db.Where {
 		w.Add("1 = 0")
 		return w
 	}
-	c.scope().Apply(w, account.Columns{Path: "region_path"})
+	c.Scope().Apply(w, account.Columns{Path: "region_path"})
 	return w
 }
 
@@ -336,7 +336,7 @@ func (s *Service) GetDispute(ctx context.Context, c Caller, id int64, reveal boo
 		return nil, err
 	}
 	if reveal && s.d.Accounts != nil && c.User != nil {
-		ok, err := s.d.Accounts.Reveal(ctx, c.User, c.actor(), "dispute:"+strconv.FormatInt(id, 10), "parties.id_number", "parties.phone")
+		ok, err := s.d.Accounts.Reveal(ctx, c.User, c.Actor(), "dispute:"+strconv.FormatInt(id, 10), "parties.id_number", "parties.phone")
 		if err != nil {
 			return nil, err
 		}
@@ -469,7 +469,7 @@ func (s *Service) ActDispute(ctx context.Context, c Caller, id int64, action str
 	if err != nil {
 		return nil, err
 	}
-	if c.system {
+	if c.IsSystem() {
 		return nil, nil
 	}
 	return s.GetDispute(ctx, c, id, false)
@@ -486,7 +486,7 @@ func (s *Service) actDispute(ctx context.Context, tx *db.Tx, c Caller, id int64,
 		return db.Translate(err)
 	}
 	it := &item{kind: KindDispute, id: d.ID, district: d.District, regionPath: d.RegionPath, status: d.Status, wfVersion: d.WorkflowVersion,
-		version: d.Version, relations: map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.userID()}}
+		version: d.Version, relations: map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.UserID()}}
 	return s.act(ctx, tx, c, it, action, in, func(ctx context.Context, st *stepCtx) error { return s.disputeEffects(ctx, st, d) })
 }
 
@@ -496,8 +496,8 @@ func (s *Service) disputeEffects(ctx context.Context, st *stepCtx, d *Dispute) e
 	for _, eff := range st.plan.Action.Effects {
 		switch eff {
 		case "assign_mediator":
-			st.upd.set("mediator_id", st.c.userID())
-			st.data["mediator"] = st.c.actor().Name
+			st.upd.set("mediator_id", st.c.UserID())
+			st.data["mediator"] = st.c.Actor().Name
 		case "record_session":
 			held := now
 			if st.in.HeldAt != nil {
@@ -507,7 +507,7 @@ func (s *Service) disputeEffects(ctx context.Context, st *stepCtx, d *Dispute) e
 			// recorded (after).
 			var sid int64
 			if err := st.tx.QueryRow(ctx, `INSERT INTO dispute_sessions (dispute_id, step_id, held_at, participants, notes, recorded_by)
-				VALUES ($1, 0, $2, $3, $4, $5) RETURNING id`, d.ID, held, strings.TrimSpace(st.in.Participants), strings.TrimSpace(st.in.Notes), st.c.userID()).Scan(&sid); err != nil {
+				VALUES ($1, 0, $2, $3, $4, $5) RETURNING id`, d.ID, held, strings.TrimSpace(st.in.Participants), strings.TrimSpace(st.in.Notes), st.c.UserID()).Scan(&sid); err != nil {
 				return db.Translate(err)
 			}
 			st.after = func(stepID int64) error {

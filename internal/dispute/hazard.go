@@ -111,12 +111,12 @@ func (s *Service) checkPlace(ctx context.Context, c Caller, nh NewHazard, e *err
 		return
 	}
 	if _, bad := e.Fields["org_id"]; !bad && nh.OrgID > 0 {
-		if _, err := s.d.Registry.Organisation(ctx, c.scope(), nh.OrgID); err != nil {
+		if _, err := s.d.Registry.Organisation(ctx, c.Scope(), nh.OrgID); err != nil {
 			e.Field("org_id", "hazard.err.org_unknown", nh.OrgID)
 		}
 	}
 	if _, bad := e.Fields["house_id"]; !bad && nh.HouseID > 0 {
-		if _, err := s.d.Registry.House(ctx, c.scope(), nh.HouseID); err != nil {
+		if _, err := s.d.Registry.House(ctx, c.Scope(), nh.HouseID); err != nil {
 			e.Field("house_id", "hazard.err.house_unknown", nh.HouseID)
 		}
 	}
@@ -139,7 +139,7 @@ func (s *Service) CreateHazard(ctx context.Context, c Caller, nh NewHazard) (_ *
 				org_id, house_id, status, workflow_version, created_by, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id`,
 				district, node.Code, node.Path, nh.Type, nh.Title, nh.Description, nh.Place, source, nh.VisitID, nh.PatrolID,
-				nh.OrgID, nh.HouseID, def.Initial, def.Version, c.userID(), tx.Now()).Scan(&id)
+				nh.OrgID, nh.HouseID, def.Initial, def.Version, c.UserID(), tx.Now()).Scan(&id)
 			return id, map[string]any{"type": nh.Type, "region": node.Code, "source": source}, db.Translate(err)
 		}, func(tx *db.Tx, id int64) error {
 			if nh.Deadline == nil {
@@ -213,7 +213,7 @@ func (s *Service) ActHazard(ctx context.Context, c Caller, id int64, action stri
 	if err != nil {
 		return nil, err
 	}
-	if c.system {
+	if c.IsSystem() {
 		return nil, nil
 	}
 	return s.GetHazard(ctx, c, id)

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/region"
@@ -154,39 +153,11 @@ func NewService(ctx context.Context, d Deps) (_ *Service, err error) {
 }
 
 // Caller is who acts: a signed-in user, or the system (a timer's step).
-type Caller struct {
-	User *account.User
-	IP   string
-	// system is set by System only: no request can make it.
-	system bool
-}
+// It is the kernel modules' shared caller.
+type Caller = account.Caller
 
 // System is the caller of the timers' steps.
-func System() Caller { return Caller{system: true} }
-
-func (c Caller) scope() account.Scope {
-	if c.system {
-		return account.SystemScope()
-	}
-	return account.ScopeOf(c.User)
-}
-
-func (c Caller) userID() int64 {
-	if c.User == nil {
-		return 0
-	}
-	return c.User.ID
-}
-
-func (c Caller) actor() audit.Actor {
-	if c.system {
-		return audit.Actor{Name: "system"}
-	}
-	if c.User == nil {
-		return audit.Actor{IP: c.IP}
-	}
-	return audit.Actor{UserID: c.User.ID, Name: c.User.Username, IP: c.IP}
-}
+func System() Caller { return account.SystemCaller() }
 
 // acting is a caller as the workflow's allowed check sees them, for one
 // item: relation names the item's relations the caller has.
@@ -196,14 +167,14 @@ type acting struct {
 }
 
 func (a acting) HasRole(r string) bool {
-	return !a.c.system && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
+	return !a.c.IsSystem() && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
 }
 
 func (a acting) HasRelation(rel string) bool {
 	if rel == "system" {
-		return a.c.system
+		return a.c.IsSystem()
 	}
-	return !a.c.system && a.relations[rel]
+	return !a.c.IsSystem() && a.relations[rel]
 }
 
 // noAttrs is the subject of a guard: these workflows test inputs only.
@@ -220,7 +191,7 @@ func (s *Service) grid(ctx context.Context, c Caller, code string, bad *errs.Err
 		return nil
 	}
 	n, err := s.d.Regions.Get(ctx, code)
-	if err != nil || !c.scope().Covers(n.Path) {
+	if err != nil || !c.Scope().Covers(n.Path) {
 		bad.Field("region", "dispute.err.region_unknown", code)
 		return nil
 	}

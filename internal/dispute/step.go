@@ -224,7 +224,7 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, it *item, action
 		role = p.By
 	}
 	stepID, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: it.kind, SubjectID: it.id, Ref: it.kind + ":" + strconv.FormatInt(it.id, 10),
-		District: it.district, Action: action, From: it.status, To: p.Next, Role: role, Actor: c.actor(), UserID: c.userID(), System: c.system,
+		District: it.district, Action: action, From: it.status, To: p.Next, Role: role, Actor: c.Actor(), UserID: c.UserID(), System: c.IsSystem(),
 		Note: st.note, Data: st.data, Private: st.private})
 	if err != nil {
 		return err
@@ -374,7 +374,7 @@ func (s *Service) available(ctx context.Context, c Caller, kind string, wfVersio
 // DisputeActions lists the actions c may take on d now.
 func (s *Service) DisputeActions(ctx context.Context, c Caller, d *Dispute) (_ []string, err error) {
 	defer errs.Wrapf(&err, "dispute.Service.DisputeActions")
-	return s.available(ctx, c, KindDispute, d.WorkflowVersion, d.Status, map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.userID()})
+	return s.available(ctx, c, KindDispute, d.WorkflowVersion, d.Status, map[string]bool{"mediator": d.MediatorID != 0 && d.MediatorID == c.UserID()})
 }
 
 // HazardActions lists the actions c may take on h now.
