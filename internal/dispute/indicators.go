@@ -121,13 +121,5 @@ func Indicators() []indicator.Indicator {
 // RegisterIndicators adds the Source and the indicators to r.
 func (s *Service) RegisterIndicators(r *indicator.Registry) (err error) {
 	defer errs.Wrapf(&err, "dispute.RegisterIndicators")
-	if err := r.AddSource(SourceName, s.Source()); err != nil {
-		return err
-	}
-	for _, in := range Indicators() {
-		if err := r.Register(in); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.AddModule(SourceName, s.Source(), Indicators())
 }

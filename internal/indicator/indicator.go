@@ -182,6 +182,21 @@ func (r *Registry) AddSource(name string, s Source) (err error) {
 	return nil
 }
 
+// AddModule adds a module's Source under name and then its indicators,
+// stopping at the first refusal: what a module calls once at wiring.
+func (r *Registry) AddModule(name string, s Source, ins []Indicator) (err error) {
+	defer errs.Wrapf(&err, "indicator.AddModule(%s)", name)
+	if err := r.AddSource(name, s); err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if err := r.Register(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
 // Register adds an indicator. It refuses a duplicate name (Conflict) and

@@ -249,3 +249,23 @@ func TestRegisterRefuses(t *testing.T) {
 		t.Errorf("Get: got %+v, %v", in, ok)
 	}
 }
+
+func TestAddModule(t *testing.T) {
+	r := indicator.New()
+	if err := r.AddModule("hydrants", &inspections{}, hydrantIndicators()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(r.List()), len(hydrantIndicators()); got != want {
+		t.Errorf("indicators listed: got %d, want %d", got, want)
+	}
+	// A second module under the same source name is refused before any
+	// of its indicators is registered.
+	other := hydrantIndicators()[0]
+	other.Name = "hydrant_other"
+	if err := r.AddModule("hydrants", &inspections{}, []indicator.Indicator{other}); !errs.Is(err, errs.Conflict) {
+		t.Errorf("second module called hydrants: got %v, want conflict", err)
+	}
+	if _, ok := r.Get("hydrant_other"); ok {
+		t.Error("the refused module's indicator was registered")
+	}
+}

@@ -31,15 +31,7 @@ func Indicators() []indicator.Indicator {
 // RegisterIndicators adds the visits' Source and indicators to r.
 func (s *Store) RegisterIndicators(r *indicator.Registry) (err error) {
 	defer errs.Wrapf(&err, "visit.RegisterIndicators")
-	if err := r.AddSource(SourceName, s); err != nil {
-		return err
-	}
-	for _, in := range Indicators() {
-		if err := r.Register(in); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.AddModule(SourceName, s, Indicators())
 }
 
 // Facts implements indicator.Source for region subjects (kind "region",
