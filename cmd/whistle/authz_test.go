@@ -650,6 +650,7 @@ func matrix() map[string]spec {
 	maps.Copy(m, benchmarkMatrix())
 	maps.Copy(m, benefitMatrix())
 	maps.Copy(m, assessMatrix())
+	maps.Copy(m, policyMatrix())
 	return m
 }
 
@@ -848,6 +849,8 @@ type authzFixture struct {
 	open311Token string
 	otherGeoJSON []byte
 	secrets      []string
+	// policyPerson is the matrix resident's registry person (eligibility).
+	policyPerson int64
 	reg          *registryFixture
 	visitTask    map[target]int64
 	// visitPhotoTask is each target's visit task that photos are added to.
@@ -1060,6 +1063,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.plantDevices()
 	f.plantBenefits()
 	f.plantAssess()
+	f.plantPolicies()
 	return f
 }
 

@@ -69,6 +69,7 @@ Usage:
   whistle import people|houses|organisations FILE [--dry-run] [--data DIR | --db URL] [--lang en|zh-CN] [--progress]
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
+  whistle eligibility run [--policies a,b] | eligibility seed   evaluate every active benefit policy over the registry (prints count and time)
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
   whistle bench import [--rows N] [--dir DIR]
@@ -243,6 +244,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdImport(ctx, rest, e)
 	case "rollup":
 		return cmdRollup(ctx, rest, e)
+	case "eligibility":
+		return cmdEligibility(ctx, rest, e)
 	case "bench":
 		return cmdBench(ctx, rest, e)
 	case "version":
@@ -480,7 +483,10 @@ type wired struct {
 	benefits *benefit.Service
 	// assess is 考核 and the 经验库, over the benchmark's figures.
 	assess *assess.Service
-	stop   []func()
+	// eligibility evaluates the benefit policies over the registry; the
+	// benefit service and the policy API share this one engine.
+	eligibility *policy.Engine
+	stop        []func()
 }
 
 // close releases everything in reverse order of creation.
@@ -674,16 +680,20 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	// Benefit applications and payouts: their workflow joins the one
 	// workflow store, their timers the one runner, their notices the
 	// cases' inbox and outbox; the policy engine answers eligibility.
-	policies, err := policy.New(policy.Deps{DB: a.db, Registry: w.registry, Accounts: a.accounts})
-	if err != nil {
+	if w.eligibility, err = policy.New(policy.Deps{DB: a.db, Registry: w.registry, Accounts: a.accounts}); err != nil {
 		return nil, err
+	}
+	if isDemo {
+		if _, err := w.eligibility.SeedDemo(ctx, audit.System("demo")); err != nil {
+			return nil, err
+		}
 	}
 	w.benefits, err = benefit.NewService(ctx, benefit.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts, Workflows: cases.WorkflowStore(),
-		Registry: w.registry, Calendar: w.sla.Calendar, Logger: a.logger, Policies: benefit.Engine{E: policies}})
+		Registry: w.registry, Calendar: w.sla.Calendar, Logger: a.logger, Policies: benefit.Engine{E: w.eligibility}})
 	if err != nil {
 		return nil, err
 	}
-	policies.UseReceiving(w.benefits.Receiving)
+	w.eligibility.UseReceiving(w.benefits.Receiving)
 	notifier.WithSubjects(benefit.Kind, w.benefits).WithSubjects(benefit.KindPayout, w.benefits)
 	// 考核 reads cases through casework and the SLA engine's stages, and
 	// takes indicator values, weak points and improvers from benchmarking.
@@ -695,7 +705,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	if err != nil {
 		return nil, err
 	}
-	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Assess: w.assess, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
+	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Eligibility: w.eligibility, Assess: w.assess, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
 		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),

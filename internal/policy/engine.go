@@ -485,17 +485,3 @@ func (e *Engine) EvaluateResident(ctx context.Context, u *account.User, date tim
 	}
 	return e.Evaluate(ctx, account.SystemScope(), Subject{Kind: KindPerson, ID: id}, date)
 }
-
-// Run evaluates every active policy (or those named) over the whole
-// registry on the clock's date, storing what changed since the last run.
-func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err error) {
-	defer errs.Wrapf(&err, "policy.Engine.Run")
-	return RunStats{}, errs.E(errs.Unavailable, "policy.not_ready")
-}
-
-// Unclaimed lists the subjects under the region node (a code the scope
-// covers) that are eligible but not receiving (应享未享).
-func (e *Engine) Unclaimed(ctx context.Context, sc account.Scope, regionCode string, limit int) (_ []Unclaimed, err error) {
-	defer errs.Wrapf(&err, "policy.Engine.Unclaimed(%s)", regionCode)
-	return nil, errs.E(errs.Unavailable, "policy.not_ready")
-}

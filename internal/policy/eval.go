@@ -52,7 +52,8 @@ func (c *compiled) evaluate(f facts) Result {
 				missing = append(missing, k)
 			}
 		}
-		cr.Explanation = c.explain(cr, missing)
+		cr.Missing = missing
+		cr.Explanation = explain(c.fields, cr)
 		r.Conditions[i] = cr
 	}
 	switch c.combine(c.v.Rule, vals, true) {
@@ -134,7 +135,7 @@ func kleene(any bool, items []string) string {
 
 // explain is one condition's answer in plain words, in zh and en: the
 // condition, the values found (or missing) and the legal source.
-func (c *compiled) explain(cr CondResult, missing []string) Text {
+func explain(fields map[string]Field, cr CondResult) Text {
 	var zv, ev []string
 	keys := make([]string, 0, len(cr.Values))
 	for k := range cr.Values {
@@ -142,14 +143,17 @@ func (c *compiled) explain(cr CondResult, missing []string) Text {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		l := c.fields[k].Label
-		zv = append(zv, l.ZH+"为"+show(cr.Values[k], true)+c.fields[k].Unit)
+		l, unit := fields[k].Label, fields[k].Unit
+		if cr.Values[k] == MaskedValue {
+			unit = ""
+		}
+		zv = append(zv, l.ZH+"为"+show(cr.Values[k], true)+unit)
 		ev = append(ev, l.EN+" is "+show(cr.Values[k], false))
 	}
 	var zm, em []string
-	for _, k := range missing {
-		zm = append(zm, c.fields[k].Label.ZH)
-		em = append(em, c.fields[k].Label.EN)
+	for _, k := range cr.Missing {
+		zm = append(zm, fields[k].Label.ZH)
+		em = append(em, fields[k].Label.EN)
 	}
 	var z, e string
 	switch cr.Result {
@@ -243,4 +247,32 @@ func Questions(results []Result) []Question {
 		return out[i].Key < out[j].Key
 	})
 	return out
+}
+
+// MaskedValue stands for a fact's value the caller may not see.
+const MaskedValue = "***"
+
+// Mask hides, in place, the values of the facts that are personal data
+// (every field that is not derived from the registry's own columns: income,
+// disability, 低保 …) in the conditions and their explanations, for staff
+// who have not revealed them; results and sources stay.
+func Mask(rs []Result) {
+	all := fieldIndex(KindPerson)
+	for k, v := range fieldIndex(KindOrganisation) {
+		all[k] = v
+	}
+	for i := range rs {
+		for j := range rs[i].Conditions {
+			cr := &rs[i].Conditions[j]
+			masked := false
+			for k := range cr.Values {
+				if f, ok := all[k]; !ok || !f.Derived {
+					cr.Values[k], masked = MaskedValue, true
+				}
+			}
+			if masked {
+				cr.Explanation = explain(all, *cr)
+			}
+		}
+	}
 }

@@ -78,6 +78,8 @@ type CondResult struct {
 	Values map[string]any `json:"values"`
 	Text   Text           `json:"text"`
 	Source string         `json:"source"` // document and article
+	// Missing are the fields the condition reads that are unknown.
+	Missing []string `json:"missing,omitempty"`
 	// Explanation names the condition, the values found and the source.
 	Explanation Text `json:"explanation"`
 }

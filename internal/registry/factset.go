@@ -167,3 +167,163 @@ func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err
 	}
 	return ids[0], nil
 }
+
+// EachFactSet calls fn with what is known of every subject of a kind
+// (person or organisation) on date, in id order, for the batch
+// evaluation. The FactSet is reused between calls: fn must copy what it
+// keeps. Data scope does not apply: it is a system task.
+func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn func(*FactSet) error) (err error) {
+	defer errs.Wrapf(&err, "registry.Store.EachFactSet(%s)", kind)
+	facts, err := s.allFacts(ctx, kind)
+	if err != nil {
+		return err
+	}
+	fs := &FactSet{Kind: kind, Values: map[string]any{}, Verified: map[string]bool{}}
+	reset := func(id int64, grid, path string) {
+		clear(fs.Values)
+		clear(fs.Verified)
+		fs.ID, fs.GridCode, fs.RegionPath = id, grid, path
+		for _, f := range facts[id] {
+			fs.Values[f.Key], fs.Verified[f.Key] = f.Value, f.Verified
+		}
+	}
+	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
+	if kind == FactOrganisation {
+		rows, err := s.db.Query(ctx, `SELECT id, grid_code, region_path, kind, industry, size FROM reg_organisations ORDER BY id`)
+		if err != nil {
+			return db.Translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var grid, path, okind, industry, size string
+			if err := rows.Scan(&id, &grid, &path, &okind, &industry, &size); err != nil {
+				return db.Translate(err)
+			}
+			reset(id, grid, path)
+			set("org_kind", okind)
+			if industry != "" {
+				set("industry", industry)
+			}
+			if size != "" {
+				set("size", size)
+			}
+			if err := fn(fs); err != nil {
+				return err
+			}
+		}
+		return db.Translate(rows.Err())
+	}
+	sizes, groups, err := s.householdsAndGroups(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, grid_code, region_path, sex, status, birth_date, household_id FROM reg_people ORDER BY id`)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var grid, path, sex, status, birth, hh string
+		if err := rows.Scan(&id, &grid, &path, &sex, &status, &birth, &hh); err != nil {
+			return db.Translate(err)
+		}
+		reset(id, grid, path)
+		set("sex", sex)
+		set("status", status)
+		if a, ok := AgeOn(birth, date); ok {
+			set("age", int64(a))
+		}
+		g := groups[id]
+		if g == nil {
+			g = []string{}
+		}
+		set("groups", g)
+		if hh != "" {
+			set("household_size", sizes[hh])
+		}
+		if err := fn(fs); err != nil {
+			return err
+		}
+	}
+	return db.Translate(rows.Err())
+}
+
+type factRow struct {
+	Key      string
+	Value    any
+	Verified bool
+}
+
+// allFacts reads every fact of a kind (a person's include its
+// household's, keyed by the head's id) by subject id.
+func (s *Store) allFacts(ctx context.Context, kind string) (map[int64][]factRow, error) {
+	other := kind
+	if kind == FactPerson {
+		other = FactHousehold
+	}
+	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind IN ($1, $2) ORDER BY subject_kind DESC`, kind, other)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	out := map[int64][]factRow{}
+	for rows.Next() {
+		var id int64
+		var k, raw string
+		var v int
+		if err := rows.Scan(&id, &k, &raw, &v); err != nil {
+			return nil, db.Translate(err)
+		}
+		out[id] = append(out[id], factRow{Key: k, Value: decodeFact(raw), Verified: v != 0})
+	}
+	return out, db.Translate(rows.Err())
+}
+
+// householdsAndGroups reads the household sizes and every person's groups.
+func (s *Store) householdsAndGroups(ctx context.Context) (map[string]int64, map[int64][]string, error) {
+	sizes := map[string]int64{}
+	rows, err := s.db.Query(ctx, `SELECT household_id, COUNT(*) FROM reg_people WHERE household_id <> '' GROUP BY household_id`)
+	if err != nil {
+		return nil, nil, db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		var n int64
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, nil, db.Translate(err)
+		}
+		sizes[h] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, db.Translate(err)
+	}
+	groups := map[int64][]string{}
+	grows, err := s.db.Query(ctx, `SELECT person_id, group_code FROM reg_group_members ORDER BY person_id, group_code`)
+	if err != nil {
+		return nil, nil, db.Translate(err)
+	}
+	defer grows.Close()
+	for grows.Next() {
+		var id int64
+		var g string
+		if err := grows.Scan(&id, &g); err != nil {
+			return nil, nil, db.Translate(err)
+		}
+		groups[id] = append(groups[id], g)
+	}
+	return sizes, groups, db.Translate(grows.Err())
+}
+
+// NodePath returns the materialised path of a region node (any level)
+// the scope covers, or NotFound as if it did not exist.
+func (s *Store) NodePath(ctx context.Context, sc account.Scope, code string) (_ string, err error) {
+	defer errs.Wrapf(&err, "registry.Store.NodePath(%s)", code)
+	n, err := s.regions.Get(ctx, code)
+	if err != nil || n == nil || !sc.Covers(n.Path) {
+		return "", notFound(keyGridNotFound, code)
+	}
+	return n.Path, nil
+}

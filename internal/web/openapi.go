@@ -110,6 +110,7 @@ func apiTags() []apiTag {
 		{"open311", "Open311 GeoReport v2", "Open311 GeoReport v2"},
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
 		{"assessment", "Assessment (考核) and the experience library (经验库)", "考核与经验库"},
+		{"eligibility", "Benefit eligibility (利民补助一键达, 惠企政策直通车)", "惠民惠企政策资格测算"},
 	}
 }
 
@@ -442,6 +443,7 @@ func apiOperations() []apiOp {
 		benchmarkOperations(),
 		benefitOperations(),
 		assessOperations(),
+		policyOperations(),
 	)
 }
 
@@ -875,6 +877,7 @@ func apiSchemas() map[string]any {
 	maps.Copy(schemas, benchmarkSchemas())
 	maps.Copy(schemas, benefitSchemas())
 	maps.Copy(schemas, assessSchemas())
+	maps.Copy(schemas, policySchemas())
 	return schemas
 }
 

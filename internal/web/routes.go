@@ -13,6 +13,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/media"
 	"whistle/internal/open311"
+	"whistle/internal/policy"
 	"whistle/internal/region"
 )
 
@@ -70,6 +71,7 @@ type features struct {
 	benchmark  *benchmarkAPI
 	benefits   *benefitHandlers
 	assess     *assessHandlers
+	policies   *policyAPI
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -107,6 +109,7 @@ func (s *Server) features() features {
 		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 		assess:    &assessHandlers{view: s.view, Assess: s.Assess},
+		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
 	}
 }
 
@@ -252,6 +255,21 @@ func (s *Server) registerRoutes() {
 
 	// The grid's base data (people, houses, organisations): logged-in
 	// callers, registry.ScopeOf deciding the rest (404 outside it).
+	// Eligibility (issue 18): policies are readable by every signed-in
+	// user and written by department handlers and admins (policyAPI
+	// checks); eligibility follows registry.ScopeOf (404 outside it).
+	s.handle("GET /api/v1/policies", authed, f.policies.apiPolicies)
+	s.handle("POST /api/v1/policies", authed, f.policies.apiSave)
+	s.handle("POST /api/v1/policies/validate", authed, f.policies.apiValidate)
+	s.handle("POST /api/v1/policies/test", authed, f.policies.apiTest)
+	s.handle("GET /api/v1/policies/{id}", authed, f.policies.apiPolicy)
+	s.handle("GET /api/v1/policies/{id}/diff", authed, f.policies.apiDiff)
+	s.handle("POST /api/v1/policies/{id}/publish", authed, f.policies.apiPublish)
+	s.handle("GET /api/v1/policy-fields", authed, f.policies.apiFields)
+	s.handle("GET /api/v1/people/{id}/eligibility", authed, f.policies.evaluate(policy.KindPerson))
+	s.handle("GET /api/v1/organisations/{id}/eligibility", authed, f.policies.evaluate(policy.KindOrganisation))
+	s.handle("GET /api/v1/me/eligibility", authed, f.policies.apiMe)
+	s.handle("GET /api/v1/eligibility/unclaimed", authed, f.policies.apiUnclaimed)
 	s.handle("GET /api/v1/people", authed, f.registry.apiPeople)
 	s.handle("POST /api/v1/people", authed, f.registry.apiPersonAdd)
 	s.handle("GET /api/v1/people/{id}", authed, f.registry.apiPerson)

@@ -37,6 +37,7 @@ import (
 	"whistle/internal/oidc"
 	"whistle/internal/patrol"
 	"whistle/internal/places"
+	"whistle/internal/policy"
 	"whistle/internal/ratelimit"
 	"whistle/internal/regimport"
 	"whistle/internal/region"
@@ -113,6 +114,9 @@ type Deps struct {
 	Benefits *benefit.Service
 	// Assess runs 考核 and the 经验库; nil answers 503 there.
 	Assess *assess.Service
+	// Eligibility evaluates the benefit policies (issue 18); nil answers
+	// 503 on its routes.
+	Eligibility *policy.Engine
 	// Synonyms are the residents' words for categories in the report
 	// page's picker; nil means category.DefaultSynonyms.
 	Synonyms category.Synonyms

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/policy"
+	"whistle/internal/registry"
+)
+
+// plantPolicies gives the matrix a published policy, a saved draft and a
+// registry person with the demo resident's phone (their link for
+// GET /api/v1/me/eligibility).
+func (f *authzFixture) plantPolicies() {
+	ctx := context.Background()
+	res, err := f.w.app.accounts.UserByName(ctx, account.SystemScope(), "demo-resident")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id := idNumber("33030319400101099")
+	p, err := f.w.registry.AddPerson(ctx, account.SystemScope(), audit.System("authz test"), registry.PersonInput{
+		IDNumber: id, Name: "矩阵老人", Phone: res.Phone, Status: registry.StatusResident, GridCode: f.userRegion[in]})
+	if err != nil {
+		f.t.Fatalf("resident's person: %v", err)
+	}
+	f.secrets = append(f.secrets, id)
+	f.policyPerson = p.ID
+	for k, v := range map[string]any{"income_per_head": policyIncome, "hukou_local": true} {
+		if err := f.w.registry.SetFact(ctx, account.SystemScope(), audit.System("authz test"), registry.FactPerson, p.ID,
+			registry.FactInput{Key: k, Value: v, Verified: true, Source: "民政核对"}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if _, err := f.w.eligibility.Policy(ctx, "elderly_allowance"); err != nil {
+		f.t.Fatalf("the demo policies are not seeded: %v", err)
+	}
+}
+
+// policyIncome is the matrix resident's income per head: a fact only
+// the resident and staff who unmask may see.
+const policyIncome = 873.5
+
+// policyDraft is a valid draft of a policy of its own per call.
+func policyDraft(f *authzFixture) policy.Draft {
+	ps, err := policy.DemoPolicies()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	d := ps[0].Draft
+	d.Key = fmt.Sprintf("matrix_%d", f.seq.Add(1))
+	return d
+}
+
+var policyAuthors = []who{dept, admin}
+
+// policyMatrix is eligibility's expectations, merged into matrix: every
+// signed-in caller reads the policies; department handlers and admins
+// write them; eligibility follows the registry's scope; a resident sees
+// their own.
+func policyMatrix() map[string]spec {
+	get := func(path string) spec {
+		return spec{req: func(f *authzFixture, w who, t target) *http.Request { return f.request(w, "GET", path, nil, "") }}
+	}
+	author := func(path func(f *authzFixture) string, body func(f *authzFixture) any) spec {
+		return spec{allow: policyAuthors, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", path(f), body(f))
+		}}
+	}
+	fixed := func(p string) func(*authzFixture) string { return func(*authzFixture) string { return p } }
+	return map[string]spec{
+		"GET /api/v1/policies":           get("/api/v1/policies"),
+		"GET /api/v1/policies/{id}":      get("/api/v1/policies/elderly_allowance"),
+		"GET /api/v1/policies/{id}/diff": get("/api/v1/policies/elderly_allowance/diff?from=1&to=1"),
+		"GET /api/v1/policy-fields":      get("/api/v1/policy-fields?target=organisation"),
+		"POST /api/v1/policies":          author(fixed("/api/v1/policies"), func(f *authzFixture) any { return policyDraft(f) }),
+		"POST /api/v1/policies/validate": author(fixed("/api/v1/policies/validate"), func(f *authzFixture) any { return policyDraft(f) }),
+		"POST /api/v1/policies/test": author(fixed("/api/v1/policies/test"), func(f *authzFixture) any {
+			return map[string]any{"draft": policyDraft(f), "samples": []any{map[string]any{"name": "a", "facts": map[string]any{"age": 85}}}}
+		}),
+		"POST /api/v1/policies/{id}/publish": author(func(f *authzFixture) string {
+			d := policyDraft(f)
+			if _, err := f.w.eligibility.Save(context.Background(), audit.System("authz test"), d); err != nil {
+				f.t.Fatal(err)
+			}
+			return "/api/v1/policies/" + d.Key + "/publish"
+		}, func(f *authzFixture) any { return map[string]any{"version": 1, "effective": "2026-01-01"} }),
+		"GET /api/v1/people/{id}/eligibility": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/people/"+strconv.FormatInt(f.reg.person[t], 10)+"/eligibility", nil, "")
+		}},
+		"GET /api/v1/organisations/{id}/eligibility": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/organisations/"+strconv.FormatInt(f.reg.org[t], 10)+"/eligibility", nil, "")
+		}},
+		// Only the resident has a registry person (by their phone).
+		"GET /api/v1/me/eligibility": {targets: []target{in}, sees: map[target][]who{in: {resident}}, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/me/eligibility", nil, "")
+		}},
+		"GET /api/v1/eligibility/unclaimed": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/eligibility/unclaimed?region="+f.reg.grid[t], nil, "")
+		}},
+	}
+}
+
+// TestPolicyAuthorizationEffect: a draft posted by every caller is saved
+// exactly for the authors (its version exists afterwards) and for nobody
+// else; the resident's eligibility answers the elderly allowance for
+// their own person.
+func TestPolicyAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	ctx := context.Background()
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, w := range callers {
+		d := policyDraft(f)
+		resp, err := client.Do(f.jsonRequest(w, "POST", "/api/v1/policies", d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, err = f.w.eligibility.Policy(ctx, d.Key)
+		saved := err == nil
+		want := w == dept || w == admin
+		if saved != want || (resp.StatusCode == http.StatusCreated) != want {
+			t.Errorf("%s: got status %d and saved %v, want saved %v", w, resp.StatusCode, saved, want)
+		}
+	}
+	resp, err := client.Do(f.request(resident, "GET", "/api/v1/me/eligibility?date=2026-11-23", nil, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Results []policy.Result `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range got.Results {
+		if r.Policy == "elderly_allowance" {
+			found = true
+			if r.Result != policy.Eligible || condResult(r, "age") != policy.Pass || condResult(r, "hukou") != policy.Pass {
+				t.Errorf("resident's elderly allowance: got %s (age %s, hukou %s), want eligible", r.Result, condResult(r, "age"), condResult(r, "hukou"))
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the resident's answer has no elderly_allowance: %d results", len(got.Results))
+	}
+	// Masking: the income reaches the resident and staff who unmask it
+	// (admins, community staff), never staff who do not ask or may not.
+	income := strconv.FormatFloat(policyIncome, 'f', -1, 64)
+	path := "/api/v1/people/" + strconv.FormatInt(f.policyPerson, 10) + "/eligibility?date=2026-11-23"
+	for _, c := range []struct {
+		w     who
+		path  string
+		clear bool
+	}{
+		{resident, "/api/v1/me/eligibility?date=2026-11-23", true},
+		{community, path, false},
+		{community, path + "&unmask=1", true},
+		{grid, path + "&unmask=1", false},
+		{leader, path + "&unmask=1", false},
+		{admin, path, false},
+		{admin, path + "&unmask=1", true},
+	} {
+		resp, err := client.Do(f.request(c.w, "GET", c.path, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: got %d, want 200", c.w, c.path, resp.StatusCode)
+			continue
+		}
+		if shown := strings.Contains(string(b), income); shown != c.clear {
+			t.Errorf("%s %s: the income shown %v, want %v", c.w, c.path, shown, c.clear)
+		}
+		if !c.clear && !strings.Contains(string(b), `"income_per_head":"***"`) {
+			t.Errorf("%s %s: want the income as ***", c.w, c.path)
+		}
+	}
+}
+
+func condResult(r policy.Result, id string) string {
+	for _, c := range r.Conditions {
+		if c.ID == id {
+			return c.Result
+		}
+	}
+	return ""
+}
