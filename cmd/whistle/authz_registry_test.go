@@ -77,6 +77,24 @@ func (f *authzFixture) plantRegistry() {
 	f.reg = r
 }
 
+// relink links target t's person to its house again as owner (a route
+// that unlinks them finds the link whoever called it before).
+func (f *authzFixture) relink(t target) {
+	if err := f.w.registry.Link(context.Background(), account.SystemScope(), audit.System("authz test"), f.reg.person[t], f.reg.house[t], registry.RelOwner); err != nil {
+		f.t.Fatalf("link %s: %v", t, err)
+	}
+}
+
+// linked reports whether target t's person is linked to its house.
+func (f *authzFixture) linked(t target) bool {
+	var n int
+	if err := f.w.app.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM reg_person_houses WHERE person_id = $1 AND house_id = $2`,
+		f.reg.person[t], f.reg.house[t]).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n == 1
+}
+
 // creditCode is a fresh valid unified social credit code.
 func (f *authzFixture) creditCode() string {
 	s := fmt.Sprintf("91330303MA%07d", f.seq.Add(1))
@@ -123,6 +141,11 @@ func registryMatrix() map[string]spec {
 		"POST /api/v1/people/{id}/houses": post("POST", person("/houses"), func(f *authzFixture, t target) any {
 			return map[string]any{"house_id": f.reg.house[t], "relation": "owner"}
 		}),
+		"DELETE /api/v1/people/{id}/houses/{house}": scoped(func(f *authzFixture, w who, t target) *http.Request {
+			// Every caller finds the person linked to the house.
+			f.relink(t)
+			return f.request(w, "DELETE", person("/houses/"+strconv.FormatInt(f.reg.house[t], 10))(f, t), nil, "")
+		}),
 		"GET /api/v1/people/{id}/history": get(person("/history")),
 		"GET /api/v1/buildings":           get(inGrid("/api/v1/buildings")),
 		"POST /api/v1/buildings": post("POST", fixed("/api/v1/buildings"), func(f *authzFixture, t target) any {
@@ -157,6 +180,11 @@ func registryMatrix() map[string]spec {
 			return "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/houses"
 		}, func(f *authzFixture, t target) url.Values {
 			return url.Values{"house_id": {strconv.FormatInt(f.reg.house[t], 10)}, "relation": {"family"}}
+		}),
+		"POST /people/{id}/houses/{house}/delete": scoped(func(f *authzFixture, w who, t target) *http.Request {
+			f.relink(t)
+			path := "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/houses/" + strconv.FormatInt(f.reg.house[t], 10) + "/delete"
+			return f.request(w, "POST", path, strings.NewReader(""), "application/x-www-form-urlencoded")
 		}),
 		"GET /houses": get(inGrid("/houses")),
 		"POST /houses": form(fixed("/houses"), func(f *authzFixture, t target) url.Values {
@@ -246,5 +274,50 @@ func TestRegistryScope(t *testing.T) {
 	n, err := audit.NewLog(f.w.app.db).Count(context.Background(), audit.Filter{Action: account.ActionUnmask, Q: "person:" + strconv.FormatInt(f.reg.person[in], 10)})
 	if err != nil || n != 3 {
 		t.Errorf("unmask audit entries: got %d, %v; want 3", n, err)
+	}
+}
+
+// TestRegistryAuthorizationEffect: the registry's writes that take
+// something away, as every caller on a target in scope, in another street
+// and in another district. Besides the status, an allowed call changed the
+// data (the link gone) and a refused one left it as it was.
+func TestRegistryAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	client := &http.Client{Timeout: 30 * time.Second}
+	rows := matrix()
+	for _, c := range []struct {
+		route         string
+		state         func(tg target) string
+		before, after string
+	}{
+		{"DELETE /api/v1/people/{id}/houses/{house}", func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
+		{"POST /people/{id}/houses/{house}/delete", func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
+	} {
+		sp := rows[c.route]
+		for _, tg := range regTargets {
+			for _, w := range callers {
+				req := sp.req(f, w, tg)
+				if got := c.state(tg); got != c.before {
+					t.Fatalf("%s on %s: before the call got %s, want %s", c.route, tg, got, c.before)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body := readSome(resp)
+				want := sp.want(w, tg)
+				where := fmt.Sprintf("%s as %s on %s", c.route, w, tg)
+				if got := classify(resp); got != want {
+					t.Errorf("%s: got %s (%d %s), want %s", where, got, resp.StatusCode, firstLine(body), want)
+				}
+				got := c.state(tg)
+				switch {
+				case want == ok && got != c.after:
+					t.Errorf("%s: allowed, but the state is %s, want %s", where, got, c.after)
+				case want != ok && got != c.before:
+					t.Errorf("%s: refused, but the state changed to %s", where, got)
+				}
+			}
+		}
 	}
 }

@@ -21,7 +21,8 @@ import (
 // building and the patrol's track, linking to the patrol; the person's
 // page shows the change in its history, masked; on the phone the worker
 // links the person to a house through the form, after a first try without
-// a house that shows the field's error. Neither page overflows 390 px and
+// a house that shows the field's error, then unlinks the first house with
+// its button (gone both ways, in the history). Neither page overflows 390 px and
 // axe-core finds nothing serious or critical. Screenshots
 // docs/screenshots/grid-390.png, grid-1366.png, person-390.png and
 // person-1366.png (WHISTLE_UPDATE_SCREENSHOTS=1).
@@ -140,6 +141,18 @@ func TestBrowserRegistryPages(t *testing.T) {
 				t.Errorf("house %d's residents link to person %d %d times, want once", h2.ID, p.ID, got)
 			}
 			check(u, "/houses/{id}")
+			// Unlinking the first house: gone from the person's houses, the
+			// history says so, and the house no longer lists the person.
+			u.open(fmt.Sprintf("/people/%d", p.ID))
+			u.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#person-houses li[data-house="%d"] button[type=submit]`, h1.ID))))
+			u.waitText("#person-history", "解除房屋关联")
+			if got := u.text("#person-houses"); strings.Contains(got, "1-101") || !strings.Contains(got, "2-202") {
+				t.Errorf("the person's houses after unlinking 1-101: %q, want only 2-202", got)
+			}
+			u.open(fmt.Sprintf("/houses/%d", h1.ID))
+			if got := eval[int](u, fmt.Sprintf(`document.querySelectorAll('#residents a[href="/people/%d"]').length`, p.ID)); got != 0 {
+				t.Errorf("house %d still lists person %d after the unlink (%d links)", h1.ID, p.ID, got)
+			}
 			u.open(fmt.Sprintf("/people/%d", p.ID))
 		} else {
 			u.waitText("#person-houses", "2-202")

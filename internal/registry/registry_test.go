@@ -349,11 +349,39 @@ func TestLinksBothWays(t *testing.T) {
 		if want := []int64{houses[1].ID, houses[3].ID}; !slices.Equal(ids, want) {
 			t.Errorf("vacant houses: got %v, want %v", ids, want)
 		}
+		if err := w.reg.Unlink(ctx, w.scope("staff-b"), actor, owner.ID, houses[0].ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("unlink out of scope: got %v, want NotFound", err)
+		}
+		if got, want := len(consistent()), 4; got != want {
+			t.Errorf("links after a refused unlink: got %d, want %d", got, want)
+		}
 		if err := w.reg.Unlink(ctx, sc, actor, owner.ID, houses[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := len(consistent()), 3; got != want {
+		after := consistent()
+		if got, want := len(after), 3; got != want {
 			t.Errorf("links after unlink: got %d, want %d", got, want)
+		}
+		if _, ok := after[fmt.Sprintf("%d-%d", owner.ID, houses[0].ID)]; ok {
+			t.Errorf("the unlinked pair is still listed: %v", after)
+		}
+		// The other house of the owner stays linked.
+		if _, ok := after[fmt.Sprintf("%d-%d", owner.ID, houses[2].ID)]; !ok {
+			t.Errorf("unlink took the owner's other house too: %v", after)
+		}
+		hist, err := w.reg.History(ctx, sc, registry.TablePeople, owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := hist[len(hist)-1]
+		if c := last.Diff[fmt.Sprintf("house:%d", houses[0].ID)]; last.Action != "unlink" || c.Old != registry.RelOwner || c.New != "" {
+			t.Errorf("history after unlink: last entry %+v, want unlink of house %d (was owner)", last, houses[0].ID)
+		}
+		if err := w.reg.Unlink(ctx, sc, actor, owner.ID, houses[0].ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("unlink twice: got %v, want NotFound", err)
+		}
+		if n, _ := w.reg.History(ctx, sc, registry.TablePeople, owner.ID); len(n) != len(hist) {
+			t.Errorf("a refused unlink wrote history: %d entries, want %d", len(n), len(hist))
 		}
 		if _, err := w.reg.Residents(ctx, w.scope("staff-b"), houses[0].ID, false); !errs.Is(err, errs.NotFound) {
 			t.Errorf("residents out of scope: got %v, want NotFound", err)

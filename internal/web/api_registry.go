@@ -210,6 +210,29 @@ func (s *registryAPI) apiPersonLink(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// apiPersonUnlink answers DELETE /api/v1/people/{id}/houses/{house}: the
+// inverse of apiPersonLink, 204; a person, house or link outside the
+// caller's scope is 404.
+func (s *registryAPI) apiPersonUnlink(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.store()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	hid, err := strconv.ParseInt(r.PathValue("house"), 10, 64)
+	if err != nil || hid <= 0 {
+		return errs.E(errs.NotFound, "registry.link_not_found")
+	}
+	if err := st.Unlink(r.Context(), registry.ScopeOf(userOf(r)), actorOf(r), id, hid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *registryAPI) apiBuildings(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.store()
 	if err != nil {

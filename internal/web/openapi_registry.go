@@ -21,6 +21,8 @@ func registryOperations() []apiOp {
 			Auth: auth, Params: []apiParam{id("Person", "人员")}, Body: "PersonPatch", Result: "Person", Errors: []int{409, 422}},
 		{Method: "POST", Path: "/api/v1/people/{id}/houses", Tag: "registry", Summary: "Link a person to a house as owner, tenant or family", SummaryZH: "关联人员与房屋（产权人、租户或家属）",
 			Auth: auth, Params: []apiParam{id("Person", "人员")}, Body: "HouseLinkRequest", Result: "HouseLinkList", Errors: []int{422}},
+		{Method: "DELETE", Path: "/api/v1/people/{id}/houses/{house}", Tag: "registry", Summary: "Unlink a person from a house (history kept)", SummaryZH: "解除人员与房屋的关联（记入变更记录）",
+			Auth: auth, Params: []apiParam{id("Person", "人员"), pathParam("house", "House id (numeric).", "房屋 ID（数字）。")}, Status: 204, Errors: []int{404}},
 		{Method: "GET", Path: "/api/v1/people/{id}/history", Tag: "registry", Summary: "A person's history of changes, oldest first, personal values masked", SummaryZH: "人员变更记录（按时间先后，个人信息脱敏）",
 			Auth: auth, Params: []apiParam{id("Person", "人员")}, Result: "HistoryList"},
 		{Method: "GET", Path: "/api/v1/buildings", Tag: "registry", Summary: "Buildings in the caller's scope", SummaryZH: "数据范围内的楼栋",

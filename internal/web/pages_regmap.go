@@ -197,6 +197,31 @@ func (s *registryAPI) pagePersonLink(w http.ResponseWriter, r *http.Request) err
 	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
 }
 
+// pagePersonUnlink takes the person off a house from the button beside
+// the house on the person page (the same store call as DELETE
+// /api/v1/people/{id}/houses/{house}); a link already gone shows the page
+// again with the message.
+func (s *registryAPI) pagePersonUnlink(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	hid, err := strconv.ParseInt(r.PathValue("house"), 10, 64)
+	if err != nil || hid <= 0 {
+		return errs.E(errs.NotFound, "registry.link_not_found")
+	}
+	ctx, sc := r.Context(), registry.ScopeOf(userOf(r))
+	return s.submit(w, r, func(st *registry.Store, _ url.Values) (string, error) {
+		if _, err := st.Person(ctx, sc, id); err != nil {
+			return "", err
+		}
+		if err := st.Unlink(ctx, sc, actorOf(r), id, hid); err != nil {
+			return "", err
+		}
+		return "/people/" + strconv.FormatInt(id, 10) + "#houses", nil
+	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
+}
+
 // apiPersonHistory answers GET /api/v1/people/{id}/history: the person's
 // changes, oldest first, personal values masked; a person outside the
 // caller's scope is 404 like the person.
