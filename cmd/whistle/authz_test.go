@@ -651,6 +651,7 @@ func matrix() map[string]spec {
 	maps.Copy(m, benefitMatrix())
 	maps.Copy(m, assessMatrix())
 	maps.Copy(m, policyMatrix())
+	maps.Copy(m, sensingMatrix())
 	return m
 }
 
@@ -832,12 +833,14 @@ type authzFixture struct {
 	colleague  string // demo-grid's id: whom the matrix reassigns a user's cases to
 	userRegion map[target]string
 	// devices are the water meters of the registry's people (plantDevices).
-	devices  map[target]int64
-	node     map[target]string
-	interior map[string]orb.Point
-	grids    []string
-	limitID  string
-	apiKey   string
+	devices map[target]int64
+	// sensingRule is the matrix's threshold rule (plantSensing).
+	sensingRule string
+	node        map[target]string
+	interior    map[string]orb.Point
+	grids       []string
+	limitID     string
+	apiKey      string
 
 	// disputes and hazards are one of each per target, made by the system;
 	// gridOf is each target's grid.
@@ -1061,6 +1064,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.plantRegistry()
 	f.plantVisits()
 	f.plantDevices()
+	f.plantSensing()
 	f.plantBenefits()
 	f.plantAssess()
 	f.plantPolicies()

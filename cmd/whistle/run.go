@@ -44,6 +44,7 @@ import (
 	"whistle/internal/regimport"
 	"whistle/internal/region"
 	"whistle/internal/registry"
+	"whistle/internal/sensing"
 	"whistle/internal/sla"
 	"whistle/internal/sla/calendar"
 	"whistle/internal/sms"
@@ -416,6 +417,14 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	// Visits: plan the current periods' missing tasks and arm the timers
 	// of the next ones.
 	w.visits.RegisterTimers(timers)
+	// Sensing: the duration rules, the alarm and parking ladders, and the
+	// silences of the absence and low-use rules (read now, before the
+	// runner's first round; rules added later register themselves).
+	w.sensing.RegisterTimers(timers)
+	if err := w.sensing.Reload(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	go w.sensing.Run(ctx, time.Second)
 	// A stop during the planning is a shutdown, not a failure: the server
 	// already listens, and a caller may stop it at once (the tests' demo
 	// seeding does).
@@ -458,6 +467,8 @@ type wired struct {
 	cases *casework.Service
 	sla   *sla.Engine
 	stats *stats.Store
+	// sensing runs the device rules, alarms and parking (issue 17).
+	sensing *sensing.Service
 	// disputes runs the disputes and hazards, the first modules other
 	// than casework on the kernel.
 	disputes *dispute.Service
@@ -701,12 +712,26 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	bench := assess.Benchmark{Store: w.benchmark}
 	w.assess = assess.NewService(assess.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts,
 		Cases: assess.CaseworkCases{Cases: cases, SLA: w.sla, Accounts: a.accounts}, Values: bench, Publisher: bench, Peers: bench})
+	// Sensing: its alarm workflow joins the one workflow store, its
+	// indicators the one registry; the family's and the parking warnings
+	// go out through the SMS channel (logged unless --sms-url).
+	w.sensing, err = sensing.NewService(ctx, sensing.Deps{DB: a.db, Workflows: cases.WorkflowStore(), Cases: cases,
+		Channel: &notify.SMS{Sender: w.sms}, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.sensing.RegisterIndicators(w.stats.Indicators()); err != nil {
+		return nil, err
+	}
+	// The rules run inside the ingest transaction of every batch (MQTT and
+	// POST /api/v1/telemetry); silent devices resolve through the registry.
+	w.ingest.UseSink(w.sensing.Sink(w.devices))
 	imports, err := regimport.New(regimport.Deps{Registry: w.registry, Regions: a.regions, Clock: clock.Real{}})
 	if err != nil {
 		return nil, err
 	}
 	w.srv, err = web.NewServer(web.Deps{BaseData: w.registry, Visits: w.visits, Eligibility: w.eligibility, Assess: w.assess, Benefits: w.benefits, Devices: w.devices, Ingest: w.ingest, Imports: imports, Places: placeSearch, Landmarks: landmarks, Tiles: tiles, ReadyCheck: a.db.Ping, Audit: audit.NewLog(a.db), Inbox: notify.NewStore(a.db), Accounts: a.accounts,
-		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
+		Phones: w.phones, Outbox: w.outbox, WeChat: w.wechatBinder(), OIDC: sso, Regions: a.regions, Cases: cases, Categories: a.categories, Dicts: dict.NewStore(a.db), Disputes: w.disputes, Sensing: w.sensing, Patrols: w.patrols, Stats: w.stats, Bus: b, Catalog: a.catalog, SLA: w.sla, Benchmark: w.benchmark,
 		Clock: clock.Real{}, Logger: a.logger, Version: version, Demo: isDemo, SecureCookies: o.secureCookies, TrustedProxies: proxies, MaxBodyBytes: o.maxBody,
 		Open311Keys: ratelimit.New(o.open311Rate, o.open311Burst, clock.Real{}),
 		Limiter: web.NewLimiter(web.Limits{Login: web.PerMinute(o.limitLogin), Anonymous: web.PerMinute(o.limitAnonymous),

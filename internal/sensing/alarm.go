@@ -220,7 +220,8 @@ func (s *Service) tellFamily(ctx context.Context, tx *db.Tx, alarm, person int64
 type AlarmInput struct {
 	Version int    `json:"version,omitempty"`
 	Note    string `json:"note,omitempty"`
-	// Reason is the closing reason: real, false_alarm or resident_away.
+	// Reason is the closing reason: real, false_alarm or resident_away
+	// (away for short).
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -363,6 +364,9 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, id int64, action
 	a, err := s.alarm(ctx, tx, c, id)
 	if err != nil {
 		return err
+	}
+	if in.Reason == "away" { // the short form of resident_away
+		in.Reason = ReasonAway
 	}
 	if e := in.validate(); e != nil {
 		return e

@@ -11,6 +11,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/registry"
 )
 
 // Away is a period in which a person is away from home (entered by the
@@ -33,26 +34,24 @@ type AwayInput struct {
 }
 
 // personPath returns the region path of a person of the caller's scope;
-// anyone else is a field error on person_id.
-func (s *Service) personPath(ctx context.Context, c Caller, id int64, e *errs.Error) string {
-	if id <= 0 {
-		e.Field("person_id", "field.required")
-		return ""
-	}
+// anyone else is NotFound (out of scope, as if it did not exist).
+func (s *Service) personPath(ctx context.Context, c Caller, id int64) (string, error) {
 	var path string
 	err := s.d.DB.QueryRow(ctx, `SELECT region_path FROM reg_people WHERE id = $1`, id).Scan(&path)
-	if err != nil || (!c.system && (c.User == nil || !isStaff(c.User) || !c.scope().Covers(path))) {
-		e.Field("person_id", "sensing.err.person")
-		return ""
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !c.system && (c.User == nil || c.User.Disabled || !isStaff(c.User) || !c.scope().Covers(path))) {
+		return "", errs.E(errs.NotFound, "sensing.err.person")
 	}
-	return path
+	return path, db.Translate(err)
 }
 
 // AddAway records an away period for a person of the caller's scope.
 func (s *Service) AddAway(ctx context.Context, c Caller, in AwayInput) (_ *Away, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.AddAway")
+	path, err := s.personPath(ctx, c, in.PersonID)
+	if err != nil {
+		return nil, err
+	}
 	e := errs.E(errs.Invalid, "error.invalid")
-	path := s.personPath(ctx, c, in.PersonID, e)
 	in.Note = strings.TrimSpace(in.Note)
 	if utf8.RuneCountInString(in.Note) > 500 {
 		e.Field("note", "field.too_long", 500)
@@ -109,11 +108,14 @@ type Contact struct {
 	Relation string `json:"relation,omitempty"`
 }
 
-// AddContact records a family contact for a person of the caller's scope.
+// AddContact records a family contact for a person of the caller's
+// scope; the answer shows the phone masked.
 func (s *Service) AddContact(ctx context.Context, c Caller, in Contact) (_ *Contact, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.AddContact")
+	if _, err := s.personPath(ctx, c, in.PersonID); err != nil {
+		return nil, err
+	}
 	e := errs.E(errs.Invalid, "error.invalid")
-	s.personPath(ctx, c, in.PersonID, e)
 	in.Name, in.Relation = strings.TrimSpace(in.Name), strings.TrimSpace(in.Relation)
 	switch n := utf8.RuneCountInString(in.Name); {
 	case n == 0:
@@ -139,6 +141,7 @@ func (s *Service) AddContact(ctx context.Context, c Caller, in Contact) (_ *Cont
 	if err != nil {
 		return nil, err
 	}
+	in.Phone = registry.MaskPhone(in.Phone)
 	return &in, nil
 }
 

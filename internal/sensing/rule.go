@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -145,8 +146,12 @@ func (r *Rule) validate(ft fieldTypes) (cel.Program, *errs.Error) {
 		e.Field("expr", "field.too_long", 1000)
 	case needExpr && ok:
 		p, err := compile(fields, r.Expr)
-		if err != nil {
-			e.Field("expr", "sensing.err.expr", err.Error())
+		var ce *exprError
+		switch {
+		case errors.As(err, &ce):
+			e.Field("expr", ce.key, append([]any{r.Expr}, ce.args...)...)
+		case err != nil:
+			e.Field("expr", "sensing.err.expr", r.Expr, err.Error())
 		}
 		prg = p
 	case !needExpr && r.Expr != "":
@@ -181,11 +186,25 @@ func (r *Rule) validate(ft fieldTypes) (cel.Program, *errs.Error) {
 	return prg, nil
 }
 
+// exprError is why a condition does not compile, as a message key and
+// its arguments after the condition itself: an unknown field (with the
+// profile's fields), an operator on mismatched types, a result that is
+// not a bool, or a syntax error at a character.
+type exprError struct {
+	key  string
+	args []any
+	msg  string
+}
+
+func (e *exprError) Error() string { return e.msg }
+
 // compile type-checks expr against the profile's fields: an unknown
 // field, a type error or a result other than a bool is refused with the
-// checker's reason.
+// checker's reason. Numbers compare across int and double, so that
+// heart_rate > 150 is what it reads as.
 func compile(fields map[string]string, expr string) (cel.Program, error) {
-	opts := make([]cel.EnvOption, 0, len(fields))
+	opts := make([]cel.EnvOption, 0, len(fields)+1)
+	opts = append(opts, cel.CrossTypeNumericComparisons(true))
 	for f, kind := range fields {
 		t := cel.DoubleType
 		switch kind {
@@ -202,12 +221,45 @@ func compile(fields map[string]string, expr string) (cel.Program, error) {
 	}
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, errors.New(strings.TrimSpace(iss.Err().Error()))
+		return nil, explain(fields, iss)
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, fmt.Errorf("the condition is a %s, not a bool", ast.OutputType())
+		typ := ast.OutputType().String()
+		return nil, &exprError{key: "sensing.err.expr_bool", args: []any{typ}, msg: fmt.Sprintf("the condition is a %s, not a bool", typ)}
 	}
 	return env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+}
+
+var (
+	undeclared = regexp.MustCompile(`undeclared reference to '([^']*)'`)
+	noOverload = regexp.MustCompile(`found no matching overload for '([^']*)' applied to '\(([^)]*)\)'`)
+)
+
+// explain turns the checker's first issue into an exprError.
+func explain(fields map[string]string, iss *cel.Issues) error {
+	msg := strings.TrimSpace(iss.Err().Error())
+	list := iss.Errors()
+	if len(list) == 0 {
+		return errors.New(msg)
+	}
+	first := list[0]
+	col := first.Location.Column() + 1
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	switch m := first.Message; {
+	case undeclared.MatchString(m):
+		return &exprError{key: "sensing.err.expr_field", args: []any{undeclared.FindStringSubmatch(m)[1], strings.Join(names, ", ")}, msg: msg}
+	case noOverload.MatchString(m):
+		sm := noOverload.FindStringSubmatch(m)
+		op := strings.Trim(sm[1], "_@")
+		return &exprError{key: "sensing.err.expr_type", args: []any{op, sm[2]}, msg: msg}
+	case strings.HasPrefix(m, "Syntax error:"):
+		return &exprError{key: "sensing.err.expr_syntax", args: []any{col, strings.TrimSpace(strings.TrimPrefix(m, "Syntax error:"))}, msg: msg}
+	}
+	return &exprError{key: "sensing.err.expr_other", args: []any{col, first.Message}, msg: msg}
 }
 
 // programs caches the compiled conditions by rule id and version: a rule
@@ -418,8 +470,11 @@ func (s *Service) Rule(ctx context.Context, id int64) (_ *Rule, err error) {
 
 // Rules lists every rule, with its false-alarm rate from the closing
 // reasons of its alarms.
-func (s *Service) Rules(ctx context.Context) (_ []*Rule, err error) {
+func (s *Service) Rules(ctx context.Context, c Caller) (_ []*Rule, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.Rules")
+	if err := c.admin(); err != nil {
+		return nil, err
+	}
 	return s.rules(ctx, 0)
 }
 

@@ -70,7 +70,7 @@ func TestRuleValidation(t *testing.T) {
 		if _, err := f.svc.CreateRule(ctx, f.as("staff-a"), good[0]); !errs.Is(err, errs.Forbidden) {
 			t.Errorf("a community worker creates a rule: got %v, want Forbidden", err)
 		}
-		rs, err := f.svc.Rules(ctx)
+		rs, err := f.svc.Rules(ctx, f.as("admin"))
 		if err != nil {
 			t.Fatal(err)
 		}

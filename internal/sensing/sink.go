@@ -21,8 +21,16 @@ type Sink struct {
 }
 
 // Sink returns the engine as a device.Sink; spaces tells a parking
-// sensor's space (no-parking or not).
-func (s *Service) Sink(spaces Devices) *Sink { return &Sink{s: s, spaces: spaces} }
+// sensor's space (no-parking or not). Unless Deps.Resolve was given, the
+// silences resolve their devices through spaces too: call Sink before
+// the runner runs.
+func (s *Service) Sink(spaces Devices) *Sink {
+	k := &Sink{s: s, spaces: spaces}
+	if s.d.Resolve == nil && spaces != nil {
+		s.d.Resolve = k.Resolve
+	}
+	return k
+}
 
 var _ device.Sink = (*Sink)(nil)
 

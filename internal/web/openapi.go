@@ -111,6 +111,7 @@ func apiTags() []apiTag {
 		{"disputes", "Disputes and safety hazards", "矛盾纠纷与安全隐患"},
 		{"assessment", "Assessment (考核) and the experience library (经验库)", "考核与经验库"},
 		{"eligibility", "Benefit eligibility (利民补助一键达, 惠企政策直通车)", "惠民惠企政策资格测算"},
+		{"sensing", "Sensing: rules, alarms, away periods", "物联感知：规则、告警、外出登记"},
 	}
 }
 
@@ -444,6 +445,7 @@ func apiOperations() []apiOp {
 		benefitOperations(),
 		assessOperations(),
 		policyOperations(),
+		sensingOperations(),
 	)
 }
 
@@ -878,6 +880,7 @@ func apiSchemas() map[string]any {
 	maps.Copy(schemas, benefitSchemas())
 	maps.Copy(schemas, assessSchemas())
 	maps.Copy(schemas, policySchemas())
+	maps.Copy(schemas, sensingSchemas())
 	return schemas
 }
 

@@ -72,6 +72,7 @@ type features struct {
 	benefits   *benefitHandlers
 	assess     *assessHandlers
 	policies   *policyAPI
+	sensing    *sensingHandlers
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -110,6 +111,7 @@ func (s *Server) features() features {
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 		assess:    &assessHandlers{view: s.view, Assess: s.Assess},
 		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
+		sensing:   &sensingHandlers{view: s.view, Sensing: s.Sensing},
 	}
 }
 
@@ -199,6 +201,17 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/hazards", authed, apiItemCreate(f.disputes, (*dispute.Service).CreateHazard))
 	s.handle("GET /api/v1/hazards/{id}", authed, apiItem(f.disputes, getHazard, (*dispute.Service).HazardTimeline))
 	s.handle("POST /api/v1/hazards/{id}/actions/{action}", authed, apiItemAction(f.disputes, (*dispute.Service).ActHazard))
+	// Sensing (issue 17): rules are the admins' (the service refuses
+	// others, 403); alarms, away periods and contacts are staff's in
+	// scope (404 outside it).
+	s.handle("GET /api/v1/rules", authed, f.sensing.apiRules)
+	s.handle("POST /api/v1/rules", authed, f.sensing.apiRuleCreate)
+	s.handle("PATCH /api/v1/rules/{id}", authed, f.sensing.apiRulePatch)
+	s.handle("GET /api/v1/alarms", authed, f.sensing.apiAlarms)
+	s.handle("GET /api/v1/alarms/{id}", authed, f.sensing.apiAlarm)
+	s.handle("POST /api/v1/alarms/{id}/actions/{action}", authed, f.sensing.apiAlarmAction)
+	s.handle("POST /api/v1/away", authed, f.sensing.apiAway)
+	s.handle("POST /api/v1/people/{id}/contacts", authed, f.sensing.apiContact)
 	// Patrols (巡查) with GPS tracks. Who sees which patrol is package
 	// patrol's decision (the worker and the staff above the grid; anyone
 	// else 404), so the routes only demand a session.

@@ -42,6 +42,7 @@ import (
 	"whistle/internal/regimport"
 	"whistle/internal/region"
 	"whistle/internal/registry"
+	"whistle/internal/sensing"
 	"whistle/internal/sla"
 	"whistle/internal/stats"
 	"whistle/internal/visit"
@@ -93,6 +94,9 @@ type Deps struct {
 	// Disputes runs the disputes (矛盾纠纷调解) and safety hazards (安全隐患);
 	// nil answers 503 there.
 	Disputes *dispute.Service
+	// Sensing runs the device rules, alarms and parking (issue 17); nil
+	// answers 503 there.
+	Sensing *sensing.Service
 	// Patrols keeps the grid workers' patrols and GPS tracks; nil answers
 	// 503 there.
 	Patrols *patrol.Store
