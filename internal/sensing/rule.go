@@ -92,6 +92,8 @@ type Rule struct {
 	// false alarms (0 when none closed); Closed is how many were.
 	FalseAlarmRate float64 `json:"false_alarm_rate"`
 	Closed         int     `json:"closed"`
+	// ClosedBy counts the closed alarms per closing reason.
+	ClosedBy map[string]int `json:"closed_by_reason"`
 }
 
 // validate checks the rule and compiles its condition, naming each bad
@@ -495,6 +497,10 @@ func (s *Service) rules(ctx context.Context, id int64) ([]*Rule, error) {
 		if err != nil {
 			return nil, db.Translate(err)
 		}
+		r.ClosedBy = map[string]int{}
+		for _, why := range reasons {
+			r.ClosedBy[why] = 0
+		}
 		out = append(out, r)
 		byID[r.ID] = r
 	}
@@ -516,6 +522,7 @@ func (s *Service) rules(ctx context.Context, id int64) ([]*Rule, error) {
 		}
 		if r := byID[rid]; r != nil {
 			r.Closed += n
+			r.ClosedBy[reason] += n
 			if reason == ReasonFalseAlarm {
 				falses[rid] += n
 			}

@@ -2,6 +2,7 @@ package sensing_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -132,6 +133,51 @@ func TestThresholdToCaseToClosed(t *testing.T) {
 		f.read(t, w1, vals("heart_rate", 190.0))
 		if got := len(f.alarms(t, "active")); got != 1 {
 			t.Errorf("after clearing, a new reading: got %d active, want 1", got)
+		}
+	})
+}
+
+// TestFalseAlarmRate: a rule's false-alarm rate is the share of its closed
+// alarms closed as false alarms, with the count per reason; open alarms
+// and other rules' alarms do not count.
+func TestFalseAlarmRate(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		hr := f.rule(t, sensing.RuleInput{Name: sp("心率"), Kind: sp("threshold"), DeviceType: sp("smart_watch"), Expr: sp("heart_rate > 150")})
+		quiet := f.rule(t, sensing.RuleInput{Name: sp("烟感"), Kind: sp("threshold"), DeviceType: sp("smoke_detector"), Expr: sp("smoke")})
+		reasons := []string{sensing.ReasonReal, sensing.ReasonFalseAlarm, "away", sensing.ReasonFalseAlarm, ""}
+		for i, why := range reasons {
+			src := f.source(int64(100+i), "smart_watch")
+			src.PersonID = int64(700 + i)
+			f.read(t, src, vals("heart_rate", 170.0))
+			as := f.alarms(t, "active")
+			if len(as) != 1 {
+				t.Fatalf("alarm %d: %d active", i, len(as))
+			}
+			if why == "" {
+				continue
+			}
+			if _, err := f.svc.Act(ctx, f.as("grid-a"), as[0].ID, "clear", sensing.AlarmInput{Reason: why}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs, err := f.svc.Rules(ctx, f.as("admin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			switch r.ID {
+			case hr.ID:
+				want := map[string]int{sensing.ReasonReal: 1, sensing.ReasonFalseAlarm: 2, sensing.ReasonAway: 1}
+				if r.Closed != 4 || r.FalseAlarmRate != 0.5 || !maps.Equal(r.ClosedBy, want) {
+					t.Errorf("heart rate rule: closed %d, rate %v, by reason %v; want 4, 0.5, %v", r.Closed, r.FalseAlarmRate, r.ClosedBy, want)
+				}
+			case quiet.ID:
+				if r.Closed != 0 || r.FalseAlarmRate != 0 || r.ClosedBy[sensing.ReasonFalseAlarm] != 0 {
+					t.Errorf("the rule without alarms: %+v", r)
+				}
+			}
 		}
 	})
 }

@@ -129,7 +129,7 @@ func TestSensingAlarmAPI(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal(raw, &rules) != nil || len(rules.Rules) != 1 {
 		t.Fatalf("GET /api/v1/rules: %d %s", code, raw)
 	}
-	if r := rules.Rules[0]; r.Closed != 2 || r.FalseAlarmRate != 0.5 {
+	if r := rules.Rules[0]; r.Closed != 2 || r.FalseAlarmRate != 0.5 || r.ClosedBy[sensing.ReasonAway] != 1 || r.ClosedBy[sensing.ReasonFalseAlarm] != 1 {
 		t.Errorf("the rule's closed %d and false-alarm rate %v, want 2 and 0.5", r.Closed, r.FalseAlarmRate)
 	}
 }

@@ -6,8 +6,8 @@ func sensingOperations() []apiOp {
 	rule := pathParam("id", "Rule id (numeric).", "规则 ID（数字）。")
 	alarm := pathParam("id", "Alarm id (numeric).", "告警 ID（数字）。")
 	return []apiOp{
-		{Method: "GET", Path: "/api/v1/rules", Tag: "sensing", Summary: "Sensing rules with each one's false-alarm rate (administrators)",
-			SummaryZH: "感知规则及其误报率（管理员）", Auth: auth, Result: "RuleList"},
+		{Method: "GET", Path: "/api/v1/rules", Tag: "sensing", Summary: "Sensing rules, each with its false-alarm rate and its closed alarms per closing reason (administrators)",
+			SummaryZH: "感知规则，各附误报率及按解除原因统计的已解除告警数（管理员）", Auth: auth, Result: "RuleList"},
 		{Method: "POST", Path: "/api/v1/rules", Tag: "sensing", Summary: "Create a rule (administrators): a CEL condition over the device type's fields, type-checked at save; 422 names the reason",
 			SummaryZH: "新建规则（管理员）：条件为针对设备类型字段的 CEL 表达式，保存时检查类型；不通过时 422 给出原因", Auth: auth, Body: "RuleInput", Status: 201, Result: "Rule", Errors: []int{422}},
 		{Method: "PATCH", Path: "/api/v1/rules/{id}", Tag: "sensing", Summary: "Change or disable a rule (administrators; enabled false disables it)",
@@ -33,10 +33,10 @@ func sensingOperations() []apiOp {
 func sensingSchemas() map[string]any {
 	rule := map[string]any{"id": "integer", "name": "string", "kind": "string", "device_type": "string", "expr": "string", "field": "string", "limit": "number",
 		"seconds": "integer", "count": "integer", "key_by": "string", "alarm_type": "string", "severity": "string", "quiet_from": "integer", "quiet_to": "integer",
-		"enabled": "boolean", "version": "integer", "false_alarm_rate": "number", "closed": "integer"}
+		"enabled": "boolean", "version": "integer", "false_alarm_rate": "number", "closed": "integer", "closed_by_reason": obj(map[string]any{"real": "integer", "false_alarm": "integer", "resident_away": "integer"})}
 	in := map[string]any{}
 	for k, v := range rule {
-		if k != "id" && k != "false_alarm_rate" && k != "closed" {
+		if k != "id" && k != "false_alarm_rate" && k != "closed" && k != "closed_by_reason" {
 			in[k] = v
 		}
 	}
