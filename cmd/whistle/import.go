@@ -21,7 +21,10 @@ import (
 // error on standard error and exits non-zero.
 func cmdImport(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		return errors.New("import: want people, houses or organisations and a file")
+		return errors.New("import: want people, houses, organisations or indicators and a file")
+	}
+	if args[0] == "indicators" {
+		return cmdImportIndicators(ctx, args[1:], e)
 	}
 	kind, err := regimport.ParseKind(args[0])
 	if err != nil {

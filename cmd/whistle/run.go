@@ -68,6 +68,7 @@ Usage:
   whistle user list [--region CODE]
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
   whistle import people|houses|organisations FILE [--dry-run] [--data DIR | --db URL] [--lang en|zh-CN] [--progress]
+  whistle import indicators FILE [--indicators FILE] [--dry-run] [--data DIR | --db URL]
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle eligibility run [--policies a,b] | eligibility seed   evaluate every active benefit policy over the registry (prints count and time)

@@ -59,11 +59,26 @@ func periodKind(p string) string {
 // Indicators lists the indicators, by key.
 func (s *Store) Indicators(ctx context.Context) (_ []Indicator, err error) {
 	defer errs.Wrapf(&err, "benchmark.Store.Indicators")
-	rows, err := s.db.Query(ctx, `SELECT key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en
-		FROM bm_indicators ORDER BY key`)
+	rows, err := s.db.Query(ctx, indicatorsSQL)
 	if err != nil {
 		return nil, err
 	}
+	return scanIndicators(rows)
+}
+
+const indicatorsSQL = `SELECT key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en
+		FROM bm_indicators ORDER BY key`
+
+// indicatorsIn lists the indicators as the transaction tx sees them.
+func indicatorsIn(ctx context.Context, tx *db.Tx) ([]Indicator, error) {
+	rows, err := tx.Query(ctx, indicatorsSQL)
+	if err != nil {
+		return nil, err
+	}
+	return scanIndicators(rows)
+}
+
+func scanIndicators(rows *sql.Rows) ([]Indicator, error) {
 	defer rows.Close()
 	out := []Indicator{}
 	for rows.Next() {
@@ -120,14 +135,21 @@ func (s *Store) DeclareIndicator(ctx context.Context, in Indicator) (_ Indicator
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		out, err := declare(ctx, tx, in)
-		in = out
+		in = out.Indicator
 		return err
 	})
 	return in, err
 }
 
+// declared is an indicator as declare left it: created (new), changed (its
+// definition changed: a new series) or neither.
+type declared struct {
+	Indicator
+	created, changed bool
+}
+
 // declare is DeclareIndicator inside a transaction.
-func declare(ctx context.Context, tx *db.Tx, in Indicator) (Indicator, error) {
+func declare(ctx context.Context, tx *db.Tx, in Indicator) (declared, error) {
 	var old Indicator
 	err := tx.QueryRow(ctx, `SELECT unit, direction, source, definition_version, definition_zh, definition_en FROM bm_indicators WHERE key = $1`, in.Key).
 		Scan(&old.Unit, &old.Direction, &old.Source, &old.DefinitionVersion, &old.Definition.ZH, &old.Definition.EN)
@@ -137,21 +159,22 @@ func declare(ctx context.Context, tx *db.Tx, in Indicator) (Indicator, error) {
 		_, err = tx.Exec(ctx, `INSERT INTO bm_indicators (key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.Source, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now())
-		return in, db.Translate(err)
+		return declared{in, true, false}, db.Translate(err)
 	case err != nil:
-		return in, err
+		return declared{Indicator: in}, err
 	}
 	if old.Source != in.Source {
-		return in, errs.E(errs.Conflict, "benchmark.other_source", in.Key).Field("key", "benchmark.other_source", in.Key)
+		return declared{Indicator: in}, errs.E(errs.Conflict, "benchmark.other_source", in.Key).Field("key", "benchmark.other_source", in.Key)
 	}
 	in.DefinitionVersion = old.DefinitionVersion
-	if old.Unit != in.Unit || old.Direction != in.Direction || old.Definition != in.Definition {
+	changed := old.Unit != in.Unit || old.Direction != in.Direction || old.Definition != in.Definition
+	if changed {
 		in.DefinitionVersion++
 	}
 	_, err = tx.Exec(ctx, `UPDATE bm_indicators SET name_zh = $2, name_en = $3, unit = $4, direction = $5, definition_version = $6,
 		definition_zh = $7, definition_en = $8, updated_at = $9 WHERE key = $1`,
 		in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now())
-	return in, err
+	return declared{in, false, changed}, err
 }
 
 // PublishPeriod publishes a period: from now on every caller's analysis
