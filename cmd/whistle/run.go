@@ -386,6 +386,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go autoClose(ctx, cases, a.logger)
+	go w.eligibility.RunDaily(ctx, a.logger, 10*time.Minute)
 	go w.outbox.Run(ctx, 5*time.Second)
 	// The change feed's runner publishes committed case events to the bus.
 	// It stops after the HTTP server has drained, and then hands over what
@@ -706,6 +707,10 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.eligibility.UseReceiving(w.benefits.Receiving)
+	// Registry changes re-check the stored eligibility of their subjects.
+	if err := w.feed.Add(w.eligibility.Consumer()); err != nil {
+		return nil, err
+	}
 	notifier.WithSubjects(benefit.Kind, w.benefits).WithSubjects(benefit.KindPayout, w.benefits)
 	// 考核 reads cases through casework and the SLA engine's stages, and
 	// takes indicator values, weak points and improvers from benchmarking.

@@ -13,6 +13,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/db"
 	"whistle/internal/errs"
+	"whistle/internal/feed"
 	"whistle/internal/registry"
 )
 
@@ -85,6 +86,9 @@ func (t *Table) Add(id int64, path string, values map[string]any) {
 			c.codes = append(c.codes, 0)
 		}
 		key := fmt.Sprint(cv)
+		if l, ok := cv.([]string); ok {
+			key = strings.Join(l, "\x00") // ["a b"] and ["a", "b"] differ
+		}
 		code, ok := c.index[key]
 		if !ok {
 			code = uint32(len(c.dict))
@@ -279,6 +283,13 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].key < cs[j].key })
 	st := RunStats{Policies: len(cs)}
+	// Changes committed while the run reads and writes may be overwritten
+	// by what it read before them: the events after this position are
+	// re-checked once the run is stored.
+	from, err := feed.Last(ctx, e.db)
+	if err != nil {
+		return st, err
+	}
 	var tables []*Table
 	for _, kind := range []string{KindPerson, KindOrganisation} {
 		t := NewTable(kind)
@@ -317,7 +328,27 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 			tx.Now(), string(hb), st.Evaluated, st.Changed, st.Took.Milliseconds())
 		return db.Translate(err)
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	return st, e.catchUp(ctx, from)
+}
+
+// catchUp re-checks the registry's events after position from.
+func (e *Engine) catchUp(ctx context.Context, from int64) error {
+	if _, err := feed.Sequence(ctx, e.db, 0); err != nil {
+		return err
+	}
+	for {
+		evs, err := feed.Read(ctx, e.db, from, 1000)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		if err := e.Recheck(ctx, evs); err != nil {
+			return err
+		}
+		from = evs[len(evs)-1].Position
+	}
 }
 
 // chinaDate is the calendar date in China at t, as midnight UTC.

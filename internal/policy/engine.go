@@ -37,7 +37,8 @@ type Engine struct {
 	mu        sync.RWMutex
 	receiving Receiving
 	cache     map[string]*compiled // "key/version"
-	// index is the field → policy index of the last load (incremental).
+	// index is the field → policy index of the last run (Recheck).
+	index *index
 	stats Stats
 }
 

@@ -2,8 +2,11 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"whistle/internal/account"
 	"whistle/internal/clock"
@@ -73,5 +76,55 @@ func TestFacts(t *testing.T) {
 			t.Errorf("got %d fact events, want 2 (set, removed)", facts)
 		}
 		_ = account.SystemScope
+	})
+}
+
+// TestBornOnAndHouseholdMoves: BornOn finds the people whose age changes
+// on a date (those born on 29 February on 1 March of other years), and a
+// household move's feed event names both households in its private part
+// (which the bus never carries), not in its public fields.
+func TestBornOnAndHouseholdMoves(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		in := person(1)
+		in.IDNumber = idn("33030319480229001")
+		leap := mustPerson(t, w, sc, in)
+		in = person(2)
+		in.IDNumber, in.HouseholdID, in.HouseholdRel = idn("33030319500301002"), "H1", "head"
+		march := mustPerson(t, w, sc, in)
+		for _, c := range []struct {
+			date string
+			want []int64
+		}{{"2027-03-01", []int64{leap.ID, march.ID}}, {"2028-03-01", []int64{march.ID}}, {"2028-02-29", []int64{leap.ID}}, {"2027-02-28", nil}} {
+			day, _ := time.Parse(time.DateOnly, c.date)
+			got, err := w.reg.BornOn(ctx, day)
+			if err != nil || !slices.Equal(got, c.want) {
+				t.Errorf("BornOn(%s): got %v %v, want %v", c.date, got, err, c.want)
+			}
+		}
+		h2, rel := "H2", "head"
+		if _, err := w.reg.UpdatePerson(ctx, sc, actor, march.ID, registry.PersonPatch{HouseholdID: &h2, HouseholdRel: &rel}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := feed.Sequence(ctx, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := feed.Read(ctx, d, 0, 100)
+		if err != nil || len(evs) == 0 {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		var fc registry.FieldsChanged
+		if err := json.Unmarshal(last.Payload, &fc); err != nil || fc.Private == nil || !slices.Equal(fc.Private.Households, []string{"H1", "H2"}) {
+			t.Errorf("the move's event: %s, want households H1 and H2 in private", last.Payload)
+		}
+		if pub := string(feed.Public(last.Payload)); strings.Contains(pub, "H1") || !strings.Contains(pub, "household_id") {
+			t.Errorf("the public payload %s: want the field named and no household", pub)
+		}
+		if m, _ := w.reg.HouseholdMembers(ctx, "H2"); !slices.Equal(m, []int64{march.ID}) {
+			t.Errorf("members of H2: %v", m)
+		}
 	})
 }

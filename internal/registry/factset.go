@@ -327,3 +327,49 @@ func (s *Store) NodePath(ctx context.Context, sc account.Scope, code string) (_ 
 	}
 	return n.Path, nil
 }
+
+// HouseholdMembers returns the ids of the people of a household number,
+// for the eligibility re-check (a system task: no scope).
+func (s *Store) HouseholdMembers(ctx context.Context, household string) (_ []int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.HouseholdMembers")
+	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE household_id = $1 ORDER BY id`, household)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.Translate(err)
+		}
+		out = append(out, id)
+	}
+	return out, db.Translate(rows.Err())
+}
+
+// BornOn returns the ids of the people whose age changes on date (their
+// birthday), for the daily re-check.
+func (s *Store) BornOn(ctx context.Context, date time.Time) (_ []int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.BornOn")
+	// Those born on 29 February turn a year older on 1 March in other
+	// years (AgeOn).
+	other := date.Format("01-02")
+	if leap := time.Date(date.Year(), 2, 29, 0, 0, 0, 0, time.UTC).Month() == 2; !leap && other == "03-01" {
+		other = "02-29"
+	}
+	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE substr(birth_date, 6, 5) IN ($1, $2) ORDER BY id`, date.Format("01-02"), other)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.Translate(err)
+		}
+		out = append(out, id)
+	}
+	return out, db.Translate(rows.Err())
+}

@@ -141,6 +141,15 @@ var feedKinds = map[string]string{TablePeople: "person", TableOrganisations: "or
 // its key, a group membership as "groups".
 type FieldsChanged struct {
 	Fields []string `json:"fields"`
+	// Private is for the feed's consumers on the database only (the bus
+	// drops it): the households a person left and joined, whose other
+	// members' household size changed too.
+	Private *ChangedPrivate `json:"private,omitempty"`
+}
+
+// ChangedPrivate is FieldsChanged's private part.
+type ChangedPrivate struct {
+	Households []string `json:"households,omitempty"`
 }
 
 // feedEvents are the change-feed events of history rows (issue 18: the
@@ -161,7 +170,19 @@ func feedEvents(rows []histRow) []feed.Event {
 			}
 		}
 		sort.Strings(names)
-		b, _ := json.Marshal(FieldsChanged{Fields: names})
+		fc := FieldsChanged{Fields: names}
+		if c, ok := r.changes["household_id"]; ok && r.table == TablePeople {
+			var hs []string
+			for _, h := range []string{c.Old, c.New} {
+				if h != "" {
+					hs = append(hs, h)
+				}
+			}
+			if len(hs) > 0 {
+				fc.Private = &ChangedPrivate{Households: hs}
+			}
+		}
+		b, _ := json.Marshal(fc)
 		evs = append(evs, feed.Event{SubjectKind: feedKinds[r.table], SubjectID: r.id, District: districtOf(r.path), Kind: "registry." + r.action, Payload: b})
 	}
 	return evs

@@ -1,0 +1,305 @@
+package policy
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/db"
+	"whistle/internal/errs"
+	"whistle/internal/feed"
+	"whistle/internal/registry"
+)
+
+// ConsumerName keys the eligibility re-check's cursor on the change feed.
+const ConsumerName = "eligibility"
+
+// feedFields maps the registry's changed columns (the feed's field names)
+// to the policy fields they change, per subject kind. A fact is named by
+// its own key. A column missing here changes no policy field.
+var feedFields = map[string]map[string][]string{
+	KindPerson: {
+		"birth_date":   {"age"},
+		"sex":          {"sex"},
+		"status":       {"status"},
+		"groups":       {"groups"},
+		"household_id": {"household_size"},
+	},
+	KindOrganisation: {
+		"kind":     {"org_kind"},
+		"industry": {"industry"},
+		"size":     {"size"},
+	},
+}
+
+// moves are the columns that move a subject's stored row to another region
+// without changing any result.
+var moves = map[string]bool{"grid_code": true}
+
+// index is the field → policy index over the last run's compiled
+// policies: which positions of a packed result read a field.
+type index struct {
+	run   int64
+	date  time.Time
+	comp  []*compiled // by position of the run's header
+	by    map[string][]int
+	width int
+}
+
+// indexFor returns the index of the last run on date, built once per run
+// and date. Before the first run it is nil: nothing is stored to keep up.
+func (e *Engine) indexFor(ctx context.Context, date time.Time) (*index, error) {
+	var run int64
+	var raw string
+	err := e.db.QueryRow(ctx, `SELECT id, policies FROM elig_runs ORDER BY id DESC LIMIT 1`).Scan(&run, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	e.mu.RLock()
+	ix := e.index
+	e.mu.RUnlock()
+	if ix != nil && ix.run == run && ix.date.Equal(date) {
+		return ix, nil
+	}
+	var h runHeader
+	if err := json.Unmarshal([]byte(raw), &h); err != nil {
+		return nil, err
+	}
+	ps, err := e.load(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]Policy{}
+	for _, p := range ps {
+		byKey[p.Key] = p
+	}
+	ix = &index{run: run, date: date, comp: make([]*compiled, len(h.Keys)), by: map[string][]int{}, width: len(h.Keys)}
+	for i, k := range h.Keys {
+		p, ok := byKey[k]
+		if !ok {
+			continue
+		}
+		for _, v := range p.Versions {
+			if v.Version != h.Versions[i] {
+				continue
+			}
+			c, err := e.compiledOf(p, v)
+			if err != nil {
+				return nil, err
+			}
+			ix.comp[i] = c
+			for _, f := range c.reads {
+				ix.by[f] = append(ix.by[f], i)
+			}
+		}
+	}
+	e.mu.Lock()
+	e.index = ix
+	e.mu.Unlock()
+	return ix, nil
+}
+
+// subjectKey is a subject whose stored results a change concerns.
+type subjectKey struct {
+	kind string
+	id   int64
+}
+
+// affected is what a batch of changes asks to re-check: per subject, the
+// policy fields changed ("" for a move to another region, which changes
+// no result but the row's region).
+type affected struct {
+	fields map[subjectKey]map[string]bool
+	order  []subjectKey
+}
+
+func (a *affected) add(s subjectKey, fields ...string) {
+	m := a.fields[s]
+	if m == nil {
+		m = map[string]bool{}
+		a.fields[s] = m
+		a.order = append(a.order, s)
+	}
+	for _, f := range fields {
+		m[f] = true
+	}
+}
+
+// Recheck keeps the stored results up to date with registry changes from
+// the feed: for each changed subject it re-evaluates only the policies
+// whose conditions or amount read a changed field (the field → policy
+// index), and writes the row when a result changed. A change of a
+// person's household re-checks the household size of the members of the
+// households left and joined. It is idempotent, so at-least-once delivery
+// does no harm. Before the first batch run there is nothing to keep up.
+func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
+	defer errs.Wrapf(&err, "policy.Engine.Recheck(%d)", len(evs))
+	date := chinaDate(e.db.Now())
+	ix, err := e.indexFor(ctx, date)
+	if err != nil || ix == nil {
+		return err
+	}
+	a := &affected{fields: map[subjectKey]map[string]bool{}}
+	for _, ev := range evs {
+		kind := ev.SubjectKind
+		if kind != KindPerson && kind != KindOrganisation {
+			continue
+		}
+		e.stats.Changes.Add(1)
+		var fc registry.FieldsChanged
+		if err := json.Unmarshal(ev.Payload, &fc); err != nil {
+			continue // not a registry change
+		}
+		s := subjectKey{kind, ev.SubjectID}
+		a.add(s)
+		for _, f := range fc.Fields {
+			switch {
+			case moves[f]:
+				a.add(s, "")
+			case feedFields[kind][f] != nil:
+				a.add(s, feedFields[kind][f]...)
+			default:
+				a.add(s, f) // a fact's key; unknown keys match no policy
+			}
+		}
+		if fc.Private != nil {
+			for _, h := range fc.Private.Households {
+				ids, err := e.registry.HouseholdMembers(ctx, h)
+				if err != nil {
+					return err
+				}
+				for _, id := range ids {
+					a.add(subjectKey{KindPerson, id}, "household_size")
+				}
+			}
+		}
+	}
+	for _, s := range a.order {
+		if err := e.recheckOne(ctx, ix, date, s, a.fields[s]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecheckDate re-checks the policies reading age for the people whose
+// birthday is date: the daily timer's task, since no feed event says that
+// someone turned 60.
+func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err error) {
+	defer errs.Wrapf(&err, "policy.Engine.RecheckDate(%s)", date.Format(time.DateOnly))
+	ix, err := e.indexFor(ctx, date)
+	if err != nil || ix == nil {
+		return 0, err
+	}
+	ids, err := e.registry.BornOn(ctx, date)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := e.recheckOne(ctx, ix, date, subjectKey{KindPerson, id}, map[string]bool{"age": true}); err != nil {
+			return n, err
+		}
+	}
+	return len(ids), nil
+}
+
+// Consumer is the change feed's consumer that runs Recheck.
+func (e *Engine) Consumer() feed.Consumer {
+	return feed.Consumer{Name: ConsumerName, Handle: e.Recheck}
+}
+
+// recheckOne re-evaluates the positions of a subject's stored row that
+// read the fields, or every position when it has no row yet.
+func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s subjectKey, fields map[string]bool) error {
+	var old, oldPath string
+	err := e.db.QueryRow(ctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
+	had := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return db.Translate(err)
+	}
+	factKind := s.kind
+	if factKind == KindPerson {
+		factKind = KindHousehold
+	}
+	fs, err := e.registry.FactSet(ctx, account.SystemScope(), factKind, s.id, date)
+	if errs.Is(err, errs.NotFound) {
+		if !had {
+			return nil
+		}
+		return e.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id)
+			return db.Translate(err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	packed := []byte(old)
+	var positions []int
+	if !had || len(packed) != ix.width {
+		packed = make([]byte, ix.width)
+		for p, c := range ix.comp {
+			packed[p] = letterNone
+			if c != nil && appliesTo(c, s.kind) {
+				positions = append(positions, p)
+			}
+		}
+	} else {
+		seen := map[int]bool{}
+		for f := range fields {
+			for _, p := range ix.by[f] {
+				if !seen[p] && appliesTo(ix.comp[p], s.kind) {
+					seen[p] = true
+					positions = append(positions, p)
+				}
+			}
+		}
+		sort.Ints(positions)
+	}
+	for _, p := range positions {
+		c := ix.comp[p]
+		packed[p] = letterOf(c.outcome(newFacts(fs.Values, fs.Verified, c.fields).known))
+	}
+	e.stats.Rechecks.Add(int64(len(positions)))
+	if had && string(packed) == old && fs.RegionPath == oldPath {
+		return nil
+	}
+	return e.db.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
+			s.kind, s.id, fs.RegionPath, string(packed), ix.run)
+		return db.Translate(err)
+	})
+}
+
+// RunDaily re-checks the birthdays of each new day in China (RecheckDate)
+// until ctx ends: today's at once, then each day's as it begins. A day's
+// error is logged and retried at the next look.
+func (e *Engine) RunDaily(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	var done time.Time
+	for {
+		if today := chinaDate(e.db.Now()); !today.Equal(done) {
+			if _, err := e.RecheckDate(ctx, today); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				logger.Warn("eligibility: birthday re-check", "date", today.Format(time.DateOnly), "err", err)
+			} else {
+				done = today
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}

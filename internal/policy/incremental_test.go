@@ -1,0 +1,390 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/db/dbtest"
+	"whistle/internal/feed"
+	"whistle/internal/idcode"
+	"whistle/internal/policy"
+	"whistle/internal/registry"
+)
+
+const gridB = "330303001002001"
+
+// stream drives the registry and hands its feed events to the engine's
+// Recheck, as the feed's consumer would.
+type stream struct {
+	*world
+	d   *db.DB
+	pos int64
+	r   *rand.Rand
+	// people and orgs are the subjects made so far.
+	people []int64
+	orgs   []registry.OrganisationInput
+	n      int
+}
+
+// deliver sequences the feed and rechecks the events after the cursor.
+func (s *stream) deliver(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := feed.Sequence(ctx, s.d, 0); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := feed.Read(ctx, s.d, s.pos, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) > 0 {
+		s.pos = evs[len(evs)-1].Position
+	}
+	if err := s.eng.Recheck(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *stream) addPerson(t *testing.T) int64 {
+	t.Helper()
+	s.n++
+	birth := fmt.Sprintf("19%02d0%d1%d", 20+s.r.IntN(80), 1+s.r.IntN(9), s.r.IntN(3))
+	in := registry.PersonInput{IDNumber: idn(fmt.Sprintf("330303%s%03d", birth, 100+s.n)), Name: "李四", Status: registry.StatusResident,
+		GridCode: []string{gridA, gridB}[s.r.IntN(2)], HouseholdID: fmt.Sprintf("H%d", s.r.IntN(6)), HouseholdRel: "other"}
+	p, err := s.reg.AddPerson(context.Background(), account.SystemScope(), actor, in)
+	if err != nil {
+		t.Fatalf("add person: %v", err)
+	}
+	s.people = append(s.people, p.ID)
+	return p.ID
+}
+
+func (s *stream) addOrg(t *testing.T) {
+	t.Helper()
+	first17 := fmt.Sprintf("91330303MA2AC%04d", len(s.orgs)+1)
+	in := registry.OrganisationInput{CreditCode: first17 + string(idcode.CreditCheck(first17)), Name: fmt.Sprintf("温州某某%d有限公司", len(s.orgs)+1),
+		Kind: "company", Address: "一路1号", Industry: "制造业", Size: "small", GridCode: gridA}
+	if _, err := s.reg.AddOrganisation(context.Background(), account.SystemScope(), actor, in); err != nil {
+		t.Fatalf("add organisation: %v", err)
+	}
+	s.orgs = append(s.orgs, in)
+}
+
+// personFacts and orgFacts are facts the demo policies read, with value
+// makers; nil removes the fact (it becomes unknown).
+var personFacts = map[string]func(r *rand.Rand) any{
+	"hukou_local": randBool, "dibao": randBool, "dibao_edge": randBool, "tekun": randBool, "disability_cert": randBool,
+	"unemployed_registered": randBool, "severe_illness": randBool, "sudden_hardship": randBool, "living_alone": randBool,
+	"veteran": randBool, "student": randBool, "orphan": randBool,
+	"income_per_head":  func(r *rand.Rand) any { return float64(r.IntN(30) * 100) },
+	"disability_grade": func(r *rand.Rand) any { return int64(1 + r.IntN(4)) },
+	"medical_expense":  func(r *rand.Rand) any { return float64(r.IntN(50) * 1000) },
+	"care_level":       func(r *rand.Rand) any { return int64(r.IntN(4)) },
+	"children_under_3": func(r *rand.Rand) any { return int64(r.IntN(3)) },
+	"pension":          func(r *rand.Rand) any { return float64(r.IntN(40) * 100) },
+}
+
+var orgFacts = map[string]func(r *rand.Rand) any{
+	"employees":       func(r *rand.Rand) any { return int64(r.IntN(300)) },
+	"insured_months":  func(r *rand.Rand) any { return int64(r.IntN(36)) },
+	"layoff_rate":     func(r *rand.Rand) any { return float64(r.IntN(10)) },
+	"rd_spend":        func(r *rand.Rand) any { return float64(r.IntN(500)) },
+	"revenue":         func(r *rand.Rand) any { return float64(r.IntN(50000)) },
+	"years_operating": func(r *rand.Rand) any { return int64(r.IntN(10)) },
+	"high_tech":       randBool, "specialised": randBool, "dishonest": randBool, "safety_incident": randBool,
+	"tax_credit":      func(r *rand.Rand) any { return []string{"A", "B", "M", "C", "D"}[r.IntN(5)] },
+	"patents":         func(r *rand.Rand) any { return int64(r.IntN(5)) },
+	"graduates_hired": func(r *rand.Rand) any { return int64(r.IntN(5)) },
+	"exports":         func(r *rand.Rand) any { return float64(r.IntN(3000)) },
+	"new_equipment":   func(r *rand.Rand) any { return float64(r.IntN(2000)) },
+}
+
+func randBool(r *rand.Rand) any { return r.IntN(2) == 0 }
+
+func pick(r *rand.Rand, m map[string]func(*rand.Rand) any) (string, any) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	k := keys[r.IntN(len(keys))]
+	if r.IntN(6) == 0 {
+		return k, nil
+	}
+	return k, m[k](r)
+}
+
+// change makes one random registry change.
+func (s *stream) change(t *testing.T) string {
+	t.Helper()
+	ctx, sc := context.Background(), account.SystemScope()
+	id := s.people[s.r.IntN(len(s.people))]
+	switch x := s.r.IntN(20); {
+	case x < 8:
+		k, v := pick(s.r, personFacts)
+		kind := registry.FactPerson
+		if s.r.IntN(3) == 0 {
+			kind = registry.FactHousehold
+		}
+		if err := s.reg.SetFact(ctx, sc, actor, kind, id, registry.FactInput{Key: k, Value: v, Verified: s.r.IntN(2) == 0, Source: "核对"}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s fact %s of %d = %v", kind, k, id, v)
+	case x < 12:
+		o := s.orgs[s.r.IntN(len(s.orgs))]
+		got, err := s.reg.Organisations(ctx, sc, registry.OrgFilter{CreditCode: o.CreditCode}, registry.Page{Limit: 1})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("organisation %s: %v", o.CreditCode, err)
+		}
+		k, v := pick(s.r, orgFacts)
+		if err := s.reg.SetFact(ctx, sc, actor, registry.FactOrganisation, got[0].ID, registry.FactInput{Key: k, Value: v, Verified: true, Source: "核对"}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("organisation fact %s of %d = %v", k, got[0].ID, v)
+	case x < 13:
+		i := s.r.IntN(len(s.orgs))
+		s.orgs[i].Size = []string{"micro", "small", "medium", "large"}[s.r.IntN(4)]
+		s.orgs[i].Industry = []string{"制造业", "批发和零售业", "信息技术"}[s.r.IntN(3)]
+		if _, err := s.reg.UpsertOrganisations(ctx, sc, actor, []registry.OrganisationInput{s.orgs[i]}); err != nil {
+			t.Fatal(err)
+		}
+		return "organisation size and industry"
+	case x < 15:
+		h, rel := fmt.Sprintf("H%d", s.r.IntN(6)), "other"
+		if s.r.IntN(4) == 0 {
+			h, rel = "", ""
+		}
+		if _, err := s.reg.UpdatePerson(ctx, sc, actor, id, registry.PersonPatch{HouseholdID: &h, HouseholdRel: &rel}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("person %d moves to household %q", id, h)
+	case x < 16:
+		g := []string{gridA, gridB}[s.r.IntN(2)]
+		if _, err := s.reg.UpdatePerson(ctx, sc, actor, id, registry.PersonPatch{GridCode: &g}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("person %d moves to grid %s", id, g)
+	case x < 17:
+		p, err := s.reg.PersonClear(ctx, sc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.n++
+		idNumber := idn(fmt.Sprintf("330303%s%03d", fmt.Sprintf("19%02d0%d1%d", 20+s.r.IntN(80), 1+s.r.IntN(9), s.r.IntN(3)), 100+s.n))
+		if _, err := s.reg.UpdatePerson(ctx, sc, actor, p.ID, registry.PersonPatch{IDNumber: &idNumber}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("person %d's identity number (age, sex)", id)
+	case x < 18:
+		if err := s.reg.AddMember(ctx, sc, actor, "disabled", id, "核对"); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("person %d joins a group", id)
+	default:
+		return fmt.Sprintf("new person %d", s.addPerson(t))
+	}
+}
+
+func storedAll(t *testing.T, e *policy.Engine) map[string]map[int64]map[string]string {
+	t.Helper()
+	out := map[string]map[int64]map[string]string{}
+	for _, k := range []string{policy.KindPerson, policy.KindOrganisation} {
+		m, err := e.Stored(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = m
+	}
+	return out
+}
+
+// TestIncrementalMatchesFullRun: over a randomised stream of registry
+// changes (facts set and removed, household moves, grid moves, new
+// identity numbers, group joins, new people, organisations' facts and
+// columns), the results kept up by Recheck from the change feed equal a
+// full re-run's exactly: the run that follows writes nothing and stores
+// the same results.
+func TestIncrementalMatchesFullRun(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
+			t.Fatal(err)
+		}
+		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 2))}
+		for range 20 {
+			s.addPerson(t)
+		}
+		for range 4 {
+			s.addOrg(t)
+		}
+		for range 40 {
+			s.change(t)
+		}
+		if _, err := w.eng.Run(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.deliver(t) // the events before the run: nothing changes
+		for round := range 12 {
+			var did []string
+			for range 1 + s.r.IntN(6) {
+				did = append(did, s.change(t))
+			}
+			s.deliver(t)
+			kept := storedAll(t, w.eng)
+			st, err := w.eng.Run(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := storedAll(t, w.eng); st.Changed != 0 || !equalStored(kept, full) {
+				t.Fatalf("round %d after %v: the full run changed %d rows (kept up %v, full %v)", round, did, st.Changed, kept, full)
+			}
+		}
+	})
+}
+
+func equalStored(a, b map[string]map[int64]map[string]string) bool {
+	return maps.EqualFunc(a, b, func(x, y map[int64]map[string]string) bool {
+		return maps.EqualFunc(x, y, func(p, q map[string]string) bool { return maps.Equal(p, q) })
+	})
+}
+
+// readers counts the demo policies for a kind of subject whose
+// conditions or amount name field: an oracle of the index from the
+// expressions' text.
+func readers(t *testing.T, field string, org bool) int {
+	t.Helper()
+	ps, err := policy.DemoPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`\b` + field + `\b`)
+	n := 0
+	for _, p := range ps {
+		if (p.Version.Target == policy.KindOrganisation) != org {
+			continue
+		}
+		reads := re.MatchString(p.Version.Amount)
+		for _, c := range p.Version.Conditions {
+			reads = reads || re.MatchString(c.Expr)
+		}
+		if reads {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRecheckTouchesOnlyDependents: a changed fact re-evaluates exactly
+// the policies reading it for that one subject (counted), a change no
+// policy reads re-evaluates none, a household move re-checks the household
+// size of both households' members, and a birthday is re-checked by date.
+func TestRecheckTouchesOnlyDependents(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
+			t.Fatal(err)
+		}
+		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 3))}
+		for range 6 {
+			s.addPerson(t)
+		}
+		s.addOrg(t)
+		if _, err := w.eng.Run(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.deliver(t)
+		rechecks := func() int64 { return w.eng.Stats().Rechecks.Load() }
+		step := func(name string, want int64, do func()) {
+			t.Helper()
+			before := rechecks()
+			do()
+			s.deliver(t)
+			if got := rechecks() - before; got != want {
+				t.Errorf("%s: %d policies re-evaluated, want %d", name, got, want)
+			}
+		}
+		id := s.people[0]
+		for _, k := range []string{"disability_grade", "income_per_head", "hukou_local", "employees"} {
+			want := int64(readers(t, k, false))
+			if k == "employees" {
+				want = 0 // an organisation's field: no person policy reads it
+			}
+			step("fact "+k, want, func() {
+				if err := w.reg.SetFact(ctx, account.SystemScope(), actor, registry.FactPerson, id, registry.FactInput{Key: k, Value: int64(3), Verified: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if want == 0 && k != "employees" {
+				t.Errorf("no demo policy reads %s: the test proves nothing", k)
+			}
+		}
+		orgs, err := w.reg.Organisations(ctx, account.SystemScope(), registry.OrgFilter{}, registry.Page{Limit: 1})
+		if err != nil || len(orgs) != 1 {
+			t.Fatal(err)
+		}
+		step("organisation fact rd_spend", int64(readers(t, "rd_spend", true)), func() {
+			if err := w.reg.SetFact(ctx, account.SystemScope(), actor, registry.FactOrganisation, orgs[0].ID, registry.FactInput{Key: "rd_spend", Value: 300.0, Verified: true}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		step("a group no policy reads", 0, func() {
+			if err := w.reg.AddMember(ctx, account.SystemScope(), actor, "veteran", id, "核对"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// Two people in H1, one in H2: moving one from H1 to H2 re-checks
+		// the household size for all three.
+		h1, h2, rel, empty := "H1", "H2", "other", ""
+		for i, h := range []*string{&h1, &h1, &h2} {
+			if _, err := w.reg.UpdatePerson(ctx, account.SystemScope(), actor, s.people[i+1], registry.PersonPatch{HouseholdID: h, HouseholdRel: &rel}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, other := range append([]int64{s.people[0]}, s.people[4:]...) {
+			if _, err := w.reg.UpdatePerson(ctx, account.SystemScope(), actor, other, registry.PersonPatch{HouseholdID: &empty, HouseholdRel: &empty}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.deliver(t)
+		step("a household move", 3*int64(readers(t, "household_size", false)), func() {
+			if _, err := w.reg.UpdatePerson(ctx, account.SystemScope(), actor, s.people[1], registry.PersonPatch{HouseholdID: &h2}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// A birthday: someone born on 24 November 1946 turns 80 on the
+		// 24th, which no feed event says; RecheckDate does.
+		p, err := w.reg.AddPerson(ctx, account.SystemScope(), actor, registry.PersonInput{IDNumber: idn("33030319461124777"), Name: "王五",
+			Status: registry.StatusResident, GridCode: gridA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.fact(t, p.ID, "hukou_local", true, true)
+		s.deliver(t)
+		if got := storedAll(t, w.eng)[policy.KindPerson][p.ID]["elderly_allowance"]; got != policy.NotEligible {
+			t.Fatalf("at 79: elderly allowance %q, want not_eligible", got)
+		}
+		next := policy.ChinaDate(t0).Add(24 * time.Hour)
+		before := rechecks()
+		n, err := w.eng.RecheckDate(ctx, next)
+		if err != nil || n != 1 {
+			t.Fatalf("RecheckDate: %d people, %v; want 1", n, err)
+		}
+		if got := rechecks() - before; got != int64(readers(t, "age", false)) {
+			t.Errorf("birthday: %d policies re-evaluated, want %d", got, readers(t, "age", false))
+		}
+		if got := storedAll(t, w.eng)[policy.KindPerson][p.ID]["elderly_allowance"]; got != policy.Eligible {
+			t.Errorf("at 80: elderly allowance %q, want eligible", got)
+		}
+	})
+}
