@@ -13,6 +13,7 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/db"
 	"whistle/internal/idcode"
 	"whistle/internal/registry"
 )
@@ -186,6 +187,19 @@ func registryMatrix() map[string]spec {
 			path := "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/houses/" + strconv.FormatInt(f.reg.house[t], 10) + "/delete"
 			return f.request(w, "POST", path, strings.NewReader(""), "application/x-www-form-urlencoded")
 		}),
+		"POST /people/{id}/groups": form(func(f *authzFixture, t target) string {
+			return "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/groups"
+		}, func(*authzFixture, target) url.Values {
+			return url.Values{"group": {"left_behind_child"}, "note": {"矩阵表单"}, "form": {"group"}}
+		}),
+		"POST /people/{id}/groups/{group}/delete": scoped(func(f *authzFixture, w who, t target) *http.Request {
+			// Every caller finds the person in the group.
+			if err := f.w.visits.Join(context.Background(), account.SystemScope(), audit.System("authz test"), "petitioner", f.reg.person[t], ""); err != nil {
+				f.t.Fatalf("join: %v", err)
+			}
+			path := "/people/" + strconv.FormatInt(f.reg.person[t], 10) + "/groups/petitioner/delete"
+			return f.request(w, "POST", path, strings.NewReader("form=group"), "application/x-www-form-urlencoded")
+		}),
 		"GET /houses": get(inGrid("/houses")),
 		"POST /houses": form(fixed("/houses"), func(f *authzFixture, t target) url.Values {
 			return url.Values{"building_id": {strconv.FormatInt(f.reg.building[t], 10)}, "room": {f.unique("f")}}
@@ -277,25 +291,46 @@ func TestRegistryScope(t *testing.T) {
 	}
 }
 
-// TestRegistryAuthorizationEffect: the registry's writes that take
-// something away, as every caller on a target in scope, in another street
+// TestRegistryAuthorizationEffect: the person page's writes (unlinking a
+// house, joining and leaving a group) and the unlink API, as every caller on a target in scope, in another street
 // and in another district. Besides the status, an allowed call changed the
 // data (the link gone) and a refused one left it as it was.
 func TestRegistryAuthorizationEffect(t *testing.T) {
 	f := newAuthzFixture(t)
 	client := &http.Client{Timeout: 30 * time.Second}
 	rows := matrix()
+	member := func(tg target, group string) string {
+		var n int
+		if err := f.w.app.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM reg_group_members WHERE person_id = $1 AND group_code = $2`,
+			f.reg.person[tg], group).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(n == 1)
+	}
 	for _, c := range []struct {
 		route         string
+		prepare       func(tg target)
 		state         func(tg target) string
 		before, after string
 	}{
-		{"DELETE /api/v1/people/{id}/houses/{house}", func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
-		{"POST /people/{id}/houses/{house}/delete", func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
+		{"DELETE /api/v1/people/{id}/houses/{house}", nil, func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
+		{"POST /people/{id}/houses/{house}/delete", nil, func(tg target) string { return fmt.Sprint(f.linked(tg)) }, "true", "false"},
+		{"POST /people/{id}/groups", func(tg target) {
+			if err := f.w.app.db.InTx(context.Background(), func(tx *db.Tx) error {
+				_, err := tx.Exec(context.Background(), `DELETE FROM reg_group_members WHERE person_id = $1 AND group_code = 'left_behind_child'`, f.reg.person[tg])
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(tg target) string { return member(tg, "left_behind_child") }, "false", "true"},
+		{"POST /people/{id}/groups/{group}/delete", nil, func(tg target) string { return member(tg, "petitioner") }, "true", "false"},
 	} {
 		sp := rows[c.route]
 		for _, tg := range regTargets {
 			for _, w := range callers {
+				if c.prepare != nil {
+					c.prepare(tg)
+				}
 				req := sp.req(f, w, tg)
 				if got := c.state(tg); got != c.before {
 					t.Fatalf("%s on %s: before the call got %s, want %s", c.route, tg, got, c.before)

@@ -22,7 +22,9 @@ import (
 // page shows the change in its history, masked; on the phone the worker
 // links the person to a house through the form, after a first try without
 // a house that shows the field's error, then unlinks the first house with
-// its button (gone both ways, in the history). Neither page overflows 390 px and
+// its button (gone both ways, in the history), and puts the person in a
+// group with a reason (after a first try without a group), which plans
+// their visit, then takes them out again. Neither page overflows 390 px and
 // axe-core finds nothing serious or critical. Screenshots
 // docs/screenshots/grid-390.png, grid-1366.png, person-390.png and
 // person-1366.png (WHISTLE_UPDATE_SCREENSHOTS=1).
@@ -154,6 +156,7 @@ func TestBrowserRegistryPages(t *testing.T) {
 				t.Errorf("house %d still lists person %d after the unlink (%d links)", h1.ID, p.ID, got)
 			}
 			u.open(fmt.Sprintf("/people/%d", p.ID))
+			joinLeave(t, u, app, tok, p.ID, check)
 		} else {
 			u.waitText("#person-houses", "2-202")
 		}
@@ -177,4 +180,68 @@ func demoGridBBox(t *testing.T, app *testApp) []float64 {
 		t.Fatalf("the demo grid's bbox: %v %v", grid.BBox, err)
 	}
 	return grid.BBox
+}
+
+// visitsOf counts person's tasks among the grid worker's visits due today.
+func visitsOf(t *testing.T, app *testApp, tok string, person int64) int {
+	t.Helper()
+	var list struct {
+		Visits []struct {
+			PersonID int64 `json:"person_id"`
+		} `json:"visits"`
+	}
+	if code := do(t, "GET", app.URL+"/api/v1/visits?due=today", tok, nil, &list); code != http.StatusOK {
+		t.Fatalf("GET /api/v1/visits?due=today: %d", code)
+	}
+	n := 0
+	for _, v := range list.Visits {
+		if v.PersonID == person {
+			n++
+		}
+	}
+	return n
+}
+
+// joinLeave: on the person page the worker adds the person to the
+// elderly living alone with a reason, after a first try without a group
+// that shows the field's error; the membership plans their visit and shows
+// in the history; then the person leaves the group and the visit is gone.
+func joinLeave(t *testing.T, u *user, app *testApp, tok string, person int64, check func(u *user, what string)) {
+	t.Helper()
+	if n := visitsOf(t, app, tok, person); n != 0 {
+		t.Fatalf("visits of person %d before joining: %d, want 0", person, n)
+	}
+	u.do(chromedp.SetValue(chromedp.CSS("#jg-note"), "子女在外地"), chromedp.Click(chromedp.CSS("#join-form button[type=submit]")))
+	u.waitText("#jg-group-err", "请选择人群")
+	if got := eval[string](u, `document.getElementById('jg-group').getAttribute('aria-invalid') || ''`); got != "true" {
+		t.Errorf("the group field after the refusal: aria-invalid %q, want true", got)
+	}
+	if got := eval[string](u, `document.getElementById('jg-note').value`); got != "子女在外地" {
+		t.Errorf("the reason after the refusal: %q, want it kept", got)
+	}
+	if got := u.text("#houses"); strings.Contains(got, "请选择人群") {
+		t.Errorf("the group form's error shows by the houses too: %q", got)
+	}
+	check(u, "the group form's error")
+	u.do(chromedp.SetValue(chromedp.CSS("#jg-group"), "elderly_alone"), chromedp.Click(chromedp.CSS("#join-form button[type=submit]")))
+	u.waitText("#person-groups", "独居老人")
+	u.waitText("#person-history", "加入重点人群")
+	if got := u.text("#person-history"); !strings.Contains(got, "人群类别 独居老人") {
+		t.Errorf("the history names the group in words: %q", got)
+	}
+	if n := visitsOf(t, app, tok, person); n != 1 {
+		t.Errorf("visits of person %d after joining elderly_alone: %d, want 1", person, n)
+	}
+	if got := eval[int](u, `document.querySelectorAll('#jg-group option[value="elderly_alone"]').length`); got != 0 {
+		t.Errorf("the join form still offers the group the person is in")
+	}
+	check(u, "the person in a group")
+	u.do(chromedp.Click(chromedp.CSS(`#person-groups li[data-group="elderly_alone"] button[type=submit]`)))
+	u.waitText("#person-history", "移出重点人群")
+	if got := u.text("#person-groups"); strings.Contains(got, "独居老人") {
+		t.Errorf("the person's groups after leaving: %q", got)
+	}
+	if n := visitsOf(t, app, tok, person); n != 0 {
+		t.Errorf("visits of person %d after leaving: %d, want 0", person, n)
+	}
 }

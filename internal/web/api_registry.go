@@ -11,6 +11,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/patrol"
 	"whistle/internal/registry"
+	"whistle/internal/visit"
 )
 
 // registryAPI serves the grid's base data (issue 16): people, buildings,
@@ -22,6 +23,9 @@ type registryAPI struct {
 	Accounts *account.Store
 	// Patrols gives the grid page its recent tracks (optional).
 	Patrols *patrol.Store
+	// Visits changes group memberships from the person page, with their
+	// visit tasks (optional: without it the forms answer 503).
+	Visits *visit.Store
 }
 
 func (s *registryAPI) store() (*registry.Store, error) {

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,8 @@ type registryView struct {
 	History []historyItem
 	// LinkTo are the houses of the person's grid the link form offers.
 	LinkTo []registry.House
+	// Joinable are the groups the person is not in, for the join form.
+	Joinable []registry.Group
 }
 
 func (s *registryAPI) newRegistryPage(r *http.Request) *registryView {
@@ -202,6 +205,15 @@ func (s *registryAPI) showPerson(w http.ResponseWriter, r *http.Request, status 
 	}
 	if d.LinkTo, err = st.Houses(ctx, sc, registry.HouseFilter{GridCode: d.Person.GridCode}, registry.Page{Limit: 200}); err != nil {
 		return err
+	}
+	groups, err := st.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if !slices.Contains(d.InGroups, g.Code) {
+			d.Joinable = append(d.Joinable, g)
+		}
 	}
 	return s.render(w, r, status, "registry_person.html", s.newPage(r, "registry.person", d))
 }

@@ -15,6 +15,7 @@ import (
 	"whistle/internal/i18n"
 	"whistle/internal/patrol"
 	"whistle/internal/registry"
+	"whistle/internal/visit"
 )
 
 // gridMap is what the grid page's map draws over the grid's outline: its
@@ -128,6 +129,11 @@ func (s *registryAPI) personHistory(r *http.Request, st *registry.Store, sc acco
 			if house, ok := strings.CutPrefix(k, "house:"); ok {
 				c.Field, code = s.Catalog.T(lang, "regpages.house")+" "+house, "rel"
 			}
+			if group, ok := strings.CutPrefix(k, "group:"); ok {
+				// A membership: the group's name, "member" (and its note) in words.
+				c.Field = s.Catalog.T(lang, "regpages.group") + " " + s.say(lang, "registry.group."+group, group)
+				c.Old, c.New = s.memberWords(lang, c.Old), s.memberWords(lang, c.New)
+			}
 			if code == "rel" || code == "sex" || code == "status" {
 				c.Old, c.New = s.say(lang, "registry."+code+"."+c.Old, c.Old), s.say(lang, "registry."+code+"."+c.New, c.New)
 			}
@@ -136,6 +142,15 @@ func (s *registryAPI) personHistory(r *http.Request, st *registry.Store, sc acco
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// memberWords says a membership's history value ("member" or "member:
+// note") in lang.
+func (s *registryAPI) memberWords(lang i18n.Lang, v string) string {
+	if rest, ok := strings.CutPrefix(v, "member"); ok {
+		return s.Catalog.T(lang, "regpages.member") + rest
+	}
+	return v
 }
 
 // say is the catalogue's text for key, or fallback when it has none.
@@ -219,6 +234,68 @@ func (s *registryAPI) pagePersonUnlink(w http.ResponseWriter, r *http.Request) e
 			return "", err
 		}
 		return "/people/" + strconv.FormatInt(id, 10) + "#houses", nil
+	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
+}
+
+// visits is the store that changes group memberships from the person
+// page.
+func (s *registryAPI) visits() (*visit.Store, error) {
+	if s.Visits == nil {
+		return nil, errs.E(errs.Unavailable, "error.unavailable")
+	}
+	return s.Visits, nil
+}
+
+// pagePersonJoin puts the person in a group, with its reason, from the
+// person page's form: visit.Store.Join as POST /api/v1/people/{id}/groups
+// (the membership and this period's visit task in one transaction); a
+// refusal shows the page again with a message per field.
+func (s *registryAPI) pagePersonJoin(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx, sc := r.Context(), registry.ScopeOf(userOf(r))
+	return s.submit(w, r, func(st *registry.Store, f url.Values) (string, error) {
+		vs, err := s.visits()
+		if err != nil {
+			return "", err
+		}
+		if _, err := st.Person(ctx, sc, id); err != nil {
+			return "", err
+		}
+		group := strings.TrimSpace(f.Get("group"))
+		if group == "" {
+			return "", errs.E(errs.Invalid, "error.invalid").Field("group", "visit.err.group")
+		}
+		if err := vs.Join(ctx, visit.ScopeOf(userOf(r)), actorOf(r), group, id, strings.TrimSpace(f.Get("note"))); err != nil {
+			return "", err
+		}
+		return "/people/" + strconv.FormatInt(id, 10) + "#groups", nil
+	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
+}
+
+// pagePersonLeave takes the person out of a group from the button beside
+// it on the person page: visit.Store.Leave as DELETE
+// /api/v1/people/{id}/groups/{group} (their open tasks of it cancelled).
+func (s *registryAPI) pagePersonLeave(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx, sc := r.Context(), registry.ScopeOf(userOf(r))
+	return s.submit(w, r, func(st *registry.Store, _ url.Values) (string, error) {
+		vs, err := s.visits()
+		if err != nil {
+			return "", err
+		}
+		if _, err := st.Person(ctx, sc, id); err != nil {
+			return "", err
+		}
+		if err := vs.Leave(ctx, visit.ScopeOf(userOf(r)), actorOf(r), r.PathValue("group"), id); err != nil {
+			return "", err
+		}
+		return "/people/" + strconv.FormatInt(id, 10) + "#groups", nil
 	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
 }
 
