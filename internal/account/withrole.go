@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"whistle/internal/db"
 )
@@ -65,4 +66,62 @@ func UsersWithRole(ctx context.Context, tx *db.Tx, role Role, at RoleRegion) ([]
 		return nil, fmt.Errorf("account: users with role %s: %w", role, err)
 	}
 	return out, nil
+}
+
+// RoleHolders are the enabled users bound to some regions, with their
+// roles, read in one query: what a caller that asks "who holds role R at
+// region C" for several roles and codes reads once.
+type RoleHolders struct {
+	at map[string][]roleHolder // by region code, ids ascending
+}
+
+type roleHolder struct {
+	id    int64
+	roles []Role
+}
+
+// HoldersAt reads the enabled users bound to any of codes.
+func HoldersAt(ctx context.Context, tx *db.Tx, codes []string) (*RoleHolders, error) {
+	h := &RoleHolders{at: map[string][]roleHolder{}}
+	if len(codes) == 0 {
+		return h, nil
+	}
+	var w db.Where
+	args := make([]any, len(codes))
+	for i, c := range codes {
+		args[i] = c
+	}
+	w.Add("region_code IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(codes)), ", ")+")", args...)
+	w.Add("disabled = ?", false)
+	rows, err := tx.Query(ctx, `SELECT id, region_code, roles FROM users`+w.SQL()+` ORDER BY id`, w.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("account: role holders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id          int64
+			code, roles string
+		)
+		if err := rows.Scan(&id, &code, &roles); err != nil {
+			return nil, fmt.Errorf("account: role holders: %w", err)
+		}
+		h.at[code] = append(h.at[code], roleHolder{id: id, roles: splitRoles(roles)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("account: role holders: %w", err)
+	}
+	return h, nil
+}
+
+// At returns, by id, the users bound to code who hold role: what
+// UsersWithRole(role, AtRegion(code)) answers, for a code HoldersAt read.
+func (h *RoleHolders) At(role Role, code string) []int64 {
+	var out []int64
+	for _, u := range h.at[code] {
+		if slices.Contains(u.roles, role) {
+			out = append(out, u.id)
+		}
+	}
+	return out
 }

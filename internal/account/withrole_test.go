@@ -65,6 +65,29 @@ func TestUsersWithRole(t *testing.T) {
 				}
 			})
 		}
+		// HoldersAt answers, for every role and code it read, what
+		// UsersWithRole answers at that code.
+		codes := []string{"330303", "330303001", "330303001001", "330303001002", "330304", "nowhere"}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			h, err := account.HoldersAt(ctx, tx, codes)
+			if err != nil {
+				return err
+			}
+			for _, code := range codes {
+				for _, r := range []account.Role{account.PartyMember, account.GridWorker, account.CommunityStaff, account.StreetStaff, account.Leader} {
+					want, err := account.UsersWithRole(ctx, tx, r, account.AtRegion(code))
+					if err != nil {
+						return err
+					}
+					if got := h.At(r, code); !slices.Equal(got, want) {
+						t.Errorf("HoldersAt(...).At(%s, %s) = %v, want %v", r, code, got, want)
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if err := d.InTx(ctx, func(tx *db.Tx) error {
 			_, err := account.UsersWithRole(ctx, tx, account.PartyMember, account.RoleRegion{})
 			return err

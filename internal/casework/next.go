@@ -136,6 +136,26 @@ func ancestors(path string) []string {
 // without copying every step to every admin.
 func (s *Service) NextActors(ctx context.Context, tx *db.Tx, w *Workflow, c *Case) (_ map[int64][]Action, err error) {
 	defer errs.Wrapf(&err, "casework.Service.NextActors(%d)", c.ID)
+	return nextActors(ctx, tx, w, c, holderCache{})
+}
+
+// holderCache keeps the role holders of the regions above a case path,
+// read once for the before and after of a step.
+type holderCache map[string]*account.RoleHolders
+
+func (hc holderCache) of(ctx context.Context, tx *db.Tx, path string) (*account.RoleHolders, error) {
+	if h, ok := hc[path]; ok {
+		return h, nil
+	}
+	h, err := account.HoldersAt(ctx, tx, ancestors(path))
+	if err != nil {
+		return nil, err
+	}
+	hc[path] = h
+	return h, nil
+}
+
+func nextActors(ctx context.Context, tx *db.Tx, w *Workflow, c *Case, hc holderCache) (map[int64][]Action, error) {
 	out := map[int64][]Action{}
 	add := func(uid int64, a Action) {
 		if uid != 0 && !slices.Contains(out[uid], a) {
@@ -148,13 +168,13 @@ func (s *Service) NextActors(ctx context.Context, tx *db.Tx, w *Workflow, c *Cas
 		if ids, ok := holders[r]; ok {
 			return ids, nil
 		}
+		at, err := hc.of(ctx, tx, c.RegionPath)
+		if err != nil {
+			return nil, err
+		}
 		var ids []int64
 		for _, code := range codes {
-			got, err := account.UsersWithRole(ctx, tx, r, account.AtRegion(code))
-			if err != nil {
-				return nil, err
-			}
-			ids = append(ids, got...)
+			ids = append(ids, at.At(r, code)...)
 		}
 		holders[r] = ids
 		return ids, nil
@@ -266,7 +286,8 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 		n.Note = note
 		_ = json.Unmarshal([]byte(data), &n.Data)
 	}
-	now, err := s.NextActors(ctx, tx, w, after)
+	hc := holderCache{}
+	now, err := nextActors(ctx, tx, w, after, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +295,7 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 	if p.Step.Before != nil {
 		b := p.Step.Before.apply(*cur)
 		b.ReporterID = p.Reporter
-		if before, err = s.NextActors(ctx, tx, w, b); err != nil {
+		if before, err = nextActors(ctx, tx, w, b, hc); err != nil {
 			return nil, err
 		}
 	}
