@@ -169,7 +169,7 @@ func (s *Service) raise(ctx context.Context, tx *db.Tx, r *Rule, src *Source, va
 	}
 	ref := KindAlarm + ":" + strconv.FormatInt(id, 10)
 	if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: ref, District: src.District,
-		Action: "raise", To: def.Initial, System: true, Actor: System().actor(),
+		Action: "raise", To: def.Initial, System: true, Actor: System().Actor(),
 		Data: map[string]any{"rule": r.ID, "type": r.AlarmType, "severity": r.Severity, "value": value, "device": src.Device}}); err != nil {
 		return 0, err
 	}
@@ -179,7 +179,7 @@ func (s *Service) raise(ctx context.Context, tx *db.Tx, r *Rule, src *Source, va
 		return 0, err
 	}
 	if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: ref, District: src.District,
-		Action: "notify_family", From: def.Initial, To: def.Initial, System: true, Actor: System().actor(),
+		Action: "notify_family", From: def.Initial, To: def.Initial, System: true, Actor: System().Actor(),
 		Data: map[string]any{"contacts": n}}); err != nil {
 		return 0, err
 	}
@@ -260,11 +260,11 @@ func (in AlarmInput) validate() *errs.Error {
 // region's; anyone else nothing.
 func scopedAlarms(c Caller) *db.Where {
 	w := &db.Where{}
-	if !c.system && (c.User == nil || c.User.Disabled || !isStaff(c.User)) {
+	if !c.IsSystem() && (c.User == nil || c.User.Disabled || !isStaff(c.User)) {
 		w.Add("1 = 0")
 		return w
 	}
-	c.scope().Apply(w, account.Columns{Path: "region_path"})
+	c.Scope().Apply(w, account.Columns{Path: "region_path"})
 	return w
 }
 
@@ -436,7 +436,7 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, id int64, action
 		role = p.By
 	}
 	_, err = workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: KindAlarm + ":" + strconv.FormatInt(id, 10),
-		District: a.District, Action: action, From: a.Status, To: p.Next, Role: role, Actor: c.actor(), UserID: c.userID(), System: c.system,
+		District: a.District, Action: action, From: a.Status, To: p.Next, Role: role, Actor: c.Actor(), UserID: c.UserID(), System: c.IsSystem(),
 		Note: strings.TrimSpace(in.Note), Data: data, Private: private})
 	return err
 }
@@ -526,7 +526,7 @@ func (s *Service) OpenCases(ctx context.Context) (n int, err error) {
 				return nil
 			}
 			_, err = workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: a.ID, Ref: KindAlarm + ":" + strconv.FormatInt(a.ID, 10),
-				District: a.District, Action: "case_opened", From: a.Status, To: a.Status, System: true, Actor: System().actor(),
+				District: a.District, Action: "case_opened", From: a.Status, To: a.Status, System: true, Actor: System().Actor(),
 				Data: map[string]any{"case": c.Number, "case_id": c.ID, "person": a.PersonID, "house": a.HouseID}})
 			return err
 		})

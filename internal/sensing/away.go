@@ -38,7 +38,7 @@ type AwayInput struct {
 func (s *Service) personPath(ctx context.Context, c Caller, id int64) (string, error) {
 	var path string
 	err := s.d.DB.QueryRow(ctx, `SELECT region_path FROM reg_people WHERE id = $1`, id).Scan(&path)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !c.system && (c.User == nil || c.User.Disabled || !isStaff(c.User) || !c.scope().Covers(path))) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !c.IsSystem() && (c.User == nil || c.User.Disabled || !isStaff(c.User) || !c.Scope().Covers(path))) {
 		return "", errs.E(errs.NotFound, "sensing.err.person")
 	}
 	return path, db.Translate(err)
@@ -65,7 +65,7 @@ func (s *Service) AddAway(ctx context.Context, c Caller, in AwayInput) (_ *Away,
 	a := &Away{PersonID: in.PersonID, From: in.From.UTC().Truncate(time.Second), To: in.To.UTC().Truncate(time.Second), Note: in.Note}
 	err = s.d.DB.InTx(ctx, func(tx *db.Tx) error {
 		id, err := tx.InsertID(ctx, `INSERT INTO sensing_away (person_id, region_path, from_at, to_at, note, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, a.PersonID, path, a.From, a.To, a.Note, c.userID(), tx.Now())
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, a.PersonID, path, a.From, a.To, a.Note, c.UserID(), tx.Now())
 		a.ID = id
 		return err
 	})

@@ -43,15 +43,7 @@ func Indicators() []indicator.Indicator {
 // RegisterIndicators adds the sensing Source and indicators to r.
 func (s *Service) RegisterIndicators(r *indicator.Registry) (err error) {
 	defer errs.Wrapf(&err, "sensing.Service.RegisterIndicators")
-	if err := r.AddSource(SourceName, s); err != nil {
-		return err
-	}
-	for _, in := range Indicators() {
-		if err := r.Register(in); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.AddModule(SourceName, s, Indicators())
 }
 
 // Facts implements indicator.Source for region subjects (kind "region",

@@ -394,7 +394,7 @@ func (in RuleInput) apply(r *Rule) {
 // CreateRule validates and stores a new rule (enabled unless said).
 func (s *Service) CreateRule(ctx context.Context, c Caller, in RuleInput) (_ *Rule, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.CreateRule")
-	if err := c.admin(); err != nil {
+	if err := mustBeAdmin(c); err != nil {
 		return nil, err
 	}
 	r := &Rule{Enabled: true, QuietFrom: -1, QuietTo: -1}
@@ -407,7 +407,7 @@ func (s *Service) CreateRule(ctx context.Context, c Caller, in RuleInput) (_ *Ru
 			alarm_type, severity, quiet_from, quiet_to, enabled, version, created_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $16) RETURNING id`,
 			r.Name, r.Kind, r.DeviceType, r.Expr, r.Field, r.Limit, r.Seconds, r.Count, r.KeyBy, r.AlarmType, r.Severity,
-			r.QuietFrom, r.QuietTo, boolInt(r.Enabled), c.userID(), tx.Now())
+			r.QuietFrom, r.QuietTo, boolInt(r.Enabled), c.UserID(), tx.Now())
 		r.ID, r.Version = id, 1
 		return db.Translate(err)
 	})
@@ -422,7 +422,7 @@ func (s *Service) CreateRule(ctx context.Context, c Caller, in RuleInput) (_ *Ru
 // goes up, so the engine compiles the new condition once.
 func (s *Service) UpdateRule(ctx context.Context, c Caller, id int64, in RuleInput) (_ *Rule, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.UpdateRule(%d)", id)
-	if err := c.admin(); err != nil {
+	if err := mustBeAdmin(c); err != nil {
 		return nil, err
 	}
 	err = s.d.DB.InTx(ctx, func(tx *db.Tx) error {
@@ -474,7 +474,7 @@ func (s *Service) Rule(ctx context.Context, id int64) (_ *Rule, err error) {
 // reasons of its alarms.
 func (s *Service) Rules(ctx context.Context, c Caller) (_ []*Rule, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.Rules")
-	if err := c.admin(); err != nil {
+	if err := mustBeAdmin(c); err != nil {
 		return nil, err
 	}
 	return s.rules(ctx, 0)

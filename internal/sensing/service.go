@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"whistle/internal/account"
-	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/db"
 	"whistle/internal/device"
@@ -160,43 +159,15 @@ func NewService(ctx context.Context, d Deps) (_ *Service, err error) {
 }
 
 // Caller is who acts: a signed-in user, or the system (a timer's step).
-type Caller struct {
-	User *account.User
-	IP   string
-	// system is set by System only: no request can make it.
-	system bool
-}
+// It is the kernel modules' shared caller.
+type Caller = account.Caller
 
 // System is the caller of the timers' steps.
-func System() Caller { return Caller{system: true} }
+func System() Caller { return account.SystemCaller() }
 
-func (c Caller) scope() account.Scope {
-	if c.system {
-		return account.SystemScope()
-	}
-	return account.ScopeOf(c.User)
-}
-
-func (c Caller) userID() int64 {
-	if c.User == nil {
-		return 0
-	}
-	return c.User.ID
-}
-
-func (c Caller) actor() audit.Actor {
-	if c.system {
-		return audit.Actor{Name: "system"}
-	}
-	if c.User == nil {
-		return audit.Actor{IP: c.IP}
-	}
-	return audit.Actor{UserID: c.User.ID, Name: c.User.Username, IP: c.IP}
-}
-
-// admin refuses anyone but an administrator (rules are the admins').
-func (c Caller) admin() error {
-	if c.system || (c.User != nil && !c.User.Disabled && c.User.Has(account.Admin)) {
+// mustBeAdmin refuses anyone but an administrator (rules are the admins').
+func mustBeAdmin(c Caller) error {
+	if c.IsSystem() || (c.User != nil && !c.User.Disabled && c.User.Has(account.Admin)) {
 		return nil
 	}
 	return errs.E(errs.Forbidden, "error.forbidden")
@@ -206,10 +177,10 @@ func (c Caller) admin() error {
 type acting struct{ c Caller }
 
 func (a acting) HasRole(r string) bool {
-	return !a.c.system && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
+	return !a.c.IsSystem() && a.c.User != nil && !a.c.User.Disabled && a.c.User.Has(account.Role(r))
 }
 
-func (a acting) HasRelation(rel string) bool { return rel == "system" && a.c.system }
+func (a acting) HasRelation(rel string) bool { return rel == "system" && a.c.IsSystem() }
 
 type noAttrs struct{}
 
