@@ -72,6 +72,7 @@ Usage:
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle eligibility run [--policies a,b] | eligibility seed   evaluate every active benefit policy over the registry (prints count and time)
+  whistle simulate devices --n N --rate R [--mqtt-url URL] [--speed S] [--onset D] [--duration D] [--devices FILE | --save FILE] [--data DIR | --db URL]
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
   whistle bench import [--rows N] [--dir DIR]
@@ -250,6 +251,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdEligibility(ctx, rest, e)
 	case "bench":
 		return cmdBench(ctx, rest, e)
+	case "simulate":
+		return cmdSimulate(ctx, rest, e)
 	case "version":
 		fmt.Fprintln(stdout, "whistle", version)
 		return nil
