@@ -710,6 +710,10 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.eligibility.UseReceiving(w.benefits.Receiving)
+	w.eligibility.UseAutoPay(func(ctx context.Context, s policy.Subject) error {
+		_, err := w.benefits.RunAutoPay(ctx, []benefit.Subject{{Kind: s.Kind, ID: s.ID}})
+		return err
+	})
 	// Registry changes re-check the stored eligibility of their subjects.
 	if err := w.feed.Add(w.eligibility.Consumer()); err != nil {
 		return nil, err

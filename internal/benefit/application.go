@@ -75,8 +75,9 @@ const (
 	maxPolicy  = 100
 )
 
-// periodRe is a period: a year, a month or a quarter.
-var periodRe = regexp.MustCompile(`^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$`)
+// periodRe is a period: a year, a month or a quarter, or "once" (a
+// benefit paid once ever).
+var periodRe = regexp.MustCompile(`^([0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?|once)$`)
 
 // ValidPeriod reports whether p is a period: 2026, 2026-12 or 2026-Q4.
 func ValidPeriod(p string) bool { return periodRe.MatchString(p) }
@@ -180,6 +181,19 @@ func fen(yuan *float64) int64 {
 // period is this month in the district's time zone.
 func (s *Service) period(at time.Time) string { return at.In(s.d.Location).Format("2006-01") }
 
+// periodOf is the period of a policy paid per kind ("month", "year" or
+// "once"; month when unsaid) that includes at: a benefit paid yearly or
+// once is not paid again next month.
+func (s *Service) periodOf(kind string, at time.Time) string {
+	switch kind {
+	case "year":
+		return at.In(s.d.Location).Format("2006")
+	case "once":
+		return "once"
+	}
+	return s.period(at)
+}
+
 // departmentID is the id of the department with the code, or 0.
 func departmentID(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
@@ -227,9 +241,7 @@ func (s *Service) Apply(ctx context.Context, c Caller, in NewApplication) (_ *Ap
 	case utf8.RuneCountInString(in.Policy) > maxPolicy:
 		e.Field("policy", "field.too_long", maxPolicy)
 	}
-	if in.Period == "" {
-		in.Period = s.period(s.d.DB.Now())
-	} else if !ValidPeriod(in.Period) {
+	if in.Period != "" && !ValidPeriod(in.Period) {
 		e.Field("period", "benefit.err.period")
 	}
 	if utf8.RuneCountInString(in.Note) > maxNote {
@@ -274,6 +286,9 @@ func (s *Service) Apply(ctx context.Context, c Caller, in NewApplication) (_ *Ap
 	}
 	if m.Result == NotEligible {
 		return nil, errs.E(errs.Conflict, "benefit.not_eligible", in.Policy).WithReason("not_eligible")
+	}
+	if in.Period == "" {
+		in.Period = s.periodOf(m.Period, s.d.DB.Now())
 	}
 	def, err := s.d.Workflows.Active(ctx, Kind)
 	if err != nil {

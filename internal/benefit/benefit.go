@@ -87,6 +87,9 @@ type Match struct {
 	// AutoPay is 免申即享: paid without an application when every
 	// condition passes on verified data.
 	AutoPay bool `json:"auto_pay"`
+	// Period is how often the benefit is paid: month (when empty), year
+	// or once.
+	Period string `json:"period,omitempty"`
 }
 
 // Evaluator is the policy engine as this package needs it

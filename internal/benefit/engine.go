@@ -26,7 +26,7 @@ func (p Engine) Evaluate(ctx context.Context, sc account.Scope, s Subject, date 
 	out := make([]Match, 0, len(rs))
 	for _, r := range rs {
 		m := Match{Policy: r.Policy, Version: r.Version, Title: Text(r.Title), Result: r.Result, Amount: r.Amount, Missing: r.Missing,
-			Department: r.Department, AutoPay: r.AutoPay && r.Verified}
+			Department: r.Department, AutoPay: r.AutoPay && r.Verified, Period: r.Period}
 		for _, d := range r.Documents {
 			m.Documents = append(m.Documents, Text(d))
 		}
@@ -44,7 +44,10 @@ func (p Engine) Evaluate(ctx context.Context, sc account.Scope, s Subject, date 
 func (s *Service) Receiving(ctx context.Context, pol string, subs []policy.Subject) (_ map[policy.Subject]bool, err error) {
 	defer errs.Wrapf(&err, "benefit.Service.Receiving(%s, %d)", pol, len(subs))
 	out := map[policy.Subject]bool{}
-	period := s.period(s.d.DB.Now())
+	// The policy is paid per month, per year or once: its payouts and
+	// applications carry one of these three forms of the present.
+	now := s.d.DB.Now()
+	periods := []any{s.periodOf("month", now), s.periodOf("year", now), s.periodOf("once", now)}
 	for len(subs) > 0 {
 		chunk := subs[:min(len(subs), 500)]
 		subs = subs[len(chunk):]
@@ -55,7 +58,7 @@ func (s *Service) Receiving(ctx context.Context, pol string, subs []policy.Subje
 		for _, q := range []string{`SELECT subject_kind, subject_id FROM benefit_payouts`, `SELECT subject_kind, subject_id FROM benefit_applications`} {
 			w := &db.Where{}
 			w.Add("policy = ?", pol)
-			w.Add("period = ?", period)
+			w.Add("period IN (?, ?, ?)", periods...)
 			w.Add("subject_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", ids...)
 			if strings.HasSuffix(q, "applications") {
 				w.Add("status NOT IN ('refused', 'withdrawn')")

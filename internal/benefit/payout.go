@@ -188,7 +188,7 @@ func (s *Service) AutoPay(ctx context.Context, sub Subject, m Match) (paid bool,
 			return err
 		}
 		f := fen(m.Amount)
-		p := payout{subject: sub, name: row.name, policy: m.Policy, version: m.Version, title: m.Title, period: s.period(tx.Now()), fen: f,
+		p := payout{subject: sub, name: row.name, policy: m.Policy, version: m.Version, title: m.Title, period: s.periodOf(m.Period, tx.Now()), fen: f,
 			source: "auto", grid: row.grid, path: row.path, department: dept, applicant: resident, eligibleAt: tx.Now()}
 		if paid, err = s.insertPayout(ctx, tx, p); err != nil || !paid {
 			return err

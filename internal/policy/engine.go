@@ -36,6 +36,7 @@ type Engine struct {
 	envs      *envs
 	mu        sync.RWMutex
 	receiving Receiving
+	autoPay   AutoPay
 	cache     map[string]*compiled // "key/version"
 	// index is the field → policy index of the last run (Recheck).
 	index *index
@@ -57,6 +58,19 @@ func (e *Engine) UseReceiving(r Receiving) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.receiving = r
+}
+
+// AutoPay pays the 免申即享 benefits due to a subject (benefit's
+// RunAutoPay): the re-check calls it when a 免申即享 policy becomes
+// eligible, so that completing the data pays without an application.
+type AutoPay func(ctx context.Context, s Subject) error
+
+// UseAutoPay sets what the re-check calls when a 免申即享 policy becomes
+// eligible for a subject.
+func (e *Engine) UseAutoPay(p AutoPay) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.autoPay = p
 }
 
 // Question is a missing fact and how many policies it would decide: the

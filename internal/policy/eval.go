@@ -33,7 +33,7 @@ func newFacts(values map[string]any, verified map[string]bool, fields map[string
 // three-valued, combined by the rule under Kleene's logic.
 func (c *compiled) evaluate(f facts) Result {
 	r := Result{Policy: c.key, Version: c.v.Version, Title: c.v.Title, Documents: c.v.Documents,
-		Department: c.v.Department, AutoPay: c.v.AutoPay, Conditions: make([]CondResult, len(c.conds)), Missing: []string{}, Verified: true}
+		Department: c.v.Department, AutoPay: c.v.AutoPay, Period: c.v.Period, Conditions: make([]CondResult, len(c.conds)), Missing: []string{}, Verified: true}
 	if r.Documents == nil {
 		r.Documents = []Text{}
 	}

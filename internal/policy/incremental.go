@@ -264,20 +264,38 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 		}
 		sort.Ints(positions)
 	}
+	pay := false
 	for _, p := range positions {
 		c := ix.comp[p]
 		packed[p] = letterOf(c.outcome(newFacts(fs.Values, fs.Verified, c.fields).known))
+		// A fact a 免申即享 policy reads changed (its value, or that it is
+		// now verified) and the policy is eligible: pay what is due.
+		pay = pay || packed[p] == letterEligible && c.v.AutoPay
 	}
 	e.stats.Rechecks.Add(int64(len(positions)))
-	if had && string(packed) == old && fs.RegionPath == oldPath {
+	if !had || string(packed) != old || fs.RegionPath != oldPath {
+		err = e.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
+				s.kind, s.id, fs.RegionPath, string(packed), ix.run)
+			return db.Translate(err)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !pay {
 		return nil
 	}
-	return e.db.InTx(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
-			s.kind, s.id, fs.RegionPath, string(packed), ix.run)
-		return db.Translate(err)
-	})
+	e.mu.RLock()
+	autoPay := e.autoPay
+	e.mu.RUnlock()
+	if autoPay == nil {
+		return nil
+	}
+	// The payout is written once per period whoever runs it (benefit's
+	// constraint): a repeat of this event pays nothing more.
+	return autoPay(ctx, Subject{Kind: s.kind, ID: s.id})
 }
 
 // RunDaily re-checks the birthdays of each new day in China (RecheckDate)

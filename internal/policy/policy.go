@@ -64,6 +64,8 @@ type Result struct {
 	Department string   `json:"department"`
 	// AutoPay is the version's 免申即享 flag.
 	AutoPay bool `json:"auto_pay"`
+	// Period is how often the benefit is paid: month, year or once.
+	Period string `json:"period"`
 	// Verified reports that every fact the result read is verified: a
 	// 免申即享 payout needs it.
 	Verified bool `json:"verified"`

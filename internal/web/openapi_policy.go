@@ -51,7 +51,7 @@ func policySchemas() map[string]any {
 	condResult := obj(map[string]any{"id": "string", "result": "string", "values": "object", "text": text, "source": "string", "missing": arrayOf("string"), "explanation": text},
 		"id", "result", "values", "text", "source")
 	result := obj(map[string]any{"policy": "string", "version": "integer", "title": text, "result": "string", "amount": "number", "conditions": arrayOf(condResult),
-		"missing": arrayOf("string"), "documents": arrayOf(text), "department": "string", "auto_pay": "boolean", "verified": "boolean", "explanation": text},
+		"missing": arrayOf("string"), "documents": arrayOf(text), "department": "string", "auto_pay": "boolean", "period": "string", "verified": "boolean", "explanation": text},
 		"policy", "version", "result", "conditions", "missing")
 	problem := obj(map[string]any{"condition": "string", "field": "string", "reason": text}, "reason")
 	draft := obj(map[string]any{"key": "string", "kind": "string", "version": "#PolicyVersion"}, "key", "kind", "version")
