@@ -4,7 +4,10 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // MaxMissing is the missing-data rule of the composite: a unit missing
@@ -140,17 +143,21 @@ func composite(d *Data, r *Result, p, draws int, seed uint64) *compositeResult {
 		}
 	}
 	ubits := uint(bits.Len(uint(ne)))
-	keys := make([]uint64, 0, ne)
+	sc := newScratch(ne)
 	comp := make([]float64, ne)
 	rk := ranking{order: make([]int32, ne), rank: make([]int32, ne), tieEnd: make([]int32, ne)}
 	dot(mats[normDTF*2], base, comp)
-	rk = rankOne(comp, false, ubits, keys, rk)
 	var wsum float64
 	for _, w := range base {
 		wsum += w
 	}
+	// Rank the scores as shown: dividing can make two sums equal.
+	for i := range comp {
+		comp[i] /= wsum
+	}
+	rk = rankOne(comp, false, ubits, sc, rk)
 	for i, u := range units {
-		c.score[u] = comp[i] / wsum
+		c.score[u] = comp[i]
 		c.rank[u] = rk.rank[i]
 		c.tieEnd[u] = rk.tieEnd[i]
 	}
@@ -172,35 +179,108 @@ func composite(d *Data, r *Result, p, draws int, seed uint64) *compositeResult {
 			weights[k*ni+j] = base[j] * (0.5 + rng.Float64())
 		}
 	}
-	ranks := make([]int32, ne*draws) // [unit][draw]
-	const workers = 2
-	done := make(chan struct{})
-	for w := 0; w < workers; w++ {
-		go func() {
-			keys := make([]uint64, 0, ne)
-			comp := make([]float64, ne)
-			rk := ranking{order: make([]int32, ne), rank: make([]int32, ne), tieEnd: make([]int32, ne)}
-			for k := w; k < draws; k += workers {
-				dot(mats[variant[k]], weights[k*ni:(k+1)*ni], comp)
-				rk = rankOne(comp, false, ubits, keys, rk)
-				for i := 0; i < ne; i++ {
-					ranks[i*draws+k] = rk.rank[i]
+	// Draws of one matrix go together, four at a time: each row of the
+	// matrix is read once for the four and their sums are independent,
+	// so they overlap in the processor instead of waiting on each other.
+	var quads [][4]int // draw numbers, -1 for none
+	byVariant := make([][]int, len(mats))
+	for k, v := range variant {
+		byVariant[v] = append(byVariant[v], k)
+	}
+	for _, ks := range byVariant {
+		for len(ks) > 0 {
+			q := [4]int{-1, -1, -1, -1}
+			copy(q[:], ks[:min(4, len(ks))])
+			quads = append(quads, q)
+			ks = ks[min(4, len(ks)):]
+		}
+	}
+	ranks := make([]int32, draws*ne) // [draw][unit]
+	parallel(len(quads), func(next func() (int, bool)) {
+		sc := newScratch(ne)
+		comp := make([]float64, 4*ne)
+		wt := make([]float64, 4*ni)
+		rk := ranking{order: make([]int32, ne), rank: make([]int32, ne), tieEnd: make([]int32, ne)}
+		for x, ok := next(); ok; x, ok = next() {
+			q := quads[x]
+			clear(wt)
+			for c, k := range q {
+				if k >= 0 {
+					for j := range ni {
+						wt[j*4+c] = weights[k*ni+j]
+					}
 				}
 			}
-			done <- struct{}{}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		<-done
-	}
+			dot4(mats[variant[q[0]]], wt, comp, ne)
+			for c, k := range q {
+				if k < 0 {
+					continue
+				}
+				rk = rankOne(comp[c*ne:(c+1)*ne], false, ubits, sc, rk)
+				copy(ranks[k*ne:(k+1)*ne], rk.rank)
+			}
+		}
+	})
+	// Each unit's ranks over the draws, sorted, give its median and its
+	// 5–95 % range. Units go in blocks of 16, so that reading a draw's
+	// ranks of the block is one cache line.
 	lo, hi := int(math.Floor(0.05*float64(draws-1))), int(math.Ceil(0.95*float64(draws-1)))
-	for i, u := range units {
-		rs := ranks[i*draws : (i+1)*draws]
-		slices.Sort(rs)
-		c.median[u] = float64(rs[(draws-1)/2]+rs[draws/2]) / 2
-		c.lo[u], c.hi[u] = rs[lo], rs[hi]
-	}
+	const block = 16
+	parallel((ne+block-1)/block, func(next func() (int, bool)) {
+		buf := make([]uint64, block*draws)
+		tmp := make([]uint64, draws)
+		width := (bits.Len(uint(ne)) + 7) / 8 // a rank's bytes
+		for b, ok := next(); ok; b, ok = next() {
+			i0 := b * block
+			nb := min(block, ne-i0)
+			for k := range draws {
+				for x, r := range ranks[k*ne+i0 : k*ne+i0+nb] {
+					buf[x*draws+k] = uint64(r)
+				}
+			}
+			for x := range nb {
+				rs := radixSort(buf[x*draws:(x+1)*draws], tmp, width)
+				u := units[i0+x]
+				c.median[u] = float64(rs[(draws-1)/2]+rs[draws/2]) / 2
+				c.lo[u], c.hi[u] = int32(rs[lo]), int32(rs[hi])
+			}
+		}
+	})
 	return c
+}
+
+// parallel runs work on GOMAXPROCS goroutines (at most n), each taking
+// the items 0 to n-1 by calling next until it reports none left.
+func parallel(n int, work func(next func() (int, bool))) {
+	var at atomic.Int64
+	next := func() (int, bool) {
+		i := int(at.Add(1) - 1)
+		return i, i < n
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { work(next) })
+	}
+	wg.Wait()
+}
+
+// dot4 sets out[c*n+i] to row i of m times column c of the four-column
+// weights wt (wt[j*4+c]), for rows 0 to n-1: four draws at once.
+func dot4(m, wt, out []float64, n int) {
+	ni := len(wt) / 4
+	for i := range n {
+		row := m[i*ni : (i+1)*ni]
+		var s0, s1, s2, s3 float64
+		for j, x := range row {
+			w := wt[j*4 : j*4+4 : j*4+4]
+			s0 += x * w[0]
+			s1 += x * w[1]
+			s2 += x * w[2]
+			s3 += x * w[3]
+		}
+		out[i], out[n+i], out[2*n+i], out[3*n+i] = s0, s1, s2, s3
+	}
 }
 
 // dot sets out[i] to row i of m (len(w) wide) times w.

@@ -70,24 +70,93 @@ func sortable(f float64) uint64 {
 	return b | 1<<63
 }
 
-// rankOne ranks one period of one series, reusing keys as scratch. It
-// sorts keys that pack the descending score with the unit's index in the
-// low bits, then repairs by exact comparison the order of scores that
-// differ only below the packed bits (an insertion pass, linear when the
-// order is already right).
-func rankOne(vals []float64, lower bool, ubits uint, keys []uint64, rk ranking) ranking {
+// scratch is a worker's reusable sort buffers.
+type scratch struct {
+	keys, tmp []uint64
+}
+
+func newScratch(n int) *scratch {
+	return &scratch{keys: make([]uint64, 0, n), tmp: make([]uint64, n)}
+}
+
+// radixSort sorts keys ascending, with tmp (at least as long) as scratch,
+// and returns the sorted slice (keys or tmp). Keys must be below
+// 2^(8·width). It is an LSD radix sort on bytes that skips the bytes all
+// keys share (a score's sign and exponent, mostly): a handful of linear
+// passes instead of pdqsort's n log n comparisons, which dominated the
+// analysis (docs/BENCHMARKS.md).
+func radixSort(keys, tmp []uint64, width int) []uint64 {
+	n := len(keys)
+	if n < 128 {
+		slices.Sort(keys)
+		return keys
+	}
+	var counts [8][256]int32
+	if width <= 2 { // unrolled: a loop over the bytes costs more than the passes
+		for _, k := range keys {
+			counts[0][byte(k)]++
+			counts[1][byte(k>>8)]++
+		}
+	} else {
+		for _, k := range keys {
+			counts[0][byte(k)]++
+			counts[1][byte(k>>8)]++
+			counts[2][byte(k>>16)]++
+			counts[3][byte(k>>24)]++
+			counts[4][byte(k>>32)]++
+			counts[5][byte(k>>40)]++
+			counts[6][byte(k>>48)]++
+			counts[7][byte(k>>56)]++
+		}
+		width = 8
+	}
+	src, dst := keys, tmp[:n]
+	for b := range width {
+		sh := uint(8 * b)
+		c := &counts[b]
+		if c[byte(src[0]>>sh)] == int32(n) {
+			continue // every key has this byte
+		}
+		var sum int32
+		for i, x := range c {
+			c[i] = sum
+			sum += x
+		}
+		for _, k := range src {
+			d := byte(k >> sh)
+			dst[c[d]] = k
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
+// keyBits is the width of rankOne's sort keys: 48 bits sort in at most
+// six byte passes, and leave a score at least 35 bits (more precision
+// than a float32's) with up to 8,192 units.
+const keyBits = 48
+
+// rankOne ranks one period of one series, with sc's buffers. It sorts
+// keys that pack the descending score with the unit's index in the low
+// bits, then repairs by exact comparison the order of scores that differ
+// only below the packed bits (an insertion pass, linear when the order is
+// already right).
+func rankOne(vals []float64, lower bool, ubits uint, sc *scratch, rk ranking) ranking {
 	n := len(vals)
-	keys = keys[:0]
+	keys := sc.keys[:0]
 	mask := uint64(1)<<ubits - 1
 	for u, v := range vals {
 		if math.IsNaN(v) {
 			continue
 		}
-		// Descending score: invert the sortable bits.
-		k := ^sortable(score(v, lower))
-		keys = append(keys, k&^mask|uint64(u))
+		// Descending score: invert the sortable bits. Keys are keyBits
+		// wide: the score's top bits, then the unit's index.
+		k := ^sortable(score(v, lower)) >> (64 - keyBits + ubits)
+		keys = append(keys, k<<ubits|uint64(u))
 	}
-	slices.Sort(keys)
+	sc.keys = keys
+	keys = radixSort(keys, sc.tmp, keyBits/8)
 	order := rk.order[:len(keys)]
 	for i, k := range keys {
 		order[i] = int32(k & mask)
@@ -96,10 +165,32 @@ func rankOne(vals []float64, lower bool, ubits uint, keys []uint64, rk ranking) 
 		sa, sb := score(vals[a], lower), score(vals[b], lower)
 		return sa > sb || sa == sb && a < b
 	}
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && better(order[j], order[j-1]); j-- {
-			order[j], order[j-1] = order[j-1], order[j]
+	// Keys whose packed scores differ are in the scores' order already;
+	// only a run of equal packed scores may need the exact comparison.
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j]>>ubits == keys[i]>>ubits {
+			j++
 		}
+		switch {
+		case j-i > 16: // many scores close together: no quadratic pass
+			slices.SortFunc(order[i:j], func(a, b int32) int {
+				switch {
+				case a == b:
+					return 0
+				case better(a, b):
+					return -1
+				}
+				return 1
+			})
+		default:
+			for x := i + 1; x < j; x++ {
+				for y := x; y > i && better(order[y], order[y-1]); y-- {
+					order[y], order[y-1] = order[y-1], order[y]
+				}
+			}
+		}
+		i = j
 	}
 	for u := 0; u < n; u++ {
 		rk.rank[u] = 0
@@ -134,34 +225,20 @@ func Analyse(d *Data, per, window, draws int, seed uint64) *Result {
 	ubits := uint(bits.Len(uint(nu)))
 	// One slab for all rankings: fewer, larger allocations.
 	slab := make([]int32, 3*nu*np*len(d.Series))
-	type job struct{ s int }
-	work := make(chan job)
-	done := make(chan struct{})
-	workers := 2
-	for w := 0; w < workers; w++ {
-		go func() {
-			keys := make([]uint64, 0, nu)
-			for j := range work {
-				s := &d.Series[j.s]
-				rs := make([]ranking, np)
-				for p := 0; p < np; p++ {
-					off := (j.s*np + p) * 3 * nu
-					rk := ranking{order: slab[off : off+nu], rank: slab[off+nu : off+2*nu], tieEnd: slab[off+2*nu : off+3*nu]}
-					rs[p] = rankOne(s.Values[p], s.Lower, ubits, keys, rk)
-				}
-				r.ranks[j.s] = rs
-				r.posts[j.s] = goalposts(s)
+	parallel(len(d.Series), func(next func() (int, bool)) {
+		sc := newScratch(nu)
+		for j, ok := next(); ok; j, ok = next() {
+			s := &d.Series[j]
+			rs := make([]ranking, np)
+			for p := 0; p < np; p++ {
+				off := (j*np + p) * 3 * nu
+				rk := ranking{order: slab[off : off+nu], rank: slab[off+nu : off+2*nu], tieEnd: slab[off+2*nu : off+3*nu]}
+				rs[p] = rankOne(s.Values[p], s.Lower, ubits, sc, rk)
 			}
-			done <- struct{}{}
-		}()
-	}
-	for s := range d.Series {
-		work <- job{s}
-	}
-	close(work)
-	for w := 0; w < workers; w++ {
-		<-done
-	}
+			r.ranks[j] = rs
+			r.posts[j] = goalposts(s)
+		}
+	})
 	if per >= 0 && per < np {
 		r.comp = composite(d, r, per, draws, seed)
 	}
@@ -245,6 +322,37 @@ func (r *Result) gaps(s, p, u int) (lead, chase float64) {
 		chase = math.Abs(vals[u] - vals[o.chaser])
 	}
 	return lead, chase
+}
+
+// Standings sets, for every unit of series s in period p, its gap to the
+// leader, its gap to the unit above and its chaser's distance: NaN where
+// there is none (no value, no unit above, no chaser). It walks the
+// ranking in order, so it is the cheap way to every unit's gaps.
+func (r *Result) Standings(s, p int, lead, above, chase []float64) {
+	rk := r.ranks[s][p]
+	vals := r.d.Series[s].Values[p]
+	for u := range lead {
+		lead[u], above[u], chase[u] = math.NaN(), math.NaN(), math.NaN()
+	}
+	n := len(rk.order)
+	if n == 0 {
+		return
+	}
+	best, prev := vals[rk.order[0]], math.NaN()
+	for i := 0; i < n; {
+		v := vals[rk.order[i]]
+		j := int(rk.tieEnd[rk.order[i]])
+		next := math.NaN()
+		if j < n {
+			next = vals[rk.order[j]]
+		}
+		gl, ga, gc := math.Abs(best-v), math.Abs(prev-v), math.Abs(v-next)
+		for _, u := range rk.order[i:j] {
+			lead[u], above[u], chase[u] = gl, ga, gc
+		}
+		prev = v
+		i = j
+	}
 }
 
 // Of returns unit u's analysis on series s in period p (the composite when

@@ -2,6 +2,7 @@ package benchmark
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 )
@@ -219,4 +220,153 @@ func oracleComposite(d *Data, p int) (score []float64, rank []int) {
 		}
 	}
 	return score, rank
+}
+
+// oracleMonteCarlo is the composite's rank uncertainty done plainly: the
+// same draws as the engine (the seed's sequence: a variant, then each
+// included indicator's weight factor), and for each draw every eligible
+// unit's weighted sum of its normalised values (distance to frontier,
+// z-score or percentile rank; a missing one the column's median or mean),
+// ranked by counting the units strictly ahead. Per unit: the median and
+// the 5th and 95th percentiles of its ranks (0 for a unit without a
+// composite).
+func oracleMonteCarlo(d *Data, p, draws int, seed uint64) (median []float64, lo, hi []int) {
+	nu := len(d.Units)
+	median, lo, hi = make([]float64, nu), make([]int, nu), make([]int, nu)
+	var inc []int
+	for s := range d.Series {
+		if slices.ContainsFunc(d.Series[s].Values[p], func(v float64) bool { return !math.IsNaN(v) }) {
+			inc = append(inc, s)
+		}
+	}
+	var units []int
+	for u := range d.Units {
+		m := 0
+		for _, s := range inc {
+			if math.IsNaN(d.Series[s].Values[p][u]) {
+				m++
+			}
+		}
+		if len(inc) > 0 && float64(m) <= 0.2*float64(len(inc))+1e-9 {
+			units = append(units, u)
+		}
+	}
+	if len(units) == 0 {
+		return
+	}
+	// norm[v][j][i]: variant v (normalisation*2 + imputation), indicator
+	// j, eligible unit i.
+	norm := make([][][]float64, 6)
+	for v := range norm {
+		norm[v] = make([][]float64, len(inc))
+	}
+	for j, s := range inc {
+		ser := &d.Series[s]
+		vals := ser.Values[p]
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for q := range d.Periods {
+			if ser.Version[q] == ser.Version[p] {
+				for _, v := range ser.Values[q] {
+					if !math.IsNaN(v) {
+						lo, hi = math.Min(lo, v), math.Max(hi, v)
+					}
+				}
+			}
+		}
+		var zm, zsd float64
+		present := 0
+		for _, u := range units {
+			if !math.IsNaN(vals[u]) {
+				zm += score(vals[u], ser.Lower)
+				present++
+			}
+		}
+		zm /= float64(max(present, 1))
+		for _, u := range units {
+			if !math.IsNaN(vals[u]) {
+				x := score(vals[u], ser.Lower) - zm
+				zsd += x * x
+			}
+		}
+		zsd = math.Sqrt(zsd / float64(max(present, 1)))
+		withValue := 0
+		for _, v := range vals {
+			if !math.IsNaN(v) {
+				withValue++
+			}
+		}
+		for n := 0; n < 3; n++ {
+			x := func(v float64) float64 {
+				switch n {
+				case 0:
+					return dtf(v, [2]float64{lo, hi}, ser.Lower)
+				case 1:
+					if zsd > 0 {
+						return (score(v, ser.Lower) - zm) / zsd
+					}
+					return 0
+				}
+				rank := 1
+				for _, w := range vals {
+					if !math.IsNaN(w) && score(w, ser.Lower) > score(v, ser.Lower) {
+						rank++
+					}
+				}
+				return percentile(rank, withValue)
+			}
+			var col []float64
+			for _, u := range units {
+				if !math.IsNaN(vals[u]) {
+					col = append(col, x(vals[u]))
+				}
+			}
+			med, mean := medianMean(col)
+			for imp, fill := range []float64{med, mean} {
+				out := make([]float64, len(units))
+				for i, u := range units {
+					out[i] = fill
+					if !math.IsNaN(vals[u]) {
+						out[i] = x(vals[u])
+					}
+				}
+				norm[n*2+imp][j] = out
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6d62))
+	ranks := make([][]int, len(units))
+	for k := 0; k < draws; k++ {
+		v := rng.IntN(6)
+		w := make([]float64, len(inc))
+		for j, s := range inc {
+			b := d.Series[s].Weight
+			if b <= 0 {
+				b = 1
+			}
+			w[j] = b * (0.5 + rng.Float64())
+		}
+		sum := make([]float64, len(units))
+		for i := range units {
+			for j := range inc {
+				sum[i] += norm[v][j][i] * w[j]
+			}
+		}
+		for i := range units {
+			r := 1
+			for _, x := range sum {
+				if x > sum[i] {
+					r++
+				}
+			}
+			ranks[i] = append(ranks[i], r)
+		}
+	}
+	l, h := int(math.Floor(0.05*float64(draws-1))), int(math.Ceil(0.95*float64(draws-1)))
+	for i, u := range units {
+		rs := ranks[i]
+		slices.Sort(rs)
+		median[u] = float64(rs[(draws-1)/2]+rs[draws/2]) / 2
+		lo[u], hi[u] = rs[l], rs[h]
+	}
+	return median, lo, hi
 }
