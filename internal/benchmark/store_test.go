@@ -121,3 +121,62 @@ func TestAnalyseScope(t *testing.T) {
 		}
 	})
 }
+
+// TestAnalyseDefinitionChange: values stored under an indicator's first
+// definition keep its version when the definition changes; the analysis
+// after the change sets goalposts per definition, flags the trend window
+// that meets the old one, and suggests learning from improvements since
+// the change only. D has no value in the last month: no rank, and the
+// peers are the three with one.
+//
+//	sat (version)   A    B    C    D
+//	2026-09 (1)    10   20   15   12
+//	2026-10 (1)    12   20   16   12
+//	2026-11 (2)    50   40   45   48
+//	2026-12 (2)    55   40   44    -
+func TestAnalyseDefinitionChange(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, _ *clock.Fake) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		f.declare(t, "sat", benchmark.HigherBetter)
+		f.put(t, "sat", "2026-09", map[string]float64{cA: 10, cB: 20, cC: 15, cD: 12})
+		f.put(t, "sat", "2026-10", map[string]float64{cA: 12, cB: 20, cC: 16, cD: 12})
+		in, err := f.st.DeclareIndicator(ctx, benchmark.Indicator{Key: "sat", Name: benchmark.Text{ZH: "sat"}, Unit: "percent", Direction: benchmark.HigherBetter,
+			Definition: benchmark.Text{ZH: "新口径"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.DefinitionVersion != 2 {
+			t.Fatalf("definition version after the change: %d, want 2", in.DefinitionVersion)
+		}
+		f.put(t, "sat", "2026-11", map[string]float64{cA: 50, cB: 40, cC: 45, cD: 48})
+		f.put(t, "sat", "2026-12", map[string]float64{cA: 55, cB: 40, cC: 44})
+		admin := f.scope(t, "admin")
+		a, err := f.st.Analyse(ctx, admin, benchmark.Query{Unit: cB, Indicator: "sat", Period: "2026-12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Goalposts of version 2: 40 to 55. B's 40 is 0, rank 3 of 3.
+		want := []benchmark.Suggestion{{Unit: cA, FromPeriod: "2026-11", From: 50, To: 55, Improvement: 5}}
+		if !a.CrossesDefinitionChange || a.DTF != 0 || a.Rank != 3 || a.Peers != 3 || a.Trend != benchmark.TooNoisy || !slices.Equal(a.SuggestedPeers, want) {
+			t.Errorf("B in 2026-12: crosses %v DTF %v rank %d of %d trend %s learn from %+v; want true 0 3 of 3 too_noisy %+v",
+				a.CrossesDefinitionChange, a.DTF, a.Rank, a.Peers, a.Trend, a.SuggestedPeers, want)
+		}
+		// Under the first definition, goalposts 10 to 20: A's 12 is 20,
+		// tied with D for third.
+		a, err = f.st.Analyse(ctx, admin, benchmark.Query{Unit: cA, Indicator: "sat", Period: "2026-10"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.CrossesDefinitionChange || a.DTF != 20 || a.Rank != 3 || a.RankRange != [2]int{3, 4} || a.Peers != 4 {
+			t.Errorf("A in 2026-10: crosses %v DTF %v rank %d %v of %d; want false 20 3 [3 4] of 4", a.CrossesDefinitionChange, a.DTF, a.Rank, a.RankRange, a.Peers)
+		}
+		a, err = f.st.Analyse(ctx, admin, benchmark.Query{Unit: cD, Indicator: "sat", Period: "2026-12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Value != nil || a.Rank != 0 || a.Peers != 3 || a.Leader != nil {
+			t.Errorf("D without a value: %+v", a)
+		}
+	})
+}
