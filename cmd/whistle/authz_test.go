@@ -858,6 +858,10 @@ type authzFixture struct {
 	visitTask    map[target]int64
 	// visitPhotoTask is each target's visit task that photos are added to.
 	visitPhotoTask map[target]int64
+	// visitDone is each target's recorded visit, with one photo named
+	// visitPhotoName (plantVisits).
+	visitDone      map[target]int64
+	visitPhotoName map[target]string
 	ben            *benefitFixture
 	assess         *assessFixture
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/audit"
 	"whistle/internal/db"
+	"whistle/internal/visit"
 )
 
 // plantVisits puts each target's registry person in the elderly_alone
@@ -31,6 +33,38 @@ func (f *authzFixture) plantVisits() {
 			}
 			m[tg] = id
 		}
+	}
+	f.plantRecordedVisits()
+}
+
+// plantRecordedVisits has each target grid's worker record a visit with a
+// photo (the community_correction group's task of the registry person).
+func (f *authzFixture) plantRecordedVisits() {
+	ctx := context.Background()
+	f.visitDone, f.visitPhotoName = map[target]int64{}, map[target]string{}
+	for _, tg := range regTargets {
+		gw, err := f.w.app.accounts.UserByName(ctx, account.SystemScope(), "matrix-"+string(tg))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := f.w.visits.Join(ctx, account.SystemScope(), audit.System("authz test"), "community_correction", f.reg.person[tg], ""); err != nil {
+			f.t.Fatalf("join %s: %v", tg, err)
+		}
+		var id int64
+		if err := f.w.app.db.QueryRow(ctx, `SELECT id FROM visit_tasks WHERE person_id = $1 AND group_code = 'community_correction' AND status = 'open'`,
+			f.reg.person[tg]).Scan(&id); err != nil {
+			f.t.Fatalf("visit task %s: %v", tg, err)
+		}
+		key, err := f.w.visits.AddPhoto(ctx, gw, id, bytes.NewReader(jpegBytes(f.t)))
+		if err != nil {
+			f.t.Fatalf("visit photo %s: %v", tg, err)
+		}
+		p := f.interior[f.reg.grid[tg]]
+		lat, lng := p.Lat(), p.Lon()
+		if _, err := f.w.visits.Record(ctx, gw, audit.System("authz test"), "", id, visit.RecordInput{Lat: &lat, Lng: &lng, Photos: []string{key}}); err != nil {
+			f.t.Fatalf("record %s: %v", tg, err)
+		}
+		f.visitDone[tg], f.visitPhotoName[tg] = id, visit.PhotoName(key)
 	}
 }
 
@@ -66,6 +100,10 @@ func visitMatrix() map[string]spec {
 				body, ct := f.photoForm()
 				return f.request(w, "POST", "/api/v1/visits/"+strconv.FormatInt(f.visitPhotoTask[t], 10)+"/photos", body, ct)
 			}},
+		// A recorded visit's photo: whoever sees the visit.
+		"GET /api/v1/visits/{id}/photos/{name}": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/api/v1/visits/"+strconv.FormatInt(f.visitDone[t], 10)+"/photos/"+f.visitPhotoName[t], nil, "")
+		}},
 		"POST /api/v1/people/{id}/groups": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, "POST", person(f, t)+"/groups", map[string]any{"group": "disabled", "note": "矩阵"})
 		}},

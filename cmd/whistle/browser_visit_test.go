@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,9 @@ import (
 // is chromium's geolocation override, puts a person of a new house in the
 // group elderly_alone (the API the registry pages use), opens /visits,
 // finds the visit first in walking order (stop 1, about 22 m), records it with a photo and reports a
-// problem from it; the case exists and the visit names it. Screenshots
+// problem from it; the case exists and the visit names it; the person's
+// page then shows the visit with its case and photo to the worker and to
+// the community worker. Screenshots
 // docs/screenshots/visits-390.png and visits-1366.png
 // (WHISTLE_UPDATE_SCREENSHOTS=1).
 func TestBrowserVisit(t *testing.T) {
@@ -58,9 +61,12 @@ func TestBrowserVisit(t *testing.T) {
 	  var h = await post('/api/v1/houses', {building_id: b.id, room: '101'});
 	  var p = await post('/api/v1/people', {id_number: %q, name: '走访对象', status: 'resident', grid_code: %q, house_id: h.id, house_relation: 'owner'});
 	  await post('/api/v1/people/' + p.id + '/groups', {group: 'elderly_alone', note: '浏览器测试'});
-	  return 'ok';
+	  return 'ok ' + p.id;
 	})().catch(function(e){ return String(e); })`, address, lat, lng, idNumber("33030319400202123"), demo.DemoGrid)
-	if got := eval[string](g, setup); got != "ok" {
+	var person int64
+	if got := eval[string](g, setup); !strings.HasPrefix(got, "ok ") {
+		t.Fatalf("setup: %s", got)
+	} else if person, err = strconv.ParseInt(strings.TrimPrefix(got, "ok "), 10, 64); err != nil {
 		t.Fatalf("setup: %s", got)
 	}
 	g.open("/visits")
@@ -103,4 +109,28 @@ func TestBrowserVisit(t *testing.T) {
 	staff.open("/visits")
 	staff.waitText("h1", "走访")
 	staff.docShot("desk", "visits-1366.png")
+
+	// The person's page shows the recorded visit: its notes, the case and
+	// the photo, to the worker and to the community above the grid.
+	for _, u := range []*user{g, s.as(t, "demo-community", 1366, 900)} {
+		u.open(fmt.Sprintf("/people/%d", person))
+		u.waitText("#person-visits", "老人身体尚可")
+		if n := eval[int](u, fmt.Sprintf(`document.querySelectorAll('#person-visits a[href="/cases/%d"]').length`, id)); n != 1 {
+			t.Errorf("%s: the visit links to case %d %d times, want once", u.name, id, n)
+		}
+		img := `#person-visits .thumbs img`
+		deadline := time.Now().Add(20 * time.Second)
+		for eval[int](u, `(function(i){ return i && i.complete ? i.naturalWidth : 0 })(document.querySelector('`+img+`'))`) == 0 {
+			if time.Now().After(deadline) {
+				u.shot("failure")
+				t.Fatalf("%s: the visit's photo never loaded on the person page", u.name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alt := eval[string](u, `document.querySelector('`+img+`').alt`); !strings.Contains(alt, "走访照片 1") {
+			t.Errorf("%s: the photo's text %q", u.name, alt)
+		}
+		u.noOverflow("/people/{id} with a visit")
+		u.shot("person")
+	}
 }

@@ -645,6 +645,9 @@ func (s *Store) AddPhoto(ctx context.Context, u *account.User, id int64, r io.Re
 	if err != nil {
 		return "", err
 	}
+	// Other staff see the photo (OpenPhoto): not the phone's EXIF serials
+	// and the GPS the record already holds.
+	b = media.StripMetadata(img, b)
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return "", err

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -314,4 +316,94 @@ func pngBytes(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// jpegWithGPS is a small valid JPEG carrying an EXIF segment with a GPS
+// position.
+func jpegWithGPS(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	payload := []byte("Exif\x00\x00GPSLatitude 27.95 GPSLongitude 120.75")
+	seg := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	return append(append(append(append([]byte{}, raw[:2]...), seg...), payload...), raw[2:]...)
+}
+
+// TestRecordedPhotos: the photos named by a recorded visit open for the
+// staff whose scope covers it, stripped of their EXIF; an unrecorded
+// visit's photos, a photo the record does not name, and anyone outside
+// the scope get 404. Recorded lists the person's visits in scope only.
+func TestRecordedPhotos(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		ctx := context.Background()
+		w := newWorld(t, d, clk, visit.Config{})
+		person := w.member(t, 1, "elderly_alone", 27.005, 120.005)
+		grid := w.Users["grid-a"]
+		ts := w.list(t, "grid-a", visit.DueToday)
+		if len(ts) != 1 {
+			t.Fatalf("tasks: got %d, want 1", len(ts))
+		}
+		id := ts[0].ID
+		key, err := w.vis.AddPhoto(ctx, grid, id, bytes.NewReader(jpegWithGPS(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unnamed, err := w.vis.AddPhoto(ctx, grid, id, bytes.NewReader(pngBytes(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := func(who, key string) ([]byte, string, error) {
+			t.Helper()
+			rc, mime, err := w.vis.OpenPhoto(ctx, w.Users[who], id, visit.PhotoName(key))
+			if err != nil {
+				return nil, "", err
+			}
+			defer rc.Close()
+			b, err := io.ReadAll(rc)
+			return b, mime, err
+		}
+		if _, _, err := open("grid-a", key); !errs.Is(err, errs.NotFound) {
+			t.Errorf("a photo of an open visit: got %v, want NotFound", err)
+		}
+		here := []float64{27.0051, 120.0051}
+		if _, err := w.vis.Record(ctx, grid, actor, "", id, visit.RecordInput{Lat: &here[0], Lng: &here[1], Photos: []string{key}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{"grid-a", "staff-a"} {
+			b, mime, err := open(who, key)
+			if err != nil || mime != "image/jpeg" {
+				t.Fatalf("the recorded photo as %s: %s, %v", who, mime, err)
+			}
+			if bytes.Contains(b, []byte("GPSLatitude")) {
+				t.Errorf("the photo as %s still carries the phone's EXIF GPS", who)
+			}
+			if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+				t.Errorf("the photo as %s does not decode: %v", who, err)
+			}
+		}
+		for _, who := range []string{"staff-b", "resident"} {
+			if _, _, err := open(who, key); !errs.Is(err, errs.NotFound) {
+				t.Errorf("the photo as %s: got %v, want NotFound", who, err)
+			}
+		}
+		if _, _, err := open("grid-a", unnamed); !errs.Is(err, errs.NotFound) {
+			t.Errorf("a photo the record does not name: got %v, want NotFound", err)
+		}
+		if _, _, err := open("grid-a", "../../cases/x.png"); !errs.Is(err, errs.NotFound) {
+			t.Errorf("a name outside the visit: got %v, want NotFound", err)
+		}
+		rec, err := w.vis.Recorded(ctx, w.Users["staff-a"], person, 0)
+		if err != nil || len(rec) != 1 || rec[0].ID != id || !slices.Equal(rec[0].Photos, []string{key}) || rec[0].VisitedAt == nil {
+			t.Errorf("recorded visits as staff-a: got %+v, %v; want task %d with its photo", rec, err, id)
+		}
+		if rec, err := w.vis.Recorded(ctx, w.Users["staff-b"], person, 0); err != nil || len(rec) != 0 {
+			t.Errorf("recorded visits as staff-b: got %d, %v; want none", len(rec), err)
+		}
+		if _, err := w.vis.Recorded(ctx, w.Users["resident"], person, 0); !errs.Is(err, errs.NotFound) {
+			t.Errorf("recorded visits as a resident: got %v, want NotFound", err)
+		}
+	})
 }

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"whistle/internal/account"
 	"whistle/internal/registry"
+	"whistle/internal/visit"
 )
 
 // registryView is what the registry's pages show: a grid summary, lists,
@@ -47,6 +49,44 @@ type registryView struct {
 	LinkTo []registry.House
 	// Joinable are the groups the person is not in, for the join form.
 	Joinable []registry.Group
+	// Visits are the person's recorded visits in the caller's scope,
+	// newest first, with their photos.
+	Visits []visitRow
+}
+
+// visitRow is a recorded visit as the person page shows it.
+type visitRow struct {
+	visit.Task
+	At, Datetime string
+	// Pictures are the visit's photos (served by apiPhotoGet).
+	Pictures []visitPicture
+}
+
+// visitPicture is a visit's photo: where it is served and its text.
+type visitPicture struct{ URL, Alt string }
+
+// personVisits are the person's recorded visits the caller may see (none
+// without the visits store).
+func (s *registryAPI) personVisits(r *http.Request, id int64) ([]visitRow, error) {
+	if s.Visits == nil {
+		return nil, nil
+	}
+	ts, err := s.Visits.Recorded(r.Context(), userOf(r), id, 20)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]visitRow, 0, len(ts))
+	for _, t := range ts {
+		row := visitRow{Task: t}
+		if t.VisitedAt != nil {
+			row.At, row.Datetime = shanghaiTime(*t.VisitedAt), t.VisitedAt.UTC().Format(time.RFC3339)
+		}
+		for i, k := range t.Photos {
+			row.Pictures = append(row.Pictures, visitPicture{URL: visitPhotoURL(t.ID, k), Alt: s.Catalog.T(langOf(r), "regpages.visit_photo", row.At, i+1)})
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }
 
 func (s *registryAPI) newRegistryPage(r *http.Request) *registryView {
@@ -204,6 +244,9 @@ func (s *registryAPI) showPerson(w http.ResponseWriter, r *http.Request, status 
 		return err
 	}
 	if d.LinkTo, err = st.Houses(ctx, sc, registry.HouseFilter{GridCode: d.Person.GridCode}, registry.Page{Limit: 200}); err != nil {
+		return err
+	}
+	if d.Visits, err = s.personVisits(r, id); err != nil {
 		return err
 	}
 	groups, err := st.Groups(ctx)

@@ -304,6 +304,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/visits/count", authed, f.visits.apiCount)
 	s.handle("POST /api/v1/visits/{id}/record", authed, f.visits.apiRecord)
 	s.handle("POST /api/v1/visits/{id}/photos", authed, f.visits.apiPhoto)
+	s.handle("GET /api/v1/visits/{id}/photos/{name}", authed, f.visits.apiPhotoGet)
 	s.handle("POST /api/v1/people/{id}/groups", authed, f.visits.apiJoin)
 	s.handle("DELETE /api/v1/people/{id}/groups/{group}", authed, f.visits.apiLeave)
 	// Benefit applications and payouts (issue 18): the service scopes
