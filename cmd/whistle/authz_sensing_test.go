@@ -67,6 +67,9 @@ func sensingMatrix() map[string]spec {
 		return spec{targets: regTargets, sees: regSees(), req: req}
 	}
 	return map[string]spec{
+		"GET /admin/rules": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/admin/rules", nil, "")
+		}},
 		"GET /api/v1/rules": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/rules", nil, "")
 		}},

@@ -140,6 +140,8 @@ type options struct {
 	visitWorkdays      bool
 	readingsRetention  time.Duration
 	readingsResolution time.Duration
+	alarmCaseAfter     time.Duration
+	alarmStreetAfter   time.Duration
 	maps               mapOptions
 }
 
@@ -190,6 +192,8 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.visitWorkdays, "visit-workdays", false, "make a visit task due on its period's last working day (the working calendar) instead of its last day")
 	fs.DurationVar(&o.readingsRetention, "readings-retention", 7*24*time.Hour, "how long raw device readings are kept (their per-interval aggregates stay)")
 	fs.DurationVar(&o.readingsResolution, "readings-resolution", time.Minute, "the bucket of the device readings' kept aggregates")
+	fs.DurationVar(&o.alarmCaseAfter, "alarm-case-after", 10*time.Minute, "a device alarm not acknowledged for this long becomes a case for the grid worker")
+	fs.DurationVar(&o.alarmStreetAfter, "alarm-street-after", 20*time.Minute, "and, still not acknowledged this long after the case, goes to the street's staff")
 	fs.Float64Var(&o.patrolBuffer, "patrol-buffer", 30, "metres either side of a patrol's track that count as covered when measuring the share of the grid patrolled")
 	o.maps.flags(fs)
 }
@@ -729,7 +733,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	// indicators the one registry; the family's and the parking warnings
 	// go out through the SMS channel (logged unless --sms-url).
 	w.sensing, err = sensing.NewService(ctx, sensing.Deps{DB: a.db, Workflows: cases.WorkflowStore(), Cases: cases,
-		Channel: &notify.SMS{Sender: w.sms}, Logger: a.logger})
+		Channel: &notify.SMS{Sender: w.sms}, Logger: a.logger, CaseAfter: o.alarmCaseAfter, StreetAfter: o.alarmStreetAfter})
 	if err != nil {
 		return nil, err
 	}

@@ -21,32 +21,36 @@ import (
 
 // Alarm is an alarm as the API shows it.
 type Alarm struct {
-	ID         int64      `json:"id"`
-	RuleID     int64      `json:"rule_id"`
-	Type       string     `json:"type"`
-	Severity   string     `json:"severity"`
-	Subject    string     `json:"subject"`
-	DeviceID   int64      `json:"device_id"`
-	Devices    []int64    `json:"devices"`
-	PersonID   int64      `json:"person_id,omitempty"`
-	HouseID    int64      `json:"house_id,omitempty"`
-	SpaceID    int64      `json:"space_id,omitempty"`
-	District   string     `json:"district"`
-	GridCode   string     `json:"grid"`
-	RegionPath string     `json:"-"`
-	Lat        float64    `json:"lat"`
-	Lng        float64    `json:"lng"`
-	Status     string     `json:"status"`
-	Version    int        `json:"version"`
-	Count      int        `json:"count"`
-	Value      float64    `json:"value"`
-	Level      int        `json:"level"`
-	CaseID     int64      `json:"case_id,omitempty"`
-	Reason     string     `json:"close_reason,omitempty"`
-	FirstAt    time.Time  `json:"first_at"`
-	LastAt     time.Time  `json:"last_at"`
-	ClosedAt   *time.Time `json:"closed_at,omitempty"`
-	wfVersion  int
+	ID         int64   `json:"id"`
+	RuleID     int64   `json:"rule_id"`
+	Type       string  `json:"type"`
+	Severity   string  `json:"severity"`
+	Subject    string  `json:"subject"`
+	DeviceID   int64   `json:"device_id"`
+	Devices    []int64 `json:"devices"`
+	PersonID   int64   `json:"person_id,omitempty"`
+	HouseID    int64   `json:"house_id,omitempty"`
+	SpaceID    int64   `json:"space_id,omitempty"`
+	District   string  `json:"district"`
+	GridCode   string  `json:"grid"`
+	RegionPath string  `json:"-"`
+	Lat        float64 `json:"lat"`
+	Lng        float64 `json:"lng"`
+	Status     string  `json:"status"`
+	Version    int     `json:"version"`
+	Count      int     `json:"count"`
+	Value      float64 `json:"value"`
+	Level      int     `json:"level"`
+	CaseID     int64   `json:"case_id,omitempty"`
+	// RuleName and GridName name the rule and the grid for a list or the
+	// big screen (filled by Alarms and Alarm).
+	RuleName  string     `json:"rule_name,omitempty"`
+	GridName  string     `json:"grid_name,omitempty"`
+	Reason    string     `json:"close_reason,omitempty"`
+	FirstAt   time.Time  `json:"first_at"`
+	LastAt    time.Time  `json:"last_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	wfVersion int
 }
 
 const alarmCols = `id, rule_id, type, severity, subject, device_id, devices, person_id, house_id, space_id, district, grid_code, region_path,
@@ -294,14 +298,91 @@ func (s *Service) alarm(ctx context.Context, q rowQuerier, c Caller, id int64) (
 // Alarm returns an alarm of the caller's scope; anything else is NotFound.
 func (s *Service) Alarm(ctx context.Context, c Caller, id int64) (_ *Alarm, err error) {
 	defer errs.Wrapf(&err, "sensing.Service.Alarm(%d)", id)
-	return s.alarm(ctx, s.d.DB, c, id)
+	a, err := s.alarm(ctx, s.d.DB, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return a, s.name(ctx, []*Alarm{a})
+}
+
+// name fills the alarms' rule and grid names, in two queries.
+func (s *Service) name(ctx context.Context, as []*Alarm) error {
+	if len(as) == 0 {
+		return nil
+	}
+	rules, grids := map[int64]string{}, map[string]string{}
+	for _, a := range as {
+		rules[a.RuleID], grids[a.GridCode] = "", ""
+	}
+	var w db.Where
+	w.Add("id IN (" + argList(&w, mapKeys(rules)) + ")")
+	rows, err := s.d.DB.Query(ctx, `SELECT id, name FROM sensing_rules`+w.SQL(), w.Args()...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	for rows.Next() {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return db.Translate(err)
+		}
+		rules[id] = n
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return db.Translate(err)
+	}
+	var g db.Where
+	g.Add("code IN (" + argList(&g, mapKeys(grids)) + ")")
+	rows, err = s.d.DB.Query(ctx, `SELECT code, name FROM regions`+g.SQL(), g.Args()...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, n string
+		if err := rows.Scan(&code, &n); err != nil {
+			return db.Translate(err)
+		}
+		grids[code] = n
+	}
+	if err := rows.Err(); err != nil {
+		return db.Translate(err)
+	}
+	for _, a := range as {
+		a.RuleName, a.GridName = rules[a.RuleID], grids[a.GridCode]
+	}
+	return nil
+}
+
+// argList adds vs as arguments of w and returns their placeholders,
+// comma-separated.
+func argList[T any](w *db.Where, vs []T) string {
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		ps[i] = w.Arg(v)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func mapKeys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // AlarmFilter narrows a list of alarms.
 type AlarmFilter struct {
 	Status string // active, acknowledged, cleared; "" all
 	Region string // a region node's path prefix ("" the scope)
-	Limit  int
+	// RegionCode is a region node's code (the big screen's node): its
+	// subtree, within the scope.
+	RegionCode string
+	Limit      int
 }
 
 // Alarms lists the alarms of the caller's scope, newest first.
@@ -313,6 +394,16 @@ func (s *Service) Alarms(ctx context.Context, c Caller, f AlarmFilter) (_ []*Ala
 			return nil, errs.E(errs.Invalid, "error.invalid").Field("status", "sensing.err.status")
 		}
 		w.Add("status = ?", f.Status)
+	}
+	if f.RegionCode != "" {
+		path, err := s.pathOf(ctx, f.RegionCode)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.E(errs.Invalid, "error.invalid").Field("region", "sensing.err.region", f.RegionCode)
+		}
+		if err != nil {
+			return nil, err
+		}
+		f.Region = path
 	}
 	if f.Region != "" {
 		w.Add("region_path >= ?", f.Region)
@@ -334,7 +425,10 @@ func (s *Service) Alarms(ctx context.Context, c Caller, f AlarmFilter) (_ []*Ala
 		}
 		out = append(out, a)
 	}
-	return out, db.Translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, db.Translate(err)
+	}
+	return out, s.name(ctx, out)
 }
 
 // Timeline returns the steps of an alarm of the caller's scope.

@@ -565,3 +565,22 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// Kinds lists the rule kinds, for a form.
+func Kinds() []string { return slices.Clone(kinds) }
+
+// Severities lists the alarm severities, least first.
+func Severities() []string { return slices.Clone(severities) }
+
+// KeyBys lists what a rule's state may be kept per.
+func KeyBys() []string { return slices.Clone(keyBys) }
+
+// Fields lists, per device type, the fields a rule's condition may name,
+// sorted.
+func (s *Service) Fields() map[string][]string {
+	out := make(map[string][]string, len(s.prgs.ft))
+	for t := range s.prgs.ft {
+		out[t] = s.prgs.ft.names(t)
+	}
+	return out
+}

@@ -84,7 +84,8 @@ func (s *sensingHandlers) apiRulePatch(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-// apiAlarms answers the alarms of the caller's scope (?status=active).
+// apiAlarms answers the alarms of the caller's scope (?status=active,
+// ?region=CODE for a node's subtree: the big screen).
 func (s *sensingHandlers) apiAlarms(w http.ResponseWriter, r *http.Request) error {
 	svc, err := s.svc()
 	if err != nil {
@@ -94,7 +95,8 @@ func (s *sensingHandlers) apiAlarms(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	as, err := svc.Alarms(r.Context(), sensingCaller(r), sensing.AlarmFilter{Status: r.URL.Query().Get("status"), Limit: limit})
+	q := r.URL.Query()
+	as, err := svc.Alarms(r.Context(), sensingCaller(r), sensing.AlarmFilter{Status: q.Get("status"), RegionCode: q.Get("region"), Limit: limit})
 	if err != nil {
 		return err
 	}

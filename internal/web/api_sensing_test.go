@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -94,6 +95,17 @@ func TestSensingAlarmAPI(t *testing.T) {
 	if got := list("resident", ""); len(got) != 0 {
 		t.Errorf("a resident sees %d alarms", len(got))
 	}
+	// The big screen's node: community B's subtree only, with the rule's
+	// and the grid's names; an unknown node is 422 on region.
+	if got := list("admin", "?status=active&region=330303001002"); len(got) != 1 || got[0].ID != theirs.ID || got[0].RuleName != "心率过高" || got[0].GridName == "" {
+		t.Errorf("community B's active alarms: %+v, want only %d with its names", got, theirs.ID)
+	}
+	if got := list("grid-a", "?status=active&region=330303001002"); len(got) != 0 {
+		t.Errorf("the grid worker's alarms of community B: %+v, want none (their scope)", got)
+	}
+	if code, _ := s.fw.do(t, "GET", "/api/v1/alarms?region=999999", "admin", "", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown region: got %d, want 422", code)
+	}
 	if code, _ := s.fw.do(t, "GET", "/api/v1/alarms?status=open", "admin", "", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("status=open: got %d, want 422", code)
 	}
@@ -131,5 +143,33 @@ func TestSensingAlarmAPI(t *testing.T) {
 	}
 	if r := rules.Rules[0]; r.Closed != 2 || r.FalseAlarmRate != 0.5 || r.ClosedBy[sensing.ReasonAway] != 1 || r.ClosedBy[sensing.ReasonFalseAlarm] != 1 {
 		t.Errorf("the rule's closed %d and false-alarm rate %v, want 2 and 0.5", r.Closed, r.FalseAlarmRate)
+	}
+}
+
+// TestSensingRulesPage: the admins' rules page lists the rules with their
+// false-alarm rates and carries the forms that write through the API;
+// anyone else gets 403.
+func TestSensingRulesPage(t *testing.T) {
+	s := newSensingWorld(t)
+	a := s.alarm(t, 1, s.person, sensingGridA1)
+	if _, err := s.svc.Act(context.Background(), sensing.Caller{User: s.wt.Users["admin"]}, a.ID, "clear", sensing.AlarmInput{Reason: sensing.ReasonFalseAlarm}); err != nil {
+		t.Fatal(err)
+	}
+	code, raw := s.fw.do(t, "GET", "/admin/rules", "admin", "", nil, "Accept-Language", "zh-CN")
+	page := string(raw)
+	if code != http.StatusOK {
+		t.Fatalf("GET /admin/rules: %d %s", code, page)
+	}
+	for _, want := range []string{"感知规则", "心率过高", "heart_rate &gt; 150", "100%", "已解除 1 条（属实 0，误报 1，不在家 0）",
+		`data-action="/api/v1/rules"`, `data-method="PATCH" data-action="/api/v1/rules/` + strconv.FormatInt(s.rule.ID, 10) + `"`,
+		`<option value="smart_watch">`, "smart_watch: battery, fall, heart_rate, steps", `data-error-for="expr"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the rules page does not show %q", want)
+		}
+	}
+	for _, u := range []string{"leader", "staff-a", "resident"} {
+		if code, _ := s.fw.do(t, "GET", "/admin/rules", u, "", nil); code != http.StatusForbidden {
+			t.Errorf("GET /admin/rules as %s: %d, want 403", u, code)
+		}
 	}
 }

@@ -14,7 +14,9 @@ func sensingOperations() []apiOp {
 			SummaryZH: "修改或停用规则（管理员；enabled 为 false 即停用）", Auth: auth, Params: []apiParam{rule}, Body: "RuleInput", Result: "Rule", Errors: []int{409, 422}},
 		{Method: "GET", Path: "/api/v1/alarms", Tag: "sensing", Summary: "Device alarms in the caller's scope, newest first",
 			SummaryZH: "数据范围内的设备告警，新的在前", Auth: auth,
-			Params: []apiParam{query("status", "string", "active, acknowledged or cleared.", "active、acknowledged 或 cleared。"), query("limit", "integer", "At most 500 (default 200).", "最多 500（默认 200）。")},
+			Params: []apiParam{query("status", "string", "active, acknowledged or cleared.", "active、acknowledged 或 cleared。"),
+				query("region", "string", "A region node's code: its subtree only (the big screen's node).", "区域编码：仅该区域及其下级（大屏所示区域）。"),
+				query("limit", "integer", "At most 500 (default 200).", "最多 500（默认 200）。")},
 			Result: "AlarmList", Errors: []int{422}},
 		{Method: "GET", Path: "/api/v1/alarms/{id}", Tag: "sensing", Summary: "An alarm with its timeline (raise, family told, case, street, clearing)",
 			SummaryZH: "告警及其时间线（产生、通知家属、转工单、上报街道、解除）", Auth: auth, Params: []apiParam{alarm}, Result: "AlarmDetail"},
@@ -43,7 +45,7 @@ func sensingSchemas() map[string]any {
 	alarm := map[string]any{"id": "integer", "rule_id": "integer", "type": "string", "severity": "string", "subject": "string", "device_id": "integer",
 		"devices": arrayOf("integer"), "person_id": "integer", "house_id": "integer", "space_id": "integer", "district": "string", "grid": "string",
 		"lat": "number", "lng": "number", "status": "string", "version": "integer", "count": "integer", "value": "number", "level": "integer",
-		"case_id": "integer", "close_reason": "string", "first_at": "string", "last_at": "string", "closed_at": "string"}
+		"case_id": "integer", "rule_name": "string", "grid_name": "string", "close_reason": "string", "first_at": "string", "last_at": "string", "closed_at": "string"}
 	detail := map[string]any{"timeline": arrayOf("object")}
 	for k, v := range alarm {
 		detail[k] = v

@@ -50,6 +50,9 @@ func (s *adminPages) pageAdmin(w http.ResponseWriter, r *http.Request) error {
 	add(account.PermCategoryWrite, "/admin/dicts", "admin.dicts")
 	add(account.PermSLAWrite, "/admin/sla", "admin.sla")
 	add(account.PermWorkflowWrite, "/admin/workflows", "admin.workflows")
+	if u.Has(account.Admin) && !u.Disabled {
+		links = append(links, adminLink{Href: "/admin/rules", Key: "admin.rules", Help: "admin.rules_help"})
+	}
 	add(account.PermAPIKeys, "/admin/apikeys", "admin.apikeys")
 	add(account.PermAuditRead, "/admin/audit", "admin.audit")
 	add(account.PermLoginLogRead, "/admin/logins", "admin.logins")

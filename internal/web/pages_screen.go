@@ -22,7 +22,9 @@ func screenKeys() []string {
 }
 
 // screenPrefixes are the catalogue families the script names things with.
-func screenPrefixes() []string { return []string{"status.", "action.", "source.", "sla.", "level."} }
+func screenPrefixes() []string {
+	return []string{"status.", "action.", "source.", "sla.", "level.", "screen.alarms", "screen.alarm."}
+}
 
 type screenPage struct {
 	Lang     i18n.Lang

@@ -212,6 +212,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/alarms/{id}/actions/{action}", authed, f.sensing.apiAlarmAction)
 	s.handle("POST /api/v1/away", authed, f.sensing.apiAway)
 	s.handle("POST /api/v1/people/{id}/contacts", authed, f.sensing.apiContact)
+	s.handle("GET /admin/rules", authed, f.sensing.pageAdminRules)
 	// Patrols (巡查) with GPS tracks. Who sees which patrol is package
 	// patrol's decision (the worker and the staff above the grid; anyone
 	// else 404), so the routes only demand a session.

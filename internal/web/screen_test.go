@@ -128,7 +128,8 @@ func TestStatsAPIAndScreen(t *testing.T) {
 				{"the district's", "/screen", "leader", 303, "/screen/330303", nil},
 				{"a street", "/screen/330303001", "leader-1", 200, "",
 					[]string{`一屏观天下`, `/static/vendor/echarts.min.js`, `/static/screen.js`, `data-region="330303001"`, `"screen.kpi.open":"在办案件"`, `"status.closed":"已结案"`, `>永中街道</a>`,
-						`data-kpi="response_rate"><b>–</b><span>响应率</span>`, `data-kpi="resolution_rate"><b>–</b><span>解决率</span>`}},
+						`data-kpi="response_rate"><b>–</b><span>响应率</span>`, `data-kpi="resolution_rate"><b>–</b><span>解决率</span>`,
+						`id="sc-alarmpanel"`, `id="sc-alarm-layer" aria-pressed="true">告警</button>`, `"screen.alarm.critical":"紧急"`, `"screen.alarms.active_n":"%d 条未解除"`}},
 				{"another street", "/screen/330303002", "leader-1", 404, "", []string{"页面不存在"}},
 				{"a resident", "/screen", "res", 403, "", nil},
 			}

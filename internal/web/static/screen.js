@@ -1,8 +1,9 @@
 // The command-centre big screen: reads the stats API for one region node,
 // draws the map of its children with ECharts (registerMap with our own
 // GeoJSON, no tiles), drills down on a click and back up through the
-// breadcrumb, and follows the case events over SSE. Nothing is polled: the
-// figures are re-read when an event in the node arrives.
+// breadcrumb, and follows the case events over SSE. The figures are
+// re-read when an event in the node arrives; only the device alarms (whose
+// steps are not on the case stream) are re-read every 10 seconds.
 (function () {
   'use strict';
 
@@ -31,8 +32,10 @@
     path: initialPath,
     names: {},    // code → name of the areas on the map
     seq: 0,       // the latest load; older answers are dropped
-    refreshTimer: 0
+    refreshTimer: 0,
+    alarmLayer: true
   };
+  var reducedMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
   var charts = {};
   var geo = {};   // code → GeoJSON of its children, fetched once
   var C = { ink: '#e6f0ff', muted: '#8fa8cc', cyan: '#35d0ff', edge: '#1b4a8f', red: '#ff4d4f', amber: '#ffb02e', green: '#36d399', blue: '#2f8cff' };
@@ -64,6 +67,7 @@
       if (seq !== state.seq) { return; }
       drawMapShape(code, res[0]);
       drawFigures(res[1]);
+      loadAlarms(code);
       return loadFeed(code, seq);
     }).catch(function (e) { console.error(e); });
   }
@@ -106,6 +110,51 @@
     fetchFigures(code).then(function (res) {
       if (seq === state.seq && code === state.code) { drawFigures(res); }
     }).catch(function (e) { console.error(e); });
+    loadAlarms(code);
+  }
+
+  // ---- device alarms (issue 17) ----
+
+  // loadAlarms reads the node's active alarms (the caller's scope, through
+  // the sensing service) for the panel and the map's layer.
+  function loadAlarms(code) {
+    api('/api/v1/alarms?status=active&limit=200&region=' + encodeURIComponent(code)).then(function (r) {
+      if (code === state.code) { drawAlarms(r.alarms || []); }
+    }).catch(function (e) { console.error(e); });
+  }
+
+  function sevColor(s) {
+    return { critical: C.red, major: '#ff7a2e', minor: C.amber, info: C.blue }[s] || C.amber;
+  }
+
+  function alarmWhat(a) {
+    return (a.rule_name || a.type) + (a.grid_name ? ' · ' + a.grid_name : '');
+  }
+
+  function hhmm(at) {
+    return new Date(at).toLocaleTimeString('zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Shanghai' });
+  }
+
+  function drawAlarms(as) {
+    var n = as.length;
+    $('sc-alarmpanel').setAttribute('data-alarms', String(n));
+    $('sc-alarm-count').textContent = n >= 200 ? tf('screen.alarms.more', 200) : tf('screen.alarms.active_n', n);
+    $('sc-alarms').innerHTML = n ? as.map(function (a) {
+      return '<li data-alarm="' + a.id + '"><span class="sev ' + esc(a.severity) + '">' + esc(t('screen.alarm.' + a.severity)) + '</span>' +
+        '<span class="what">' + esc(alarmWhat(a)) + (a.count > 1 ? ' ' + esc(tf('screen.alarms.count', a.count)) : '') + '</span>' +
+        '<time class="when" datetime="' + esc(a.first_at) + '" title="' + esc(tf('screen.alarms.since', a.first_at)) + '">' + esc(hhmm(a.first_at)) + '</time>' +
+        (a.case_id ? '<a href="/cases/' + a.case_id + '">' + esc(t('screen.alarms.case')) + '</a>' : '') + '</li>';
+    }).join('') : empty();
+    fit($('sc-alarms'));
+    state.lastAlarms = as;
+    if (state.mapCode !== state.code) { return; } // the map of another node is being drawn
+    var pts = as.filter(function (a) { return a.lat || a.lng; });
+    charts.map.setOption({ series: [{}, {}, {
+      data: state.alarmLayer ? pts.map(function (a) {
+        return { value: [a.lng, a.lat], id: a.id, case_id: a.case_id, what: alarmWhat(a), severity: a.severity, count: a.count, first_at: a.first_at };
+      }) : []
+    }] });
+    $('sc-map').setAttribute('data-alarms', String(state.alarmLayer ? pts.length : 0));
   }
 
   // soon re-reads the figures once a burst of events has passed.
@@ -159,6 +208,7 @@
 
   function drawMapShape(code, gj) {
     var name = 'r' + code;
+    state.mapCode = code;
     echarts.registerMap(name, gj);
     state.names = {};
     var illustrative = false;
@@ -188,6 +238,16 @@
         type: 'scatter', coordinateSystem: 'geo', geoIndex: 0, z: 5, symbolSize: 11, data: [],
         tooltip: { formatter: function (p) { return esc(p.data.number) + '<br>' + esc(p.data.category) + ' · ' + esc(p.data.status_name) + '<br>' + esc(t('sla.' + p.data.sla)); } },
         itemStyle: { borderColor: '#fff', borderWidth: 1, color: function (p) { return slaColor(p.data.sla); } }
+      }, {
+        // The active device alarms (drawAlarms), pulsing above the cases.
+        type: reducedMotion ? 'scatter' : 'effectScatter', coordinateSystem: 'geo', geoIndex: 0, z: 6, symbol: 'diamond', symbolSize: 20, data: [],
+        rippleEffect: { scale: 2.6, brushType: 'stroke', color: '#fff' },
+        tooltip: { formatter: function (p) {
+          return esc(t('screen.alarms')) + ' · ' + esc(t('screen.alarm.' + p.data.severity)) + '<br>' + esc(p.data.what) +
+            (p.data.count > 1 ? ' ' + esc(tf('screen.alarms.count', p.data.count)) : '') + '<br>' + esc(tf('screen.alarms.since', hhmm(p.data.first_at)));
+        } },
+        // A white edge and glow keep it visible on any area's colour.
+        itemStyle: { borderColor: '#fff', borderWidth: 2, shadowColor: 'rgba(255,255,255,.9)', shadowBlur: 10, color: function (p) { return sevColor(p.data.severity); } }
       }],
       geo: { map: name, nameProperty: 'code', roam: false, silent: true, z: 1, layoutCenter: ['50%', '52%'], layoutSize: '94%',
         itemStyle: { areaColor: 'transparent', borderColor: 'transparent' }, label: { show: false }, emphasis: { disabled: true } }
@@ -403,6 +463,7 @@
     charts.categories = echarts.init($('sc-categories'));
     charts.sources = echarts.init($('sc-sources'));
     charts.map.on('click', function (p) {
+      if (p.seriesIndex === 2) { if (p.data.case_id) { location.href = '/cases/' + p.data.case_id; } return; }
       if (p.seriesType === 'scatter') { location.href = '/cases/' + p.data.id; return; }
       if (p.name && p.name !== state.code && state.names[p.name]) { load(p.name, true); }
     });
@@ -416,6 +477,12 @@
       state.metric = b.getAttribute('data-metric');
       api('/api/v1/stats/map' + q(state.code) + '&metric=' + state.metric).then(drawMapValues).catch(function (err) { console.error(err); });
     });
+    $('sc-alarm-layer').addEventListener('click', function () {
+      state.alarmLayer = !state.alarmLayer;
+      this.setAttribute('aria-pressed', String(state.alarmLayer));
+      drawAlarms(state.lastAlarms || []);
+    });
+    setInterval(function () { loadAlarms(state.code); }, 10000);
     $('sc-crumbs').addEventListener('click', navClick);
     $('sc-hotspots').addEventListener('click', navClick);
     window.addEventListener('popstate', function () {
