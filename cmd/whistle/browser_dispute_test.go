@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -12,7 +13,9 @@ import (
 // TestBrowserDispute: the demo community worker on a 390×844 phone finds
 // 矛盾纠纷 in the navigation, registers a dispute through the list's form,
 // accepts it, records a mediation session, reaches an agreement and opens
-// the printable agreement; the pages do not overflow the phone. The
+// the printable agreement; the inbox then tells them, as its mediator, of
+// the accepted dispute with a link to its page (the API gives the same
+// link); the pages do not overflow the phone. The
 // dispute's page is shot at 1366 too. Screenshots
 // docs/screenshots/dispute-390.png and dispute-1366.png
 // (WHISTLE_UPDATE_SCREENSHOTS=1).
@@ -55,6 +58,27 @@ func TestBrowserDispute(t *testing.T) {
 	u.waitText("main", "人民调解协议书")
 	u.waitText("main", "一、李四承担维修费用的一半。")
 	u.noOverflow("the agreement on a phone")
+
+	// The mediator was told of the accepted dispute: the inbox entry links
+	// to its page, in the page and in the API.
+	u.open("/inbox")
+	deadline := time.Now().Add(20 * time.Second)
+	for eval[int](u, `document.querySelectorAll('#inbox a[href="`+page+`"]').length`) == 0 {
+		if time.Now().After(deadline) {
+			u.shot("failure")
+			t.Fatalf("the inbox has no entry linking to %s: %q", page, u.text("#inbox"))
+		}
+		time.Sleep(200 * time.Millisecond)
+		u.open("/inbox")
+	}
+	if got := eval[string](u, `fetch('/api/v1/inbox').then(function(r){return r.json()}).then(function(j){
+	  var m = j.messages.filter(function(m){ return m.link === '`+page+`' })[0];
+	  return m ? m.subject_kind + ' ' + m.text : 'none'; })`); !strings.HasPrefix(got, "dispute ") || !strings.Contains(got, "楼上漏水纠纷") {
+		t.Errorf("GET /api/v1/inbox: the entry linking to %s: %q, want the dispute's, naming its title", page, got)
+	}
+	u.do(chromedp.Click(chromedp.CSS(`#inbox a[href="` + page + `"]`)))
+	u.waitURL(func(s string) bool { return strings.HasSuffix(s, page) })
+	u.waitText("h1", "楼上漏水纠纷")
 
 	desk := s.as(t, "demo-community", 1366, 900)
 	desk.open(page)

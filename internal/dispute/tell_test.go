@@ -72,10 +72,16 @@ func TestTellsThroughInbox(t *testing.T) {
 		if m.Kind != dispute.KindHazard || m.CaseID != 0 || !m.Urgent || len(m.Args) != 2 || m.Args[0] != newHazard().Title {
 			t.Errorf("escalation entry %+v, want an urgent hazard entry naming %q", m, newHazard().Title)
 		}
+		// The entry names its hazard, for the inbox to link to its page.
+		if m.SubjectKind != dispute.KindHazard || m.SubjectID != h.ID {
+			t.Errorf("escalation entry's subject: %s %d, want hazard %d", m.SubjectKind, m.SubjectID, h.ID)
+		}
 		grid := f.inbox(t, "grid-a")
 		for _, key := range []string{"dispute2.msg.assigned", "dispute2.msg.revisit_due"} {
 			if m, ok := grid[key]; !ok || m.Kind != dispute.KindDispute || len(m.Args) != 1 || m.Args[0] != dp.Title {
 				t.Errorf("the mediator's inbox has %s: %+v (%v), want an entry naming %q", key, m, ok, dp.Title)
+			} else if m.SubjectKind != dispute.KindDispute || m.SubjectID != dp.ID {
+				t.Errorf("%s's subject: %s %d, want dispute %d", key, m.SubjectKind, m.SubjectID, dp.ID)
 			}
 		}
 		if _, ok := grid["dispute2.msg.escalated"]; ok {

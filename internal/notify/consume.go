@@ -127,7 +127,8 @@ func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) erro
 			}
 			for _, m := range msgs {
 				for _, u := range m.Recipients {
-					if err := n.insert(ctx, tx, entry{userID: u, kind: ev.SubjectKind, key: m.Key, args: m.Args, action: ev.Kind, urgent: m.Urgent}); err != nil {
+					if err := n.insert(ctx, tx, entry{userID: u, kind: ev.SubjectKind, key: m.Key, args: m.Args, action: ev.Kind, urgent: m.Urgent,
+						subjectKind: ev.SubjectKind, subjectID: ev.SubjectID}); err != nil {
 						return err
 					}
 				}
@@ -170,7 +171,8 @@ func (n *Notifier) write(ctx context.Context, tx *db.Tx, nt *casework.Notice, r 
 		expected: expected, parts: parts, urgent: nt.Urgent})
 }
 
-// entry is one inbox entry as stored; caseID 0 is none.
+// entry is one inbox entry as stored; caseID 0 is none, and so is
+// subjectID 0 (the subject of an entry about something else than a case).
 type entry struct {
 	userID, caseID    int64
 	kind, key, action string
@@ -178,6 +180,8 @@ type entry struct {
 	expected          []string
 	parts             []Part
 	urgent            bool
+	subjectKind       string
+	subjectID         int64
 }
 
 // insert stores an inbox entry and queues its outbound copies, in tx.
@@ -194,13 +198,16 @@ func (n *Notifier) insert(ctx context.Context, tx *db.Tx, e entry) error {
 	ab, _ := json.Marshal(e.args)
 	eb, _ := json.Marshal(e.expected)
 	pb, _ := json.Marshal(e.parts)
-	var caseID any
+	var caseID, subjectID any
 	if e.caseID != 0 {
 		caseID = e.caseID
 	}
-	id, err := tx.InsertID(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at, action, expected, parts, urgent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		e.userID, caseID, e.kind, e.key, string(ab), tx.Now(), e.action, string(eb), string(pb), e.urgent)
+	if e.subjectID != 0 {
+		subjectID = e.subjectID
+	}
+	id, err := tx.InsertID(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at, action, expected, parts, urgent, subject_kind, subject_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		e.userID, caseID, e.kind, e.key, string(ab), tx.Now(), e.action, string(eb), string(pb), e.urgent, e.subjectKind, subjectID)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,14 @@ type Message struct {
 	UserID int64  `json:"-"`
 	CaseID int64  `json:"case_id"`
 	Kind   string `json:"kind"`
+	// SubjectKind and SubjectID name the item an entry about something
+	// else than a case is about (a Tell's feed event: "dispute", 7); empty
+	// for case entries.
+	SubjectKind string `json:"subject_kind,omitempty"`
+	SubjectID   int64  `json:"subject_id,omitempty"`
+	// Link is the page of the case or item, when it has one (set by the
+	// reader, like Text).
+	Link string `json:"link,omitempty"`
 	// Action is what happened; Expected the actions the reader may now take.
 	Action    string     `json:"action"`
 	Expected  []string   `json:"expected"`
@@ -56,7 +64,8 @@ func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int)
 	if before > 0 {
 		w.Add("id < ?", before)
 	}
-	rows, err := d.Query(ctx, `SELECT id, user_id, COALESCE(case_id, 0), kind, msg_key, msg_args, created_at, read_at, action, expected, parts, urgent FROM notifications`+
+	rows, err := d.Query(ctx, `SELECT id, user_id, COALESCE(case_id, 0), kind, msg_key, msg_args, created_at, read_at, action, expected, parts, urgent,
+		subject_kind, COALESCE(subject_id, 0) FROM notifications`+
 		w.SQL()+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit), w.Args()...)
 	if err != nil {
 		return nil, 0, err
@@ -68,7 +77,8 @@ func Inbox(ctx context.Context, d *db.DB, userID int64, before int64, limit int)
 		var args, expected, parts string
 		var at db.Time
 		var read db.NullTime
-		if err := rows.Scan(&m.ID, &m.UserID, &m.CaseID, &m.Kind, &m.Key, &args, &at, &read, &m.Action, &expected, &parts, &m.Urgent); err != nil {
+		if err := rows.Scan(&m.ID, &m.UserID, &m.CaseID, &m.Kind, &m.Key, &args, &at, &read, &m.Action, &expected, &parts, &m.Urgent,
+			&m.SubjectKind, &m.SubjectID); err != nil {
 			return nil, 0, err
 		}
 		_ = json.Unmarshal([]byte(args), &m.Args)

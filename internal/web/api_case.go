@@ -560,6 +560,7 @@ func (s *inboxHandlers) apiInbox(w http.ResponseWriter, r *http.Request) error {
 	lang := langOf(r)
 	for i := range msgs {
 		msgs[i].Render(s.Catalog, lang)
+		msgs[i].Link = messageLink(msgs[i])
 	}
 	if msgs == nil {
 		msgs = []notify.Message{}

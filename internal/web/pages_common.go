@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +228,23 @@ func (s *view) inboxFor(r *http.Request, limit int) ([]notify.Message, int, erro
 	lang := langOf(r)
 	for i := range msgs {
 		msgs[i].Render(s.Catalog, lang)
+		msgs[i].Link = messageLink(msgs[i])
 	}
 	return msgs, unread, nil
+}
+
+// messageLink is the page an inbox entry opens: its case, or the item of
+// a subject kind that has a page (disputes, hazards); "" for none.
+func messageLink(m notify.Message) string {
+	switch {
+	case m.CaseID != 0:
+		return "/cases/" + strconv.FormatInt(m.CaseID, 10)
+	case m.SubjectID == 0:
+		return ""
+	case m.SubjectKind == dispute.KindDispute:
+		return "/disputes/" + strconv.FormatInt(m.SubjectID, 10)
+	case m.SubjectKind == dispute.KindHazard:
+		return "/hazards/" + strconv.FormatInt(m.SubjectID, 10)
+	}
+	return ""
 }
