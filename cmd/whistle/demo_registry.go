@@ -30,5 +30,13 @@ func demoRegistry(ctx context.Context, a *app, o *options, e env) error {
 		fmt.Fprintf(e.stdout, "whistle: generated the demo registry: %d people (%d in groups needing attention), %d houses in %d buildings, %d organisations\n",
 			res.People, res.Members, res.Houses, res.Buildings, res.Organisations)
 	}
+	// The facts the benefit policies read (issue 18).
+	fres, err := demo.GenerateFacts(ctx, a.db, o.seed)
+	if err != nil {
+		return err
+	}
+	if fres.Generated {
+		fmt.Fprintf(e.stdout, "whistle: generated %d facts of people and %d of organisations for the benefit policies\n", fres.People, fres.Orgs)
+	}
 	return nil
 }

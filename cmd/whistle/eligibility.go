@@ -56,7 +56,7 @@ func cmdEligibility(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "whistle: evaluated %d (%d subjects × %d policies where they apply) in %s; %d stored results changed\n",
-		st.Evaluated, st.Subjects, st.Policies, st.Took.Round(1e6), st.Changed)
+	fmt.Fprintf(e.stdout, "whistle: evaluated %d (%d subjects × %d policies where they apply) in %s; %d stored results changed; %d eligible\n",
+		st.Evaluated, st.Subjects, st.Policies, st.Took.Round(1e6), st.Changed, st.Eligible)
 	return nil
 }

@@ -76,6 +76,7 @@ Usage:
   whistle bench intake [--db URL] [--concurrency N] [--duration D]
   whistle bench crash [--kills N] [--db URL]
   whistle bench import [--rows N] [--dir DIR]
+  whistle bench eligibility [--people N] [--policies P] [--sample N] [--changes N] [--data DIR | --db URL]
   whistle bench console --url URL --token T [--runs N]
   whistle bench report --in DIR --out FILE
   whistle version

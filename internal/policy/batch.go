@@ -1,13 +1,15 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"whistle/internal/account"
@@ -48,7 +50,7 @@ type Table struct {
 type column struct {
 	codes []uint32
 	dict  []any // dict[0] is nil: unknown
-	index map[string]uint32
+	index map[any]uint32
 }
 
 // NewTable returns an empty table of subjects of a kind.
@@ -79,15 +81,15 @@ func (t *Table) Add(id int64, path string, values map[string]any) {
 		}
 		c := t.cols[k]
 		if c == nil {
-			c = &column{dict: []any{nil}, index: map[string]uint32{}}
+			c = &column{dict: []any{nil}, index: map[any]uint32{}}
 			t.cols[k] = c
 		}
-		for len(c.codes) < n {
-			c.codes = append(c.codes, 0)
+		if len(c.codes) < n {
+			c.codes = append(c.codes, make([]uint32, n-len(c.codes))...)
 		}
-		key := fmt.Sprint(cv)
+		key := cv
 		if l, ok := cv.([]string); ok {
-			key = strings.Join(l, "\x00") // ["a b"] and ["a", "b"] differ
+			key = "\x01" + strings.Join(l, "\x00") // a list is not comparable; ["a b"] and ["a", "b"] differ
 		}
 		code, ok := c.index[key]
 		if !ok {
@@ -99,12 +101,13 @@ func (t *Table) Add(id int64, path string, values map[string]any) {
 	}
 }
 
-// code is subject i's code of a field (0: unknown).
-func (c *column) code(i int) uint32 {
-	if c == nil || i >= len(c.codes) {
-		return 0
+// pad gives every column a code for every subject.
+func (t *Table) pad() {
+	for _, c := range t.cols {
+		if n := t.Len(); len(c.codes) < n {
+			c.codes = append(c.codes, make([]uint32, n-len(c.codes))...)
+		}
 	}
-	return c.codes[i]
 }
 
 var fieldCache = map[string]map[string]Field{
@@ -113,86 +116,161 @@ var fieldCache = map[string]map[string]Field{
 
 func fieldIndexCached(target string) map[string]Field { return fieldCache[target] }
 
-// memo evaluates one policy over a table once per distinct tuple of the
-// fields it reads: with few distinct tuples (ages, yes/no facts, bands)
-// a million subjects cost a few thousand CEL evaluations and a million
-// array or map lookups.
+// memo evaluates one policy over a table with CEL once per distinct tuple
+// of the fields each condition reads (ages, yes/no facts, bands: a few
+// hundred tuples a condition, whatever the number of subjects), and
+// combines the conditions' three values under the rule once per
+// combination; the rest is array lookups. A memo belongs to one
+// goroutine.
 type memo struct {
 	c     *compiled
-	cols  []*column
-	radix []uint64
-	dense []byte // by mixed-radix tuple index; 0 = not yet evaluated
-	tuple map[uint64]byte
-	evals int
+	conds []condMemo
+	// combo is the policy's letter per combination of its conditions'
+	// values (base 3, the first condition most significant); 0 = not yet.
+	combo     []byte
+	perRecord bool // too many tuples or conditions to index: CEL per subject
+	evals     int
 }
 
-const denseMax = 1 << 22
+// condMemo is one condition's memo: the codes of the fields it reads that
+// some subject has (a field nobody has is unknown for all and adds
+// nothing to the key), their dictionaries' sizes, and the condition's
+// value per tuple: 1 pass, 2 fail, 3 unknown, 0 not yet evaluated.
+type condMemo struct {
+	cc    *ccond
+	cols  [][]uint32
+	radix []uint64
+	dense []byte
+	tuple map[uint64]byte
+}
+
+const (
+	denseMax = 1 << 22
+	// maxConds bounds the combinations table (3^12 = 531,441 bytes).
+	maxConds = 12
+)
 
 func newMemo(c *compiled, t *Table) *memo {
 	m := &memo{c: c}
-	prod := uint64(1)
-	overflow := false
-	for _, f := range c.reads {
-		col := t.cols[f]
-		m.cols = append(m.cols, col)
-		n := uint64(1)
-		if col != nil {
-			n = uint64(len(col.dict))
-		}
-		m.radix = append(m.radix, n)
-		if prod > (1<<63)/n {
-			overflow = true
-		}
-		prod *= n
+	if len(c.conds) > maxConds {
+		m.perRecord = true
+		return m
 	}
-	switch {
-	case overflow:
-		m.radix = nil // fall back to CEL per subject
-	case prod <= denseMax:
-		m.dense = make([]byte, prod)
-	default:
-		m.tuple = map[uint64]byte{}
+	n := 1
+	for range c.conds {
+		n *= 3
+	}
+	m.combo = make([]byte, n)
+	for ci := range c.conds {
+		cm := condMemo{cc: &c.conds[ci]}
+		prod := uint64(1)
+		for _, f := range cm.cc.reads {
+			col := t.cols[f]
+			if col == nil {
+				continue
+			}
+			n := uint64(len(col.dict))
+			if prod > (1<<63)/n {
+				m.perRecord = true
+				return m
+			}
+			cm.cols = append(cm.cols, col.codes)
+			cm.radix = append(cm.radix, n)
+			prod *= n
+		}
+		if prod <= denseMax {
+			cm.dense = make([]byte, prod)
+		} else {
+			cm.tuple = map[uint64]byte{}
+		}
+		m.conds = append(m.conds, cm)
 	}
 	return m
 }
 
-// at is the packed letter of subject i.
-func (m *memo) at(t *Table, i int) byte {
-	if m.radix == nil {
-		return m.eval(t, i)
-	}
-	var k uint64
-	for j, col := range m.cols {
-		k = k*m.radix[j] + uint64(col.code(i))
-	}
-	if m.dense != nil {
-		if b := m.dense[k]; b != 0 {
-			return b
+// fill writes the letters of subjects lo to hi into buf (row stride,
+// column p).
+func (m *memo) fill(t *Table, lo, hi int, buf []byte, stride, p int) {
+	if m.perRecord {
+		for i := lo; i < hi; i++ {
+			buf[i*stride+p] = m.eval(t, i)
 		}
-		b := m.eval(t, i)
-		m.dense[k] = b
-		return b
+		return
 	}
-	if b, ok := m.tuple[k]; ok {
-		return b
+	for i := lo; i < hi; i++ {
+		combo := 0
+		for ci := range m.conds {
+			cm := &m.conds[ci]
+			var k uint64
+			for j, c := range cm.cols {
+				k = k*cm.radix[j] + uint64(c[i])
+			}
+			var v byte
+			if cm.dense != nil {
+				v = cm.dense[k]
+			} else {
+				v = cm.tuple[k]
+			}
+			if v == 0 {
+				m.evals++
+				v = condCode(threeValued(evalCEL(cm.cc.prg, cm.cc.reads, t.known(cm.cc.reads, i))))
+				if cm.dense != nil {
+					cm.dense[k] = v
+				} else {
+					cm.tuple[k] = v
+				}
+			}
+			combo = combo*3 + int(v-1)
+		}
+		b := m.combo[combo]
+		if b == 0 {
+			b = m.combine(combo)
+			m.combo[combo] = b
+		}
+		buf[i*stride+p] = b
 	}
-	b := m.eval(t, i)
-	m.tuple[k] = b
-	return b
+}
+
+// condCode is a condition's value as a memo keeps it.
+func condCode(v string) byte {
+	switch v {
+	case Pass:
+		return 1
+	case Fail:
+		return 2
+	}
+	return 3
+}
+
+// combine is the policy's letter for a combination of its conditions'
+// values.
+func (m *memo) combine(combo int) byte {
+	vals := make([]string, len(m.conds))
+	for ci := len(vals) - 1; ci >= 0; ci-- {
+		vals[ci] = [3]string{Pass, Fail, Unknown}[combo%3]
+		combo /= 3
+	}
+	switch m.c.combine(m.c.v.Rule, vals, true) {
+	case Pass:
+		return letterEligible
+	case Fail:
+		return letterNot
+	}
+	return letterMay
 }
 
 // eval is CEL's answer for subject i: the oracle.
 func (m *memo) eval(t *Table, i int) byte {
 	m.evals++
-	return letterOf(m.c.outcome(t.known(m.c.reads, i)))
+	return letterOf(m.c.outcome(t.known(m.c.condReads, i)))
 }
 
 // known are subject i's known values of the fields.
 func (t *Table) known(fields []string, i int) map[string]any {
 	k := make(map[string]any, len(fields))
 	for _, f := range fields {
-		if c := t.cols[f]; c != nil {
-			if code := c.code(i); code != 0 {
+		if c := t.cols[f]; c != nil && i < len(c.codes) {
+			if code := c.codes[i]; code != 0 {
 				k[f] = c.dict[code]
 			}
 		}
@@ -226,31 +304,65 @@ func appliesTo(c *compiled, kind string) bool {
 	return false
 }
 
+// block is how many subjects a worker takes at a time: their letters
+// (block × policies bytes) stay in the core's cache while every policy
+// writes its column.
+const block = 4096
+
 // EvaluateTable answers every policy for every subject of the table: one
 // packed string per subject, one letter per policy (letterNone where the
 // policy targets another kind), and the number of CEL evaluations the
-// memo needed.
+// memos needed. The subjects are split between the cores, each with its
+// own memos (CEL programs are safe to share).
 func EvaluateTable(cs []*compiled, t *Table) ([][]byte, int) {
-	out := make([][]byte, t.Len())
-	buf := make([]byte, t.Len()*len(cs))
+	return evaluateTable(cs, t, max(1, min(runtime.GOMAXPROCS(0), t.Len()/(4*block))), block)
+}
+
+// evaluateTable is EvaluateTable with the workers and the block size.
+func evaluateTable(cs []*compiled, t *Table, workers, block int) ([][]byte, int) {
+	t.pad()
+	n, w := t.Len(), len(cs)
+	buf := make([]byte, n*w)
+	out := make([][]byte, n)
 	for i := range out {
-		out[i] = buf[i*len(cs) : (i+1)*len(cs) : (i+1)*len(cs)]
+		out[i] = buf[i*w : (i+1)*w : (i+1)*w]
 	}
-	evals := 0
-	for p, c := range cs {
-		if !appliesTo(c, t.Kind) {
-			for i := range out {
-				out[i][p] = letterNone
+	evals := make([]int, workers)
+	var wg sync.WaitGroup
+	for wk := range workers {
+		lo, hi := n*wk/workers, n*(wk+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			memos := make([]*memo, w)
+			for b := lo; b < hi; b += block {
+				e := min(b+block, hi)
+				for p, c := range cs {
+					if !appliesTo(c, t.Kind) {
+						for i := b; i < e; i++ {
+							buf[i*w+p] = letterNone
+						}
+						continue
+					}
+					if memos[p] == nil {
+						memos[p] = newMemo(c, t)
+					}
+					memos[p].fill(t, b, e, buf, w, p)
+				}
 			}
-			continue
-		}
-		m := newMemo(c, t)
-		for i := range out {
-			out[i][p] = m.at(t, i)
-		}
-		evals += m.evals
+			for _, m := range memos {
+				if m != nil {
+					evals[wk] += m.evals
+				}
+			}
+		}()
 	}
-	return out, evals
+	wg.Wait()
+	total := 0
+	for _, e := range evals {
+		total += e
+	}
+	return out, total
 }
 
 // runHeader is what elig_runs.policies holds: the policies of a run in
@@ -291,6 +403,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 		return st, err
 	}
 	var tables []*Table
+	phase := time.Now()
 	for _, kind := range []string{KindPerson, KindOrganisation} {
 		t := NewTable(kind)
 		if err := e.registry.EachFactSet(ctx, kind, date, func(fs *registry.FactSet) error {
@@ -306,16 +419,25 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 		h.Keys, h.Versions = append(h.Keys, c.key), append(h.Versions, c.v.Version)
 	}
 	hb, _ := json.Marshal(h)
+	st.Load = time.Since(phase)
 	var written int64
 	for _, t := range tables {
-		packed, _ := EvaluateTable(cs, t)
+		phase = time.Now()
+		packed, evals := EvaluateTable(cs, t)
+		st.Eval += time.Since(phase)
+		st.CELEvals += evals
+		for _, row := range packed {
+			st.Eligible += int64(bytes.Count(row, []byte{letterEligible}))
+		}
 		st.Subjects += t.Len()
 		for _, c := range cs {
 			if appliesTo(c, t.Kind) {
 				st.Evaluated += int64(t.Len())
 			}
 		}
+		phase = time.Now()
 		n, err := e.store(ctx, t, packed)
+		st.Store += time.Since(phase)
 		if err != nil {
 			return st, err
 		}

@@ -57,9 +57,11 @@ type compiled struct {
 	amount  cel.Program
 	amtRead []string
 	// reads is every field the version reads, sorted: the field → policy
-	// index is built from it.
-	reads  []string
-	fields map[string]Field
+	// index is built from it. condReads are those its conditions read:
+	// the result depends on them alone (the amount does not decide it).
+	reads     []string
+	condReads []string
+	fields    map[string]Field
 }
 
 // ccond is a compiled condition.
@@ -82,7 +84,7 @@ func (en *envs) compileVersion(key, kind string, v Version) (*compiled, Problems
 	if len(v.Conditions) == 0 {
 		ps = append(ps, Problem{Field: "conditions", Reason: Text{"至少需要一个条件", "at least one condition is needed"}})
 	}
-	reads := map[string]bool{}
+	reads, condReads := map[string]bool{}, map[string]bool{}
 	for _, cd := range v.Conditions {
 		if cd.ID == "" || !validID(cd.ID) {
 			ps = append(ps, Problem{Condition: cd.ID, Field: "id", Reason: Text{"条件编号须为小写字母、数字或下划线", "a condition id is lower-case letters, digits or underscores"}})
@@ -105,7 +107,7 @@ func (en *envs) compileVersion(key, kind string, v Version) (*compiled, Problems
 			continue
 		}
 		for _, f := range rd {
-			reads[f] = true
+			reads[f], condReads[f] = true, true
 		}
 		c.byID[cd.ID] = len(c.conds)
 		c.conds = append(c.conds, ccond{c: cd, prg: prg, reads: rd, fast: fastCompile(cd.Expr, c.fields)})
@@ -129,7 +131,11 @@ func (en *envs) compileVersion(key, kind string, v Version) (*compiled, Problems
 	for f := range reads {
 		c.reads = append(c.reads, f)
 	}
+	for f := range condReads {
+		c.condReads = append(c.condReads, f)
+	}
 	sort.Strings(c.reads)
+	sort.Strings(c.condReads)
 	return c, nil
 }
 

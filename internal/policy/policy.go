@@ -206,4 +206,14 @@ type RunStats struct {
 	Evaluated int64         `json:"evaluated"` // subject × policy evaluations
 	Changed   int64         `json:"changed"`   // stored results written
 	Took      time.Duration `json:"took"`
+	// Load, Eval and Store split Took: reading the registry, evaluating
+	// and writing the results that changed.
+	Load  time.Duration `json:"load"`
+	Eval  time.Duration `json:"eval"`
+	Store time.Duration `json:"store"`
+	// CELEvals is how many CEL evaluations the memos needed: one per
+	// distinct tuple of the fields a condition reads.
+	CELEvals int `json:"cel_evals"`
+	// Eligible counts the (subject, policy) pairs found eligible.
+	Eligible int64 `json:"eligible"`
 }

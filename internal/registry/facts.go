@@ -186,6 +186,22 @@ func (s *Store) Facts(ctx context.Context, sc account.Scope, kind string, id int
 // decodeFact decodes a stored value: numbers as float64 or int64 (whole
 // numbers), strings, booleans and lists.
 func decodeFact(raw string) any {
+	// The common values without the JSON decoder: the batch decodes
+	// millions.
+	switch raw {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return i
+	}
+	if raw != "" && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		if f, err := strconv.ParseFloat(raw, 64); err == nil {
+			return f
+		}
+	}
 	d := json.NewDecoder(strings.NewReader(raw))
 	d.UseNumber()
 	var v any

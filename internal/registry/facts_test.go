@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"whistle/internal/db/dbtest"
 	"whistle/internal/errs"
 	"whistle/internal/feed"
+	"whistle/internal/idcode"
 	"whistle/internal/registry"
 )
 
@@ -125,6 +127,62 @@ func TestBornOnAndHouseholdMoves(t *testing.T) {
 		}
 		if m, _ := w.reg.HouseholdMembers(ctx, "H2"); !slices.Equal(m, []int64{march.ID}) {
 			t.Errorf("members of H2: %v", m)
+		}
+	})
+}
+
+// TestEachFactSetEqualsFactSet: the batch's streamed fact sets are the
+// single subject's, fact for fact: person facts, the household's over
+// them, facts over the registry's own columns, people without facts, and
+// organisations.
+func TestEachFactSetEqualsFactSet(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		var ids []int64
+		for i := range 5 {
+			in := person(10 + i)
+			in.HouseholdID, in.HouseholdRel = "H9", "other"
+			ids = append(ids, mustPerson(t, w, sc, in).ID)
+		}
+		set := func(kind string, id int64, k string, v any, verified bool) {
+			if err := w.reg.SetFact(ctx, sc, actor, kind, id, registry.FactInput{Key: k, Value: v, Verified: verified}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(registry.FactPerson, ids[0], "income_per_head", 900.5, true)
+		set(registry.FactHousehold, ids[0], "income_per_head", 700, false)
+		set(registry.FactPerson, ids[0], "status", "overridden", true)
+		set(registry.FactHousehold, ids[2], "dibao", true, true)
+		set(registry.FactPerson, ids[4], "groups_note", []any{"a", "b"}, false)
+		first17 := "91330303MA2AB0CD1"
+		o, err := w.reg.AddOrganisation(ctx, sc, actor, registry.OrganisationInput{CreditCode: first17 + string(idcode.CreditCheck(first17)), Name: "某公司", Address: "一路1号", GridCode: gridA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set(registry.FactOrganisation, o.ID, "employees", 12, true)
+		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+		for _, kind := range []string{registry.FactPerson, registry.FactOrganisation} {
+			seen := 0
+			err := w.reg.EachFactSet(ctx, kind, date, func(got *registry.FactSet) error {
+				seen++
+				one := kind
+				if kind == registry.FactPerson {
+					one = registry.FactHousehold
+				}
+				want, err := w.reg.FactSet(ctx, sc, one, got.ID, date)
+				if err != nil {
+					return err
+				}
+				if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath {
+					t.Errorf("%s %d: batch %v %v, single %v %v", kind, got.ID, got.Values, got.Verified, want.Values, want.Verified)
+				}
+				return nil
+			})
+			if err != nil || seen == 0 {
+				t.Fatalf("%s: %v, %d subjects", kind, err, seen)
+			}
 		}
 	})
 }

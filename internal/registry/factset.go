@@ -38,6 +38,7 @@ func (s *Store) FactSet(ctx context.Context, sc account.Scope, kind string, id i
 		if err != nil {
 			return nil, err
 		}
+		// (household_id <> '' lets the partial index answer.)
 		fs.GridCode, fs.RegionPath = p.GridCode, p.RegionPath
 		set("sex", p.Sex)
 		set("status", p.Status)
@@ -51,7 +52,7 @@ func (s *Store) FactSet(ctx context.Context, sc account.Scope, kind string, id i
 		set("groups", groups)
 		if p.HouseholdID != "" {
 			var n int64
-			if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE household_id = $1`, p.HouseholdID).Scan(&n); err != nil {
+			if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE household_id = $1 AND household_id <> ''`, p.HouseholdID).Scan(&n); err != nil {
 				return nil, db.Translate(err)
 			}
 			set("household_size", n)
@@ -170,24 +171,47 @@ func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err
 
 // EachFactSet calls fn with what is known of every subject of a kind
 // (person or organisation) on date, in id order, for the batch
-// evaluation. The FactSet is reused between calls: fn must copy what it
-// keeps. Data scope does not apply: it is a system task.
+// evaluation: the same as FactSet of each (a person's with the facts of
+// the household it heads). The FactSet is reused between calls: fn must
+// copy what it keeps. Data scope does not apply: it is a system task.
+// The subjects and their facts are read as ordered streams merged by id,
+// so that nothing but the current subject is held.
 func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn func(*FactSet) error) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.EachFactSet(%s)", kind)
-	facts, err := s.allFacts(ctx, kind)
-	if err != nil {
-		return err
-	}
 	fs := &FactSet{Kind: kind, Values: map[string]any{}, Verified: map[string]bool{}}
+	// Facts over the columns and derived facts, a household's over the
+	// person's, as FactSet does.
+	factKinds := []string{kind}
+	if kind == FactPerson {
+		factKinds = []string{FactPerson, FactHousehold}
+	}
+	var cursors []*factCursor
+	defer func() {
+		for _, c := range cursors {
+			c.close()
+		}
+	}()
+	for _, k := range factKinds {
+		c, err := s.openFacts(ctx, k)
+		if err != nil {
+			return err
+		}
+		cursors = append(cursors, c)
+	}
 	reset := func(id int64, grid, path string) {
 		clear(fs.Values)
 		clear(fs.Verified)
 		fs.ID, fs.GridCode, fs.RegionPath = id, grid, path
-		for _, f := range facts[id] {
-			fs.Values[f.Key], fs.Verified[f.Key] = f.Value, f.Verified
-		}
 	}
 	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
+	facts := func() error {
+		for _, c := range cursors {
+			if err := c.take(fs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if kind == FactOrganisation {
 		rows, err := s.db.Query(ctx, `SELECT id, grid_code, region_path, kind, industry, size FROM reg_organisations ORDER BY id`)
 		if err != nil {
@@ -207,6 +231,9 @@ func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn
 			}
 			if size != "" {
 				set("size", size)
+			}
+			if err := facts(); err != nil {
+				return err
 			}
 			if err := fn(fs); err != nil {
 				return err
@@ -243,6 +270,9 @@ func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn
 		if hh != "" {
 			set("household_size", sizes[hh])
 		}
+		if err := facts(); err != nil {
+			return err
+		}
 		if err := fn(fs); err != nil {
 			return err
 		}
@@ -250,36 +280,50 @@ func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn
 	return db.Translate(rows.Err())
 }
 
-type factRow struct {
-	Key      string
-	Value    any
-	Verified bool
+// factCursor streams the facts of one subject kind in subject id order.
+type factCursor struct {
+	rows     *sql.Rows
+	ok       bool
+	id       int64
+	key, raw string
+	verified int
+	err      error
 }
 
-// allFacts reads every fact of a kind (a person's include its
-// household's, keyed by the head's id) by subject id.
-func (s *Store) allFacts(ctx context.Context, kind string) (map[int64][]factRow, error) {
-	other := kind
-	if kind == FactPerson {
-		other = FactHousehold
-	}
-	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind IN ($1, $2) ORDER BY subject_kind DESC`, kind, other)
+func (s *Store) openFacts(ctx context.Context, kind string) (*factCursor, error) {
+	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 ORDER BY subject_id, key`, kind) //nolint:rowserrcheck // next checks rows.Err when the rows end
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
-	out := map[int64][]factRow{}
-	for rows.Next() {
-		var id int64
-		var k, raw string
-		var v int
-		if err := rows.Scan(&id, &k, &raw, &v); err != nil {
-			return nil, db.Translate(err)
-		}
-		out[id] = append(out[id], factRow{Key: k, Value: decodeFact(raw), Verified: v != 0})
-	}
-	return out, db.Translate(rows.Err())
+	c := &factCursor{rows: rows}
+	c.next()
+	return c, c.err
 }
+
+func (c *factCursor) next() {
+	if c.ok = c.rows.Next(); c.ok {
+		if err := c.rows.Scan(&c.id, &c.key, &c.raw, &c.verified); err != nil {
+			c.ok, c.err = false, db.Translate(err)
+		}
+	} else if err := c.rows.Err(); err != nil {
+		c.err = db.Translate(err)
+	}
+}
+
+// take sets the facts of fs's subject, skipping those of subjects
+// without a record.
+func (c *factCursor) take(fs *FactSet) error {
+	for c.ok && c.id < fs.ID {
+		c.next()
+	}
+	for c.ok && c.id == fs.ID {
+		fs.Values[c.key], fs.Verified[c.key] = decodeFact(c.raw), c.verified != 0
+		c.next()
+	}
+	return c.err
+}
+
+func (c *factCursor) close() { c.rows.Close() }
 
 // householdsAndGroups reads the household sizes and every person's groups.
 func (s *Store) householdsAndGroups(ctx context.Context) (map[string]int64, map[int64][]string, error) {
@@ -332,7 +376,7 @@ func (s *Store) NodePath(ctx context.Context, sc account.Scope, code string) (_ 
 // for the eligibility re-check (a system task: no scope).
 func (s *Store) HouseholdMembers(ctx context.Context, household string) (_ []int64, err error) {
 	defer errs.Wrapf(&err, "registry.Store.HouseholdMembers")
-	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE household_id = $1 ORDER BY id`, household)
+	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE household_id = $1 AND household_id <> '' ORDER BY id`, household)
 	if err != nil {
 		return nil, db.Translate(err)
 	}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"whistle/internal/account"
+	"whistle/internal/audit"
+	"whistle/internal/db"
+	"whistle/internal/demo"
+	"whistle/internal/errs"
+	"whistle/internal/feed"
+	"whistle/internal/policy"
+	"whistle/internal/registry"
+)
+
+// cmdBenchEligibility is `whistle bench eligibility` (issue 18): on a demo
+// registry of N people (generated into --data unless it holds people
+// already, with its organisations and facts) and P policies (the demo's,
+// and variants of them with shifted thresholds up to P), it runs the full
+// batch twice — the first writes every result, the second only what
+// changed (nothing) — then the baseline in the same process: cel-go per
+// record and policy without the memo or any index, over a sample of
+// people, extrapolated to all of them and checked against the batch's
+// answers; then C single-fact changes, each timed from its commit to its
+// stored results through the change feed (Sequence, Read, Recheck).
+func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
+	var o options
+	var people, policies, sample, changes int
+	fs := flag.NewFlagSet("bench eligibility", flag.ContinueOnError)
+	o.dataFlags(fs)
+	fs.IntVar(&people, "people", 1000000, "people in the generated registry (when --data holds none)")
+	fs.IntVar(&policies, "policies", 100, "active policies (the demo's and variants of them)")
+	fs.IntVar(&sample, "sample", 20000, "people evaluated by the per-record baseline")
+	fs.IntVar(&changes, "changes", 2000, "single-fact changes re-checked from the feed")
+	var profiles profileFlags
+	profiles.register(fs, "the full runs")
+	if _, err := parse(fs, args, e); err != nil {
+		return err
+	}
+	if o.data == "" && o.dbURL == "" {
+		dir, err := os.MkdirTemp("", "whistle-bench-eligibility-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.data = dir
+	}
+	o.logLevel = "warn"
+	a, err := open(ctx, &o, e)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	if _, err := demo.Seed(ctx, a.regions, a.accounts, demo.SeedOptions{Seed: 1, Password: "bench-eligibility-password"}); err != nil {
+		return err
+	}
+	reg := registry.NewStore(registry.Deps{DB: a.db, Regions: a.regions})
+	t0 := time.Now()
+	res, err := demo.GenerateRegistry(ctx, a.db, reg, a.regions, func() demo.RegistryOptions { r := demo.ScaledRegistry(people); r.Seed = 1; return r }(), nil)
+	if err != nil {
+		return err
+	}
+	if res.Generated {
+		fmt.Fprintf(e.stdout, "generated %d people, %d organisations (%s)\n", res.People, res.Organisations, time.Since(t0).Round(time.Second))
+	}
+	t0 = time.Now()
+	fres, err := demo.GenerateFacts(ctx, a.db, 1)
+	if err != nil {
+		return err
+	}
+	if fres.Generated {
+		fmt.Fprintf(e.stdout, "generated %d facts of people, %d of organisations (%s)\n", fres.People, fres.Orgs, time.Since(t0).Round(time.Second))
+	}
+	eng, err := policy.New(policy.Deps{DB: a.db, Registry: reg, Accounts: a.accounts})
+	if err != nil {
+		return err
+	}
+	if err := benchPolicies(ctx, eng, policies); err != nil {
+		return err
+	}
+	runtime.GC()
+	fmt.Fprintf(e.stdout, "load before: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())
+	var full time.Duration
+	var evaluated int64
+	stop, err := profiles.start()
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"first full run", "second full run, nothing changed"} {
+		runtime.GC()
+		c0 := cpuTime()
+		st, err := eng.Run(ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%-32s %d subjects × %d policies: %d evaluations (%d by CEL) in %.2f s (load %.2f s, evaluate %.2f s = %.1f ns per evaluation, store %.2f s, %d rows written), CPU %.1f s\n",
+			name+":", st.Subjects, st.Policies, st.Evaluated, st.CELEvals, st.Took.Seconds(), st.Load.Seconds(), st.Eval.Seconds(),
+			float64(st.Eval.Nanoseconds())/float64(st.Evaluated), st.Store.Seconds(), st.Changed, (cpuTime() - c0).Seconds())
+		full, evaluated = st.Eval, st.Evaluated
+	}
+	stop()
+	runtime.GC()
+	b, err := eng.BaselinePerRecord(ctx, sample)
+	if err != nil {
+		return err
+	}
+	per := float64(b.Took.Nanoseconds()) / float64(b.Evaluations)
+	extra := time.Duration(per * float64(evaluated))
+	fmt.Fprintf(e.stdout, "baseline cel-go per record, no index: %d people × %d policies, %d evaluations in %.2f s = %.0f ns per evaluation; extrapolated to the full run's %d evaluations: %.1f s (%.0fx the batch's evaluation); %d answers differ from the batch's\n",
+		b.Subjects, b.Policies, b.Evaluations, b.Took.Seconds(), per, evaluated, extra.Seconds(), extra.Seconds()/full.Seconds(), b.Mismatches)
+	if b.Mismatches != 0 {
+		return fmt.Errorf("bench eligibility: %d answers of the batch differ from cel-go per record", b.Mismatches)
+	}
+	lat, rechecks, err := benchRecheck(ctx, a.db, reg, eng, changes)
+	if err != nil {
+		return err
+	}
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000 }
+	fmt.Fprintf(e.stdout, "incremental: %d single-fact changes, %d policies re-evaluated (%.1f a change), commit → stored results p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+		len(lat), rechecks, float64(rechecks)/float64(len(lat)), q(0.5), q(0.95), q(0.99), q(1))
+	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
+	return nil
+}
+
+// benchPolicies saves and publishes n policies: the demo's, then variants
+// of them (a key suffix and the conditions' first number shifted) until n.
+func benchPolicies(ctx context.Context, eng *policy.Engine, n int) error {
+	if _, err := eng.SeedDemo(ctx, audit.System("bench")); err != nil {
+		return err
+	}
+	ps, err := policy.DemoPolicies()
+	if err != nil {
+		return err
+	}
+	num := regexp.MustCompile(`\b[0-9]+\b`)
+	for i := len(ps); i < n; i++ {
+		src := ps[i%len(ps)]
+		d := src.Draft
+		shift := i / len(ps)
+		d.Key = src.Key + "_v" + strconv.Itoa(shift)
+		if _, err := eng.Policy(ctx, d.Key); err == nil {
+			continue
+		}
+		d.Version.Conditions = slices.Clone(d.Version.Conditions)
+		for j := range d.Version.Conditions {
+			done := false
+			d.Version.Conditions[j].Expr = num.ReplaceAllStringFunc(d.Version.Conditions[j].Expr, func(s string) string {
+				if done {
+					return s
+				}
+				done = true
+				v, _ := strconv.Atoi(s)
+				return strconv.Itoa(v + shift)
+			})
+		}
+		v, err := eng.Save(ctx, audit.System("bench"), d)
+		if err != nil {
+			return fmt.Errorf("variant %s: %w", d.Key, err)
+		}
+		if err := eng.Publish(ctx, audit.System("bench"), d.Key, v.Version, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchRecheck makes n single-fact changes of random people one after the
+// other and times each from its commit to its stored results, as the
+// feed's consumer gets it: Sequence, Read after the cursor, Recheck.
+func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *policy.Engine, n int) ([]time.Duration, int64, error) {
+	var maxID int64
+	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM reg_people`).Scan(&maxID); err != nil {
+		return nil, 0, err
+	}
+	if maxID == 0 {
+		return nil, 0, fmt.Errorf("bench eligibility: no people")
+	}
+	pos, err := feed.Last(ctx, d)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A new seed each time: on a reused --data the same values would
+	// change nothing and put nothing on the feed.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
+	keys := []string{"income_per_head", "disability_grade", "hukou_local", "pension", "care_level", "unemployed_registered"}
+	before := eng.Stats().Rechecks.Load()
+	out := make([]time.Duration, 0, n)
+	for range n {
+		id := 1 + rng.Int64N(maxID)
+		k := keys[rng.IntN(len(keys))]
+		var v any
+		switch k {
+		case "income_per_head", "pension":
+			v = float64(rng.IntN(50) * 100)
+		case "disability_grade", "care_level":
+			v = int64(rng.IntN(4))
+		default:
+			v = rng.IntN(2) == 0
+		}
+		if err := reg.SetFact(ctx, account.SystemScope(), audit.System("bench"), registry.FactPerson, id, registry.FactInput{Key: k, Value: v, Verified: true}); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				continue // a gap in the ids
+			}
+			return nil, 0, err
+		}
+		start := time.Now()
+		if _, err := feed.Sequence(ctx, d, 0); err != nil {
+			return nil, 0, err
+		}
+		evs, err := feed.Read(ctx, d, pos, 1000)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(evs) > 0 {
+			pos = evs[len(evs)-1].Position
+		}
+		if err := eng.Recheck(ctx, evs); err != nil {
+			return nil, 0, err
+		}
+		if len(evs) > 0 {
+			out = append(out, time.Since(start))
+		}
+	}
+	return out, eng.Stats().Rechecks.Load() - before, nil
+}
