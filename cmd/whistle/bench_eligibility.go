@@ -125,7 +125,9 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	slices.Sort(lat)
-	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000 }
+	q := func(f float64) float64 {
+		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
+	}
 	fmt.Fprintf(e.stdout, "incremental: %d single-fact changes, %d policies re-evaluated (%.1f a change), commit → stored results p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms\n",
 		len(lat), rechecks, float64(rechecks)/float64(len(lat)), q(0.5), q(0.95), q(0.99), q(1))
 	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
