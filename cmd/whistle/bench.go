@@ -34,10 +34,12 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 			return cmdBenchImport(ctx, args[1:], e)
 		case "eligibility":
 			return cmdBenchEligibility(ctx, args[1:], e)
+		case "sensing":
+			return cmdBenchSensing(ctx, args[1:], e)
 		}
 	}
 	if len(args) == 0 || args[0] != "intake" {
-		return errors.New("bench: want `bench intake`, `bench import`, `bench eligibility`, `bench console`, `bench report` or `bench crash`")
+		return errors.New("bench: want `bench intake`, `bench import`, `bench eligibility`, `bench sensing`, `bench console`, `bench report` or `bench crash`")
 	}
 	var dbURL, data string
 	var workers int

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"whistle/internal/db"
@@ -357,7 +359,48 @@ func (s *Service) silent(ctx context.Context, tx *db.Tx, t timer.Timer) error {
 	if err != nil || src == nil {
 		return err
 	}
-	return s.fire(ctx, tx, r, k, src, float64(r.Seconds), "")
+	if err := s.fire(ctx, tx, r, k, src, float64(r.Seconds), ""); err != nil {
+		return err
+	}
+	due := t.Due
+	tx.AfterCommit(func() { s.late.add(s.d.DB.Now().Sub(due)) })
+	return nil
+}
+
+// lateness keeps how late the silences fired: from the moment a key had
+// been silent for the rule's time to the commit of its firing.
+type lateness struct {
+	mu sync.Mutex
+	ds []time.Duration
+}
+
+func (l *lateness) add(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ds) < 1_000_000 {
+		l.ds = append(l.ds, d)
+	}
+}
+
+// SilenceStats are how late the absence and low-use rules fired in this
+// process: how many fired, and the median, 99th percentile and largest
+// delay between "silent for the rule's time" and the committed alarm.
+type SilenceStats struct {
+	Fired         int
+	P50, P99, Max time.Duration
+}
+
+// SilenceStats reports the silences fired since the process started.
+func (s *Service) SilenceStats() SilenceStats {
+	s.late.mu.Lock()
+	ds := slices.Clone(s.late.ds)
+	s.late.mu.Unlock()
+	if len(ds) == 0 {
+		return SilenceStats{}
+	}
+	slices.Sort(ds)
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	return SilenceStats{Fired: len(ds), P50: at(0.5), P99: at(0.99), Max: ds[len(ds)-1]}
 }
 
 // ruleOf reads the rule and key of a state key "rule|key".

@@ -85,6 +85,7 @@ type Service struct {
 	stale   bool
 	runner  *timer.Runner
 	silence map[string]time.Duration
+	late    lateness
 }
 
 // AlarmVocab is what an alarm workflow may name.

@@ -167,3 +167,21 @@ func TestSuppression(t *testing.T) {
 		}
 	})
 }
+
+// TestSilenceStats: the service reports how late its silences fired —
+// here the runner came two minutes after the hour of silence was up.
+func TestSilenceStats(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		f.rule(t, sensing.RuleInput{Name: sp("失联"), Kind: sp("absence"), DeviceType: sp("smart_watch"), Seconds: i64(3600)})
+		if st := f.svc.SilenceStats(); st.Fired != 0 {
+			t.Fatalf("before any firing: %+v", st)
+		}
+		f.read(t, f.source(1, "smart_watch"), vals("heart_rate", 70.0))
+		f.fire(t, time.Hour+2*time.Minute)
+		st := f.svc.SilenceStats()
+		if st.Fired != 1 || st.Max < 119*time.Second || st.Max > 121*time.Second || st.P50 != st.Max || st.P99 != st.Max {
+			t.Errorf("silence stats %+v, want one firing 2 minutes late", st)
+		}
+	})
+}

@@ -257,3 +257,111 @@ func disconnectAll(cs []*simClient) {
 	}
 	wg.Wait()
 }
+
+// FloodConfig is a load run for the benchmarks: Clients connections as
+// User publish QoS 1 messages as fast as their in-flight windows allow,
+// until ctx ends or N messages (0: no limit) are published.
+type FloodConfig struct {
+	URL, User, Password string
+	Clients             int
+	// InFlight bounds each connection's publishes awaiting their PUBACK
+	// (default 256).
+	InFlight int
+	N        int64
+	// Rate paces the publishes, messages a second over all connections
+	// (0: as fast as the windows allow).
+	Rate float64
+	// Message is the i-th message (0-based, over all connections).
+	Message func(i int64) (topic string, body []byte)
+}
+
+// FloodStats are a flood's totals.
+type FloodStats struct {
+	Published, Acked, Failed int64
+	Elapsed                  time.Duration
+}
+
+// Flood runs a load as FloodConfig says and returns its totals once every
+// publish has its PUBACK (or failed).
+func Flood(ctx context.Context, cfg FloodConfig) (FloodStats, error) {
+	if cfg.Clients <= 0 {
+		cfg.Clients = 8
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 256
+	}
+	var st FloodStats
+	clients := make([]mqtt.Client, cfg.Clients)
+	for i := range clients {
+		o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(fmt.Sprintf("flood-%d-%d", i, time.Now().UnixNano())).
+			SetUsername(cfg.User).SetPassword(cfg.Password).SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(false).
+			SetConnectTimeout(10 * time.Second).SetWriteTimeout(30 * time.Second)
+		c := mqtt.NewClient(o)
+		if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+			for _, d := range clients[:i] {
+				d.Disconnect(0)
+			}
+			return st, fmt.Errorf("simulate: flood connection %d: %v", i, tok.Error())
+		}
+		clients[i] = c
+	}
+	defer func() {
+		for _, c := range clients {
+			c.Disconnect(250)
+		}
+	}()
+	var next, published, acked, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	// due waits for the i-th message's turn at the paced rate.
+	due := func(i int64) bool {
+		if cfg.Rate <= 0 {
+			return true
+		}
+		at := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		t := time.NewTimer(time.Until(at))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := make(chan struct{}, cfg.InFlight)
+			var inner sync.WaitGroup
+			defer inner.Wait()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if cfg.N > 0 && i >= cfg.N || !due(i) {
+					return
+				}
+				topic, body := cfg.Message(i)
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				tok := c.Publish(topic, 1, false, body)
+				published.Add(1)
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					defer func() { <-sem }()
+					if !tok.WaitTimeout(60*time.Second) || tok.Error() != nil {
+						failed.Add(1)
+						return
+					}
+					acked.Add(1)
+				}()
+			}
+		}()
+	}
+	wg.Wait()
+	st.Published, st.Acked, st.Failed, st.Elapsed = published.Load(), acked.Load(), failed.Load(), time.Since(start)
+	return st, nil
+}
