@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"time"
 
 	"whistle/internal/account"
@@ -134,42 +132,21 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// benchPolicies saves and publishes n policies: the demo's, then variants
-// of them (a key suffix and the conditions' first number shifted) until n.
+// benchPolicies saves and publishes policy.BenchPolicies(n).
 func benchPolicies(ctx context.Context, eng *policy.Engine, n int) error {
-	if _, err := eng.SeedDemo(ctx, audit.System("bench")); err != nil {
-		return err
-	}
-	ps, err := policy.DemoPolicies()
+	ps, err := policy.BenchPolicies(n)
 	if err != nil {
 		return err
 	}
-	num := regexp.MustCompile(`\b[0-9]+\b`)
-	for i := len(ps); i < n; i++ {
-		src := ps[i%len(ps)]
-		d := src.Draft
-		shift := i / len(ps)
-		d.Key = src.Key + "_v" + strconv.Itoa(shift)
-		if _, err := eng.Policy(ctx, d.Key); err == nil {
+	for _, p := range ps {
+		if _, err := eng.Policy(ctx, p.Key); err == nil {
 			continue
 		}
-		d.Version.Conditions = slices.Clone(d.Version.Conditions)
-		for j := range d.Version.Conditions {
-			done := false
-			d.Version.Conditions[j].Expr = num.ReplaceAllStringFunc(d.Version.Conditions[j].Expr, func(s string) string {
-				if done {
-					return s
-				}
-				done = true
-				v, _ := strconv.Atoi(s)
-				return strconv.Itoa(v + shift)
-			})
-		}
-		v, err := eng.Save(ctx, audit.System("bench"), d)
+		v, err := eng.Save(ctx, audit.System("bench"), p.Draft)
 		if err != nil {
-			return fmt.Errorf("variant %s: %w", d.Key, err)
+			return fmt.Errorf("%s: %w", p.Key, err)
 		}
-		if err := eng.Publish(ctx, audit.System("bench"), d.Key, v.Version, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		if err := eng.Publish(ctx, audit.System("bench"), p.Key, v.Version, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,12 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"whistle/internal/errs"
@@ -71,4 +75,83 @@ func (e *Engine) BaselinePerRecord(ctx context.Context, n int) (_ Baseline, err 
 		}
 	}
 	return b, nil
+}
+
+// BenchPolicies are n policies for benchmarks: the demo's, then variants
+// of them (the key suffixed _v1, _v2 …, each condition's first whole
+// number shifted by the variant's number) until n.
+func BenchPolicies(n int) ([]DemoPolicy, error) {
+	ps, err := DemoPolicies()
+	if err != nil {
+		return nil, err
+	}
+	num := regexp.MustCompile(`\b[0-9]+\b`)
+	out := make([]DemoPolicy, 0, n)
+	for i := range n {
+		src := ps[i%len(ps)]
+		shift := i / len(ps)
+		if shift == 0 {
+			out = append(out, src)
+			continue
+		}
+		p := src
+		p.Key = src.Key + "_v" + strconv.Itoa(shift)
+		p.Version.Conditions = slices.Clone(src.Version.Conditions)
+		for j := range p.Version.Conditions {
+			done := false
+			p.Version.Conditions[j].Expr = num.ReplaceAllStringFunc(p.Version.Conditions[j].Expr, func(s string) string {
+				if done {
+					return s
+				}
+				done = true
+				v, _ := strconv.Atoi(s)
+				return strconv.Itoa(v + shift)
+			})
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Batch is a set of compiled policies evaluated in memory, for the
+// benchmarks that compare the batch with other evaluators in one
+// process.
+type Batch struct {
+	cs []*compiled
+}
+
+// NewBatch compiles the policies, in their order.
+func NewBatch(ps []DemoPolicy) (*Batch, error) {
+	en, err := newEnvs()
+	if err != nil {
+		return nil, err
+	}
+	b := &Batch{}
+	for _, p := range ps {
+		c, probs := en.compileVersion(p.Key, p.Kind, p.Version)
+		if len(probs) > 0 {
+			return nil, fmt.Errorf("%s: %v", p.Key, probs)
+		}
+		b.cs = append(b.cs, c)
+	}
+	return b, nil
+}
+
+// Evaluate answers every policy for every subject of the table, one
+// letter per policy (E eligible, N not, M may be, - another kind), and
+// how many CEL evaluations the memos made.
+func (b *Batch) Evaluate(t *Table) ([][]byte, int) { return EvaluateTable(b.cs, t) }
+
+// PerRecord answers every policy for one subject's values with cel-go,
+// without the memo: the baseline.
+func (b *Batch) PerRecord(kind string, values map[string]any) []byte {
+	out := make([]byte, len(b.cs))
+	for p, c := range b.cs {
+		if !appliesTo(c, kind) {
+			out[p] = letterNone
+			continue
+		}
+		out[p] = letterOf(c.outcome(newFacts(values, nil, c.fields).known))
+	}
+	return out
 }
