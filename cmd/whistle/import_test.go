@@ -112,6 +112,72 @@ func TestCLIImport(t *testing.T) {
 	}
 }
 
+// TestCLIImportPeopleHouses: whistle import people with the house columns
+// links each person to the house the houses file wrote; an unknown house
+// is a "row N: column: reason" line, exit status non-zero, nothing
+// written.
+func TestCLIImportPeopleHouses(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			data := oneStreetData(t, dialect)
+			dir := t.TempDir()
+			write := func(name, content string) string {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			houses := write("houses.csv", "楼栋地址,经度,纬度,单元,房号\n永中街道一路1号,120.005,27.005,1,101\n永中街道一路1号,120.005,27.005,1,102\n")
+			if _, stderr, err := cliErr(append([]string{"import", "houses", houses}, data...)...); err != nil {
+				t.Fatalf("import houses: %v %s", err, stderr)
+			}
+			line := func(n int, room, rel string) string {
+				return fmt.Sprintf("张%d,%s,常住,330303001001001,永中街道一路1号,1,%s,%s", n, validIDNumber(fmt.Sprintf("33030319900101%03d", n)), room, rel)
+			}
+			header := "姓名,公民身份号码,人员类型,所属网格,楼栋地址,单元,房号,与房屋关系\n"
+			bad := write("bad.csv", header+line(1, "101", "产权人")+"\n"+line(3, "999", "租户")+"\n")
+			_, stderr, err := cliErr(append([]string{"import", "people", bad}, data...)...)
+			if want := "row 3: 楼栋地址: No house \"永中街道一路1号 1 999\" in your jurisdiction (by the houses file's building address, unit and room).\n"; err == nil || stderr != want {
+				t.Fatalf("a file naming an unknown house: got %v %q, want an error and %q", err, stderr, want)
+			}
+			good := write("good.csv", header+line(1, "101", "产权人")+"\n"+line(3, "102", "租户")+"\n")
+			for _, want := range []string{": 2 created, 0 updated, 0 unchanged\n", ": 0 created, 0 updated, 2 unchanged\n"} {
+				out, stderr, err := cliErr(append([]string{"import", "people", good}, data...)...)
+				if err != nil || !strings.HasSuffix(out, want) {
+					t.Fatalf("import people: got %v %q %q, want …%q", err, out, stderr, want)
+				}
+			}
+			var cfg db.Config
+			for i := 0; i < len(data); i += 2 {
+				switch data[i] {
+				case "--db":
+					cfg.URL = data[i+1]
+				case "--data":
+					cfg.DataDir = data[i+1]
+				}
+			}
+			d, err := db.Open(context.Background(), cfg, clock.Real{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			var links []string
+			for _, room := range []string{"101", "102"} {
+				var rel string
+				if err := d.QueryRow(context.Background(), `SELECT l.relation FROM reg_person_houses l JOIN reg_houses h ON h.id = l.house_id WHERE h.room = $1`,
+					room).Scan(&rel); err != nil {
+					t.Fatalf("the link of room %s: %v", room, err)
+				}
+				links = append(links, room+":"+rel)
+			}
+			if strings.Join(links, ",") != "101:owner,102:tenant" {
+				t.Errorf("links after the import: got %q, want 101:owner,102:tenant", links)
+			}
+		})
+	}
+}
+
 // uploadPeople posts a people file to /api/v1/imports/people as token's user.
 func uploadPeople(t *testing.T, app *testApp, token, query, file string) (int, map[string]any) {
 	t.Helper()

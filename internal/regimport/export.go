@@ -94,10 +94,22 @@ func (im *Importer) exportPeople(ctx context.Context, sc account.Scope, put func
 		if err != nil {
 			return err
 		}
+		ids := make([]int64, len(ps))
+		for i, p := range ps {
+			ids[i] = p.ID
+		}
+		// Each person's first house, in the houses file's key, so that the
+		// link re-imports.
+		houses, err := im.reg.FirstHouses(ctx, sc, ids)
+		if err != nil {
+			return err
+		}
 		for _, p := range ps {
+			h := houses[p.ID]
 			if err := put(map[string]string{"name": p.Name, "id_number": p.IDNumber, "sex": p.Sex, "birth_date": p.BirthDate, "phone": p.Phone,
 				"hukou_address": p.HukouAddress, "residence_address": p.ResidenceAddress, "status": p.Status, "registered_on": p.RegisteredOn,
-				"household_id": p.HouseholdID, "household_relation": p.HouseholdRel, "grid_code": p.GridCode}); err != nil {
+				"household_id": p.HouseholdID, "household_relation": p.HouseholdRel, "grid_code": p.GridCode,
+				"house_address": h.Address, "house_unit": h.Unit, "house_room": h.Room, "house_relation": h.Relation}); err != nil {
 				return err
 			}
 		}

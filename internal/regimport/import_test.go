@@ -331,3 +331,105 @@ func TestHousesImportLandlord(t *testing.T) {
 		}
 	})
 }
+
+// TestPeopleImportHouses: a people file's optional house columns (the
+// houses file's key: 楼栋地址, 单元, 房号, and 与房屋关系) link each person to
+// their house in the import's transaction. A house that does not exist,
+// one outside the scope and a relation missing are row errors naming the
+// column, and nothing is written; the corrected file links both ways, a
+// second run changes nothing, and the export (in the clear) re-imports
+// unchanged with its house columns.
+func TestPeopleImportHouses(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		ctx := context.Background()
+		w := newWorld(t, d, clk)
+		sc := w.scope("staff-a")
+		houses := []byte("楼栋地址,经度,纬度,单元,房号\n永中街道一路1号,120.005,27.005,1,101\n永中街道一路1号,120.005,27.005,1,102\n")
+		if rep, err := run(t, w, sc, regimport.Houses, houses, regimport.Options{}); err != nil {
+			t.Fatalf("houses: %v %q", err, texts(t, rep.Errors))
+		}
+		// A house in community B, outside staff-a's scope.
+		if rep, err := run(t, w, w.scope("staff-b"), regimport.Houses, []byte("楼栋地址,经度,纬度,房号\n永中街道三路9号,120.015,27.005,101\n"), regimport.Options{}); err != nil {
+			t.Fatalf("houses of B: %v %q", err, texts(t, rep.Errors))
+		}
+		header := peopleHeader + ",楼栋地址,单元,房号,与房屋关系"
+		line := func(n int, house string) string { return personLine(n, gridA) + "," + house }
+		bad := peopleCSV(header, line(1, "永中街道一路1号,1,101,产权人"), line(2, "永中街道一路1号,1,999,租户"),
+			line(3, "永中街道三路9号,,101,租户"), line(4, "永中街道一路1号,1,102,"), line(5, ",,,"))
+		rep, err := run(t, w, sc, regimport.People, bad, regimport.Options{})
+		want := []string{"row 3: 楼栋地址: ", "row 4: 楼栋地址: ", "row 5: 与房屋关系: "}
+		got := texts(t, rep.Errors)
+		if err == nil || len(got) != len(want) {
+			t.Fatalf("a file with bad houses: got %v %q, want %q", err, got, want)
+		}
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("error %d: got %q, want %q…", i, got[i], want[i])
+			}
+		}
+		if n, l := w.count(t, "reg_people"), w.count(t, "reg_person_houses"); n != 0 || l != 0 {
+			t.Fatalf("after a refused file: %d people, %d links; want none", n, l)
+		}
+		good := peopleCSV(header, line(1, "永中街道一路1号,1,101,产权人"), line(2, "永中街道一路1号,1,102,租户"), line(3, "永中街道一路1号,1,102,家庭成员"), line(5, ",,,"))
+		rep, err = run(t, w, sc, regimport.People, good, regimport.Options{})
+		if err != nil || rep.Result.Created != 4 {
+			t.Fatalf("the corrected file: %v %q %+v", err, texts(t, rep.Errors), rep.Result)
+		}
+		links := func() map[string]string {
+			t.Helper()
+			out := map[string]string{}
+			for i, id := range rep.Result.IDs {
+				hs, err := w.reg.HousesOf(ctx, sc, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range hs {
+					out[fmt.Sprintf("%d %s-%s", i+1, h.Unit, h.Room)] = h.Relation
+					// The other way: the house lists the person.
+					rs, err := w.reg.Residents(ctx, sc, h.ID, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					found := false
+					for _, r := range rs {
+						found = found || r.ID == id && r.Relation == h.Relation
+					}
+					if !found {
+						t.Errorf("house %s-%s does not list person %d as %s", h.Unit, h.Room, id, h.Relation)
+					}
+				}
+			}
+			return out
+		}
+		if got, want := fmt.Sprint(links()), "map[1 1-101:owner 2 1-102:tenant 3 1-102:family]"; got != want {
+			t.Fatalf("links: got %s, want %s", got, want)
+		}
+		history := w.count(t, "reg_history")
+		again, err := run(t, w, sc, regimport.People, good, regimport.Options{})
+		if err != nil || again.Result.Unchanged != 4 || w.count(t, "reg_history") != history || w.count(t, "reg_person_houses") != 3 {
+			t.Fatalf("the same file again: %v %+v, history %d → %d, links %d", err, again.Result, history, w.count(t, "reg_history"), w.count(t, "reg_person_houses"))
+		}
+		// The export holds each person's house and re-imports unchanged.
+		var x bytes.Buffer
+		if err := w.im.Export(ctx, sc, regimport.People, gridA, true, &x); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = run(t, w, sc, regimport.People, x.Bytes(), regimport.Options{})
+		if err != nil || rep.Result.Unchanged != 4 || w.count(t, "reg_history") != history {
+			t.Fatalf("the export re-imported: %v %q %+v", err, texts(t, rep.Errors), rep.Result)
+		}
+		cols := strings.Join(rep.Columns, ",")
+		i := strings.Index(cols, "楼栋地址")
+		if i < 0 || !strings.Contains(fmt.Sprint(rep.Preview[0].Cells), "永中街道一路1号 1 101 产权人") {
+			t.Errorf("the export's first row %v (columns %s): want its house 永中街道一路1号 1 101 产权人", rep.Preview[0].Cells, cols)
+		}
+		// A person may move: the file's new house is linked too.
+		moved := peopleCSV(header, line(1, "永中街道一路1号,1,102,租户"))
+		if _, err := run(t, w, sc, regimport.People, moved, regimport.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := links()["1 1-102"]; got != registry.RelTenant {
+			t.Errorf("person 1's new house: got %q, want tenant", got)
+		}
+	})
+}

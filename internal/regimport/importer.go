@@ -273,6 +273,10 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 	}
 	rep.Rows = len(rows)
 	progress(Progress{Phase: PhaseCheck, Done: len(rows), Total: len(rows)})
+	if f, ok := b.(interface{ failed() error }); ok && f.failed() != nil {
+		// A lookup failed (the database, not the file): no row is to blame.
+		return rep, f.failed()
+	}
 	if rep.ErrorCount > 0 {
 		rep.sortErrors()
 		return rep, &RowsError{Rows: rep.Errors, Count: rep.ErrorCount}
@@ -290,7 +294,12 @@ func (im *Importer) Import(ctx context.Context, sc account.Scope, actor audit.Ac
 	if errors.As(err, &be) {
 		for _, r := range be.Rows {
 			for _, f := range sortedFields(r.Fields) {
-				rep.addError(RowError{Row: rows[r.Row], Column: name(f), Field: f, Msg: r.Fields[f]})
+				col := f
+				if f == "house_id" {
+					// The house the row's columns named, gone from the scope since.
+					col = "house_address"
+				}
+				rep.addError(RowError{Row: rows[r.Row], Column: name(col), Field: col, Msg: r.Fields[f]})
 			}
 		}
 		rep.sortErrors()
@@ -370,7 +379,7 @@ func batchOf(k Kind, im *Importer, sc account.Scope) batch {
 	case Houses:
 		return &houseBatch{im: im, sc: sc}
 	}
-	return &peopleBatch{im: im, sc: sc, grids: g, seen: map[string]int{}}
+	return &peopleBatch{im: im, sc: sc, grids: g, seen: map[string]int{}, houses: map[string]houseAt{}}
 }
 
 // grids checks grid codes against the scope, once per code, and reads a
@@ -467,6 +476,17 @@ type peopleBatch struct {
 	grids *grids
 	seen  map[string]int
 	rows  []registry.PersonInput
+	// houses are the houses the file names, looked up once each; err is
+	// a lookup's failure, which the import returns.
+	houses map[string]houseAt
+	err    error
+}
+
+// houseAt is a people file's house looked up: its id, or the message
+// refusing it.
+type houseAt struct {
+	id  int64
+	bad *errs.Msg
 }
 
 func (b *peopleBatch) add(ctx context.Context, rec record, now time.Time) map[string]errs.Msg {
@@ -474,9 +494,68 @@ func (b *peopleBatch) add(ctx context.Context, rec record, now time.Time) map[st
 		Phone: rec.get("phone"), HukouAddress: rec.get("hukou_address"), ResidenceAddress: rec.get("residence_address"), Status: rec.get("status"),
 		RegisteredOn: rec.get("registered_on"), HouseholdID: rec.get("household_id"), HouseholdRel: rec.get("household_relation"),
 		GridCode: b.grids.code(ctx, rec.get("grid_code"))}
+	house := b.house(ctx, rec, &in)
 	out, err := registry.ValidatePerson(in, now)
 	b.rows = append(b.rows, out)
-	return keyed{grids: b.grids, seen: b.seen}.check(rec, err, out.GridCode, "id_number", out.IDNumber)
+	fe := keyed{grids: b.grids, seen: b.seen}.check(rec, err, out.GridCode, "id_number", out.IDNumber)
+	for f, m := range house {
+		if _, ok := fe[f]; !ok {
+			fe[f] = m
+		}
+	}
+	return skipBad(rec, fe)
+}
+
+// house reads the row's optional house columns (楼栋地址, 单元 and 房号, the
+// key the houses file writes, and 与房屋关系) and, when the house is one in scope,
+// links the person to it (in.HouseID and HouseRelation, written with the
+// person in UpsertPeople's transaction). It returns the columns' errors: a
+// house named in part, a relation missing, a house not in scope or named
+// twice in the registry.
+func (b *peopleBatch) house(ctx context.Context, rec record, in *registry.PersonInput) map[string]errs.Msg {
+	addr, unit, room, rel := rec.get("house_address"), rec.get("house_unit"), rec.get("house_room"), rec.get("house_relation")
+	if addr == "" && unit == "" && room == "" && rel == "" {
+		return nil
+	}
+	fe := map[string]errs.Msg{}
+	req := errs.Msg{Key: "import.err.house_part"}
+	if addr == "" {
+		fe["house_address"] = req
+	}
+	if room == "" {
+		fe["house_room"] = req
+	}
+	if rel == "" {
+		fe["house_relation"] = req
+	}
+	if addr == "" || room == "" {
+		return fe
+	}
+	key := in.GridCode + "\x00" + addr + "\x00" + unit + "\x00" + room
+	h, ok := b.houses[key]
+	if !ok {
+		id, err := b.im.reg.HouseAt(ctx, b.sc, addr, unit, room, in.GridCode)
+		name := addr + " " + strings.TrimSpace(unit+" "+room)
+		switch {
+		case err == nil:
+			h.id = id
+		case errs.Is(err, errs.NotFound):
+			h.bad = &errs.Msg{Key: "import.err.house_unknown", Args: []any{name}}
+		case errs.Is(err, errs.Invalid):
+			h.bad = &errs.Msg{Key: "import.err.house_ambiguous", Args: []any{name}}
+		default:
+			h.bad, b.err = &errs.Msg{Key: "error.internal"}, err
+		}
+		b.houses[key] = h
+	}
+	if h.bad != nil {
+		fe["house_address"] = *h.bad
+		return fe
+	}
+	if rel != "" {
+		in.HouseID, in.HouseRelation = h.id, rel
+	}
+	return fe
 }
 
 // keyed checks what the registry's validation cannot: the grid in scope
@@ -505,6 +584,8 @@ func (k keyed) check(rec record, err error, grid, keyField, key string) map[stri
 	}
 	return skipBad(rec, fe)
 }
+
+func (b *peopleBatch) failed() error { return b.err }
 
 func (b *peopleBatch) write(ctx context.Context, actor audit.Actor) (registry.UpsertResult, error) {
 	return b.im.reg.UpsertPeople(ctx, b.sc, actor, b.rows)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -364,4 +365,95 @@ func (s *Store) Unlink(ctx context.Context, sc account.Scope, actor audit.Actor,
 		return record(ctx, tx, actor, histRow{table: TablePeople, id: personID, action: "unlink", path: p.RegionPath,
 			changes: map[string]Change{"house:" + strconv.FormatInt(houseID, 10): {Old: old}}})
 	})
+}
+
+// HouseAt returns the id of the house in scope at a building address,
+// unit and room: the key a houses file writes (楼栋地址, 单元, 房号), for a
+// people file's house columns. When the address names buildings in several
+// grids, the house in grid wins. No such house in scope is NotFound, and
+// several, none of them in grid, is Invalid (ambiguous), both on
+// house_address.
+func (s *Store) HouseAt(ctx context.Context, sc account.Scope, address, unit, room, grid string) (_ int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.HouseAt")
+	address, unit, room = strings.TrimSpace(address), strings.TrimSpace(unit), strings.TrimSpace(room)
+	if seesNothing(sc) || address == "" || room == "" {
+		return 0, outOfScope("house_address", keyHouseNotFound, address)
+	}
+	var w db.Where
+	w.Add("b.address = ?", address)
+	w.Add("h.unit = ?", unit)
+	w.Add("h.room = ?", room)
+	sc.Apply(&w, Columns("h"))
+	rows, err := s.db.Query(ctx, `SELECT h.id, h.grid_code FROM reg_houses h JOIN reg_buildings b ON b.id = h.building_id`+w.SQL()+
+		` ORDER BY h.id LIMIT 20`, w.Args()...)
+	if err != nil {
+		return 0, db.Translate(err)
+	}
+	defer rows.Close()
+	var all, inGrid []int64
+	for rows.Next() {
+		var id int64
+		var g string
+		if err := rows.Scan(&id, &g); err != nil {
+			return 0, db.Translate(err)
+		}
+		all = append(all, id)
+		if g == grid {
+			inGrid = append(inGrid, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, db.Translate(err)
+	}
+	switch {
+	case len(inGrid) == 1:
+		return inGrid[0], nil
+	case len(all) == 1:
+		return all[0], nil
+	case len(all) == 0:
+		return 0, outOfScope("house_address", keyHouseNotFound, address)
+	}
+	return 0, invalid().Field("house_address", "registry.err.house_ambiguous", address)
+}
+
+// FirstHouses returns, for each of the people given, their first house
+// in scope (the lowest house id) with the relation: one house per person,
+// as a people file's house columns hold it.
+func (s *Store) FirstHouses(ctx context.Context, sc account.Scope, personIDs []int64) (_ map[int64]HouseLink, err error) {
+	defer errs.Wrapf(&err, "registry.Store.FirstHouses")
+	out := make(map[int64]HouseLink, len(personIDs))
+	for lo := 0; lo < len(personIDs); lo += chunk {
+		var w db.Where
+		marks := make([]string, 0, chunk)
+		for _, id := range personIDs[lo:min(lo+chunk, len(personIDs))] {
+			marks = append(marks, w.Arg(id))
+		}
+		w.Add("l.person_id IN (" + strings.Join(marks, ",") + ")")
+		sc.Apply(&w, Columns("h"))
+		q := `SELECT ` + houseCols + `, l.relation, l.person_id` + houseFrom + ` JOIN reg_person_houses l ON l.house_id = h.id` + w.SQL() +
+			` ORDER BY l.person_id, h.id`
+		if err := s.firstHouses(ctx, q, w.Args(), out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) firstHouses(ctx context.Context, q string, args []any, out map[int64]HouseLink) error {
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l HouseLink
+		var pid int64
+		if l.House, err = scanHouse(rows, &l.Relation, &pid); err != nil {
+			return db.Translate(err)
+		}
+		if _, seen := out[pid]; !seen {
+			out[pid] = l
+		}
+	}
+	return db.Translate(rows.Err())
 }

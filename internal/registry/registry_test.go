@@ -601,3 +601,77 @@ func leaf(t *testing.T, w *world, code string) string {
 	}
 	return sub.Code
 }
+
+// TestUpsertPeopleLinksHouses: UpsertPeople links a row with HouseID to
+// the house in its transaction (idempotently); a house outside the scope
+// or a missing relation refuses the batch, and nothing is written.
+// HouseAt finds a house by the houses file's key, the person's grid
+// winning when the address is in several grids.
+func TestUpsertPeopleLinksHouses(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, _ *clock.Fake) {
+		ctx := context.Background()
+		w := newWorld(t, d)
+		sc, street := w.scope("staff-a"), w.scope("street")
+		house := func(sc account.Scope, lng float64) *registry.House {
+			t.Helper()
+			b, err := w.reg.AddBuilding(ctx, sc, actor, registry.BuildingInput{Address: "同名路1号", Lat: 27.005, Lng: lng})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := w.reg.AddHouse(ctx, sc, actor, registry.HouseInput{BuildingID: b.ID, Room: "101"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		hA, hB := house(sc, 120.005), house(w.scope("staff-b"), 120.015)
+		for _, c := range []struct {
+			sc   account.Scope
+			grid string
+			want int64
+			code errs.Code
+		}{
+			{street, gridA, hA.ID, ""}, {street, gridB, hB.ID, ""}, {street, "", 0, errs.Invalid},
+			{sc, "", hA.ID, ""}, {sc, gridB, hA.ID, ""}, {w.scope("resident"), gridA, 0, errs.NotFound},
+		} {
+			id, err := w.reg.HouseAt(ctx, c.sc, " 同名路1号 ", "", "101", c.grid)
+			if id != c.want || errs.CodeOf(err) != c.code {
+				t.Errorf("HouseAt in %q (scope %s): got %d %v, want %d %q", c.grid, c.sc.RegionPath, id, err, c.want, c.code)
+			}
+		}
+		if _, err := w.reg.HouseAt(ctx, sc, "同名路1号", "", "102", gridA); !errs.Is(err, errs.NotFound) {
+			t.Errorf("HouseAt of a room that does not exist: got %v, want NotFound", err)
+		}
+		p1, p2 := person(1), person(2)
+		p1.HouseID, p1.HouseRelation = hA.ID, registry.RelOwner
+		p2.HouseID, p2.HouseRelation = hB.ID, registry.RelTenant
+		_, err := w.reg.UpsertPeople(ctx, sc, actor, []registry.PersonInput{p1, p2})
+		var be *registry.BatchError
+		if !errors.As(err, &be) || len(be.Rows) != 1 || be.Rows[0].Row != 1 || be.Rows[0].Fields["house_id"].Key == "" {
+			t.Fatalf("a house outside the scope: got %v, want row 1 on house_id", err)
+		}
+		norel := p1
+		norel.HouseRelation = ""
+		if _, err := w.reg.UpsertPeople(ctx, sc, actor, []registry.PersonInput{norel}); !errors.As(err, &be) || be.Rows[0].Fields["house_relation"].Key == "" {
+			t.Fatalf("a house without a relation: got %v, want house_relation", err)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM reg_people) + (SELECT COUNT(*) FROM reg_person_houses)`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after refused batches: %d people and links, %v; want none", n, err)
+		}
+		for i, want := range []string{"1 0 0", "0 0 1"} {
+			res, err := w.reg.UpsertPeople(ctx, sc, actor, []registry.PersonInput{p1})
+			if err != nil || fmt.Sprint(res.Created, res.Updated, res.Unchanged) != want {
+				t.Fatalf("run %d: got %+v, %v; want %s", i, res, err, want)
+			}
+			hs, err := w.reg.HousesOf(ctx, sc, res.IDs[0])
+			if err != nil || len(hs) != 1 || hs[0].ID != hA.ID || hs[0].Relation != registry.RelOwner {
+				t.Fatalf("run %d: the person's houses %+v, %v; want house %d as owner", i, hs, err, hA.ID)
+			}
+			first, err := w.reg.FirstHouses(ctx, sc, []int64{res.IDs[0], 999999})
+			if err != nil || len(first) != 1 || first[res.IDs[0]].ID != hA.ID || first[res.IDs[0]].Room != "101" {
+				t.Fatalf("run %d: FirstHouses %+v, %v", i, first, err)
+			}
+		}
+	})
+}

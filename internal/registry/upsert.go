@@ -103,6 +103,10 @@ type upsertSpec struct {
 	args func(dst []any, i int) []any
 	// vals are the fields of row i, for the diff.
 	vals func(i int) values
+	// after, when set, writes what follows from the rows in the same
+	// transaction, once they are all written (their ids in res.IDs); a
+	// refused row is a *BatchError and rolls everything back.
+	after func(ctx context.Context, tx *db.Tx, res *UpsertResult) error
 }
 
 // gridCache resolves grid paths once per batch.
@@ -253,6 +257,11 @@ func (s *Store) upsert(ctx context.Context, sc account.Scope, actor audit.Actor,
 		if err := u.write(ctx, todo); err != nil {
 			return err
 		}
+		if spec.after != nil {
+			if err := spec.after(ctx, tx, &res); err != nil {
+				return err
+			}
+		}
 		reportProgress(ctx, len(rows), len(rows))
 		if res.Created+res.Updated == 0 {
 			return nil
@@ -305,7 +314,10 @@ func inList(d db.Dialect, n int) string { return db.Placeholders(d, 1, n) }
 // transaction: the import's bulk path. Every row is validated first
 // (ValidatePerson, its grid in scope, no identity number twice); any
 // refused row returns a *BatchError and writes nothing. Re-running the
-// same batch changes nothing and writes no history. HouseID is ignored.
+// same batch changes nothing and writes no history. A row with HouseID
+// links the person to that house (in scope) with HouseRelation in the same
+// transaction, as Link does: an existing link with the same relation is
+// left alone, and a house not in scope refuses the row on house_id.
 func (s *Store) UpsertPeople(ctx context.Context, sc account.Scope, actor audit.Actor, in []PersonInput) (_ UpsertResult, err error) {
 	defer errs.Wrapf(&err, "registry.Store.UpsertPeople")
 	if seesNothing(sc) {
@@ -320,9 +332,12 @@ func (s *Store) UpsertPeople(ctx context.Context, sc account.Scope, actor audit.
 	for i := range in {
 		p := &norm[i]
 		*p = in[i]
-		p.HouseID = 0
 		e := invalid()
 		checkPerson(e, p, now)
+		if strings.TrimSpace(p.GridCode) == "" && p.HouseID != 0 {
+			// The batch writes the grid's path before any house is read.
+			e.Field("grid_code", "field.required")
+		}
 		if p.GridCode != "" {
 			if _, ok := grids.path(p.GridCode); !ok {
 				e.Field("grid_code", keyGridNotFound, p.GridCode)
@@ -346,7 +361,23 @@ func (s *Store) UpsertPeople(ctx context.Context, sc account.Scope, actor audit.
 	return s.upsert(ctx, sc, actor, upsertSpec{table: "reg_people", hist: TablePeople, key: "id_number", cols: personWrite,
 		width: personWidth, keyName: "id_number", load: loadPeople,
 		args: func(dst []any, i int) []any { return norm[i].appendArgs(dst, rows[i].path, at) },
-		vals: func(i int) values { return norm[i].values() }}, rows)
+		vals: func(i int) values { return norm[i].values() },
+		after: func(ctx context.Context, tx *db.Tx, res *UpsertResult) error {
+			for i := range norm {
+				if norm[i].HouseID == 0 {
+					continue
+				}
+				err := s.link(ctx, tx, sc, actor, res.IDs[i], norm[i].HouseID, norm[i].HouseRelation)
+				if errs.Is(err, errs.NotFound) {
+					bad.add(i, invalid().Field("house_id", keyHouseNotFound, norm[i].HouseID))
+					continue
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return bad.orNil()
+		}}, rows)
 }
 
 func loadPeople(ctx context.Context, tx *db.Tx, keys []any) (map[string]existing, error) {
