@@ -62,7 +62,7 @@ const usage = `whistle — 吹哨 social-governance platform
 
 Usage:
   whistle serve    [--data DIR | --db URL] [--addr HOST:PORT]
-  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW] [--cases N] [--people N]
+  whistle demo     [--data DIR | --db URL] [--addr HOST:PORT] [--seed N] [--demo-password PW] [--cases N] [--people N] [--assessment=false]
   whistle migrate  [--data DIR | --db URL]
   whistle user add --username U --password P --role ROLE --region CODE [--department CODE]
   whistle user passwd --username U --password P
@@ -113,6 +113,7 @@ type options struct {
 	demoPassword       string
 	demoCases          int
 	demoPeople         int
+	demoAssessment     bool
 	secureCookies      bool
 	trustedProxies     string
 	maxBody            int64
@@ -354,6 +355,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		fs.StringVar(&o.demoPassword, "demo-password", "whistle-demo", "password of the demo accounts")
 		fs.IntVar(&o.demoCases, "cases", 0, "generate this many historical cases over the last 12 months (only into a database without cases)")
 		fs.IntVar(&o.demoPeople, "people", defaultDemoPeople, "generate a registry of this many people, with houses, buildings and organisations in 龙湾区's proportions (400000 is the full district; only into an empty registry; 0 = none)")
+		fs.BoolVar(&o.demoAssessment, "assessment", true, "generate 对标 indicator values of the last 12 months and 考核 periods (once; --assessment=false for none)")
 	}
 	if _, err := parse(fs, args, e); err != nil {
 		return err
@@ -745,6 +747,11 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	bench := assess.Benchmark{Store: w.benchmark}
 	w.assess = assess.NewService(assess.Deps{DB: a.db, Regions: a.regions, Accounts: a.accounts,
 		Cases: assess.CaseworkCases{Cases: cases, SLA: w.sla, Accounts: a.accounts}, Values: bench, Publisher: bench, Peers: bench})
+	if isDemo && o.demoAssessment {
+		if err := demoAssessment(ctx, w, o, e); err != nil {
+			return nil, err
+		}
+	}
 	// Sensing: its alarm workflow joins the one workflow store, its
 	// indicators the one registry; the family's and the parking warnings
 	// go out through the SMS channel (logged unless --sms-url).

@@ -2,6 +2,7 @@ package assess_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -386,6 +387,48 @@ func TestUnreasonableRise(t *testing.T) {
 		}
 		if f, n := flagged(); !f || n != 3 {
 			t.Errorf("three marks: flagged %v count %d, want flagged, 3", f, n)
+		}
+	})
+}
+
+// TestPracticesFilter: the experience library finds a note by an
+// indicator key or tag taken literally — an underscore is not a LIKE
+// wildcard (keys are satisfaction_rate and the like), nor is a percent
+// sign in a tag.
+func TestPracticesFilter(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		admin := fx.u("admin")
+		add := func(title string, inds, tags []string) {
+			t.Helper()
+			if _, err := fx.svc.AddPractice(ctx, admin, assess.NewPractice{Title: title, Body: "做法", Unit: communityA, Indicators: inds, Tags: tags}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("帮办代办", []string{"tongban_rate"}, []string{"100%办结"})
+		add("相似的键", []string{"tongbanXrate"}, []string{"100X办结"})
+		add("另一指标", []string{"satisfaction_rate", "tongban_rate_2"}, nil)
+		for _, tc := range []struct {
+			f    assess.PracticeFilter
+			want []string
+		}{
+			{assess.PracticeFilter{Indicator: "tongban_rate"}, []string{"帮办代办"}},
+			{assess.PracticeFilter{Indicator: "tongbanXrate"}, []string{"相似的键"}},
+			{assess.PracticeFilter{Indicator: "satisfaction_rate", Unit: communityA}, []string{"另一指标"}},
+			{assess.PracticeFilter{Tag: "100%办结"}, []string{"帮办代办"}},
+			{assess.PracticeFilter{Indicator: "tongban%"}, nil},
+		} {
+			ps, err := fx.svc.Practices(ctx, fx.u("staff-a"), tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.Title)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%+v: got %v, want %v", tc.f, got, tc.want)
+			}
 		}
 	})
 }

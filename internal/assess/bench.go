@@ -19,14 +19,11 @@ func (b Benchmark) PublishPeriod(ctx context.Context, period string) error {
 	return b.Store.PublishPeriod(ctx, period)
 }
 
-// Value implements Values: the unit's value in the analysis of the
-// indicator, read with the system's scope (scores are the assessors').
+// Value implements Values: the unit's stored value, read with the
+// system's scope (scores are the assessors'). It is one row, not an
+// analysis: a freeze reads it for every unit and indicator item.
 func (b Benchmark) Value(ctx context.Context, indicator, unit, period string) (float64, bool, error) {
-	a, err := b.Store.Analyse(ctx, account.SystemScope(), benchmark.Query{Unit: unit, Indicator: indicator, Period: period})
-	if err != nil || a.Value == nil {
-		return 0, false, err
-	}
-	return *a.Value, true, nil
+	return b.Store.Value(ctx, indicator, unit, period)
 }
 
 // WeakPoints implements Peers: the benchmark's weak points in the

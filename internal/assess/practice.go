@@ -140,10 +140,10 @@ func (s *Service) Practices(ctx context.Context, u *account.User, f PracticeFilt
 func (s *Service) practices(ctx context.Context, f PracticeFilter) ([]Practice, error) {
 	var w db.Where
 	if f.Indicator != "" {
-		w.Add("indicators LIKE ?", "%,"+likeSafe(f.Indicator)+",%")
+		w.Add(`indicators LIKE ? ESCAPE '\'`, "%,"+likeEscape(f.Indicator)+",%")
 	}
 	if f.Tag != "" {
-		w.Add("tags LIKE ?", "%,"+likeSafe(f.Tag)+",%")
+		w.Add(`tags LIKE ? ESCAPE '\'`, "%,"+likeEscape(f.Tag)+",%")
 	}
 	if f.Unit != "" {
 		w.Add("unit_code = ?", f.Unit)
@@ -171,8 +171,12 @@ func (s *Service) practices(ctx context.Context, f PracticeFilter) ([]Practice, 
 	return out, rows.Err()
 }
 
-// likeSafe drops LIKE's wildcards from a search term.
-func likeSafe(v string) string { return strings.NewReplacer("%", "", "_", "", ",", "").Replace(v) }
+// likeEscape makes a list entry a literal LIKE pattern: its wildcards
+// escaped (keys have underscores: satisfaction_rate), the list's
+// separator dropped.
+func likeEscape(v string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, ",", "").Replace(v)
+}
 
 // Improver is a peer that improved on an indicator, as the benchmark
 // module measured it.

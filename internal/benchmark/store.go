@@ -191,6 +191,22 @@ func (s *Store) PublishPeriod(ctx context.Context, period string) (err error) {
 	})
 }
 
+// Value is the stored value of an indicator for a unit in a period, read
+// without a scope (for the assessors' scores, which compare it with a
+// target rather than with peers); ok is false when there is none.
+func (s *Store) Value(ctx context.Context, indicator, unit, period string) (_ float64, ok bool, err error) {
+	defer errs.Wrapf(&err, "benchmark.Store.Value(%s, %s, %s)", indicator, unit, period)
+	var v float64
+	err = s.db.QueryRow(ctx, `SELECT value FROM bm_values WHERE indicator = $1 AND period = $2 AND unit_code = $3`, indicator, period, unit).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return v, true, nil
+}
+
 // Published reports whether a period is published.
 func (s *Store) Published(ctx context.Context, period string) (_ bool, err error) {
 	defer errs.Wrapf(&err, "benchmark.Store.Published(%s)", period)

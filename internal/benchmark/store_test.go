@@ -180,3 +180,24 @@ func TestAnalyseDefinitionChange(t *testing.T) {
 		}
 	})
 }
+
+// TestValue reads one stored value, published or not, and says when
+// there is none.
+func TestValue(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, _ *clock.Fake) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		f.declare(t, "sat", benchmark.HigherBetter)
+		f.put(t, "sat", "2026-11", map[string]float64{cA: 70.5, cB: 80})
+		for _, tc := range []struct {
+			unit, period string
+			want         float64
+			ok           bool
+		}{{cA, "2026-11", 70.5, true}, {cB, "2026-11", 80, true}, {cC, "2026-11", 0, false}, {cA, "2026-10", 0, false}} {
+			v, ok, err := f.st.Value(ctx, "sat", tc.unit, tc.period)
+			if err != nil || v != tc.want || ok != tc.ok {
+				t.Errorf("Value(sat, %s, %s) = %v, %v, %v; want %v, %v", tc.unit, tc.period, v, ok, err, tc.want, tc.ok)
+			}
+		}
+	})
+}

@@ -7,7 +7,9 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/assess"
+	"whistle/internal/benchmark"
 	"whistle/internal/errs"
+	"whistle/internal/i18n"
 )
 
 // assessHandlers serve 考核 and the 经验库 (internal/assess): its JSON API
@@ -16,6 +18,33 @@ import (
 type assessHandlers struct {
 	*view
 	Assess *assess.Service
+	// Benchmark names the indicators on the pages (nil: their keys).
+	Benchmark *benchmark.Store
+}
+
+// indicatorNames maps the benchmark's indicator keys to their names in
+// the request's language; a key without one stands for itself.
+func (h *assessHandlers) indicatorNames(r *http.Request) (func(string) string, error) {
+	names := map[string]string{}
+	if h.Benchmark != nil {
+		ins, err := h.Benchmark.Indicators(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		en := langOf(r) == i18n.EN
+		for _, in := range ins {
+			names[in.Key] = in.Name.ZH
+			if en {
+				names[in.Key] = in.Name.EN
+			}
+		}
+	}
+	return func(key string) string {
+		if n := names[key]; n != "" {
+			return n
+		}
+		return key
+	}, nil
 }
 
 func (h *assessHandlers) svc() (*assess.Service, error) {
@@ -280,7 +309,7 @@ func (h *assessHandlers) apiPractices(w http.ResponseWriter, r *http.Request) er
 
 // lessonsOf is a unit's lessons and its study-tour plan, questions in the
 // request's language.
-func lessonsOf(ctx context.Context, v *view, svc *assess.Service, r *http.Request, unit, period string) ([]assess.Lesson, *assess.StudyPlan, error) {
+func lessonsOf(ctx context.Context, v *view, svc *assess.Service, r *http.Request, unit, period string, name func(string) string) ([]assess.Lesson, *assess.StudyPlan, error) {
 	u := userOf(r)
 	lessons, err := svc.LearnFrom(ctx, u, unit, period)
 	if err != nil {
@@ -289,9 +318,9 @@ func lessonsOf(ctx context.Context, v *view, svc *assess.Service, r *http.Reques
 	lang := langOf(r)
 	plan, err := svc.Plan(ctx, u, unit, period, func(indicator, practice string) string {
 		if practice == "" {
-			return v.Catalog.T(lang, "assess.plan.ask_general", indicator)
+			return v.Catalog.T(lang, "assess.plan.ask_general", name(indicator))
 		}
-		return v.Catalog.T(lang, "assess.plan.ask_practice", practice, indicator)
+		return v.Catalog.T(lang, "assess.plan.ask_practice", practice, name(indicator))
 	})
 	return lessons, plan, err
 }
@@ -302,7 +331,11 @@ func (h *assessHandlers) apiLearn(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := r.URL.Query()
-	lessons, plan, err := lessonsOf(r.Context(), h.view, svc, r, q.Get("unit"), q.Get("period"))
+	name, err := h.indicatorNames(r)
+	if err != nil {
+		return err
+	}
+	lessons, plan, err := lessonsOf(r.Context(), h.view, svc, r, q.Get("unit"), q.Get("period"), name)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -25,7 +24,8 @@ type benchUnitPage struct {
 	Plan    *assess.StudyPlan
 	// Chart is the weak points' percentiles for the report's chart.
 	Chart template.JS
-	Query string
+	// Names are the weak points' indicators' names, by key.
+	Names map[string]string
 	// Code is the unit's code; Print makes the page the printable report.
 	Code  string
 	Print bool
@@ -50,7 +50,11 @@ func (h *assessHandlers) benchUnit(r *http.Request) (*benchUnitPage, error) {
 		return nil, err
 	}
 	unit := r.PathValue("unit")
-	lessons, plan, err := lessonsOf(r.Context(), h.view, svc, r, unit, period)
+	name, err := h.indicatorNames(r)
+	if err != nil {
+		return nil, err
+	}
+	lessons, plan, err := lessonsOf(r.Context(), h.view, svc, r, unit, period, name)
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +64,18 @@ func (h *assessHandlers) benchUnit(r *http.Request) (*benchUnitPage, error) {
 	}
 	bars := []bar{}
 	for _, l := range lessons {
-		bars = append(bars, bar{l.WeakPoint.Indicator, l.WeakPoint.Percentile})
+		bars = append(bars, bar{name(l.WeakPoint.Indicator), l.WeakPoint.Percentile})
 	}
 	b, err := json.Marshal(bars)
 	if err != nil {
 		return nil, err
 	}
+	names := map[string]string{}
+	for _, l := range lessons {
+		names[l.WeakPoint.Indicator] = name(l.WeakPoint.Indicator)
+	}
 	return &benchUnitPage{Unit: plan.Unit.Name, Period: period, Lessons: lessons, Plan: plan, Chart: template.JS(b),
-		Query: url.Values{"period": {period}}.Encode(), Code: unit}, nil
+		Code: unit, Names: names}, nil
 }
 
 // pageBenchUnit is /benchmarking/units/{unit}?period=.
@@ -107,7 +115,7 @@ func (h *assessHandlers) pageBenchReportXLSX(w http.ResponseWriter, r *http.Requ
 	}
 	for _, l := range d.Lessons {
 		wp := l.WeakPoint
-		base := []string{wp.Indicator, fmt.Sprintf("%d/%d", wp.Rank, wp.Peers), fmt.Sprintf("%d–%d", wp.RankRange[0], wp.RankRange[1]), trendWord(h, lang, wp.Trend)}
+		base := []string{d.Names[wp.Indicator], fmt.Sprintf("%d/%d", wp.Rank, wp.Peers), fmt.Sprintf("%d–%d", wp.RankRange[0], wp.RankRange[1]), trendWord(h, lang, wp.Trend)}
 		if len(l.Peers) == 0 {
 			rows = append(rows, append(base, "", "", "", ""))
 		}
@@ -116,12 +124,22 @@ func (h *assessHandlers) pageBenchReportXLSX(w http.ResponseWriter, r *http.Requ
 			for _, pr := range p.Practices {
 				titles = append(titles, pr.Title)
 			}
-			rows = append(rows, append(append([]string{}, base...), p.Improver.Name+" "+p.Improver.Unit, strconv.FormatFloat(p.Improver.Change, 'f', -1, 64),
+			rows = append(rows, append(append([]string{}, base...), p.Improver.Name+" "+p.Improver.Unit, numText(p.Improver.Change),
 				strings.Join(titles, "\n"), questions[wp.Indicator+"|"+p.Improver.Unit]))
 		}
 	}
 	name := "benchmark-" + r.PathValue("unit") + "-" + d.Period + ".xlsx"
 	return writeXLSX(w, `attachment; filename="`+name+`"`, d.Period, []float64{24, 10, 10, 12, 28, 10, 40, 50}, header, rows)
+}
+
+// numText shows a computed figure to six significant digits, without an
+// exponent: a change of 94.0 − 86.9 is 7.1, not 7.099999999999994.
+func numText(x float64) string {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 6, 64), 64)
+	if err != nil {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // trendWord is a trend in words with its arrow.

@@ -109,7 +109,7 @@ func (s *Server) features() features {
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
 		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
-		assess:    &assessHandlers{view: s.view, Assess: s.Assess},
+		assess:    &assessHandlers{view: s.view, Assess: s.Assess, Benchmark: s.Benchmark},
 		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
 		sensing:   &sensingHandlers{view: s.view, Sensing: s.Sensing},
 	}

@@ -251,6 +251,7 @@ func (s *Server) parseTemplates() error {
 		"levelName":  func(lang i18n.Lang, l region.Level) string { return s.Catalog.T(lang, "level."+string(l)) },
 		"roleName":   func(lang i18n.Lang, r account.Role) string { return s.Catalog.T(lang, "role."+string(r)) },
 		"trendArrow": trendArrow,
+		"num":        numText,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
