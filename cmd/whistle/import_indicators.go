@@ -17,8 +17,8 @@ const maxRowLines = 200
 
 // cmdImportIndicators is `whistle import indicators FILE [--indicators
 // FILE] [--dry-run]`: indicator values (indicator,unit_code,period,value)
-// for 对标, with the indicators not yet known declared in a second file
-// (key,name,unit,direction). Both files are checked whole and written in
+// for 对标, in .xlsx or CSV, with the indicators not yet known declared
+// in a second file (key,name,unit,direction). Both files are checked whole and written in
 // one transaction, or nothing is; a refused import prints one "row N:
 // column: reason" line per error (the indicators file's prefixed with its
 // name) on standard error and exits non-zero.

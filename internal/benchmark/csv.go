@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 )
@@ -40,18 +41,23 @@ var numberRE = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
 // on (blank lines skipped, so the line is what a spreadsheet or an
 // editor shows as the row).
 type table struct {
-	header []string
-	rows   [][]string
-	lines  []int
+	header     []string
+	headerLine int
+	rows       [][]string
+	lines      []int
 }
 
-// readTable reads a CSV file in UTF-8 (with or without a byte-order mark)
-// or, when it is not UTF-8, in GB18030 (what Excel writes on a Chinese
-// Windows). Cells are trimmed. A file that cannot be read as CSV past
-// some line yields the rows before it and a RowError for that line.
+// readTable reads an .xlsx workbook's first sheet, or a CSV file in UTF-8
+// (with or without a byte-order mark) or, when it is not UTF-8, in
+// GB18030 (what Excel writes on a Chinese Windows). Cells are trimmed. A
+// file that cannot be read as CSV past some line yields the rows before
+// it and a RowError for that line.
 func readTable(r io.Reader) (*table, []RowError) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4096)
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) { // a zip archive: .xlsx
+		return readXLSX(br)
+	}
 	var src io.Reader = br
 	if bytes.HasPrefix(head, []byte("\uFEFF")) {
 		_, _ = br.Discard(3)
@@ -78,20 +84,69 @@ func readTable(r io.Reader) (*table, []RowError) {
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}
-		if t.header == nil {
-			t.header = rec
-			continue
-		}
-		if allEmpty(rec) {
-			continue
-		}
-		t.rows = append(t.rows, rec)
-		t.lines = append(t.lines, line)
+		t.add(rec, line)
 	}
+	return t.done()
+}
+
+// add takes a row: the first with two cells or more is the header (a
+// title row above it, 2026年各社区指标, is common).
+func (t *table) add(rec []string, line int) {
+	if allEmpty(rec) {
+		return
+	}
+	if t.header == nil {
+		if nonEmpty(rec) >= 2 {
+			t.header, t.headerLine = rec, line
+		}
+		return
+	}
+	t.rows = append(t.rows, rec)
+	t.lines = append(t.lines, line)
+}
+
+// done is the table read, or the error of a file without a header.
+func (t *table) done() (*table, []RowError) {
 	if t.header == nil {
 		return t, []RowError{{Row: 1, Column: "-", Reason: "empty file: want a header row"}}
 	}
 	return t, nil
+}
+
+// readXLSX reads the first sheet of a workbook; a row's number is the
+// sheet's.
+func readXLSX(r io.Reader) (*table, []RowError) {
+	t := &table{}
+	f, err := excelize.OpenReader(r)
+	if err != nil {
+		return t, []RowError{{Row: 1, Column: "-", Reason: "unreadable workbook: " + err.Error()}}
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return t.done()
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return t, []RowError{{Row: 1, Column: "-", Reason: "unreadable workbook: " + err.Error()}}
+	}
+	defer rows.Close()
+	line := 0
+	for rows.Next() {
+		line++
+		rec, err := rows.Columns()
+		if err != nil {
+			return t, []RowError{{Row: line, Column: "-", Reason: "unreadable row: " + err.Error()}}
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		t.add(rec, line)
+	}
+	if err := rows.Error(); err != nil {
+		return t, []RowError{{Row: max(line, 1), Column: "-", Reason: "unreadable workbook: " + err.Error()}}
+	}
+	return t.done()
 }
 
 // utf8Prefix reports whether b is UTF-8, allowing a rune cut at its end.
@@ -106,13 +161,16 @@ func utf8Prefix(b []byte) bool {
 	return true
 }
 
-func allEmpty(rec []string) bool {
+func allEmpty(rec []string) bool { return nonEmpty(rec) == 0 }
+
+func nonEmpty(rec []string) int {
+	n := 0
 	for _, c := range rec {
 		if c != "" {
-			return false
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 // columns maps the header's known names (case-insensitive) to their
@@ -131,14 +189,14 @@ func (t *table) columns(required, optional []string) (map[string]int, []RowError
 			continue
 		}
 		if _, twice := at[h]; twice {
-			bad = append(bad, RowError{1, h, "column given twice"})
+			bad = append(bad, RowError{t.headerLine, h, "column given twice"})
 			continue
 		}
 		at[h] = i
 	}
 	for _, c := range required {
 		if _, ok := at[c]; !ok {
-			bad = append(bad, RowError{1, c, "column missing; the header needs " + strings.Join(required, ",")})
+			bad = append(bad, RowError{t.headerLine, c, "column missing; the header needs " + strings.Join(required, ",")})
 		}
 	}
 	return at, bad
@@ -167,11 +225,11 @@ func badCode(s string, maxLen int) string {
 	return ""
 }
 
-// ParseValues reads a values file: a CSV with the columns indicator,
-// unit_code, period and value (ValueColumns) under a header row. It
-// returns the values and the row (line) each came from, or an
-// *ImportError naming every bad row ("row N: column: reason", the header
-// being row 1) and no values. It checks the cells' form; whether the
+// ParseValues reads a values file: a CSV file or an .xlsx workbook with
+// the columns indicator, unit_code, period and value (ValueColumns) under
+// a header row. It returns the values and the row each came from (the
+// CSV file's line, the sheet's row), or an *ImportError naming every bad
+// row ("row N: column: reason") and no values. It checks the cells' form; whether the
 // indicators are declared is PutValues's (or Import's) to check.
 func ParseValues(r io.Reader) (vals []Value, rows []int, err error) {
 	t, bad := readTable(r)

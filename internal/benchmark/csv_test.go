@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -158,6 +159,7 @@ func FuzzParseValues(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add(workbook(f, [][]any{{"标题"}, {"indicator", "unit_code", "period", "value"}, {"income", "330303001", "2026", 1.5}, {"income", "x y", "2026-13", "n"}}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		vals, rows, err := ParseValues(bytes.NewReader(in))
 		checkParsed(t, vals, rows, err, ValueColumns)
@@ -209,4 +211,68 @@ func FuzzParseIndicators(f *testing.F) {
 			keys[x.Key] = true
 		}
 	})
+}
+
+// workbook makes an .xlsx whose first sheet holds rows from row 1.
+func workbook(t testing.TB, rows [][]any) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, r := range rows {
+		cell, err := excelize.CoordinatesToCellName(1, i+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestParseXLSX: a workbook's first sheet with a title row and a blank
+// row above the header; rows are the sheet's, numbers may be numeric
+// cells.
+func TestParseXLSX(t *testing.T) {
+	good := workbook(t, [][]any{
+		{"2026年各街道指标"},
+		{},
+		{"unit_code", "indicator", "period", "value", "备注"},
+		{"330303001", "income", "2026", 52000.5, "统计局"},
+		{"330303002", "income", "2026", "48000", ""},
+	})
+	vals, rows, err := ParseValues(bytes.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Value{{"income", "330303001", "2026", 52000.5, 0}, {"income", "330303002", "2026", 48000, 0}}
+	if !slices.Equal(vals, want) || !slices.Equal(rows, []int{4, 5}) {
+		t.Fatalf("got %v at rows %v, want %v at [4 5]", vals, rows, want)
+	}
+	bad := workbook(t, [][]any{
+		{"unit_code", "indicator", "period"},
+		{"330303001", "income", "2026"},
+	})
+	_, _, err = ParseValues(bytes.NewReader(bad))
+	if got := rowLines(err); !slices.Equal(got, []string{"row 1: value: column missing; the header needs indicator,unit_code,period,value"}) {
+		t.Fatalf("no value column: got %q", got)
+	}
+	bad = workbook(t, [][]any{
+		{"说明：单位代码为统计用区划代码"},
+		{"indicator", "unit_code", "period", "value"},
+		{"income", "330303001", "2026-13", "n/a"},
+	})
+	_, _, err = ParseValues(bytes.NewReader(bad))
+	want2 := []string{"row 3: period: not a month (2026-11), quarter (2026-Q3) or year (2026)", "row 3: value: not a number"}
+	if got := rowLines(err); !slices.Equal(got, want2) {
+		t.Fatalf("bad cells: got %q, want %q", got, want2)
+	}
+	_, _, err = ParseValues(bytes.NewReader([]byte("PK\x03\x04 not a zip")))
+	if got := rowLines(err); len(got) != 1 || !strings.HasPrefix(got[0], "row 1: -: unreadable workbook") {
+		t.Fatalf("a broken workbook: got %q", got)
+	}
 }
