@@ -107,6 +107,27 @@ func Forget(ctx context.Context, tx *db.Tx, kind string, keys []string) (err err
 	return err
 }
 
+// sweepQuery marks up to $4 keys of kind $2 silent since $3 as silenced
+// at $1 and returns them. On PostgreSQL the keys are chosen and locked
+// once (an InitPlan, SKIP LOCKED), then updated through the primary key:
+// written as key IN (… FOR UPDATE SKIP LOCKED) beside the same
+// conditions, the planner could drive the join from kernel_sweep_live and
+// rescan the locking subquery for every live row — minutes a round at
+// 100,000 armed keys before the table was analysed, with every touch of
+// the ingest waiting on its locks.
+func sweepQuery(d db.Dialect) string {
+	if d == db.Postgres {
+		return `UPDATE kernel_sweep SET silenced_at = $1
+			WHERE kind = $2 AND key = ANY(ARRAY(SELECT key FROM kernel_sweep
+				WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 ORDER BY last_seen LIMIT $4 FOR UPDATE SKIP LOCKED))
+			RETURNING key, last_seen`
+	}
+	return `UPDATE kernel_sweep SET silenced_at = $1
+		WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 AND key IN (SELECT key FROM kernel_sweep
+			WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 ORDER BY last_seen LIMIT $4)
+		RETURNING key, last_seen`
+}
+
 // sweepBatch finds up to Group silent keys of kind with one range scan of
 // the partial index kernel_sweep_live, marks them silenced and runs the
 // kind's handler for each, all in one transaction, so that a silence
@@ -125,15 +146,7 @@ func (r *Runner) sweepBatch(ctx context.Context, kind string) (fired, n int, err
 		if err != nil {
 			return err
 		}
-		lock := ""
-		if tx.Dialect() == db.Postgres {
-			lock = " FOR UPDATE SKIP LOCKED"
-		}
-		cutoff := now.Add(-s.after)
-		rows, err := tx.Query(ctx, `UPDATE kernel_sweep SET silenced_at = $1
-			WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 AND key IN (SELECT key FROM kernel_sweep
-				WHERE kind = $2 AND silenced_at IS NULL AND last_seen <= $3 ORDER BY last_seen LIMIT $4`+lock+`)
-			RETURNING key, last_seen`, now, kind, cutoff, r.cfg.Group)
+		rows, err := tx.Query(ctx, sweepQuery(tx.Dialect()), now, kind, now.Add(-s.after), r.cfg.Group)
 		if err != nil {
 			return err
 		}

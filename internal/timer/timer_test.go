@@ -745,3 +745,40 @@ func TestClaimUsesTheDueIndex(t *testing.T) {
 		t.Errorf("claim plan %q: want the range of kernel_timers_run and no sort", got)
 	}
 }
+
+// TestSweepQueryLocksOnce: on PostgreSQL, with 20,000 live keys in a
+// table never analysed (as after a burst of new devices), the sweep's
+// statement picks and locks its keys once (an InitPlan) and updates them
+// through the primary key; the earlier form was planned as a nested loop
+// that rescanned the locking subquery for every live key.
+func TestSweepQueryLocksOnce(t *testing.T) {
+	d := dbtest.MustOpenDB(t, db.Postgres, clock.NewFake(t0))
+	ctx := context.Background()
+	keys := make([]string, 20000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("dev-%05d", i)
+	}
+	if err := d.InTx(ctx, func(tx *db.Tx) error { return Touch(ctx, tx, kindSensor, keys, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	rows, err := d.Query(ctx, `EXPLAIN `+sweepQuery(db.Postgres), t0, kindSensor, t0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.String()
+	if !strings.Contains(p, "InitPlan") || strings.Contains(p, "Nested Loop") || !strings.Contains(p, "kernel_sweep_pkey") || strings.Count(p, "LockRows") != 1 {
+		t.Errorf("the sweep's plan:\n%s", p)
+	}
+}
