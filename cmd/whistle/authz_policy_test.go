@@ -76,6 +76,11 @@ func policyMatrix() map[string]spec {
 		}}
 	}
 	fixed := func(p string) func(*authzFixture) string { return func(*authzFixture) string { return p } }
+	// page is a page that does not exist (404) for those it is not for.
+	page := func(sp spec, sees ...who) spec {
+		sp.targets, sp.sees = []target{in}, map[target][]who{in: sees}
+		return sp
+	}
 	return map[string]spec{
 		"GET /api/v1/policies":           get("/api/v1/policies"),
 		"GET /api/v1/policies/{id}":      get("/api/v1/policies/elderly_allowance"),
@@ -106,6 +111,18 @@ func policyMatrix() map[string]spec {
 		"GET /api/v1/eligibility/unclaimed": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/eligibility/unclaimed?region="+f.reg.grid[t], nil, "")
 		}},
+		// The pages: everyone signed in has their own policies page (staff
+		// without a registry person are told how to link one); the
+		// applications page is for those who work them; an enterprise's
+		// page follows the registry's scope; the policy list is for staff
+		// and the authoring form for its authors.
+		"GET /benefits":              page(get("/benefits"), resident, grid, community, street, dept, party, leader, admin),
+		"GET /benefits/applications": page(get("/benefits/applications"), community, street, dept, admin),
+		"GET /benefits/organisations/{id}": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/benefits/organisations/"+strconv.FormatInt(f.reg.org[t], 10), nil, "")
+		}},
+		"GET /policies":     page(get("/policies"), staffAll...),
+		"GET /policies/new": page(get("/policies/new"), policyAuthors...),
 	}
 }
 
@@ -186,6 +203,29 @@ func TestPolicyAuthorizationEffect(t *testing.T) {
 		}
 		if !c.clear && !strings.Contains(string(b), `"income_per_head":"***"`) {
 			t.Errorf("%s %s: want the income as ***", c.w, c.path)
+		}
+	}
+	// The applications page lists what the caller's scope holds (the
+	// benefit fixture's applications of a person of the community and of
+	// another street): the community worker's has the first only, the
+	// admin's both.
+	apps := map[target]string{}
+	for _, tg := range []target{in, out} {
+		apps[tg] = `data-app="` + strconv.FormatInt(f.ben.app[tg], 10) + `"`
+	}
+	for _, c := range []struct {
+		w       who
+		in, out bool
+	}{{community, true, false}, {admin, true, true}} {
+		resp, err := client.Do(f.request(c.w, "GET", "/benefits/applications", nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), apps[in]) != c.in || strings.Contains(string(b), apps[out]) != c.out {
+			t.Errorf("%s's applications page: shows the community's %v, the other street's %v; want %v, %v", c.w,
+				strings.Contains(string(b), apps[in]), strings.Contains(string(b), apps[out]), c.in, c.out)
 		}
 	}
 }

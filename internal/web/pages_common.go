@@ -66,6 +66,7 @@ func (s *view) nav(r *http.Request) navData {
 	case !u.IsStaff():
 		add("nav.report", "/report", "/report")
 		add("nav.my", "/my", "/my")
+		add("nav.benefits", "/benefits", "/benefits")
 		add("nav.nearby", "/nearby", "/nearby")
 		add("nav.inbox", "/inbox", "/inbox")
 	default:
@@ -91,6 +92,10 @@ func (s *view) nav(r *http.Request) navData {
 		if canImport(u) {
 			add("nav.import", "/registry/import", "/registry/import")
 		}
+		if mayWorkBenefits(u) {
+			add("nav.benefit_apps", "/benefits/applications", "/benefits/")
+		}
+		add("nav.policies", "/policies", "/policies")
 		if u.Can(account.PermStatsRead) {
 			add("nav.screen", "/screen", "/screen")
 			add("nav.assess", "/assessment", "/assessment")

@@ -73,6 +73,7 @@ type features struct {
 	assess     *assessHandlers
 	policies   *policyAPI
 	sensing    *sensingHandlers
+	benefitPg  *benefitPages
 }
 
 // features builds each feature's handlers from the server's services: the
@@ -111,6 +112,7 @@ func (s *Server) features() features {
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 		assess:    &assessHandlers{view: s.view, Assess: s.Assess, Benchmark: s.Benchmark},
 		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
+		benefitPg: &benefitPages{view: s.view, Engine: s.Eligibility, Benefits: s.Benefits, Registry: s.BaseData, Clock: s.Clock},
 		sensing:   &sensingHandlers{view: s.view, Sensing: s.Sensing},
 	}
 }
@@ -429,6 +431,14 @@ func (s *Server) registerRoutes() {
 	// Disputes and hazards: lists, detail pages with their action forms,
 	// the printable agreement (staff in scope; anyone else 404).
 	// 考核 and 对标 pages; the service scopes them (404 outside the scope).
+	// Benefit pages (issue 18): a resident's policies and one click, the
+	// staff's applications and payouts, an enterprise's 惠企 items, the
+	// departments' policies and authoring form (404 for anyone else).
+	s.handle("GET /benefits", authed, f.benefitPg.pageBenefits)
+	s.handle("GET /benefits/applications", authed, f.benefitPg.pageApplications)
+	s.handle("GET /benefits/organisations/{id}", authed, f.benefitPg.pageOrganisation)
+	s.handle("GET /policies", authed, f.benefitPg.pagePolicies)
+	s.handle("GET /policies/new", authed, f.benefitPg.pagePolicyNew)
 	s.handle("GET /assessment", authed, f.assess.pageAssess)
 	s.handle("GET /assessment/units/{unit}", authed, f.assess.pageAssessUnit)
 	s.handle("GET /benchmarking/units/{unit}", authed, f.assess.pageBenchUnit)
