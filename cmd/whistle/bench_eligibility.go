@@ -39,6 +39,8 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&policies, "policies", 100, "active policies (the demo's and variants of them)")
 	fs.IntVar(&sample, "sample", 20000, "people evaluated by the per-record baseline")
 	fs.IntVar(&changes, "changes", 2000, "single-fact changes re-checked from the feed")
+	var fresh bool
+	fs.BoolVar(&fresh, "fresh", false, "forget the stored results of earlier runs on --data, so that the first run writes every row again")
 	var profiles profileFlags
 	profiles.register(fs, "the full runs")
 	if _, err := parse(fs, args, e); err != nil {
@@ -84,6 +86,14 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	}
 	if err := benchPolicies(ctx, eng, policies); err != nil {
 		return err
+	}
+	if fresh {
+		if err := a.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM elig_results`)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	runtime.GC()
 	fmt.Fprintf(e.stdout, "load before: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())

@@ -480,44 +480,60 @@ func chinaDate(t time.Time) time.Time {
 }
 
 // store writes the packed results of a table that differ from the stored
-// ones, in chunks, and returns how many it wrote.
+// ones (or whose subject moved to another region), and returns how many
+// it wrote. The stored rows are read in id order and merged with the
+// table's (in id order too); the writes go in statements of 500 rows,
+// 20 statements a transaction.
 func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, error) {
-	old := map[int64]string{}
-	rows, err := e.db.Query(ctx, `SELECT subject_id, packed FROM elig_results WHERE subject_kind = $1`, t.Kind)
+	rows, err := e.db.Query(ctx, `SELECT subject_id, packed, region_path FROM elig_results WHERE subject_kind = $1 ORDER BY subject_id`, t.Kind)
 	if err != nil {
 		return 0, db.Translate(err)
 	}
 	defer rows.Close()
+	var changed []int
+	i := 0
 	for rows.Next() {
 		var id int64
-		var p string
-		if err := rows.Scan(&id, &p); err != nil {
+		var p, path string
+		if err := rows.Scan(&id, &p, &path); err != nil {
 			return 0, db.Translate(err)
 		}
-		old[id] = p
+		for ; i < len(t.IDs) && t.IDs[i] < id; i++ {
+			changed = append(changed, i) // no stored row
+		}
+		if i < len(t.IDs) && t.IDs[i] == id {
+			if p != string(packed[i]) || path != t.Paths[i] {
+				changed = append(changed, i)
+			}
+			i++
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, db.Translate(err)
 	}
-	var changed []int
-	for i, p := range packed {
-		if o, ok := old[t.IDs[i]]; !ok || o != string(p) {
-			changed = append(changed, i)
-		}
+	rows.Close()
+	for ; i < len(t.IDs); i++ {
+		changed = append(changed, i)
 	}
 	total := int64(len(changed))
-	const chunk = 500
+	const chunk, perTx = 500, 20
 	for len(changed) > 0 {
-		part := changed[:min(chunk, len(changed))]
-		changed = changed[len(part):]
+		batch := changed[:min(chunk*perTx, len(changed))]
+		changed = changed[len(batch):]
 		err := e.db.InTx(ctx, func(tx *db.Tx) error {
-			args := make([]any, 0, 5*len(part))
-			for _, i := range part {
-				args = append(args, t.Kind, t.IDs[i], t.Paths[i], string(packed[i]), 0)
+			for len(batch) > 0 {
+				part := batch[:min(chunk, len(batch))]
+				batch = batch[len(part):]
+				args := make([]any, 0, 5*len(part))
+				for _, i := range part {
+					args = append(args, t.Kind, t.IDs[i], t.Paths[i], string(packed[i]), 0)
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES `+
+					db.Placeholders(tx.Dialect(), len(part), 5)+` ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`, args...); err != nil {
+					return db.Translate(err)
+				}
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES `+
-				db.Placeholders(tx.Dialect(), len(part), 5)+` ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`, args...)
-			return db.Translate(err)
+			return nil
 		})
 		if err != nil {
 			return 0, err

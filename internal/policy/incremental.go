@@ -37,10 +37,6 @@ var feedFields = map[string]map[string][]string{
 	},
 }
 
-// moves are the columns that move a subject's stored row to another region
-// without changing any result.
-var moves = map[string]bool{"grid_code": true}
-
 // index is the field → policy index over the last run's compiled
 // policies: which positions of a packed result read a field.
 type index struct {
@@ -114,8 +110,8 @@ type subjectKey struct {
 }
 
 // affected is what a batch of changes asks to re-check: per subject, the
-// policy fields changed ("" for a move to another region, which changes
-// no result but the row's region).
+// policy fields changed. Every subject's row is rewritten when its region
+// changed (a move to another grid), whatever the fields.
 type affected struct {
 	fields map[subjectKey]map[string]bool
 	order  []subjectKey
@@ -162,8 +158,6 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 		a.add(s)
 		for _, f := range fc.Fields {
 			switch {
-			case moves[f]:
-				a.add(s, "")
 			case feedFields[kind][f] != nil:
 				a.add(s, feedFields[kind][f]...)
 			default:

@@ -362,6 +362,25 @@ func TestRecheckTouchesOnlyDependents(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+		// A move to another grid re-evaluates nothing, yet the stored row
+		// follows the person to the new region: the full run that follows
+		// has nothing to write.
+		p0, err := w.reg.PersonClear(ctx, account.SystemScope(), s.people[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := gridA
+		if p0.GridCode == gridA {
+			other = gridB
+		}
+		step("a grid move", 0, func() {
+			if _, err := w.reg.UpdatePerson(ctx, account.SystemScope(), actor, s.people[0], registry.PersonPatch{GridCode: &other}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if st, err := w.eng.Run(ctx, nil); err != nil || st.Changed != 0 {
+			t.Errorf("the full run after the grid move wrote %d rows (%v), want 0", st.Changed, err)
+		}
 		// A birthday: someone born on 24 November 1946 turns 80 on the
 		// 24th, which no feed event says; RecheckDate does.
 		p, err := w.reg.AddPerson(ctx, account.SystemScope(), actor, registry.PersonInput{IDNumber: idn("33030319461124777"), Name: "王五",
