@@ -732,6 +732,11 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.eligibility.UseReceiving(w.benefits.Receiving)
+	// 应享未享, uptake, days to payout and amounts paid, from the stored
+	// results and the payouts.
+	if err := w.benefits.RegisterIndicators(w.stats.Indicators(), w.eligibility); err != nil {
+		return nil, err
+	}
 	w.eligibility.UseAutoPay(func(ctx context.Context, s policy.Subject) error {
 		_, err := w.benefits.RunAutoPay(ctx, []benefit.Subject{{Kind: s.Kind, ID: s.ID}})
 		return err

@@ -45,6 +45,9 @@ func direction(d Direction) string {
 
 func formula(f Formula) string {
 	if !f.ratio() {
+		if f.Per != 0 {
+			return "the sum `" + f.Count + "` / " + strconv.FormatFloat(f.Per, 'f', -1, 64)
+		}
 		return "the count `" + f.Count + "`"
 	}
 	s := "`" + f.Num + "` / `" + f.Den + "`"

@@ -37,9 +37,15 @@ const (
 	Hours   Unit = "hours"   // a mean duration in (working) hours
 	Count   Unit = "count"   // a number of items
 	Stars   Unit = "stars"   // a mean rating, 1 to 5
+	Days    Unit = "days"    // a mean duration in calendar days
+	// Yuan is an amount of money in yuan: a sum (a count formula whose Per
+	// turns fen into yuan) or a mean (a ratio).
+	Yuan Unit = "yuan"
 )
 
-func (u Unit) valid() bool { return u == Percent || u == Hours || u == Count || u == Stars }
+func (u Unit) valid() bool {
+	return u == Percent || u == Hours || u == Count || u == Stars || u == Days || u == Yuan
+}
 
 // Direction says which way is better, for ranking.
 type Direction string
@@ -93,7 +99,8 @@ type Formula struct {
 	// Num and Den are the counters of a ratio: Num / Den / Per, no data
 	// when Den is 0.
 	Num, Den string
-	// Per divides a ratio (3600 turns seconds into hours); 0 is 1.
+	// Per divides a ratio (3600 turns seconds into hours), or a sum of
+	// money kept in fen (100 turns it into yuan); 0 is 1.
 	Per float64
 }
 
@@ -122,7 +129,7 @@ type Indicator struct {
 type Value struct {
 	Value *float64 `json:"value"`
 	// Num and Den are the ratio's counters (for a count, Num is the count
-	// and Den 0).
+	// and Den 0; for a sum of money, Num is the sum before Per divides it).
 	Num int64 `json:"num"`
 	Den int64 `json:"den,omitempty"`
 }
@@ -139,6 +146,9 @@ func (in *Indicator) Of(f Facts, ok bool) Value {
 	if !fo.ratio() {
 		n := f[fo.Count]
 		v := float64(n)
+		if fo.Per != 0 {
+			v /= fo.Per
+		}
 		return Value{Value: &v, Num: n}
 	}
 	num, den := f[fo.Num], f[fo.Den]
@@ -231,10 +241,14 @@ func (r *Registry) Register(in Indicator) (err error) {
 	switch {
 	case fo.ratio() && (fo.Num == "" || fo.Den == "" || fo.Count != "" || fo.Per < 0 || math.IsNaN(fo.Per) || math.IsInf(fo.Per, 0)):
 		bad.Field("formula", "indicator.bad_formula")
-	case !fo.ratio() && (fo.Count == "" || fo.Per != 0):
+	case !fo.ratio() && (fo.Count == "" || fo.Per < 0 || math.IsNaN(fo.Per) || math.IsInf(fo.Per, 0)):
 		bad.Field("formula", "indicator.bad_formula")
-	case !fo.ratio() && in.Unit != Count:
+	case !fo.ratio() && in.Unit != Count && in.Unit != Yuan:
+		// A count counts items; only a sum of money is divided (fen
+		// into yuan).
 		bad.Field("unit", "indicator.bad_unit")
+	case !fo.ratio() && in.Unit == Count && fo.Per != 0:
+		bad.Field("formula", "indicator.bad_formula")
 	}
 	if len(bad.Fields) > 0 {
 		return bad

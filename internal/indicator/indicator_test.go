@@ -226,6 +226,12 @@ func TestRegisterRefuses(t *testing.T) {
 		{"count and ratio at once", with(func(in *indicator.Indicator) { in.Formula.Count = "inspected" }), errs.Invalid, "formula"},
 		{"negative divisor", with(func(in *indicator.Indicator) { in.Formula.Per = -1 }), errs.Invalid, "formula"},
 		{"a count in percent", with(func(in *indicator.Indicator) { in.Formula = indicator.Formula{Count: "inspected"} }), errs.Invalid, "unit"},
+		{"a divided count", with(func(in *indicator.Indicator) {
+			in.Unit, in.Formula = indicator.Count, indicator.Formula{Count: "inspected", Per: 100}
+		}), errs.Invalid, "formula"},
+		{"a sum of money with a negative divisor", with(func(in *indicator.Indicator) {
+			in.Unit, in.Formula = indicator.Yuan, indicator.Formula{Count: "inspected", Per: -100}
+		}), errs.Invalid, "formula"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +250,26 @@ func TestRegisterRefuses(t *testing.T) {
 	}
 	if got := len(r.List()); got != 1 {
 		t.Errorf("after the refusals the registry lists %d indicators, want 1", got)
+	}
+	// A sum of money kept in fen is reported in yuan; its Num stays the
+	// fen, so that sums over subjects add up exactly.
+	money := with(func(in *indicator.Indicator) {
+		in.Name, in.Unit, in.Formula = "hydrant_spend", indicator.Yuan, indicator.Formula{Count: "spend_fen", Per: 100}
+	})
+	if err := r.Register(money); err != nil {
+		t.Fatalf("a sum in yuan: %v", err)
+	}
+	if v := money.Of(indicator.Facts{"spend_fen": 12345}, true); v.Value == nil || *v.Value != 123.45 || v.Num != 12345 {
+		t.Errorf("12345 fen: got %+v, want 123.45 yuan over Num 12345", v)
+	}
+	days := with(func(in *indicator.Indicator) {
+		in.Name, in.Unit, in.Formula = "hydrant_wait", indicator.Days, indicator.Formula{Num: "wait_s", Den: "waits", Per: 86400}
+	})
+	if err := r.Register(days); err != nil {
+		t.Fatalf("a mean in days: %v", err)
+	}
+	if got := len(r.List()); got != 3 {
+		t.Errorf("the registry lists %d indicators, want 3", got)
 	}
 	if in, ok := r.Get("hydrant_working_rate"); !ok || in.Unit != indicator.Percent {
 		t.Errorf("Get: got %+v, %v", in, ok)

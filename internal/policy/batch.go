@@ -725,3 +725,43 @@ func (e *Engine) Stored(ctx context.Context, kind string) (_ map[int64]map[strin
 	}
 	return out, db.Translate(rows.Err())
 }
+
+// EachEligible calls fn with every (subject, policy) pair that the stored
+// results under a region path (every region when path is "") find
+// eligible, with the subject's region path, in subject order: what the
+// indicators of 应享未享 and uptake count. Before the first run there is
+// nothing to call it with.
+func (e *Engine) EachEligible(ctx context.Context, path string, fn func(s Subject, regionPath, policy string) error) (err error) {
+	defer errs.Wrapf(&err, "policy.Engine.EachEligible(%s)", path)
+	h, err := e.lastRun(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var w db.Where
+	if path != "" {
+		w.Add("region_path >= ? AND region_path < ?", path, db.PathUpper(path))
+	}
+	rows, err := e.db.Query(ctx, `SELECT subject_kind, subject_id, region_path, packed FROM elig_results`+w.SQL()+` ORDER BY subject_kind, subject_id`, w.Args()...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s Subject
+		var p, packed string
+		if err := rows.Scan(&s.Kind, &s.ID, &p, &packed); err != nil {
+			return db.Translate(err)
+		}
+		for i := 0; i < len(packed) && i < len(h.Keys); i++ {
+			if packed[i] == letterEligible {
+				if err := fn(s, p, h.Keys[i]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return db.Translate(rows.Err())
+}
