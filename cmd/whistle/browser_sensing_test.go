@@ -169,6 +169,14 @@ func TestBrowserSensing(t *testing.T) {
 	g.open("/cases?queue=pending")
 	g.waitText("main", c.Number)
 	g.shot("queue")
+	// The case comes with a visit task (告警上门) in the grid worker's
+	// visits, linked to the case.
+	g.open("/visits/queue?due=today")
+	g.waitText("#visit-queue", "告警上门")
+	if href := eval[string](g, `(function(){var a=document.querySelector('#visit-queue a[href^="/cases/"]');return a?a.getAttribute('href'):''})()`); href != fmt.Sprintf("/cases/%d", al.CaseID) {
+		t.Errorf("the follow-up visit links %q, want the alarm's case /cases/%d", href, al.CaseID)
+	}
+	g.shot("visit-followup")
 	leader.waitText("#sc-alarms", "工单")
 	if href := eval[string](leader, `(function(){var a=document.querySelector('#sc-alarms li[data-alarm="`+strconv.FormatInt(al.ID, 10)+`"] a');return a?a.getAttribute('href'):''})()`); href != fmt.Sprintf("/cases/%d", al.CaseID) {
 		t.Errorf("the screen links the alarm to %q, want its case", href)

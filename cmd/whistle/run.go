@@ -761,7 +761,8 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	// indicators the one registry; the family's and the parking warnings
 	// go out through the SMS channel (logged unless --sms-url).
 	w.sensing, err = sensing.NewService(ctx, sensing.Deps{DB: a.db, Workflows: cases.WorkflowStore(), Cases: cases,
-		Channel: &notify.SMS{Sender: w.sms}, Logger: a.logger, CaseAfter: o.alarmCaseAfter, StreetAfter: o.alarmStreetAfter})
+		Channel: &notify.SMS{Sender: w.sms}, Logger: a.logger, CaseAfter: o.alarmCaseAfter, StreetAfter: o.alarmStreetAfter,
+		Visits: w.visits})
 	if err != nil {
 		return nil, err
 	}

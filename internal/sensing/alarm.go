@@ -619,9 +619,22 @@ func (s *Service) OpenCases(ctx context.Context) (n int, err error) {
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil
 			}
+			data := map[string]any{"case": c.Number, "case_id": c.ID, "person": a.PersonID, "house": a.HouseID}
+			// The grid worker's visit comes with the case, committed with
+			// its link: a retried opening finds both or neither.
+			if s.d.Visits != nil && a.PersonID != 0 {
+				brief := fmt.Sprintf("设备告警（%s）未获确认，请上门查看 · Device alarm (%s) unacknowledged: visit the resident", a.Type, a.Type)
+				task, err := s.d.Visits.FollowUp(ctx, tx, a.PersonID, c.ID, tx.Now().Add(s.d.VisitWithin), brief)
+				if err != nil {
+					return err
+				}
+				if task != 0 {
+					data["visit_task"] = task
+				}
+			}
 			_, err = workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: a.ID, Ref: KindAlarm + ":" + strconv.FormatInt(a.ID, 10),
 				District: a.District, Action: "case_opened", From: a.Status, To: a.Status, System: true, Actor: System().Actor(),
-				Data: map[string]any{"case": c.Number, "case_id": c.ID, "person": a.PersonID, "house": a.HouseID}})
+				Data: data})
 			return err
 		})
 		if err != nil {

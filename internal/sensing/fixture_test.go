@@ -13,6 +13,7 @@ import (
 	"whistle/internal/registry"
 	"whistle/internal/sensing"
 	"whistle/internal/timer"
+	"whistle/internal/visit"
 	"whistle/internal/worldtest"
 )
 
@@ -29,6 +30,8 @@ type fixture struct {
 	clk    *clock.Fake
 	svc    *sensing.Service
 	timers *timer.Runner
+	// visits plans the follow-up visits of the ladder's cases.
+	visits *visit.Store
 	// sources are the devices the silences resolve.
 	sources map[int64]*sensing.Source
 }
@@ -38,6 +41,7 @@ func newFixture(t *testing.T, d *db.DB, clk *clock.Fake) *fixture {
 	w := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.Departments("CG", "ZJ"),
 		Users: worldtest.OneStreetUsers(), Phone: "13912345678"})
 	f := &fixture{World: w, d: d, clk: clk, sources: map[int64]*sensing.Source{}}
+	f.visits = visit.NewStore(visit.Deps{DB: d, Regions: f.Regions, Registry: registry.NewStore(registry.Deps{DB: d, Regions: f.Regions})})
 	f.svc = f.newService(t)
 	f.timers = timer.NewRunner(d, timer.Config{})
 	f.svc.RegisterTimers(f.timers)
@@ -49,7 +53,7 @@ func newFixture(t *testing.T, d *db.DB, clk *clock.Fake) *fixture {
 func (f *fixture) newService(t *testing.T) *sensing.Service {
 	t.Helper()
 	svc, err := sensing.NewService(context.Background(), sensing.Deps{DB: f.d, Workflows: f.Cases.WorkflowStore(), Cases: f.Cases,
-		Resolve: func(_ context.Context, _ *db.Tx, dev int64) (*sensing.Source, error) { return f.sources[dev], nil }})
+		Visits: f.visits, Resolve: func(_ context.Context, _ *db.Tx, dev int64) (*sensing.Source, error) { return f.sources[dev], nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +136,23 @@ func (f *fixture) alarms(t *testing.T, status string) []*sensing.Alarm {
 		t.Fatal(err)
 	}
 	return as
+}
+
+// retryOpening marks the alarms (all, or the one given) as if their
+// case's opening had not been recorded, as after a crash between the
+// case's commit and its link.
+func (f *fixture) retryOpening(t *testing.T, alarm ...int64) {
+	t.Helper()
+	q, args := `UPDATE sensing_alarms SET case_pending = 1`, []any{}
+	if len(alarm) == 1 {
+		q, args = q+` WHERE id = $1`, []any{alarm[0]}
+	}
+	if err := f.d.InTx(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.Exec(context.Background(), q, args...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) count(t *testing.T, q string, args ...any) int {

@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"whistle/internal/audit"
 	"whistle/internal/casework"
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 	"whistle/internal/sensing"
+	"whistle/internal/visit"
 	"whistle/internal/worldtest"
 )
 
@@ -75,12 +77,7 @@ func TestThresholdToCaseToClosed(t *testing.T) {
 			t.Errorf("case grid: got %s, want %s", got, want)
 		}
 		// A retried opening replays the same case.
-		if err := d.InTx(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE sensing_alarms SET case_pending = 1 WHERE id = $1`, a.ID)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		f.retryOpening(t, a.ID)
 		f.fire(t, 0)
 		if got := f.count(t, `SELECT COUNT(*) FROM cases`); got != 1 {
 			t.Errorf("cases after a retried opening: got %d, want 1", got)
@@ -133,6 +130,95 @@ func TestThresholdToCaseToClosed(t *testing.T) {
 		f.read(t, w1, vals("heart_rate", 190.0))
 		if got := len(f.alarms(t, "active")); got != 1 {
 			t.Errorf("after clearing, a new reading: got %d active, want 1", got)
+		}
+	})
+}
+
+// TestAlarmCaseComesWithVisit: the ladder's case comes with an urgent
+// visit task for the person's grid worker (issue 17, Build 4: "open a case
+// for the grid worker, linked to the person and house, with a visit
+// task"), committed with the case's link: a retried opening adds no second
+// task, the alarm's timeline names it, and the grid worker records it like
+// any other visit. A person who is not in the registry gets no task.
+func TestAlarmCaseComesWithVisit(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		pid := f.person(t)
+		f.rule(t, sensing.RuleInput{Name: sp("心率过高"), Kind: sp("threshold"), DeviceType: sp("smart_watch"), Expr: sp("heart_rate > 150.0"),
+			KeyBy: sp("person"), AlarmType: sp("heart_rate"), Severity: sp("critical")})
+		w := f.source(1, "smart_watch")
+		w.PersonID, w.HouseID = pid, 0
+		stranger := f.source(2, "smart_watch") // person 7, not in the registry
+		f.read(t, w, vals("heart_rate", 170.0))
+		f.read(t, stranger, vals("heart_rate", 171.0))
+		opened := clk.Now().Add(10 * time.Minute)
+		f.fire(t, 10*time.Minute)
+		as := f.alarms(t, "active")
+		if len(as) != 2 {
+			t.Fatalf("got %d active alarms, want 2", len(as))
+		}
+		var a, other *sensing.Alarm
+		for _, x := range as {
+			if x.PersonID == pid {
+				a = x
+			} else {
+				other = x
+			}
+		}
+		if a == nil || a.CaseID == 0 || other == nil || other.CaseID == 0 {
+			t.Fatalf("alarms %+v: want both with a case", as)
+		}
+		tasks, err := f.visits.List(ctx, f.Users["grid-a"], visit.Filter{Due: visit.DueToday})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tasks) != 1 {
+			t.Fatalf("grid-a's tasks: got %d, want 1 (the registered person's follow-up only)", len(tasks))
+		}
+		task := tasks[0]
+		if task.Origin != visit.OriginAlarm || task.OriginCaseID == nil || *task.OriginCaseID != a.CaseID || task.PersonID != pid || task.Group != "" {
+			t.Errorf("task: origin %s case %v person %d group %q, want alarm, case %d, person %d, no group",
+				task.Origin, task.OriginCaseID, task.PersonID, task.Group, a.CaseID, pid)
+		}
+		if got, want := task.DueAt, opened.Add(2*time.Hour); !got.Equal(want) {
+			t.Errorf("due: got %v, want %v (2 hours after the case)", got, want)
+		}
+		if task.Brief == "" || task.Grid != gridA1 {
+			t.Errorf("brief %q grid %s: want a brief and grid %s", task.Brief, task.Grid, gridA1)
+		}
+		steps, err := f.svc.Timeline(ctx, f.as("admin"), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, s := range steps {
+			if s.Action == "case_opened" {
+				found = true
+				if got, _ := s.Data["visit_task"].(float64); int64(got) != task.ID {
+					t.Errorf("case_opened step's visit_task: got %v, want %d", s.Data["visit_task"], task.ID)
+				}
+			}
+		}
+		if !found {
+			t.Error("no case_opened step")
+		}
+		// A retried opening replays the case and adds no task.
+		f.retryOpening(t)
+		f.fire(t, 0)
+		if got := f.count(t, `SELECT COUNT(*) FROM visit_tasks`); got != 1 {
+			t.Errorf("tasks after a retried opening: got %d, want 1", got)
+		}
+		if got := f.count(t, `SELECT COUNT(*) FROM cases`); got != 2 {
+			t.Errorf("cases after a retried opening: got %d, want 2", got)
+		}
+		lat, lng := 27.005, 120.005
+		done, err := f.visits.Record(ctx, f.Users["grid-a"], audit.Actor{Name: "grid-a"}, "127.0.0.1", task.ID, visit.RecordInput{Lat: &lat, Lng: &lng, Notes: "老人安好，手表误报"})
+		if err != nil {
+			t.Fatalf("record the follow-up: %v", err)
+		}
+		if done.Status != visit.StatusDone || done.Origin != visit.OriginAlarm {
+			t.Errorf("recorded: status %s origin %s, want done, alarm", done.Status, done.Origin)
 		}
 	})
 }

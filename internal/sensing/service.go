@@ -60,6 +60,11 @@ type Deps struct {
 	// CaseAfter (M) and StreetAfter (K) are the ladder's delays (default
 	// 10 and 20 minutes).
 	CaseAfter, StreetAfter time.Duration
+	// Visits plans the grid worker's visit that comes with the ladder's
+	// case (visit.Store.FollowUp), due VisitWithin after the case opens
+	// (default 2 hours); nil opens the case without a visit task.
+	Visits      FollowUps
+	VisitWithin time.Duration
 	// WarnAfter and EnforceAfter are the parking ladder's (8 and 15 min).
 	WarnAfter, EnforceAfter time.Duration
 	// Location is the district's time zone for quiet hours and days
@@ -72,6 +77,13 @@ type Deps struct {
 	Profiles device.Profiles
 	Resolve  func(ctx context.Context, tx *db.Tx, device int64) (*Source, error)
 	Logger   *slog.Logger
+}
+
+// FollowUps plans a follow-up visit of a person for a case, in the
+// caller's transaction, and returns the task's id (0 when the person is
+// not in the registry). visit.Store implements it.
+type FollowUps interface {
+	FollowUp(ctx context.Context, tx *db.Tx, personID, caseID int64, due time.Time, brief string) (int64, error)
 }
 
 // Service runs rules, alarms and parking.
@@ -125,6 +137,9 @@ func NewService(ctx context.Context, d Deps) (_ *Service, err error) {
 	}
 	if d.StreetAfter <= 0 {
 		d.StreetAfter = 20 * time.Minute
+	}
+	if d.VisitWithin <= 0 {
+		d.VisitWithin = 2 * time.Hour
 	}
 	if d.WarnAfter <= 0 {
 		d.WarnAfter = 8 * time.Minute

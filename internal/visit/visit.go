@@ -18,6 +18,11 @@
 // through casework in the same request and is linked by the task's
 // case_id. Staff whose scope covers the grid see the tasks (the overdue
 // queue); anyone else gets a 404.
+//
+// Besides the plan, FollowUp adds an urgent task outside any group: the
+// visit that follows up a case, such as the one a device alarm's ladder
+// opens for an elderly resident (issue 17). It has Origin "alarm", the
+// case in OriginCaseID, a Brief saying why, and is due within hours.
 package visit
 
 import (
@@ -313,14 +318,26 @@ type Task struct {
 	Notes     string     `json:"notes,omitempty"`
 	Photos    []string   `json:"photos,omitempty"`
 	CaseID    *int64     `json:"case_id,omitempty"`
-	path      string
+	// Origin is OriginPlan for a group's periodic visit (Group set) or
+	// OriginAlarm for a follow-up (Group empty): OriginCaseID is then the
+	// case it follows up and Brief says why.
+	Origin       string `json:"origin"`
+	OriginCaseID *int64 `json:"origin_case_id,omitempty"`
+	Brief        string `json:"brief,omitempty"`
+	path         string
 }
+
+// The origins of a task.
+const (
+	OriginPlan  = "plan"
+	OriginAlarm = "alarm"
+)
 
 const houseSub = `FROM reg_person_houses ph JOIN reg_houses h ON h.id = ph.house_id JOIN reg_buildings b ON b.id = h.building_id
 	WHERE ph.person_id = t.person_id ORDER BY ph.house_id LIMIT 1`
 
-const taskCols = `t.id, t.person_id, p.name, t.group_code, t.grid_code, t.period_start, t.due_on, t.due_at, t.status, t.region_path,
-	t.visited_at, t.far, t.reason, t.notes, t.photos, t.case_id,
+const taskCols = `t.id, t.person_id, p.name, COALESCE(t.group_code, ''), t.grid_code, t.period_start, t.due_on, t.due_at, t.status, t.region_path,
+	t.visited_at, t.far, t.reason, t.notes, t.photos, t.case_id, t.origin, t.origin_case_id, t.brief,
 	(SELECT b.lat ` + houseSub + `), (SELECT b.lng ` + houseSub + `), (SELECT b.address ` + houseSub + `)`
 
 const taskFrom = ` FROM visit_tasks t JOIN reg_people p ON p.id = t.person_id`
@@ -331,12 +348,15 @@ func scanTask(rows interface{ Scan(...any) error }, now time.Time) (Task, error)
 	var visited db.NullTime
 	var far int
 	var photos string
-	var caseID sql.NullInt64
+	var caseID, originCase sql.NullInt64
 	var lat, lng sql.NullFloat64
 	var addr sql.NullString
 	if err := rows.Scan(&t.ID, &t.PersonID, &t.PersonName, &t.Group, &t.Grid, &t.PeriodStart, &t.DueOn, &due, &t.Status, &t.path,
-		&visited, &far, &t.Reason, &t.Notes, &photos, &caseID, &lat, &lng, &addr); err != nil {
+		&visited, &far, &t.Reason, &t.Notes, &photos, &caseID, &t.Origin, &originCase, &t.Brief, &lat, &lng, &addr); err != nil {
 		return t, err
+	}
+	if originCase.Valid {
+		t.OriginCaseID = &originCase.Int64
 	}
 	t.PersonName = registry.MaskName(t.PersonName)
 	t.DueAt = due.Time
@@ -472,6 +492,41 @@ func (s *Store) get(ctx context.Context, sc account.Scope, id int64) (*Task, err
 		return nil, db.Translate(err)
 	}
 	return &t, nil
+}
+
+// MaxBrief is the longest Brief of a follow-up, in characters.
+const MaxBrief = 300
+
+// FollowUp plans an urgent visit of person personID, the follow-up of
+// case caseID (a device alarm's case), due at due, inside the caller's
+// transaction tx, so that whatever links the case commits with its visit.
+// The task goes to the person's grid, outside any group's plan. One case
+// has one follow-up: a second call returns the first task's id. It
+// returns 0 when the person is not in the registry (nobody to visit).
+func (s *Store) FollowUp(ctx context.Context, tx *db.Tx, personID, caseID int64, due time.Time, brief string) (id int64, err error) {
+	defer errs.Wrapf(&err, "visit.Store.FollowUp(%d, %d)", personID, caseID)
+	_, loc := s.calendar()
+	now := tx.Now()
+	if due.Before(now) {
+		due = now
+	}
+	brief = strings.TrimSpace(brief)
+	if r := []rune(brief); len(r) > MaxBrief {
+		brief = string(r[:MaxBrief])
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO visit_tasks (person_id, group_code, grid_code, region_path, period_start, due_on, due_at, created_at,
+			origin, origin_case_id, brief)
+		SELECT p.id, NULL, p.grid_code, p.region_path, $2, $3, $4, $5, 'alarm', $6, $7 FROM reg_people p WHERE p.id = $1
+		ON CONFLICT (origin_case_id) WHERE origin_case_id IS NOT NULL DO NOTHING`,
+		personID, dateIn(now, loc).String(), dateIn(due, loc).String(), due.UTC(), now, caseID, brief)
+	if err != nil {
+		return 0, db.Translate(err)
+	}
+	err = tx.QueryRow(ctx, `SELECT id FROM visit_tasks WHERE origin_case_id = $1`, caseID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, db.Translate(err)
 }
 
 // Problem is a problem found on a visit: a case to open.

@@ -252,6 +252,7 @@ func (h *visitHandlers) pageVisits(w http.ResponseWriter, r *http.Request) error
 	for _, g := range []string{"elderly_alone", "disabled", "dibao", "veteran", "left_behind_child", "community_correction", "mental_illness", "petitioner"} {
 		d.JS["group."+g] = h.Catalog.T(lang, "registry.group."+g)
 	}
+	d.JS["origin.alarm"] = h.Catalog.T(lang, "visit.origin.alarm")
 	if h.Categories != nil {
 		roots, err := h.Categories.Tree(r.Context(), false)
 		if err != nil {

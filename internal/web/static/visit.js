@@ -61,12 +61,18 @@
     var h = document.createElement('div');
     h.className = 'visit-head';
     var name = document.createElement('strong');
-    name.textContent = v.person_name + ' · ' + (M['group.' + v.group] || v.group);
+    name.textContent = v.person_name + ' · ' + (v.origin === 'alarm' ? M['origin.alarm'] : (M['group.' + v.group] || v.group));
     var meta = document.createElement('span');
     meta.className = 'hint';
     meta.textContent = (v.address || '') + (v.stop ? ' · ' + t('walk', v.stop, Math.round(v.walk_m)) : '') +
       (v.distance_m != null ? ' · ' + t('distance', Math.round(v.distance_m)) : '') + ' · ' + t('due', v.due_on);
     h.appendChild(name);
+    if (v.brief) {
+      var brief = document.createElement('div');
+      brief.className = 'visit-brief';
+      brief.textContent = v.brief;
+      h.appendChild(brief);
+    }
     h.appendChild(document.createElement('br'));
     h.appendChild(meta);
     li.appendChild(h);
