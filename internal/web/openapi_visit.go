@@ -34,7 +34,8 @@ func visitOperations() []apiOp {
 func visitSchemas() map[string]any {
 	visit := map[string]any{"id": "integer", "person_id": "integer", "person_name": "string", "group": "string", "grid": "string", "period_start": "string",
 		"due_on": "string", "due_at": "string", "status": "string", "overdue": "boolean", "address": "string", "house_lat": "number", "house_lng": "number",
-		"distance_m": "number", "stop": "integer", "walk_m": "number", "visited_at": "string", "far": "boolean", "reason": "string", "notes": "string", "photos": arrayOf("string"), "case_id": "integer"}
+		"distance_m": "number", "stop": "integer", "walk_m": "number", "visited_at": "string", "far": "boolean", "reason": "string", "notes": "string", "photos": arrayOf("string"), "case_id": "integer",
+		"origin": "string", "origin_case_id": "integer", "brief": "string"}
 	return map[string]any{
 		"Visit":       obj(visit, "id", "person_id", "group", "due_on", "status", "overdue"),
 		"VisitList":   obj(map[string]any{"visits": arrayOf("#Visit"), "distance": "string", "order": "string", "walk": "string"}, "visits", "distance", "order"),
