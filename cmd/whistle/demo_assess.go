@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/benchmark"
 	"whistle/internal/demo"
 )
 
@@ -32,5 +33,31 @@ func demoAssessment(ctx context.Context, w *wired, o *options, e env) error {
 		fmt.Fprintf(e.stdout, "whistle: generated 对标 and 考核 data: %d indicator values, period %s published, %s frozen with an appeal pending\n",
 			res.Values, res.Published, res.Frozen)
 	}
+	return nil
+}
+
+// demoSnapshots stores the platform's indicators of the demo's twelve
+// months (those of demo.SeedAssessment), so that 对标 shows them beside
+// the imported ones: once, when none is stored yet.
+func demoSnapshots(ctx context.Context, w *wired, e env) error {
+	ins, err := w.benchmark.Indicators(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.Source == benchmark.SourcePlatform {
+			return nil
+		}
+	}
+	months := demo.Months(time.Now())
+	values := 0
+	for _, m := range months {
+		rep, err := w.snapshots.Snapshot(ctx, m)
+		if err != nil {
+			return fmt.Errorf("demo snapshot %s: %w", m, err)
+		}
+		values += rep.Values
+	}
+	fmt.Fprintf(e.stdout, "whistle: stored the platform's indicators for 对标: %d values over %s to %s\n", values, months[0], months[len(months)-1])
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -70,6 +71,7 @@ Usage:
   whistle apikey create --name NAME | apikey list | apikey revoke ID|NAME
   whistle import people|houses|organisations FILE [--dry-run] [--data DIR | --db URL] [--lang en|zh-CN] [--progress]
   whistle import indicators FILE [--indicators FILE] [--dry-run] [--data DIR | --db URL]
+  whistle benchmark snapshot --period YYYY-MM [--data DIR | --db URL]   store the platform's indicators of a month for 对标
   whistle region import FILE.geojson [--dry-run] | region export [--out FILE]
   whistle rollup rebuild [--dry-run] [--check] [--quiet] | rollup bench [--url URL --token T]
   whistle eligibility run [--policies a,b] | eligibility seed   evaluate every active benefit policy over the registry (prints count and time)
@@ -150,6 +152,10 @@ type options struct {
 	// (no flag), let one MQTT client publish on every device's topic.
 	benchUser, benchPassword string
 	maps                     mapOptions
+	// busDir (no flag) puts an embedded NATS's storage elsewhere than
+	// --data: a one-shot command wiring the services beside a running
+	// server must not open the server's JetStream store.
+	busDir string
 }
 
 func (o *options) dataFlags(fs *flag.FlagSet) {
@@ -258,6 +264,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdImport(ctx, rest, e)
 	case "rollup":
 		return cmdRollup(ctx, rest, e)
+	case "benchmark":
+		return cmdBenchmark(ctx, rest, e)
 	case "eligibility":
 		return cmdEligibility(ctx, rest, e)
 	case "bench":
@@ -441,6 +449,11 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	if err := w.sensing.Reload(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
+	// 对标: the platform's indicators of each month, on its first day.
+	w.snapshots.RegisterTimers(timers)
+	if err := w.snapshots.Start(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
 	go w.sensing.Run(ctx, time.Second)
 	// A stop during the planning is a shutdown, not a failure: the server
 	// already listens, and a caller may stop it at once (the tests' demo
@@ -507,6 +520,8 @@ type wired struct {
 	ingest  *device.Ingester
 	// benchmark keeps 对标's indicators and values (issue 19).
 	benchmark *benchmark.Store
+	// snapshots copy the registry's indicators into benchmark monthly.
+	snapshots *benchmark.Snapshots
 	// benefits runs the benefit applications and payouts (issue 18).
 	benefits *benefit.Service
 	// assess is 考核 and the 经验库, over the benchmark's figures.
@@ -560,7 +575,7 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 		return nil, err
 	}
 	w.ingest = device.NewIngester(w.devices, device.IngestConfig{Resolution: o.readingsResolution, Retention: o.readingsRetention})
-	bcfg := bus.Config{URL: o.natsURL, DataDir: o.data, Port: o.natsPort, MQTTPort: o.mqttPort}
+	bcfg := bus.Config{URL: o.natsURL, DataDir: cmp.Or(o.busDir, o.data), Port: o.natsPort, MQTTPort: o.mqttPort}
 	if o.mqttPort > 0 {
 		auth := w.devices.Credentials(context.WithoutCancel(ctx))
 		if o.benchUser != "" {
@@ -768,6 +783,16 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	if err := w.sensing.RegisterIndicators(w.stats.Indicators()); err != nil {
 		return nil, err
+	}
+	// Every module's indicators are in the registry now: 对标 copies them
+	// monthly (the timer armed by serve), and the demo its twelve months.
+	if w.snapshots, err = benchmark.NewSnapshots(w.benchmark, w.stats.Indicators()); err != nil {
+		return nil, err
+	}
+	if isDemo && o.demoAssessment {
+		if err := demoSnapshots(ctx, w, e); err != nil {
+			return nil, err
+		}
 	}
 	// The rules run inside the ingest transaction of every batch (MQTT and
 	// POST /api/v1/telemetry); silent devices resolve through the registry.

@@ -5,10 +5,15 @@
 // growing, its weak points (短板) and who improved on them, a composite
 // score and its rank uncertainty.
 //
-// Values come from the kernel's indicator registry (the platform's own,
-// materialised per month by Snapshot) and from imports. The analysis runs
-// in memory on a Data (engine.go); the store only loads the values the
-// caller may see: a unit's own and its subtree's at any time, other
+// Values come from two places. The platform's own indicators (Source
+// "platform") are the kernel's indicator registry's, copied per month for
+// every street and community by Snapshots.Snapshot (snapshot.go) — by the
+// monthly timer, `whistle benchmark snapshot` or the demo — with the
+// registry's names, units, directions and definitions. Imported ones come
+// from CSV or Excel files (csv.go, put.go) with their own source; an
+// import cannot declare or overwrite a platform indicator. The analysis
+// runs in memory on a Data (engine.go); the store only loads the values
+// the caller may see: a unit's own and its subtree's at any time, other
 // units' only once their period is published (PublishPeriod).
 package benchmark
 

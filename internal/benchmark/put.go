@@ -181,8 +181,13 @@ func check(ins []Indicator, vals []Value, rows []int) []RowError {
 		v := &vals[i]
 		row := rowOf(rows, i)
 		in, ok := byKey[v.Indicator]
-		if !ok {
+		switch {
+		case !ok:
 			bad = append(bad, RowError{row, "indicator", "unknown indicator " + v.Indicator + "; declare it first"})
+		case in.Source == SourcePlatform:
+			// The platform's own are computed from the registry each
+			// month (Snapshot); an import would overwrite them.
+			bad = append(bad, RowError{row, "indicator", "indicator " + v.Indicator + " is the platform's own, computed each month; it cannot be imported"})
 		}
 		if v.Unit == "" || len(v.Unit) > 32 {
 			bad = append(bad, RowError{row, "unit_code", "required, at most 32 characters"})

@@ -82,6 +82,17 @@ func demoMonths(now time.Time) []time.Time {
 	return out
 }
 
+// Months are the codes ("2026-11") of the twelve months SeedAssessment
+// gives values, at now: the last is the month before now's.
+func Months(now time.Time) []string {
+	ms := demoMonths(now)
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Format("2006-01")
+	}
+	return out
+}
+
 // AssessmentPeriods are the codes of the two periods SeedAssessment
 // makes at now: the month before last (published) and last month
 // (frozen).

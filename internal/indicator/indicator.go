@@ -118,6 +118,11 @@ type Indicator struct {
 	// value from its facts.
 	Source  string  `json:"source"`
 	Formula Formula `json:"-"`
+	// Current says the value is the state at the time of asking (the
+	// open cases now): the period does not apply, so a value for a past
+	// period cannot be computed and a monthly series of it would repeat
+	// today's figure (benchmarking's Snapshot leaves it out).
+	Current bool `json:"current,omitempty"`
 }
 
 // Value is an indicator's value for one subject and period. Value is nil

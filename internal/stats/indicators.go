@@ -63,6 +63,10 @@ func CaseIndicators() []indicator.Indicator {
 		return indicator.Indicator{Name: name, Unit: unit, Direction: dir, Source: src, Label: label, Definition: def,
 			Formula: indicator.Formula{Num: num, Den: den, Per: per}}
 	}
+	now := func(in indicator.Indicator) indicator.Indicator {
+		in.Current = true
+		return in
+	}
 	return []indicator.Indicator{
 		count(IndReceived, indicator.Neutral, SourceReceived, "received", t("来件数", "Cases received"),
 			t("期间内提交的案件数（按提交日计）。", "Cases submitted in the period (counted on the day of submission).")),
@@ -71,18 +75,18 @@ func CaseIndicators() []indicator.Indicator {
 		count(IndClosedLate, indicator.LowerBetter, SourceClosed, "late", t("超时办结数", "Closed late"),
 			t("期间内结案、且有承办环节（居民评价以外）超时的案件数。",
 				"Cases closed in the period of which a stage the handling units own (all but the resident's rating) breached its time limit or ended after its deadline.")),
-		count(IndOpen, indicator.LowerBetter, SourceNow, "open", t("在办数", "Open cases"),
+		now(count(IndOpen, indicator.LowerBetter, SourceNow, "open", t("在办数", "Open cases"),
 			t("当前尚未结束（未结案、驳回、不予受理或合并）的案件数；与期间无关，部门无此项。",
-				"Cases not yet finished (closed, rejected, declined or merged) now; the period does not apply, and departments have no value.")),
-		count(IndOverdue, indicator.LowerBetter, SourceNow, "overdue", t("超时在办数", "Overdue"),
+				"Cases not yet finished (closed, rejected, declined or merged) now; the period does not apply, and departments have no value."))),
+		now(count(IndOverdue, indicator.LowerBetter, SourceNow, "overdue", t("超时在办数", "Overdue"),
 			t("当前在办且已超时（红灯）的案件数；与期间无关，部门无此项。",
-				"Open cases that are overdue (红灯) now; the period does not apply, and departments have no value.")),
-		count(IndWarning, indicator.LowerBetter, SourceNow, "warning", t("预警数", "Warnings"),
+				"Open cases that are overdue (红灯) now; the period does not apply, and departments have no value."))),
+		now(count(IndWarning, indicator.LowerBetter, SourceNow, "warning", t("预警数", "Warnings"),
 			t("当前在办且处于预警（黄灯）的案件数；与期间无关，部门无此项。",
-				"Open cases in warning (黄灯) now; the period does not apply, and departments have no value.")),
-		count(IndSupervised, indicator.LowerBetter, SourceNow, "supervised", t("督办中", "Under supervision"),
+				"Open cases in warning (黄灯) now; the period does not apply, and departments have no value."))),
+		now(count(IndSupervised, indicator.LowerBetter, SourceNow, "supervised", t("督办中", "Under supervision"),
 			t("当前在办且被督办的案件数；与期间无关，部门无此项。",
-				"Open cases under supervision (督办) now; the period does not apply, and departments have no value.")),
+				"Open cases under supervision (督办) now; the period does not apply, and departments have no value."))),
 		ratio(IndOnTime, indicator.Percent, indicator.HigherBetter, SourceClosed, "on_time", "closed", 0, t("按时办结率", "On-time completion"),
 			t("期间内结案的案件中，承办环节（居民评价以外）均未超时的比例。",
 				"Among the cases closed in the period, the share none of whose stages the handling units own (all but the resident's rating) breached its time limit or ended after its deadline.")),
