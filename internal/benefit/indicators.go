@@ -51,13 +51,13 @@ func Indicators() []indicator.Indicator {
 			Definition: indicator.Text{ZH: "最近一次资格核算认定符合条件、但本期既无发放也无在办申请的（对象，政策）数：与应享未享名单同口径；统计期不适用，为当前状态。",
 				EN: "(Subject, policy) pairs the last eligibility run found eligible with neither a payout nor a live application for the present period: " +
 					"the 应享未享 list's count. The period does not apply; it is the present state."},
-			Source: SourceName, Formula: indicator.Formula{Count: factUnclaimed}},
+			Source: SourceName, Formula: indicator.Formula{Count: factUnclaimed}, Current: true},
 		{Name: IndUptake, Unit: indicator.Percent, Direction: indicator.HigherBetter,
 			Label: indicator.Text{ZH: "政策享受率", EN: "Benefit uptake rate"},
 			Definition: indicator.Text{ZH: "最近一次资格核算认定符合条件的（对象，政策）中，本期已发放或有在办申请（未驳回、未撤回）的比例；按政策（对象类型 policy）或按区域统计，统计期不适用。",
 				EN: "Share of the (subject, policy) pairs the last eligibility run found eligible that have a payout or a live application " +
 					"(neither refused nor withdrawn) for the present period; per policy (subject kind policy) or per region. The period does not apply."},
-			Source: SourceName, Formula: indicator.Formula{Num: factClaimed, Den: factEligible}},
+			Source: SourceName, Formula: indicator.Formula{Num: factClaimed, Den: factEligible}, Current: true},
 		{Name: IndDaysToPayout, Unit: indicator.Days, Direction: indicator.LowerBetter,
 			Label: indicator.Text{ZH: "资格认定至发放平均天数", EN: "Mean days from eligibility to payout"},
 			Definition: indicator.Text{ZH: "期内发放的款项，自认定符合条件（申请时的资格核验，或免申即享的自动核验）至发放的平均自然天数。",
