@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,11 @@ func policyMatrix() map[string]spec {
 		}, func(f *authzFixture) any { return map[string]any{"version": 1, "effective": "2026-01-01"} }),
 		"GET /api/v1/people/{id}/eligibility": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/people/"+strconv.FormatInt(f.reg.person[t], 10)+"/eligibility", nil, "")
+		}},
+		// Recording facts follows the registry's scope too
+		// (TestRecordFactsAuthorizationEffect checks what is written).
+		"POST /api/v1/people/{id}/facts": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.jsonRequest(w, "POST", "/api/v1/people/"+strconv.FormatInt(f.reg.person[t], 10)+"/facts", map[string]any{"facts": map[string]any{"living_alone": true}})
 		}},
 		"GET /api/v1/organisations/{id}/eligibility": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/organisations/"+strconv.FormatInt(f.reg.org[t], 10)+"/eligibility", nil, "")
@@ -237,4 +243,80 @@ func condResult(r policy.Result, id string) string {
 		}
 	}
 	return ""
+}
+
+// TestRecordFactsAuthorizationEffect: every caller records a fact of its
+// own (a medical expense only it writes) for the person of each target;
+// afterwards each person's fact holds the value of a caller who sees
+// them, never one of staff out of scope, a department handler or the
+// resident. A field outside the catalogue is 422 with a message on it, in
+// Chinese and in English.
+func TestRecordFactsAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	ctx := context.Background()
+	client := &http.Client{Timeout: 30 * time.Second}
+	expense := func(w who) float64 { return 1000 + float64(slices.Index(callers, w)) }
+	for _, tg := range regTargets {
+		person := f.reg.person[tg]
+		path := "/api/v1/people/" + strconv.FormatInt(person, 10) + "/facts"
+		for _, w := range callers {
+			before, err := f.w.registry.Facts(ctx, account.SystemScope(), registry.FactPerson, person, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Do(f.jsonRequest(w, "POST", path, map[string]any{"facts": map[string]any{"medical_expense": expense(w)}, "verified": true,
+				"source": "入户核实"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			after, err := f.w.registry.Facts(ctx, account.SystemScope(), registry.FactPerson, person, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := factOf(after, "medical_expense")
+			if slices.Contains(regSees()[tg], w) {
+				if resp.StatusCode != http.StatusOK || got != expense(w) {
+					t.Errorf("%s on %s: status %d, medical expense %v, want 200 and %v", w, tg, resp.StatusCode, got, expense(w))
+				}
+				continue
+			}
+			if was := factOf(before, "medical_expense"); got != was || resp.StatusCode == http.StatusOK {
+				t.Errorf("%s on %s (out of scope): status %d, medical expense %v, want it unchanged (%v)", w, tg, resp.StatusCode, got, was)
+			}
+		}
+	}
+	path := "/api/v1/people/" + strconv.FormatInt(f.reg.person[in], 10) + "/facts"
+	for lang, want := range map[string]string{"zh-CN": "没有名为 shoe_size 的资格字段", "en": "No eligibility field shoe_size"} {
+		req := f.jsonRequest(community, "POST", path, map[string]any{"facts": map[string]any{"shoe_size": 42, "living_alone": true}})
+		req.Header.Set("Accept-Language", lang)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "facts.shoe_size") || !strings.Contains(string(b), want) {
+			t.Errorf("an unknown field (%s): %d %s, want 422 with %q on facts.shoe_size", lang, resp.StatusCode, b, want)
+		}
+	}
+	after, err := f.w.registry.Facts(ctx, account.SystemScope(), registry.FactPerson, f.reg.person[in], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if factOf(after, "living_alone") != nil {
+		t.Errorf("the refused recording wrote living_alone")
+	}
+}
+
+func factOf(fs []registry.Fact, key string) any {
+	for _, x := range fs {
+		if x.Key == key {
+			if n, ok := x.Value.(int64); ok {
+				return float64(n)
+			}
+			return x.Value
+		}
+	}
+	return nil
 }

@@ -80,19 +80,37 @@ func (s *Store) subjectPath(ctx context.Context, q rowQuerier, sc account.Scope,
 // audit entry and its change-feed event, in one transaction.
 func (s *Store) SetFact(ctx context.Context, sc account.Scope, actor audit.Actor, kind string, id int64, in FactInput) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.SetFact(%s %d %s)", kind, id, in.Key)
+	return s.SetFacts(ctx, sc, actor, kind, id, []FactInput{in})
+}
+
+// SetFacts sets (or removes) several facts of a subject in scope in one
+// transaction: all of them or, when one is refused, none. Each changed
+// fact has its history row, audit entry and change-feed event, as
+// SetFact's; an unchanged one has none.
+func (s *Store) SetFacts(ctx context.Context, sc account.Scope, actor audit.Actor, kind string, id int64, ins []FactInput) (err error) {
+	defer errs.Wrapf(&err, "registry.Store.SetFacts(%s %d, %d)", kind, id, len(ins))
 	e := invalid()
-	if !factKey.MatchString(in.Key) {
-		e.Field("key", "registry.err.fact_key")
-	}
-	text(e, "source", &in.Source, false, maxAddress)
-	var value []byte
-	if in.Value != nil {
-		switch in.Value.(type) {
-		case bool, string, float64, float32, int, int64, int32, []string, []any, json.Number:
-		default:
-			e.Field("value", "registry.err.fact_value")
+	values := make([][]byte, len(ins))
+	for i := range ins {
+		in := &ins[i]
+		field := func(f string) string {
+			if len(ins) == 1 {
+				return f
+			}
+			return "facts." + in.Key + "." + f
 		}
-		value, _ = json.Marshal(in.Value)
+		if !factKey.MatchString(in.Key) {
+			e.Field(field("key"), "registry.err.fact_key")
+		}
+		text(e, field("source"), &in.Source, false, maxAddress)
+		if in.Value != nil {
+			switch in.Value.(type) {
+			case bool, string, float64, float32, int, int64, int32, []string, []any, json.Number:
+			default:
+				e.Field(field("value"), "registry.err.fact_value")
+			}
+			values[i], _ = json.Marshal(in.Value)
+		}
 	}
 	if err := failed(e); err != nil {
 		return err
@@ -102,45 +120,56 @@ func (s *Store) SetFact(ctx context.Context, sc account.Scope, actor audit.Actor
 		if err != nil {
 			return err
 		}
-		var old string
-		var oldVerified int
-		err = tx.QueryRow(ctx, `SELECT value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id = $2 AND key = $3`, kind, id, in.Key).Scan(&old, &oldVerified)
-		had := err == nil
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		for i, in := range ins {
+			if err := setFact(ctx, tx, actor, kind, id, path, table, in, values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// setFact writes one fact (value is its JSON, nil to remove it) of a
+// subject whose path and table the caller found in scope.
+func setFact(ctx context.Context, tx *db.Tx, actor audit.Actor, kind string, id int64, path, table string, in FactInput, value []byte) error {
+	var old string
+	var oldVerified int
+	err := tx.QueryRow(ctx, `SELECT value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id = $2 AND key = $3`, kind, id, in.Key).Scan(&old, &oldVerified)
+	had := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return db.Translate(err)
+	}
+	verified := 0
+	if in.Verified {
+		verified = 1
+	}
+	c := Change{}
+	switch {
+	case value == nil && !had:
+		return nil
+	case value == nil:
+		if _, err := tx.Exec(ctx, `DELETE FROM reg_facts WHERE subject_kind = $1 AND subject_id = $2 AND key = $3`, kind, id, in.Key); err != nil {
 			return db.Translate(err)
 		}
-		verified := 0
-		if in.Verified {
-			verified = 1
-		}
-		c := Change{}
-		switch {
-		case value == nil && !had:
+		c = Change{Old: "***"}
+	default:
+		if had && old == string(value) && oldVerified == verified {
 			return nil
-		case value == nil:
-			if _, err := tx.Exec(ctx, `DELETE FROM reg_facts WHERE subject_kind = $1 AND subject_id = $2 AND key = $3`, kind, id, in.Key); err != nil {
-				return db.Translate(err)
-			}
-			c = Change{Old: "***"}
-		default:
-			if had && old == string(value) && oldVerified == verified {
-				return nil
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO reg_facts (subject_kind, subject_id, key, value, verified, source, region_path, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (subject_kind, subject_id, key) DO UPDATE SET value = excluded.value, verified = excluded.verified,
-				source = excluded.source, region_path = excluded.region_path, updated_at = excluded.updated_at`,
-				kind, id, in.Key, string(value), verified, in.Source, path, tx.Now()); err != nil {
-				return db.Translate(err)
-			}
-			c = Change{New: "*** (" + verifiedWord(in.Verified) + ")"}
-			if had {
-				c.Old = "***"
-			}
 		}
-		return record(ctx, tx, actor, histRow{table: table, id: id, action: "fact", path: path,
-			changes: map[string]Change{"fact:" + in.Key: c}})
-	})
+		if _, err := tx.Exec(ctx, `INSERT INTO reg_facts (subject_kind, subject_id, key, value, verified, source, region_path, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (subject_kind, subject_id, key) DO UPDATE SET value = excluded.value, verified = excluded.verified,
+			source = excluded.source, region_path = excluded.region_path, updated_at = excluded.updated_at`,
+			kind, id, in.Key, string(value), verified, in.Source, path, tx.Now()); err != nil {
+			return db.Translate(err)
+		}
+		c = Change{New: "*** (" + verifiedWord(in.Verified) + ")"}
+		if had {
+			c.Old = "***"
+		}
+	}
+	return record(ctx, tx, actor, histRow{table: table, id: id, action: "fact", path: path,
+		changes: map[string]Change{"fact:" + in.Key: c}})
 }
 
 func verifiedWord(v bool) string {

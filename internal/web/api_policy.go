@@ -355,3 +355,38 @@ func (h *policyAPI) apiDiff(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"from": a.Version, "to": b.Version, "changes": ch})
 	return nil
 }
+
+// apiRecordFacts records missing facts of a person (the questions
+// eligibility asks) for staff in the registry's scope, and answers the
+// person's eligibility with them. Package policy validates each field
+// against its catalogue and writes through the registry, whose change
+// feed re-checks the stored results of the policies reading them.
+func (h *policyAPI) apiRecordFacts(w http.ResponseWriter, r *http.Request) error {
+	en, err := h.engine()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in policy.FactsInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	sc := registry.ScopeOf(userOf(r))
+	if err := en.RecordFacts(r.Context(), sc, actorOf(r), id, in); err != nil {
+		return err
+	}
+	date, err := h.dateParam(r)
+	if err != nil {
+		return err
+	}
+	rs, err := en.Evaluate(r.Context(), sc, policy.Subject{Kind: policy.KindPerson, ID: id}, date)
+	if err != nil {
+		return err
+	}
+	policy.Mask(rs)
+	h.answer(w, date, rs)
+	return nil
+}

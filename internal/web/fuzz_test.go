@@ -76,6 +76,7 @@ type fuzzWorld struct {
 	caseID int64             // a case in community A, reported by "res"
 	urban  int64             // an urban case
 	apiKey string            // an Open311 API key
+	person int64             // a registry person (eligibility facts)
 }
 
 // newFuzzWorld builds the world once per fuzz worker process.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"whistle/internal/account"
@@ -12,14 +14,16 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/idcode"
 	"whistle/internal/notify"
 	"whistle/internal/policy"
 	"whistle/internal/registry"
 	"whistle/internal/worldtest"
 )
 
-// newPolicyFuzz serves eligibility on SQLite with an admin author and
-// one saved draft (elderly_allowance, version 1).
+// newPolicyFuzz serves eligibility on SQLite with an admin author, one
+// saved draft (elderly_allowance, version 1) and a person of grid A1
+// (w.person).
 func newPolicyFuzz(tb testing.TB) *fuzzWorld {
 	tb.Helper()
 	ctx := context.Background()
@@ -43,6 +47,13 @@ func newPolicyFuzz(tb testing.TB) *fuzzWorld {
 	_, ts := serve(tb, Deps{Audit: audit.NewLog(d), Inbox: notify.NewStore(d), ReadyCheck: d.Ping, Accounts: wt.Accounts, Regions: wt.Regions,
 		Cases: wt.Cases, Categories: wt.Categories, BaseData: reg, Eligibility: eng, Logger: logger})
 	w := &fuzzWorld{ts: ts, watch: watch, tokens: map[string]string{}, csrf: map[string]string{}}
+	first := "33030319400101123"
+	p, err := reg.AddPerson(ctx, account.SystemScope(), audit.System("fuzz"), registry.PersonInput{IDNumber: first + string(idcode.ResidentCheck(first)),
+		Name: "模糊老人", Status: registry.StatusResident, GridCode: "330303001001001"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.person = p.ID
 	tok, _, _, err := wt.Accounts.Login(ctx, "admin", worldtest.Password, account.WebSession, account.Client{IP: "127.0.0.1"})
 	if err != nil {
 		tb.Fatal(err)
@@ -168,6 +179,33 @@ func FuzzPolicyPublishJSON(f *testing.F) {
 			if p1.Versions[0].Status != policy.StatusPublished || p1.Versions[0].Effective == nil || p1.Versions[0].Effective.Format("2006-01-02") != in.Effective {
 				t.Fatalf("published %+v for %s", p1.Versions[0], body)
 			}
+		}
+	})
+}
+
+// FuzzRecordFactsJSON posts arbitrary bodies to record a person's facts:
+// the answer is the person's eligibility (200) or an error with a
+// translated message, per field for 422; never a 5xx. A body the
+// catalogue accepts leaves its facts readable with their types.
+func FuzzRecordFactsJSON(f *testing.F) {
+	for _, s := range []string{`{"facts":{"income_per_head":1200,"living_alone":true},"verified":true,"source":"入户核实"}`,
+		`{"facts":{"disability_grade":2,"hukou_local":null}}`, `{"facts":{"age":80}}`, `{"facts":{"shoe_size":42}}`, `{"facts":{"income_per_head":"1200"}}`,
+		`{"facts":{"disability_grade":1.5}}`, `{"facts":{}}`, `{"facts":[1]}`, `{}`, `null`, `[`, `{"facts":{"living_alone":true},"extra":1}`,
+		`{"facts":{"income_per_head":1e999}}`, `{"facts":{"living_alone":true},"source":"` + strings.Repeat("长", 300) + `"}`} {
+		f.Add([]byte(s), false)
+	}
+	w := newPolicyFuzz(f)
+	path := "/api/v1/people/" + strconv.FormatInt(w.person, 10) + "/facts"
+	f.Fuzz(func(t *testing.T, body []byte, en bool) {
+		code, raw := w.do(t, "POST", path, "admin", "application/json", body, lang(en)...)
+		if !apiAnswer(t, "record facts", code, raw, http.StatusOK) {
+			return
+		}
+		var v struct {
+			Results []policy.Result `json:"results"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil || v.Results == nil {
+			t.Fatalf("200 without the eligibility: %s", raw)
 		}
 	})
 }

@@ -283,6 +283,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/policies/{id}/publish", authed, f.policies.apiPublish)
 	s.handle("GET /api/v1/policy-fields", authed, f.policies.apiFields)
 	s.handle("GET /api/v1/people/{id}/eligibility", authed, f.policies.evaluate(policy.KindPerson))
+	s.handle("POST /api/v1/people/{id}/facts", authed, f.policies.apiRecordFacts)
 	s.handle("GET /api/v1/organisations/{id}/eligibility", authed, f.policies.evaluate(policy.KindOrganisation))
 	s.handle("GET /api/v1/me/eligibility", authed, f.policies.apiMe)
 	s.handle("GET /api/v1/eligibility/unclaimed", authed, f.policies.apiUnclaimed)
