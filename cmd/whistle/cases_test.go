@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -217,24 +216,7 @@ func TestEventsStream(t *testing.T) {
 	app := startApp(t, "demo", dataArgs(t, "sqlite"))
 	community := login(t, app, "demo-community")
 	admin := login(t, app, "demo-admin")
-	req, _ := http.NewRequest("GET", app.URL+"/api/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer "+community)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := openEvents(t, app, community)
 	// A case elsewhere must not reach 万顺社区's staff; one inside must.
 	lat2, lng2 := interior(t, app, "330303002")
 	var outside, inside caseResp

@@ -173,7 +173,7 @@ func (s *Service) raise(ctx context.Context, tx *db.Tx, r *Rule, src *Source, va
 	}
 	ref := KindAlarm + ":" + strconv.FormatInt(id, 10)
 	if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: ref, District: src.District,
-		Action: "raise", To: def.Initial, System: true, Actor: System().Actor(),
+		RegionPath: regionPath(src), Action: "raise", To: def.Initial, System: true, Actor: System().Actor(),
 		Data: map[string]any{"rule": r.ID, "type": r.AlarmType, "severity": r.Severity, "value": value, "device": src.Device}}); err != nil {
 		return 0, err
 	}
@@ -183,7 +183,7 @@ func (s *Service) raise(ctx context.Context, tx *db.Tx, r *Rule, src *Source, va
 		return 0, err
 	}
 	if _, err := workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: ref, District: src.District,
-		Action: "notify_family", From: def.Initial, To: def.Initial, System: true, Actor: System().Actor(),
+		RegionPath: regionPath(src), Action: "notify_family", From: def.Initial, To: def.Initial, System: true, Actor: System().Actor(),
 		Data: map[string]any{"contacts": n}}); err != nil {
 		return 0, err
 	}
@@ -530,7 +530,7 @@ func (s *Service) act(ctx context.Context, tx *db.Tx, c Caller, id int64, action
 		role = p.By
 	}
 	_, err = workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: id, Ref: KindAlarm + ":" + strconv.FormatInt(id, 10),
-		District: a.District, Action: action, From: a.Status, To: p.Next, Role: role, Actor: c.Actor(), UserID: c.UserID(), System: c.IsSystem(),
+		District: a.District, RegionPath: a.RegionPath, Action: action, From: a.Status, To: p.Next, Role: role, Actor: c.Actor(), UserID: c.UserID(), System: c.IsSystem(),
 		Note: strings.TrimSpace(in.Note), Data: data, Private: private})
 	return err
 }
@@ -633,7 +633,7 @@ func (s *Service) OpenCases(ctx context.Context) (n int, err error) {
 				}
 			}
 			_, err = workflow.RecordStep(ctx, tx, workflow.StepRecord{Kind: KindAlarm, SubjectID: a.ID, Ref: KindAlarm + ":" + strconv.FormatInt(a.ID, 10),
-				District: a.District, Action: "case_opened", From: a.Status, To: a.Status, System: true, Actor: System().Actor(),
+				District: a.District, RegionPath: a.RegionPath, Action: "case_opened", From: a.Status, To: a.Status, System: true, Actor: System().Actor(),
 				Data: data})
 			return err
 		})

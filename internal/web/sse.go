@@ -10,6 +10,7 @@ import (
 	"whistle/internal/account"
 	"whistle/internal/bus"
 	"whistle/internal/errs"
+	"whistle/internal/sensing"
 )
 
 // sseEvent is the part of a bus message the stream needs to filter by scope.
@@ -40,36 +41,49 @@ type eventsAPI struct {
 	Bus bus.Bus
 }
 
-// apiEvents streams committed case events within the caller's data scope
-// as Server-Sent Events. Nothing is polled: the bus pushes.
+// sseMessage is one event for the stream.
+type sseMessage struct {
+	event string
+	data  []byte
+}
+
+// apiEvents streams committed case events and device-alarm steps within
+// the caller's data scope as Server-Sent Events. Nothing is polled: the
+// bus pushes.
 func (s *eventsAPI) apiEvents(w http.ResponseWriter, r *http.Request) error {
 	if s.Bus == nil {
 		return errs.E(errs.Unavailable, "error.unavailable")
 	}
 	rc := http.NewResponseController(w)
 	scope := scopeOf(r)
-	ch := make(chan []byte, 64)
-	unsub, err := s.Bus.Subscribe("case.>", func(subject string, data []byte) {
-		var e sseEvent
-		if json.Unmarshal(data, &e) != nil || !inScope(scope, e) {
-			return
+	ch := make(chan sseMessage, 64)
+	// The bus subjects forwarded and the SSE event name of each: the case
+	// events, and the device alarms' steps (issue 17), which carry their
+	// region path for the scope.
+	streams := []struct{ subject, event string }{{"case.>", "case"}, {sensing.KindAlarm + ".>", "alarm"}}
+	for _, st := range streams {
+		unsub, err := s.Bus.Subscribe(st.subject, func(subject string, data []byte) {
+			var e sseEvent
+			if json.Unmarshal(data, &e) != nil || !inScope(scope, e) {
+				return
+			}
+			// Strip fields the caller does not need (reporter ids).
+			var m map[string]any
+			if json.Unmarshal(data, &m) == nil {
+				delete(m, "reporter_id")
+				m["subject"] = subject
+				data, _ = json.Marshal(m)
+			}
+			select {
+			case ch <- sseMessage{event: st.event, data: data}:
+			default: // a slow client loses events rather than blocking the bus
+			}
+		})
+		if err != nil {
+			return err
 		}
-		// Strip fields the caller does not need (reporter ids).
-		var m map[string]any
-		if json.Unmarshal(data, &m) == nil {
-			delete(m, "reporter_id")
-			m["subject"] = subject
-			data, _ = json.Marshal(m)
-		}
-		select {
-		case ch <- data:
-		default: // a slow client loses events rather than blocking the bus
-		}
-	})
-	if err != nil {
-		return err
+		defer unsub()
 	}
-	defer unsub()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -87,8 +101,8 @@ func (s *eventsAPI) apiEvents(w http.ResponseWriter, r *http.Request) error {
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
 				return nil
 			}
-		case data := <-ch:
-			if _, err := fmt.Fprintf(w, "event: case\ndata: %s\n\n", data); err != nil {
+		case m := <-ch:
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.event, m.data); err != nil {
 				return nil
 			}
 		}

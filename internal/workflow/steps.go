@@ -24,6 +24,11 @@ type StepRecord struct {
 	Ref       string
 	// District is the subject's district code, for the feed's subject.
 	District string
+	// RegionPath, when set, is the subject's region path: the feed event
+	// carries it as region_path, so that a stream (the big screen's
+	// Server-Sent Events) can show the step to the callers whose scope
+	// covers it and to nobody else.
+	RegionPath string
 	// Action, From and To are the step; Role what allowed the actor.
 	Action, From, To, Role string
 	// Actor is who took the step. System steps (a timer's) write no
@@ -85,6 +90,9 @@ func RecordStep(ctx context.Context, tx *db.Tx, r StepRecord) (id int64, err err
 	payload := map[string]any{"id": r.SubjectID, "step": id, "action": r.Action, "from": r.From, "to": r.To, "actor": actor}
 	if len(r.Data) > 0 {
 		payload["data"] = r.Data
+	}
+	if r.RegionPath != "" {
+		payload["region_path"] = r.RegionPath
 	}
 	if len(r.Private) > 0 {
 		payload[feed.PrivateKey] = r.Private

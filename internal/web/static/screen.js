@@ -2,8 +2,9 @@
 // draws the map of its children with ECharts (registerMap with our own
 // GeoJSON, no tiles), drills down on a click and back up through the
 // breadcrumb, and follows the case events over SSE. The figures are
-// re-read when an event in the node arrives; only the device alarms (whose
-// steps are not on the case stream) are re-read every 10 seconds.
+// re-read when an event in the node arrives; the device alarms when one of
+// their steps in the node arrives on the same stream (event "alarm"), and
+// every minute besides, for the repeats that record no step.
 (function () {
   'use strict';
 
@@ -441,6 +442,18 @@
       feed(ev);
       soon();
     });
+    es.addEventListener('alarm', function (m) {
+      var ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      if (!ev.region_path || ev.region_path.indexOf('/' + state.code + '/') < 0) { return; }
+      alarmsSoon();
+    });
+  }
+
+  // alarmsSoon re-reads the alarms once a burst of their steps is over.
+  function alarmsSoon() {
+    clearTimeout(state.alarmTimer);
+    state.alarmTimer = setTimeout(function () { loadAlarms(state.code); }, 500);
   }
 
   // ---- wiring ----
@@ -482,7 +495,7 @@
       this.setAttribute('aria-pressed', String(state.alarmLayer));
       drawAlarms(state.lastAlarms || []);
     });
-    setInterval(function () { loadAlarms(state.code); }, 10000);
+    setInterval(function () { loadAlarms(state.code); }, 60000);
     $('sc-crumbs').addEventListener('click', navClick);
     $('sc-hotspots').addEventListener('click', navClick);
     window.addEventListener('popstate', function () {
