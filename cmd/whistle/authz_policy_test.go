@@ -14,13 +14,14 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/db"
 	"whistle/internal/policy"
 	"whistle/internal/registry"
 )
 
 // plantPolicies gives the matrix a published policy, a saved draft and a
-// registry person with the demo resident's phone (their link for
-// GET /api/v1/me/eligibility).
+// registry person with the demo resident's phone, which the resident has
+// proven by SMS code (their link for GET /api/v1/me/eligibility).
 func (f *authzFixture) plantPolicies() {
 	ctx := context.Background()
 	res, err := f.w.app.accounts.UserByName(ctx, account.SystemScope(), "demo-resident")
@@ -35,6 +36,12 @@ func (f *authzFixture) plantPolicies() {
 	}
 	f.secrets = append(f.secrets, id)
 	f.policyPerson = p.ID
+	if err := f.w.app.db.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO phone_logins (phone, user_id, verified_at) VALUES ($1, $2, $3)`, res.Phone, res.ID, tx.Now())
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
 	for k, v := range map[string]any{"income_per_head": policyIncome, "hukou_local": true} {
 		if err := f.w.registry.SetFact(ctx, account.SystemScope(), audit.System("authz test"), registry.FactPerson, p.ID,
 			registry.FactInput{Key: k, Value: v, Verified: true, Source: "民政核对"}); err != nil {

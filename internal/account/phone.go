@@ -297,18 +297,26 @@ func (p *PhoneStore) newResident(ctx context.Context, tx *db.Tx, phone string, c
 // VerifiedPhones returns the numbers proven by SMS code for user id.
 func (p *PhoneStore) VerifiedPhones(ctx context.Context, id int64) (_ []string, err error) {
 	defer errs.Wrapf(&err, "account.PhoneStore.VerifiedPhones")
-	rows, err := p.db.Query(ctx, `SELECT phone FROM phone_logins WHERE user_id = $1 ORDER BY phone`, id)
+	return p.users.VerifiedPhones(ctx, id)
+}
+
+// VerifiedPhones returns the numbers proven by SMS code for user id
+// (phone_logins), not the phone an account merely carries: what may link
+// a resident to a registry person by phone.
+func (s *Store) VerifiedPhones(ctx context.Context, id int64) (_ []string, err error) {
+	defer errs.Wrapf(&err, "account.Store.VerifiedPhones")
+	rows, err := s.db.Query(ctx, `SELECT phone FROM phone_logins WHERE user_id = $1 ORDER BY phone`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var x string
+		if err := rows.Scan(&x); err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, x)
 	}
 	return out, rows.Err()
 }

@@ -114,9 +114,18 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 		if err != nil {
 			return nil, err
 		}
-		self := !c.IsSystem() && c.User != nil && !c.User.Disabled && c.User.IDNumber != "" && strings.EqualFold(c.User.IDNumber, p.IDNumber)
-		if !(staff(c) && c.Scope().Covers(p.RegionPath)) && !self {
-			return nil, notFound
+		if !(staff(c) && c.Scope().Covers(p.RegionPath)) {
+			// A resident themselves, linked as Me links them.
+			if c.IsSystem() || c.User == nil {
+				return nil, notFound
+			}
+			me, err := s.residentPerson(ctx, c.User)
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return nil, err
+			}
+			if err != nil || me != sub.ID {
+				return nil, notFound
+			}
 		}
 		return &subjectRow{name: p.Name, idNumber: p.IDNumber, grid: p.GridCode, path: p.RegionPath}, nil
 	case Organisation:
@@ -135,21 +144,37 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 	return nil, errs.E(errs.Invalid, "error.invalid").Field("subject.kind", "benefit.err.subject_kind")
 }
 
-// Me is the registry's person of a signed-in resident (by their identity
-// number), or NotFound.
+// Me is the registry's person of a signed-in resident, linked as
+// eligibility links them (registry.Store.ResidentPerson: by identity
+// number, else by a phone they proved that only one person has), or
+// NotFound; a phone several people share links nobody (NotFound
+// "benefit.person_ambiguous", reason "ambiguous").
 func (s *Service) Me(ctx context.Context, c Caller) (_ Subject, err error) {
 	defer errs.Wrapf(&err, "benefit.Service.Me")
-	if c.IsSystem() || c.User == nil || c.User.IDNumber == "" {
+	if c.IsSystem() || c.User == nil {
 		return Subject{}, errs.E(errs.NotFound, "benefit.subject_not_found")
 	}
-	p, err := s.d.Registry.PersonByIDNumber(ctx, account.SystemScope(), c.User.IDNumber)
-	if errs.Is(err, errs.NotFound) {
+	id, err := s.residentPerson(ctx, c.User)
+	if e, ok := errs.As(err); ok && e.Code == errs.NotFound {
+		if e.Reason == "ambiguous" {
+			return Subject{}, errs.E(errs.NotFound, "benefit.person_ambiguous").WithReason("ambiguous")
+		}
 		return Subject{}, errs.E(errs.NotFound, "benefit.subject_not_found")
 	}
 	if err != nil {
 		return Subject{}, err
 	}
-	return Subject{Kind: Person, ID: p.ID}, nil
+	return Subject{Kind: Person, ID: id}, nil
+}
+
+// residentPerson links a resident to their registry person by identity
+// number, else by a phone they proved by SMS code.
+func (s *Service) residentPerson(ctx context.Context, u *account.User) (int64, error) {
+	phones, err := s.d.Accounts.VerifiedPhones(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	return s.d.Registry.ResidentPerson(ctx, u, phones)
 }
 
 // Matches evaluates every policy for a subject c may see (the resident

@@ -7,22 +7,33 @@ import (
 	"whistle/internal/errs"
 )
 
-// personOf links a signed-in resident to their registry person: by the
-// identity number on their account, else by their phone (verified by the
-// SMS login) when exactly one person has it. No link is NotFound.
+// personOf links a signed-in resident to their registry person as the
+// registry does (registry.Store.ResidentPerson: by identity number, else
+// by a phone they proved by SMS code that only one person has). No link is NotFound "policy.no_person";
+// a phone several people share is NotFound "policy.person_ambiguous" with
+// the reason "ambiguous": nobody is linked, and the resident is told to
+// link by identity number.
 func (e *Engine) personOf(ctx context.Context, u *account.User) (int64, error) {
-	if u == nil {
+	var phones []string
+	if u != nil && e.accounts != nil {
+		var err error
+		if phones, err = e.accounts.VerifiedPhones(ctx, u.ID); err != nil {
+			return 0, err
+		}
+	}
+	id, err := e.registry.ResidentPerson(ctx, u, phones)
+	switch {
+	case err == nil:
+		return id, nil
+	case isAmbiguous(err):
+		return 0, errs.E(errs.NotFound, "policy.person_ambiguous").WithReason("ambiguous")
+	case errs.Is(err, errs.NotFound):
 		return 0, errs.E(errs.NotFound, "policy.no_person")
 	}
-	if u.IDNumber != "" {
-		if p, err := e.registry.PersonByIDNumber(ctx, account.SystemScope(), u.IDNumber); err == nil {
-			return p.ID, nil
-		}
-	}
-	if u.Phone != "" {
-		if id, err := e.registry.PersonIDByPhone(ctx, u.Phone); err == nil {
-			return id, nil
-		}
-	}
-	return 0, errs.E(errs.NotFound, "policy.no_person")
+	return 0, err
+}
+
+func isAmbiguous(err error) bool {
+	e, ok := errs.As(err)
+	return ok && e.Reason == "ambiguous"
 }

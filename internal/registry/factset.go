@@ -143,10 +143,16 @@ func (s *Store) factsInto(ctx context.Context, fs *FactSet, kind string, id int6
 }
 
 // PersonIDByPhone returns the id of the one person with this phone number
-// (a resident's phone, verified by their SMS login); none, or more than
-// one (a shared family phone), is NotFound.
+// (a resident's phone, verified by their SMS login). None is NotFound
+// (registry.person_not_found); more than one (a shared family phone) is
+// NotFound too, but with its own message and the reason "ambiguous", so
+// that the resident is told to link by identity number rather than being
+// linked to a relative's record.
 func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err error) {
 	defer errs.Wrapf(&err, "registry.Store.PersonIDByPhone")
+	if phone == "" {
+		return 0, personNotFound("")
+	}
 	rows, err := s.db.Query(ctx, `SELECT id FROM reg_people WHERE phone = $1 LIMIT 2`, phone)
 	if err != nil {
 		return 0, db.Translate(err)
@@ -163,10 +169,61 @@ func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err
 	if err := rows.Err(); err != nil {
 		return 0, db.Translate(err)
 	}
-	if len(ids) != 1 || phone == "" {
+	switch len(ids) {
+	case 0:
 		return 0, personNotFound(MaskPhone(phone))
+	case 1:
+		return ids[0], nil
 	}
-	return ids[0], nil
+	return 0, errs.E(errs.NotFound, "registry.phone_ambiguous", MaskPhone(phone)).WithReason("ambiguous")
+}
+
+// ResidentPerson is the registry person of a signed-in resident: the one
+// with the identity number on their account, else the one person with a
+// phone the resident proved by SMS code (phones, account.Store's
+// VerifiedPhones; an account's unproven phone links nothing). Eligibility
+// and applications both link a resident through it, so that a resident
+// who sees their policies can also apply for them. No person is NotFound;
+// a proven phone that several people share (a family's), or proven phones
+// of different people, is NotFound with the reason "ambiguous" and links
+// nobody.
+func (s *Store) ResidentPerson(ctx context.Context, u *account.User, phones []string) (_ int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.ResidentPerson")
+	if u == nil || u.Disabled {
+		return 0, personNotFound("")
+	}
+	if u.IDNumber != "" {
+		p, err := s.PersonByIDNumber(ctx, account.SystemScope(), u.IDNumber)
+		if err == nil {
+			return p.ID, nil
+		}
+		if !errs.Is(err, errs.NotFound) {
+			return 0, err
+		}
+	}
+	var found int64
+	for _, ph := range phones {
+		id, err := s.PersonIDByPhone(ctx, ph)
+		if errs.Is(err, errs.NotFound) && !ambiguous(err) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if found != 0 && found != id {
+			return 0, errs.E(errs.NotFound, "registry.phone_ambiguous", MaskPhone(ph)).WithReason("ambiguous")
+		}
+		found = id
+	}
+	if found == 0 {
+		return 0, personNotFound("")
+	}
+	return found, nil
+}
+
+func ambiguous(err error) bool {
+	e, ok := errs.As(err)
+	return ok && e.Reason == "ambiguous"
 }
 
 // EachFactSet calls fn with what is known of every subject of a kind

@@ -120,7 +120,10 @@ type payoutRow struct {
 
 // benefitsPage is a resident's page.
 type benefitsPage struct {
-	Linked      bool
+	Linked bool
+	// Ambiguous says the resident's proven phone is several people's:
+	// nobody is linked, and they are told to link by identity number.
+	Ambiguous   bool
 	Date        string
 	Cards       []benefitCard
 	NotEligible []benefitCard
@@ -239,6 +242,9 @@ func (h *benefitPages) pageBenefits(w http.ResponseWriter, r *http.Request) erro
 	rs, err := en.EvaluateResident(ctx, u, h.today())
 	switch {
 	case errs.Is(err, errs.NotFound):
+		if e, ok := errs.As(err); ok && e.Reason == "ambiguous" {
+			d.Ambiguous = true
+		}
 		return h.render(w, r, http.StatusOK, "benefits.html", h.newPage(r, "benefit.page.title", d))
 	case err != nil:
 		return err
