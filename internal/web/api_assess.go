@@ -58,20 +58,9 @@ func (h *assessHandlers) svc() (*assess.Service, error) {
 // with what it returns.
 func assessCreate[In, T any](h *assessHandlers, create func(*assess.Service, context.Context, *account.User, In) (T, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		svc, err := h.svc()
-		if err != nil {
-			return err
-		}
-		var in In
-		if err := decodeJSON(r, &in); err != nil {
-			return err
-		}
-		out, err := create(svc, r.Context(), userOf(r), in)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusCreated, out)
-		return nil
+		return createWith(w, r, h.svc, func(svc *assess.Service, in In) (T, error) {
+			return create(svc, r.Context(), userOf(r), in)
+		})
 	}
 }
 

@@ -43,20 +43,9 @@ func benefitFilter(r *http.Request) (benefit.Filter, error) {
 
 // apiApply is the one-click application: 201 with the application.
 func (s *benefitHandlers) apiApply(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.svc()
-	if err != nil {
-		return err
-	}
-	var in benefit.NewApplication
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	a, err := svc.Apply(r.Context(), benefitCaller(r), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a)
-	return nil
+	return createWith(w, r, s.svc, func(svc *benefit.Service, in benefit.NewApplication) (*benefit.Application, error) {
+		return svc.Apply(r.Context(), benefitCaller(r), in)
+	})
 }
 
 // apiList answers the applications the caller sees as {"applications":

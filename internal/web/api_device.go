@@ -58,20 +58,9 @@ func (h *deviceHandlers) apiList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *deviceHandlers) apiCreate(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.store()
-	if err != nil {
-		return err
-	}
-	var nd device.NewDevice
-	if err := decodeJSON(r, &nd); err != nil {
-		return err
-	}
-	c, err := st.Create(r.Context(), device.ScopeOf(userOf(r)), nd)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, c)
-	return nil
+	return createWith(w, r, h.store, func(st *device.Store, nd device.NewDevice) (*device.Created, error) {
+		return st.Create(r.Context(), device.ScopeOf(userOf(r)), nd)
+	})
 }
 
 func (h *deviceHandlers) apiGet(w http.ResponseWriter, r *http.Request) error {

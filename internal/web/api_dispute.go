@@ -67,20 +67,9 @@ func apiItems[T any](s *disputeHandlers, name string, list func(*dispute.Service
 // apiItemCreate decodes a new item and answers 201 with it, committed.
 func apiItemCreate[In, T any](s *disputeHandlers, create func(*dispute.Service, context.Context, dispute.Caller, In) (T, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		svc, err := s.svc()
-		if err != nil {
-			return err
-		}
-		var in In
-		if err := decodeJSON(r, &in); err != nil {
-			return err
-		}
-		out, err := create(svc, r.Context(), disputeCaller(r), in)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusCreated, out)
-		return nil
+		return createWith(w, r, s.svc, func(svc *dispute.Service, in In) (T, error) {
+			return create(svc, r.Context(), disputeCaller(r), in)
+		})
 	}
 }
 

@@ -46,20 +46,9 @@ func (s *sensingHandlers) apiRules(w http.ResponseWriter, r *http.Request) error
 // apiRuleCreate stores a new rule (admins); a condition that does not
 // compile is 422 naming the checker's reason.
 func (s *sensingHandlers) apiRuleCreate(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.svc()
-	if err != nil {
-		return err
-	}
-	var in sensing.RuleInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	rule, err := svc.CreateRule(r.Context(), sensingCaller(r), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, rule)
-	return nil
+	return createWith(w, r, s.svc, func(svc *sensing.Service, in sensing.RuleInput) (*sensing.Rule, error) {
+		return svc.CreateRule(r.Context(), sensingCaller(r), in)
+	})
 }
 
 // apiRulePatch changes or disables a rule (admins).
@@ -156,20 +145,9 @@ func (s *sensingHandlers) apiAlarmAction(w http.ResponseWriter, r *http.Request)
 
 // apiAway records an away-from-home period for a person in scope.
 func (s *sensingHandlers) apiAway(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.svc()
-	if err != nil {
-		return err
-	}
-	var in sensing.AwayInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	a, err := svc.AddAway(r.Context(), sensingCaller(r), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a)
-	return nil
+	return createWith(w, r, s.svc, func(svc *sensing.Service, in sensing.AwayInput) (*sensing.Away, error) {
+		return svc.AddAway(r.Context(), sensingCaller(r), in)
+	})
 }
 
 // apiContact records a family contact of a person in scope.
