@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,10 @@ func policyMatrix() map[string]spec {
 		// (TestRecordFactsAuthorizationEffect checks what is written).
 		"POST /api/v1/people/{id}/facts": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, "POST", "/api/v1/people/"+strconv.FormatInt(f.reg.person[t], 10)+"/facts", map[string]any{"facts": map[string]any{"living_alone": true}})
+		}},
+		"POST /people/{id}/facts": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "POST", "/people/"+strconv.FormatInt(f.reg.person[t], 10)+"/facts",
+				strings.NewReader(url.Values{"facts.living_alone": {"true"}, "form": {"facts"}}.Encode()), "application/x-www-form-urlencoded")
 		}},
 		"GET /api/v1/organisations/{id}/eligibility": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/organisations/"+strconv.FormatInt(f.reg.org[t], 10)+"/eligibility", nil, "")
@@ -313,6 +318,45 @@ func TestRecordFactsAuthorizationEffect(t *testing.T) {
 	}
 	if factOf(after, "living_alone") != nil {
 		t.Errorf("the refused recording wrote living_alone")
+	}
+
+	// The person page asks the missing facts and records them: a bad
+	// answer re-renders the form with the message beside the field and
+	// writes nothing; a good one redirects back to the facts.
+	noRedirect := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page := "/people/" + strconv.FormatInt(f.reg.person[in], 10)
+	resp, err := client.Do(f.request(community, "GET", page, nil, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `id="facts-form"`) || !strings.Contains(string(b), `data-fact="`) {
+		t.Errorf("the person page asks no facts: %d", resp.StatusCode)
+	}
+	post := func(vals url.Values) (int, string) {
+		t.Helper()
+		resp, err := noRedirect.Do(f.request(community, "POST", page+"/facts", strings.NewReader(vals.Encode()), "application/x-www-form-urlencoded"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	code, body := post(url.Values{"form": {"facts"}, "facts.living_alone": {"true"}, "facts.disability_grade": {"二级"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "应为整数") || !strings.Contains(body, `id="fact-disability_grade-err"`) {
+		t.Errorf("a grade in words: %d, want 422 with the message beside the field", code)
+	}
+	if fs, _ := f.w.registry.Facts(ctx, account.SystemScope(), registry.FactPerson, f.reg.person[in], true); factOf(fs, "living_alone") != nil {
+		t.Errorf("the refused form wrote living_alone")
+	}
+	code, _ = post(url.Values{"form": {"facts"}, "facts.living_alone": {"true"}, "facts.disability_grade": {""}, "verified": {"1"}, "source": {"入户核实"}})
+	if code != http.StatusSeeOther {
+		t.Errorf("recording living alone: %d, want 303", code)
+	}
+	if fs, _ := f.w.registry.Facts(ctx, account.SystemScope(), registry.FactPerson, f.reg.person[in], true); factOf(fs, "living_alone") != true {
+		t.Errorf("the form did not record living_alone: %+v", fs)
 	}
 }
 

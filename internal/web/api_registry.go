@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"whistle/internal/account"
 
 	"whistle/internal/errs"
 	"whistle/internal/patrol"
+	"whistle/internal/policy"
 	"whistle/internal/registry"
 	"whistle/internal/visit"
 )
@@ -26,6 +28,11 @@ type registryAPI struct {
 	// Visits changes group memberships from the person page, with their
 	// visit tasks (optional: without it the forms answer 503).
 	Visits *visit.Store
+	// Eligibility asks the person page's missing facts and records them
+	// (optional: without it the page has no facts form and the form
+	// answers 503).
+	Eligibility *policy.Engine
+	Clock       interface{ Now() time.Time }
 }
 
 func (s *registryAPI) store() (*registry.Store, error) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/errs"
+	"whistle/internal/policy"
 	"whistle/internal/registry"
 	"whistle/internal/visit"
 )
@@ -52,6 +54,17 @@ type registryView struct {
 	// Visits are the person's recorded visits in the caller's scope,
 	// newest first, with their photos.
 	Visits []visitRow
+	// Facts are the person's missing facts that eligibility asks, the
+	// most deciding first, for the form that records them.
+	Facts []factQuestion
+}
+
+// factQuestion is a missing fact as the person page asks it: the field,
+// its type (the input it takes) and how many policies it would decide.
+type factQuestion struct {
+	Key, Type, Unit string
+	Label           string
+	Decides         int
 }
 
 // visitRow is a recorded visit as the person page shows it.
@@ -249,6 +262,9 @@ func (s *registryAPI) showPerson(w http.ResponseWriter, r *http.Request, status 
 	if d.Visits, err = s.personVisits(r, id); err != nil {
 		return err
 	}
+	if d.Facts, err = s.factQuestions(r, sc, id); err != nil {
+		return err
+	}
 	groups, err := st.Groups(ctx)
 	if err != nil {
 		return err
@@ -413,4 +429,79 @@ func (s *registryAPI) pageOrganisation(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "registry_org.html", s.newPage(r, "registry.org", d))
+}
+
+// maxFactQuestions is how many missing facts the person page asks.
+const maxFactQuestions = 8
+
+// factQuestions are the person's missing facts that eligibility asks
+// today, the most deciding first, with their field types.
+func (s *registryAPI) factQuestions(r *http.Request, sc account.Scope, id int64) ([]factQuestion, error) {
+	if s.Eligibility == nil || s.Clock == nil {
+		return nil, nil
+	}
+	rs, err := s.Eligibility.Evaluate(r.Context(), sc, policy.Subject{Kind: policy.KindPerson, ID: id}, policy.ChinaDate(s.Clock.Now()))
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]policy.Field{}
+	for _, f := range s.Eligibility.Fields(policy.KindPerson) {
+		fields[f.Key] = f
+	}
+	zh := langOf(r) != "en"
+	var out []factQuestion
+	for _, q := range policy.Questions(rs) {
+		f, ok := fields[q.Key]
+		if !ok || f.Derived || len(out) == maxFactQuestions {
+			continue
+		}
+		label := q.Label.EN
+		if zh {
+			label = q.Label.ZH
+		}
+		out = append(out, factQuestion{Key: q.Key, Type: f.Type, Unit: f.Unit, Label: label, Decides: q.Decides})
+	}
+	return out, nil
+}
+
+// pagePersonFacts records the person's missing facts from the person
+// page's form: each answered "facts.<key>" goes to the eligibility engine
+// as yes/no, a number or text, which checks it against the field's type.
+func (s *registryAPI) pagePersonFacts(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	return s.submit(w, r, func(_ *registry.Store, f url.Values) (string, error) {
+		if s.Eligibility == nil {
+			return "", errs.E(errs.Unavailable, "error.unavailable")
+		}
+		in := policy.FactsInput{Facts: map[string]any{}, Verified: f.Get("verified") == "1", Source: strings.TrimSpace(f.Get("source"))}
+		for k, vs := range f {
+			key, ok := strings.CutPrefix(k, "facts.")
+			if !ok || len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+				continue
+			}
+			in.Facts[key] = formFact(strings.TrimSpace(vs[0]))
+		}
+		if err := s.Eligibility.RecordFacts(r.Context(), registry.ScopeOf(userOf(r)), actorOf(r), id, in); err != nil {
+			return "", err
+		}
+		return "/people/" + strconv.FormatInt(id, 10) + "#facts", nil
+	}, func(status int, fs *formState) error { return s.showPerson(w, r, status, fs) })
+}
+
+// formFact reads a form's answer as yes/no, a number, or else text; the
+// engine refuses it when the field wants another type.
+func formFact(v string) any {
+	switch v {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		return n
+	}
+	return v
 }

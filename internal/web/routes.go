@@ -105,7 +105,8 @@ func (s *Server) features() features {
 		workflows: &workflowAPI{view: s.view, Workflows: s.Workflows},
 		wfPages:   &workflowPages{view: s.view, Workflows: s.Workflows},
 		docs:      &docsHandlers{view: s.view},
-		registry:  &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts, Patrols: s.Patrols, Visits: s.Visits},
+		registry: &registryAPI{view: s.view, Registry: s.BaseData, Accounts: s.Accounts, Patrols: s.Patrols, Visits: s.Visits, Eligibility: s.Eligibility,
+			Clock: s.Clock},
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
 		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
@@ -396,6 +397,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /people/{id}/houses", authed, f.registry.pagePersonLink)
 	s.handle("POST /people/{id}/houses/{house}/delete", authed, f.registry.pagePersonUnlink)
 	s.handle("POST /people/{id}/groups", authed, f.registry.pagePersonJoin)
+	s.handle("POST /people/{id}/facts", authed, f.registry.pagePersonFacts)
 	s.handle("POST /people/{id}/groups/{group}/delete", authed, f.registry.pagePersonLeave)
 	s.handle("GET /houses", authed, f.registry.pageHouses)
 	s.handle("POST /houses", authed, f.registry.pageHouseAdd)
