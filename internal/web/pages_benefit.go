@@ -123,13 +123,43 @@ type benefitsPage struct {
 	Linked bool
 	// Ambiguous says the resident's proven phone is several people's:
 	// nobody is linked, and they are told to link by identity number.
-	Ambiguous   bool
-	Date        string
-	Cards       []benefitCard
-	NotEligible []benefitCard
-	Questions   []questionRow
-	Apps        []appRow
-	Payouts     []payoutRow
+	Ambiguous bool
+	Date      string
+	Matches   benefitMatches
+	Payouts   []payoutRow
+}
+
+// benefitMatches is what the resident's and the enterprise's pages share
+// (templates/_benefit.html, "benefit-matches"): the missing facts as
+// questions, the policies matched and not, the applications, and the
+// titles of those sections.
+type benefitMatches struct {
+	Lang                                   i18n.Lang
+	MatchedTitle, AppsTitle, QuestionsHint string
+	Cards, NotEligible                     []benefitCard
+	Questions                              []questionRow
+	Apps                                   []appRow
+}
+
+// match fills m's cards from the results, eligible first, then may be,
+// the not eligible apart, and the questions that would decide the
+// undecided; adjust sets each card's application state.
+func (m *benefitMatches) match(rs []policy.Result, adjust func(*benefitCard, policy.Result)) {
+	ls := labels()
+	order := map[string]int{policy.Eligible: 0, policy.MayBeEligible: 1, policy.NotEligible: 2}
+	sort.SliceStable(rs, func(i, j int) bool { return order[rs[i].Result] < order[rs[j].Result] })
+	for _, res := range rs {
+		card := cardOf(m.Lang, res, ls)
+		adjust(&card, res)
+		if res.Result == policy.NotEligible {
+			m.NotEligible = append(m.NotEligible, card)
+		} else {
+			m.Cards = append(m.Cards, card)
+		}
+	}
+	for _, q := range policy.Questions(rs) {
+		m.Questions = append(m.Questions, questionRow{Label: pick(m.Lang, q.Label.ZH, q.Label.EN), Decides: q.Decides})
+	}
 }
 
 // labels are the fields' labels of every target.
@@ -238,7 +268,8 @@ func (h *benefitPages) pageBenefits(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	ctx, u, lang := r.Context(), userOf(r), langOf(r)
-	d := &benefitsPage{Date: h.today().Format(time.DateOnly)}
+	d := &benefitsPage{Date: h.today().Format(time.DateOnly), Matches: benefitMatches{Lang: langOf(r),
+		MatchedTitle: "benefit.page.matched", AppsTitle: "benefit.page.my_apps", QuestionsHint: "benefit.page.questions_hint"}}
 	rs, err := en.EvaluateResident(ctx, u, h.today())
 	switch {
 	case errs.Is(err, errs.NotFound):
@@ -255,11 +286,11 @@ func (h *benefitPages) pageBenefits(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if d.Apps, err = h.appRows(ctx, svc, c, lang, apps, false); err != nil {
+	if d.Matches.Apps, err = h.appRows(ctx, svc, c, lang, apps, false); err != nil {
 		return err
 	}
 	open := map[string]string{}
-	for _, a := range d.Apps {
+	for _, a := range d.Matches.Apps {
 		for _, x := range apps {
 			if x.ID == a.ID && x.Status != "refused" && x.Status != "withdrawn" {
 				if _, seen := open[x.Policy]; !seen {
@@ -273,22 +304,10 @@ func (h *benefitPages) pageBenefits(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	d.Payouts = payoutRows(lang, ps)
-	ls := labels()
-	order := map[string]int{policy.Eligible: 0, policy.MayBeEligible: 1, policy.NotEligible: 2}
-	sort.SliceStable(rs, func(i, j int) bool { return order[rs[i].Result] < order[rs[j].Result] })
-	for _, res := range rs {
-		card := cardOf(lang, res, ls)
+	d.Matches.match(rs, func(card *benefitCard, res policy.Result) {
 		card.Application = open[res.Policy]
 		card.MayApply = res.Result != policy.NotEligible && !card.AutoPay && card.Application == ""
-		if res.Result == policy.NotEligible {
-			d.NotEligible = append(d.NotEligible, card)
-		} else {
-			d.Cards = append(d.Cards, card)
-		}
-	}
-	for _, q := range policy.Questions(rs) {
-		d.Questions = append(d.Questions, questionRow{Label: pick(lang, q.Label.ZH, q.Label.EN), Decides: q.Decides})
-	}
+	})
 	return h.render(w, r, http.StatusOK, "benefits.html", h.newPage(r, "benefit.page.title", d))
 }
 
@@ -347,12 +366,9 @@ func (h *benefitPages) pageApplications(w http.ResponseWriter, r *http.Request) 
 
 // orgPage is an enterprise's 惠企 page (一企一档).
 type orgPage struct {
-	ID          int64
-	Name        string
-	Cards       []benefitCard
-	NotEligible []benefitCard
-	Questions   []questionRow
-	Apps        []appRow
+	ID      int64
+	Name    string
+	Matches benefitMatches
 }
 
 // pageOrganisation is /benefits/organisations/{id}: the enterprise
@@ -372,17 +388,16 @@ func (h *benefitPages) pageOrganisation(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	d := &orgPage{ID: id}
+	d := &orgPage{ID: id, Matches: benefitMatches{Lang: lang, MatchedTitle: "benefit.page.org_matched", AppsTitle: "benefit.page.org_apps"}}
 	if d.Name, err = orgName(ctx, h.Registry, u, id); err != nil {
 		return err
 	}
-	ls := labels()
 	c := benefitCaller(r)
 	apps, _, err := svc.List(ctx, c, benefit.Filter{Subject: benefit.Subject{Kind: benefit.Organisation, ID: id}, Limit: 100})
 	if err != nil {
 		return err
 	}
-	if d.Apps, err = h.appRows(ctx, svc, c, lang, apps, false); err != nil {
+	if d.Matches.Apps, err = h.appRows(ctx, svc, c, lang, apps, false); err != nil {
 		return err
 	}
 	open := map[string]bool{}
@@ -391,21 +406,10 @@ func (h *benefitPages) pageOrganisation(w http.ResponseWriter, r *http.Request) 
 			open[a.Policy] = true
 		}
 	}
-	order := map[string]int{policy.Eligible: 0, policy.MayBeEligible: 1, policy.NotEligible: 2}
-	sort.SliceStable(rs, func(i, j int) bool { return order[rs[i].Result] < order[rs[j].Result] })
-	for _, res := range rs {
-		card := cardOf(lang, res, ls)
+	d.Matches.match(rs, func(card *benefitCard, res policy.Result) {
 		card.MayApply = res.Result != policy.NotEligible && !card.AutoPay && !open[res.Policy] && mayWorkBenefits(u)
 		card.Subject = "organisation:" + strconv.FormatInt(id, 10)
-		if res.Result == policy.NotEligible {
-			d.NotEligible = append(d.NotEligible, card)
-		} else {
-			d.Cards = append(d.Cards, card)
-		}
-	}
-	for _, q := range policy.Questions(rs) {
-		d.Questions = append(d.Questions, questionRow{Label: pick(lang, q.Label.ZH, q.Label.EN), Decides: q.Decides})
-	}
+	})
 	return h.render(w, r, http.StatusOK, "benefit_org.html", h.newPage(r, "benefit.page.org", d))
 }
 

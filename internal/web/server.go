@@ -253,7 +253,8 @@ func (s *Server) parseTemplates() error {
 		"trendArrow": trendArrow,
 		"num":        numText,
 	}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// The layout, and the partials some pages share (files named "_…").
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return err
 	}
@@ -264,7 +265,7 @@ func (s *Server) parseTemplates() error {
 	s.tmpl = map[string]*template.Template{}
 	for _, p := range pages {
 		name := p[len("templates/"):]
-		if name == "layout.html" {
+		if name == "layout.html" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := base.Clone()
