@@ -17,6 +17,11 @@ VENDOR    := internal/web/static/vendor
 
 .PHONY: all assets build run test vet lint bench clean
 
+# The longest package (cmd/whistle: the end-to-end and browser tests) takes
+# about 10 minutes on a quiet 2-core machine; the limit is per package and
+# leaves room for a slower CPU, so that a slow machine is not a red run.
+TEST_TIMEOUT ?= 30m
+
 all: build
 
 # Front-end packages come from npm (web/package-lock.json) and are embedded
@@ -58,7 +63,7 @@ lint: $(LINT)
 
 test: assets vet lint
 	@echo "PostgreSQL tests: $${WHISTLE_TEST_POSTGRES:-skipped (WHISTLE_TEST_POSTGRES unset)}"
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks: runs each COUNT times (default 5), keeps the raw outputs in
 # bench-out/ and rewrites docs/BENCHMARKS.md from them (medians, spreads,
