@@ -15,7 +15,9 @@ import (
 
 	"whistle/internal/account"
 	"whistle/internal/audit"
+	"whistle/internal/benefit"
 	"whistle/internal/db"
+	"whistle/internal/indicator"
 	"whistle/internal/policy"
 	"whistle/internal/registry"
 )
@@ -165,6 +167,20 @@ func TestPolicyAuthorizationEffect(t *testing.T) {
 		if saved != want || (resp.StatusCode == http.StatusCreated) != want {
 			t.Errorf("%s: got status %d and saved %v, want saved %v", w, resp.StatusCode, saved, want)
 		}
+	}
+	// The program wires the benefits' indicators into the kernel's
+	// registry, where they compute for a street.
+	reg := f.w.stats.Indicators()
+	names := []string{benefit.IndUnclaimed, benefit.IndUptake, benefit.IndDaysToPayout, benefit.IndPaid}
+	for _, n := range names {
+		if in, ok := reg.Get(n); !ok || in.Source != benefit.SourceName {
+			t.Errorf("the wired registry lacks %s", n)
+		}
+	}
+	now := time.Now()
+	if _, err := reg.Batch(ctx, names, []indicator.Subject{{Kind: "region", Code: "330303001"}, {Kind: benefit.SubjectPolicy, Code: "elderly_allowance"}},
+		indicator.Period{From: now.AddDate(0, -1, 0), To: now}); err != nil {
+		t.Errorf("the benefits' indicators: %v", err)
 	}
 	resp, err := client.Do(f.request(resident, "GET", "/api/v1/me/eligibility?date=2026-11-23", nil, ""))
 	if err != nil {

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 
@@ -370,7 +371,8 @@ const docIntro = `# Indicators · 指标
 
 Every key performance indicator is defined once, in the indicator registry (` + "`internal/indicator`" + `); the big screen
 (` + "`GET /api/v1/stats/summary`" + `), the unit statistics (` + "`GET /api/v1/stats/units`" + `) and every later module read
-them from it. Casework's indicators below are registered by ` + "`internal/stats`" + ` and computed from the rollups.
+them from it. Casework's indicators below are registered by ` + "`internal/stats`" + ` and computed from the rollups; the other
+modules' (visits, disputes, sensing, benefits) by their own packages, each from its own Source.
 
 - **Subjects.** A region node (kind ` + "`region`" + `, its region code: district, street, community or grid), or a handling
   department (kind ` + "`department`" + `, its code: the cases assigned to it now, wherever they lie). Another module registers
@@ -383,12 +385,37 @@ them from it. Casework's indicators below are registered by ` + "`internal/stats
   which is not 0.
 `
 
+// DocModule is another module's part of docs/INDICATORS.md: its Source's
+// name and description and its indicators, as it registers them.
+type DocModule struct {
+	Source     string
+	Doc        string
+	Indicators []indicator.Indicator
+}
+
+// docSource stands for a module's Source in the registry the document is
+// rendered from: nothing is computed.
+type docSource struct{}
+
+func (docSource) Facts(context.Context, []indicator.Subject, indicator.Period) (map[indicator.Subject]indicator.Facts, error) {
+	return nil, nil
+}
+
 // IndicatorsDoc renders docs/INDICATORS.md from a registry holding the
-// case indicators, as the Store registers them.
-func IndicatorsDoc() ([]byte, error) {
+// case indicators, as the Store registers them, and the other modules'
+// (the test that checks the document names them: stats does not import
+// the modules).
+func IndicatorsDoc(modules ...DocModule) ([]byte, error) {
 	r := indicator.New()
 	if err := (&Store{}).registerIndicators(r); err != nil {
 		return nil, err
 	}
-	return indicator.Markdown(docIntro, r.List(), sourceDocs), nil
+	docs := maps.Clone(sourceDocs)
+	for _, m := range modules {
+		if err := r.AddModule(m.Source, docSource{}, m.Indicators); err != nil {
+			return nil, err
+		}
+		docs[m.Source] = m.Doc
+	}
+	return indicator.Markdown(docIntro, r.List(), docs), nil
 }
