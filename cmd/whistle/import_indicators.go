@@ -29,7 +29,7 @@ func cmdImportIndicators(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("import indicators", flag.ContinueOnError)
 	o.dataFlags(fs)
 	fs.BoolVar(&dry, "dry-run", false, "check the files and write nothing")
-	fs.StringVar(&declFile, "indicators", "", "a CSV declaring indicators not yet known: key,name,unit,direction[,name_en,definition,definition_en,source]")
+	fs.StringVar(&declFile, "indicators", "", "a CSV declaring indicators not yet known: key,name,unit,direction[,name_en,definition,definition_en,source,context]")
 	pos, err := parse(fs, args, e)
 	if err != nil {
 		return err

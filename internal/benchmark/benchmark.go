@@ -64,6 +64,12 @@ type Indicator struct {
 	Source            string `json:"source"`
 	DefinitionVersion int    `json:"definition_version"`
 	Definition        Text   `json:"definition"`
+	// Context marks a context variable (population, area, the share of
+	// elderly residents): it describes a unit rather than how well it
+	// does, so composites and weak points leave it out, and "similar"
+	// peer groups are found on such variables. Its direction only orders
+	// it where it is shown ranked. Changing it starts a new series.
+	Context bool `json:"context"`
 }
 
 // Value is one indicator's value for one unit (a region code) and period
@@ -138,6 +144,10 @@ type Query struct {
 	// under the same parent), "similar" (nearest neighbours on context
 	// variables) or a hand-picked group's id.
 	Group string
+	// On and K are a similar group's context variables and size (see
+	// PeerQuery).
+	On []string
+	K  int
 	// Window is the number of periods of the trends; 0 is 6.
 	Window int
 }

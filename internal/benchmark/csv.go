@@ -25,9 +25,10 @@ import (
 var ValueColumns = []string{"indicator", "unit_code", "period", "value"}
 
 // IndicatorColumns are the columns of an indicators file: key, name, unit
-// and direction are required; name_en, definition, definition_en and
-// source are optional.
-var IndicatorColumns = []string{"key", "name", "unit", "direction", "name_en", "definition", "definition_en", "source"}
+// and direction are required; name_en, definition, definition_en, source
+// and context (yes for a context variable such as population; see
+// Indicator.Context) are optional.
+var IndicatorColumns = []string{"key", "name", "unit", "direction", "name_en", "definition", "definition_en", "source", "context"}
 
 // MaxCell is the longest cell a file may have, in bytes: longer is a row
 // error rather than a value stored.
@@ -286,7 +287,7 @@ func parseNumber(s string) (float64, string) {
 
 // ParseIndicators reads an indicators file: a CSV with the columns key,
 // name, unit and direction (and optionally name_en, definition,
-// definition_en and source; IndicatorColumns). It returns the
+// definition_en, source and context; IndicatorColumns). It returns the
 // declarations and their rows, or an *ImportError naming every bad row.
 func ParseIndicators(r io.Reader) (ins []Indicator, rows []int, err error) {
 	t, bad := readTable(r)
@@ -305,6 +306,13 @@ func ParseIndicators(r io.Reader) (ins []Indicator, rows []int, err error) {
 		c := func(col string) string { return t.cell(at, i, col) }
 		in := Indicator{Key: c("key"), Name: Text{ZH: c("name"), EN: c("name_en")}, Unit: c("unit"), Direction: c("direction"),
 			Source: c("source"), Definition: Text{ZH: c("definition"), EN: c("definition_en")}}
+		switch strings.ToLower(c("context")) {
+		case "", "0", "no", "false", "否":
+		case "1", "yes", "true", "是":
+			in.Context = true
+		default:
+			bad = append(bad, RowError{row, "context", "yes or no (是 or 否)"})
+		}
 		for _, col := range IndicatorColumns {
 			if len(c(col)) > MaxCell {
 				bad = append(bad, RowError{row, col, fmt.Sprintf("at most %d bytes", MaxCell)})

@@ -66,7 +66,7 @@ func (s *Store) Indicators(ctx context.Context) (_ []Indicator, err error) {
 	return scanIndicators(rows)
 }
 
-const indicatorsSQL = `SELECT key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en
+const indicatorsSQL = `SELECT key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en, kind
 		FROM bm_indicators ORDER BY key`
 
 // indicatorsIn lists the indicators as the transaction tx sees them.
@@ -83,10 +83,12 @@ func scanIndicators(rows *sql.Rows) ([]Indicator, error) {
 	out := []Indicator{}
 	for rows.Next() {
 		var in Indicator
+		var kind string
 		if err := rows.Scan(&in.Key, &in.Name.ZH, &in.Name.EN, &in.Unit, &in.Direction, &in.Source, &in.DefinitionVersion,
-			&in.Definition.ZH, &in.Definition.EN); err != nil {
+			&in.Definition.ZH, &in.Definition.EN, &kind); err != nil {
 			return nil, err
 		}
+		in.Context = kind == kindContext
 		out = append(out, in)
 	}
 	return out, rows.Err()
@@ -151,14 +153,16 @@ type declared struct {
 // declare is DeclareIndicator inside a transaction.
 func declare(ctx context.Context, tx *db.Tx, in Indicator) (declared, error) {
 	var old Indicator
-	err := tx.QueryRow(ctx, `SELECT unit, direction, source, definition_version, definition_zh, definition_en FROM bm_indicators WHERE key = $1`, in.Key).
-		Scan(&old.Unit, &old.Direction, &old.Source, &old.DefinitionVersion, &old.Definition.ZH, &old.Definition.EN)
+	var oldKind string
+	err := tx.QueryRow(ctx, `SELECT unit, direction, source, definition_version, definition_zh, definition_en, kind FROM bm_indicators WHERE key = $1`, in.Key).
+		Scan(&old.Unit, &old.Direction, &old.Source, &old.DefinitionVersion, &old.Definition.ZH, &old.Definition.EN, &oldKind)
+	old.Context = oldKind == kindContext
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		in.DefinitionVersion = 1
-		_, err = tx.Exec(ctx, `INSERT INTO bm_indicators (key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.Source, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now())
+		_, err = tx.Exec(ctx, `INSERT INTO bm_indicators (key, name_zh, name_en, unit, direction, source, definition_version, definition_zh, definition_en, updated_at, kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.Source, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now(), kindOf(in))
 		return declared{in, true, false}, db.Translate(err)
 	case err != nil:
 		return declared{Indicator: in}, err
@@ -167,13 +171,13 @@ func declare(ctx context.Context, tx *db.Tx, in Indicator) (declared, error) {
 		return declared{Indicator: in}, errs.E(errs.Conflict, "benchmark.other_source", in.Key).Field("key", "benchmark.other_source", in.Key)
 	}
 	in.DefinitionVersion = old.DefinitionVersion
-	changed := old.Unit != in.Unit || old.Direction != in.Direction || old.Definition != in.Definition
+	changed := old.Unit != in.Unit || old.Direction != in.Direction || old.Definition != in.Definition || old.Context != in.Context
 	if changed {
 		in.DefinitionVersion++
 	}
 	_, err = tx.Exec(ctx, `UPDATE bm_indicators SET name_zh = $2, name_en = $3, unit = $4, direction = $5, definition_version = $6,
-		definition_zh = $7, definition_en = $8, updated_at = $9 WHERE key = $1`,
-		in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now())
+		definition_zh = $7, definition_en = $8, updated_at = $9, kind = $10 WHERE key = $1`,
+		in.Key, in.Name.ZH, in.Name.EN, in.Unit, in.Direction, in.DefinitionVersion, in.Definition.ZH, in.Definition.EN, tx.Now(), kindOf(in))
 	return declared{in, false, changed}, err
 }
 
@@ -260,22 +264,37 @@ func parentPrefix(code string) string {
 	return ""
 }
 
-// Peers returns the peer group of a unit, itself included, sorted by code:
-// group "" or "level" is the units of its level under the same parent,
-// "similar" its nearest neighbours on context variables, a number a
-// hand-picked group's members.
-func (s *Store) Peers(ctx context.Context, sc account.Scope, code, group string) (_ []string, err error) {
-	defer errs.Wrapf(&err, "benchmark.Store.Peers(%s, %s)", code, group)
-	u, err := s.unitOf(ctx, code)
+// Peers returns the peer group of a unit, itself included, its codes
+// sorted: group "" or "level" is the units of its level under the same
+// parent, "similar" its nearest neighbours on context variables (with
+// their distances and values, see PeerQuery), a number a hand-picked
+// group's members.
+func (s *Store) Peers(ctx context.Context, sc account.Scope, q PeerQuery) (_ *PeerList, err error) {
+	defer errs.Wrapf(&err, "benchmark.Store.Peers(%s, %s)", q.Unit, q.Group)
+	if q.Unit == "" || len(q.Unit) > 32 {
+		return nil, errs.E(errs.Invalid, "error.invalid").Field("unit", "field.required")
+	}
+	u, err := s.unitOf(ctx, q.Unit)
 	if err != nil {
 		return nil, err
 	}
-	return s.peers(ctx, sc, u, group)
+	if q.Group == "similar" {
+		return s.similar(ctx, sc, u, q)
+	}
+	ps, err := s.peers(ctx, sc, u, q)
+	if err != nil {
+		return nil, err
+	}
+	g := q.Group
+	if g == "" {
+		g = "level"
+	}
+	return &PeerList{Unit: u.code, Group: g, Peers: ps}, nil
 }
 
-func (s *Store) peers(ctx context.Context, sc account.Scope, u unit, group string) ([]string, error) {
+func (s *Store) peers(ctx context.Context, sc account.Scope, u unit, pq PeerQuery) ([]string, error) {
 	var out []string
-	switch group {
+	switch pq.Group {
 	case "", "level":
 		if u.path != "" && u.parent != "" {
 			kids, err := s.regions.Children(ctx, u.parent, false)
@@ -306,9 +325,13 @@ func (s *Store) peers(ctx context.Context, sc account.Scope, u unit, group strin
 			return nil, err
 		}
 	case "similar":
-		return s.similar(ctx, u, 0)
+		l, err := s.similar(ctx, sc, u, pq)
+		if err != nil {
+			return nil, err
+		}
+		return l.Peers, nil
 	default:
-		id, perr := strconv.ParseInt(group, 10, 64)
+		id, perr := strconv.ParseInt(pq.Group, 10, 64)
 		if perr != nil || id <= 0 {
 			return nil, errs.E(errs.Invalid, "error.invalid").Field("group", "benchmark.bad_group")
 		}
@@ -323,13 +346,6 @@ func (s *Store) peers(ctx context.Context, sc account.Scope, u unit, group strin
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
-}
-
-// similar is filled in by the nearest-neighbour step; until then the
-// level group answers.
-func (s *Store) similar(ctx context.Context, u unit, k int) ([]string, error) {
-	_ = k
-	return s.peers(ctx, account.SystemScope(), u, "level")
 }
 
 // Group returns a hand-picked group the caller may see (one created in
@@ -503,6 +519,28 @@ func pad2(n int) string {
 	return strconv.Itoa(n)
 }
 
+// kindContext is bm_indicators.kind of a context variable ("ranked" of
+// the others).
+const kindContext = "context"
+
+func kindOf(in Indicator) string {
+	if in.Context {
+		return kindContext
+	}
+	return "ranked"
+}
+
+// ranked lists the indicators that rank units: all but the context
+// variables, which describe a unit (its population, its area) and so
+// belong in no composite and are no weak point.
+func (s *Store) ranked(ctx context.Context) ([]Indicator, error) {
+	all, err := s.Indicators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(in Indicator) bool { return in.Context }), nil
+}
+
 // indicator returns the indicator called key, NotFound when there is none.
 func (s *Store) indicator(ctx context.Context, key string) (Indicator, error) {
 	all, err := s.Indicators(ctx)
@@ -574,7 +612,7 @@ func (s *Store) Analyse(ctx context.Context, sc account.Scope, q Query) (_ *Anal
 	}
 	var ins []Indicator
 	if q.Indicator == Composite {
-		if ins, err = s.Indicators(ctx); err != nil {
+		if ins, err = s.ranked(ctx); err != nil {
 			return nil, err
 		}
 	} else {
@@ -584,7 +622,7 @@ func (s *Store) Analyse(ctx context.Context, sc account.Scope, q Query) (_ *Anal
 		}
 		ins = []Indicator{in}
 	}
-	units, err := s.peers(ctx, sc, u, q.Group)
+	units, err := s.peers(ctx, sc, u, PeerQuery{Group: q.Group, Period: q.Period, On: q.On, K: q.K})
 	if err != nil {
 		return nil, err
 	}
@@ -635,11 +673,11 @@ func (s *Store) profile(ctx context.Context, sc account.Scope, code, period stri
 	if err != nil {
 		return nil, nil, err
 	}
-	ins, err := s.Indicators(ctx)
+	ins, err := s.ranked(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	units, err := s.peers(ctx, sc, u, "")
+	units, err := s.peers(ctx, sc, u, PeerQuery{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,7 +39,8 @@ func (h *benchmarkAPI) apiIndicators(w http.ResponseWriter, r *http.Request) err
 
 // indicatorDecl is the body of POST /api/v1/indicators: the stable names
 // key, name, unit and direction, and optionally the English name, the
-// definition in both languages and the source.
+// definition in both languages, the source, and whether it is a context
+// variable.
 type indicatorDecl struct {
 	Key          string `json:"key"`
 	Name         string `json:"name"`
@@ -49,12 +50,13 @@ type indicatorDecl struct {
 	Definition   string `json:"definition"`
 	DefinitionEN string `json:"definition_en"`
 	Source       string `json:"source"`
+	Context      bool   `json:"context"`
 }
 
 func (d indicatorDecl) indicator() benchmark.Indicator {
 	return benchmark.Indicator{Key: strings.TrimSpace(d.Key), Name: benchmark.Text{ZH: strings.TrimSpace(d.Name), EN: strings.TrimSpace(d.NameEN)},
 		Unit: strings.TrimSpace(d.Unit), Direction: strings.TrimSpace(d.Direction), Source: strings.TrimSpace(d.Source),
-		Definition: benchmark.Text{ZH: strings.TrimSpace(d.Definition), EN: strings.TrimSpace(d.DefinitionEN)}}
+		Definition: benchmark.Text{ZH: strings.TrimSpace(d.Definition), EN: strings.TrimSpace(d.DefinitionEN)}, Context: d.Context}
 }
 
 func (h *benchmarkAPI) apiDeclare(w http.ResponseWriter, r *http.Request) error {
@@ -83,9 +85,13 @@ func (h *benchmarkAPI) apiAnalyse(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	k, err := queryInt(r, "k", 0)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	a, err := st.Analyse(r.Context(), scopeOf(r), benchmark.Query{Unit: q.Get("unit"), Indicator: q.Get("indicator"), Period: q.Get("period"),
-		Group: q.Get("group"), Window: window})
+		Group: q.Get("group"), On: benchmark.ParseOn(q.Get("on")), K: k, Window: window})
 	if err != nil {
 		return err
 	}
@@ -165,11 +171,16 @@ func (h *benchmarkAPI) apiPeers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	ps, err := st.Peers(r.Context(), scopeOf(r), q.Get("unit"), q.Get("group"))
+	k, err := queryInt(r, "k", 0)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"unit": q.Get("unit"), "peers": ps})
+	q := r.URL.Query()
+	ps, err := st.Peers(r.Context(), scopeOf(r), benchmark.PeerQuery{Unit: q.Get("unit"), Group: q.Get("group"), Period: q.Get("period"),
+		On: benchmark.ParseOn(q.Get("on")), K: k})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ps)
 	return nil
 }
