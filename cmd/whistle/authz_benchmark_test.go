@@ -64,6 +64,21 @@ func (f *authzFixture) plantBenchmark() *bmPlanted {
 			vals = append(vals, benchmark.Value{Indicator: "authz_sat", Unit: f.node[t], Period: per, Value: 70})
 		}
 	}
+	// The context variables of similar groups, for the communities and
+	// the out and other nodes, in both periods.
+	for _, key := range []string{"authz_pop", "authz_area"} {
+		if _, err := st.DeclareIndicator(ctx, benchmark.Indicator{Key: key, Name: benchmark.Text{ZH: key, EN: key}, Unit: "count",
+			Direction: benchmark.HigherBetter, Context: true}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	ctxUnits := append(slices.Clone(p.communities), f.node[out], f.node[other])
+	for i, u := range ctxUnits {
+		for _, per := range []string{bmUnpublished, bmPublished} {
+			vals = append(vals, benchmark.Value{Indicator: "authz_pop", Unit: u, Period: per, Value: float64(1000 + 100*i)},
+				benchmark.Value{Indicator: "authz_area", Unit: u, Period: per, Value: float64(1 + i%3)})
+		}
+	}
 	if err := st.PutValues(ctx, vals, false); err != nil {
 		f.t.Fatal(err)
 	}
@@ -112,10 +127,13 @@ func benchmarkMatrix() map[string]spec {
 		}},
 		"GET /api/v1/benchmark":             unitGet("/api/v1/benchmark?indicator=authz_sat&"),
 		"GET /api/v1/benchmark/weak-points": unitGet("/api/v1/benchmark/weak-points?"),
-		// Peers are the region tree's structure, which is public.
+		// Peers are the region tree's structure, which is public, and a
+		// similar group is found on the values the caller may see: those
+		// of a published period, here, everyone's.
 		"GET /api/v1/benchmark/peers": {allow: statsRead, targets: []target{in, out, other}, sees: map[target][]who{in: statsRead, out: statsRead, other: statsRead},
 			req: func(f *authzFixture, w who, t target) *http.Request {
-				return f.request(w, "GET", "/api/v1/benchmark/peers?unit="+f.node[t], nil, "")
+				f.plantBenchmark()
+				return f.request(w, "GET", "/api/v1/benchmark/peers?group=similar&on=authz_pop,authz_area&k=3&period="+bmPublished+"&unit="+f.node[t], nil, "")
 			}},
 		"POST /api/v1/benchmark/groups": {allow: statsRead, req: func(f *authzFixture, w who, t target) *http.Request {
 			p := f.plantBenchmark()
@@ -181,6 +199,55 @@ func TestBenchmarkAuthorizationEffect(t *testing.T) {
 		if a.Leader == nil || a.Leader.Unit != wantLeader {
 			t.Errorf("%s in %s: got leader %+v, want %s", c.w, c.period, a.Leader, wantLeader)
 		}
+	}
+	// Similar groups: in the unpublished period the community finds
+	// only itself (its peers' context values are not its to see), the
+	// street every community of its own; in the published one the
+	// community finds them all. The page shows the group with distances.
+	for _, c := range []struct {
+		w          who
+		period     string
+		candidates int
+	}{
+		{community, bmUnpublished, 1}, {street, bmUnpublished, all}, {community, bmPublished, all}, {admin, bmUnpublished, all},
+	} {
+		var l benchmark.PeerList
+		if got := get(c.w, "/api/v1/benchmark/peers?group=similar&on=authz_pop,authz_area&unit="+f.node[in]+"&period="+c.period, &l); got != http.StatusOK {
+			t.Fatalf("similar as %s in %s: got %d, want 200", c.w, c.period, got)
+		}
+		if l.Candidates != c.candidates || len(l.Neighbours) != min(c.candidates, benchmark.DefaultK) || l.Neighbours[0].Unit != f.node[in] {
+			t.Errorf("similar as %s in %s: %d candidates, neighbours %+v; want %d, itself first", c.w, c.period, l.Candidates, l.Neighbours, c.candidates)
+		}
+		for _, n := range l.Neighbours {
+			if c.w == community && c.period == bmUnpublished && n.Unit != f.node[in] {
+				t.Errorf("the community sees %s's unpublished context values", n.Unit)
+			}
+		}
+	}
+	page := func(w who, query string) string {
+		t.Helper()
+		resp, err := client.Do(f.request(w, "GET", "/benchmarking/units/"+f.node[in]+"?"+query, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(readSome(resp))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("page %s as %s: %d", query, w, resp.StatusCode)
+		}
+		return body
+	}
+	if body := page(community, "period="+bmPublished+"&group=similar&on=authz_pop,authz_area&k=3"); strings.Count(body, "data-similar=") != 3 ||
+		!strings.Contains(body, "data-distance") {
+		t.Errorf("the community's page shows %d similar units, want 3 with their distances", strings.Count(body, "data-similar="))
+	}
+	if body := page(community, "period="+bmUnpublished+"&group=similar&on=authz_pop,authz_area&k=3"); strings.Count(body, "data-similar=") != 1 {
+		t.Errorf("the community's page before publication shows %d similar units, want itself alone", strings.Count(body, "data-similar="))
+	}
+	if body := page(community, "period="+bmPublished+"&group=similar&on=authz_nope"); !strings.Contains(body, "data-peer-error") {
+		t.Errorf("an unknown variable: the page says nothing")
+	}
+	if body := page(community, "period="+bmPublished); strings.Count(body, "data-level=") != all {
+		t.Errorf("the level group on the page: %d units, want %d", strings.Count(body, "data-level="), all)
 	}
 	listed := func(key string) bool {
 		var l struct {

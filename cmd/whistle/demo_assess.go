@@ -33,6 +33,13 @@ func demoAssessment(ctx context.Context, w *wired, o *options, e env) error {
 		fmt.Fprintf(e.stdout, "whistle: generated 对标 and 考核 data: %d indicator values, period %s published, %s frozen with an appeal pending\n",
 			res.Values, res.Published, res.Frozen)
 	}
+	n, err := demo.SeedContext(ctx, demo.AssessOptions{Regions: w.app.regions, Benchmark: w.benchmark, Now: time.Now(), Seed: o.seed})
+	if err != nil {
+		return fmt.Errorf("demo context variables: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(e.stdout, "whistle: generated the context variables of similar units (population, area, share aged 60+): %d values\n", n)
+	}
 	return nil
 }
 

@@ -46,6 +46,7 @@ type PeerQuery struct {
 // each was taken from) that put it there.
 type Neighbour struct {
 	Unit     string             `json:"unit"`
+	Name     string             `json:"name,omitempty"`
 	Distance float64            `json:"distance"`
 	Values   map[string]float64 `json:"values"`
 	Periods  map[string]string  `json:"periods"`
@@ -63,6 +64,9 @@ type PeerList struct {
 	K          int         `json:"k,omitempty"`
 	Candidates int         `json:"candidates,omitempty"`
 	Neighbours []Neighbour `json:"neighbours,omitempty"`
+	// Names are the peers' names, by code (a unit outside the region
+	// tree has none).
+	Names map[string]string `json:"names"`
 }
 
 // ParseOn splits a comma-separated list of context variables ("" is

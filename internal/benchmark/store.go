@@ -1,6 +1,7 @@
 package benchmark
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -278,18 +279,32 @@ func (s *Store) Peers(ctx context.Context, sc account.Scope, q PeerQuery) (_ *Pe
 	if err != nil {
 		return nil, err
 	}
+	var l *PeerList
 	if q.Group == "similar" {
-		return s.similar(ctx, sc, u, q)
+		if l, err = s.similar(ctx, sc, u, q); err != nil {
+			return nil, err
+		}
+	} else {
+		ps, err := s.peers(ctx, sc, u, q)
+		if err != nil {
+			return nil, err
+		}
+		l = &PeerList{Unit: u.code, Group: cmp.Or(q.Group, "level"), Peers: ps}
 	}
-	ps, err := s.peers(ctx, sc, u, q)
+	nodes, err := s.regions.All(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	g := q.Group
-	if g == "" {
-		g = "level"
+	l.Names = map[string]string{}
+	for _, n := range nodes {
+		if slices.Contains(l.Peers, n.Code) {
+			l.Names[n.Code] = n.Name
+		}
 	}
-	return &PeerList{Unit: u.code, Group: g, Peers: ps}, nil
+	for i := range l.Neighbours {
+		l.Neighbours[i].Name = l.Names[l.Neighbours[i].Unit]
+	}
+	return l, nil
 }
 
 func (s *Store) peers(ctx context.Context, sc account.Scope, u unit, pq PeerQuery) ([]string, error) {

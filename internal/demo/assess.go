@@ -11,6 +11,8 @@ import (
 	"whistle/internal/assess"
 	"whistle/internal/benchmark"
 	"whistle/internal/region"
+
+	"github.com/paulmach/orb/geo"
 )
 
 // AssessOptions are what SeedAssessment needs: the stores it writes
@@ -274,4 +276,73 @@ func SeedAssessment(ctx context.Context, o AssessOptions) (_ *AssessResult, err 
 		return nil, err
 	}
 	return res, nil
+}
+
+// SeedContext declares the context variables of "similar units" peer
+// groups — population, area_km2 and elderly_share
+// (benchmark.DefaultContext) — with values for every street and community
+// for the year of the first of the twelve months, and publishes that
+// year: each community's area is its boundary's, its population a
+// density of 3,000 to 15,000 residents per km² (1,500 to 12,000 people),
+// its share of residents aged 60 or over 12 % to 30 %; a street's are its
+// communities' sums and population-weighted share. It does nothing when
+// population is declared already, and returns the values written.
+func SeedContext(ctx context.Context, o AssessOptions) (_ int, err error) {
+	ins, err := o.Benchmark.Indicators(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, in := range ins {
+		if in.Key == "population" {
+			return 0, nil
+		}
+	}
+	t := func(zh, en string) benchmark.Text { return benchmark.Text{ZH: zh, EN: en} }
+	year := demoMonths(o.Now)[0].Format("2006")
+	im := benchmark.Import{Indicators: []benchmark.Indicator{
+		{Key: "population", Name: t("常住人口", "Resident population"), Unit: "persons", Direction: benchmark.HigherBetter, Source: "demo", Context: true,
+			Definition: t("年末常住人口（人）", "Resident population at the end of the year (persons)")},
+		{Key: "area_km2", Name: t("辖区面积", "Area"), Unit: "km2", Direction: benchmark.HigherBetter, Source: "demo", Context: true,
+			Definition: t("辖区面积（平方公里）", "Area of the unit (km²)")},
+		{Key: "elderly_share", Name: t("老年人口占比", "Share of residents aged 60+"), Unit: "percent", Direction: benchmark.HigherBetter, Source: "demo", Context: true,
+			Definition: t("60 周岁及以上常住人口占常住人口的比例", "Residents aged 60 or over as a share of the resident population")},
+	}}
+	streets, err := o.Regions.Children(ctx, DistrictCode, true)
+	if err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 45))
+	put := func(code string, pop, area, elderly float64) {
+		im.Values = append(im.Values,
+			benchmark.Value{Indicator: "population", Unit: code, Period: year, Value: math.Round(pop)},
+			benchmark.Value{Indicator: "area_km2", Unit: code, Period: year, Value: math.Round(area*100) / 100},
+			benchmark.Value{Indicator: "elderly_share", Unit: code, Period: year, Value: math.Round(elderly*10) / 10})
+	}
+	for _, s := range streets {
+		if s.Level != region.Street {
+			continue
+		}
+		kids, err := o.Regions.Children(ctx, s.Code, true)
+		if err != nil {
+			return 0, err
+		}
+		var pop, area, old float64
+		for _, k := range kids {
+			if k.Level != region.Community {
+				continue
+			}
+			a := geo.Area(k.Geometry) / 1e6
+			p := min(max(a*(3000+12000*rng.Float64()), 1500), 12000)
+			e := 12 + 18*rng.Float64()
+			put(k.Code, p, a, e)
+			pop, area, old = pop+math.Round(p), area+a, old+math.Round(p)*e
+		}
+		if pop > 0 {
+			put(s.Code, pop, area, old/pop)
+		}
+	}
+	if _, err := o.Benchmark.Import(ctx, im, false); err != nil {
+		return 0, err
+	}
+	return len(im.Values), o.Benchmark.PublishPeriod(ctx, year)
 }

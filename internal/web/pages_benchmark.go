@@ -1,10 +1,13 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +32,14 @@ type benchUnitPage struct {
 	// Code is the unit's code; Print makes the page the printable report.
 	Code  string
 	Print bool
+	// Peers is the peer group chosen with ?group= (level or similar, with
+	// ?on= and ?k=), or PeerErrors why a similar group cannot be found;
+	// On and K are the form's values, VarNames the variables' names.
+	Peers      *benchmark.PeerList
+	PeerErrors []string
+	Group, On  string
+	K          int
+	VarNames   map[string]string
 }
 
 // benchPeriod is ?period=, which must be a benchmark period.
@@ -74,8 +85,53 @@ func (h *assessHandlers) benchUnit(r *http.Request) (*benchUnitPage, error) {
 	for _, l := range lessons {
 		names[l.WeakPoint.Indicator] = name(l.WeakPoint.Indicator)
 	}
-	return &benchUnitPage{Unit: plan.Unit.Name, Period: period, Lessons: lessons, Plan: plan, Chart: template.JS(b),
-		Code: unit, Names: names}, nil
+	d := &benchUnitPage{Unit: plan.Unit.Name, Period: period, Lessons: lessons, Plan: plan, Chart: template.JS(b),
+		Code: unit, Names: names}
+	if err := h.benchPeers(r, d, name); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// benchPeers fills the page's peer group: ?group=similar finds the
+// similar units on ?on= (default benchmark.DefaultContext) and ?k=; a
+// similar group that cannot be found (the unit lacks a variable) is
+// said on the page rather than failing it.
+func (h *assessHandlers) benchPeers(r *http.Request, d *benchUnitPage, name func(string) string) error {
+	if h.Benchmark == nil {
+		return nil
+	}
+	q := r.URL.Query()
+	d.Group, d.On = "level", q.Get("on")
+	if q.Get("group") == "similar" {
+		d.Group = "similar"
+	}
+	k, err := queryInt(r, "k", 0)
+	if err != nil {
+		return err
+	}
+	on := benchmark.ParseOn(d.On)
+	if len(on) == 0 {
+		on = benchmark.DefaultContext
+	}
+	d.On, d.K = strings.Join(on, ","), cmp.Or(k, benchmark.DefaultK)
+	d.VarNames = map[string]string{}
+	for _, v := range on {
+		d.VarNames[v] = name(v)
+	}
+	l, err := h.Benchmark.Peers(r.Context(), scopeOf(r), benchmark.PeerQuery{Unit: d.Code, Group: d.Group, Period: d.Period, On: on, K: k})
+	if e, ok := errs.As(err); ok && e.Code == errs.Invalid && d.Group == "similar" {
+		lang := langOf(r)
+		for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+			d.PeerErrors = append(d.PeerErrors, h.Catalog.T(lang, e.Fields[f].Key, e.Fields[f].Args...))
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Peers = l
+	return nil
 }
 
 // pageBenchUnit is /benchmarking/units/{unit}?period=.
