@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 
+	"whistle/internal/benchmark"
 	"whistle/internal/demo"
 )
 
@@ -87,6 +88,22 @@ func TestBrowserAssessment(t *testing.T) {
 	// Last month is frozen, not published: the community sees itself alone.
 	c.open(bench + frozen)
 	c.waitText("#bench-weak", "本期没有短板")
+	// The peer-group switch: the similar units on the demo's context
+	// variables (population, area, share aged 60+), nearest first with
+	// their distances, the community itself first.
+	c.open(bench + published)
+	c.do(chromedp.Click(chromedp.CSS(`#bench-peer-form input[value="similar"]`)), chromedp.Click(chromedp.CSS(`#bench-peer-form button[type="submit"]`)))
+	c.waitText("#bench-similar", "万顺社区")
+	if n := eval[int](c, `document.querySelectorAll('#bench-similar tr[data-similar]').length`); n != benchmark.DefaultK {
+		c.shot("failure")
+		t.Errorf("the similar units: %d rows, want %d", n, benchmark.DefaultK)
+	}
+	if first := eval[string](c, `document.querySelector('#bench-similar tr[data-similar]').dataset.similar`); first != unit {
+		t.Errorf("the similar units start with %s, want the community itself", first)
+	}
+	if v := c.axe(axeScript(t)); len(v) > 0 {
+		t.Errorf("axe-core on the similar units:\n%s", strings.Join(v, "\n"))
+	}
 
 	a := s.as(t, "demo-admin", 1366, 900)
 	a.open("/assessment?period=" + frozen + "&type=community")

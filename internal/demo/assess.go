@@ -283,7 +283,7 @@ func SeedAssessment(ctx context.Context, o AssessOptions) (_ *AssessResult, err 
 // (benchmark.DefaultContext) — with values for every street and community
 // for the year of the first of the twelve months, and publishes that
 // year: each community's area is its boundary's, its population a
-// density of 3,000 to 15,000 residents per km² (1,500 to 12,000 people),
+// density of 1,000 to 6,000 residents per km² (2,000 to 20,000 people),
 // its share of residents aged 60 or over 12 % to 30 %; a street's are its
 // communities' sums and population-weighted share. It does nothing when
 // population is declared already, and returns the values written.
@@ -332,7 +332,7 @@ func SeedContext(ctx context.Context, o AssessOptions) (_ int, err error) {
 				continue
 			}
 			a := geo.Area(k.Geometry) / 1e6
-			p := min(max(a*(3000+12000*rng.Float64()), 1500), 12000)
+			p := min(max(a*(1000+5000*rng.Float64()), 2000), 20000)
 			e := 12 + 18*rng.Float64()
 			put(k.Code, p, a, e)
 			pop, area, old = pop+math.Round(p), area+a, old+math.Round(p)*e
