@@ -98,6 +98,9 @@ func checkUploads(e *errs.Error, keys []string) {
 // subjectRow is an application's subject as the registry has it.
 type subjectRow struct {
 	name, idNumber, grid, path string
+	// phone is a person's phone, by which a resident who proved it may
+	// be linked (residentOf).
+	phone string
 }
 
 // subjectOf finds the subject for c: staff reach the people and
@@ -127,7 +130,7 @@ func (s *Service) subjectOf(ctx context.Context, c Caller, sub Subject) (*subjec
 				return nil, notFound
 			}
 		}
-		return &subjectRow{name: p.Name, idNumber: p.IDNumber, grid: p.GridCode, path: p.RegionPath}, nil
+		return &subjectRow{name: p.Name, idNumber: p.IDNumber, grid: p.GridCode, path: p.RegionPath, phone: p.Phone}, nil
 	case Organisation:
 		o, err := s.d.Registry.Organisation(ctx, account.SystemScope(), sub.ID)
 		if errs.Is(err, errs.NotFound) {
@@ -234,16 +237,38 @@ func departmentID(ctx context.Context, q interface {
 	return id, db.Translate(err)
 }
 
-// residentOf is the enabled resident account with the identity number
-// (the one to tell, whose own applications these are), or 0.
+// residentOf is the enabled resident account of a subject (the one to
+// tell, whose own applications these are), or 0: the account with the
+// identity number, else the account that proved the subject's phone by
+// SMS code when no other registry person has that phone, as
+// registry.Store.ResidentPerson links them the other way.
 func residentOf(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
-}, idNumber string) (int64, error) {
-	if idNumber == "" {
+}, row *subjectRow) (int64, error) {
+	var id int64
+	if row.idNumber != "" {
+		err := q.QueryRow(ctx, `SELECT id FROM users WHERE UPPER(id_number) = UPPER($1) AND disabled = $2 ORDER BY id LIMIT 1`, row.idNumber, false).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, db.Translate(err)
+		}
+	}
+	if row.phone == "" {
 		return 0, nil
 	}
-	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM users WHERE UPPER(id_number) = UPPER($1) AND disabled = $2 ORDER BY id LIMIT 1`, idNumber, false).Scan(&id)
+	var people int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE phone = $1`, row.phone).Scan(&people); err != nil {
+		return 0, db.Translate(err)
+	}
+	if people != 1 {
+		return 0, nil // none, or a phone several people share: nobody's
+	}
+	// An account with an identity number is linked by it, to whomever it
+	// names: not by its phone.
+	err := q.QueryRow(ctx, `SELECT u.id FROM phone_logins p JOIN users u ON u.id = p.user_id WHERE p.phone = $1 AND u.disabled = $2 AND u.id_number = ''`,
+		row.phone, false).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -363,7 +388,7 @@ func (s *Service) Apply(ctx context.Context, c Caller, in NewApplication) (_ *Ap
 		}
 		applicant := c.UserID()
 		if staff(c) {
-			if applicant, err = residentOf(ctx, tx, sub.idNumber); err != nil {
+			if applicant, err = residentOf(ctx, tx, sub); err != nil {
 				return err
 			}
 		}

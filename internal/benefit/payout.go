@@ -183,7 +183,7 @@ func (s *Service) AutoPay(ctx context.Context, sub Subject, m Match) (paid bool,
 		if err != nil {
 			return err
 		}
-		resident, err := residentOf(ctx, tx, row.idNumber)
+		resident, err := residentOf(ctx, tx, row)
 		if err != nil {
 			return err
 		}

@@ -80,6 +80,19 @@ func TestResidentLinkedByPhone(t *testing.T) {
 		if err != nil || len(mine) != 1 || mine[0].ID != a.ID {
 			t.Errorf("their applications: %d (%v), want 1", len(mine), err)
 		}
+		// Staff applying for her make the application hers: she reads it
+		// among her own.
+		byStaff, err := f.svc.Apply(ctx, f.as("staff-b"), benefit.NewApplication{Policy: "gaoling", Subject: li, Period: "2026-12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, _, err = f.svc.List(ctx, me, benefit.Filter{Mine: true})
+		if err != nil || len(mine) != 2 {
+			t.Errorf("after staff applied for her: %d of her own (%v), want 2", len(mine), err)
+		}
+		if _, err := f.svc.Get(ctx, me, byStaff.ID, false); err != nil {
+			t.Errorf("she reads the application staff made for her: %v", err)
+		}
 		// Naming another person is still refused.
 		if _, err := f.svc.Apply(ctx, me, benefit.NewApplication{Policy: "gaoling", Subject: f.old}); !errs.Is(err, errs.NotFound) {
 			t.Errorf("applying for 王大爷: %v, want NotFound", err)
@@ -100,8 +113,8 @@ func TestResidentLinkedByPhone(t *testing.T) {
 			t.Errorf("their own application stays theirs: %v", err)
 		}
 		var n int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM benefit_applications`).Scan(&n); err != nil || n != 1 {
-			t.Errorf("%d applications (%v), want 1", n, err)
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM benefit_applications`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("%d applications (%v), want 2", n, err)
 		}
 	})
 }
