@@ -15,6 +15,14 @@
 // runs in memory on a Data (engine.go); the store only loads the values
 // the caller may see: a unit's own and its subtree's at any time, other
 // units' only once their period is published (PublishPeriod).
+//
+// Peers are the units of the same level under the same parent, a
+// hand-picked group, or the "similar units" (similar.go): the nearest
+// neighbours among the district's units of the level on context variables
+// (Indicator.Context: population, area, the share of elderly residents),
+// z-scored over the candidates, found on the values the caller may see.
+// Context variables describe a unit, so composites and weak points leave
+// them out.
 package benchmark
 
 import (
