@@ -131,6 +131,11 @@ func policyMatrix() map[string]spec {
 		"GET /api/v1/eligibility/unclaimed": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/api/v1/eligibility/unclaimed?region="+f.reg.grid[t], nil, "")
 		}},
+		// Queueing notices follows the list's scope
+		// (TestNoticesAuthorizationEffect checks what is queued).
+		"POST /api/v1/eligibility/notices": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "POST", "/api/v1/eligibility/notices?region="+f.reg.grid[t], nil, "")
+		}},
 		// The pages: everyone signed in has their own policies page (staff
 		// without a registry person are told how to link one); the
 		// applications page is for those who work them; an enterprise's
@@ -386,4 +391,69 @@ func factOf(fs []registry.Fact, key string) any {
 		}
 	}
 	return nil
+}
+
+// TestNoticesAuthorizationEffect: queueing the proactive notices of a
+// grid's 应享未享 list follows the registry's scope in what it writes, not
+// only in its status: those who may not see the grid queue nothing (404),
+// the first who may queues its resident's notice, and the next find it
+// queued already.
+func TestNoticesAuthorizationEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	ctx := context.Background()
+	client := &http.Client{Timeout: 30 * time.Second}
+	d := policyDraft(f)
+	d.Version.Conditions = []policy.Condition{{ID: "age", Text: policy.Text{ZH: "有出生日期", EN: "has a birth date"}, Source: "矩阵", Expr: "age >= 0"}}
+	d.Version.Rule = policy.Group{}
+	d.Version.Amount = ""
+	sys := audit.System("authz test")
+	v, err := f.w.eligibility.Save(ctx, sys, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.w.eligibility.Publish(ctx, sys, d.Key, v.Version, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.w.eligibility.Run(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	queued := func(person int64) int {
+		var n int
+		if err := f.w.app.db.QueryRow(ctx, `SELECT COUNT(*) FROM elig_notices WHERE subject_kind = 'person' AND subject_id = $1 AND policy_key = $2`,
+			person, d.Key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tg := range regTargets {
+		sees := regSees()[tg]
+		// Those who may not see the grid go first: nothing may be queued
+		// before the first who may.
+		order := slices.DeleteFunc(slices.Clone(callers), func(w who) bool { return slices.Contains(sees, w) })
+		order = append(order, sees...)
+		for i, w := range order {
+			resp, err := client.Do(f.request(w, "POST", "/api/v1/eligibility/notices?region="+f.reg.grid[tg]+"&limit=1000", nil, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep policy.NoticeReport
+			_ = json.NewDecoder(resp.Body).Decode(&rep)
+			resp.Body.Close()
+			got := queued(f.reg.person[tg])
+			switch {
+			case !slices.Contains(sees, w):
+				if resp.StatusCode == http.StatusOK || got != 0 {
+					t.Errorf("%s on %s: status %d, %d notices queued, want a refusal and none", w, tg, resp.StatusCode, got)
+				}
+			case i == len(order)-len(sees):
+				if resp.StatusCode != http.StatusOK || got != 1 || rep.Queued < 1 {
+					t.Errorf("%s on %s (the first who may): status %d, report %+v, %d queued, want 200 and the resident's notice", w, tg, resp.StatusCode, rep, got)
+				}
+			default:
+				if resp.StatusCode != http.StatusOK || got != 1 || rep.Queued != 0 || rep.Already < 1 {
+					t.Errorf("%s on %s (later): status %d, report %+v, %d queued, want 200, nothing new and the resident told before", w, tg, resp.StatusCode, rep, got)
+				}
+			}
+		}
+	}
 }

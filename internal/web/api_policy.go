@@ -140,6 +140,30 @@ func (h *policyAPI) apiUnclaimed(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// apiNotices queues the proactive notices (主动告知) of the region's
+// 应享未享 list: 200 with how many were queued, told before, and have no
+// phone on record.
+func (h *policyAPI) apiNotices(w http.ResponseWriter, r *http.Request) error {
+	en, err := h.engine()
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 100)
+	if err != nil {
+		return err
+	}
+	region := strings.TrimSpace(r.URL.Query().Get("region"))
+	if region == "" {
+		return errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
+	}
+	rep, err := en.QueueNotices(r.Context(), registry.ScopeOf(userOf(r)), actorOf(r), region, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
 func (h *policyAPI) apiPolicies(w http.ResponseWriter, r *http.Request) error {
 	en, err := h.engine()
 	if err != nil {

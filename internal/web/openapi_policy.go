@@ -40,6 +40,10 @@ func policyOperations() []apiOp {
 			SummaryZH: "应享未享：数据范围内区域节点下符合条件而未享受的对象（最近一次批量测算）", Auth: auth,
 			Params: []apiParam{query("region", "string", "Region code (district to grid).", "区域编码（区至网格）。"), query("limit", "integer", "At most 1000 (default 100).", "最多 1000（默认 100）。")},
 			Result: "UnclaimedList", Errors: []int{404, 422}},
+		{Method: "POST", Path: "/api/v1/eligibility/notices", Tag: "eligibility", Summary: "主动告知: queue a text to each subject of the region's 应享未享 list that the registry has a phone for, once a subject and policy ever; sent by the outbound channel, retried on failure (audited)",
+			SummaryZH: "主动告知：向区域应享未享名单中登记了电话的对象发送短信提醒（同一对象同一政策只发一次），经外发渠道发送，失败重试（留痕）", Auth: auth,
+			Params: []apiParam{query("region", "string", "Region code (district to grid).", "区域编码（区至网格）。"), query("limit", "integer", "At most 1000 entries of the list (default 100).", "名单最多 1000 条（默认 100）。")},
+			Result: "NoticeReport", Errors: []int{404, 422}},
 	}
 }
 
@@ -78,5 +82,6 @@ func policySchemas() map[string]any {
 			"questions": arrayOf(obj(map[string]any{"key": "string", "label": text, "decides": "integer"}, "key", "label", "decides"))}, "date", "results", "questions"),
 		"UnclaimedList": obj(map[string]any{"unclaimed": arrayOf(obj(map[string]any{"policy": "string", "title": text, "subject": obj(map[string]any{"kind": "string", "id": "integer"}),
 			"name": "string", "grid_code": "string", "amount": "number", "since": "string"}, "policy", "subject"))}, "unclaimed"),
+		"NoticeReport": obj(map[string]any{"queued": "integer", "already": "integer", "no_phone": "integer"}, "queued", "already", "no_phone"),
 	}
 }

@@ -288,6 +288,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/organisations/{id}/eligibility", authed, f.policies.evaluate(policy.KindOrganisation))
 	s.handle("GET /api/v1/me/eligibility", authed, f.policies.apiMe)
 	s.handle("GET /api/v1/eligibility/unclaimed", authed, f.policies.apiUnclaimed)
+	s.handle("POST /api/v1/eligibility/notices", authed, f.policies.apiNotices)
 	s.handle("GET /api/v1/people", authed, f.registry.apiPeople)
 	s.handle("POST /api/v1/people", authed, f.registry.apiPersonAdd)
 	s.handle("GET /api/v1/people/{id}", authed, f.registry.apiPerson)
