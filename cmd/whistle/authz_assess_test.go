@@ -126,6 +126,12 @@ func assessMatrix() map[string]spec {
 				return f.jsonRequest(w, "POST", "/api/v1/assessment/scores", map[string]any{"period": assessOpen, "unit": f.assess.unit[t],
 					"item_id": f.assess.itemOf(t), "score": 7, "evidence": "矩阵检查 " + string(w)})
 			}},
+		// The big screen's 对标 panel: a node in the caller's scope, as the
+		// screen's other panels.
+		"GET /api/v1/assessment/board": {allow: statsRead, targets: []target{in, out, other}, sees: map[target][]who{in: seeNodeIn, out: seeNodeOut, other: {}},
+			req: func(f *authzFixture, w who, t target) *http.Request {
+				return f.request(w, "GET", "/api/v1/assessment/board?region="+f.node[t], nil, "")
+			}},
 		"GET /api/v1/assessment/league": {allow: staffAll, req: get("/api/v1/assessment/league?type=community&period=" + assessOpen)},
 		// Only the unit's own staff appeal; assessors decide.
 		"POST /api/v1/assessment/appeals": {targets: []target{in, out, other}, sees: map[target][]who{in: {community, street}, out: {}, other: {}},

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strconv"
@@ -124,6 +128,14 @@ func benchmarkMatrix() map[string]spec {
 		"POST /api/v1/indicators": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.jsonRequest(w, "POST", "/api/v1/indicators", map[string]any{"key": "authz_" + string(w), "name": "矩阵指标", "unit": "percent",
 				"direction": "higher_better"})
+		}},
+		// The upload: indicator writers (admins) only; the page likewise.
+		"POST /api/v1/indicators/values": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
+			f.plantBenchmark()
+			return f.request(w, "POST", "/api/v1/indicators/values?dry_run=1", strings.NewReader("indicator,unit_code,period,value\nauthz_sat,"+f.node[in]+",2030-03,60\n"), "text/csv")
+		}},
+		"GET /benchmarking/import": {allow: adminOnly, req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/benchmarking/import", nil, "")
 		}},
 		"GET /api/v1/benchmark":             unitGet("/api/v1/benchmark?indicator=authz_sat&"),
 		"GET /api/v1/benchmark/weak-points": unitGet("/api/v1/benchmark/weak-points?"),
@@ -268,3 +280,122 @@ func TestBenchmarkAuthorizationEffect(t *testing.T) {
 		}
 	}
 }
+
+// TestIndicatorUploadEffect: an indicator file posted to POST
+// /api/v1/indicators/values by every caller lands only the writer's
+// (admin's) values, read back from the store; a dry run writes nothing; a
+// file with a bad row is refused whole (its good row not written either)
+// with the row's error in Chinese and in English; a body over the limit
+// is 413, one of another type 422, never a 500. The declarations file of
+// the form declares a new indicator in the same transaction.
+func TestIndicatorUploadEffect(t *testing.T) {
+	f := newAuthzFixture(t)
+	f.plantBenchmark()
+	ctx := context.Background()
+	st := f.w.benchmark
+	client := &http.Client{Timeout: 30 * time.Second}
+	unit := f.node[in]
+	post := func(w who, query, ct string, body io.Reader, lang string) (int, map[string]any) {
+		t.Helper()
+		req := f.request(w, "POST", "/api/v1/indicators/values"+query, body, ct)
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		_ = json.Unmarshal(readSome(resp), &out)
+		return resp.StatusCode, out
+	}
+	has := func(period string) bool {
+		t.Helper()
+		_, ok, err := st.Value(ctx, "authz_sat", unit, period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	csv := func(period string) io.Reader {
+		return strings.NewReader("indicator,unit_code,period,value\nauthz_sat," + unit + "," + period + ",61.5\n")
+	}
+	for i, w := range callers {
+		period := fmt.Sprintf("2031-%02d", i+1)
+		code, _ := post(w, "", "text/csv", csv(period), "")
+		if got, want := has(period), w == admin; got != want {
+			t.Errorf("upload as %s (%d): value written %v, want %v", w, code, got, want)
+		}
+		if w != admin && code != http.StatusForbidden && code != http.StatusUnauthorized {
+			t.Errorf("upload as %s: %d, want 403 (401 anonymous)", w, code)
+		}
+	}
+	if v, ok, err := st.Value(ctx, "authz_sat", unit, fmt.Sprintf("2031-%02d", slices.Index(callers, admin)+1)); err != nil || !ok || v != 61.5 {
+		t.Errorf("the admin's value read back: %v %v %v, want 61.5", v, ok, err)
+	}
+	// A dry run checks and writes nothing.
+	if code, out := post(admin, "?dry_run=1", "text/csv", csv("2032-01"), ""); code != http.StatusOK || out["dry_run"] != true || has("2032-01") {
+		t.Errorf("dry run: %d %v, written %v; want 200 and nothing written", code, out, has("2032-01"))
+	}
+	// A bad row refuses the file, its good row too, with the row's error.
+	bad := "indicator,unit_code,period,value\nauthz_sat," + unit + ",2032-02,70\nauthz_sat," + unit + ",2032-03,七十\n"
+	for lang, want := range map[string]string{"zh-CN": "第 3 行：value：不是数字", "en": "row 3: value: not a number"} {
+		code, out := post(admin, "", "text/csv", strings.NewReader(bad), lang)
+		errsOut, _ := out["errors"].([]any)
+		msg := ""
+		if len(errsOut) == 1 {
+			msg, _ = errsOut[0].(map[string]any)["message"].(string)
+		}
+		if code != http.StatusUnprocessableEntity || msg != want {
+			t.Errorf("bad row (%s): %d %v, want 422 with %q", lang, code, out, want)
+		}
+	}
+	if has("2032-02") {
+		t.Error("the good row of a refused file was written")
+	}
+	// An unknown indicator, declared in the form's second file, lands.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	for name, content := range map[string]string{
+		"file":       "indicator,unit_code,period,value\nauthz_upload," + unit + ",2032-04,3\n",
+		"indicators": "key,name,unit,direction\nauthz_upload,上传指标,count,lower_better\n",
+	} {
+		fw, err := mw.CreateFormFile(name, name+".csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(fw, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := post(admin, "", mw.FormDataContentType(), &form, ""); code != http.StatusCreated {
+		t.Errorf("form with a declaration: %d %v, want 201", code, out)
+	}
+	if v, ok, err := st.Value(ctx, "authz_upload", unit, "2032-04"); err != nil || !ok || v != 3 {
+		t.Errorf("the declared indicator's value: %v %v %v, want 3", v, ok, err)
+	}
+	// Too large, the wrong type, no file, a bad flag: 4xx, never a 500.
+	big := strings.NewReader("indicator,unit_code,period,value\n" + strings.Repeat("x", 9<<20))
+	for _, c := range []struct {
+		name, query, ct string
+		body            io.Reader
+		want            int
+	}{
+		{"too large", "", "text/csv", big, http.StatusRequestEntityTooLarge},
+		{"json", "", "application/json", strings.NewReader(`{}`), http.StatusUnprocessableEntity},
+		{"empty", "", "text/csv", strings.NewReader(""), http.StatusUnprocessableEntity},
+		{"header only", "", "text/csv", strings.NewReader("indicator,unit_code,period,value\n"), http.StatusUnprocessableEntity},
+		{"form without file", "", "multipart/form-data; boundary=x", strings.NewReader("--x--\r\n"), http.StatusUnprocessableEntity},
+		{"dry_run=maybe", "?dry_run=maybe", "text/csv", csv("2032-05"), http.StatusUnprocessableEntity},
+		{"not a workbook", "", xlsxContentType, strings.NewReader("PK\x03\x04broken"), http.StatusUnprocessableEntity},
+	} {
+		if code, out := post(admin, c.query, c.ct, c.body, ""); code != c.want {
+			t.Errorf("%s: %d %v, want %d", c.name, code, out, c.want)
+		}
+	}
+}
+
+const xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -60,5 +60,13 @@ func (b Benchmark) Standing(ctx context.Context, sc account.Scope, unit, indicat
 	if err != nil || a.Value == nil {
 		return BenchStanding{}, false, err
 	}
-	return BenchStanding{Rank: a.Rank, RankRange: a.RankRange, Peers: a.Peers, Value: a.Value, Trend: a.Trend}, true, nil
+	st := BenchStanding{Rank: a.Rank, RankRange: a.RankRange, Peers: a.Peers, Value: a.Value, Trend: a.Trend,
+		GapToLeader: a.GapToLeader, ChaserDistance: a.ChaserDistance}
+	if a.Leader != nil {
+		st.Leader = a.Leader.Unit
+	}
+	if a.Chaser != nil {
+		st.Chaser, st.ChaserTrend = a.Chaser.Unit, a.ChaserTrend
+	}
+	return st, true, nil
 }

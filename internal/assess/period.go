@@ -465,29 +465,8 @@ func (s *Service) League(ctx context.Context, u *account.User, unitType, period 
 	if err != nil {
 		return nil, err
 	}
-	items, err := s.items(ctx, unitType)
+	totals, max, err := s.totals(ctx, unitType, period)
 	if err != nil {
-		return nil, err
-	}
-	var max float64
-	for _, it := range items {
-		max += it.Points
-	}
-	rows, err := s.d.DB.Query(ctx, `SELECT unit_code, SUM(score) FROM assess_scores WHERE period = $1 AND unit_type = $2 GROUP BY unit_code`, period, unitType)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	totals := map[string]float64{}
-	for rows.Next() {
-		var code string
-		var t float64
-		if err := rows.Scan(&code, &t); err != nil {
-			return nil, err
-		}
-		totals[code] = t
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var out []Standing

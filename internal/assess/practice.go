@@ -219,6 +219,15 @@ type BenchStanding struct {
 	Peers     int      `json:"peers"`
 	Value     *float64 `json:"value"`
 	Trend     string   `json:"trend"`
+	// Leader (标兵) and GapToLeader: the best peer's code and how far
+	// ahead it is (0 for the leader itself); Chaser (追兵) and
+	// ChaserDistance: the peer just below and how far behind it is, with
+	// the trend of that distance (nil and "" for the last).
+	Leader         string   `json:"leader,omitempty"`
+	GapToLeader    *float64 `json:"gap_to_leader"`
+	Chaser         string   `json:"chaser,omitempty"`
+	ChaserDistance *float64 `json:"chaser_distance"`
+	ChaserTrend    string   `json:"chaser_trend,omitempty"`
 }
 
 // BenchLeague ranks the units of a type on an indicator in a period, as

@@ -339,3 +339,19 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// apiBoard is the big screen's 对标 panel: GET
+// /api/v1/assessment/board?region=CODE, the units under the node in the
+// latest published period (period null while none is).
+func (h *assessHandlers) apiBoard(w http.ResponseWriter, r *http.Request) error {
+	svc, err := h.svc()
+	if err != nil {
+		return err
+	}
+	b, err := svc.Board(r.Context(), userOf(r), r.URL.Query().Get("region"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 // other units' only in published periods (404 for a unit outside the
 // scope before).
 type benchmarkAPI struct {
+	*view
 	Benchmark *benchmark.Store
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,6 +127,75 @@ func FuzzPeerGroupJSON(f *testing.F) {
 		}
 		if after != before+1 || n < 2 || n > 200 || n != len(g.Units) {
 			t.Fatalf("accepted %s: groups %d → %d, %d members, answer %v", body, before, after, n, g.Units)
+		}
+	})
+}
+
+// FuzzIndicatorUpload posts arbitrary bodies, as a CSV file or as a
+// multipart form, to POST /api/v1/indicators/values. Never a 500; a
+// refused upload writes no value, and each of its row errors has a row, a
+// column and a line in the caller's language; an accepted one writes
+// exactly the values it reports.
+func FuzzIndicatorUpload(f *testing.F) {
+	for _, s := range []string{
+		"indicator,unit_code,period,value\nfuzz_ind,330303001001,2026-11,1.5\n",
+		"indicator,unit_code,period,value\nfuzz_ind,330303001001,2026-11,七\nnope,x y,2026-13,NaN\n",
+		"unit_code,value\n", "", "\xef\xbb\xbfindicator,unit_code,period,value\r\nfuzz_ind,330303001002,2026-Q3,-2e3\r\n",
+		"indicator,unit_code,period,value\nfuzz_ind,330303001001,2026-11,1\nfuzz_ind,330303001001,2026-11,2\n", "PK\x03\x04", "\"unterminated",
+	} {
+		f.Add([]byte(s), false, false)
+		f.Add([]byte(s), true, true)
+	}
+	b := newBenchmarkFuzz(f)
+	if _, err := b.st.DeclareIndicator(context.Background(), benchmark.Indicator{Key: "fuzz_ind", Name: benchmark.Text{ZH: "模糊", EN: "Fuzz"}, Unit: "n",
+		Direction: benchmark.HigherBetter}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, form, en bool) {
+		ctype := "text/csv"
+		if form {
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			fw, err := mw.CreateFormFile("file", "values.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fw.Write(body); err != nil {
+				t.Fatal(err)
+			}
+			if err := mw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			body, ctype = buf.Bytes(), mw.FormDataContentType()
+		}
+		before := b.count(t, "bm_values")
+		code, raw := b.fw.do(t, "POST", "/api/v1/indicators/values", "admin", ctype, body, lang(en)...)
+		after := b.count(t, "bm_values")
+		var out struct {
+			Report *struct {
+				Values int `json:"values"`
+			} `json:"report"`
+			Errors []struct {
+				Row     int    `json:"row"`
+				Column  string `json:"column"`
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if code == http.StatusCreated {
+			if err := json.Unmarshal(raw, &out); err != nil || out.Report == nil || out.Report.Values == 0 || after < before || after > before+out.Report.Values {
+				t.Fatalf("accepted (%s): values %d → %d", raw, before, after)
+			}
+			return
+		}
+		if code < 400 || after != before {
+			t.Fatalf("refused (%d %s) but the values went from %d to %d", code, raw, before, after)
+		}
+		if code == http.StatusUnprocessableEntity && json.Unmarshal(raw, &out) == nil {
+			for _, e := range out.Errors {
+				if e.Row < 1 || e.Column == "" || e.Message == "" {
+					t.Fatalf("a row error without its row, column or line: %s", raw)
+				}
+			}
 		}
 	})
 }

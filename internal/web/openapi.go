@@ -647,6 +647,11 @@ func (s *docsHandlers) openAPIOperation(op apiOp) map[string]any {
 			"application/x-www-form-urlencoded": map[string]any{"schema": schema}, "multipart/form-data": map[string]any{"schema": schema}}}
 	case op.Body == "PhotoUpload" || op.Body == "RegistryFile":
 		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": ref(op.Body)}}}
+	case op.Body == "IndicatorFile":
+		// The form, or the values file itself as the body.
+		file := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": ref(op.Body)},
+			"text/csv": file, xlsxType: file}}
 	case op.Body != "":
 		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(op.Body)}}}
 	}

@@ -1,5 +1,7 @@
 package web
 
+import "whistle/internal/account"
+
 // assessOperations documents 考核 and the 经验库 (api_assess.go).
 func assessOperations() []apiOp {
 	auth := apiAuth{Session: true}
@@ -28,6 +30,11 @@ func assessOperations() []apiOp {
 		{Method: "GET", Path: "/api/v1/assessment/league", Tag: "assessment", Summary: "League table of a unit type; before publication only the caller's own units",
 			SummaryZH: "同类单位排名；发布前只含本人所属单位", Auth: auth,
 			Params: []apiParam{query("type", "string", "street, community or department.", "street、community 或 department。"), period}, Result: "AssessLeague", Errors: []int{404, 422}},
+		{Method: "GET", Path: "/api/v1/assessment/board", Tag: "assessment",
+			Summary:   "The big screen's 对标 panel: the units under a region node (a district's streets, a street's communities, a community itself) in the latest published period, with composite rank, rank range, trend, gap to the leader (标兵), the chaser's (追兵) distance and the assessment total; period null while none is published",
+			SummaryZH: "大屏对标面板：最近一个已发布周期中该区域下的单位（区的街道、街道的社区、社区本身）及综合排名、名次区间、趋势、与标兵的差距、追兵的距离和考核得分；尚无发布周期时 period 为 null",
+			Auth:      docPerm(account.PermStatsRead), Params: []apiParam{query("region", "string", "Region node code, in the caller's scope.", "区域编码，须在本人数据范围内。")},
+			Result: "AssessBoard", Errors: []int{404, 422}},
 		{Method: "POST", Path: "/api/v1/assessment/appeals", Tag: "assessment", Summary: "Appeal an item's score with evidence (the unit's staff, after the freeze)",
 			SummaryZH: "对某项得分提出申诉并附证据（本单位，冻结后）", Auth: auth, Body: "AssessNewAppeal", Status: 201, Result: "AssessAppeal", Errors: []int{404, 409, 422}},
 		{Method: "POST", Path: "/api/v1/assessment/appeals/{id}/decision", Tag: "assessment", Summary: "Decide an appeal; upheld, the score changes and the history records it (assessors)",
@@ -79,6 +86,9 @@ func assessSchemas() map[string]any {
 		"AssessManualScore": obj(map[string]any{"period": "string", "unit": "string", "item_id": "integer", "score": "number", "evidence": "string"}, "period", "unit", "item_id", "score", "evidence"),
 		"AssessLeague": obj(map[string]any{"standings": arrayOf(obj(map[string]any{"rank": "integer", "unit": unit, "total": "number", "max": "number"},
 			"rank", "unit", "total"))}, "standings"),
+		"AssessBoard": obj(map[string]any{"period": "#AssessPeriod", "type": "string", "rows": arrayOf(obj(map[string]any{"unit": unit, "rank": "integer",
+			"rank_range": arrayOf("integer"), "peers": "integer", "value": "number", "trend": "string", "leader": "string", "gap_to_leader": "number",
+			"chaser": "string", "chaser_distance": "number", "chaser_trend": "string", "total": "number", "max": "number"}, "unit", "rank", "rank_range"))}, "period", "rows"),
 		"AssessAppeal":    obj(appeal, "id", "period", "unit", "item_id", "status"),
 		"AssessNewAppeal": obj(map[string]any{"period": "string", "unit": "string", "item_id": "integer", "reason": "string", "evidence": "string"}, "period", "unit", "item_id", "reason", "evidence"),
 		"AssessDecision":  obj(map[string]any{"upheld": "boolean", "score": "number", "note": "string"}, "upheld", "note"),

@@ -223,6 +223,8 @@ func trendArrow(trend string) string {
 type benchLeaguePage struct {
 	Type, Indicator, Period string
 	Rows                    []assess.BenchStanding
+	// Types are the unit types the page switches between.
+	Types []string
 }
 
 // pageBenchLeague is /benchmarking/league?type=&indicator=&period=: the
@@ -232,20 +234,66 @@ func (h *assessHandlers) pageBenchLeague(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	period, err := benchPeriod(r)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
-	d := &benchLeaguePage{Type: q.Get("type"), Indicator: q.Get("indicator"), Period: period}
+	period := q.Get("period")
+	if period == "" {
+		// The navigation's link: the latest published period, else the
+		// latest.
+		ps, err := svc.Periods(r.Context(), userOf(r))
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if period == "" || p.Status == assess.PeriodPublished {
+				period = p.Code
+			}
+			if p.Status == assess.PeriodPublished {
+				break
+			}
+		}
+	}
+	d := &benchLeaguePage{Type: q.Get("type"), Indicator: q.Get("indicator"), Period: period, Types: []string{assess.Street, assess.Community},
+		Rows: []assess.BenchStanding{}}
 	if d.Type == "" {
-		d.Type = assess.Community
+		d.Type = assess.Street
 	}
 	if d.Indicator == "" {
 		d.Indicator = benchmark.Composite
 	}
-	if d.Rows, err = svc.BenchLeague(r.Context(), userOf(r), d.Type, d.Indicator, period); err != nil {
-		return err
+	if period != "" {
+		if _, err := benchPeriod(r); err != nil && q.Get("period") != "" {
+			return err
+		}
+		if d.Rows, err = svc.BenchLeague(r.Context(), userOf(r), d.Type, d.Indicator, period); err != nil {
+			return err
+		}
 	}
 	return h.render(w, r, http.StatusOK, "bench_league.html", h.newPage(r, "bench.league.title", d))
+}
+
+// benchImportPage is the indicator upload page: the files' layouts and
+// the indicators already declared.
+type benchImportPage struct {
+	Columns, DeclColumns []string
+	Indicators           []benchmark.Indicator
+	MaxMB                int
+	EN                   bool
+}
+
+// pageIndicatorImport is /benchmarking/import: upload indicator values
+// (CSV or .xlsx, the layout of `whistle import indicators`), checked
+// first with a dry run that lists each refused row, then imported all or
+// nothing (bench_import.js posting to POST /api/v1/indicators/values).
+func (h *benchmarkAPI) pageIndicatorImport(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.store()
+	if err != nil {
+		return err
+	}
+	ins, err := st.Indicators(r.Context())
+	if err != nil {
+		return err
+	}
+	d := &benchImportPage{Columns: benchmark.ValueColumns, DeclColumns: benchmark.IndicatorColumns, Indicators: ins, MaxMB: MaxIndicatorUploadBytes >> 20,
+		EN: langOf(r) == i18n.EN}
+	return h.render(w, r, http.StatusOK, "bench_import.html", h.newPage(r, "bench.upload.title", d))
 }

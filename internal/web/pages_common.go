@@ -98,7 +98,11 @@ func (s *view) nav(r *http.Request) navData {
 		add("nav.policies", "/policies", "/policies")
 		if u.Can(account.PermStatsRead) {
 			add("nav.screen", "/screen", "/screen")
+			add("nav.bench_league", "/benchmarking/league", "/benchmarking/league")
 			add("nav.assess", "/assessment", "/assessment")
+		}
+		if u.Can(account.PermIndicatorWrite) {
+			add("nav.bench_import", "/benchmarking/import", "/benchmarking/import")
 		}
 		if u.Can(account.PermUserWrite) || u.Can(account.PermAuditRead) || u.Can(account.PermCategoryWrite) {
 			n.Admin = true

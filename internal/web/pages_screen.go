@@ -23,7 +23,7 @@ func screenKeys() []string {
 
 // screenPrefixes are the catalogue families the script names things with.
 func screenPrefixes() []string {
-	return []string{"status.", "action.", "source.", "sla.", "level.", "screen.alarms", "screen.alarm."}
+	return []string{"status.", "action.", "source.", "sla.", "level.", "screen.alarms", "screen.alarm.", "screen.bench"}
 }
 
 type screenPage struct {

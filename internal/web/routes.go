@@ -109,7 +109,7 @@ func (s *Server) features() features {
 			Clock: s.Clock},
 		visits:    &visitHandlers{view: s.view, Visits: s.Visits, Categories: s.Categories},
 		devices:   &deviceHandlers{view: s.view, Devices: s.Devices, Ingest: s.Ingest, Bus: s.Bus, Keys: s.Accounts, Clock: s.Clock},
-		benchmark: &benchmarkAPI{Benchmark: s.Benchmark},
+		benchmark: &benchmarkAPI{view: s.view, Benchmark: s.Benchmark},
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 		assess:    &assessHandlers{view: s.view, Assess: s.Assess, Benchmark: s.Benchmark},
 		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
@@ -192,6 +192,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/assessment/scores", authed, assessRead(f.assess, report))
 	s.handle("POST /api/v1/assessment/scores", authed, f.assess.apiManualScore)
 	s.handle("GET /api/v1/assessment/league", authed, f.assess.apiLeague)
+	s.handle("GET /api/v1/assessment/board", needs(account.PermStatsRead), f.assess.apiBoard)
 	s.handle("POST /api/v1/assessment/appeals", authed, assessCreate(f.assess, (*assess.Service).FileAppeal))
 	s.handle("POST /api/v1/assessment/appeals/{id}/decision", authed, f.assess.apiDecide)
 	s.handle("POST /api/v1/assessment/ratings", authed, assessCreate(f.assess, (*assess.Service).Rate))
@@ -335,6 +336,7 @@ func (s *Server) registerRoutes() {
 	// other units' values only in published periods.
 	s.handle("GET /api/v1/indicators", needs(account.PermStatsRead), f.benchmark.apiIndicators)
 	s.handle("POST /api/v1/indicators", needs(account.PermIndicatorWrite), f.benchmark.apiDeclare)
+	s.handle("POST /api/v1/indicators/values", needs(account.PermIndicatorWrite), f.benchmark.apiIndicatorValues)
 	s.handle("GET /api/v1/benchmark", needs(account.PermStatsRead), f.benchmark.apiAnalyse)
 	s.handle("GET /api/v1/benchmark/weak-points", needs(account.PermStatsRead), f.benchmark.apiWeakPoints)
 	s.handle("GET /api/v1/benchmark/peers", needs(account.PermStatsRead), f.benchmark.apiPeers)
@@ -449,6 +451,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /benchmarking/units/{unit}/report", authed, f.assess.pageBenchReport)
 	s.handle("GET /benchmarking/units/{unit}/report.xlsx", authed, f.assess.pageBenchReportXLSX)
 	s.handle("GET /benchmarking/league", authed, f.assess.pageBenchLeague)
+	s.handle("GET /benchmarking/import", needs(account.PermIndicatorWrite), f.benchmark.pageIndicatorImport)
 	s.handle("GET /disputes", authed, f.disputes.listDisputes().page)
 	s.handle("POST /disputes", authed, f.disputes.pageCreate(dispute.KindDispute))
 	s.handle("GET /disputes/{id}", authed, f.disputes.pageDispute)
@@ -521,7 +524,8 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/regions/import":     region.MaxImportBytes,
 	"POST /api/v1/cases/{id}/photos":  media.DefaultMaxPhotoBytes + 64<<10, // one photo and its form fields
 	"POST /api/v1/visits/{id}/photos": media.DefaultMaxPhotoBytes + 64<<10,
-	"POST /api/v1/imports/{kind}":     MaxImportBytes + 64<<10, // one registry file
+	"POST /api/v1/imports/{kind}":     MaxImportBytes + 64<<10,          // one registry file
+	"POST /api/v1/indicators/values":  MaxIndicatorUploadBytes + 64<<10, // an indicator file and its declarations
 }
 
 // ownCSRF are the routes that never act with a session cookie's

@@ -64,6 +64,7 @@
       .then(function (r) { if (!r.ok) { throw new Error('geojson ' + r.status); } return r.json(); })
       .then(function (g) { geo[code] = g; return g; });
     loadBase(code);
+    loadBench(code);
     return Promise.all([gj, fetchFigures(code)]).then(function (res) {
       if (seq !== state.seq) { return; }
       drawMapShape(code, res[0]);
@@ -104,6 +105,66 @@
       var el = document.querySelector('[data-base="visits_overdue"] b');
       if (el && code === state.code) { el.innerHTML = num(v.overdue); }
     }).catch(function () {});
+  }
+
+  // ---- 对标 (issue 19) ----
+
+  // trendOf is a trend's arrow and class: of the gap to the leader (a
+  // growing gap is bad) or, with chaser, of the chaser's distance (a
+  // shrinking one is).
+  function trendOf(tr, chaser) {
+    var up = chaser ? 'pulling_away' : 'closing_in', down = chaser ? 'closing_in' : 'pulling_away';
+    if (tr === up) { return { arrow: '↗', cls: 'good' }; }
+    if (tr === down) { return { arrow: '↘', cls: 'bad' }; }
+    if (tr === 'stable') { return { arrow: '→', cls: '' }; }
+    return { arrow: '～', cls: 'noisy' };
+  }
+  function trendCell(tr, chaser) {
+    if (!tr) { return ''; }
+    var o = trendOf(tr, chaser), word = t((chaser ? 'screen.bench.chaser.' : 'screen.bench.trend.') + tr);
+    return '<span class="' + o.cls + '" data-trend="' + esc(tr) + '" title="' + esc(word) + '" aria-hidden="true">' + o.arrow + '</span><span class="sc-sr">' + esc(word) + '</span>';
+  }
+  function fix1(v) { return v == null ? '–' : (Math.round(v * 10) / 10).toFixed(1); }
+
+  // loadBench reads the node's 对标 board: the latest published period.
+  function loadBench(code) {
+    api('/api/v1/assessment/board' + q(code)).then(function (b) {
+      if (code === state.code) { drawBench(b); }
+    }).catch(function (e) { console.error(e); drawBench(null); });
+  }
+  function drawBench(b) {
+    var panel = $('sc-bench'), rows = (b && b.rows) || [], link = '/benchmarking/league';
+    var names = {};
+    rows.forEach(function (r) { names[r.unit.code] = r.unit.name; });
+    $('sc-bench-period').textContent = b && b.period ? tf('screen.bench.period', b.period.name || b.period.code) : '';
+    if (b && b.period) {
+      link += '?type=' + encodeURIComponent(b.type || 'street') + '&period=' + encodeURIComponent(b.period.code);
+    }
+    $('sc-bench-link').setAttribute('href', link);
+    panel.setAttribute('data-state', !b ? 'error' : !b.period ? 'none' : rows.length ? 'ready' : 'empty');
+    panel.setAttribute('data-rows', String(rows.length));
+    if (!rows.length) {
+      var msg = !b ? t('screen.bench.error') : !b.period ? t('screen.bench.none') : t('screen.bench.empty');
+      $('sc-bench-rows').innerHTML = '<tr class="empty"><td colspan="7">' + esc(msg) + '</td></tr>';
+      return;
+    }
+    $('sc-bench-rows').innerHTML = rows.map(function (r) {
+      var rk = r.rank ? '<b>' + r.rank + '</b>' + (r.rank_range && r.rank_range[0] !== r.rank_range[1] ?
+        '<small data-range title="' + esc(tf('screen.bench.range', r.rank_range[0], r.rank_range[1])) + '">' + r.rank_range[0] + '–' + r.rank_range[1] + '</small>' :
+        '<small data-range class="sc-sr">' + esc(tf('screen.bench.range', r.rank_range[0], r.rank_range[1])) + '</small>') : '<b>–</b>';
+      var lead = r.rank === 1 ? '<span class="muted">' + esc(t('screen.bench.is_leader')) + '</span>' :
+        (r.gap_to_leader == null ? '–' : fix1(r.gap_to_leader));
+      var chase = r.chaser_distance == null ? '–' : esc(fix1(r.chaser_distance)) + ' ' + trendCell(r.chaser_trend, true);
+      var chaserName = r.chaser ? (names[r.chaser] || r.chaser) : '';
+      return '<tr data-unit="' + esc(r.unit.code) + '" data-rank="' + (r.rank || 0) + '">' +
+        '<td class="rk">' + rk + '</td>' +
+        '<td class="unit" title="' + esc(r.unit.name) + '"><a href="/benchmarking/units/' + encodeURIComponent(r.unit.code) + '?period=' + encodeURIComponent(b.period.code) + '">' + esc(r.unit.name) + '</a></td>' +
+        '<td class="n">' + fix1(r.value) + '</td>' +
+        '<td class="n">' + (r.total == null ? '–' : fix1(r.total)) + '</td>' +
+        '<td>' + trendCell(r.trend, false) + '</td>' +
+        '<td class="n">' + lead + '</td>' +
+        '<td class="n"' + (chaserName ? ' title="' + esc(tf('screen.bench.chaser_is', chaserName)) + '"' : '') + '>' + chase + '</td></tr>';
+    }).join('');
   }
 
   function refresh() {
