@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +130,125 @@ func TestBrowserAssessment(t *testing.T) {
 	c.waitText("#unit-history", "申诉裁定")
 	c.open(bench + frozen)
 	c.waitText("#bench-weak", "名次区间")
+
+	benchmarkScreen(t, s, frozen)
+	indicatorUpload(t, s, a, c, bench, frozen)
+}
+
+// benchmarkScreen: with last month published, the district leader's big
+// screen shows the 对标 panel: every street of the district in that
+// period, each with its rank and rank range and a trend arrow in one of
+// the four states, the leader marked 标兵 and the others' gaps to it; no
+// overflow at 1920 or 1366 px and no axe violation. The panel's link and
+// the navigation's 对标排名 reach the league of the streets.
+func benchmarkScreen(t *testing.T, s *browserSuite, period string) {
+	t.Helper()
+	streets := children(t, s.app, "330303")
+	src := axeScript(t)
+	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}} {
+		l := s.as(t, "demo-leader", size[0], size[1])
+		l.open("/screen/330303")
+		l.do(chromedp.WaitVisible(chromedp.CSS(`#sc-bench[data-state="ready"]`)))
+		got := eval[[]int](l, `(function(){
+		  var rows = document.querySelectorAll('#sc-bench-rows tr[data-unit]'), ranked = 0, arrows = 0, ranges = 0, gaps = 0;
+		  var states = {pulling_away: 1, closing_in: 1, stable: 1, too_noisy: 1};
+		  rows.forEach(function (r) {
+		    if (r.dataset.rank !== '0') { ranked++; }
+		    var tr = r.querySelector('td:nth-child(5) [data-trend]');
+		    if (tr && states[tr.dataset.trend]) { arrows++; }
+		    if (r.querySelector('[data-range]')) { ranges++; }
+		    if (r.dataset.rank !== '1' && /\d/.test(r.querySelector('td:nth-child(6)').textContent)) { gaps++; }
+		  });
+		  return [rows.length, ranked, arrows, ranges, gaps];
+		})()`)
+		if got[0] != len(streets) || got[1] != len(streets) || got[2] != len(streets) || got[3] != len(streets) || got[4] != len(streets)-1 {
+			l.shot("failure")
+			t.Fatalf("at %v the 对标 panel shows %d rows, %d ranked, %d trend arrows, %d rank ranges, %d gaps to the leader; want each of the %d streets "+
+				"ranked with its range and arrow and all but the leader with a gap", size, got[0], got[1], got[2], got[3], got[4], len(streets))
+		}
+		if top := l.text(`#sc-bench-rows tr[data-rank="1"] td:nth-child(6)`); top != "标兵" {
+			t.Errorf("the top street's gap column shows %q, want 标兵", top)
+		}
+		l.noOverflow(fmt.Sprintf("/screen with the 对标 panel at %v", size))
+		if over := eval[int](l, `[].filter.call(document.querySelectorAll('#sc-bench-rows td'), function (td) {
+		  return td.scrollWidth > td.clientWidth + 1 && !td.classList.contains('unit'); }).length`); over > 0 {
+			t.Errorf("at %v %d cells of the 对标 panel overflow", size, over)
+		}
+		if size[0] == 1920 {
+			if v := l.axe(src); len(v) > 0 {
+				t.Errorf("axe on the screen with the 对标 panel:\n%s", strings.Join(v, "\n"))
+			}
+			l.docShot("screen-bench", "screen-benchmark.png")
+			l.do(chromedp.Click(chromedp.CSS("#sc-bench-link")))
+			l.waitURL(func(u string) bool { return strings.Contains(u, "/benchmarking/league?type=street&period="+period) })
+			l.waitCount("#bench-league tr[data-unit]", len(streets))
+		}
+	}
+	// The navigation's 对标排名 reaches the league: the streets in the
+	// latest published period.
+	l := s.as(t, "demo-leader", 1366, 900)
+	l.open("/")
+	l.do(chromedp.Click(chromedp.CSS(`nav.sections a[href="/benchmarking/league"]`)))
+	l.waitURL(func(u string) bool { return strings.HasSuffix(u, "/benchmarking/league") })
+	l.waitCount("#bench-league tr[data-unit]", len(streets))
+	if n := eval[int](l, `document.querySelectorAll('#bench-league [data-trend]').length`); n != len(streets) {
+		t.Errorf("the league from the navigation shows %d trend arrows, want %d", n, len(streets))
+	}
+	if h := l.text("h1"); !strings.Contains(h, period) {
+		t.Errorf("the league from the navigation is of %q, want the latest published period %s", h, period)
+	}
+}
+
+// indicatorUpload: the administrator opens 指标导入 from the navigation
+// (axe finds nothing on it), checks a file with a bad row and reads the
+// row's error; then checks and imports a good file declaring a new
+// indicator on which 万顺社区 comes last among its street's communities:
+// the community's benchmarking page then names it among its weak points.
+func indicatorUpload(t *testing.T, s *browserSuite, a, c *user, bench, period string) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	communities := children(t, s.app, demo.DemoCommunity[:9])
+	var good strings.Builder
+	good.WriteString("indicator,unit_code,period,value\n")
+	for _, k := range communities {
+		v := "96.5"
+		if k.Code == demo.DemoCommunity {
+			v = "41"
+		}
+		good.WriteString("upload_check," + k.Code + "," + period + "," + v + "\n")
+	}
+	decl := write("decl.csv", "key,name,unit,direction,name_en\nupload_check,上传核验率,percent,higher_better,Upload check rate\n")
+	bad := write("bad.csv", "indicator,unit_code,period,value\nupload_check,"+demo.DemoCommunity+","+period+",41\nupload_check,"+communities[0].Code+","+period+",abc\n")
+	goodFile := write("good.csv", good.String())
+
+	a.open("/")
+	a.do(chromedp.Click(chromedp.CSS(`nav.sections a[href="/benchmarking/import"]`)))
+	a.waitURL(func(u string) bool { return strings.HasSuffix(u, "/benchmarking/import") })
+	if v := a.axe(axeScript(t)); len(v) > 0 {
+		t.Errorf("axe on /benchmarking/import:\n%s", strings.Join(v, "\n"))
+	}
+	a.do(chromedp.SetUploadFiles(chromedp.CSS("#bi-file"), []string{bad}, chromedp.NodeReady),
+		chromedp.SetUploadFiles(chromedp.CSS("#bi-decl"), []string{decl}, chromedp.NodeReady),
+		chromedp.Click(chromedp.CSS("#bi-check")))
+	a.waitText("#bi-error-list", "第 3 行：value：不是数字")
+	if eval[bool](a, `!document.getElementById('bi-commit').disabled`) {
+		t.Error("a file with a bad row may be imported")
+	}
+	a.noOverflow("/benchmarking/import with a row error")
+	a.do(chromedp.SetUploadFiles(chromedp.CSS("#bi-file"), []string{goodFile}, chromedp.NodeReady),
+		chromedp.Click(chromedp.CSS("#bi-check")))
+	a.do(chromedp.WaitVisible(chromedp.CSS(`#bi-status[data-state="valid"]`)))
+	a.do(chromedp.Click(chromedp.CSS("#bi-commit")))
+	a.do(chromedp.WaitVisible(chromedp.CSS(`#bi-status[data-state="done"]`)))
+	a.waitText("#bi-status", fmt.Sprintf("已导入 %d 条指标值", len(communities)))
+	a.docShot("indicator-import", "indicator-import-1366.png")
+	c.open(bench + period)
+	c.waitText("#bench-weak", "上传核验率")
 }

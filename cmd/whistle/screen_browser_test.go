@@ -199,6 +199,11 @@ func TestScreenBrowser(t *testing.T) {
 	}
 	leader.waitShown(`[data-base="people"] b`, fmt.Sprint(base.People))
 	leader.waitShown(`[data-base="floating"] b`, fmt.Sprint(base.ByStatus["floating"]))
+	// No 考核 period is published in this demo: the 对标 panel says so.
+	leader.do(chromedp.WaitVisible(chromedp.CSS(`#sc-bench[data-state="none"]`)))
+	if got := leader.text("#sc-bench-rows"); !strings.Contains(got, "尚无已发布的考核周期") {
+		t.Errorf("the 对标 panel without a published period shows %q", got)
+	}
 	if !strings.Contains(leader.text("#sc-note"), "示意") {
 		t.Error("the generated boundaries are not marked 示意")
 	}

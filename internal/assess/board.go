@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"whistle/internal/account"
@@ -87,6 +89,15 @@ func (s *Service) Board(ctx context.Context, u *account.User, code string) (_ *B
 			row.Total = &t
 		}
 		b.Rows = append(b.Rows, row)
+	}
+	if len(b.Rows) > 1 && s.d.Peers != nil {
+		rows := make([]*BenchStanding, len(b.Rows))
+		for i := range b.Rows {
+			rows[i] = &b.Rows[i].BenchStanding
+		}
+		if err := s.compositeGaps(ctx, sc, b.Period.Code, rows); err != nil {
+			return nil, err
+		}
 	}
 	// Ranked units first, by rank; the unranked (no composite) after
 	// them, by assessment total.
@@ -176,4 +187,166 @@ func (s *Service) totals(ctx context.Context, unitType, period string) (map[stri
 		out[code] = t
 	}
 	return out, max, rows.Err()
+}
+
+// boardWindow is how many periods, the board's own included, the
+// composite's gap trends look back over (the benchmark's default window).
+const boardWindow = 6
+
+// compositeTolerance is the change of a composite gap over the window
+// that counts as stable: 5 % of the composite's 0–100 span, as the
+// benchmark's trends use 5 % of an indicator's goalposts.
+const compositeTolerance = 5
+
+// compositeGaps fills what the composite's analysis leaves out: each
+// ranked unit's gap to the 标兵 (the best composite among the rows of its
+// peer group: the rows under the same parent) and its 追兵's distance,
+// and the trends of both over the last boardWindow periods
+// (benchmark.Trend's four states on the series of gaps, from the
+// composites of the earlier periods). A row that already has them (a
+// single indicator's analysis) keeps its own.
+func (s *Service) compositeGaps(ctx context.Context, sc account.Scope, period string, rows []*BenchStanding) error {
+	groups := map[string][]*BenchStanding{}
+	var order []string
+	for _, r := range rows {
+		parent := r.Unit.Path
+		if i := strings.LastIndex(strings.TrimSuffix(parent, "/"), "/"); i >= 0 {
+			parent = parent[:i+1]
+		}
+		if _, ok := groups[parent]; !ok {
+			order = append(order, parent)
+		}
+		groups[parent] = append(groups[parent], r)
+	}
+	for _, g := range order {
+		if len(groups[g]) > 1 {
+			if err := s.groupGaps(ctx, sc, period, groups[g]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// groupGaps is compositeGaps for one peer group.
+func (s *Service) groupGaps(ctx context.Context, sc account.Scope, period string, rows []*BenchStanding) error {
+	periods := []string{period}
+	for len(periods) < boardWindow {
+		p, ok := previousPeriod(periods[len(periods)-1])
+		if !ok {
+			break
+		}
+		periods = append(periods, p)
+	}
+	// scores[i][code] is the composite of the unit in periods[i].
+	scores := make([]map[string]float64, len(periods))
+	scores[0] = map[string]float64{}
+	for _, r := range rows {
+		if r.Rank > 0 && r.Value != nil {
+			scores[0][r.Unit.Code] = *r.Value
+		}
+	}
+	for i := 1; i < len(periods); i++ {
+		scores[i] = map[string]float64{}
+		for _, r := range rows {
+			st, ok, err := s.d.Peers.Standing(ctx, sc, r.Unit.Code, benchmark.Composite, periods[i])
+			if err != nil {
+				return err
+			}
+			if ok && st.Value != nil {
+				scores[i][r.Unit.Code] = *st.Value
+			}
+		}
+	}
+	type gap struct {
+		lead, chase  float64
+		chaser       string
+		ok, hasChase bool
+	}
+	// gapsIn are each unit's gaps in one period's scores.
+	gapsIn := func(sc map[string]float64) map[string]gap {
+		codes := make([]string, 0, len(sc))
+		for c := range sc {
+			codes = append(codes, c)
+		}
+		sort.Slice(codes, func(i, j int) bool {
+			if sc[codes[i]] != sc[codes[j]] {
+				return sc[codes[i]] > sc[codes[j]]
+			}
+			return codes[i] < codes[j]
+		})
+		out := map[string]gap{}
+		for i, c := range codes {
+			g := gap{lead: sc[codes[0]] - sc[c], ok: true}
+			if i+1 < len(codes) {
+				g.chaser, g.chase, g.hasChase = codes[i+1], sc[c]-sc[codes[i+1]], true
+			}
+			out[c] = g
+		}
+		return out
+	}
+	all := make([]map[string]gap, len(periods))
+	for i := range periods {
+		all[i] = gapsIn(scores[i])
+	}
+	for _, r := range rows {
+		now, ok := all[0][r.Unit.Code]
+		if !ok || r.GapToLeader != nil {
+			continue
+		}
+		lead := round2(now.lead)
+		r.GapToLeader = &lead
+		var xs, ys, cxs, cys []float64
+		// Oldest first: x is the period's place in the window.
+		for k := len(periods) - 1; k >= 0; k-- {
+			g, ok := all[k][r.Unit.Code]
+			if !ok {
+				continue
+			}
+			x := float64(len(periods) - 1 - k)
+			xs, ys = append(xs, x), append(ys, g.lead)
+			if g.hasChase {
+				cxs, cys = append(cxs, x), append(cys, g.chase)
+			}
+		}
+		if r.Trend == "" {
+			r.Trend = benchmark.Trend(xs, ys, compositeTolerance)
+		}
+		if now.hasChase {
+			d := round2(now.chase)
+			r.Chaser, r.ChaserDistance = now.chaser, &d
+			r.ChaserTrend = benchmark.Trend(cxs, cys, compositeTolerance)
+		}
+	}
+	return nil
+}
+
+// previousPeriod is the benchmark period before p: the month, quarter or
+// year before it.
+func previousPeriod(p string) (string, bool) {
+	if !benchmark.ValidPeriod(p) {
+		return "", false
+	}
+	y, err := strconv.Atoi(p[:4])
+	if err != nil {
+		return "", false
+	}
+	switch {
+	case len(p) == 4:
+		return strconv.Itoa(y - 1), y > 1
+	case p[5] == 'Q':
+		q := int(p[6] - '0')
+		if q == 1 {
+			return fmt.Sprintf("%04d-Q4", y-1), y > 1
+		}
+		return fmt.Sprintf("%04d-Q%d", y, q-1), true
+	}
+	m, err := strconv.Atoi(p[5:])
+	if err != nil {
+		return "", false
+	}
+	if m == 1 {
+		return fmt.Sprintf("%04d-12", y-1), y > 1
+	}
+	return fmt.Sprintf("%04d-%02d", y, m-1), true
 }

@@ -122,5 +122,27 @@ func TestBoard(t *testing.T) {
 		if _, err := fx.svc.Board(ctx, leader, " "); !errs.Is(err, errs.Invalid) {
 			t.Errorf("no region: %v, want invalid", err)
 		}
+		// The composite's analysis has no gaps nor trends: the board
+		// derives them from the rows (the whole peer group) over the last
+		// six months. B leads by 2, 4, … 12 points: A's gap to the 标兵
+		// grows (pulling away), and so does B's distance to its 追兵.
+		comp := &boardPeers{standings: map[string]assess.BenchStanding{}}
+		for i, m := range []string{"2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"} {
+			a, bv := 60.0, 62.0+2*float64(i)
+			comp.standings[m+"|"+communityA] = assess.BenchStanding{Rank: 2, RankRange: [2]int{2, 2}, Peers: 2, Value: f64(a)}
+			comp.standings[m+"|"+communityB] = assess.BenchStanding{Rank: 1, RankRange: [2]int{1, 1}, Peers: 2, Value: f64(bv)}
+		}
+		fx.svc.UsePeers(comp)
+		if b, err = fx.svc.Board(ctx, leader, street); err != nil || len(b.Rows) != 2 {
+			t.Fatalf("composite board: %+v, %v", b, err)
+		}
+		top, second = b.Rows[0], b.Rows[1]
+		if top.Unit.Code != communityB || top.GapToLeader == nil || *top.GapToLeader != 0 || top.Chaser != communityA || top.ChaserDistance == nil ||
+			*top.ChaserDistance != 12 || top.ChaserTrend != benchmark.PullingAway {
+			t.Errorf("the composite leader's row: %+v (chaser distance %v)", top, top.ChaserDistance)
+		}
+		if second.GapToLeader == nil || *second.GapToLeader != 12 || second.Trend != benchmark.PullingAway || second.ChaserDistance != nil {
+			t.Errorf("the composite second's row: %+v (gap %v)", second, second.GapToLeader)
+		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"whistle/internal/account"
+	"whistle/internal/benchmark"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -258,6 +259,19 @@ func (s *Service) BenchLeague(ctx context.Context, u *account.User, unitType, in
 		if ok {
 			st.Unit = un
 			out = append(out, st)
+		}
+	}
+	if indicator == benchmark.Composite && unitType == Street && len(out) > 1 {
+		// The composite's analysis has no gaps nor trends: derived from
+		// the streets' composites over the last periods (for the streets
+		// only: a league of every community would analyse each of them
+		// boardWindow times).
+		rows := make([]*BenchStanding, len(out))
+		for i := range out {
+			rows[i] = &out[i]
+		}
+		if err := s.compositeGaps(ctx, sc, period, rows); err != nil {
+			return nil, err
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Rank < out[j].Rank })
