@@ -241,6 +241,7 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`^at most (\d+) (?:bytes|characters)$`), "bench.reason.too_long"},
 	{regexp.MustCompile(`^indicator (.*) belongs to another source and cannot be redefined$`), "bench.reason.other_source"},
 	{regexp.MustCompile(`^unreadable (?:CSV|workbook|row): (.*)$`), "bench.reason.unreadable"},
+	{regexp.MustCompile(`^indicator (.*) is the platform's own, computed each month; it cannot be imported$`), "bench.reason.platform_own"},
 }
 
 // localReason is an import reason in the caller's language; a reason not
