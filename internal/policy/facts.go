@@ -31,7 +31,8 @@ const maxFacts = 64
 
 // RecordFacts validates facts against the field catalogue of a person's
 // conditions and writes them through the registry, in scope (a person out
-// of it is NotFound), all or none. Each field is checked for its type; an
+// of it is NotFound), all or none. Each field is checked for its type and
+// a number for its Range; an
 // unknown field, a derived one (age, groups: computed, not recorded) or a
 // value of the wrong type is refused with a message on "facts.<key>". The
 // registry's change feed carries each changed fact, so that the re-check
@@ -74,12 +75,28 @@ func (e *Engine) RecordFacts(ctx context.Context, sc account.Scope, actor audit.
 			bad.Field(name, "policy.err.fact_type."+f.Type, f.Label.ZH, f.Label.EN)
 			continue
 		}
+		if x, isNum := number(v); isNum && f.Range != nil && (x < f.Range.Min || x > f.Range.Max) {
+			bad.Field(name, "policy.err.fact_range", f.Label.ZH, f.Label.EN, f.Range.Min, f.Range.Max)
+			continue
+		}
 		ins = append(ins, registry.FactInput{Key: k, Value: v, Verified: in.Verified, Source: in.Source})
 	}
 	if len(bad.Fields) > 0 {
 		return bad
 	}
 	return e.registry.SetFacts(ctx, sc, actor, registry.FactPerson, personID, ins)
+}
+
+// number is v as a float64 when it is a number (factValue's int64 or
+// float64).
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
 }
 
 // factValue converts a decoded JSON value to the field's type: ok is

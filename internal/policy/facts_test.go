@@ -68,6 +68,8 @@ func TestRecordFacts(t *testing.T) {
 			{"text for yes or no", policy.FactsInput{Facts: map[string]any{"hukou_local": "yes"}}, "facts.hukou_local", "policy.err.fact_type.bool"},
 			{"a fraction for a whole number", policy.FactsInput{Facts: map[string]any{"disability_grade": 1.5}}, "facts.disability_grade", "policy.err.fact_type.int"},
 			{"yes or no for a number", policy.FactsInput{Facts: map[string]any{"income_per_head": true}}, "facts.income_per_head", "policy.err.fact_type.double"},
+			{"a negative income", policy.FactsInput{Facts: map[string]any{"income_per_head": -100.0}}, "facts.income_per_head", "policy.err.fact_range"},
+			{"a disability grade of 9", policy.FactsInput{Facts: map[string]any{"disability_grade": 9.0}}, "facts.disability_grade", "policy.err.fact_range"},
 		} {
 			if err := w.eng.RecordFacts(ctx, staff, actor, id, tt.in); fieldMsg(err, tt.field) != tt.key {
 				t.Errorf("%s: %v, want %s on %s", tt.name, err, tt.key, tt.field)

@@ -96,6 +96,14 @@ type Field struct {
 	Unit   string `json:"unit,omitempty"`
 	// Derived fields (age, groups, household size) are computed, not set.
 	Derived bool `json:"derived,omitempty"`
+	// Range, for a number, is the values a recorded fact may take.
+	Range *Range `json:"range,omitempty"`
+}
+
+// Range bounds a numeric field, both ends included.
+type Range struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
 }
 
 // Condition is one condition of a policy version.
