@@ -145,7 +145,7 @@ func benchmarkScreen(t *testing.T, s *browserSuite, period string) {
 	t.Helper()
 	streets := children(t, s.app, "330303")
 	src := axeScript(t)
-	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}} {
+	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}, {390, 844}} {
 		l := s.as(t, "demo-leader", size[0], size[1])
 		l.open("/screen/330303")
 		l.do(chromedp.WaitVisible(chromedp.CSS(`#sc-bench[data-state="ready"]`)))
@@ -170,6 +170,15 @@ func benchmarkScreen(t *testing.T, s *browserSuite, period string) {
 			t.Errorf("the top street's gap column shows %q, want 标兵", top)
 		}
 		l.noOverflow(fmt.Sprintf("/screen with the 对标 panel at %v", size))
+		if size[0] < 1200 {
+			// One column on a phone: the panel under the trend, not over
+			// it; its table scrolls inside the panel.
+			if n := eval[int](l, `(function(){var a=document.querySelector('.sc-trendpanel').getBoundingClientRect(),b=document.getElementById('sc-bench').getBoundingClientRect();
+			  return b.top >= a.bottom - 1 && b.right <= window.innerWidth + 1 ? 0 : 1})()`); n != 0 {
+				t.Errorf("on a phone the 对标 panel is not under the trend within the window")
+			}
+			continue
+		}
 		if over := eval[int](l, `[].filter.call(document.querySelectorAll('#sc-bench-rows td'), function (td) {
 		  return td.scrollWidth > td.clientWidth + 1 && !td.classList.contains('unit'); }).length`); over > 0 {
 			t.Errorf("at %v %d cells of the 对标 panel overflow", size, over)
