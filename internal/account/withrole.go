@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,4 +126,28 @@ func (h *RoleHolders) At(role Role, code string) []int64 {
 		}
 	}
 	return out
+}
+
+// ResidentByIDNumber is the enabled account carrying the identity number
+// (the lowest id when several do), or 0.
+func ResidentByIDNumber(ctx context.Context, tx *db.Tx, idNumber string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE UPPER(id_number) = UPPER($1) AND disabled = $2 ORDER BY id LIMIT 1`, idNumber, false).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, db.Translate(err)
+}
+
+// ResidentByProvenPhone is the enabled account that proved the phone by
+// SMS code (phone_logins) and carries no identity number, or 0: an
+// account with an identity number is linked by it, not by its phone.
+func ResidentByProvenPhone(ctx context.Context, tx *db.Tx, phone string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT u.id FROM phone_logins p JOIN users u ON u.id = p.user_id WHERE p.phone = $1 AND u.disabled = $2 AND u.id_number = ''`,
+		phone, false).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, db.Translate(err)
 }

@@ -242,37 +242,20 @@ func departmentID(ctx context.Context, q interface {
 // identity number, else the account that proved the subject's phone by
 // SMS code when no other registry person has that phone, as
 // registry.Store.ResidentPerson links them the other way.
-func residentOf(ctx context.Context, q interface {
-	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
-}, row *subjectRow) (int64, error) {
-	var id int64
+func residentOf(ctx context.Context, tx *db.Tx, row *subjectRow) (int64, error) {
 	if row.idNumber != "" {
-		err := q.QueryRow(ctx, `SELECT id FROM users WHERE UPPER(id_number) = UPPER($1) AND disabled = $2 ORDER BY id LIMIT 1`, row.idNumber, false).Scan(&id)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, db.Translate(err)
+		if id, err := account.ResidentByIDNumber(ctx, tx, row.idNumber); err != nil || id != 0 {
+			return id, err
 		}
 	}
 	if row.phone == "" {
 		return 0, nil
 	}
-	var people int
-	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE phone = $1`, row.phone).Scan(&people); err != nil {
-		return 0, db.Translate(err)
+	people, err := registry.PeopleWithPhone(ctx, tx, row.phone)
+	if err != nil || people != 1 {
+		return 0, err // none, or a phone several people share: nobody's
 	}
-	if people != 1 {
-		return 0, nil // none, or a phone several people share: nobody's
-	}
-	// An account with an identity number is linked by it, to whomever it
-	// names: not by its phone.
-	err := q.QueryRow(ctx, `SELECT u.id FROM phone_logins p JOIN users u ON u.id = p.user_id WHERE p.phone = $1 AND u.disabled = $2 AND u.id_number = ''`,
-		row.phone, false).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return id, db.Translate(err)
+	return account.ResidentByProvenPhone(ctx, tx, row.phone)
 }
 
 // Apply is the one-click application: the policy engine's answer for the

@@ -178,6 +178,15 @@ func (s *Store) PersonIDByPhone(ctx context.Context, phone string) (_ int64, err
 	return 0, errs.E(errs.NotFound, "registry.phone_ambiguous", MaskPhone(phone)).WithReason("ambiguous")
 }
 
+// PeopleWithPhone counts the registry's people with the phone, as the
+// transaction tx sees them: a phone links a resident only when one
+// person has it.
+func PeopleWithPhone(ctx context.Context, tx *db.Tx, phone string) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM reg_people WHERE phone = $1`, phone).Scan(&n)
+	return n, db.Translate(err)
+}
+
 // ResidentPerson is the registry person of a signed-in resident: the one
 // with the identity number on their account, else the one person with a
 // phone the resident proved by SMS code (phones, account.Store's
