@@ -143,6 +143,11 @@ func policyMatrix() map[string]spec {
 		// and the authoring form for its authors.
 		"GET /benefits":              page(get("/benefits"), resident, grid, community, street, dept, party, leader, admin),
 		"GET /benefits/applications": page(get("/benefits/applications"), community, street, dept, admin),
+		// The 应享未享 list of a region node follows the registry's
+		// scope: a grid outside it is 404 (the API's rule).
+		"GET /benefits/unclaimed": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
+			return f.request(w, "GET", "/benefits/unclaimed?region="+f.reg.grid[t], nil, "")
+		}},
 		"GET /benefits/organisations/{id}": {targets: regTargets, sees: regSees(), req: func(f *authzFixture, w who, t target) *http.Request {
 			return f.request(w, "GET", "/benefits/organisations/"+strconv.FormatInt(f.reg.org[t], 10), nil, "")
 		}},

@@ -558,6 +558,21 @@ func (e *Engine) lastRun(ctx context.Context) (*runHeader, error) {
 	return &h, json.Unmarshal([]byte(raw), &h)
 }
 
+// LastRun is when the last batch run was made; before the first it is
+// the zero time (the 应享未享 list is then empty because nothing was
+// evaluated, which the staff's page says rather than "nobody").
+func (e *Engine) LastRun(ctx context.Context) (_ time.Time, err error) {
+	defer errs.Wrapf(&err, "policy.Engine.LastRun")
+	h, err := e.lastRun(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return h.at, nil
+}
+
 // Unclaimed lists the subjects under the region node (a code the scope
 // covers) that the last run found eligible and that are not receiving
 // (应享未享), by policy and subject.

@@ -12,6 +12,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/policy"
+	"whistle/internal/region"
 	"whistle/internal/registry"
 	"whistle/internal/workflow"
 )
@@ -27,7 +28,9 @@ type benefitPages struct {
 	Engine   *policy.Engine
 	Benefits *benefit.Service
 	Registry *registry.Store
-	Clock    interface{ Now() time.Time }
+	// Regions lists the nodes the 应享未享 page's selector offers.
+	Regions *region.Store
+	Clock   interface{ Now() time.Time }
 }
 
 func (h *benefitPages) services() (*policy.Engine, *benefit.Service, error) {

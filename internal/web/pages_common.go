@@ -15,6 +15,7 @@ import (
 	"whistle/internal/errs"
 	"whistle/internal/i18n"
 	"whistle/internal/notify"
+	"whistle/internal/registry"
 	"whistle/internal/sla"
 )
 
@@ -93,7 +94,10 @@ func (s *view) nav(r *http.Request) navData {
 			add("nav.import", "/registry/import", "/registry/import")
 		}
 		if mayWorkBenefits(u) {
-			add("nav.benefit_apps", "/benefits/applications", "/benefits/")
+			add("nav.benefit_apps", "/benefits/applications", "/benefits/applications")
+		}
+		if !registry.ScopeOf(u).Denies() {
+			add("nav.unclaimed", "/benefits/unclaimed", "/benefits/unclaimed")
 		}
 		add("nav.policies", "/policies", "/policies")
 		if u.Can(account.PermStatsRead) {

@@ -113,7 +113,7 @@ func (s *Server) features() features {
 		benefits:  &benefitHandlers{view: s.view, Benefits: s.Benefits},
 		assess:    &assessHandlers{view: s.view, Assess: s.Assess, Benchmark: s.Benchmark},
 		policies:  &policyAPI{view: s.view, Engine: s.Eligibility, Accounts: s.Accounts, Clock: s.Clock},
-		benefitPg: &benefitPages{view: s.view, Engine: s.Eligibility, Benefits: s.Benefits, Registry: s.BaseData, Clock: s.Clock},
+		benefitPg: &benefitPages{view: s.view, Engine: s.Eligibility, Benefits: s.Benefits, Registry: s.BaseData, Regions: s.Regions, Clock: s.Clock},
 		sensing:   &sensingHandlers{view: s.view, Sensing: s.Sensing},
 	}
 }
@@ -438,10 +438,12 @@ func (s *Server) registerRoutes() {
 	// the printable agreement (staff in scope; anyone else 404).
 	// 考核 and 对标 pages; the service scopes them (404 outside the scope).
 	// Benefit pages (issue 18): a resident's policies and one click, the
-	// staff's applications and payouts, an enterprise's 惠企 items, the
+	// staff's applications and payouts, the 应享未享 list of a region
+	// node with its 主动告知 button, an enterprise's 惠企 items, the
 	// departments' policies and authoring form (404 for anyone else).
 	s.handle("GET /benefits", authed, f.benefitPg.pageBenefits)
 	s.handle("GET /benefits/applications", authed, f.benefitPg.pageApplications)
+	s.handle("GET /benefits/unclaimed", authed, f.benefitPg.pageUnclaimed)
 	s.handle("GET /benefits/organisations/{id}", authed, f.benefitPg.pageOrganisation)
 	s.handle("GET /policies", authed, f.benefitPg.pagePolicies)
 	s.handle("GET /policies/new", authed, f.benefitPg.pagePolicyNew)

@@ -1,6 +1,6 @@
 // Benefit pages (issue 18): the one-click application, the staff's steps
-// on applications, and the policy authoring form (field picker, test
-// panel, save, publish). Every button posts JSON to the API with the
+// on applications, the 应享未享 list's 主动告知 button, and the policy
+// authoring form (field picker, test panel, save, publish). Every button posts JSON to the API with the
 // session's CSRF token.
 (function () {
   'use strict';
@@ -37,6 +37,21 @@
       }
       post('/api/v1/applications', body).then(function () { location.reload(); })
         .catch(function (e) { showError(firstField(e)); apply.disabled = false; });
+      return;
+    }
+    // 主动告知: queue the notices of the listed region, then say how many
+    // were queued, told before and have no phone.
+    var notify = ev.target.closest('[data-notices]');
+    if (notify) {
+      notify.disabled = true;
+      post(notify.dataset.notices, {}).then(function (rep) {
+        var box = document.getElementById('unclaimed-report');
+        box.textContent = notify.dataset.report.replace('{queued}', rep.queued).replace('{already}', rep.already).replace('{no_phone}', rep.no_phone);
+        box.dataset.queued = rep.queued;
+        box.dataset.already = rep.already;
+        box.hidden = false;
+        notify.disabled = false;
+      }).catch(function (e) { showError(firstField(e)); notify.disabled = false; });
       return;
     }
     var act = ev.target.closest('[data-benefit-act]');
