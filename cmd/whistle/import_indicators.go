@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"whistle/internal/audit"
 	"whistle/internal/benchmark"
 )
 
@@ -58,6 +59,7 @@ func cmdImportIndicators(ctx context.Context, args []string, e env) error {
 		}
 		defer a.db.Close()
 		st := benchmark.NewStore(benchmark.Deps{DB: a.db, Regions: a.regions})
+		im.By = audit.System("import indicators")
 		rep, err := st.Import(ctx, im, dry)
 		var ie *benchmark.ImportError
 		switch {

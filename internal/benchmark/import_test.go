@@ -113,6 +113,11 @@ func TestImportAllOrNothing(t *testing.T) {
 		if ins, vals := counts(t, d); ins != 3 || vals != 3 {
 			t.Fatalf("after the import: %d indicators, %d values; want 3 and 3", ins, vals)
 		}
+		// Only the import that wrote is in the audit log, with who did it.
+		var audited int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'benchmark.import' AND actor = 'cli:benchmark import'`).Scan(&audited); err != nil || audited != 1 {
+			t.Errorf("audit entries of the import: got %d (%v), want 1", audited, err)
+		}
 		// A new definition of income: the next year's values take version 2.
 		rep, err = f.st.Import(ctx, parse(t, "key,name,unit,direction,definition\nincome,人均收入,元,higher_better,新口径\n",
 			"indicator,unit_code,period,value\nincome,"+cA+",2027,55000\n"), false)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"whistle/internal/audit"
 	"whistle/internal/db"
 	"whistle/internal/errs"
 )
@@ -83,6 +84,8 @@ type Import struct {
 	IndicatorRows []int
 	Values        []Value
 	ValueRows     []int
+	// By is who imports, for the audit log (a system actor when unset).
+	By audit.Actor
 }
 
 // ImportReport says what an import wrote, or with a dry run would write.
@@ -149,7 +152,15 @@ func (s *Store) Import(ctx context.Context, im Import, dryRun bool) (_ *ImportRe
 		if dryRun {
 			return errDryRun
 		}
-		return put(ctx, tx, im.Values)
+		if err := put(ctx, tx, im.Values); err != nil {
+			return err
+		}
+		by := im.By
+		if by.Name == "" {
+			by = audit.System("benchmark import")
+		}
+		return audit.Record(ctx, tx, by, "benchmark.import", "indicators",
+			fmt.Sprintf("%d values; %d indicators declared (%d new, %d redefined)", rep.Values, len(rep.Declared), rep.New, rep.Changed))
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil

@@ -169,6 +169,7 @@ func (h *benchmarkAPI) apiIndicatorValues(w http.ResponseWriter, r *http.Request
 	}
 	var rep *benchmark.ImportReport
 	if bad == nil {
+		im.By = actorOf(r)
 		rep, err = st.Import(r.Context(), im, dry)
 		if !errors.As(err, &bad) && err != nil {
 			return err
