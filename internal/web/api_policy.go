@@ -124,13 +124,9 @@ func (h *policyAPI) apiUnclaimed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit", 100)
+	region, limit, err := unclaimedQuery(r)
 	if err != nil {
 		return err
-	}
-	region := strings.TrimSpace(r.URL.Query().Get("region"))
-	if region == "" {
-		return errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
 	}
 	us, err := en.Unclaimed(r.Context(), registry.ScopeOf(userOf(r)), region, limit)
 	if err != nil {
@@ -138,6 +134,20 @@ func (h *policyAPI) apiUnclaimed(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"unclaimed": us})
 	return nil
+}
+
+// unclaimedQuery is the 应享未享 list's ?region= (required) and ?limit=
+// (default 100).
+func unclaimedQuery(r *http.Request) (string, int, error) {
+	limit, err := queryInt(r, "limit", 100)
+	if err != nil {
+		return "", 0, err
+	}
+	region := strings.TrimSpace(r.URL.Query().Get("region"))
+	if region == "" {
+		return "", 0, errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
+	}
+	return region, limit, nil
 }
 
 // apiNotices queues the proactive notices (主动告知) of the region's
@@ -148,13 +158,9 @@ func (h *policyAPI) apiNotices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit", 100)
+	region, limit, err := unclaimedQuery(r)
 	if err != nil {
 		return err
-	}
-	region := strings.TrimSpace(r.URL.Query().Get("region"))
-	if region == "" {
-		return errs.E(errs.Invalid, "error.invalid").Field("region", "field.required")
 	}
 	rep, err := en.QueueNotices(r.Context(), registry.ScopeOf(userOf(r)), actorOf(r), region, limit)
 	if err != nil {
