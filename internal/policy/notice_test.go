@@ -55,8 +55,15 @@ func TestNotices(t *testing.T) {
 		add("19300101", "13900000001", 1) // eligible, with a phone
 		add("19350101", "", 2)            // eligible, no phone
 		add("19900101", "13900000003", 3) // too young
+		// The page tells "no run yet" from "nobody" by LastRun.
+		if at, err := w.eng.LastRun(ctx); err != nil || !at.IsZero() {
+			t.Errorf("last run before any: %v (%v), want the zero time", at, err)
+		}
 		if _, err := w.eng.Run(ctx, nil); err != nil {
 			t.Fatal(err)
+		}
+		if at, err := w.eng.LastRun(ctx); err != nil || !at.Equal(t0) {
+			t.Errorf("last run: %v (%v), want the clock's %v", at, err, t0)
 		}
 		staff := registry.ScopeOf(w.Users["staff-a"])
 		rep, err := w.eng.QueueNotices(ctx, staff, actor, "330303001001", 100)
