@@ -118,9 +118,12 @@ func TestBrowserVisit(t *testing.T) {
 		if n := eval[int](u, fmt.Sprintf(`document.querySelectorAll('#person-visits a[href="/cases/%d"]').length`, id)); n != 1 {
 			t.Errorf("%s: the visit links to case %d %d times, want once", u.name, id, n)
 		}
+		// The thumbnails load lazily: bring the first into view, as the
+		// reader scrolling down to the visits does (the page has grown
+		// above them).
 		img := `#person-visits .thumbs img`
 		deadline := time.Now().Add(20 * time.Second)
-		for eval[int](u, `(function(i){ return i && i.complete ? i.naturalWidth : 0 })(document.querySelector('`+img+`'))`) == 0 {
+		for eval[int](u, `(function(i){ if (i) { i.scrollIntoView({block: 'center'}); } return i && i.complete ? i.naturalWidth : 0 })(document.querySelector('`+img+`'))`) == 0 {
 			if time.Now().After(deadline) {
 				u.shot("failure")
 				t.Fatalf("%s: the visit's photo never loaded on the person page", u.name)
