@@ -631,7 +631,36 @@ func (e *Engine) Unclaimed(ctx context.Context, sc account.Scope, regionCode str
 	if out, err = e.dropReceiving(ctx, out); err != nil {
 		return nil, err
 	}
+	if err := e.amounts(ctx, sc, out); err != nil {
+		return nil, err
+	}
 	return out, e.names(ctx, sc, out)
+}
+
+// amounts fills in what each listed subject would receive: its policy's
+// amount evaluated on the subject's facts as they are now (the list is
+// the last run's), one evaluation a subject. A policy without an amount
+// leaves it unset.
+func (e *Engine) amounts(ctx context.Context, sc account.Scope, us []Unclaimed) error {
+	date := chinaDate(e.db.Now())
+	by := map[Subject]map[string]*float64{}
+	for i := range us {
+		s := us[i].Subject
+		m, ok := by[s]
+		if !ok {
+			m = map[string]*float64{}
+			rs, err := e.Evaluate(ctx, sc, s, date)
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			for _, r := range rs {
+				m[r.Policy] = r.Amount
+			}
+			by[s] = m
+		}
+		us[i].Amount = m[us[i].Policy]
+	}
+	return nil
 }
 
 // names fills in the subjects' names, masked as the registry shows them.

@@ -111,8 +111,34 @@ func TestRunMatchesEvaluate(t *testing.T) {
 				break
 			}
 		}
+		// Each entry's amount is its policy's for that person.
+		withAmount := 0
+		for _, u := range us {
+			rs, err := w.eng.Evaluate(ctx, account.SystemScope(), u.Subject, policy.ChinaDate(t0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := resultOf(t, rs, u.Policy).Amount
+			if (u.Amount == nil) != (want == nil) || u.Amount != nil && *u.Amount != *want {
+				t.Errorf("unclaimed %d %s: amount %s, want %s", u.Subject.ID, u.Policy, amountText(u.Amount), amountText(want))
+			}
+			if u.Amount != nil {
+				withAmount++
+			}
+		}
+		if withAmount == 0 {
+			t.Errorf("no unclaimed entry has an amount")
+		}
 		if _, err := w.eng.Unclaimed(ctx, registry.ScopeOf(w.Users["staff-b"]), "330303001001", 10); err == nil {
 			t.Errorf("unclaimed of another community: got no error, want NotFound")
 		}
 	})
+}
+
+// amountText shows an amount that may be unset.
+func amountText(a *float64) string {
+	if a == nil {
+		return "none"
+	}
+	return fmt.Sprint(*a)
 }
