@@ -146,10 +146,7 @@ func TestSnapshotHandComputed(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		cases := novemberCases()
-		snap, err := benchmark.NewSnapshots(f.st, caseRegistry(t, &cases, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		snap := newSnapshots(t, f, &cases)
 		rep, err := snap.Snapshot(ctx, "2026-11")
 		if err != nil {
 			t.Fatal(err)
@@ -207,10 +204,7 @@ func TestSnapshotIdempotent(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		cases := novemberCases()
-		snap, err := benchmark.NewSnapshots(f.st, caseRegistry(t, &cases, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		snap := newSnapshots(t, f, &cases)
 		f.declare(t, "sat", benchmark.HigherBetter)
 		f.put(t, "sat", "2026-11", map[string]float64{cA: 90, cB: 80})
 		for _, p := range []string{"2026-10", "2026-11", "2026-11"} {
@@ -328,10 +322,7 @@ func TestSnapshotScope(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		cases := novemberCases()
-		snap, err := benchmark.NewSnapshots(f.st, caseRegistry(t, &cases, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		snap := newSnapshots(t, f, &cases)
 		if _, err := snap.Snapshot(ctx, "2026-11"); err != nil {
 			t.Fatal(err)
 		}
@@ -368,10 +359,7 @@ func TestSnapshotTimer(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		cases := novemberCases()
-		snap, err := benchmark.NewSnapshots(f.st, caseRegistry(t, &cases, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		snap := newSnapshots(t, f, &cases)
 		r := timer.NewRunner(d, timer.Config{})
 		snap.RegisterTimers(r)
 		for range 2 { // a second start keeps the pending timer
@@ -389,7 +377,7 @@ func TestSnapshotTimer(t *testing.T) {
 		}
 		checkValues(t, f.st, stats.IndOnTime, "2026-11", map[string]float64{cA: 50, street1: 50})
 		var due time.Time
-		err = d.InTx(ctx, func(tx *db.Tx) error {
+		err := d.InTx(ctx, func(tx *db.Tx) error {
 			p, err := timer.Pending(ctx, tx, timer.Key{Kind: benchmark.TimerKind, Subject: "platform", Name: "monthly"})
 			due = p.Due
 			return err
@@ -398,4 +386,15 @@ func TestSnapshotTimer(t *testing.T) {
 			t.Errorf("next: %v (%v), want 2027-01-01 01:00 CST", due, err)
 		}
 	})
+}
+
+// newSnapshots snapshots the fixture's store from casework's indicators
+// over cases.
+func newSnapshots(t *testing.T, f *fixture, cases *[]closedCase) *benchmark.Snapshots {
+	t.Helper()
+	snap, err := benchmark.NewSnapshots(f.st, caseRegistry(t, cases, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
 }

@@ -121,6 +121,14 @@ type payoutRow struct {
 	Subject, Title, Period, Amount, Source, PaidAt string
 }
 
+// payoutTable is the payouts section the resident's and the staff's
+// pages share (templates/_benefit.html, "benefit-payouts").
+type payoutTable struct {
+	Lang  i18n.Lang
+	Title string
+	Rows  []payoutRow
+}
+
 // benefitsPage is a resident's page.
 type benefitsPage struct {
 	Linked bool
@@ -129,7 +137,7 @@ type benefitsPage struct {
 	Ambiguous bool
 	Date      string
 	Matches   benefitMatches
-	Payouts   []payoutRow
+	Payouts   payoutTable
 }
 
 // benefitMatches is what the resident's and the enterprise's pages share
@@ -306,7 +314,7 @@ func (h *benefitPages) pageBenefits(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	d.Payouts = payoutRows(lang, ps)
+	d.Payouts = payoutTable{Lang: lang, Title: "benefit.page.my_payouts", Rows: payoutRows(lang, ps)}
 	d.Matches.match(rs, func(card *benefitCard, res policy.Result) {
 		card.Application = open[res.Policy]
 		card.MayApply = res.Result != policy.NotEligible && !card.AutoPay && card.Application == ""
@@ -319,7 +327,7 @@ type applicationsPage struct {
 	Status   string
 	Statuses []option
 	Apps     []appRow
-	Payouts  []payoutRow
+	Payouts  payoutTable
 }
 
 // mayWorkBenefits reports whether the caller works applications: staff
@@ -363,7 +371,7 @@ func (h *benefitPages) pageApplications(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	d.Payouts = payoutRows(lang, ps)
+	d.Payouts = payoutTable{Lang: lang, Title: "benefit.page.payouts", Rows: payoutRows(lang, ps)}
 	return h.render(w, r, http.StatusOK, "benefit_applications.html", h.newPage(r, "benefit.page.applications", d))
 }
 
