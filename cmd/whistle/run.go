@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -578,6 +579,10 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	w.ingest = device.NewIngester(w.devices, device.IngestConfig{Resolution: o.readingsResolution, Retention: o.readingsRetention})
 	bcfg := bus.Config{URL: o.natsURL, DataDir: cmp.Or(o.busDir, o.data), Port: o.natsPort, MQTTPort: o.mqttPort}
+	// The listener lets no device in until the ingest consumer exists: the
+	// MQTT stream keeps a message only while a consumer is interested, so
+	// a message acknowledged before it (on a fresh store) would be lost.
+	var consuming atomic.Bool
 	if o.mqttPort > 0 {
 		auth := w.devices.Credentials(context.WithoutCancel(ctx))
 		if o.benchUser != "" {
@@ -589,7 +594,12 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 				return devices(u, p)
 			}
 		}
-		bcfg.Auth = auth
+		bcfg.Auth = func(u, p string) ([]string, bool) {
+			if !consuming.Load() {
+				return nil, false
+			}
+			return auth(u, p)
+		}
 	}
 	b, err := bus.Open(ctx, bcfg, a.logger)
 	if err != nil {
@@ -597,6 +607,12 @@ func wire(ctx context.Context, o *options, e env, isDemo bool) (_ *wired, err er
 	}
 	w.bus = b
 	w.stop = append(w.stop, func() { b.Close() })
+	if js, err := bus.JetStream(b); err == nil && (o.mqttPort > 0 || o.natsURL != "") {
+		if _, _, err := device.NewConsumer(js, w.ingest, device.ConsumerConfig{}, a.logger).Setup(ctx); err != nil {
+			return nil, err
+		}
+	}
+	consuming.Store(true)
 	// One bus publisher per database: the runner's consumer holds its
 	// cursor row while it publishes (docs/DECISIONS.md).
 	w.feed, err = feed.NewRunner(a.db, feed.RunnerConfig{Retain: 7 * 24 * time.Hour, Logger: a.logger}, feed.PublishTo(b, a.logger))
