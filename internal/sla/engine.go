@@ -177,9 +177,10 @@ func (e *Engine) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change
 // the stage its earlier one left.
 func (e *Engine) CaseDeadlines(ctx context.Context, tx *db.Tx, chs []casework.Change) (_ []casework.SLA, err error) {
 	defer errs.Wrapf(&err, "sla.Engine.CaseDeadlines(%d)", len(chs))
+	known, _ := ctx.Value(openStagesKey{}).(map[int64]*Stage)
 	var ids []int64
 	for _, ch := range chs {
-		if ch.Before != nil { // a new case has no stage yet
+		if _, ok := known[ch.After.ID]; !ok && ch.Before != nil { // a new case has no stage yet
 			ids = append(ids, ch.After.ID)
 		}
 	}
@@ -189,17 +190,30 @@ func (e *Engine) CaseDeadlines(ctx context.Context, tx *db.Tx, chs []casework.Ch
 	}
 	out := make([]casework.SLA, len(chs))
 	for i, ch := range chs {
-		var st *Stage
-		if ch.Before != nil {
-			st = open[ch.After.ID]
+		id := ch.After.ID
+		st, isKnown := known[id]
+		if !isKnown && ch.Before != nil {
+			st = open[id]
 		}
 		if out[i], st, err = e.caseDeadline(ctx, tx, ch, st); err != nil {
 			return nil, err
 		}
-		open[ch.After.ID] = st
+		if isKnown {
+			known[id] = st
+		} else {
+			open[id] = st
+		}
 	}
 	return out, nil
 }
+
+// openStagesKey keys, in the context of a firing transaction, the open
+// stages of its cases as fireGroup read and stamped them (by case id; nil:
+// none open). CaseDeadlines, which the group's steps reach through
+// casework.Service.SystemSteps, takes them from there instead of reading
+// them again, and keeps them current for the steps that follow (the
+// breaches' escalations).
+type openStagesKey struct{}
 
 // caseDeadline is CaseDeadline for a change whose case's open stage is st
 // (nil for none); it returns the SLA and the open stage after the change.

@@ -37,6 +37,10 @@ func (e *Engine) fireGroup(ctx context.Context, tx *db.Tx, memo staffMemo, ds []
 	if err != nil {
 		return err
 	}
+	// The stages that fire are their cases' open stages, as the deadline
+	// computation of the steps below would read them again (openStagesKey).
+	known := map[int64]*Stage{}
+	ctx = context.WithValue(ctx, openStagesKey{}, known)
 	var warned, breached, supBreached []int64
 	var steps []casework.CaseStep
 	var escalations []escalation
@@ -46,6 +50,9 @@ func (e *Engine) fireGroup(ctx context.Context, tx *db.Tx, memo staffMemo, ds []
 			st := stages[t.id]
 			if st == nil || !st.EndedAt.IsZero() || !st.PausedAt.IsZero() || !st.BreachedAt.IsZero() || (t.kind == TimerWarning && !st.WarnedAt.IsZero()) {
 				continue // moot
+			}
+			if st.CaseID == t.caseID {
+				known[t.caseID] = st
 			}
 			action, kind := casework.ActWarning, "sla_warning"
 			if t.kind == TimerWarning {
