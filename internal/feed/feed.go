@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -73,10 +72,8 @@ func appendAll(ctx context.Context, tx *db.Tx, evs []Event) error {
 	for len(evs) > 0 {
 		chunk := evs[:min(len(evs), appendChunk)]
 		evs = evs[len(chunk):]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO feed_events (subject_kind, subject_id, district, kind, payload, at) VALUES `)
 		args := make([]any, 0, 6*len(chunk))
-		for i, ev := range chunk {
+		for _, ev := range chunk {
 			if ev.SubjectKind == "" || ev.Kind == "" {
 				return fmt.Errorf("an event needs a subject kind and a kind")
 			}
@@ -87,14 +84,12 @@ func appendAll(ctx context.Context, tx *db.Tx, evs []Event) error {
 			if !json.Valid([]byte(payload)) {
 				return fmt.Errorf("payload is not JSON")
 			}
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
 			args = append(args, ev.SubjectKind, ev.SubjectID, ev.District, ev.Kind, payload, tx.Now())
 		}
-		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+		// db.Placeholders: "?" on SQLite, whose driver looks each "$n" up
+		// by name, a walk of the statement's names per parameter.
+		q := `INSERT INTO feed_events (subject_kind, subject_id, district, kind, payload, at) VALUES ` + db.Placeholders(tx.Dialect(), len(chunk), 6)
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}

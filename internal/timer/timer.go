@@ -68,8 +68,8 @@ func Arm(ctx context.Context, tx *db.Tx, key Key, due time.Time, payload json.Ra
 }
 
 // armChunk is how many timers one INSERT of ArmMany carries, 5 parameters
-// each: SQLite binds $N parameters by name in time quadratic in their
-// number, so a few hundred parameters a statement is the sweet spot.
+// each (6 anonymous "?" on SQLite, whose driver would look each "$N" up by
+// name, in time quadratic in their number).
 const armChunk = 100
 
 // ArmMany arms (or re-arms) every timer in as, in as few statements as it
@@ -92,6 +92,17 @@ func ArmMany(ctx context.Context, tx *db.Tx, as []Arming) (err error) {
 			}
 			n := len(args)
 			due := a.Due.UTC().Truncate(time.Microsecond)
+			if tx.Dialect() == db.SQLite {
+				// Anonymous "?" parameters, bound by position: the run time
+				// is a parameter of its own.
+				run := due
+				if a.NotBefore.After(a.Due) {
+					run = a.NotBefore.UTC().Truncate(time.Microsecond)
+				}
+				b.WriteString("(?,?,?,?,?,?)")
+				args = append(args, a.Key.Kind, a.Key.Subject, a.Key.Name, due, run, string(a.Payload))
+				continue
+			}
 			if a.NotBefore.After(a.Due) {
 				fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+6, n+5)
 				args = append(args, a.Key.Kind, a.Key.Subject, a.Key.Name, due, string(a.Payload), a.NotBefore.UTC().Truncate(time.Microsecond))
