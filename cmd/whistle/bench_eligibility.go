@@ -42,7 +42,9 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	var fresh bool
 	fs.BoolVar(&fresh, "fresh", false, "forget the stored results of earlier runs on --data, so that the first run writes every row again")
 	var profiles profileFlags
-	profiles.register(fs, "the full runs")
+	profiles.register(fs, "the full runs (with --profile-recheck, of the incremental changes)")
+	var profileRecheck bool
+	fs.BoolVar(&profileRecheck, "profile-recheck", false, "profile the incremental changes instead of the full runs")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
 	}
@@ -99,9 +101,11 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "load before: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())
 	var full time.Duration
 	var evaluated int64
-	stop, err := profiles.start()
-	if err != nil {
-		return err
+	stop := func() {}
+	if !profileRecheck {
+		if stop, err = profiles.start(); err != nil {
+			return err
+		}
 	}
 	for _, name := range []string{"first full run", "second full run, nothing changed"} {
 		runtime.GC()
@@ -128,18 +132,50 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	if b.Mismatches != 0 {
 		return fmt.Errorf("bench eligibility: %d answers of the batch differ from cel-go per record", b.Mismatches)
 	}
+	if profileRecheck {
+		if stop, err = profiles.start(); err != nil {
+			return err
+		}
+	}
 	lat, rechecks, err := benchRecheck(ctx, a.db, reg, eng, changes)
+	stop()
 	if err != nil {
 		return err
+	}
+	var all, wrote, kept []time.Duration
+	for _, l := range lat {
+		all = append(all, l.took)
+		if l.commit {
+			wrote = append(wrote, l.took)
+		} else {
+			kept = append(kept, l.took)
+		}
+	}
+	fmt.Fprintf(e.stdout, "incremental: %d single-fact changes, %d policies re-evaluated (%.1f a change), commit → stored results %s\n",
+		len(all), rechecks, float64(rechecks)/float64(max(1, len(all))), quantiles(all))
+	fmt.Fprintf(e.stdout, "  of which %d changed a stored result (the re-check commits): %s\n", len(wrote), quantiles(wrote))
+	fmt.Fprintf(e.stdout, "  and %d changed none (nothing to write): %s\n", len(kept), quantiles(kept))
+	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
+	return nil
+}
+
+// quantiles formats p50, p95, p99 and the maximum of latencies.
+func quantiles(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "none"
 	}
 	slices.Sort(lat)
 	q := func(f float64) float64 {
 		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
 	}
-	fmt.Fprintf(e.stdout, "incremental: %d single-fact changes, %d policies re-evaluated (%.1f a change), commit → stored results p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-		len(lat), rechecks, float64(rechecks)/float64(len(lat)), q(0.5), q(0.95), q(0.99), q(1))
-	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
-	return nil
+	return fmt.Sprintf("p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms", q(0.5), q(0.95), q(0.99), q(1))
+}
+
+// recheckLatency is one change's time from its commit to its stored
+// results, and whether the re-check had to commit.
+type recheckLatency struct {
+	took   time.Duration
+	commit bool
 }
 
 // benchPolicies saves and publishes policy.BenchPolicies(n).
@@ -166,7 +202,7 @@ func benchPolicies(ctx context.Context, eng *policy.Engine, n int) error {
 // benchRecheck makes n single-fact changes of random people one after the
 // other and times each from its commit to its stored results, as the
 // feed's consumer gets it: Sequence, Read after the cursor, Recheck.
-func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *policy.Engine, n int) ([]time.Duration, int64, error) {
+func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *policy.Engine, n int) ([]recheckLatency, int64, error) {
 	var maxID int64
 	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM reg_people`).Scan(&maxID); err != nil {
 		return nil, 0, err
@@ -183,7 +219,7 @@ func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *polic
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
 	keys := []string{"income_per_head", "disability_grade", "hukou_local", "pension", "care_level", "unemployed_registered"}
 	before := eng.Stats().Rechecks.Load()
-	out := make([]time.Duration, 0, n)
+	out := make([]recheckLatency, 0, n)
 	for range n {
 		id := 1 + rng.Int64N(maxID)
 		k := keys[rng.IntN(len(keys))]
@@ -202,7 +238,7 @@ func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *polic
 			}
 			return nil, 0, err
 		}
-		start := time.Now()
+		start, commits := time.Now(), eng.Stats().Commits.Load()
 		if _, err := feed.Sequence(ctx, d, 0); err != nil {
 			return nil, 0, err
 		}
@@ -217,7 +253,7 @@ func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *polic
 			return nil, 0, err
 		}
 		if len(evs) > 0 {
-			out = append(out, time.Since(start))
+			out = append(out, recheckLatency{time.Since(start), eng.Stats().Commits.Load() != commits})
 		}
 	}
 	return out, eng.Stats().Rechecks.Load() - before, nil

@@ -176,12 +176,13 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 			}
 		}
 	}
+	var w rewrites
 	for _, s := range a.order {
-		if err := e.recheckOne(ctx, ix, date, s, a.fields[s]); err != nil {
+		if err := e.recheckOne(ctx, ix, date, s, a.fields[s], &w); err != nil {
 			return err
 		}
 	}
-	return nil
+	return e.apply(ctx, ix, &w)
 }
 
 // RecheckDate re-checks the policies reading age for the people whose
@@ -197,12 +198,13 @@ func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err er
 	if err != nil {
 		return 0, err
 	}
+	var w rewrites
 	for _, id := range ids {
-		if err := e.recheckOne(ctx, ix, date, subjectKey{KindPerson, id}, map[string]bool{"age": true}); err != nil {
+		if err := e.recheckOne(ctx, ix, date, subjectKey{KindPerson, id}, map[string]bool{"age": true}, &w); err != nil {
 			return n, err
 		}
 	}
-	return len(ids), nil
+	return len(ids), e.apply(ctx, ix, &w)
 }
 
 // Consumer is the change feed's consumer that runs Recheck.
@@ -210,9 +212,26 @@ func (e *Engine) Consumer() feed.Consumer {
 	return feed.Consumer{Name: ConsumerName, Handle: e.Recheck}
 }
 
+// rewrites are what a batch of re-checks writes: the rows whose results
+// changed, the rows of subjects gone, and the subjects a 免申即享 policy
+// may now pay. They are written in one transaction (one commit, one
+// fsync, for a batch of changes), then paid.
+type rewrites struct {
+	rows []storedRow
+	gone []subjectKey
+	pay  []subjectKey
+}
+
+type storedRow struct {
+	s      subjectKey
+	path   string
+	packed string
+}
+
 // recheckOne re-evaluates the positions of a subject's stored row that
-// read the fields, or every position when it has no row yet.
-func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s subjectKey, fields map[string]bool) error {
+// read the fields, or every position when it has no row yet, and adds
+// what is to be written to w.
+func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s subjectKey, fields map[string]bool, w *rewrites) error {
 	var old, oldPath string
 	err := e.db.QueryRow(ctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
 	had := err == nil
@@ -225,13 +244,10 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 	}
 	fs, err := e.registry.FactSet(ctx, account.SystemScope(), factKind, s.id, date)
 	if errs.Is(err, errs.NotFound) {
-		if !had {
-			return nil
+		if had {
+			w.gone = append(w.gone, s)
 		}
-		return e.db.InTx(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id)
-			return db.Translate(err)
-		})
+		return nil
 	}
 	if err != nil {
 		return err
@@ -267,18 +283,40 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 		pay = pay || packed[p] == letterEligible && c.v.AutoPay
 	}
 	e.stats.Rechecks.Add(int64(len(positions)))
+	// Nothing changed: nothing to write (and no commit to wait for).
 	if !had || string(packed) != old || fs.RegionPath != oldPath {
-		err = e.db.InTx(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
-				s.kind, s.id, fs.RegionPath, string(packed), ix.run)
-			return db.Translate(err)
+		w.rows = append(w.rows, storedRow{s: s, path: fs.RegionPath, packed: string(packed)})
+	}
+	if pay {
+		w.pay = append(w.pay, s)
+	}
+	return nil
+}
+
+// apply writes the rewrites in one transaction, then pays.
+func (e *Engine) apply(ctx context.Context, ix *index, w *rewrites) error {
+	if len(w.rows) > 0 || len(w.gone) > 0 {
+		err := e.db.InTx(ctx, func(tx *db.Tx) error {
+			for _, s := range w.gone {
+				if _, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id); err != nil {
+					return db.Translate(err)
+				}
+			}
+			for _, r := range w.rows {
+				if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
+					r.s.kind, r.s.id, r.path, r.packed, ix.run); err != nil {
+					return db.Translate(err)
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return err
 		}
+		e.stats.Commits.Add(1)
 	}
-	if !pay {
+	if len(w.pay) == 0 {
 		return nil
 	}
 	e.mu.RLock()
@@ -289,7 +327,12 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 	}
 	// The payout is written once per period whoever runs it (benefit's
 	// constraint): a repeat of this event pays nothing more.
-	return autoPay(ctx, Subject{Kind: s.kind, ID: s.id})
+	for _, s := range w.pay {
+		if err := autoPay(ctx, Subject{Kind: s.kind, ID: s.id}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RunDaily re-checks the birthdays of each new day in China (RecheckDate)

@@ -8,6 +8,9 @@ type Stats struct {
 	Rechecks atomic.Int64
 	// Changes counts the feed events handled.
 	Changes atomic.Int64
+	// Commits counts the re-check's write transactions: a batch of
+	// changes that changed no stored result commits none.
+	Commits atomic.Int64
 }
 
 // Stats returns the engine's counters.
