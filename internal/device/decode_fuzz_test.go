@@ -1,7 +1,9 @@
 package device_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"whistle/internal/device"
@@ -78,6 +80,66 @@ func FuzzNewDeviceJSON(f *testing.F) {
 		}
 		if e.Code != errs.Invalid || len(e.Fields) == 0 {
 			t.Fatalf("refusal %v without fields", e)
+		}
+	})
+}
+
+// FuzzDecodeItemsFastPath: the decoder's fast path for the common item
+// shape gives exactly what encoding/json gives (the slow path) on any
+// body, item by item.
+func FuzzDecodeItemsFastPath(f *testing.F) {
+	for _, s := range []string{`{"device":1,"ts":"2026-11-23T02:00:00Z","values":{"water_m3":0.1,"fall":true,"state":"occupied"}}`,
+		`{"device":12,"values":{"a":-1.5e3,"b":false,"a":2}}`, `{"Device":1}`, `{"device":1.0}`, `{"device":01}`, `{"device":1,"device":2}`,
+		`{"device":1,"values":{"a":1e400}}`, `{"device":1,"values":{"é":1}}`, `{"device":1,"ts":"a\u0041"}`, `{"device":9223372036854775808}`,
+		`{"device":1,"values":{}}`, `{"device":1,"values":null}`, `{ "device" : 3 , "values" : { "x" : 1 } } `, `{"device":-1}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return // DecodeItems sees only the items of a valid array
+		}
+		fast, ok := device.FastItem(body)
+		if !ok {
+			return
+		}
+		var slow device.Item
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&slow); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json refuses it: %v", body, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fast path %#v, encoding/json %#v", body, fast, slow)
+		}
+	})
+}
+
+// FuzzSplitArray: cutting the body's array into its elements gives what
+// encoding/json gives, whenever it answers.
+func FuzzSplitArray(f *testing.F) {
+	for _, s := range []string{`[]`, ` [ 1 , "a,]" , {"b":[1,{"c":"\"]"}]} , null ] `, `[[],[[]]]`, `{}`, `null`, `[1,]`, `["\\"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := device.SplitArray(body)
+		var want []json.RawMessage
+		err := json.Unmarshal(body, &want)
+		if !ok {
+			if err == nil && len(bytes.TrimSpace(body)) > 0 && bytes.TrimSpace(body)[0] == '[' {
+				t.Fatalf("%q: not split, encoding/json reads %d elements", body, len(want))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: split, encoding/json refuses it: %v", body, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d elements, encoding/json %d", body, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%q: element %d %q, encoding/json %q", body, i, got[i], want[i])
+			}
 		}
 	})
 }

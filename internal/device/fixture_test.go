@@ -34,7 +34,7 @@ type fixture struct {
 	sink  *recorder
 }
 
-func newFixture(t *testing.T, d *db.DB, clk *clock.Fake) *fixture {
+func newFixture(t testing.TB, d *db.DB, clk *clock.Fake) *fixture {
 	t.Helper()
 	w := worldtest.New(t, d, worldtest.Options{Regions: worldtest.OneStreet("龙湾区", "永中街道"), Departments: worldtest.Departments("CG", "ZJ"), Users: worldtest.OneStreetUsers()})
 	reg := registry.NewStore(registry.Deps{DB: d, Regions: w.Regions})
@@ -90,7 +90,7 @@ func (f *fixture) space(t *testing.T, code string, noParking bool) *device.Parki
 }
 
 // person adds an elderly person living in a house of grid A1.
-func (f *fixture) person(t *testing.T, seq string) *registry.Person {
+func (f *fixture) person(t testing.TB, seq string) *registry.Person {
 	t.Helper()
 	ctx := context.Background()
 	sc := registry.ScopeOf(f.Users["admin"])

@@ -279,10 +279,17 @@ func (in *Ingester) dedupe(ctx context.Context, tx *db.Tx, ps []pending, res *Re
 		}
 	}
 	for i := range ps {
-		if ps[i].seq > 0 && seen[[2]int64{ps[i].epoch, ps[i].seq}] {
+		if ps[i].seq <= 0 {
+			continue
+		}
+		// A message twice in one batch (redelivered while the fetch ran)
+		// counts once: its second row would break the unique index.
+		k := [2]int64{ps[i].epoch, ps[i].seq}
+		if seen[k] {
 			ps[i].reason = "dup"
 			res.Duplicates++
 		}
+		seen[k] = true
 	}
 	return nil
 }

@@ -46,7 +46,8 @@ func (s *Store) Credentials(ctx context.Context) func(username, password string)
 
 // ConsumerConfig tunes the MQTT consumer.
 type ConsumerConfig struct {
-	// Batch is the most messages committed in one transaction (default 500).
+	// Batch is the most messages committed in one transaction (default
+	// 1,000).
 	Batch int
 	// Wait is how long a fetch waits for a batch to fill (default 100 ms).
 	Wait time.Duration
@@ -67,7 +68,7 @@ type Consumer struct {
 // NewConsumer returns a Consumer; Run starts it.
 func NewConsumer(js jetstream.JetStream, ing *Ingester, cfg ConsumerConfig, logger *slog.Logger) *Consumer {
 	if cfg.Batch <= 0 {
-		cfg.Batch = 500
+		cfg.Batch = 1000
 	}
 	if cfg.Wait <= 0 {
 		cfg.Wait = 100 * time.Millisecond
@@ -110,7 +111,11 @@ func (c *Consumer) Setup(ctx context.Context) (_ jetstream.Consumer, epoch int64
 	return cons, st.CachedInfo().Created.UnixNano(), nil
 }
 
-// Run consumes until ctx ends.
+// Run consumes until ctx ends. It fetches the next batch while the
+// previous one commits (one batch ahead, not yet acknowledged), so that
+// the broker's delivery overlaps the commit and its fsync; the batches
+// still commit one after the other, in order, and each is acknowledged
+// only after its commit.
 func (c *Consumer) Run(ctx context.Context) error {
 	var cons jetstream.Consumer
 	var epoch int64
@@ -125,6 +130,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 	}
 	c.logger.Info("device: consuming MQTT telemetry", "stream", mqttStream, "filter", TelemetryFilter)
+	batches := make(chan []jetstream.Msg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for msgs := range batches {
+			if err := c.Process(ctx, msgs, epoch); err != nil && ctx.Err() == nil {
+				c.logger.Error("device: MQTT batch failed", "err", err)
+			}
+		}
+	}()
+	defer func() {
+		close(batches)
+		<-done
+	}()
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(c.cfg.Batch, jetstream.FetchMaxWait(c.cfg.Wait))
 		if err != nil {
@@ -142,8 +161,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		if err := c.Process(ctx, msgs, epoch); err != nil && ctx.Err() == nil {
-			c.logger.Error("device: MQTT batch failed", "err", err)
+		select {
+		case batches <- msgs:
+		case <-ctx.Done():
+			return nil
 		}
 	}
 	return nil
