@@ -402,17 +402,26 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	if err != nil {
 		return st, err
 	}
-	var tables []*Table
+	// The kinds load side by side: each is mostly the driver's work per
+	// row, on a connection of its own.
+	kinds := []string{KindPerson, KindOrganisation}
+	tables := make([]*Table, len(kinds))
+	loadErrs := make([]error, len(kinds))
 	phase := time.Now()
-	for _, kind := range []string{KindPerson, KindOrganisation} {
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
 		t := NewTable(kind)
-		if err := e.registry.EachFactSet(ctx, kind, date, func(fs *registry.FactSet) error {
-			t.Add(fs.ID, fs.RegionPath, fs.Values)
-			return nil
-		}); err != nil {
-			return st, err
-		}
-		tables = append(tables, t)
+		tables[i] = t
+		wg.Go(func() {
+			loadErrs[i] = e.registry.EachFactSet(ctx, kind, date, func(fs *registry.FactSet) error {
+				t.Add(fs.ID, fs.RegionPath, fs.Values)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(loadErrs...); err != nil {
+		return st, err
 	}
 	h := runHeader{}
 	for _, c := range cs {

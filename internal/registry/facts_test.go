@@ -163,26 +163,33 @@ func TestEachFactSetEqualsFactSet(t *testing.T) {
 		}
 		set(registry.FactOrganisation, o.ID, "employees", 12, true)
 		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-		for _, kind := range []string{registry.FactPerson, registry.FactOrganisation} {
-			seen := 0
-			err := w.reg.EachFactSet(ctx, kind, date, func(got *registry.FactSet) error {
-				seen++
-				one := kind
-				if kind == registry.FactPerson {
-					one = registry.FactHousehold
+		// The facts' readers pass them in chunks: with chunks of one and
+		// two facts, every boundary falls between or inside a subject's.
+		for _, chunk := range []int{1024, 1, 2} {
+			restore := registry.SetFactChunkRows(chunk)
+			defer restore()
+			for _, kind := range []string{registry.FactPerson, registry.FactOrganisation} {
+				seen := 0
+				err := w.reg.EachFactSet(ctx, kind, date, func(got *registry.FactSet) error {
+					seen++
+					one := kind
+					if kind == registry.FactPerson {
+						one = registry.FactHousehold
+					}
+					want, err := w.reg.FactSet(ctx, sc, one, got.ID, date)
+					if err != nil {
+						return err
+					}
+					if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath {
+						t.Errorf("%s %d: batch %v %v, single %v %v", kind, got.ID, got.Values, got.Verified, want.Values, want.Verified)
+					}
+					return nil
+				})
+				if err != nil || seen == 0 {
+					t.Fatalf("%s: %v, %d subjects", kind, err, seen)
 				}
-				want, err := w.reg.FactSet(ctx, sc, one, got.ID, date)
-				if err != nil {
-					return err
-				}
-				if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath {
-					t.Errorf("%s %d: batch %v %v, single %v %v", kind, got.ID, got.Values, got.Verified, want.Values, want.Verified)
-				}
-				return nil
-			})
-			if err != nil || seen == 0 {
-				t.Fatalf("%s: %v, %d subjects", kind, err, seen)
 			}
+			restore()
 		}
 	})
 }

@@ -379,49 +379,143 @@ func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn
 }
 
 // factCursor streams the facts of one subject kind in subject id order.
+// A goroutine of its own reads and decodes them, a chunk at a time, while
+// the caller reads the subjects: the batch's load is mostly the driver's
+// work per row, and this splits it between two cores.
 type factCursor struct {
-	rows     *sql.Rows
-	ok       bool
-	id       int64
-	key, raw string
-	verified int
-	err      error
+	ch     chan factChunk
+	cancel context.CancelFunc
+	cur    []factRow
+	ok     bool
+	err    error
 }
 
+type factRow struct {
+	id       int64
+	key      string
+	value    any
+	verified bool
+}
+
+// factChunk is a run of facts, or the error that ended the stream.
+type factChunk struct {
+	rows []factRow
+	err  error
+}
+
+// factChunkRows is how many facts a chunk carries (a test makes it
+// small, to cross chunk boundaries).
+var factChunkRows = 1024
+
 func (s *Store) openFacts(ctx context.Context, kind string) (*factCursor, error) {
-	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 ORDER BY subject_id, key`, kind) //nolint:rowserrcheck // next checks rows.Err when the rows end
+	ctx, cancel := context.WithCancel(ctx)
+	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 ORDER BY subject_id, key`, kind) //nolint:rowserrcheck // the reading goroutine checks rows.Err
 	if err != nil {
+		cancel()
 		return nil, db.Translate(err)
 	}
-	c := &factCursor{rows: rows}
-	c.next()
+	c := &factCursor{ch: make(chan factChunk, 4), cancel: cancel, ok: true}
+	go func() {
+		defer close(c.ch)
+		defer rows.Close()
+		send := func(ch factChunk) bool {
+			select {
+			case c.ch <- ch:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		// The keys and the raw values repeat (a few keys, bands and
+		// flags): each is kept and decoded once.
+		keys, values := map[string]string{}, map[string]any{}
+		size := factChunkRows
+		chunk := make([]factRow, 0, size)
+		for rows.Next() {
+			var r factRow
+			var key, raw string
+			var verified int
+			if err := rows.Scan(&r.id, &key, &raw, &verified); err != nil {
+				send(factChunk{err: db.Translate(err)})
+				return
+			}
+			k, ok := keys[key]
+			if !ok {
+				k = key
+				keys[key] = k
+			}
+			v, ok := values[raw]
+			if !ok {
+				v = decodeFact(raw)
+				switch v.(type) {
+				case bool, int64, float64, string:
+					// Shared only when immutable (not a list).
+					if len(values) < 1<<16 {
+						values[raw] = v
+					}
+				}
+			}
+			r.key, r.value, r.verified = k, v, verified != 0
+			chunk = append(chunk, r)
+			if len(chunk) == size {
+				if !send(factChunk{rows: chunk}) {
+					return
+				}
+				chunk = make([]factRow, 0, size)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			send(factChunk{err: db.Translate(err)})
+			return
+		}
+		if len(chunk) > 0 {
+			send(factChunk{rows: chunk})
+		}
+	}()
+	c.fill()
 	return c, c.err
 }
 
-func (c *factCursor) next() {
-	if c.ok = c.rows.Next(); c.ok {
-		if err := c.rows.Scan(&c.id, &c.key, &c.raw, &c.verified); err != nil {
-			c.ok, c.err = false, db.Translate(err)
+// fill makes cur hold the next facts, or ends the cursor.
+func (c *factCursor) fill() {
+	for c.ok && len(c.cur) == 0 {
+		ch, open := <-c.ch
+		switch {
+		case !open:
+			c.ok = false
+		case ch.err != nil:
+			c.ok, c.err = false, ch.err
+		default:
+			c.cur = ch.rows
 		}
-	} else if err := c.rows.Err(); err != nil {
-		c.err = db.Translate(err)
 	}
 }
 
 // take sets the facts of fs's subject, skipping those of subjects
 // without a record.
 func (c *factCursor) take(fs *FactSet) error {
-	for c.ok && c.id < fs.ID {
-		c.next()
-	}
-	for c.ok && c.id == fs.ID {
-		fs.Values[c.key], fs.Verified[c.key] = decodeFact(c.raw), c.verified != 0
-		c.next()
+	for c.ok {
+		r := &c.cur[0]
+		if r.id > fs.ID {
+			break
+		}
+		if r.id == fs.ID {
+			fs.Values[r.key], fs.Verified[r.key] = r.value, r.verified
+		}
+		if c.cur = c.cur[1:]; len(c.cur) == 0 {
+			c.fill()
+		}
 	}
 	return c.err
 }
 
-func (c *factCursor) close() { c.rows.Close() }
+// close stops the reading goroutine and waits for it to let go of its
+// rows.
+func (c *factCursor) close() {
+	c.cancel()
+	for range c.ch {
+	}
+}
 
 // householdsAndGroups reads the household sizes and every person's groups.
 func (s *Store) householdsAndGroups(ctx context.Context) (map[string]int64, map[int64][]string, error) {
