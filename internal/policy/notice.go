@@ -47,17 +47,21 @@ func (e *Engine) QueueNotices(ctx context.Context, sc account.Scope, actor audit
 	if err != nil {
 		return rep, err
 	}
+	// The phones come from the registry before the transaction: a
+	// subject's phone and region do not depend on the notices written.
+	type contact struct{ phone, path string }
+	contacts := make([]contact, len(us))
+	for i, u := range us {
+		phone, path, err := e.registry.Contact(ctx, u.Subject.Kind, u.Subject.ID)
+		if err != nil {
+			return rep, err
+		}
+		contacts[i] = contact{phone, path}
+	}
 	err = e.db.InTx(ctx, func(tx *db.Tx) error {
 		rep = NoticeReport{}
-		for _, u := range us {
-			var phone, path string
-			q := `SELECT phone, region_path FROM reg_people WHERE id = $1`
-			if u.Subject.Kind == KindOrganisation {
-				q = `SELECT contact_phone, region_path FROM reg_organisations WHERE id = $1`
-			}
-			if err := tx.QueryRow(ctx, q, u.Subject.ID).Scan(&phone, &path); err != nil {
-				return db.Translate(err)
-			}
+		for i, u := range us {
+			phone, path := contacts[i].phone, contacts[i].path
 			if phone == "" {
 				rep.NoPhone++
 				continue
@@ -103,12 +107,12 @@ func (e *Engine) DeliverNotices(ctx context.Context, ch notify.Channel) (n int, 
 	defer errs.Wrapf(&err, "policy.Engine.DeliverNotices")
 	type notice struct {
 		id          int64
+		kind        string
+		subject     int64
 		phone, text string
 	}
-	rows, err := e.db.Query(ctx, `SELECT n.id, COALESCE(p.phone, o.contact_phone, ''), n.text FROM elig_notices n
-		LEFT JOIN reg_people p ON n.subject_kind = 'person' AND p.id = n.subject_id
-		LEFT JOIN reg_organisations o ON n.subject_kind = 'organisation' AND o.id = n.subject_id
-		WHERE n.sent_at IS NULL AND n.attempts < $1 ORDER BY n.id LIMIT 100`, maxNoticeAttempts)
+	rows, err := e.db.Query(ctx, `SELECT id, subject_kind, subject_id, text FROM elig_notices
+		WHERE sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT 100`, maxNoticeAttempts)
 	if err != nil {
 		return 0, db.Translate(err)
 	}
@@ -116,7 +120,7 @@ func (e *Engine) DeliverNotices(ctx context.Context, ch notify.Channel) (n int, 
 	var ns []notice
 	for rows.Next() {
 		var x notice
-		if err := rows.Scan(&x.id, &x.phone, &x.text); err != nil {
+		if err := rows.Scan(&x.id, &x.kind, &x.subject, &x.text); err != nil {
 			return 0, db.Translate(err)
 		}
 		ns = append(ns, x)
@@ -125,6 +129,15 @@ func (e *Engine) DeliverNotices(ctx context.Context, ch notify.Channel) (n int, 
 		return 0, db.Translate(err)
 	}
 	rows.Close()
+	// The phone is the registry's when the text is sent: a subject gone
+	// since has none.
+	for i := range ns {
+		phone, _, err := e.registry.Contact(ctx, ns[i].kind, ns[i].subject)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return 0, err
+		}
+		ns[i].phone = phone
+	}
 	for _, x := range ns {
 		sendErr := fmt.Errorf("no phone on record")
 		if x.phone != "" {
