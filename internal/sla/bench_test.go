@@ -103,8 +103,11 @@ func TestPlanDeadline(t *testing.T) {
 // breaches (with their escalation), the runner's default timer.Config.Group
 // of timers per transaction; then, as the baseline, the bare kernel: as
 // many timers of a kind whose batch handler does nothing, among as many
-// pending. Every round must fire exactly the due timers. It is a
-// benchmark, skipped unless WHISTLE_BENCH=1:
+// pending. Every round must fire exactly the due timers. With
+// WHISTLE_BENCH_ROLLUPS=1 the case service also counts the steps in the
+// rollups (stats, as cmd/whistle wires them), which the figures before
+// 2026-12-07 did without. It is a benchmark, skipped unless
+// WHISTLE_BENCH=1:
 //
 //	WHISTLE_BENCH=1 WHISTLE_TEST_POSTGRES=postgres://… go test -run TestFireRate -v -timeout 90m ./internal/sla/
 //
@@ -128,6 +131,10 @@ func TestFireRate(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			clk := clock.NewFake(friday)
 			w := newWorld(t, dbtest.MustOpenDB(t, dialect, clk), clk)
+			if os.Getenv("WHISTLE_BENCH_ROLLUPS") == "1" {
+				w.AddStats(t, w.eng.Calendar)
+				t.Logf("%s: with the rollups", dialect)
+			}
 			start := time.Now()
 			ids := w.cloneCases(t, w.submit(t, "resident", "ZL0302", inA), due)
 			t.Logf("%s: %d cases with open stages (%d timers) in %v", dialect, len(ids), 2*len(ids), time.Since(start).Round(time.Millisecond))
