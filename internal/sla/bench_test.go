@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,9 +216,11 @@ func (w *world) fireRound(t *testing.T, dialect db.Dialect, round string, r *tim
 	if n := w.count(t, `SELECT COUNT(*) FROM kernel_timers WHERE run_at <= $1`, now); n != want {
 		t.Fatalf("%s: %d timers due before the round, want %d", round, n, want)
 	}
+	cpu0 := processCPU(t)
 	start := time.Now()
 	n, err := r.RunDue(ctx)
 	el := time.Since(start)
+	cpu := processCPU(t) - cpu0
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +235,22 @@ func (w *world) fireRound(t *testing.T, dialect db.Dialect, round string, r *tim
 		dialect, round, group, n, pending, el.Round(time.Millisecond), float64(n)/el.Seconds(), (el / time.Duration(n)).Round(time.Microsecond))
 	t.Logf("firerate store=%s round=%s group=%d fired=%d pending=%d seconds=%.3f per_second=%.1f",
 		dialect, round, group, n, pending, el.Seconds(), float64(n)/el.Seconds())
+	// The test process's CPU time (user and system) in the round, a
+	// timer: on SQLite all of the firing's work, and less sensitive than
+	// the rate to what else the machine runs. PostgreSQL's own work is in
+	// its server's processes, not here.
+	t.Logf("%s: %s: %v of this process's CPU time, %.1f µs a timer", dialect, round, cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(n))
+}
+
+// processCPU returns the user and system CPU time the test process has
+// used so far.
+func processCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // logClaim times the query with which a runner picks the first group of
