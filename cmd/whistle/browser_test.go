@@ -163,12 +163,34 @@ func (u *user) url() string {
 // eval evaluates JavaScript and returns its value.
 func eval[T any](u *user, expr string) T {
 	u.t.Helper()
-	v, err := chromedp.Run(u.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
+	for try := 1; ; try++ {
+		v, err := chromedp.Run(u.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+		if err == nil {
+			return v
+		}
+		// A click that navigates swaps the document under a polling
+		// evaluation (CI: "Inspected target navigated or closed"); the
+		// next try runs in the new page.
+		if try < 30 && navigating(err) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		u.shot("failure")
 		u.t.Fatalf("%s: eval %q: %v", u.name, expr, err)
+		return v
 	}
-	return v
+}
+
+// navigating reports whether err is Chrome's answer to an evaluation in
+// a page being replaced by a navigation.
+func navigating(err error) bool {
+	for _, s := range []string{"navigated or closed", "Execution context was destroyed", "Cannot find context with specified id",
+		"Not attached to an active page"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitURL waits until the location satisfies ok (navigations included).
