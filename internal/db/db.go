@@ -6,6 +6,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -43,6 +44,10 @@ type DB struct {
 	dialect  Dialect
 	clock    clock.Clock
 	ckpt     *checkpointer // SQLite only
+	// sync is the SQLite writer's synchronous level as opened (2 FULL;
+	// 0 on the soak's synchronous(OFF) build): InTxDerived lowers it to
+	// NORMAL for its transaction and puts this level back.
+	sync int
 	// ids, on PostgreSQL, are row ids taken from the tables' sequences
 	// ahead of the statements that use them (Tx.Insert).
 	ids *idPool
@@ -126,6 +131,10 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 		r.Close()
 		ck.Close()
 		return nil, fmt.Errorf("db: open %s: %w", file, err)
+	}
+	if err := w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&d.sync); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: synchronous %s: %w", file, err)
 	}
 	d.ckpt = startCheckpointer(ck, 200*time.Millisecond)
 	// Without planner statistics SQLite picks poor plans for the case
@@ -492,6 +501,26 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	})
 }
 
+// InTxDerived is InTx for a transaction that writes only derived data —
+// what can be computed again from durable data, such as a change feed
+// consumer's results stored with its cursor — and whose commit therefore
+// does not wait for its flush to disk: on PostgreSQL the transaction
+// runs with SET LOCAL synchronous_commit = off; on SQLite the writer
+// connection runs it under synchronous=NORMAL, set before its BEGIN and
+// put back after its end, while no other write can use the connection.
+// A crash (a power cut, on SQLite) can lose its last such commits, never
+// a part of one, and never an InTx or group commit: they still flush,
+// and their flush covers the derived commits written before them. See
+// docs/DECISIONS.md, "Derived writes commit without waiting for fsync".
+func (d *DB) InTxDerived(ctx context.Context, fn func(*Tx) error) error {
+	return d.inTxOpt(ctx, d.Now(), nil, true, func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return tx.cause(err)
+		}
+		return nil
+	})
+}
+
 // inTxAt is InTx at a given instant (group commit reserves numbers for
 // it), with ids reserved for it (PostgreSQL, see Tx.Insert; those it does
 // not use go back to the pool).
@@ -502,10 +531,16 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 // the pipeline of the last ones. A transaction whose statements all queue
 // is then one round trip, its commit included.
 func (d *DB) inTxAt(ctx context.Context, now time.Time, ids map[string][]int64, fn func(*Tx) error) (err error) {
+	return d.inTxOpt(ctx, now, ids, false, fn)
+}
+
+// inTxOpt is inTxAt, for derived data (InTxDerived) when derived is set.
+func (d *DB) inTxOpt(ctx context.Context, now time.Time, ids map[string][]int64, derived bool, fn func(*Tx) error) (err error) {
 	tx := &Tx{now: now, db: d, ids: ids}
 	// The ids the transaction did not use serve the next one.
 	defer func() { d.giveBackIDs(tx.ids) }()
-	if d.dialect == Postgres {
+	switch {
+	case d.dialect == Postgres:
 		conn, err := d.w.Conn(ctx)
 		if err != nil {
 			return Translate(err)
@@ -513,7 +548,30 @@ func (d *DB) inTxAt(ctx context.Context, now time.Time, ids map[string][]int64, 
 		defer conn.Close()
 		tx.tx, tx.conn = conn, conn
 		tx.piped = append(tx.piped, pipedStmt{q: "BEGIN"})
-	} else {
+		if derived {
+			// LOCAL: the setting ends with the transaction, so the
+			// connection goes back to the pool synchronous.
+			tx.piped = append(tx.piped, pipedStmt{q: "SET LOCAL synchronous_commit = off"})
+		}
+	case derived && d.sync > syncNormal:
+		// The writer pool has one connection: holding it from the
+		// PRAGMA to its restore keeps every other write off it, so no
+		// acknowledged write commits under NORMAL.
+		conn, err := d.w.Conn(ctx)
+		if err != nil {
+			return Translate(err)
+		}
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+			conn.Close()
+			return Translate(err)
+		}
+		defer d.restoreSync(conn)
+		stx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return Translate(err)
+		}
+		tx.tx, tx.stx = stx, stx
+	default:
 		stx, err := d.w.BeginTx(ctx, nil)
 		if err != nil {
 			return Translate(err)
@@ -542,6 +600,31 @@ func (d *DB) inTxAt(ctx context.Context, now time.Time, ids map[string][]int64, 
 		f()
 	}
 	return nil
+}
+
+// syncNormal is SQLite's synchronous=NORMAL: in WAL mode a commit is
+// written to the log without waiting for its fsync.
+const syncNormal = 1
+
+// restoreSync puts the writer connection back to its synchronous level
+// after a derived transaction (ended, committed or rolled back) and
+// releases it. A connection that refuses is closed rather than returned
+// to the pool under NORMAL (a new one opens with the DSN's level).
+func (d *DB) restoreSync(conn *sql.Conn) {
+	// Not the caller's context: an ended context must not leave the
+	// connection unsynchronised.
+	ctx := context.Background()
+	_, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA synchronous = %d`, d.sync))
+	// SQLite ignores the PRAGMA inside a transaction (one that a
+	// cancelled context's rollback had not yet ended): read it back.
+	var level int
+	if err == nil {
+		err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level)
+	}
+	if err != nil || level != d.sync {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
 }
 
 // Translate maps driver errors to errs codes; other errors pass through.

@@ -285,6 +285,94 @@ func TestHandleTx(t *testing.T) {
 	})
 }
 
+// TestDerive: a consumer of derived data has its writes and its cursor
+// commit together in an unsynced transaction, so a failure between its
+// writes and the cursor's leaves neither, and the retry writes each
+// event once; a batch with nothing to write still moves the cursor.
+func TestDerive(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		exec := func(qs ...string) {
+			t.Helper()
+			for _, q := range qs {
+				if err := d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+		}
+		exec(`CREATE TABLE feedtest_derived (subject_id BIGINT PRIMARY KEY)`)
+		// The cursor's UPDATE fails, after the consumer's writes (its row
+		// is created by an INSERT).
+		refuse := []string{`CREATE TRIGGER feedtest_refuse BEFORE UPDATE ON feed_cursors WHEN NEW.consumer = 'derived' BEGIN SELECT RAISE(ABORT, 'cursor refused'); END`}
+		allow := []string{`DROP TRIGGER feedtest_refuse`}
+		unsynced := "1"
+		if d.Dialect() == db.Postgres {
+			refuse = []string{`CREATE FUNCTION feedtest_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cursor refused'; END $$`,
+				`CREATE TRIGGER feedtest_refuse BEFORE UPDATE ON feed_cursors FOR EACH ROW WHEN (NEW.consumer = 'derived') EXECUTE FUNCTION feedtest_refuse()`}
+			allow = []string{`DROP TRIGGER feedtest_refuse ON feed_cursors`}
+			unsynced = "off"
+		}
+		for i := int64(1); i <= 3; i++ {
+			appendOne(t, d, ev(i, "opened"))
+		}
+		var settings []string
+		r := newRunner(t, d, feed.Consumer{Name: "derived", Derive: func(ctx context.Context, evs []feed.Event) (func(context.Context, *db.Tx) error, error) {
+			if evs[0].SubjectID > 3 {
+				return nil, nil
+			}
+			return func(ctx context.Context, tx *db.Tx) error {
+				q := `SELECT current_setting('synchronous_commit')`
+				if tx.Dialect() == db.SQLite {
+					q = `SELECT CAST(synchronous AS TEXT) FROM pragma_synchronous`
+				}
+				var s string
+				if err := tx.QueryRow(ctx, q).Scan(&s); err != nil {
+					return err
+				}
+				settings = append(settings, s)
+				for _, e := range evs {
+					if _, err := tx.Exec(ctx, `INSERT INTO feedtest_derived (subject_id) VALUES ($1)`, e.SubjectID); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, nil
+		}})
+		exec(refuse...)
+		if _, err := r.Step(ctx); err == nil {
+			t.Fatal("a refused cursor: Step = nil, want its error")
+		}
+		count := func() (n int) {
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM feedtest_derived`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(); n != 0 {
+			t.Errorf("after the cursor was refused %d derived rows stayed, want 0", n)
+		}
+		if cur, err := feed.Cursor(ctx, d, "derived"); err != nil || cur != 0 {
+			t.Errorf("after the cursor was refused it is %d (%v), want 0", cur, err)
+		}
+		exec(allow...)
+		drain(t, r)
+		if n := count(); n != 3 {
+			t.Errorf("%d derived rows, want 3", n)
+		}
+		for _, s := range settings {
+			if s != unsynced {
+				t.Errorf("the derived writes ran with %s, want %s", s, unsynced)
+			}
+		}
+		appendOne(t, d, ev(4, "opened"))
+		drain(t, r)
+		last, _ := feed.Last(ctx, d)
+		if cur, err := feed.Cursor(ctx, d, "derived"); err != nil || cur != last {
+			t.Errorf("cursor %d (%v), want %d", cur, err, last)
+		}
+	})
+}
+
 func TestPrune(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -325,10 +413,11 @@ func TestPrune(t *testing.T) {
 func TestNewRunnerRefuses(t *testing.T) {
 	h := func(context.Context, []feed.Event) error { return nil }
 	for name, cs := range map[string][]feed.Consumer{
-		"empty name":     {{Name: "", Handle: h}},
-		"repeated name":  {{Name: "a", Handle: h}, {Name: "a", Handle: h}},
-		"without Handle": {{Name: "a"}},
-		"with both":      {{Name: "a", Handle: h, HandleTx: func(context.Context, *db.Tx, []feed.Event) error { return nil }}},
+		"empty name":        {{Name: "", Handle: h}},
+		"repeated name":     {{Name: "a", Handle: h}, {Name: "a", Handle: h}},
+		"without Handle":    {{Name: "a"}},
+		"with both":         {{Name: "a", Handle: h, HandleTx: func(context.Context, *db.Tx, []feed.Event) error { return nil }}},
+		"Handle and Derive": {{Name: "a", Handle: h, Derive: func(context.Context, []feed.Event) (func(context.Context, *db.Tx) error, error) { return nil, nil }}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := feed.NewRunner(nil, feed.RunnerConfig{}, cs...); err == nil {

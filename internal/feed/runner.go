@@ -31,6 +31,27 @@ type Consumer struct {
 	// SQLite that transaction holds the single writer while HandleTx runs:
 	// keep it short.
 	HandleTx func(ctx context.Context, tx *db.Tx, evs []Event) error
+	// Derive, instead of Handle or HandleTx, is for a consumer whose
+	// writes are derived data (results computed from what the events
+	// name): it reads and computes outside any write transaction and
+	// returns its writes, or nil for none. The runner runs them in the
+	// transaction that stores the cursor, which commits without waiting
+	// for its flush (db.InTxDerived): a crash may lose the last batches'
+	// writes, but then their cursor too, so they are handed over again.
+	// Work that must be durable by itself belongs in Derive, before it
+	// returns (it is then repeated with the batch after a failure).
+	Derive func(ctx context.Context, evs []Event) (write func(ctx context.Context, tx *db.Tx) error, err error)
+}
+
+// handlers counts the consumer's handling functions (one is valid).
+func (c Consumer) handlers() int {
+	n := 0
+	for _, set := range []bool{c.Handle != nil, c.HandleTx != nil, c.Derive != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 // RunnerConfig tunes a Runner; zero fields take the defaults.
@@ -117,8 +138,8 @@ func NewRunner(d *db.DB, cfg RunnerConfig, consumers ...Consumer) (*Runner, erro
 	}
 	seen := map[string]bool{}
 	for _, c := range consumers {
-		if c.Name == "" || seen[c.Name] || (c.Handle == nil) == (c.HandleTx == nil) {
-			return nil, fmt.Errorf("feed.NewRunner: consumer %q: a consumer needs a unique name and either a Handle or a HandleTx", c.Name)
+		if c.Name == "" || seen[c.Name] || c.handlers() != 1 {
+			return nil, fmt.Errorf("feed.NewRunner: consumer %q: a consumer needs a unique name and one of Handle, HandleTx or Derive", c.Name)
 		}
 		seen[c.Name] = true
 	}
@@ -129,8 +150,8 @@ func NewRunner(d *db.DB, cfg RunnerConfig, consumers ...Consumer) (*Runner, erro
 // the runner was handed to). Call it before Run; it refuses what
 // NewRunner refuses.
 func (r *Runner) Add(c Consumer) error {
-	if c.Name == "" || (c.Handle == nil) == (c.HandleTx == nil) {
-		return fmt.Errorf("feed.Runner.Add: consumer %q: a consumer needs a name and either a Handle or a HandleTx", c.Name)
+	if c.Name == "" || c.handlers() != 1 {
+		return fmt.Errorf("feed.Runner.Add: consumer %q: a consumer needs a name and one of Handle, HandleTx or Derive", c.Name)
 	}
 	for _, x := range r.consumers {
 		if x.Name == c.Name {
@@ -260,7 +281,11 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			return 0, err
 		}
 		n := 0
-		err := r.db.InTx(ctx, func(tx *db.Tx) error {
+		inTx := r.db.InTx
+		if c.Derive != nil {
+			inTx = r.db.InTxDerived
+		}
+		err := inTx(ctx, func(tx *db.Tx) error {
 			var pos int64
 			err := tx.QueryRow(ctx, `SELECT position FROM feed_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED`, c.Name).Scan(&pos)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -278,8 +303,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			}
 			r.count(evs)
 			n = len(evs)
-			_, err = tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, evs[len(evs)-1].Position, tx.Now(), c.Name)
-			return err
+			return storeCursor(ctx, tx, c.Name, evs[len(evs)-1].Position)
 		})
 		if err != nil {
 			return 0, err
@@ -302,8 +326,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 				return err
 			}
 			handed = evs
-			_, err = tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, evs[len(evs)-1].Position, tx.Now(), c.Name)
-			return err
+			return storeCursor(ctx, tx, c.Name, evs[len(evs)-1].Position)
 		})
 		if err != nil {
 			return 0, err
@@ -322,25 +345,56 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
+	last := evs[len(evs)-1].Position
+	if c.Derive != nil {
+		// Derived writes and the cursor commit together, unsynced.
+		write, err := c.Derive(ctx, evs)
+		if err != nil {
+			return 0, err
+		}
+		err = r.db.InTxDerived(ctx, func(tx *db.Tx) error {
+			if write != nil {
+				if err := write(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return storeCursor(ctx, tx, c.Name, last)
+		})
+		if err != nil {
+			return 0, err
+		}
+		r.count(evs)
+		return len(evs), nil
+	}
 	if err := c.Handle(ctx, evs); err != nil {
 		return 0, err
 	}
 	r.count(evs)
-	last := evs[len(evs)-1].Position
-	err = r.db.InTx(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, last, tx.Now(), c.Name)
-		return err
-	})
+	err = r.db.InTx(ctx, func(tx *db.Tx) error { return storeCursor(ctx, tx, c.Name, last) })
 	if err != nil {
 		return 0, err
 	}
 	return len(evs), nil
 }
 
-// handle calls the consumer's Handle, or its HandleTx inside tx.
+// storeCursor moves consumer's cursor to position inside tx.
+func storeCursor(ctx context.Context, tx *db.Tx, consumer string, position int64) error {
+	_, err := tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, position, tx.Now(), consumer)
+	return err
+}
+
+// handle calls the consumer's Handle, its HandleTx inside tx, or its
+// Derive and then its writes inside tx.
 func (c Consumer) handle(ctx context.Context, tx *db.Tx, evs []Event) error {
-	if c.HandleTx != nil {
+	switch {
+	case c.HandleTx != nil:
 		return c.HandleTx(ctx, tx, evs)
+	case c.Derive != nil:
+		write, err := c.Derive(ctx, evs)
+		if err != nil || write == nil {
+			return err
+		}
+		return write(ctx, tx)
 	}
 	return c.Handle(ctx, evs)
 }

@@ -136,12 +136,27 @@ func (a *affected) add(s subjectKey, fields ...string) {
 // person's household re-checks the household size of the members of the
 // households left and joined. It is idempotent, so at-least-once delivery
 // does no harm. Before the first batch run there is nothing to keep up.
-func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
-	defer errs.Wrapf(&err, "policy.Engine.Recheck(%d)", len(evs))
+// Its writes commit durably; the feed's consumer (Consumer) commits them
+// with its cursor instead, unsynced (Derive).
+func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) error {
+	write, err := e.Derive(ctx, evs)
+	if err != nil || write == nil {
+		return err
+	}
+	return e.db.InTx(ctx, func(tx *db.Tx) error { return write(ctx, tx) })
+}
+
+// Derive is Recheck without its transaction: it re-evaluates, pays what
+// a 免申即享 policy now owes (durably, once per period whoever runs it),
+// and returns the writes of the changed results, or nil if none changed,
+// for the caller to run in a transaction of its own — the feed's runner
+// runs them with its cursor (feed.Consumer.Derive).
+func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.Context, *db.Tx) error, err error) {
+	defer errs.Wrapf(&err, "policy.Engine.Derive(%d)", len(evs))
 	date := chinaDate(e.db.Now())
 	ix, err := e.indexFor(ctx, date)
 	if err != nil || ix == nil {
-		return err
+		return nil, err
 	}
 	a := &affected{fields: map[subjectKey]map[string]bool{}}
 	for _, ev := range evs {
@@ -168,7 +183,7 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 			for _, h := range fc.Private.Households {
 				ids, err := e.registry.HouseholdMembers(ctx, h)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				for _, id := range ids {
 					a.add(subjectKey{KindPerson, id}, "household_size")
@@ -179,10 +194,10 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 	var w rewrites
 	for _, s := range a.order {
 		if err := e.recheckOne(ctx, ix, date, s, a.fields[s], &w); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return e.apply(ctx, ix, &w)
+	return e.settle(ctx, ix, &w)
 }
 
 // RecheckDate re-checks the policies reading age for the people whose
@@ -204,12 +219,20 @@ func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err er
 			return n, err
 		}
 	}
-	return len(ids), e.apply(ctx, ix, &w)
+	// No cursor remembers a day's re-check: its writes commit durably.
+	write, err := e.settle(ctx, ix, &w)
+	if err != nil || write == nil {
+		return len(ids), err
+	}
+	return len(ids), e.db.InTx(ctx, func(tx *db.Tx) error { return write(ctx, tx) })
 }
 
-// Consumer is the change feed's consumer that runs Recheck.
+// Consumer is the change feed's consumer that re-checks (Derive): the
+// results are derived from the registry, so they commit with the
+// consumer's cursor without waiting for the flush, and a crash that
+// loses them hands their events over again.
 func (e *Engine) Consumer() feed.Consumer {
-	return feed.Consumer{Name: ConsumerName, Handle: e.Recheck}
+	return feed.Consumer{Name: ConsumerName, Derive: e.Derive}
 }
 
 // rewrites are what a batch of re-checks writes: the rows whose results
@@ -293,46 +316,46 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 	return nil
 }
 
-// apply writes the rewrites in one transaction, then pays.
-func (e *Engine) apply(ctx context.Context, ix *index, w *rewrites) error {
-	if len(w.rows) > 0 || len(w.gone) > 0 {
-		err := e.db.InTx(ctx, func(tx *db.Tx) error {
-			for _, s := range w.gone {
-				if _, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id); err != nil {
-					return db.Translate(err)
-				}
+// settle pays what the re-checks found due, then returns the writes of
+// the rewrites (one transaction, one commit, for a batch of changes), or
+// nil if there are none. Paying first keeps a failed payment retried
+// with the batch: the results are not stored, so its events come again.
+func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(context.Context, *db.Tx) error, error) {
+	if len(w.pay) > 0 {
+		e.mu.RLock()
+		autoPay := e.autoPay
+		e.mu.RUnlock()
+		// The payout is written once per period whoever runs it
+		// (benefit's constraint): a repeat of this event pays nothing
+		// more.
+		for _, s := range w.pay {
+			if autoPay == nil {
+				break
 			}
-			for _, r := range w.rows {
-				if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
-					ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
-					r.s.kind, r.s.id, r.path, r.packed, ix.run); err != nil {
-					return db.Translate(err)
-				}
+			if err := autoPay(ctx, Subject{Kind: s.kind, ID: s.id}); err != nil {
+				return nil, err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		e.stats.Commits.Add(1)
-	}
-	if len(w.pay) == 0 {
-		return nil
-	}
-	e.mu.RLock()
-	autoPay := e.autoPay
-	e.mu.RUnlock()
-	if autoPay == nil {
-		return nil
-	}
-	// The payout is written once per period whoever runs it (benefit's
-	// constraint): a repeat of this event pays nothing more.
-	for _, s := range w.pay {
-		if err := autoPay(ctx, Subject{Kind: s.kind, ID: s.id}); err != nil {
-			return err
 		}
 	}
-	return nil
+	if len(w.rows) == 0 && len(w.gone) == 0 {
+		return nil, nil
+	}
+	return func(ctx context.Context, tx *db.Tx) error {
+		for _, s := range w.gone {
+			if _, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id); err != nil {
+				return db.Translate(err)
+			}
+		}
+		for _, r := range w.rows {
+			if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
+				r.s.kind, r.s.id, r.path, r.packed, ix.run); err != nil {
+				return db.Translate(err)
+			}
+		}
+		tx.AfterCommit(func() { e.stats.Commits.Add(1) })
+		return nil
+	}, nil
 }
 
 // RunDaily re-checks the birthdays of each new day in China (RecheckDate)
