@@ -170,6 +170,7 @@ func cmdBenchSensing(ctx context.Context, args []string, e env) error {
 		func() { w.sensing.Run(rctx, time.Second) },
 		func() { _ = w.feed.Run(rctx) },
 		func() { _ = device.NewConsumer(js, w.ingest, device.ConsumerConfig{}, w.app.logger).Run(rctx) },
+		func() { w.ingest.RunFlush(rctx, aggregateFlushEvery, w.app.logger.Info) }, // as serve does: its cost is the ingest's
 	} {
 		bg.Add(1)
 		go func() { defer bg.Done(); f() }()

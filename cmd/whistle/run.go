@@ -479,6 +479,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 		go func() { _ = device.NewConsumer(js, w.ingest, device.ConsumerConfig{}, a.logger).Run(ctx) }()
 	}
 	go w.ingest.RunSweep(ctx, time.Minute, a.logger.Info)
+	go w.ingest.RunFlush(ctx, aggregateFlushEvery, a.logger.Info)
 	select {
 	case err := <-errc:
 		return err
@@ -493,6 +494,10 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 // wired is the whole application: stores, services and the HTTP handler,
 // built the same way for `serve`, `demo` and the tests that need the real
 // thing (the authorization matrix).
+// aggregateFlushEvery is how often the readings' queued aggregates are
+// added to dev_aggregates (device.Ingester.FlushAggregates).
+const aggregateFlushEvery = 5 * time.Second
+
 type wired struct {
 	app   *app
 	bus   bus.Bus

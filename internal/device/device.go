@@ -54,16 +54,18 @@ type Device struct {
 	OwnerID   int64  `json:"owner_id"`
 	// PersonID is the person the device watches (0 when none); HouseID the
 	// house it is in (0 when none).
-	PersonID    int64     `json:"person_id,omitempty"`
-	HouseID     int64     `json:"house_id,omitempty"`
-	GridCode    string    `json:"grid_code"`
-	RegionPath  string    `json:"-"`
-	Lat         float64   `json:"lat"`
-	Lng         float64   `json:"lng"`
-	InstalledOn string    `json:"installed_on,omitempty"`
-	Status      string    `json:"status"` // online, offline, retired
-	LastSeen    time.Time `json:"last_seen,omitzero"`
-	Battery     float64   `json:"battery"` // -1 unknown
+	PersonID    int64   `json:"person_id,omitempty"`
+	HouseID     int64   `json:"house_id,omitempty"`
+	GridCode    string  `json:"grid_code"`
+	RegionPath  string  `json:"-"`
+	Lat         float64 `json:"lat"`
+	Lng         float64 `json:"lng"`
+	InstalledOn string  `json:"installed_on,omitempty"`
+	Status      string  `json:"status"` // online, offline, retired
+	// LastSeen is when the device last reported, to within the ingest's
+	// resolution (IngestConfig.Resolution).
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Battery  float64   `json:"battery"` // -1 unknown
 	// Username is the device's MQTT user name; Revoked says its
 	// credentials were revoked (it can connect no more).
 	Username  string    `json:"username"`

@@ -1,13 +1,15 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"whistle/internal/db"
@@ -32,7 +34,8 @@ const (
 type IngestConfig struct {
 	// MaxBytes bounds one message (default 4 KiB).
 	MaxBytes int
-	// Resolution is the aggregates' bucket (default one minute).
+	// Resolution is the aggregates' bucket (default one minute), and how
+	// far behind a device's stored last seen may be.
 	Resolution time.Duration
 	// Retention is how long raw readings are kept (default 7 days).
 	Retention time.Duration
@@ -57,12 +60,15 @@ func (c IngestConfig) withDefaults() IngestConfig {
 }
 
 // Ingester validates telemetry and commits each batch in one transaction:
-// raw readings, aggregates, the devices' last seen, status and battery,
-// the malformed counters, and every Sink.
+// raw readings, the batch's aggregates (queued, see FlushAggregates), the
+// devices' last seen (to within the resolution), status and battery, the
+// malformed counters, and every Sink.
 type Ingester struct {
 	store *Store
 	cfg   IngestConfig
 	sinks []Sink
+	// flushMu keeps this process's aggregate flushes one at a time.
+	flushMu sync.Mutex
 }
 
 // NewIngester returns an Ingester on s.
@@ -449,8 +455,27 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
+	// A device's row is written only when its status or battery changes
+	// or its last seen moves on by the resolution or more: a device that
+	// reports more often than that costs no write of its row (last_seen
+	// is then up to a resolution behind; the offline sweep allows for it).
+	changed := ids[:0]
+	for _, id := range ids {
+		s, dv := last[id], devs[id]
+		write := dv.Status != StatusOnline || s.battery >= 0 && s.battery != dv.Battery || s.at.Sub(dv.LastSeen) >= in.cfg.Resolution
+		if s.at.After(dv.LastSeen) {
+			dv.LastSeen = s.at
+		}
+		if s.battery >= 0 {
+			dv.Battery = s.battery
+		}
+		dv.Status = StatusOnline
+		if write {
+			changed = append(changed, id)
+		}
+	}
+	for start := 0; start < len(changed); start += chunk {
+		part := changed[start:min(start+chunk, len(changed))]
 		args := make([]any, 0, len(part)*3)
 		var vals strings.Builder
 		for i, id := range part {
@@ -463,13 +488,7 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 			} else {
 				vals.WriteString("($" + strconv.Itoa(n+1) + "::bigint,$" + strconv.Itoa(n+2) + "::timestamptz,$" + strconv.Itoa(n+3) + "::float8)")
 			}
-			args = append(args, id, last[id].at, last[id].battery)
-			dv := devs[id]
-			dv.LastSeen = last[id].at
-			if last[id].battery >= 0 {
-				dv.Battery = last[id].battery
-			}
-			dv.Status = StatusOnline
+			args = append(args, id, devs[id].LastSeen, last[id].battery)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen = v.column2, status = 'online',
 			battery = CASE WHEN v.column3 >= 0 THEN v.column3 ELSE devices.battery END, updated_at = devices.updated_at
@@ -480,28 +499,209 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 	return nil
 }
 
-// aggregate adds the numeric values to their buckets.
+// aggregate merges the batch's numeric values per device, bucket and
+// field and queues them as one row of dev_agg_pending, committed with the
+// raw readings: a handful of rows' worth of writes a batch instead of an
+// upsert per reading and field. FlushAggregates adds them to
+// dev_aggregates later; until then they are as durable as the readings.
 func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) error {
-	aggs := map[aggKey]*agg{}
-	var keys []aggKey
+	var set aggSet
 	for _, p := range ok {
 		b := p.reading.TS.Truncate(in.cfg.Resolution)
 		for f, v := range p.reading.Values {
-			k := aggKey{p.reading.Device, b, f}
-			a := aggs[k]
-			if a == nil {
-				a = &agg{min: math.Inf(1), max: math.Inf(-1)}
-				aggs[k] = a
-				keys = append(keys, k)
-			}
-			a.n++
-			a.sum += v
-			a.min, a.max, a.last = min(a.min, v), max(a.max, v), v
+			set.add(aggKey{p.reading.Device, b, f}, agg{n: 1, sum: v, min: v, max: v, last: v})
 		}
 	}
-	if len(keys) == 0 {
+	if len(set.keys) == 0 {
 		return nil
 	}
+	data, err := set.encode()
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES ($1, $2)`, len(set.keys), data)
+	return db.Translate(err)
+}
+
+// aggSet is aggregates by key, in the order first added.
+type aggSet struct {
+	m    map[aggKey]*agg
+	keys []aggKey
+}
+
+// add merges a into the aggregate of k; a is the later one (its last wins).
+func (s *aggSet) add(k aggKey, a agg) {
+	if s.m == nil {
+		s.m = map[aggKey]*agg{}
+	}
+	c := s.m[k]
+	if c == nil {
+		s.m[k] = &a
+		s.keys = append(s.keys, k)
+		return
+	}
+	c.n += a.n
+	c.sum += a.sum
+	c.min, c.max, c.last = min(c.min, a.min), max(c.max, a.max), a.last
+}
+
+// pendingAggs is a row of dev_agg_pending: a batch's aggregates by column.
+type pendingAggs struct {
+	Fields []string  `json:"f"` // the field names, Field indexes them
+	Device []int64   `json:"d"`
+	Bucket []int64   `json:"b"` // unix ns
+	Field  []int     `json:"i"`
+	N      []int64   `json:"n"`
+	Sum    []float64 `json:"s"`
+	Min    []float64 `json:"lo"`
+	Max    []float64 `json:"hi"`
+	Last   []float64 `json:"l"`
+}
+
+func (s *aggSet) encode() (string, error) {
+	n := len(s.keys)
+	p := pendingAggs{Device: make([]int64, n), Bucket: make([]int64, n), Field: make([]int, n), N: make([]int64, n),
+		Sum: make([]float64, n), Min: make([]float64, n), Max: make([]float64, n), Last: make([]float64, n)}
+	fields := map[string]int{}
+	for i, k := range s.keys {
+		fi, ok := fields[k.field]
+		if !ok {
+			fi = len(p.Fields)
+			fields[k.field] = fi
+			p.Fields = append(p.Fields, k.field)
+		}
+		a := s.m[k]
+		p.Device[i], p.Bucket[i], p.Field[i], p.N[i] = k.device, k.bucket.UnixNano(), fi, int64(a.n)
+		p.Sum[i], p.Min[i], p.Max[i], p.Last[i] = a.sum, a.min, a.max, a.last
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// decode merges a row of dev_agg_pending into s.
+func (s *aggSet) decode(data string) error {
+	var p pendingAggs
+	if err := json.Unmarshal([]byte(data), &p); err != nil {
+		return err
+	}
+	n := len(p.Device)
+	if len(p.Bucket) != n || len(p.Field) != n || len(p.N) != n || len(p.Sum) != n || len(p.Min) != n || len(p.Max) != n || len(p.Last) != n {
+		return errors.New("device: a pending aggregate row of uneven columns")
+	}
+	for i := range n {
+		if p.Field[i] < 0 || p.Field[i] >= len(p.Fields) {
+			return errors.New("device: a pending aggregate row with a bad field index")
+		}
+		k := aggKey{p.Device[i], time.Unix(0, p.Bucket[i]).UTC(), p.Fields[p.Field[i]]}
+		s.add(k, agg{n: float64(p.N[i]), sum: p.Sum[i], min: p.Min[i], max: p.Max[i], last: p.Last[i]})
+	}
+	return nil
+}
+
+// flushEntries bounds the aggregates one flush transaction writes (about
+// 3 µs each on SQLite), so that it holds the writer only briefly.
+const flushEntries = 10000
+
+// FlushAggregates adds the queued aggregates of committed batches
+// (dev_agg_pending) to dev_aggregates, deleting them in the same
+// transaction: each reading counts exactly once, across crashes and
+// concurrent flushes (on PostgreSQL a row deleted by another flush is
+// not returned again). It returns how many queued rows it added.
+func (in *Ingester) FlushAggregates(ctx context.Context) (rows int, err error) {
+	defer errs.Wrapf(&err, "device.Ingester.FlushAggregates")
+	for {
+		got, more, err := in.flushOnce(ctx)
+		rows += got
+		if err != nil || !more {
+			return rows, err
+		}
+	}
+}
+
+// flushOnce flushes the oldest queued rows, up to about flushEntries
+// aggregates, in one transaction; more says others may be queued.
+func (in *Ingester) flushOnce(ctx context.Context) (rows int, more bool, err error) {
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	var got, entries int
+	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
+		got, entries = 0, 0
+		upto, err := flushUpTo(ctx, tx)
+		if err != nil || upto == 0 {
+			return err
+		}
+		q, err := tx.Query(ctx, `DELETE FROM dev_agg_pending WHERE id <= $1 RETURNING id, data`, upto)
+		if err != nil {
+			return db.Translate(err)
+		}
+		type row struct {
+			id   int64
+			data string
+		}
+		var rs []row
+		for q.Next() {
+			var r row
+			if err := q.Scan(&r.id, &r.data); err != nil {
+				q.Close()
+				return db.Translate(err)
+			}
+			rs = append(rs, r)
+		}
+		err = q.Err()
+		q.Close()
+		if err != nil {
+			return db.Translate(err)
+		}
+		// In commit order (on SQLite; near it on PostgreSQL): a later
+		// batch's last value wins.
+		sort.Slice(rs, func(i, j int) bool { return rs[i].id < rs[j].id })
+		var set aggSet
+		for _, r := range rs {
+			if err := set.decode(r.data); err != nil {
+				return err
+			}
+		}
+		got, entries = len(rs), len(set.keys)
+		return upsertAggregates(ctx, tx, &set)
+	})
+	return got, err == nil && got > 0 && entries >= flushEntries/2, err
+}
+
+// flushUpTo is the id up to which one flush takes the queued rows: the
+// oldest whose entries add up to about flushEntries (at least one row);
+// 0 when none is queued.
+func flushUpTo(ctx context.Context, tx *db.Tx) (int64, error) {
+	q, err := tx.Query(ctx, `SELECT id, n FROM dev_agg_pending ORDER BY id LIMIT 1000`)
+	if err != nil {
+		return 0, db.Translate(err)
+	}
+	defer q.Close()
+	var upto, sum int64
+	for q.Next() {
+		var id, n int64
+		if err := q.Scan(&id, &n); err != nil {
+			return 0, db.Translate(err)
+		}
+		if upto != 0 && sum+n > flushEntries {
+			break
+		}
+		upto, sum = id, sum+n
+	}
+	return upto, db.Translate(q.Err())
+}
+
+// upsertAggregates adds s to dev_aggregates, in primary key order.
+func upsertAggregates(ctx context.Context, tx *db.Tx, s *aggSet) error {
+	keys := slices.Clone(s.keys)
+	slices.SortFunc(keys, func(a, b aggKey) int {
+		if c := cmp.Compare(a.device, b.device); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.field, b.field); c != 0 {
+			return c
+		}
+		return a.bucket.Compare(b.bucket)
+	})
 	least, greatest := "MIN", "MAX"
 	if tx.Dialect() == db.Postgres {
 		least, greatest = "LEAST", "GREATEST"
@@ -512,7 +712,7 @@ func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) err
 		part := keys[start:min(start+chunk, len(keys))]
 		args := make([]any, 0, len(part)*width)
 		for _, k := range part {
-			a := aggs[k]
+			a := s.m[k]
 			args = append(args, k.device, k.bucket, k.field, int64(a.n), a.sum, a.min, a.max, a.last)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO dev_aggregates (device_id, bucket, field, n, sum, min, max, last) VALUES `+
@@ -523,6 +723,25 @@ func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) err
 		}
 	}
 	return nil
+}
+
+// RunFlush flushes the queued aggregates every interval until ctx ends,
+// logging failures (nothing is lost: the queue stays until a flush
+// commits). A backlog is flushed at most half the time, a transaction at
+// a time, so that the ingest gets the database in between.
+func (in *Ingester) RunFlush(ctx context.Context, every time.Duration, logf func(msg string, args ...any)) {
+	for sleep(ctx, every) {
+		for {
+			start := time.Now()
+			_, more, err := in.flushOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				logf("device: aggregate flush failed", "err", err)
+			}
+			if err != nil || !more || !sleep(ctx, time.Since(start)) {
+				break
+			}
+		}
+	}
 }
 
 // countRefused adds the batch's refusals to the malformed counters: per
@@ -568,7 +787,7 @@ func (in *Ingester) countRefused(ctx context.Context, tx *db.Tx, ps []pending, d
 
 // Sweep deletes the raw readings older than the retention (the aggregates
 // stay) and marks offline the online devices silent for three of their
-// profile's intervals. It returns how many of each.
+// profile's intervals (and up to a resolution more). It returns how many of each.
 func (in *Ingester) Sweep(ctx context.Context) (pruned, offline int64, err error) {
 	defer errs.Wrapf(&err, "device.Ingester.Sweep")
 	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
@@ -580,8 +799,9 @@ func (in *Ingester) Sweep(ctx context.Context) (pruned, offline int64, err error
 			return err
 		}
 		for _, t := range in.store.Profiles.Types() {
+			// last_seen may be up to a resolution behind (write).
 			res, err := tx.Exec(ctx, `UPDATE devices SET status = 'offline', updated_at = $1 WHERE status = 'online' AND type = $2 AND last_seen < $3`,
-				tx.Now(), t, tx.Now().Add(-3*in.store.Profiles[t].Interval))
+				tx.Now(), t, tx.Now().Add(-3*in.store.Profiles[t].Interval-in.cfg.Resolution))
 			if err != nil {
 				return db.Translate(err)
 			}

@@ -84,6 +84,9 @@ func TestIngestCountsMalformedAndKeepsGoing(t *testing.T) {
 		if got.Status != device.StatusOnline || got.Battery != 80 || !got.LastSeen.Equal(now) {
 			t.Errorf("device after readings: %s battery %v seen %v; want online, 80, %v", got.Status, got.Battery, got.LastSeen, now)
 		}
+		if _, err := f.ing.FlushAggregates(ctx); err != nil {
+			t.Fatal(err)
+		}
 		var n, sum float64
 		if err := d.QueryRow(ctx, `SELECT SUM(n), SUM(sum) FROM dev_aggregates WHERE device_id = $1 AND field = 'water_m3'`, w.ID).Scan(&n, &sum); err != nil {
 			t.Fatal(err)
@@ -156,10 +159,76 @@ func TestSweepPrunesRawAndMarksOffline(t *testing.T) {
 		if err != nil || pruned != 1 {
 			t.Fatalf("sweep after the retention: pruned %d, %v; want 1", pruned, err)
 		}
+		if _, err := f.ing.FlushAggregates(ctx); err != nil {
+			t.Fatal(err)
+		}
 		var n int
 		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM dev_aggregates WHERE device_id = $1`, ps.ID).Scan(&n); err != nil || n != 0 {
 			// parking readings are text only: no aggregate rows
 			t.Errorf("aggregates %d, %v; want 0 for a text-only device", n, err)
+		}
+	})
+}
+
+// TestLastSeenWithinTheResolution: a device reporting more often than the
+// resolution has its row written only when its last seen moves on by the
+// resolution, its battery changes or it comes back online; the offline
+// sweep goes by its last message all the same, never before three
+// intervals after it.
+func TestLastSeenWithinTheResolution(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		p := f.person(t, "001")
+		w := f.create(t, device.NewDevice{Type: "water_meter", Serial: "W1", OwnerKind: device.OwnerPerson, OwnerID: p.ID}) // interval 30 min
+		send := func(body string) {
+			t.Helper()
+			if res, err := f.ing.IngestMessages(ctx, []device.Message{{Device: w.ID, Data: []byte(body), Received: clk.Now()}}); err != nil || res.Accepted != 1 {
+				t.Fatalf("%+v %v", res, err)
+			}
+		}
+		seen := func() *device.Device {
+			t.Helper()
+			got, err := f.store.Get(ctx, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		start := clk.Now()
+		send(`{"values":{"water_m3":0.01,"battery":80}}`)
+		clk.Advance(50 * time.Second)
+
+		send(`{"values":{"water_m3":0.01,"battery":80}}`)
+		if got := seen(); !got.LastSeen.Equal(start) || got.Status != device.StatusOnline {
+			t.Errorf("50 s later: last seen %v (%s), want %v: within the resolution, unwritten", got.LastSeen, got.Status, start)
+		}
+		// Three intervals after the stored last seen but not after the
+		// last message: still online.
+		clk.Advance(90*time.Minute - 20*time.Second)
+		if _, off, err := f.ing.Sweep(ctx); err != nil || off != 0 {
+			t.Fatalf("sweep 90 min after the first message, 89:20 after the last: offline %d, %v; want 0", off, err)
+		}
+		clk.Advance(2 * time.Minute)
+		if _, off, err := f.ing.Sweep(ctx); err != nil || off != 1 {
+			t.Fatalf("sweep over 90 min after the last message: offline %d, %v; want 1", off, err)
+		}
+		// Back online at once, whatever the resolution.
+		send(`{"values":{"water_m3":0.01}}`)
+		if got := seen(); got.Status != device.StatusOnline || !got.LastSeen.Equal(clk.Now()) {
+			t.Errorf("back: %s, last seen %v; want online at %v", got.Status, got.LastSeen, clk.Now())
+		}
+		// A battery change is written within the resolution.
+		clk.Advance(10 * time.Second)
+		send(`{"values":{"battery":79}}`)
+		if got := seen(); got.Battery != 79 {
+			t.Errorf("battery %v, want 79", got.Battery)
+		}
+		// A minute on, last seen moves.
+		clk.Advance(time.Minute)
+		send(`{"values":{"water_m3":0.01}}`)
+		if got := seen(); !got.LastSeen.Equal(clk.Now()) {
+			t.Errorf("a minute on: last seen %v, want %v", got.LastSeen, clk.Now())
 		}
 	})
 }

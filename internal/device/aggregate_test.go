@@ -1,0 +1,189 @@
+package device_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"whistle/internal/clock"
+	"whistle/internal/db"
+	"whistle/internal/device"
+	"whistle/internal/worldtest"
+)
+
+// aggRow is one row of dev_aggregates (or its recomputation).
+type aggRow struct {
+	n             int64
+	sum, min, max float64
+}
+
+type aggID struct {
+	device int64
+	bucket int64 // unix ns
+	field  string
+}
+
+// storedAggregates reads dev_aggregates.
+func storedAggregates(t *testing.T, d *db.DB) map[aggID]aggRow {
+	t.Helper()
+	rows, err := d.Query(context.Background(), `SELECT device_id, bucket, field, n, sum, min, max FROM dev_aggregates`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[aggID]aggRow{}
+	for rows.Next() {
+		var k aggID
+		var b db.Time
+		var a aggRow
+		if err := rows.Scan(&k.device, &b, &k.field, &a.n, &a.sum, &a.min, &a.max); err != nil {
+			t.Fatal(err)
+		}
+		k.bucket = b.UnixNano()
+		out[k] = a
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// recomputed is the aggregates as the raw readings make them.
+func recomputed(t *testing.T, d *db.DB, res time.Duration) map[aggID]aggRow {
+	t.Helper()
+	rows, err := d.Query(context.Background(), `SELECT device_id, ts, data FROM dev_readings`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[aggID]aggRow{}
+	for rows.Next() {
+		var dev int64
+		var ts db.Time
+		var data string
+		if err := rows.Scan(&dev, &ts, &data); err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			V map[string]float64 `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			t.Fatal(err)
+		}
+		for f, x := range v.V {
+			k := aggID{dev, ts.Truncate(res).UnixNano(), f}
+			a, ok := out[k]
+			if !ok {
+				a = aggRow{min: math.Inf(1), max: math.Inf(-1)}
+			}
+			a.n++
+			a.sum += x
+			a.min, a.max = min(a.min, x), max(a.max, x)
+			out[k] = a
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameAggregates(t *testing.T, when string, got, want map[aggID]aggRow) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d aggregate rows, want %d (recomputed from the raw readings)", when, len(got), len(want))
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || g.n != w.n || math.Abs(g.sum-w.sum) > 1e-6 || g.min != w.min || g.max != w.max {
+			t.Errorf("%s: aggregate %+v = %+v (present %v), want %+v", when, k, g, ok, w)
+		}
+	}
+}
+
+// TestAggregatesSurviveACrashBeforeTheFlush: the per-field aggregates are
+// queued with the raw readings and added later; an ingester that stops
+// before its flush (a crash: nothing of it is used again) loses nothing,
+// a new one's flush makes them equal to a recomputation from the raw
+// readings, and flushing again, or two flushes at once, counts nothing
+// twice.
+func TestAggregatesSurviveACrashBeforeTheFlush(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		p := f.person(t, "001")
+		var ids []int64
+		for i := range 4 {
+			ids = append(ids, f.create(t, device.NewDevice{Type: "smart_watch", Serial: fmt.Sprintf("W%d", i), OwnerKind: device.OwnerPerson, OwnerID: p.ID}).ID)
+		}
+		ingest := func(in *device.Ingester, round int) {
+			t.Helper()
+			// HTTP items over two buckets, some stamped in the past, and
+			// MQTT messages with a redelivery (not counted twice).
+			var items []device.Item
+			for i := range 30 {
+				ts := clk.Now().Add(-time.Duration(i*7) * time.Second).Format(time.RFC3339Nano)
+				items = append(items, device.Item{Device: ids[i%len(ids)], TS: ts,
+					Values: map[string]any{"heart_rate": float64(60 + i + round), "steps": float64(i * 10), "fall": i%5 == 0}})
+			}
+			if res, err := in.IngestItems(ctx, items, clk.Now(), nil); err != nil || res.Accepted != len(items) {
+				t.Fatalf("items: %+v, %v", res, err)
+			}
+			var msgs []device.Message
+			for i := range 6 {
+				seq := int64(round*100 + i/2) // each message twice
+				msgs = append(msgs, device.Message{Device: ids[i%2], Seq: seq, Epoch: 1, Received: clk.Now(),
+					Data: fmt.Appendf(nil, `{"values":{"heart_rate":%d,"battery":%d}}`, 70+round, 50+i/2)})
+			}
+			if _, err := in.IngestMessages(ctx, msgs); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(40 * time.Second)
+		}
+		for round := range 3 {
+			ingest(f.ing, round)
+		}
+		// The first ingester stops here, before any flush.
+		if got := storedAggregates(t, d); len(got) != 0 {
+			t.Fatalf("%d aggregate rows before any flush; the test needs them queued", len(got))
+		}
+		in := device.NewIngester(f.store, device.IngestConfig{})
+		if _, err := in.FlushAggregates(ctx); err != nil {
+			t.Fatal(err)
+		}
+		res := in.Config().Resolution
+		sameAggregates(t, "after the restart's flush", storedAggregates(t, d), recomputed(t, d, res))
+		if _, err := in.FlushAggregates(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sameAggregates(t, "after a second flush", storedAggregates(t, d), recomputed(t, d, res))
+
+		// Two ingesters (two replicas) flushing at once count each batch once.
+		for round := 3; round < 8; round++ {
+			ingest(in, round)
+		}
+		other := device.NewIngester(f.store, device.IngestConfig{})
+		var wg sync.WaitGroup
+		errc := make(chan error, 2)
+		for _, x := range []*device.Ingester{in, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := x.FlushAggregates(ctx)
+				errc <- err
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameAggregates(t, "after two flushes at once", storedAggregates(t, d), recomputed(t, d, res))
+	})
+}
