@@ -143,7 +143,9 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	var all, wrote, kept []time.Duration
+	var cpu time.Duration
 	for _, l := range lat {
+		cpu += l.cpu
 		all = append(all, l.took)
 		if l.commit {
 			wrote = append(wrote, l.took)
@@ -155,6 +157,7 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 		len(all), rechecks, float64(rechecks)/float64(max(1, len(all))), quantiles(all))
 	fmt.Fprintf(e.stdout, "  of which %d changed a stored result (written with the cursor): %s\n", len(wrote), quantiles(wrote))
 	fmt.Fprintf(e.stdout, "  and %d changed none (only the cursor is written): %s\n", len(kept), quantiles(kept))
+	fmt.Fprintf(e.stdout, "  process CPU during the re-checks: %.3f ms a change\n", float64(cpu.Microseconds())/1000/float64(max(1, len(lat))))
 	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
 	return nil
 }
@@ -176,6 +179,10 @@ func quantiles(lat []time.Duration) string {
 type recheckLatency struct {
 	took   time.Duration
 	commit bool
+	// cpu is the process's CPU time during the step (both cores, the
+	// runtime's and SQLite's own work included): under load, less noisy
+	// than the wall time.
+	cpu time.Duration
 }
 
 // benchPolicies saves and publishes policy.BenchPolicies(n).
@@ -256,13 +263,13 @@ func benchRecheck(ctx context.Context, d *db.DB, reg *registry.Store, eng *polic
 			}
 			return nil, 0, err
 		}
-		start, commits := time.Now(), eng.Stats().Commits.Load()
+		start, commits, c0 := time.Now(), eng.Stats().Commits.Load(), cpuTime()
 		handed, err := runner.Step(ctx)
 		if err != nil {
 			return nil, 0, err
 		}
 		if handed > 0 {
-			out = append(out, recheckLatency{time.Since(start), eng.Stats().Commits.Load() != commits})
+			out = append(out, recheckLatency{time.Since(start), eng.Stats().Commits.Load() != commits, cpuTime() - c0})
 		}
 	}
 	return out, eng.Stats().Rechecks.Load() - before, nil

@@ -239,13 +239,38 @@ func (d *DB) Now() time.Time { return d.clock.Now().UTC().Truncate(time.Microsec
 
 // Query runs a read query on the reader pool.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := d.r.QueryContext(ctx, q, args...)
+	rows, err := d.reader(ctx).QueryContext(ctx, q, args...)
 	return rows, Translate(err)
+}
+
+// onWriterKey marks a context whose reads run on the writer (OnWriter).
+type onWriterKey struct{}
+
+// OnWriter returns ctx marked so that Query and QueryRow with it run on
+// SQLite's writer connection instead of the reader pool (on PostgreSQL
+// nothing changes). SQLite empties a connection's page cache when its
+// read transaction begins after another connection wrote, so a reader
+// answers the first query after each write from the file; the writer,
+// which made the writes, keeps its cache. It is for short reads right
+// after a write that touch pages written recently (the eligibility
+// re-check of a change). The writer is one connection: never use the
+// context inside InTx or a group commit (the read would wait for the
+// transaction that waits for it), and not for long scans.
+func OnWriter(ctx context.Context) context.Context {
+	return context.WithValue(ctx, onWriterKey{}, true)
+}
+
+// reader is the pool a read with ctx runs on.
+func (d *DB) reader(ctx context.Context) *sql.DB {
+	if d.dialect == SQLite && ctx.Value(onWriterKey{}) != nil {
+		return d.w
+	}
+	return d.r
 }
 
 // QueryRow runs a single-row read query on the reader pool.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.r.QueryRowContext(ctx, q, args...)
+	return d.reader(ctx).QueryRowContext(ctx, q, args...)
 }
 
 // QueryRowUnsynced runs one statement in a transaction of its own whose

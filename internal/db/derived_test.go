@@ -118,3 +118,45 @@ func TestInTxDerived(t *testing.T) {
 		}
 	})
 }
+
+// TestOnWriter checks that a read with an OnWriter context runs on
+// SQLite's writer connection (the readers are query_only) and that
+// without it reads stay on the reader pool; PostgreSQL ignores the mark.
+func TestOnWriter(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		if d.Dialect() != db.SQLite {
+			var n int
+			if err := d.QueryRow(db.OnWriter(context.Background()), `SELECT 1`).Scan(&n); err != nil || n != 1 {
+				t.Errorf("a read on PostgreSQL with OnWriter: %d, %v", n, err)
+			}
+			return
+		}
+		queryOnly := func(ctx context.Context) int {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT query_only FROM pragma_query_only`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := d.Query(ctx, `SELECT query_only FROM pragma_query_only`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m int
+				if err := rows.Scan(&m); err != nil {
+					t.Fatal(err)
+				}
+				if m != n {
+					t.Errorf("Query ran with query_only %d, QueryRow with %d", m, n)
+				}
+			}
+			return n
+		}
+		if got := queryOnly(context.Background()); got != 1 {
+			t.Errorf("a plain read ran with query_only %d, want 1 (a reader)", got)
+		}
+		if got := queryOnly(db.OnWriter(context.Background())); got != 0 {
+			t.Errorf("a read with OnWriter ran with query_only %d, want 0 (the writer)", got)
+		}
+	})
+}

@@ -83,6 +83,35 @@ type Runner struct {
 	ensured   bool // every consumer has a cursor row
 	statsMu   sync.Mutex
 	stats     Stats
+	// stored, on SQLite, is the cursor each Derive consumer's last
+	// committed batch stored: the next step reads after it without
+	// asking the database (one server runs the consumers of a file).
+	storedMu sync.Mutex
+	stored   map[string]int64
+}
+
+// storedCursor returns the cursor this runner last stored for consumer.
+func (r *Runner) storedCursor(consumer string) (int64, bool) {
+	r.storedMu.Lock()
+	defer r.storedMu.Unlock()
+	pos, ok := r.stored[consumer]
+	return pos, ok
+}
+
+// rememberCursor records the cursor a committed batch stored for
+// consumer, or forgets it (ok false) after a transaction whose outcome
+// is not known.
+func (r *Runner) rememberCursor(consumer string, pos int64, ok bool) {
+	r.storedMu.Lock()
+	defer r.storedMu.Unlock()
+	if !ok {
+		delete(r.stored, consumer)
+		return
+	}
+	if r.stored == nil {
+		r.stored = map[string]int64{}
+	}
+	r.stored[consumer] = pos
 }
 
 // Stats counts what a Runner's consumers were handed.
@@ -337,9 +366,15 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 		}
 		return len(handed), nil
 	}
-	pos, err := Cursor(ctx, r.db, c.Name)
-	if err != nil {
-		return 0, err
+	pos, known := int64(0), false
+	if c.Derive != nil {
+		pos, known = r.storedCursor(c.Name)
+	}
+	if !known {
+		var err error
+		if pos, err = Cursor(ctx, r.db, c.Name); err != nil {
+			return 0, err
+		}
 	}
 	evs, err := Read(ctx, r.db, pos, r.cfg.Batch)
 	if err != nil || len(evs) == 0 {
@@ -360,6 +395,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			}
 			return storeCursor(ctx, tx, c.Name, last)
 		})
+		r.rememberCursor(c.Name, last, err == nil)
 		if err != nil {
 			return 0, err
 		}

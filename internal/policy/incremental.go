@@ -7,6 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strconv"
+	"sync"
 	"time"
 
 	"whistle/internal/account"
@@ -45,6 +47,82 @@ type index struct {
 	comp  []*compiled // by position of the run's header
 	by    map[string][]int
 	width int
+	// memos, by position, keep the letter per tuple of the values its
+	// conditions read, as the batch's memo does: a re-check's answers
+	// are mostly tuples seen before, and CEL is most of its CPU.
+	memos []outcomeMemo
+}
+
+// outcomeMemo is one policy's letters by the key of the values its
+// conditions read (memoKey); the feed's runner and a day's re-check
+// may use it at once.
+type outcomeMemo struct {
+	mu sync.Mutex
+	m  map[string]byte
+}
+
+// maxMemo bounds a policy's memo: past it, new tuples are evaluated
+// without being kept (distinct incomes and the like).
+const maxMemo = 1 << 14
+
+// letter is the policy at position p's letter for the facts, from the
+// memo when its tuple was seen.
+func (ix *index) letter(p int, f facts) byte {
+	c := ix.comp[p]
+	key, ok := memoKey(c.condReads, f.known)
+	if !ok {
+		return letterOf(c.outcome(f.known))
+	}
+	m := &ix.memos[p]
+	m.mu.Lock()
+	b, hit := m.m[string(key)]
+	m.mu.Unlock()
+	if hit {
+		return b
+	}
+	b = letterOf(c.outcome(f.known))
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = map[string]byte{}
+	}
+	if len(m.m) < maxMemo {
+		m.m[string(key)] = b
+	}
+	m.mu.Unlock()
+	return b
+}
+
+// memoKey encodes the known (coerced) values of the fields, in order,
+// with their types, an absent field as such; ok is false for a value it
+// cannot encode.
+func memoKey(fields []string, known map[string]any) (_ []byte, ok bool) {
+	var k []byte
+	for _, f := range fields {
+		v, has := known[f]
+		if !has {
+			k = append(k, 0)
+			continue
+		}
+		switch x := v.(type) {
+		case int64:
+			k = strconv.AppendInt(append(k, 'i'), x, 10)
+		case float64:
+			k = strconv.AppendFloat(append(k, 'd'), x, 'g', -1, 64)
+		case bool:
+			k = strconv.AppendBool(append(k, 'b'), x)
+		case string:
+			k = strconv.AppendQuote(append(k, 's'), x)
+		case []string:
+			k = append(k, 'l')
+			for _, e := range x {
+				k = strconv.AppendQuote(k, e)
+			}
+		default:
+			return nil, false
+		}
+		k = append(k, 1)
+	}
+	return k, true
 }
 
 // indexFor returns the index of the last run on date, built once per run
@@ -77,7 +155,8 @@ func (e *Engine) indexFor(ctx context.Context, date time.Time) (*index, error) {
 	for _, p := range ps {
 		byKey[p.Key] = p
 	}
-	ix = &index{run: run, date: date, comp: make([]*compiled, len(h.Keys)), by: map[string][]int{}, width: len(h.Keys)}
+	ix = &index{run: run, date: date, comp: make([]*compiled, len(h.Keys)), by: map[string][]int{}, width: len(h.Keys),
+		memos: make([]outcomeMemo, len(h.Keys))}
 	for i, k := range h.Keys {
 		p, ok := byKey[k]
 		if !ok {
@@ -256,7 +335,10 @@ type storedRow struct {
 // what is to be written to w.
 func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s subjectKey, fields map[string]bool, w *rewrites) error {
 	var old, oldPath string
-	err := e.db.QueryRow(ctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
+	// The reads follow a write (the change): on SQLite the writer's
+	// page cache has their pages, a reader's was emptied by the write.
+	rctx := db.OnWriter(ctx)
+	err := e.db.QueryRow(rctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
 	had := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return db.Translate(err)
@@ -265,7 +347,7 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 	if factKind == KindPerson {
 		factKind = KindHousehold
 	}
-	fs, err := e.registry.FactSet(ctx, account.SystemScope(), factKind, s.id, date)
+	fs, err := e.registry.FactSet(rctx, account.SystemScope(), factKind, s.id, date)
 	if errs.Is(err, errs.NotFound) {
 		if had {
 			w.gone = append(w.gone, s)
@@ -300,7 +382,7 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 	pay := false
 	for _, p := range positions {
 		c := ix.comp[p]
-		packed[p] = letterOf(c.outcome(newFacts(fs.Values, fs.Verified, c.fields).known))
+		packed[p] = ix.letter(p, newFacts(fs.Values, fs.Verified, c.fields))
 		// A fact a 免申即享 policy reads changed (its value, or that it is
 		// now verified) and the policy is eligible: pay what is due.
 		pay = pay || packed[p] == letterEligible && c.v.AutoPay
