@@ -376,7 +376,14 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			return 0, err
 		}
 	}
-	evs, err := Read(ctx, r.db, pos, r.cfg.Batch)
+	rctx := ctx
+	if c.Derive != nil {
+		// The events were just written: on the writer connection, whose
+		// page cache another connection's write does not empty (see
+		// db.OnWriter). A Derive consumer's own reads can do the same.
+		rctx = db.OnWriter(ctx)
+	}
+	evs, err := Read(rctx, r.db, pos, r.cfg.Batch)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}

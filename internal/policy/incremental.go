@@ -130,7 +130,7 @@ func memoKey(fields []string, known map[string]any) (_ []byte, ok bool) {
 func (e *Engine) indexFor(ctx context.Context, date time.Time) (*index, error) {
 	var run int64
 	var raw string
-	err := e.db.QueryRow(ctx, `SELECT id, policies FROM elig_runs ORDER BY id DESC LIMIT 1`).Scan(&run, &raw)
+	err := e.db.QueryRow(db.OnWriter(ctx), `SELECT id, policies FROM elig_runs ORDER BY id DESC LIMIT 1`).Scan(&run, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -260,7 +260,7 @@ func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.C
 		}
 		if fc.Private != nil {
 			for _, h := range fc.Private.Households {
-				ids, err := e.registry.HouseholdMembers(ctx, h)
+				ids, err := e.registry.HouseholdMembers(db.OnWriter(ctx), h)
 				if err != nil {
 					return nil, err
 				}
