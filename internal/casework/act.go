@@ -687,14 +687,29 @@ type caseUpdate struct {
 	touch bool
 	sets  []string
 	args  []any
+	// assigns are the sets as columns and values (or expressions), for
+	// a group of system steps (updateSystem).
+	assigns []assign
+}
+
+// assign is a column's new value, or the expression (expr) of one.
+type assign struct {
+	col, expr string
+	v         any
 }
 
 func (u *caseUpdate) set(col string, v any) {
 	u.args = append(u.args, v)
 	u.sets = append(u.sets, col+" = $"+strconv.Itoa(len(u.args)))
+	u.assigns = append(u.assigns, assign{col: col, v: v})
 }
 
-func (u *caseUpdate) add(expr string) { u.sets = append(u.sets, expr) }
+// add sets a column to an expression ("rework = rework + 1").
+func (u *caseUpdate) add(expr string) {
+	u.sets = append(u.sets, expr)
+	col, rhs, _ := strings.Cut(expr, " = ")
+	u.assigns = append(u.assigns, assign{col: col, expr: rhs})
+}
 
 func nullID(id int64) any {
 	if id == 0 {

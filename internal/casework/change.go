@@ -205,8 +205,8 @@ func (s *Service) rollupsOf(ctx context.Context, tx *db.Tx, chs []Change) error 
 
 // setSLAs writes the deadline and SLA state of each case that changed, in
 // one statement (an UPDATE joined to the new values), and updates the
-// cases to match. A case appears at most once (SystemSteps takes one step
-// a case a round).
+// cases to match. A case appears at most once (changed takes one change;
+// SystemSteps writes its deadlines with the cases' columns, updateSystem).
 func setSLAs(ctx context.Context, tx *db.Tx, cs []*Case, slas []SLA) error {
 	type set struct {
 		c        *Case

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"whistle/internal/db"
 	"whistle/internal/errs"
@@ -71,37 +72,94 @@ type CaseStep struct {
 // but with each kind of write made once for the group rather than once a
 // step: one query reads (and on PostgreSQL locks, in id order) the group's
 // cases, one UPDATE per distinct change of columns, one INSERT of the
-// timeline entries, one deadline computation and one rollup call for the
-// group (when they implement DeadlinesBatch and RollupsBatch). Steps on
-// one case follow each other in their order: the k-th step of each case
-// goes in the k-th round, each seeing the case as the one before left it.
-// It returns the case after each step, in the order of steps.
+// timeline entries, one deadline computation a round and one rollup call
+// for the group (when they implement DeadlinesBatch and RollupsBatch).
+// Steps on one case follow each other in their order: the k-th step of
+// each case goes in the k-th round, each seeing the case as the one before
+// left it. It returns the case after each step, in the order of steps. It
+// is SystemStepsThen without further steps.
 func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) (_ []*Case, err error) {
+	return s.SystemStepsThen(ctx, tx, steps, nil)
+}
+
+// SystemStepsThen takes steps as SystemSteps does, then the steps then
+// returns (nil: none), given the cases after steps (in the order of
+// steps), as a second SystemSteps in the same transaction would take them
+// on the cases as the first left them (their CaseStep.Case is not used).
+// then runs after the steps are worked out and before anything of them is
+// written, so what it writes itself (a breach's supervisions) comes first;
+// the two groups' writes are then made together: each case's columns in
+// one UPDATE (one a distinct change), the timeline entries of both in one
+// INSERT (the first group's, then the second's, so that they are numbered
+// as two INSERTs would number them) and their feed events in that order.
+// It returns the cases after steps.
+func (s *Service) SystemStepsThen(ctx context.Context, tx *db.Tx, steps []CaseStep, then func(after []*Case) ([]CaseStep, error)) (_ []*Case, err error) {
 	defer errs.Wrapf(&err, "casework.SystemSteps(%d)", len(steps))
 	if len(steps) == 0 {
 		return nil, nil
 	}
-	ids := make([]int64, 0, len(steps))
-	known := map[int64]*Case{}
+	g := &systemGroup{s: s, cur: map[int64]*Case{}, orig: map[int64]*Case{}}
+	out, err := g.plan(ctx, tx, steps, true)
+	if err != nil {
+		return nil, err
+	}
+	if then != nil {
+		more, err := then(out)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := g.plan(ctx, tx, more, false); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.write(ctx, tx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// systemGroup is a group of system steps worked out in memory (plan), one
+// round after another, and then written together (write).
+type systemGroup struct {
+	s *Service
+	// cur is each case as the steps so far left it (deadline and SLA
+	// state included); orig is each case as it was read.
+	cur, orig map[int64]*Case
+	// plans are the steps worked out, round by round, and chs their
+	// changes, in the same order.
+	plans []*stepPlan
+	chs   []Change
+}
+
+// plan works out steps on the group's cases (reading those it has not
+// seen; with given, taking CaseStep.Case when set), round by round, with
+// each round's deadlines computed and put on the cases in memory, and
+// returns the case after each step.
+func (g *systemGroup) plan(ctx context.Context, tx *db.Tx, steps []CaseStep, given bool) ([]*Case, error) {
+	s := g.s
+	var ids []int64
 	for _, st := range steps {
-		if st.Case != nil && st.Case.ID == st.CaseID {
-			known[st.CaseID] = st.Case
+		if g.cur[st.CaseID] != nil {
+			continue
+		}
+		if given && st.Case != nil && st.Case.ID == st.CaseID {
+			g.cur[st.CaseID], g.orig[st.CaseID] = st.Case, st.Case
 		} else {
 			ids = append(ids, st.CaseID)
 		}
 	}
-	cur := known
 	if len(ids) > 0 {
 		read, err := s.casesInTx(ctx, tx, ids)
 		if err != nil {
 			return nil, err
 		}
 		for id, c := range read {
-			if known[id] == nil {
-				cur[id] = c
+			if g.cur[id] == nil {
+				g.cur[id], g.orig[id] = c, c
 			}
 		}
 	}
+	now := tx.Now()
 	out := make([]*Case, len(steps))
 	// rounds[k] are the indexes of the steps that are the k-th on their case.
 	var rounds [][]int
@@ -116,9 +174,10 @@ func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) 
 	}
 	for _, round := range rounds {
 		ps := make([]*stepPlan, len(round))
+		chs := make([]Change, len(round))
 		for j, i := range round {
 			st := steps[i]
-			c := cur[st.CaseID]
+			c := g.cur[st.CaseID]
 			w, err := s.workflowOf(ctx, c)
 			if err != nil {
 				return nil, err
@@ -130,39 +189,88 @@ func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) 
 				}
 			}
 			t := Transition{Action: st.Step.Action, Actors: []string{ActorSystem}, Effects: st.Step.Effects}
-			if ps[j], err = s.prepare(ctx, tx, Caller{System: true}, c, w, t, "system", Input{Note: st.Step.Note},
-				stepOpts{system: true, data: st.Step.Data, notifyKind: st.Step.NotifyKind, notify: extra}); err != nil {
+			p, err := s.prepare(ctx, tx, Caller{System: true}, c, w, t, "system", Input{Note: st.Step.Note},
+				stepOpts{system: true, data: st.Step.Data, notifyKind: st.Step.NotifyKind, notify: extra})
+			if err != nil {
 				return nil, err
 			}
+			ps[j] = p
+			chs[j] = Change{Before: c, After: p.known, Action: t.Action, Effects: t.Effects, Input: p.in, Workflow: w, At: now, Actor: p.caller}
 		}
-		if err := updateSystem(ctx, tx, ps); err != nil {
-			return nil, err
-		}
-		evs := make([]eventRow, len(ps))
-		for j, p := range ps {
-			evs[j] = p.event()
-		}
-		evIDs, err := insertEvents(ctx, tx, evs)
-		if err != nil {
-			return nil, err
-		}
-		chs := make([]pendingChange, len(ps))
-		for j, p := range ps {
-			if err := s.finish(ctx, tx, p, evIDs[j]); err != nil {
+		if s.deadlines != nil {
+			dch := make([]Change, len(chs))
+			for j, ch := range chs {
+				cp := *ch.After
+				ch.After = &cp
+				dch[j] = ch
+			}
+			slas, err := s.deadlinesOf(ctx, tx, dch)
+			if err != nil {
 				return nil, err
 			}
-			chs[j] = pendingChange{w: p.w, before: p.c, after: p.known, id: p.c.ID, action: p.t.Action, effects: p.t.Effects, in: p.in, actor: p.caller}
-		}
-		after, err := s.changedMany(ctx, tx, chs)
-		if err != nil {
-			return nil, err
+			for j, ch := range chs {
+				putSLA(ch.After, slas[j])
+			}
 		}
 		for j, i := range round {
-			out[i] = after[j]
-			cur[after[j].ID] = after[j]
+			out[i] = ps[j].known
+			g.cur[ps[j].known.ID] = ps[j].known
 		}
+		g.plans = append(g.plans, ps...)
+		g.chs = append(g.chs, chs...)
 	}
 	return out, nil
+}
+
+// putSLA sets a case's deadline and SLA state to sla's, as setSLAs writes
+// them.
+func putSLA(c *Case, sla SLA) {
+	if sla.State == "" {
+		sla.State = "none"
+	}
+	d := sla.Deadline.UTC()
+	if sla.Deadline.IsZero() {
+		d = time.Time{}
+	}
+	if c.SLAState != sla.State || !c.DeadlineAt.Equal(d) {
+		c.DeadlineAt, c.SLAState = d, sla.State
+	}
+}
+
+// write writes the group's steps: the cases' columns (updateSystem), the
+// timeline entries in one INSERT, the feed events, then the rollups of all
+// the changes in one call and an API client's audit entries.
+func (g *systemGroup) write(ctx context.Context, tx *db.Tx) error {
+	s := g.s
+	if err := updateSystem(ctx, tx, g.plans, g.orig, g.cur); err != nil {
+		return err
+	}
+	evs := make([]eventRow, len(g.plans))
+	for j, p := range g.plans {
+		evs[j] = p.event()
+	}
+	evIDs, err := insertEvents(ctx, tx, evs)
+	if err != nil {
+		return err
+	}
+	for j, p := range g.plans {
+		if err := s.finish(ctx, tx, p, evIDs[j]); err != nil {
+			return err
+		}
+	}
+	if s.rollups != nil {
+		if err := s.rollupsOf(ctx, tx, g.chs); err != nil {
+			return err
+		}
+	}
+	if cl, ok := APIClientFrom(ctx); ok {
+		for _, ch := range g.chs {
+			if err := auditAPI(ctx, tx, cl, ch.Before, ch.After, ch.After.ID, ch.Action); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // casesInTx reads cases ids inside tx, unscoped, by id; on PostgreSQL it
@@ -196,20 +304,34 @@ func sortedUnique(ids []int64) []int64 {
 	return slices.Compact(out)
 }
 
-// updateSystem writes the columns a round of system steps change (one
-// step a case): one UPDATE for the cases whose steps change the same
-// columns to the same values, which also stamps the time and a new
-// version. A system step keeps the status and the handler, so only its
-// sets are written. The rows were locked when they were read
-// (casesInTx), so no version check is needed; a row that went missing is
-// a Conflict, as for a caller's step.
-func updateSystem(ctx context.Context, tx *db.Tx, ps []*stepPlan) error {
-	type group struct {
-		upd *caseUpdate
-		ids []int64
+// updateSystem writes the columns a group of system steps change, and
+// the deadlines and SLA states they leave (cur against orig, the cases as
+// read): each case's in one UPDATE, and one UPDATE for the cases whose
+// steps change the same columns to the same values (the deadlines and SLA
+// states, which differ from case to case, joined from a VALUES list). A
+// changed row also gets the time and a version a step that touched it. A
+// system step keeps the status and the handler, so only its sets are
+// written; a column set twice takes the later value, and an expression on
+// a column already set (rework = rework + 1 twice) goes in a further
+// UPDATE. The rows were locked when they were read (casesInTx), so no
+// version check is needed; a row that went missing is a Conflict, as for
+// a caller's step.
+func updateSystem(ctx context.Context, tx *db.Tx, ps []*stepPlan, orig, cur map[int64]*Case) error {
+	type change struct {
+		layers [][]assign
+		steps  int // the steps that touched it, each a version
 	}
-	var order []string
-	groups := map[string]*group{}
+	var order []int64
+	chs := map[int64]*change{}
+	get := func(id int64) *change {
+		ch := chs[id]
+		if ch == nil {
+			ch = &change{}
+			chs[id] = ch
+			order = append(order, id)
+		}
+		return ch
+	}
 	for _, p := range ps {
 		u := &p.upd
 		if !u.touch {
@@ -219,21 +341,116 @@ func updateSystem(ctx context.Context, tx *db.Tx, ps []*stepPlan) error {
 		if u.status != c.Status || u.prev != c.PrevStatus || u.dept != c.DepartmentID || u.assignee != c.AssigneeID {
 			return fmt.Errorf("system step %s on case %d changes its status or handler", p.t.Action, c.ID)
 		}
-		key := strings.Join(u.sets, ", ") + fmt.Sprintf(" %#v", u.args)
-		g, ok := groups[key]
-		if !ok {
-			g = &group{upd: u}
-			groups[key] = g
-			order = append(order, key)
+		ch := get(c.ID)
+		ch.steps++
+		if len(ch.layers) == 0 {
+			ch.layers = append(ch.layers, nil)
 		}
-		g.ids = append(g.ids, c.ID)
+		for _, a := range u.assigns {
+			last := &ch.layers[len(ch.layers)-1]
+			i := slices.IndexFunc(*last, func(b assign) bool { return b.col == a.col })
+			switch {
+			case i < 0:
+				*last = append(*last, a)
+			case a.expr == "":
+				*last = append(slices.Delete(*last, i, i+1), a)
+			default:
+				ch.layers = append(ch.layers, []assign{a})
+			}
+		}
 	}
-	for _, key := range order {
-		g := groups[key]
-		args := append(slices.Clone(g.upd.args), tx.Now())
-		sets := append(slices.Clone(g.upd.sets), "updated_at = $"+strconv.Itoa(len(args)), "version = version + 1")
-		in, idArgs := db.InList(tx.Dialect(), len(args), g.ids)
-		res, err := tx.Exec(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id IN (`+in+`)`, append(args, idArgs...)...)
+	slaOf := map[int64]bool{}
+	for id, c := range cur {
+		if o := orig[id]; o != nil && (c.SLAState != o.SLAState || !c.DeadlineAt.Equal(o.DeadlineAt)) {
+			slaOf[id] = true
+		}
+	}
+	for _, id := range sortedIDs(slaOf) {
+		if chs[id] == nil {
+			get(id).layers = [][]assign{nil}
+		}
+	}
+	type group struct {
+		sets  []assign
+		steps int
+		sla   bool
+		ids   []int64
+	}
+	var keys []string
+	groups := map[string]*group{}
+	for _, id := range order {
+		ch := chs[id]
+		for l, sets := range ch.layers {
+			steps, sla := 0, false
+			if l == 0 {
+				steps, sla = ch.steps, slaOf[id]
+			}
+			var b strings.Builder
+			for _, a := range sets {
+				fmt.Fprintf(&b, "%s=%s %#v,", a.col, a.expr, a.v)
+			}
+			key := fmt.Sprintf("%s %d %t", b.String(), steps, sla)
+			gr, ok := groups[key]
+			if !ok {
+				gr = &group{sets: sets, steps: steps, sla: sla}
+				groups[key] = gr
+				keys = append(keys, key)
+			}
+			gr.ids = append(gr.ids, id)
+		}
+	}
+	d := tx.Dialect()
+	for _, key := range keys {
+		gr := groups[key]
+		var sets []string
+		var args []any
+		param := func(v any, cast string) string {
+			args = append(args, v)
+			if d == db.Postgres {
+				return db.Param(d, len(args)) + cast
+			}
+			return db.Param(d, len(args))
+		}
+		for _, a := range gr.sets {
+			if a.expr != "" {
+				sets = append(sets, a.col+" = "+a.expr)
+			} else {
+				sets = append(sets, a.col+" = "+param(a.v, ""))
+			}
+		}
+		if gr.steps > 0 {
+			sets = append(sets, "updated_at = "+param(tx.Now(), ""), "version = version + "+strconv.Itoa(gr.steps))
+		}
+		if len(sets) == 0 && !gr.sla {
+			continue
+		}
+		var q string
+		if gr.sla {
+			var vals strings.Builder
+			for i, id := range gr.ids {
+				c := cur[id]
+				var dl any
+				if !c.DeadlineAt.IsZero() {
+					dl = c.DeadlineAt
+				}
+				if i > 0 {
+					vals.WriteByte(',')
+				}
+				vals.WriteString("(" + param(id, "::bigint") + "," + param(dl, "::timestamptz") + "," + param(c.SLAState, "::text") + ")")
+			}
+			if d == db.Postgres {
+				sets = append(sets, "deadline_at = v.d", "sla_state = v.s")
+				q = `UPDATE cases SET ` + strings.Join(sets, ", ") + ` FROM (VALUES ` + vals.String() + `) AS v(id, d, s) WHERE cases.id = v.id`
+			} else {
+				sets = append(sets, "deadline_at = v.column2", "sla_state = v.column3")
+				q = `UPDATE cases SET ` + strings.Join(sets, ", ") + ` FROM (VALUES ` + vals.String() + `) AS v WHERE cases.id = v.column1`
+			}
+		} else {
+			in, idArgs := db.InList(d, len(args), gr.ids)
+			args = append(args, idArgs...)
+			q = `UPDATE cases SET ` + strings.Join(sets, ", ") + ` WHERE id IN (` + in + `)`
+		}
+		res, err := tx.Exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -241,11 +458,21 @@ func updateSystem(ctx context.Context, tx *db.Tx, ps []*stepPlan) error {
 		if err != nil {
 			return err
 		}
-		if n != int64(len(g.ids)) {
+		if n != int64(len(gr.ids)) {
 			return errs.E(errs.Conflict, "case.changed").WithReason("stale_version")
 		}
 	}
 	return nil
+}
+
+// sortedIDs returns the keys of m in order.
+func sortedIDs(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // insertEvents inserts timeline entries in one statement a chunk and

@@ -13,6 +13,7 @@ import (
 
 	"whistle/internal/casework"
 	"whistle/internal/clock"
+	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
 	"whistle/internal/feed"
 	"whistle/internal/notify"
@@ -288,4 +289,111 @@ func (w *world) rows(t *testing.T, q string, fix map[int]func(string) string) []
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestGroupRecordsBreachesThenEscalations: a group of breaches fires in
+// one transaction, casework writing the breaches' steps and their
+// escalations together (casework.Service.SystemStepsThen); the timeline
+// entries and the change feed's events still come in the order two
+// groups of steps, one after the other, gave them: every breach, in the
+// timers' order, then every escalation, in the same order of cases, each
+// feed event naming its own timeline entry.
+func TestGroupRecordsBreachesThenEscalations(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		var ids []int64
+		for range 3 {
+			ids = append(ids, w.submit(t, "resident", "ZL0302", inA).ID)
+		}
+		w.clk.Set(cst(2025, 9, 28, 8, 36)) // the warnings
+		if n := w.runDue(t); n != 3 {
+			t.Fatalf("warnings: fired %d, want 3", n)
+		}
+		lastEvent := int64(w.count(t, `SELECT COALESCE(MAX(id), 0) FROM case_events`))
+		// The feed's insertion order: PostgreSQL numbers its rows'
+		// positions later (the sequencer), by id.
+		order := "position"
+		if w.d.Dialect() == db.Postgres {
+			order = "id"
+		}
+		lastPos := int64(w.count(t, `SELECT COALESCE(MAX(`+order+`), 0) FROM feed_events`))
+		w.clk.Set(cst(2025, 9, 28, 9, 0)) // the breaches, in one group
+		if n := w.runDue(t); n != 3 {
+			t.Fatalf("breaches: fired %d, want 3", n)
+		}
+		type entry struct {
+			id, caseID int64
+			action     string
+		}
+		var timeline []entry
+		rows, err := w.d.Query(context.Background(), `SELECT id, case_id, action FROM case_events WHERE id > $1 ORDER BY id`, lastEvent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var e entry
+			if err := rows.Scan(&e.id, &e.caseID, &e.action); err != nil {
+				t.Fatal(err)
+			}
+			timeline = append(timeline, e)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		var got, want []string
+		for _, e := range timeline {
+			got = append(got, fmt.Sprintf("%d %s", e.caseID, e.action))
+		}
+		// The breaches in the order they fired (the timers', which the
+		// runner claims by due time and then key), then the escalations.
+		var fired []int64
+		for _, e := range timeline[:min(3, len(timeline))] {
+			fired = append(fired, e.caseID)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(fired)), ids) {
+			t.Fatalf("timeline after the breaches: %v, want a breach of each of %v first", got, ids)
+		}
+		for _, a := range []string{"sla_breach", "escalate"} {
+			for _, id := range fired {
+				want = append(want, fmt.Sprintf("%d %s", id, a))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("timeline entries in id order:\n got %v\nwant %v", got, want)
+		}
+		rows, err = w.d.Query(context.Background(), `SELECT subject_id, kind, payload FROM feed_events WHERE `+order+` > $1 ORDER BY `+order, lastPos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var feedGot []string
+		i := 0
+		for rows.Next() {
+			var id int64
+			var kind, payload string
+			if err := rows.Scan(&id, &kind, &payload); err != nil {
+				t.Fatal(err)
+			}
+			var p struct {
+				Private struct {
+					EventID int64 `json:"event_id"`
+				} `json:"private"`
+			}
+			if err := json.Unmarshal([]byte(payload), &p); err != nil {
+				t.Fatal(err)
+			}
+			feedGot = append(feedGot, fmt.Sprintf("%d %s", id, kind))
+			if i < len(timeline) && p.Private.EventID != timeline[i].id {
+				t.Errorf("feed event %d (%d %s) names timeline entry %d, want %d", i, id, kind, p.Private.EventID, timeline[i].id)
+			}
+			i++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if !slices.Equal(feedGot, want) {
+			t.Errorf("feed events in order:\n got %v\nwant %v", feedGot, want)
+		}
+	})
 }

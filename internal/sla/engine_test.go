@@ -435,11 +435,25 @@ func (s *spy) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (
 // recorder is the case service's Rollups: it notes each change it is told
 // of, with the SLA state and supervision flag of the case it is given, and
 // checks them against what the deadline computation returned for the same
-// change and against the case's row in the same transaction.
+// change (the oldest answer not yet matched: a group of system steps
+// computes a round's deadlines before the next round's, and counts the
+// changes in their order) and against the case's row in the same
+// transaction, as it stands after the transaction's last change of the
+// case (a group of system steps writes a case's rounds together).
 type recorder struct {
 	deadlines *spy
 	calls     []string
 	problems  []string
+	matched   int                // answers of deadlines matched so far
+	last      map[int64]rowCheck // each case's latest change, not yet checked
+}
+
+// rowCheck is a change's case and its row, as the recorder saw them.
+type rowCheck struct {
+	tx                *db.Tx
+	what              string
+	state, row        string
+	supervised, rowSv bool
 }
 
 func (r *recorder) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Change) error {
@@ -453,14 +467,35 @@ func (r *recorder) CaseChanged(ctx context.Context, tx *db.Tx, ch casework.Chang
 		from = ch.Before.SLAState
 	}
 	r.calls = append(r.calls, fmt.Sprintf("%s %s→%s supervised %v", ch.Action, from, ch.After.SLAState, ch.After.Supervised))
-	if n := len(r.deadlines.returned); n == 0 || r.deadlines.returned[n-1] != ch.After.SLAState {
-		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got SLA state %q, the deadline computation returned %v", ch.Action, ch.After.SLAState, r.deadlines.returned))
+	if ret := r.deadlines.returned; r.matched >= len(ret) || ret[r.matched] != ch.After.SLAState {
+		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got SLA state %q, the deadline computation returned %v (%d matched)", ch.Action, ch.After.SLAState, ret, r.matched))
 	}
-	if state != ch.After.SLAState || supervised != ch.After.Supervised {
-		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got %q supervised %v, the row says %q supervised %v", ch.Action,
-			ch.After.SLAState, ch.After.Supervised, state, supervised))
+	r.matched++
+	if r.last == nil {
+		r.last = map[int64]rowCheck{}
 	}
+	if prev, ok := r.last[ch.After.ID]; ok && prev.tx != tx {
+		r.check(prev)
+	}
+	r.last[ch.After.ID] = rowCheck{tx: tx, what: string(ch.Action), state: ch.After.SLAState, row: state, supervised: ch.After.Supervised, rowSv: supervised}
 	return nil
+}
+
+// check notes a problem unless the change's case is its row.
+func (r *recorder) check(c rowCheck) {
+	if c.row != c.state || c.rowSv != c.supervised {
+		r.problems = append(r.problems, fmt.Sprintf("%s: rollups got %q supervised %v, the row says %q supervised %v", c.what,
+			c.state, c.supervised, c.row, c.rowSv))
+	}
+}
+
+// done checks the changes not yet checked, each its transaction's last of
+// its case.
+func (r *recorder) done() {
+	for id, c := range r.last {
+		r.check(c)
+		delete(r.last, id)
+	}
 }
 
 // TestRollupsSeeTheReturnedSLAState: casework calls the deadline
@@ -493,6 +528,7 @@ func TestRollupsSeeTheReturnedSLAState(t *testing.T) {
 		if !slices.Equal(rec.calls, want) {
 			t.Errorf("rollups were told\n%s\nwant\n%s", strings.Join(rec.calls, "\n"), strings.Join(want, "\n"))
 		}
+		rec.done()
 		for _, p := range rec.problems {
 			t.Error(p)
 		}

@@ -16,8 +16,10 @@ import (
 // change path as the system (casework.Service.SystemSteps: the timeline,
 // the notifications, the cases' SLA state and the rollups, each written
 // once for the group). Each breach then opens its automatic supervision
-// one level up (escalateAll). A timer fired alone takes the same path,
-// with a group of one.
+// one level up (escalations), whose steps casework takes after the
+// breaches' and writes with them (casework.Service.SystemStepsThen: one
+// UPDATE, one timeline INSERT for both). A timer fired alone takes the
+// same path, with a group of one.
 func (e *Engine) fireGroup(ctx context.Context, tx *db.Tx, memo staffMemo, ds []due) error {
 	now := tx.Now()
 	loc := e.Calendar().Location()
@@ -95,21 +97,21 @@ func (e *Engine) fireGroup(ctx context.Context, tx *db.Tx, memo staffMemo, ds []
 	if len(steps) == 0 {
 		return nil
 	}
-	cases, err := e.cases.SystemSteps(ctx, tx, steps)
-	if err != nil {
-		return err
+	var then func([]*casework.Case) ([]casework.CaseStep, error)
+	if len(escalations) > 0 {
+		then = func(cases []*casework.Case) ([]casework.CaseStep, error) {
+			after := make(map[int64]*casework.Case, len(cases))
+			for _, c := range cases {
+				after[c.ID] = c
+			}
+			for i := range escalations {
+				escalations[i].c = after[escalations[i].caseID]
+			}
+			return e.escalations(ctx, tx, memo, escalations, now)
+		}
 	}
-	if len(escalations) == 0 {
-		return nil
-	}
-	after := make(map[int64]*casework.Case, len(cases))
-	for _, c := range cases {
-		after[c.ID] = c
-	}
-	for i := range escalations {
-		escalations[i].c = after[escalations[i].caseID]
-	}
-	return e.escalateAll(ctx, tx, memo, escalations, now)
+	_, err = e.cases.SystemStepsThen(ctx, tx, steps, then)
+	return err
 }
 
 // stampAll sets column col of the rows ids of table to at, in one

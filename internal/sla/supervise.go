@@ -236,17 +236,18 @@ type escalation struct {
 	since             time.Time
 }
 
-// escalateAll opens, for each breach in es (at most one a case), an
+// escalations opens, for each breach in es (at most one a case), an
 // automatic supervision one level above the highest its case has had
 // (street first, then district), unless the case already has an open
 // supervision at the district. Its deadline counts from since, the instant
 // the breach fell due, so that a breach fired late (after a restart)
 // leaves the same deadline as one fired on time. It reads the cases'
 // supervisions in one query, inserts the new ones and their timers in one
-// statement each, and takes the escalate steps through casework
-// (casework.Service.SystemSteps), which flag the cases as supervised and
-// notify the handlers and the supervising levels' staff.
-func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es []escalation, now time.Time) error {
+// statement each, and returns the escalate steps, which flag the cases as
+// supervised and notify the handlers and the supervising levels' staff;
+// fireGroup has casework take them with the breaches
+// (casework.Service.SystemStepsThen).
+func (e *Engine) escalations(ctx context.Context, tx *db.Tx, memo staffMemo, es []escalation, now time.Time) ([]casework.CaseStep, error) {
 	ids := make([]int64, len(es))
 	for i, x := range es {
 		ids[i] = x.caseID
@@ -254,7 +255,7 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 	in, args := db.InList(tx.Dialect(), 0, ids)
 	rows, err := tx.Query(ctx, `SELECT case_id, level, status FROM supervisions WHERE case_id IN (`+in+`)`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	highest, openTop := map[int64]string{}, map[int64]int{}
 	for rows.Next() {
@@ -262,7 +263,7 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 		var lvl, status string
 		if err := rows.Scan(&id, &lvl, &status); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		if levelRank(lvl) > levelRank(highest[id]) {
 			highest[id] = lvl
@@ -273,13 +274,11 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	cal := e.Calendar()
 	var ss []*Supervision
-	after := make(map[int64]*casework.Case, len(es))
 	for _, x := range es {
-		after[x.c.ID] = x.c
 		c := x.c
 		level, code := LevelStreet, c.StreetCode
 		if levelRank(highest[c.ID]) >= levelRank(LevelStreet) || code == "" {
@@ -292,19 +291,18 @@ func (e *Engine) escalateAll(ctx context.Context, tx *db.Tx, memo staffMemo, es 
 			ParentID: x.parentID, OpenedAt: now, Deadline: cal.Deadline(x.since.UTC(), e.autoLimit).UTC()})
 	}
 	if err := insertSupervisions(ctx, tx, ss); err != nil {
-		return err
+		return nil, err
 	}
 	steps := make([]casework.CaseStep, len(ss))
 	for i, s := range ss {
 		data := map[string]any{"supervision": s.ID, "level": s.Level, "region": s.RegionCode, "reason": s.Reason,
 			"deadline": s.Deadline.In(cal.Location()).Format(time.RFC3339)}
 		level, code := s.Level, s.RegionCode
-		steps[i] = casework.CaseStep{CaseID: s.CaseID, Case: after[s.CaseID], Step: casework.Step{Action: casework.ActEscalate, Data: data,
+		steps[i] = casework.CaseStep{CaseID: s.CaseID, Step: casework.Step{Action: casework.ActEscalate, Data: data,
 			Effects: []casework.Effect{casework.EffSupervise, casework.EffNotifyHandler}, NotifyKind: "supervision",
 			Notify: func(*casework.Case) ([]int64, error) { return levelStaff(ctx, tx, memo, level, code) }}}
 	}
-	_, err = e.cases.SystemSteps(ctx, tx, steps)
-	return err
+	return steps, nil
 }
 
 // answerSupervisions marks the case's open supervisions answered by the
