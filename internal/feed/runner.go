@@ -39,7 +39,10 @@ type Consumer struct {
 	// for its flush (db.InTxDerived): a crash may lose the last batches'
 	// writes, but then their cursor too, so they are handed over again.
 	// Work that must be durable by itself belongs in Derive, before it
-	// returns (it is then repeated with the batch after a failure).
+	// returns (it is then repeated with the batch after a failure). On
+	// SQLite a batch with nothing to write commits nothing at once: its
+	// cursor is stored with a later batch, or when the runner is idle
+	// (consumeDerived).
 	Derive func(ctx context.Context, evs []Event) (write func(ctx context.Context, tx *db.Tx) error, err error)
 }
 
@@ -83,35 +86,43 @@ type Runner struct {
 	ensured   bool // every consumer has a cursor row
 	statsMu   sync.Mutex
 	stats     Stats
-	// stored, on SQLite, is the cursor each Derive consumer's last
-	// committed batch stored: the next step reads after it without
-	// asking the database (one server runs the consumers of a file).
-	storedMu sync.Mutex
-	stored   map[string]int64
+	// cursors, on SQLite, are the Derive consumers' positions: the next
+	// step reads after one without asking the database (one server runs
+	// a file's consumers), and a batch with nothing to write moves it
+	// here only (see consumeDerived).
+	cursorsMu sync.Mutex
+	cursors   map[string]cursorState
 }
 
-// storedCursor returns the cursor this runner last stored for consumer.
-func (r *Runner) storedCursor(consumer string) (int64, bool) {
-	r.storedMu.Lock()
-	defer r.storedMu.Unlock()
-	pos, ok := r.stored[consumer]
-	return pos, ok
+// cursorState is a Derive consumer's position as this runner knows it.
+type cursorState struct {
+	pos int64
+	// unstored is set while pos is ahead of the stored cursor: since
+	// then, the first batch that moved it without a commit.
+	unstored time.Time
 }
 
-// rememberCursor records the cursor a committed batch stored for
-// consumer, or forgets it (ok false) after a transaction whose outcome
-// is not known.
-func (r *Runner) rememberCursor(consumer string, pos int64, ok bool) {
-	r.storedMu.Lock()
-	defer r.storedMu.Unlock()
-	if !ok {
-		delete(r.stored, consumer)
+// cursor returns what the runner knows of consumer's position.
+func (r *Runner) cursor(consumer string) (cursorState, bool) {
+	r.cursorsMu.Lock()
+	defer r.cursorsMu.Unlock()
+	st, ok := r.cursors[consumer]
+	return st, ok
+}
+
+// setCursor records consumer's position, or forgets it (known false)
+// after a transaction whose outcome is not known.
+func (r *Runner) setCursor(consumer string, st cursorState, known bool) {
+	r.cursorsMu.Lock()
+	defer r.cursorsMu.Unlock()
+	if !known {
+		delete(r.cursors, consumer)
 		return
 	}
-	if r.stored == nil {
-		r.stored = map[string]int64{}
+	if r.cursors == nil {
+		r.cursors = map[string]cursorState{}
 	}
-	r.stored[consumer] = pos
+	r.cursors[consumer] = st
 }
 
 // Stats counts what a Runner's consumers were handed.
@@ -366,49 +377,18 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 		}
 		return len(handed), nil
 	}
-	pos, known := int64(0), false
 	if c.Derive != nil {
-		pos, known = r.storedCursor(c.Name)
+		return r.consumeDerived(ctx, c)
 	}
-	if !known {
-		var err error
-		if pos, err = Cursor(ctx, r.db, c.Name); err != nil {
-			return 0, err
-		}
+	pos, err := Cursor(ctx, r.db, c.Name)
+	if err != nil {
+		return 0, err
 	}
-	rctx := ctx
-	if c.Derive != nil {
-		// The events were just written: on the writer connection, whose
-		// page cache another connection's write does not empty (see
-		// db.OnWriter). A Derive consumer's own reads can do the same.
-		rctx = db.OnWriter(ctx)
-	}
-	evs, err := Read(rctx, r.db, pos, r.cfg.Batch)
+	evs, err := Read(ctx, r.db, pos, r.cfg.Batch)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
 	last := evs[len(evs)-1].Position
-	if c.Derive != nil {
-		// Derived writes and the cursor commit together, unsynced.
-		write, err := c.Derive(ctx, evs)
-		if err != nil {
-			return 0, err
-		}
-		err = r.db.InTxDerived(ctx, func(tx *db.Tx) error {
-			if write != nil {
-				if err := write(ctx, tx); err != nil {
-					return err
-				}
-			}
-			return storeCursor(ctx, tx, c.Name, last)
-		})
-		r.rememberCursor(c.Name, last, err == nil)
-		if err != nil {
-			return 0, err
-		}
-		r.count(evs)
-		return len(evs), nil
-	}
 	if err := c.Handle(ctx, evs); err != nil {
 		return 0, err
 	}
@@ -417,6 +397,67 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return len(evs), nil
+}
+
+// consumeDerived is consume for a Derive consumer on SQLite: its writes
+// and its cursor commit together, unsynced (db.InTxDerived). A batch with
+// nothing to write commits nothing: its position is kept in memory and
+// stored with the next batch that writes, by the first step that finds
+// nothing after it (an idle runner, Drain), or with the first batch a
+// Poll after it. A crash before then hands those events over again, as
+// at-least-once delivery allows; they wrote nothing.
+func (r *Runner) consumeDerived(ctx context.Context, c Consumer) (int, error) {
+	st, known := r.cursor(c.Name)
+	if !known {
+		pos, err := Cursor(ctx, r.db, c.Name)
+		if err != nil {
+			return 0, err
+		}
+		st = cursorState{pos: pos}
+	}
+	// The events were just written: on the writer connection, whose
+	// page cache another connection's write does not empty (see
+	// db.OnWriter). The consumer's own reads can do the same.
+	evs, err := Read(db.OnWriter(ctx), r.db, st.pos, r.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) == 0 {
+		if !st.unstored.IsZero() {
+			err := r.db.InTxDerived(ctx, func(tx *db.Tx) error { return storeCursor(ctx, tx, c.Name, st.pos) })
+			r.setCursor(c.Name, cursorState{pos: st.pos}, err == nil)
+			return 0, err
+		}
+		r.setCursor(c.Name, st, true)
+		return 0, nil
+	}
+	last := evs[len(evs)-1].Position
+	write, err := c.Derive(ctx, evs)
+	if err != nil {
+		return 0, err
+	}
+	if write == nil && (st.unstored.IsZero() || time.Since(st.unstored) < r.cfg.Poll) {
+		if st.unstored.IsZero() {
+			st.unstored = time.Now()
+		}
+		r.setCursor(c.Name, cursorState{pos: last, unstored: st.unstored}, true)
+		r.count(evs)
+		return len(evs), nil
+	}
+	err = r.db.InTxDerived(ctx, func(tx *db.Tx) error {
+		if write != nil {
+			if err := write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return storeCursor(ctx, tx, c.Name, last)
+	})
+	r.setCursor(c.Name, cursorState{pos: last}, err == nil)
+	if err != nil {
+		return 0, err
+	}
+	r.count(evs)
 	return len(evs), nil
 }
 
