@@ -187,3 +187,25 @@ func TestAggregatesSurviveACrashBeforeTheFlush(t *testing.T) {
 		sameAggregates(t, "after two flushes at once", storedAggregates(t, d), recomputed(t, d, res))
 	})
 }
+
+// TestFlushReadsTheFirstFormat: a row queued in the first format (JSON by
+// column) before an upgrade is still added.
+func TestFlushReadsTheFirstFormat(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		b := t0.UnixNano()
+		row := fmt.Sprintf(`{"f":["heart_rate","steps"],"d":[7,7],"b":[%d,%d],"i":[0,1],"n":[2,1],"s":[150,800],"lo":[70,800],"hi":[80,800],"l":[80,800]}`, b, b)
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES (2, $1)`, row)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.ing.FlushAggregates(ctx); err != nil || n != 1 {
+			t.Fatalf("flush: %d rows, %v; want 1", n, err)
+		}
+		want := map[aggID]aggRow{{7, b, "heart_rate"}: {2, 150, 70, 80}, {7, b, "steps"}: {1, 800, 800, 800}}
+		sameAggregates(t, "the first format", storedAggregates(t, d), want)
+	})
+}

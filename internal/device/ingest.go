@@ -545,11 +545,45 @@ func (s *aggSet) add(k aggKey, a agg) {
 	c.min, c.max, c.last = min(c.min, a.min), max(c.max, a.max), a.last
 }
 
-// pendingAggs is a row of dev_agg_pending: a batch's aggregates by column.
-type pendingAggs struct {
-	Fields []string  `json:"f"` // the field names, Field indexes them
+// encode is s as a row of dev_agg_pending: the field names as a JSON
+// array on the first line, then an aggregate a line, "device bucket(unix
+// ns) field(index) n sum min max last", numbers as strconv writes them
+// (exact; several times cheaper to write and read than JSON).
+func (s *aggSet) encode() (string, error) {
+	fields := map[string]int{}
+	var names []string
+	for _, k := range s.keys {
+		if _, ok := fields[k.field]; !ok {
+			fields[k.field] = len(names)
+			names = append(names, k.field)
+		}
+	}
+	head, err := json.Marshal(names)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 0, len(head)+1+len(s.keys)*72)
+	b = append(append(b, head...), '\n')
+	for _, k := range s.keys {
+		a := s.m[k]
+		b = strconv.AppendInt(b, k.device, 10)
+		b = strconv.AppendInt(append(b, ' '), k.bucket.UnixNano(), 10)
+		b = strconv.AppendInt(append(b, ' '), int64(fields[k.field]), 10)
+		b = strconv.AppendInt(append(b, ' '), int64(a.n), 10)
+		for _, v := range [...]float64{a.sum, a.min, a.max, a.last} {
+			b = strconv.AppendFloat(append(b, ' '), v, 'g', -1, 64)
+		}
+		b = append(b, '\n')
+	}
+	return string(b), nil
+}
+
+// pendingJSON is the first format of a dev_agg_pending row (8a2cca3),
+// still read: the aggregates by column.
+type pendingJSON struct {
+	Fields []string  `json:"f"`
 	Device []int64   `json:"d"`
-	Bucket []int64   `json:"b"` // unix ns
+	Bucket []int64   `json:"b"`
 	Field  []int     `json:"i"`
 	N      []int64   `json:"n"`
 	Sum    []float64 `json:"s"`
@@ -558,39 +592,58 @@ type pendingAggs struct {
 	Last   []float64 `json:"l"`
 }
 
-func (s *aggSet) encode() (string, error) {
-	n := len(s.keys)
-	p := pendingAggs{Device: make([]int64, n), Bucket: make([]int64, n), Field: make([]int, n), N: make([]int64, n),
-		Sum: make([]float64, n), Min: make([]float64, n), Max: make([]float64, n), Last: make([]float64, n)}
-	fields := map[string]int{}
-	for i, k := range s.keys {
-		fi, ok := fields[k.field]
-		if !ok {
-			fi = len(p.Fields)
-			fields[k.field] = fi
-			p.Fields = append(p.Fields, k.field)
-		}
-		a := s.m[k]
-		p.Device[i], p.Bucket[i], p.Field[i], p.N[i] = k.device, k.bucket.UnixNano(), fi, int64(a.n)
-		p.Sum[i], p.Min[i], p.Max[i], p.Last[i] = a.sum, a.min, a.max, a.last
-	}
-	b, err := json.Marshal(p)
-	return string(b), err
-}
+var errPending = errors.New("device: a malformed row of dev_agg_pending")
 
 // decode merges a row of dev_agg_pending into s.
 func (s *aggSet) decode(data string) error {
-	var p pendingAggs
+	if strings.HasPrefix(data, "{") {
+		return s.decodeJSON(data)
+	}
+	head, rest, ok := strings.Cut(data, "\n")
+	var names []string
+	if !ok || json.Unmarshal([]byte(head), &names) != nil {
+		return errPending
+	}
+	var ints [4]int64
+	var floats [4]float64
+	for rest != "" {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		for i := range 8 {
+			tok, more, _ := strings.Cut(line, " ")
+			line = more
+			var err error
+			if i < 4 {
+				ints[i], err = strconv.ParseInt(tok, 10, 64)
+			} else {
+				floats[i-4], err = strconv.ParseFloat(tok, 64)
+			}
+			if err != nil {
+				return errPending
+			}
+		}
+		if line != "" || ints[2] < 0 || ints[2] >= int64(len(names)) {
+			return errPending
+		}
+		k := aggKey{ints[0], time.Unix(0, ints[1]).UTC(), names[ints[2]]}
+		s.add(k, agg{n: float64(ints[3]), sum: floats[0], min: floats[1], max: floats[2], last: floats[3]})
+	}
+	return nil
+}
+
+// decodeJSON is decode for the first format.
+func (s *aggSet) decodeJSON(data string) error {
+	var p pendingJSON
 	if err := json.Unmarshal([]byte(data), &p); err != nil {
 		return err
 	}
 	n := len(p.Device)
 	if len(p.Bucket) != n || len(p.Field) != n || len(p.N) != n || len(p.Sum) != n || len(p.Min) != n || len(p.Max) != n || len(p.Last) != n {
-		return errors.New("device: a pending aggregate row of uneven columns")
+		return errPending
 	}
 	for i := range n {
 		if p.Field[i] < 0 || p.Field[i] >= len(p.Fields) {
-			return errors.New("device: a pending aggregate row with a bad field index")
+			return errPending
 		}
 		k := aggKey{p.Device[i], time.Unix(0, p.Bucket[i]).UTC(), p.Fields[p.Field[i]]}
 		s.add(k, agg{n: float64(p.N[i]), sum: p.Sum[i], min: p.Min[i], max: p.Max[i], last: p.Last[i]})
@@ -599,8 +652,9 @@ func (s *aggSet) decode(data string) error {
 }
 
 // flushEntries bounds the aggregates one flush transaction writes (about
-// 3 µs each on SQLite), so that it holds the writer only briefly.
-const flushEntries = 10000
+// 3 µs each on SQLite), so that it holds the writer only briefly (a
+// batch's commit waits for it).
+const flushEntries = 5000
 
 // FlushAggregates adds the queued aggregates of committed batches
 // (dev_agg_pending) to dev_aggregates, deleting them in the same
@@ -624,7 +678,9 @@ func (in *Ingester) flushOnce(ctx context.Context) (rows int, more bool, err err
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
 	var got, entries int
-	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
+	// Derived data: a crash that loses this commit loses its delete of
+	// the queued rows with it, and the next flush adds them again.
+	err = in.store.db.InTxDerived(ctx, func(tx *db.Tx) error {
 		got, entries = 0, 0
 		upto, err := flushUpTo(ctx, tx)
 		if err != nil || upto == 0 {
@@ -727,8 +783,10 @@ func upsertAggregates(ctx context.Context, tx *db.Tx, s *aggSet) error {
 
 // RunFlush flushes the queued aggregates every interval until ctx ends,
 // logging failures (nothing is lost: the queue stays until a flush
-// commits). A backlog is flushed at most half the time, a transaction at
-// a time, so that the ingest gets the database in between.
+// commits). A backlog is flushed a transaction at a time, pausing twice
+// as long as each took, so that the ingest keeps the database and the
+// CPU two thirds of the time: under a load the flush cannot follow, the
+// aggregates lag and catch up after it.
 func (in *Ingester) RunFlush(ctx context.Context, every time.Duration, logf func(msg string, args ...any)) {
 	for sleep(ctx, every) {
 		for {
@@ -737,7 +795,7 @@ func (in *Ingester) RunFlush(ctx context.Context, every time.Duration, logf func
 			if err != nil && ctx.Err() == nil {
 				logf("device: aggregate flush failed", "err", err)
 			}
-			if err != nil || !more || !sleep(ctx, time.Since(start)) {
+			if err != nil || !more || !sleep(ctx, 2*time.Since(start)) {
 				break
 			}
 		}
