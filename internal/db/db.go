@@ -564,6 +564,15 @@ func (d *DB) inTxOpt(ctx context.Context, now time.Time, ids map[string][]int64,
 	tx := &Tx{now: now, db: d, ids: ids}
 	// The ids the transaction did not use serve the next one.
 	defer func() { d.giveBackIDs(tx.ids) }()
+	// release, for a derived transaction on SQLite, restores and frees
+	// the writer connection: once the transaction has ended, and before
+	// the AfterCommit callbacks, which may write.
+	var release func(committed bool)
+	defer func() {
+		if release != nil {
+			release(false)
+		}
+	}()
 	switch {
 	case d.dialect == Postgres:
 		conn, err := d.w.Conn(ctx)
@@ -590,7 +599,7 @@ func (d *DB) inTxOpt(ctx context.Context, now time.Time, ids map[string][]int64,
 			conn.Close()
 			return Translate(err)
 		}
-		defer d.restoreSync(conn)
+		release = func(committed bool) { release = nil; d.restoreSync(conn, committed) }
 		stx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return Translate(err)
@@ -621,6 +630,9 @@ func (d *DB) inTxOpt(ctx context.Context, now time.Time, ids map[string][]int64,
 		tx.rollback()
 		return err
 	}
+	if release != nil {
+		release(true)
+	}
 	for _, f := range tx.afterCommit {
 		f()
 	}
@@ -635,15 +647,16 @@ const syncNormal = 1
 // after a derived transaction (ended, committed or rolled back) and
 // releases it. A connection that refuses is closed rather than returned
 // to the pool under NORMAL (a new one opens with the DSN's level).
-func (d *DB) restoreSync(conn *sql.Conn) {
+func (d *DB) restoreSync(conn *sql.Conn, committed bool) {
 	// Not the caller's context: an ended context must not leave the
 	// connection unsynchronised.
 	ctx := context.Background()
 	_, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA synchronous = %d`, d.sync))
-	// SQLite ignores the PRAGMA inside a transaction (one that a
-	// cancelled context's rollback had not yet ended): read it back.
-	var level int
-	if err == nil {
+	// SQLite ignores the PRAGMA inside a transaction: after a rollback
+	// (a cancelled context's may still be under way in database/sql),
+	// read it back. After a commit the transaction has ended.
+	level := d.sync
+	if err == nil && !committed {
 		err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level)
 	}
 	if err != nil || level != d.sync {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"whistle/internal/clock"
 	"whistle/internal/db"
@@ -104,6 +105,27 @@ func TestInTxDerived(t *testing.T) {
 		}()
 		if got := writerSetting(); got != synced {
 			t.Errorf("after a panicking derived transaction the writer runs with %s, want %s", got, synced)
+		}
+
+		// Its AfterCommit callbacks run once the writer is back to synced
+		// and free: one that writes neither waits for the derived
+		// transaction (a deadlock, cut here by the timeout) nor commits
+		// unsynced.
+		var after string
+		var afterErr error
+		err = d.InTxDerived(ctx, func(tx *db.Tx) error {
+			tx.AfterCommit(func() {
+				actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				afterErr = d.InTx(actx, func(tx *db.Tx) error { after = syncSetting(actx, t, tx); return nil })
+			})
+			return nil
+		})
+		if err != nil || afterErr != nil {
+			t.Fatalf("a write after a derived commit: %v, %v", err, afterErr)
+		}
+		if after != synced {
+			t.Errorf("a write after a derived commit runs with %s, want %s", after, synced)
 		}
 
 		// Group commit after it commits synced too.
