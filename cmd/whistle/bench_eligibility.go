@@ -156,7 +156,7 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "incremental: %d single-fact changes, %d policies re-evaluated (%.1f a change), commit → stored results and cursor %s\n",
 		len(all), rechecks, float64(rechecks)/float64(max(1, len(all))), quantiles(all))
 	fmt.Fprintf(e.stdout, "  of which %d changed a stored result (written with the cursor): %s\n", len(wrote), quantiles(wrote))
-	fmt.Fprintf(e.stdout, "  and %d changed none (only the cursor is written): %s\n", len(kept), quantiles(kept))
+	fmt.Fprintf(e.stdout, "  and %d changed none (nothing to commit: the cursor is stored with a later batch): %s\n", len(kept), quantiles(kept))
 	fmt.Fprintf(e.stdout, "  process CPU during the re-checks: %.3f ms a change\n", float64(cpu.Microseconds())/1000/float64(max(1, len(lat))))
 	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
 	return nil
