@@ -76,8 +76,11 @@ type CaseStep struct {
 // for the group (when they implement DeadlinesBatch and RollupsBatch).
 // Steps on one case follow each other in their order: the k-th step of
 // each case goes in the k-th round, each seeing the case as the one before
-// left it. It returns the case after each step, in the order of steps. It
-// is SystemStepsThen without further steps.
+// left it. It returns the case after each step, in the order of steps. The
+// cases it reads have the columns of systemCols (no display names, no
+// description, fields or location), and so do the cases it hands the
+// deadline computation and the rollups. It is SystemStepsThen without
+// further steps.
 func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) (_ []*Case, err error) {
 	return s.SystemStepsThen(ctx, tx, steps, nil)
 }
@@ -273,28 +276,71 @@ func (g *systemGroup) write(ctx context.Context, tx *db.Tx) error {
 	return nil
 }
 
-// casesInTx reads cases ids inside tx, unscoped, by id; on PostgreSQL it
-// locks their rows, in id order, until the transaction ends (SQLite's
-// writer is alone). A missing case is NotFound, as for caseInTx.
+// casesInTx reads cases ids inside tx, unscoped, by id, with the columns
+// a system step needs (systemCols); on PostgreSQL it locks their rows, in
+// id order, until the transaction ends (SQLite's writer is alone). A
+// missing case is NotFound, as for caseInTx.
 func (s *Service) casesInTx(ctx context.Context, tx *db.Tx, ids []int64) (map[int64]*Case, error) {
 	uniq := sortedUnique(ids)
 	lock := ""
 	if tx.Dialect() == db.Postgres {
-		lock = " FOR UPDATE OF c"
+		lock = " FOR UPDATE"
 	}
 	in, args := db.InList(tx.Dialect(), 0, uniq)
-	cs, err := scanCases(tx.Query(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id IN (`+in+`) ORDER BY c.id`+lock, args...))
+	rows, err := tx.Query(ctx, `SELECT `+systemCols+` FROM cases WHERE id IN (`+in+`) ORDER BY id`+lock, args...)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	out := make(map[int64]*Case, len(cs))
-	for _, c := range cs {
+	defer rows.Close()
+	out := make(map[int64]*Case, len(uniq))
+	for rows.Next() {
+		c, err := scanSystem(rows)
+		if err != nil {
+			return nil, db.Translate(err)
+		}
 		out[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.Translate(err)
 	}
 	if len(out) != len(uniq) {
 		return nil, db.Translate(sql.ErrNoRows)
 	}
 	return out, nil
+}
+
+// systemCols are the columns of a case that system steps read: what their
+// steps, their events, the deadline computation and the rollups use, of
+// the cases row alone. The rest of a Case (the names joined from the users
+// and departments, the description, address, location, reporter's phone,
+// rating comment, postponement reason, fields and tags) stays empty: a
+// group of steps reads many cases, and each column costs.
+const systemCols = `id, number, district_code, workflow, status, prev_status, source, category_code, category_name, grid_code, community_code,
+	street_code, region_path, COALESCE(reporter_id, 0), anonymous, urgent, visibility, COALESCE(department_id, 0), COALESCE(assignee_id, 0),
+	COALESCE(rating, 0), revisit_result, reopens, rework, returns, supervised, postpone_hours, COALESCE(parent_id, 0), routed_department, version,
+	created_at, updated_at, closed_at, deadline_at, sla_state, workflow_version`
+
+// scanSystem scans a row of systemCols.
+func scanSystem(sc scanner) (*Case, error) {
+	var c Case
+	var status, prev string
+	var created, updated db.Time
+	var closed, deadline db.NullTime
+	if err := sc.Scan(&c.ID, &c.Number, &c.District, &c.Workflow, &status, &prev, &c.Source, &c.CategoryCode, &c.CategoryName, &c.GridCode,
+		&c.CommunityCode, &c.StreetCode, &c.RegionPath, &c.ReporterID, &c.Anonymous, &c.Urgent, &c.Visibility, &c.DepartmentID, &c.AssigneeID,
+		&c.Rating, &c.RevisitResult, &c.Reopens, &c.Rework, &c.Returns, &c.Supervised, &c.PostponeHours, &c.ParentID, &c.RoutedDept, &c.Version,
+		&created, &updated, &closed, &deadline, &c.SLAState, &c.WorkflowVersion); err != nil {
+		return nil, err
+	}
+	c.Status, c.PrevStatus = State(status), State(prev)
+	c.CreatedAt, c.UpdatedAt = created.Time, updated.Time
+	if closed.Valid {
+		c.ClosedAt = closed.Time
+	}
+	if deadline.Valid {
+		c.DeadlineAt = deadline.Time
+	}
+	return &c, nil
 }
 
 // sortedUnique returns ids sorted, without repeats, in a new slice.
