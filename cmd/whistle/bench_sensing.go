@@ -227,6 +227,13 @@ func cmdBenchSensing(ctx context.Context, args []string, e env) error {
 	rate := float64(committed) / elapsed.Seconds()
 	say("sustained: %d published, %d acknowledged, %d failed in %.1fs (the broker's intake: %.0f msg/s); %d committed through the rules by %.1fs: %.0f msg/s = %.2f× the raw broker; lost %d",
 		st.Published, st.Acked, st.Failed, published.Seconds(), float64(st.Acked)/published.Seconds(), committed, elapsed.Seconds(), rate, rate/raw.rate, st.Acked-committed)
+	// The per-field aggregates are queued with the readings and added to
+	// dev_aggregates in the background (device.Ingester.RunFlush): what is
+	// still queued is work the sustained rate did not pay.
+	var queued, queuedRows int64
+	if err := w.devices.DB().QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), COUNT(*) FROM dev_agg_pending`).Scan(&queued, &queuedRows); err == nil {
+		say("aggregates still queued at the last commit: %d (in %d rows), flushed in the background", queued, queuedRows)
+	}
 	say("RSS: %s", rss())
 
 	// Latency: at half the sustained rate, one message in 100 a device's
