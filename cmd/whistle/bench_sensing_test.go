@@ -22,6 +22,7 @@ func TestBenchSensingSmall(t *testing.T) {
 	for _, re := range []string{`raw broker: \d+ published, \d+ acknowledged, \d+ received .* \(lost 0\)`, `arming: 1000 messages`,
 		`sustained: 3000 published, 3000 acknowledged, 0 failed .* 3000 committed through the rules .*; lost 0`,
 		`aggregates still queued at the last commit: \d+ \(in \d+ rows\)`,
+		`sustained with the aggregates flushed: 3000 readings by .*: \d+ msg/s`,
 		`publish → alarm at \d+ msg/s \(threshold rule, [1-9]\d* alarms\): p50 .*; lost 0`, `HTTP bare decode: [1-9]\d* requests`,
 		`HTTP POST /api/v1/telemetry: [1-9]\d* requests in .* errors 0`} {
 		if !regexp.MustCompile(re).MatchString(s) {
