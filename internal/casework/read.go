@@ -29,6 +29,18 @@ const caseFrom = ` FROM cases c LEFT JOIN departments d ON d.id = c.department_i
 
 type scanner interface{ Scan(...any) error }
 
+// setScanned sets the columns a scan reads into types of their own.
+func (c *Case) setScanned(status, prev string, created, updated db.Time, closed, deadline db.NullTime) {
+	c.Status, c.PrevStatus = State(status), State(prev)
+	c.CreatedAt, c.UpdatedAt = created.Time, updated.Time
+	if closed.Valid {
+		c.ClosedAt = closed.Time
+	}
+	if deadline.Valid {
+		c.DeadlineAt = deadline.Time
+	}
+}
+
 func scanCase(sc scanner) (*Case, error) {
 	var c Case
 	var status, prev, fields, tags string
@@ -44,14 +56,7 @@ func scanCase(sc scanner) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Status, c.PrevStatus = State(status), State(prev)
-	c.CreatedAt, c.UpdatedAt = created.Time, updated.Time
-	if closed.Valid {
-		c.ClosedAt = closed.Time
-	}
-	if deadline.Valid {
-		c.DeadlineAt = deadline.Time
-	}
+	c.setScanned(status, prev, created, updated, closed, deadline)
 	if err := decodeStored(fields, &c.Fields); err != nil {
 		return nil, fmt.Errorf("case %d fields: %w", c.ID, err)
 	}

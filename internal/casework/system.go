@@ -332,14 +332,7 @@ func scanSystem(sc scanner) (*Case, error) {
 		&created, &updated, &closed, &deadline, &c.SLAState, &c.WorkflowVersion); err != nil {
 		return nil, err
 	}
-	c.Status, c.PrevStatus = State(status), State(prev)
-	c.CreatedAt, c.UpdatedAt = created.Time, updated.Time
-	if closed.Valid {
-		c.ClosedAt = closed.Time
-	}
-	if deadline.Valid {
-		c.DeadlineAt = deadline.Time
-	}
+	c.setScanned(status, prev, created, updated, closed, deadline)
 	return &c, nil
 }
 

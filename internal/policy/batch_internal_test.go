@@ -11,22 +11,7 @@ import (
 // over random subjects with many facts unknown — including a list field
 // whose values would collide if joined with a space.
 func TestEvaluateTableSplit(t *testing.T) {
-	en, err := newEnvs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := DemoPolicies()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cs []*compiled
-	for _, p := range ps {
-		c, probs := en.compileVersion(p.Key, p.Kind, p.Version)
-		if len(probs) > 0 {
-			t.Fatal(probs)
-		}
-		cs = append(cs, c)
-	}
+	en, cs := compiledDemos(t)
 	// A policy over groups: ["a b"] must not be taken for ["a", "b"].
 	c, probs := en.compileVersion("groups", Resident, Version{Target: KindPerson, Period: "once", Conditions: []Condition{{ID: "g", Text: Text{"a", "a"}, Source: "s", Expr: "'a b' in groups"}}})
 	if len(probs) > 0 {
@@ -73,4 +58,27 @@ func TestEvaluateTableSplit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// compiledDemos compiles every demo policy, for the tests that hold the
+// table's answers to CEL per record.
+func compiledDemos(t *testing.T) (*envs, []*compiled) {
+	t.Helper()
+	en, err := newEnvs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := DemoPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []*compiled
+	for _, p := range ps {
+		c, probs := en.compileVersion(p.Key, p.Kind, p.Version)
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		cs = append(cs, c)
+	}
+	return en, cs
 }

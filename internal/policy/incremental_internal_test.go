@@ -11,22 +11,7 @@ import (
 // including a list field whose values would collide if joined, and
 // numbers that would if their fields were not kept apart.
 func TestRecheckMemo(t *testing.T) {
-	en, err := newEnvs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := DemoPolicies()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cs []*compiled
-	for _, p := range ps {
-		c, probs := en.compileVersion(p.Key, p.Kind, p.Version)
-		if len(probs) > 0 {
-			t.Fatal(probs)
-		}
-		cs = append(cs, c)
-	}
+	en, cs := compiledDemos(t)
 	for _, x := range []struct{ key, expr string }{
 		{"groups", "'a b' in groups"},
 		// Either field known alone can decide it: an absent field must
