@@ -491,13 +491,13 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	return hs.Shutdown(sctx)
 }
 
-// wired is the whole application: stores, services and the HTTP handler,
-// built the same way for `serve`, `demo` and the tests that need the real
-// thing (the authorization matrix).
 // aggregateFlushEvery is how often the readings' queued aggregates are
 // added to dev_aggregates (device.Ingester.FlushAggregates).
 const aggregateFlushEvery = 5 * time.Second
 
+// wired is the whole application: stores, services and the HTTP handler,
+// built the same way for `serve`, `demo` and the tests that need the real
+// thing (the authorization matrix).
 type wired struct {
 	app   *app
 	bus   bus.Bus

@@ -82,6 +82,7 @@ type CaseStep struct {
 // deadline computation and the rollups. It is SystemStepsThen without
 // further steps.
 func (s *Service) SystemSteps(ctx context.Context, tx *db.Tx, steps []CaseStep) (_ []*Case, err error) {
+	defer errs.Wrapf(&err, "casework.Service.SystemSteps")
 	return s.SystemStepsThen(ctx, tx, steps, nil)
 }
 

@@ -217,7 +217,8 @@ func (a *affected) add(s subjectKey, fields ...string) {
 // does no harm. Before the first batch run there is nothing to keep up.
 // Its writes commit durably; the feed's consumer (Consumer) commits them
 // with its cursor instead, unsynced (Derive).
-func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) error {
+func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
+	defer errs.Wrapf(&err, "policy.Engine.Recheck")
 	write, err := e.Derive(ctx, evs)
 	if err != nil || write == nil {
 		return err
