@@ -209,3 +209,45 @@ func TestFlushReadsTheFirstFormat(t *testing.T) {
 		sameAggregates(t, "the first format", storedAggregates(t, d), want)
 	})
 }
+
+// TestFlushSetsAsideAnUndecodableRow: a queued row the flush cannot
+// decode goes to dev_agg_rejected with its reason, adds none of its lines,
+// and does not stop the rows around it (before, every later flush failed
+// on it and the queue grew behind it).
+func TestFlushSetsAsideAnUndecodableRow(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		b := t0.UnixNano()
+		good := func(dev int) string {
+			return fmt.Sprintf(`{"f":["heart_rate"],"d":[%d],"b":[%d],"i":[0],"n":[1],"s":[70],"lo":[70],"hi":[70],"l":[70]}`, dev, b)
+		}
+		// A first line that decodes, then one that does not: none of it
+		// may count.
+		bad := fmt.Sprintf("[\"heart_rate\"]\n8 %d 0 1 90 90 90 90\n8 %d 0 x 1 1 1 1", b, b)
+		for _, row := range []string{good(7), bad, good(9)} {
+			if err := d.InTx(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES (1, $1)`, row)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := f.ing.FlushAggregates(ctx); err != nil || n != 2 {
+			t.Fatalf("flush: %d rows, %v; want 2", n, err)
+		}
+		want := map[aggID]aggRow{{7, b, "heart_rate"}: {1, 70, 70, 70}, {9, b, "heart_rate"}: {1, 70, 70, 70}}
+		sameAggregates(t, "around the bad row", storedAggregates(t, d), want)
+		var data, reason string
+		if err := d.QueryRow(ctx, `SELECT data, reason FROM dev_agg_rejected`).Scan(&data, &reason); err != nil {
+			t.Fatalf("the rejected row: %v", err)
+		}
+		if data != bad || reason == "" {
+			t.Errorf("rejected %q (reason %q), want %q with a reason", data, reason, bad)
+		}
+		var queued int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM dev_agg_pending`).Scan(&queued); err != nil || queued != 0 {
+			t.Errorf("queued after the flush: %d, %v; want 0", queued, err)
+		}
+	})
+}

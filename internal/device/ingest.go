@@ -523,6 +523,13 @@ func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) err
 	return db.Translate(err)
 }
 
+// merge adds every aggregate of o to s, in o's order.
+func (s *aggSet) merge(o *aggSet) {
+	for _, k := range o.keys {
+		s.add(k, *o.m[k])
+	}
+}
+
 // aggSet is aggregates by key, in the order first added.
 type aggSet struct {
 	m    map[aggKey]*agg
@@ -664,7 +671,7 @@ const flushEntries = 5000
 func (in *Ingester) FlushAggregates(ctx context.Context) (rows int, err error) {
 	defer errs.Wrapf(&err, "device.Ingester.FlushAggregates")
 	for {
-		got, more, err := in.flushOnce(ctx)
+		got, _, more, err := in.flushOnce(ctx)
 		rows += got
 		if err != nil || !more {
 			return rows, err
@@ -673,31 +680,33 @@ func (in *Ingester) FlushAggregates(ctx context.Context) (rows int, err error) {
 }
 
 // flushOnce flushes the oldest queued rows, up to about flushEntries
-// aggregates, in one transaction; more says others may be queued.
-func (in *Ingester) flushOnce(ctx context.Context) (rows int, more bool, err error) {
+// aggregates, in one transaction; more says others may be queued. A row
+// it cannot decode goes to dev_agg_rejected (counted in rejected) rather
+// than stopping every later flush behind it.
+func (in *Ingester) flushOnce(ctx context.Context) (rows, rejected int, more bool, err error) {
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
 	var got, entries int
 	// Derived data: a crash that loses this commit loses its delete of
 	// the queued rows with it, and the next flush adds them again.
 	err = in.store.db.InTxDerived(ctx, func(tx *db.Tx) error {
-		got, entries = 0, 0
+		got, entries, rejected = 0, 0, 0
 		upto, err := flushUpTo(ctx, tx)
 		if err != nil || upto == 0 {
 			return err
 		}
-		q, err := tx.Query(ctx, `DELETE FROM dev_agg_pending WHERE id <= $1 RETURNING id, data`, upto)
+		q, err := tx.Query(ctx, `DELETE FROM dev_agg_pending WHERE id <= $1 RETURNING id, n, data`, upto)
 		if err != nil {
 			return db.Translate(err)
 		}
 		type row struct {
-			id   int64
-			data string
+			id, n int64
+			data  string
 		}
 		var rs []row
 		for q.Next() {
 			var r row
-			if err := q.Scan(&r.id, &r.data); err != nil {
+			if err := q.Scan(&r.id, &r.n, &r.data); err != nil {
 				q.Close()
 				return db.Translate(err)
 			}
@@ -713,14 +722,23 @@ func (in *Ingester) flushOnce(ctx context.Context) (rows int, more bool, err err
 		sort.Slice(rs, func(i, j int) bool { return rs[i].id < rs[j].id })
 		var set aggSet
 		for _, r := range rs {
-			if err := set.decode(r.data); err != nil {
-				return err
+			// Each row decodes on its own, so that a bad one adds none of
+			// its lines.
+			var one aggSet
+			if err := one.decode(r.data); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO dev_agg_rejected (id, n, data, reason, rejected_at) VALUES ($1, $2, $3, $4, $5)`,
+					r.id, r.n, r.data, err.Error(), tx.Now()); err != nil {
+					return db.Translate(err)
+				}
+				rejected++
+				continue
 			}
+			set.merge(&one)
 		}
-		got, entries = len(rs), len(set.keys)
+		got, entries = len(rs)-rejected, len(set.keys)
 		return upsertAggregates(ctx, tx, &set)
 	})
-	return got, err == nil && got > 0 && entries >= flushEntries/2, err
+	return got, rejected, err == nil && got+rejected > 0 && entries >= flushEntries/2, err
 }
 
 // flushUpTo is the id up to which one flush takes the queued rows: the
@@ -791,9 +809,12 @@ func (in *Ingester) RunFlush(ctx context.Context, every time.Duration, logf func
 	for sleep(ctx, every) {
 		for {
 			start := time.Now()
-			_, more, err := in.flushOnce(ctx)
+			_, rejected, more, err := in.flushOnce(ctx)
 			if err != nil && ctx.Err() == nil {
 				logf("device: aggregate flush failed", "err", err)
+			}
+			if rejected > 0 {
+				logf("device: queued aggregate rows set aside, undecodable (dev_agg_rejected)", "rows", rejected)
 			}
 			if err != nil || !more || !sleep(ctx, 2*time.Since(start)) {
 				break
