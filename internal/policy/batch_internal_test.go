@@ -23,24 +23,7 @@ func TestEvaluateTableSplit(t *testing.T) {
 		tb := NewTable(kind)
 		var values []map[string]any
 		for i := range 600 {
-			v := map[string]any{}
-			for _, f := range FieldsOf(kind) {
-				if r.IntN(3) == 0 {
-					continue // unknown
-				}
-				switch f.Type {
-				case TInt:
-					v[f.Key] = int64(r.IntN(100))
-				case TDouble:
-					v[f.Key] = float64(r.IntN(40) * 100)
-				case TBool:
-					v[f.Key] = r.IntN(2) == 0
-				case TString:
-					v[f.Key] = []string{"micro", "small", "company", "A", "resident", "M"}[r.IntN(6)]
-				case TList:
-					v[f.Key] = [][]string{{"a b"}, {"a", "b"}, {}}[r.IntN(3)]
-				}
-			}
+			v := randomFacts(r, kind, 100, 40, 100)
 			tb.Add(int64(i+1), "/330303/", v)
 			values = append(values, v)
 		}
@@ -81,4 +64,29 @@ func compiledDemos(t *testing.T) (*envs, []*compiled) {
 		cs = append(cs, c)
 	}
 	return en, cs
+}
+
+// randomFacts is a subject of kind with about a third of its fields
+// unknown: integers below ints, doubles below doubles times scale, and
+// strings and lists that would collide if joined.
+func randomFacts(r *rand.Rand, kind string, ints, doubles int, scale float64) map[string]any {
+	v := map[string]any{}
+	for _, f := range FieldsOf(kind) {
+		if r.IntN(3) == 0 {
+			continue // unknown
+		}
+		switch f.Type {
+		case TInt:
+			v[f.Key] = int64(r.IntN(ints))
+		case TDouble:
+			v[f.Key] = float64(r.IntN(doubles)) * scale
+		case TBool:
+			v[f.Key] = r.IntN(2) == 0
+		case TString:
+			v[f.Key] = []string{"micro", "small", "company", "A", "resident", "M"}[r.IntN(6)]
+		case TList:
+			v[f.Key] = [][]string{{"a b"}, {"a", "b"}, {}}[r.IntN(3)]
+		}
+	}
+	return v
 }

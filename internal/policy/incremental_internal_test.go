@@ -29,24 +29,7 @@ func TestRecheckMemo(t *testing.T) {
 	for _, kind := range []string{KindPerson, KindOrganisation} {
 		var values []map[string]any
 		for range 400 {
-			v := map[string]any{}
-			for _, f := range FieldsOf(kind) {
-				if r.IntN(3) == 0 {
-					continue // unknown
-				}
-				switch f.Type {
-				case TInt:
-					v[f.Key] = int64(r.IntN(3))
-				case TDouble:
-					v[f.Key] = float64(r.IntN(3))
-				case TBool:
-					v[f.Key] = r.IntN(2) == 0
-				case TString:
-					v[f.Key] = []string{"micro", "small", "company", "A", "resident", "M"}[r.IntN(6)]
-				case TList:
-					v[f.Key] = [][]string{{"a b"}, {"a", "b"}, {}}[r.IntN(3)]
-				}
-			}
+			v := randomFacts(r, kind, 3, 3, 1)
 			values = append(values, v)
 		}
 		for round := range 2 {
