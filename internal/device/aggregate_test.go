@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,5 +250,136 @@ func TestFlushSetsAsideAnUndecodableRow(t *testing.T) {
 		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM dev_agg_pending`).Scan(&queued); err != nil || queued != 0 {
 			t.Errorf("queued after the flush: %d, %v; want 0", queued, err)
 		}
+	})
+}
+
+// TestConcurrentFlushesOfOneBucket: flushes in several processes (one
+// queued row each: the row declares a full flush's worth of entries)
+// that add to the same device's bucket at once count every row: each
+// reads the bucket's stored row, merges and writes it back, so on
+// PostgreSQL they must not interleave.
+func TestConcurrentFlushesOfOneBucket(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		b := t0.UnixNano()
+		const rows, flushers = 60, 4
+		for i := range rows {
+			row := fmt.Sprintf("[\"heart_rate\",\"steps\"]\n7 %d 0 1 %d %d %d %d\n7 %d 1 1 1 1 1 1", b, 60+i, 60+i, 60+i, 60+i, b)
+			if err := d.InTx(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES (5000, $1)`, row)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errc := make(chan error, flushers)
+		for range flushers {
+			in := device.NewIngester(f.store, device.IngestConfig{})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					// One row a flush here (it declares 5,000 entries);
+					// a flush that finds its rows taken tries again.
+					if _, err := in.FlushAggregates(ctx); err != nil {
+						errc <- err
+						return
+					}
+					var queued int
+					if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM dev_agg_pending`).Scan(&queued); err != nil || queued == 0 {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[aggID]aggRow{{7, b, "heart_rate"}: {rows, 60*rows + rows*(rows-1)/2, 60, 60 + rows - 1}, {7, b, "steps"}: {rows, rows, 1, 1}}
+		sameAggregates(t, "after concurrent flushes", storedAggregates(t, d), want)
+	})
+}
+
+// TestAggregatesMigrateToOneRowABucket runs migration 0057 over per-field
+// rows of the old dev_aggregates: the view shows the same aggregates, and
+// a flush adds to a migrated bucket.
+func TestAggregatesMigrateToOneRowABucket(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		ms, err := db.Migrations(d.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up string
+		for _, m := range ms {
+			if m.Version == 57 {
+				up = m.SQL
+			}
+		}
+		if !strings.Contains(up, "dev_agg_buckets") {
+			t.Fatal("no migration 0057 making dev_agg_buckets")
+		}
+		old := `CREATE TABLE dev_aggregates (device_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, field TEXT NOT NULL, n INTEGER NOT NULL,
+			sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL, PRIMARY KEY (device_id, field, bucket))`
+		if d.Dialect() == db.Postgres {
+			old = `CREATE TABLE dev_aggregates (device_id BIGINT NOT NULL, bucket TIMESTAMPTZ NOT NULL, field TEXT NOT NULL, n BIGINT NOT NULL,
+				sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL, last DOUBLE PRECISION NOT NULL,
+				PRIMARY KEY (device_id, field, bucket))`
+		}
+		b0, b1 := t0, t0.Add(time.Minute)
+		rows := []struct {
+			dev   int64
+			b     time.Time
+			field string
+			a     aggRow
+		}{
+			{7, b0, "heart_rate", aggRow{2, 150.5, 70.25, 80.25}},
+			{7, b0, "steps", aggRow{1, 800, 800, 800}},
+			{7, b1, "heart_rate", aggRow{3, 0.30000000000000004, 0.1, 0.1}},
+			{8, b0, "battery", aggRow{1, 55, 55, 55}},
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			for _, q := range []string{`DROP VIEW dev_aggregates`, `DROP TABLE dev_agg_buckets`, old} {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					return err
+				}
+			}
+			for _, r := range rows {
+				if _, err := tx.Exec(ctx, `INSERT INTO dev_aggregates (device_id, bucket, field, n, sum, min, max, last) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+					r.dev, r.b, r.field, r.a.n, r.a.sum, r.a.min, r.a.max, r.a.max); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, up)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[aggID]aggRow{}
+		for _, r := range rows {
+			want[aggID{r.dev, r.b.UnixNano(), r.field}] = r.a
+		}
+		sameAggregates(t, "after 0057", storedAggregates(t, d), want)
+		// A reading of device 7 in b0, through a queued row.
+		row := fmt.Sprintf("[\"heart_rate\"]\n7 %d 0 1 90 90 90 90", b0.UnixNano())
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES (1, $1)`, row)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ing.FlushAggregates(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want[aggID{7, b0.UnixNano(), "heart_rate"}] = aggRow{3, 240.5, 70.25, 90}
+		sameAggregates(t, "after a flush into a migrated bucket", storedAggregates(t, d), want)
 	})
 }

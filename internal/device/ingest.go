@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -599,7 +601,10 @@ type pendingJSON struct {
 	Last   []float64 `json:"l"`
 }
 
-var errPending = errors.New("device: a malformed row of dev_agg_pending")
+var (
+	errPending = errors.New("device: a malformed row of dev_agg_pending")
+	errBucket  = errors.New("device: a malformed row of dev_agg_buckets")
+)
 
 // decode merges a row of dev_agg_pending into s.
 func (s *aggSet) decode(data string) error {
@@ -764,39 +769,256 @@ func flushUpTo(ctx context.Context, tx *db.Tx) (int64, error) {
 	return upto, db.Translate(q.Err())
 }
 
-// upsertAggregates adds s to dev_aggregates, in primary key order.
+// aggFlushLock is the PostgreSQL advisory lock that keeps the flushes of
+// every process one at a time: each reads a bucket's row, merges and
+// writes it back.
+const aggFlushLock = 727734
+
+// bucketID names a row of dev_agg_buckets.
+type bucketID struct {
+	device int64
+	bucket int64 // unix ns
+}
+
+// upsertAggregates adds s to dev_agg_buckets, one row per device and
+// bucket with all its fields, in primary key order: the rows the buckets
+// already have are read, merged with s (s is the later) and written back.
 func upsertAggregates(ctx context.Context, tx *db.Tx, s *aggSet) error {
-	keys := slices.Clone(s.keys)
-	slices.SortFunc(keys, func(a, b aggKey) int {
+	if len(s.keys) == 0 {
+		return nil
+	}
+	if tx.Dialect() == db.Postgres {
+		// Another replica's flush between the read and the write would be
+		// overwritten: one flush at a time.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, aggFlushLock); err != nil {
+			return db.Translate(err)
+		}
+	}
+	byBucket := map[bucketID]map[string]*agg{}
+	var ids []bucketID
+	for _, k := range s.keys {
+		id := bucketID{k.device, k.bucket.UnixNano()}
+		m := byBucket[id]
+		if m == nil {
+			m = map[string]*agg{}
+			byBucket[id] = m
+			ids = append(ids, id)
+		}
+		m[k.field] = s.m[k]
+	}
+	slices.SortFunc(ids, func(a, b bucketID) int {
 		if c := cmp.Compare(a.device, b.device); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.field, b.field); c != 0 {
-			return c
-		}
-		return a.bucket.Compare(b.bucket)
+		return cmp.Compare(a.bucket, b.bucket)
 	})
-	least, greatest := "MIN", "MAX"
-	if tx.Dialect() == db.Postgres {
-		least, greatest = "LEAST", "GREATEST"
-	}
-	const width = 8
-	const chunk = 1000
-	for start := 0; start < len(keys); start += chunk {
-		part := keys[start:min(start+chunk, len(keys))]
-		args := make([]any, 0, len(part)*width)
-		for _, k := range part {
-			a := s.m[k]
-			args = append(args, k.device, k.bucket, k.field, int64(a.n), a.sum, a.min, a.max, a.last)
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		if err := mergeStored(ctx, tx, part, byBucket); err != nil {
+			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO dev_aggregates (device_id, bucket, field, n, sum, min, max, last) VALUES `+
-			db.Placeholders(tx.Dialect(), len(part), width)+` ON CONFLICT (device_id, field, bucket) DO UPDATE SET
-			n = dev_aggregates.n + excluded.n, sum = dev_aggregates.sum + excluded.sum,
-			min = `+least+`(dev_aggregates.min, excluded.min), max = `+greatest+`(dev_aggregates.max, excluded.max), last = excluded.last`, args...); err != nil {
+		args := make([]any, 0, len(part)*3)
+		for _, id := range part {
+			args = append(args, id.device, time.Unix(0, id.bucket).UTC(), encodeBucket(byBucket[id]))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO dev_agg_buckets (device_id, bucket, data) VALUES `+
+			db.Placeholders(tx.Dialect(), len(part), 3)+` ON CONFLICT (device_id, bucket) DO UPDATE SET data = excluded.data`, args...); err != nil {
 			return db.Translate(err)
 		}
 	}
 	return nil
+}
+
+// mergeStored merges the stored rows of the buckets ids (sorted) into
+// byBucket, as the earlier aggregates.
+func mergeStored(ctx context.Context, tx *db.Tx, ids []bucketID, byBucket map[bucketID]map[string]*agg) error {
+	var devs []int64
+	var buckets []any
+	seenB := map[int64]bool{}
+	for _, id := range ids {
+		if len(devs) == 0 || devs[len(devs)-1] != id.device {
+			devs = append(devs, id.device)
+		}
+		if !seenB[id.bucket] {
+			seenB[id.bucket] = true
+			buckets = append(buckets, time.Unix(0, id.bucket).UTC())
+		}
+	}
+	list, args := db.InList(tx.Dialect(), 0, devs)
+	bl := make([]string, len(buckets))
+	for i := range buckets {
+		bl[i] = db.Param(tx.Dialect(), len(args)+i+1)
+	}
+	q, err := tx.Query(ctx, `SELECT device_id, bucket, data FROM dev_agg_buckets WHERE device_id IN (`+list+`) AND bucket IN (`+strings.Join(bl, ",")+`)`,
+		append(args, buckets...)...)
+	if err != nil {
+		return db.Translate(err)
+	}
+	defer q.Close()
+	for q.Next() {
+		var dev int64
+		var b db.Time
+		var data string
+		if err := q.Scan(&dev, &b, &data); err != nil {
+			return db.Translate(err)
+		}
+		later := byBucket[bucketID{dev, b.UnixNano()}]
+		if later == nil {
+			continue // another device's bucket in the same lists
+		}
+		stored, err := decodeBucket(data)
+		if err != nil {
+			return fmt.Errorf("device: the aggregates of device %d at %v: %w", dev, b.Time, err)
+		}
+		for _, bf := range stored {
+			f, v := bf.name, bf.v
+			a := agg{n: v[0], sum: v[1], min: v[2], max: v[3], last: v[4]}
+			if l := later[f]; l != nil {
+				a.n += l.n
+				a.sum += l.sum
+				a.min, a.max, a.last = min(a.min, l.min), max(a.max, l.max), l.last
+			}
+			later[f] = &a
+		}
+	}
+	return db.Translate(q.Err())
+}
+
+// encodeBucket is a bucket's aggregates as stored: a JSON object, field →
+// [n, sum, min, max, last], fields in name order, numbers as strconv
+// writes them (exact).
+func encodeBucket(m map[string]*agg) string {
+	names := make([]string, 0, len(m))
+	for f := range m {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	b := make([]byte, 0, 16+len(m)*64)
+	b = append(b, '{')
+	for i, f := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if plainName(f) {
+			b = append(append(append(b, '"'), f...), '"')
+		} else {
+			q, _ := json.Marshal(f) // a string always encodes
+			b = append(b, q...)
+		}
+		a := m[f]
+		b = strconv.AppendInt(append(b, ":["...), int64(a.n), 10)
+		for _, v := range [...]float64{a.sum, a.min, a.max, a.last} {
+			b = append(b, ',')
+			switch {
+			case math.IsInf(v, 1):
+				b = append(b, "1e999"...) // JSON has no infinity; read back as +Inf
+			case math.IsInf(v, -1):
+				b = append(b, "-1e999"...)
+			default:
+				b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			}
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, '}'))
+}
+
+// plainName says f needs no escaping in JSON.
+func plainName(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// bucketField is one field of a row of dev_agg_buckets.
+type bucketField struct {
+	name string
+	v    [5]float64 // n, sum, min, max, last
+}
+
+// decodeBucket reads a row of dev_agg_buckets: field → [n, sum, min,
+// max, last]. Numbers beyond float64 read as ±Inf (encodeBucket writes
+// infinities as 1e999). The rows as encodeBucket writes them are read by
+// hand; anything else (escaped names, spaces) through encoding/json.
+func decodeBucket(data string) ([]bucketField, error) {
+	if out, ok := decodeBucketFast(data); ok {
+		return out, nil
+	}
+	var raw map[string][]json.Number
+	if err := json.Unmarshal([]byte(data), &raw); err != nil {
+		return nil, err
+	}
+	out := make([]bucketField, 0, len(raw))
+	for f, vs := range raw {
+		if len(vs) != 5 {
+			return nil, errBucket
+		}
+		bf := bucketField{name: f}
+		for i, v := range vs {
+			x, err := strconv.ParseFloat(string(v), 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return nil, err
+			}
+			bf.v[i] = x
+		}
+		out = append(out, bf)
+	}
+	return out, nil
+}
+
+// decodeBucketFast reads {"name":[a,b,c,d,e],...} without spaces or
+// escapes; ok is false for anything else.
+func decodeBucketFast(s string) (out []bucketField, ok bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	s = s[1 : len(s)-1]
+	for s != "" {
+		if s[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(s[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		bf := bucketField{name: s[1 : 1+end]}
+		if strings.IndexByte(bf.name, '\\') >= 0 {
+			return nil, false
+		}
+		s = s[2+end:]
+		if !strings.HasPrefix(s, ":[") {
+			return nil, false
+		}
+		s = s[2:]
+		for i := range 5 {
+			sep := byte(',')
+			if i == 4 {
+				sep = ']'
+			}
+			j := strings.IndexByte(s, sep)
+			if j < 0 {
+				return nil, false
+			}
+			x, err := strconv.ParseFloat(s[:j], 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return nil, false
+			}
+			bf.v[i] = x
+			s = s[j+1:]
+		}
+		out = append(out, bf)
+		if s != "" {
+			if s[0] != ',' {
+				return nil, false
+			}
+			s = s[1:]
+		}
+	}
+	return out, true
 }
 
 // RunFlush flushes the queued aggregates every interval until ctx ends,
