@@ -116,7 +116,9 @@ type Reading struct {
 
 // Sink receives every committed batch of valid readings INSIDE the ingest
 // transaction (so a rule's state change commits with the readings, exactly
-// once).
+// once). devs are the batch's devices as the ingest loads them
+// (ingestCols): without model, serial, installation date, creation time
+// or credentials.
 type Sink interface {
 	Readings(ctx context.Context, tx *db.Tx, devs map[int64]*Device, rs []Reading) error
 }
@@ -187,6 +189,25 @@ func notFound() *errs.Error { return errs.E(errs.NotFound, "device.not_found") }
 
 const deviceCols = `id, district, type, model, serial, owner_kind, owner_id, person_id, house_id, grid_code, region_path, lat, lng,
 	installed_on, status, last_seen, battery, secret_hash, created_at`
+
+// ingestCols are the columns of a device the ingest and its sinks use:
+// every column read costs on each reading's device (modernc's SQLite
+// locks and unlocks a mutex per column read).
+const ingestCols = `id, district, type, owner_kind, owner_id, person_id, house_id, grid_code, region_path, lat, lng, status, last_seen, battery`
+
+// scanIngestDevice scans ingestCols.
+func scanIngestDevice(r scanner) (*Device, error) {
+	var d Device
+	var seen db.NullTime
+	if err := r.Scan(&d.ID, &d.District, &d.Type, &d.OwnerKind, &d.OwnerID, &d.PersonID, &d.HouseID, &d.GridCode,
+		&d.RegionPath, &d.Lat, &d.Lng, &d.Status, &seen, &d.Battery); err != nil {
+		return nil, err
+	}
+	if seen.Valid {
+		d.LastSeen = seen.Time
+	}
+	return &d, nil
+}
 
 type scanner interface{ Scan(...any) error }
 

@@ -323,12 +323,12 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		list, args := db.InList(tx.Dialect(), 0, part)
-		rows, err := tx.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id IN (`+list+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT `+ingestCols+` FROM devices WHERE id IN (`+list+`)`, args...)
 		if err != nil {
 			return nil, db.Translate(err)
 		}
 		for rows.Next() {
-			d, err := scanDevice(rows)
+			d, err := scanIngestDevice(rows)
 			if err != nil {
 				rows.Close()
 				return nil, db.Translate(err)
@@ -393,7 +393,7 @@ func (in *Ingester) validate(p *pending, devs map[int64]*Device, allowed func(*D
 
 type aggKey struct {
 	device int64
-	bucket time.Time
+	bucket int64 // unix ns: cheaper to hash than a time.Time
 	field  string
 }
 
@@ -507,9 +507,9 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 // upsert per reading and field. FlushAggregates adds them to
 // dev_aggregates later; until then they are as durable as the readings.
 func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) error {
-	var set aggSet
+	set := aggSet{idx: make(map[aggKey]int, len(ok)*3)}
 	for _, p := range ok {
-		b := p.reading.TS.Truncate(in.cfg.Resolution)
+		b := p.reading.TS.Truncate(in.cfg.Resolution).UnixNano()
 		for f, v := range p.reading.Values {
 			set.add(aggKey{p.reading.Device, b, f}, agg{n: 1, sum: v, min: v, max: v, last: v})
 		}
@@ -527,28 +527,32 @@ func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) err
 
 // merge adds every aggregate of o to s, in o's order.
 func (s *aggSet) merge(o *aggSet) {
-	for _, k := range o.keys {
-		s.add(k, *o.m[k])
+	for i, k := range o.keys {
+		s.add(k, o.vals[i])
 	}
 }
 
-// aggSet is aggregates by key, in the order first added.
+// aggSet is aggregates by key, in the order first added: vals[i] is the
+// aggregate of keys[i] (no allocation per key).
 type aggSet struct {
-	m    map[aggKey]*agg
+	idx  map[aggKey]int
 	keys []aggKey
+	vals []agg
 }
 
 // add merges a into the aggregate of k; a is the later one (its last wins).
 func (s *aggSet) add(k aggKey, a agg) {
-	if s.m == nil {
-		s.m = map[aggKey]*agg{}
+	if s.idx == nil {
+		s.idx = map[aggKey]int{}
 	}
-	c := s.m[k]
-	if c == nil {
-		s.m[k] = &a
+	i, ok := s.idx[k]
+	if !ok {
+		s.idx[k] = len(s.keys)
 		s.keys = append(s.keys, k)
+		s.vals = append(s.vals, a)
 		return
 	}
+	c := &s.vals[i]
 	c.n += a.n
 	c.sum += a.sum
 	c.min, c.max, c.last = min(c.min, a.min), max(c.max, a.max), a.last
@@ -573,10 +577,10 @@ func (s *aggSet) encode() (string, error) {
 	}
 	b := make([]byte, 0, len(head)+1+len(s.keys)*72)
 	b = append(append(b, head...), '\n')
-	for _, k := range s.keys {
-		a := s.m[k]
+	for i, k := range s.keys {
+		a := &s.vals[i]
 		b = strconv.AppendInt(b, k.device, 10)
-		b = strconv.AppendInt(append(b, ' '), k.bucket.UnixNano(), 10)
+		b = strconv.AppendInt(append(b, ' '), k.bucket, 10)
 		b = strconv.AppendInt(append(b, ' '), int64(fields[k.field]), 10)
 		b = strconv.AppendInt(append(b, ' '), int64(a.n), 10)
 		for _, v := range [...]float64{a.sum, a.min, a.max, a.last} {
@@ -637,7 +641,7 @@ func (s *aggSet) decode(data string) error {
 		if line != "" || ints[2] < 0 || ints[2] >= int64(len(names)) {
 			return errPending
 		}
-		k := aggKey{ints[0], time.Unix(0, ints[1]).UTC(), names[ints[2]]}
+		k := aggKey{ints[0], ints[1], names[ints[2]]}
 		s.add(k, agg{n: float64(ints[3]), sum: floats[0], min: floats[1], max: floats[2], last: floats[3]})
 	}
 	return nil
@@ -657,7 +661,7 @@ func (s *aggSet) decodeJSON(data string) error {
 		if p.Field[i] < 0 || p.Field[i] >= len(p.Fields) {
 			return errPending
 		}
-		k := aggKey{p.Device[i], time.Unix(0, p.Bucket[i]).UTC(), p.Fields[p.Field[i]]}
+		k := aggKey{p.Device[i], p.Bucket[i], p.Fields[p.Field[i]]}
 		s.add(k, agg{n: float64(p.N[i]), sum: p.Sum[i], min: p.Min[i], max: p.Max[i], last: p.Last[i]})
 	}
 	return nil
@@ -796,15 +800,15 @@ func upsertAggregates(ctx context.Context, tx *db.Tx, s *aggSet) error {
 	}
 	byBucket := map[bucketID]map[string]*agg{}
 	var ids []bucketID
-	for _, k := range s.keys {
-		id := bucketID{k.device, k.bucket.UnixNano()}
+	for i, k := range s.keys {
+		id := bucketID{k.device, k.bucket}
 		m := byBucket[id]
 		if m == nil {
 			m = map[string]*agg{}
 			byBucket[id] = m
 			ids = append(ids, id)
 		}
-		m[k.field] = s.m[k]
+		m[k.field] = &s.vals[i]
 	}
 	slices.SortFunc(ids, func(a, b bucketID) int {
 		if c := cmp.Compare(a.device, b.device); c != 0 {
