@@ -383,3 +383,45 @@ func TestAggregatesMigrateToOneRowABucket(t *testing.T) {
 		sameAggregates(t, "after a flush into a migrated bucket", storedAggregates(t, d), want)
 	})
 }
+
+// TestFlushStopsYieldingPastTheBacklog: a flush sees the whole queue (not
+// only the rows it takes), and past flushBacklog it no longer pauses for
+// the ingest, so that a load it cannot follow slows the ingest rather
+// than growing the queue without end.
+func TestFlushStopsYieldingPastTheBacklog(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		b := t0.UnixNano()
+		for i := range 3 {
+			row := fmt.Sprintf("[\"heart_rate\"]\n%d %d 0 1 70 70 70 70", 7+i, b)
+			if err := d.InTx(ctx, func(tx *db.Tx) error {
+				// Each row declares a flush's worth of entries: one a flush.
+				_, err := tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES (5000, $1)`, row)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []int64{15000, 10000, 5000, 0} {
+			rows, backlog, err := f.ing.FlushOnce(ctx)
+			if err != nil || backlog != want || rows != min(1, int(want)) {
+				t.Errorf("flush: %d rows, backlog %d, %v; want %d rows, backlog %d", rows, backlog, err, min(1, int(want)), want)
+			}
+		}
+	})
+	took := 10 * time.Millisecond
+	for _, c := range []struct {
+		backlog int64
+		want    time.Duration
+	}{
+		{0, 2 * took},
+		{device.FlushBacklog - 1, 2 * took},
+		{device.FlushBacklog, 0},
+		{10 * device.FlushBacklog, 0},
+	} {
+		if got := device.FlushPause(took, c.backlog); got != c.want {
+			t.Errorf("pause after %v with %d queued: %v, want %v", took, c.backlog, got, c.want)
+		}
+	}
+}

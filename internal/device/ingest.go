@@ -680,7 +680,7 @@ const flushEntries = 5000
 func (in *Ingester) FlushAggregates(ctx context.Context) (rows int, err error) {
 	defer errs.Wrapf(&err, "device.Ingester.FlushAggregates")
 	for {
-		got, _, more, err := in.flushOnce(ctx)
+		got, _, more, _, err := in.flushOnce(ctx)
 		rows += got
 		if err != nil || !more {
 			return rows, err
@@ -692,7 +692,10 @@ func (in *Ingester) FlushAggregates(ctx context.Context) (rows int, err error) {
 // aggregates, in one transaction; more says others may be queued. A row
 // it cannot decode goes to dev_agg_rejected (counted in rejected) rather
 // than stopping every later flush behind it.
-func (in *Ingester) flushOnce(ctx context.Context) (rows, rejected int, more bool, err error) {
+//
+// backlog is how many aggregates were queued before it (counting at most
+// the oldest 1,000 rows).
+func (in *Ingester) flushOnce(ctx context.Context) (rows, rejected int, more bool, backlog int64, err error) {
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
 	var got, entries int
@@ -700,7 +703,8 @@ func (in *Ingester) flushOnce(ctx context.Context) (rows, rejected int, more boo
 	// the queued rows with it, and the next flush adds them again.
 	err = in.store.db.InTxDerived(ctx, func(tx *db.Tx) error {
 		got, entries, rejected = 0, 0, 0
-		upto, err := flushUpTo(ctx, tx)
+		var upto int64
+		upto, backlog, err = flushUpTo(ctx, tx)
 		if err != nil || upto == 0 {
 			return err
 		}
@@ -747,30 +751,33 @@ func (in *Ingester) flushOnce(ctx context.Context) (rows, rejected int, more boo
 		got, entries = len(rs)-rejected, len(set.keys)
 		return upsertAggregates(ctx, tx, &set)
 	})
-	return got, rejected, err == nil && got+rejected > 0 && entries >= flushEntries/2, err
+	return got, rejected, err == nil && got+rejected > 0 && entries >= flushEntries/2, backlog, err
 }
 
 // flushUpTo is the id up to which one flush takes the queued rows: the
 // oldest whose entries add up to about flushEntries (at least one row);
-// 0 when none is queued.
-func flushUpTo(ctx context.Context, tx *db.Tx) (int64, error) {
+// 0 when none is queued. backlog is the entries of the oldest 1,000 rows.
+func flushUpTo(ctx context.Context, tx *db.Tx) (upto, backlog int64, err error) {
 	q, err := tx.Query(ctx, `SELECT id, n FROM dev_agg_pending ORDER BY id LIMIT 1000`)
 	if err != nil {
-		return 0, db.Translate(err)
+		return 0, 0, db.Translate(err)
 	}
 	defer q.Close()
-	var upto, sum int64
+	var sum int64
+	full := false
 	for q.Next() {
 		var id, n int64
 		if err := q.Scan(&id, &n); err != nil {
-			return 0, db.Translate(err)
+			return 0, 0, db.Translate(err)
 		}
-		if upto != 0 && sum+n > flushEntries {
-			break
+		backlog += n
+		if full || upto != 0 && sum+n > flushEntries {
+			full = true
+			continue
 		}
 		upto, sum = id, sum+n
 	}
-	return upto, db.Translate(q.Err())
+	return upto, backlog, db.Translate(q.Err())
 }
 
 // aggFlushLock is the PostgreSQL advisory lock that keeps the flushes of
@@ -1025,24 +1032,40 @@ func decodeBucketFast(s string) (out []bucketField, ok bool) {
 	return out, true
 }
 
+// flushBacklog is the queue (in aggregates) beyond which the flush stops
+// yielding to the ingest: about 170,000 readings of three fields.
+const flushBacklog int64 = 100 * flushEntries
+
+// flushPause is how long RunFlush waits after a flush of a backlog that
+// took took: twice that, so that the ingest keeps the writer two thirds
+// of the time, until the queue holds flushBacklog aggregates; then none,
+// so that a load the flush cannot follow slows the ingest (its batches
+// wait for the writer, the stream holds the messages) instead of growing
+// the queue without end.
+func flushPause(took time.Duration, backlog int64) time.Duration {
+	if backlog >= flushBacklog {
+		return 0
+	}
+	return 2 * took
+}
+
 // RunFlush flushes the queued aggregates every interval until ctx ends,
 // logging failures (nothing is lost: the queue stays until a flush
-// commits). A backlog is flushed a transaction at a time, pausing twice
-// as long as each took, so that the ingest keeps the database and the
-// CPU two thirds of the time: under a load the flush cannot follow, the
-// aggregates lag and catch up after it.
+// commits). A backlog is flushed a transaction at a time, pausing as
+// flushPause says: under a load the flush cannot follow, the aggregates
+// lag and catch up after it, up to flushBacklog.
 func (in *Ingester) RunFlush(ctx context.Context, every time.Duration, logf func(msg string, args ...any)) {
 	for sleep(ctx, every) {
 		for {
 			start := time.Now()
-			_, rejected, more, err := in.flushOnce(ctx)
+			_, rejected, more, backlog, err := in.flushOnce(ctx)
 			if err != nil && ctx.Err() == nil {
 				logf("device: aggregate flush failed", "err", err)
 			}
 			if rejected > 0 {
 				logf("device: queued aggregate rows set aside, undecodable (dev_agg_rejected)", "rows", rejected)
 			}
-			if err != nil || !more || !sleep(ctx, 2*time.Since(start)) {
+			if err != nil || !more || !sleep(ctx, flushPause(time.Since(start), backlog)) {
 				break
 			}
 		}
