@@ -3,6 +3,7 @@ package device
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -844,43 +845,49 @@ func upsertAggregates(ctx context.Context, tx *db.Tx, s *aggSet) error {
 // mergeStored merges the stored rows of the buckets ids (sorted) into
 // byBucket, as the earlier aggregates.
 func mergeStored(ctx context.Context, tx *db.Tx, ids []bucketID, byBucket map[bucketID]map[string]*agg) error {
-	var devs []int64
-	var buckets []any
-	seenB := map[int64]bool{}
+	// One query a bucket (a flush covers a few), so that no row's bucket
+	// has to be read back and parsed.
+	byB := map[int64][]int64{}
+	var buckets []int64
 	for _, id := range ids {
-		if len(devs) == 0 || devs[len(devs)-1] != id.device {
-			devs = append(devs, id.device)
+		devs, ok := byB[id.bucket]
+		if !ok {
+			buckets = append(buckets, id.bucket)
 		}
-		if !seenB[id.bucket] {
-			seenB[id.bucket] = true
-			buckets = append(buckets, time.Unix(0, id.bucket).UTC())
-		}
+		byB[id.bucket] = append(devs, id.device)
 	}
-	list, args := db.InList(tx.Dialect(), 0, devs)
-	bl := make([]string, len(buckets))
-	for i := range buckets {
-		bl[i] = db.Param(tx.Dialect(), len(args)+i+1)
-	}
-	q, err := tx.Query(ctx, `SELECT device_id, bucket, data FROM dev_agg_buckets WHERE device_id IN (`+list+`) AND bucket IN (`+strings.Join(bl, ",")+`)`,
-		append(args, buckets...)...)
-	if err != nil {
-		return db.Translate(err)
-	}
-	defer q.Close()
-	for q.Next() {
-		var dev int64
-		var b db.Time
-		var data string
-		if err := q.Scan(&dev, &b, &data); err != nil {
+	for _, bk := range buckets {
+		list, args := db.InList(tx.Dialect(), 1, byB[bk])
+		q, err := tx.Query(ctx, `SELECT device_id, data FROM dev_agg_buckets WHERE bucket = $1 AND device_id IN (`+list+`)`,
+			append([]any{time.Unix(0, bk).UTC()}, args...)...)
+		if err != nil {
 			return db.Translate(err)
 		}
-		later := byBucket[bucketID{dev, b.UnixNano()}]
+		err = mergeRows(q, bk, byBucket)
+		q.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeRows merges the stored rows q (device_id, data) of bucket bk into
+// byBucket.
+func mergeRows(q *sql.Rows, bk int64, byBucket map[bucketID]map[string]*agg) error {
+	for q.Next() {
+		var dev int64
+		var data string
+		if err := q.Scan(&dev, &data); err != nil {
+			return db.Translate(err)
+		}
+		later := byBucket[bucketID{dev, bk}]
 		if later == nil {
-			continue // another device's bucket in the same lists
+			continue
 		}
 		stored, err := decodeBucket(data)
 		if err != nil {
-			return fmt.Errorf("device: the aggregates of device %d at %v: %w", dev, b.Time, err)
+			return fmt.Errorf("device: the aggregates of device %d at %v: %w", dev, time.Unix(0, bk).UTC(), err)
 		}
 		for _, bf := range stored {
 			f, v := bf.name, bf.v
