@@ -455,6 +455,9 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	st.Changed = written
 	st.Took = time.Since(start)
 	err = e.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := bumpGen(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO elig_runs (at, policies, evaluated, changed, took_ms) VALUES ($1, $2, $3, $4, $5)`,
 			tx.Now(), string(hb), st.Evaluated, st.Changed, st.Took.Milliseconds())
 		return db.Translate(err)
@@ -530,6 +533,9 @@ func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, e
 		batch := changed[:min(chunk*perTx, len(changed))]
 		changed = changed[len(batch):]
 		err := e.db.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := bumpGen(ctx, tx); err != nil {
+				return err
+			}
 			for len(batch) > 0 {
 				part := batch[:min(chunk, len(batch))]
 				batch = batch[len(part):]
@@ -549,6 +555,19 @@ func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, e
 		}
 	}
 	return total, nil
+}
+
+// ForgetResults deletes every stored result, so that the next run writes
+// every row again (the benchmark's --fresh).
+func (e *Engine) ForgetResults(ctx context.Context) (err error) {
+	defer errs.Wrapf(&err, "policy.Engine.ForgetResults")
+	return e.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := bumpGen(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM elig_results`)
+		return db.Translate(err)
+	})
 }
 
 // lastRun reads the header of the last run; before the first run it is

@@ -40,7 +40,9 @@ type Engine struct {
 	cache     map[string]*compiled // "key/version"
 	// index is the field → policy index of the last run (Recheck).
 	index *index
-	stats Stats
+	// stored is the copy of the stored rows the re-check reads.
+	stored storedCache
+	stats  Stats
 }
 
 // New returns an Engine.

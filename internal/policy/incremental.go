@@ -47,56 +47,102 @@ type index struct {
 	comp  []*compiled // by position of the run's header
 	by    map[string][]int
 	width int
-	// memos, by position, keep the letter per tuple of the values its
-	// conditions read, as the batch's memo does: a re-check's answers
-	// are mostly tuples seen before, and CEL is most of its CPU.
+	// memos, by position, keep each condition's value per tuple of the
+	// values it reads, as the batch's memo does: a re-check's answers
+	// are mostly tuples seen before, and CEL is most of its CPU. A
+	// condition reads one or two fields, so its tuples repeat far more
+	// often than those of the whole policy.
 	memos []outcomeMemo
 }
 
-// outcomeMemo is one policy's letters by the key of the values its
-// conditions read (memoKey); the feed's runner and a day's re-check
-// may use it at once.
+// outcomeMemo is one policy's memo: per condition, its value (1 pass,
+// 2 fail, 3 unknown) by the key of the values it reads (memoKey), and
+// the policy's letter per combination of the conditions' values; the
+// feed's runner and a day's re-check may use it at once.
 type outcomeMemo struct {
-	mu sync.Mutex
-	m  map[string]byte
+	mu    sync.Mutex
+	conds []map[string]byte
+	combo map[int]byte
 }
 
-// maxMemo bounds a policy's memo: past it, new tuples are evaluated
+// maxMemo bounds a condition's memo: past it, new tuples are evaluated
 // without being kept (distinct incomes and the like).
 const maxMemo = 1 << 14
 
-// letter is the policy at position p's letter for the facts, from the
-// memo when its tuple was seen.
+// letter is the policy at position p's letter for the facts, each
+// condition's value from the memo when its tuple was seen.
 func (ix *index) letter(p int, f facts) byte {
 	c := ix.comp[p]
-	key, ok := memoKey(c.condReads, f.known)
-	if !ok {
-		return letterOf(c.outcome(f.known))
-	}
 	m := &ix.memos[p]
-	m.mu.Lock()
-	b, hit := m.m[string(key)]
-	m.mu.Unlock()
-	if hit {
+	var buf [64]byte
+	combo := 0
+	vals := make([]string, len(c.conds))
+	for ci := range c.conds {
+		cc := &c.conds[ci]
+		key, ok := memoKey(buf[:0], cc.reads, f.known)
+		var v byte
+		if ok {
+			m.mu.Lock()
+			if m.conds != nil {
+				v = m.conds[ci][string(key)]
+			}
+			m.mu.Unlock()
+		}
+		if v == 0 {
+			v = condCode(threeValued(evalCEL(cc.prg, cc.reads, f.known)))
+			if ok {
+				m.mu.Lock()
+				if m.conds == nil {
+					m.conds = make([]map[string]byte, len(c.conds))
+					for i := range m.conds {
+						m.conds[i] = map[string]byte{}
+					}
+				}
+				if len(m.conds[ci]) < maxMemo {
+					m.conds[ci][string(key)] = v
+				}
+				m.mu.Unlock()
+			}
+		}
+		vals[ci] = [3]string{Pass, Fail, Unknown}[v-1]
+		combo = combo*3 + int(v-1)
+	}
+	// The combinations are kept for up to maxConds conditions (3^12
+	// fits an int); more are combined each time.
+	keep := len(c.conds) <= maxConds
+	if keep {
+		m.mu.Lock()
+		b, hit := m.combo[combo]
+		m.mu.Unlock()
+		if hit {
+			return b
+		}
+	}
+	var b byte
+	switch c.combine(c.v.Rule, vals, true) {
+	case Pass:
+		b = letterEligible
+	case Fail:
+		b = letterNot
+	default:
+		b = letterMay
+	}
+	if !keep {
 		return b
 	}
-	b = letterOf(c.outcome(f.known))
 	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[string]byte{}
+	if m.combo == nil {
+		m.combo = map[int]byte{}
 	}
-	if len(m.m) < maxMemo {
-		m.m[string(key)] = b
-	}
+	m.combo[combo] = b
 	m.mu.Unlock()
 	return b
 }
 
-// memoKey encodes the known (coerced) values of the fields, in order,
-// with their types, an absent field as such; ok is false for a value it
-// cannot encode.
-func memoKey(fields []string, known map[string]any) (_ []byte, ok bool) {
-	var k []byte
+// memoKey appends to k the known (coerced) values of the fields, in
+// order, with their types, an absent field as such; ok is false for a
+// value it cannot encode.
+func memoKey(k []byte, fields []string, known map[string]any) (_ []byte, ok bool) {
 	for _, f := range fields {
 		v, has := known[f]
 		if !has {
@@ -126,22 +172,33 @@ func memoKey(fields []string, known map[string]any) (_ []byte, ok bool) {
 }
 
 // indexFor returns the index of the last run on date, built once per run
-// and date. Before the first run it is nil: nothing is stored to keep up.
-func (e *Engine) indexFor(ctx context.Context, date time.Time) (*index, error) {
-	var run int64
-	var raw string
-	err := e.db.QueryRow(db.OnWriter(ctx), `SELECT id, policies FROM elig_runs ORDER BY id DESC LIMIT 1`).Scan(&run, &raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// and date, and the engine's copy of the stored rows if it is exact (nil
+// when it could not be had). Before the first run the index is nil:
+// nothing is stored to keep up.
+func (e *Engine) indexFor(ctx context.Context, date time.Time) (*index, *storedCache, error) {
+	run, gen, err := e.state(ctx)
+	if err != nil || run == 0 {
+		return nil, nil, err
 	}
+	ix, err := e.indexOf(ctx, run, date)
 	if err != nil {
-		return nil, db.Translate(err)
+		return nil, nil, err
 	}
+	c, err := e.rowsAt(ctx, run, gen)
+	return ix, c, err
+}
+
+// indexOf returns the field → policy index of run on date.
+func (e *Engine) indexOf(ctx context.Context, run int64, date time.Time) (*index, error) {
 	e.mu.RLock()
 	ix := e.index
 	e.mu.RUnlock()
 	if ix != nil && ix.run == run && ix.date.Equal(date) {
 		return ix, nil
+	}
+	var raw string
+	if err := e.db.QueryRow(db.OnWriter(ctx), `SELECT policies FROM elig_runs WHERE id = $1`, run).Scan(&raw); err != nil {
+		return nil, db.Translate(err)
 	}
 	var h runHeader
 	if err := json.Unmarshal([]byte(raw), &h); err != nil {
@@ -234,7 +291,7 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.Context, *db.Tx) error, err error) {
 	defer errs.Wrapf(&err, "policy.Engine.Derive(%d)", len(evs))
 	date := chinaDate(e.db.Now())
-	ix, err := e.indexFor(ctx, date)
+	ix, c, err := e.indexFor(ctx, date)
 	if err != nil || ix == nil {
 		return nil, err
 	}
@@ -273,7 +330,7 @@ func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.C
 	}
 	var w rewrites
 	for _, s := range a.order {
-		if err := e.recheckOne(ctx, ix, date, s, a.fields[s], &w); err != nil {
+		if err := e.recheckOne(ctx, ix, c, date, s, a.fields[s], &w); err != nil {
 			return nil, err
 		}
 	}
@@ -285,7 +342,7 @@ func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.C
 // someone turned 60.
 func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err error) {
 	defer errs.Wrapf(&err, "policy.Engine.RecheckDate(%s)", date.Format(time.DateOnly))
-	ix, err := e.indexFor(ctx, date)
+	ix, c, err := e.indexFor(ctx, date)
 	if err != nil || ix == nil {
 		return 0, err
 	}
@@ -295,7 +352,7 @@ func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err er
 	}
 	var w rewrites
 	for _, id := range ids {
-		if err := e.recheckOne(ctx, ix, date, subjectKey{KindPerson, id}, map[string]bool{"age": true}, &w); err != nil {
+		if err := e.recheckOne(ctx, ix, c, date, subjectKey{KindPerson, id}, map[string]bool{"age": true}, &w); err != nil {
 			return n, err
 		}
 	}
@@ -333,30 +390,29 @@ type storedRow struct {
 
 // recheckOne re-evaluates the positions of a subject's stored row that
 // read the fields, or every position when it has no row yet, and adds
-// what is to be written to w.
-func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s subjectKey, fields map[string]bool, w *rewrites) error {
+// what is to be written to w. The stored row comes from the engine's
+// copy c when it has one, else from the table.
+func (e *Engine) recheckOne(ctx context.Context, ix *index, c *storedCache, date time.Time, s subjectKey, fields map[string]bool, w *rewrites) error {
 	var old, oldPath string
+	var had, known bool
+	if c != nil {
+		var v storedVal
+		v, had, known = c.row(s)
+		old, oldPath = v.packed, v.path
+	}
 	// The reads follow a write (the change): on SQLite the writer's
 	// page cache has their pages, a reader's was emptied by the write.
 	rctx := db.OnWriter(ctx)
-	err := e.db.QueryRow(rctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
-	had := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return db.Translate(err)
+	if !known {
+		err := e.db.QueryRow(rctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
+		had = err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return db.Translate(err)
+		}
 	}
 	factKind := s.kind
 	if factKind == KindPerson {
 		factKind = KindHousehold
-	}
-	fs, err := e.registry.FactSet(rctx, account.SystemScope(), factKind, s.id, date)
-	if errs.Is(err, errs.NotFound) {
-		if had {
-			w.gone = append(w.gone, s)
-		}
-		return nil
-	}
-	if err != nil {
-		return err
 	}
 	packed := []byte(old)
 	var positions []int
@@ -380,10 +436,58 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, date time.Time, s su
 		}
 		sort.Ints(positions)
 	}
+	// A person's household size and groups are lookups of their own in
+	// the fact set's query: left out when no condition re-evaluated
+	// reads them (the letters depend on the conditions alone).
+	var parts registry.FactSetParts
+	if s.kind == KindPerson {
+		parts = registry.FactSetParts{NoHouseholdSize: true, NoGroups: true}
+		for _, p := range positions {
+			for _, f := range ix.comp[p].condReads {
+				switch f {
+				case "household_size":
+					parts.NoHouseholdSize = false
+				case "groups":
+					parts.NoGroups = false
+				}
+			}
+		}
+	}
+	fs, err := e.registry.FactSetWithout(rctx, account.SystemScope(), factKind, s.id, date, parts)
+	if errs.Is(err, errs.NotFound) {
+		if had {
+			w.gone = append(w.gone, s)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	pay := false
+	// A policy's fields are its target's: the facts are coerced once a
+	// target, not once a policy.
+	var byTarget [2]struct {
+		target string
+		f      facts
+	}
 	for _, p := range positions {
 		c := ix.comp[p]
-		packed[p] = ix.letter(p, newFacts(fs.Values, fs.Verified, c.fields))
+		var f facts
+		for i := range byTarget {
+			if byTarget[i].target == c.v.Target {
+				f = byTarget[i].f
+				break
+			}
+			if byTarget[i].target == "" {
+				f = newFacts(fs.Values, fs.Verified, c.fields)
+				byTarget[i].target, byTarget[i].f = c.v.Target, f
+				break
+			}
+		}
+		if f.known == nil {
+			f = newFacts(fs.Values, fs.Verified, c.fields)
+		}
+		packed[p] = ix.letter(p, f)
 		// A fact a 免申即享 policy reads changed (its value, or that it is
 		// now verified) and the policy is eligible: pay what is due.
 		pay = pay || packed[p] == letterEligible && c.v.AutoPay
@@ -424,6 +528,10 @@ func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(conte
 		return nil, nil
 	}
 	return func(ctx context.Context, tx *db.Tx) error {
+		gen, err := bumpGen(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, s := range w.gone {
 			if _, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id); err != nil {
 				return db.Translate(err)
@@ -436,7 +544,10 @@ func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(conte
 				return db.Translate(err)
 			}
 		}
-		tx.AfterCommit(func() { e.stats.Commits.Add(1) })
+		tx.AfterCommit(func() {
+			e.stats.Commits.Add(1)
+			e.stored.wrote(ix.run, gen, w.rows, w.gone)
+		})
 		return nil
 	}, nil
 }

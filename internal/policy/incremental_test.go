@@ -39,7 +39,10 @@ type stream struct {
 }
 
 // deliver sequences the feed and rechecks the events after the cursor.
-func (s *stream) deliver(t *testing.T) {
+func (s *stream) deliver(t *testing.T) { t.Helper(); s.deliverTo(t, s.eng) }
+
+// deliverTo is deliver by engine e (without a runner).
+func (s *stream) deliverTo(t *testing.T, e *policy.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	if s.runner != nil {
@@ -58,7 +61,7 @@ func (s *stream) deliver(t *testing.T) {
 	if len(evs) > 0 {
 		s.pos = evs[len(evs)-1].Position
 	}
-	if err := s.eng.Recheck(ctx, evs); err != nil {
+	if err := e.Recheck(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -238,6 +241,16 @@ func incrementalMatchesFullRun(t *testing.T, viaRunner bool) {
 		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
 			t.Fatal(err)
 		}
+		// No demo condition reads groups or the household's size (dibao's
+		// amount does): one that does, with a fact, so that a change of
+		// the fact needs the person's groups and household too.
+		w.publish(t, policy.Draft{Key: "group_aid", Kind: policy.Resident, Version: policy.Version{
+			Title: policy.Text{ZH: "残疾人帮扶", EN: "Disability aid"}, Target: policy.KindPerson, Period: "month", Department: "CL",
+			Conditions: []policy.Condition{
+				{ID: "group", Text: policy.Text{ZH: "残疾人", EN: "disabled"}, Source: "测试", Expr: "'disabled' in groups"},
+				{ID: "income", Text: policy.Text{ZH: "低收入", EN: "low income"}, Source: "测试", Expr: "income_per_head < 1500.0"},
+				{ID: "household", Text: policy.Text{ZH: "小家庭", EN: "small household"}, Source: "测试", Expr: "household_size <= 2"},
+			}}}, "2026-01-01")
 		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 2))}
 		if viaRunner {
 			r, err := feed.NewRunner(d, feed.RunnerConfig{Batch: 3}, w.eng.Consumer())
@@ -273,6 +286,128 @@ func incrementalMatchesFullRun(t *testing.T, viaRunner bool) {
 			if full := storedAll(t, w.eng); st.Changed != 0 || !equalStored(kept, full) {
 				t.Fatalf("round %d after %v: the full run changed %d rows (kept up %v, full %v)", round, did, st.Changed, kept, full)
 			}
+		}
+	})
+}
+
+// TestTwoEnginesTakeTurns: two engines on one database (two processes,
+// or a server and a command) re-check the changes in turn, each keeping
+// its copy of the stored rows. A row the other engine wrote is seen: each
+// re-check starts from the row as stored, so the full run that follows
+// finds nothing to change. A copy trusted after the other engine wrote
+// re-evaluates only the changed fields on a stale row, and this fails.
+func TestTwoEnginesTakeTurns(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
+			t.Fatal(err)
+		}
+		other, err := policy.New(policy.Deps{DB: d, Registry: w.reg, Accounts: w.Accounts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines := []*policy.Engine{w.eng, other}
+		// Few subjects, so that both engines change the same rows.
+		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 4))}
+		for range 3 {
+			s.addPerson(t)
+		}
+		s.addOrg(t)
+		if _, err := w.eng.Run(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.deliverTo(t, other)
+		turns := 0
+		for round := range 10 {
+			var did []string
+			for range 6 + s.r.IntN(10) {
+				did = append(did, s.change(t))
+				e := s.r.IntN(2)
+				turns += e
+				s.deliverTo(t, engines[e])
+			}
+			kept := storedAll(t, w.eng)
+			// The run is the other engine's half of the time: each engine
+			// also sees a run it did not make.
+			st, err := engines[round%2].Run(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := storedAll(t, w.eng); st.Changed != 0 || !equalStored(kept, full) {
+				t.Fatalf("round %d after %v: the full run changed %d rows (kept up %v, full %v)", round, did, st.Changed, kept, full)
+			}
+		}
+		if turns == 0 {
+			t.Fatal("the other engine never took a turn: the test proves nothing")
+		}
+	})
+}
+
+// TestWriteBetweenDeriveAndCommit: another engine commits a row of
+// subject q between this engine's Derive (of a change of p) and the
+// commit of its writes. The copy of the stored rows must not take this
+// engine's commit for the next state after its own (the other write came
+// between): the next re-check of q starts from q's row as the other
+// engine stored it.
+func TestWriteBetweenDeriveAndCommit(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
+			t.Fatal(err)
+		}
+		other, err := policy.New(policy.Deps{DB: d, Registry: w.reg, Accounts: w.Accounts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 5))}
+		p, q := s.addPerson(t), s.addPerson(t)
+		if _, err := w.eng.Run(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.deliver(t)
+		w.fact(t, p, "pension", 100.0, true)
+		s.deliver(t) // the engine's copy is loaded, and its own write applied
+		take := func() []feed.Event {
+			t.Helper()
+			if _, err := feed.Sequence(ctx, d, 0); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := feed.Read(ctx, d, s.pos, 1000)
+			if err != nil || len(evs) == 0 {
+				t.Fatalf("no events: %v", err)
+			}
+			s.pos = evs[len(evs)-1].Position
+			return evs
+		}
+		if err := w.reg.SetFacts(ctx, account.SystemScope(), actor, registry.FactPerson, q, []registry.FactInput{
+			{Key: "hukou_local", Value: true, Verified: true}, {Key: "disability_cert", Value: true, Verified: true},
+			{Key: "disability_grade", Value: int64(1), Verified: true}, {Key: "dibao", Value: true, Verified: true}}); err != nil {
+			t.Fatal(err)
+		}
+		ofQ := take()
+		w.fact(t, p, "income_per_head", 300.0, true)
+		ofP := take()
+		write, err := w.eng.Derive(ctx, ofP)
+		if err != nil || write == nil {
+			t.Fatalf("Derive: %v, writes %v", err, write != nil)
+		}
+		if err := other.Recheck(ctx, ofQ); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error { return write(ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+		w.fact(t, q, "children_under_3", int64(1), true)
+		s.deliver(t)
+		kept := storedAll(t, w.eng)
+		st, err := w.eng.Run(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full := storedAll(t, w.eng); st.Changed != 0 || !equalStored(kept, full) {
+			t.Fatalf("the full run changed %d rows (kept up %v, full %v)", st.Changed, kept[policy.KindPerson][q], full[policy.KindPerson][q])
 		}
 	})
 }

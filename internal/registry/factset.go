@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"whistle/internal/account"
@@ -30,11 +31,30 @@ type FactSet struct {
 // household's facts over the person's.
 func (s *Store) FactSet(ctx context.Context, sc account.Scope, kind string, id int64, date time.Time) (_ *FactSet, err error) {
 	defer errs.Wrapf(&err, "registry.Store.FactSet(%s %d)", kind, id)
+	return s.factSet(ctx, sc, kind, id, date, FactSetParts{})
+}
+
+// FactSetParts leaves derived parts out of a person's fact set, for a
+// reader that needs none of their fields: each is a lookup of its own
+// in the query (the household's size an index count of the household's
+// members).
+type FactSetParts struct {
+	NoHouseholdSize, NoGroups bool
+}
+
+// FactSetWithout is FactSet without the parts named (a person's
+// household_size or groups are then absent).
+func (s *Store) FactSetWithout(ctx context.Context, sc account.Scope, kind string, id int64, date time.Time, parts FactSetParts) (_ *FactSet, err error) {
+	defer errs.Wrapf(&err, "registry.Store.FactSetWithout(%s %d)", kind, id)
+	return s.factSet(ctx, sc, kind, id, date, parts)
+}
+
+func (s *Store) factSet(ctx context.Context, sc account.Scope, kind string, id int64, date time.Time, parts FactSetParts) (*FactSet, error) {
 	fs := &FactSet{Kind: kind, ID: id, Values: map[string]any{}, Verified: map[string]bool{}}
 	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
 	switch kind {
 	case FactPerson, FactHousehold:
-		if err := s.personFactSet(ctx, sc, fs, kind, date); err != nil {
+		if err := s.personFactSet(ctx, sc, fs, kind, date, parts); err != nil {
 			return nil, err
 		}
 	case FactOrganisation:
@@ -70,41 +90,46 @@ func (s *Store) FactSet(ctx context.Context, sc account.Scope, kind string, id i
 // and facts (with the household's over the person's when kind is
 // household) in one query: the eligibility re-check reads one fact set
 // per change, and five round trips were most of its time.
-func (s *Store) personFactSet(ctx context.Context, sc account.Scope, fs *FactSet, kind string, date time.Time) error {
+func (s *Store) personFactSet(ctx context.Context, sc account.Scope, fs *FactSet, kind string, date time.Time, parts FactSetParts) error {
 	var w db.Where
 	w.Add("p.id = ?", fs.ID)
 	hk := w.Arg(kind) // the facts of the person, and of the household it heads
 	sc.Apply(&w, Columns("p"))
-	// Parts, in order: 0 the person (grid, path, sex, status, birth date,
-	// household number and size), 1 a group, 2 a person's fact, 3 a
-	// household's fact (after the person's, so it wins). The household
-	// size counts with household_id <> '' so that the partial index
-	// answers. The ids and kinds go through CAST: SQLite (with STAT4
-	// statistics) prepares a statement again whenever a parameter that
-	// an index's samples could weigh is bound to a new value, and this
-	// statement's parsing and planning was half of the query's time.
+	// Parts: 0 the person (grid, path, sex, status, birth date, household
+	// number and size), 1 a group, 2 a person's fact, 3 a household's
+	// fact (applied after the person's, so it wins). No ORDER BY: the
+	// order is made here, where SQLite sorted each call's few rows in
+	// temporary b-trees. The household size counts with household_id <>
+	// '' so that the partial index answers. The ids and kinds go through
+	// CAST: SQLite (with STAT4 statistics) prepares a statement again
+	// whenever a parameter that an index's samples could weigh is bound
+	// to a new value, and this statement's parsing and planning was half
+	// of the query's time.
+	size := `(SELECT COUNT(*) FROM reg_people h WHERE h.household_id = p.household_id AND h.household_id <> '')`
+	if parts.NoHouseholdSize {
+		size = `0`
+	}
+	groupsPart := `
+		UNION ALL SELECT 1, group_code, '', '', '', '', '', 0 FROM reg_group_members WHERE person_id = CAST($1 AS BIGINT)`
+	if parts.NoGroups {
+		groupsPart = ``
+	}
 	rows, err := s.db.Query(ctx, `SELECT 0 AS part, p.grid_code AS a, p.region_path AS b, p.sex AS c, p.status AS d, p.birth_date AS e, p.household_id AS f,
-		(SELECT COUNT(*) FROM reg_people h WHERE h.household_id = p.household_id AND h.household_id <> '') AS n
-		FROM reg_people p`+w.SQL()+`
-		UNION ALL SELECT 1, group_code, '', '', '', '', '', 0 FROM reg_group_members WHERE person_id = CAST($1 AS BIGINT)
+		`+size+` AS n
+		FROM reg_people p`+w.SQL()+groupsPart+`
 		UNION ALL SELECT CASE WHEN subject_kind = 'person' THEN 2 ELSE 3 END, key, value, '', '', '', '', verified
-		FROM reg_facts WHERE subject_id = CAST($1 AS BIGINT) AND subject_kind IN ('person', CAST(`+hk+` AS TEXT))
-		ORDER BY 1, 2`, w.Args()...)
+		FROM reg_facts WHERE subject_id = CAST($1 AS BIGINT) AND subject_kind IN ('person', CAST(`+hk+` AS TEXT))`, w.Args()...)
 	if err != nil {
 		return db.Translate(err)
 	}
 	defer rows.Close()
-	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
-	found, grouped := false, false
-	groups := []string{}
-	// The groups go in before the facts, as EachFactSet does: a fact
-	// would win over a column or a derived fact of its name.
-	group := func() {
-		if !grouped {
-			grouped = true
-			set("groups", groups)
-		}
+	type fact struct {
+		key, value string
+		verified   bool
 	}
+	var person, household []fact
+	found := false
+	groups := []string{}
 	for rows.Next() {
 		var part int
 		var a, b, c, d, e, f string
@@ -112,34 +137,43 @@ func (s *Store) personFactSet(ctx context.Context, sc account.Scope, fs *FactSet
 		if err := rows.Scan(&part, &a, &b, &c, &d, &e, &f, &n); err != nil {
 			return db.Translate(err)
 		}
-		switch {
-		case part == 0:
+		switch part {
+		case 0:
 			found = true
 			fs.GridCode, fs.RegionPath = a, b
-			set("sex", c)
-			set("status", d)
+			fs.Values["sex"], fs.Verified["sex"] = c, true
+			fs.Values["status"], fs.Verified["status"] = d, true
 			if age, ok := AgeOn(e, date); ok {
-				set("age", int64(age))
+				fs.Values["age"], fs.Verified["age"] = int64(age), true
 			}
-			if f != "" {
-				set("household_size", n)
+			if f != "" && !parts.NoHouseholdSize {
+				fs.Values["household_size"], fs.Verified["household_size"] = n, true
 			}
-		case !found:
-			// Groups and facts of a person out of scope, or of no person.
-		case part == 1:
+		case 1:
 			groups = append(groups, a)
+		case 2:
+			person = append(person, fact{a, b, n != 0})
 		default:
-			group()
-			fs.Values[a], fs.Verified[a] = decodeFact(b), n != 0
+			household = append(household, fact{a, b, n != 0})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return db.Translate(err)
 	}
+	// Groups and facts of a person out of scope, or of no person, are
+	// read but not used.
 	if !found {
 		return personNotFound(fs.ID)
 	}
-	group()
+	// The groups go in before the facts, as EachFactSet does: a fact
+	// would win over a column or a derived fact of its name.
+	if !parts.NoGroups {
+		slices.Sort(groups)
+		fs.Values["groups"], fs.Verified["groups"] = groups, true
+	}
+	for _, f := range append(person, household...) {
+		fs.Values[f.key], fs.Verified[f.key] = decodeFact(f.value), f.verified
+	}
 	return nil
 }
 
