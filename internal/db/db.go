@@ -88,6 +88,7 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 		return nil, fmt.Errorf("db: create data dir: %w", err)
 	}
 	file := filepath.Join(dir, "whistle.db")
+	uri := sqliteURIPath(file)
 	// synchronous(FULL): a 201 must survive a power cut, not only a crash.
 	params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	drv := &sqlite.Driver{}
@@ -115,15 +116,15 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 	// outgrow the cache, every row reads its pages back from the file and
 	// dirty pages spill into the WAL before the commit, so the cost per row
 	// grew with the table. Only the one writer connection has it.
-	w := sql.OpenDB(cachingConnector{dsn: "file:" + file + "?" + params +
+	w := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params +
 		"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_pragma=cache_size(-65536)&_txlock=immediate", drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r := sql.OpenDB(cachingConnector{dsn: "file:" + file + "?" + params + "&_pragma=query_only(1)", drv: drv})
+	r := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params + "&_pragma=query_only(1)", drv: drv})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	ck := sql.OpenDB(cachingConnector{dsn: "file:" + file + "?" + params, drv: drv})
+	ck := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params, drv: drv})
 	ck.SetMaxOpenConns(1)
 	d := &DB{w: w, r: r, dialect: SQLite, clock: clk, Source: file}
 	if err := d.Ping(ctx); err != nil {
@@ -145,6 +146,14 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 		return nil, fmt.Errorf("db: optimize %s: %w", file, err)
 	}
 	return d, nil
+}
+
+// sqliteURIPath escapes what a SQLite URI filename gives a meaning to: in
+// "file:" + path, a "#" starts a fragment and a "?" the query, so a data
+// dir named "run#2" opened "run" (a test's temp dir gets such a name when
+// a subtest's name repeats), and SQLite decodes "%" escapes.
+func sqliteURIPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }
 
 func openPostgres(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
