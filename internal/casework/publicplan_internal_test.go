@@ -12,12 +12,13 @@ import (
 	"whistle/internal/db/dbtest"
 )
 
+var errRollback = errors.New("roll back")
+
 // TestPublicEventsUseThePublicIndex: the public feed's query reads the
 // partial index case_events_public_at (the public steps by time), which
 // holds only public steps so that the scheduler's many private ones cost
 // it nothing. Without the query's condition on public neither planner may
 // use the index (seen: both took case_events_at).
-var errRollback = errors.New("roll back")
 
 func TestPublicEventsUseThePublicIndex(t *testing.T) {
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -25,9 +26,6 @@ func TestPublicEventsUseThePublicIndex(t *testing.T) {
 		name     string
 		from, to time.Time
 	}{{"a window", from, from.AddDate(0, 1, 0)}, {"open ended", from, time.Time{}}} {
-		// A subtest each, so that no two have the same name: dbtest's
-		// SQLite file lies under the test's name, and a repeated name's
-		// "#01" would end its URI's path.
 		t.Run(tt.name, func(t *testing.T) {
 			dbtest.Each(t, clock.Real{}, func(t *testing.T, d *db.DB) {
 				ctx := context.Background()
@@ -48,29 +46,12 @@ func TestPublicEventsUseThePublicIndex(t *testing.T) {
 						}
 						explain = `EXPLAIN `
 					}
-					rows, err := tx.Query(ctx, explain+q, args...)
+					texts, err := dbtest.QueryTexts(ctx, tx, explain+q, args...)
 					if err != nil {
 						return err
 					}
-					defer rows.Close()
-					cols, err := rows.Columns()
-					if err != nil {
-						return err
-					}
-					for rows.Next() {
-						vals := make([]any, len(cols))
-						ptrs := make([]any, len(cols))
-						for i := range vals {
-							ptrs[i] = &vals[i]
-						}
-						if err := rows.Scan(ptrs...); err != nil {
-							return err
-						}
-						line, _ := vals[len(vals)-1].(string)
-						plan = append(plan, line)
-					}
-					if err := rows.Err(); err != nil {
-						return err
+					for _, f := range texts {
+						plan = append(plan, f[len(f)-1]) // SQLite's detail, PostgreSQL's only column
 					}
 					return errRollback
 				})

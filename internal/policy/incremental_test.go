@@ -290,6 +290,21 @@ func incrementalMatchesFullRun(t *testing.T, viaRunner bool) {
 	})
 }
 
+// twoEngines is a world with the demo's policies published, and a second
+// engine on its database, as another process would have.
+func twoEngines(t *testing.T, d *db.DB) (*world, *policy.Engine) {
+	t.Helper()
+	w := newWorld(t, d)
+	if _, err := w.eng.SeedDemo(context.Background(), actor); err != nil {
+		t.Fatal(err)
+	}
+	other, err := policy.New(policy.Deps{DB: d, Registry: w.reg, Accounts: w.Accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, other
+}
+
 // TestTwoEnginesTakeTurns: two engines on one database (two processes,
 // or a server and a command) re-check the changes in turn, each keeping
 // its copy of the stored rows. A row the other engine wrote is seen: each
@@ -298,15 +313,8 @@ func incrementalMatchesFullRun(t *testing.T, viaRunner bool) {
 // re-evaluates only the changed fields on a stale row, and this fails.
 func TestTwoEnginesTakeTurns(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
-		w := newWorld(t, d)
+		w, other := twoEngines(t, d)
 		ctx := context.Background()
-		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
-			t.Fatal(err)
-		}
-		other, err := policy.New(policy.Deps{DB: d, Registry: w.reg, Accounts: w.Accounts})
-		if err != nil {
-			t.Fatal(err)
-		}
 		engines := []*policy.Engine{w.eng, other}
 		// Few subjects, so that both engines change the same rows.
 		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 4))}
@@ -352,15 +360,8 @@ func TestTwoEnginesTakeTurns(t *testing.T) {
 // engine stored it.
 func TestWriteBetweenDeriveAndCommit(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
-		w := newWorld(t, d)
+		w, other := twoEngines(t, d)
 		ctx := context.Background()
-		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
-			t.Fatal(err)
-		}
-		other, err := policy.New(policy.Deps{DB: d, Registry: w.reg, Accounts: w.Accounts})
-		if err != nil {
-			t.Fatal(err)
-		}
 		s := &stream{world: w, d: d, r: rand.New(rand.NewPCG(18, 5))}
 		p, q := s.addPerson(t), s.addPerson(t)
 		if _, err := w.eng.Run(ctx, nil); err != nil {

@@ -248,45 +248,16 @@ func rewriteJSON(v, key string, m map[string]string) string {
 // passed through fix[i] when there is one.
 func (w *world) rows(t *testing.T, q string, fix map[int]func(string) string) []string {
 	t.Helper()
-	rows, err := w.d.Query(context.Background(), q)
+	texts, err := dbtest.QueryTexts(context.Background(), w.d, q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+	out := make([]string, len(texts))
+	for r, f := range texts {
+		for i, g := range fix {
+			f[i] = g(f[i])
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		f := make([]string, len(cols))
-		for i, v := range vals {
-			switch x := v.(type) {
-			case []byte:
-				f[i] = string(x)
-			case time.Time:
-				f[i] = x.UTC().Format(time.RFC3339Nano)
-			case nil:
-				f[i] = "NULL"
-			default:
-				f[i] = fmt.Sprint(x)
-			}
-			if g := fix[i]; g != nil {
-				f[i] = g(f[i])
-			}
-		}
-		out = append(out, strings.Join(f, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		out[r] = strings.Join(f, "|")
 	}
 	return out
 }

@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"whistle/internal/clock"
 	"whistle/internal/db"
@@ -83,4 +85,51 @@ func Each(t *testing.T, clk clock.Clock, f func(t *testing.T, d *db.DB)) {
 			f(t, MustOpenDB(t, d, clk))
 		})
 	}
+}
+
+// Querier is what QueryTexts reads through: a *db.DB or a *db.Tx.
+type Querier interface {
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// QueryTexts runs q and returns its rows as text, a slice of columns a
+// row, so that a test can compare rows of any shape (query plans, whole
+// tables): bytes as a string, times in UTC as RFC 3339 with nanoseconds,
+// NULL as "NULL".
+func QueryTexts(ctx context.Context, d Querier, q string, args ...any) ([][]string, error) {
+	rows, err := d.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		f := make([]string, len(cols))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case []byte:
+				f[i] = string(x)
+			case time.Time:
+				f[i] = x.UTC().Format(time.RFC3339Nano)
+			case nil:
+				f[i] = "NULL"
+			default:
+				f[i] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
