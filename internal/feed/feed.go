@@ -149,6 +149,20 @@ func Sequence(ctx context.Context, d *db.DB, limit int) (n int64, err error) {
 	return n, nil
 }
 
+// SequenceAll numbers the events committed so far, 10,000 a transaction,
+// until a call numbers fewer (none left, or another sequencer at work):
+// for a reader about to take Last as "everything committed until now".
+// On SQLite it does nothing.
+func SequenceAll(ctx context.Context, d *db.DB) error {
+	const limit = 10000
+	for {
+		n, err := Sequence(ctx, d, limit)
+		if err != nil || n < limit {
+			return err
+		}
+	}
+}
+
 // Read returns up to limit sequenced events after position, in order.
 func Read(ctx context.Context, q interface {
 	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)

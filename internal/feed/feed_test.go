@@ -626,3 +626,37 @@ func TestConcurrentWritersFastConsumer(t *testing.T) {
 		}
 	})
 }
+
+// TestSequenceAll appends more events than one Sequence call numbers and
+// checks that Last afterwards is the last of them (on SQLite every event
+// has its position at once).
+func TestSequenceAll(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 25_001
+		var evs []feed.Event
+		for i := int64(1); i <= n; i++ {
+			evs = append(evs, ev(i, "opened"))
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error { return feed.AppendAll(ctx, tx, evs) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := feed.SequenceAll(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		last, err := feed.Last(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := feed.Read(ctx, d, last-1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].SubjectID != n {
+			t.Fatalf("the event at Last = %+v, want the last appended (subject %d)", got, n)
+		}
+		if more, err := feed.Read(ctx, d, last, 10); err != nil || len(more) != 0 {
+			t.Errorf("events after Last: %d (%v), want 0", len(more), err)
+		}
+	})
+}

@@ -397,7 +397,13 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	st := RunStats{Policies: len(cs)}
 	// Changes committed while the run reads and writes may be overwritten
 	// by what it read before them: the events after this position are
-	// re-checked once the run is stored.
+	// re-checked once the run is stored. Those committed before it are
+	// numbered first (PostgreSQL numbers them after their commit): the run
+	// reads them, and re-checking them after would be work for nothing (a
+	// whole registry's import, the first time).
+	if err := feed.SequenceAll(ctx, e.db); err != nil {
+		return st, err
+	}
 	from, err := feed.Last(ctx, e.db)
 	if err != nil {
 		return st, err
@@ -470,7 +476,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 
 // catchUp re-checks the registry's events after position from.
 func (e *Engine) catchUp(ctx context.Context, from int64) error {
-	if _, err := feed.Sequence(ctx, e.db, 0); err != nil {
+	if err := feed.SequenceAll(ctx, e.db); err != nil {
 		return err
 	}
 	for {
