@@ -44,8 +44,9 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	fs.BoolVar(&fresh, "fresh", false, "forget the stored results of earlier runs on --data, so that the first run writes every row again")
 	var profiles profileFlags
 	profiles.register(fs, "the full runs (with --profile-recheck, of the incremental changes)")
-	var profileRecheck bool
+	var profileRecheck, floor bool
 	fs.BoolVar(&profileRecheck, "profile-recheck", false, "profile the incremental changes instead of the full runs")
+	fs.BoolVar(&floor, "floor", false, "after the full runs, time the database driver alone on the same rows: the load's queries scanned bare, and as many rows as the first run wrote inserted bare into a table of the same shape")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	runtime.GC()
 	fmt.Fprintf(e.stdout, "load before: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())
 	var full time.Duration
-	var evaluated int64
+	var evaluated, firstWrote int64
 	stop := func() {}
 	if !profileRecheck {
 		if stop, err = profiles.start(); err != nil {
@@ -116,8 +117,16 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 			name+":", st.Subjects, st.Policies, st.Evaluated, st.CELEvals, st.Took.Seconds(), st.Load.Seconds(), st.Eval.Seconds(),
 			float64(st.Eval.Nanoseconds())/float64(st.Evaluated), st.Store.Seconds(), st.Changed, (cpuTime() - c0).Seconds())
 		full, evaluated = st.Eval, st.Evaluated
+		if firstWrote == 0 {
+			firstWrote = st.Changed
+		}
 	}
 	stop()
+	if floor {
+		if err := benchFloor(ctx, e.stdout, a.db, firstWrote); err != nil {
+			return err
+		}
+	}
 	runtime.GC()
 	b, err := eng.BaselinePerRecord(ctx, sample)
 	if err != nil {
@@ -157,6 +166,99 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "  and %d changed none (nothing to commit: the cursor is stored with a later batch): %s\n", len(kept), quantiles(kept))
 	fmt.Fprintf(e.stdout, "  process CPU during the re-checks: %.3f ms a change\n", float64(cpu.Microseconds())/1000/float64(max(1, len(lat))))
 	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
+	return nil
+}
+
+// benchFloor times the database driver alone on the full run's data, so
+// that its load and store phases can be read against what reading and
+// writing that many rows costs at all: the queries that load the people
+// (registry.Store.EachFactSet's, scanned into typed values and dropped),
+// and n rows of the stored results' shape (kind, id, path, 100 letters,
+// run) inserted as the store inserts them (500 a statement, 20
+// statements a transaction, both keys indexed) into a table made for it
+// and dropped after.
+func benchFloor(ctx context.Context, w io.Writer, d *db.DB, n int64) error {
+	var scanned int64
+	var scanCPU time.Duration
+	start := time.Now()
+	for _, q := range []string{
+		`SELECT id, grid_code, region_path, sex, status, birth_date, household_id FROM reg_people ORDER BY id`,
+		`SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = 'person' ORDER BY subject_id, key`,
+		`SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = 'household' ORDER BY subject_id, key`,
+	} {
+		c0 := cpuTime()
+		rows, err := d.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		var id int64
+		strs := make([]string, len(cols)-1)
+		dst := []any{&id}
+		for i := range strs {
+			dst = append(dst, &strs[i])
+		}
+		for rows.Next() {
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
+				return err
+			}
+			scanned++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		scanCPU += cpuTime() - c0
+	}
+	fmt.Fprintf(w, "floor, the load's person queries scanned bare, one after the other: %d rows in %.2f s, CPU %.2f s (%.2f µs a row)\n",
+		scanned, time.Since(start).Seconds(), scanCPU.Seconds(), float64(scanCPU.Microseconds())/float64(max(1, scanned)))
+	if n == 0 {
+		return nil
+	}
+	const table = "bench_floor_rows"
+	if err := d.InTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE `+table+` (subject_kind TEXT NOT NULL, subject_id BIGINT NOT NULL, region_path TEXT NOT NULL, packed TEXT NOT NULL, run_id BIGINT NOT NULL, PRIMARY KEY (subject_kind, subject_id))`)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `CREATE INDEX `+table+`_path ON `+table+` (region_path)`)
+		return err
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		_ = d.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error { _, err := tx.Exec(ctx, `DROP TABLE `+table); return err })
+	}()
+	packed := string(slices.Repeat([]byte("NNNNENNNMN"), 10))
+	start, c0 := time.Now(), cpuTime()
+	const chunk, perTx = 500, 20
+	for lo := int64(0); lo < n; lo += chunk * perTx {
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for a := lo; a < min(lo+chunk*perTx, n); a += chunk {
+				b := min(a+chunk, n)
+				args := make([]any, 0, 5*(b-a))
+				for i := a; i < b; i++ {
+					args = append(args, policy.KindPerson, i+1, fmt.Sprintf("330000/%03d/%03d/%03d", i%97, i%89, i%83), packed, 0)
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (subject_kind, subject_id, region_path, packed, run_id) VALUES `+db.Placeholders(tx.Dialect(), int(b-a), 5), args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	cpu := cpuTime() - c0
+	fmt.Fprintf(w, "floor, %d rows of the results' shape inserted bare: %.2f s, CPU %.2f s (%.2f µs a row)\n",
+		n, time.Since(start).Seconds(), cpu.Seconds(), float64(cpu.Microseconds())/float64(n))
 	return nil
 }
 
