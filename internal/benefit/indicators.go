@@ -15,7 +15,7 @@ import (
 const SourceName = "benefits"
 
 // SourceDoc describes the Source for docs/INDICATORS.md.
-const SourceDoc = "the eligibility batch's stored results (elig_results, last run) with benefit_payouts and benefit_applications: " +
+const SourceDoc = "the eligibility batch's stored results (elig_blocks, last run) with benefit_payouts and benefit_applications: " +
 	"the (subject, policy) pairs eligible now and those claimed for the present period (a payout, or an application neither refused nor " +
 	"withdrawn), which the period does not change; and the payouts made in the period (amounts, days from the eligibility check). " +
 	"Subjects: region nodes (kind `region`) and policies (kind `policy`, the policy's key, over the whole district)."

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -497,70 +498,140 @@ func chinaDate(t time.Time) time.Time {
 	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// store writes the packed results of a table that differ from the stored
-// ones (or whose subject moved to another region), and returns how many
-// it wrote. The stored rows are read in id order and merged with the
-// table's (in id order too); the writes go in statements of 500 rows,
-// 20 statements a transaction.
+// store writes the blocks of a table's results that differ from the
+// stored ones (a subject's letters or region changed, a subject new or
+// gone from the registry), and returns how many subjects' results it
+// wrote or removed. A block's encoding is a function of its entries, so
+// a block whose bytes equal the stored ones is skipped without decoding;
+// the writes go 100 blocks a statement, 1,000 a transaction.
 func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, error) {
-	rows, err := e.db.Query(ctx, `SELECT subject_id, packed, region_path FROM elig_results WHERE subject_kind = $1 ORDER BY subject_id`, t.Kind)
+	type storedBlock struct {
+		block int64
+		data  []byte
+	}
+	var stored []storedBlock
+	// On SQLite's writer connection: it wrote the blocks, so its cache
+	// has their pages, where a reader's was emptied by the run's writes
+	// (db.OnWriter); the read is short (the blocks are small and few).
+	rows, err := e.db.Query(db.OnWriter(ctx), `SELECT block, data FROM elig_blocks WHERE subject_kind = $1 ORDER BY block`, t.Kind)
 	if err != nil {
 		return 0, db.Translate(err)
 	}
 	defer rows.Close()
-	var changed []int
-	i := 0
 	for rows.Next() {
-		var id int64
-		var p, path string
-		if err := rows.Scan(&id, &p, &path); err != nil {
+		var b storedBlock
+		if err := rows.Scan(&b.block, &b.data); err != nil {
 			return 0, db.Translate(err)
 		}
-		for ; i < len(t.IDs) && t.IDs[i] < id; i++ {
-			changed = append(changed, i) // no stored row
-		}
-		if i < len(t.IDs) && t.IDs[i] == id {
-			if p != string(packed[i]) || path != t.Paths[i] {
-				changed = append(changed, i)
-			}
-			i++
-		}
+		stored = append(stored, b)
 	}
 	if err := rows.Err(); err != nil {
 		return 0, db.Translate(err)
 	}
 	rows.Close()
-	for ; i < len(t.IDs); i++ {
-		changed = append(changed, i)
+	type write struct {
+		block int64
+		data  []byte // nil: delete the block
 	}
-	total := int64(len(changed))
-	const chunk, perTx = 500, 20
-	for len(changed) > 0 {
-		batch := changed[:min(chunk*perTx, len(changed))]
-		changed = changed[len(batch):]
+	var writes []write
+	var total int64
+	i, si := 0, 0
+	for i < len(t.IDs) || si < len(stored) {
+		block := int64(math.MaxInt64)
+		if i < len(t.IDs) {
+			block = blockOf(t.IDs[i])
+		}
+		if si < len(stored) && stored[si].block < block {
+			block = stored[si].block
+		}
+		var es []blockEntry
+		for ; i < len(t.IDs) && blockOf(t.IDs[i]) == block; i++ {
+			es = append(es, blockEntry{id: t.IDs[i], path: t.Paths[i], packed: string(packed[i])})
+		}
+		var old []byte
+		if si < len(stored) && stored[si].block == block {
+			old = stored[si].data
+			si++
+		}
+		var data []byte
+		if len(es) > 0 {
+			if data, err = encodeBlock(es); err != nil {
+				return 0, err
+			}
+		}
+		if bytes.Equal(data, old) {
+			continue
+		}
+		n, err := changedEntries(block, old, es)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		writes = append(writes, write{block, data})
+	}
+	const perStmt, perTx = 100, 1000
+	for len(writes) > 0 {
+		batch := writes[:min(perTx, len(writes))]
+		writes = writes[len(batch):]
 		err := e.db.InTx(ctx, func(tx *db.Tx) error {
 			if _, err := bumpGen(ctx, tx); err != nil {
 				return err
 			}
-			for len(batch) > 0 {
-				part := batch[:min(chunk, len(batch))]
-				batch = batch[len(part):]
-				args := make([]any, 0, 5*len(part))
-				for _, i := range part {
-					args = append(args, t.Kind, t.IDs[i], t.Paths[i], string(packed[i]), 0)
+			var args []any
+			flush := func() error {
+				if len(args) == 0 {
+					return nil
 				}
-				if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES `+
-					db.Placeholders(tx.Dialect(), len(part), 5)+` ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`, args...); err != nil {
-					return db.Translate(err)
+				_, err := tx.Exec(ctx, `INSERT INTO elig_blocks (subject_kind, block, data) VALUES `+db.Placeholders(tx.Dialect(), len(args)/3, 3)+
+					` ON CONFLICT (subject_kind, block) DO UPDATE SET data = excluded.data`, args...)
+				args = args[:0]
+				return db.Translate(err)
+			}
+			for _, w := range batch {
+				if w.data == nil {
+					if _, err := tx.Exec(ctx, `DELETE FROM elig_blocks WHERE subject_kind = $1 AND block = $2`, t.Kind, w.block); err != nil {
+						return db.Translate(err)
+					}
+					continue
+				}
+				if args = append(args, t.Kind, w.block, w.data); len(args) == 3*perStmt {
+					if err := flush(); err != nil {
+						return err
+					}
 				}
 			}
-			return nil
+			return flush()
 		})
 		if err != nil {
 			return 0, err
 		}
 	}
 	return total, nil
+}
+
+// changedEntries counts the subjects whose results differ between a
+// stored block's data (nil: none) and the entries that replace it.
+func changedEntries(block int64, old []byte, es []blockEntry) (int64, error) {
+	if old == nil {
+		return int64(len(es)), nil
+	}
+	var n int64
+	j := 0
+	err := decodeBlock(block, old, func(o blockEntry) error {
+		for ; j < len(es) && es[j].id < o.id; j++ {
+			n++ // new
+		}
+		if j < len(es) && es[j].id == o.id {
+			if es[j].packed != o.packed || es[j].path != o.path {
+				n++
+			}
+			j++
+			return nil
+		}
+		n++ // gone
+		return nil
+	})
+	return n + int64(len(es)-j), err
 }
 
 // ForgetResults deletes every stored result, so that the next run writes
@@ -571,7 +642,7 @@ func (e *Engine) ForgetResults(ctx context.Context) (err error) {
 		if _, err := bumpGen(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM elig_results`)
+		_, err := tx.Exec(ctx, `DELETE FROM elig_blocks`)
 		return db.Translate(err)
 	})
 }
@@ -635,32 +706,30 @@ func (e *Engine) Unclaimed(ctx context.Context, sc account.Scope, regionCode str
 			titles[p.Key] = p.Title
 		}
 	}
-	var w db.Where
-	w.Add("region_path >= ? AND region_path < ?", path, db.PathUpper(path))
-	sc.Apply(&w, account.Columns{Path: "region_path"})
-	rows, err := e.db.Query(ctx, `SELECT subject_kind, subject_id, region_path, packed FROM elig_results`+w.SQL()+` ORDER BY subject_kind, subject_id`, w.Args()...)
-	if err != nil {
-		return nil, db.Translate(err)
-	}
-	defer rows.Close()
+	// Data scope is tested on each stored subject's region path (the
+	// blocks are not by region): what Apply's SQL would have kept.
+	upper := db.PathUpper(path)
 	out := []Unclaimed{}
-	for rows.Next() && len(out) < limit {
-		var u Unclaimed
-		var p, packed string
-		if err := rows.Scan(&u.Subject.Kind, &u.Subject.ID, &p, &packed); err != nil {
-			return nil, db.Translate(err)
+	err = e.eachStored(ctx, "", func(kind string, en blockEntry) error {
+		if en.path < path || en.path >= upper || !sc.Covers(en.path) {
+			return nil
 		}
-		u.GridCode, u.Since = gridOf(p), h.at
-		for i := 0; i < len(packed) && i < len(h.Keys); i++ {
-			if packed[i] == letterEligible && len(out) < limit {
+		u := Unclaimed{GridCode: gridOf(en.path), Since: h.at}
+		u.Subject.Kind, u.Subject.ID = kind, en.id
+		for i := 0; i < len(en.packed) && i < len(h.Keys); i++ {
+			if en.packed[i] == letterEligible && len(out) < limit {
 				v := u
 				v.Policy, v.Title = h.Keys[i], titles[h.Keys[i]]
 				out = append(out, v)
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.Translate(err)
+		if len(out) >= limit {
+			return errEnough
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	if out, err = e.dropReceiving(ctx, out); err != nil {
 		return nil, err
@@ -776,21 +845,11 @@ func (e *Engine) Stored(ctx context.Context, kind string) (_ map[int64]map[strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.db.Query(ctx, `SELECT subject_id, packed FROM elig_results WHERE subject_kind = $1`, kind)
-	if err != nil {
-		return nil, db.Translate(err)
-	}
-	defer rows.Close()
 	out := map[int64]map[string]string{}
-	for rows.Next() {
-		var id int64
-		var p string
-		if err := rows.Scan(&id, &p); err != nil {
-			return nil, db.Translate(err)
-		}
+	err = e.eachStored(ctx, kind, func(_ string, en blockEntry) error {
 		m := map[string]string{}
-		for i := 0; i < len(p) && i < len(h.Keys); i++ {
-			switch p[i] {
+		for i := 0; i < len(en.packed) && i < len(h.Keys); i++ {
+			switch en.packed[i] {
 			case letterEligible:
 				m[h.Keys[i]] = Eligible
 			case letterNot:
@@ -799,9 +858,10 @@ func (e *Engine) Stored(ctx context.Context, kind string) (_ map[int64]map[strin
 				m[h.Keys[i]] = MayBeEligible
 			}
 		}
-		out[id] = m
-	}
-	return out, db.Translate(rows.Err())
+		out[en.id] = m
+		return nil
+	})
+	return out, err
 }
 
 // EachEligible calls fn with every (subject, policy) pair that the stored
@@ -818,28 +878,19 @@ func (e *Engine) EachEligible(ctx context.Context, path string, fn func(s Subjec
 	if err != nil {
 		return err
 	}
-	var w db.Where
-	if path != "" {
-		w.Add("region_path >= ? AND region_path < ?", path, db.PathUpper(path))
-	}
-	rows, err := e.db.Query(ctx, `SELECT subject_kind, subject_id, region_path, packed FROM elig_results`+w.SQL()+` ORDER BY subject_kind, subject_id`, w.Args()...)
-	if err != nil {
-		return db.Translate(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s Subject
-		var p, packed string
-		if err := rows.Scan(&s.Kind, &s.ID, &p, &packed); err != nil {
-			return db.Translate(err)
+	upper := db.PathUpper(path)
+	return e.eachStored(ctx, "", func(kind string, en blockEntry) error {
+		if path != "" && (en.path < path || en.path >= upper) {
+			return nil
 		}
-		for i := 0; i < len(packed) && i < len(h.Keys); i++ {
-			if packed[i] == letterEligible {
-				if err := fn(s, p, h.Keys[i]); err != nil {
+		s := Subject{Kind: kind, ID: en.id}
+		for i := 0; i < len(en.packed) && i < len(h.Keys); i++ {
+			if en.packed[i] == letterEligible {
+				if err := fn(s, en.path, h.Keys[i]); err != nil {
 					return err
 				}
 			}
 		}
-	}
-	return db.Translate(rows.Err())
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -89,6 +90,32 @@ func TestRunMatchesEvaluate(t *testing.T) {
 		}
 		if st.Changed != 0 {
 			t.Errorf("second run wrote %d rows, want 0", st.Changed)
+		}
+		// A run after some changes counts, and writes, exactly the
+		// subjects whose results changed (their blocks hold others too).
+		for _, id := range ids[:8] {
+			w.randomFacts(t, r, id)
+		}
+		st, err = w.eng.Run(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := w.eng.Stored(ctx, policy.KindPerson)
+		if err != nil {
+			t.Fatal(err)
+		}
+		differ := 0
+		for _, id := range ids {
+			if !maps.Equal(stored[id], after[id]) {
+				differ++
+			}
+		}
+		if st.Changed != int64(differ) || len(after) != len(ids) {
+			t.Errorf("run after changes wrote %d subjects, %d differ; %d stored, want %d", st.Changed, differ, len(after), len(ids))
+		}
+		stored = after
+		if us, err := w.eng.Unclaimed(ctx, registry.ScopeOf(w.Users["staff-a"]), "330303001001", 3); err != nil || len(us) != 3 {
+			t.Errorf("unclaimed, at most 3: got %d (%v), want 3", len(us), err)
 		}
 		us, err := w.eng.Unclaimed(ctx, registry.ScopeOf(w.Users["staff-a"]), "330303001001", 1000)
 		if err != nil {

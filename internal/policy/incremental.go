@@ -2,9 +2,7 @@ package policy
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -404,10 +402,14 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, c *storedCache, date
 	// page cache has their pages, a reader's was emptied by the write.
 	rctx := db.OnWriter(ctx)
 	if !known {
-		err := e.db.QueryRow(rctx, `SELECT packed, region_path FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id).Scan(&old, &oldPath)
-		had = err == nil
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return db.Translate(err)
+		es, err := readBlock(rctx, e.db, s.kind, blockOf(s.id))
+		if err != nil {
+			return err
+		}
+		for _, en := range es {
+			if en.id == s.id {
+				old, oldPath, had = en.packed, en.path, true
+			}
 		}
 	}
 	factKind := s.kind
@@ -532,17 +534,8 @@ func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(conte
 		if err != nil {
 			return err
 		}
-		for _, s := range w.gone {
-			if _, err := tx.Exec(ctx, `DELETE FROM elig_results WHERE subject_kind = $1 AND subject_id = $2`, s.kind, s.id); err != nil {
-				return db.Translate(err)
-			}
-		}
-		for _, r := range w.rows {
-			if _, err := tx.Exec(ctx, `INSERT INTO elig_results (subject_kind, subject_id, region_path, packed, run_id) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (subject_kind, subject_id) DO UPDATE SET region_path = excluded.region_path, packed = excluded.packed`,
-				r.s.kind, r.s.id, r.path, r.packed, ix.run); err != nil {
-				return db.Translate(err)
-			}
+		if err := rewriteBlocks(ctx, tx, w.rows, w.gone); err != nil {
+			return err
 		}
 		tx.AfterCommit(func() {
 			e.stats.Commits.Add(1)

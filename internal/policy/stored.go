@@ -8,10 +8,10 @@ import (
 	"whistle/internal/db"
 )
 
-// storedCache is the engine's copy of elig_results, so that a re-check
+// storedCache is the engine's copy of elig_blocks, so that a re-check
 // does not read the changed subject's stored row (a query a change).
 // The table stays the truth: the copy is trusted only while elig_gen's
-// counter, which every transaction writing elig_results or elig_runs
+// counter, which every transaction writing elig_blocks or elig_runs
 // moves on first (bumpGen), is where the copy was loaded or where this
 // engine's own last write left it. A write of another Engine or process
 // moves the counter past that, and the next re-check loads the table
@@ -41,7 +41,7 @@ func (e *Engine) state(ctx context.Context) (run, gen int64, err error) {
 }
 
 // bumpGen moves elig_gen's counter on in tx and returns its new value.
-// Every transaction that writes elig_results or elig_runs calls it
+// Every transaction that writes elig_blocks or elig_runs calls it
 // first: on PostgreSQL it then holds the counter's row lock to its
 // commit, so such transactions commit one after the other and the value
 // returned is exactly one more than the last committed one.
@@ -65,28 +65,17 @@ func (e *Engine) rowsAt(ctx context.Context, run, gen int64) (*storedCache, erro
 	c.mu.Unlock()
 	rows := map[subjectKey]storedVal{}
 	paths := map[string]string{}
-	rs, err := e.db.Query(db.OnWriter(ctx), `SELECT subject_kind, subject_id, packed, region_path FROM elig_results`)
-	if err != nil {
-		return nil, db.Translate(err)
-	}
-	defer rs.Close()
 	var kinds = map[string]string{KindPerson: KindPerson, KindOrganisation: KindOrganisation}
-	for rs.Next() {
-		var k subjectKey
-		var v storedVal
-		if err := rs.Scan(&k.kind, &k.id, &v.packed, &v.path); err != nil {
-			return nil, db.Translate(err)
+	err := e.eachStored(db.OnWriter(ctx), "", func(kind string, en blockEntry) error {
+		if s, ok := kinds[kind]; ok {
+			kind = s
 		}
-		if s, ok := kinds[k.kind]; ok {
-			k.kind = s
-		}
-		v.path = intern(paths, v.path)
-		rows[k] = v
+		rows[subjectKey{kind, en.id}] = storedVal{packed: en.packed, path: intern(paths, en.path)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rs.Err(); err != nil {
-		return nil, db.Translate(err)
-	}
-	rs.Close()
 	// The rows are of one moment; they are that of gen if the counter
 	// did not move while they were read (every writer moves it).
 	run2, gen2, err := e.state(ctx)
