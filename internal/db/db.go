@@ -121,7 +121,22 @@ func openSQLite(ctx context.Context, cfg Config, clk clock.Clock) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params + "&_pragma=query_only(1)", drv: drv})
+	// mmap_size on the readers: they read the database file through a
+	// memory map, not through SQLite's page cache. This build of SQLite
+	// (SQLITE_ENABLE_MEMORY_MANAGEMENT) gives all of a process's
+	// connections one budget of cached pages with one LRU list, and a
+	// connection past its own cache_size takes the least recently used
+	// page of any other: a reader's scan took over the writer's cached
+	// pages, and kept them while it sat idle in the pool. The writer, below
+	// its own cache_size, never takes pages back, and with the budget spent
+	// it drops every page it reads as soon as it is done with it, so its
+	// statements read the same pages from the file again and again (six
+	// reads a timer in the scheduler's claim, one a row in the foreign-key
+	// checks of the timeline and supervisions; docs/BENCHMARKS.md, "Timer
+	// scheduler"). Through the map, a reader takes pages of the budget only
+	// for what it reads from the WAL. 2 GiB less 64 KiB is SQLite's most on
+	// this build; a larger file is read past it as before.
+	r := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params + "&_pragma=query_only(1)&_pragma=mmap_size(2147418112)", drv: drv})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	ck := sql.OpenDB(cachingConnector{dsn: "file:" + uri + "?" + params, drv: drv})
