@@ -409,19 +409,33 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	if err != nil {
 		return st, err
 	}
-	// The kinds load side by side: each is mostly the driver's work per
-	// row, on a connection of its own.
-	kinds := []string{KindPerson, KindOrganisation}
-	tables := make([]*Table, len(kinds))
-	loadErrs := make([]error, len(kinds))
+	// The kinds load side by side, and the people in id ranges side by
+	// side too: each is mostly the driver's work per row, on connections
+	// of its own. A range is a table of its own, evaluated and stored
+	// apart; ranges begin at a block's first id, so that no block
+	// straddles two (store compares a range's blocks alone).
+	parts, err := e.parts(ctx)
+	if err != nil {
+		return st, err
+	}
+	tables := make([]*Table, len(parts))
+	for i, p := range parts {
+		tables[i] = NewTable(p.kind)
+	}
 	phase := time.Now()
 	var wg sync.WaitGroup
-	for i, kind := range kinds {
-		t := NewTable(kind)
-		tables[i] = t
+	loadErrs := make([]error, 2)
+	for k, kind := range []string{KindPerson, KindOrganisation} {
+		var bounds []int64
+		var index []int
+		for i, p := range parts {
+			if p.kind == kind {
+				bounds, index = append(bounds[:max(0, len(bounds)-1)], p.lo, p.hi), append(index, i)
+			}
+		}
 		wg.Go(func() {
-			loadErrs[i] = e.registry.EachFactSet(ctx, kind, date, func(fs *registry.FactSet) error {
-				t.Add(fs.ID, fs.RegionPath, fs.Values)
+			loadErrs[k] = e.registry.EachFactSetIn(ctx, kind, date, bounds, func(part int, fs *registry.FactSet) error {
+				tables[index[part]].Add(fs.ID, fs.RegionPath, fs.Values)
 				return nil
 			})
 		})
@@ -437,7 +451,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	hb, _ := json.Marshal(h)
 	st.Load = time.Since(phase)
 	var written int64
-	for _, t := range tables {
+	for i, t := range tables {
 		phase = time.Now()
 		packed, evals := EvaluateTable(cs, t)
 		st.Eval += time.Since(phase)
@@ -452,7 +466,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 			}
 		}
 		phase = time.Now()
-		n, err := e.store(ctx, t, packed)
+		n, err := e.store(ctx, t, packed, parts[i].lo, parts[i].hi)
 		st.Store += time.Since(phase)
 		if err != nil {
 			return st, err
@@ -498,13 +512,41 @@ func chinaDate(t time.Time) time.Time {
 	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC)
 }
 
+// part is a range of subject ids [lo, hi) of a kind that a run loads,
+// evaluates and stores as a table of its own.
+type part struct {
+	kind   string
+	lo, hi int64
+}
+
+// defaultSplitAt is how many people a run loads in one range at most
+// before it splits them in two (Engine.splitAt): below it the second
+// range's queries cost more than they save.
+const defaultSplitAt = 20000
+
+// parts are the ranges of a run: the organisations in one, the people in
+// two halves of their ids (at a block's first id) when they are many.
+func (e *Engine) parts(ctx context.Context) ([]part, error) {
+	ps := []part{{KindPerson, math.MinInt64, math.MaxInt64}, {KindOrganisation, math.MinInt64, math.MaxInt64}}
+	var lo, hi int64
+	if err := e.db.QueryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM reg_people`).Scan(&lo, &hi); err != nil {
+		return nil, db.Translate(err)
+	}
+	// The ids' span stands for the count (ids are dense but for the
+	// deleted): counting a million rows would cost a scan.
+	if mid := (lo + (hi-lo)/2) &^ (1<<blockShift - 1); hi-lo+1 >= int64(e.splitAt) && mid > lo {
+		ps = []part{{KindPerson, math.MinInt64, mid}, {KindPerson, mid, math.MaxInt64}, ps[1]}
+	}
+	return ps, nil
+}
+
 // store writes the blocks of a table's results that differ from the
-// stored ones (a subject's letters or region changed, a subject new or
+// stored ones in its range of ids [lo, hi) (a subject's letters or region changed, a subject new or
 // gone from the registry), and returns how many subjects' results it
 // wrote or removed. A block's encoding is a function of its entries, so
 // a block whose bytes equal the stored ones is skipped without decoding;
 // the writes go 100 blocks a statement, 1,000 a transaction.
-func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, error) {
+func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte, lo, hi int64) (int64, error) {
 	type storedBlock struct {
 		block int64
 		data  []byte
@@ -513,7 +555,11 @@ func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte) (int64, e
 	// On SQLite's writer connection: it wrote the blocks, so its cache
 	// has their pages, where a reader's was emptied by the run's writes
 	// (db.OnWriter); the read is short (the blocks are small and few).
-	rows, err := e.db.Query(db.OnWriter(ctx), `SELECT block, data FROM elig_blocks WHERE subject_kind = $1 ORDER BY block`, t.Kind)
+	hiBlock := blockOf(hi)
+	if hi == math.MaxInt64 {
+		hiBlock = math.MaxInt64
+	}
+	rows, err := e.db.Query(db.OnWriter(ctx), `SELECT block, data FROM elig_blocks WHERE subject_kind = $1 AND block >= $2 AND block < $3 ORDER BY block`, t.Kind, blockOf(lo), hiBlock)
 	if err != nil {
 		return 0, db.Translate(err)
 	}

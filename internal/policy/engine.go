@@ -43,6 +43,8 @@ type Engine struct {
 	// stored is the copy of the stored rows the re-check reads.
 	stored storedCache
 	stats  Stats
+	// splitAt is how many people a run loads in one range at most.
+	splitAt int
 }
 
 // New returns an Engine.
@@ -51,7 +53,7 @@ func New(d Deps) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{db: d.DB, registry: d.Registry, accounts: d.Accounts, envs: en, cache: map[string]*compiled{}}, nil
+	return &Engine{db: d.DB, registry: d.Registry, accounts: d.Accounts, envs: en, cache: map[string]*compiled{}, splitAt: defaultSplitAt}, nil
 }
 
 // UseReceiving sets who already receives a policy (benefit's payouts and
