@@ -53,6 +53,7 @@ func newFixture(t testing.TB, d *db.DB, clk *clock.Fake) *fixture {
 type recorder struct {
 	mu   sync.Mutex
 	got  []device.Reading
+	devs map[int64]device.Device // the last batch's device of each id
 	fail error
 }
 
@@ -62,13 +63,24 @@ func (r *recorder) Readings(_ context.Context, _ *db.Tx, devs map[int64]*device.
 	if r.fail != nil {
 		return r.fail
 	}
+	if r.devs == nil {
+		r.devs = map[int64]device.Device{}
+	}
 	for _, x := range rs {
 		if devs[x.Device] == nil {
 			panic("sink: reading without its device")
 		}
+		r.devs[x.Device] = *devs[x.Device]
 	}
 	r.got = append(r.got, rs...)
 	return nil
+}
+
+// dev is the device the sink was last given for id.
+func (r *recorder) dev(id int64) device.Device {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.devs[id]
 }
 
 func (r *recorder) n() int {

@@ -72,6 +72,9 @@ type Ingester struct {
 	sinks []Sink
 	// flushMu keeps this process's aggregate flushes one at a time.
 	flushMu sync.Mutex
+	// placed are the devices' placements by id (see devices).
+	placedMu sync.Mutex
+	placed   map[int64]placement
 }
 
 // NewIngester returns an Ingester on s.
@@ -303,7 +306,13 @@ func (in *Ingester) dedupe(ctx context.Context, tx *db.Tx, ps []pending, res *Re
 	return nil
 }
 
-// devices loads the devices the batch names.
+// devices loads the devices the batch names. A device's placement (its
+// district, type, owner, person, house, grid and position) is kept in
+// memory after its first load, keyed by its updated_at: a device already
+// placed is read for its status, last seen, battery and updated_at only,
+// and read whole again when updated_at moved (every write of the devices
+// table but the ingest's own last seen, status and battery sets
+// updated_at, in any process). Each call returns its own copies.
 func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[int64]*Device, error) {
 	set := map[int64]bool{}
 	for _, p := range ps {
@@ -315,26 +324,47 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 	if len(set) == 0 {
 		return devs, nil
 	}
-	ids := make([]int64, 0, len(set))
+	var known, unknown []int64
+	placed := make(map[int64]placement, len(set))
+	in.placedMu.Lock()
 	for id := range set {
-		ids = append(ids, id)
+		if pl, ok := in.placed[id]; ok {
+			known = append(known, id)
+			placed[id] = pl
+		} else {
+			unknown = append(unknown, id)
+		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	in.placedMu.Unlock()
+	slices.Sort(known)
 	const chunk = 900
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
+	for start := 0; start < len(known); start += chunk {
+		part := known[start:min(start+chunk, len(known))]
 		list, args := db.InList(tx.Dialect(), 0, part)
-		rows, err := tx.Query(ctx, `SELECT `+ingestCols+` FROM devices WHERE id IN (`+list+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT id, status, last_seen, battery, updated_at FROM devices WHERE id IN (`+list+`)`, args...)
 		if err != nil {
 			return nil, db.Translate(err)
 		}
 		for rows.Next() {
-			d, err := scanIngestDevice(rows)
-			if err != nil {
+			var (
+				id      int64
+				status  string
+				seen    db.NullTime
+				battery float64
+				updated db.Time
+			)
+			if err := rows.Scan(&id, &status, &seen, &battery, &updated); err != nil {
 				rows.Close()
 				return nil, db.Translate(err)
 			}
-			devs[d.ID] = d
+			pl := placed[id]
+			if !pl.updated.Equal(updated.Time) {
+				unknown = append(unknown, id)
+				continue
+			}
+			d := pl.d
+			d.Status, d.LastSeen, d.Battery = status, seen.Time, battery
+			devs[id] = &d
 		}
 		err = rows.Err()
 		rows.Close()
@@ -342,8 +372,55 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 			return nil, db.Translate(err)
 		}
 	}
+	slices.Sort(unknown)
+	var loaded []placement
+	for start := 0; start < len(unknown); start += chunk {
+		part := unknown[start:min(start+chunk, len(unknown))]
+		list, args := db.InList(tx.Dialect(), 0, part)
+		rows, err := tx.Query(ctx, `SELECT `+ingestCols+`, updated_at FROM devices WHERE id IN (`+list+`)`, args...)
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+		for rows.Next() {
+			d, updated, err := scanIngestDevice(rows)
+			if err != nil {
+				rows.Close()
+				return nil, db.Translate(err)
+			}
+			devs[d.ID] = d
+			pl := placement{d: *d, updated: updated}
+			pl.d.Status, pl.d.LastSeen, pl.d.Battery = "", time.Time{}, 0
+			loaded = append(loaded, pl)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, db.Translate(err)
+		}
+	}
+	if len(loaded) > 0 {
+		in.placedMu.Lock()
+		if in.placed == nil || len(in.placed)+len(loaded) > maxPlaced {
+			in.placed = map[int64]placement{}
+		}
+		for _, pl := range loaded {
+			in.placed[pl.d.ID] = pl
+		}
+		in.placedMu.Unlock()
+	}
 	return devs, nil
 }
+
+// placement is a device's columns that only a write setting updated_at
+// changes, as devices keeps them (status, last seen and battery zero).
+type placement struct {
+	d       Device
+	updated time.Time
+}
+
+// maxPlaced bounds the placements an Ingester keeps (a few hundred bytes
+// each); beyond it they are forgotten and loaded again.
+const maxPlaced = 1 << 20
 
 // validate checks a decoded message against its device's profile and
 // builds its reading, or sets its reason.

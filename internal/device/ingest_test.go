@@ -170,6 +170,60 @@ func TestSweepPrunesRawAndMarksOffline(t *testing.T) {
 	})
 }
 
+// TestIngestRereadsAMovedDevice: the ingest keeps a device's placement
+// in memory after its first batch; a write that moves the device (and
+// sets updated_at) is seen by the next batch, and status, last seen and
+// battery are always the stored ones, whoever wrote them.
+func TestIngestRereadsAMovedDevice(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		p := f.person(t, "001")
+		w := f.create(t, device.NewDevice{Type: "water_meter", Serial: "W1", OwnerKind: device.OwnerPerson, OwnerID: p.ID})
+		send := func(body string) device.Device {
+			t.Helper()
+			if res, err := f.ing.IngestMessages(ctx, []device.Message{{Device: w.ID, Data: []byte(body), Received: clk.Now()}}); err != nil || res.Accepted != 1 {
+				t.Fatalf("%+v %v", res, err)
+			}
+			return f.sink.dev(w.ID)
+		}
+		first := send(`{"values":{"water_m3":0.01,"battery":80}}`)
+		if first.GridCode != gridA1 || first.PersonID != p.ID || first.Status != device.StatusOnline {
+			t.Fatalf("first batch's device %+v; want grid %s, person %d, online", first, gridA1, p.ID)
+		}
+		clk.Advance(time.Second)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q, args...); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec(`UPDATE devices SET grid_code = $1, lat = 27.5, updated_at = $2 WHERE id = $3`, gridB1, clk.Now(), w.ID)
+		// Another writer's battery (a second process's ingest).
+		exec(`UPDATE devices SET battery = 42 WHERE id = $1`, w.ID)
+		clk.Advance(time.Second)
+		got := send(`{"values":{"water_m3":0.01}}`)
+		if got.GridCode != gridB1 || got.Lat != 27.5 || got.PersonID != p.ID {
+			t.Errorf("after the move: grid %s, lat %v, person %d; want %s, 27.5, %d", got.GridCode, got.Lat, got.PersonID, gridB1, p.ID)
+		}
+		if got.Battery != 42 {
+			t.Errorf("battery %v, want the stored 42", got.Battery)
+		}
+		// Offline, by the sweep: the next batch's device is online again
+		// and says so in its row.
+		clk.Advance(2 * time.Hour)
+		if _, off, err := f.ing.Sweep(ctx); err != nil || off != 1 {
+			t.Fatalf("sweep: offline %d, %v; want 1", off, err)
+		}
+		if got := send(`{"values":{"water_m3":0.01}}`); got.Status != device.StatusOnline || got.GridCode != gridB1 {
+			t.Errorf("after the sweep: %s, grid %s; want online, %s", got.Status, got.GridCode, gridB1)
+		}
+		if st, err := f.store.Get(ctx, w.ID); err != nil || st.Status != device.StatusOnline {
+			t.Errorf("stored after the sweep and a message: %+v %v; want online", st, err)
+		}
+	})
+}
+
 // TestLastSeenWithinTheResolution: a device reporting more often than the
 // resolution has its row written only when its last seen moves on by the
 // resolution, its battery changes or it comes back online; the offline
