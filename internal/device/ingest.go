@@ -154,6 +154,15 @@ func (in *Ingester) decode(m Message, p *pending) string {
 	if len(m.Data) > in.cfg.MaxBytes {
 		return ReasonOversized
 	}
+	// The usual shape without reflection (fastItem answers what
+	// encoding/json would, or false); a device it reads is positive.
+	if it, ok := fastItem(m.Data); ok {
+		if it.Device != 0 && it.Device != m.Device {
+			return ReasonWrongDevice
+		}
+		p.ts, p.values = it.TS, it.Values
+		return ""
+	}
 	var pl payload
 	if err := json.Unmarshal(m.Data, &pl); err != nil {
 		p.sample = sample(m.Data)
