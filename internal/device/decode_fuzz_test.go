@@ -3,6 +3,7 @@ package device_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 
@@ -140,6 +141,32 @@ func FuzzSplitArray(f *testing.F) {
 		for i := range got {
 			if !bytes.Equal(got[i], want[i]) {
 				t.Fatalf("%q: element %d %q, encoding/json %q", body, i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// FuzzReadingData: a reading's data column is exactly what encoding/json
+// writes for it, whatever its names, texts and numbers.
+func FuzzReadingData(f *testing.F) {
+	for _, s := range []struct {
+		a, b, text string
+		x, y       float64
+	}{{"heart_rate", "steps", "occupied", 72, 800}, {"a<", "b", "é", 1e-7, 1e21}, {"x", "", "", math.Copysign(0, -1), 1e20}, {"", "y", "\"q\"", 123456789.125, -1.5e-300}} {
+		f.Add(s.a, s.b, s.text, s.x, s.y)
+	}
+	f.Fuzz(func(t *testing.T, a, b, text string, x, y float64) {
+		for _, c := range []struct {
+			v  map[string]float64
+			tx map[string]string
+		}{{map[string]float64{a: x, b: y}, nil}, {nil, map[string]string{a: text}}, {map[string]float64{a: x}, map[string]string{b: text, "state": text}}, {nil, nil}} {
+			got, err := device.ReadingData(c.v, c.tx)
+			want, werr := json.Marshal(struct {
+				V map[string]float64 `json:"v,omitempty"`
+				T map[string]string  `json:"t,omitempty"`
+			}{c.v, c.tx})
+			if (err != nil) != (werr != nil) || string(got) != string(want) {
+				t.Fatalf("%v %q: got %s (%v), encoding/json %s (%v)", c.v, c.tx, got, err, want, werr)
 			}
 		}
 	})

@@ -17,3 +17,6 @@ func (in *Ingester) FlushOnce(ctx context.Context) (rows int, backlog int64, err
 	rows, _, _, backlog, err = in.flushOnce(ctx)
 	return rows, backlog, err
 }
+
+// ReadingData is readingData for the tests.
+var ReadingData = readingData

@@ -478,6 +478,97 @@ func (in *Ingester) validate(p *pending, devs map[int64]*Device, allowed func(*D
 	p.reading = r
 }
 
+// readingData is a reading's data column: {"v":{…},"t":{…}}, each
+// omitted when empty, exactly as encoding/json writes it (names in order,
+// numbers as its float encoder writes them), without its reflection.
+func readingData(v map[string]float64, t map[string]string) ([]byte, error) {
+	if !jsonPlain(v, t) {
+		return json.Marshal(struct {
+			V map[string]float64 `json:"v,omitempty"`
+			T map[string]string  `json:"t,omitempty"`
+		}{v, t})
+	}
+	b := make([]byte, 0, 16+len(v)*32+len(t)*32)
+	b = append(b, '{')
+	if len(v) > 0 {
+		b = append(b, `"v":{`...)
+		for i, name := range sortedKeys(v) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, '"'), name...), `":`...)
+			b = appendJSONFloat(b, v[name])
+		}
+		b = append(b, '}')
+	}
+	if len(t) > 0 {
+		if len(v) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"t":{`...)
+		for i, name := range sortedKeys(t) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, '"'), name...), `":"`...)
+			b = append(append(b, t[name]...), '"')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// jsonPlain says every name and text of a reading is written by
+// encoding/json as it is (printable ASCII, nothing it escapes) and every
+// number is finite.
+func jsonPlain(v map[string]float64, t map[string]string) bool {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+		}
+		return true
+	}
+	for name, x := range v {
+		if !plain(name) || math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	for name, x := range t {
+		if !plain(name) || !plain(x) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
 type aggKey struct {
 	device int64
 	bucket int64 // unix ns: cheaper to hash than a time.Time
@@ -504,10 +595,7 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 		part := ok[start:min(start+chunk, len(ok))]
 		args := make([]any, 0, len(part)*width)
 		for _, p := range part {
-			data, err := json.Marshal(struct {
-				V map[string]float64 `json:"v,omitempty"`
-				T map[string]string  `json:"t,omitempty"`
-			}{p.reading.Values, p.reading.Text})
+			data, err := readingData(p.reading.Values, p.reading.Text)
 			if err != nil {
 				return err
 			}
