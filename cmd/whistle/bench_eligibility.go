@@ -47,11 +47,9 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	var profileRecheck, floor bool
 	fs.BoolVar(&profileRecheck, "profile-recheck", false, "profile the incremental changes instead of the full runs")
 	fs.BoolVar(&floor, "floor", false, "after the full runs, time the database driver alone on the same rows: the load's queries scanned bare, and as many rows as the first run wrote inserted bare into a table of the same shape")
-	gcFlag(fs, &o.gcPercent, "as `whistle eligibility run` has it")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
 	}
-	defer setGCPercent(e, o.gcPercent)()
 	if o.data == "" && o.dbURL == "" {
 		dir, err := os.MkdirTemp("", "whistle-bench-eligibility-")
 		if err != nil {

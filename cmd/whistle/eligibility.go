@@ -26,11 +26,9 @@ func cmdEligibility(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("eligibility "+args[0], flag.ContinueOnError)
 	o.dataFlags(fs)
 	fs.StringVar(&keys, "policies", "", "comma-separated policy keys (default: every active policy)")
-	gcFlag(fs, &o.gcPercent, "during the run")
 	if _, err := parse(fs, args[1:], e); err != nil {
 		return err
 	}
-	defer setGCPercent(e, o.gcPercent)()
 	a, err := open(ctx, &o, e)
 	if err != nil {
 		return err

@@ -165,24 +165,6 @@ func (o *options) dataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-// gcFlag registers --gc-percent, for the commands that allocate fast:
-// serving, and the eligibility batch (which loads a registry of a million
-// people into memory, with the collector running at every doubling of a
-// growing heap at Go's default).
-func gcFlag(fs *flag.FlagSet, p *int, while string) {
-	fs.IntVar(p, "gc-percent", 400, "Go garbage collector target percentage "+while+" (GOGC in the environment wins)")
-}
-
-// setGCPercent sets the collector's target unless GOGC is set or pct is
-// not positive, and returns what puts the last one back.
-func setGCPercent(e env, pct int) (restore func()) {
-	if e.getenv("GOGC") != "" || pct <= 0 {
-		return func() {}
-	}
-	prev := debug.SetGCPercent(pct)
-	return func() { debug.SetGCPercent(prev) }
-}
-
 func (o *options) serveFlags(fs *flag.FlagSet) {
 	o.dataFlags(fs)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
@@ -198,7 +180,7 @@ func (o *options) serveFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.limitAnonymous, "limit-anonymous", 30, "anonymous case reports a minute per client IP (0 = no limit)")
 	fs.Float64Var(&o.open311Rate, "open311-rate", 1, "Open311 requests per second allowed to each API key, on average")
 	fs.IntVar(&o.open311Burst, "open311-burst", 20, "Open311 requests an API key may make at once")
-	gcFlag(fs, &o.gcPercent, "while serving")
+	fs.IntVar(&o.gcPercent, "gc-percent", 400, "Go garbage collector target percentage while serving (GOGC in the environment wins)")
 	fs.StringVar(&o.smsURL, "sms-url", "", "SMS gateway endpoint; empty logs messages instead of sending them (development only)")
 	fs.StringVar(&o.smsKey, "sms-key", "", "SMS gateway access key")
 	fs.StringVar(&o.smsSecret, "sms-secret", "", "SMS gateway secret (signs requests)")
@@ -391,7 +373,10 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	// quickly, so Go's default of collecting at twice the live heap runs
 	// the collector many times a second and slows the single database
 	// writer; 400 trades some memory for far fewer collections.
-	defer setGCPercent(e, o.gcPercent)()
+	if e.getenv("GOGC") == "" && o.gcPercent > 0 {
+		prev := debug.SetGCPercent(o.gcPercent)
+		defer debug.SetGCPercent(prev)
+	}
 	w, err := wire(ctx, &o, e, isDemo)
 	if err != nil {
 		return err
