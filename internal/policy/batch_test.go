@@ -40,6 +40,22 @@ func (w *world) randomFacts(t *testing.T, r *rand.Rand, id int64) {
 	}
 }
 
+// demoPeople seeds the demo policies and adds n people of random ages
+// with random facts, and returns their ids.
+func (w *world) demoPeople(t *testing.T, r *rand.Rand, n int) []int64 {
+	t.Helper()
+	if _, err := w.eng.SeedDemo(context.Background(), actor); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := range n {
+		id := w.addPerson(t, fmt.Sprintf("19%02d0%d1%d", 20+r.IntN(80), 1+r.IntN(9), r.IntN(3)), i+10)
+		w.randomFacts(t, r, id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // TestRunMatchesEvaluate: the batch's stored result of every (subject,
 // policy) equals the per-record CEL evaluation (the oracle) on random
 // records, and a second run writes nothing.
@@ -47,16 +63,8 @@ func TestRunMatchesEvaluate(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		w := newWorld(t, d)
 		ctx := context.Background()
-		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
-			t.Fatal(err)
-		}
 		r := rand.New(rand.NewPCG(18, 1))
-		var ids []int64
-		for i := range 40 {
-			id := w.addPerson(t, fmt.Sprintf("19%02d0%d1%d", 20+r.IntN(80), 1+r.IntN(9), r.IntN(3)), i+10)
-			w.randomFacts(t, r, id)
-			ids = append(ids, id)
-		}
+		ids := w.demoPeople(t, r, 40)
 		st, err := w.eng.Run(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -179,14 +187,7 @@ func TestRunInRanges(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		w := newWorld(t, d)
 		ctx := context.Background()
-		if _, err := w.eng.SeedDemo(ctx, actor); err != nil {
-			t.Fatal(err)
-		}
-		r := rand.New(rand.NewPCG(18, 7))
-		for i := range 45 {
-			id := w.addPerson(t, fmt.Sprintf("19%02d0%d1%d", 20+r.IntN(80), 1+r.IntN(9), r.IntN(3)), i+10)
-			w.randomFacts(t, r, id)
-		}
+		w.demoPeople(t, rand.New(rand.NewPCG(18, 7)), 45)
 		run := func(splitAt int) (policy.RunStats, map[int64]map[string]string) {
 			t.Helper()
 			w.eng.SetSplitAt(splitAt)
