@@ -411,6 +411,7 @@ func cmdServe(ctx context.Context, args []string, e env, isDemo bool) error {
 	go func() { errc <- hs.Serve(ln) }()
 	go autoClose(ctx, cases, a.logger)
 	go w.eligibility.RunDaily(ctx, a.logger, 10*time.Minute)
+	go w.registry.RunSnapshot(ctx, a.logger, time.Minute)
 	// The proactive notices (主动告知) staff queue go out by SMS.
 	go w.eligibility.RunNotices(ctx, &notify.SMS{Sender: w.sms}, a.logger, 10*time.Second)
 	go w.outbox.Run(ctx, 5*time.Second)

@@ -46,6 +46,9 @@ type Table struct {
 	IDs   []int64
 	Paths []string
 	cols  map[string]*column
+	// sizeHint is how many subjects the table is expected to hold
+	// (NewTableSized): each column's codes are made that large at once.
+	sizeHint int
 }
 
 type column struct {
@@ -55,7 +58,14 @@ type column struct {
 }
 
 // NewTable returns an empty table of subjects of a kind.
-func NewTable(kind string) *Table { return &Table{Kind: kind, cols: map[string]*column{}} }
+func NewTable(kind string) *Table { return NewTableSized(kind, 0) }
+
+// NewTableSized returns an empty table of subjects of a kind made for
+// about n subjects, which it may exceed.
+func NewTableSized(kind string, n int) *Table {
+	n = max(0, min(n, 1<<22)) // a hint from an id span: sparse ids overstate it
+	return &Table{Kind: kind, cols: map[string]*column{}, sizeHint: n, IDs: make([]int64, 0, n), Paths: make([]string, 0, n)}
+}
 
 // Len is the number of subjects.
 func (t *Table) Len() int { return len(t.IDs) }
@@ -82,11 +92,16 @@ func (t *Table) Add(id int64, path string, values map[string]any) {
 		}
 		c := t.cols[k]
 		if c == nil {
-			c = &column{dict: []any{nil}, index: map[any]uint32{}}
+			c = &column{codes: make([]uint32, 0, max(t.sizeHint, n+1)), dict: []any{nil}, index: map[any]uint32{}}
 			t.cols[k] = c
 		}
+		if cap(c.codes) <= n {
+			// Doubling: append grows a large slice by a quarter, and a
+			// column of a million codes was copied some 4 times over.
+			c.codes = append(make([]uint32, 0, 2*(n+1)), c.codes...)
+		}
 		if len(c.codes) < n {
-			c.codes = append(c.codes, make([]uint32, n-len(c.codes))...)
+			c.codes = c.codes[:n] // zeroed: unknown
 		}
 		key := cv
 		if l, ok := cv.([]string); ok {
@@ -420,7 +435,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	}
 	tables := make([]*Table, len(parts))
 	for i, p := range parts {
-		tables[i] = NewTable(p.kind)
+		tables[i] = NewTableSized(p.kind, p.size)
 	}
 	phase := time.Now()
 	var wg sync.WaitGroup
@@ -517,6 +532,7 @@ func chinaDate(t time.Time) time.Time {
 type part struct {
 	kind   string
 	lo, hi int64
+	size   int // the subjects expected, 0 unknown
 }
 
 // defaultSplitAt is how many people a run loads in one range at most
@@ -527,15 +543,16 @@ const defaultSplitAt = 20000
 // parts are the ranges of a run: the organisations in one, the people in
 // two halves of their ids (at a block's first id) when they are many.
 func (e *Engine) parts(ctx context.Context) ([]part, error) {
-	ps := []part{{KindPerson, math.MinInt64, math.MaxInt64}, {KindOrganisation, math.MinInt64, math.MaxInt64}}
+	ps := []part{{KindPerson, math.MinInt64, math.MaxInt64, 0}, {KindOrganisation, math.MinInt64, math.MaxInt64, 0}}
 	var lo, hi int64
 	if err := e.db.QueryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM reg_people`).Scan(&lo, &hi); err != nil {
 		return nil, db.Translate(err)
 	}
 	// The ids' span stands for the count (ids are dense but for the
 	// deleted): counting a million rows would cost a scan.
+	ps[0].size = int(hi - lo + 1)
 	if mid := (lo + (hi-lo)/2) &^ (1<<blockShift - 1); hi-lo+1 >= int64(e.splitAt) && mid > lo {
-		ps = []part{{KindPerson, math.MinInt64, mid}, {KindPerson, mid, math.MaxInt64}, ps[1]}
+		ps = []part{{KindPerson, math.MinInt64, mid, int(mid - lo)}, {KindPerson, mid, math.MaxInt64, int(hi - mid + 1)}, ps[1]}
 	}
 	return ps, nil
 }

@@ -1,9 +1,5 @@
 package registry
 
-// SetFactChunkRows sets how many facts EachFactSet's readers pass at a
-// time, and returns the function that restores it.
-func SetFactChunkRows(n int) func() {
-	old := factChunkRows
-	factChunkRows = n
-	return func() { factChunkRows = old }
-}
+// SetSnapRead sets the function a snapshot refresh of s calls after it
+// has read its rows and before it writes them.
+func SetSnapRead(s *Store, f func()) { s.snapRead = f }

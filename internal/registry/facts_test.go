@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,34 +165,337 @@ func TestEachFactSetEqualsFactSet(t *testing.T) {
 			t.Fatal(err)
 		}
 		set(registry.FactOrganisation, o.ID, "employees", 12, true)
+		checkEachFactSet(t, w, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), 5, 1)
+	})
+}
+
+// checkEachFactSet compares every fact set EachFactSet gives with the
+// single subject's FactSet (which reads the rows, not the snapshot), and
+// counts them.
+func checkEachFactSet(t *testing.T, w *world, date time.Time, people, orgs int) {
+	t.Helper()
+	ctx := context.Background()
+	sc := account.SystemScope()
+	for kind, want := range map[string]int{registry.FactPerson: people, registry.FactOrganisation: orgs} {
+		seen := 0
+		err := w.reg.EachFactSet(ctx, kind, date, func(got *registry.FactSet) error {
+			seen++
+			one := kind
+			if kind == registry.FactPerson {
+				one = registry.FactHousehold
+			}
+			want, err := w.reg.FactSet(ctx, sc, one, got.ID, date)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath || got.GridCode != want.GridCode {
+				t.Errorf("%s %d: batch %v %v %s, single %v %v %s", kind, got.ID, got.Values, got.Verified, got.RegionPath, want.Values, want.Verified, want.RegionPath)
+			}
+			return nil
+		})
+		if err != nil || seen != want {
+			t.Fatalf("%s: %v, %d subjects, want %d", kind, err, seen, want)
+		}
+	}
+}
+
+// checkFactSetsOf compares the batch's fact sets of the subjects ids of
+// a kind (EachFactSetIn over each one's range) with FactSet's.
+func checkFactSetsOf(t *testing.T, w *world, date time.Time, kind string, ids ...int64) {
+	t.Helper()
+	ctx := context.Background()
+	one := kind
+	if kind == registry.FactPerson {
+		one = registry.FactHousehold
+	}
+	for _, id := range ids {
+		seen := 0
+		err := w.reg.EachFactSetIn(ctx, kind, date, []int64{id, id + 1}, func(_ int, got *registry.FactSet) error {
+			seen++
+			want, err := w.reg.FactSet(ctx, account.SystemScope(), one, id, date)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath || got.GridCode != want.GridCode {
+				t.Errorf("%s %d: batch %v %v %s, single %v %v %s", kind, id, got.Values, got.Verified, got.RegionPath, want.Values, want.Verified, want.RegionPath)
+			}
+			return nil
+		})
+		if err != nil || seen != 1 {
+			t.Fatalf("%s %d: %v, seen %d times", kind, id, err, seen)
+		}
+	}
+}
+
+// TestEachFactSetFollowsChanges: the batch's fact sets, read from the
+// registry's snapshot, follow every kind of change to the rows they are
+// made of — people added and changed (grid, status, household), facts
+// set, changed and removed (a person's, a household's, an
+// organisation's), organisations added and changed, group members — in
+// a random sequence, compared after every few changes.
+func TestEachFactSetFollowsChanges(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		rng := rand.New(rand.NewPCG(7, 18))
 		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-		// The facts' readers pass them in chunks: with chunks of one and
-		// two facts, every boundary falls between or inside a subject's.
-		for _, chunk := range []int{1024, 1, 2} {
-			restore := registry.SetFactChunkRows(chunk)
-			defer restore()
-			for _, kind := range []string{registry.FactPerson, registry.FactOrganisation} {
-				seen := 0
-				err := w.reg.EachFactSet(ctx, kind, date, func(got *registry.FactSet) error {
-					seen++
-					one := kind
-					if kind == registry.FactPerson {
-						one = registry.FactHousehold
+		var people, orgs []int64
+		members := map[int64]bool{}
+		addPerson := func() {
+			in := person(100 + len(people))
+			in.HouseholdID, in.HouseholdRel = fmt.Sprintf("H%d", rng.IntN(4)), "other"
+			people = append(people, mustPerson(t, w, sc, in).ID)
+		}
+		for range 40 {
+			addPerson() // more than a block of 32
+		}
+		addOrg := func() {
+			first17 := fmt.Sprintf("91330303MA2AB%04d", len(orgs))
+			o, err := w.reg.AddOrganisation(ctx, sc, actor, registry.OrganisationInput{CreditCode: credit(first17), Name: fmt.Sprintf("某公司%d", len(orgs)), Address: "一路1号", GridCode: gridA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			orgs = append(orgs, o.ID)
+		}
+		addOrg()
+		checkEachFactSet(t, w, date, len(people), len(orgs))
+		values := []any{nil, 1, 2.5, true, false, "低保", []any{"a", "b"}}
+		keys := []string{"income_per_head", "dibao", "disability_level", "status"}
+		// A third of the changes remove a fact the subject has.
+		type subject struct {
+			kind string
+			id   int64
+		}
+		has := map[subject][]string{}
+		setFact := func(kind string, id int64) {
+			in := registry.FactInput{Key: keys[rng.IntN(len(keys))], Value: values[1+rng.IntN(len(values)-1)], Verified: rng.IntN(2) == 0}
+			s := subject{kind, id}
+			if ks := has[s]; len(ks) > 0 && rng.IntN(3) == 0 {
+				in.Key, in.Value = ks[0], nil
+				has[s] = ks[1:]
+			} else if !slices.Contains(ks, in.Key) {
+				has[s] = append(ks, in.Key)
+			}
+			if err := w.reg.SetFact(ctx, sc, actor, kind, id, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for step := range 120 {
+			p := people[rng.IntN(len(people))]
+			switch rng.IntN(9) {
+			case 0:
+				addPerson()
+			case 1:
+				setFact(registry.FactPerson, p)
+			case 2:
+				setFact(registry.FactHousehold, p)
+			case 3:
+				setFact(registry.FactOrganisation, orgs[rng.IntN(len(orgs))])
+			case 4:
+				hh := fmt.Sprintf("H%d", rng.IntN(5))
+				if _, err := w.reg.UpdatePerson(ctx, sc, actor, p, registry.PersonPatch{HouseholdID: &hh}); err != nil {
+					t.Fatal(err)
+				}
+			case 5:
+				grid := []string{gridA, gridB}[rng.IntN(2)]
+				status := []string{registry.StatusResident, registry.StatusLodging}[rng.IntN(2)]
+				if _, err := w.reg.UpdatePerson(ctx, sc, actor, p, registry.PersonPatch{GridCode: &grid, Status: &status}); err != nil {
+					t.Fatal(err)
+				}
+			case 6:
+				addOrg()
+			case 7:
+				if !members[p] {
+					members[p] = true
+					if err := w.reg.AddMember(ctx, sc, actor, "elderly_alone", p, ""); err != nil {
+						t.Fatal(err)
 					}
-					want, err := w.reg.FactSet(ctx, sc, one, got.ID, date)
-					if err != nil {
-						return err
-					}
-					if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath {
-						t.Errorf("%s %d: batch %v %v, single %v %v", kind, got.ID, got.Values, got.Verified, want.Values, want.Verified)
-					}
-					return nil
-				})
-				if err != nil || seen == 0 {
-					t.Fatalf("%s: %v, %d subjects", kind, err, seen)
+				}
+			case 8:
+				in := person(100 + rng.IntN(len(people)))
+				in.HouseholdID, in.HouseholdRel = fmt.Sprintf("H%d", rng.IntN(5)), "other"
+				in.Status = []string{registry.StatusResident, registry.StatusLodging}[rng.IntN(2)]
+				if _, err := w.reg.UpsertPeople(ctx, sc, actor, []registry.PersonInput{in}); err != nil {
+					t.Fatal(err)
 				}
 			}
-			restore()
+			// The subjects this step may have changed, at once: a change
+			// in the same block later would hide a missed one.
+			checkFactSetsOf(t, w, date, registry.FactPerson, p, people[len(people)-1])
+			checkFactSetsOf(t, w, date, registry.FactOrganisation, orgs...)
+			if step%10 == 9 {
+				checkEachFactSet(t, w, date, len(people), len(orgs))
+			}
 		}
+		checkEachFactSet(t, w, date, len(people), len(orgs))
+	})
+}
+
+// TestSnapshotRefreshRacesWriters: facts change on four goroutines while
+// four others refresh the snapshot over and over; once all have stopped,
+// the batch's fact sets equal the rows. A refresh that deleted a mark it
+// had not read, or two refreshes writing a block's rows read at
+// different times in the wrong order (PostgreSQL, without the advisory
+// lock), leave a block stale with no mark to rebuild it.
+func TestSnapshotRefreshRacesWriters(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		var people []int64
+		for i := range 200 {
+			people = append(people, mustPerson(t, w, sc, person(200+i)).ID)
+		}
+		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+		stop := make(chan struct{})
+		var writers, refreshers sync.WaitGroup
+		errc := make(chan error, 8)
+		for g := range 4 {
+			writers.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(g), 1))
+				for i := 0; i < 400; i++ {
+					id := people[rng.IntN(len(people))]
+					in := registry.FactInput{Key: "income_per_head", Value: rng.IntN(1000), Verified: rng.IntN(2) == 0}
+					if rng.IntN(4) == 0 {
+						in.Value = nil
+					}
+					if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, id, in); err != nil && !errs.Is(err, errs.Conflict) {
+						errc <- err
+						return
+					}
+				}
+			})
+		}
+		for range 4 {
+			refreshers.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := w.reg.RefreshSnapshot(ctx); err != nil {
+						errc <- err
+						return
+					}
+				}
+			})
+		}
+		writers.Wait()
+		close(stop)
+		refreshers.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		checkEachFactSet(t, w, date, len(people), 0)
+	})
+}
+
+// TestSnapshotRefreshesTakeTurns (PostgreSQL): a refresh that has read a
+// block's rows and not yet written them is overtaken by a change and by
+// a second refresh; the block must still end with the change. Without
+// the refreshes' advisory lock the second writes the new rows and
+// deletes both marks, then the first writes the old rows over them, and
+// the change is lost to the batch with no mark left to rebuild it.
+func TestSnapshotRefreshesTakeTurns(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		if d.Dialect() == db.SQLite {
+			t.Skip("SQLite has one writer: a refresh's transaction holds it, so no change or refresh comes between its read and its write")
+		}
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		p := mustPerson(t, w, sc, person(1)).ID
+		set := func(v int) {
+			t.Helper()
+			if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, p, registry.FactInput{Key: "income_per_head", Value: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(1)
+		if _, err := w.reg.RefreshSnapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		set(2)
+		read, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		registry.SetSnapRead(w.reg, func() {
+			if calls.Add(1) == 1 {
+				close(read)
+				<-release
+			}
+		})
+		first := make(chan error, 1)
+		go func() { _, err := w.reg.RefreshSnapshot(ctx); first <- err }()
+		<-read
+		set(3)
+		second := make(chan error, 1)
+		go func() { _, err := w.reg.RefreshSnapshot(ctx); second <- err }()
+		// The second waits for the first's lock; without the lock it
+		// ends at once.
+		select {
+		case err := <-second:
+			second <- err
+		case <-time.After(500 * time.Millisecond):
+		}
+		close(release)
+		for _, c := range []chan error{first, second} {
+			if err := <-c; err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := w.reg.EachFactSet(ctx, registry.FactPerson, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), func(fs *registry.FactSet) error {
+			if got := fs.Values["income_per_head"]; got != int64(3) {
+				t.Errorf("income_per_head: got %v (%T), want 3", got, got)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestHouseholdSizeFollowsMoves: a person's household size is in their
+// snapshot block, so a person who joins or leaves a household changes
+// the blocks of its members. The households here each live in one block
+// of their own, so that no other change marks the block a move must.
+func TestHouseholdSizeFollowsMoves(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+		var people []int64
+		for i := range 100 {
+			people = append(people, mustPerson(t, w, sc, person(300+i)).ID)
+		}
+		household := func(id int64) string { return fmt.Sprintf("B%d", id>>5) }
+		move := func(id int64, hh string) {
+			t.Helper()
+			if _, err := w.reg.UpdatePerson(ctx, sc, actor, id, registry.PersonPatch{HouseholdID: &hh, HouseholdRel: ptr("other")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range people {
+			move(id, household(id))
+		}
+		checkEachFactSet(t, w, date, len(people), 0)
+		// From the second block's household to the third's: each side's
+		// members are marked by that side alone.
+		mover := people[40]
+		move(mover, household(people[80]))
+		checkEachFactSet(t, w, date, len(people), 0)
+		// Back, so that the other side is the one that grows.
+		move(mover, household(people[40]))
+		checkEachFactSet(t, w, date, len(people), 0)
+		// A new person joins the first block's household from the last
+		// block.
+		in := person(500)
+		in.HouseholdID, in.HouseholdRel = household(people[0]), "other"
+		mustPerson(t, w, sc, in)
+		checkEachFactSet(t, w, date, len(people)+1, 0)
 	})
 }

@@ -308,8 +308,8 @@ func ambiguous(err error) bool {
 // evaluation: the same as FactSet of each (a person's with the facts of
 // the household it heads). The FactSet is reused between calls: fn must
 // copy what it keeps. Data scope does not apply: it is a system task.
-// The subjects and their facts are read as ordered streams merged by id,
-// so that nothing but the current subject is held.
+// It reads the registry's snapshot (RefreshSnapshot, which it calls
+// first), a block of subjects at a time.
 func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn func(*FactSet) error) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.EachFactSet(%s)", kind)
 	return s.eachFactSetIn(ctx, kind, date, []int64{math.MinInt64, math.MaxInt64}, func(_ int, fs *FactSet) error { return fn(fs) })
@@ -331,11 +331,16 @@ func (s *Store) eachFactSetIn(ctx context.Context, kind string, date time.Time, 
 	if len(bounds) < 2 || !slices.IsSorted(bounds) {
 		return errors.New("registry: EachFactSetIn needs rising bounds, two at least")
 	}
-	var sizes map[string]int64
+	if kind != FactPerson && kind != FactOrganisation {
+		return invalid().Field("subject_kind", "registry.err.fact_kind")
+	}
+	if _, err := s.RefreshSnapshot(ctx); err != nil {
+		return err
+	}
 	var groups map[int64][]string
 	if kind != FactOrganisation {
 		var err error
-		if sizes, groups, err = s.householdsAndGroups(ctx); err != nil {
+		if groups, err = s.allGroups(ctx); err != nil {
 			return err
 		}
 	}
@@ -345,7 +350,7 @@ func (s *Store) eachFactSetIn(ctx context.Context, kind string, date time.Time, 
 	var wg sync.WaitGroup
 	for i := range errl {
 		wg.Go(func() {
-			errl[i] = s.eachFactSetRange(ctx, kind, date, bounds[i], bounds[i+1], sizes, groups, func(fs *FactSet) error { return fn(i, fs) })
+			errl[i] = s.eachFactSetRange(ctx, kind, date, bounds[i], bounds[i+1], groups, func(fs *FactSet) error { return fn(i, fs) })
 			if errl[i] != nil {
 				cancel()
 			}
@@ -360,280 +365,121 @@ func (s *Store) eachFactSetIn(ctx context.Context, kind string, date time.Time, 
 	return errors.Join(errl...)
 }
 
-// eachFactSetRange is EachFactSet over the ids in [lo, hi), with the
-// households' sizes and the groups read once for every range.
-func (s *Store) eachFactSetRange(ctx context.Context, kind string, date time.Time, lo, hi int64, sizes map[string]int64, groups map[int64][]string, fn func(*FactSet) error) error {
+// eachFactSetRange is EachFactSet over the ids in [lo, hi), read from
+// the snapshot's blocks (refreshed by the caller), with the groups read
+// once for every range.
+func (s *Store) eachFactSetRange(ctx context.Context, kind string, date time.Time, lo, hi int64, groups map[int64][]string, fn func(*FactSet) error) error {
 	fs := &FactSet{Kind: kind, Values: map[string]any{}, Verified: map[string]bool{}}
-	// Facts over the columns and derived facts, a household's over the
-	// person's, as FactSet does.
-	factKinds := []string{kind}
-	if kind == FactPerson {
-		factKinds = []string{FactPerson, FactHousehold}
+	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
+	// The strings of the blocks repeat (grids, paths, birth dates, keys,
+	// bands and flags): each is made once, and each raw value decoded
+	// and each birth date's age computed once.
+	strs := map[string]string{}
+	values := map[string]any{}
+	type age struct {
+		years int64
+		ok    bool
 	}
-	var cursors []*factCursor
-	defer func() {
-		for _, c := range cursors {
-			c.close()
+	ages := map[string]age{}
+	d := &snapDecoder{intern: func(b []byte) string {
+		if v, ok := strs[string(b)]; ok {
+			return v
 		}
-	}()
-	for _, k := range factKinds {
-		c, err := s.openFacts(ctx, k, lo, hi)
-		if err != nil {
-			return err
+		v := string(b)
+		if len(strs) < 1<<20 {
+			strs[v] = v
 		}
-		cursors = append(cursors, c)
-	}
-	reset := func(id int64, grid, path string) {
+		return v
+	}}
+	subject := func(ss *snapSubject) error {
+		if ss.id < lo || ss.id >= hi {
+			return nil
+		}
 		clear(fs.Values)
 		clear(fs.Verified)
-		fs.ID, fs.GridCode, fs.RegionPath = id, grid, path
-	}
-	set := func(k string, v any) { fs.Values[k], fs.Verified[k] = v, true }
-	facts := func() error {
-		for _, c := range cursors {
-			if err := c.take(fs); err != nil {
-				return err
+		fs.ID, fs.GridCode, fs.RegionPath = ss.id, ss.grid, ss.path
+		// Facts over the columns and derived facts, a household's over
+		// the person's, as FactSet does.
+		if kind == FactOrganisation {
+			set("org_kind", ss.cols[0])
+			if ss.cols[1] != "" {
+				set("industry", ss.cols[1])
+			}
+			if ss.cols[2] != "" {
+				set("size", ss.cols[2])
+			}
+		} else {
+			set("sex", ss.cols[0])
+			set("status", ss.cols[1])
+			a, ok := ages[ss.cols[2]]
+			if !ok {
+				y, yes := AgeOn(ss.cols[2], date)
+				a = age{int64(y), yes}
+				ages[ss.cols[2]] = a
+			}
+			if a.ok {
+				set("age", a.years)
+			}
+			g := groups[ss.id]
+			if g == nil {
+				g = []string{}
+			}
+			set("groups", g)
+			if ss.cols[3] != "" {
+				set("household_size", ss.household)
 			}
 		}
-		return nil
-	}
-	if kind == FactOrganisation {
-		rows, err := s.db.Query(ctx, `SELECT id, grid_code, region_path, kind, industry, size FROM reg_organisations WHERE id >= $1 AND id < $2 ORDER BY id`, lo, hi)
-		if err != nil {
-			return db.Translate(err)
+		for _, f := range ss.facts {
+			v, ok := values[f.value]
+			if !ok {
+				v = decodeFact(f.value)
+				switch v.(type) {
+				case bool, int64, float64, string:
+					// Shared only when immutable (not a list).
+					if len(values) < 1<<16 {
+						values[f.value] = v
+					}
+				}
+			}
+			fs.Values[f.key], fs.Verified[f.key] = v, f.flags&snapVerified != 0
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var grid, path, okind, industry, size string
-			if err := rows.Scan(&id, &grid, &path, &okind, &industry, &size); err != nil {
-				return db.Translate(err)
-			}
-			reset(id, grid, path)
-			set("org_kind", okind)
-			if industry != "" {
-				set("industry", industry)
-			}
-			if size != "" {
-				set("size", size)
-			}
-			if err := facts(); err != nil {
-				return err
-			}
-			if err := fn(fs); err != nil {
-				return err
-			}
-		}
-		return db.Translate(rows.Err())
+		return fn(fs)
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, grid_code, region_path, sex, status, birth_date, household_id FROM reg_people WHERE id >= $1 AND id < $2 ORDER BY id`, lo, hi)
+	rows, err := s.db.Query(ctx, `SELECT block, data FROM reg_snap WHERE kind = $1 AND block >= $2 AND block <= $3 ORDER BY block`, kind, snapBlock(lo), snapBlock(hi-1))
 	if err != nil {
 		return db.Translate(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var grid, path, sex, status, birth, hh string
-		if err := rows.Scan(&id, &grid, &path, &sex, &status, &birth, &hh); err != nil {
+		var block int64
+		var data sql.RawBytes
+		if err := rows.Scan(&block, &data); err != nil {
 			return db.Translate(err)
 		}
-		reset(id, grid, path)
-		set("sex", sex)
-		set("status", status)
-		if a, ok := AgeOn(birth, date); ok {
-			set("age", int64(a))
-		}
-		g := groups[id]
-		if g == nil {
-			g = []string{}
-		}
-		set("groups", g)
-		if hh != "" {
-			set("household_size", sizes[hh])
-		}
-		if err := facts(); err != nil {
-			return err
-		}
-		if err := fn(fs); err != nil {
+		if err := d.decode(block, data, subject); err != nil {
 			return err
 		}
 	}
 	return db.Translate(rows.Err())
 }
 
-// factCursor streams the facts of one subject kind in subject id order.
-// A goroutine of its own reads and decodes them, a chunk at a time, while
-// the caller reads the subjects: the batch's load is mostly the driver's
-// work per row, and this splits it between two cores.
-type factCursor struct {
-	ch     chan factChunk
-	cancel context.CancelFunc
-	cur    []factRow
-	ok     bool
-	err    error
-}
-
-type factRow struct {
-	id       int64
-	key      string
-	value    any
-	verified bool
-}
-
-// factChunk is a run of facts, or the error that ended the stream.
-type factChunk struct {
-	rows []factRow
-	err  error
-}
-
-// factChunkRows is how many facts a chunk carries (a test makes it
-// small, to cross chunk boundaries).
-var factChunkRows = 1024
-
-func (s *Store) openFacts(ctx context.Context, kind string, lo, hi int64) (*factCursor, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	rows, err := s.db.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id >= $2 AND subject_id < $3 ORDER BY subject_id, key`, kind, lo, hi) //nolint:rowserrcheck // the reading goroutine checks rows.Err
+// allGroups reads every person's groups, for the batch.
+func (s *Store) allGroups(ctx context.Context) (map[int64][]string, error) {
+	groups := map[int64][]string{}
+	rows, err := s.db.Query(ctx, `SELECT person_id, group_code FROM reg_group_members ORDER BY person_id, group_code`)
 	if err != nil {
-		cancel()
 		return nil, db.Translate(err)
-	}
-	c := &factCursor{ch: make(chan factChunk, 4), cancel: cancel, ok: true}
-	go func() {
-		defer close(c.ch)
-		defer rows.Close()
-		send := func(ch factChunk) bool {
-			select {
-			case c.ch <- ch:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		// The keys and the raw values repeat (a few keys, bands and
-		// flags): each is kept and decoded once.
-		keys, values := map[string]string{}, map[string]any{}
-		size := factChunkRows
-		chunk := make([]factRow, 0, size)
-		for rows.Next() {
-			var r factRow
-			var key, raw string
-			var verified int
-			if err := rows.Scan(&r.id, &key, &raw, &verified); err != nil {
-				send(factChunk{err: db.Translate(err)})
-				return
-			}
-			k, ok := keys[key]
-			if !ok {
-				k = key
-				keys[key] = k
-			}
-			v, ok := values[raw]
-			if !ok {
-				v = decodeFact(raw)
-				switch v.(type) {
-				case bool, int64, float64, string:
-					// Shared only when immutable (not a list).
-					if len(values) < 1<<16 {
-						values[raw] = v
-					}
-				}
-			}
-			r.key, r.value, r.verified = k, v, verified != 0
-			chunk = append(chunk, r)
-			if len(chunk) == size {
-				if !send(factChunk{rows: chunk}) {
-					return
-				}
-				chunk = make([]factRow, 0, size)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			send(factChunk{err: db.Translate(err)})
-			return
-		}
-		if len(chunk) > 0 {
-			send(factChunk{rows: chunk})
-		}
-	}()
-	c.fill()
-	return c, c.err
-}
-
-// fill makes cur hold the next facts, or ends the cursor.
-func (c *factCursor) fill() {
-	for c.ok && len(c.cur) == 0 {
-		ch, open := <-c.ch
-		switch {
-		case !open:
-			c.ok = false
-		case ch.err != nil:
-			c.ok, c.err = false, ch.err
-		default:
-			c.cur = ch.rows
-		}
-	}
-}
-
-// take sets the facts of fs's subject, skipping those of subjects
-// without a record.
-func (c *factCursor) take(fs *FactSet) error {
-	for c.ok {
-		r := &c.cur[0]
-		if r.id > fs.ID {
-			break
-		}
-		if r.id == fs.ID {
-			fs.Values[r.key], fs.Verified[r.key] = r.value, r.verified
-		}
-		if c.cur = c.cur[1:]; len(c.cur) == 0 {
-			c.fill()
-		}
-	}
-	return c.err
-}
-
-// close stops the reading goroutine and waits for it to let go of its
-// rows.
-func (c *factCursor) close() {
-	c.cancel()
-	for range c.ch {
-	}
-}
-
-// householdsAndGroups reads the household sizes and every person's groups.
-func (s *Store) householdsAndGroups(ctx context.Context) (map[string]int64, map[int64][]string, error) {
-	sizes := map[string]int64{}
-	rows, err := s.db.Query(ctx, `SELECT household_id, COUNT(*) FROM reg_people WHERE household_id <> '' GROUP BY household_id`)
-	if err != nil {
-		return nil, nil, db.Translate(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var h string
-		var n int64
-		if err := rows.Scan(&h, &n); err != nil {
-			return nil, nil, db.Translate(err)
-		}
-		sizes[h] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, db.Translate(err)
-	}
-	groups := map[int64][]string{}
-	grows, err := s.db.Query(ctx, `SELECT person_id, group_code FROM reg_group_members ORDER BY person_id, group_code`)
-	if err != nil {
-		return nil, nil, db.Translate(err)
-	}
-	defer grows.Close()
-	for grows.Next() {
 		var id int64
 		var g string
-		if err := grows.Scan(&id, &g); err != nil {
-			return nil, nil, db.Translate(err)
+		if err := rows.Scan(&id, &g); err != nil {
+			return nil, db.Translate(err)
 		}
 		groups[id] = append(groups[id], g)
 	}
-	return sizes, groups, db.Translate(grows.Err())
+	return groups, db.Translate(rows.Err())
 }
 
 // NodePath returns the materialised path of a region node (any level)

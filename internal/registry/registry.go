@@ -310,6 +310,9 @@ type Store struct {
 	regions *region.Store
 	cases   OpenCaseCounter
 	visits  VisitCounter
+	// snapRead, when set (by a test), is called by a snapshot refresh
+	// after it has read a transaction's rows and before it writes them.
+	snapRead func()
 }
 
 // NewStore returns a Store.
