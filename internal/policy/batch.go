@@ -544,9 +544,9 @@ const defaultSplitAt = 20000
 // two halves of their ids (at a block's first id) when they are many.
 func (e *Engine) parts(ctx context.Context) ([]part, error) {
 	ps := []part{{KindPerson, math.MinInt64, math.MaxInt64, 0}, {KindOrganisation, math.MinInt64, math.MaxInt64, 0}}
-	var lo, hi int64
-	if err := e.db.QueryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM reg_people`).Scan(&lo, &hi); err != nil {
-		return nil, db.Translate(err)
+	lo, hi, err := e.registry.PeopleIDSpan(ctx)
+	if err != nil {
+		return nil, err
 	}
 	// The ids' span stands for the count (ids are dense but for the
 	// deleted): counting a million rows would cost a scan.

@@ -499,3 +499,44 @@ func TestHouseholdSizeFollowsMoves(t *testing.T) {
 		checkEachFactSet(t, w, date, len(people)+1, 0)
 	})
 }
+
+// TestSnapshotScatteredBlocks: a refresh reads the marked blocks many
+// ranges a query; with every other block of 138 marked (more ranges than
+// one query takes), each comes back with its change and the blocks
+// between stay as they were.
+func TestSnapshotScatteredBlocks(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		sc := account.SystemScope()
+		var batch []registry.PersonInput
+		for n := range 4400 {
+			in := person(0)
+			in.IDNumber = idn(fmt.Sprintf("3303031990%02d%02d%03d", 1+n/28000, 1+n%28, n/28%1000))
+			batch = append(batch, in)
+		}
+		res, err := w.reg.UpsertPeople(ctx, sc, actor, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+		if _, err := w.reg.RefreshSnapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var changed, unchanged []int64
+		for _, id := range res.IDs {
+			if id%64 == 7 { // every other block of 32
+				changed, unchanged = append(changed, id), append(unchanged, id+32)
+				if err := w.reg.SetFact(ctx, sc, actor, registry.FactPerson, id, registry.FactInput{Key: "dibao", Value: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if len(changed) <= 64 {
+			t.Fatalf("%d blocks changed, want more than a query's 64 ranges", len(changed))
+		}
+		// The first call refreshes them all at once.
+		checkFactSetsOf(t, w, date, registry.FactPerson, changed...)
+		checkFactSetsOf(t, w, date, registry.FactPerson, unchanged[:len(unchanged)-1]...)
+	})
+}

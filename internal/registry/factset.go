@@ -463,6 +463,15 @@ func (s *Store) eachFactSetRange(ctx context.Context, kind string, date time.Tim
 	return db.Translate(rows.Err())
 }
 
+// PeopleIDSpan returns the lowest and the highest id of the registry's
+// people (0 and 0 when it has none), for a batch that splits them into
+// id ranges: the span stands for the count, which would cost a scan.
+func (s *Store) PeopleIDSpan(ctx context.Context) (lo, hi int64, err error) {
+	defer errs.Wrapf(&err, "registry.Store.PeopleIDSpan")
+	err = s.db.QueryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM reg_people`).Scan(&lo, &hi)
+	return lo, hi, db.Translate(err)
+}
+
 // allGroups reads every person's groups, for the batch.
 func (s *Store) allGroups(ctx context.Context) (map[int64][]string, error) {
 	groups := map[int64][]string{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -257,23 +258,52 @@ func (d *snapDecoder) decode(block int64, data []byte, fn func(*snapSubject) err
 	return r.err
 }
 
-// snapRows reads the subjects of a snapshot kind with ids in [lo, hi)
-// and their fact rows from the registry's tables, in id order, in the
-// transaction tx: one query after another (PostgreSQL's connection reads
-// one result at a time), each in the order of its primary key.
-func snapRows(ctx context.Context, tx *db.Tx, kind string, lo, hi int64) ([]snapSubject, error) {
+// snapRangesAQuery is how many id ranges a query of snapRows reads at
+// most.
+const snapRangesAQuery = 64
+
+// snapRows reads the subjects of a snapshot kind with ids in the rising,
+// disjoint ranges [lo, hi) and their fact rows from the registry's
+// tables, in id order, in the transaction tx: one query after another
+// (PostgreSQL's connection reads one result at a time).
+func snapRows(ctx context.Context, tx *db.Tx, kind string, ranges [][2]int64) ([]snapSubject, error) {
 	var ss []snapSubject
+	// Each range a term of its own, the kind in each: both planners read
+	// an index range a term.
+	where := func(kindCol, idCol string, kindArg bool) (string, []any) {
+		var b strings.Builder
+		var args []any
+		n := 0
+		param := func(v any) string {
+			n++
+			args = append(args, v)
+			return db.Param(tx.Dialect(), n)
+		}
+		for i, r := range ranges {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteByte('(')
+			if kindArg {
+				b.WriteString(kindCol + " = " + param(nil) + " AND ")
+			}
+			b.WriteString(idCol + " >= " + param(r[0]) + " AND " + idCol + " < " + param(r[1]) + ")")
+		}
+		return b.String(), args
+	}
 	// The household's size counts with household_id <> '' so that the
 	// partial index answers.
+	cond, args := where("", "p.id", false)
 	q := `SELECT id, grid_code, region_path, sex, status, birth_date, household_id,
 		(SELECT COUNT(*) FROM reg_people h WHERE h.household_id = p.household_id AND h.household_id <> '')
-		FROM reg_people p WHERE id >= $1 AND id < $2 ORDER BY id`
+		FROM reg_people p WHERE ` + cond + ` ORDER BY id`
 	factKinds := []string{FactPerson, FactHousehold}
 	if kind == snapOrganisation {
-		q = `SELECT id, grid_code, region_path, kind, industry, size, '', 0 FROM reg_organisations WHERE id >= $1 AND id < $2 ORDER BY id`
+		cond, args = where("", "id", false)
+		q = `SELECT id, grid_code, region_path, kind, industry, size, '', 0 FROM reg_organisations WHERE ` + cond + ` ORDER BY id`
 		factKinds = []string{FactOrganisation}
 	}
-	rows, err := tx.Query(ctx, q, lo, hi)
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
@@ -294,7 +324,11 @@ func snapRows(ctx context.Context, tx *db.Tx, kind string, lo, hi int64) ([]snap
 		if fk == FactHousehold {
 			flags = snapHousehold
 		}
-		rows, err := tx.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id >= $2 AND subject_id < $3 ORDER BY subject_id, key`, fk, lo, hi)
+		cond, args := where("subject_kind", "subject_id", true)
+		for i := 0; i < len(args); i += 3 {
+			args[i] = fk
+		}
+		rows, err := tx.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE `+cond+` ORDER BY subject_id, key`, args...)
 		if err != nil {
 			return nil, db.Translate(err)
 		}
@@ -400,31 +434,49 @@ func (s *Store) refreshSome(ctx context.Context, top int64) (blocks int, more bo
 			return db.Translate(err)
 		}
 		more = len(ids) == snapMarksATx
-		// Consecutive blocks of a kind are read in one range.
-		type run struct {
-			kind        string
-			first, last int64
-			subjects    []snapSubject
+		// Per kind, the marked blocks' rows, consecutive blocks as one
+		// range and many ranges a statement: after a day of scattered
+		// changes most ranges are one block, and a statement each cost
+		// more than its rows.
+		type kindBlocks struct {
+			kind     string
+			blocks   []int64
+			subjects []snapSubject
 		}
-		var runs []run
-		for len(keys) > 0 {
-			n := 1
-			for n < len(keys) && keys[n].kind == keys[0].kind && keys[n].block == keys[n-1].block+1 {
-				n++
+		var kinds []kindBlocks
+		for _, k := range keys {
+			if len(kinds) == 0 || kinds[len(kinds)-1].kind != k.kind {
+				kinds = append(kinds, kindBlocks{kind: k.kind})
 			}
-			r := run{kind: keys[0].kind, first: keys[0].block, last: keys[n-1].block}
-			if r.subjects, err = snapRows(ctx, tx, r.kind, r.first<<snapShift, (r.last+1)<<snapShift); err != nil {
-				return err
+			kb := &kinds[len(kinds)-1]
+			kb.blocks = append(kb.blocks, k.block)
+		}
+		for i := range kinds {
+			kb := &kinds[i]
+			var ranges [][2]int64
+			for j, b := range kb.blocks {
+				if j > 0 && b == kb.blocks[j-1]+1 {
+					ranges[len(ranges)-1][1] = (b + 1) << snapShift
+					continue
+				}
+				ranges = append(ranges, [2]int64{b << snapShift, (b + 1) << snapShift})
 			}
-			runs = append(runs, r)
-			blocks += n
-			keys = keys[n:]
+			for len(ranges) > 0 {
+				part := ranges[:min(snapRangesAQuery, len(ranges))]
+				ranges = ranges[len(part):]
+				ss, err := snapRows(ctx, tx, kb.kind, part)
+				if err != nil {
+					return err
+				}
+				kb.subjects = append(kb.subjects, ss...)
+			}
+			blocks += len(kb.blocks)
 		}
 		if s.snapRead != nil {
 			s.snapRead()
 		}
-		for _, r := range runs {
-			if err := writeSnap(ctx, tx, r.kind, r.first, r.last, r.subjects); err != nil {
+		for _, kb := range kinds {
+			if err := writeSnap(ctx, tx, kb.kind, kb.blocks, kb.subjects); err != nil {
 				return err
 			}
 		}
@@ -442,9 +494,9 @@ func (s *Store) refreshSome(ctx context.Context, top int64) (blocks int, more bo
 	return blocks, more, err
 }
 
-// writeSnap writes the blocks first..last of a kind from their subjects
-// ss (snapRows), and deletes those that no longer hold one.
-func writeSnap(ctx context.Context, tx *db.Tx, kind string, first, last int64, ss []snapSubject) error {
+// writeSnap writes the rising blocks of a kind from their subjects ss
+// (snapRows, in id order), and deletes those that no longer hold one.
+func writeSnap(ctx context.Context, tx *db.Tx, kind string, blocks []int64, ss []snapSubject) error {
 	const perStmt = 100
 	var args []any
 	flush := func() error {
@@ -457,7 +509,10 @@ func writeSnap(ctx context.Context, tx *db.Tx, kind string, first, last int64, s
 		return db.Translate(err)
 	}
 	var empty []int64
-	for b := first; b <= last; b++ {
+	for _, b := range blocks {
+		for len(ss) > 0 && snapBlock(ss[0].id) < b {
+			ss = ss[1:] // not marked: no row of it was asked for
+		}
 		n := 0
 		for n < len(ss) && snapBlock(ss[n].id) == b {
 			n++
