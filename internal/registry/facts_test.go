@@ -169,6 +169,15 @@ func TestEachFactSetEqualsFactSet(t *testing.T) {
 	})
 }
 
+// sameFactSet reports where the batch's fact set got differs from the
+// single subject's want.
+func sameFactSet(t *testing.T, kind string, got, want *registry.FactSet) {
+	t.Helper()
+	if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath || got.GridCode != want.GridCode {
+		t.Errorf("%s %d: batch %v %v %s, single %v %v %s", kind, got.ID, got.Values, got.Verified, got.RegionPath, want.Values, want.Verified, want.RegionPath)
+	}
+}
+
 // checkEachFactSet compares every fact set EachFactSet gives with the
 // single subject's FactSet (which reads the rows, not the snapshot), and
 // counts them.
@@ -188,9 +197,7 @@ func checkEachFactSet(t *testing.T, w *world, date time.Time, people, orgs int) 
 			if err != nil {
 				return err
 			}
-			if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath || got.GridCode != want.GridCode {
-				t.Errorf("%s %d: batch %v %v %s, single %v %v %s", kind, got.ID, got.Values, got.Verified, got.RegionPath, want.Values, want.Verified, want.RegionPath)
-			}
+			sameFactSet(t, kind, got, want)
 			return nil
 		})
 		if err != nil || seen != want {
@@ -216,9 +223,7 @@ func checkFactSetsOf(t *testing.T, w *world, date time.Time, kind string, ids ..
 			if err != nil {
 				return err
 			}
-			if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) || fmt.Sprint(got.Verified) != fmt.Sprint(want.Verified) || got.RegionPath != want.RegionPath || got.GridCode != want.GridCode {
-				t.Errorf("%s %d: batch %v %v %s, single %v %v %s", kind, id, got.Values, got.Verified, got.RegionPath, want.Values, want.Verified, want.RegionPath)
-			}
+			sameFactSet(t, kind, got, want)
 			return nil
 		})
 		if err != nil || seen != 1 {
