@@ -176,14 +176,24 @@ func cmdBenchEligibility(ctx context.Context, args []string, e env) error {
 	// The run a night after a day's changes: their blocks of the
 	// registry's snapshot are rebuilt in it, and their results are
 	// already stored by the re-checks.
+	// Its refresh is timed apart, then the run (which finds it done).
 	runtime.GC()
-	c0 := cpuTime()
+	c0, t0 := cpuTime(), time.Now()
+	n, err := reg.RefreshSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	refresh := time.Since(t0)
+	fmt.Fprintf(e.stdout, "the changes' blocks of the registry's snapshot: %d rebuilt in %.2f s (%.0f µs a block), CPU %.2f s\n",
+		n, refresh.Seconds(), float64(refresh.Microseconds())/float64(max(1, n)), (cpuTime() - c0).Seconds())
+	runtime.GC()
+	c0 = cpuTime()
 	st, err := eng.Run(ctx, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%-32s %d subjects × %d policies: %d evaluations in %.2f s (load %.2f s with the changes' blocks of the registry's snapshot rebuilt, evaluate %.2f s, store %.2f s, %d rows written), CPU %.1f s\n",
-		"third full run, after the changes:", st.Subjects, st.Policies, st.Evaluated, st.Took.Seconds(), st.Load.Seconds(), st.Eval.Seconds(), st.Store.Seconds(), st.Changed, (cpuTime() - c0).Seconds())
+	fmt.Fprintf(e.stdout, "%-32s %d subjects × %d policies: %d evaluations in %.2f s (load %.2f s, evaluate %.2f s, store %.2f s, %d rows written), CPU %.1f s; with the refresh above %.2f s\n",
+		"third full run, after the changes:", st.Subjects, st.Policies, st.Evaluated, st.Took.Seconds(), st.Load.Seconds(), st.Eval.Seconds(), st.Store.Seconds(), st.Changed, (cpuTime() - c0).Seconds(), (st.Took + refresh).Seconds())
 	fmt.Fprintf(e.stdout, "load after: %s\n", loadAvg())
 	return nil
 }
