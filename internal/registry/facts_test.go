@@ -505,10 +505,10 @@ func TestHouseholdSizeFollowsMoves(t *testing.T) {
 	})
 }
 
-// TestSnapshotScatteredBlocks: a refresh reads the marked blocks many
-// ranges a query; with every other block of 138 marked (more ranges than
-// one query takes), each comes back with its change and the blocks
-// between stay as they were.
+// TestSnapshotScatteredBlocks: a refresh reads the marked blocks a range
+// at a time and writes them many a statement; with every other block of
+// 138 marked, each comes back with its change and the blocks between
+// stay as they were.
 func TestSnapshotScatteredBlocks(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		w := newWorld(t, d)
@@ -538,7 +538,7 @@ func TestSnapshotScatteredBlocks(t *testing.T) {
 			}
 		}
 		if len(changed) <= 64 {
-			t.Fatalf("%d blocks changed, want more than a query's 64 ranges", len(changed))
+			t.Fatalf("%d blocks changed, want more than 64", len(changed))
 		}
 		// The first call refreshes them all at once.
 		checkFactSetsOf(t, w, date, registry.FactPerson, changed...)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"whistle/internal/db"
@@ -258,42 +257,25 @@ func (d *snapDecoder) decode(block int64, data []byte, fn func(*snapSubject) err
 	return r.err
 }
 
-// snapRangesAQuery is how many id ranges a query of snapRows reads at
-// most.
-const snapRangesAQuery = 64
-
-// snapRows reads the subjects of a snapshot kind with ids in the rising,
-// disjoint ranges [lo, hi) and their fact rows from the registry's
-// tables, in id order, in the transaction tx: one query after another
-// (PostgreSQL's connection reads one result at a time).
-func snapRows(ctx context.Context, tx *db.Tx, kind string, ranges [][2]int64) ([]snapSubject, error) {
+// snapRows reads the subjects of a snapshot kind with ids in [lo, hi)
+// and their fact rows from the registry's tables, in id order, in the
+// transaction tx: one query after another (PostgreSQL's connection reads
+// one result at a time), each an index range. (Several ranges a query
+// were tried, ORed or joined as a VALUES list: each planner then chose
+// to scan a whole table for some of them.)
+func snapRows(ctx context.Context, tx *db.Tx, kind string, lo, hi int64) ([]snapSubject, error) {
 	var ss []snapSubject
-	// The ranges are a VALUES list joined to the table, in that order
-	// (CROSS JOIN keeps it on SQLite): an index range a row of the list.
-	// Ranges ORed in the WHERE clause made SQLite scan the whole table
-	// at 64 of them.
-	var vals strings.Builder
-	var args []any
-	for i, r := range ranges {
-		if i > 0 {
-			vals.WriteByte(',')
-		}
-		vals.WriteString("(CAST(" + db.Param(tx.Dialect(), 2*i+1) + " AS BIGINT), CAST(" + db.Param(tx.Dialect(), 2*i+2) + " AS BIGINT))")
-		args = append(args, r[0], r[1])
-	}
-	from := `(VALUES ` + vals.String() + `) AS r CROSS JOIN `
 	// The household's size counts with household_id <> '' so that the
 	// partial index answers.
-	q := `SELECT p.id, p.grid_code, p.region_path, p.sex, p.status, p.birth_date, p.household_id,
+	q := `SELECT id, grid_code, region_path, sex, status, birth_date, household_id,
 		(SELECT COUNT(*) FROM reg_people h WHERE h.household_id = p.household_id AND h.household_id <> '')
-		FROM ` + from + `reg_people p WHERE p.id >= r.column1 AND p.id < r.column2 ORDER BY p.id`
+		FROM reg_people p WHERE id >= $1 AND id < $2 ORDER BY id`
 	factKinds := []string{FactPerson, FactHousehold}
 	if kind == snapOrganisation {
-		q = `SELECT o.id, o.grid_code, o.region_path, o.kind, o.industry, o.size, '', 0
-			FROM ` + from + `reg_organisations o WHERE o.id >= r.column1 AND o.id < r.column2 ORDER BY o.id`
+		q = `SELECT id, grid_code, region_path, kind, industry, size, '', 0 FROM reg_organisations WHERE id >= $1 AND id < $2 ORDER BY id`
 		factKinds = []string{FactOrganisation}
 	}
-	rows, err := tx.Query(ctx, q, args...)
+	rows, err := tx.Query(ctx, q, lo, hi)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
@@ -314,9 +296,7 @@ func snapRows(ctx context.Context, tx *db.Tx, kind string, ranges [][2]int64) ([
 		if fk == FactHousehold {
 			flags = snapHousehold
 		}
-		rows, err := tx.Query(ctx, `SELECT f.subject_id, f.key, f.value, f.verified FROM `+from+`reg_facts f
-			WHERE f.subject_kind = `+db.Param(tx.Dialect(), len(args)+1)+` AND f.subject_id >= r.column1 AND f.subject_id < r.column2
-			ORDER BY f.subject_id, f.key`, append(args, fk)...)
+		rows, err := tx.Query(ctx, `SELECT subject_id, key, value, verified FROM reg_facts WHERE subject_kind = $1 AND subject_id >= $2 AND subject_id < $3 ORDER BY subject_id, key`, fk, lo, hi)
 		if err != nil {
 			return nil, db.Translate(err)
 		}
@@ -394,6 +374,13 @@ func (s *Store) refreshSome(ctx context.Context, top int64) (blocks int, more bo
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, snapLock); err != nil {
 				return db.Translate(err)
 			}
+			// Its queries are a block's rows each; before the tables
+			// are analyzed (after a bulk import) the planner's estimates
+			// put each above jit_above_cost, and compiling took 10 ms of
+			// a query of 1.
+			if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+				return db.Translate(err)
+			}
 		}
 		// The marks are read before the rows: a row committed after a
 		// mark is read either is in the rows read, or has a mark of its
@@ -423,9 +410,8 @@ func (s *Store) refreshSome(ctx context.Context, top int64) (blocks int, more bo
 		}
 		more = len(ids) == snapMarksATx
 		// Per kind, the marked blocks' rows, consecutive blocks as one
-		// range and many ranges a statement: after a day of scattered
-		// changes most ranges are one block, and a statement each cost
-		// more than its rows.
+		// range; their writes go many blocks a statement whatever the
+		// ranges.
 		type kindBlocks struct {
 			kind     string
 			blocks   []int64
@@ -441,22 +427,17 @@ func (s *Store) refreshSome(ctx context.Context, top int64) (blocks int, more bo
 		}
 		for i := range kinds {
 			kb := &kinds[i]
-			var ranges [][2]int64
-			for j, b := range kb.blocks {
-				if j > 0 && b == kb.blocks[j-1]+1 {
-					ranges[len(ranges)-1][1] = (b + 1) << snapShift
-					continue
+			for j := 0; j < len(kb.blocks); {
+				n := 1
+				for j+n < len(kb.blocks) && kb.blocks[j+n] == kb.blocks[j+n-1]+1 {
+					n++
 				}
-				ranges = append(ranges, [2]int64{b << snapShift, (b + 1) << snapShift})
-			}
-			for len(ranges) > 0 {
-				part := ranges[:min(snapRangesAQuery, len(ranges))]
-				ranges = ranges[len(part):]
-				ss, err := snapRows(ctx, tx, kb.kind, part)
+				ss, err := snapRows(ctx, tx, kb.kind, kb.blocks[j]<<snapShift, (kb.blocks[j+n-1]+1)<<snapShift)
 				if err != nil {
 					return err
 				}
 				kb.subjects = append(kb.subjects, ss...)
+				j += n
 			}
 			blocks += len(kb.blocks)
 		}
