@@ -307,6 +307,14 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 	return total, err
 }
 
+// pastCursorQuery tells whether the feed has an event after a consumer's
+// cursor: its last position is past the cursor. MAX of an indexed column
+// is one step down the index whatever the statistics; asked as EXISTS of
+// a later event, the planner chose a scan of the whole feed until the
+// table was analyzed (46 ms at 14,500 events, for every step of every
+// consumer after a bulk import).
+const pastCursorQuery = `SELECT COALESCE((SELECT MAX(position) FROM feed_events) > (SELECT position FROM feed_cursors WHERE consumer = $1), false)`
+
 // consume hands c one batch after its cursor and then stores the cursor.
 // On PostgreSQL the cursor row stays locked from the read to the store, so
 // two replicas never hand the same batch to the same consumer; on SQLite
@@ -317,7 +325,7 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 		// Nothing after the cursor: answered by a read, without the
 		// transaction that locks the cursor row and flushes a commit.
 		var more bool
-		if err := r.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM feed_events e JOIN feed_cursors c ON e.position > c.position WHERE c.consumer = $1)`, c.Name).Scan(&more); err != nil || !more {
+		if err := r.db.QueryRow(ctx, pastCursorQuery, c.Name).Scan(&more); err != nil || !more {
 			return 0, err
 		}
 		n := 0
