@@ -60,8 +60,8 @@ func TestSnapCodec(t *testing.T) {
 }
 
 // TestSnapDecodeRefusesMalformed: every truncation of a block, a wrong
-// version, ids past the block, a string that is not there, bad flags and
-// trailing bytes are errors, never a panic or a subject of another
+// version, ids past the block or wrapped back into it, a string that is
+// not there, bad flags and trailing bytes are errors, never a panic or a subject of another
 // block.
 func TestSnapDecodeRefusesMalformed(t *testing.T) {
 	data, err := encodeSnap(sampleSnap())
@@ -84,7 +84,11 @@ func TestSnapDecodeRefusesMalformed(t *testing.T) {
 		// Two subjects at offsets 20 and 20: the second is id 41.
 		"second id past the block": {0, []byte{snapVersion, 1, 0, 2, 20, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0}},
 		"string index":             {0, []byte{snapVersion, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}},
-		"trailing bytes":           {2, bad(func(b []byte) []byte { return append(b, 0) })},
+		// The second subject's offset is 2⁶⁴−1: as an int64 it is −1,
+		// which would give the first subject's id again, in the block.
+		"id wrapped back": {0, []byte{snapVersion, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}},
+		"trailing bytes": {2, bad(func(b []byte) []byte { return append(b, 0) })},
 	} {
 		if _, err := snapRoundTrip(c.block, c.data); err == nil {
 			t.Errorf("%s: decoded", name)
