@@ -319,9 +319,10 @@ func (s *Store) EachFactSet(ctx context.Context, kind string, date time.Time, fn
 // bounds[i+1]), read side by side, each on connections and in a
 // goroutine of its own: fn is called with the range's index, at the
 // same time for different ranges, in id order within each, with a
-// FactSet of the range's own. The load is mostly the driver's work per
-// row, and one range's subjects on one goroutine kept a core of two
-// half idle. The first error stops every range.
+// FactSet of the range's own. Building the fact sets and the caller's
+// work on them are most of the load, and one range on one goroutine kept
+// a core of two half idle. It refreshes the snapshot first, once for
+// every range. The first error stops every range.
 func (s *Store) EachFactSetIn(ctx context.Context, kind string, date time.Time, bounds []int64, fn func(part int, fs *FactSet) error) (err error) {
 	defer errs.Wrapf(&err, "registry.Store.EachFactSetIn(%s, %d ranges)", kind, len(bounds)-1)
 	return s.eachFactSetIn(ctx, kind, date, bounds, fn)
