@@ -115,39 +115,51 @@ func Sequence(ctx context.Context, d *db.DB, limit int) (n int64, err error) {
 	if limit <= 0 {
 		limit = 10000
 	}
-	// Most calls find nothing to do (a poll, another replica's rows
-	// already numbered): a read answers that without a transaction that
-	// would lock the sequence row and flush a commit.
-	var waiting bool
-	if err := d.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM feed_events WHERE position IS NULL)`).Scan(&waiting); err != nil || !waiting {
-		return 0, err
+	// A stale snapshot (another sequencer committed after the statement
+	// began) numbers nothing and is tried again with a new one.
+	for range 8 {
+		var locked, fresh bool
+		if err := d.QueryRow(ctx, sequenceQuery, limit).Scan(&locked, &fresh, &n); err != nil {
+			return 0, err
+		}
+		if !locked || fresh {
+			return n, nil
+		}
 	}
-	err = d.InTx(ctx, func(tx *db.Tx) error {
-		var last int64
-		err := tx.QueryRow(ctx, `SELECT last_position FROM feed_sequence WHERE one = 1 FOR UPDATE SKIP LOCKED`).Scan(&last)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // another sequencer holds the lock
-		}
-		if err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `UPDATE feed_events e SET position = $1 + n.rn
-			FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM feed_events WHERE position IS NULL ORDER BY id LIMIT $2) n
-			WHERE e.id = n.id`, last, limit)
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE feed_sequence SET last_position = $1 WHERE one = 1`, last+n)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return 0, nil
 }
+
+// sequenceQuery is Sequence's one statement, a transaction of its own: a
+// round trip, where a transaction of a read, a lock and two updates took
+// five. Its parts:
+//   - lock takes feed_sequence's row, only when a row waits for a
+//     position (a poll that finds nothing takes no lock, so its commit
+//     writes nothing to flush), and skips it when another sequencer holds
+//     it. A row lock reads the row's newest version, whatever the
+//     statement's snapshot.
+//   - fresh is that row as the statement's snapshot saw it, kept only if
+//     it is the newest: the snapshot was taken before the lock, and if
+//     another sequencer committed in between, the snapshot would show its
+//     rows still waiting. Then nothing is numbered (Sequence tries again).
+//   - n numbers the waiting rows in id order after the last position,
+//     $1 at most, and the updates give them their positions and move the
+//     last one. A row whose number is set is never numbered again: only a
+//     sequencer sets positions, and none ran between snapshot and lock.
+//
+// Its answer: whether it held the lock, whether its snapshot was fresh,
+// and how many rows it numbered.
+const sequenceQuery = `WITH lock AS MATERIALIZED (
+		SELECT last_position FROM feed_sequence
+		WHERE one = 1 AND EXISTS (SELECT 1 FROM feed_events WHERE position IS NULL)
+		FOR UPDATE SKIP LOCKED),
+	fresh AS MATERIALIZED (
+		SELECT q.last_position FROM feed_sequence q JOIN lock ON q.last_position = lock.last_position WHERE q.one = 1),
+	n AS MATERIALIZED (
+		SELECT w.id, fresh.last_position + row_number() OVER (ORDER BY w.id) AS pos
+		FROM (SELECT id FROM feed_events WHERE position IS NULL ORDER BY id LIMIT $1) w CROSS JOIN fresh),
+	u AS (UPDATE feed_events e SET position = n.pos FROM n WHERE e.id = n.id),
+	v AS (UPDATE feed_sequence SET last_position = (SELECT MAX(pos) FROM n) WHERE one = 1 AND EXISTS (SELECT 1 FROM n))
+	SELECT EXISTS (SELECT 1 FROM lock), EXISTS (SELECT 1 FROM fresh), (SELECT COUNT(*) FROM n)`
 
 // SequenceAll numbers the events committed so far, 10,000 a transaction,
 // until a call numbers fewer (none left, or another sequencer at work):

@@ -660,3 +660,98 @@ func TestSequenceAll(t *testing.T) {
 		}
 	})
 }
+
+// TestSequencersRace runs several sequencers at once while writers append,
+// and a reader follows the feed: on PostgreSQL every event ends with one
+// position, the positions run from 1 with no gap, and the reader saw each
+// event once, at the position it kept. A sequencer whose snapshot was
+// taken before another's commit, and which numbered what that one had
+// already numbered, would leave gaps or move a position the reader saw.
+func TestSequencersRace(t *testing.T) {
+	dbtest.Each(t, clock.Real{}, func(t *testing.T, d *db.DB) {
+		if d.Dialect() != db.Postgres {
+			t.Skip("on SQLite an event's position is its row id, given at its insert")
+		}
+		ctx := context.Background()
+		const writers, each, sequencers = 4, 150, 4
+		stop := make(chan struct{})
+		var seqWG sync.WaitGroup
+		for range sequencers {
+			seqWG.Add(1)
+			go func() {
+				defer seqWG.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := feed.Sequence(ctx, d, 3); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		seenAt := map[int64]int64{} // subject id → position read
+		readDone := make(chan struct{})
+		go func() {
+			defer close(readDone)
+			var after int64
+			for {
+				evs, err := feed.Read(ctx, d, after, 50)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, e := range evs {
+					if _, dup := seenAt[e.SubjectID]; dup {
+						t.Errorf("event %d read twice (position %d)", e.SubjectID, e.Position)
+					}
+					seenAt[e.SubjectID] = e.Position
+					after = e.Position
+				}
+				if len(evs) == 0 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					appendOne(t, d, ev(int64(w*each+i+1), "opened"))
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		seqWG.Wait()
+		<-readDone
+		if err := feed.SequenceAll(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := feed.Read(ctx, d, 0, writers*each+10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(evs), writers*each; got != want {
+			t.Fatalf("sequenced events: got %d, want %d", got, want)
+		}
+		for i, e := range evs {
+			if want := int64(i + 1); e.Position != want {
+				t.Fatalf("the %d-th event's position: got %d, want %d (no gaps)", i+1, e.Position, want)
+			}
+			if p, ok := seenAt[e.SubjectID]; ok && p != e.Position {
+				t.Errorf("event %d: read at position %d, now at %d", e.SubjectID, p, e.Position)
+			}
+		}
+		t.Logf("%d events, %d read while the sequencers ran", len(evs), len(seenAt))
+	})
+}

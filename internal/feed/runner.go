@@ -3,7 +3,7 @@ package feed
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -298,7 +298,7 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 	seq, err := Sequence(ctx, r.db, 0)
 	total := int(seq)
 	for _, c := range r.consumers {
-		n, cerr := r.consume(ctx, c)
+		n, cerr := r.consume(ctx, c, seq > 0)
 		total += n
 		if cerr != nil && err == nil {
 			err = fmt.Errorf("feed consumer %s: %w", c.Name, cerr)
@@ -319,14 +319,17 @@ const pastCursorQuery = `SELECT COALESCE((SELECT MAX(position) FROM feed_events)
 // On PostgreSQL the cursor row stays locked from the read to the store, so
 // two replicas never hand the same batch to the same consumer; on SQLite
 // Handle runs outside any write transaction, so that a slow consumer does
-// not hold the single writer.
-func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
+// not hold the single writer. sequenced says that this step has just
+// numbered events: they lie after every cursor.
+func (r *Runner) consume(ctx context.Context, c Consumer, sequenced bool) (int, error) {
 	if r.db.Dialect() == db.Postgres {
 		// Nothing after the cursor: answered by a read, without the
 		// transaction that locks the cursor row and flushes a commit.
-		var more bool
-		if err := r.db.QueryRow(ctx, pastCursorQuery, c.Name).Scan(&more); err != nil || !more {
-			return 0, err
+		if !sequenced {
+			var more bool
+			if err := r.db.QueryRow(ctx, pastCursorQuery, c.Name).Scan(&more); err != nil || !more {
+				return 0, err
+			}
 		}
 		n := 0
 		inTx := r.db.InTx
@@ -334,17 +337,9 @@ func (r *Runner) consume(ctx context.Context, c Consumer) (int, error) {
 			inTx = r.db.InTxDerived
 		}
 		err := inTx(ctx, func(tx *db.Tx) error {
-			var pos int64
-			err := tx.QueryRow(ctx, `SELECT position FROM feed_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED`, c.Name).Scan(&pos)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // another replica runs this consumer now
-			}
-			if err != nil {
-				return err
-			}
-			evs, err := Read(ctx, tx, pos, r.cfg.Batch)
-			if err != nil || len(evs) == 0 {
-				return err
+			evs, locked, err := readLocked(ctx, tx, c.Name, r.cfg.Batch)
+			if err != nil || !locked || len(evs) == 0 {
+				return err // !locked: another replica runs this consumer now
 			}
 			if err := c.handle(ctx, tx, evs); err != nil {
 				return err
@@ -469,10 +464,49 @@ func (r *Runner) consumeDerived(ctx context.Context, c Consumer) (int, error) {
 	return len(evs), nil
 }
 
-// storeCursor moves consumer's cursor to position inside tx.
+// storeCursor moves consumer's cursor to position inside tx. On
+// PostgreSQL the statement is queued (db.Tx.Queue): it goes to the server
+// with the commit.
 func storeCursor(ctx context.Context, tx *db.Tx, consumer string, position int64) error {
-	_, err := tx.Exec(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, position, tx.Now(), consumer)
-	return err
+	return tx.Queue(ctx, `UPDATE feed_cursors SET position = $1, updated_at = $2 WHERE consumer = $3`, position, tx.Now(), consumer)
+}
+
+// readLockedQuery locks a consumer's cursor row (skipping it when another
+// transaction holds it) and reads up to $2 events after it, in one round
+// trip. The lock reads the row's newest version, so the events read start
+// after the cursor as another replica may have just stored it; events
+// sequenced after the statement began are left for the next batch. A
+// locked cursor with no event after it comes back as one row of NULLs.
+const readLockedQuery = `WITH c AS MATERIALIZED (SELECT position FROM feed_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED)
+	SELECT e.position, e.subject_kind, e.subject_id, e.district, e.kind, e.payload, e.at
+	FROM c LEFT JOIN LATERAL (SELECT position, subject_kind, subject_id, district, kind, payload, at FROM feed_events
+		WHERE position > c.position ORDER BY position LIMIT $2) e ON true
+	ORDER BY e.position`
+
+// readLocked is Read after consumer's cursor, with the cursor row locked
+// until tx ends (PostgreSQL). locked is false when another transaction
+// holds the row.
+func readLocked(ctx context.Context, tx *db.Tx, consumer string, limit int) (evs []Event, locked bool, err error) {
+	rows, err := tx.Query(ctx, readLockedQuery, consumer, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		locked = true
+		var pos, id sql.NullInt64
+		var kind, subject, district, payload sql.NullString
+		var at db.Time
+		if err := rows.Scan(&pos, &subject, &id, &district, &kind, &payload, &at); err != nil {
+			return nil, false, err
+		}
+		if !pos.Valid {
+			continue // the cursor, with nothing after it
+		}
+		evs = append(evs, Event{Position: pos.Int64, SubjectKind: subject.String, SubjectID: id.Int64, District: district.String,
+			Kind: kind.String, Payload: json.RawMessage(payload.String), At: at.Time})
+	}
+	return evs, locked, rows.Err()
 }
 
 // handle calls the consumer's Handle, its HandleTx inside tx, or its

@@ -187,19 +187,19 @@ func (e *Engine) eachStored(ctx context.Context, kind string, fn func(kind strin
 }
 
 // writeBlock stores the entries of a block in tx, or deletes the block
-// when there are none.
+// when there are none. On PostgreSQL the statement is queued (db.Tx.Queue):
+// nothing waits for its answer, and it goes to the server with the next
+// query or the commit.
 func writeBlock(ctx context.Context, tx *db.Tx, kind string, block int64, es []blockEntry) error {
 	if len(es) == 0 {
-		_, err := tx.Exec(ctx, `DELETE FROM elig_blocks WHERE subject_kind = $1 AND block = $2`, kind, block)
-		return db.Translate(err)
+		return tx.Queue(ctx, `DELETE FROM elig_blocks WHERE subject_kind = $1 AND block = $2`, kind, block)
 	}
 	data, err := encodeBlock(es)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO elig_blocks (subject_kind, block, data) VALUES ($1, $2, $3)
+	return tx.Queue(ctx, `INSERT INTO elig_blocks (subject_kind, block, data) VALUES ($1, $2, $3)
 		ON CONFLICT (subject_kind, block) DO UPDATE SET data = excluded.data`, kind, block, data)
-	return db.Translate(err)
 }
 
 // rowQuerier is a database or a transaction.
@@ -224,8 +224,10 @@ func readBlock(ctx context.Context, q rowQuerier, kind string, block int64) ([]b
 }
 
 // rewriteBlocks writes the rows and removes the subjects gone, in tx:
-// each block they touch is read, changed and written back once.
-func rewriteBlocks(ctx context.Context, tx *db.Tx, rows []storedRow, gone []subjectKey) error {
+// each block they touch is read, changed and written back once. known,
+// when it answers true, gives a block's entries as tx would read them,
+// and saves the read.
+func rewriteBlocks(ctx context.Context, tx *db.Tx, rows []storedRow, gone []subjectKey, known func(kind string, block int64) ([]blockEntry, bool)) error {
 	type key struct {
 		kind  string
 		block int64
@@ -249,9 +251,12 @@ func rewriteBlocks(ctx context.Context, tx *db.Tx, rows []storedRow, gone []subj
 		add(rows[i].s, &rows[i])
 	}
 	for _, k := range order {
-		es, err := readBlock(ctx, tx, k.kind, k.block)
-		if err != nil {
-			return err
+		es, ok := known(k.kind, k.block)
+		if !ok {
+			var err error
+			if es, err = readBlock(ctx, tx, k.kind, k.block); err != nil {
+				return err
+			}
 		}
 		m := changes[k]
 		out := es[:0]

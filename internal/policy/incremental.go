@@ -534,7 +534,11 @@ func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(conte
 		if err != nil {
 			return err
 		}
-		if err := rewriteBlocks(ctx, tx, w.rows, w.gone); err != nil {
+		// The counter holds every other writer of the blocks off until
+		// this commit: the copy, if it was exact at the counter's last
+		// value, is what the blocks hold, and saves reading them.
+		known := func(kind string, block int64) ([]blockEntry, bool) { return e.stored.block(ix.run, gen-1, kind, block) }
+		if err := rewriteBlocks(ctx, tx, w.rows, w.gone, known); err != nil {
 			return err
 		}
 		tx.AfterCommit(func() {

@@ -111,6 +111,24 @@ func (c *storedCache) row(s subjectKey) (v storedVal, has, valid bool) {
 	return v, has, true
 }
 
+// block returns the entries of kind's block as the copy has them, if the
+// copy is exact at run and gen.
+func (c *storedCache) block(run, gen int64, kind string, block int64) ([]blockEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok || c.run != run || c.gen != gen {
+		return nil, false
+	}
+	es := []blockEntry{}
+	for i := range int64(1) << blockShift {
+		id := block<<blockShift | i
+		if v, ok := c.rows[subjectKey{kind, id}]; ok {
+			es = append(es, blockEntry{id: id, path: v.path, packed: v.packed})
+		}
+	}
+	return es, true
+}
+
 // wrote applies a committed write of this engine to the copy: gen is the
 // counter the write's transaction took (bumpGen). It applies only if the
 // copy was exact just before (gen-1) at run; otherwise another writer
