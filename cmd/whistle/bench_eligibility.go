@@ -320,7 +320,6 @@ func benchFloor(ctx context.Context, w io.Writer, d *db.DB, n int64) error {
 	return nil
 }
 
-// quantiles formats p50, p95, p99 and the maximum of latencies.
 // vacuumForBench runs on PostgreSQL what its autovacuum would have done
 // by now to the tables the timed changes use, after the generation and
 // the full runs: a sequenced feed event leaves its unsequenced version
@@ -350,6 +349,7 @@ func vacuumForBench(ctx context.Context, w io.Writer, d *db.DB) error {
 	return nil
 }
 
+// quantiles formats p50, p95, p99 and the maximum of latencies.
 func quantiles(lat []time.Duration) string {
 	if len(lat) == 0 {
 		return "none"

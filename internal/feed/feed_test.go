@@ -75,6 +75,22 @@ func newRunner(t *testing.T, d *db.DB, cs ...feed.Consumer) *feed.Runner {
 	return r
 }
 
+// untilStopped calls f until stop is closed or f fails (the failure is
+// the test's error).
+func untilStopped(t *testing.T, stop <-chan struct{}, f func() error) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if err := f(); err != nil {
+			t.Error(err)
+			return
+		}
+	}
+}
+
 func drain(t *testing.T, r *feed.Runner) {
 	t.Helper()
 	if err := r.Drain(context.Background()); err != nil {
@@ -540,21 +556,9 @@ func TestConcurrentWritersFastConsumer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			consumers.Add(1)
-			go func() {
-				defer consumers.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if _, err := r.Step(ctx); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}()
+			consumers.Go(func() {
+				untilStopped(t, stop, func() error { _, err := r.Step(ctx); return err })
+			})
 		}
 		var mu sync.Mutex
 		committed := map[int64]bool{}
@@ -677,21 +681,9 @@ func TestSequencersRace(t *testing.T) {
 		stop := make(chan struct{})
 		var seqWG sync.WaitGroup
 		for range sequencers {
-			seqWG.Add(1)
-			go func() {
-				defer seqWG.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if _, err := feed.Sequence(ctx, d, 3); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}()
+			seqWG.Go(func() {
+				untilStopped(t, stop, func() error { _, err := feed.Sequence(ctx, d, 3); return err })
+			})
 		}
 		seenAt := map[int64]int64{} // subject id → position read
 		readDone := make(chan struct{})
