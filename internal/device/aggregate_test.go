@@ -2,7 +2,6 @@ package device_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -53,30 +52,18 @@ func storedAggregates(t *testing.T, d *db.DB) map[aggID]aggRow {
 	return out
 }
 
-// recomputed is the aggregates as the raw readings make them.
-func recomputed(t *testing.T, d *db.DB, res time.Duration) map[aggID]aggRow {
+// recomputed is the aggregates as the raw readings make them: the MQTT
+// messages' rows and the gateways' blocks (Store.RawReadings).
+func recomputed(t *testing.T, s *device.Store, res time.Duration) map[aggID]aggRow {
 	t.Helper()
-	rows, err := d.Query(context.Background(), `SELECT device_id, ts, data FROM dev_readings`)
+	rs, err := s.RawReadings(context.Background(), 0, time.Time{}, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	out := map[aggID]aggRow{}
-	for rows.Next() {
-		var dev int64
-		var ts db.Time
-		var data string
-		if err := rows.Scan(&dev, &ts, &data); err != nil {
-			t.Fatal(err)
-		}
-		var v struct {
-			V map[string]float64 `json:"v"`
-		}
-		if err := json.Unmarshal([]byte(data), &v); err != nil {
-			t.Fatal(err)
-		}
-		for f, x := range v.V {
-			k := aggID{dev, ts.Truncate(res).UnixNano(), f}
+	for _, r := range rs {
+		for f, x := range r.Values {
+			k := aggID{r.Device, r.TS.Truncate(res).UnixNano(), f}
 			a, ok := out[k]
 			if !ok {
 				a = aggRow{min: math.Inf(1), max: math.Inf(-1)}
@@ -86,9 +73,6 @@ func recomputed(t *testing.T, d *db.DB, res time.Duration) map[aggID]aggRow {
 			a.min, a.max = min(a.min, x), max(a.max, x)
 			out[k] = a
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -157,11 +141,11 @@ func TestAggregatesSurviveACrashBeforeTheFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := in.Config().Resolution
-		sameAggregates(t, "after the restart's flush", storedAggregates(t, d), recomputed(t, d, res))
+		sameAggregates(t, "after the restart's flush", storedAggregates(t, d), recomputed(t, f.store, res))
 		if _, err := in.FlushAggregates(ctx); err != nil {
 			t.Fatal(err)
 		}
-		sameAggregates(t, "after a second flush", storedAggregates(t, d), recomputed(t, d, res))
+		sameAggregates(t, "after a second flush", storedAggregates(t, d), recomputed(t, f.store, res))
 
 		// Two ingesters (two replicas) flushing at once count each batch once.
 		for round := 3; round < 8; round++ {
@@ -185,7 +169,7 @@ func TestAggregatesSurviveACrashBeforeTheFlush(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sameAggregates(t, "after two flushes at once", storedAggregates(t, d), recomputed(t, d, res))
+		sameAggregates(t, "after two flushes at once", storedAggregates(t, d), recomputed(t, f.store, res))
 	})
 }
 

@@ -192,25 +192,24 @@ const deviceCols = `id, district, type, model, serial, owner_kind, owner_id, per
 
 // ingestCols are the columns of a device the ingest and its sinks use:
 // every column read costs on each reading's device (modernc's SQLite
-// locks and unlocks a mutex per column read). The ingest keeps all but
-// status, last_seen and battery in memory, checked against updated_at
-// (Ingester.devices): any other write to a device's row must set
-// updated_at.
+// locks and unlocks a mutex per column read). The ingest keeps them in
+// memory while the devices' generation stays (Ingester.devices): any
+// other write to a device's row must set updated_at, which counts the
+// generation up.
 const ingestCols = `id, district, type, owner_kind, owner_id, person_id, house_id, grid_code, region_path, lat, lng, status, last_seen, battery`
 
-// scanIngestDevice scans ingestCols and updated_at.
-func scanIngestDevice(r scanner) (*Device, time.Time, error) {
+// scanIngestDevice scans ingestCols.
+func scanIngestDevice(r scanner) (*Device, error) {
 	var d Device
 	var seen db.NullTime
-	var updated db.Time
 	if err := r.Scan(&d.ID, &d.District, &d.Type, &d.OwnerKind, &d.OwnerID, &d.PersonID, &d.HouseID, &d.GridCode,
-		&d.RegionPath, &d.Lat, &d.Lng, &d.Status, &seen, &d.Battery, &updated); err != nil {
-		return nil, time.Time{}, err
+		&d.RegionPath, &d.Lat, &d.Lng, &d.Status, &seen, &d.Battery); err != nil {
+		return nil, err
 	}
 	if seen.Valid {
 		d.LastSeen = seen.Time
 	}
-	return &d, updated.Time, nil
+	return &d, nil
 }
 
 type scanner interface{ Scan(...any) error }

@@ -20,3 +20,6 @@ func (in *Ingester) FlushOnce(ctx context.Context) (rows int, backlog int64, err
 
 // ReadingData is readingData for the tests.
 var ReadingData = readingData
+
+// EncodeBlock and DecodeBlock are encodeBlock and decodeBlock for the tests.
+var EncodeBlock, DecodeBlock = encodeBlock, decodeBlock

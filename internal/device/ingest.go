@@ -72,9 +72,11 @@ type Ingester struct {
 	sinks []Sink
 	// flushMu keeps this process's aggregate flushes one at a time.
 	flushMu sync.Mutex
-	// placed are the devices' placements by id (see devices).
+	// placed are the devices' ingest columns by id, as stored at the
+	// devices' generation gen (see devices).
 	placedMu sync.Mutex
-	placed   map[int64]placement
+	placed   map[int64]Device
+	gen      int64
 }
 
 // NewIngester returns an Ingester on s.
@@ -223,7 +225,7 @@ func (in *Ingester) commit(ctx context.Context, ps []pending, allowed func(*Devi
 		if err := in.dedupe(ctx, tx, ps, &res); err != nil {
 			return err
 		}
-		devs, err := in.devices(ctx, tx, ps)
+		devs, g, err := in.devices(ctx, tx, ps)
 		if err != nil {
 			return err
 		}
@@ -244,7 +246,7 @@ func (in *Ingester) commit(ctx context.Context, ps []pending, allowed func(*Devi
 			ok = append(ok, p)
 		}
 		res.Accepted = len(ok)
-		if err := in.write(ctx, tx, ok, devs, now); err != nil {
+		if err := in.write(ctx, tx, ok, devs, g, now); err != nil {
 			return err
 		}
 		if err := in.countRefused(ctx, tx, ps, devs, now); err != nil {
@@ -315,14 +317,20 @@ func (in *Ingester) dedupe(ctx context.Context, tx *db.Tx, ps []pending, res *Re
 	return nil
 }
 
-// devices loads the devices the batch names. A device's placement (its
-// district, type, owner, person, house, grid and position) is kept in
-// memory after its first load, keyed by its updated_at: a device already
-// placed is read for its status, last seen, battery and updated_at only,
-// and read whole again when updated_at moved (every write of the devices
-// table but the ingest's own last seen, status and battery sets
-// updated_at, in any process). Each call returns its own copies.
-func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[int64]*Device, error) {
+// devices loads the devices the batch names, and returns them with the
+// devices' generation (dev_gen) they are as of. A device's ingest columns
+// (ingestCols: its placement, status, last seen and battery) are kept in
+// memory after its first load, as stored, for as long as the generation
+// stays: every write of a device's row but the ingest's own sets its
+// updated_at, which counts the generation up (migration 0063), and the
+// ingest keeps what it writes (keep). A batch of known devices then reads
+// one row, not its devices. Each call returns its own copies.
+//
+// What another process's ingest writes (a later last seen, a battery)
+// does not count the generation: this one may then write a device's last
+// seen sooner than it needed to (the write never moves it back), and
+// its battery is that process's until a write of its own.
+func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[int64]*Device, int64, error) {
 	set := map[int64]bool{}
 	for _, p := range ps {
 		if p.device > 0 {
@@ -330,104 +338,77 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 		}
 	}
 	devs := make(map[int64]*Device, len(set))
-	if len(set) == 0 {
-		return devs, nil
+	var g int64
+	if err := tx.QueryRow(ctx, `SELECT n FROM dev_gen WHERE id = 1`).Scan(&g); err != nil {
+		return nil, 0, db.Translate(err)
 	}
-	var known, unknown []int64
-	placed := make(map[int64]placement, len(set))
+	if len(set) == 0 {
+		return devs, g, nil
+	}
+	var unknown []int64
 	in.placedMu.Lock()
+	if in.placed == nil || in.gen != g {
+		in.placed, in.gen = map[int64]Device{}, g
+	}
 	for id := range set {
-		if pl, ok := in.placed[id]; ok {
-			known = append(known, id)
-			placed[id] = pl
+		if d, ok := in.placed[id]; ok {
+			devs[id] = &d
 		} else {
 			unknown = append(unknown, id)
 		}
 	}
 	in.placedMu.Unlock()
-	slices.Sort(known)
-	const chunk = 900
-	for start := 0; start < len(known); start += chunk {
-		part := known[start:min(start+chunk, len(known))]
-		list, args := db.InList(tx.Dialect(), 0, part)
-		rows, err := tx.Query(ctx, `SELECT id, status, last_seen, battery, updated_at FROM devices WHERE id IN (`+list+`)`, args...)
-		if err != nil {
-			return nil, db.Translate(err)
-		}
-		for rows.Next() {
-			var (
-				id      int64
-				status  string
-				seen    db.NullTime
-				battery float64
-				updated db.Time
-			)
-			if err := rows.Scan(&id, &status, &seen, &battery, &updated); err != nil {
-				rows.Close()
-				return nil, db.Translate(err)
-			}
-			pl := placed[id]
-			if !pl.updated.Equal(updated.Time) {
-				unknown = append(unknown, id)
-				continue
-			}
-			d := pl.d
-			d.Status, d.LastSeen, d.Battery = status, seen.Time, battery
-			devs[id] = &d
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, db.Translate(err)
-		}
-	}
 	slices.Sort(unknown)
-	var loaded []placement
+	const chunk = 900
+	var loaded []Device
 	for start := 0; start < len(unknown); start += chunk {
 		part := unknown[start:min(start+chunk, len(unknown))]
 		list, args := db.InList(tx.Dialect(), 0, part)
-		rows, err := tx.Query(ctx, `SELECT `+ingestCols+`, updated_at FROM devices WHERE id IN (`+list+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT `+ingestCols+` FROM devices WHERE id IN (`+list+`)`, args...)
 		if err != nil {
-			return nil, db.Translate(err)
+			return nil, 0, db.Translate(err)
 		}
 		for rows.Next() {
-			d, updated, err := scanIngestDevice(rows)
+			d, err := scanIngestDevice(rows)
 			if err != nil {
 				rows.Close()
-				return nil, db.Translate(err)
+				return nil, 0, db.Translate(err)
 			}
 			devs[d.ID] = d
-			pl := placement{d: *d, updated: updated}
-			pl.d.Status, pl.d.LastSeen, pl.d.Battery = "", time.Time{}, 0
-			loaded = append(loaded, pl)
+			loaded = append(loaded, *d)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, db.Translate(err)
+			return nil, 0, db.Translate(err)
 		}
 	}
-	if len(loaded) > 0 {
-		in.placedMu.Lock()
-		if in.placed == nil || len(in.placed)+len(loaded) > maxPlaced {
-			in.placed = map[int64]placement{}
-		}
-		for _, pl := range loaded {
-			in.placed[pl.d.ID] = pl
-		}
-		in.placedMu.Unlock()
+	// Read in this transaction after the generation: at least as new as
+	// it (a later write counts it up again, and the next batch reloads).
+	in.keep(g, loaded)
+	return devs, g, nil
+}
+
+// keep records ds as stored at generation g, unless the generation has
+// moved on since.
+func (in *Ingester) keep(g int64, ds []Device) {
+	if len(ds) == 0 {
+		return
 	}
-	return devs, nil
+	in.placedMu.Lock()
+	defer in.placedMu.Unlock()
+	if in.placed == nil || in.gen != g {
+		return
+	}
+	if len(in.placed)+len(ds) > maxPlaced {
+		in.placed = map[int64]Device{}
+	}
+	for _, d := range ds {
+		in.placed[d.ID] = d
+	}
 }
 
-// placement is a device's columns that only a write setting updated_at
-// changes, as devices keeps them (status, last seen and battery zero).
-type placement struct {
-	d       Device
-	updated time.Time
-}
-
-// maxPlaced bounds the placements an Ingester keeps (a few hundred bytes
+// maxPlaced bounds the devices an Ingester keeps (a few hundred bytes
 // each); beyond it they are forgotten and loaded again.
 const maxPlaced = 1 << 20
 
@@ -583,30 +564,56 @@ type seen struct {
 }
 
 // write stores the accepted readings, their aggregates and the devices'
-// last seen, status and battery.
-func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs map[int64]*Device, now time.Time) error {
+// last seen, status and battery. The readings with a stream sequence (MQTT)
+// are a row each in dev_readings, whose unique index on the sequence makes
+// a redelivered message a duplicate; the others (a gateway's batch) are one
+// block of dev_reading_blocks. g is the devices' generation devs were read
+// at: after the commit, the devices written are kept as written.
+func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs map[int64]*Device, g int64, now time.Time) error {
 	if len(ok) == 0 {
 		return nil
 	}
 	d := tx.Dialect()
 	const width = 6
 	const chunk = 1000
-	for start := 0; start < len(ok); start += chunk {
-		part := ok[start:min(start+chunk, len(ok))]
+	var rows, block []*pending
+	for _, p := range ok {
+		if p.seq > 0 {
+			rows = append(rows, p)
+		} else {
+			block = append(block, p)
+		}
+	}
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
 		args := make([]any, 0, len(part)*width)
 		for _, p := range part {
 			data, err := readingData(p.reading.Values, p.reading.Text)
 			if err != nil {
 				return err
 			}
-			var seq, epoch any
-			if p.seq > 0 {
-				seq, epoch = p.seq, p.epoch
-			}
-			args = append(args, p.reading.Device, p.reading.TS, p.reading.Received, string(data), seq, epoch)
+			args = append(args, p.reading.Device, p.reading.TS, p.reading.Received, string(data), p.seq, p.epoch)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO dev_readings (device_id, ts, received_at, data, seq, epoch) VALUES `+
 			db.Placeholders(d, len(part), width), args...); err != nil {
+			return db.Translate(err)
+		}
+	}
+	if len(block) > 0 {
+		rs := make([]Reading, len(block))
+		received := block[0].reading.Received
+		for i, p := range block {
+			rs[i] = p.reading
+			if p.reading.Received.Before(received) {
+				received = p.reading.Received
+			}
+		}
+		data, lo, hi, err := encodeBlock(rs, received)
+		if err != nil {
+			return err
+		}
+		if err := tx.Queue(ctx, `INSERT INTO dev_reading_blocks (ts_min, ts_max, received_at, n, data) VALUES ($1, $2, $3, $4, $5)`,
+			lo, hi, received, len(rs), string(data)); err != nil {
 			return db.Translate(err)
 		}
 	}
@@ -667,11 +674,20 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 			}
 			args = append(args, id, devs[id].LastSeen, last[id].battery)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen = v.column2, status = 'online',
+		// last_seen never goes back: another process's ingest may have
+		// written a later one than the state this one kept.
+		if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen = CASE WHEN devices.last_seen IS NULL OR devices.last_seen < v.column2 THEN v.column2 ELSE devices.last_seen END, status = 'online',
 			battery = CASE WHEN v.column3 >= 0 THEN v.column3 ELSE devices.battery END, updated_at = devices.updated_at
 			FROM (VALUES `+vals.String()+`) AS v WHERE devices.id = v.column1 AND devices.status <> 'retired'`, args...); err != nil {
 			return db.Translate(err)
 		}
+	}
+	if len(changed) > 0 {
+		written := make([]Device, len(changed))
+		for i, id := range changed {
+			written[i] = *devs[id]
+		}
+		tx.AfterCommit(func() { in.keep(g, written) })
 	}
 	return nil
 }
@@ -1295,17 +1311,30 @@ func (in *Ingester) countRefused(ctx context.Context, tx *db.Tx, ps []pending, d
 }
 
 // Sweep deletes the raw readings older than the retention (the aggregates
-// stay) and marks offline the online devices silent for three of their
-// profile's intervals (and up to a resolution more). It returns how many of each.
+// stay; a gateway's block goes when its latest reading does) and marks
+// offline the online devices silent for three of their profile's
+// intervals (and up to a resolution more). It returns how many of each.
 func (in *Ingester) Sweep(ctx context.Context) (pruned, offline int64, err error) {
 	defer errs.Wrapf(&err, "device.Ingester.Sweep")
 	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM dev_readings WHERE ts < $1`, tx.Now().Add(-in.cfg.Retention))
+		cut := tx.Now().Add(-in.cfg.Retention)
+		res, err := tx.Exec(ctx, `DELETE FROM dev_readings WHERE ts < $1`, cut)
 		if err != nil {
 			return db.Translate(err)
 		}
 		if pruned, err = res.RowsAffected(); err != nil {
 			return err
+		}
+		// A block goes when its latest reading does.
+		var inBlocks int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM dev_reading_blocks WHERE ts_max < $1`, cut).Scan(&inBlocks); err != nil {
+			return db.Translate(err)
+		}
+		if inBlocks > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM dev_reading_blocks WHERE ts_max < $1`, cut); err != nil {
+				return db.Translate(err)
+			}
+			pruned += inBlocks
 		}
 		for _, t := range in.store.Profiles.Types() {
 			// last_seen may be up to a resolution behind (write).

@@ -170,10 +170,10 @@ func TestSweepPrunesRawAndMarksOffline(t *testing.T) {
 	})
 }
 
-// TestIngestRereadsAMovedDevice: the ingest keeps a device's placement
-// in memory after its first batch; a write that moves the device (and
-// sets updated_at) is seen by the next batch, and status, last seen and
-// battery are always the stored ones, whoever wrote them.
+// TestIngestRereadsAMovedDevice: the ingest keeps a device in memory
+// after its first batch; a write that moves the device (and sets
+// updated_at) is seen by the next batch, with whatever else is stored
+// then (another process's battery), and the sweep's offline mark too.
 func TestIngestRereadsAMovedDevice(t *testing.T) {
 	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
 		f := newFixture(t, d, clk)
@@ -283,6 +283,60 @@ func TestLastSeenWithinTheResolution(t *testing.T) {
 		send(`{"values":{"water_m3":0.01}}`)
 		if got := seen(); !got.LastSeen.Equal(clk.Now()) {
 			t.Errorf("a minute on: last seen %v, want %v", got.LastSeen, clk.Now())
+		}
+	})
+}
+
+// TestIngestKeepsDevicesUntilTheGenerationMoves: two ingesters (two
+// processes) keep the devices they have read; a write that sets
+// updated_at in any process (here a device taken out of service) counts
+// the devices' generation up, and the other's next batch reads the device
+// again and refuses it. A stale kept last seen never moves the stored one
+// back.
+func TestIngestKeepsDevicesUntilTheGenerationMoves(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		ctx := context.Background()
+		p := f.person(t, "001")
+		w := f.create(t, device.NewDevice{Type: "smart_watch", Serial: "W1", OwnerKind: device.OwnerPerson, OwnerID: p.ID})
+		other := device.NewIngester(f.store, device.IngestConfig{})
+		send := func(in *device.Ingester) device.Result {
+			t.Helper()
+			res, err := in.IngestItems(ctx, []device.Item{{Device: w.ID, Values: map[string]any{"heart_rate": 70.0}}}, clk.Now(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		start := clk.Now()
+		if res := send(f.ing); res.Accepted != 1 {
+			t.Fatalf("first: %+v", res)
+		}
+		// The other process writes a later last seen; this one, keeping
+		// the first, writes an earlier (but a resolution on) one after it.
+		clk.Advance(2 * time.Minute)
+		if res := send(other); res.Accepted != 1 {
+			t.Fatalf("other's: %+v", res)
+		}
+		later := clk.Now()
+		clk.Advance(-50 * time.Second)
+		if res := send(f.ing); res.Accepted != 1 {
+			t.Fatalf("second: %+v", res)
+		}
+		if got, err := f.store.Get(ctx, w.ID); err != nil || !got.LastSeen.Equal(later) {
+			t.Errorf("last seen %v (%v), want the later %v, not moved back (first %v)", got.LastSeen, err, later, start)
+		}
+		clk.Advance(time.Minute)
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE devices SET status = 'retired', updated_at = $1 WHERE id = $2`, clk.Now(), w.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for name, in := range map[string]*device.Ingester{"this": f.ing, "other": other} {
+			if res := send(in); res.Accepted != 0 || len(res.Refused) != 1 || res.Refused[0].Reason != device.ReasonRetired {
+				t.Errorf("%s ingester after the retirement: %+v, want refused as retired", name, res)
+			}
 		}
 	})
 }
