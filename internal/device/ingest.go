@@ -214,59 +214,169 @@ func (in *Ingester) IngestItems(ctx context.Context, items []Item, received time
 }
 
 // commit loads the batch's devices, validates, writes and calls the sinks,
-// in one transaction.
+// in one transaction. A batch without stream sequences whose devices are
+// all kept (a gateway's, most of the time) is validated and encoded
+// before the transaction, on the caller's goroutine, where batches run in
+// parallel; the transaction then checks that the devices' generation has
+// not moved since (else it does the work again inside), so that SQLite's
+// single writer spends its time on writing alone.
 func (in *Ingester) commit(ctx context.Context, ps []pending, allowed func(*Device) bool) (Result, error) {
+	pre, err := in.prepare(ps, allowed)
+	if err != nil {
+		return Result{}, err
+	}
 	var res Result
-	err := in.store.db.InTx(ctx, func(tx *db.Tx) error {
-		res = Result{}
-		for i := range ps {
-			ps[i].reason, ps[i].reading = ps[i].bad, Reading{} // a retried transaction starts afresh
-		}
-		if err := in.dedupe(ctx, tx, ps, &res); err != nil {
-			return err
-		}
-		devs, g, err := in.devices(ctx, tx, ps)
-		if err != nil {
-			return err
-		}
-		now := tx.Now()
-		var ok []*pending
-		for i := range ps {
-			p := &ps[i]
-			if p.reason == "dup" {
-				continue
+	err = in.store.db.InTx(ctx, func(tx *db.Tx) error {
+		var w *work
+		if pre != nil {
+			g, err := generation(ctx, tx)
+			if err != nil {
+				return err
 			}
-			if p.reason == "" {
-				in.validate(p, devs, allowed, now)
+			if g == pre.gen {
+				w = pre
 			}
-			if p.reason != "" {
-				res.Refused = append(res.Refused, Refusal{Index: p.idx, Device: p.device, Reason: p.reason})
-				continue
-			}
-			ok = append(ok, p)
 		}
-		res.Accepted = len(ok)
-		if err := in.write(ctx, tx, ok, devs, g, now); err != nil {
+		if w == nil {
+			var err error
+			if w, err = in.work(ctx, tx, ps, allowed); err != nil {
+				return err
+			}
+		}
+		res = w.res
+		if err := in.write(ctx, tx, w); err != nil {
 			return err
 		}
-		if err := in.countRefused(ctx, tx, ps, devs, now); err != nil {
+		if err := in.countRefused(ctx, tx, w.ps, w.devs, tx.Now()); err != nil {
 			return err
 		}
-		if len(ok) == 0 {
+		if len(w.ok) == 0 {
 			return nil
 		}
-		rs := make([]Reading, len(ok))
-		for i, p := range ok {
+		rs := make([]Reading, len(w.ok))
+		for i, p := range w.ok {
 			rs[i] = p.reading
 		}
 		for _, k := range in.sinks {
-			if err := k.Readings(ctx, tx, devs, rs); err != nil {
+			if err := k.Readings(ctx, tx, w.devs, rs); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return res, err
+}
+
+// work is a batch validated against its devices, as of the devices'
+// generation gen, with its block and aggregates encoded.
+type work struct {
+	gen  int64
+	now  time.Time
+	ps   []pending
+	devs map[int64]*Device
+	ok   []*pending
+	res  Result
+	// block is the readings without a sequence, encoded (nil if none).
+	block            []byte
+	lo, hi, received time.Time
+	blockN           int
+	agg              string // the aggregates, encoded ("" if none)
+	aggN             int
+}
+
+// prepare validates and encodes ps before the transaction when no
+// message has a stream sequence (no duplicate to find) and every device
+// is kept; otherwise it returns nil. It works on a copy of ps.
+func (in *Ingester) prepare(ps []pending, allowed func(*Device) bool) (*work, error) {
+	ids := make([]int64, 0, len(ps))
+	for _, p := range ps {
+		if p.seq > 0 {
+			return nil, nil
+		}
+		if p.device > 0 {
+			ids = append(ids, p.device)
+		}
+	}
+	devs, g, ok := in.kept(ids)
+	if !ok {
+		return nil, nil
+	}
+	w := &work{gen: g, now: in.store.db.Now(), ps: slices.Clone(ps), devs: devs}
+	for i := range w.ps {
+		w.ps[i].reason, w.ps[i].reading = w.ps[i].bad, Reading{}
+	}
+	return w, in.finish(w, allowed)
+}
+
+// work validates and encodes ps inside tx, reading its duplicates and
+// devices.
+func (in *Ingester) work(ctx context.Context, tx *db.Tx, ps []pending, allowed func(*Device) bool) (*work, error) {
+	w := &work{now: tx.Now(), ps: ps}
+	for i := range ps {
+		ps[i].reason, ps[i].reading = ps[i].bad, Reading{} // a retried transaction starts afresh
+	}
+	if err := in.dedupe(ctx, tx, ps, &w.res); err != nil {
+		return nil, err
+	}
+	var err error
+	if w.devs, w.gen, err = in.devices(ctx, tx, ps); err != nil {
+		return nil, err
+	}
+	return w, in.finish(w, allowed)
+}
+
+// finish validates w's messages against w.devs and encodes the accepted.
+func (in *Ingester) finish(w *work, allowed func(*Device) bool) error {
+	for i := range w.ps {
+		p := &w.ps[i]
+		if p.reason == "dup" {
+			continue
+		}
+		if p.reason == "" {
+			in.validate(p, w.devs, allowed, w.now)
+		}
+		if p.reason != "" {
+			w.res.Refused = append(w.res.Refused, Refusal{Index: p.idx, Device: p.device, Reason: p.reason})
+			continue
+		}
+		w.ok = append(w.ok, p)
+	}
+	w.res.Accepted = len(w.ok)
+	var block []Reading
+	for _, p := range w.ok {
+		if p.seq <= 0 {
+			if block == nil {
+				block = make([]Reading, 0, len(w.ok))
+				w.received = p.reading.Received
+			}
+			block = append(block, p.reading)
+			if p.reading.Received.Before(w.received) {
+				w.received = p.reading.Received
+			}
+		}
+	}
+	if len(block) > 0 {
+		var err error
+		if w.block, w.lo, w.hi, err = encodeBlock(block, w.received); err != nil {
+			return err
+		}
+		w.blockN = len(block)
+	}
+	set := aggSet{idx: make(map[aggKey]int, len(w.ok)*3)}
+	for _, p := range w.ok {
+		b := p.reading.TS.Truncate(in.cfg.Resolution).UnixNano()
+		for f, v := range p.reading.Values {
+			set.add(aggKey{p.reading.Device, b, f}, agg{n: 1, sum: v, min: v, max: v, last: v})
+		}
+	}
+	if len(set.keys) > 0 {
+		var err error
+		if w.agg, err = set.encode(); err != nil {
+			return err
+		}
+		w.aggN = len(set.keys)
+	}
+	return nil
 }
 
 // dedupe marks the messages of ps already committed (by stream sequence).
@@ -338,9 +448,9 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 		}
 	}
 	devs := make(map[int64]*Device, len(set))
-	var g int64
-	if err := tx.QueryRow(ctx, `SELECT n FROM dev_gen WHERE id = 1`).Scan(&g); err != nil {
-		return nil, 0, db.Translate(err)
+	g, err := generation(ctx, tx)
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(set) == 0 {
 		return devs, g, nil
@@ -387,6 +497,35 @@ func (in *Ingester) devices(ctx context.Context, tx *db.Tx, ps []pending) (map[i
 	// it (a later write counts it up again, and the next batch reloads).
 	in.keep(g, loaded)
 	return devs, g, nil
+}
+
+// generation reads the devices' generation (migration 0063).
+func generation(ctx context.Context, tx *db.Tx) (int64, error) {
+	var g int64
+	err := tx.QueryRow(ctx, `SELECT n FROM dev_gen WHERE id = 1`).Scan(&g)
+	return g, db.Translate(err)
+}
+
+// kept returns copies of the kept devices ids and the generation they are
+// as of, if every one of them is kept.
+func (in *Ingester) kept(ids []int64) (map[int64]*Device, int64, bool) {
+	devs := make(map[int64]*Device, len(ids))
+	in.placedMu.Lock()
+	defer in.placedMu.Unlock()
+	if in.placed == nil {
+		return nil, 0, false
+	}
+	for _, id := range ids {
+		if _, ok := devs[id]; ok {
+			continue
+		}
+		d, ok := in.placed[id]
+		if !ok {
+			return nil, 0, false
+		}
+		devs[id] = &d
+	}
+	return devs, in.gen, true
 }
 
 // keep records ds as stored at generation g, unless the generation has
@@ -567,21 +706,24 @@ type seen struct {
 // last seen, status and battery. The readings with a stream sequence (MQTT)
 // are a row each in dev_readings, whose unique index on the sequence makes
 // a redelivered message a duplicate; the others (a gateway's batch) are one
-// block of dev_reading_blocks. g is the devices' generation devs were read
-// at: after the commit, the devices written are kept as written.
-func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs map[int64]*Device, g int64, now time.Time) error {
+// block of dev_reading_blocks. The aggregates are queued as one row of
+// dev_agg_pending, committed with the raw readings: a handful of rows'
+// worth of writes a batch instead of an upsert per reading and field.
+// FlushAggregates adds them to dev_aggregates later; until then they are
+// as durable as the readings. After the commit, the devices written are
+// kept as written (at w.gen).
+func (in *Ingester) write(ctx context.Context, tx *db.Tx, w *work) error {
+	ok, devs := w.ok, w.devs
 	if len(ok) == 0 {
 		return nil
 	}
 	d := tx.Dialect()
 	const width = 6
 	const chunk = 1000
-	var rows, block []*pending
+	var rows []*pending
 	for _, p := range ok {
 		if p.seq > 0 {
 			rows = append(rows, p)
-		} else {
-			block = append(block, p)
 		}
 	}
 	for start := 0; start < len(rows); start += chunk {
@@ -599,26 +741,16 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 			return db.Translate(err)
 		}
 	}
-	if len(block) > 0 {
-		rs := make([]Reading, len(block))
-		received := block[0].reading.Received
-		for i, p := range block {
-			rs[i] = p.reading
-			if p.reading.Received.Before(received) {
-				received = p.reading.Received
-			}
-		}
-		data, lo, hi, err := encodeBlock(rs, received)
-		if err != nil {
-			return err
-		}
+	if w.block != nil {
 		if err := tx.Queue(ctx, `INSERT INTO dev_reading_blocks (ts_min, ts_max, received_at, n, data) VALUES ($1, $2, $3, $4, $5)`,
-			lo, hi, received, len(rs), string(data)); err != nil {
+			w.lo, w.hi, w.received, w.blockN, string(w.block)); err != nil {
 			return db.Translate(err)
 		}
 	}
-	if err := in.aggregate(ctx, tx, ok); err != nil {
-		return err
+	if w.agg != "" {
+		if err := tx.Queue(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES ($1, $2)`, w.aggN, w.agg); err != nil {
+			return db.Translate(err)
+		}
 	}
 	last := map[int64]*seen{}
 	for _, p := range ok {
@@ -687,33 +819,9 @@ func (in *Ingester) write(ctx context.Context, tx *db.Tx, ok []*pending, devs ma
 		for i, id := range changed {
 			written[i] = *devs[id]
 		}
-		tx.AfterCommit(func() { in.keep(g, written) })
+		tx.AfterCommit(func() { in.keep(w.gen, written) })
 	}
 	return nil
-}
-
-// aggregate merges the batch's numeric values per device, bucket and
-// field and queues them as one row of dev_agg_pending, committed with the
-// raw readings: a handful of rows' worth of writes a batch instead of an
-// upsert per reading and field. FlushAggregates adds them to
-// dev_aggregates later; until then they are as durable as the readings.
-func (in *Ingester) aggregate(ctx context.Context, tx *db.Tx, ok []*pending) error {
-	set := aggSet{idx: make(map[aggKey]int, len(ok)*3)}
-	for _, p := range ok {
-		b := p.reading.TS.Truncate(in.cfg.Resolution).UnixNano()
-		for f, v := range p.reading.Values {
-			set.add(aggKey{p.reading.Device, b, f}, agg{n: 1, sum: v, min: v, max: v, last: v})
-		}
-	}
-	if len(set.keys) == 0 {
-		return nil
-	}
-	data, err := set.encode()
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO dev_agg_pending (n, data) VALUES ($1, $2)`, len(set.keys), data)
-	return db.Translate(err)
 }
 
 // merge adds every aggregate of o to s, in o's order.

@@ -98,7 +98,7 @@ func (s *Service) Evaluate(ctx context.Context, tx *db.Tx, rs []Reading) (err er
 		}
 	}
 	for kind, keys := range touches {
-		if err := timer.TouchRounded(ctx, tx, kind, keys, tx.Now(), time.Second); err != nil {
+		if err := s.seen.TouchRounded(ctx, tx, kind, keys, tx.Now(), time.Second); err != nil {
 			return err
 		}
 	}

@@ -98,6 +98,8 @@ type Service struct {
 	runner  *timer.Runner
 	silence map[string]time.Duration
 	late    lateness
+	// seen spares the touches of keys already up to date (timer.Seen).
+	seen timer.Seen
 }
 
 // AlarmVocab is what an alarm workflow may name.

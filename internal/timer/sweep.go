@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"whistle/internal/db"
@@ -48,16 +49,31 @@ func touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.T
 		return nil
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	seen := roundUp(at, res)
-	// Sorted and unique: the upsert walks the primary key in order (fewer
-	// pages read and dirtied on SQLite), and concurrent touches on
-	// PostgreSQL lock their rows in one order, so they cannot deadlock.
-	uniq := slices.Clone(keys)
-	slices.Sort(uniq)
-	uniq = slices.Compact(uniq)
-	arr, err := json.Marshal(uniq)
+	q, args, err := touchStmt(tx.Dialect(), kind, uniqueSorted(keys), at, res)
 	if err != nil {
 		return err
+	}
+	_, err = tx.Exec(ctx, q, args...)
+	return err
+}
+
+// uniqueSorted is keys sorted, each once: the upsert walks the primary key
+// in order (fewer pages read and dirtied on SQLite), and concurrent
+// touches on PostgreSQL lock their rows in one order, so they cannot
+// deadlock.
+func uniqueSorted(keys []string) []string {
+	uniq := slices.Clone(keys)
+	slices.Sort(uniq)
+	return slices.Compact(uniq)
+}
+
+// touchStmt is the upsert of a touch of keys (sorted, unique) at at,
+// rounded up to res.
+func touchStmt(d db.Dialect, kind string, keys []string, at time.Time, res time.Duration) (string, []any, error) {
+	seen := roundUp(at, res)
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return "", nil, err
 	}
 	// "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the
 	// INSERT, not to a join in the SELECT. SET reads the row as it was: a
@@ -68,16 +84,101 @@ func touch(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.T
 	// through a late message).
 	src := `SELECT $1, value, $2 FROM json_each($3) WHERE true`
 	exact := `$4`
-	if tx.Dialect() == db.Postgres {
+	if d == db.Postgres {
 		src = `SELECT $1, value, $2::timestamptz FROM jsonb_array_elements_text($3::jsonb) AS value`
 		exact = `$4::timestamptz`
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO kernel_sweep (kind, key, last_seen) `+src+`
+	return `INSERT INTO kernel_sweep (kind, key, last_seen) ` + src + `
 		ON CONFLICT (kind, key) DO UPDATE SET
 			last_seen = CASE WHEN kernel_sweep.last_seen < excluded.last_seen THEN excluded.last_seen ELSE kernel_sweep.last_seen END,
-			silenced_at = CASE WHEN `+exact+` <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
-		WHERE kernel_sweep.last_seen < excluded.last_seen OR kernel_sweep.silenced_at < `+exact, kind, seen, string(arr), at)
-	return err
+			silenced_at = CASE WHEN ` + exact + ` <= kernel_sweep.silenced_at THEN kernel_sweep.silenced_at END
+		WHERE kernel_sweep.last_seen < excluded.last_seen OR kernel_sweep.silenced_at < ` + exact, []any{kind, seen, string(arr), at}, nil
+}
+
+// Seen is one process's memory of its own touches: for each key it
+// touched, the rounded time it stored, kept only when the key's silence
+// was off after that touch. Seen.TouchRounded leaves out of its statement
+// the keys whose touch could change nothing: the store already holds a
+// last seen at least the touch's rounded time, and the key's silence
+// cannot have fired since before the touch (a silence fires a whole
+// silence length after the stored last seen, so after any touch that
+// rounds to it, which it then does not end). A sensor reporting more
+// often than the rounding then costs no statement for most of its
+// readings. Other processes' touches only move a key's last seen on, so
+// what they store makes a key here touched again at worst; a key deleted
+// by Forget in another process may be left unwatched until its next step
+// of res.
+type Seen struct {
+	mu sync.Mutex
+	m  map[string]time.Time // kind + "\x00" + key
+}
+
+// maxSeen bounds the keys a Seen remembers; beyond it, it starts afresh.
+const maxSeen = 1 << 21
+
+// TouchRounded is the package's TouchRounded, leaving out the keys whose
+// touch would change nothing (see Seen), and remembering after the
+// commit the keys it stored.
+func (s *Seen) TouchRounded(ctx context.Context, tx *db.Tx, kind string, keys []string, at time.Time, res time.Duration) (err error) {
+	defer errs.Wrapf(&err, "timer.Seen.TouchRounded(%s, %d, %v)", kind, len(keys), res)
+	if kind == "" {
+		return errs.E(errs.Invalid, "timer.key").WithReason("Touch needs a kind")
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	seen := roundUp(at, res)
+	need := make([]string, 0, len(keys))
+	s.mu.Lock()
+	for _, k := range keys {
+		if stored, ok := s.m[kind+"\x00"+k]; !ok || stored.Before(seen) {
+			need = append(need, k)
+		}
+	}
+	s.mu.Unlock()
+	if len(need) == 0 {
+		return nil
+	}
+	q, args, err := touchStmt(tx.Dialect(), kind, uniqueSorted(need), at, res)
+	if err != nil {
+		return err
+	}
+	// The rows written come back: those whose silence is off are known.
+	rows, err := tx.Query(ctx, q+` RETURNING key, silenced_at IS NULL`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var live []string
+	for rows.Next() {
+		var k string
+		var off bool
+		if err := rows.Scan(&k, &off); err != nil {
+			return err
+		}
+		if off {
+			live = append(live, k)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(live) > 0 {
+		tx.AfterCommit(func() { s.remember(kind, live, seen) })
+	}
+	return nil
+}
+
+// remember records that keys of kind hold seen as their last seen.
+func (s *Seen) remember(kind string, keys []string, seen time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m)+len(keys) > maxSeen {
+		s.m = make(map[string]time.Time, len(keys))
+	}
+	for _, k := range keys {
+		if old, ok := s.m[kind+"\x00"+k]; !ok || old.Before(seen) {
+			s.m[kind+"\x00"+k] = seen
+		}
+	}
 }
 
 // roundUp is t rounded up to a multiple of res (t itself for res <= 0).

@@ -449,9 +449,22 @@ func TestSweepFiresOncePerSilence(t *testing.T) {
 // exact one; a touch within the same minute changes nothing; a late
 // message that rounding carries past the firing does not end the silence,
 // and a message after the firing, in that same rounded minute, still does.
+// Seen.TouchRounded, which leaves out the touches it knows change nothing,
+// does the same in every step.
 func TestTouchRoundedNeverFiresEarly(t *testing.T) {
 	t.Parallel()
+	for _, via := range []string{"TouchRounded", "Seen"} {
+		t.Run(via, func(t *testing.T) { touchRoundedNeverFiresEarly(t, via) })
+	}
+}
+
+func touchRoundedNeverFiresEarly(t *testing.T, via string) {
 	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		var seenKeys Seen
+		touch := TouchRounded
+		if via == "Seen" {
+			touch = seenKeys.TouchRounded
+		}
 		sw := newSilences(t, d.Dialect(), "a", "b")
 		d, clk := sw.d, sw.clk
 		h := func(hours, minutes, seconds int) time.Duration {
@@ -477,7 +490,7 @@ func TestTouchRoundedNeverFiresEarly(t *testing.T) {
 			clk.Set(t0.Add(s.now))
 			if s.touch != nil {
 				inTx(t, d, func(tx *db.Tx) error {
-					return TouchRounded(context.Background(), tx, kindSensor, s.touch, t0.Add(s.at), time.Minute)
+					return touch(context.Background(), tx, kindSensor, s.touch, t0.Add(s.at), time.Minute)
 				})
 			}
 			if got := sw.sweep(t, s.name); got != s.want {
@@ -496,6 +509,63 @@ func TestTouchRoundedNeverFiresEarly(t *testing.T) {
 			if got := strings.Join(seen, " "); got != s.wantSeen {
 				t.Errorf("%s: last seen %q, want %q", s.name, got, s.wantSeen)
 			}
+		}
+	})
+}
+
+// TestSeenSparesTouchesAlreadyStored: a Seen makes no statement for a
+// key it stored in the same rounded step — seen here by deleting the row
+// behind its back (as Forget in another process would): a touch in that
+// step leaves it deleted, the next step's writes it again — nor for a
+// touch whose transaction rolled back, which it does not remember.
+func TestSeenSparesTouchesAlreadyStored(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var seen Seen
+		rows := func() int {
+			t.Helper()
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM kernel_sweep WHERE kind = $1`, kindSensor).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		touch := func(at time.Duration, keys ...string) {
+			t.Helper()
+			inTx(t, d, func(tx *db.Tx) error { return seen.TouchRounded(ctx, tx, kindSensor, keys, t0.Add(at), time.Minute) })
+		}
+		forget := func() {
+			t.Helper()
+			inTx(t, d, func(tx *db.Tx) error { _, err := tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1`, kindSensor); return err })
+		}
+		touch(10*time.Second, "a", "b")
+		if got := rows(); got != 2 {
+			t.Fatalf("after the first touch: %d rows, want 2", got)
+		}
+		forget()
+		touch(50*time.Second, "a", "b")
+		if got := rows(); got != 0 {
+			t.Errorf("a touch in the same minute: %d rows, want none written (0)", got)
+		}
+		touch(70*time.Second, "a")
+		if got := rows(); got != 1 {
+			t.Errorf("a touch in the next minute: %d rows, want a's (1)", got)
+		}
+		// A touch that rolls back is not remembered: the same minute's
+		// next touch writes.
+		boom := errors.New("boom")
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			if err := seen.TouchRounded(ctx, tx, kindSensor, []string{"c"}, t0.Add(80*time.Second), time.Minute); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatalf("rolled back touch: %v", err)
+		}
+		touch(90*time.Second, "c")
+		if got := rows(); got != 2 {
+			t.Errorf("after the rolled-back touch and another: %d rows, want 2 (a, c)", got)
 		}
 	})
 }
