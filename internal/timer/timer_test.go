@@ -537,7 +537,10 @@ func TestSeenSparesTouchesAlreadyStored(t *testing.T) {
 		}
 		forget := func() {
 			t.Helper()
-			inTx(t, d, func(tx *db.Tx) error { _, err := tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1`, kindSensor); return err })
+			inTx(t, d, func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, `DELETE FROM kernel_sweep WHERE kind = $1`, kindSensor)
+				return err
+			})
 		}
 		touch(10*time.Second, "a", "b")
 		if got := rows(); got != 2 {
