@@ -77,8 +77,12 @@ func (s *Service) Evaluate(ctx context.Context, tx *db.Tx, rs []Reading) (err er
 		return err
 	}
 	byType := map[string][]*Rule{}
+	steps := map[string]time.Duration{}
 	for _, r := range rules {
 		byType[r.DeviceType] = append(byType[r.DeviceType], r)
+		if r.Kind == KindAbsence || r.Kind == KindLowUse {
+			steps[silenceKind(r.ID)] = touchStep(time.Duration(r.Seconds) * time.Second)
+		}
 	}
 	touches := map[string][]string{}
 	for i := range rs {
@@ -98,11 +102,20 @@ func (s *Service) Evaluate(ctx context.Context, tx *db.Tx, rs []Reading) (err er
 		}
 	}
 	for kind, keys := range touches {
-		if err := s.seen.TouchRounded(ctx, tx, kind, keys, tx.Now(), time.Second); err != nil {
+		if err := s.seen.TouchRounded(ctx, tx, kind, keys, tx.Now(), steps[kind]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// touchStep is the rounding of the touches of a silence of length after
+// (timer.TouchRounded): a sixtieth of it, from a second to a minute. The
+// silence fires up to that much after its exact time (a minute late at
+// most for "no data for 12 hours"), and a key's touches within one step
+// cost one statement (timer.Seen).
+func touchStep(after time.Duration) time.Duration {
+	return min(max(after/60, time.Second), time.Minute)
 }
 
 // apply runs one rule on one reading.

@@ -75,6 +75,45 @@ func TestAbsenceAndLowUseAcrossRestart(t *testing.T) {
 	})
 }
 
+// TestSilenceFiresWithinItsStep: a silence fires after its exact time and
+// at most a sixtieth of its length later, from a second to a minute (its
+// touches are rounded up to that step): a 12-hour absence within a
+// minute, a 2-minute one within 2 seconds.
+func TestSilenceFiresWithinItsStep(t *testing.T) {
+	worldtest.Each(t, t0, func(t *testing.T, d *db.DB, clk *clock.Fake) {
+		f := newFixture(t, d, clk)
+		long := f.rule(t, sensing.RuleInput{Name: sp("手表失联"), Kind: sp("absence"), DeviceType: sp("smart_watch"), Seconds: i64(12 * 3600), AlarmType: sp("offline")})
+		short := f.rule(t, sensing.RuleInput{Name: sp("水表失联"), Kind: sp("absence"), DeviceType: sp("water_meter"), Seconds: i64(120), AlarmType: sp("offline")})
+		start := clk.Now()
+		clk.Advance(11 * time.Second)
+		f.read(t, f.source(1, "smart_watch"), vals("heart_rate", 70.0))
+		f.read(t, f.source(2, "water_meter"), vals("water_m3", 0.5))
+		firings := func(r *sensing.Rule) int {
+			return f.count(t, `SELECT COUNT(*) FROM sensing_firings WHERE rule_id = $1`, r.ID)
+		}
+		steps := []struct {
+			name        string
+			at          time.Duration // after start
+			short, long int
+		}{
+			{"the short one's exact time (2m11s)", 131 * time.Second, 0, 0},
+			{"its step on (2m12s)", 132 * time.Second, 1, 0},
+			{"the long one's exact time (12h0m11s)", 12*time.Hour + 11*time.Second, 1, 0},
+			{"half its step on", 12*time.Hour + 30*time.Second, 1, 0},
+			{"its step on (12h1m)", 12*time.Hour + time.Minute, 1, 1},
+		}
+		for _, s := range steps {
+			f.fire(t, start.Add(s.at).Sub(clk.Now()))
+			if got := firings(short); got != s.short {
+				t.Errorf("%s: the 2-minute silence fired %d times, want %d", s.name, got, s.short)
+			}
+			if got := firings(long); got != s.long {
+				t.Errorf("%s: the 12-hour silence fired %d times, want %d", s.name, got, s.long)
+			}
+		}
+	})
+}
+
 // TestSilenceOnceWithTwoReplicas: two services with their own runners on
 // one database sweep the same silences at once; each silence raises one
 // firing.
