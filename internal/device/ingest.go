@@ -860,7 +860,10 @@ func (s *aggSet) add(k aggKey, a agg) {
 // encode is s as a row of dev_agg_pending: the field names as a JSON
 // array on the first line, then an aggregate a line, "device bucket(unix
 // ns) field(index) n sum min max last", numbers as strconv writes them
-// (exact; several times cheaper to write and read than JSON).
+// (exact; several times cheaper to write and read than JSON). The
+// aggregate of a single reading is written "device bucket field value":
+// a batch of one reading a device (a gateway's, most of the time) is
+// half the size, to write and to log.
 func (s *aggSet) encode() (string, error) {
 	fields := map[string]int{}
 	var names []string
@@ -881,6 +884,11 @@ func (s *aggSet) encode() (string, error) {
 		b = strconv.AppendInt(b, k.device, 10)
 		b = strconv.AppendInt(append(b, ' '), k.bucket, 10)
 		b = strconv.AppendInt(append(b, ' '), int64(fields[k.field]), 10)
+		if a.n == 1 && a.sum == a.last && a.min == a.last && a.max == a.last {
+			b = strconv.AppendFloat(append(b, ' '), a.last, 'g', -1, 64)
+			b = append(b, '\n')
+			continue
+		}
 		b = strconv.AppendInt(append(b, ' '), int64(a.n), 10)
 		for _, v := range [...]float64{a.sum, a.min, a.max, a.last} {
 			b = strconv.AppendFloat(append(b, ' '), v, 'g', -1, 64)
@@ -924,17 +932,26 @@ func (s *aggSet) decode(data string) error {
 	for rest != "" {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
+		// Four tokens: a single reading's "device bucket field value".
+		single := strings.Count(line, " ") == 3
 		for i := range 8 {
 			tok, more, _ := strings.Cut(line, " ")
 			line = more
 			var err error
-			if i < 4 {
+			switch {
+			case single && i == 3:
+				floats[0], err = strconv.ParseFloat(tok, 64)
+				ints[3], floats[1], floats[2], floats[3] = 1, floats[0], floats[0], floats[0]
+			case i < 4:
 				ints[i], err = strconv.ParseInt(tok, 10, 64)
-			} else {
+			default:
 				floats[i-4], err = strconv.ParseFloat(tok, 64)
 			}
 			if err != nil {
 				return errPending
+			}
+			if single && i == 3 {
+				break
 			}
 		}
 		if line != "" || ints[2] < 0 || ints[2] >= int64(len(names)) {
