@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,9 @@ import (
 //     POST /api/v1/telemetry against a bare handler that decodes the same
 //     JSON with the same decoder.
 //
+// The whole bench, baseline included, runs with serve's garbage-collector
+// setting (--gc-percent, 400 unless GOGC is set), as the server would.
+//
 // The publishers are MQTT clients of the same process; they connect as one
 // bench user allowed every device's topic (authentication is per
 // connection, so this changes nothing per message).
@@ -78,10 +82,20 @@ func cmdBenchSensing(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&batch, "batch", 1000, "readings per HTTP request")
 	fs.IntVar(&workers, "http-workers", 4, "concurrent HTTP clients")
 	fs.DurationVar(&httpDur, "http-duration", 15*time.Second, "how long each HTTP measurement runs")
+	var gcPercent int
+	fs.IntVar(&gcPercent, "gc-percent", 400, "Go garbage collector target percentage for the whole bench, baseline included: serve's default (GOGC in the environment wins; 0 leaves Go's)")
 	var profiles profileFlags
 	profiles.register(fs, "the sustained MQTT run and the HTTP ingest")
 	if _, err := parse(fs, args, e); err != nil {
 		return err
+	}
+	gc := "GOGC " + e.getenv("GOGC")
+	if e.getenv("GOGC") == "" && gcPercent > 0 {
+		prev := debug.SetGCPercent(gcPercent)
+		defer debug.SetGCPercent(prev)
+		gc = "GC percent " + strconv.Itoa(gcPercent) + " (serve's --gc-percent)"
+	} else if e.getenv("GOGC") == "" {
+		gc = "Go's default GC percent"
 	}
 	if devices < 1000 || silent < 0 || silent >= devices || absence < time.Minute {
 		return errors.New("bench sensing: --devices at least 1000, --silent fewer (or 0: no absence timing), --absence at least 1m")
@@ -95,7 +109,7 @@ func cmdBenchSensing(ctx context.Context, args []string, e env) error {
 		data = dir
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
-	say("bench sensing: %d CPUs, GOMAXPROCS %d, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), storeName(dbURL))
+	say("bench sensing: %d CPUs, GOMAXPROCS %d, %s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), storeName(dbURL), gc)
 	body := func(hr float64) []byte {
 		b, _ := json.Marshal(map[string]any{"ts": time.Now().UTC().Format(time.RFC3339Nano), "values": map[string]any{"heart_rate": hr, "steps": 1200, "battery": 80}})
 		return b

@@ -19,7 +19,7 @@ func TestBenchSensingSmall(t *testing.T) {
 		t.Fatalf("bench sensing: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
-	for _, re := range []string{`raw broker: \d+ published, \d+ acknowledged, \d+ received .* \(lost 0\)`, `arming: 1000 messages`,
+	for _, re := range []string{`bench sensing: \d+ CPUs, GOMAXPROCS \d+, SQLite, GC percent 400 \(serve's --gc-percent\)`, `raw broker: \d+ published, \d+ acknowledged, \d+ received .* \(lost 0\)`, `arming: 1000 messages`,
 		`sustained: 3000 published, 3000 acknowledged, 0 failed .* 3000 committed through the rules .*; lost 0`,
 		`aggregates still queued at the last commit: \d+ \(in \d+ rows\)`,
 		`sustained with the aggregates flushed: 3000 readings by .*: \d+ msg/s`,

@@ -110,8 +110,10 @@ func touchStmt(d db.Dialect, kind string, keys []string, at time.Time, res time.
 // of res.
 type Seen struct {
 	mu sync.Mutex
-	m  map[string]time.Time // kind + "\x00" + key
+	m  map[seenKey]time.Time
 }
+
+type seenKey struct{ kind, key string }
 
 // maxSeen bounds the keys a Seen remembers; beyond it, it starts afresh.
 const maxSeen = 1 << 21
@@ -129,7 +131,7 @@ func (s *Seen) TouchRounded(ctx context.Context, tx *db.Tx, kind string, keys []
 	need := make([]string, 0, len(keys))
 	s.mu.Lock()
 	for _, k := range keys {
-		if stored, ok := s.m[kind+"\x00"+k]; !ok || stored.Before(seen) {
+		if stored, ok := s.m[seenKey{kind, k}]; !ok || stored.Before(seen) {
 			need = append(need, k)
 		}
 	}
@@ -172,11 +174,11 @@ func (s *Seen) remember(kind string, keys []string, seen time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil || len(s.m)+len(keys) > maxSeen {
-		s.m = make(map[string]time.Time, len(keys))
+		s.m = make(map[seenKey]time.Time, len(keys))
 	}
 	for _, k := range keys {
-		if old, ok := s.m[kind+"\x00"+k]; !ok || old.Before(seen) {
-			s.m[kind+"\x00"+k] = seen
+		if old, ok := s.m[seenKey{kind, k}]; !ok || old.Before(seen) {
+			s.m[seenKey{kind, k}] = seen
 		}
 	}
 }
