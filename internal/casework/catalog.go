@@ -18,9 +18,11 @@ const catalogTTL = 5 * time.Second
 type storeCatalog struct {
 	s  *category.Store
 	mu sync.Mutex
-	// cats and routes hold answers with the time they were fetched.
-	cats   map[string]cachedCategory
-	routes map[[2]string]cachedRoute
+	// cats holds answers with the time they were fetched, router the
+	// routing snapshot with its own.
+	cats     map[string]cachedCategory
+	router   *category.Router
+	routerAt time.Time
 }
 
 type cachedCategory struct {
@@ -28,14 +30,9 @@ type cachedCategory struct {
 	at time.Time
 }
 
-type cachedRoute struct {
-	dept string
-	at   time.Time
-}
-
 // NewCatalog returns the Catalog backed by the category store.
 func NewCatalog(s *category.Store) Catalog {
-	return &storeCatalog{s: s, cats: map[string]cachedCategory{}, routes: map[[2]string]cachedRoute{}}
+	return &storeCatalog{s: s, cats: map[string]cachedCategory{}}
 }
 
 func (c *storeCatalog) get(ctx context.Context, code string) (*category.Category, error) {
@@ -66,25 +63,24 @@ func (c *storeCatalog) Lookup(ctx context.Context, code string) (CategoryInfo, e
 	return CategoryInfo{Code: cat.Code, Name: cat.Name, Workflow: string(cat.Workflow), Active: cat.Active, Urgent: cat.Urgent}, nil
 }
 
+// Route routes on the catalogue's routing snapshot (category.Router),
+// read again when it is catalogTTL old: a case's category and place take
+// no query, however many places and categories the cases spread over.
 func (c *storeCatalog) Route(ctx context.Context, code, regionPath string) (string, error) {
-	key := [2]string{code, regionPath}
 	c.mu.Lock()
-	e, ok := c.routes[key]
+	r, at := c.router, c.routerAt
 	c.mu.Unlock()
-	if ok && time.Since(e.at) < catalogTTL {
-		return e.dept, nil
+	if r == nil || time.Since(at) >= catalogTTL {
+		var err error
+		if r, err = c.s.Router(ctx); err != nil {
+			return "", err
+		}
+		c.mu.Lock()
+		c.router, c.routerAt = r, time.Now()
+		c.mu.Unlock()
 	}
-	d, err := c.s.Route(ctx, code, regionPath)
-	if err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	if len(c.routes) > 100000 {
-		c.routes = map[[2]string]cachedRoute{}
-	}
-	c.routes[key] = cachedRoute{dept: d, at: time.Now()}
-	c.mu.Unlock()
-	return d, nil
+	rt, err := r.Explain(code, regionPath)
+	return rt.Department, err
 }
 
 func (c *storeCatalog) ValidateFields(ctx context.Context, code string, values map[string]string) error {

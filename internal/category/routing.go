@@ -285,49 +285,137 @@ func (s *Store) Explain(ctx context.Context, code, regionPath string) (_ Routing
 	if len(chain) == 0 {
 		return Routing{}, notFound(code)
 	}
+	regions := pathCodes(regionPath)
+	var rules []Rule
+	if len(regions) > 0 {
+		var w db.Where
+		w.Add("category_code IN ("+placeholders(len(chain))+")", anys(chain)...)
+		w.Add("region_code IN ("+placeholders(len(regions))+")", anys(regions)...)
+		if rules, err = s.rules(ctx, w); err != nil {
+			return Routing{}, err
+		}
+	}
+	return pick(chain, depts, regions, rules), nil
+}
 
+// rules reads the routing rules that w selects, as routing needs them.
+func (s *Store) rules(ctx context.Context, w db.Where) ([]Rule, error) {
+	rs, err := s.db.Query(ctx, `SELECT id, category_code, region_code, department_code, priority FROM routing_rules`+w.SQL(), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []Rule
+	for rs.Next() {
+		var r Rule
+		if err := rs.Scan(&r.ID, &r.CategoryCode, &r.RegionCode, &r.Department, &r.Priority); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// pathCodes is the region codes of a materialised path, from the top.
+func pathCodes(regionPath string) []string {
 	var regions []string
 	for _, r := range strings.Split(regionPath, "/") {
 		if r != "" {
 			regions = append(regions, r)
 		}
 	}
-	if len(regions) > 0 {
-		var w db.Where
-		w.Add("category_code IN ("+placeholders(len(chain))+")", anys(chain)...)
-		w.Add("region_code IN ("+placeholders(len(regions))+")", anys(regions)...)
-		rs, err := s.db.Query(ctx, `SELECT id, category_code, region_code, department_code, priority FROM routing_rules`+w.SQL(), w.Args()...)
-		if err != nil {
-			return Routing{}, err
+	return regions
+}
+
+// pick is Route's precedence over a category's chain (itself, then its
+// ancestors, with their default departments), the regions of the case's
+// path and the rules that may apply: the rules on other categories or
+// regions are ignored.
+func pick(chain, depts, regions []string, rules []Rule) Routing {
+	var best *Rule
+	bestKey := [3]int{}
+	for i := range rules {
+		r := &rules[i]
+		c, g := indexOf(chain, r.CategoryCode), indexOf(regions, r.RegionCode)
+		if c < 0 || g < 0 {
+			continue
 		}
-		var best *Rule
-		bestKey := [3]int{}
-		for rs.Next() {
-			var r Rule
-			if err := rs.Scan(&r.ID, &r.CategoryCode, &r.RegionCode, &r.Department, &r.Priority); err != nil {
-				rs.Close()
-				return Routing{}, err
-			}
-			// Higher is better: nearer category, deeper region, priority.
-			key := [3]int{-indexOf(chain, r.CategoryCode), indexOf(regions, r.RegionCode), r.Priority}
-			if best == nil || less(bestKey, key) {
-				best, bestKey = &r, key
-			}
+		// Higher is better: nearer category, deeper region, priority.
+		key := [3]int{-c, g, r.Priority}
+		if best == nil || less(bestKey, key) {
+			best, bestKey = r, key
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return Routing{}, err
-		}
-		if best != nil {
-			return Routing{Department: best.Department, Rule: best}, nil
-		}
+	}
+	if best != nil {
+		r := *best
+		return Routing{Department: r.Department, Rule: &r}
 	}
 	for i, d := range depts {
 		if d != "" {
-			return Routing{Department: d, DefaultOf: chain[i]}, nil
+			return Routing{Department: d, DefaultOf: chain[i]}
 		}
 	}
-	return Routing{}, nil
+	return Routing{}
+}
+
+// Router is a snapshot of the whole catalogue's routing: every category's
+// parent and default department and every routing rule, read in two
+// queries. It answers Route without the database, for callers that route
+// many cases and may use answers a few seconds old (casework's catalog).
+type Router struct {
+	parent, dept map[string]string
+	// rules holds the rules by category.
+	rules map[string][]Rule
+}
+
+// Router reads the routing snapshot.
+func (s *Store) Router(ctx context.Context) (_ *Router, err error) {
+	defer errs.Wrapf(&err, "category.Store.Router")
+	rows, err := s.db.Query(ctx, `SELECT code, COALESCE(parent_code, ''), department_code FROM categories`)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{parent: map[string]string{}, dept: map[string]string{}, rules: map[string][]Rule{}}
+	for rows.Next() {
+		var code, parent, dept string
+		if err := rows.Scan(&code, &parent, &dept); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.parent[code], r.dept[code] = parent, dept
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rules, err := s.rules(ctx, db.Where{})
+	if err != nil {
+		return nil, err
+	}
+	for _, rule := range rules {
+		r.rules[rule.CategoryCode] = append(r.rules[rule.CategoryCode], rule)
+	}
+	return r, nil
+}
+
+// Explain is Store.Explain on the snapshot.
+func (r *Router) Explain(code, regionPath string) (Routing, error) {
+	var chain, depts []string
+	var rules []Rule
+	// A cycle cannot be stored (a category's parent exists before it),
+	// but a snapshot never loops on one.
+	for c := code; c != "" && len(chain) <= len(r.parent); c = r.parent[c] {
+		d, ok := r.dept[c]
+		if !ok {
+			break
+		}
+		chain, depts = append(chain, c), append(depts, d)
+		rules = append(rules, r.rules[c]...)
+	}
+	if len(chain) == 0 {
+		return Routing{}, notFound(code)
+	}
+	return pick(chain, depts, pathCodes(regionPath), rules), nil
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

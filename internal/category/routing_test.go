@@ -65,6 +65,7 @@ func TestRoute(t *testing.T) {
 				}
 			})
 		}
+		sameOnTheSnapshot(t, s, []string{gridPath, distPath, cityPath, s1Path, s2Path, s2Path + "330303002001/", "/330300/330303/330303009/", ""})
 
 		// Inactive categories still route, for old cases.
 		if _, err := s.Update(ctx, actor, "SJ0102", category.Patch{Active: ptr(false)}); err != nil {
@@ -92,7 +93,53 @@ func TestRoute(t *testing.T) {
 		if got, err := s.Route(ctx, "SJ0102", gridPath); err != nil || got != "D_CG" {
 			t.Errorf("after deleting the street's rule: got %q, %v; want D_CG", got, err)
 		}
+		sameOnTheSnapshot(t, s, []string{gridPath, s1Path, s2Path})
 	})
+}
+
+// sameOnTheSnapshot checks that the routing snapshot (Store.Router, what
+// casework routes submissions on) explains every category of the
+// catalogue, and an unknown one, at each path exactly as the store does.
+func sameOnTheSnapshot(t *testing.T, s *category.Store, paths []string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := s.Router(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := s.Tree(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{"NOPE"}
+	var walk func([]*category.Category)
+	walk = func(cs []*category.Category) {
+		for _, c := range cs {
+			codes = append(codes, c.Code)
+			walk(c.Children)
+		}
+	}
+	walk(tree)
+	if len(codes) < 50 {
+		t.Fatalf("the catalogue has %d categories; want the default catalogue", len(codes)-1)
+	}
+	rules := 0
+	for _, code := range codes {
+		for _, path := range paths {
+			want, werr := s.Explain(ctx, code, path)
+			got, gerr := r.Explain(code, path)
+			if errs.CodeOf(gerr) != errs.CodeOf(werr) || got.Department != want.Department || got.DefaultOf != want.DefaultOf ||
+				got.Source() != want.Source() || (got.Rule == nil) != (want.Rule == nil) || (got.Rule != nil && *got.Rule != *want.Rule) {
+				t.Errorf("Router.Explain(%s, %s) = %+v, %v; Store.Explain = %+v, %v", code, path, got, gerr, want, werr)
+			}
+			if want.Rule != nil {
+				rules++
+			}
+		}
+	}
+	if rules == 0 {
+		t.Errorf("no routing rule decided any of %d answers: the comparison saw none", len(codes)*len(paths))
+	}
 }
 
 func TestRules(t *testing.T) {
