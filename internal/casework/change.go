@@ -79,6 +79,16 @@ type DeadlinesBatch interface {
 	CaseDeadlines(ctx context.Context, tx *db.Tx, chs []Change) ([]SLA, error)
 }
 
+// DeadlinesAhead is a Deadlines that computes a new case's SLA before the
+// case's row is written (Submit), so that the row is inserted with its
+// deadline and SLA state rather than inserted and then updated. write
+// writes the computation's own rows once the case has its id, in the same
+// transaction; ok false means CaseDeadline runs after the write instead.
+type DeadlinesAhead interface {
+	Deadlines
+	NewCaseDeadline(ctx context.Context, tx *db.Tx, ch Change) (sla SLA, write func(ctx context.Context, tx *db.Tx, id int64) error, ok bool, err error)
+}
+
 // RollupsBatch is a Rollups that counts a group of changes at once
 // (SystemSteps), as CaseChanged called on each in turn would.
 type RollupsBatch interface {
@@ -96,6 +106,9 @@ type pendingChange struct {
 	effects       []Effect
 	in            Input
 	actor         Caller
+	// slaDone says that the deadline computation has run for this change
+	// already (DeadlinesAhead) and after carries its SLA.
+	slaDone bool
 }
 
 // changed runs a change's collaborators in their one fixed order, inside
@@ -106,7 +119,12 @@ type pendingChange struct {
 // version), after the case as written (nil: read it inside tx). It returns
 // the case after the change.
 func (s *Service) changed(ctx context.Context, tx *db.Tx, w *Workflow, before, after *Case, id int64, a Action, effects []Effect, in Input, actor Caller) (*Case, error) {
-	out, err := s.changedMany(ctx, tx, []pendingChange{{w: w, before: before, after: after, id: id, action: a, effects: effects, in: in, actor: actor}})
+	return s.changedOne(ctx, tx, pendingChange{w: w, before: before, after: after, id: id, action: a, effects: effects, in: in, actor: actor})
+}
+
+// changedOne is changed for a pending change.
+func (s *Service) changedOne(ctx context.Context, tx *db.Tx, p pendingChange) (*Case, error) {
+	out, err := s.changedMany(ctx, tx, []pendingChange{p})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +154,7 @@ func (s *Service) changedMany(ctx context.Context, tx *db.Tx, ps []pendingChange
 		var idx []int
 		var dch []Change
 		for i, ch := range chs {
-			if ch.Workflow == nil {
+			if ch.Workflow == nil || ps[i].slaDone {
 				continue
 			}
 			cp := *ch.After
@@ -203,6 +221,19 @@ func (s *Service) rollupsOf(ctx context.Context, tx *db.Tx, chs []Change) error 
 	return nil
 }
 
+// stored is the deadline and SLA state as a case's row holds them: UTC,
+// zero for none, and "none" for no state.
+func (sla SLA) stored() (time.Time, string) {
+	state := sla.State
+	if state == "" {
+		state = "none"
+	}
+	if sla.Deadline.IsZero() {
+		return time.Time{}, state
+	}
+	return sla.Deadline.UTC(), state
+}
+
 // setSLAs writes the deadline and SLA state of each case that changed, in
 // one statement (an UPDATE joined to the new values), and updates the
 // cases to match. A case appears at most once (changed takes one change;
@@ -216,23 +247,16 @@ func setSLAs(ctx context.Context, tx *db.Tx, cs []*Case, slas []SLA) error {
 	var sets []set
 	var args []any
 	for i, c := range cs {
-		sla := slas[i]
-		if sla.State == "" {
-			sla.State = "none"
-		}
-		d := sla.Deadline.UTC()
-		if sla.Deadline.IsZero() {
-			d = time.Time{}
-		}
-		if c.SLAState == sla.State && c.DeadlineAt.Equal(d) {
+		d, state := slas[i].stored()
+		if c.SLAState == state && c.DeadlineAt.Equal(d) {
 			continue
 		}
 		var v any
 		if !d.IsZero() {
 			v = d
 		}
-		sets = append(sets, set{c, d, sla.State})
-		args = append(args, c.ID, v, sla.State)
+		sets = append(sets, set{c, d, state})
+		args = append(args, c.ID, v, state)
 	}
 	if len(sets) == 0 {
 		return nil

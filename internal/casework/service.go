@@ -516,9 +516,29 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		if reporter != nil {
 			nc.ReporterID, nc.ReporterName = c.User.ID, cmp.Or(c.User.DisplayName, c.User.Username)
 		}
+		// The deadline is computed before the row is written when the
+		// deadline computation can (DeadlinesAhead): one INSERT instead of
+		// an INSERT and an UPDATE of the same row.
+		pc := pendingChange{w: w, after: nc, action: ActSubmit, actor: c}
+		var writeSLA func(context.Context, *db.Tx, int64) error
+		if da, ok := s.deadlines.(DeadlinesAhead); ok {
+			cp := *nc
+			sla, write, ok, err := da.NewCaseDeadline(ctx, tx, Change{After: &cp, Action: ActSubmit, Workflow: w, At: tx.Now(), Actor: c})
+			if err != nil {
+				return err
+			}
+			if ok {
+				nc.DeadlineAt, nc.SLAState = sla.stored()
+				pc.slaDone, writeSLA = true, write
+			}
+		}
+		var deadline any
+		if !nc.DeadlineAt.IsZero() {
+			deadline = nc.DeadlineAt
+		}
 		caseArgs := []any{nc.Number, nc.District, nc.Workflow, string(nc.Status), nc.Source, nc.CategoryCode, nc.CategoryName, nc.Description, nc.Address,
 			nc.Lat, nc.Lng, nc.GridCode, nc.CommunityCode, nc.StreetCode, nc.RegionPath, reporter, nc.ReporterPhone,
-			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion}
+			nc.Anonymous, nc.Urgent, nc.Visibility, string(fields), nc.RoutedDept, idemO, idemK, idemH, nc.CreatedAt, nc.WorkflowVersion, deadline, nc.SLAState}
 		ev := eventRow{actor: c, role: roleFor(c, nil), action: ActSubmit, to: w.Initial, public: true,
 			data: map[string]any{DataSource: in.Source, DataCategory: cat.Code}}
 		// The case's id is reserved ahead (PostgreSQL: db.Tx.Insert), so
@@ -534,7 +554,13 @@ func (s *Service) Submit(ctx context.Context, c Caller, in SubmitInput) (_ *Case
 		nc.ID = id
 		s.publishAfter(tx, district, ActSubmit, id, number, w.Initial, gridPath, 0, reporterID(reporter),
 			&StepFacts{Workflow: w.Name, WorkflowVersion: nc.WorkflowVersion, After: snapshotOf(nc)})
-		after, err = s.changed(ctx, tx, w, nil, nc, id, ActSubmit, nil, Input{}, c)
+		if writeSLA != nil {
+			if err := writeSLA(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		pc.id = id
+		after, err = s.changedOne(ctx, tx, pc)
 		return err
 	})
 	if errs.Is(err, errs.Conflict) && in.IdempotencyKey != "" {
@@ -667,8 +693,8 @@ type eventRow struct {
 // (db.Tx.Insert), $2…$28 its columns.
 const insertCase = `INSERT INTO cases (id, number, district_code, workflow, status, source, category_code, category_name, description, address,
 	lat, lng, grid_code, community_code, street_code, region_path, reporter_id, reporter_phone, anonymous, urgent, visibility,
-	fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$27,$28)`
+	fields, routed_department, idem_owner, idem_key, idem_hash, created_at, updated_at, workflow_version, deadline_at, sla_state)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$27,$28,$29,$30)`
 
 // insertEventSQL is the INSERT of a case_events row, $1…$11: case_id,
 // then eventRow.args.

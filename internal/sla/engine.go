@@ -207,6 +207,36 @@ func (e *Engine) CaseDeadlines(ctx context.Context, tx *db.Tx, chs []casework.Ch
 	return out, nil
 }
 
+// NewCaseDeadline implements casework.DeadlinesAhead: a new case's SLA
+// computed before its row is written, so that the row is inserted with its
+// deadline and SLA state instead of inserted and updated at once (on
+// PostgreSQL an update of an indexed column writes the row again with an
+// entry in each of its indexes). write inserts the stage and its timers
+// once the case has its id. It does what CaseDeadline does for a new case
+// entering its workflow's first stage; for a case that starts paused, in a
+// terminal state or with effects, ok is false and CaseDeadline runs after
+// the write as before.
+func (e *Engine) NewCaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (_ casework.SLA, write func(context.Context, *db.Tx, int64) error, ok bool, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.NewCaseDeadline")
+	c, w := ch.After, ch.Workflow
+	if ch.Before != nil || w == nil || len(ch.Effects) > 0 || w.IsTerminal(c.Status) || isPaused(w, c.Status) {
+		return casework.SLA{}, nil, false, nil
+	}
+	name := w.Stages[c.Status]
+	if name == "" {
+		var none *Stage
+		return casework.SLA{Deadline: caseDeadline(none), State: none.State()}, func(context.Context, *db.Tx, int64) error { return nil }, true, nil
+	}
+	st, err := e.planStage(ctx, tx, e.Calendar(), c, w, name, ch.At.UTC())
+	if err != nil {
+		return casework.SLA{}, nil, false, err
+	}
+	return casework.SLA{Deadline: caseDeadline(st), State: st.State()}, func(ctx context.Context, tx *db.Tx, id int64) error {
+		st.CaseID = id
+		return insertStage(ctx, tx, st)
+	}, true, nil
+}
+
 // openStagesKey keys, in the context of a firing transaction, the open
 // stages of its cases as fireGroup read and stamped them (by case id; nil:
 // none open). CaseDeadlines, which the group's steps reach through

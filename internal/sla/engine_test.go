@@ -432,6 +432,14 @@ func (s *spy) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (
 	return got, err
 }
 
+func (s *spy) NewCaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (casework.SLA, func(context.Context, *db.Tx, int64) error, bool, error) {
+	got, write, ok, err := s.Engine.NewCaseDeadline(ctx, tx, ch)
+	if ok {
+		s.returned = append(s.returned, got.State)
+	}
+	return got, write, ok, err
+}
+
 // recorder is the case service's Rollups: it notes each change it is told
 // of, with the SLA state and supervision flag of the case it is given, and
 // checks them against what the deadline computation returned for the same
@@ -572,6 +580,118 @@ func TestPostponementMovesTheDeadline(t *testing.T) {
 				}
 				if got := w.get(t, c.ID); !got.DeadlineAt.Equal(want) {
 					t.Errorf("case deadline %s, want %s", at(got.DeadlineAt), at(want))
+				}
+			})
+		}
+	})
+}
+
+// behind hides the engine's DeadlinesAhead: Submit then writes the case
+// and computes its deadline after, as it did before NewCaseDeadline.
+type behind struct{ e *Engine }
+
+func (b behind) CaseDeadline(ctx context.Context, tx *db.Tx, ch casework.Change) (casework.SLA, error) {
+	return b.e.CaseDeadline(ctx, tx, ch)
+}
+
+// TestSubmitComputesTheDeadlineAhead checks that a new case's deadline,
+// computed before its row is written (NewCaseDeadline), leaves what the
+// computation after the write leaves — the case's deadline and SLA state,
+// its stage and its timers — and that the case's row is written once, with
+// no UPDATE.
+func TestSubmitComputesTheDeadlineAhead(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, friday, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		stmts := []string{`CREATE TABLE case_updates (case_id BIGINT NOT NULL)`,
+			`CREATE TRIGGER case_updated AFTER UPDATE ON cases BEGIN INSERT INTO case_updates VALUES (new.id); END`}
+		if w.d.Dialect() == db.Postgres {
+			stmts = []string{stmts[0], `CREATE FUNCTION case_updated() RETURNS trigger AS $$ BEGIN INSERT INTO case_updates VALUES (NEW.id); RETURN NULL; END $$ LANGUAGE plpgsql`,
+				`CREATE TRIGGER case_updated AFTER UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION case_updated()`}
+		}
+		if err := w.d.InTx(ctx, func(tx *db.Tx) error {
+			for _, q := range stmts {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		type stage struct {
+			Stage, Status, Limit, Outcome string
+			Deadline, WarnAt              time.Time
+			Budget                        time.Duration
+			RuleID                        int64
+			Provisional, Assessed         bool
+		}
+		type timer struct {
+			Kind string
+			Due  time.Time
+		}
+		left := func(id int64) (c *casework.Case, stages []stage, timers []timer, updates int) {
+			c = w.get(t, id)
+			all, err := w.eng.Stages(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range all {
+				stages = append(stages, stage{s.Stage, s.Status, s.Limit, s.Outcome, s.Deadline, s.WarnAt, s.Budget, s.RuleID, s.Provisional, s.Assessed})
+			}
+			rows, err := w.d.Query(ctx, `SELECT kind, due_at FROM kernel_timers WHERE subject = $1 ORDER BY kind, due_at`, strconv.FormatInt(id, 10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var tm timer
+				var due db.Time
+				if err := rows.Scan(&tm.Kind, &due); err != nil {
+					t.Fatal(err)
+				}
+				tm.Due = due.Time.UTC()
+				timers = append(timers, tm)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return c, stages, timers, w.count(t, `SELECT COUNT(*) FROM case_updates WHERE case_id = $1`, id)
+		}
+		for _, tc := range []struct {
+			name, who string
+			in        casework.SubmitInput
+		}{
+			{"红哨 over the weekend", "resident", casework.SubmitInput{Category: "ZL0302"}},
+			{"urgent, natural hours", "resident", casework.SubmitInput{Category: "ZL0202", Visibility: "private"}},
+			{"数字城管", "grid-a", casework.SubmitInput{Category: "SJ0104", Fields: map[string]string{}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				in := tc.in
+				in.Description, in.Lat, in.Lng = "楼道堆放杂物", f64(inA[0]), f64(inA[1])
+				ahead := w.Submit(t, tc.who, in)
+				w.svc.UseDeadlines(behind{w.eng})
+				after := w.Submit(t, tc.who, in)
+				w.svc.UseDeadlines(w.eng)
+				ca, sa, ta, ua := left(ahead.ID)
+				cb, sb, tb, ub := left(after.ID)
+				if ua != 0 {
+					t.Errorf("the case computed ahead was updated %d times after its INSERT, want 0", ua)
+				}
+				if ub == 0 {
+					t.Errorf("the case computed after its write was never updated: the comparison does not take the old path")
+				}
+				if ca.SLAState != StateOK || ca.DeadlineAt.IsZero() || ca.SLAState != cb.SLAState || !ca.DeadlineAt.Equal(cb.DeadlineAt) {
+					t.Errorf("ahead: deadline %v, SLA state %q; after the write: %v, %q; want equal, with a deadline and %q", ca.DeadlineAt, ca.SLAState, cb.DeadlineAt, cb.SLAState, StateOK)
+				}
+				if len(sa) != 1 || !reflect.DeepEqual(sa, sb) {
+					t.Errorf("ahead: stages %+v; after the write: %+v; want one, equal", sa, sb)
+				}
+				if len(ta) != 2 || !reflect.DeepEqual(ta, tb) {
+					t.Errorf("ahead: timers %+v; after the write: %+v; want two, equal", ta, tb)
+				}
+				if !reflect.DeepEqual(ahead, ca) {
+					t.Errorf("Submit answered\n%+v\nwant the stored case\n%+v", *ahead, *ca)
 				}
 			})
 		}

@@ -210,6 +210,17 @@ func limitText(l calendar.Limit) string {
 // enterStage opens the stage name for case c, which follows w, at now,
 // with the limit its rules or w give, and schedules its timers.
 func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, c *casework.Case, w *casework.Workflow, name string, now time.Time) (*Stage, error) {
+	s, err := e.planStage(ctx, tx, cal, c, w, name, now)
+	if err != nil {
+		return nil, err
+	}
+	return s, insertStage(ctx, tx, s)
+}
+
+// planStage is the stage of name that c enters at now, with its limit,
+// deadline and warning, before anything is written: enterStage writes it
+// at once, NewCaseDeadline once the new case's row is written.
+func (e *Engine) planStage(ctx context.Context, tx *db.Tx, cal *calendar.Calendar, c *casework.Case, w *casework.Workflow, name string, now time.Time) (*Stage, error) {
 	s := &Stage{CaseID: c.ID, Stage: name, Status: string(c.Status), StartedAt: now, WarnPercent: e.cfg.WarnPercent, Outcome: OutcomeOpen, Assessed: true}
 	if st, ok := e.stageOf(w, name); ok {
 		s.Assessed = st.Assessed
@@ -227,20 +238,27 @@ func (e *Engine) enterStage(ctx context.Context, tx *db.Tx, cal *calendar.Calend
 		s.Deadline, s.WarnAt, s.Budget = p.Deadline.UTC(), p.WarnAt.UTC(), p.Budget
 		markProvisional(cal, s)
 	}
+	return s, nil
+}
+
+// insertStage writes a planned stage, s.ID set to its new row's, and its
+// timers.
+func insertStage(ctx context.Context, tx *db.Tx, s *Stage) error {
 	var ruleID any
 	if s.RuleID != 0 {
 		ruleID = s.RuleID
 	}
 	// The stage's id is reserved ahead (PostgreSQL: db.Tx.Insert), so
 	// that its timers need not wait for the INSERT's answer.
+	var err error
 	s.ID, err = tx.Insert(ctx, "sla_stages", `INSERT INTO sla_stages (id, case_id, stage, status, limit_spec, rule_id, natural_time, warn_pct, budget_ns, started_at, deadline_at, warn_at, outcome, provisional, assessed)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
-		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), now, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional, s.Assessed)
+		s.CaseID, s.Stage, s.Status, s.Limit, ruleID, s.Natural, s.WarnPercent, int64(s.Budget), s.StartedAt, null(s.Deadline), null(s.WarnAt), s.Outcome, s.Provisional, s.Assessed)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// A new stage has no timers yet: nothing to cancel.
-	return s, addStageTimers(ctx, tx, s)
+	return addStageTimers(ctx, tx, s)
 }
 
 // endStage closes s at now as met, missed or none.
