@@ -2,6 +2,7 @@ package casework
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -244,25 +245,78 @@ func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
 // named once, with the first of those kinds. It returns nil for an event
 // that is not a case's.
 func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Notice, err error) {
-	defer errs.Wrapf(&err, "casework.Service.Notice(%d)", ev.Position)
-	if ev.SubjectKind != FeedSubject {
-		return nil, nil
-	}
-	var p struct {
-		EventMessage
-		Reporter int64      `json:"reporter_id"`
-		Step     *StepFacts `json:"private"`
-	}
-	if err := json.Unmarshal(ev.Payload, &p); err != nil {
-		return nil, fmt.Errorf("payload: %w", err)
-	}
-	if p.Step == nil {
-		return nil, nil // written before steps carried their facts
-	}
-	cur, err := s.caseInTx(ctx, tx, p.CaseID)
+	nts, gone, err := s.Notices(ctx, tx, []feed.Event{ev})
 	if err != nil {
 		return nil, err
 	}
+	if gone[0] != nil {
+		return nil, gone[0]
+	}
+	return nts[0], nil
+}
+
+// stepEvent is a case event's payload as Notice reads it.
+type stepEvent struct {
+	EventMessage
+	Reporter int64      `json:"reporter_id"`
+	Step     *StepFacts `json:"private"`
+}
+
+// Notices is Notice for a batch of events, in their order: their cases are
+// read in one query and the holders of a place's roles once for the
+// batch. The notice of an event whose case is gone is nil, and gone holds
+// its errs.NotFound.
+func (s *Service) Notices(ctx context.Context, tx *db.Tx, evs []feed.Event) (nts []*Notice, gone []error, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Notices(%d)", len(evs))
+	steps := make([]*stepEvent, len(evs))
+	var ids []int64
+	for i, ev := range evs {
+		if ev.SubjectKind != FeedSubject {
+			continue
+		}
+		var p stepEvent
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, nil, fmt.Errorf("event %d: payload: %w", ev.Position, err)
+		}
+		if p.Step == nil {
+			continue // written before steps carried their facts
+		}
+		steps[i] = &p
+		ids = append(ids, p.CaseID)
+	}
+	cases := map[int64]*Case{}
+	if len(ids) > 0 {
+		uniq := sortedUnique(ids)
+		in, args := db.InList(tx.Dialect(), 0, uniq)
+		all, err := scanCases(tx.Query(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id IN (`+in+`)`, args...))
+		if err != nil {
+			return nil, nil, db.Translate(err)
+		}
+		for _, c := range all {
+			cases[c.ID] = c
+		}
+	}
+	nts, gone = make([]*Notice, len(evs)), make([]error, len(evs))
+	hc := holderCache{}
+	for i, p := range steps {
+		if p == nil {
+			continue
+		}
+		cur := cases[p.CaseID]
+		if cur == nil {
+			gone[i] = db.Translate(sql.ErrNoRows)
+			continue
+		}
+		if nts[i], err = s.notice(ctx, tx, p, cur, hc); err != nil {
+			return nil, nil, fmt.Errorf("event %d: %w", evs[i].Position, err)
+		}
+	}
+	return nts, gone, nil
+}
+
+// notice is Notice for a step p of case cur, as read in the consumer's
+// transaction, with the holders of roles found so far in hc.
+func (s *Service) notice(ctx context.Context, tx *db.Tx, p *stepEvent, cur *Case, hc holderCache) (*Notice, error) {
 	d, err := s.workflows.Get(ctx, p.Step.Workflow, p.Step.WorkflowVersion)
 	if err != nil {
 		return nil, err
@@ -286,7 +340,6 @@ func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Noti
 		n.Note = note
 		_ = json.Unmarshal([]byte(data), &n.Data)
 	}
-	hc := holderCache{}
 	now, err := nextActors(ctx, tx, w, after, hc)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,9 @@ import (
 // noCases is the case side of the notifier: these tests have no cases.
 type noCases struct{}
 
-func (noCases) Notice(context.Context, *db.Tx, feed.Event) (*casework.Notice, error) { return nil, nil }
+func (noCases) Notices(_ context.Context, _ *db.Tx, evs []feed.Event) ([]*casework.Notice, []error, error) {
+	return make([]*casework.Notice, len(evs)), make([]error, len(evs)), nil
+}
 
 // consume runs the notify consumer, as wired in cmd/whistle, over the
 // feed's events of both kinds.

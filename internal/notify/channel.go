@@ -290,34 +290,58 @@ func QuietUntil(now time.Time, from, to int) time.Time {
 	return end
 }
 
-// enqueue queues the copies of inbox entry id for the user's channels,
-// inside the notifier's transaction; the delivery loop is woken after
-// commit.
-func (o *Outbox) enqueue(ctx context.Context, tx *db.Tx, userID, id int64, urgent bool) error {
-	if len(o.channels) == 0 {
-		return nil
+// settingsRow is a user's outbound settings as enqueue needs them.
+type settingsRow struct {
+	channels []string
+	from, to int
+}
+
+// settingsOf reads the outbound settings of users, in one query; a user
+// without settings is not in the map. Without channels configured it
+// reads nothing.
+func (o *Outbox) settingsOf(ctx context.Context, tx *db.Tx, users []int64) (map[int64]settingsRow, error) {
+	out := map[int64]settingsRow{}
+	if len(o.channels) == 0 || len(users) == 0 {
+		return out, nil
 	}
-	var raw string
-	var from, to int
-	err := tx.QueryRow(ctx, `SELECT channels, quiet_from, quiet_to FROM notification_settings WHERE user_id = $1`, userID).Scan(&raw, &from, &to)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	uniq := slices.Clone(users)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	in, args := db.InList(tx.Dialect(), 0, uniq)
+	rows, err := tx.Query(ctx, `SELECT user_id, channels, quiet_from, quiet_to FROM notification_settings WHERE user_id IN (`+in+`)`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var st stored
-	_ = json.Unmarshal([]byte(raw), &st)
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var raw string
+		var r settingsRow
+		if err := rows.Scan(&id, &raw, &r.from, &r.to); err != nil {
+			return nil, err
+		}
+		var st stored
+		_ = json.Unmarshal([]byte(raw), &st)
+		r.channels = st.Channels
+		out[id] = r
+	}
+	return out, rows.Err()
+}
+
+// enqueue queues the outbound copies of notification id for a user with
+// settings set, in tx: one a channel of theirs that is still configured,
+// not before their quiet hours end unless urgent.
+func (o *Outbox) enqueue(ctx context.Context, tx *db.Tx, set settingsRow, id int64, urgent bool) error {
 	at := tx.Now()
 	if !urgent {
-		at = QuietUntil(at, from, to).UTC()
+		at = QuietUntil(at, set.from, set.to).UTC()
 	}
 	queued := false
-	for _, c := range st.Channels {
+	for _, c := range set.channels {
 		if !slices.Contains(o.Channels(), c) {
 			continue // a channel no longer configured
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO notification_deliveries (notification_id, channel, not_before) VALUES ($1, $2, $3)`, id, c, at); err != nil {
+		if err := tx.Queue(ctx, `INSERT INTO notification_deliveries (notification_id, channel, not_before) VALUES ($1, $2, $3)`, id, c, at); err != nil {
 			return err
 		}
 		queued = true

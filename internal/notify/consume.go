@@ -17,9 +17,11 @@ import (
 // ConsumerName keys the notifications' cursor on the change feed.
 const ConsumerName = "notify"
 
-// Noticer says who is concerned by a step of the feed (casework.Service).
+// Noticer says who is concerned by the steps of a batch of the feed
+// (casework.Service.Notices): a notice per event, nil for none, and
+// errs.NotFound in gone for an event whose case is gone.
 type Noticer interface {
-	Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (*casework.Notice, error)
+	Notices(ctx context.Context, tx *db.Tx, evs []feed.Event) (nts []*casework.Notice, gone []error, err error)
 }
 
 // Notifier turns the feed's case events into inbox entries and queues
@@ -27,9 +29,9 @@ type Noticer interface {
 type Notifier struct {
 	cases  Noticer
 	logger *slog.Logger
-	// queue, when set, queues the outbound copies of an entry in the
-	// same transaction (Outbox.enqueue, see WithOutbox).
-	queue func(ctx context.Context, tx *db.Tx, userID, notificationID int64, urgent bool) error
+	// out, when set, gets the outbound copies of each entry, queued in
+	// the same transaction (see WithOutbox).
+	out *Outbox
 	// limits, when set, says how much of the case's limit is left, in
 	// its unit (see WithLimits).
 	limits Limits
@@ -73,15 +75,15 @@ func NewNotifier(cases Noticer, logger *slog.Logger) *Notifier {
 // WithOutbox makes n queue each entry's outbound copies in out, in the
 // transaction that writes the entry.
 func (n *Notifier) WithOutbox(out *Outbox) *Notifier {
-	n.queue = out.enqueue
+	n.out = out
 	return n
 }
 
 // Limits are the cases' time limits (sla.Engine.Words): the time left on
-// caseID's running limit in the limit's unit, and how to say a span of
-// that limit's clock in its unit; ok is false without a running limit.
+// each case's running limit in the limit's unit (none for a case without
+// one), and how to say a span of a case's limit's clock in its unit.
 type Limits interface {
-	Words(ctx context.Context, caseID int64, now time.Time) (left i18n.Phrase, span func(time.Duration) i18n.Phrase, ok bool, err error)
+	Words(ctx context.Context, caseIDs []int64, now time.Time) (left map[int64]i18n.Phrase, span func(caseID int64, d time.Duration) i18n.Phrase, err error)
 }
 
 // WithLimits makes n say by when in the limit's unit ("剩余 1.5 个工作小时，
@@ -100,16 +102,36 @@ type Timing struct {
 	Span func(time.Duration) i18n.Phrase
 }
 
-// timing reads the time left on nt's case when the notice needs it.
-func (n *Notifier) timing(ctx context.Context, nt *casework.Notice, now time.Time) (Timing, error) {
-	if n.limits == nil || (nt.Deadline.IsZero() && nt.Hours == 0 && nt.Granted == 0) {
-		return Timing{}, nil
+// needsTiming says whether nt's message says anything of its case's
+// running limit.
+func needsTiming(nt *casework.Notice) bool {
+	return !nt.Deadline.IsZero() || nt.Hours != 0 || nt.Granted != 0
+}
+
+// timings reads the time left on the cases of the notices that need it, in
+// one call.
+func (n *Notifier) timings(ctx context.Context, nts []*casework.Notice, now time.Time) (map[int64]Timing, error) {
+	out := map[int64]Timing{}
+	if n.limits == nil {
+		return out, nil
 	}
-	left, span, ok, err := n.limits.Words(ctx, nt.CaseID, now)
-	if err != nil || !ok {
-		return Timing{}, err
+	var ids []int64
+	for _, nt := range nts {
+		if nt != nil && needsTiming(nt) {
+			ids = append(ids, nt.CaseID)
+		}
 	}
-	return Timing{Left: &left, Span: span}, nil
+	if len(ids) == 0 {
+		return out, nil
+	}
+	left, span, err := n.limits.Words(ctx, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	for id, l := range left {
+		out[id] = Timing{Left: &l, Span: func(d time.Duration) i18n.Phrase { return span(id, d) }}
+	}
+	return out, nil
 }
 
 // Consumer is the feed consumer that writes the inbox entries, in the
@@ -118,8 +140,21 @@ func (n *Notifier) Consumer() feed.Consumer {
 	return feed.Consumer{Name: ConsumerName, HandleTx: n.handle}
 }
 
+// handle writes the entries of a batch of events, in the events' order,
+// with a constant number of reads for the batch (the cases, the holders of
+// each place's roles, the time left, the recipients' settings) and the
+// writes queued (db.Tx.Queue), each entry's id reserved ahead.
 func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) error {
-	for _, ev := range evs {
+	nts, gone, err := n.cases.Notices(ctx, tx, evs)
+	if err != nil {
+		return err
+	}
+	tms, err := n.timings(ctx, nts, tx.Now())
+	if err != nil {
+		return err
+	}
+	var entries []entry
+	for i, ev := range evs {
 		if sub, ok := n.subjects[ev.SubjectKind]; ok {
 			msgs, err := sub.Tells(ctx, tx, ev)
 			if err != nil {
@@ -127,48 +162,41 @@ func (n *Notifier) handle(ctx context.Context, tx *db.Tx, evs []feed.Event) erro
 			}
 			for _, m := range msgs {
 				for _, u := range m.Recipients {
-					if err := n.insert(ctx, tx, entry{userID: u, kind: ev.SubjectKind, key: m.Key, args: m.Args, action: ev.Kind, urgent: m.Urgent,
-						subjectKind: ev.SubjectKind, subjectID: ev.SubjectID}); err != nil {
-						return err
-					}
+					entries = append(entries, entry{userID: u, kind: ev.SubjectKind, key: m.Key, args: m.Args, action: ev.Kind, urgent: m.Urgent,
+						subjectKind: ev.SubjectKind, subjectID: ev.SubjectID})
 				}
 			}
 			continue
 		}
-		nt, err := n.cases.Notice(ctx, tx, ev)
-		if errs.Is(err, errs.NotFound) {
+		if errs.Is(gone[i], errs.NotFound) {
 			// A case gone (never, today) must not stop the feed.
-			n.logger.Warn("notify: event skipped", "position", ev.Position, "err", err)
+			n.logger.Warn("notify: event skipped", "position", ev.Position, "err", gone[i])
 			continue
 		}
-		if err != nil {
-			return err
-		}
+		nt := nts[i]
 		if nt == nil {
 			continue
 		}
-		tm, err := n.timing(ctx, nt, tx.Now())
-		if err != nil {
-			return err
+		var tm Timing
+		if needsTiming(nt) {
+			tm = tms[nt.CaseID]
 		}
 		for _, r := range nt.Recipients {
-			if err := n.write(ctx, tx, nt, r, tm); err != nil {
-				return err
-			}
+			entries = append(entries, caseEntry(nt, r, tm))
 		}
 	}
-	return nil
+	return n.insert(ctx, tx, entries)
 }
 
-// write stores one recipient's entry of a notice.
-func (n *Notifier) write(ctx context.Context, tx *db.Tx, nt *casework.Notice, r casework.Recipient, tm Timing) error {
+// caseEntry is one recipient's entry of a case's notice.
+func caseEntry(nt *casework.Notice, r casework.Recipient, tm Timing) entry {
 	key, args, parts := Compose(nt, r, tm)
 	expected := make([]string, len(r.Expected))
 	for i, a := range r.Expected {
 		expected[i] = string(a)
 	}
-	return n.insert(ctx, tx, entry{userID: r.UserID, caseID: nt.CaseID, kind: r.Kind, key: key, args: args, action: string(nt.Action),
-		expected: expected, parts: parts, urgent: nt.Urgent})
+	return entry{userID: r.UserID, caseID: nt.CaseID, kind: r.Kind, key: key, args: args, action: string(nt.Action),
+		expected: expected, parts: parts, urgent: nt.Urgent}
 }
 
 // entry is one inbox entry as stored; caseID 0 is none, and so is
@@ -184,35 +212,58 @@ type entry struct {
 	subjectID         int64
 }
 
-// insert stores an inbox entry and queues its outbound copies, in tx.
-func (n *Notifier) insert(ctx context.Context, tx *db.Tx, e entry) error {
-	if e.args == nil {
-		e.args = []any{}
+// insert stores inbox entries, in order, and queues their outbound copies,
+// in tx: the entries' ids are reserved in one statement and their INSERTs
+// queued, and the recipients' settings read in one query.
+func (n *Notifier) insert(ctx context.Context, tx *db.Tx, es []entry) error {
+	if len(es) == 0 {
+		return nil
 	}
-	if e.expected == nil {
-		e.expected = []string{}
+	var sets map[int64]settingsRow
+	if n.out != nil {
+		users := make([]int64, len(es))
+		for i, e := range es {
+			users[i] = e.userID
+		}
+		var err error
+		if sets, err = n.out.settingsOf(ctx, tx, users); err != nil {
+			return err
+		}
 	}
-	if e.parts == nil {
-		e.parts = []Part{}
-	}
-	ab, _ := json.Marshal(e.args)
-	eb, _ := json.Marshal(e.expected)
-	pb, _ := json.Marshal(e.parts)
-	var caseID, subjectID any
-	if e.caseID != 0 {
-		caseID = e.caseID
-	}
-	if e.subjectID != 0 {
-		subjectID = e.subjectID
-	}
-	id, err := tx.InsertID(ctx, `INSERT INTO notifications (user_id, case_id, kind, msg_key, msg_args, created_at, action, expected, parts, urgent, subject_kind, subject_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		e.userID, caseID, e.kind, e.key, string(ab), tx.Now(), e.action, string(eb), string(pb), e.urgent, e.subjectKind, subjectID)
-	if err != nil {
+	if err := tx.Reserve(ctx, "notifications", len(es)); err != nil {
 		return err
 	}
-	if n.queue != nil {
-		return n.queue(ctx, tx, e.userID, id, e.urgent)
+	for _, e := range es {
+		if e.args == nil {
+			e.args = []any{}
+		}
+		if e.expected == nil {
+			e.expected = []string{}
+		}
+		if e.parts == nil {
+			e.parts = []Part{}
+		}
+		ab, _ := json.Marshal(e.args)
+		eb, _ := json.Marshal(e.expected)
+		pb, _ := json.Marshal(e.parts)
+		var caseID, subjectID any
+		if e.caseID != 0 {
+			caseID = e.caseID
+		}
+		if e.subjectID != 0 {
+			subjectID = e.subjectID
+		}
+		id, err := tx.Insert(ctx, "notifications", `INSERT INTO notifications (id, user_id, case_id, kind, msg_key, msg_args, created_at, action, expected, parts, urgent, subject_kind, subject_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			e.userID, caseID, e.kind, e.key, string(ab), tx.Now(), e.action, string(eb), string(pb), e.urgent, e.subjectKind, subjectID)
+		if err != nil {
+			return err
+		}
+		if set, ok := sets[e.userID]; ok {
+			if err := n.out.enqueue(ctx, tx, set, id, e.urgent); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

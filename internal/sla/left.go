@@ -83,23 +83,23 @@ func Span(unit calendar.Unit, d, daily time.Duration) i18n.Phrase {
 	return i18n.Phrase{Key: "span.working_hours", Args: []any{figure(round1(d.Hours()))}}
 }
 
-// Words says caseID's running limit at now as messages say it: the time
-// left (Left.Words, from TimeLeft) and how to say a span of the limit's
-// clock in its unit (Span, such as a postponement's hours); ok is false
-// when the case has no running limit. Like TimeLeft it does not check
-// data scope.
-func (e *Engine) Words(ctx context.Context, caseID int64, now time.Time) (left i18n.Phrase, span func(time.Duration) i18n.Phrase, ok bool, err error) {
-	defer errs.Wrapf(&err, "sla.Engine.Words(%d)", caseID)
-	m, err := e.TimeLeft(ctx, []int64{caseID}, now)
+// Words says the cases' running limits at now as messages say them, in
+// one read: the time left on each (Left.Words, from TimeLeft; a case
+// without a running limit is not in left) and how to say a span of a
+// case's limit's clock in its unit (Span, such as a postponement's hours).
+// Like TimeLeft it does not check data scope.
+func (e *Engine) Words(ctx context.Context, caseIDs []int64, now time.Time) (left map[int64]i18n.Phrase, span func(caseID int64, d time.Duration) i18n.Phrase, err error) {
+	defer errs.Wrapf(&err, "sla.Engine.Words(%d)", len(caseIDs))
+	m, err := e.TimeLeft(ctx, caseIDs, now)
 	if err != nil {
-		return i18n.Phrase{}, nil, false, err
+		return nil, nil, err
 	}
-	l, ok := m[caseID]
-	if !ok {
-		return i18n.Phrase{}, nil, false, nil
+	left = make(map[int64]i18n.Phrase, len(m))
+	for id, l := range m {
+		left[id] = l.Words()
 	}
 	daily := e.Calendar().DailyHours()
-	return l.Words(), func(d time.Duration) i18n.Phrase { return Span(l.Unit, d, daily) }, true, nil
+	return left, func(id int64, d time.Duration) i18n.Phrase { return Span(m[id].Unit, d, daily) }, nil
 }
 
 // figure writes |f| with at most one decimal ("1.5", "2").
