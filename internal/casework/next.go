@@ -297,7 +297,28 @@ func (s *Service) Notices(ctx context.Context, tx *db.Tx, evs []feed.Event) (nts
 		}
 	}
 	nts, gone = make([]*Notice, len(evs)), make([]error, len(evs))
+	// The holders of roles at every place of the batch's cases and above
+	// it, in one read: each case's path shares them.
 	hc := holderCache{}
+	seen := map[string]bool{}
+	var codes []string
+	for _, c := range cases {
+		for _, code := range ancestors(c.RegionPath) {
+			if !seen[code] {
+				seen[code] = true
+				codes = append(codes, code)
+			}
+		}
+	}
+	if len(codes) > 0 {
+		h, err := account.HoldersAt(ctx, tx, codes)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range cases {
+			hc[c.RegionPath] = h
+		}
+	}
 	for i, p := range steps {
 		if p == nil {
 			continue
