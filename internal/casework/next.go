@@ -245,6 +245,7 @@ func handlerIDs(ctx context.Context, tx *db.Tx, c *Case) ([]int64, error) {
 // named once, with the first of those kinds. It returns nil for an event
 // that is not a case's.
 func (s *Service) Notice(ctx context.Context, tx *db.Tx, ev feed.Event) (_ *Notice, err error) {
+	defer errs.Wrapf(&err, "casework.Service.Notice(%d)", ev.Position)
 	nts, gone, err := s.Notices(ctx, tx, []feed.Event{ev})
 	if err != nil {
 		return nil, err
