@@ -24,7 +24,7 @@ func TestBenchSensingSmall(t *testing.T) {
 		`aggregates still queued at the last commit: \d+ \(in \d+ rows\)`,
 		`sustained with the aggregates flushed: 3000 readings by .*: \d+ msg/s`,
 		`publish → alarm at \d+ msg/s \(threshold rule, [1-9]\d* alarms\): p50 .*; lost 0`, `HTTP bare decode: [1-9]\d* requests`,
-		`HTTP POST /api/v1/telemetry: [1-9]\d* requests in .* errors 0`} {
+		`HTTP POST /api/v1/telemetry: [1-9]\d* requests in .* errors 0`, `HTTP: \d+ absence alarms fired meanwhile`} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("the bench's report lacks %s:\n%s", re, s)
 		}
