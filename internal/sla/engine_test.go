@@ -108,22 +108,26 @@ func TestDeadlineOnStageEntry(t *testing.T) {
 	})
 }
 
+// submissions are new cases of both workflows, by residents, a grid
+// worker and someone signed out.
+var submissions = []struct {
+	name, who string
+	in        casework.SubmitInput
+}{
+	{"红哨 over the weekend", "resident", casework.SubmitInput{Category: "ZL0302"}},
+	{"urgent, natural hours", "resident", casework.SubmitInput{Category: "ZL0202", Visibility: "private"}},
+	{"数字城管", "grid-a", casework.SubmitInput{Category: "SJ0104", Fields: map[string]string{}}},
+	{"anonymous with a phone", "resident", casework.SubmitInput{Category: "ZL0302", Anonymous: true, Phone: "13800001234"}},
+	{"by someone signed out", "", casework.SubmitInput{Category: "ZL0302", Phone: "13800001235"}},
+}
+
 // TestSubmitAnswersWithTheStoredCase: Submit answers with the case its
 // hooks saw, which the engine updated with the stage it opened, instead of
 // reading it again; it must equal what a read after the commit returns.
 func TestSubmitAnswersWithTheStoredCase(t *testing.T) {
 	t.Parallel()
 	eachWorld(t, friday, func(t *testing.T, w *world) {
-		for _, tc := range []struct {
-			name, who string
-			in        casework.SubmitInput
-		}{
-			{"红哨 over the weekend", "resident", casework.SubmitInput{Category: "ZL0302"}},
-			{"urgent, natural hours", "resident", casework.SubmitInput{Category: "ZL0202", Visibility: "private"}},
-			{"数字城管", "grid-a", casework.SubmitInput{Category: "SJ0104", Fields: map[string]string{}}},
-			{"anonymous with a phone", "resident", casework.SubmitInput{Category: "ZL0302", Anonymous: true, Phone: "13800001234"}},
-			{"by someone signed out", "", casework.SubmitInput{Category: "ZL0302", Phone: "13800001235"}},
-		} {
+		for _, tc := range submissions {
 			t.Run(tc.name, func(t *testing.T) {
 				in := tc.in
 				in.Description, in.Address, in.Lat, in.Lng = " 楼道堆放杂物 ", " 万顺路 1 号 ", f64(inA[0]), f64(inA[1])
@@ -658,14 +662,7 @@ func TestSubmitComputesTheDeadlineAhead(t *testing.T) {
 			}
 			return c, stages, timers, w.count(t, `SELECT COUNT(*) FROM case_updates WHERE case_id = $1`, id)
 		}
-		for _, tc := range []struct {
-			name, who string
-			in        casework.SubmitInput
-		}{
-			{"红哨 over the weekend", "resident", casework.SubmitInput{Category: "ZL0302"}},
-			{"urgent, natural hours", "resident", casework.SubmitInput{Category: "ZL0202", Visibility: "private"}},
-			{"数字城管", "grid-a", casework.SubmitInput{Category: "SJ0104", Fields: map[string]string{}}},
-		} {
+		for _, tc := range submissions {
 			t.Run(tc.name, func(t *testing.T) {
 				in := tc.in
 				in.Description, in.Lat, in.Lng = "楼道堆放杂物", f64(inA[0]), f64(inA[1])
