@@ -261,10 +261,43 @@ func (d *DB) Close() error {
 // databases keep, so a written time reads back equal.
 func (d *DB) Now() time.Time { return d.clock.Now().UTC().Truncate(time.Microsecond) }
 
-// Query runs a read query on the reader pool.
+// Query runs a read query on the reader pool (inside a transaction with
+// a context from ReadingIn).
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx := readingIn(ctx, d); tx != nil {
+		return tx.Query(ctx, q, args...)
+	}
 	rows, err := d.reader(ctx).QueryContext(ctx, q, args...)
 	return rows, Translate(err)
+}
+
+// readingInKey marks a context whose reads run inside a transaction
+// (ReadingIn).
+type readingInKey struct{}
+
+// ReadingIn returns ctx marked so that Query and QueryRow on tx's
+// database with it run inside tx, on its connection, one after the other
+// (on SQLite it returns ctx: a read there never waits for a network
+// round trip). It is for the reads a feed consumer's Derive makes while
+// its step's transaction holds the cursor on PostgreSQL: a round trip on
+// the connection that has just answered costs about half of one on a
+// pooled connection, whose server process has to be woken. The reads see
+// what tx has written, and a read's error aborts tx; never iterate one
+// read's rows while making another with the context.
+func ReadingIn(ctx context.Context, tx *Tx) context.Context {
+	if tx.conn == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, readingInKey{}, tx)
+}
+
+// readingIn is the transaction ctx's reads on d run in, or nil.
+func readingIn(ctx context.Context, d *DB) *Tx {
+	tx, _ := ctx.Value(readingInKey{}).(*Tx)
+	if tx == nil || tx.db != d {
+		return nil
+	}
+	return tx
 }
 
 // onWriterKey marks a context whose reads run on the writer (OnWriter).
@@ -292,8 +325,12 @@ func (d *DB) reader(ctx context.Context) *sql.DB {
 	return d.r
 }
 
-// QueryRow runs a single-row read query on the reader pool.
+// QueryRow runs a single-row read query on the reader pool (inside a
+// transaction with a context from ReadingIn).
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if tx := readingIn(ctx, d); tx != nil {
+		return tx.QueryRow(ctx, q, args...)
+	}
 	return d.reader(ctx).QueryRowContext(ctx, q, args...)
 }
 

@@ -172,6 +172,9 @@ func TestOnWriter(t *testing.T) {
 					t.Errorf("Query ran with query_only %d, QueryRow with %d", m, n)
 				}
 			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
 			return n
 		}
 		if got := queryOnly(context.Background()); got != 1 {

@@ -3,11 +3,14 @@ package db
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -319,4 +322,75 @@ func (d *DB) idSequence(ctx context.Context, table string) (string, error) {
 	p.seq[table] = *ns
 	p.mu.Unlock()
 	return *ns, nil
+}
+
+// QueryEach runs a query inside the transaction and calls row for each of
+// its rows, with the row's Scan. On PostgreSQL the statements queued
+// before it (the transaction's BEGIN among them, see inTxAt) go to the
+// server in the same pipeline as the query, one round trip for both,
+// where Query sends them first and waits; their error is then the
+// query's, and the transaction is aborted. A row's error stops the
+// iteration and is returned.
+func (t *Tx) QueryEach(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error {
+	if t.conn == nil {
+		rows, err := t.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return Translate(rows.Err())
+	}
+	if t.pipeErr != nil {
+		return t.pipeErr
+	}
+	stmts := t.piped
+	t.piped = nil
+	t.trips++
+	var rowErr error
+	err := t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: pipeline on a %T connection", dc)
+		}
+		b := &pgx.Batch{}
+		for _, st := range stmts {
+			b.Queue(st.q, st.args...)
+		}
+		b.Queue(q, args...)
+		br := sc.Conn().SendBatch(ctx, b)
+		for range stmts {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				var pe *pgconn.PgError
+				t.stmtFailed = errors.As(err, &pe)
+				t.pipeErr = Translate(err)
+				return err
+			}
+		}
+		rows, err := br.Query()
+		if err != nil {
+			_ = br.Close()
+			return err
+		}
+		for rows.Next() {
+			if rowErr = row(rows.Scan); rowErr != nil {
+				break
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil && rowErr == nil {
+			_ = br.Close()
+			return err
+		}
+		return br.Close()
+	})
+	if rowErr != nil {
+		return rowErr
+	}
+	return Translate(err)
 }

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -170,6 +171,132 @@ func TestMemo(t *testing.T) {
 		})
 		if err != nil || loads != 2 {
 			t.Errorf("InTx: %v; %d loads, want 2", err, loads)
+		}
+	})
+}
+
+// TestQueryEach: the statements queued before QueryEach (and on
+// PostgreSQL the transaction's BEGIN) go in the query's round trip, the
+// query sees them, and its rows scan into the types Query scans into; a
+// queued statement's failure is QueryEach's error and fails the
+// transaction; a row callback's error stops the rows and is returned.
+func TestQueryEach(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		type row struct {
+			name string
+			at   db.Time
+			pay  sql.NullString
+		}
+		var got []row
+		var trips int
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for _, n := range []string{"a", "b"} {
+				if _, err := insertTimer(ctx, tx, n); err != nil {
+					return err
+				}
+			}
+			err := tx.QueryEach(ctx, `SELECT name, due_at, NULLIF(payload, 'null') FROM kernel_timers WHERE kind = $1 ORDER BY name`, []any{"test"},
+				func(scan func(...any) error) error {
+					var r row
+					if err := scan(&r.name, &r.at, &r.pay); err != nil {
+						return err
+					}
+					got = append(got, r)
+					return nil
+				})
+			trips = db.Trips(tx)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("InTx: %v", err)
+		}
+		if len(got) != 2 || got[0].name != "a" || got[1].name != "b" {
+			t.Fatalf("got rows %+v, want a and b, queued before the query", got)
+		}
+		for _, r := range got {
+			if !r.at.Equal(t0) || r.pay.Valid {
+				t.Errorf("row %s: got at %v and payload %v, want %v and NULL", r.name, r.at.Time, r.pay, t0)
+			}
+		}
+		if want := 1; d.Dialect() == db.Postgres && trips != want {
+			t.Errorf("got %d round trips for BEGIN, two queued INSERTs and the query, want %d", trips, want)
+		}
+
+		// A queued statement that fails: its error, not the query's.
+		err = d.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := insertTimer(ctx, tx, "a"); err != nil {
+				return err
+			}
+			return tx.QueryEach(ctx, `SELECT name FROM kernel_timers`, nil, func(func(...any) error) error {
+				t.Error("a row after a failed statement")
+				return nil
+			})
+		})
+		if !errs.Is(err, errs.Conflict) {
+			t.Errorf("a duplicate queued before the query: got %v, want a Conflict", err)
+		}
+
+		// The callback's error stops the rows.
+		stop := errors.New("stop")
+		calls := 0
+		err = d.InTx(ctx, func(tx *db.Tx) error {
+			return tx.QueryEach(ctx, `SELECT name FROM kernel_timers ORDER BY name`, nil, func(func(...any) error) error {
+				calls++
+				return stop
+			})
+		})
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("got %v after %d rows, want the callback's error after 1", err, calls)
+		}
+	})
+}
+
+// TestReadingIn: on PostgreSQL a read with ReadingIn's context runs inside
+// the transaction (it sees the transaction's own row, which no other
+// connection sees before the commit); on SQLite the context is unchanged
+// and the read runs outside.
+func TestReadingIn(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var inside, outside int
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := insertTimer(ctx, tx, "uncommitted"); err != nil {
+				return err
+			}
+			const q = `SELECT COUNT(*) FROM kernel_timers WHERE name = 'uncommitted'`
+			if err := d.QueryRow(db.ReadingIn(ctx, tx), q).Scan(&inside); err != nil {
+				return err
+			}
+			rows, err := d.Query(db.ReadingIn(ctx, tx), q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var n int
+				if err := rows.Scan(&n); err != nil {
+					return err
+				}
+				inside += n
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if d.Dialect() == db.Postgres {
+				return d.QueryRow(ctx, q).Scan(&outside)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("InTx: %v", err)
+		}
+		want := 2 // QueryRow and Query each see the row
+		if d.Dialect() == db.SQLite {
+			want = 0 // outside: SQLite's readers do not see the writer's transaction
+		}
+		if inside != want || outside != 0 {
+			t.Errorf("got %d rows seen by the reads with ReadingIn and %d without, want %d and 0", inside, outside, want)
 		}
 	})
 }

@@ -107,6 +107,15 @@ func appendAll(ctx context.Context, tx *db.Tx, evs []Event) error {
 // sequencer can start; the rows it numbers were all committed when its
 // statement began. So no position ever appears below one a reader has seen.
 // Writers are never blocked: they insert rows, they never touch the lock.
+//
+// Its commit does not wait for its flush to disk (db.DB.QueryRowUnsynced):
+// positions are derived, and every use of them that must last is a later
+// commit that does wait (a consumer's cursor, HandleTx's rows), whose
+// flush covers the numbering written before it; a Derive consumer's
+// unsynced commit lies after it in the log, so a crash that loses the
+// numbering loses that commit too. The bus carries payloads, not
+// positions. See docs/DECISIONS.md, "The sequencer commits without
+// waiting for its flush".
 func Sequence(ctx context.Context, d *db.DB, limit int) (n int64, err error) {
 	defer errs.Wrapf(&err, "feed.Sequence")
 	if d.Dialect() != db.Postgres {
@@ -119,7 +128,7 @@ func Sequence(ctx context.Context, d *db.DB, limit int) (n int64, err error) {
 	// began) numbers nothing and is tried again with a new one.
 	for range 8 {
 		var locked, fresh bool
-		if err := d.QueryRow(ctx, sequenceQuery, limit).Scan(&locked, &fresh, &n); err != nil {
+		if err := d.QueryRowUnsynced(ctx, sequenceQuery, limit).Scan(&locked, &fresh, &n); err != nil {
 			return 0, err
 		}
 		if !locked || fresh {

@@ -437,6 +437,37 @@ func TestDerive(t *testing.T) {
 	})
 }
 
+// TestDeriveReadsInTheStep: on PostgreSQL a Derive consumer's reads on
+// the database run inside the step's transaction (db.ReadingIn), which
+// holds the consumer's cursor row: a NOWAIT lock of that row succeeds from
+// the reads, where another connection's would be refused.
+func TestDeriveReadsInTheStep(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		appendOne(t, d, ev(1, "opened"))
+		var got []int64
+		var readErr error
+		r := newRunner(t, d, feed.Consumer{Name: "derived", Derive: func(ctx context.Context, evs []feed.Event) (func(context.Context, *db.Tx) error, error) {
+			q := `SELECT position FROM feed_cursors WHERE consumer = 'derived'`
+			if d.Dialect() == db.Postgres {
+				q += ` FOR UPDATE NOWAIT`
+			}
+			var pos int64
+			readErr = d.QueryRow(ctx, q).Scan(&pos)
+			for _, e := range evs {
+				got = append(got, e.SubjectID)
+			}
+			return nil, nil
+		}})
+		drain(t, r)
+		if readErr != nil {
+			t.Errorf("the consumer's read of its locked cursor row: %v, want it to run in the step's transaction", readErr)
+		}
+		if fmt.Sprint(got) != "[1]" {
+			t.Errorf("handed %v, want [1]", got)
+		}
+	})
+}
+
 func TestPrune(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

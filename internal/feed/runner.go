@@ -487,26 +487,26 @@ const readLockedQuery = `WITH c AS MATERIALIZED (SELECT position FROM feed_curso
 // until tx ends (PostgreSQL). locked is false when another transaction
 // holds the row.
 func readLocked(ctx context.Context, tx *db.Tx, consumer string, limit int) (evs []Event, locked bool, err error) {
-	rows, err := tx.Query(ctx, readLockedQuery, consumer, limit)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	// QueryEach: the transaction's BEGIN goes with the query.
+	err = tx.QueryEach(ctx, readLockedQuery, []any{consumer, limit}, func(scan func(...any) error) error {
 		locked = true
 		var pos, id sql.NullInt64
 		var kind, subject, district, payload sql.NullString
 		var at db.Time
-		if err := rows.Scan(&pos, &subject, &id, &district, &kind, &payload, &at); err != nil {
-			return nil, false, err
+		if err := scan(&pos, &subject, &id, &district, &kind, &payload, &at); err != nil {
+			return err
 		}
 		if !pos.Valid {
-			continue // the cursor, with nothing after it
+			return nil // the cursor, with nothing after it
 		}
 		evs = append(evs, Event{Position: pos.Int64, SubjectKind: subject.String, SubjectID: id.Int64, District: district.String,
 			Kind: kind.String, Payload: json.RawMessage(payload.String), At: at.Time})
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	return evs, locked, rows.Err()
+	return evs, locked, nil
 }
 
 // handle calls the consumer's Handle, its HandleTx inside tx, or its
@@ -516,7 +516,9 @@ func (c Consumer) handle(ctx context.Context, tx *db.Tx, evs []Event) error {
 	case c.HandleTx != nil:
 		return c.HandleTx(ctx, tx, evs)
 	case c.Derive != nil:
-		write, err := c.Derive(ctx, evs)
+		// The reads on the step's connection (PostgreSQL): it has just
+		// answered; a pooled one would have to be woken.
+		write, err := c.Derive(db.ReadingIn(ctx, tx), evs)
 		if err != nil || write == nil {
 			return err
 		}
