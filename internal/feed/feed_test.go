@@ -14,6 +14,7 @@ import (
 	"whistle/internal/clock"
 	"whistle/internal/db"
 	"whistle/internal/db/dbtest"
+	"whistle/internal/errs"
 	"whistle/internal/feed"
 )
 
@@ -464,6 +465,45 @@ func TestDeriveReadsInTheStep(t *testing.T) {
 		}
 		if fmt.Sprint(got) != "[1]" {
 			t.Errorf("handed %v, want [1]", got)
+		}
+	})
+}
+
+// TestConflictIsTriedAgain: a consumer whose step ends in a Conflict (its
+// commit found that another writer moved what it had trusted) is tried
+// once more in the same Step, which then succeeds; a second Conflict is
+// the Step's error.
+func TestConflictIsTriedAgain(t *testing.T) {
+	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		appendOne(t, d, ev(1, "opened"))
+		appendOne(t, d, ev(2, "opened"))
+		conflicts, handed := 1, 0
+		r := newRunner(t, d, feed.Consumer{Name: "derived", Derive: func(context.Context, []feed.Event) (func(context.Context, *db.Tx) error, error) {
+			handed++
+			return func(context.Context, *db.Tx) error {
+				if conflicts > 0 {
+					conflicts--
+					return errs.E(errs.Conflict, "db.retry")
+				}
+				return nil
+			}, nil
+		}})
+		if _, err := r.Step(ctx); err != nil {
+			t.Fatalf("Step after one Conflict: %v, want it tried again", err)
+		}
+		if handed != 2 {
+			t.Errorf("handed over %d times, want 2", handed)
+		}
+		last, _ := feed.Last(ctx, d)
+		drain(t, r)
+		if cur, err := feed.Cursor(ctx, d, "derived"); err != nil || cur != last {
+			t.Errorf("the cursor is %d (%v), want %d", cur, err, last)
+		}
+		appendOne(t, d, ev(3, "opened"))
+		conflicts = 2
+		if _, err := r.Step(ctx); !errs.Is(err, errs.Conflict) {
+			t.Errorf("Step after two Conflicts: %v, want the Conflict", err)
 		}
 	})
 }

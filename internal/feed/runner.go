@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"whistle/internal/db"
+	"whistle/internal/errs"
 )
 
 // Consumer reads the feed from its own stored cursor.
@@ -299,6 +300,13 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 	total := int(seq)
 	for _, c := range r.consumers {
 		n, cerr := r.consume(ctx, c, seq > 0)
+		if errs.Is(cerr, errs.Conflict) {
+			// The consumer's commit found that another writer moved what
+			// it had trusted (policy's re-check on PostgreSQL): once more
+			// at once, when it reads afresh.
+			r.cfg.Logger.Info("feed: a consumer's step is tried again", "consumer", c.Name, "err", cerr)
+			n, cerr = r.consume(ctx, c, seq > 0)
+		}
 		total += n
 		if cerr != nil && err == nil {
 			err = fmt.Errorf("feed consumer %s: %w", c.Name, cerr)

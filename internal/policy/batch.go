@@ -491,7 +491,7 @@ func (e *Engine) Run(ctx context.Context, policies []string) (_ RunStats, err er
 	st.Changed = written
 	st.Took = time.Since(start)
 	err = e.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := bumpGen(ctx, tx); err != nil {
+		if _, err := e.bumpOwnGen(ctx, tx); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO elig_runs (at, policies, evaluated, changed, took_ms) VALUES ($1, $2, $3, $4, $5)`,
@@ -637,7 +637,7 @@ func (e *Engine) store(ctx context.Context, t *Table, packed [][]byte, lo, hi in
 		batch := writes[:min(perTx, len(writes))]
 		writes = writes[len(batch):]
 		err := e.db.InTx(ctx, func(tx *db.Tx) error {
-			if _, err := bumpGen(ctx, tx); err != nil {
+			if _, err := e.bumpOwnGen(ctx, tx); err != nil {
 				return err
 			}
 			var args []any
@@ -702,7 +702,7 @@ func changedEntries(block int64, old []byte, es []blockEntry) (int64, error) {
 func (e *Engine) ForgetResults(ctx context.Context) (err error) {
 	defer errs.Wrapf(&err, "policy.Engine.ForgetResults")
 	return e.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := bumpGen(ctx, tx); err != nil {
+		if _, err := e.bumpOwnGen(ctx, tx); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM elig_blocks`)

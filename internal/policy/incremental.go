@@ -274,7 +274,7 @@ func (a *affected) add(s subjectKey, fields ...string) {
 // with its cursor instead, unsynced (Derive).
 func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 	defer errs.Wrapf(&err, "policy.Engine.Recheck")
-	write, err := e.Derive(ctx, evs)
+	write, err := e.derive(ctx, evs, false)
 	if err != nil || write == nil {
 		return err
 	}
@@ -286,11 +286,30 @@ func (e *Engine) Recheck(ctx context.Context, evs []feed.Event) (err error) {
 // and returns the writes of the changed results, or nil if none changed,
 // for the caller to run in a transaction of its own — the feed's runner
 // runs them with its cursor (feed.Consumer.Derive).
+//
+// On PostgreSQL it trusts the engine's copy of the stored rows without
+// reading elig_gen's counter (a round trip), and returns writes even when
+// no result changed: they check the counter with the commit (guardedGen),
+// which fails with a Conflict if another writer (a batch run, another
+// replica) moved it since, so that nothing decided on a stale copy or a
+// stale run's index is stored, nor its cursor moved.
 func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.Context, *db.Tx) error, err error) {
 	defer errs.Wrapf(&err, "policy.Engine.Derive(%d)", len(evs))
+	return e.derive(ctx, evs, e.db.Dialect() == db.Postgres)
+}
+
+// derive is Derive, trusting the copy when trust is set (guard).
+func (e *Engine) derive(ctx context.Context, evs []feed.Event, trust bool) (_ func(context.Context, *db.Tx) error, err error) {
 	date := chinaDate(e.db.Now())
-	ix, c, err := e.indexFor(ctx, date)
-	if err != nil || ix == nil {
+	guard := int64(-1) // the counter the commit must find, when the copy is trusted
+	var ix *index
+	var c *storedCache
+	if run, gen, ok := e.stored.trusted(); trust && ok {
+		if ix, err = e.indexOf(ctx, run, date); err != nil {
+			return nil, err
+		}
+		c, guard = &e.stored, gen
+	} else if ix, c, err = e.indexFor(ctx, date); err != nil || ix == nil {
 		return nil, err
 	}
 	a := &affected{fields: map[subjectKey]map[string]bool{}}
@@ -332,7 +351,7 @@ func (e *Engine) Derive(ctx context.Context, evs []feed.Event) (_ func(context.C
 			return nil, err
 		}
 	}
-	return e.settle(ctx, ix, &w)
+	return e.settle(ctx, ix, &w, guard)
 }
 
 // RecheckDate re-checks the policies reading age for the people whose
@@ -355,7 +374,7 @@ func (e *Engine) RecheckDate(ctx context.Context, date time.Time) (n int, err er
 		}
 	}
 	// No cursor remembers a day's re-check: its writes commit durably.
-	write, err := e.settle(ctx, ix, &w)
+	write, err := e.settle(ctx, ix, &w, -1)
 	if err != nil || write == nil {
 		return len(ids), err
 	}
@@ -509,7 +528,11 @@ func (e *Engine) recheckOne(ctx context.Context, ix *index, c *storedCache, date
 // the rewrites (one transaction, one commit, for a batch of changes), or
 // nil if there are none. Paying first keeps a failed payment retried
 // with the batch: the results are not stored, so its events come again.
-func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(context.Context, *db.Tx) error, error) {
+//
+// guard, when not -1, is the counter at which the re-checks trusted the
+// copy: the writes check it with the commit (guardedGen), and there are
+// writes, the check alone, even when no result changed.
+func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites, guard int64) (func(context.Context, *db.Tx) error, error) {
 	if len(w.pay) > 0 {
 		e.mu.RLock()
 		autoPay := e.autoPay
@@ -527,12 +550,29 @@ func (e *Engine) settle(ctx context.Context, ix *index, w *rewrites) (func(conte
 		}
 	}
 	if len(w.rows) == 0 && len(w.gone) == 0 {
-		return nil, nil
+		if guard < 0 {
+			return nil, nil
+		}
+		return func(ctx context.Context, tx *db.Tx) error {
+			e.stored.confirm(false)
+			tx.AfterCommit(func() { e.stored.confirm(true) })
+			return guardedGen(ctx, tx, guard, false)
+		}, nil
 	}
 	return func(ctx context.Context, tx *db.Tx) error {
-		gen, err := bumpGen(ctx, tx)
-		if err != nil {
-			return err
+		var gen int64
+		if guard >= 0 {
+			e.stored.confirm(false)
+			tx.AfterCommit(func() { e.stored.confirm(true) })
+			if err := guardedGen(ctx, tx, guard, true); err != nil {
+				return err
+			}
+			gen = guard + 1
+		} else {
+			var err error
+			if gen, err = bumpGen(ctx, tx); err != nil {
+				return err
+			}
 		}
 		// The counter holds every other writer of the blocks off until
 		// this commit: the copy, if it was exact at the counter's last

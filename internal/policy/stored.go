@@ -22,7 +22,10 @@ type storedCache struct {
 	// equal the table; ok is false when there is no copy.
 	run, gen int64
 	ok       bool
-	rows     map[subjectKey]storedVal
+	// unconfirmed is set while a commit that trusted the copy without
+	// reading the counter (guardedGen) has not been seen to succeed.
+	unconfirmed bool
+	rows        map[subjectKey]storedVal
 	// paths interns region paths: a few thousand grids for a million
 	// subjects.
 	paths map[string]string
@@ -45,6 +48,23 @@ func (e *Engine) state(ctx context.Context) (run, gen int64, err error) {
 // first: on PostgreSQL it then holds the counter's row lock to its
 // commit, so such transactions commit one after the other and the value
 // returned is exactly one more than the last committed one.
+// guardedGen is bumpGen (bump) or only a check of the counter, for a
+// commit that trusted the copy at counter expect without reading it
+// (PostgreSQL): queued with the commit, it refuses the transaction with a
+// Conflict when another writer moved the counter since.
+func guardedGen(ctx context.Context, tx *db.Tx, expect int64, bump bool) error {
+	return tx.Queue(ctx, `SELECT elig_gen_check($1, $2)`, expect, bump)
+}
+
+// bumpOwnGen is bumpGen for a write of this engine that does not keep
+// the copy up to date (a batch run): the copy is no longer trusted
+// without reading the counter, so the next re-check reloads it rather
+// than find the counter moved with its commit.
+func (e *Engine) bumpOwnGen(ctx context.Context, tx *db.Tx) (int64, error) {
+	e.stored.confirm(false)
+	return bumpGen(ctx, tx)
+}
+
 func bumpGen(ctx context.Context, tx *db.Tx) (int64, error) {
 	var g int64
 	err := tx.QueryRow(ctx, `UPDATE elig_gen SET gen = gen + 1 WHERE id = 1 RETURNING gen`).Scan(&g)
@@ -58,9 +78,11 @@ func (e *Engine) rowsAt(ctx context.Context, run, gen int64) (*storedCache, erro
 	c := &e.stored
 	c.mu.Lock()
 	if c.ok && c.run == run && c.gen == gen {
+		c.unconfirmed = false // the counter was just read
 		c.mu.Unlock()
 		return c, nil
 	}
+	c.unconfirmed = false
 	c.ok, c.rows = false, nil
 	c.mu.Unlock()
 	rows := map[subjectKey]storedVal{}
@@ -147,6 +169,23 @@ func (c *storedCache) wrote(run, gen int64, rows []storedRow, gone []subjectKey)
 		c.rows[r.s] = storedVal{packed: r.packed, path: intern(c.paths, r.path)}
 	}
 	c.gen = gen
+}
+
+// trusted returns the run and counter at which the copy is exact, when
+// it has one and no commit that trusted it without reading the counter
+// is still unconfirmed (one that failed leaves the next re-check to read
+// the counter).
+func (c *storedCache) trusted() (run, gen int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.run, c.gen, c.ok && !c.unconfirmed && c.run != 0
+}
+
+// confirm sets or clears unconfirmed.
+func (c *storedCache) confirm(done bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unconfirmed = !done
 }
 
 // forget drops the copy.
