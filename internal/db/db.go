@@ -279,9 +279,8 @@ type readingInKey struct{}
 // database with it run inside tx, on its connection, one after the other
 // (on SQLite it returns ctx: a read there never waits for a network
 // round trip). It is for the reads a feed consumer's Derive makes while
-// its step's transaction holds the cursor on PostgreSQL: a round trip on
-// the connection that has just answered costs about half of one on a
-// pooled connection, whose server process has to be woken. The reads see
+// its step's transaction holds the cursor on PostgreSQL: they take no
+// pooled connection, whose server process may have to be woken. The reads see
 // what tx has written, and a read's error aborts tx; never iterate one
 // read's rows while making another with the context.
 func ReadingIn(ctx context.Context, tx *Tx) context.Context {

@@ -524,8 +524,8 @@ func (c Consumer) handle(ctx context.Context, tx *db.Tx, evs []Event) error {
 	case c.HandleTx != nil:
 		return c.HandleTx(ctx, tx, evs)
 	case c.Derive != nil:
-		// The reads on the step's connection (PostgreSQL): it has just
-		// answered; a pooled one would have to be woken.
+		// The reads on the step's connection (PostgreSQL), not on a
+		// pooled one.
 		write, err := c.Derive(db.ReadingIn(ctx, tx), evs)
 		if err != nil || write == nil {
 			return err
