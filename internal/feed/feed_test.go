@@ -508,35 +508,6 @@ func TestConflictIsTriedAgain(t *testing.T) {
 	})
 }
 
-// TestConsumersRunSideBySide: a step runs its consumers side by side, so
-// that one does not wait for another's batch: the first consumer here
-// waits for the second to have been handed the events, which one after
-// the other would never happen (it gives up after 10 s and fails).
-func TestConsumersRunSideBySide(t *testing.T) {
-	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		appendOne(t, d, ev(1, "opened"))
-		second := make(chan struct{})
-		var once sync.Once
-		r := newRunner(t, d,
-			feed.Consumer{Name: "first", Handle: func(context.Context, []feed.Event) error {
-				select {
-				case <-second:
-					return nil
-				case <-time.After(10 * time.Second):
-					return errors.New("the second consumer was not handed its batch meanwhile")
-				}
-			}},
-			feed.Consumer{Name: "second", HandleTx: func(context.Context, *db.Tx, []feed.Event) error {
-				once.Do(func() { close(second) })
-				return nil
-			}})
-		if _, err := r.Step(ctx); err != nil {
-			t.Fatalf("Step: %v", err)
-		}
-	})
-}
-
 func TestPrune(t *testing.T) {
 	dbtest.Each(t, clock.NewFake(t0), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

@@ -276,10 +276,9 @@ func (r *Runner) Drain(ctx context.Context) error {
 	}
 }
 
-// Step sequences once and runs each consumer on one batch, the consumers
-// side by side. It returns the number of events sequenced and handed
-// over, and the first error in the consumers' order (the other consumers
-// still run).
+// Step sequences once and runs each consumer on one batch. It returns the
+// number of events sequenced and handed over, and the first error (the
+// other consumers still run).
 func (r *Runner) Step(ctx context.Context) (int, error) {
 	if !r.ensured {
 		// A consumer's cursor row exists from its first run, so that Prune
@@ -299,17 +298,7 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 	}
 	seq, err := Sequence(ctx, r.db, 0)
 	total := int(seq)
-	// The consumers run side by side: each has its own cursor, and none
-	// waits for another's batch (the bus's publish, the notifier's
-	// commit) before it sees the events this step numbered. On SQLite
-	// their write transactions still take the one writer in turn.
-	type result struct {
-		n   int
-		err error
-	}
-	res := make([]result, len(r.consumers))
-	one := func(i int) {
-		c := r.consumers[i]
+	for _, c := range r.consumers {
 		n, cerr := r.consume(ctx, c, seq > 0)
 		if errs.Is(cerr, errs.Conflict) {
 			// The consumer's commit found that another writer moved what
@@ -318,21 +307,9 @@ func (r *Runner) Step(ctx context.Context) (int, error) {
 			r.cfg.Logger.Info("feed: a consumer's step is tried again", "consumer", c.Name, "err", cerr)
 			n, cerr = r.consume(ctx, c, seq > 0)
 		}
-		res[i] = result{n, cerr}
-	}
-	if len(r.consumers) == 1 {
-		one(0)
-	} else {
-		var wg sync.WaitGroup
-		for i := range r.consumers {
-			wg.Go(func() { one(i) })
-		}
-		wg.Wait()
-	}
-	for i, x := range res {
-		total += x.n
-		if x.err != nil && err == nil {
-			err = fmt.Errorf("feed consumer %s: %w", r.consumers[i].Name, x.err)
+		total += n
+		if cerr != nil && err == nil {
+			err = fmt.Errorf("feed consumer %s: %w", c.Name, cerr)
 		}
 	}
 	return total, err
