@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -485,20 +485,10 @@ func (t *Tx) sendPiped(ctx context.Context) error {
 		return nil
 	}
 	t.trips++
-	err := t.conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("db: pipeline on a %T connection", dc)
-		}
-		b := &pgx.Batch{}
-		for _, st := range stmts {
-			b.Queue(st.q, st.args...)
-		}
-		br := sc.Conn().SendBatch(ctx, b)
+	err := t.sendBatch(ctx, stmts, func(br pgx.BatchResults) error {
 		for i := range stmts {
 			tag, err := br.Exec()
 			if err != nil {
-				_ = br.Close()
 				var pe *pgconn.PgError
 				// The server refused a statement before the COMMIT, and
 				// so skipped the COMMIT: nothing was committed.
@@ -507,7 +497,7 @@ func (t *Tx) sendPiped(ctx context.Context) error {
 			}
 			t.lastTag = tag.String()
 		}
-		return br.Close()
+		return nil
 	})
 	return Translate(err)
 }

@@ -352,20 +352,9 @@ func (t *Tx) QueryEach(ctx context.Context, q string, args []any, row func(scan 
 	t.piped = nil
 	t.trips++
 	var rowErr error
-	err := t.conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("db: pipeline on a %T connection", dc)
-		}
-		b := &pgx.Batch{}
-		for _, st := range stmts {
-			b.Queue(st.q, st.args...)
-		}
-		b.Queue(q, args...)
-		br := sc.Conn().SendBatch(ctx, b)
+	err := t.sendBatch(ctx, append(stmts, pipedStmt{q, args}), func(br pgx.BatchResults) error {
 		for range stmts {
 			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
 				var pe *pgconn.PgError
 				t.stmtFailed = errors.As(err, &pe)
 				t.pipeErr = Translate(err)
@@ -374,7 +363,6 @@ func (t *Tx) QueryEach(ctx context.Context, q string, args []any, row func(scan 
 		}
 		rows, err := br.Query()
 		if err != nil {
-			_ = br.Close()
 			return err
 		}
 		for rows.Next() {
@@ -383,14 +371,34 @@ func (t *Tx) QueryEach(ctx context.Context, q string, args []any, row func(scan 
 			}
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil && rowErr == nil {
-			_ = br.Close()
-			return err
+		if rowErr != nil {
+			return nil
 		}
-		return br.Close()
+		return rows.Err()
 	})
 	if rowErr != nil {
 		return rowErr
 	}
 	return Translate(err)
+}
+
+// sendBatch sends stmts in one pgx batch (one round trip) on tx's
+// connection and hands its results to read, which must not close them.
+func (t *Tx) sendBatch(ctx context.Context, stmts []pipedStmt, read func(pgx.BatchResults) error) error {
+	return t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: pipeline on a %T connection", dc)
+		}
+		b := &pgx.Batch{}
+		for _, st := range stmts {
+			b.Queue(st.q, st.args...)
+		}
+		br := sc.Conn().SendBatch(ctx, b)
+		if err := read(br); err != nil {
+			_ = br.Close()
+			return err
+		}
+		return br.Close()
+	})
 }

@@ -371,26 +371,14 @@ func TestWriteBetweenDeriveAndCommit(t *testing.T) {
 		s.deliver(t)
 		w.fact(t, p, "pension", 100.0, true)
 		s.deliver(t) // the engine's copy is loaded, and its own write applied
-		take := func() []feed.Event {
-			t.Helper()
-			if _, err := feed.Sequence(ctx, d, 0); err != nil {
-				t.Fatal(err)
-			}
-			evs, err := feed.Read(ctx, d, s.pos, 1000)
-			if err != nil || len(evs) == 0 {
-				t.Fatalf("no events: %v", err)
-			}
-			s.pos = evs[len(evs)-1].Position
-			return evs
-		}
 		if err := w.reg.SetFacts(ctx, account.SystemScope(), actor, registry.FactPerson, q, []registry.FactInput{
 			{Key: "hukou_local", Value: true, Verified: true}, {Key: "disability_cert", Value: true, Verified: true},
 			{Key: "disability_grade", Value: int64(1), Verified: true}, {Key: "dibao", Value: true, Verified: true}}); err != nil {
 			t.Fatal(err)
 		}
-		ofQ := take()
+		ofQ := s.take(t)
 		w.fact(t, p, "income_per_head", 300.0, true)
-		ofP := take()
+		ofP := s.take(t)
 		write, err := w.eng.Derive(ctx, ofP)
 		if err != nil || write == nil {
 			t.Fatalf("Derive: %v, writes %v", err, write != nil)
@@ -443,21 +431,9 @@ func TestTrustedCopyIsChecked(t *testing.T) {
 		}
 		s.deliver(t)
 		w.fact(t, p, "pension", 100.0, true)
-		s.deliver(t) // the copy is loaded, and its own write applied
-		next := func() []feed.Event {
-			t.Helper()
-			if _, err := feed.Sequence(ctx, d, 0); err != nil {
-				t.Fatal(err)
-			}
-			evs, err := feed.Read(ctx, d, s.pos, 1000)
-			if err != nil || len(evs) == 0 {
-				t.Fatalf("no events: %v", err)
-			}
-			s.pos = evs[len(evs)-1].Position
-			return evs
-		}
+		s.deliver(t)                                   // the copy is loaded, and its own write applied
 		w.fact(t, p, "favourite_colour", "blue", true) // read by no policy
-		none := next()
+		none := s.take(t)
 		write, err := w.eng.Derive(ctx, none)
 		if err != nil {
 			t.Fatal(err)
@@ -479,6 +455,23 @@ func TestTrustedCopyIsChecked(t *testing.T) {
 			t.Errorf("the commit after another engine's write: %v, want a Conflict", err)
 		}
 	})
+}
+
+// take returns the events after the stream's position, numbered first
+// (PostgreSQL), and moves the position past them; it fails t when there
+// are none.
+func (s *stream) take(t *testing.T) []feed.Event {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := feed.Sequence(ctx, s.d, 0); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := feed.Read(ctx, s.d, s.pos, 1000)
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("no events: %v", err)
+	}
+	s.pos = evs[len(evs)-1].Position
+	return evs
 }
 
 func equalStored(a, b map[string]map[int64]map[string]string) bool {
